@@ -1,0 +1,64 @@
+"""The package as a user meets it: public names, the seed's builder line, the README commands."""
+import re, subprocess, sys
+from pathlib import Path
+import pytest
+import ruvllm
+from ruvllm import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_public_names_and_version():
+    for name in ['Config', 'Feedback', 'Response', 'ModelTier', 'NodeType', 'EdgeType', 'RuvLLMError', 'ConfigError']:
+        assert hasattr(ruvllm, name), name
+    cfg_version = re.search(r'^version\s*=\s*(\S+)', (ROOT / 'settings.ini').read_text(), re.M).group(1)
+    assert ruvllm.__version__ == cfg_version
+
+
+def test_seed_builder_line():
+    cfg = Config.builder().embedding_dim(256).router_hidden_dim(64).hnsw_params(16, 200, 64).learning_enabled(True).db_path("./data").build()
+    assert (cfg.embedding.dim, cfg.router.hidden_dim, cfg.memory.hnsw_m, cfg.learning.enabled, str(cfg.db_path)) == (256, 64, 16, True, 'data')
+
+
+TEN_BAD = [
+    ('memory.hnsw_m', {'memory': {'hnsw_m': 0}}),
+    ('memory.hnsw_ef_construction', {'memory': {'hnsw_ef_construction': -5}}),
+    ('embedding.model', {'embedding': {'model': 'bert'}}),
+    ('embedding.dim', {'embedding': {'dim': 100}}),
+    ('router.sparsity', {'router': {'sparsity': 1.2}}),
+    ('router.confidence_threshold', {'router': {'confidence_threshold': 'high'}}),
+    ('learning.quality_threshold', {'learning': {'quality_threshold': 2}}),
+    ('learning.enabled', {'learning': {'enabled': 'yes'}}),
+    ('cache.ttl_s', {'cache': {'ttl_s': -1}}),
+    ('server.port', {'server': {'port': 70000}}),
+    ('inference.tiers', {'inference': {'tiers': {'small': 'gpt://x'}}}),
+    ('memory.nonsense', {'memory': {'nonsense': 1}}),
+]
+
+
+@pytest.mark.parametrize('field,bad', TEN_BAD, ids=[f for f, _ in TEN_BAD])
+def test_bad_config_names_its_field(field, bad, tmp_path):
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        Config.from_dict(bad)
+    # the same through a TOML file
+    (tmp_path / 'c.toml').write_text(Config.from_dict(bad, validate=False).to_toml() if field != 'memory.nonsense'
+                                     else '[memory]\nnonsense = 1\n')
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        Config.from_toml(tmp_path / 'c.toml', env=False)
+
+
+def test_env_override(monkeypatch):
+    monkeypatch.setenv('RUVLLM_MEMORY__HNSW_M', '32')
+    assert Config.load().memory.hnsw_m == 32
+    monkeypatch.setenv('RUVLLM_MEMORY__HNSW_M', '1')
+    with pytest.raises(ConfigError, match=r'memory\.hnsw_m must be an integer >= 2, got 1'):
+        Config.load()
+
+
+def test_readme_has_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / 'README.md').read_text()
+    blocks = re.findall(r'```(?:bash|sh)\n(.*?)```', readme, re.S)
+    assert len(blocks) >= 2, "README must start with the run command and the test command"
+    test_cmd = blocks[1].strip()
+    assert 'pytest' in test_cmd
+    assert test_cmd in (ROOT / '.ci' / 'run').read_text(), ".ci/run must run the README's test command verbatim"
