@@ -12,7 +12,8 @@ from .types import (ModelTier, NodeType, EdgeType, Constraints, Request, Source,
                     ContextOverflowError, UnknownIdError, OverloadedError)
 
 # name -> module, imported lazily on first attribute access (PEP 562)
-_LAZY = {}
+_LAZY = {'RuvLLM': '.orchestrator', 'Memory': '.memory', 'HNSWIndex': '.hnsw', 'make_embedder': '.embedding',
+         'FastGRNNRouter': '.router', 'ModelPool': '.inference', 'SemanticCache': '.cache', 'GraphAttention': '.attention'}
 
 def __getattr__(name):
     if name in _LAZY:
