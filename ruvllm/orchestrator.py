@@ -56,7 +56,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #cd973d5f
+# %% ../nbs/11_orchestrator.ipynb #0d29ea35
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -75,6 +75,7 @@ class RuvLLM:
         try:
             self.pool = pool if pool is not None else ModelPool(c.inference)
             self.tiers = self.pool.available_tiers()
+            self.relevance_floor = 0.05  # context keeps nodes with at least this share of the best attention weight
             self._rng = random.Random(c.system.seed)
             self._np_rng = np.random.default_rng(c.system.seed)
             self._lock = threading.RLock()  # guards records, sessions, counters, attention and router swaps
@@ -162,8 +163,10 @@ class RuvLLM:
 
     # --- the request path -------------------------------------------------------------------
     def query(self, text: str, session: Session | str | None = None, namespace: str | None = None,
-              constraints: Constraints | None = None) -> Response:
-        "Answer `text`: retrieval, routing, attention, context, generation, write-back. See the module docs."
+              constraints: Constraints | None = None, *, learn: bool = True) -> Response:
+        """Answer `text`: retrieval, routing, attention, context, generation, write-back. See the module docs.
+        `learn=False` answers without leaving any trace (no write-back, record, cache entry, session turn or
+        counter): for evaluation probes."""
         self._check_open()
         sess = self._session(session)
         ns = namespace if namespace is not None else (sess.namespace if sess else 'global')
@@ -179,7 +182,7 @@ class RuvLLM:
             raise InvalidInputError(f"force_model {req.constraints.force_model.value!r} is not a configured tier; "
                                     f"configured: {', '.join(self.tiers)}")
         try:
-            return self._answer(req, sess)
+            return self._answer(req, sess, learn)
         except Exception:
             with self._lock: self.counters['errors'] += 1
             raise
@@ -196,12 +199,12 @@ class RuvLLM:
         "`feedback` without blocking the event loop."
         return await asyncio.to_thread(self.feedback, fb)
 
-    def _answer(self, req: Request, sess: Session | None) -> Response:
+    def _answer(self, req: Request, sess: Session | None, learn: bool = True) -> Response:
         c, cons, sw = self.cfg, req.constraints, _Stopwatch()
         with sw('embedding'):
             qv = self.memory.embed_query(req.query)
         # 2. cache
-        use_cache = c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
+        use_cache = learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
         if use_cache:
             with sw('cache'):
                 hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
@@ -211,7 +214,7 @@ class RuvLLM:
             sg = self.memory.search_with_graph(qv, namespace=req.namespace)
         # 4. routing
         with sw('routing'):
-            decision, routing, h_new, feats = self._route(req, sess, sg)
+            decision, routing, h_new, feats = self._route(req, sess, sg, learn)
         tier = routing.model.value
         backend = self.pool.get(tier)
         routing.backend = getattr(backend, 'name', tier)
@@ -221,7 +224,10 @@ class RuvLLM:
             ids = list(sg.nodes)
             vecs = self.memory.vectors(ids)
             att = self.attention.rank(qv, sg, vecs)
-            ranked = [(ids[i], sg.nodes[ids[i]].node.text, float(att.weights[i])) for i in att.order]
+            # passages the attention all but ignores (< 5 % of the best weight) stay out of the context
+            wmax = float(att.weights.max()) if len(ids) else 0.0
+            ranked = [(ids[i], sg.nodes[ids[i]].node.text, float(att.weights[i])) for i in att.order
+                      if att.weights[i] >= self.relevance_floor * wmax]
         # 6. context
         with sw('context'):
             cb = ContextBuilder(backend, backend.context_window, system_prompt=_SYSTEM_PROMPT)
@@ -243,9 +249,9 @@ class RuvLLM:
             rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                                 self._carried(sg, used), None, False, q_self, [float(x) for x in feats],
                                 decision, self.pool.cost(tier), 0.0)
-            rec.qa_node = self.loop_a.write_back(rec, q_self) if c.learning.enabled else None
+            rec.qa_node = self.loop_a.write_back(rec, q_self) if (c.learning.enabled and learn) else None
             if rec.qa_node is not None: self.counters['written_back'] += 1
-            if used: self.memory.touch(used)
+            if used and learn: self.memory.touch(used)
             if use_cache and q_self >= c.learning.quality_threshold:
                 self.cache.put(req.namespace, req.query, qv, answer, req.request_id, sources=used)
         lat = sw.breakdown()
@@ -253,7 +259,7 @@ class RuvLLM:
         sources = [self._source(sg, i, att) for i in used if i in sg.nodes]
         resp = Response(req.request_id, answer, routing.confidence, sources, routing, lat, req.session_id, False,
                         gen.prompt_tokens, gen.completion_tokens, req.namespace)
-        self._finish(req, sess, rec, resp, h_new, (qv, sg, vecs))
+        if learn: self._finish(req, sess, rec, resp, h_new, (qv, sg, vecs))
         return resp
 
     def _cached_response(self, req, sess, hit, sw) -> Response:
@@ -301,20 +307,21 @@ class RuvLLM:
         return [list(x) for x in dict.fromkeys(tuple(x) for x in out)]
 
     # --- routing ----------------------------------------------------------------------------
-    def _route(self, req: Request, sess: Session | None, sg: Subgraph):
+    def _route(self, req: Request, sess: Session | None, sg: Subgraph, learn: bool = True):
         c, cons = self.cfg, req.constraints
         rs = RetrievalStats(**{f: sg.stats.get(f, 0) for f in RetrievalStats.__dataclass_fields__})
         feats = build_features(req.query, sg.query_vector, rs, cons, sess.turn_index if sess else 0, input_dim=c.router.input_dim)
         h = np.asarray(sess.router_state) if (sess and sess.router_state) else None
         router = self.router  # one consistent snapshot even if Loop B promotes meanwhile
         decision, h_new = router.decide(feats, h=h, available=self.tiers, constraints=cons,
-                                        explore=c.learning.enabled and c.router.exploration > 0, rng=self._np_rng)
+                                        explore=learn and c.learning.enabled and c.router.exploration > 0, rng=self._np_rng)
         routing = router.to_routing_info(decision)
         d = asdict(decision)
         d['h'] = None if h is None else [float(x) for x in h]
-        with self._lock:
-            self.counters['fallbacks'] += routing.fallback; self.counters['explored'] += routing.explored
-            self.counters['forced'] += routing.forced
+        if learn:
+            with self._lock:
+                self.counters['fallbacks'] += routing.fallback; self.counters['explored'] += routing.explored
+                self.counters['forced'] += routing.forced
         return d, routing, h_new, feats
 
     def _max_tokens(self, cons: Constraints, tier: str, sw: _Stopwatch) -> int:
