@@ -72,7 +72,7 @@ def grounding_quality(answer: str,  # the generated answer
     support = content_words(' '.join(passages))
     return float(len(words & support) / len(words) * min(1.0, max(0.0, top_similarity)))
 
-# %% ../nbs/10_learning.ipynb #1f29b421
+# %% ../nbs/10_learning.ipynb #d627795b
 class LoopA:
     "Per-request learning: write-back, edges from feedback, corrections."
     def __init__(self, memory: Memory, cfg: LearningConfig | Config | None = None,
@@ -111,14 +111,15 @@ class LoopA:
                  if h.node.id != nid and h.node.id not in used_ids and h.similarity >= self.neighbour_similarity
                  and h.node.namespace == record.namespace]
         links += [(nid, h.node.id, EdgeType.SAME_TOPIC, 0.5) for h in close[:self.max_neighbours]]
-        live = [l for l in links if mem._exists(l[1])]
+        g = mem.graph  # only missing edges: an existing edge keeps the weight feedback gave it
+        live = [l for l in links if mem._exists(l[1]) and not g.has_edge(l[0], l[1], key=l[2].value)]
         if live: mem.add_edges(live)
 
     def write_back(self, record: RequestRecord, quality: float) -> int | None:
         "Store the answer as a QAPair when `quality` clears the threshold; returns the node id (or None)."
         if quality < self.cfg.quality_threshold or not record.answer.strip(): return None
         nid, new = self._store_qa(record.query, record.answer, record.namespace, quality, record.request_id, 'loopA')
-        if new: self._link(nid, record, list(record.used_ids))
+        self._link(nid, record, list(record.used_ids))
         record.qa_node = nid
         self.writes += 1
         return nid

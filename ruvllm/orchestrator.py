@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM']
 
-# %% ../nbs/11_orchestrator.ipynb #80e82304
+# %% ../nbs/11_orchestrator.ipynb #c119d67d
 import asyncio, json, logging, math, os, random, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -24,11 +24,15 @@ from .attention import GraphAttention
 from .inference import ModelPool
 from .context import ContextBuilder
 from .cache import SemanticCache
-from .learning import LoopA, LoopB, LoopC, RequestRecord, Scheduler, grounding_quality
+from .learning import LoopA, LoopB, LoopC, RequestRecord, Scheduler, grounding_quality, answer_part
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/11_orchestrator.ipynb #7f5a556a
+# %% ../nbs/11_orchestrator.ipynb #5fc61c49
+def _passage(node) -> str:
+    "What the model reads of a node: a stored Q&A contributes its answer (small models copy the 'Q:' framing otherwise)."
+    return answer_part(node.text) if node.type == NodeType.QAPAIR else node.text
+
 def _to_blob(obj) -> bytes:
     "An object with `save(path)` as bytes (for a SQLite blob)."
     import tempfile
@@ -56,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #0d29ea35
+# %% ../nbs/11_orchestrator.ipynb #d9a786b7
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -226,7 +230,7 @@ class RuvLLM:
             att = self.attention.rank(qv, sg, vecs)
             # passages the attention all but ignores (< 5 % of the best weight) stay out of the context
             wmax = float(att.weights.max()) if len(ids) else 0.0
-            ranked = [(ids[i], sg.nodes[ids[i]].node.text, float(att.weights[i])) for i in att.order
+            ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order
                       if att.weights[i] >= self.relevance_floor * wmax]
         # 6. context
         with sw('context'):
@@ -243,7 +247,7 @@ class RuvLLM:
         # 8. learning (Loop A) and bookkeeping
         with sw('learning'):
             used = list(built.used_ids)
-            passages = [sg.nodes[i].node.text for i in used if i in sg.nodes]
+            passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
             top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
             q_self = grounding_quality(answer, passages, top_sim)
             rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,

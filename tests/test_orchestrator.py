@@ -1,0 +1,88 @@
+"""End-to-end tests of RuvLLM: learning changes behaviour, with the extractive tier and with SmolLM2."""
+import threading, time
+from pathlib import Path
+import numpy as np
+import pytest
+
+from ruvllm import Config, Constraints, Feedback, RuvLLM, InvalidInputError, UnknownIdError
+from ruvllm.router import Decision
+
+
+def _cfg(path, **tiers):
+    b = Config.builder().db_path(path)
+    if tiers: b = b.set('inference.tiers', tiers).set('router.safe_tier', 'small' if 'small' in tiers else 'tiny')
+    return b.build()
+
+
+def test_router_round_changes_routing_of_a_query_cluster(tmp_path):
+    """Two tiers that both answer a cluster of questions: after a Loop B round on those outcomes the router
+    sends the cluster to the cheaper tier instead of falling back to the safe (expensive) default."""
+    cfg = _cfg(tmp_path / 'd', tiny='extractive', small='extractive')
+    cluster = [f"What is the boiling point of liquid number {i} at sea level?" for i in range(40)]
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([f"Liquid number {i} boils at {100 + i} degrees at sea level." for i in range(40)], progress=False)
+        before = [llm.query(q, constraints=Constraints(no_cache=True), learn=False).routing_info.model.value for q in cluster]
+        assert before.count('small') >= 35  # untrained: low confidence, safe default
+        for q in cluster * 3:  # full-information outcomes: both tiers succeed, tiny costs nothing
+            r = llm.query(q, constraints=Constraints(no_cache=True))
+            rec = llm._record(r.request_id)
+            d = {k: v for k, v in rec.decision.items() if k in Decision.__dataclass_fields__}
+            llm.replay.add(np.asarray(rec.features, np.float32), Decision(**d), 1.0, 1.0, rec.cost, 0.001,
+                           outcomes={'tiny': 1.0, 'small': 1.0})
+        for _ in range(3): llm.learn('B')
+        after = [llm.query(q, constraints=Constraints(no_cache=True), learn=False).routing_info.model.value for q in cluster]
+        assert llm.stats()['router']['rounds'] >= 1
+    assert after.count('tiny') >= 30, (before, after)
+
+
+def test_feedback_bad_input_changes_nothing(tmp_path):
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        r = llm.query("Which river flows through Quenby?")
+        n_nodes = llm.memory.stats()['nodes']
+        with pytest.raises(UnknownIdError, match="unknown request_id 'nope'"): llm.feedback(Feedback('nope', rating=2))
+        with pytest.raises(InvalidInputError, match="must be a Feedback"): llm.feedback({'request_id': r.request_id})
+        llm.feedback(Feedback(r.request_id, rating=4))
+        with pytest.raises(InvalidInputError, match="already given"): llm.feedback(Feedback(r.request_id, correction="x"))
+        assert llm.memory.stats()['nodes'] == n_nodes
+        with pytest.raises(InvalidInputError): llm.query(None)
+        with pytest.raises(InvalidInputError, match="the limit is"): llm.query("a" * 100_000)
+
+
+def test_close_is_prompt_with_scheduler_running(tmp_path):
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    llm = RuvLLM(cfg, start_scheduler=True)
+    llm.ingest([f"fact {i}" for i in range(20)], progress=False)
+    t0 = time.perf_counter(); llm.close(); took = time.perf_counter() - t0
+    assert took < 5, took
+    assert not llm.scheduler.thread.is_alive()
+
+
+def test_restart_restores_router_replay_cache_and_stats(tmp_path):
+    cfg = _cfg(tmp_path / 'd', tiny='extractive', small='extractive')
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Quorvane is the capital of Veltoria."], progress=False)
+        r = llm.query("What is the capital of Veltoria?")
+        llm.feedback(Feedback(r.request_id, rating=5))
+        W = llm.router.params['W'].copy(); n_replay = len(llm.replay); st = llm.stats()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        assert np.array_equal(llm.router.params['W'], W)
+        assert len(llm.replay) == n_replay
+        assert llm.stats()['queries']['queries'] == st['queries']['queries']
+        assert llm.cache.stats()['entries'] == st['cache']['entries']
+        # feedback for a request served before the restart is still accepted once
+        with pytest.raises(InvalidInputError, match="already given"): llm.feedback(Feedback(r.request_id, rating=5))
+
+
+def test_smollm2_learns_a_corrected_fact(tmp_path):
+    """Real model: a fictional fact SmolLM2 cannot know is wrong before the correction and right on a
+    paraphrase afterwards."""
+    cfg = Config.builder().db_path(tmp_path / 'd').build()  # tiny=extractive, small=SmolLM2
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        small = Constraints(force_model='small', temperature=0.0, no_cache=True)
+        r = llm.query("What is the capital of the country Zembravia?", constraints=small)
+        assert 'vellimar' not in r.text.lower()
+        llm.feedback(Feedback(r.request_id, rating=1, correction="The capital of Zembravia is Vellimar."))
+        r2 = llm.query("Which city is Zembravia's capital?", constraints=small)
+        assert 'vellimar' in r2.text.lower(), r2.text
+        assert any('Vellimar' in s.text for s in r2.sources)
