@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #d9a786b7
+# %% ../nbs/11_orchestrator.ipynb #c32c8334
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -77,7 +77,7 @@ class RuvLLM:
         self.memory = Memory.open(c.db_path, self.embedder, c)
         self.store = self.memory.store
         try:
-            self.pool = pool if pool is not None else ModelPool(c.inference)
+            self.pool = pool if pool is not None else ModelPool(c.inference, n_threads=c.system.num_threads or None)
             self.tiers = self.pool.available_tiers()
             self.relevance_floor = 0.05  # context keeps nodes with at least this share of the best attention weight
             self._rng = random.Random(c.system.seed)
