@@ -88,7 +88,7 @@ def is_correct(response: str, expected: str) -> bool:
     "The benchmark's correctness: the expected answer string appears in the response (case-insensitive)."
     return expected.lower() in response.lower()
 
-# %% ../nbs/13_bench.ipynb #8fbbd65b
+# %% ../nbs/13_bench.ipynb #520c6fd1
 def self_learning_benchmark(n_facts: int = 30,  # fictional facts
                             epochs: int = 6,  # epoch 0 + paraphrase epochs
                             controls: list | None = None,  # (question, answer); default CONTROLS
@@ -112,8 +112,7 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
         bar = tqdm(total=epochs * (n_facts + len(controls)), desc='self-learning', disable=not progress)
         for epoch in range(epochs):
             items = [(f.questions[epoch % len(f.questions)], f.answer, f.statement, 'fact') for f in world]
-            if epoch > 0: items += [(q, a, f"The answer is {a}.", 'control') for q, a in controls]
-            elif controls: items += [(q, a, f"The answer is {a}.", 'control') for q, a in controls]
+            items += [(q, a, f"The answer is {a}.", 'control') for q, a in controls]
             c0 = dict(llm.cache.stats()); n_q = 0
             res = dict(fact=[], control=[], routed=[], lat=[], cost=[])
             for j, (q, ans, stmt, kind) in enumerate(items):

@@ -241,7 +241,7 @@ def retrieval_stats(hits: list['Hit'], nodes: dict, edges: list) -> dict:
                 max_hop=max((s.hop for s in nodes.values()), default=0),
                 mean_edge_weight=float(np.mean([e.weight for e in edges])) if edges else 0.0)
 
-# %% ../nbs/04_memory.ipynb #9ddaacf8
+# %% ../nbs/04_memory.ipynb #5957f63f
 class Memory:
     "Typed graph memory: HNSW index + networkx edges, durable in SQLite, namespaced."
     INDEX_DIR = 'index'
@@ -249,10 +249,9 @@ class Memory:
     LOCK_FILE = 'memory.lock'
     _TYPE_CODE = {t: i for i, t in enumerate(NodeType)}
 
-    def __init__(self, path, embedder, config: Config | MemoryConfig | None = None, *, synchronous: str = 'NORMAL',
-                 exact_below: int = 2048):
+    def __init__(self, path, embedder, config: Config | MemoryConfig | None = None, *, synchronous: str = 'NORMAL'):
         cfg = config.memory if isinstance(config, Config) else (config or MemoryConfig())
-        self.cfg, self.embedder, self.exact_below = cfg, embedder, exact_below
+        self.cfg, self.embedder = cfg, embedder
         self.path = Path(path)
         self.closed = True
         try: self.path.mkdir(parents=True, exist_ok=True)
@@ -660,13 +659,7 @@ class Memory:
         raise InvalidInputError(f"query must be a string or a vector, got {type(q).__name__}")
 
     def _search_slots(self, qv, k, mask) -> tuple[np.ndarray, np.ndarray]:
-        allowed = int(mask.sum())
-        if allowed == 0: return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if allowed <= self.exact_below:  # exact scan of the allowed slots
-            slots = np.flatnonzero(mask)
-            sims = np.stack([self.index.get_vector(int(s)) for s in slots]) @ qv
-            top = np.argsort(-sims, kind='stable')[:k]
-            return slots[top].astype(np.int64), (1.0 - sims[top]).astype(np.float32)
+        "Nearest allowed slots; the index itself switches to an exact scan when the mask allows few slots."
         return self.index.search(qv, k=k, filter=mask)
 
     def search(self, query, k: int = 10, types=None, namespace: str | None = None, include_archived: bool = False) -> list[Hit]:

@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #c32c8334
+# %% ../nbs/11_orchestrator.ipynb #288bc639
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -85,7 +85,7 @@ class RuvLLM:
             self._lock = threading.RLock()  # guards records, sessions, counters, attention and router swaps
             self._load_state()
             self.loop_a = LoopA(self.memory, c)
-            self.loop_b = LoopB(self._train_router, c)
+            self.loop_b = LoopB(self.router_train_round, c)
             self.loop_c = LoopC(self.memory, c, seed=c.system.seed)
             self.scheduler = Scheduler({'B': (self.loop_b.due, self.loop_b.run), 'C': (self._compression_due, self._compress)},
                                        last_runs=self._state.get('last_runs'), on_run=self._on_loop_run)
@@ -116,6 +116,7 @@ class RuvLLM:
         self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
         self.sessions: dict[str, Session] = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
         self._records: dict[str, RequestRecord] = {}
+        self._builders: dict[int, tuple] = {}  # backend -> (ContextBuilder, lock)
         self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
         self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
 
@@ -234,10 +235,11 @@ class RuvLLM:
                       if att.weights[i] >= self.relevance_floor * wmax]
         # 6. context
         with sw('context'):
-            cb = ContextBuilder(backend, backend.context_window, system_prompt=_SYSTEM_PROMPT)
+            cb, cb_lock = self._context_builder(backend)
             budget = min(routing.context_size, backend.context_window - max_tokens)
             history = sess.turns[-8:] if sess else []
-            built = cb.build(req.query, ranked, budget_tokens=budget, max_tokens=max_tokens, history=history)
+            with cb_lock:
+                built = cb.build(req.query, ranked, budget_tokens=budget, max_tokens=max_tokens, history=history)
         # 7. generation
         with sw('generation'):
             gen = backend.generate(built.messages, max_tokens=max_tokens, temperature=routing.temperature,
@@ -265,6 +267,14 @@ class RuvLLM:
                         gen.prompt_tokens, gen.completion_tokens, req.namespace)
         if learn: self._finish(req, sess, rec, resp, h_new, (qv, sg, vecs))
         return resp
+
+    def _context_builder(self, backend):
+        "One builder per backend, kept across requests so its token-count memo is reused (with a lock: the memo is shared)."
+        key = id(backend)
+        with self._lock:
+            if key not in self._builders:
+                self._builders[key] = (ContextBuilder(backend, backend.context_window, system_prompt=_SYSTEM_PROMPT), threading.Lock())
+            return self._builders[key]
 
     def _cached_response(self, req, sess, hit, sw) -> Response:
         rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
@@ -300,7 +310,7 @@ class RuvLLM:
     @staticmethod
     def _carried(sg: Subgraph, used: list[int]) -> list[list]:
         "The edges (as stored, with direction) that brought each used node into the subgraph."
-        out, g = [], None
+        out = []
         for i in used:
             n = sg.nodes.get(i)
             while n is not None and n.parent is not None and n.via is not None:
@@ -395,10 +405,6 @@ class RuvLLM:
         "Bulk-load documents (strings or records) into memory, with a progress bar."
         self._check_open()
         return self.memory.ingest(items, batch_size=batch_size, namespace=namespace, type=type, progress=progress)
-
-    def _train_router(self) -> dict | None:
-        rec = self.router_train_round()
-        return rec
 
     def router_train_round(self, min_samples: int = 10) -> dict | None:
         "One Loop B round on the replay buffer (bandit mode, EWC, gated promotion); None when there is too little data."
