@@ -37,7 +37,7 @@ def _f(default, rule: Rule | None = None, doc: str = ''):
     kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (dict, list)) else dict(default=default)
     return field(metadata={'rule': rule, 'doc': doc}, **kw)
 
-# %% ../nbs/00_config.ipynb #0010e51e
+# %% ../nbs/00_config.ipynb #6cb90f69
 TIERS = ('tiny', 'small', 'medium', 'large')
 
 @dataclass
@@ -80,9 +80,11 @@ class RouterConfig:
     sparsity: float = _f(0.9, Rule(lambda v: 0.0 <= v < 1.0, "a number in [0, 1)"), "fraction of zeros in the input weights W")
     rank: int = _f(8, at_least(1, 'an integer'), "rank of the recurrent weights U = A·B")
     confidence_threshold: float = _f(0.7, between(0, 1), "below this the router falls back to the safe default")
+    escalation_margin: float = _f(0.1, between(0, 1), "a trained router below the threshold escalates to the safe tier only if that tier's estimated success is this much higher")
     learning_rate: float = _f(1e-3, above(0), "Adam step size")
     batch_size: int = _f(32, at_least(1, 'an integer'), "training batch size")
     epochs: int = _f(5, at_least(1, 'an integer'), "passes over the replay sample per training round")
+    min_steps: int = _f(1000, at_least(0, 'an integer'), "Adam steps per round at least: a small buffer gets more passes than `epochs`")
     exploration: float = _f(0.1, between(0, 1), "ε: probability of exploring another tier in bandit mode")
     ewc_gamma: float = _f(0.9, between(0, 1), "online EWC: F <- gamma*F + F_new")
     holdout_fraction: float = _f(0.2, Rule(lambda v: 0.0 < v < 1.0, "a number in (0, 1)"), "share of the buffer held out for gated promotion")

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM']
 
-# %% ../nbs/11_orchestrator.ipynb #c119d67d
+# %% ../nbs/11_orchestrator.ipynb #baca5c64
 import asyncio, json, logging, math, os, random, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -24,7 +24,7 @@ from .attention import GraphAttention
 from .inference import ModelPool
 from .context import ContextBuilder
 from .cache import SemanticCache
-from .learning import LoopA, LoopB, LoopC, RequestRecord, Scheduler, grounding_quality, answer_part
+from .learning import LoopA, LoopB, LoopC, RequestRecord, Scheduler, grounding_quality, answer_part, strip_fabricated_sources
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #288bc639
+# %% ../nbs/11_orchestrator.ipynb #8c34f116
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -244,7 +244,7 @@ class RuvLLM:
         with sw('generation'):
             gen = backend.generate(built.messages, max_tokens=max_tokens, temperature=routing.temperature,
                                    top_p=routing.top_p, seed=c.system.seed)
-        answer = gen.text.strip()
+        answer = strip_fabricated_sources(gen.text)  # small models append invented '[n] ...' source lists
         self._observe_speed(tier, gen)
         # 8. learning (Loop A) and bookkeeping
         with sw('learning'):

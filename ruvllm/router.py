@@ -413,7 +413,7 @@ def gradient_check(seed: int = 0, eps: float = 1e-6) -> dict:
     errs['fisher (per-sample squares)'] = max(float(np.abs(tot[k] - sq[k]).max() / (np.abs(tot[k]).max() + 1e-12)) for k in PARAM_GROUPS)
     return errs
 
-# %% ../nbs/05_router.ipynb #9376e5db
+# %% ../nbs/05_router.ipynb #535376b1
 ROUTER_FORMAT_VERSION = 1
 
 @dataclass
@@ -536,10 +536,13 @@ class FastGRNNRouter:
         k = int(np.argmax(tp)); conf = float(qual[k])
         ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
         if conf < self.cfg.confidence_threshold:
-            fallback = True
             safe = self.cfg.safe_tier
-            k = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
-            ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
+            ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
+            # untrained, the estimates mean nothing yet: the safe default. Trained, escalate only when the safe tier is
+            # expected to do clearly better; when every tier is unlikely to succeed, paying more buys nothing.
+            if self.rounds == 0 or qual[ks] >= conf + self.cfg.escalation_margin:
+                fallback, k = True, ks
+                ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
         n_av = int(mask.sum()); eps = self.cfg.exploration; explored = False
         propensity = 1.0 - eps if (explore and n_av > 1) else 1.0
         if explore and n_av > 1 and (rng or self.rng).random() < eps:
@@ -820,7 +823,7 @@ class ReplayBuffer:
         if b.size: b.cols = {k: arrays[k].astype(t) for k, t in _COLS.items()}
         return b
 
-# %% ../nbs/05_router.ipynb #4f3eb7de
+# %% ../nbs/05_router.ipynb #79d54430
 @dataclass
 class RoundRecord:
     "The log line of one training round."
@@ -973,7 +976,8 @@ class RouterTrainer:
             if hold.H0 is None: hold = dataclasses.replace(hold, H0=np.zeros((len(hold), r.hidden_dim)))
         live = r.params; cand = {k: v.copy() for k, v in live.items()}
         opt = Adam(cand, cfg.learning_rate); lam = self.learning.ewc_lambda
-        epochs = epochs or cfg.epochs; bs = cfg.batch_size; nt = len(train); steps = 0; ep_losses = []
+        bs = cfg.batch_size; nt = len(train); steps = 0; ep_losses = []
+        epochs = epochs or max(cfg.epochs, math.ceil(cfg.min_steps / math.ceil(nt / bs)))  # small buffers: more passes
         for ep in range(epochs):
             T = self.targets(cand, train); order = self.rng.permutation(nt); tot = 0.0
             for s in range(0, nt, bs):

@@ -53,7 +53,7 @@ class UnknownIdError(RuvLLMError, LookupError):
 class OverloadedError(RuvLLMError):
     "Too much work queued; retry later (the server answers 503 with Retry-After)."
 
-# %% ../nbs/01_types.ipynb #c2a28853
+# %% ../nbs/01_types.ipynb #72c7b575
 class _StrEnum(str, Enum):
     def __str__(self): return self.value
 
@@ -62,6 +62,8 @@ class _StrEnum(str, Enum):
         "The member for `v` (a member, or its value in any case)."
         if isinstance(v, cls): return v
         if isinstance(v, str):
+            m = cls._value2member_map_.get(v)  # the exact value: a dict look-up (this runs per edge on the retrieval path)
+            if m is not None: return m
             for m in cls:
                 if m.value.lower() == v.strip().lower(): return m
         raise InvalidInputError(f"{cls.__name__} must be one of {', '.join(m.value for m in cls)}, got {v!r}")
