@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM']
 
-# %% ../nbs/11_orchestrator.ipynb #baca5c64
+# %% ../nbs/11_orchestrator.ipynb #bd3c2f30
 import asyncio, json, logging, math, os, random, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -19,7 +19,7 @@ from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, 
                           ContextOverflowError, CONTEXT_BINS)
 from .embedding import make_embedder
 from .memory import Memory, Subgraph
-from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features
+from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features, key_coverage
 from .attention import GraphAttention
 from .inference import ModelPool
 from .context import ContextBuilder
@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #8c34f116
+# %% ../nbs/11_orchestrator.ipynb #582c3eb7
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -324,6 +324,8 @@ class RuvLLM:
     def _route(self, req: Request, sess: Session | None, sg: Subgraph, learn: bool = True):
         c, cons = self.cfg, req.constraints
         rs = RetrievalStats(**{f: sg.stats.get(f, 0) for f in RetrievalStats.__dataclass_fields__})
+        best = sorted((n for n in sg.nodes.values() if n.hop == 0), key=lambda n: -n.similarity)[:3]
+        rs.key_coverage = key_coverage(req.query, [n.node.text for n in best])  # is what memory found about this query's subject?
         feats = build_features(req.query, sg.query_vector, rs, cons, sess.turn_index if sess else 0, input_dim=c.router.input_dim)
         h = np.asarray(sess.router_state) if (sess and sess.router_state) else None
         router = self.router  # one consistent snapshot even if Loop B promotes meanwhile

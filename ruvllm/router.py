@@ -6,13 +6,14 @@
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
            'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'N_CTX', 'SMOOTH_L1_BETA', 'HEAD_WEIGHTS',
            'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR',
-           'ROUTELLM_WEAK', 'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'RetrievalStats', 'query_stats',
-           'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses',
-           'gradient_check', 'Decision', 'EWCState', 'FastGRNNRouter', 'TrainingSet', 'utilities', 'best_tier', 'Adam',
-           'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'pgr_curve', 'apgr', 'cpt',
-           'routing_metrics', 'find_routellm_dir', 'load_routellm_mmlu', 'default_embed', 'routellm_features',
-           'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split', 'routellm_stream',
-           'routellm_ewc', 'routellm_experiment', 'context_budget_environment', 'router_speed']
+           'ROUTELLM_WEAK', 'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'RetrievalStats', 'key_words',
+           'key_coverage', 'query_stats', 'RouterFeatures', 'build_features', 'init_params', 'cell_forward',
+           'cell_backward', 'Targets', 'head_losses', 'gradient_check', 'Decision', 'EWCState', 'FastGRNNRouter',
+           'TrainingSet', 'utilities', 'best_tier', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer',
+           'RoundRecord', 'RouterTrainer', 'pgr_curve', 'apgr', 'cpt', 'routing_metrics', 'find_routellm_dir',
+           'load_routellm_mmlu', 'default_embed', 'routellm_features', 'routellm_training_set', 'routellm_scores',
+           'routellm_cv', 'routellm_subject_split', 'routellm_stream', 'routellm_ewc', 'routellm_experiment',
+           'context_budget_environment', 'router_speed']
 
 # %% ../nbs/05_router.ipynb #68885621
 import dataclasses, io, json, math, os, re, time, zipfile
@@ -26,7 +27,7 @@ import pandas as pd
 from .config import Config, RouterConfig, LearningConfig, InferenceConfig, TIERS
 from .types import CONTEXT_BINS, Constraints, InvalidInputError, ModelTier, RouterError, RoutingInfo
 
-# %% ../nbs/05_router.ipynb #d6c5e6b5
+# %% ../nbs/05_router.ipynb #1491834d
 FEATURE_LAYOUT_VERSION = 1
 
 QUERY_SLOTS = {  # name -> meaning (all squashed to about [0, 1])
@@ -69,7 +70,7 @@ RETRIEVAL_SLOTS = {
     'r_document_hits': 'Document nodes among the hits, log-squashed',
     'r_fact_hits': 'Fact nodes among the hits, log-squashed',
     'r_subgraph_nodes': 'nodes after graph expansion, log1p/log1p(256)',
-    'r_subgraph_edges': 'edges in the expanded subgraph, log1p/log1p(1024)',
+    'r_key_coverage': "share of the query's key words (names, numbers; else content words) found in the best hits",
     'r_max_hop': 'deepest hop reached / 3',
     'r_mean_edge_weight': 'mean weight of the edges followed',
 }
@@ -95,7 +96,7 @@ SESSION_SLOTS = {
 }
 FIXED_SLOTS = len(QUERY_SLOTS) + len(RETRIEVAL_SLOTS) + len(CONSTRAINT_SLOTS) + len(SESSION_SLOTS)
 
-# %% ../nbs/05_router.ipynb #8e5ef030
+# %% ../nbs/05_router.ipynb #f2d8819a
 @dataclass
 class RetrievalStats:
     "What the memory found for a query: the router's retrieval block. All zeros = nothing retrieved (the placeholder until the memory module lands)."
@@ -111,6 +112,7 @@ class RetrievalStats:
     subgraph_edges: int = 0  # edges in the expanded subgraph
     max_hop: int = 0  # deepest hop reached by the expansion
     mean_edge_weight: float = 0.0  # mean weight of the edges followed
+    key_coverage: float = 0.0  # share of the query's key words found in the best hits (`key_coverage`)
 
     @classmethod
     def from_hits(cls, similarities: Sequence[float] = (),  # cosine similarity of each HNSW hit
@@ -125,6 +127,27 @@ class RetrievalStats:
                    document_hits=types.count('Document'), fact_hits=types.count('Fact'), subgraph_nodes=int(subgraph_nodes),
                    subgraph_edges=int(subgraph_edges), max_hop=int(max_hop),
                    mean_edge_weight=float(np.mean(edge_weights)) if len(edge_weights) else 0.0)
+
+# %% ../nbs/05_router.ipynb #464b444c
+_KEY_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
+_KEY_STOP = frozenset('''a an the and or but if of to in on at by for with from as into about is are was were be been being it its
+this that these those what which who whom whose when where why how do does did not no yes so than then there here can could
+would should will shall may might must has have had name tell me give list please you your i my'''.split())
+
+def key_words(query: str) -> set[str]:
+    "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its content words."
+    toks = _KEY_WORD.findall(query)
+    norm = lambda w: w.lower().removesuffix("'s")
+    keys = {norm(t) for i, t in enumerate(toks) if (i > 0 and t[0].isupper()) or t[0].isdigit()}
+    keys -= _KEY_STOP
+    return keys or {norm(t) for t in toks if len(t) > 2 and norm(t) not in _KEY_STOP}
+
+def key_coverage(query: str, texts: Sequence[str]) -> float:
+    "Share of `key_words(query)` found in `texts` (0 when there are none)."
+    keys = key_words(query)
+    if not keys or not texts: return 0.0
+    have = {norm for t in texts for norm in (w.lower().removesuffix("'s") for w in _KEY_WORD.findall(t))}
+    return len(keys & have) / len(keys)
 
 # %% ../nbs/05_router.ipynb #e4f3f10f
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
@@ -185,7 +208,7 @@ def query_stats(text: str) -> np.ndarray:
          _sq(len(_UNITS.findall(t)), 16), 5.0 * n_punct / nc)
     return np.array(v)
 
-# %% ../nbs/05_router.ipynb #2f9a74ac
+# %% ../nbs/05_router.ipynb #9e990659
 def _slot_table(input_dim):
     n_emb = input_dim - FIXED_SLOTS
     emb = {f'emb_{i:02d}': f'query embedding dimension {i} (Matryoshka prefix, renormalised, unit RMS)' for i in range(n_emb)}
@@ -232,7 +255,7 @@ class RouterFeatures:
         x[self.blocks['embedding']] = self.embedding_block(query_vec)
         x[self.blocks['retrieval']] = (_sq(r.hit_count, 64), r.sim_top1, r.sim_mean, 4.0 * r.sim_std, _sq(r.qapair_hits, 16),
                                        _sq(r.concept_hits, 16), _sq(r.document_hits, 16), _sq(r.fact_hits, 16),
-                                       _sq(r.subgraph_nodes, 256), _sq(r.subgraph_edges, 1024), r.max_hop / 3.0, r.mean_edge_weight)
+                                       _sq(r.subgraph_nodes, 256), r.key_coverage, r.max_hop / 3.0, r.mean_edge_weight)
         size = {'tiny': 0.25, 'small': 0.5, 'medium': 0.75, 'large': 1.0}
         x[self.blocks['constraints']] = (
             float(c.max_latency_ms is not None), math.log10(max(c.max_latency_ms, 1.0)) / 5 if c.max_latency_ms else 0.0,
