@@ -1,0 +1,250 @@
+"""The Streamlit app, page by page, through Streamlit's test harness (`AppTest` runs the real pages in this
+process against a real `RuvLLM` on the extractive tier: no model load, milliseconds per answer)."""
+import json
+from pathlib import Path
+
+import pytest
+
+st = pytest.importorskip('streamlit')
+from streamlit.testing.v1 import AppTest
+
+import ruvllm.app as app
+from ruvllm import Constraints, Feedback
+
+DOCS = ["The Zorblat river flows through Quenby.", "Quenby is a small town in Veltoria.",
+        "The capital of Veltoria is Arnhold.", "Veltoria exports copper and wool."]
+
+
+@pytest.fixture
+def system(tmp_path, monkeypatch):
+    "The app's system (the one its pages use) on a fresh data directory with a few documents."
+    monkeypatch.setenv('RUVLLM_SYSTEM__DB_PATH', str(tmp_path / 'data'))
+    monkeypatch.setenv('RUVLLM_INFERENCE__TIERS', '{"tiny": "extractive"}')
+    monkeypatch.setenv('RUVLLM_ROUTER__SAFE_TIER', 'tiny')
+    monkeypatch.setenv('RUVLLM_BENCH_OUT', str(tmp_path / 'bench'))
+    llm = app.get_system()
+    llm.ingest(DOCS, progress=False)
+    yield llm
+    st.cache_resource.clear()  # closes the system (on_release)
+    assert llm._closed
+
+
+def page(name: str) -> AppTest:
+    "The app opened on one page through its real navigation."
+    return AppTest.from_string(f"from ruvllm.app import main\nmain({name!r})", default_timeout=60).run()
+
+
+def ok(at: AppTest):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metrics(at: AppTest) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def ask(at: AppTest, q: str) -> AppTest:
+    at.chat_input[0].set_value(q).run()
+    ok(at)
+    return at
+
+
+def last_answer(at: AppTest):
+    return at.chat_message[-1]
+
+
+def test_every_page_renders_without_error(system):
+    for name in app.PAGES:
+        at = page(name)
+        ok(at)
+        assert at.title[0].value.endswith(name), (name, at.title[0].value)
+
+
+def test_ask_shows_answer_sources_routing_latency(system):
+    at = ask(page('Chat'), "What is the capital of Veltoria?")
+    a = last_answer(at)
+    assert 'Arnhold' in a.markdown[0].value
+    src = next(e for e in a.expander if e.label.startswith(':material/menu_book: Sources'))
+    assert src.label != ':material/menu_book: Sources (0)'
+    lines = [m.value for m in src.markdown]
+    assert any('Document' in l and 'score' in l for l in lines), lines  # node type and score of each source
+    assert any('Arnhold' in t.value for t in src.text)
+    routing = next(e for e in a.expander if e.label == ':material/alt_route: Routing').dataframe[0].value
+    assert routing.loc[0, 'tier'] == 'tiny' and routing.loc[0, 'context_budget'] > 0
+    assert {'temperature', 'top_p', 'confidence'} <= set(routing.columns)
+    assert any(e.label.startswith(':material/timer: Latency') for e in a.expander)
+    cap = a.caption[0].value
+    assert 'tier **tiny**' in cap and 'confidence' in cap and 'from cache' not in cap, cap
+    assert metrics(at)['Queries'] == '1'
+
+
+def test_correction_changes_stats_and_next_paraphrase(system):
+    at = ask(page('Chat'), "What is the capital of Veltoria?")
+    assert 'Arnhold' in last_answer(at).markdown[0].value
+    before = metrics(at)
+    at.select_slider[0].set_value(1)
+    at.text_area[0].set_value("The capital of Veltoria is Quorvane.")
+    next(b for b in at.button if b.label == 'Send feedback').click().run()
+    ok(at)
+    msg = at.success[0].value
+    assert msg.startswith('Feedback recorded: quality 0.00') and 'correction stored as node #' in msg, msg
+    after = metrics(at)
+    assert int(after['Corrections']) == int(before['Corrections']) + 1
+    assert int(after['Feedback']) == int(before['Feedback']) + 1
+    assert not [b for b in at.button if b.label == 'Send feedback']  # feedback counts once: the form is gone
+    ask(at, "Which city is Veltoria's capital?")
+    a = last_answer(at)
+    assert 'Quorvane' in a.markdown[0].value, a.markdown[0].value
+    cap = a.caption[0].value
+    src = next(e for e in a.expander if e.label.startswith(':material/menu_book: Sources'))
+    from_memory = any('learned from a correction' in m.value for m in src.markdown)
+    assert from_memory or 'from cache' in cap, (cap, [m.value for m in src.markdown])
+
+
+def test_thumbs_and_empty_feedback(system):
+    at = ask(page('Chat'), "Where does the Zorblat river flow?")
+    next(b for b in at.button if b.label == 'Send feedback').click().run()  # neither rating nor correction
+    assert at.error[0].value == 'give a rating or a correction (or both)'
+    assert not at.exception
+    at.feedback[0].set_value(1).run()  # thumbs up
+    assert at.success[0].value.startswith('Feedback recorded: quality 1.00'), at.success[0].value
+    assert metrics(at)['Feedback'] == '1'
+    assert len(at.feedback) == 0
+
+
+def test_sessions(system):
+    at = ask(page('Chat'), "Where does the Zorblat river flow?")
+    first = at.selectbox(key='session_pick').value
+    at.button(key='new_session').click().run()
+    ok(at)
+    assert at.selectbox(key='session_pick').value != first
+    ask(at, "What does Veltoria export?")
+    assert len(at.chat_message) == 2  # only the new session's turn
+    at.selectbox(key='session_pick').set_value(first).run()
+    ok(at)
+    assert 'Zorblat' in at.chat_message[0].markdown[0].value
+    assert len(system.sessions) == 2
+
+
+def test_memory_search_and_open_a_node(system):
+    at = page('Memory')
+    at.text_input(key='mem_query').set_value("capital of Veltoria")
+    at.button(key='FormSubmitter:memory_search-Search').click().run()
+    ok(at)
+    hits = at.dataframe[0].value
+    assert hits.loc[0, 'text'] == "The capital of Veltoria is Arnhold." and hits.loc[0, 'type'] == 'Document'
+    assert any(e.type == 'image' for e in at.main)  # the subgraph drawing
+    pick = at.selectbox(key='mem_pick')
+    pick.select_index(0).run()
+    ok(at)
+    heads = [m.value for m in at.markdown if m.value.startswith('#### Node #')]
+    assert heads == [f"#### Node #{hits.loc[0, 'id']} · Document"], heads
+    assert any(t.value == "The capital of Veltoria is Arnhold." for t in at.text)
+    m = metrics(at)
+    assert m['Type'] == 'Document' and m['Namespace'] == 'global' and m['Quality'] == '0.50'
+    # by id, including a bad one: a message, not a traceback
+    at.number_input(key='mem_node_id').set_value(999).run()
+    assert not at.exception
+    assert any('no memory node with id 999' in e.value for e in at.error)
+
+
+def test_memory_ingest_paste_and_upload(system):
+    n0 = system.memory.stats()['live']
+    at = page('Memory')
+    at.text_area(key='ingest_text').set_value("Mirelda is a port city.\n\nIts lighthouse is red.")
+    at.file_uploader(key='ingest_files').upload('facts.jsonl', b'"Mirelda was founded in 1210."\n{"text": "Mirelda trades salt."}\n')
+    at.button(key='ingest_go').click().run()
+    ok(at)
+    assert at.success[0].value.startswith("Ingested 4 passage(s) into namespace 'global'"), at.success[0].value
+    assert system.memory.stats()['live'] == n0 + 4
+    hit = system.memory.search("When was Mirelda founded?", k=1)[0].node
+    assert hit.text == "Mirelda was founded in 1210." and hit.source == 'facts.jsonl'
+    at.text_area(key='ingest_text').set_value("")
+    at.file_uploader(key='ingest_files').upload('bad.jsonl', b'{"no_text": 1}\n')
+    at.button(key='ingest_go').click().run()
+    assert not at.exception
+    assert any("bad.jsonl: line 1 must be a string or an object with a 'text' string" in e.value for e in at.error)
+    assert system.memory.stats()['live'] == n0 + 4
+
+
+def test_router_page_trains_and_shows_rounds(system):
+    for i in range(12):  # outcomes for the replay buffer
+        q = f"Where does the Zorblat river flow? ({i})" if i % 2 else f"What is the capital of Veltoria? ({i})"
+        r = system.query(q, constraints=Constraints(no_cache=True))
+        system.feedback(Feedback(r.request_id, rating=5 if i % 3 else 2))
+    at = page('Router')
+    m = metrics(at)
+    assert m['Requests'] == '12'
+    assert m['Confidence threshold'] == f"{system.router.cfg.confidence_threshold:.2f}"
+    assert any('No training round yet' in i.value for i in at.info)
+    at.button(key='router_train').click().run()
+    ok(at)
+    assert at.success[0].value.startswith('round 1: '), at.success[0].value
+    at.run()
+    ok(at)
+    rounds = at.dataframe[-1].value
+    assert list(rounds['round']) == [1] and {'utility_before', 'utility_after', 'promoted', 'ewc_penalty'} <= set(rounds.columns)
+
+
+def test_learning_page_runs_loops(system):
+    system.query("What is the capital of Veltoria?")
+    at = page('Learning')
+    for loop in 'ABC':
+        at.button(key=f'run_loop_{loop}').click().run()
+        ok(at)
+        assert at.success[0].value.startswith(f'Loop {loop}: '), at.success[0].value
+    runs = at.dataframe[0].value
+    assert list(runs['loop']) == ['C', 'B', 'A']  # newest first
+    assert int(metrics(at)['Lookups']) >= 1
+    comp = at.dataframe[-1].value
+    assert 'concepts_made' in comp.columns and comp['live_before'].iloc[0] >= 4
+
+
+def test_benchmarks_page(system, tmp_path, monkeypatch):
+    out = tmp_path / 'bench'; out.mkdir()
+    (out / 'demo.csv').write_text("epoch,accuracy\n0,0.1\n1,0.9\n")
+    (out / 'meta.json').write_text(json.dumps({'quick': True, 'headlines': {'demo': 'accuracy 0.1 -> 0.9'}}))
+    at = page('Benchmarks')
+    ok(at)
+    assert any(m.value == '#### demo' for m in at.markdown)
+    assert at.dataframe[-1].value['accuracy'].tolist() == [0.1, 0.9]
+    assert any('accuracy 0.1 -> 0.9' in c.value for c in at.caption)
+    run_bench, suites = app._bench_api()
+    if run_bench is None:
+        assert any('not available' in i.value for i in at.info)
+        return
+    assert set(at.multiselect(key='bench_suites').options) >= {f"{n} — {d}" if d else n for n, d in suites.items()}
+    at.multiselect(key='bench_suites').set_value([])
+    at.button(key='bench_run').click().run()
+    assert not at.exception and any('pick at least one suite' in e.value for e in at.error)
+
+
+def test_benchmarks_page_runs_a_suite(system, tmp_path, monkeypatch):
+    """The page's run path through the real harness (`run_bench` writes CSV, markdown, plot and meta.json) on a
+    test-double suite: the real suites' cost is the harness's business, not the page's."""
+    bench = pytest.importorskip('ruvllm.bench')
+    if not hasattr(bench, 'run_bench'): pytest.skip("this ruvllm.bench has no run_bench")
+    pd = pytest.importorskip('pandas')
+    def test_double_suite(quick=False, progress=True): return pd.DataFrame(dict(size=[1, 2, 3], ms=[0.5, 0.7, 0.8]))
+    monkeypatch.setitem(bench.SUITES, 'test_double', bench.Suite(test_double_suite, lambda df: f"{len(df)} rows measured",
+                                                                lambda df, ax: ax.plot(df['size'], df['ms']), 'a test double'))
+    out = tmp_path / 'bench'
+    at = page('Benchmarks')
+    at.multiselect(key='bench_suites').set_value(['test_double'])
+    at.button(key='bench_run').click().run()
+    ok(at)
+    assert at.success[0].value.startswith('Ran test_double (quick) in '), at.success[0].value
+    assert (out / 'test_double.csv').exists() and (out / 'test_double.png').exists()
+    assert json.loads((out / 'meta.json').read_text())['quick'] is True
+    assert [m.value for m in at.markdown if m.value.startswith('#### ')] == ['#### test_double']
+    assert at.dataframe[-1].value['ms'].tolist() == [0.5, 0.7, 0.8]
+    assert any('3 rows measured' in c.value for c in at.caption)
+    assert any(e.type == 'image' for e in at.main)
+
+
+def test_errors_show_as_messages_on_every_page(system, monkeypatch):
+    monkeypatch.setenv('RUVLLM_MEMORY__HNSW_M', 'many')  # a bad setting: every page must say so, not crash
+    for name in app.PAGES:
+        at = page(name)
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert any('memory.hnsw_m' in e.value for e in at.error), (name, [e.value for e in at.error])
