@@ -37,7 +37,7 @@ def _f(default, rule: Rule | None = None, doc: str = ''):
     kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (dict, list)) else dict(default=default)
     return field(metadata={'rule': rule, 'doc': doc}, **kw)
 
-# %% ../nbs/00_config.ipynb #583a5417
+# %% ../nbs/00_config.ipynb #3b6709b3
 TIERS = ('tiny', 'small', 'medium', 'large')
 
 @dataclass
@@ -91,7 +91,7 @@ class RouterConfig:
     promotion_tolerance: float = _f(0.0, at_least(0), "a candidate may lose at most this much held-out utility and still be promoted")
     safe_tier: str = _f('small', one_of(*TIERS), "tier used when the router is not confident")
     safe_context: int = _f(1024, one_of(256, 512, 1024, 2048, 4096), "context budget (tokens) when not confident")
-    safe_temperature: float = _f(0.7, between(0, 2), "temperature when not confident")
+    safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, between(0, 1), "top_p when not confident")
 
 @dataclass

@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #23324d2e
+# %% ../nbs/11_orchestrator.ipynb #0d6bd0dc
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -105,9 +105,15 @@ class RuvLLM:
         self.counters.update(self._state.get('counters', {}))
         rb = st.get('router')
         self.router = _from_blob(FastGRNNRouter, rb) if rb else FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)
-        if self.router.tiers != self.tiers:  # the tier set changed: keep the experience, start a fresh router
-            log.warning("router was trained for tiers %s, now %s: starting a new router", self.router.tiers, self.tiers)
-            self.router = FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)
+        if self.router.tiers != self.tiers:
+            # the tier set changed (e.g. the same directory opened with another config): put the trained router aside
+            # under its tier set, so that reopening with those tiers restores it, and use the one for these tiers
+            old_key, new_key = 'router:' + '+'.join(self.router.tiers), 'router:' + '+'.join(self.tiers)
+            st.put(old_key, rb)
+            kept = st.get(new_key)
+            log.warning("router was trained for tiers %s, now %s: %s (the other is kept for when those tiers return)",
+                        self.router.tiers, self.tiers, "using the one kept for these tiers" if kept else "starting a new router")
+            self.router = _from_blob(FastGRNNRouter, kept) if kept else FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)
         rp = st.get('replay')
         self.replay = _from_blob(ReplayBuffer, rp) if rp else ReplayBuffer(c.learning.replay_capacity, seed=c.system.seed)
         self.trainer = RouterTrainer(self.router, c.learning, c.inference.tier_costs, seed=c.system.seed)
@@ -388,6 +394,11 @@ class RuvLLM:
             # cache: a bad cached answer is a false hit; a correction replaces the cached answer
             if q < self.cfg.learning.quality_threshold:
                 out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached)
+            if fb.correction is not None:
+                # the session's history shows the corrected answer: a model reading the wrong one would repeat it
+                sess = self.sessions.get(rec.session_id) if rec.session_id else None
+                for t in (sess.turns if sess else []):
+                    if t.request_id == rec.request_id: t.answer = fb.correction
             if fb.correction is not None and self.cfg.cache.enabled:
                 self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
             elif q >= self.cfg.learning.quality_threshold and not rec.cached and self.cfg.cache.enabled:
