@@ -86,3 +86,40 @@ def test_smollm2_learns_a_corrected_fact(tmp_path):
         r2 = llm.query("Which city is Zembravia's capital?", constraints=small)
         assert 'vellimar' in r2.text.lower(), r2.text
         assert any('Vellimar' in s.text for s in r2.sources)
+
+
+def test_context_leaves_out_passages_about_another_subject(tmp_path):
+    """A stored fact about an invented country must not reach the context of a question about Germany
+    (a small model copies what it is given); a paraphrase about the same country still gets it."""
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The capital of Stanarith is Torpelia."], progress=False)
+        other = llm.query("What is the capital of Germany?", constraints=Constraints(no_cache=True))
+        same = llm.query("Name Stanarith's capital city.", constraints=Constraints(no_cache=True))
+        llm.require_key_word = False  # the filter off: the same passage does reach the other question's context
+        unfiltered = llm.query("What is the capital of Germany?", constraints=Constraints(no_cache=True))
+    assert not any('Stanarith' in s.text for s in other.sources) and 'Torpelia' not in other.text
+    assert any('Stanarith' in s.text for s in same.sources) and 'Torpelia' in same.text
+    assert any('Stanarith' in s.text for s in unfiltered.sources)
+
+
+def test_correction_replaces_the_answer_in_the_session_history(tmp_path):
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The capital of Zembravia is Quenby."], progress=False)
+        s = llm.new_session()
+        r = llm.query("What is the capital of Zembravia?", session=s)
+        assert 'Quenby' in s.turns[-1].answer
+        llm.feedback(Feedback(r.request_id, rating=1, correction="The capital of Zembravia is Vellimar."))
+        assert s.turns[-1].answer == "The capital of Zembravia is Vellimar."
+        r2 = llm.query("Which city is Zembravia's capital?", session=s, constraints=Constraints(no_cache=True))
+    assert 'Vellimar' in r2.text
+
+
+def test_router_for_another_tier_set_is_kept_not_overwritten(tmp_path):
+    two = _cfg(tmp_path / 'd', tiny='extractive', small='extractive')
+    one = _cfg(tmp_path / 'd', tiny='extractive')
+    with RuvLLM(two, start_scheduler=False) as llm:
+        llm.router.params['W'][:] += 0.5; W = llm.router.params['W'].copy()  # stands for a trained router
+    with RuvLLM(one, start_scheduler=False) as llm:  # e.g. `ruvllm stats` with another config
+        assert llm.router.tiers == ['tiny']
+    with RuvLLM(two, start_scheduler=False) as llm:
+        assert llm.router.tiers == ['tiny', 'small'] and np.array_equal(llm.router.params['W'], W)
