@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #0d6bd0dc
+# %% ../nbs/11_orchestrator.ipynb #96fe3eed
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -101,7 +101,7 @@ class RuvLLM:
         raw = st.get('orchestrator')
         self._state = json.loads(raw) if raw else {}
         self.counters = dict(queries=0, cache_hits=0, feedbacks=0, corrections=0, errors=0, by_tier={}, fallbacks=0,
-                             explored=0, forced=0, written_back=0)
+                             explored=0, forced=0, written_back=0, router_rounds=0, router_promoted=0)
         self.counters.update(self._state.get('counters', {}))
         rb = st.get('router')
         self.router = _from_blob(FastGRNNRouter, rb) if rb else FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)
@@ -429,6 +429,8 @@ class RuvLLM:
         "One Loop B round on the replay buffer (bandit mode, EWC, gated promotion); None when there is too little data."
         if len(self.replay) < min_samples: return None
         rec = self.trainer.train_round(self.replay)
+        with self._lock:  # counted in the persisted counters: the trainer's own history starts afresh in each process
+            self.counters['router_rounds'] += 1; self.counters['router_promoted'] += bool(rec.promoted)
         self.store.put('router', _to_blob(self.router)); self.store.put('replay', _to_blob(self.replay))
         return rec.to_dict()
 
@@ -460,7 +462,7 @@ class RuvLLM:
         "Counters: queries, cache, memory, router rounds, loops."
         with self._lock:
             return dict(queries=dict(self.counters), cache=self.cache.stats(), memory=self.memory.stats(),
-                        router=dict(rounds=len(self.loop_b.rounds), replay=len(self.replay), new_outcomes=self.loop_b.new_outcomes,
+                        router=dict(rounds=self.counters['router_rounds'], promoted=self.counters['router_promoted'], replay=len(self.replay), new_outcomes=self.loop_b.new_outcomes,
                                     tiers=self.tiers),
                         loops=self.store.events('loop', limit=50), sessions=len(self.sessions),
                         embedding=self.embedder.stats() if hasattr(self.embedder, 'stats') else {})
