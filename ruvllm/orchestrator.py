@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM']
 
-# %% ../nbs/11_orchestrator.ipynb #4b03daac
-import asyncio, json, logging, math, os, random, threading, time
+# %% ../nbs/11_orchestrator.ipynb #fe75a4ec
+import asyncio, dataclasses, json, logging, math, os, random, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #96fe3eed
+# %% ../nbs/11_orchestrator.ipynb #dd3ab2a9
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -249,7 +249,7 @@ class RuvLLM:
         with sw('context'):
             cb, cb_lock = self._context_builder(backend)
             budget = min(routing.context_size, backend.context_window - max_tokens)
-            history = sess.turns[-8:] if sess else []
+            history = [dataclasses.replace(t, answer=t.said) for t in sess.turns[-8:]] if sess else []  # corrected answers
             with cb_lock:
                 built = cb.build(req.query, ranked, budget_tokens=budget, max_tokens=max_tokens, history=history)
         # 7. generation
@@ -395,10 +395,10 @@ class RuvLLM:
             if q < self.cfg.learning.quality_threshold:
                 out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached)
             if fb.correction is not None:
-                # the session's history shows the corrected answer: a model reading the wrong one would repeat it
+                # the session remembers the correction: the history the model reads uses it (it would repeat the wrong answer)
                 sess = self.sessions.get(rec.session_id) if rec.session_id else None
                 for t in (sess.turns if sess else []):
-                    if t.request_id == rec.request_id: t.answer = fb.correction
+                    if t.request_id == rec.request_id: t.correction = fb.correction
             if fb.correction is not None and self.cfg.cache.enabled:
                 self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
             elif q >= self.cfg.learning.quality_threshold and not rec.cached and self.cfg.cache.enabled:

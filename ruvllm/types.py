@@ -263,7 +263,7 @@ class Feedback(_Record):
         if self.correction is not None: return 0.0
         return None
 
-# %% ../nbs/01_types.ipynb #1615e253
+# %% ../nbs/01_types.ipynb #052aa39f
 @dataclass
 class Turn(_Record):
     "One exchange in a session."
@@ -271,6 +271,12 @@ class Turn(_Record):
     answer: str
     request_id: str = ''
     at: float = field(default_factory=time.time)
+    correction: str | None = None  # the user's correction of `answer`, if any (the history the model reads uses it)
+
+    @property
+    def said(self) -> str:
+        "What the conversation should remember as the answer: the correction when there is one."
+        return self.correction if self.correction is not None else self.answer
 
 @dataclass
 class Session(_Record):
