@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['log', 'NUMBER_WORDS', 'ORDINALS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS', 'STOP_WORDS', 'NEGATING_PREFIXES',
            'OPPOSITE_RELATIONS', 'EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES',
-           'DISGUISED_NEAR_MISSES', 'light_stem', 'analyse_query', 'negating_prefix', 'WordSimilarity', 'Verdict',
-           'Verifier', 'EvidenceVerifier', 'CacheHit', 'CacheEntry', 'default_judge', 'SemanticCache', 'served_pairs',
-           'population_rates']
+           'DISGUISED_NEAR_MISSES', 'light_stem', 'analyse_query', 'negating_prefix', 'same_ending_other_word',
+           'WordSimilarity', 'Verdict', 'Verifier', 'EvidenceVerifier', 'CacheHit', 'CacheEntry', 'default_judge',
+           'SemanticCache', 'served_pairs', 'population_rates']
 
 # %% ../nbs/09_cache.ipynb #2ab8e379
 import importlib.util, io, json, logging, math, re, threading, time
@@ -86,7 +86,7 @@ def analyse_query(text: str) -> list[tuple[str, str, str]]:
         prev_cap, prev_word = raw[:1].isupper(), w
     return toks
 
-# %% ../nbs/09_cache.ipynb #c383daba
+# %% ../nbs/09_cache.ipynb #ff122fa9
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
 
 def negating_prefix(a: str, b: str) -> bool:
@@ -96,6 +96,15 @@ def negating_prefix(a: str, b: str) -> bool:
             if x == p + y: return True
             if x.startswith(p) and y[:2] in ('en', 're', 'in') and x[len(p):] == y[2:]: return True
     return False
+
+def same_ending_other_word(a: str, b: str) -> bool:
+    """Two different words that share a long ending but not their start ("rivwenol"/"lumwenol", "increase"/
+    "decrease"): token-mean vectors make them close, yet they name different things. (Variants of one word
+    share their start instead: "boil"/"boiling".)"""
+    n = min(len(a), len(b))
+    suffix = next((i for i in range(n) if a[-1 - i] != b[-1 - i]), n)
+    prefix = next((i for i in range(n) if a[i] != b[i]), n)
+    return suffix >= 5 and prefix < 3
 
 class WordSimilarity:
     "Cosine of WordLlama word vectors, memoised; exact match only when wordllama is missing."
@@ -115,6 +124,7 @@ class WordSimilarity:
 
     def __call__(self, a: str, b: str) -> float:
         if a == b: return 1.0
+        if same_ending_other_word(a, b): return 0.0
         va, vb = self._vec(a), self._vec(b)
         return 0.0 if va is None or vb is None else float(va @ vb)
 
