@@ -183,7 +183,7 @@ def _relation_objects(seq) -> list:
             out.append((x[1], next((y for y in seq[i + 1:] if not isinstance(y, tuple)), '')))
     return sorted(out)
 
-# %% ../nbs/09_cache.ipynb #5a23a04e
+# %% ../nbs/09_cache.ipynb #77a9608c
 OPPOSITE_RELATIONS = [('to', 'from'), ('into', 'from'), ('before', 'after'), ('on', 'off'), ('in', 'out'), ('up', 'down'),
                       ('over', 'under'), ('above', 'below'), ('more', 'less'), ('most', 'least'), ('max', 'min'),
                       ('maximum', 'minimum'), ('near', 'far'), ('inside', 'outside'), ('with', 'against')]
@@ -203,6 +203,11 @@ class EvidenceVerifier(Verifier):
         ua = [x[2] for x in ca if self._match(x, cb) is None]; ub = [y[2] for y in cb if self._match(y, ca) is None]
         if not ua and not ub: return super().check(query, cached_query)
         pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
+        # a name on one side that the other side does not mention is evidence: a paraphrase keeps its names
+        # ("Name Rivwenol's capital city." vs "What is the capital of Lumwenol?" share a frame, not a subject)
+        wa, wb = {t[1] for t in ca}, {t[1] for t in cb}
+        lost = sorted((set(pick(ta, 'name')) - wb) | (set(pick(tb, 'name')) - wa))
+        if lost: return Verdict(False, 'names', f"{lost} on one side only")
         na, nb = pick(ta, 'num'), pick(tb, 'num')
         if na and nb and na != nb: return Verdict(False, 'numbers', f"{na} vs {nb}")
         matched = len(ca) - len(ua) + len(cb) - len(ub) + (2 * len(na) if na == nb else 0)
