@@ -396,7 +396,7 @@ def _overhead_headline(df):
     if 'status' in df: return df.status.iloc[0]
     r = df.iloc[0]; return f"LlamaCppBackend / raw llama.cpp time ratio {r.ratio_median:.3f} (median of {int(r.calls)} paired calls; target ≤ 1.03)"
 
-# %% ../nbs/13_bench.ipynb #5af3540d
+# %% ../nbs/13_bench.ipynb #aa97a60d
 def ann_suite(quick: bool = False, progress: bool = True, n: int | None = None, dim: int | None = None, queries: int | None = None) -> pd.DataFrame:
     "QPS at recall 0.90/0.95/0.99 and build time, ruvllm's HNSW against hnswlib, faiss and pynndescent (those installed)."
     from ruvllm.hnsw import ann_benchmark, ann_summary, mixture_of_gaussians
@@ -453,7 +453,7 @@ def router_suite(quick: bool = False, progress: bool = True, data_dir=None) -> p
 
 def _router_headline(df):
     if 'status' in df: return df.status.iloc[0]
-    r = df.iloc[0]; return f"RouteLLM MMLU {r.setting}, {r.readout}: APGR {r.apgr:.3f} over {int(r.prompts):,} prompts"
+    r = df.iloc[0]; return f"RouteLLM MMLU {r['setting']}, {r['readout']}: APGR {r['APGR']:.3f} over {int(r['prompts']):,} prompts"
 
 def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "Paraphrases served (right/wrong), near-miss and novel false hits: the default design against its ablations."
