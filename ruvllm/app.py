@@ -6,8 +6,8 @@
 __all__ = ['log', 'NODE_COLOURS', 'EDGE_STYLES', 'PAGES', 'request_records', 'routing_history', 'decision_timeline', 'loop_runs',
            'training_rounds', 'compression_runs', 'memory_nodes', 'memory_growth', 'memory_by_type', 'node_edges',
            'subgraph_figure', 'split_passages', 'read_upload', 'ingest_with_progress', 'ui_feedback',
-           'feedback_summary', 'app_config', 'get_system', 'shown_errors', 'chat_page', 'memory_page', 'router_page',
-           'learning_page', 'bench_dir', 'saved_results', 'benchmarks_page', 'main']
+           'feedback_summary', 'app_config', 'get_system', 'show_figure', 'shown_errors', 'chat_page', 'memory_page',
+           'router_page', 'learning_page', 'bench_dir', 'saved_results', 'benchmarks_page', 'main']
 
 # %% ../nbs/15_app.ipynb #621d973c
 import atexit, contextlib, io, json, logging, os, time
@@ -276,7 +276,7 @@ def feedback_summary(fb: Feedback, out: dict) -> str:
     if out.get('cache_invalidated'): parts.append(f"{out['cache_invalidated']} cache entr{'y' if out['cache_invalidated'] == 1 else 'ies'} invalidated")
     return "Feedback recorded: " + ", ".join(parts) + "."
 
-# %% ../nbs/15_app.ipynb #1a14f947
+# %% ../nbs/15_app.ipynb #0bc69cd9
 def app_config() -> Config:
     "The app's settings: defaults, then the environment (`RUVLLM_SYSTEM__DB_PATH` is the data directory)."
     return Config.load()
@@ -295,6 +295,12 @@ def get_system() -> RuvLLM:
     "The process's `RuvLLM` (opened on first use, then cached)."
     cfg = app_config()
     return _open_system(json.dumps(cfg.to_dict(), sort_keys=True, default=str), cfg)
+
+def show_figure(fig):
+    """Show a matplotlib figure as a PNG and close it. (`st.pyplot` toggles pyplot's interactive mode, which fails
+    inside an IPython kernel that did not install pyplot's hook, e.g. when the notebooks run one after another.)"""
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight'); plt.close(fig)
+    st.image(buf.getvalue())
 
 @contextlib.contextmanager
 def shown_errors(what: str = ''):
@@ -460,7 +466,7 @@ def chat_page():
             with st.chat_message('assistant'):
                 with shown_errors(): _show_answer(llm, t.request_id, t.answer)
 
-# %% ../nbs/15_app.ipynb #e76e1159
+# %% ../nbs/15_app.ipynb #83b520d6
 def _node_inspector(llm: RuvLLM, node_id: int):
     n = llm.memory.get(int(node_id))
     st.markdown(f"#### Node #{n.id} · {n.type.value}" + (" · archived" if n.archived else "")
@@ -511,7 +517,7 @@ def memory_page():
                     st.markdown(f"**{len(sg)} node(s)**, {len(sg.edges)} edge(s) for “{q}”")
                     if rows:
                         st.dataframe(pd.DataFrame(rows), hide_index=True)
-                        fig = subgraph_figure(sg); st.pyplot(fig, clear_figure=True); plt.close(fig)
+                        fig = subgraph_figure(sg); show_figure(fig)
                         pick = st.selectbox("Inspect a node", [r['id'] for r in rows], key='mem_pick',
                                             format_func=lambda i: f"#{i} · {next(r['text'][:60] for r in rows if r['id'] == i)}")
                         with shown_errors("node"): _node_inspector(llm, pick)
@@ -591,7 +597,7 @@ def router_page():
                 res = llm.learn('B')
                 st.success(_loop_summary('B', res, None))
 
-# %% ../nbs/15_app.ipynb #7abc8422
+# %% ../nbs/15_app.ipynb #ddad76ac
 def _loop_timeline_figure(runs: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(9, 2.4))
     colours = {'A': '#54A24B', 'B': '#4C78A8', 'C': '#B279A2'}
@@ -626,7 +632,7 @@ def learning_page():
         if runs.empty: st.info("No loop has run yet. Loop B runs after feedback accumulates, Loop C when memory grows or on its "
                                "schedule; or press a button above.")
         else:
-            fig = _loop_timeline_figure(runs); st.pyplot(fig, clear_figure=True); plt.close(fig)
+            fig = _loop_timeline_figure(runs); show_figure(fig)
             st.dataframe(runs.iloc[::-1].head(200), hide_index=True)
         st.subheader("Memory growth")
         nodes = memory_nodes(llm)
