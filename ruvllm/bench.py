@@ -396,7 +396,7 @@ def _overhead_headline(df):
     if 'status' in df: return df.status.iloc[0]
     r = df.iloc[0]; return f"LlamaCppBackend / raw llama.cpp time ratio {r.ratio_median:.3f} (median of {int(r.calls)} paired calls; target ≤ 1.03)"
 
-# %% ../nbs/13_bench.ipynb #aa97a60d
+# %% ../nbs/13_bench.ipynb #72fcdfb9
 def ann_suite(quick: bool = False, progress: bool = True, n: int | None = None, dim: int | None = None, queries: int | None = None) -> pd.DataFrame:
     "QPS at recall 0.90/0.95/0.99 and build time, ruvllm's HNSW against hnswlib, faiss and pynndescent (those installed)."
     from ruvllm.hnsw import ann_benchmark, ann_summary, mixture_of_gaussians
@@ -462,20 +462,17 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     emb = make_embedder(Config()); embed = lambda ts: np.asarray(emb.embed(list(ts), kind='query'))
     d = Config().cache
     judge = default_judge() if d.judge != 'none' else None   # one judge (and its embedding memo) for every variant
-    variants = [('default', dict(), judge, True), ('no judge (word-for-word rules only)', dict(), None, False)]
-    if judge is not None: variants.append(('judge threshold 0.90', dict(judge_threshold=0.90), judge, False))
-    variants.append(('no verification', {'cache.verify': False}, None, False))
+    # (variant, verify, judge, judge threshold)
+    variants = [('default', True, judge, d.judge_threshold), ('no judge (word-for-word rules only)', True, None, None)]
+    if judge is not None: variants.append(('judge threshold 0.90', True, judge, 0.90))
+    variants.append(('no verification', False, None, None))
     rows = []
-    for name, over, j, is_default in variants:
-        b = Config.builder()
-        for k, v in over.items():
-            if k.startswith('cache.'): b = b.set(k, v)
-        kw = {k: v for k, v in over.items() if not k.startswith('cache.')}
-        cfg = b.build()
-        r = population_rates(lambda: SemanticCache(cfg, embedder=emb, judge=j, **kw), PARAPHRASE_PAIRS, NEAR_MISS_PAIRS, embed)
-        rows.append(dict(variant=name, default=is_default, threshold=cfg.cache.similarity_threshold, verify=cfg.cache.verify,
+    for name, verify, j, jt in variants:
+        cfg = Config.builder().set('cache.verify', verify).build()
+        r = population_rates(lambda: SemanticCache(cfg, embedder=emb, judge=j, judge_threshold=jt), PARAPHRASE_PAIRS, NEAR_MISS_PAIRS, embed)
+        rows.append(dict(variant=name, default=name == 'default', threshold=cfg.cache.similarity_threshold, verify=verify,
                          judge='none' if j is None else type(getattr(j, 'inner', j)).__name__,
-                         judge_threshold=kw.get('judge_threshold', d.judge_threshold) if j is not None else np.nan, **r))
+                         judge_threshold=np.nan if j is None else jt, **r))
     return pd.DataFrame(rows)
 
 def _cache_headline(df):

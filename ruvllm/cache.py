@@ -222,7 +222,7 @@ class EvidenceVerifier(Verifier):
         if len(ua) + len(ub) <= self.frame_ratio * matched: return Verdict(False, 'substitution', f"{ua} vs {ub}")
         return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
-# %% ../nbs/09_cache.ipynb #39862607
+# %% ../nbs/09_cache.ipynb #ff530772
 @dataclass
 class CacheHit:
     "An answer served from the cache."
@@ -360,10 +360,11 @@ class SemanticCache:
         self._text('namespace', namespace); self._text('query', query)
         # the judge's embedding is the slow part: computed before taking the lock, so concurrent look-ups don't queue
         # behind it (and only when this namespace has entries a candidate could come from)
+        bypass = self.bypass_reason(constraints, temperature)
         jq = (self._judge_vector(query) if self.judge is not None and self.cfg.verify and namespace in self._spaces
-              and not self.bypass_reason(constraints, temperature) else None)
+              and not bypass else None)
         with self._lock:
-            if self.bypass_reason(constraints, temperature):
+            if bypass:
                 self._stats['bypassed'] += 1; return None
             self._stats['lookups'] += 1
             space = self._spaces.get(namespace)

@@ -82,7 +82,7 @@ def grounding_quality(answer: str,  # the generated answer
     support = content_words(' '.join(passages))
     return float(len(words & support) / len(words) * min(1.0, max(0.0, top_similarity)))
 
-# %% ../nbs/10_learning.ipynb #4505709b
+# %% ../nbs/10_learning.ipynb #d627795b
 class LoopA:
     "Per-request learning: write-back, edges from feedback, corrections."
     def __init__(self, memory: Memory, cfg: LearningConfig | Config | None = None,
@@ -96,14 +96,14 @@ class LoopA:
     @staticmethod
     def qa_text(query: str, answer: str) -> str:
         "How a question and its answer are stored (an answer quoting a stored Q&A keeps only its answer part)."
-        return f"Q: {query.strip()}\nA: {strip_fabricated_sources(answer_part(answer))}"
+        return f"Q: {query.strip()}\nA: {answer_part(answer)}"
 
     def _store_qa(self, query, answer, namespace, quality, request_id, source) -> tuple[int, bool]:
         mem = self.memory
         text = self.qa_text(query, answer)
         vec = mem._check_vector(mem.embedder.embed([text], kind='passage')[0])
         dup = mem.find_duplicate(vec, namespace=namespace, types=[NodeType.QAPAIR])
-        if dup is not None and answer_part(dup.node.text).lower() == strip_fabricated_sources(answer_part(answer)).lower():
+        if dup is not None and answer_part(dup.node.text).lower() == answer_part(answer).lower():
             node = dup.node
             mem.update_node(node.id, quality=max(node.quality, quality),
                             metadata={**node.metadata, 'request_ids': (node.metadata.get('request_ids', []) + [request_id])[-20:]})

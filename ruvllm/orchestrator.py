@@ -60,7 +60,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #dd3ab2a9
+# %% ../nbs/11_orchestrator.ipynb #96bb08c0
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -226,7 +226,8 @@ class RuvLLM:
             sg = self.memory.search_with_graph(qv, namespace=req.namespace)
         # 4. routing
         with sw('routing'):
-            decision, routing, h_new, feats = self._route(req, sess, sg, learn)
+            keys = key_words(req.query)  # the query's names/numbers: a router feature and the context filter's test
+            decision, routing, h_new, feats = self._route(req, sess, sg, keys, learn)
         tier = routing.model.value
         backend = self.pool.get(tier)
         routing.backend = getattr(backend, 'name', tier)
@@ -241,10 +242,10 @@ class RuvLLM:
             # ... and so do passages that mention none of the query's key words (names, numbers; else content words):
             # a small model copies whatever it is given, and "The capital of Stanarith is Torpelia." next to
             # "What is the capital of Germany?" turns a question it can answer into a wrong answer
-            keys = key_words(req.query) if self.require_key_word else set()
+            need = keys if self.require_key_word else set()
             ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order
                       if att.weights[i] >= self.relevance_floor * wmax
-                      and (not keys or key_coverage(req.query, [sg.nodes[ids[i]].node.text]) > 0)]
+                      and (not need or key_coverage(req.query, [sg.nodes[ids[i]].node.text], need) > 0)]
         # 6. context
         with sw('context'):
             cb, cb_lock = self._context_builder(backend)
@@ -333,11 +334,11 @@ class RuvLLM:
         return [list(x) for x in dict.fromkeys(tuple(x) for x in out)]
 
     # --- routing ----------------------------------------------------------------------------
-    def _route(self, req: Request, sess: Session | None, sg: Subgraph, learn: bool = True):
+    def _route(self, req: Request, sess: Session | None, sg: Subgraph, keys: set, learn: bool = True):
         c, cons = self.cfg, req.constraints
         rs = RetrievalStats(**{f: sg.stats.get(f, 0) for f in RetrievalStats.__dataclass_fields__})
         best = sorted((n for n in sg.nodes.values() if n.hop == 0), key=lambda n: -n.similarity)[:3]
-        rs.key_coverage = key_coverage(req.query, [n.node.text for n in best])  # is what memory found about this query's subject?
+        rs.key_coverage = key_coverage(req.query, [n.node.text for n in best], keys)  # is what memory found about this query's subject?
         feats = build_features(req.query, sg.query_vector, rs, cons, sess.turn_index if sess else 0, input_dim=c.router.input_dim)
         h = np.asarray(sess.router_state) if (sess and sess.router_state) else None
         router = self.router  # one consistent snapshot even if Loop B promotes meanwhile

@@ -128,7 +128,7 @@ class RetrievalStats:
                    subgraph_edges=int(subgraph_edges), max_hop=int(max_hop),
                    mean_edge_weight=float(np.mean(edge_weights)) if len(edge_weights) else 0.0)
 
-# %% ../nbs/05_router.ipynb #464b444c
+# %% ../nbs/05_router.ipynb #a14dc0ec
 _KEY_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
 _KEY_STOP = frozenset('''a an the and or but if of to in on at by for with from as into about is are was were be been being it its
 this that these those what which who whom whose when where why how do does did not no yes so than then there here can could
@@ -142,9 +142,10 @@ def key_words(query: str) -> set[str]:
     keys -= _KEY_STOP
     return keys or {norm(t) for t in toks if len(t) > 2 and norm(t) not in _KEY_STOP}
 
-def key_coverage(query: str, texts: Sequence[str]) -> float:
+def key_coverage(query: str, texts: Sequence[str],
+                 keys: set[str] | None = None) -> float:  # `key_words(query)` when the caller has them already
     "Share of `key_words(query)` found in `texts` (0 when there are none)."
-    keys = key_words(query)
+    keys = key_words(query) if keys is None else keys
     if not keys or not texts: return 0.0
     have = {norm for t in texts for norm in (w.lower().removesuffix("'s") for w in _KEY_WORD.findall(t))}
     return len(keys & have) / len(keys)
