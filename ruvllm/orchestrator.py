@@ -7,6 +7,7 @@ __all__ = ['log', 'RuvLLM']
 
 # %% ../nbs/11_orchestrator.ipynb #fe75a4ec
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -153,6 +154,11 @@ class RuvLLM:
             self.pool.close()
             self.memory.close()
 
+    @property
+    def closed(self) -> bool:
+        "True once `close()` has run (or `__init__` failed): queries are refused from then on."
+        return self._closed
+
     def _check_open(self):
         if self._closed: raise RuvLLMError("this RuvLLM is closed; open a new one on the same db_path")
 
@@ -165,6 +171,18 @@ class RuvLLM:
         with self._lock: self.sessions[s.session_id] = s
         return s
 
+    @contextmanager
+    def temporary_session(self, turns: Sequence[Turn] = (),  # the conversation so far (e.g. an OpenAI `messages` history)
+                          namespace: str = 'global'):
+        "A `Session` holding `turns`, registered for the `with` block only (queries may name it), then forgotten."
+        self._check_open()
+        Request("x", namespace=namespace)  # validates the namespace
+        s = Session(namespace=namespace, turns=list(turns))
+        with self._lock: self.sessions[s.session_id] = s
+        try: yield s
+        finally:
+            with self._lock: self.sessions.pop(s.session_id, None)
+
     def _session(self, session) -> Session | None:
         if session is None: return None
         sid = session.session_id if isinstance(session, Session) else session
@@ -174,8 +192,8 @@ class RuvLLM:
         return s
 
     # --- the request path -------------------------------------------------------------------
-    def query(self, text: str, session: Session | str | None = None, namespace: str | None = None,
-              constraints: Constraints | None = None, *, learn: bool = True) -> Response:
+    def query(self, text: str, *, session: Session | str | None = None, namespace: str | None = None,
+              constraints: Constraints | None = None, learn: bool = True) -> Response:
         """Answer `text`: retrieval, routing, attention, context, generation, write-back. See the module docs.
         `learn=False` answers without leaving any trace (no write-back, record, cache entry, session turn or
         counter): for evaluation probes."""
@@ -203,7 +221,7 @@ class RuvLLM:
         "`query` within a session."
         return self.query(text, session=session, constraints=constraints)
 
-    async def aquery(self, text: str, **kw) -> Response:
+    async def aquery(self, text: str, **kw) -> Response:  # kw: `query`'s keyword-only arguments
         "`query` without blocking the event loop (runs in a worker thread)."
         return await asyncio.to_thread(self.query, text, **kw)
 
@@ -368,21 +386,23 @@ class RuvLLM:
             self._ms_per_token[tier] = ms if old is None else 0.8 * old + 0.2 * ms
 
     # --- feedback ---------------------------------------------------------------------------
-    def _record(self, request_id: str) -> RequestRecord:
-        rec = self._records.get(request_id)
-        if rec is None:
-            raw = self.store.get(f'req:{request_id}')
-            if raw is None: raise UnknownIdError(f"unknown request_id {request_id!r}: no answer with this id was served from this data directory")
-            rec = RequestRecord.from_json(raw.decode())
-            self._records[request_id] = rec
-        return rec
+    def record(self, request_id: str) -> RequestRecord:
+        "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
+        with self._lock:
+            rec = self._records.get(request_id)
+            if rec is None:
+                raw = self.store.get(f'req:{request_id}')
+                if raw is None: raise UnknownIdError(f"unknown request_id {request_id!r}: no answer with this id was served from this data directory")
+                rec = RequestRecord.from_json(raw.decode())
+                self._records[request_id] = rec
+            return rec
 
     def feedback(self, fb: Feedback) -> dict:
         "Learn from feedback on one response (once per response). Returns what changed."
         self._check_open()
         if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
         with self._lock:
-            rec = self._record(fb.request_id)
+            rec = self.record(fb.request_id)
             if rec.feedback is not None:
                 raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once")
             q = fb.quality

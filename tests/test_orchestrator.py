@@ -25,7 +25,7 @@ def test_router_round_changes_routing_of_a_query_cluster(tmp_path):
         assert before.count('small') >= 35  # untrained: low confidence, safe default
         for q in cluster * 3:  # full-information outcomes: both tiers succeed, tiny costs nothing
             r = llm.query(q, constraints=Constraints(no_cache=True))
-            rec = llm._record(r.request_id)
+            rec = llm.record(r.request_id)
             d = {k: v for k, v in rec.decision.items() if k in Decision.__dataclass_fields__}
             llm.replay.add(np.asarray(rec.features, np.float32), Decision(**d), 1.0, 1.0, rec.cost, 0.001,
                            outcomes={'tiny': 1.0, 'small': 1.0})
