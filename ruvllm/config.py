@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TIERS', 'SECTIONS', 'RuvLLMError', 'ConfigError', 'Rule', 'at_least', 'between', 'above', 'one_of', 'SystemConfig',
-           'EmbeddingConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig', 'LearningConfig', 'CacheConfig',
-           'ServerConfig', 'Config', 'ConfigBuilder', 'settings_table']
+           'EmbeddingConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig', 'ContextConfig', 'LearningConfig',
+           'CacheConfig', 'ServerConfig', 'Config', 'ConfigBuilder', 'settings_table']
 
 # %% ../nbs/00_config.ipynb #432e9f85
 import copy, dataclasses, json, os, typing
@@ -37,9 +37,10 @@ def _f(default, rule: Rule | None = None, doc: str = ''):
     kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (dict, list)) else dict(default=default)
     return field(metadata={'rule': rule, 'doc': doc}, **kw)
 
-# %% ../nbs/00_config.ipynb #3b6709b3
+# %% ../nbs/00_config.ipynb #8484c7cf
 TIERS = ('tiny', 'small', 'medium', 'large')
 
+# %% ../nbs/00_config.ipynb #1d293963
 @dataclass
 class SystemConfig:
     "Process-wide settings."
@@ -47,7 +48,10 @@ class SystemConfig:
     log_level: str = _f('INFO', one_of('DEBUG', 'INFO', 'WARNING', 'ERROR'), "logging level")
     seed: int = _f(0, at_least(0, 'an integer'), "seed for every random choice (reproducible runs)")
     num_threads: int = _f(0, at_least(0, 'an integer'), "threads for numeric work and llama.cpp; 0 = all cores")
+    recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
+    recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
 
+# %% ../nbs/00_config.ipynb #37f7884b
 @dataclass
 class EmbeddingConfig:
     "Which sentence embedder, and how big."
@@ -57,6 +61,7 @@ class EmbeddingConfig:
     cache_capacity: int = _f(10_000, at_least(0, 'an integer'), "LRU entries of the embedding cache (0 = off)")
     batch_size: int = _f(256, at_least(1, 'an integer'), "texts per embedding batch")
 
+# %% ../nbs/00_config.ipynb #428551b2
 @dataclass
 class MemoryConfig:
     "The graph memory and its HNSW index."
@@ -72,6 +77,7 @@ class MemoryConfig:
     hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop")
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
 
+# %% ../nbs/00_config.ipynb #cb6c39a2
 @dataclass
 class RouterConfig:
     "The FastGRNN router and its training."
@@ -94,6 +100,7 @@ class RouterConfig:
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, between(0, 1), "top_p when not confident")
 
+# %% ../nbs/00_config.ipynb #71818a18
 @dataclass
 class InferenceConfig:
     "Model tiers and how generation runs."
@@ -105,7 +112,18 @@ class InferenceConfig:
     timeout_s: float = _f(60.0, above(0), "HTTP backend timeout per attempt")
     retries: int = _f(3, at_least(0, 'an integer'), "HTTP backend retries on connection errors, 429 and 5xx")
     api_key_env: str = _f('OPENAI_API_KEY', None, "environment variable holding the HTTP backend's key")
+    speed_smoothing: float = _f(0.2, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "weight of the newest measurement in the moving average of ms per token (sizes max_tokens for a latency budget)")
 
+# %% ../nbs/00_config.ipynb #b40d955e
+@dataclass
+class ContextConfig:
+    "What the model reads: retrieved passages and session history."
+    relevance_floor: float = _f(0.05, between(0, 1), "a passage enters the context only with at least this share of the best attention weight")
+    require_key_word: bool = _f(True, None, "a passage enters the context only if it mentions one of the query's key words (names, numbers)")
+    history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
+    dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
+
+# %% ../nbs/00_config.ipynb #f25709d9
 @dataclass
 class LearningConfig:
     "The three learning loops."
@@ -126,6 +144,7 @@ class LearningConfig:
     min_community: int = _f(3, at_least(2, 'an integer'), "smallest community that becomes a Concept")
     llm_judge: bool = _f(False, None, "estimate quality with the local model when no feedback is given")
 
+# %% ../nbs/00_config.ipynb #eb6f3c1e
 @dataclass
 class CacheConfig:
     "The semantic answer cache."
@@ -138,6 +157,7 @@ class CacheConfig:
     capacity: int = _f(10_000, at_least(1, 'an integer'), "entries (LRU)")
     max_temperature: float = _f(1.0, between(0, 2), "requests sampling hotter than this bypass the cache")
 
+# %% ../nbs/00_config.ipynb #6055e070
 @dataclass
 class ServerConfig:
     "The HTTP server."
@@ -151,8 +171,9 @@ class ServerConfig:
     queue_limit: int = _f(32, at_least(0, 'an integer'), "requests waiting beyond the workers before 503")
     shutdown_timeout_s: float = _f(30.0, above(0), "time to drain in-flight requests on SIGTERM")
 
+# %% ../nbs/00_config.ipynb #288c09d0
 SECTIONS = dict(system=SystemConfig, embedding=EmbeddingConfig, memory=MemoryConfig, router=RouterConfig,
-                inference=InferenceConfig, learning=LearningConfig, cache=CacheConfig, server=ServerConfig)
+                inference=InferenceConfig, context=ContextConfig, learning=LearningConfig, cache=CacheConfig, server=ServerConfig)
 
 # %% ../nbs/00_config.ipynb #2d739836
 def _kind(section_cls, name):
@@ -213,6 +234,7 @@ class Config:
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     router: RouterConfig = field(default_factory=RouterConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
