@@ -457,6 +457,23 @@ class Decision:
     context_probs: dict = field(default_factory=dict)  # budget -> probability
     quality: dict = field(default_factory=dict)  # tier -> estimated success probability
 
+    def to_dict(self) -> dict:
+        "The decision as plain JSON-ready values (what a request record stores)."
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'Decision':
+        "Rebuild from `to_dict` output or a stored record: unknown keys (e.g. 'h') are ignored, missing ones take defaults."
+        if isinstance(d, Decision): return d
+        if not isinstance(d, dict): raise RouterError(f"Decision.from_dict needs a dict, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {**_DECISION_DEFAULTS, **{k: v for k, v in d.items() if k in names}}
+        if kw.get('context_probs'):  # JSON turns the int budgets into strings: turn them back
+            kw['context_probs'] = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in kw['context_probs'].items()}
+        return cls(**kw)
+
+_DECISION_DEFAULTS = dict(tier='', tier_index=-1, context_size=0, temperature=0.0, top_p=1.0, confidence=0.0)  # for keys a stored dict lacks
+
 @dataclass
 class EWCState:
     "Online EWC memory: the accumulated diagonal Fisher (summed over samples) and the anchor weights."
