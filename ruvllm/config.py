@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from fastcore.basics import patch
+
 # %% ../nbs/00_config.ipynb #bd8f1364
 class RuvLLMError(Exception):
     "Root of every error ruvllm raises on purpose."
@@ -37,10 +39,10 @@ def _f(default, rule: Rule | None = None, doc: str = ''):
     kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (dict, list)) else dict(default=default)
     return field(metadata={'rule': rule, 'doc': doc}, **kw)
 
-# %% ../nbs/00_config.ipynb #8484c7cf
+# %% ../nbs/00_config.ipynb #b46f83fa
 TIERS = ('tiny', 'small', 'medium', 'large')
 
-# %% ../nbs/00_config.ipynb #1d293963
+# %% ../nbs/00_config.ipynb #74c2a1d4
 @dataclass
 class SystemConfig:
     "Process-wide settings."
@@ -51,7 +53,7 @@ class SystemConfig:
     recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
 
-# %% ../nbs/00_config.ipynb #37f7884b
+# %% ../nbs/00_config.ipynb #fedeaebb
 @dataclass
 class EmbeddingConfig:
     "Which sentence embedder, and how big."
@@ -61,7 +63,7 @@ class EmbeddingConfig:
     cache_capacity: int = _f(10_000, at_least(0, 'an integer'), "LRU entries of the embedding cache (0 = off)")
     batch_size: int = _f(256, at_least(1, 'an integer'), "texts per embedding batch")
 
-# %% ../nbs/00_config.ipynb #428551b2
+# %% ../nbs/00_config.ipynb #6ed764b6
 @dataclass
 class MemoryConfig:
     "The graph memory and its HNSW index."
@@ -77,7 +79,7 @@ class MemoryConfig:
     hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop")
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
 
-# %% ../nbs/00_config.ipynb #cb6c39a2
+# %% ../nbs/00_config.ipynb #37cbb774
 @dataclass
 class RouterConfig:
     "The FastGRNN router and its training."
@@ -100,7 +102,7 @@ class RouterConfig:
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, between(0, 1), "top_p when not confident")
 
-# %% ../nbs/00_config.ipynb #71818a18
+# %% ../nbs/00_config.ipynb #28c46a06
 @dataclass
 class InferenceConfig:
     "Model tiers and how generation runs."
@@ -114,7 +116,7 @@ class InferenceConfig:
     api_key_env: str = _f('OPENAI_API_KEY', None, "environment variable holding the HTTP backend's key")
     speed_smoothing: float = _f(0.2, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "weight of the newest measurement in the moving average of ms per token (sizes max_tokens for a latency budget)")
 
-# %% ../nbs/00_config.ipynb #b40d955e
+# %% ../nbs/00_config.ipynb #dc7db0ef
 @dataclass
 class ContextConfig:
     "What the model reads: retrieved passages and session history."
@@ -123,7 +125,7 @@ class ContextConfig:
     history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
     dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
 
-# %% ../nbs/00_config.ipynb #f25709d9
+# %% ../nbs/00_config.ipynb #1fcf7ef2
 @dataclass
 class LearningConfig:
     "The three learning loops."
@@ -144,7 +146,7 @@ class LearningConfig:
     min_community: int = _f(3, at_least(2, 'an integer'), "smallest community that becomes a Concept")
     llm_judge: bool = _f(False, None, "estimate quality with the local model when no feedback is given")
 
-# %% ../nbs/00_config.ipynb #eb6f3c1e
+# %% ../nbs/00_config.ipynb #c8bd2214
 @dataclass
 class CacheConfig:
     "The semantic answer cache."
@@ -157,7 +159,7 @@ class CacheConfig:
     capacity: int = _f(10_000, at_least(1, 'an integer'), "entries (LRU)")
     max_temperature: float = _f(1.0, between(0, 2), "requests sampling hotter than this bypass the cache")
 
-# %% ../nbs/00_config.ipynb #6055e070
+# %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass
 class ServerConfig:
     "The HTTP server."
@@ -171,7 +173,7 @@ class ServerConfig:
     queue_limit: int = _f(32, at_least(0, 'an integer'), "requests waiting beyond the workers before 503")
     shutdown_timeout_s: float = _f(30.0, above(0), "time to drain in-flight requests on SIGTERM")
 
-# %% ../nbs/00_config.ipynb #288c09d0
+# %% ../nbs/00_config.ipynb #c1084cfc
 SECTIONS = dict(system=SystemConfig, embedding=EmbeddingConfig, memory=MemoryConfig, router=RouterConfig,
                 inference=InferenceConfig, context=ContextConfig, learning=LearningConfig, cache=CacheConfig, server=ServerConfig)
 
@@ -223,7 +225,7 @@ def _parse_env(path, text, kind):
     words = {bool: 'true/false', int: 'an integer', float: 'a number', dict: 'a JSON object', list: 'a JSON list'}
     raise ConfigError(f"{path} must be {words.get(kind, kind)}, got {text!r} from the environment")
 
-# %% ../nbs/00_config.ipynb #6d071203
+# %% ../nbs/00_config.ipynb #2cd16bcf
 _ENV_PREFIX = 'RUVLLM_'
 
 @dataclass
@@ -244,128 +246,6 @@ class Config:
         "The data directory, as a `Path`."
         return Path(self.system.db_path)
 
-    # --- validation -------------------------------------------------------------------
-    def validate(self) -> 'Config':
-        "Check every field's type and rule, and the cross-field constraints; raise `ConfigError`."
-        for sname, scls in SECTIONS.items():
-            sec = getattr(self, sname)
-            if not isinstance(sec, scls):
-                raise ConfigError(f"{sname} must be a {scls.__name__}, got {type(sec).__name__}")
-            for f in fields(sec):
-                path = f"{sname}.{f.name}"
-                v = _check_type(path, getattr(sec, f.name), _kind(scls, f.name))
-                setattr(sec, f.name, v)
-                rule = f.metadata.get('rule')
-                if rule is not None and not rule.ok(v):
-                    raise ConfigError(f"{path} must be {rule.accepts}, got {v!r}")
-        self._validate_cross()
-        return self
-
-    def _validate_cross(self):
-        inf = self.inference
-        for tier, spec in inf.tiers.items():
-            if tier not in TIERS:
-                raise ConfigError(f"inference.tiers has unknown tier {tier!r}; accepted tiers: {', '.join(TIERS)}")
-            if not isinstance(spec, str) or not spec.strip():
-                raise ConfigError(f"inference.tiers.{tier} must be a backend spec string, got {spec!r}")
-            if not (spec == 'extractive' or spec.startswith('llamacpp:') or spec.startswith('openai:')):
-                raise ConfigError(f"inference.tiers.{tier} must be 'extractive', 'llamacpp:default', "
-                                  f"'llamacpp:<path.gguf>' or 'openai:<base_url>#<model>', got {spec!r}")
-        if not inf.tiers:
-            raise ConfigError("inference.tiers must configure at least one tier, got {}")
-        for tier, cost in inf.tier_costs.items():
-            if tier not in TIERS:
-                raise ConfigError(f"inference.tier_costs has unknown tier {tier!r}; accepted tiers: {', '.join(TIERS)}")
-            if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
-                raise ConfigError(f"inference.tier_costs.{tier} must be a number >= 0, got {cost!r}")
-        if self.router.safe_tier not in inf.tiers:
-            raise ConfigError(f"router.safe_tier must be a configured tier ({', '.join(inf.tiers)}), "
-                              f"got {self.router.safe_tier!r}")
-        if self.embedding.model == 'wordllama' and self.embedding.dim not in (64, 128, 256):
-            raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
-        if self.embedding.model == 'e5' and self.embedding.dim != 384:
-            raise ConfigError(f"embedding.dim must be 384 for e5, got {self.embedding.dim}")
-        if not all(isinstance(o, str) for o in self.server.cors_origins):
-            raise ConfigError(f"server.cors_origins must be a list of strings, got {self.server.cors_origins!r}")
-
-    # --- dict / TOML ------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        "A plain nested dict (JSON- and TOML-safe)."
-        return {s: {f.name: _copy(getattr(getattr(self, s), f.name)) for f in fields(getattr(self, s))}
-                for s in SECTIONS}
-
-    @classmethod
-    def from_dict(cls, d: dict, base: 'Config | None' = None, validate=True, origin='config') -> 'Config':
-        "Settings from a nested dict over `base` (default: the defaults). Unknown keys are errors."
-        cfg = base.copy() if base is not None else cls()
-        if not isinstance(d, dict): raise ConfigError(f"{origin} must be a table/dict of sections, got {d!r}")
-        for sname, vals in d.items():
-            if sname not in SECTIONS:
-                raise ConfigError(f"unknown section {sname!r} in {origin}; accepted sections: {', '.join(SECTIONS)}")
-            if not isinstance(vals, dict):
-                raise ConfigError(f"section {sname!r} in {origin} must be a table, got {vals!r}")
-            sec = getattr(cfg, sname)
-            names = {f.name for f in fields(sec)}
-            for k, v in vals.items():
-                if k not in names:
-                    raise ConfigError(f"unknown key {sname}.{k} in {origin}; accepted keys: {', '.join(sorted(names))}")
-                setattr(sec, k, _copy(v))
-        return cfg.validate() if validate else cfg
-
-    @classmethod
-    def from_toml(cls, path, env=True) -> 'Config':
-        "Load a TOML file (then environment overrides unless `env=False`), and validate."
-        import tomllib
-        p = Path(path)
-        if not p.is_file(): raise ConfigError(f"config file {str(p)!r} does not exist")
-        try: d = tomllib.loads(p.read_text(encoding='utf-8'))
-        except tomllib.TOMLDecodeError as e: raise ConfigError(f"config file {str(p)!r} is not valid TOML: {e}") from None
-        cfg = cls.from_dict(d, validate=False, origin=str(p))
-        return cfg.with_env() if env else cfg.validate()
-
-    def to_toml(self, path=None) -> str:
-        "Write (if `path`) and return the TOML text of these settings."
-        out = []
-        for sname, vals in self.to_dict().items():
-            out.append(f"[{sname}]")
-            tables = []
-            for k, v in vals.items():
-                if isinstance(v, dict): tables.append((k, v))
-                else: out.append(f"{k} = {_toml_value(v)}")
-            for k, v in tables:
-                out.append(f"\n[{sname}.{k}]")
-                out.extend(f"{_toml_key(kk)} = {_toml_value(vv)}" for kk, vv in v.items())
-            out.append('')
-        text = '\n'.join(out)
-        if path is not None: Path(path).write_text(text, encoding='utf-8')
-        return text
-
-    # --- environment ------------------------------------------------------------------
-    def with_env(self, environ=None) -> 'Config':
-        "Apply `RUVLLM_<SECTION>__<KEY>` variables (a copy), and validate."
-        environ = os.environ if environ is None else environ
-        cfg = self.copy()
-        for var, text in environ.items():
-            if not var.startswith(_ENV_PREFIX): continue
-            rest = var[len(_ENV_PREFIX):]
-            if '__' not in rest: continue  # e.g. RUVLLM_HOME: not a config override
-            sname, _, key = rest.partition('__')
-            sname, key = sname.lower(), key.lower()
-            if sname not in SECTIONS:
-                raise ConfigError(f"unknown section {sname!r} in environment variable {var}; accepted sections: {', '.join(SECTIONS)}")
-            scls = SECTIONS[sname]
-            names = {f.name for f in fields(scls)}
-            if key not in names:
-                raise ConfigError(f"unknown key {sname}.{key} in environment variable {var}; accepted keys: {', '.join(sorted(names))}")
-            setattr(getattr(cfg, sname), key, _parse_env(f"{sname}.{key}", text, _kind(scls, key)))
-        return cfg.validate()
-
-    @classmethod
-    def load(cls, path=None, env=True) -> 'Config':
-        "Defaults, then the TOML file at `path` (if given), then the environment; validated."
-        if path is not None: return cls.from_toml(path, env=env)
-        return cls().with_env() if env else cls().validate()
-
     def copy(self) -> 'Config':
         "A deep copy."
         return copy.deepcopy(self)
@@ -375,6 +255,54 @@ class Config:
         "A fluent builder starting from the defaults (plus the environment if `env`)."
         return ConfigBuilder(cls.load(env=True) if env else cls())
 
+# %% ../nbs/00_config.ipynb #a5969915
+@patch
+def validate(self:Config) -> 'Config':
+    "Check every field's type and rule, and the cross-field constraints; raise `ConfigError`."
+    for sname, scls in SECTIONS.items():
+        sec = getattr(self, sname)
+        if not isinstance(sec, scls):
+            raise ConfigError(f"{sname} must be a {scls.__name__}, got {type(sec).__name__}")
+        for f in fields(sec):
+            path = f"{sname}.{f.name}"
+            v = _check_type(path, getattr(sec, f.name), _kind(scls, f.name))
+            setattr(sec, f.name, v)
+            rule = f.metadata.get('rule')
+            if rule is not None and not rule.ok(v):
+                raise ConfigError(f"{path} must be {rule.accepts}, got {v!r}")
+    self._validate_cross()
+    return self
+
+# %% ../nbs/00_config.ipynb #0ccc29a9
+@patch
+def _validate_cross(self:Config):
+    inf = self.inference
+    for tier, spec in inf.tiers.items():
+        if tier not in TIERS:
+            raise ConfigError(f"inference.tiers has unknown tier {tier!r}; accepted tiers: {', '.join(TIERS)}")
+        if not isinstance(spec, str) or not spec.strip():
+            raise ConfigError(f"inference.tiers.{tier} must be a backend spec string, got {spec!r}")
+        if not (spec == 'extractive' or spec.startswith('llamacpp:') or spec.startswith('openai:')):
+            raise ConfigError(f"inference.tiers.{tier} must be 'extractive', 'llamacpp:default', "
+                              f"'llamacpp:<path.gguf>' or 'openai:<base_url>#<model>', got {spec!r}")
+    if not inf.tiers:
+        raise ConfigError("inference.tiers must configure at least one tier, got {}")
+    for tier, cost in inf.tier_costs.items():
+        if tier not in TIERS:
+            raise ConfigError(f"inference.tier_costs has unknown tier {tier!r}; accepted tiers: {', '.join(TIERS)}")
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
+            raise ConfigError(f"inference.tier_costs.{tier} must be a number >= 0, got {cost!r}")
+    if self.router.safe_tier not in inf.tiers:
+        raise ConfigError(f"router.safe_tier must be a configured tier ({', '.join(inf.tiers)}), "
+                          f"got {self.router.safe_tier!r}")
+    if self.embedding.model == 'wordllama' and self.embedding.dim not in (64, 128, 256):
+        raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
+    if self.embedding.model == 'e5' and self.embedding.dim != 384:
+        raise ConfigError(f"embedding.dim must be 384 for e5, got {self.embedding.dim}")
+    if not all(isinstance(o, str) for o in self.server.cors_origins):
+        raise ConfigError(f"server.cors_origins must be a list of strings, got {self.server.cors_origins!r}")
+
+# %% ../nbs/00_config.ipynb #fcff2f7e
 def _copy(v):
     if isinstance(v, dict): return {k: _copy(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)): return [_copy(x) for x in v]
@@ -390,6 +318,88 @@ def _toml_value(v):
     if isinstance(v, list): return '[' + ', '.join(_toml_value(x) for x in v) + ']'
     if isinstance(v, dict): return '{' + ', '.join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + '}'
     raise ConfigError(f"cannot write {v!r} as TOML")
+
+# %% ../nbs/00_config.ipynb #16092577
+@patch
+def to_dict(self:Config) -> dict:
+    "A plain nested dict (JSON- and TOML-safe)."
+    return {s: {f.name: _copy(getattr(getattr(self, s), f.name)) for f in fields(getattr(self, s))}
+            for s in SECTIONS}
+
+@patch(cls_method=True)
+def from_dict(cls:Config, d: dict, base: 'Config | None' = None, validate=True, origin='config') -> 'Config':
+    "Settings from a nested dict over `base` (default: the defaults). Unknown keys are errors."
+    cfg = base.copy() if base is not None else cls()
+    if not isinstance(d, dict): raise ConfigError(f"{origin} must be a table/dict of sections, got {d!r}")
+    for sname, vals in d.items():
+        if sname not in SECTIONS:
+            raise ConfigError(f"unknown section {sname!r} in {origin}; accepted sections: {', '.join(SECTIONS)}")
+        if not isinstance(vals, dict):
+            raise ConfigError(f"section {sname!r} in {origin} must be a table, got {vals!r}")
+        sec = getattr(cfg, sname)
+        names = {f.name for f in fields(sec)}
+        for k, v in vals.items():
+            if k not in names:
+                raise ConfigError(f"unknown key {sname}.{k} in {origin}; accepted keys: {', '.join(sorted(names))}")
+            setattr(sec, k, _copy(v))
+    return cfg.validate() if validate else cfg
+
+# %% ../nbs/00_config.ipynb #e82e6b89
+@patch(cls_method=True)
+def from_toml(cls:Config, path, env=True) -> 'Config':
+    "Load a TOML file (then environment overrides unless `env=False`), and validate."
+    import tomllib
+    p = Path(path)
+    if not p.is_file(): raise ConfigError(f"config file {str(p)!r} does not exist")
+    try: d = tomllib.loads(p.read_text(encoding='utf-8'))
+    except tomllib.TOMLDecodeError as e: raise ConfigError(f"config file {str(p)!r} is not valid TOML: {e}") from None
+    cfg = cls.from_dict(d, validate=False, origin=str(p))
+    return cfg.with_env() if env else cfg.validate()
+
+@patch
+def to_toml(self:Config, path=None) -> str:
+    "Write (if `path`) and return the TOML text of these settings."
+    out = []
+    for sname, vals in self.to_dict().items():
+        out.append(f"[{sname}]")
+        tables = []
+        for k, v in vals.items():
+            if isinstance(v, dict): tables.append((k, v))
+            else: out.append(f"{k} = {_toml_value(v)}")
+        for k, v in tables:
+            out.append(f"\n[{sname}.{k}]")
+            out.extend(f"{_toml_key(kk)} = {_toml_value(vv)}" for kk, vv in v.items())
+        out.append('')
+    text = '\n'.join(out)
+    if path is not None: Path(path).write_text(text, encoding='utf-8')
+    return text
+
+# %% ../nbs/00_config.ipynb #7d087144
+@patch
+def with_env(self:Config, environ=None) -> 'Config':
+    "Apply `RUVLLM_<SECTION>__<KEY>` variables (a copy), and validate."
+    environ = os.environ if environ is None else environ
+    cfg = self.copy()
+    for var, text in environ.items():
+        if not var.startswith(_ENV_PREFIX): continue
+        rest = var[len(_ENV_PREFIX):]
+        if '__' not in rest: continue  # e.g. RUVLLM_HOME: not a config override
+        sname, _, key = rest.partition('__')
+        sname, key = sname.lower(), key.lower()
+        if sname not in SECTIONS:
+            raise ConfigError(f"unknown section {sname!r} in environment variable {var}; accepted sections: {', '.join(SECTIONS)}")
+        scls = SECTIONS[sname]
+        names = {f.name for f in fields(scls)}
+        if key not in names:
+            raise ConfigError(f"unknown key {sname}.{key} in environment variable {var}; accepted keys: {', '.join(sorted(names))}")
+        setattr(getattr(cfg, sname), key, _parse_env(f"{sname}.{key}", text, _kind(scls, key)))
+    return cfg.validate()
+
+@patch(cls_method=True)
+def load(cls:Config, path=None, env=True) -> 'Config':
+    "Defaults, then the TOML file at `path` (if given), then the environment; validated."
+    if path is not None: return cls.from_toml(path, env=env)
+    return cls().with_env() if env else cls().validate()
 
 # %% ../nbs/00_config.ipynb #bf245685
 class ConfigBuilder:
