@@ -62,3 +62,21 @@ def test_readme_has_two_commands_and_ci_runs_the_test_one():
     test_cmd = blocks[1].strip()
     assert 'pytest' in test_cmd
     assert test_cmd in (ROOT / '.ci' / 'run').read_text(), ".ci/run must run the README's test command verbatim"
+
+
+def test_house_rules_hold():
+    "Every exported cell is at most 60 lines and nothing reaches into another object's private names (tools/check_house.py)."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import check_house
+    big = {nb: n for nb, n in check_house.largest_cells().items() if n > check_house.MAX_LINES}
+    assert not big, f"exported cells over {check_house.MAX_LINES} lines: {big}"
+    assert not check_house.reach_ins(), check_house.reach_ins()
+    # the checker itself catches what it is for
+    assert check_house.PRIVATE.search("rec = llm._record(rid)") and not check_house.PRIVATE.search("self._record(rid)")
+
+
+def test_import_stays_light():
+    "`import ruvllm` loads neither the evaluation code nor the heavy runtime modules."
+    out = subprocess.run([sys.executable, '-c', "import sys, ruvllm; print(sorted(m for m in sys.modules if m.startswith('ruvllm') "
+                          "or m in ('numba', 'llama_cpp', 'pandas')))"], capture_output=True, text=True, check=True).stdout
+    assert 'evals' not in out and 'numba' not in out and 'llama_cpp' not in out, out
