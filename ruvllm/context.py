@@ -7,19 +7,20 @@ __all__ = ['ELLIPSIS', 'DEFAULT_SYSTEM_PROMPT', 'SOURCES_HEADER', 'USER_QUESTION
            'drop_near_duplicates', 'truncate_to_tokens', 'BuiltContext', 'ContextBuilder']
 
 # %% ../nbs/08_context.ipynb #e3716e7e
-import math, re
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from fastcore.basics import patch
+
+from .text import words
 from .types import ContextOverflowError, InvalidInputError, Turn
 from .inference import estimate_message_tokens, format_sources, parse_sources
 
 # %% ../nbs/08_context.ipynb #ad9224d9
-_WORD = re.compile(r'[^\W_]+')
-
 def shingles(text: str, k: int = 3) -> frozenset:
     "The set of word k-shingles of `text` (lower-cased words; the word set itself when shorter than k)."
-    w = _WORD.findall(text.lower())
+    w = words(text)
     if len(w) < k: return frozenset(w)
     return frozenset(tuple(w[i:i + k]) for i in range(len(w) - k + 1))
 
@@ -54,7 +55,7 @@ def truncate_to_tokens(text: str, n: int, count: Callable[[str], int]) -> str:
         else: hi = mid - 1
     return ' '.join(words[:lo]) + ELLIPSIS if lo else ''
 
-# %% ../nbs/08_context.ipynb #ad54ed24
+# %% ../nbs/08_context.ipynb #772527e7
 DEFAULT_SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question using the numbered sources when they are "
                          "relevant. If they do not contain the answer, say so briefly.")
 SOURCES_HEADER = 'Sources:'
@@ -78,6 +79,7 @@ class BuiltContext:
         "The passage texts, as the model sees them."
         return parse_sources(self.messages[0]['content']) or parse_sources(self.messages[-1]['content'])
 
+# %% ../nbs/08_context.ipynb #04e5a782
 class ContextBuilder:
     "Builds chat messages from ranked nodes, session history and the question, within a token budget."
     MEMO_SIZE = 8192  # texts whose token counts are remembered
@@ -111,101 +113,135 @@ class ContextBuilder:
         self.max_history_turns, self.max_turn_tokens, self.min_passage_tokens = max_history_turns, max_turn_tokens, min_passage_tokens
         self._memo, self._overhead = {}, None
 
-    def count_messages(self, messages: list[dict]) -> int:
-        "Prompt tokens of `messages` by this builder's counter (exact for a backend with `count_message_tokens`)."
-        return self._count_messages(messages)
+# %% ../nbs/08_context.ipynb #3d7c4a73
+@patch
+def count_messages(self: ContextBuilder, messages: list[dict]) -> int:
+    "Prompt tokens of `messages` by this builder's counter (exact for a backend with `count_message_tokens`)."
+    return self._count_messages(messages)
 
-    def count(self, text: str) -> int:
-        "Tokens of `text`, memoised (memory passages come back request after request)."
-        n = self._memo.get(text)
-        if n is None:
-            n = self._count(text)
-            if len(self._memo) >= self.MEMO_SIZE: self._memo.pop(next(iter(self._memo)))
-            self._memo[text] = n
-        return n
+@patch
+def count(self: ContextBuilder, text: str) -> int:
+    "Tokens of `text`, memoised (memory passages come back request after request)."
+    n = self._memo.get(text)
+    if n is None:
+        n = self._count(text)
+        if len(self._memo) >= self.MEMO_SIZE: self._memo.pop(next(iter(self._memo)))
+        self._memo[text] = n
+    return n
 
-    def _overheads(self) -> tuple[int, int]:
-        "(template tokens per extra message, template tokens of a system + user prompt): measured once, exactly."
-        if self._overhead is None:
-            m = lambda role, text: {'role': role, 'content': text}
-            two = self.count_messages([m('system', 'a'), m('user', 'b')])
-            four = self.count_messages([m('system', 'a'), m('user', 'b'), m('assistant', 'c'), m('user', 'd')])
-            per = max(0, math.ceil((four - two - self.count('c') - self.count('d')) / 2))
-            self._overhead = (per, max(0, two - self.count('a') - self.count('b')))
-        return self._overhead
+# %% ../nbs/08_context.ipynb #81b95a54
+@patch
+def _overheads(self: ContextBuilder) -> tuple[int, int]:
+    "(template tokens per extra message, template tokens of a system + user prompt): measured once, exactly."
+    if self._overhead is None:
+        m = lambda role, text: {'role': role, 'content': text}
+        two = self.count_messages([m('system', 'a'), m('user', 'b')])
+        four = self.count_messages([m('system', 'a'), m('user', 'b'), m('assistant', 'c'), m('user', 'd')])
+        per = max(0, math.ceil((four - two - self.count('c') - self.count('d')) / 2))
+        self._overhead = (per, max(0, two - self.count('a') - self.count('b')))
+    return self._overhead
 
-    def _messages(self, sources: list[str], turns: list[Turn], question: str) -> list[dict]:
-        system, user = self.system_prompt, question
-        block = SOURCES_HEADER + '\n' + format_sources(sources) if sources else ''
-        if block and self.sources_in == 'system': system = (system + '\n\n' if system else '') + block
-        elif block: user = block + '\n\n' + USER_QUESTION_LEAD + question
-        msgs = [{'role': 'system', 'content': system}]
-        for t in turns:
-            msgs += [{'role': 'user', 'content': t.query}, {'role': 'assistant', 'content': t.answer}]
-        return msgs + [{'role': 'user', 'content': user}]
+@patch
+def _messages(self: ContextBuilder, sources: list[str], turns: list[Turn], question: str) -> list[dict]:
+    system, user = self.system_prompt, question
+    block = SOURCES_HEADER + '\n' + format_sources(sources) if sources else ''
+    if block and self.sources_in == 'system': system = (system + '\n\n' if system else '') + block
+    elif block: user = block + '\n\n' + USER_QUESTION_LEAD + question
+    msgs = [{'role': 'system', 'content': system}]
+    for t in turns:
+        msgs += [{'role': 'user', 'content': t.query}, {'role': 'assistant', 'content': t.answer}]
+    return msgs + [{'role': 'user', 'content': user}]
 
-    def build(self, question: str,  # the user's question
-              ranked_nodes: Sequence[tuple],  # (node_id, text, score), best first (the attention's order)
-              budget_tokens: int,  # the router's context budget for the whole prompt
-              max_tokens: int,  # tokens reserved for the answer
-              history: Sequence[Turn] = (),  # the session's turns, oldest first
-             ) -> BuiltContext:
-        "The chat messages for this request (see the rules above)."
-        if not isinstance(question, str) or not question.strip(): raise InvalidInputError(f"question must be a non-empty string, got {question!r}")
-        for name, v in (('budget_tokens', budget_tokens), ('max_tokens', max_tokens)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise InvalidInputError(f"{name} must be an integer >= 1, got {v!r}")
-        nodes = []
-        for i, item in enumerate(ranked_nodes):
-            if not isinstance(item, (tuple, list)) or len(item) < 2 or not isinstance(item[1], str):
-                raise InvalidInputError(f"ranked_nodes[{i}] must be (node_id, text, score), got {item!r}")
-            if ' '.join(item[1].split()): nodes.append((item[0], ' '.join(item[1].split())))
-        hard = self.context_window - max_tokens
-        limit = min(budget_tokens, hard)
-        # Costs are sums of parts (each text counted once, memoised); one exact count at the end decides.
-        per_msg, fixed = self._overheads()
-        base = fixed + self.count(self.system_prompt) + self.count(question)
-        free = max(0, limit - base)
-        hist_cap, hist_cost, turns = int(free * self.history_share), 0, []
-        for t in list(history)[::-1][:self.max_history_turns]:  # most recent first, whole turns
-            ans = truncate_to_tokens(' '.join(t.answer.split()), self.max_turn_tokens, self.count) or '…'
-            t2 = Turn(' '.join(t.query.split()), ans, t.request_id, t.at)
-            cost = self.count(t2.query) + self.count(t2.answer) + 2 * per_msg
-            if hist_cost + cost > hist_cap: break
-            turns.insert(0, t2); hist_cost += cost
-        kept, dups = drop_near_duplicates([t for _, t in nodes], self.dedup_threshold)
-        room = limit - base - hist_cost - (self.count('\n\n' + SOURCES_HEADER + '\n\n' + USER_QUESTION_LEAD) + 1)
-        texts, ids, costs, dropped, truncated = [], [], [], [], False
-        for i in kept:
-            nid, text = nodes[i]
-            prefix = self.count(f"[{len(texts) + 1}]") + 1  # '[k]' and the space and newline around the text
-            cost = prefix + self.count(text)
-            if cost <= room:
-                texts.append(text); ids.append(nid); costs.append(cost); room -= cost
-            elif room - prefix >= self.min_passage_tokens:
-                cut = truncate_to_tokens(text, room - prefix, self.count)
-                if cut: texts.append(cut); ids.append(nid); costs.append(prefix + self.count(cut)); room = 0
-                else: dropped.append(nid)
-                truncated = True
+# %% ../nbs/08_context.ipynb #bd2df057
+@patch
+def _check_request(self: ContextBuilder, question, ranked_nodes, budget_tokens, max_tokens) -> list[tuple]:
+    "`(node_id, text)` of the non-blank ranked nodes (whitespace collapsed); raises on bad arguments."
+    if not isinstance(question, str) or not question.strip(): raise InvalidInputError(f"question must be a non-empty string, got {question!r}")
+    for name, v in (('budget_tokens', budget_tokens), ('max_tokens', max_tokens)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise InvalidInputError(f"{name} must be an integer >= 1, got {v!r}")
+    nodes = []
+    for i, item in enumerate(ranked_nodes):
+        if not isinstance(item, (tuple, list)) or len(item) < 2 or not isinstance(item[1], str):
+            raise InvalidInputError(f"ranked_nodes[{i}] must be (node_id, text, score), got {item!r}")
+        if ' '.join(item[1].split()): nodes.append((item[0], ' '.join(item[1].split())))
+    return nodes
+
+# %% ../nbs/08_context.ipynb #bc68170d
+@patch
+def _fit_history(self: ContextBuilder, history: Sequence[Turn], cap: int) -> tuple[list[Turn], int]:
+    "The most recent whole turns (answers cut to `max_turn_tokens`) that fit `cap` tokens, oldest first, and their cost."
+    cost_sum, turns = 0, []
+    for t in list(history)[::-1][:self.max_history_turns]:  # most recent first, whole turns
+        ans = truncate_to_tokens(' '.join(t.answer.split()), self.max_turn_tokens, self.count) or '…'
+        t2 = Turn(' '.join(t.query.split()), ans, t.request_id, t.at)
+        cost = self.count(t2.query) + self.count(t2.answer) + 2 * self._overheads()[0]
+        if cost_sum + cost > cap: break
+        turns.insert(0, t2); cost_sum += cost
+    return turns, cost_sum
+
+@patch
+def _fit_passages(self: ContextBuilder, nodes: list[tuple], kept: list[int], room: int):
+    "`(texts, ids, costs, dropped, truncated)`: the kept passages, in rank order, that fit `room` tokens."
+    texts, ids, costs, dropped, truncated = [], [], [], [], False
+    for i in kept:
+        nid, text = nodes[i]
+        prefix = self.count(f"[{len(texts) + 1}]") + 1  # '[k]' and the space and newline around the text
+        cost = prefix + self.count(text)
+        if cost <= room:
+            texts.append(text); ids.append(nid); costs.append(cost); room -= cost
+        elif room - prefix >= self.min_passage_tokens:
+            cut = truncate_to_tokens(text, room - prefix, self.count)
+            if cut: texts.append(cut); ids.append(nid); costs.append(prefix + self.count(cut)); room = 0
+            else: dropped.append(nid)
+            truncated = True
+        else:
+            dropped.append(nid); truncated = True
+    return texts, ids, costs, dropped, truncated
+
+# %% ../nbs/08_context.ipynb #72969a90
+@patch
+def _trim_to_limit(self: ContextBuilder, texts, ids, costs, dropped, turns, question, limit):
+    "`(messages, exact tokens, trimmed?)`: trim the last passage (or drop it, then turns) until the exact count fits."
+    msgs = self._messages(texts, turns, question)
+    total, trimmed = self.count_messages(msgs), False
+    while total > limit and (texts or turns):
+        trimmed = True
+        if not texts: turns.pop(0)
+        else:
+            last, over = texts[-1], total - limit
+            cut = truncate_to_tokens(last, self.count(last) - over - 1, self.count)
+            if cut and self.count(cut) >= min(self.min_passage_tokens, self.count(last) - 1):
+                texts[-1] = cut; costs[-1] -= self.count(last) - self.count(cut)
             else:
-                dropped.append(nid); truncated = True
-        # the exact count; trim the last passage (or drop it) until the prompt fits
+                texts.pop(); costs.pop(); dropped.append(ids.pop())
         msgs = self._messages(texts, turns, question)
         total = self.count_messages(msgs)
-        while total > limit and (texts or turns):
-            truncated = True
-            if not texts: turns.pop(0)
-            else:
-                last, over = texts[-1], total - limit
-                cut = truncate_to_tokens(last, self.count(last) - over - 1, self.count)
-                if cut and self.count(cut) >= min(self.min_passage_tokens, self.count(last) - 1):
-                    texts[-1] = cut; costs[-1] -= self.count(last) - self.count(cut)
-                else:
-                    texts.pop(); costs.pop(); dropped.append(ids.pop())
-            msgs = self._messages(texts, turns, question)
-            total = self.count_messages(msgs)
-        if total > hard:  # nothing left to cut: the system prompt and the question alone do not fit
-            raise ContextOverflowError(f"the system prompt and the question alone take {total} tokens, over the {hard} tokens "
-                                       f"left in the {self.context_window}-token window after reserving {max_tokens} for the "
-                                       f"answer: shorten the question by at least {total - hard} tokens or lower max_tokens",
-                                       excess_tokens=total - hard)
-        return BuiltContext(msgs, ids, total, [nodes[i][0] for i, _, _ in dups], dropped, truncated, len(turns), limit, sum(costs))
+    return msgs, total, trimmed
+
+# %% ../nbs/08_context.ipynb #abfae180
+@patch
+def build(self: ContextBuilder,
+          question: str,  # the user's question
+          ranked_nodes: Sequence[tuple],  # (node_id, text, score), best first (the attention's order)
+          budget_tokens: int,  # the router's context budget for the whole prompt
+          max_tokens: int,  # tokens reserved for the answer
+          history: Sequence[Turn] = (),  # the session's turns, oldest first
+         ) -> BuiltContext:
+    "The chat messages for this request (see the rules above)."
+    nodes = self._check_request(question, ranked_nodes, budget_tokens, max_tokens)
+    hard = self.context_window - max_tokens
+    limit = min(budget_tokens, hard)
+    # Costs are sums of parts (each text counted once, memoised); one exact count at the end decides.
+    per_msg, fixed = self._overheads()
+    base = fixed + self.count(self.system_prompt) + self.count(question)
+    turns, hist_cost = self._fit_history(history, int(max(0, limit - base) * self.history_share))
+    kept, dups = drop_near_duplicates([t for _, t in nodes], self.dedup_threshold)
+    room = limit - base - hist_cost - (self.count('\n\n' + SOURCES_HEADER + '\n\n' + USER_QUESTION_LEAD) + 1)
+    texts, ids, costs, dropped, truncated = self._fit_passages(nodes, kept, room)
+    msgs, total, trimmed = self._trim_to_limit(texts, ids, costs, dropped, turns, question, limit)
+    if total > hard:  # nothing left to cut: the system prompt and the question alone do not fit
+        raise ContextOverflowError(f"the system prompt and the question alone take {total} tokens, over the {hard} tokens "
+                                   f"left in the {self.context_window}-token window after reserving {max_tokens} for the "
+                                   f"answer: shorten the question by at least {total - hard} tokens or lower max_tokens",
+                                   excess_tokens=total - hard)
+    return BuiltContext(msgs, ids, total, [nodes[i][0] for i, _, _ in dups], dropped, truncated or trimmed, len(turns), limit, sum(costs))
