@@ -41,9 +41,10 @@ WRITER = textwrap.dedent(r'''
 def _check_consistent(mem):
     sql_ids = {r[0] for r in mem.store.q('SELECT id FROM nodes')}
     graph_ids = set(mem.graph.nodes)
-    slot_ids = set(int(i) for i in mem._slot_node[mem._slot_node >= 0])
-    assert sql_ids == graph_ids == slot_ids
+    assert sql_ids == graph_ids
+    assert mem.stats()['nodes'] == len(sql_ids)  # the slot table holds as many nodes as SQLite
     for (i, slot) in mem.store.q('SELECT id, slot FROM nodes'):
+        assert mem.slot(i) == slot and mem.node_at(slot).id == i, f"node {i}: the slot table disagrees with SQLite"
         assert slot in mem.index, f"node {i}'s slot {slot} is missing from the index"
     live_sql = {r[0] for r in mem.store.q('SELECT id FROM nodes WHERE archived=0')}
     assert live_sql == set(mem.live_ids().tolist())
