@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ruvllm.hnsw import HNSWIndex, brute_force_knn, mixture_of_gaussians, recall_at_k
+from ruvllm.hnsw import HNSWIndex
+from ruvllm.evals.ann import brute_force_knn, mixture_of_gaussians, recall_at_k
 from ruvllm.types import VectorIndexError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +119,7 @@ def test_delete_compact_and_readd(data):
     with pytest.raises(VectorIndexError, match='id 3 is deleted'): ix.delete(3)
     before = ix.search_batch(base[live], 1)[0][:, 0]
     ix.compact()
-    assert len(ix) == 666 and ix._n == 666 and 3 not in ix
+    assert len(ix) == 666 and ix.n_slots == 666 and 3 not in ix
     assert (ix.search_batch(base[live], 1)[0][:, 0] == live).all() and (before == live).all()
     with pytest.raises(VectorIndexError, match='id 3 is already|unknown'): ix.delete(3)
     assert ix.add(base[0])[0] == 1000
@@ -250,7 +251,8 @@ def test_bad_input_names_the_value(call, message):
 
 def test_kernels_release_the_gil_and_are_cached():
     import ruvllm.hnsw as H
-    for f in (H._knn, H._knn_batch, H._insert_batch, H._search_layer, H._heuristic, H._brute, H._dist):
+    assert len(H.KERNELS) >= 19
+    for f in H.KERNELS:
         assert f.targetoptions.get('nogil') and f.targetoptions.get('cache') is not False, f
         assert f._cache.__class__.__name__ == 'FunctionCache', f
 
@@ -261,13 +263,12 @@ def test_first_search_in_a_new_process_uses_the_numba_cache(tmp_path):
         import json, sys, time
         t0 = time.perf_counter()
         import numpy as np
-        from ruvllm.hnsw import HNSWIndex
-        import ruvllm.hnsw as H
+        from ruvllm.hnsw import HNSWIndex, kernel_cache_misses
         t1 = time.perf_counter()
         ix = HNSWIndex.load(sys.argv[1])
         ids, _ = ix.search(np.ones(256, np.float32), 5)
         t2 = time.perf_counter()
-        misses = {f.__name__: sum(f.stats.cache_misses.values()) for f in (H._knn, H._prepare)}
+        misses = kernel_cache_misses()
         print(json.dumps(dict(n=len(ids), import_s=t1 - t0, first_search_s=t2 - t1, misses=misses)))
     """)
     ix = HNSWIndex(256); ix.add(np.random.default_rng(0).standard_normal((500, 256)).astype(np.float32))
@@ -275,7 +276,7 @@ def test_first_search_in_a_new_process_uses_the_numba_cache(tmp_path):
     runs = [json.loads(subprocess.run([sys.executable, '-c', script, str(tmp_path / 'ix')], capture_output=True, text=True,
                                       check=True, cwd=ROOT).stdout) for _ in range(2)]
     assert runs[1]['n'] == 5
-    assert runs[1]['misses'] == {'_knn': 0, '_prepare': 0}, runs   # the second process compiled nothing
+    assert runs[1]['misses'] and not any(runs[1]['misses'].values()), runs   # the second process compiled nothing
 
 
 def test_search_releases_the_gil(data, index):
