@@ -249,7 +249,9 @@ def events(self:SQLiteStore, kind: str | None = None, limit: int = 1000) -> list
 
 # %% ../nbs/04_memory.ipynb #9136455b
 @patch
-def request_records(self:SQLiteStore, limit: int = 50) -> list[dict]:
+def request_records(self:SQLiteStore,
+                    limit: int = 50,  # the latest `limit` records
+                   ) -> list[dict]:
     "The latest `limit` per-request records (the JSON of the `req:*` keys), newest first; unreadable ones are skipped."
     rows = self.q("SELECT key, value FROM kv WHERE key LIKE 'req:%' ORDER BY updated_at DESC LIMIT ?", (int(limit),))
     out = []
@@ -265,7 +267,10 @@ def request_record(self:SQLiteStore, request_id: str) -> dict | None:
     return json.loads(raw.decode()) if raw else None
 
 @patch
-def node_rows(self:SQLiteStore, limit: int | None = None, namespace: str | None = None) -> list[dict]:
+def node_rows(self:SQLiteStore,
+              limit: int | None = None,  # only the `limit` newest nodes (default: all)
+              namespace: str | None = None,  # only this namespace (default: all)
+             ) -> list[dict]:
     """id, type, namespace, source, created_at, archived, superseded, quality, access_count of every node (or of the
     `limit` newest, or of one namespace), by id."""
     where, args = (' WHERE namespace=?', [namespace]) if namespace is not None else ('', [])
@@ -636,8 +641,15 @@ def add_nodes(self:Memory, items: list[dict]) -> list[int]:
     return ids
 
 @patch
-def add_node(self:Memory, text: str, type=NodeType.DOCUMENT, namespace: str = 'global', source: str | None = None,
-             metadata: dict | None = None, vector=None, quality: float = 0.5) -> int:
+def add_node(self:Memory,
+             text: str,  # the node's text (embedded as a passage unless `vector` is given)
+             type=NodeType.DOCUMENT,  # a `NodeType` or its name
+             namespace: str = 'global',
+             source: str | None = None,  # where the text came from (a file, a URL, a session)
+             metadata: dict | None = None,  # any JSON-serialisable dict
+             vector=None,  # the node's vector, if the caller has one (checked and normalised)
+             quality: float = 0.5,  # in [0, 1]; Loop A writes learned answers with their measured quality
+            ) -> int:
     "Store a node (embedding `text` unless `vector` is given); returns its id once durable."
     return self.add_nodes([dict(text=text, type=type, namespace=namespace, source=source, metadata=metadata,
                                 vector=vector, quality=quality)])[0]
@@ -734,7 +746,13 @@ def _search_slots(self:Memory, qv, k, mask) -> tuple[np.ndarray, np.ndarray]:
     return self.index.search(qv, k=k, filter=mask)
 
 @patch
-def search(self:Memory, query, k: int = 10, types=None, namespace: str | None = None, include_archived: bool = False) -> list[Hit]:
+def search(self:Memory,
+           query,  # text (embedded as a query) or a vector
+           k: int = 10,  # hits wanted
+           types=None,  # only these node types (default: all)
+           namespace: str | None = None,  # the request's namespace (default `global`)
+           include_archived: bool = False,  # also archived nodes
+          ) -> list[Hit]:
     "The `k` nodes nearest to `query` (text or vector) in the visible namespaces, nearest first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv = self.embed_query(query)
@@ -759,8 +777,14 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
 
 # %% ../nbs/04_memory.ipynb #e9bedaa0
 @patch
-def expand(self:Memory, seeds: dict[int, float], hops: int | None = None, edge_types=None, min_weight: float | None = None,
-           hop_decay: float | None = None, namespace: str | None = None) -> dict[int, tuple]:
+def expand(self:Memory,
+           seeds: dict[int, float],  # ids of stored nodes -> their score (hop 0)
+           hops: int | None = None,  # depth (default `memory.hops`)
+           edge_types=None,  # follow only these edge types (default: all)
+           min_weight: float | None = None,  # edges below this weight are not followed (default `memory.min_edge_weight`)
+           hop_decay: float | None = None,  # score multiplier per hop (default `memory.hop_decay`)
+           namespace: str | None = None,  # the request's namespace (it also sees `global` with `memory.share_global`)
+          ) -> dict[int, tuple]:
     """Breadth-first expansion from `seeds` (ids of stored nodes -> score) within the namespaces `namespace` sees.
     Returns id -> (score, hop, via edge type or None, via weight, parent id or None) for the seeds and every node reached."""
     c = self.cfg
@@ -794,9 +818,16 @@ def expand(self:Memory, seeds: dict[int, float], hops: int | None = None, edge_t
 
 # %% ../nbs/04_memory.ipynb #60f2f93a
 @patch
-def search_with_graph(self:Memory, query, k: int | None = None, hops: int | None = None, edge_types=None,
-                      min_weight: float | None = None, hop_decay: float | None = None,
-                      namespace: str | None = None, types=None) -> Subgraph:
+def search_with_graph(self:Memory,
+                      query,  # text (embedded as a query) or a vector
+                      k: int | None = None,  # HNSW hits that seed the expansion (default `memory.search_k`)
+                      hops: int | None = None,  # expansion depth (default `memory.hops`)
+                      edge_types=None,  # follow only these edge types (default: all)
+                      min_weight: float | None = None,  # default `memory.min_edge_weight`
+                      hop_decay: float | None = None,  # default `memory.hop_decay`
+                      namespace: str | None = None,  # the request's namespace
+                      types=None,  # node types the HNSW hits may have (expansion reaches any type)
+                     ) -> Subgraph:
     """HNSW hits, then breadth-first expansion along edges in both directions, within the visible namespaces.
     A reached node scores parent_score × edge_weight × hop_decay (the best path wins). Archived nodes are
     reached only over a `Contains` edge (a concept keeps its compressed members reachable); superseded
@@ -974,8 +1005,14 @@ def stats(self:Memory) -> dict:
 
 # %% ../nbs/04_memory.ipynb #c18ced17
 @patch
-def ingest(self:Memory, items, batch_size: int = 256, namespace: str = 'global', type=NodeType.DOCUMENT,
-           link_follows: bool = True, progress: bool = True) -> list[int]:
+def ingest(self:Memory,
+           items,  # texts, or dicts with `text` and optionally `type`, `source`, `metadata`, `namespace`
+           batch_size: int = 256,  # items embedded and written per transaction
+           namespace: str = 'global',  # for items that do not name one
+           type=NodeType.DOCUMENT,  # for items that do not name one
+           link_follows: bool = True,  # `Follows` edges between consecutive items of one source
+           progress: bool = True,  # a tqdm progress bar
+          ) -> list[int]:
     """Bulk load texts or records (`{"text", "type"?, "source"?, "metadata"?, "namespace"?}`): batched embedding and
     insertion, one transaction per batch, `Follows` edges between consecutive items of one source."""
     from tqdm.auto import tqdm
