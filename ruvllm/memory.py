@@ -267,6 +267,11 @@ def request_record(self:SQLiteStore, request_id: str) -> dict | None:
     return json.loads(raw.decode()) if raw else None
 
 @patch
+def put_request_record(self:SQLiteStore, request_id: str, record: str | dict):
+    "Store (or replace) the record of one request (JSON text or a dict) under `req:<request_id>`, durably."
+    self.put(f'req:{request_id}', (record if isinstance(record, str) else json.dumps(record)).encode())
+
+@patch
 def node_rows(self:SQLiteStore,
               limit: int | None = None,  # only the `limit` newest nodes (default: all)
               namespace: str | None = None,  # only this namespace (default: all)
