@@ -244,7 +244,7 @@ def test_shutdown_saves_state_and_closes(tmp_path):
         sid = c.post('/session').json()['session_id']
         c.post('/query', json={'query': 'hello there', 'session_id': sid})
     llm = app.state.ruvllm.llm
-    assert llm._closed
+    assert llm.closed
     with RuvLLM(_cfg(tmp_path / 'd'), start_scheduler=False) as again:
         assert sid in again.sessions and len(again.sessions[sid].turns) == 1
         assert again.counters['queries'] == 1
@@ -254,7 +254,7 @@ def test_given_llm_is_saved_but_not_closed(tmp_path):
     llm = RuvLLM(_cfg(tmp_path / 'd'), start_scheduler=False)
     with TestClient(create_app(llm=llm, autosave_s=0)) as c:
         assert c.post('/query', json={'query': 'hello'}).status_code == 200
-    assert not llm._closed and llm.counters['queries'] == 1
+    assert not llm.closed and llm.counters['queries'] == 1
     llm.close()
 
 

@@ -174,7 +174,7 @@ def test_kill9_during_feedback_and_ingest_loses_nothing_acknowledged(tmp_path):
         assert {i: n.text for i, n in got.items()} == ingested
         texts = [t for (t,) in llm.store.q('SELECT text FROM nodes')]
         for rid, corr in fed.items():
-            assert llm._record(rid).feedback is not None
+            assert llm.record(rid).feedback is not None
             if corr is not None: assert any(corr in t for t in texts), corr
 
 
