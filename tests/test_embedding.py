@@ -5,8 +5,8 @@ import pytest
 
 from ruvllm.config import Config, EmbeddingConfig
 from ruvllm.embedding import (CachedEmbedder, E5Embedder, Embedder, HashingEmbedder, WordLlamaEmbedder,
-                              NEAR_MISS_PAIRS, PARAPHRASE_PAIRS, check_embedder_contract, make_embedder,
-                              paraphrase_recall_at_1)
+                              check_embedder_contract, make_embedder)
+from ruvllm.evals.text_pairs import NEAR_MISS_PAIRS, PARAPHRASE_PAIRS, paraphrase_recall_at_1
 from ruvllm.types import EmbeddingError
 
 EMBEDDERS = {
