@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from ruvllm import Config, Constraints, Feedback, RuvLLM, InvalidInputError, UnknownIdError
-from ruvllm.router import Decision
 
 
 def _cfg(path, **tiers):
@@ -26,8 +25,7 @@ def test_router_round_changes_routing_of_a_query_cluster(tmp_path):
         for q in cluster * 3:  # full-information outcomes: both tiers succeed, tiny costs nothing
             r = llm.query(q, constraints=Constraints(no_cache=True))
             rec = llm.record(r.request_id)
-            d = {k: v for k, v in rec.decision.items() if k in Decision.__dataclass_fields__}
-            llm.replay.add(np.asarray(rec.features, np.float32), Decision(**d), 1.0, 1.0, rec.cost, 0.001,
+            llm.replay.add(np.asarray(rec.features, np.float32), rec.decision, 1.0, 1.0, rec.cost, 0.001,
                            outcomes={'tiny': 1.0, 'small': 1.0})
         for _ in range(3): llm.learn('B')
         after = [llm.query(q, constraints=Constraints(no_cache=True), learn=False).routing_info.model.value for q in cluster]
@@ -95,7 +93,7 @@ def test_context_leaves_out_passages_about_another_subject(tmp_path):
         llm.ingest(["The capital of Stanarith is Torpelia."], progress=False)
         other = llm.query("What is the capital of Germany?", constraints=Constraints(no_cache=True))
         same = llm.query("Name Stanarith's capital city.", constraints=Constraints(no_cache=True))
-        llm.require_key_word = False  # the filter off: the same passage does reach the other question's context
+        llm.cfg.context.require_key_word = False  # the filter off: the same passage does reach the other question's context
         unfiltered = llm.query("What is the capital of Germany?", constraints=Constraints(no_cache=True))
     assert not any('Stanarith' in s.text for s in other.sources) and 'Torpelia' not in other.text
     assert any('Stanarith' in s.text for s in same.sources) and 'Torpelia' in same.text
