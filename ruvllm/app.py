@@ -7,7 +7,8 @@ __all__ = ['log', 'NODE_COLOURS', 'EDGE_STYLES', 'PAGES', 'request_records', 'ro
            'training_rounds', 'compression_runs', 'memory_nodes', 'memory_growth', 'memory_by_type', 'node_edges',
            'subgraph_figure', 'split_passages', 'read_upload', 'ingest_with_progress', 'ui_feedback',
            'feedback_summary', 'app_config', 'get_system', 'show_figure', 'shown_errors', 'chat_page', 'memory_page',
-           'router_page', 'learning_page', 'bench_dir', 'saved_results', 'benchmarks_page', 'main']
+           'router_page', 'memory_growth_figure', 'learning_page', 'bench_dir', 'saved_results', 'bench_api',
+           'benchmarks_page', 'main']
 
 # %% ../nbs/15_app.ipynb #621d973c
 import atexit, contextlib, io, json, logging, os, time
@@ -32,14 +33,17 @@ from .orchestrator import RuvLLM
 log = logging.getLogger(__name__)
 
 # %% ../nbs/15_app.ipynb #088436d6
+def _to_record(d: dict) -> RequestRecord:
+    "A `RequestRecord` from the store's parsed JSON (old records, whose decision is a plain dict, included)."
+    return RequestRecord.from_json(json.dumps(d))
+
 def request_records(llm: RuvLLM,  # an open system
                     limit: int = 2000,  # the latest `limit` requests
                    ) -> list[RequestRecord]:
     "The persisted per-request records (decision, tier, sources, feedback), oldest first."
-    rows = llm.store.q("SELECT value FROM kv WHERE key LIKE 'req:%' ORDER BY updated_at DESC LIMIT ?", (int(limit),))
     out = []
-    for (v,) in rows:
-        try: out.append(RequestRecord.from_json(bytes(v).decode()))
+    for d in llm.store.request_records(limit):
+        try: out.append(_to_record(d))
         except (ValueError, TypeError) as e: log.warning("skipping an unreadable request record: %s", e)
     return sorted(out, key=lambda r: r.at)
 
@@ -52,13 +56,13 @@ def routing_history(llm: RuvLLM, limit: int = 2000) -> pd.DataFrame:
     "One row per served request: when, which tier (or 'cache'), the router's decision and the outcome."
     rows = []
     for r in request_records(llm, limit):
-        d = r.decision or {}
+        d = None if r.cached else r.decision  # a `Decision`; None for an answer from the cache
         rows.append(dict(at=pd.to_datetime(r.at, unit='s'), request_id=r.request_id, query=r.query,
                          tier='cache' if r.cached else r.tier, cached=r.cached,
-                         confidence=d.get('similarity') if r.cached else d.get('confidence'),
-                         fallback=bool(d.get('fallback', False)), explored=bool(d.get('explored', False)),
-                         forced=bool(d.get('forced', False)), context_size=d.get('context_size'),
-                         temperature=d.get('temperature'), top_p=d.get('top_p'), sources=len(r.used_ids),
+                         confidence=(r.cache_hit or {}).get('similarity') if r.cached else (d.confidence if d else None),
+                         fallback=bool(d and d.fallback), explored=bool(d and d.explored), forced=bool(d and d.forced),
+                         context_size=d.context_size if d else None,
+                         temperature=d.temperature if d else None, top_p=d.top_p if d else None, sources=len(r.used_ids),
                          self_quality=r.self_quality, feedback_quality=_quality(r.feedback), latency_ms=r.latency_ms))
     cols = ['at', 'request_id', 'query', 'tier', 'cached', 'confidence', 'fallback', 'explored', 'forced', 'context_size',
             'temperature', 'top_p', 'sources', 'self_quality', 'feedback_quality', 'latency_ms']
@@ -68,14 +72,16 @@ def routing_history(llm: RuvLLM, limit: int = 2000) -> pd.DataFrame:
 def decision_timeline(history: pd.DataFrame,  # from `routing_history`
                       bins: int = 20,  # time buckets
                      ) -> pd.DataFrame:
-    "Requests per tier in `bins` equal time buckets (index: bucket start)."
+    "Requests per tier in `bins` equal time buckets (index: the buckets' start times, a `DatetimeIndex`)."
     if history.empty: return pd.DataFrame()
     t = history['at']
     if t.max() == t.min(): cut = pd.Series([t.min()] * len(t), index=history.index)
     else:
         edges = pd.date_range(t.min(), t.max(), periods=bins + 1)
         cut = pd.cut(t, edges, include_lowest=True, labels=edges[:-1])
-    return history.assign(bucket=cut).groupby(['bucket', 'tier'], observed=True).size().unstack(fill_value=0).sort_index()
+    out = history.assign(bucket=cut).groupby(['bucket', 'tier'], observed=True).size().unstack(fill_value=0).sort_index()
+    out.index = pd.DatetimeIndex(out.index.astype('datetime64[ns]'), name='time')  # a time axis in charts, not categories
+    return out
 
 # %% ../nbs/15_app.ipynb #79f47c21
 def _loop_summary(loop: str, result, error) -> str:
@@ -113,10 +119,8 @@ def compression_runs(llm: RuvLLM, limit: int = 1000) -> pd.DataFrame:
 # %% ../nbs/15_app.ipynb #b8250a3e
 def memory_nodes(llm: RuvLLM) -> pd.DataFrame:
     "id, type, namespace, source, created, archived, superseded, quality, access count of every node."
-    rows = llm.store.q('SELECT id, type, namespace, source, created_at, archived, superseded_by IS NOT NULL, quality, '
-                       'access_count FROM nodes ORDER BY id')
-    df = pd.DataFrame(rows, columns=['id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality',
-                                     'access_count'])
+    df = pd.DataFrame(llm.store.node_rows(), columns=['id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded',
+                                                      'quality', 'access_count'])
     df['created_at'] = pd.to_datetime(df['created_at'], unit='s')
     df['archived'] = df['archived'].astype(bool); df['superseded'] = df['superseded'].astype(bool)
     return df
@@ -146,12 +150,28 @@ def node_edges(llm: RuvLLM, node_id: int) -> pd.DataFrame:
                          other_type=others[o].type.value if o in others else '', other_text=others[o].text[:120] if o in others else ''))
     return pd.DataFrame(rows, columns=['direction', 'other', 'type', 'weight', 'uses', 'last_used', 'other_type', 'other_text'])
 
-# %% ../nbs/15_app.ipynb #a727929c
+# %% ../nbs/15_app.ipynb #f340578d
 NODE_COLOURS = {'Document': '#4C78A8', 'QAPair': '#F58518', 'Fact': '#54A24B', 'Concept': '#B279A2', 'Query': '#9D755D',
                 'AgentStep': '#BAB0AC'}
 EDGE_STYLES = {'Cites': ('#1F77B4', 'solid'), 'Follows': ('#2CA02C', 'dashed'), 'SameTopic': ('#FF7F0E', 'dotted'),
                'AgentStep': ('#8C564B', 'dashdot'), 'Derived': ('#D62728', 'solid'), 'Contains': ('#9467BD', 'dashed')}
 
+def _subgraph_layout(G: nx.MultiDiGraph, sg: Subgraph, keep: list) -> dict:
+    "Spring layout; weak extra links keep separate components near the best node instead of at the far edges."
+    H = nx.Graph(G)
+    comps = [max(c, key=lambda i: sg.nodes[i].score) for c in nx.connected_components(H)]
+    for c in comps[1:]: H.add_edge(comps[0], c, weight=0.05)
+    return nx.spring_layout(H, seed=0, k=1.5 / max(1, len(keep)) ** 0.5)
+
+def _subgraph_legend(ax, sg: Subgraph, G: nx.MultiDiGraph, keep: list):
+    node_types = list(dict.fromkeys(sg.nodes[i].node.type.value for i in keep))
+    edge_types = list(dict.fromkeys(k for _, _, k in G.edges(keys=True)))
+    handles = [Patch(facecolor=NODE_COLOURS.get(t, '#999999'), edgecolor='black', label=t) for t in node_types]
+    handles += [Line2D([0], [0], color=EDGE_STYLES.get(t, ('#555555',))[0], linestyle=EDGE_STYLES.get(t, ('', 'solid'))[1],
+                       lw=2, label=f"{t} (edge)") for t in edge_types]
+    ax.legend(handles=handles, loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+
+# %% ../nbs/15_app.ipynb #b8f8588e
 def subgraph_figure(sg: Subgraph,  # from `Memory.search_with_graph`
                     max_nodes: int = 40,  # draw the best-scored nodes only
                     title: str | None = None):
@@ -164,10 +184,7 @@ def subgraph_figure(sg: Subgraph,  # from `Memory.search_with_graph`
         if e.src in G and e.dst in G: G.add_edge(e.src, e.dst, key=e.type.value, weight=e.weight)
     if not keep:
         ax.text(0.5, 0.5, 'no nodes', ha='center', va='center'); ax.axis('off'); return fig
-    H = nx.Graph(G)  # layout: weak extra links keep separate components near the best node instead of at the far edges
-    comps = [max(c, key=lambda i: sg.nodes[i].score) for c in nx.connected_components(H)]
-    for c in comps[1:]: H.add_edge(comps[0], c, weight=0.05)
-    pos = nx.spring_layout(H, seed=0, k=1.5 / max(1, len(keep)) ** 0.5)
+    pos = _subgraph_layout(G, sg, keep)
     for t in dict.fromkeys(sg.nodes[i].node.type.value for i in keep):
         ids = [i for i in keep if sg.nodes[i].node.type.value == t]
         nx.draw_networkx_nodes(G, pos, nodelist=ids, ax=ax, node_color=NODE_COLOURS.get(t, '#999999'),
@@ -183,18 +200,13 @@ def subgraph_figure(sg: Subgraph,  # from `Memory.search_with_graph`
                                arrows=True, arrowsize=12, node_size=600, connectionstyle='arc3,rad=0.08')
         for (u, v), x in zip(el, w): labels[(u, v)] = (labels.get((u, v), '') + f"\n{x:.2f}").strip()
     nx.draw_networkx_edge_labels(G, pos, edge_labels=labels, font_size=7, ax=ax, connectionstyle='arc3,rad=0.08')
-    node_types = list(dict.fromkeys(sg.nodes[i].node.type.value for i in keep))
-    edge_types = list(dict.fromkeys(k for _, _, k in G.edges(keys=True)))
-    handles = [Patch(facecolor=NODE_COLOURS.get(t, '#999999'), edgecolor='black', label=t) for t in node_types]
-    handles += [Line2D([0], [0], color=EDGE_STYLES.get(t, ('#555555',))[0], linestyle=EDGE_STYLES.get(t, ('', 'solid'))[1],
-                       lw=2, label=f"{t} (edge)") for t in edge_types]
-    ax.legend(handles=handles, loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    _subgraph_legend(ax, sg, G, keep)
     ax.set_title(title or f"{len(keep)} nodes, {G.number_of_edges()} edges (thick outline: direct hit; width and label: edge weight)",
                  fontsize=9)
     ax.axis('off'); fig.tight_layout()
     return fig
 
-# %% ../nbs/15_app.ipynb #79080256
+# %% ../nbs/15_app.ipynb #c41b8544
 def split_passages(text: str, max_chars: int = 2000) -> list[str]:
     "Paragraphs (split at blank lines), long ones cut at sentence ends near `max_chars`."
     out = []
@@ -207,6 +219,7 @@ def split_passages(text: str, max_chars: int = 2000) -> list[str]:
         if para: out.append(para)
     return out
 
+# %% ../nbs/15_app.ipynb #369f5541
 def read_upload(name: str,  # file name (its extension picks the format)
                 data: bytes) -> list[dict]:
     "Records `{text, source}` from an uploaded file (.txt, .md, .jsonl, .json, .csv)."
@@ -238,6 +251,7 @@ def read_upload(name: str,  # file name (its extension picks the format)
     if not recs: raise InvalidInputError(f"{name}: no text found")
     return recs
 
+# %% ../nbs/15_app.ipynb #bc407aa8
 def ingest_with_progress(llm: RuvLLM, records: list, namespace: str = 'global', type=NodeType.DOCUMENT,
                          batch_size: int = 64,
                          on_progress: Callable[[int, int], None] | None = None,  # called with (done, total) after each batch
@@ -312,7 +326,7 @@ def shown_errors(what: str = ''):
         log.exception("unexpected error%s", f" ({what})" if what else '')
         st.error(f"{what}{': ' if what else ''}unexpected {type(e).__name__}: {e}", icon=':material/error:')
 
-# %% ../nbs/15_app.ipynb #7e259f02
+# %% ../nbs/15_app.ipynb #691c7aaf
 def _state():
     ss = st.session_state
     for k, v in (('responses', {}), ('fb_results', {}), ('session_id', None)): ss.setdefault(k, v)
@@ -328,6 +342,7 @@ def _stats_row(llm: RuvLLM):
     cols[4].metric('Memory nodes', s['memory']['live'], help='live (not archived) nodes')
     cols[5].metric('Answers learned', q['written_back'], help='answers Loop A wrote back to memory')
 
+# %% ../nbs/15_app.ipynb #6c959797
 def _send_feedback(request_id: str, **kw):
     ss = _state()
     try:
@@ -357,60 +372,54 @@ def _feedback_text(fb: dict) -> str:
     if fb.get('correction'): parts.append(f"corrected: “{fb['correction']}”")
     return "feedback given: " + ", ".join(parts)
 
-def _record(llm: RuvLLM, request_id: str) -> RequestRecord | None:
-    raw = llm.store.get(f'req:{request_id}')
-    return RequestRecord.from_json(raw.decode()) if raw else None
+# %% ../nbs/15_app.ipynb #d138ef2d
+def _response_details(llm: RuvLLM, resp: dict):
+    ri = resp['routing_info']; lat = resp['latency']
+    memo = ' · :material/psychology: uses a learned answer' if any(s['node_type'] == 'QAPair' for s in resp['sources']) else ''
+    st.caption(f"{':material/cached: **from cache** (similarity ' + format(resp['confidence'], '.2f') + ')' if resp['cached'] else 'tier **' + ri['model'] + '**'}"
+               f" · backend `{ri['backend']}` · confidence {ri['confidence']:.2f}"
+               f"{' · fallback' if ri['fallback'] else ''}{' · explored' if ri['explored'] else ''}"
+               f"{' · forced' if ri['forced'] else ''}{memo} · {lat['total']:.1f} ms")
+    with st.expander(f":material/menu_book: Sources ({len(resp['sources'])})"):
+        if not resp['sources']: st.write("No sources: " + ("the answer came from the cache." if resp['cached'] else "nothing relevant in memory."))
+        origin = {i: n.source for i, n in llm.memory.get_many([s['node_id'] for s in resp['sources']]).items()}
+        for s in resp['sources']:
+            tag = {'correction': ' · :material/edit_note: learned from a correction', 'loopA': ' · learned from an answer'}.get(origin.get(s['node_id']), '')
+            st.markdown(f"**#{s['node_id']} · {s['node_type']}** · score {s['score']:.3f} · similarity {s['similarity']:.3f}"
+                        f" · hop {s['hop']}{tag}")
+            st.text(s['text'][:1000])
+    with st.expander(":material/alt_route: Routing"):
+        st.dataframe(pd.DataFrame([dict(tier=ri['model'], backend=ri['backend'], context_budget=ri['context_size'],
+                                        temperature=round(ri['temperature'], 3), top_p=round(ri['top_p'], 3),
+                                        confidence=round(ri['confidence'], 3), fallback=ri['fallback'], explored=ri['explored'],
+                                        forced=ri['forced'])]), hide_index=True)
+        if ri.get('tier_probs'): st.caption("tier probabilities: " + ", ".join(f"{k} {v:.2f}" for k, v in ri['tier_probs'].items()))
+    with st.expander(f":material/timer: Latency {lat['total']:.1f} ms"):
+        st.bar_chart(pd.DataFrame({'ms': [lat[s] for s in STAGES]}, index=list(STAGES)), horizontal=True, height=220)
 
-def _show_answer(llm: RuvLLM, request_id: str, answer: str):
-    ss = _state()
-    resp = ss.responses.get(request_id)
-    st.markdown(answer)
-    if resp is not None:
-        ri = resp['routing_info']; lat = resp['latency']
-        memo = ' · :material/psychology: uses a learned answer' if any(s['node_type'] == 'QAPair' for s in resp['sources']) else ''
-        st.caption(f"{':material/cached: **from cache** (similarity ' + format(resp['confidence'], '.2f') + ')' if resp['cached'] else 'tier **' + ri['model'] + '**'}"
-                   f" · backend `{ri['backend']}` · confidence {ri['confidence']:.2f}"
-                   f"{' · fallback' if ri['fallback'] else ''}{' · explored' if ri['explored'] else ''}"
-                   f"{' · forced' if ri['forced'] else ''}{memo} · {lat['total']:.1f} ms")
-        with st.expander(f":material/menu_book: Sources ({len(resp['sources'])})"):
-            if not resp['sources']: st.write("No sources: " + ("the answer came from the cache." if resp['cached'] else "nothing relevant in memory."))
-            origin = {i: n.source for i, n in llm.memory.get_many([s['node_id'] for s in resp['sources']]).items()}
-            for s in resp['sources']:
-                tag = {'correction': ' · :material/edit_note: learned from a correction', 'loopA': ' · learned from an answer'}.get(origin.get(s['node_id']), '')
-                st.markdown(f"**#{s['node_id']} · {s['node_type']}** · score {s['score']:.3f} · similarity {s['similarity']:.3f}"
-                            f" · hop {s['hop']}{tag}")
-                st.text(s['text'][:1000])
+# %% ../nbs/15_app.ipynb #4c6e8a7f
+def _record(llm: RuvLLM, request_id: str) -> RequestRecord | None:
+    d = llm.store.request_record(request_id)
+    return _to_record(d) if d else None
+
+def _recorded_details(llm: RuvLLM, rec: RequestRecord):
+    st.caption(f"tier **{'cache' if rec.cached else rec.tier}** · {len(rec.used_ids)} source(s) · {rec.latency_ms:.1f} ms")
+    if rec.used_ids:
+        with st.expander(f":material/menu_book: Sources ({len(rec.used_ids)})"):
+            nodes = llm.memory.get_many(rec.used_ids)
+            for i in rec.used_ids:
+                if i not in nodes: continue
+                tag = {'correction': ' · :material/edit_note: learned from a correction'}.get(nodes[i].source, '')
+                st.markdown(f"**#{i} · {nodes[i].type.value}**{tag}"); st.text(nodes[i].text[:1000])
+    d = rec.decision
+    if not rec.cached and d is not None:
         with st.expander(":material/alt_route: Routing"):
-            st.dataframe(pd.DataFrame([dict(tier=ri['model'], backend=ri['backend'], context_budget=ri['context_size'],
-                                            temperature=round(ri['temperature'], 3), top_p=round(ri['top_p'], 3),
-                                            confidence=round(ri['confidence'], 3), fallback=ri['fallback'], explored=ri['explored'],
-                                            forced=ri['forced'])]), hide_index=True)
-            if ri.get('tier_probs'): st.caption("tier probabilities: " + ", ".join(f"{k} {v:.2f}" for k, v in ri['tier_probs'].items()))
-        with st.expander(f":material/timer: Latency {lat['total']:.1f} ms"):
-            st.bar_chart(pd.DataFrame({'ms': [lat[s] for s in STAGES]}, index=list(STAGES)), horizontal=True, height=220)
-    rec = _record(llm, request_id)
-    if resp is None and rec is not None:  # an answer from an earlier visit: what its persisted record tells
-        st.caption(f"tier **{'cache' if rec.cached else rec.tier}** · {len(rec.used_ids)} source(s) · {rec.latency_ms:.1f} ms")
-        if rec.used_ids:
-            with st.expander(f":material/menu_book: Sources ({len(rec.used_ids)})"):
-                nodes = llm.memory.get_many(rec.used_ids)
-                for i in rec.used_ids:
-                    if i not in nodes: continue
-                    tag = {'correction': ' · :material/edit_note: learned from a correction'}.get(nodes[i].source, '')
-                    st.markdown(f"**#{i} · {nodes[i].type.value}**{tag}"); st.text(nodes[i].text[:1000])
-        d = rec.decision or {}
-        if not rec.cached and 'context_size' in d:
-            with st.expander(":material/alt_route: Routing"):
-                st.dataframe(pd.DataFrame([dict(tier=d.get('tier'), context_budget=d.get('context_size'),
-                                                temperature=round(d.get('temperature', 0), 3), top_p=round(d.get('top_p', 0), 3),
-                                                confidence=round(d.get('confidence', 0), 3), fallback=d.get('fallback'),
-                                                explored=d.get('explored'), forced=d.get('forced'))]), hide_index=True)
-    res = ss.fb_results.get(request_id)
-    if res is not None:
-        (st.success if res[0] == 'ok' else st.error)(res[1])
-    if rec is None or rec.feedback is not None:
-        if rec is not None and res is None: st.caption(_feedback_text(rec.feedback))
-        return
+            st.dataframe(pd.DataFrame([dict(tier=d.tier, context_budget=d.context_size, temperature=round(d.temperature, 3),
+                                            top_p=round(d.top_p, 3), confidence=round(d.confidence, 3), fallback=d.fallback,
+                                            explored=d.explored, forced=d.forced)]), hide_index=True)
+
+# %% ../nbs/15_app.ipynb #59961d59
+def _feedback_widgets(request_id: str):
     c1, c2 = st.columns([1, 4])
     with c1: st.feedback('thumbs', key=f"thumbs:{request_id}", on_change=_on_thumbs, args=(request_id,))
     with c2, st.expander("Rate or correct this answer"):
@@ -419,6 +428,22 @@ def _show_answer(llm: RuvLLM, request_id: str, answer: str):
             st.text_area("Correction (the right answer)", key=f"correction:{request_id}", height=80)
             st.form_submit_button("Send feedback", on_click=_on_form, args=(request_id,))
 
+def _show_answer(llm: RuvLLM, request_id: str, answer: str):
+    ss = _state()
+    resp = ss.responses.get(request_id)
+    st.markdown(answer)
+    if resp is not None: _response_details(llm, resp)
+    rec = _record(llm, request_id)
+    if resp is None and rec is not None: _recorded_details(llm, rec)  # an answer from an earlier visit
+    res = ss.fb_results.get(request_id)
+    if res is not None:
+        (st.success if res[0] == 'ok' else st.error)(res[1])
+    if rec is None or rec.feedback is not None:
+        if rec is not None and res is None: st.caption(_feedback_text(rec.feedback))
+        return
+    _feedback_widgets(request_id)
+
+# %% ../nbs/15_app.ipynb #867aeebd
 def _new_session():
     ss = _state()
     try: ss.session_id = get_system().new_session(ss.get('chat_namespace') or 'global').session_id
@@ -427,6 +452,20 @@ def _new_session():
 def _pick_session():
     ss = _state(); ss.session_id = ss.session_pick
 
+def _session_sidebar(llm: RuvLLM, ss):
+    with st.sidebar:
+        st.subheader("Session")
+        st.text_input("Namespace for a new session", value='global', key='chat_namespace')
+        st.button(":material/add: New session", key='new_session', on_click=_new_session)
+        sessions = sorted(llm.sessions.values(), key=lambda s: -s.created_at)[:50]
+        if sessions:
+            label = {s.session_id: f"{s.turns[0].query[:40] if s.turns else '(empty)'} · {len(s.turns)} turn(s) · {s.namespace}"
+                     for s in sessions}
+            if ss.session_id not in label: ss.session_id = sessions[0].session_id
+            ss.session_pick = ss.session_id
+            st.selectbox("Conversation", list(label), format_func=label.get, key='session_pick', on_change=_pick_session)
+
+# %% ../nbs/15_app.ipynb #3f17cdbc
 def chat_page():
     "Ask, see where the answer came from, and teach the system."
     st.title(":material/chat: Chat")
@@ -443,17 +482,7 @@ def chat_page():
                 with st.spinner("Thinking…"):
                     resp = llm.query(prompt, session=ss.session_id)
                 ss.responses[resp.request_id] = resp.to_dict()
-        with st.sidebar:
-            st.subheader("Session")
-            st.text_input("Namespace for a new session", value='global', key='chat_namespace')
-            st.button(":material/add: New session", key='new_session', on_click=_new_session)
-            sessions = sorted(llm.sessions.values(), key=lambda s: -s.created_at)[:50]
-            if sessions:
-                label = {s.session_id: f"{s.turns[0].query[:40] if s.turns else '(empty)'} · {len(s.turns)} turn(s) · {s.namespace}"
-                         for s in sessions}
-                if ss.session_id not in label: ss.session_id = sessions[0].session_id
-                ss.session_pick = ss.session_id
-                st.selectbox("Conversation", list(label), format_func=label.get, key='session_pick', on_change=_pick_session)
+        _session_sidebar(llm, ss)
         _stats_row(llm)
         sess = llm.sessions.get(ss.session_id) if ss.session_id else None
         if sess is None or not sess.turns:
@@ -466,7 +495,7 @@ def chat_page():
             with st.chat_message('assistant'):
                 with shown_errors(): _show_answer(llm, t.request_id, t.answer)
 
-# %% ../nbs/15_app.ipynb #83b520d6
+# %% ../nbs/15_app.ipynb #48d30661
 def _node_inspector(llm: RuvLLM, node_id: int):
     n = llm.memory.get(int(node_id))
     st.markdown(f"#### Node #{n.id} · {n.type.value}" + (" · archived" if n.archived else "")
@@ -484,6 +513,56 @@ def _node_inspector(llm: RuvLLM, node_id: int):
     if len(edges): st.dataframe(edges, hide_index=True)
     else: st.caption("no edges")
 
+# %% ../nbs/15_app.ipynb #dae881d4
+def _search_tab(llm: RuvLLM, ss, namespaces: list):
+    with st.form('memory_search', border=False):
+        q = st.text_input("Search memory", key='mem_query', placeholder="a question or a few words")
+        c1, c2, c3 = st.columns(3)
+        ns = c1.selectbox("Namespace", ['(all)'] + sorted(namespaces), key='mem_ns')
+        k = c2.slider("Hits (k)", 1, 50, llm.cfg.memory.search_k, key='mem_k')
+        hops = c3.slider("Hops of graph expansion", 0, 4, llm.cfg.memory.hops, key='mem_hops')
+        go = st.form_submit_button("Search")
+    if go:
+        with shown_errors("search"):
+            if not (q or '').strip(): raise InvalidInputError("type something to search for")
+            ss.mem_search = (q, None if ns == '(all)' else ns, k, hops)
+    if ss.get('mem_search'):
+        q, ns, k, hops = ss.mem_search
+        with shown_errors("search"):
+            sg = llm.memory.search_with_graph(q, k=k, hops=hops, namespace=ns)
+            rows = [dict(id=x.node.id, type=x.node.type.value, hop=x.hop, score=round(x.score, 4),
+                         similarity=round(x.similarity, 4), via=x.via.value if x.via else '', weight=round(x.via_weight, 3),
+                         namespace=x.node.namespace, text=x.node.text[:160]) for x in sg.ranked()]
+            st.markdown(f"**{len(sg)} node(s)**, {len(sg.edges)} edge(s) for “{q}”")
+            if rows:
+                st.dataframe(pd.DataFrame(rows), hide_index=True)
+                fig = subgraph_figure(sg); show_figure(fig)
+                pick = st.selectbox("Inspect a node", [r['id'] for r in rows], key='mem_pick',
+                                    format_func=lambda i: f"#{i} · {next(r['text'][:60] for r in rows if r['id'] == i)}")
+                with shown_errors("node"): _node_inspector(llm, pick)
+            else: st.info("Nothing found.")
+
+# %% ../nbs/15_app.ipynb #e1b544c8
+def _ingest_tab(llm: RuvLLM):
+    st.caption("Passages are split at blank lines. Files: .txt, .md (paragraphs), .jsonl, .json (strings or objects "
+               "with 'text'), .csv (a 'text' column).")
+    c1, c2 = st.columns(2)
+    ns_in = c1.text_input("Namespace", value='global', key='ingest_ns')
+    typ = c2.selectbox("Node type", [t.value for t in NodeType], index=[t.value for t in NodeType].index('Document'),
+                       key='ingest_type')
+    text = st.text_area("Paste text", key='ingest_text', height=150)
+    files = st.file_uploader("…or upload files", accept_multiple_files=True, key='ingest_files',
+                             type=['txt', 'md', 'jsonl', 'json', 'csv'])
+    if st.button(":material/upload: Ingest", key='ingest_go'):
+        with shown_errors("ingest"):
+            recs = [dict(text=p, source='pasted') for p in split_passages(text or '')]
+            for f in files or []: recs += read_upload(f.name, f.getvalue())
+            bar = st.progress(0.0, text="ingesting…")
+            ids = ingest_with_progress(llm, recs, namespace=ns_in, type=NodeType.parse(typ),
+                                       on_progress=lambda d, t: bar.progress(d / t, text=f"ingested {d} of {t} passages"))
+            st.success(f"Ingested {len(ids)} passage(s) into namespace {ns_in!r}: nodes #{ids[0]}–#{ids[-1]}.")
+
+# %% ../nbs/15_app.ipynb #7a4d4db5
 def memory_page():
     "Search memory, inspect nodes, see the retrieved subgraph, ingest documents."
     st.title(":material/hub: Memory")
@@ -494,110 +573,85 @@ def memory_page():
         c[0].metric('Live nodes', s['live']); c[1].metric('Archived', s['archived']); c[2].metric('Edges', s['edges'])
         c[3].metric('Namespaces', len(s['namespaces'])); c[4].metric('On disk', f"{s['bytes_on_disk'] / 2**20:.1f} MB")
         tab_search, tab_node, tab_ingest = st.tabs([":material/search: Search", ":material/info: Inspect a node", ":material/upload: Ingest"])
-        with tab_search:
-            with st.form('memory_search', border=False):
-                q = st.text_input("Search memory", key='mem_query', placeholder="a question or a few words")
-                c1, c2, c3 = st.columns(3)
-                ns_opts = ['(all)'] + sorted(s['namespaces'])
-                ns = c1.selectbox("Namespace", ns_opts, key='mem_ns')
-                k = c2.slider("Hits (k)", 1, 50, llm.cfg.memory.search_k, key='mem_k')
-                hops = c3.slider("Hops of graph expansion", 0, 4, llm.cfg.memory.hops, key='mem_hops')
-                go = st.form_submit_button("Search")
-            if go:
-                with shown_errors("search"):
-                    if not (q or '').strip(): raise InvalidInputError("type something to search for")
-                    ss.mem_search = (q, None if ns == '(all)' else ns, k, hops)
-            if ss.get('mem_search'):
-                q, ns, k, hops = ss.mem_search
-                with shown_errors("search"):
-                    sg = llm.memory.search_with_graph(q, k=k, hops=hops, namespace=ns)
-                    rows = [dict(id=x.node.id, type=x.node.type.value, hop=x.hop, score=round(x.score, 4),
-                                 similarity=round(x.similarity, 4), via=x.via.value if x.via else '', weight=round(x.via_weight, 3),
-                                 namespace=x.node.namespace, text=x.node.text[:160]) for x in sg.ranked()]
-                    st.markdown(f"**{len(sg)} node(s)**, {len(sg.edges)} edge(s) for “{q}”")
-                    if rows:
-                        st.dataframe(pd.DataFrame(rows), hide_index=True)
-                        fig = subgraph_figure(sg); show_figure(fig)
-                        pick = st.selectbox("Inspect a node", [r['id'] for r in rows], key='mem_pick',
-                                            format_func=lambda i: f"#{i} · {next(r['text'][:60] for r in rows if r['id'] == i)}")
-                        with shown_errors("node"): _node_inspector(llm, pick)
-                    else: st.info("Nothing found.")
+        with tab_search: _search_tab(llm, ss, s['namespaces'])
         with tab_node:
             nid = st.number_input("Node id", min_value=0, step=1, value=None, key='mem_node_id', placeholder="e.g. 1")
             if nid is not None:
                 with shown_errors("node"): _node_inspector(llm, int(nid))
-        with tab_ingest:
-            st.caption("Passages are split at blank lines. Files: .txt, .md (paragraphs), .jsonl, .json (strings or objects "
-                       "with 'text'), .csv (a 'text' column).")
-            c1, c2 = st.columns(2)
-            ns_in = c1.text_input("Namespace", value='global', key='ingest_ns')
-            typ = c2.selectbox("Node type", [t.value for t in NodeType], index=[t.value for t in NodeType].index('Document'),
-                               key='ingest_type')
-            text = st.text_area("Paste text", key='ingest_text', height=150)
-            files = st.file_uploader("…or upload files", accept_multiple_files=True, key='ingest_files',
-                                     type=['txt', 'md', 'jsonl', 'json', 'csv'])
-            if st.button(":material/upload: Ingest", key='ingest_go'):
-                with shown_errors("ingest"):
-                    recs = [dict(text=p, source='pasted') for p in split_passages(text or '')]
-                    for f in files or []: recs += read_upload(f.name, f.getvalue())
-                    bar = st.progress(0.0, text="ingesting…")
-                    ids = ingest_with_progress(llm, recs, namespace=ns_in, type=NodeType.parse(typ),
-                                               on_progress=lambda d, t: bar.progress(d / t, text=f"ingested {d} of {t} passages"))
-                    st.success(f"Ingested {len(ids)} passage(s) into namespace {ns_in!r}: nodes #{ids[0]}–#{ids[-1]}.")
+        with tab_ingest: _ingest_tab(llm)
 
-# %% ../nbs/15_app.ipynb #dab1fa7b
+# %% ../nbs/15_app.ipynb #e81500ba
+def _router_metrics(llm: RuvLLM):
+    r = llm.router; rc = r.cfg; ewc = r.ewc
+    c = st.columns(6)
+    c[0].metric('Tiers', len(r.tiers), help="the router's tiers, cheapest first (listed below)")
+    c[1].metric('Confidence threshold', f"{rc.confidence_threshold:.2f}", help=f"below it: the safe tier {rc.safe_tier!r}")
+    c[2].metric('Exploration ε', f"{rc.exploration:.2f}"); c[3].metric('Promoted rounds', r.rounds)
+    c[4].metric('Replay buffer', len(llm.replay), help=f"{llm.loop_b.new_outcomes} new outcome(s) since the last round")
+    c[5].metric('EWC samples', f"{ewc.samples:.0f}" if ewc else '—', help="effective number of samples behind the Fisher information")
+    specs = llm.cfg.inference.tiers
+    st.caption("tiers, cheapest first: " + " → ".join(f"**{t}** (`{specs[t]}`)" if t in specs else f"**{t}**" for t in r.tiers))
+
+# %% ../nbs/15_app.ipynb #935a781b
+def _decisions_section(llm: RuvLLM):
+    hist = routing_history(llm)
+    st.subheader("Decisions over time")
+    if hist.empty: st.info("No requests yet: ask something on the Chat page."); return
+    st.bar_chart(decision_timeline(hist), stack=True, height=260, x_label='time', y_label='requests')
+    routed = hist[~hist.cached]
+    c = st.columns(4)
+    c[0].metric('Requests', len(hist)); c[1].metric('Cache share', f"{hist.cached.mean():.0%}")
+    c[2].metric('Fallback rate', f"{routed.fallback.mean():.0%}" if len(routed) else '—')
+    c[3].metric('Explored', f"{routed.explored.mean():.0%}" if len(routed) else '—')
+    if len(routed):
+        st.line_chart(routed.set_index('at')[['confidence']].assign(threshold=llm.router.cfg.confidence_threshold), height=200,
+                      x_label='time', y_label='confidence')
+    with st.expander(f"Latest decisions ({min(len(hist), 200)})"):
+        st.dataframe(hist.iloc[::-1].head(200).drop(columns=['request_id']), hide_index=True)
+
+# %% ../nbs/15_app.ipynb #7aaf83c5
+def _training_section(llm: RuvLLM):
+    st.subheader("Training rounds (Loop B)")
+    tr = training_rounds(llm)
+    if tr.empty:
+        st.info(f"No training round yet. A round needs at least 10 outcomes in the replay buffer (now {len(llm.replay)}); "
+                f"outcomes come from feedback. Rounds run every {llm.cfg.learning.train_every_outcomes} new outcomes or "
+                f"{llm.cfg.learning.training_interval_s / 3600:g} h, or now from the button below.")
+    else:
+        st.dataframe(tr[['round', 'at', 'mode', 'samples', 'loss_first_epoch', 'loss_last_epoch', 'holdout_loss_before',
+                         'holdout_loss_after', 'utility_before', 'utility_after', 'utility_se', 'promoted', 'ewc_penalty',
+                         'seconds']].iloc[::-1], hide_index=True)
+        c1, c2 = st.columns(2)
+        with c1:
+            st.caption("held-out utility before → after each round")
+            st.line_chart(tr.set_index('round')[['utility_before', 'utility_after']], height=220)
+        with c2:
+            st.caption("EWC penalty of each candidate (per training sample)")
+            st.line_chart(tr.set_index('round')[['ewc_penalty']], height=220)
+        st.caption(f"promoted {int(tr.promoted.sum())} of {len(tr)} round(s); rejected rounds keep the live weights.")
+    if st.button(":material/model_training: Train the router now (Loop B)", key='router_train'):
+        with shown_errors("Loop B"), st.spinner("training…"):
+            res = llm.learn('B')
+            st.success(_loop_summary('B', res, None))
+
+# %% ../nbs/15_app.ipynb #febbe769
 def router_page():
     "Routing decisions over time, training rounds, EWC, the confidence threshold."
     st.title(":material/alt_route: Router")
     with shown_errors():
-        llm = get_system(); r = llm.router; rc = r.cfg
-        ewc = r.ewc
-        c = st.columns(6)
-        c[0].metric('Tiers', ', '.join(r.tiers)); c[1].metric('Confidence threshold', f"{rc.confidence_threshold:.2f}",
-                                                              help=f"below it: the safe tier {rc.safe_tier!r}")
-        c[2].metric('Exploration ε', f"{rc.exploration:.2f}"); c[3].metric('Promoted rounds', r.rounds)
-        c[4].metric('Replay buffer', len(llm.replay), help=f"{llm.loop_b.new_outcomes} new outcome(s) since the last round")
-        c[5].metric('EWC samples', f"{ewc.samples:.0f}" if ewc else '—', help="effective number of samples behind the Fisher information")
-        hist = routing_history(llm)
-        st.subheader("Decisions over time")
-        if hist.empty: st.info("No requests yet: ask something on the Chat page.")
-        else:
-            tl = decision_timeline(hist)
-            st.bar_chart(tl, stack=True, height=260, x_label='time', y_label='requests')
-            routed = hist[~hist.cached]
-            c = st.columns(4)
-            c[0].metric('Requests', len(hist)); c[1].metric('Cache share', f"{hist.cached.mean():.0%}")
-            c[2].metric('Fallback rate', f"{routed.fallback.mean():.0%}" if len(routed) else '—')
-            c[3].metric('Explored', f"{routed.explored.mean():.0%}" if len(routed) else '—')
-            if len(routed):
-                st.line_chart(routed.set_index('at')[['confidence']].assign(threshold=rc.confidence_threshold), height=200,
-                              y_label='confidence')
-            with st.expander(f"Latest decisions ({min(len(hist), 200)})"):
-                st.dataframe(hist.iloc[::-1].head(200).drop(columns=['request_id']), hide_index=True)
-        st.subheader("Training rounds (Loop B)")
-        tr = training_rounds(llm)
-        if tr.empty:
-            st.info(f"No training round yet. A round needs at least 10 outcomes in the replay buffer (now {len(llm.replay)}); "
-                    f"outcomes come from feedback. Rounds run every {llm.cfg.learning.train_every_outcomes} new outcomes or "
-                    f"{llm.cfg.learning.training_interval_s / 3600:g} h, or now from the button below.")
-        else:
-            st.dataframe(tr[['round', 'at', 'mode', 'samples', 'loss_first_epoch', 'loss_last_epoch', 'holdout_loss_before',
-                             'holdout_loss_after', 'utility_before', 'utility_after', 'utility_se', 'promoted', 'ewc_penalty',
-                             'seconds']].iloc[::-1], hide_index=True)
-            c1, c2 = st.columns(2)
-            with c1:
-                st.caption("held-out utility before → after each round")
-                st.line_chart(tr.set_index('round')[['utility_before', 'utility_after']], height=220)
-            with c2:
-                st.caption("EWC penalty of each candidate (per training sample)")
-                st.line_chart(tr.set_index('round')[['ewc_penalty']], height=220)
-            st.caption(f"promoted {int(tr.promoted.sum())} of {len(tr)} round(s); rejected rounds keep the live weights.")
-        if st.button(":material/model_training: Train the router now (Loop B)", key='router_train'):
-            with shown_errors("Loop B"), st.spinner("training…"):
-                res = llm.learn('B')
-                st.success(_loop_summary('B', res, None))
+        llm = get_system()
+        _router_metrics(llm)
+        _decisions_section(llm)
+        _training_section(llm)
 
-# %% ../nbs/15_app.ipynb #ddad76ac
+# %% ../nbs/15_app.ipynb #462bda45
+def _padded_time_axis(ax, times: pd.Series):
+    "A readable date axis even when everything happened within a few milliseconds (at least 30 s either side)."
+    lo, hi = times.min(), times.max()
+    pad = max((hi - lo) * 0.05, pd.Timedelta(seconds=30))
+    ax.set_xlim(lo - pad, hi + pad)
+    loc = mdates.AutoDateLocator(); ax.xaxis.set_major_locator(loc); ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
 def _loop_timeline_figure(runs: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(9, 2.4))
     colours = {'A': '#54A24B', 'B': '#4C78A8', 'C': '#B279A2'}
@@ -607,13 +661,53 @@ def _loop_timeline_figure(runs: pd.DataFrame):
         ax.scatter(ok['at'], [i] * len(ok), s=60, color=colours[loop], label=f"Loop {loop}")
         if len(bad): ax.scatter(bad['at'], [i] * len(bad), s=80, marker='x', color='red', label=f"Loop {loop} error")
     ax.set_yticks([0, 1, 2], ['A: edges', 'B: router', 'C: compression']); ax.set_ylim(-0.6, 2.6)
-    lo, hi = runs['at'].min(), runs['at'].max()
-    pad = max((hi - lo) * 0.05, pd.Timedelta(seconds=30))  # runs a few ms apart still get a readable axis
-    ax.set_xlim(lo - pad, hi + pad)
-    loc = mdates.AutoDateLocator(); ax.xaxis.set_major_locator(loc); ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    _padded_time_axis(ax, runs['at'])  # runs a few ms apart still get a readable axis
     ax.grid(axis='x', alpha=0.3); fig.tight_layout()
     return fig
 
+# %% ../nbs/15_app.ipynb #cb34d1ee
+def memory_growth_figure(nodes: pd.DataFrame):  # from `memory_nodes`
+    "Nodes written, cumulative, per type and in total, over time (None when all were written at one moment)."
+    g = memory_growth(nodes)
+    if len(g) < 2: return None
+    fig, ax = plt.subplots(figsize=(6.5, 2.6))
+    t = g.index.append(pd.DatetimeIndex([g.index.max() + max((g.index.max() - g.index.min()) * 0.05, pd.Timedelta(seconds=30))]))
+    for col in g.columns:
+        ax.step(t, list(g[col]) + [g[col].iloc[-1]], where='post', color=NODE_COLOURS.get(col, '#999999'), label=col)
+    total = g.sum(axis=1)
+    ax.step(t, list(total) + [total.iloc[-1]], where='post', color='black', lw=1.5, ls='--', label='all')
+    _padded_time_axis(ax, pd.Series(t))
+    ax.set_ylim(0, total.iloc[-1] * 1.1 + 1); ax.set_ylabel('nodes'); ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc='upper left', frameon=False); fig.tight_layout()
+    return fig
+
+# %% ../nbs/15_app.ipynb #637ac37c
+def _memory_growth_section(llm: RuvLLM):
+    st.subheader("Memory growth")
+    nodes = memory_nodes(llm)
+    if nodes.empty: st.info("Memory is empty."); return
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        st.caption("nodes written, cumulative, by type")
+        fig = memory_growth_figure(nodes)
+        if fig is None:
+            st.info(f"Not enough data yet: all {len(nodes)} node(s) were written at one moment "
+                    f"({nodes.created_at.iloc[0]:%Y-%m-%d %H:%M:%S} UTC); the chart appears once memory grows.")
+        else: show_figure(fig)
+    with c2:
+        st.caption("live and archived, by type")
+        st.dataframe(memory_by_type(nodes))
+
+def _cache_section(llm: RuvLLM):
+    st.subheader("Semantic cache")
+    cs = llm.cache.stats()
+    c = st.columns(5)
+    c[0].metric('Hit rate', f"{cs['hit_rate']:.0%}", help="hits / lookups"); c[1].metric('False-hit rate', f"{cs['false_hit_rate']:.0%}",
+                                                                                        help="hits later rated bad / hits")
+    c[2].metric('Lookups', cs['lookups']); c[3].metric('Hits', cs['hits']); c[4].metric('Entries', cs['entries'])
+    with st.expander("All cache counters"): st.json(cs)
+
+# %% ../nbs/15_app.ipynb #2a1f27ad
 def learning_page():
     "Loop runs, memory growth, cache rates, compression; run a loop now."
     st.title(":material/autorenew: Learning")
@@ -634,24 +728,8 @@ def learning_page():
         else:
             fig = _loop_timeline_figure(runs); show_figure(fig)
             st.dataframe(runs.iloc[::-1].head(200), hide_index=True)
-        st.subheader("Memory growth")
-        nodes = memory_nodes(llm)
-        if nodes.empty: st.info("Memory is empty.")
-        else:
-            c1, c2 = st.columns([2, 1])
-            with c1:
-                st.caption("nodes written, cumulative, by type")
-                st.line_chart(memory_growth(nodes), height=240)
-            with c2:
-                st.caption("live and archived, by type")
-                st.dataframe(memory_by_type(nodes))
-        st.subheader("Semantic cache")
-        cs = llm.cache.stats()
-        c = st.columns(5)
-        c[0].metric('Hit rate', f"{cs['hit_rate']:.0%}", help="hits / lookups"); c[1].metric('False-hit rate', f"{cs['false_hit_rate']:.0%}",
-                                                                                            help="hits later rated bad / hits")
-        c[2].metric('Lookups', cs['lookups']); c[3].metric('Hits', cs['hits']); c[4].metric('Entries', cs['entries'])
-        with st.expander("All cache counters"): st.json(cs)
+        _memory_growth_section(llm)
+        _cache_section(llm)
         st.subheader("Compression (Loop C)")
         cr = compression_runs(llm)
         if cr.empty: st.info("No compression has run yet.")
@@ -659,7 +737,7 @@ def learning_page():
             st.dataframe(cr.iloc[::-1], hide_index=True)
             st.caption(f"{int(cr.concepts_made.sum())} concept(s) made, {int(cr.archived.sum())} node(s) archived in {len(cr)} run(s).")
 
-# %% ../nbs/15_app.ipynb #b1ec9d60
+# %% ../nbs/15_app.ipynb #00993550
 def bench_dir() -> Path:
     "Where benchmark results are written and read: `RUVLLM_BENCH_OUT`, default ./bench_results (as `ruvllm bench`)."
     return Path(os.environ.get('RUVLLM_BENCH_OUT', 'bench_results'))
@@ -680,7 +758,8 @@ def saved_results(out: Path) -> dict:
                                    plot=png if png.exists() else None, modified=csv.stat().st_mtime)
     return res
 
-def _bench_api():
+# %% ../nbs/15_app.ipynb #e5f2fd0e
+def bench_api():
     "(run_bench, {suite: one-line description}), or (None, why not)."
     try:
         from ruvllm.bench import run_bench, SUITES
@@ -689,31 +768,34 @@ def _bench_api():
     except ImportError as e:
         return None, str(e)
 
+def _bench_runner(out: Path, run_bench, suites: dict):
+    st.caption(f"Results are written to `{out.resolve()}` (set `RUVLLM_BENCH_OUT` to change it). Quick mode runs small "
+               "versions of the suites in a temporary data directory of their own; it does not touch the app's memory.")
+    names = list(suites)
+    pick = st.multiselect("Suites", names, default=['cache'] if 'cache' in suites else names[:1], key='bench_suites',
+                          format_func=lambda n: f"{n} — {suites[n]}" if suites[n] else n)
+    if st.button(":material/play_arrow: Run quick benchmark", key='bench_run'):
+        with shown_errors("benchmark"):
+            if not pick: raise InvalidInputError(f"pick at least one suite; available: {', '.join(names)}")
+            bar = st.progress(0.0, text=f"running {pick[0]}…")
+            t0 = time.perf_counter()
+            for i, s in enumerate(pick):
+                bar.progress(i / len(pick), text=f"running {s} ({i + 1} of {len(pick)})…")
+                run_bench([s], out=str(out), quick=True, readme=None)
+            bar.progress(1.0, text="done")
+            st.success(f"Ran {', '.join(pick)} (quick) in {time.perf_counter() - t0:.1f} s; the results are below.")
+
+# %% ../nbs/15_app.ipynb #71b2aac7
 def benchmarks_page():
     "Run a quick benchmark suite; show the latest saved results."
     st.title(":material/bar_chart: Benchmarks")
     with shown_errors():
         out = bench_dir()
-        run_bench, suites = _bench_api()
+        run_bench, suites = bench_api()
         if run_bench is None:
             st.info(f"The benchmark harness (`ruvllm.bench.run_bench`) is not available in this version ({suites}). "
                     f"Saved results in `{out}` are shown below.")
-        else:
-            st.caption(f"Results are written to `{out.resolve()}` (set `RUVLLM_BENCH_OUT` to change it). Quick mode runs small "
-                       "versions of the suites in a temporary data directory of their own; it does not touch the app's memory.")
-            names = list(suites)
-            pick = st.multiselect("Suites", names, default=['cache'] if 'cache' in suites else names[:1], key='bench_suites',
-                                  format_func=lambda n: f"{n} — {suites[n]}" if suites[n] else n)
-            if st.button(":material/play_arrow: Run quick benchmark", key='bench_run'):
-                with shown_errors("benchmark"):
-                    if not pick: raise InvalidInputError(f"pick at least one suite; available: {', '.join(names)}")
-                    bar = st.progress(0.0, text=f"running {pick[0]}…")
-                    t0 = time.perf_counter()
-                    for i, s in enumerate(pick):
-                        bar.progress(i / len(pick), text=f"running {s} ({i + 1} of {len(pick)})…")
-                        run_bench([s], out=str(out), quick=True, readme=None)
-                    bar.progress(1.0, text="done")
-                    st.success(f"Ran {', '.join(pick)} (quick) in {time.perf_counter() - t0:.1f} s; the results are below.")
+        else: _bench_runner(out, run_bench, suites)
         st.subheader("Latest saved results")
         res = saved_results(out)
         if not res['suites']:

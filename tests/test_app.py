@@ -26,7 +26,7 @@ def system(tmp_path, monkeypatch):
     llm.ingest(DOCS, progress=False)
     yield llm
     st.cache_resource.clear()  # closes the system (on_release)
-    assert llm._closed
+    assert llm.closed
 
 
 def page(name: str) -> AppTest:
@@ -176,6 +176,10 @@ def test_router_page_trains_and_shows_rounds(system):
     m = metrics(at)
     assert m['Requests'] == '12'
     assert m['Confidence threshold'] == f"{system.router.cfg.confidence_threshold:.2f}"
+    assert m['Tiers'] == '1'  # a count that fits its column; the names are in a caption
+    assert any(c.value.startswith('tiers, cheapest first: **tiny**') for c in at.caption), [c.value for c in at.caption]
+    x = json.loads(at.get('vega_lite_chart')[0].proto.spec)['encoding']['x']
+    assert (x['field'], x['type']) == ('time', 'temporal'), x  # decisions over time on a time axis, not epoch numbers
     assert any('No training round yet' in i.value for i in at.info)
     at.button(key='router_train').click().run()
     ok(at)
@@ -195,9 +199,26 @@ def test_learning_page_runs_loops(system):
         assert at.success[0].value.startswith(f'Loop {loop}: '), at.success[0].value
     runs = at.dataframe[0].value
     assert list(runs['loop']) == ['C', 'B', 'A']  # newest first
+    assert len([e for e in at.main if e.type == 'image']) == 2  # the loop timeline and the memory growth chart
     assert int(metrics(at)['Lookups']) >= 1
     comp = at.dataframe[-1].value
     assert 'concepts_made' in comp.columns and comp['live_before'].iloc[0] >= 4
+
+
+def test_memory_growth_needs_two_moments(system):
+    "Documents ingested at one moment are no growth to draw: the page says so instead of an empty chart."
+    nodes = app.memory_nodes(system)
+    at = page('Learning')
+    ok(at)
+    assert nodes.created_at.nunique() == 1  # one `ingest` call: one creation time
+    assert any(i.value.startswith(f'Not enough data yet: all {len(nodes)} node(s)') for i in at.info), [i.value for i in at.info]
+    assert app.memory_growth_figure(nodes) is None
+    system.query("What is the capital of Veltoria?")  # Loop A writes the answer back: a second moment
+    at = page('Learning')
+    ok(at)
+    assert not any(i.value.startswith('Not enough data yet') for i in at.info)
+    lines = {l.get_label(): l for l in app.memory_growth_figure(app.memory_nodes(system)).axes[0].get_lines()}
+    assert lines['all'].get_ydata()[-1] == len(app.memory_nodes(system)) and 'QAPair' in lines
 
 
 def test_benchmarks_page(system, tmp_path, monkeypatch):
@@ -209,7 +230,7 @@ def test_benchmarks_page(system, tmp_path, monkeypatch):
     assert any(m.value == '#### demo' for m in at.markdown)
     assert at.dataframe[-1].value['accuracy'].tolist() == [0.1, 0.9]
     assert any('accuracy 0.1 -> 0.9' in c.value for c in at.caption)
-    run_bench, suites = app._bench_api()
+    run_bench, suites = app.bench_api()
     if run_bench is None:
         assert any('not available' in i.value for i in at.info)
         return
