@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'Routed', 'Selected']
 
-# %% ../nbs/11_orchestrator.ipynb #5c8d1644
+# %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
@@ -31,7 +31,7 @@ from .learning import LoopA, LoopB, LoopC, RequestRecord, Scheduler, grounding_q
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/11_orchestrator.ipynb #41e449e3
+# %% ../nbs/11_orchestrator.ipynb #b9646511
 def _passage(node) -> str:
     "What the model reads of a node: a stored Q&A contributes its answer (small models copy the 'Q:' framing otherwise)."
     return answer_part(node.text) if node.type == NodeType.QAPAIR else node.text
@@ -63,7 +63,7 @@ class _Lap:
     def __enter__(self): self.t = time.perf_counter_ns()
     def __exit__(self, *a): self.sw.ms[self.stage] = self.sw.ms.get(self.stage, 0.0) + (time.perf_counter_ns() - self.t) / 1e6
 
-# %% ../nbs/11_orchestrator.ipynb #066c4b8b
+# %% ../nbs/11_orchestrator.ipynb #18398dbb
 _SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question in one or two sentences. When the sources below "
                   "contain the answer, answer from them.")
 
@@ -99,7 +99,7 @@ class RuvLLM:
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 
-# %% ../nbs/11_orchestrator.ipynb #7d4b3a8a
+# %% ../nbs/11_orchestrator.ipynb #99cf6ce9
 @patch
 def _load_state(self: RuvLLM):
     c, st = self.cfg, self.store
@@ -132,7 +132,7 @@ def _load_state(self: RuvLLM):
     self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
 
-# %% ../nbs/11_orchestrator.ipynb #9fdf1fdd
+# %% ../nbs/11_orchestrator.ipynb #e9394fec
 @patch
 def save(self: RuvLLM):
     "Persist router, replay buffer, attention, cache, sessions and counters (memory writes are durable already)."
@@ -167,7 +167,7 @@ def closed(self: RuvLLM) -> bool:
 def _check_open(self: RuvLLM):
     if self._closed: raise RuvLLMError("this RuvLLM is closed; open a new one on the same db_path")
 
-# %% ../nbs/11_orchestrator.ipynb #ca86df6b
+# %% ../nbs/11_orchestrator.ipynb #aad56161
 @patch
 def router_train_round(self: RuvLLM, min_samples: int = 10) -> dict | None:
     "One Loop B round on the replay buffer (bandit mode, EWC, gated promotion); None when there is too little data."
@@ -192,7 +192,7 @@ def _on_loop_run(self: RuvLLM, name, result, seconds, err):
     self.store.log_event('loop', dict(loop=name, seconds=round(seconds, 4), error=err,
                                       result=result if isinstance(result, (dict, list)) or result is None else str(result)))
 
-# %% ../nbs/11_orchestrator.ipynb #a9abf671
+# %% ../nbs/11_orchestrator.ipynb #9b8416f6
 @patch
 def learn(self: RuvLLM, loop: str) -> object:
     "Run loop 'A' (decay unused edges), 'B' (router training) or 'C' (compression) now."
@@ -207,7 +207,7 @@ def learn(self: RuvLLM, loop: str) -> object:
         return {'edges_decayed': n}
     return self.scheduler.run_now(loop)
 
-# %% ../nbs/11_orchestrator.ipynb #aa35763e
+# %% ../nbs/11_orchestrator.ipynb #a1785ca8
 @patch
 def ingest(self: RuvLLM, items: Iterable, namespace: str = 'global', type=NodeType.DOCUMENT, batch_size: int = 256,
            progress: bool = True) -> list[int]:
@@ -215,7 +215,7 @@ def ingest(self: RuvLLM, items: Iterable, namespace: str = 'global', type=NodeTy
     self._check_open()
     return self.memory.ingest(items, batch_size=batch_size, namespace=namespace, type=type, progress=progress)
 
-# %% ../nbs/11_orchestrator.ipynb #0e7adba9
+# %% ../nbs/11_orchestrator.ipynb #d01da8ea
 @patch
 def new_session(self: RuvLLM, namespace: str = 'global') -> Session:
     "Start a conversation (in a namespace)."
@@ -247,14 +247,14 @@ def _session(self: RuvLLM, session) -> Session | None:
     if s is None: raise UnknownIdError(f"unknown session_id {sid!r}; create one with new_session()")
     return s
 
-# %% ../nbs/11_orchestrator.ipynb #31b40a2e
+# %% ../nbs/11_orchestrator.ipynb #eac23178
 @patch
 def retrieve(self: RuvLLM, query_vector: np.ndarray,  # the embedded query (`memory.embed_query`)
              namespace: str = 'global') -> Subgraph:
     "Memory search in `namespace`, then typed-edge expansion: the candidates for the context."
     return self.memory.search_with_graph(query_vector, namespace=namespace)
 
-# %% ../nbs/11_orchestrator.ipynb #b9606274
+# %% ../nbs/11_orchestrator.ipynb #f11d3a5d
 class Routed(NamedTuple):
     "What `RuvLLM.route` decided for one request."
     decision: Decision  # the router's decision (stored in the request record, replayed by Loop B)
@@ -285,7 +285,7 @@ def route(self: RuvLLM, req: Request, sess: Session | None, sg: Subgraph,
             self.counters['forced'] += routing.forced
     return Routed(decision, routing, None if h is None else [float(x) for x in h], h_new, feats)
 
-# %% ../nbs/11_orchestrator.ipynb #cd121f27
+# %% ../nbs/11_orchestrator.ipynb #0d9ed5e6
 @patch
 def _max_tokens(self: RuvLLM, cons: Constraints, tier: str, sw: _Stopwatch) -> int:
     "Completion cap: the constraint, the config default, and what the latency budget leaves at this tier's speed."
@@ -302,7 +302,7 @@ def _observe_speed(self: RuvLLM, tier, gen):
         old, a = self._ms_per_token.get(tier), self.cfg.inference.speed_smoothing
         self._ms_per_token[tier] = ms if old is None else (1 - a) * old + a * ms
 
-# %% ../nbs/11_orchestrator.ipynb #e686ecf3
+# %% ../nbs/11_orchestrator.ipynb #b10904af
 class Selected(NamedTuple):
     "The passages `RuvLLM.select_passages` kept, and the attention behind them."
     passages: list  # (node_id, text the model reads, attention weight), best first
@@ -324,7 +324,7 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
               and (not need or key_coverage(query, [sg.nodes[ids[i]].node.text], need) > 0)]
     return Selected(ranked, att, vecs)
 
-# %% ../nbs/11_orchestrator.ipynb #aa36f1d7
+# %% ../nbs/11_orchestrator.ipynb #67bbfa7f
 @patch
 def _context_builder(self: RuvLLM, backend):
     "One builder per backend, kept across requests so its token-count memo is reused (with a lock: the memo is shared)."
@@ -346,7 +346,7 @@ def build_context(self: RuvLLM, query: str, passages: Sequence[tuple],  # `Selec
     with cb_lock:
         return cb.build(query, passages, budget_tokens=budget, max_tokens=max_tokens, history=history)
 
-# %% ../nbs/11_orchestrator.ipynb #a3fa6e4d
+# %% ../nbs/11_orchestrator.ipynb #990cd567
 @patch
 def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int):
     "The backend's answer to `messages` with the routed sampling settings: (answer text, the backend's `Generation`)."
@@ -356,7 +356,7 @@ def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, 
     self._observe_speed(routing.model.value, gen)
     return answer, gen
 
-# %% ../nbs/11_orchestrator.ipynb #15fd5dba
+# %% ../nbs/11_orchestrator.ipynb #67a537c7
 @patch
 def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                query_vector: np.ndarray, *, learn: bool = True,
@@ -390,7 +390,7 @@ def _carried(self: RuvLLM, sg: Subgraph, used: list[int]) -> list[list]:
             n = sg.nodes.get(n.parent)
     return [list(x) for x in dict.fromkeys(tuple(x) for x in out)]
 
-# %% ../nbs/11_orchestrator.ipynb #2ac04e1f
+# %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch
 def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True) -> Response:
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
@@ -426,7 +426,7 @@ def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
     w = float(att.weights[att.node_ids.index(i)]) if i in att.node_ids else 0.0
     return Source(i, s.node.text, s.node.type, round(w, 6), round(s.similarity, 6), s.hop, s.node.namespace)
 
-# %% ../nbs/11_orchestrator.ipynb #cb318738
+# %% ../nbs/11_orchestrator.ipynb #0bf2a585
 @patch
 def _cached_response(self: RuvLLM, req, sess, hit, sw) -> Response:
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
@@ -456,7 +456,7 @@ def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs):
             if h_new is not None: sess.router_state = [float(x) for x in h_new]
     self.store.put(f'req:{req.request_id}', rec.to_json().encode())
 
-# %% ../nbs/11_orchestrator.ipynb #de124637
+# %% ../nbs/11_orchestrator.ipynb #39b44756
 @patch
 def query(self: RuvLLM, text: str, *, session: Session | str | None = None, namespace: str | None = None,
           constraints: Constraints | None = None, learn: bool = True) -> Response:
@@ -498,7 +498,7 @@ async def afeedback(self: RuvLLM, fb: Feedback) -> dict:
     "`feedback` without blocking the event loop."
     return await asyncio.to_thread(self.feedback, fb)
 
-# %% ../nbs/11_orchestrator.ipynb #a3aee0d5
+# %% ../nbs/11_orchestrator.ipynb #0236a988
 @patch
 def record(self: RuvLLM, request_id: str) -> RequestRecord:
     "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
@@ -511,7 +511,7 @@ def record(self: RuvLLM, request_id: str) -> RequestRecord:
             self._records[request_id] = rec
         return rec
 
-# %% ../nbs/11_orchestrator.ipynb #9798aa81
+# %% ../nbs/11_orchestrator.ipynb #98309f70
 @patch
 def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response). Returns what changed."
@@ -539,7 +539,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}
     return out
 
-# %% ../nbs/11_orchestrator.ipynb #f451729e
+# %% ../nbs/11_orchestrator.ipynb #148c7856
 @patch
 def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     q, cc = fb.quality, self.cfg
@@ -567,7 +567,7 @@ def _feedback_replay(self: RuvLLM, rec: RequestRecord, q: float):
                     float(q), rec.cost, rec.latency_ms / 1000, h=None if h is None else np.asarray(h))
     self.loop_b.record_outcome()
 
-# %% ../nbs/11_orchestrator.ipynb #1bf4ae84
+# %% ../nbs/11_orchestrator.ipynb #a80f1368
 @patch
 def stats(self: RuvLLM) -> dict:
     "Counters: queries, cache, memory, router rounds, loops."
