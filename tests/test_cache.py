@@ -73,3 +73,37 @@ def test_judge_vectors_survive_persistence(emb):
     nojudge = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb, judge=None)
     assert nojudge.lookup('g', PARAPHRASE[1]) is None
     assert nojudge.lookup('g', "recommend a funny movie for tonight") is not None
+
+
+def test_tuning_constants_come_from_the_config(emb):
+    cfg = Config.builder().set('cache.max_candidates', 2).set('cache.word_threshold', 0.7).set('cache.frame_ratio', 2.0).build()
+    c = SemanticCache(cfg, embedder=emb, judge=None)
+    assert c.max_candidates == 2 and c.verifier.word_threshold == 0.7 and c.verifier.frame_ratio == 2.0
+    assert SemanticCache(cfg, embedder=emb, judge=None, max_candidates=7).max_candidates == 7  # an explicit argument wins
+    d = SemanticCache(Config(), embedder=emb, judge=None)  # the defaults are the values the cache used before
+    assert (d.max_candidates, d.verifier.word_threshold, d.verifier.frame_ratio, d.cfg.served_memory) == (5, 0.6, 1.5, 100_000)
+
+
+def test_served_memory_bounds_the_request_ids_kept_for_feedback(emb):
+    c = SemanticCache(Config.builder().set('cache.served_memory', 1).build(), embedder=emb, judge=None)
+    c.put('g', "Who wrote Hamlet?", None, "Shakespeare.", 'orig')
+    assert c.lookup('g', "who wrote hamlet", request_id='resp-1') is not None
+    assert c.lookup('g', "Who wrote Hamlet", request_id='resp-2') is not None
+    assert c.invalidate('resp-1', false_hit=True) == 0 and c.stats()['false_hits'] == 0  # forgotten: not a known served response
+    assert c.invalidate('resp-2', false_hit=True) == 1 and c.stats()['false_hits'] == 1
+
+
+def test_may_serve_is_the_serving_rule(emb):
+    from ruvllm.cache import Verdict
+    c = fresh(emb)
+    assert c.may_serve(Verdict(True, 'same request'))
+    assert not c.may_serve(Verdict(True, 'no evidence'), None)
+    assert not c.may_serve(Verdict(True, 'no evidence'), c.judge_threshold - 0.01)
+    assert c.may_serve(Verdict(True, 'no evidence'), c.judge_threshold)
+    assert not c.may_serve(Verdict(False, 'substitution'), 1.0)
+
+
+def test_verifier_match_is_public(emb):
+    v = Verifier()
+    assert v.match(('word', 'tall', 'tall'), [('word', 'height', 'height')]) == 'height'
+    assert v.match(('name', 'austria', 'austria'), [('name', 'australia', 'australia')]) is None

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..cache import SemanticCache
 
-# %% ../../nbs/evals/09_cache_sets.ipynb #18a93613
+# %% ../../nbs/evals/09_cache_sets.ipynb #8ae15b26
 EXTRA_PARAPHRASES: list[tuple[str, str]] = [
     ("What's the capital of Peru?", "Which city is Peru's capital?"),
     ("How do I boil potatoes?", "What's the method for cooking potatoes in boiling water?"),
@@ -40,6 +40,10 @@ EXTRA_PARAPHRASES: list[tuple[str, str]] = [
     ("What's the difference between a virus and bacteria?", "How do viruses differ from bacteria?"),
     ("How do I change a flat tyre?", "Steps to replace a punctured wheel on my car."),
     ("What should I do if my dog is vomiting?", "My dog keeps throwing up; what should I do?"),
+]
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #445dc3db
+EXTRA_PARAPHRASES += [
     ("How do I become a nurse?", "What training is needed to work as a nurse?"),
     ("Is coffee bad for your teeth?", "Does drinking coffee damage teeth?"),
     ("How do I check my credit report?", "Where can I see my credit history?"),
