@@ -78,6 +78,7 @@ class MemoryConfig:
     min_edge_weight: float = _f(0.1, between(0, 1), "edges below this weight are not followed")
     hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop")
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
+    filter_masks: int = _f(64, at_least(1, 'an integer'), "search filter masks kept in RAM (one per namespace/type combination); past this the cache is cleared")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass
@@ -140,6 +141,8 @@ class LearningConfig:
     cost_weight: float = _f(0.05, at_least(0), "λ in utility = quality − λ·cost − μ·latency")
     latency_weight: float = _f(0.0, at_least(0), "μ (per second) in the utility")
     edge_delta: float = _f(0.1, between(0, 1), "edge weight change per feedback")
+    neighbour_similarity: float = _f(0.8, between(0, 1), "Loop A links a written-back answer by SameTopic edges to nodes at least this close (cosine)")
+    max_neighbours: int = _f(3, at_least(0, 'an integer'), "... and to at most this many of them")
     edge_half_life_s: float = _f(30 * 24 * 3600.0, above(0), "unused edges decay with this half-life")
     cold_after_s: float = _f(7 * 24 * 3600.0, at_least(0), "Loop C archives members idle this long ...")
     cold_max_access: int = _f(1, at_least(0, 'an integer'), "... and accessed at most this often")
@@ -158,6 +161,10 @@ class CacheConfig:
     ttl_s: float = _f(24 * 3600.0, above(0), "entry lifetime (seconds)")
     capacity: int = _f(10_000, at_least(1, 'an integer'), "entries (LRU)")
     max_temperature: float = _f(1.0, between(0, 2), "requests sampling hotter than this bypass the cache")
+    max_candidates: int = _f(5, at_least(1, 'an integer'), "candidates above the thresholds verified per look-up, best first")
+    word_threshold: float = _f(0.6, between(0, 1), "WordLlama word-vector cosine at which two different words match (cache verifier)")
+    frame_ratio: float = _f(1.5, above(0), "evidence verifier: unmatched words <= frame_ratio x matched words is a substitution (refused)")
+    served_memory: int = _f(100_000, at_least(0, 'an integer'), "request ids of served hits remembered so feedback can invalidate their entry")
 
 # %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass
@@ -225,7 +232,7 @@ def _parse_env(path, text, kind):
     words = {bool: 'true/false', int: 'an integer', float: 'a number', dict: 'a JSON object', list: 'a JSON list'}
     raise ConfigError(f"{path} must be {words.get(kind, kind)}, got {text!r} from the environment")
 
-# %% ../nbs/00_config.ipynb #2cd16bcf
+# %% ../nbs/00_config.ipynb #8648ca8d
 _ENV_PREFIX = 'RUVLLM_'
 
 @dataclass
@@ -255,7 +262,7 @@ class Config:
         "A fluent builder starting from the defaults (plus the environment if `env`)."
         return ConfigBuilder(cls.load(env=True) if env else cls())
 
-# %% ../nbs/00_config.ipynb #a5969915
+# %% ../nbs/00_config.ipynb #c56835d3
 @patch
 def validate(self:Config) -> 'Config':
     "Check every field's type and rule, and the cross-field constraints; raise `ConfigError`."
@@ -273,7 +280,7 @@ def validate(self:Config) -> 'Config':
     self._validate_cross()
     return self
 
-# %% ../nbs/00_config.ipynb #0ccc29a9
+# %% ../nbs/00_config.ipynb #9bc37677
 @patch
 def _validate_cross(self:Config):
     inf = self.inference
@@ -302,7 +309,7 @@ def _validate_cross(self:Config):
     if not all(isinstance(o, str) for o in self.server.cors_origins):
         raise ConfigError(f"server.cors_origins must be a list of strings, got {self.server.cors_origins!r}")
 
-# %% ../nbs/00_config.ipynb #fcff2f7e
+# %% ../nbs/00_config.ipynb #bae33bc0
 def _copy(v):
     if isinstance(v, dict): return {k: _copy(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)): return [_copy(x) for x in v]
@@ -319,7 +326,7 @@ def _toml_value(v):
     if isinstance(v, dict): return '{' + ', '.join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + '}'
     raise ConfigError(f"cannot write {v!r} as TOML")
 
-# %% ../nbs/00_config.ipynb #16092577
+# %% ../nbs/00_config.ipynb #599b6cec
 @patch
 def to_dict(self:Config) -> dict:
     "A plain nested dict (JSON- and TOML-safe)."
@@ -344,7 +351,7 @@ def from_dict(cls:Config, d: dict, base: 'Config | None' = None, validate=True, 
             setattr(sec, k, _copy(v))
     return cfg.validate() if validate else cfg
 
-# %% ../nbs/00_config.ipynb #e82e6b89
+# %% ../nbs/00_config.ipynb #27e89e43
 @patch(cls_method=True)
 def from_toml(cls:Config, path, env=True) -> 'Config':
     "Load a TOML file (then environment overrides unless `env=False`), and validate."
@@ -374,7 +381,7 @@ def to_toml(self:Config, path=None) -> str:
     if path is not None: Path(path).write_text(text, encoding='utf-8')
     return text
 
-# %% ../nbs/00_config.ipynb #7d087144
+# %% ../nbs/00_config.ipynb #215e0e2b
 @patch
 def with_env(self:Config, environ=None) -> 'Config':
     "Apply `RUVLLM_<SECTION>__<KEY>` variables (a copy), and validate."
