@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
+from fastcore.basics import patch
 
 from .types import EdgeType, NodeType, InvalidInputError
 from .memory import Node, Edge, Subgraph, SubgraphNode
@@ -112,7 +113,7 @@ def rank_correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     den = math.sqrt(float(ra @ ra) * float(rb @ rb))
     return tau, (float(ra @ rb / den) if den else float('nan'))
 
-# %% ../nbs/06_attention.ipynb #ad8d2970
+# %% ../nbs/06_attention.ipynb #5bde2045
 _PARAM_NAMES = ('Wq', 'Wk', 'E', 'A', 'B', 'tau')
 
 class GraphAttention:
@@ -139,169 +140,186 @@ class GraphAttention:
         self.init_params = {k: v.copy() for k, v in self.params.items()}
         self.updates = 0  # training steps taken
 
-    def _init_params(self) -> dict:
-        rng = np.random.default_rng(self.seed)
-        H, dk, D = self.heads, self.key_dim, self.dim
-        if H * dk <= D:  # disjoint blocks of a random orthogonal matrix
-            Q, _ = np.linalg.qr(rng.standard_normal((D, D)))
-            Wq = Q[:H * dk].reshape(H, dk, D)
-        else:
-            Wq = rng.standard_normal((H, dk, D)) / math.sqrt(D)
-        return dict(Wq=Wq, Wk=np.zeros((H, dk, self.in_dim)),
-                    E=0.1 * rng.standard_normal((self.n_edge_types, self.edge_dim)),
-                    A=np.zeros((H, self.n_features)), B=np.zeros((H, self.n_edge_types)),
-                    tau=np.full(H, self.tau0))
-
     def __repr__(self):
         return f"GraphAttention(dim={self.dim}, heads={self.heads}, key_dim={self.key_dim}, updates={self.updates})"
 
-    # --- inputs -----------------------------------------------------------------------
-    def _inputs(self, query_vec, subgraph, vectors, now):
-        ids = list(subgraph.nodes)
-        q = np.asarray(query_vec, dtype=np.float64).reshape(-1)
-        if q.shape[0] != self.dim: raise InvalidInputError(f"query_vec must have {self.dim} dimensions, got {q.shape[0]}")
-        X = np.asarray(vectors, dtype=np.float64)
-        if len(ids) == 0 and X.size == 0: X = np.zeros((0, self.dim))
-        if X.ndim != 2 or X.shape != (len(ids), self.dim):
-            raise InvalidInputError(f"vectors must be an array of shape ({len(ids)}, {self.dim}) aligned with the "
-                                    f"subgraph's {len(ids)} nodes, got shape {X.shape}")
-        if not (np.all(np.isfinite(q)) and np.all(np.isfinite(X))): raise InvalidInputError("query_vec or vectors contain NaN or inf")
-        f, r, s = node_features(subgraph, ids, now, self.half_life_s)
-        return ids, q, X, f, r, s
+# %% ../nbs/06_attention.ipynb #0254fb68
+@patch
+def _init_params(self: GraphAttention) -> dict:
+    rng = np.random.default_rng(self.seed)
+    H, dk, D = self.heads, self.key_dim, self.dim
+    if H * dk <= D:  # disjoint blocks of a random orthogonal matrix
+        Q, _ = np.linalg.qr(rng.standard_normal((D, D)))
+        Wq = Q[:H * dk].reshape(H, dk, D)
+    else:
+        Wq = rng.standard_normal((H, dk, D)) / math.sqrt(D)
+    return dict(Wq=Wq, Wk=np.zeros((H, dk, self.in_dim)),
+                E=0.1 * rng.standard_normal((self.n_edge_types, self.edge_dim)),
+                A=np.zeros((H, self.n_features)), B=np.zeros((H, self.n_edge_types)),
+                tau=np.full(H, self.tau0))
 
-    # --- forward / backward -------------------------------------------------------------
-    def _forward(self, p, q, X, f, r, s) -> dict:
-        H, dk = self.heads, self.key_dim
-        U = np.concatenate([X, f, r @ p['E']], axis=1)  # (n, in_dim)
-        Q = np.einsum('hkd,d->hk', p['Wq'], q)  # (H, dk)
-        K = np.einsum('hkd,nd->hnk', p['Wk'], U)  # (H, n, dk)
-        logits = (p['tau'][:, None] * s[None, :] + np.einsum('hk,hnk->hn', Q, K) / math.sqrt(dk)
-                  + p['A'] @ f.T + p['B'] @ r.T)
-        W = _softmax(logits)  # (H, n)
-        return dict(U=U, Q=Q, K=K, logits=logits, W=W, w=W.mean(0))
+# %% ../nbs/06_attention.ipynb #94367f04
+@patch
+def _inputs(self: GraphAttention, query_vec, subgraph, vectors, now):
+    ids = list(subgraph.nodes)
+    q = np.asarray(query_vec, dtype=np.float64).reshape(-1)
+    if q.shape[0] != self.dim: raise InvalidInputError(f"query_vec must have {self.dim} dimensions, got {q.shape[0]}")
+    X = np.asarray(vectors, dtype=np.float64)
+    if len(ids) == 0 and X.size == 0: X = np.zeros((0, self.dim))
+    if X.ndim != 2 or X.shape != (len(ids), self.dim):
+        raise InvalidInputError(f"vectors must be an array of shape ({len(ids)}, {self.dim}) aligned with the "
+                                f"subgraph's {len(ids)} nodes, got shape {X.shape}")
+    if not (np.all(np.isfinite(q)) and np.all(np.isfinite(X))): raise InvalidInputError("query_vec or vectors contain NaN or inf")
+    f, r, s = node_features(subgraph, ids, now, self.half_life_s)
+    return ids, q, X, f, r, s
 
-    def _loss(self, p, fw, y) -> float:
-        ce = -float(y @ np.log(np.maximum(fw['w'], 1e-300)))
-        reg = 0.5 * self.weight_decay * sum(float(((p[k] - self.init_params[k]) ** 2).sum()) for k in _PARAM_NAMES)
-        return ce + reg
+@patch
+def _forward(self: GraphAttention, p, q, X, f, r, s) -> dict:
+    H, dk = self.heads, self.key_dim
+    U = np.concatenate([X, f, r @ p['E']], axis=1)  # (n, in_dim)
+    Q = np.einsum('hkd,d->hk', p['Wq'], q)  # (H, dk)
+    K = np.einsum('hkd,nd->hnk', p['Wk'], U)  # (H, n, dk)
+    logits = (p['tau'][:, None] * s[None, :] + np.einsum('hk,hnk->hn', Q, K) / math.sqrt(dk)
+              + p['A'] @ f.T + p['B'] @ r.T)
+    W = _softmax(logits)  # (H, n)
+    return dict(U=U, Q=Q, K=K, logits=logits, W=W, w=W.mean(0))
 
-    def _backward(self, p, fw, q, f, r, s, y) -> dict:
-        H, dk = self.heads, self.key_dim
-        W, w = fw['W'], fw['w']
-        g = -y / np.maximum(w, 1e-300)  # dL/dw
-        dlog = W * (g[None, :] - (W * g[None, :]).sum(1, keepdims=True)) / H  # (H, n)
-        dQ = np.einsum('hn,hnk->hk', dlog, fw['K']) / math.sqrt(dk)
-        dK = dlog[:, :, None] * fw['Q'][:, None, :] / math.sqrt(dk)  # (H, n, dk)
-        dU = np.einsum('hnk,hkd->nd', dK, p['Wk'])
-        grads = dict(Wq=np.einsum('hk,d->hkd', dQ, q), Wk=np.einsum('hnk,nd->hkd', dK, fw['U']),
-                     E=r.T @ dU[:, self.dim + self.n_features:], A=dlog @ f, B=dlog @ r, tau=dlog @ s)
-        for k in _PARAM_NAMES: grads[k] = grads[k] + self.weight_decay * (p[k] - self.init_params[k])
-        return grads
+@patch
+def _loss(self: GraphAttention, p, fw, y) -> float:
+    ce = -float(y @ np.log(np.maximum(fw['w'], 1e-300)))
+    reg = 0.5 * self.weight_decay * sum(float(((p[k] - self.init_params[k]) ** 2).sum()) for k in _PARAM_NAMES)
+    return ce + reg
 
-    # --- public -----------------------------------------------------------------------------
-    def rank(self, query_vec: np.ndarray,  # (dim,) the query embedding
-             subgraph: Subgraph,  # nodes to rank (any order)
-             vectors: np.ndarray,  # (n, dim) node embeddings, aligned with `list(subgraph.nodes)`
-             now: float | None = None,  # time for recency (default: now)
-            ) -> AttentionResult:
-        "Attention weights over the subgraph's nodes, and their order (best first)."
-        ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
-        if not ids:
-            return AttentionResult([], np.zeros(0), np.zeros((self.heads, 0)), np.zeros(self.dim), 0.0, 0.0, np.zeros(0, np.int64))
+# %% ../nbs/06_attention.ipynb #1da93185
+@patch
+def _backward(self: GraphAttention, p, fw, q, f, r, s, y) -> dict:
+    H, dk = self.heads, self.key_dim
+    W, w = fw['W'], fw['w']
+    g = -y / np.maximum(w, 1e-300)  # dL/dw
+    dlog = W * (g[None, :] - (W * g[None, :]).sum(1, keepdims=True)) / H  # (H, n)
+    dQ = np.einsum('hn,hnk->hk', dlog, fw['K']) / math.sqrt(dk)
+    dK = dlog[:, :, None] * fw['Q'][:, None, :] / math.sqrt(dk)  # (H, n, dk)
+    dU = np.einsum('hnk,hkd->nd', dK, p['Wk'])
+    grads = dict(Wq=np.einsum('hk,d->hkd', dQ, q), Wk=np.einsum('hnk,nd->hkd', dK, fw['U']),
+                 E=r.T @ dU[:, self.dim + self.n_features:], A=dlog @ f, B=dlog @ r, tau=dlog @ s)
+    for k in _PARAM_NAMES: grads[k] = grads[k] + self.weight_decay * (p[k] - self.init_params[k])
+    return grads
+
+# %% ../nbs/06_attention.ipynb #d2f2e2a0
+@patch
+def rank(self: GraphAttention,
+         query_vec: np.ndarray,  # (dim,) the query embedding
+         subgraph: Subgraph,  # nodes to rank (any order)
+         vectors: np.ndarray,  # (n, dim) node embeddings, aligned with `list(subgraph.nodes)`
+         now: float | None = None,  # time for recency (default: now)
+        ) -> AttentionResult:
+    "Attention weights over the subgraph's nodes, and their order (best first)."
+    ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
+    if not ids:
+        return AttentionResult([], np.zeros(0), np.zeros((self.heads, 0)), np.zeros(self.dim), 0.0, 0.0, np.zeros(0, np.int64))
+    fw = self._forward(self.params, q, X, f, r, s)
+    w = fw['w']
+    order = np.lexsort((np.arange(len(ids)), -s, -w))  # weight, then retrieval score, then given order
+    ent = float(-(w * np.log(np.maximum(w, 1e-300))).sum())
+    return AttentionResult(ids, w, fw['W'], w @ X, ent, gini(w), order)
+
+@patch
+def loss_and_grads(self: GraphAttention, query_vec, subgraph, vectors, useful_ids, now=None) -> tuple[float, dict]:
+    "The listwise loss for these useful nodes, and its gradient for every parameter (nothing is updated)."
+    ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
+    y = _listwise_target(ids, useful_ids)
+    fw = self._forward(self.params, q, X, f, r, s)
+    return self._loss(self.params, fw, y), self._backward(self.params, fw, q, f, r, s, y)
+
+# %% ../nbs/06_attention.ipynb #e7c83593
+def _listwise_target(ids, useful_ids) -> np.ndarray:
+    "The uniform distribution over the useful nodes among `ids`."
+    useful = {int(u) for u in useful_ids}
+    y = np.array([1.0 if i in useful else 0.0 for i in ids])
+    if y.sum() == 0:
+        raise InvalidInputError(f"none of the useful ids {sorted(useful)} is a node of the subgraph (nodes: {ids}); "
+                                f"pass the ids of subgraph nodes that went into the well-rated answer")
+    return y / y.sum()
+
+@patch
+def train_feedback(self: GraphAttention,
+                   query_vec: np.ndarray,  # (dim,) the query embedding
+                   subgraph: Subgraph,  # the subgraph the answer was built from
+                   vectors: np.ndarray,  # (n, dim) node embeddings, aligned with `list(subgraph.nodes)`
+                   useful_ids: Iterable[int],  # nodes that went into a well-rated answer
+                   lr: float = 0.05,  # SGD step size
+                   steps: int = 1,  # gradient steps on this example
+                   max_grad_norm: float = 5.0,  # clip the global gradient norm
+                   now: float | None = None) -> float:
+    "One listwise feedback update (ListNet loss, SGD with clipping). Returns the loss before the update."
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise InvalidInputError(f"lr must be a number > 0, got {lr!r}")
+    ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
+    y = _listwise_target(ids, useful_ids)
+    first = None
+    for _ in range(steps):
         fw = self._forward(self.params, q, X, f, r, s)
-        w = fw['w']
-        order = np.lexsort((np.arange(len(ids)), -s, -w))  # weight, then retrieval score, then given order
-        ent = float(-(w * np.log(np.maximum(w, 1e-300))).sum())
-        return AttentionResult(ids, w, fw['W'], w @ X, ent, gini(w), order)
+        loss = self._loss(self.params, fw, y)
+        first = loss if first is None else first
+        grads = self._backward(self.params, fw, q, f, r, s, y)
+        norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
+        scale = lr * min(1.0, max_grad_norm / norm) if norm > 0 else 0.0
+        for k in _PARAM_NAMES: self.params[k] -= scale * grads[k]
+        self.updates += 1
+    return first
 
-    def loss_and_grads(self, query_vec, subgraph, vectors, useful_ids, now=None) -> tuple[float, dict]:
-        "The listwise loss for these useful nodes, and its gradient for every parameter (nothing is updated)."
-        ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
-        y = self._target(ids, useful_ids)
-        fw = self._forward(self.params, q, X, f, r, s)
-        return self._loss(self.params, fw, y), self._backward(self.params, fw, q, f, r, s, y)
+# %% ../nbs/06_attention.ipynb #59345484
+@patch
+def _config(self: GraphAttention) -> dict:
+    return dict(version=self.VERSION, dim=self.dim, heads=self.heads, seed=self.seed, key_dim=self.key_dim,
+                edge_dim=self.edge_dim, tau=self.tau0, weight_decay=self.weight_decay, half_life_s=self.half_life_s,
+                edge_types=[t.value for t in EDGE_TYPES], node_types=[t.value for t in NODE_TYPES], updates=self.updates)
 
-    @staticmethod
-    def _target(ids, useful_ids) -> np.ndarray:
-        useful = {int(u) for u in useful_ids}
-        y = np.array([1.0 if i in useful else 0.0 for i in ids])
-        if y.sum() == 0:
-            raise InvalidInputError(f"none of the useful ids {sorted(useful)} is a node of the subgraph (nodes: {ids}); "
-                                    f"pass the ids of subgraph nodes that went into the well-rated answer")
-        return y / y.sum()
+@patch
+def state_dict(self: GraphAttention) -> dict:
+    "The configuration and a copy of every parameter."
+    return dict(config=self._config(), **{k: v.copy() for k, v in self.params.items()})
 
-    def train_feedback(self, query_vec: np.ndarray,  # (dim,) the query embedding
-                       subgraph: Subgraph,  # the subgraph the answer was built from
-                       vectors: np.ndarray,  # (n, dim) node embeddings, aligned with `list(subgraph.nodes)`
-                       useful_ids: Iterable[int],  # nodes that went into a well-rated answer
-                       lr: float = 0.05,  # SGD step size
-                       steps: int = 1,  # gradient steps on this example
-                       max_grad_norm: float = 5.0,  # clip the global gradient norm
-                       now: float | None = None) -> float:
-        "One listwise feedback update (ListNet loss, SGD with clipping). Returns the loss before the update."
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise InvalidInputError(f"lr must be a number > 0, got {lr!r}")
-        ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
-        y = self._target(ids, useful_ids)
-        first = None
-        for _ in range(steps):
-            fw = self._forward(self.params, q, X, f, r, s)
-            loss = self._loss(self.params, fw, y)
-            first = loss if first is None else first
-            grads = self._backward(self.params, fw, q, f, r, s, y)
-            norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
-            scale = lr * min(1.0, max_grad_norm / norm) if norm > 0 else 0.0
-            for k in _PARAM_NAMES: self.params[k] -= scale * grads[k]
-            self.updates += 1
-        return first
+@patch
+def load_state_dict(self: GraphAttention, state: dict) -> GraphAttention:
+    "Load parameters saved by `state_dict` from an attention of the same shape; returns self."
+    cfg = state.get('config') if isinstance(state, dict) else None
+    if not isinstance(cfg, dict): raise InvalidInputError("not a GraphAttention state: the 'config' entry is missing")
+    mine = self._config()
+    for key in ('version', 'dim', 'heads', 'key_dim', 'edge_dim', 'edge_types', 'node_types'):
+        if cfg.get(key) != mine[key]:
+            raise InvalidInputError(f"incompatible GraphAttention state: {key} is {cfg.get(key)!r}, this attention has {mine[key]!r}")
+    for k in _PARAM_NAMES:
+        v = np.asarray(state.get(k), dtype=np.float64)
+        if v.shape != self.params[k].shape:
+            raise InvalidInputError(f"incompatible GraphAttention state: {k} has shape {v.shape}, expected {self.params[k].shape}")
+        if not np.all(np.isfinite(v)): raise InvalidInputError(f"GraphAttention state: {k} contains NaN or inf")
+    if cfg.get('seed') != self.seed:  # the decay anchor is the initialisation of the saved model
+        self.seed = int(cfg['seed']); self.init_params = self._init_params()
+    self.params = {k: np.array(state[k], dtype=np.float64) for k in _PARAM_NAMES}
+    self.updates = int(cfg.get('updates', 0))
+    return self
 
-    # --- persistence ------------------------------------------------------------------------
-    def _config(self) -> dict:
-        return dict(version=self.VERSION, dim=self.dim, heads=self.heads, seed=self.seed, key_dim=self.key_dim,
-                    edge_dim=self.edge_dim, tau=self.tau0, weight_decay=self.weight_decay, half_life_s=self.half_life_s,
-                    edge_types=[t.value for t in EDGE_TYPES], node_types=[t.value for t in NODE_TYPES], updates=self.updates)
+# %% ../nbs/06_attention.ipynb #4f7764b0
+@patch
+def to_bytes(self: GraphAttention) -> bytes:
+    "The state as `.npz` bytes (for a SQLite blob)."
+    buf = io.BytesIO()
+    np.savez_compressed(buf, config=np.frombuffer(json.dumps(self._config()).encode(), dtype=np.uint8), **self.params)
+    return buf.getvalue()
 
-    def state_dict(self) -> dict:
-        "The configuration and a copy of every parameter."
-        return dict(config=self._config(), **{k: v.copy() for k, v in self.params.items()})
-
-    def load_state_dict(self, state: dict) -> 'GraphAttention':
-        "Load parameters saved by `state_dict` from an attention of the same shape; returns self."
-        cfg = state.get('config') if isinstance(state, dict) else None
-        if not isinstance(cfg, dict): raise InvalidInputError("not a GraphAttention state: the 'config' entry is missing")
-        mine = self._config()
-        for key in ('version', 'dim', 'heads', 'key_dim', 'edge_dim', 'edge_types', 'node_types'):
-            if cfg.get(key) != mine[key]:
-                raise InvalidInputError(f"incompatible GraphAttention state: {key} is {cfg.get(key)!r}, this attention has {mine[key]!r}")
-        for k in _PARAM_NAMES:
-            v = np.asarray(state.get(k), dtype=np.float64)
-            if v.shape != self.params[k].shape:
-                raise InvalidInputError(f"incompatible GraphAttention state: {k} has shape {v.shape}, expected {self.params[k].shape}")
-            if not np.all(np.isfinite(v)): raise InvalidInputError(f"GraphAttention state: {k} contains NaN or inf")
-        if cfg.get('seed') != self.seed:  # the decay anchor is the initialisation of the saved model
-            self.seed = int(cfg['seed']); self.init_params = self._init_params()
-        self.params = {k: np.array(state[k], dtype=np.float64) for k in _PARAM_NAMES}
-        self.updates = int(cfg.get('updates', 0))
-        return self
-
-    def to_bytes(self) -> bytes:
-        "The state as `.npz` bytes (for a SQLite blob)."
-        buf = io.BytesIO()
-        np.savez_compressed(buf, config=np.frombuffer(json.dumps(self._config()).encode(), dtype=np.uint8), **self.params)
-        return buf.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> 'GraphAttention':
-        "Rebuild an attention saved with `to_bytes`."
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                state = {k: z[k] for k in z.files}
-            cfg = json.loads(bytes(state.pop('config')).decode())
-        except Exception as e:
-            raise InvalidInputError(f"not a GraphAttention state ({type(e).__name__}: {e})") from None
-        att = cls(cfg['dim'], cfg['heads'], cfg['seed'], key_dim=cfg['key_dim'], edge_dim=cfg['edge_dim'], tau=cfg['tau'],
-                  weight_decay=cfg['weight_decay'], half_life_s=cfg['half_life_s'])
-        return att.load_state_dict(dict(config=cfg, **state))
+@patch(cls_method=True)
+def from_bytes(cls: GraphAttention, data: bytes) -> GraphAttention:
+    "Rebuild an attention saved with `to_bytes`."
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            state = {k: z[k] for k in z.files}
+        cfg = json.loads(bytes(state.pop('config')).decode())
+    except Exception as e:
+        raise InvalidInputError(f"not a GraphAttention state ({type(e).__name__}: {e})") from None
+    att = cls(cfg['dim'], cfg['heads'], cfg['seed'], key_dim=cfg['key_dim'], edge_dim=cfg['edge_dim'], tau=cfg['tau'],
+              weight_decay=cfg['weight_decay'], half_life_s=cfg['half_life_s'])
+    return att.load_state_dict(dict(config=cfg, **state))
 
 # %% ../nbs/06_attention.ipynb #873c6ce0
 def random_subgraph(n: int,  # nodes
