@@ -6,7 +6,7 @@
 __all__ = ['log', 'RequestRecord', 'answer_part', 'strip_fabricated_sources', 'grounding_quality', 'LoopA', 'CompressionReport',
            'knn_graph', 'extractive_summary', 'LoopC', 'LoopB', 'Scheduler']
 
-# %% ../nbs/10_learning.ipynb #008fafbe
+# %% ../nbs/10_learning.ipynb #23b5d7a2
 import json, logging, math, re, threading, time
 from dataclasses import dataclass, field, asdict
 from typing import Callable, Sequence
@@ -23,7 +23,7 @@ from .router import Decision
 
 log = logging.getLogger(__name__)
 
-# %% ../nbs/10_learning.ipynb #96b659d7
+# %% ../nbs/10_learning.ipynb #036b6088
 @dataclass
 class RequestRecord:
     "What feedback needs to know about one served request."
@@ -47,7 +47,7 @@ class RequestRecord:
     router_state: list | None = None  # the session's recurrent router state the decision read (replayed with it)
     cache_hit: dict | None = None  # for an answer from the cache: {'cache_entry': entry id, 'similarity': s}
 
-# %% ../nbs/10_learning.ipynb #667a1083
+# %% ../nbs/10_learning.ipynb #1cbf6ad7
 @patch
 def to_json(self: RequestRecord) -> str:
     d = asdict(self)
@@ -66,7 +66,7 @@ def from_json(cls: RequestRecord, s: str) -> RequestRecord:
         d['router_state'] = d.get('router_state', dec.get('h') if isinstance(dec, dict) else None)
     return cls(**d)
 
-# %% ../nbs/10_learning.ipynb #a2a10570
+# %% ../nbs/10_learning.ipynb #2fc5233e
 def answer_part(text: str) -> str:
     "The answer of a stored `Q: ... A: ...` text (the extractive tier quotes them whole); other text unchanged."
     t = text.strip()
@@ -93,12 +93,12 @@ def grounding_quality(answer: str,  # the generated answer
     support = content_words(' '.join(passages))
     return float(len(words & support) / len(words) * min(1.0, max(0.0, top_similarity)))
 
-# %% ../nbs/10_learning.ipynb #3efff986
+# %% ../nbs/10_learning.ipynb #dbee54c5
 class LoopA:
     "Per-request learning: write-back, edges from feedback, corrections."
     def __init__(self, memory: Memory, cfg: LearningConfig | Config | None = None,
-                 neighbour_similarity: float = 0.8,  # SameTopic edges to nodes at least this close
-                 max_neighbours: int = 3):
+                 neighbour_similarity: float = 0.8,  # SameTopic edges to nodes at least this close (`learning.neighbour_similarity`)
+                 max_neighbours: int = 3):  # ... and to at most this many (`learning.max_neighbours`)
         self.memory = memory
         self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
         self.neighbour_similarity, self.max_neighbours = neighbour_similarity, max_neighbours
@@ -109,7 +109,7 @@ class LoopA:
         "How a question and its answer are stored (an answer quoting a stored Q&A keeps only its answer part)."
         return f"Q: {query.strip()}\nA: {answer_part(answer)}"
 
-# %% ../nbs/10_learning.ipynb #ae6c0622
+# %% ../nbs/10_learning.ipynb #df29d057
 @patch
 def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source) -> tuple[int, bool]:
     mem = self.memory
@@ -139,7 +139,7 @@ def _link(self: LoopA, nid, record, used_ids):
     live = [l for l in links if mem.exists(l[1]) and not g.has_edge(l[0], l[1], key=l[2].value)]
     if live: mem.add_edges(live)
 
-# %% ../nbs/10_learning.ipynb #65f22a64
+# %% ../nbs/10_learning.ipynb #db881add
 @patch
 def write_back(self: LoopA, record: RequestRecord, quality: float) -> int | None:
     "Store the answer as a QAPair when `quality` clears the threshold; returns the node id (or None)."
@@ -159,7 +159,7 @@ def carried_edges(self: LoopA, record: RequestRecord) -> list[tuple[int, int, st
     g = self.memory.graph
     return [e for e in dict.fromkeys(edges) if g.has_edge(e[0], e[1], key=e[2])]
 
-# %% ../nbs/10_learning.ipynb #c5bf5441
+# %% ../nbs/10_learning.ipynb #3a366db8
 @patch
 def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     "Apply explicit feedback: edge weights, the written node's quality, a correction. Returns what changed."
@@ -186,7 +186,7 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     self.feedbacks += 1
     return out
 
-# %% ../nbs/10_learning.ipynb #327b339d
+# %% ../nbs/10_learning.ipynb #7fb9956e
 @dataclass
 class CompressionReport:
     "What one Loop C run did."
@@ -225,7 +225,7 @@ def knn_graph(vectors: np.ndarray,  # (n, dim) unit vectors
         for j, (p, sv) in enumerate(row): nbr[i, j] = p; sim[i, j] = sv
     return nbr, sim, 'hnsw'
 
-# %% ../nbs/10_learning.ipynb #bac0328f
+# %% ../nbs/10_learning.ipynb #b31d7eba
 def extractive_summary(texts: Sequence[str], vectors: np.ndarray, centroid: np.ndarray, max_words: int = 6) -> str:
     "The member nearest the centroid, plus the community's most frequent content words."
     medoid = texts[int(np.argmax(vectors @ centroid))]
@@ -235,7 +235,7 @@ def extractive_summary(texts: Sequence[str], vectors: np.ndarray, centroid: np.n
     top = [w for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c > 1][:max_words]
     return f"Concept ({len(texts)} items; {', '.join(top) or 'mixed'}): {medoid}"
 
-# %% ../nbs/10_learning.ipynb #35e228b9
+# %% ../nbs/10_learning.ipynb #79960c33
 class LoopC:
     "Compression: k-NN graph → Louvain communities → Concept nodes with Contains edges → cold members archived."
     def __init__(self, memory: Memory, cfg: LearningConfig | Config | None = None, k: int = 10, min_similarity: float = 0.5,
@@ -244,7 +244,7 @@ class LoopC:
         self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
         self.k, self.min_similarity, self.summarise, self.seed = k, min_similarity, summarise, seed
 
-# %% ../nbs/10_learning.ipynb #77a35ca1
+# %% ../nbs/10_learning.ipynb #19c5e9b6
 @patch
 def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> CompressionReport:
     "Compress one namespace."
@@ -305,7 +305,7 @@ class LoopB:
         if rec is not None: self.rounds.append(rec)
         return rec
 
-# %% ../nbs/10_learning.ipynb #f3e90aea
+# %% ../nbs/10_learning.ipynb #145c18be
 class Scheduler:
     "Runs due loops in a background thread; `stop()` returns within `timeout` seconds."
     def __init__(self, jobs: dict[str, tuple[Callable[[float, float], bool], Callable[[], object]]],  # name -> (due(last, now), run())
@@ -328,7 +328,7 @@ class Scheduler:
         if self.thread.is_alive(): self.thread.join(timeout)
         return not self.thread.is_alive()
 
-# %% ../nbs/10_learning.ipynb #114e00f1
+# %% ../nbs/10_learning.ipynb #ea7ba43c
 @patch
 def run_now(self: Scheduler, name: str):
     "Run one job in the calling thread (serialised with the background runs)."

@@ -86,7 +86,7 @@ class RuvLLM:
             self._np_rng = np.random.default_rng(c.system.seed)
             self._lock = threading.RLock()  # guards records, sessions, counters, attention and router swaps
             self._load_state()
-            self.loop_a = LoopA(self.memory, c)
+            self.loop_a = LoopA(self.memory, c, c.learning.neighbour_similarity, c.learning.max_neighbours)
             self.loop_b = LoopB(self.router_train_round, c)
             self.loop_c = LoopC(self.memory, c, seed=c.system.seed)
             self.scheduler = Scheduler({'B': (self.loop_b.due, self.loop_b.run), 'C': (self._compression_due, self._compress)},
