@@ -371,7 +371,7 @@ def test_library_warnings_are_one_line(tmp_path, base):
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_it(tmp_path, base, monkeypatch):
     def broken_stats(args, cfg): raise ZeroDivisionError('a bug')  # test double: a command with a bug
-    monkeypatch.setattr(cli, 'cmd_stats', broken_stats)
+    monkeypatch.setitem(cli.SUBCOMMANDS, 'stats', (broken_stats, *cli.SUBCOMMANDS['stats'][1:]))
     code, out, err = run_cli([*base, 'stats'])
     assert_one_line_error(code, err, EXIT_ERROR, 'unexpected ZeroDivisionError: a bug (rerun with --debug')
     with pytest.raises(ZeroDivisionError): run_cli([*base, 'stats', '--debug'])
