@@ -79,6 +79,7 @@ class MemoryConfig:
     hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop")
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
     filter_masks: int = _f(64, at_least(1, 'an integer'), "search filter masks kept in RAM (one per namespace/type combination); past this the cache is cleared")
+    exact_scan_factor: float = _f(3.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a filtered search whose mask allows at most sqrt(factor * ef * slots) ids scans them exactly instead of walking the graph")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

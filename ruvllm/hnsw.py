@@ -418,7 +418,7 @@ class ReadWriteLock:
 
 # %% ../nbs/03_hnsw.ipynb #cef8dd3d
 ADD_CHUNK = 256  # vectors inserted per exclusive-lock hold during `add` (searches run in between)
-BRUTE_FACTOR = 3.0  # a mask allowing at most sqrt(BRUTE_FACTOR * ef * n) ids is scanned exactly instead
+BRUTE_FACTOR = 3.0  # default `exact_scan_factor`: a mask allowing at most sqrt(factor * ef * n) ids is scanned exactly instead
 FORMAT = 'ruvllm.hnsw'
 FORMAT_VERSION = 1
 _ARRAYS = ('nodes', 'levels', 'up_off', 'links_up', 'deleted', 'ids')  # what `save` writes, one .npy each
@@ -454,7 +454,8 @@ class HNSWIndex:
                  M:int=16, # links per node on layers >= 1 (2M on layer 0)
                  ef_construction:int=200, # candidate list size while inserting
                  ef_search:int=64, # default candidate list size while searching (raise it for recall)
-                 seed:int=0): # seed of the level generator (same seed + same adds = same graph)
+                 seed:int=0, # seed of the level generator (same seed + same adds = same graph)
+                 exact_scan_factor:float=BRUTE_FACTOR): # a mask allowing at most sqrt(factor * ef * slots) ids is scanned exactly
         self.dim = _int_arg('dim', dim, 1)
         self._qshape = (self.dim,)
         if metric not in METRICS: raise VectorIndexError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
@@ -463,6 +464,10 @@ class HNSWIndex:
         self.ef_construction = _int_arg('ef_construction', ef_construction, 1)
         self.ef_search = _int_arg('ef_search', ef_search, 1)
         self.seed = _int_arg('seed', seed, 0)
+        f = exact_scan_factor
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0 <= f < math.inf:
+            raise VectorIndexError(f"exact_scan_factor must be a finite number >= 0, got {f!r}")
+        self.exact_scan_factor = float(f)
         self._code = METRICS[metric]
         self._width = -(-(self.dim + 2 * self.M + 1) // 16) * 16  # node row: vector, count, 2M links, padding to 64 bytes
         self._rng = np.random.default_rng(self.seed)
@@ -651,8 +656,8 @@ def _mask(self:HNSWIndex, filter):
 def scans_exactly(self:HNSWIndex,
                   allowed:int, # how many ids the filter mask allows
                   ef:int): # the search's candidate list size
-    "Is a search whose mask allows `allowed` ids answered by an exact scan? (when allowed <= sqrt(BRUTE_FACTOR * ef * slots))"
-    return allowed <= math.sqrt(BRUTE_FACTOR * ef * self._n)
+    "Is a search whose mask allows `allowed` ids answered by an exact scan? (when allowed <= sqrt(exact_scan_factor * ef * slots))"
+    return allowed <= math.sqrt(self.exact_scan_factor * ef * self._n)
 
 # %% ../nbs/03_hnsw.ipynb #5bde345c
 @patch
@@ -762,7 +767,7 @@ def compact(self:HNSWIndex):
     "Rebuild the graph from the live vectors (same ids, same parameters), dropping tombstones."
     with self._wlock:
         live = np.flatnonzero(~self.deleted[:self._n])
-        fresh = HNSWIndex(self.dim, self.metric, self.M, self.ef_construction, self.ef_search, self.seed)
+        fresh = HNSWIndex(self.dim, self.metric, self.M, self.ef_construction, self.ef_search, self.seed, self.exact_scan_factor)
         if len(live): fresh._add_trusted(self._vecs[live, :self.dim], self.ids[live])  # readers keep using the old graph meanwhile
         self._lock.acquire_write()
         try:
@@ -789,7 +794,8 @@ def save(self:HNSWIndex, path):
         n, n_up = self._n, self._n_up
         for name in _ARRAYS: np.save(tmp / f'{name}.npy', getattr(self, name)[:n_up if name == 'links_up' else n])
         header = dict(format=FORMAT, version=FORMAT_VERSION, dim=self.dim, metric=self.metric, M=self.M,
-                      ef_construction=self.ef_construction, ef_search=self.ef_search, seed=self.seed, n=n, n_up=n_up,
+                      ef_construction=self.ef_construction, ef_search=self.ef_search, seed=self.seed,
+                      exact_scan_factor=self.exact_scan_factor, n=n, n_up=n_up,
                       live=self._live, next_id=self._next_id, entry=int(self._state[0]), top_level=int(self._state[1]),
                       rng=self._rng.bit_generator.state,
                       layout=dict(nodes=f"int32 rows of width {self._width}: float32 vector in [0, {self.dim}), "
@@ -806,14 +812,16 @@ def save(self:HNSWIndex, path):
 @patch(cls_method=True)
 def load(cls:HNSWIndex,
          path, # a directory written by `save`
-         mmap:bool=False): # map the arrays from disk (copy-on-write) instead of reading them
+         mmap:bool=False, # map the arrays from disk (copy-on-write) instead of reading them
+         exact_scan_factor:float|None=None): # None: the saved one (BRUTE_FACTOR for files written before it was saved)
     "Read an index saved by `save`; it returns exactly the same results as the saved one."
     path = Path(path)
     try: h = json.loads((path / 'hnsw.json').read_text())
     except (OSError, ValueError) as e: raise VectorIndexError(f"{path} is not a saved HNSW index: {e}") from None
     if h.get('format') != FORMAT or h.get('version') != FORMAT_VERSION:
         raise VectorIndexError(f"{path}: unsupported format {h.get('format')!r} version {h.get('version')!r} (expected {FORMAT!r} {FORMAT_VERSION})")
-    self = cls(h['dim'], h['metric'], h['M'], h['ef_construction'], h['ef_search'], h['seed'])
+    if exact_scan_factor is None: exact_scan_factor = h.get('exact_scan_factor', BRUTE_FACTOR)
+    self = cls(h['dim'], h['metric'], h['M'], h['ef_construction'], h['ef_search'], h['seed'], exact_scan_factor)
     def read(name):
         f = path / f'{name}.npy'
         if mmap:

@@ -406,7 +406,7 @@ def _release_lock(self:Memory):
 def _new_index(self:Memory):
     c = self.cfg
     return HNSWIndex(self.embedder.dim, metric='cosine', M=c.hnsw_m, ef_construction=c.hnsw_ef_construction,
-                     ef_search=c.hnsw_ef_search)
+                     ef_search=c.hnsw_ef_search, exact_scan_factor=c.exact_scan_factor)
 
 @patch
 def _load_snapshot(self:Memory, max_slot: int) -> int:
@@ -416,7 +416,7 @@ def _load_snapshot(self:Memory, max_slot: int) -> int:
     if snap.exists():
         try:
             meta = json.loads((snap / 'memory_checkpoint.json').read_text())
-            idx = HNSWIndex.load(snap)
+            idx = HNSWIndex.load(snap, exact_scan_factor=self.cfg.exact_scan_factor)
             if idx.dim != self.embedder.dim: raise ValueError(f"snapshot has dim {idx.dim}, the embedder {self.embedder.dim}")
             if meta['checkpoint'] > max_slot or len(idx) != meta['count']: raise ValueError("snapshot is ahead of the database")
             self.index, checkpoint = idx, int(meta['checkpoint'])
