@@ -5,29 +5,25 @@
 # %% auto #0
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
            'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'N_CTX', 'SMOOTH_L1_BETA', 'HEAD_WEIGHTS',
-           'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR',
-           'ROUTELLM_WEAK', 'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'RetrievalStats', 'key_words',
-           'key_coverage', 'query_stats', 'RouterFeatures', 'build_features', 'init_params', 'cell_forward',
-           'cell_backward', 'Targets', 'head_losses', 'gradient_check', 'Decision', 'EWCState', 'FastGRNNRouter',
-           'TrainingSet', 'utilities', 'best_tier', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer',
-           'RoundRecord', 'RouterTrainer', 'pgr_curve', 'apgr', 'cpt', 'routing_metrics', 'find_routellm_dir',
-           'load_routellm_mmlu', 'default_embed', 'routellm_features', 'routellm_training_set', 'routellm_scores',
-           'routellm_cv', 'routellm_subject_split', 'routellm_stream', 'routellm_ewc', 'routellm_experiment',
-           'context_budget_environment', 'router_speed']
+           'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats', 'RouterFeatures',
+           'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses', 'gradient_check',
+           'Decision', 'EWCState', 'FastGRNNRouter', 'TrainingSet', 'utilities', 'best_tier', 'Adam', 'hard_threshold',
+           'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer']
 
-# %% ../nbs/05_router.ipynb #68885621
-import dataclasses, io, json, math, os, re, time, zipfile
+# %% ../nbs/05_router.ipynb #c644de12
+import dataclasses, json, math, os, re, time, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .config import Config, RouterConfig, LearningConfig, InferenceConfig, TIERS
 from .types import CONTEXT_BINS, Constraints, InvalidInputError, ModelTier, RouterError, RoutingInfo
 
-# %% ../nbs/05_router.ipynb #1491834d
+# %% ../nbs/05_router.ipynb #5b53adb5
 FEATURE_LAYOUT_VERSION = 1
 
 QUERY_SLOTS = {  # name -> meaning (all squashed to about [0, 1])
@@ -60,6 +56,8 @@ QUERY_SLOTS = {  # name -> meaning (all squashed to about [0, 1])
     'q_units': 'units, currency or percentages, log-squashed',
     'q_punct_frac': 'punctuation per character x5',
 }
+
+# %% ../nbs/05_router.ipynb #c8a88dd3
 RETRIEVAL_SLOTS = {
     'r_hit_count': 'HNSW hits, log1p/log1p(64)',
     'r_sim_top1': 'cosine similarity of the best hit',
@@ -128,29 +126,7 @@ class RetrievalStats:
                    subgraph_edges=int(subgraph_edges), max_hop=int(max_hop),
                    mean_edge_weight=float(np.mean(edge_weights)) if len(edge_weights) else 0.0)
 
-# %% ../nbs/05_router.ipynb #a14dc0ec
-_KEY_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
-_KEY_STOP = frozenset('''a an the and or but if of to in on at by for with from as into about is are was were be been being it its
-this that these those what which who whom whose when where why how do does did not no yes so than then there here can could
-would should will shall may might must has have had name tell me give list please you your i my'''.split())
-
-def key_words(query: str) -> set[str]:
-    "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its content words."
-    toks = _KEY_WORD.findall(query)
-    norm = lambda w: w.lower().removesuffix("'s")
-    keys = {norm(t) for i, t in enumerate(toks) if (i > 0 and t[0].isupper()) or t[0].isdigit()}
-    keys -= _KEY_STOP
-    return keys or {norm(t) for t in toks if len(t) > 2 and norm(t) not in _KEY_STOP}
-
-def key_coverage(query: str, texts: Sequence[str],
-                 keys: set[str] | None = None) -> float:  # `key_words(query)` when the caller has them already
-    "Share of `key_words(query)` found in `texts` (0 when there are none)."
-    keys = key_words(query) if keys is None else keys
-    if not keys or not texts: return 0.0
-    have = {norm for t in texts for norm in (w.lower().removesuffix("'s") for w in _KEY_WORD.findall(t))}
-    return len(keys & have) / len(keys)
-
-# %% ../nbs/05_router.ipynb #e4f3f10f
+# %% ../nbs/05_router.ipynb #a073336e
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
 _NUM = re.compile(r"(?<![A-Za-z])[-+]?\d+(?:[.,]\d+)*")
 _OPT = re.compile(r"^\s*(?:\(?[A-Ha-h][.)]|\(?[1-9][.)])\s+(.*)$")
@@ -177,6 +153,7 @@ _IMP = frozenset(('explain', 'describe', 'write', 'list', 'compute', 'calculate'
 
 def _sq(v, scale): return math.log1p(max(v, 0.0)) / math.log1p(scale)
 
+# %% ../nbs/05_router.ipynb #a1ade78a
 def query_stats(text: str) -> np.ndarray:
     "The query block: one value per name in `QUERY_SLOTS`, in that order."
     t = text.strip(); nc = len(t)
@@ -209,7 +186,7 @@ def query_stats(text: str) -> np.ndarray:
          _sq(len(_UNITS.findall(t)), 16), 5.0 * n_punct / nc)
     return np.array(v)
 
-# %% ../nbs/05_router.ipynb #9e990659
+# %% ../nbs/05_router.ipynb #29ade1a1
 def _slot_table(input_dim):
     n_emb = input_dim - FIXED_SLOTS
     emb = {f'emb_{i:02d}': f'query embedding dimension {i} (Matryoshka prefix, renormalised, unit RMS)' for i in range(n_emb)}
@@ -230,55 +207,62 @@ class RouterFeatures:
 
     def __repr__(self): return f"RouterFeatures(input_dim={self.input_dim}, embedding_dim={self.embedding_dim})"
 
-    def embedding_block(self, query_vec) -> np.ndarray:
-        "Matryoshka prefix of `query_vec`, renormalised to unit RMS (zeros stay zeros)."
-        v = np.asarray(query_vec, dtype=float)
-        if v.ndim != 1 or not np.all(np.isfinite(v)):
-            raise RouterError(f"query_vec must be a finite 1-d vector, got shape {v.shape}" + ('' if v.ndim != 1 else ' with NaN/inf'))
-        e = np.zeros(self.embedding_dim); k = min(len(v), self.embedding_dim); e[:k] = v[:k]
-        nrm = np.linalg.norm(e)
-        return e * (math.sqrt(self.embedding_dim) / nrm) if nrm > 0 else e
+# %% ../nbs/05_router.ipynb #0c6e6376
+@patch
+def embedding_block(self: RouterFeatures, query_vec) -> np.ndarray:
+    "Matryoshka prefix of `query_vec`, renormalised to unit RMS (zeros stay zeros)."
+    v = np.asarray(query_vec, dtype=float)
+    if v.ndim != 1 or not np.all(np.isfinite(v)):
+        raise RouterError(f"query_vec must be a finite 1-d vector, got shape {v.shape}" + ('' if v.ndim != 1 else ' with NaN/inf'))
+    e = np.zeros(self.embedding_dim); k = min(len(v), self.embedding_dim); e[:k] = v[:k]
+    nrm = np.linalg.norm(e)
+    return e * (math.sqrt(self.embedding_dim) / nrm) if nrm > 0 else e
 
-    def build(self, query: str,  # the query text as the user wrote it
-              query_vec,  # its embedding (any length; the first `embedding_dim` dimensions are used)
-              retrieval: RetrievalStats | None = None,  # what the memory found (None = nothing)
-              constraints: Constraints | None = None,  # the request's limits and overrides
-              turn_index: int = 0,  # 0 for the first turn of a session
-             ) -> np.ndarray:
-        "The feature vector, shape (input_dim,)."
-        if not isinstance(query, str): raise RouterError(f"query must be a string, got {type(query).__name__}")
-        if isinstance(turn_index, bool) or not isinstance(turn_index, (int, np.integer)) or turn_index < 0:
-            raise RouterError(f"turn_index must be an integer >= 0, got {turn_index!r}")
-        r = retrieval if retrieval is not None else RetrievalStats()
-        c = constraints if constraints is not None else Constraints()
-        x = np.empty(self.input_dim)
-        x[self.blocks['query']] = query_stats(query)
-        x[self.blocks['embedding']] = self.embedding_block(query_vec)
-        x[self.blocks['retrieval']] = (_sq(r.hit_count, 64), r.sim_top1, r.sim_mean, 4.0 * r.sim_std, _sq(r.qapair_hits, 16),
-                                       _sq(r.concept_hits, 16), _sq(r.document_hits, 16), _sq(r.fact_hits, 16),
-                                       _sq(r.subgraph_nodes, 256), r.key_coverage, r.max_hop / 3.0, r.mean_edge_weight)
-        size = {'tiny': 0.25, 'small': 0.5, 'medium': 0.75, 'large': 1.0}
-        x[self.blocks['constraints']] = (
-            float(c.max_latency_ms is not None), math.log10(max(c.max_latency_ms, 1.0)) / 5 if c.max_latency_ms else 0.0,
-            float(c.max_tokens is not None), math.log2(c.max_tokens) / 12 if c.max_tokens else 0.0,
-            float(c.temperature is not None), (c.temperature or 0.0) / 2, float(c.top_p is not None), c.top_p or 0.0,
-            float(c.force_model is not None), size[c.force_model.value] if c.force_model is not None else 0.0,
-            math.log2(c.force_context) / 12 if c.force_context else 0.0, float(c.no_cache))
-        later = turn_index > 0
-        x[self.blocks['session']] = (_sq(turn_index, 32), float(not later), float(later and bool(_FOLLOWUP.match(query))),
-                                     float(later and len(_WORD.findall(query)) < 8))
-        if not np.all(np.isfinite(x)): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
-        return x
+# %% ../nbs/05_router.ipynb #8ffdd08e
+@patch
+def build(self: RouterFeatures, query: str,  # the query text as the user wrote it
+          query_vec,  # its embedding (any length; the first `embedding_dim` dimensions are used)
+          retrieval: RetrievalStats | None = None,  # what the memory found (None = nothing)
+          constraints: Constraints | None = None,  # the request's limits and overrides
+          turn_index: int = 0,  # 0 for the first turn of a session
+         ) -> np.ndarray:
+    "The feature vector, shape (input_dim,)."
+    if not isinstance(query, str): raise RouterError(f"query must be a string, got {type(query).__name__}")
+    if isinstance(turn_index, bool) or not isinstance(turn_index, (int, np.integer)) or turn_index < 0:
+        raise RouterError(f"turn_index must be an integer >= 0, got {turn_index!r}")
+    r = retrieval if retrieval is not None else RetrievalStats()
+    c = constraints if constraints is not None else Constraints()
+    x = np.empty(self.input_dim)
+    x[self.blocks['query']] = query_stats(query)
+    x[self.blocks['embedding']] = self.embedding_block(query_vec)
+    x[self.blocks['retrieval']] = (_sq(r.hit_count, 64), r.sim_top1, r.sim_mean, 4.0 * r.sim_std, _sq(r.qapair_hits, 16),
+                                   _sq(r.concept_hits, 16), _sq(r.document_hits, 16), _sq(r.fact_hits, 16),
+                                   _sq(r.subgraph_nodes, 256), r.key_coverage, r.max_hop / 3.0, r.mean_edge_weight)
+    size = {'tiny': 0.25, 'small': 0.5, 'medium': 0.75, 'large': 1.0}
+    x[self.blocks['constraints']] = (
+        float(c.max_latency_ms is not None), math.log10(max(c.max_latency_ms, 1.0)) / 5 if c.max_latency_ms else 0.0,
+        float(c.max_tokens is not None), math.log2(c.max_tokens) / 12 if c.max_tokens else 0.0,
+        float(c.temperature is not None), (c.temperature or 0.0) / 2, float(c.top_p is not None), c.top_p or 0.0,
+        float(c.force_model is not None), size[c.force_model.value] if c.force_model is not None else 0.0,
+        math.log2(c.force_context) / 12 if c.force_context else 0.0, float(c.no_cache))
+    later = turn_index > 0
+    x[self.blocks['session']] = (_sq(turn_index, 32), float(not later), float(later and bool(_FOLLOWUP.match(query))),
+                                 float(later and len(_WORD.findall(query)) < 8))
+    if not np.all(np.isfinite(x)): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
+    return x
 
-    def explain(self, x) -> dict:
-        "Slot name -> value (for logging and debugging)."
-        x = np.asarray(x)
-        if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
-        return dict(zip(self.names, map(float, x)))
+# %% ../nbs/05_router.ipynb #4df46e1c
+@patch
+def explain(self: RouterFeatures, x) -> dict:
+    "Slot name -> value (for logging and debugging)."
+    x = np.asarray(x)
+    if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
+    return dict(zip(self.names, map(float, x)))
 
-    def table(self) -> pd.DataFrame:
-        "Every slot: index, block, name, meaning."
-        return pd.DataFrame(dict(slot=range(self.input_dim), block=self.block_of, name=self.names, meaning=self.meanings))
+@patch
+def table(self: RouterFeatures) -> pd.DataFrame:
+    "Every slot: index, block, name, meaning."
+    return pd.DataFrame(dict(slot=range(self.input_dim), block=self.block_of, name=self.names, meaning=self.meanings))
 
 FEATURES = RouterFeatures(128)
 FEATURE_NAMES = FEATURES.names
@@ -294,7 +278,7 @@ def build_features(query: str,  # the query text
     lay = FEATURES if input_dim == 128 else RouterFeatures(input_dim)
     return lay.build(query, query_vec, retrieval, constraints, turn_index)
 
-# %% ../nbs/05_router.ipynb #abb6e1b7
+# %% ../nbs/05_router.ipynb #23b1c6d2
 PARAM_GROUPS = ('ln_g', 'ln_b', 'W', 'A', 'B', 'b_z', 'b_h', 'zeta', 'nu', 'tier_W', 'tier_b', 'ctx_W', 'ctx_b',
                 'temp_w', 'temp_b', 'top_p_w', 'top_p_b', 'q_W', 'q_b')
 N_CTX = len(CONTEXT_BINS)
@@ -318,6 +302,7 @@ def init_params(input_dim: int, hidden_dim: int, n_tiers: int, rank: int, sparsi
              temp_w=small(H), temp_b=np.array(0.0), top_p_w=small(H), top_p_b=np.array(0.0), q_W=small(K, H), q_b=np.zeros(K))
     return p, nnz
 
+# %% ../nbs/05_router.ipynb #c667dd64
 def cell_forward(p: dict, X: np.ndarray, H0: np.ndarray, eps: float = 1e-5) -> tuple[dict, dict]:
     "Batch forward: X (n, D), H0 (n, H) -> head pre-activations and the cache for `cell_backward`."
     mu = X.mean(1, keepdims=True); xc = X - mu
@@ -333,6 +318,7 @@ def cell_forward(p: dict, X: np.ndarray, H0: np.ndarray, eps: float = 1e-5) -> t
                top_p=h @ p['top_p_w'] + p['top_p_b'], q=h @ p['q_W'].T + p['q_b'], h=h)
     return out, dict(nrm=nrm, xh=xh, m=m, H0=H0, z=z, c=c, zeta=zeta, nu=nu, gate=gate, h=h)
 
+# %% ../nbs/05_router.ipynb #0f8b1928
 def cell_backward(p: dict, cache: dict, d: dict, fisher: bool = False) -> tuple[dict, dict | None]:
     """Gradients of a loss given its gradients `d` w.r.t. the head pre-activations (tier, ctx, temp, top_p, q).
     With `fisher`, also the sum over samples of each *per-sample* squared gradient (for EWC), exact and
@@ -437,7 +423,7 @@ def gradient_check(seed: int = 0, eps: float = 1e-6) -> dict:
     errs['fisher (per-sample squares)'] = max(float(np.abs(tot[k] - sq[k]).max() / (np.abs(tot[k]).max() + 1e-12)) for k in PARAM_GROUPS)
     return errs
 
-# %% ../nbs/05_router.ipynb #535376b1
+# %% ../nbs/05_router.ipynb #129c2e83
 ROUTER_FORMAT_VERSION = 1
 
 @dataclass
@@ -457,23 +443,26 @@ class Decision:
     context_probs: dict = field(default_factory=dict)  # budget -> probability
     quality: dict = field(default_factory=dict)  # tier -> estimated success probability
 
-    def to_dict(self) -> dict:
-        "The decision as plain JSON-ready values (what a request record stores)."
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> 'Decision':
-        "Rebuild from `to_dict` output or a stored record: unknown keys (e.g. 'h') are ignored, missing ones take defaults."
-        if isinstance(d, Decision): return d
-        if not isinstance(d, dict): raise RouterError(f"Decision.from_dict needs a dict, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        kw = {**_DECISION_DEFAULTS, **{k: v for k, v in d.items() if k in names}}
-        if kw.get('context_probs'):  # JSON turns the int budgets into strings: turn them back
-            kw['context_probs'] = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in kw['context_probs'].items()}
-        return cls(**kw)
-
+# %% ../nbs/05_router.ipynb #e6e9f30b
 _DECISION_DEFAULTS = dict(tier='', tier_index=-1, context_size=0, temperature=0.0, top_p=1.0, confidence=0.0)  # for keys a stored dict lacks
 
+@patch
+def to_dict(self: Decision) -> dict:
+    "The decision as plain JSON-ready values (what a request record stores)."
+    return dataclasses.asdict(self)
+
+@patch(cls_method=True)
+def from_dict(cls: Decision, d: dict) -> Decision:
+    "Rebuild from `to_dict` output or a stored record: unknown keys (e.g. 'h') are ignored, missing ones take defaults."
+    if isinstance(d, Decision): return d
+    if not isinstance(d, dict): raise RouterError(f"Decision.from_dict needs a dict, got {type(d).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    kw = {**_DECISION_DEFAULTS, **{k: v for k, v in d.items() if k in names}}
+    if kw.get('context_probs'):  # JSON turns the int budgets into strings: turn them back
+        kw['context_probs'] = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in kw['context_probs'].items()}
+    return cls(**kw)
+
+# %% ../nbs/05_router.ipynb #f2ad52eb
 @dataclass
 class EWCState:
     "Online EWC memory: the accumulated diagonal Fisher (summed over samples) and the anchor weights."
@@ -490,6 +479,7 @@ def _tier_list(tiers) -> list[str]:
     if len(set(out)) != len(out): raise RouterError(f"tiers must be distinct, got {list(tiers)!r}")
     return out
 
+# %% ../nbs/05_router.ipynb #ec2e1265
 class FastGRNNRouter:
     "The learned router: features -> (tier, context budget, temperature, top_p, confidence)."
     def __init__(self, cfg: RouterConfig | None = None,  # `Config.router`
@@ -512,106 +502,125 @@ class FastGRNNRouter:
         return (f"FastGRNNRouter(tiers={self.tiers}, input_dim={self.input_dim}, hidden_dim={self.hidden_dim}, "
                 f"rank={self.cfg.rank}, nnz(W)={int(np.count_nonzero(self.params['W']))}, rounds={self.rounds})")
 
-    def _fuse(self):
-        "Precompute the single-sample path: U = A·B and all heads stacked into one matrix."
-        p = self.params; K = len(self.tiers)
-        self._U = p['A'] @ p['B']
-        self._Wh = np.vstack([p['tier_W'], p['ctx_W'], p['temp_w'][None], p['top_p_w'][None], p['q_W']])
-        self._bh = np.concatenate([p['tier_b'], p['ctx_b'], [p['temp_b']], [p['top_p_b']], p['q_b']])
-        self._zeta, self._nu = float(_sig(p['zeta'])), float(_sig(p['nu']))
-        self._cuts = (K, K + N_CTX, K + N_CTX + 1, K + N_CTX + 2)
+# %% ../nbs/05_router.ipynb #86ef3c03
+@patch
+def _fuse(self: FastGRNNRouter):
+    "Precompute the single-sample path: U = A·B and all heads stacked into one matrix."
+    p = self.params; K = len(self.tiers)
+    self._U = p['A'] @ p['B']
+    self._Wh = np.vstack([p['tier_W'], p['ctx_W'], p['temp_w'][None], p['top_p_w'][None], p['q_W']])
+    self._bh = np.concatenate([p['tier_b'], p['ctx_b'], [p['temp_b']], [p['top_p_b']], p['q_b']])
+    self._zeta, self._nu = float(_sig(p['zeta'])), float(_sig(p['nu']))
+    self._cuts = (K, K + N_CTX, K + N_CTX + 1, K + N_CTX + 2)
 
-    def set_params(self, params: dict):
-        "Replace the weights (e.g. a promoted candidate)."
-        self.params = {k: np.array(v, dtype=float) for k, v in params.items()}
-        self._fuse()
+@patch
+def set_params(self: FastGRNNRouter, params: dict):
+    "Replace the weights (e.g. a promoted candidate)."
+    self.params = {k: np.array(v, dtype=float) for k, v in params.items()}
+    self._fuse()
 
-    def forward_one(self, x: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        "Raw single-sample forward: (stacked head outputs, new hidden state). The hot path; no validation."
-        p = self.params
-        xc = x - x.mean(); xh = xc * (p['ln_g'] / math.sqrt(xc @ xc / len(xc) + 1e-5)) + p['ln_b']
-        pre = p['W'] @ xh
-        if h is not None: pre = pre + self._U @ h
-        z = _sig(pre + p['b_z']); hn = (self._zeta * (1.0 - z) + self._nu) * np.tanh(pre + p['b_h'])
-        if h is not None: hn = hn + z * h
-        return self._Wh @ hn + self._bh, hn
+# %% ../nbs/05_router.ipynb #a328eb67
+@patch
+def forward_one(self: FastGRNNRouter, x: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    "Raw single-sample forward: (stacked head outputs, new hidden state). The hot path; no validation."
+    p = self.params
+    xc = x - x.mean(); xh = xc * (p['ln_g'] / math.sqrt(xc @ xc / len(xc) + 1e-5)) + p['ln_b']
+    pre = p['W'] @ xh
+    if h is not None: pre = pre + self._U @ h
+    z = _sig(pre + p['b_z']); hn = (self._zeta * (1.0 - z) + self._nu) * np.tanh(pre + p['b_h'])
+    if h is not None: hn = hn + z * h
+    return self._Wh @ hn + self._bh, hn
 
-    def predict(self, X: np.ndarray, H0: np.ndarray | None = None) -> dict:
-        "Batch outputs: tier_probs (n, K), context_probs (n, 5), temperature, top_p (n,), quality (n, K), h (n, H)."
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.input_dim: raise RouterError(f"features must have shape (n, {self.input_dim}), got {X.shape}")
-        H0 = np.zeros((len(X), self.hidden_dim)) if H0 is None else np.asarray(H0, dtype=float)
-        out, _ = cell_forward(self.params, X, H0)
-        return dict(tier_probs=_softmax(out['tier']), context_probs=_softmax(out['ctx']), temperature=2.0 * _sig(out['temp']),
-                    top_p=_sig(out['top_p']), quality=_sig(out['q']), h=out['h'])
+@patch
+def predict(self: FastGRNNRouter, X: np.ndarray, H0: np.ndarray | None = None) -> dict:
+    "Batch outputs: tier_probs (n, K), context_probs (n, 5), temperature, top_p (n,), quality (n, K), h (n, H)."
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != self.input_dim: raise RouterError(f"features must have shape (n, {self.input_dim}), got {X.shape}")
+    H0 = np.zeros((len(X), self.hidden_dim)) if H0 is None else np.asarray(H0, dtype=float)
+    out, _ = cell_forward(self.params, X, H0)
+    return dict(tier_probs=_softmax(out['tier']), context_probs=_softmax(out['ctx']), temperature=2.0 * _sig(out['temp']),
+                top_p=_sig(out['top_p']), quality=_sig(out['q']), h=out['h'])
 
-    def _available_mask(self, available):
-        if available is None: return np.ones(len(self.tiers), bool)
-        if isinstance(available, dict): names = [t for t, ok in available.items() if ok]
-        else: names = list(available)
-        names = {ModelTier.parse(t).value if isinstance(t, (str, ModelTier)) else t for t in names}
-        mask = np.array([t in names for t in self.tiers])
-        if not mask.any(): raise RouterError(f"no configured tier is available: configured {self.tiers}, available {sorted(map(str, names))}")
-        return mask
+# %% ../nbs/05_router.ipynb #3095417e
+@patch
+def _available_mask(self: FastGRNNRouter, available):
+    if available is None: return np.ones(len(self.tiers), bool)
+    if isinstance(available, dict): names = [t for t, ok in available.items() if ok]
+    else: names = list(available)
+    names = {ModelTier.parse(t).value if isinstance(t, (str, ModelTier)) else t for t in names}
+    mask = np.array([t in names for t in self.tiers])
+    if not mask.any(): raise RouterError(f"no configured tier is available: configured {self.tiers}, available {sorted(map(str, names))}")
+    return mask
 
-    def decide(self, features: np.ndarray,  # feature vector from `build_features`, shape (input_dim,)
-               h: np.ndarray | None = None,  # the session's hidden state (None = first turn)
-               available=None,  # tiers that can serve now: list of names, or dict name -> bool; None = all
-               *, constraints: Constraints | None = None,  # overrides applied last (flagged `forced`)
-               explore: bool = False,  # ε-greedy exploration of another tier (bandit learning)
-               rng: np.random.Generator | None = None,  # exploration randomness (default: the router's)
-              ) -> tuple[Decision, np.ndarray]:
-        "Route one request: (Decision, new hidden state)."
-        x = np.asarray(features, dtype=float)
-        if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
-        if not np.all(np.isfinite(x)): raise RouterError("features contain NaN or inf")
-        if h is not None:
-            h = np.asarray(h, dtype=float)
-            if h.shape != (self.hidden_dim,): raise RouterError(f"hidden state must have shape ({self.hidden_dim},), got {h.shape}")
-        o, hn = self.forward_one(x, h)
-        c1, c2, c3, c4 = self._cuts
-        mask = self._available_mask(available)
-        tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
-        cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
-        qual = _sig(o[c4:])
-        k = int(np.argmax(tp)); conf = float(qual[k])
-        ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
-        if conf < self.cfg.confidence_threshold:
-            safe = self.cfg.safe_tier
-            ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
-            # untrained, the estimates mean nothing yet: the safe default. Trained, escalate only when the safe tier is
-            # expected to do clearly better; when every tier is unlikely to succeed, paying more buys nothing.
-            if self.rounds == 0 or qual[ks] >= conf + self.cfg.escalation_margin:
-                fallback, k = True, ks
-                ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
-        n_av = int(mask.sum()); eps = self.cfg.exploration; explored = False
-        propensity = 1.0 - eps if (explore and n_av > 1) else 1.0
-        if explore and n_av > 1 and (rng or self.rng).random() < eps:
-            others = [i for i in np.flatnonzero(mask) if i != k]
-            k = int((rng or self.rng).choice(others)); explored = True; propensity = eps / (n_av - 1)
-        forced = False
-        if constraints is not None:
-            if constraints.force_model is not None:
-                fm = constraints.force_model.value
-                if fm not in self.tiers: raise RouterError(f"force_model {fm!r} is not a configured tier; configured: {', '.join(self.tiers)}")
-                k, forced, explored, propensity = self.tiers.index(fm), True, False, 1.0
-            if constraints.force_context is not None: ctx, forced = int(constraints.force_context), True
-            if constraints.temperature is not None: temp, forced = float(constraints.temperature), True
-            if constraints.top_p is not None: top_p, forced = float(constraints.top_p), True
-        d = Decision(tier=self.tiers[k], tier_index=k, context_size=int(ctx), temperature=temp, top_p=top_p,
-                     confidence=float(qual[k]), fallback=fallback, explored=explored, forced=forced, propensity=float(propensity),
-                     tier_probs={t: float(tp[i]) for i, t in enumerate(self.tiers) if mask[i]},
-                     context_probs={b: float(cp[i]) for i, b in enumerate(CONTEXT_BINS)},
-                     quality={t: float(qual[i]) for i, t in enumerate(self.tiers)})
-        return d, hn
+# %% ../nbs/05_router.ipynb #3606d755
+@patch
+def _choose(self: FastGRNNRouter, o: np.ndarray, mask: np.ndarray, explore: bool, rng) -> tuple:
+    "(k, context, temperature, top_p, fallback, explored, propensity, tier probs, context probs, success estimates)."
+    c1, c2, c3, c4 = self._cuts
+    tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
+    cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
+    qual = _sig(o[c4:])
+    k = int(np.argmax(tp)); conf = float(qual[k])
+    ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
+    if conf < self.cfg.confidence_threshold:
+        safe = self.cfg.safe_tier
+        ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
+        # untrained, the estimates mean nothing yet: the safe default. Trained, escalate only when the safe tier is
+        # expected to do clearly better; when every tier is unlikely to succeed, paying more buys nothing.
+        if self.rounds == 0 or qual[ks] >= conf + self.cfg.escalation_margin:
+            fallback, k = True, ks
+            ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
+    n_av = int(mask.sum()); eps = self.cfg.exploration; explored = False
+    propensity = 1.0 - eps if (explore and n_av > 1) else 1.0
+    if explore and n_av > 1 and (rng or self.rng).random() < eps:
+        others = [i for i in np.flatnonzero(mask) if i != k]
+        k = int((rng or self.rng).choice(others)); explored = True; propensity = eps / (n_av - 1)
+    return k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual
 
-    def to_routing_info(self, decision: Decision, backend: str = '') -> RoutingInfo:
-        "The decision as the `RoutingInfo` a `Response` carries."
-        return RoutingInfo(model=ModelTier.parse(decision.tier), context_size=decision.context_size, temperature=decision.temperature,
-                           top_p=decision.top_p, confidence=decision.confidence, fallback=decision.fallback, forced=decision.forced,
-                           explored=decision.explored, backend=backend, tier_probs=dict(decision.tier_probs))
+# %% ../nbs/05_router.ipynb #ce43d45a
+@patch
+def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `build_features`, shape (input_dim,)
+           h: np.ndarray | None = None,  # the session's hidden state (None = first turn)
+           available=None,  # tiers that can serve now: list of names, or dict name -> bool; None = all
+           *, constraints: Constraints | None = None,  # overrides applied last (flagged `forced`)
+           explore: bool = False,  # ε-greedy exploration of another tier (bandit learning)
+           rng: np.random.Generator | None = None,  # exploration randomness (default: the router's)
+          ) -> tuple[Decision, np.ndarray]:
+    "Route one request: (Decision, new hidden state)."
+    x = np.asarray(features, dtype=float)
+    if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
+    if not np.all(np.isfinite(x)): raise RouterError("features contain NaN or inf")
+    if h is not None:
+        h = np.asarray(h, dtype=float)
+        if h.shape != (self.hidden_dim,): raise RouterError(f"hidden state must have shape ({self.hidden_dim},), got {h.shape}")
+    o, hn = self.forward_one(x, h)
+    mask = self._available_mask(available)
+    k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual = self._choose(o, mask, explore, rng)
+    forced = False
+    if constraints is not None:
+        if constraints.force_model is not None:
+            fm = constraints.force_model.value
+            if fm not in self.tiers: raise RouterError(f"force_model {fm!r} is not a configured tier; configured: {', '.join(self.tiers)}")
+            k, forced, explored, propensity = self.tiers.index(fm), True, False, 1.0
+        if constraints.force_context is not None: ctx, forced = int(constraints.force_context), True
+        if constraints.temperature is not None: temp, forced = float(constraints.temperature), True
+        if constraints.top_p is not None: top_p, forced = float(constraints.top_p), True
+    d = Decision(tier=self.tiers[k], tier_index=k, context_size=int(ctx), temperature=temp, top_p=top_p,
+                 confidence=float(qual[k]), fallback=fallback, explored=explored, forced=forced, propensity=float(propensity),
+                 tier_probs={t: float(tp[i]) for i, t in enumerate(self.tiers) if mask[i]},
+                 context_probs={b: float(cp[i]) for i, b in enumerate(CONTEXT_BINS)},
+                 quality={t: float(qual[i]) for i, t in enumerate(self.tiers)})
+    return d, hn
 
-# %% ../nbs/05_router.ipynb #e0fc7e8b
+# %% ../nbs/05_router.ipynb #5cd5cfce
+@patch
+def to_routing_info(self: FastGRNNRouter, decision: Decision, backend: str = '') -> RoutingInfo:
+    "The decision as the `RoutingInfo` a `Response` carries."
+    return RoutingInfo(model=ModelTier.parse(decision.tier), context_size=decision.context_size, temperature=decision.temperature,
+                       top_p=decision.top_p, confidence=decision.confidence, fallback=decision.fallback, forced=decision.forced,
+                       explored=decision.explored, backend=backend, tier_probs=dict(decision.tier_probs))
+
+# %% ../nbs/05_router.ipynb #c47d2c30
 def _atomic_savez(path: Path, arrays: dict):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
@@ -630,7 +639,9 @@ def _read_npz(path, fmt):
         raise RouterError(f"{str(path)!r} is a {header.get('format')!r} file, expected {fmt!r}")
     return header, arrays
 
-def _router_save(self, path) -> Path:
+# %% ../nbs/05_router.ipynb #c0689d5a
+@patch
+def save(self: FastGRNNRouter, path) -> Path:
     "Write weights + EWC state + JSON header to `path` (.npz)."
     header = dict(format='ruvllm.router', version=ROUTER_FORMAT_VERSION, tiers=self.tiers, input_dim=self.input_dim,
                   hidden_dim=self.hidden_dim, rank=self.cfg.rank, nnz=self.nnz, feature_layout=FEATURE_LAYOUT_VERSION,
@@ -643,8 +654,9 @@ def _router_save(self, path) -> Path:
     _atomic_savez(path, arrays)
     return Path(path)
 
-@classmethod
-def _router_load(cls, path, cfg: RouterConfig | None = None) -> 'FastGRNNRouter':
+# %% ../nbs/05_router.ipynb #20394342
+@patch(cls_method=True)
+def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNNRouter:
     "Load a router saved by `save`; with `cfg`, its dimensions must match."
     header, arrays = _read_npz(path, 'ruvllm.router')
     if header.get('version') != ROUTER_FORMAT_VERSION:
@@ -664,9 +676,7 @@ def _router_load(cls, path, cfg: RouterConfig | None = None) -> 'FastGRNNRouter'
         r.ewc = EWCState({k: arrays[f'F.{k}'] for k in PARAM_GROUPS}, {k: arrays[f'a.{k}'] for k in PARAM_GROUPS}, header.get('ewc_samples') or 0.0)
     return r
 
-FastGRNNRouter.save, FastGRNNRouter.load = _router_save, _router_load
-
-# %% ../nbs/05_router.ipynb #423b4f31
+# %% ../nbs/05_router.ipynb #dd96b6d2
 @dataclass
 class TrainingSet:
     "What a training round learns from (n samples, K tiers). NaN = unknown."
@@ -702,21 +712,24 @@ class TrainingSet:
 
     def __len__(self): return len(self.X)
 
-    @property
-    def full(self) -> np.ndarray:
-        "Rows where every tier's quality is known."
-        return ~np.isnan(self.quality).any(1)
+# %% ../nbs/05_router.ipynb #a21a9bc9
+@patch(as_prop=True)
+def full(self: TrainingSet) -> np.ndarray:
+    "Rows where every tier's quality is known."
+    return ~np.isnan(self.quality).any(1)
 
-    def take(self, idx) -> 'TrainingSet':
-        "The rows at `idx`."
-        return TrainingSet(**{f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx]) for f in dataclasses.fields(self)})
+@patch
+def take(self: TrainingSet, idx) -> TrainingSet:
+    "The rows at `idx`."
+    return TrainingSet(**{f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[idx]) for f in dataclasses.fields(self)})
 
-    @classmethod
-    def full_information(cls, X, quality, tier_costs: Sequence[float], **kw) -> 'TrainingSet':
-        "Rows with every tier's quality known; cost per tier from `tier_costs`."
-        quality = np.asarray(quality, dtype=float)
-        return cls(X=X, quality=quality, cost=np.tile(np.asarray(tier_costs, dtype=float), (len(quality), 1)), **kw)
+@patch(cls_method=True)
+def full_information(cls: TrainingSet, X, quality, tier_costs: Sequence[float], **kw) -> TrainingSet:
+    "Rows with every tier's quality known; cost per tier from `tier_costs`."
+    quality = np.asarray(quality, dtype=float)
+    return cls(X=X, quality=quality, cost=np.tile(np.asarray(tier_costs, dtype=float), (len(quality), 1)), **kw)
 
+# %% ../nbs/05_router.ipynb #338b6527
 def utilities(ts: TrainingSet, cost_weight: float, latency_weight: float) -> np.ndarray:
     "U = quality − λ·cost − μ·latency per row and tier (NaN where the quality is unknown). Unknown latency = the tier's mean known latency (0 if none)."
     lat = ts.latency.copy()
@@ -764,7 +777,7 @@ def ewc_penalty(params: dict, ewc: EWCState | None, lam: float) -> tuple[float, 
         dlt = params[k] - ewc.anchor[k]; g[k] = lam * ewc.fisher[k] * dlt; pen += 0.5 * lam * float((ewc.fisher[k] * dlt * dlt).sum())
     return pen, g
 
-# %% ../nbs/05_router.ipynb #e91a4b2b
+# %% ../nbs/05_router.ipynb #c485a15d
 REPLAY_FORMAT_VERSION = 1
 _COLS = dict(features=np.float32, h=np.float16, tier=np.int8, context=np.int32, temperature=np.float32, top_p=np.float32,
              propensity=np.float32, outcome=np.float32, cost=np.float32, latency=np.float32, outcomes=np.float32, explored=np.bool_)
@@ -790,81 +803,87 @@ class ReplayBuffer:
             for k in new: new[k][:self.size] = self.cols[k][:self.size]
         self.cols = new
 
-    def add(self, features: np.ndarray,  # the feature vector the router saw
-            decision: Decision,  # what was executed
-            propensity: float,  # probability the policy chose that tier
-            outcome: float,  # quality of the answer in [0, 1]
-            cost: float,  # cost of the answer (tier cost units)
-            latency: float,  # seconds
-            *, h: np.ndarray | None = None,  # hidden state before the decision (None = first turn)
-            outcomes: dict | None = None,  # tier -> quality for every tier known (full information)
-           ) -> bool:
-        "Offer one experience to the reservoir; True if it was stored."
-        x = np.asarray(features, dtype=np.float32)
-        if x.ndim != 1 or not np.all(np.isfinite(x)): raise RouterError(f"features must be a finite 1-d vector, got shape {x.shape}")
-        if not (0.0 < propensity <= 1.0): raise RouterError(f"propensity must be in (0, 1], got {propensity!r}")
-        if not (0.0 <= outcome <= 1.0): raise RouterError(f"outcome must be a quality in [0, 1], got {outcome!r}")
-        if h is not None and np.shape(h) != (self.hidden_dim,): raise RouterError(f"h must have shape ({self.hidden_dim},), got {np.shape(h)}")
-        if self.cols is None: self._alloc(len(x), self.hidden_dim, min(self.capacity, 1024))
-        if len(x) != self.cols['features'].shape[1]:
-            raise RouterError(f"features have {len(x)} slots, the buffer holds {self.cols['features'].shape[1]}")
-        self.seen += 1
-        if self.size < self.capacity:
-            if self.size == len(self.cols['tier']): self._alloc(len(x), self.cols['h'].shape[1], min(self.capacity, 2 * self.size))
-            i = self.size; self.size += 1
-        else:
-            j = int(self.rng.integers(self.seen))
-            if j >= self.capacity: return False
-            i = j
-        c = self.cols
-        c['features'][i] = x; c['h'][i] = 0 if h is None else h
-        c['tier'][i] = TIERS.index(ModelTier.parse(decision.tier).value); c['context'][i] = decision.context_size
-        c['temperature'][i], c['top_p'][i], c['propensity'][i] = decision.temperature, decision.top_p, propensity
-        c['outcome'][i], c['cost'][i], c['latency'][i], c['explored'][i] = outcome, cost, latency, decision.explored
-        c['outcomes'][i] = np.nan
-        for t, q in (outcomes or {}).items(): c['outcomes'][i, TIERS.index(ModelTier.parse(t).value)] = q
-        return True
+# %% ../nbs/05_router.ipynb #a1a94377
+@patch
+def add(self: ReplayBuffer, features: np.ndarray,  # the feature vector the router saw
+        decision: Decision,  # what was executed
+        propensity: float,  # probability the policy chose that tier
+        outcome: float,  # quality of the answer in [0, 1]
+        cost: float,  # cost of the answer (tier cost units)
+        latency: float,  # seconds
+        *, h: np.ndarray | None = None,  # hidden state before the decision (None = first turn)
+        outcomes: dict | None = None,  # tier -> quality for every tier known (full information)
+       ) -> bool:
+    "Offer one experience to the reservoir; True if it was stored."
+    x = np.asarray(features, dtype=np.float32)
+    if x.ndim != 1 or not np.all(np.isfinite(x)): raise RouterError(f"features must be a finite 1-d vector, got shape {x.shape}")
+    if not (0.0 < propensity <= 1.0): raise RouterError(f"propensity must be in (0, 1], got {propensity!r}")
+    if not (0.0 <= outcome <= 1.0): raise RouterError(f"outcome must be a quality in [0, 1], got {outcome!r}")
+    if h is not None and np.shape(h) != (self.hidden_dim,): raise RouterError(f"h must have shape ({self.hidden_dim},), got {np.shape(h)}")
+    if self.cols is None: self._alloc(len(x), self.hidden_dim, min(self.capacity, 1024))
+    if len(x) != self.cols['features'].shape[1]:
+        raise RouterError(f"features have {len(x)} slots, the buffer holds {self.cols['features'].shape[1]}")
+    self.seen += 1
+    if self.size < self.capacity:
+        if self.size == len(self.cols['tier']): self._alloc(len(x), self.cols['h'].shape[1], min(self.capacity, 2 * self.size))
+        i = self.size; self.size += 1
+    else:
+        j = int(self.rng.integers(self.seen))
+        if j >= self.capacity: return False
+        i = j
+    c = self.cols
+    c['features'][i] = x; c['h'][i] = 0 if h is None else h
+    c['tier'][i] = TIERS.index(ModelTier.parse(decision.tier).value); c['context'][i] = decision.context_size
+    c['temperature'][i], c['top_p'][i], c['propensity'][i] = decision.temperature, decision.top_p, propensity
+    c['outcome'][i], c['cost'][i], c['latency'][i], c['explored'][i] = outcome, cost, latency, decision.explored
+    c['outcomes'][i] = np.nan
+    for t, q in (outcomes or {}).items(): c['outcomes'][i, TIERS.index(ModelTier.parse(t).value)] = q
+    return True
 
-    def training_set(self, tiers: Sequence[str], tier_costs: dict) -> TrainingSet:
-        "The stored rows as a `TrainingSet` for a router with `tiers` (rows whose tier it does not have are dropped)."
-        if self.size == 0: raise RouterError("the replay buffer is empty; add experience before training")
-        c = {k: v[:self.size] for k, v in self.cols.items()}
-        cols = [TIERS.index(t) for t in tiers]
-        pos = {g: i for i, g in enumerate(cols)}
-        chosen = np.array([pos.get(int(t), -1) for t in c['tier']])
-        keep = chosen >= 0; n = int(keep.sum()); K = len(tiers); rows = np.arange(n)
-        if n == 0: raise RouterError(f"no stored decision used one of the tiers {list(tiers)}")
-        quality = c['outcomes'][keep][:, cols].astype(float)
-        ch = chosen[keep]; quality[rows, ch] = c['outcome'][keep]
-        cost = np.tile([float(tier_costs[t]) for t in tiers], (n, 1)); cost[rows, ch] = c['cost'][keep]
-        latency = np.full((n, K), np.nan); latency[rows, ch] = c['latency'][keep]
-        ctx = c['context'][keep].astype(float)
-        ctx_idx = np.abs(np.log2(ctx)[:, None] - np.log2(CONTEXT_BINS)[None]).argmin(1)  # nearest budget
-        return TrainingSet(X=c['features'][keep].astype(float), quality=quality, cost=cost, latency=latency, chosen=ch,
-                           propensity=c['propensity'][keep].astype(float), H0=c['h'][keep].astype(float), context_taken=ctx_idx,
-                           temperature_taken=c['temperature'][keep].astype(float), top_p_taken=c['top_p'][keep].astype(float))
+# %% ../nbs/05_router.ipynb #d654fa85
+@patch
+def training_set(self: ReplayBuffer, tiers: Sequence[str], tier_costs: dict) -> TrainingSet:
+    "The stored rows as a `TrainingSet` for a router with `tiers` (rows whose tier it does not have are dropped)."
+    if self.size == 0: raise RouterError("the replay buffer is empty; add experience before training")
+    c = {k: v[:self.size] for k, v in self.cols.items()}
+    cols = [TIERS.index(t) for t in tiers]
+    pos = {g: i for i, g in enumerate(cols)}
+    chosen = np.array([pos.get(int(t), -1) for t in c['tier']])
+    keep = chosen >= 0; n = int(keep.sum()); K = len(tiers); rows = np.arange(n)
+    if n == 0: raise RouterError(f"no stored decision used one of the tiers {list(tiers)}")
+    quality = c['outcomes'][keep][:, cols].astype(float)
+    ch = chosen[keep]; quality[rows, ch] = c['outcome'][keep]
+    cost = np.tile([float(tier_costs[t]) for t in tiers], (n, 1)); cost[rows, ch] = c['cost'][keep]
+    latency = np.full((n, K), np.nan); latency[rows, ch] = c['latency'][keep]
+    ctx = c['context'][keep].astype(float)
+    ctx_idx = np.abs(np.log2(ctx)[:, None] - np.log2(CONTEXT_BINS)[None]).argmin(1)  # nearest budget
+    return TrainingSet(X=c['features'][keep].astype(float), quality=quality, cost=cost, latency=latency, chosen=ch,
+                       propensity=c['propensity'][keep].astype(float), H0=c['h'][keep].astype(float), context_taken=ctx_idx,
+                       temperature_taken=c['temperature'][keep].astype(float), top_p_taken=c['top_p'][keep].astype(float))
 
-    def save(self, path) -> Path:
-        "Write the reservoir (rows, counter, random state) to `path` (.npz)."
-        header = dict(format='ruvllm.replay', version=REPLAY_FORMAT_VERSION, capacity=self.capacity, seen=self.seen, size=self.size,
-                      seed=self.seed, hidden_dim=self.hidden_dim, rng=self.rng.bit_generator.state, tiers=list(TIERS))
-        arrays = {k: v[:self.size] for k, v in (self.cols or {}).items()}
-        arrays['__header__'] = np.array(json.dumps(header))
-        _atomic_savez(path, arrays)
-        return Path(path)
+# %% ../nbs/05_router.ipynb #184693b2
+@patch
+def save(self: ReplayBuffer, path) -> Path:
+    "Write the reservoir (rows, counter, random state) to `path` (.npz)."
+    header = dict(format='ruvllm.replay', version=REPLAY_FORMAT_VERSION, capacity=self.capacity, seen=self.seen, size=self.size,
+                  seed=self.seed, hidden_dim=self.hidden_dim, rng=self.rng.bit_generator.state, tiers=list(TIERS))
+    arrays = {k: v[:self.size] for k, v in (self.cols or {}).items()}
+    arrays['__header__'] = np.array(json.dumps(header))
+    _atomic_savez(path, arrays)
+    return Path(path)
 
-    @classmethod
-    def load(cls, path) -> 'ReplayBuffer':
-        "Read a buffer written by `save`."
-        header, arrays = _read_npz(path, 'ruvllm.replay')
-        if header.get('version') != REPLAY_FORMAT_VERSION:
-            raise RouterError(f"{str(path)!r} has replay format version {header.get('version')}, this ruvllm reads version {REPLAY_FORMAT_VERSION}")
-        b = cls(header['capacity'], header['seed'], header.get('hidden_dim', 64)); b.rng.bit_generator.state = header['rng']
-        b.seen, b.size = header['seen'], header['size']
-        if b.size: b.cols = {k: arrays[k].astype(t) for k, t in _COLS.items()}
-        return b
+@patch(cls_method=True)
+def load(cls: ReplayBuffer, path) -> ReplayBuffer:
+    "Read a buffer written by `save`."
+    header, arrays = _read_npz(path, 'ruvllm.replay')
+    if header.get('version') != REPLAY_FORMAT_VERSION:
+        raise RouterError(f"{str(path)!r} has replay format version {header.get('version')}, this ruvllm reads version {REPLAY_FORMAT_VERSION}")
+    b = cls(header['capacity'], header['seed'], header.get('hidden_dim', 64)); b.rng.bit_generator.state = header['rng']
+    b.seen, b.size = header['seen'], header['size']
+    if b.size: b.cols = {k: arrays[k].astype(t) for k, t in _COLS.items()}
+    return b
 
-# %% ../nbs/05_router.ipynb #79d54430
+# %% ../nbs/05_router.ipynb #7b0cb0cf
 @dataclass
 class RoundRecord:
     "The log line of one training round."
@@ -888,6 +907,7 @@ class RoundRecord:
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
 
+# %% ../nbs/05_router.ipynb #157faab0
 class RouterTrainer:
     "Trains a `FastGRNNRouter` in rounds: full-information or bandit labels, Adam, EWC, gated promotion."
     def __init__(self, router: FastGRNNRouter,
@@ -908,406 +928,171 @@ class RouterTrainer:
         self.max_weight, self.bandit_labels, self.gate_z = max_weight, bandit_labels, float(gate_z)
         self.rng, self.history = np.random.default_rng(seed), []
 
-    # -- labels ------------------------------------------------------------------------------
-    def targets(self, params: dict, ts: TrainingSet) -> Targets:
-        "Targets for every head from the data (and, for bandit rows, the current success heads)."
-        n, K = len(ts), len(self.router.tiers); rows = np.arange(n)
-        lw, mw = self.learning.cost_weight, self.learning.latency_weight
-        U = utilities(ts, lw, mw); full = ts.full
-        bandit = ~full & (ts.chosen >= 0)
-        ch = np.maximum(ts.chosen, 0)
-        iw = np.minimum(1.0 / np.maximum(ts.propensity, 1e-9), self.max_weight)
-        tier = np.full(n, -1); tier_w = np.zeros(n)
-        q = np.nan_to_num(ts.quality); q_w = np.where(full[:, None], 1.0, 0.0) * np.ones((1, K))
-        tier[full] = best_tier(U[full], ts.cost[full]); tier_w[full] = 1.0
-        if bandit.any():
-            b = np.flatnonzero(bandit)
-            H0 = ts.H0[b] if ts.H0 is not None else np.zeros((len(b), self.router.hidden_dim))
-            qhat = _sig(cell_forward(params, ts.X[b], H0)[0]['q'])
-            Uhat = utilities(TrainingSet(X=ts.X[b], quality=qhat, cost=ts.cost[b], latency=ts.latency[b]), lw, mw)
-            a = ch[b]
-            if self.bandit_labels == 'doubly_robust': Uhat[np.arange(len(b)), a] += (ts.quality[b, a] - qhat[np.arange(len(b)), a]) * iw[b]
-            tier[b] = best_tier(Uhat, ts.cost[b]); tier_w[b] = 1.0
-            q_w[b, a] = iw[b]
-        # context / temperature / top_p: full-information targets where given, else reward-weighted regression
-        U_taken = np.where(ts.chosen >= 0, U[rows, ch], np.nan)
-        base = np.nanmean(U_taken) if np.isfinite(U_taken).any() else 0.0
-        rwr = np.where(np.isfinite(U_taken), np.maximum(np.nan_to_num(U_taken) - base, 0.0) * iw, 0.0)
-        cu = ts.context_utility; has_cu = ~np.isnan(cu).any(1)
-        ctx = np.where(has_cu, best_tier(np.where(np.isnan(cu), -np.inf, cu), np.tile(np.array(CONTEXT_BINS, float), (n, 1))), ts.context_taken)
-        ctx_w = np.where(has_cu, 1.0, np.where(ts.context_taken >= 0, rwr, 0.0))
-        out = {}
-        for name, tgt, taken in (('temp', ts.temperature_target, ts.temperature_taken), ('top_p', ts.top_p_target, ts.top_p_taken)):
-            has_t = ~np.isnan(tgt); has_k = ~np.isnan(taken)
-            out[name] = np.where(has_t, tgt, np.nan_to_num(taken)); out[name + '_w'] = np.where(has_t, 1.0, np.where(has_k, rwr, 0.0))
-        return Targets(tier=tier, tier_w=tier_w, ctx=np.where(ctx_w > 0, ctx, -1), ctx_w=ctx_w, temp=out['temp'], temp_w=out['temp_w'],
-                       top_p=out['top_p'], top_p_w=out['top_p_w'], q=q, q_w=q_w)
-
-    def policy_utility(self, params: dict, ts: TrainingSet, rows: bool = False):
-        """Mean utility of the tiers `params` would pick (argmax of the tier head): exact on full-information rows,
-        self-normalised importance weighting (SNIPS) on bandit rows. With `rows`, also each row's influence
-        (its contribution minus the mean), for standard errors."""
-        if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
-        H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
-        pick = cell_forward(params, ts.X, H0)[0]['tier'].argmax(1)
-        U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
-        parts, weights, infl = [], [], []
-        if full.any():
-            u = U[full, pick[full]]; parts.append(u.mean()); weights.append(full.sum()); infl.append(u - u.mean())
-        b = ~full & (ts.chosen >= 0)
-        if b.any():
-            w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
-            if w.sum() > 0:
-                u = U[b, ts.chosen[b]]; v = float((w * u).sum() / w.sum())
-                parts.append(v); weights.append(b.sum()); infl.append(w * (u - v) / w.mean())
-        val = float(np.average(parts, weights=weights)) if parts else float('nan')
-        return (val, np.concatenate(infl) if infl else np.zeros(0)) if rows else val
-
-    def loss(self, params: dict, ts: TrainingSet) -> float:
-        "Mean per-sample loss of `params` on `ts` (no EWC term)."
-        if len(ts) == 0: return float('nan')
-        H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
-        return float(head_losses(cell_forward(params, ts.X, H0)[0], self.targets(params, ts), self.head_weights)[0].mean())
-
-    def fisher(self, params: dict, ts: TrainingSet, batch: int = 1024) -> dict:
-        "Σ over samples of the squared per-sample gradient of the negative log-likelihood."
-        F = {k: np.zeros_like(v) for k, v in params.items()}
-        T = self.targets(params, ts)
-        H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
-        for s in range(0, len(ts), batch):
-            sl = slice(s, s + batch)
-            out, cache = cell_forward(params, ts.X[sl], H0[sl])
-            _, d = head_losses(out, T.take(sl), self.head_weights)
-            _, sq = cell_backward(params, cache, d, fisher=True)
-            for k in F: F[k] += sq[k]
-        return F
-
-    def step(self, params: dict, opt: Adam, X: np.ndarray, H0: np.ndarray, T: Targets, ewc_lam: float) -> float:
-        "One Adam step on a minibatch (forward, loss, backward, EWC, update, hard threshold); returns the batch's mean loss."
-        out, cache = cell_forward(params, X, H0)
-        L, d = head_losses(out, T, self.head_weights)
-        m = len(X); d = {k: v / m for k, v in d.items()}
-        g, _ = cell_backward(params, cache, d)
-        pen, gp = ewc_penalty(params, self.router.ewc, ewc_lam)
-        for k, v in gp.items(): g[k] = g[k] + v
-        opt.step(params, g); hard_threshold(params['W'], self.router.nnz)
-        return float(L.mean()) + pen
-
-    # -- one round -----------------------------------------------------------------------------
-    def train_round(self, data,  # a `TrainingSet` or a `ReplayBuffer`
-                    epochs: int | None = None,  # passes (default `router.epochs`)
-                    promote: bool = True,  # False: train and score the candidate but never promote it
-                    holdout: TrainingSet | None = None,  # trusted rows for the gate (default: a `holdout_fraction` slice of `data`)
-                   ) -> RoundRecord:
-        "Train a candidate, gate it on held-out utility, promote or not; returns the logged record."
-        t0 = time.perf_counter(); r, cfg = self.router, self.router.cfg
-        ts = data.training_set(r.tiers, self.tier_costs) if isinstance(data, ReplayBuffer) else data
-        if not isinstance(ts, TrainingSet): raise RouterError(f"train_round needs a TrainingSet or ReplayBuffer, got {type(data).__name__}")
-        if ts.quality.shape[1] != len(r.tiers): raise RouterError(f"data has {ts.quality.shape[1]} tiers, the router {len(r.tiers)} ({r.tiers})")
-        if ts.X.shape[1] != r.input_dim: raise RouterError(f"data has {ts.X.shape[1]} features, the router expects {r.input_dim}")
-        n = len(ts)
-        if n < 2: raise RouterError(f"a training round needs at least 2 samples, got {n}")
-        if ts.H0 is None: ts = dataclasses.replace(ts, H0=np.zeros((n, r.hidden_dim)))
-        if ts.H0.shape != (n, r.hidden_dim): raise RouterError(f"data hidden states have shape {ts.H0.shape}, the router's are ({n}, {r.hidden_dim})")
-        if holdout is None:
-            perm = self.rng.permutation(n); n_hold = min(max(1, int(round(cfg.holdout_fraction * n))), n - 1)
-            hold, train = ts.take(perm[:n_hold]), ts.take(perm[n_hold:])
-        else:
-            hold, train, n_hold = holdout, ts, len(holdout)
-            if hold.H0 is None: hold = dataclasses.replace(hold, H0=np.zeros((len(hold), r.hidden_dim)))
-        live = r.params; cand = {k: v.copy() for k, v in live.items()}
-        opt = Adam(cand, cfg.learning_rate); lam = self.learning.ewc_lambda
-        bs = cfg.batch_size; nt = len(train); steps = 0; ep_losses = []
-        epochs = epochs or max(cfg.epochs, math.ceil(cfg.min_steps / math.ceil(nt / bs)))  # small buffers: more passes
-        for ep in range(epochs):
-            T = self.targets(cand, train); order = self.rng.permutation(nt); tot = 0.0
-            for s in range(0, nt, bs):
-                b = order[s:s + bs]
-                tot += self.step(cand, opt, train.X[b], train.H0[b], T.take(b), lam / nt) * len(b); steps += 1
-            ep_losses.append(tot / nt)
-        (u_before, i_before), (u_after, i_after) = self.policy_utility(live, hold, rows=True), self.policy_utility(cand, hold, rows=True)
-        l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
-        se = float(np.std(i_after - i_before) / math.sqrt(len(i_after))) if len(i_after) == len(i_before) and len(i_after) > 1 else 0.0
-        if np.isnan(u_before) or np.isnan(u_after): promoted = l_after <= l_before  # no usable utility: fall back to the loss
-        else: promoted = u_after >= u_before - cfg.promotion_tolerance - self.gate_z * se
-        promoted = bool(promoted and promote)
-        pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]
-        if promoted:
-            r.set_params(cand); r.rounds += 1
-            Fn = self.fisher(cand, ts); g_ = cfg.ewc_gamma
-            if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
-            else: r.ewc = EWCState({k: g_ * r.ewc.fisher[k] + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)
-        mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
-        rec = RoundRecord(round=len(self.history) + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
-                          steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
-                          holdout_loss_after=l_after, utility_before=u_before, utility_after=u_after, utility_se=se, promoted=promoted,
-                          ewc_penalty=pen_after, seconds=time.perf_counter() - t0)
-        self.history.append(rec)
-        return rec
-
     def log(self) -> pd.DataFrame:
         "Every round so far."
         return pd.DataFrame([h.to_dict() for h in self.history])
 
-# %% ../nbs/05_router.ipynb #a773e480
-def pgr_curve(scores, weak, strong, num_results: int = 10) -> pd.DataFrame:
-    "RouteLLM's evaluation points: threshold, strong-call % , accuracy %, PGR (sorted by strong-call %)."
-    s = pd.Series(np.asarray(scores, dtype=float)); weak = np.asarray(weak, bool); strong = np.asarray(strong, bool)
-    if not (len(s) == len(weak) == len(strong)): raise InvalidInputError(f"scores, weak and strong must have the same length, got {len(s)}, {len(weak)}, {len(strong)}")
-    if not np.all(np.isfinite(s)): raise InvalidInputError("scores must be finite")
-    try: _, thresholds = pd.qcut(s, num_results, retbins=True)
-    except ValueError as e: raise InvalidInputError(f"scores cannot be cut into {num_results} quantiles ({e}); give scores with fewer ties") from None
-    rows = []
-    for i, t in enumerate(thresholds):
-        sel = (s >= t).to_numpy() if i != len(thresholds) - 1 else (s > t).to_numpy()
-        rows.append(dict(threshold=float(t), strong_pct=100.0 * sel.mean(), accuracy=100.0 * np.where(sel, strong, weak).mean()))
-    c = pd.DataFrame(rows).sort_values('strong_pct', kind='stable').reset_index(drop=True)
-    wa, sa = 100.0 * weak.mean(), 100.0 * strong.mean()
-    c['pgr'] = (c.accuracy - wa) / (sa - wa)
-    return c
+# %% ../nbs/05_router.ipynb #d7641faf
+@patch
+def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
+    "Targets for every head from the data (and, for bandit rows, the current success heads)."
+    n, K = len(ts), len(self.router.tiers); rows = np.arange(n)
+    lw, mw = self.learning.cost_weight, self.learning.latency_weight
+    U = utilities(ts, lw, mw); full = ts.full
+    bandit = ~full & (ts.chosen >= 0)
+    ch = np.maximum(ts.chosen, 0)
+    iw = np.minimum(1.0 / np.maximum(ts.propensity, 1e-9), self.max_weight)
+    tier = np.full(n, -1); tier_w = np.zeros(n)
+    q = np.nan_to_num(ts.quality); q_w = np.where(full[:, None], 1.0, 0.0) * np.ones((1, K))
+    tier[full] = best_tier(U[full], ts.cost[full]); tier_w[full] = 1.0
+    if bandit.any():
+        b = np.flatnonzero(bandit)
+        H0 = ts.H0[b] if ts.H0 is not None else np.zeros((len(b), self.router.hidden_dim))
+        qhat = _sig(cell_forward(params, ts.X[b], H0)[0]['q'])
+        Uhat = utilities(TrainingSet(X=ts.X[b], quality=qhat, cost=ts.cost[b], latency=ts.latency[b]), lw, mw)
+        a = ch[b]
+        if self.bandit_labels == 'doubly_robust': Uhat[np.arange(len(b)), a] += (ts.quality[b, a] - qhat[np.arange(len(b)), a]) * iw[b]
+        tier[b] = best_tier(Uhat, ts.cost[b]); tier_w[b] = 1.0
+        q_w[b, a] = iw[b]
+    # context / temperature / top_p: full-information targets where given, else reward-weighted regression
+    U_taken = np.where(ts.chosen >= 0, U[rows, ch], np.nan)
+    base = np.nanmean(U_taken) if np.isfinite(U_taken).any() else 0.0
+    rwr = np.where(np.isfinite(U_taken), np.maximum(np.nan_to_num(U_taken) - base, 0.0) * iw, 0.0)
+    cu = ts.context_utility; has_cu = ~np.isnan(cu).any(1)
+    ctx = np.where(has_cu, best_tier(np.where(np.isnan(cu), -np.inf, cu), np.tile(np.array(CONTEXT_BINS, float), (n, 1))), ts.context_taken)
+    ctx_w = np.where(has_cu, 1.0, np.where(ts.context_taken >= 0, rwr, 0.0))
+    out = {}
+    for name, tgt, taken in (('temp', ts.temperature_target, ts.temperature_taken), ('top_p', ts.top_p_target, ts.top_p_taken)):
+        has_t = ~np.isnan(tgt); has_k = ~np.isnan(taken)
+        out[name] = np.where(has_t, tgt, np.nan_to_num(taken)); out[name + '_w'] = np.where(has_t, 1.0, np.where(has_k, rwr, 0.0))
+    return Targets(tier=tier, tier_w=tier_w, ctx=np.where(ctx_w > 0, ctx, -1), ctx_w=ctx_w, temp=out['temp'], temp_w=out['temp_w'],
+                   top_p=out['top_p'], top_p_w=out['top_p_w'], q=q, q_w=q_w)
 
-def apgr(scores, weak, strong) -> float:
-    "Average performance gap recovered (RouteLLM): random ≈ 0.5."
-    c = pgr_curve(scores, weak, strong); x = c.strong_pct / 100.0
-    wa, sa = 100.0 * np.mean(weak), 100.0 * np.mean(strong)
-    auc, w_auc, s_auc = np.trapezoid(c.accuracy, x), np.trapezoid(np.full(len(c), wa), x), np.trapezoid(np.full(len(c), sa), x)
-    return float((auc - w_auc) / (s_auc - w_auc))
+# %% ../nbs/05_router.ipynb #9666a3b3
+@patch
+def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False):
+    """Mean utility of the tiers `params` would pick (argmax of the tier head): exact on full-information rows,
+    self-normalised importance weighting (SNIPS) on bandit rows. With `rows`, also each row's influence
+    (its contribution minus the mean), for standard errors."""
+    if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
+    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
+    pick = cell_forward(params, ts.X, H0)[0]['tier'].argmax(1)
+    U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
+    parts, weights, infl = [], [], []
+    if full.any():
+        u = U[full, pick[full]]; parts.append(u.mean()); weights.append(full.sum()); infl.append(u - u.mean())
+    b = ~full & (ts.chosen >= 0)
+    if b.any():
+        w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
+        if w.sum() > 0:
+            u = U[b, ts.chosen[b]]; v = float((w * u).sum() / w.sum())
+            parts.append(v); weights.append(b.sum()); infl.append(w * (u - v) / w.mean())
+    val = float(np.average(parts, weights=weights)) if parts else float('nan')
+    return (val, np.concatenate(infl) if infl else np.zeros(0)) if rows else val
 
-def cpt(scores, weak, strong, pgr: float = 0.5) -> float:
-    "Call-performance threshold (RouteLLM): % strong calls needed to recover `pgr` of the gap (lower is better)."
-    c = pgr_curve(scores, weak, strong)
-    wa, sa = 100.0 * np.mean(weak), 100.0 * np.mean(strong)
-    return float(np.interp(pgr * (sa - wa) + wa, c.accuracy, c.strong_pct))
+# %% ../nbs/05_router.ipynb #bd57311d
+@patch
+def loss(self: RouterTrainer, params: dict, ts: TrainingSet) -> float:
+    "Mean per-sample loss of `params` on `ts` (no EWC term)."
+    if len(ts) == 0: return float('nan')
+    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
+    return float(head_losses(cell_forward(params, ts.X, H0)[0], self.targets(params, ts), self.head_weights)[0].mean())
 
-def routing_metrics(scores, weak, strong) -> dict:
-    "APGR, CPT(50 %), CPT(80 %) of one scoring."
-    return {'APGR': apgr(scores, weak, strong), 'CPT(50%)': cpt(scores, weak, strong, 0.5), 'CPT(80%)': cpt(scores, weak, strong, 0.8)}
+@patch
+def fisher(self: RouterTrainer, params: dict, ts: TrainingSet, batch: int = 1024) -> dict:
+    "Σ over samples of the squared per-sample gradient of the negative log-likelihood."
+    F = {k: np.zeros_like(v) for k, v in params.items()}
+    T = self.targets(params, ts)
+    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
+    for s in range(0, len(ts), batch):
+        sl = slice(s, s + batch)
+        out, cache = cell_forward(params, ts.X[sl], H0[sl])
+        _, d = head_losses(out, T.take(sl), self.head_weights)
+        _, sq = cell_backward(params, cache, d, fisher=True)
+        for k in F: F[k] += sq[k]
+    return F
 
-ROUTELLM_PUBLISHED = pd.DataFrame([  # RouteLLM paper, Table 2 (MMLU); trained on Chatbot Arena (+ ~1,500 MMLU-validation gold labels)
-    ('random (published)', 50.07, 79.93, 0.500), ('matrix factorization (arena)', 45.00, 76.86, 0.524),
-    ('causal LLM (arena + gold)', 35.49, 70.31, 0.600), ('SW ranking (arena + gold), best published', 35.40, 71.55, 0.603)],
-    columns=['router', 'CPT(50%)', 'CPT(80%)', 'APGR'])
+@patch
+def step(self: RouterTrainer, params: dict, opt: Adam, X: np.ndarray, H0: np.ndarray, T: Targets, ewc_lam: float) -> float:
+    "One Adam step on a minibatch (forward, loss, backward, EWC, update, hard threshold); returns the batch's mean loss."
+    out, cache = cell_forward(params, X, H0)
+    L, d = head_losses(out, T, self.head_weights)
+    m = len(X); d = {k: v / m for k, v in d.items()}
+    g, _ = cell_backward(params, cache, d)
+    pen, gp = ewc_penalty(params, self.router.ewc, ewc_lam)
+    for k, v in gp.items(): g[k] = g[k] + v
+    opt.step(params, g); hard_threshold(params['W'], self.router.nnz)
+    return float(L.mean()) + pen
 
-# %% ../nbs/05_router.ipynb #729cb32e
-ROUTELLM_DEFAULT_DIR = '../shared/data/routellm'
-ROUTELLM_WEAK, ROUTELLM_STRONG = 'mistralai/Mixtral-8x7B-Instruct-v0.1', 'gpt-4-1106-preview'
-ROUTELLM_TIERS = ('medium', 'large')  # weak -> medium, strong -> large (costs from `inference.tier_costs`)
-_CATS = dict(
-    stem='abstract_algebra anatomy astronomy college_biology college_chemistry college_computer_science college_mathematics '
-         'college_physics computer_security conceptual_physics electrical_engineering elementary_mathematics high_school_biology '
-         'high_school_chemistry high_school_computer_science high_school_mathematics high_school_physics high_school_statistics machine_learning',
-    humanities='formal_logic high_school_european_history high_school_us_history high_school_world_history international_law '
-               'jurisprudence logical_fallacies moral_disputes moral_scenarios philosophy prehistory professional_law world_religions',
-    social_sciences='econometrics high_school_geography high_school_government_and_politics high_school_macroeconomics '
-                    'high_school_microeconomics high_school_psychology human_sexuality professional_psychology public_relations '
-                    'security_studies sociology us_foreign_policy',
-    other='business_ethics clinical_knowledge college_medicine global_facts human_aging management marketing medical_genetics '
-          'miscellaneous nutrition professional_accounting professional_medicine virology')
-MMLU_CATEGORIES = {s: c for c, subs in _CATS.items() for s in subs.split()}
+# %% ../nbs/05_router.ipynb #4120713f
+@patch
+def _round_data(self: RouterTrainer, data, holdout: TrainingSet | None) -> tuple:
+    "(all rows, held-out rows, training rows, number held out), checked against the router."
+    r, cfg = self.router, self.router.cfg
+    ts = data.training_set(r.tiers, self.tier_costs) if isinstance(data, ReplayBuffer) else data
+    if not isinstance(ts, TrainingSet): raise RouterError(f"train_round needs a TrainingSet or ReplayBuffer, got {type(data).__name__}")
+    if ts.quality.shape[1] != len(r.tiers): raise RouterError(f"data has {ts.quality.shape[1]} tiers, the router {len(r.tiers)} ({r.tiers})")
+    if ts.X.shape[1] != r.input_dim: raise RouterError(f"data has {ts.X.shape[1]} features, the router expects {r.input_dim}")
+    n = len(ts)
+    if n < 2: raise RouterError(f"a training round needs at least 2 samples, got {n}")
+    if ts.H0 is None: ts = dataclasses.replace(ts, H0=np.zeros((n, r.hidden_dim)))
+    if ts.H0.shape != (n, r.hidden_dim): raise RouterError(f"data hidden states have shape {ts.H0.shape}, the router's are ({n}, {r.hidden_dim})")
+    if holdout is None:
+        perm = self.rng.permutation(n); n_hold = min(max(1, int(round(cfg.holdout_fraction * n))), n - 1)
+        return ts, ts.take(perm[:n_hold]), ts.take(perm[n_hold:]), n_hold
+    if holdout.H0 is None: holdout = dataclasses.replace(holdout, H0=np.zeros((len(holdout), r.hidden_dim)))
+    return ts, holdout, ts, len(holdout)
 
-def find_routellm_dir(data_dir=None) -> Path:
-    "The RouteLLM data directory (the one holding `mmlu/`)."
-    rel = Path(data_dir) if data_dir is not None else Path(ROUTELLM_DEFAULT_DIR)
-    cands = []
-    if data_dir is None and os.environ.get('RUVLLM_ROUTELLM_DIR'): cands.append(Path(os.environ['RUVLLM_ROUTELLM_DIR']))
-    if rel.is_absolute(): cands.append(rel)
-    else:
-        cwd = Path.cwd(); cands += [cwd / rel] + [p / rel for p in cwd.parents]
-        here = globals().get('__file__')  # the module's file (absent when run inside the notebook)
-        if here: cands.append(Path(here).resolve().parent.parent / rel)
-    for c in cands:
-        if (c / 'mmlu').is_dir(): return c.resolve()
-    raise InvalidInputError(f"RouteLLM data not found: no mmlu/ folder under {str(rel)!r} (looked in {len(cands)} places from {str(Path.cwd())!r}); "
-                            f"pass data_dir=<the routellm folder> or set RUVLLM_ROUTELLM_DIR")
+# %% ../nbs/05_router.ipynb #55631fbf
+@patch
+def _fit_candidate(self: RouterTrainer, train: TrainingSet, epochs: int | None) -> tuple:
+    "(candidate weights, epochs, steps, mean loss per pass)."
+    cfg = self.router.cfg
+    cand = {k: v.copy() for k, v in self.router.params.items()}
+    opt = Adam(cand, cfg.learning_rate); lam = self.learning.ewc_lambda
+    bs = cfg.batch_size; nt = len(train); steps = 0; ep_losses = []
+    epochs = epochs or max(cfg.epochs, math.ceil(cfg.min_steps / math.ceil(nt / bs)))  # small buffers: more passes
+    for ep in range(epochs):
+        T = self.targets(cand, train); order = self.rng.permutation(nt); tot = 0.0
+        for s in range(0, nt, bs):
+            b = order[s:s + bs]
+            tot += self.step(cand, opt, train.X[b], train.H0[b], T.take(b), lam / nt) * len(b); steps += 1
+        ep_losses.append(tot / nt)
+    return cand, epochs, steps, ep_losses
 
-def load_routellm_mmlu(data_dir=None) -> pd.DataFrame:
-    "RouteLLM's MMLU table: prompt, subject, category, weak, strong (bool), contaminated prompts removed."
-    d = find_routellm_dir(data_dir) / 'mmlu'
-    files = sorted(d.glob('mmlu_*.csv'))
-    if len(files) != 57: raise InvalidInputError(f"{str(d)!r} should hold 57 mmlu_<subject>.csv files, found {len(files)}")
-    parts = []
-    for f in files:
-        t = pd.read_csv(f)
-        missing = {'prompt', ROUTELLM_WEAK, ROUTELLM_STRONG} - set(t.columns)
-        if missing: raise InvalidInputError(f"{f.name} lacks columns {sorted(missing)}")
-        subj = f.stem[len('mmlu_'):]
-        parts.append(pd.DataFrame(dict(prompt=t.prompt, subject=subj, category=MMLU_CATEGORIES.get(subj, 'unknown'),
-                                       weak=t[ROUTELLM_WEAK].astype(bool), strong=t[ROUTELLM_STRONG].astype(bool))))
-    df = pd.concat(parts, ignore_index=True)
-    cont = d / 'contaminated_prompts.jsonl'
-    if cont.is_file(): df = df[~df.prompt.isin(pd.read_json(cont, lines=True)['eval_prompt'].tolist())].reset_index(drop=True)
-    return df
+# %% ../nbs/05_router.ipynb #c18e914f
+@patch
+def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
+    "Make `cand` live and fold the round's Fisher information into the EWC state."
+    r = self.router; n = len(ts)
+    r.set_params(cand); r.rounds += 1
+    Fn = self.fisher(cand, ts); g_ = r.cfg.ewc_gamma
+    if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
+    else: r.ewc = EWCState({k: g_ * r.ewc.fisher[k] + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)
 
-# %% ../nbs/05_router.ipynb #f1b46f99
-def default_embed() -> Callable:
-    "The configured query embedder as a function texts -> (n, dim) (imports `ruvllm.embedding` lazily)."
-    from ruvllm.embedding import make_embedder
-    emb = make_embedder(Config().embedding); inner = getattr(emb, 'inner', emb)  # bypass the LRU cache for bulk work
-    return lambda texts: inner.embed(list(texts), kind='query')
-
-def routellm_features(prompts: Sequence[str], embed: Callable | None = None, batch_size: int = 1024, input_dim: int = 128) -> np.ndarray:
-    "Feature matrix (n, input_dim) of prompts as single-turn requests (embedding via `embed`, default `default_embed()`)."
-    embed = embed or default_embed(); prompts = list(prompts); lay = RouterFeatures(input_dim)
-    V = np.vstack([embed(prompts[i:i + batch_size]) for i in range(0, len(prompts), batch_size)])
-    return np.stack([lay.build(p, v) for p, v in zip(prompts, V)])
-
-def routellm_training_set(X: np.ndarray, df: pd.DataFrame, tier_costs: dict | None = None) -> TrainingSet:
-    "Full-information training rows: quality of (medium = weak, large = strong)."
-    costs = tier_costs or InferenceConfig().tier_costs
-    return TrainingSet.full_information(X, np.stack([df.weak.to_numpy(float), df.strong.to_numpy(float)], 1), [costs[t] for t in ROUTELLM_TIERS])
-
-def routellm_scores(router: FastGRNNRouter, X: np.ndarray) -> dict:
-    "Both readouts per prompt: quality_gap = q̂_large − q̂_medium, tier_prob = p(large)."
-    p = router.predict(X); i, j = router.tiers.index(ROUTELLM_TIERS[0]), router.tiers.index(ROUTELLM_TIERS[1])
-    return dict(quality_gap=p['quality'][:, j] - p['quality'][:, i], tier_prob=p['tier_probs'][:, j])
-
-# %% ../nbs/05_router.ipynb #27bff84a
-def _metrics_row(setting, readout, scores, df, **extra):
-    m = routing_metrics(scores, df.weak.to_numpy(), df.strong.to_numpy())
-    return dict(setting=setting, readout=readout, **m, prompts=len(df), **extra)
-
-def routellm_cv(X: np.ndarray, df: pd.DataFrame, folds: int = 5, cfg: RouterConfig | None = None,
-                learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> tuple[dict, list]:
-    "Out-of-fold scores {readout: (n,)} and the fold rounds' records."
-    n = len(df); fold = np.random.default_rng(seed).permutation(n) % folds; ts = routellm_training_set(X, df)
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; recs = []
-    for f in range(folds):
-        tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + f)
-        recs.append(RouterTrainer(router, learning, seed=seed + f, **(trainer_kw or {})).train_round(ts.take(tr)))
-        for k, v in routellm_scores(router, X[te]).items(): scores[k][te] = v
-    return scores, recs
-
-def routellm_subject_split(X: np.ndarray, df: pd.DataFrame, cfg: RouterConfig | None = None,
-                           learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> tuple[dict, list]:
-    "Leave-one-category-out scores {readout: (n,)}: each prompt scored by a router that never saw its category."
-    ts = routellm_training_set(X, df); n = len(df)
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; recs = []
-    for i, cat in enumerate(sorted(df.category.unique())):
-        te = np.flatnonzero(df.category.to_numpy() == cat); tr = np.flatnonzero(df.category.to_numpy() != cat)
-        router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + i)
-        recs.append(RouterTrainer(router, learning, seed=seed + i, **(trainer_kw or {})).train_round(ts.take(tr)))
-        for k, v in routellm_scores(router, X[te]).items(): scores[k][te] = v
-    return scores, recs
-
-def routellm_stream(X: np.ndarray, df: pd.DataFrame, mode: str = 'bandit', round_every: int = 1000,
-                    cfg: RouterConfig | None = None, learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> dict:
-    "One streaming pass: prequential scores, the stream order, executed outcomes and the round log."
-    if mode not in ('bandit', 'full'): raise InvalidInputError(f"mode must be 'bandit' or 'full', got {mode!r}")
-    learning = learning or LearningConfig(); rng = np.random.default_rng(seed); n = len(df)
-    router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed); trainer = RouterTrainer(router, learning, seed=seed, **(trainer_kw or {}))
-    buf = ReplayBuffer(learning.replay_capacity, seed=seed, hidden_dim=router.hidden_dim)
-    weak, strong = df.weak.to_numpy(), df.strong.to_numpy(); order = rng.permutation(n)
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; chose_large = np.zeros(n, bool); correct = np.zeros(n, bool)
-    for s in range(0, n, round_every):
-        idx = order[s:s + round_every]
-        for k, v in routellm_scores(router, X[idx]).items(): scores[k][idx] = v
-        for i in idx:
-            d, _ = router.decide(X[i], explore=(mode == 'bandit'), rng=rng)
-            big = d.tier == ROUTELLM_TIERS[1]; ok = bool(strong[i] if big else weak[i]); chose_large[i], correct[i] = big, ok
-            buf.add(X[i], d, d.propensity, float(ok), trainer.tier_costs[d.tier], 0.0,
-                    outcomes={ROUTELLM_TIERS[0]: float(weak[i]), ROUTELLM_TIERS[1]: float(strong[i])} if mode == 'full' else None)
-        trainer.train_round(buf)
-    return dict(scores=scores, order=order, later=order[n // 2:], chose_large=chose_large, correct=correct, log=trainer.log())
-
-def routellm_ewc(X: np.ndarray, df: pd.DataFrame, task_a: Sequence[str], task_b: Sequence[str], lambdas=(0.0, 0.4),
-                 test_fraction: float = 0.3, cfg: RouterConfig | None = None, learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> pd.DataFrame:
-    "Train on task A's categories, then task B's; task A held-out APGR/loss before and after, per EWC λ."
-    learning = learning or LearningConfig(); ts = routellm_training_set(X, df)
-    rng = np.random.default_rng(seed); test = rng.random(len(df)) < test_fraction; cat = df.category.to_numpy()
-    a_tr, a_te = np.flatnonzero(np.isin(cat, task_a) & ~test), np.flatnonzero(np.isin(cat, task_a) & test)
-    b_tr, b_te = np.flatnonzero(np.isin(cat, task_b) & ~test), np.flatnonzero(np.isin(cat, task_b) & test)
-    rows = []
-    for lam in lambdas:
-        router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed)
-        tr = RouterTrainer(router, dataclasses.replace(learning, ewc_lambda=float(lam)), seed=seed, **(trainer_kw or {}))
-        r1 = tr.train_round(ts.take(a_tr))
-        before = routellm_scores(router, X[a_te])['quality_gap']; loss_before = tr.loss(router.params, ts.take(a_te))
-        r2 = tr.train_round(ts.take(b_tr))
-        after = routellm_scores(router, X[a_te])['quality_gap']; loss_after = tr.loss(router.params, ts.take(a_te))
-        wa, sa = df.weak.to_numpy()[a_te], df.strong.to_numpy()[a_te]
-        rows.append(dict(ewc_lambda=lam, task_a_apgr_before=apgr(before, wa, sa), task_a_apgr_after=apgr(after, wa, sa),
-                         task_a_loss_before=loss_before, task_a_loss_after=loss_after,
-                         task_b_apgr_after=apgr(routellm_scores(router, X[b_te])['quality_gap'], df.weak.to_numpy()[b_te], df.strong.to_numpy()[b_te]),
-                         promoted=(r1.promoted, r2.promoted)))
-    return pd.DataFrame(rows)
-
-def routellm_experiment(data_dir=None, settings: Sequence[str] = ('cv', 'subject', 'bandit'), embed: Callable | None = None,
-                        limit: int | None = None, folds: int = 5, cfg: RouterConfig | None = None,
-                        learning: LearningConfig | None = None, seed: int = 0) -> pd.DataFrame:
-    "The RouteLLM MMLU benchmark as one table: APGR, CPT(50 %), CPT(80 %) per setting and readout."
-    df = load_routellm_mmlu(data_dir)
-    if limit: df = df.sample(n=min(limit, len(df)), random_state=seed).reset_index(drop=True)
-    t0 = time.perf_counter(); X = routellm_features(df.prompt, embed); rows = []
-    for st in settings:
-        t = time.perf_counter()
-        if st == 'cv':
-            sc, _ = routellm_cv(X, df, folds, cfg, learning, seed)
-            rows += [_metrics_row(f'{folds}-fold CV', k, v, df, seconds=time.perf_counter() - t) for k, v in sc.items()]
-        elif st == 'subject':
-            sc, _ = routellm_subject_split(X, df, cfg, learning, seed)
-            rows += [_metrics_row('unseen subject category', k, v, df, seconds=time.perf_counter() - t) for k, v in sc.items()]
-        elif st == 'bandit':
-            for mode in ('bandit', 'full'):
-                t = time.perf_counter(); res = routellm_stream(X, df, mode, cfg=cfg, learning=learning, seed=seed); lt = res['later']
-                rows.append(_metrics_row(f'stream, {mode} feedback (later half)', 'quality_gap', res['scores']['quality_gap'][lt],
-                                         df.iloc[lt], seconds=time.perf_counter() - t))
-        else: raise InvalidInputError(f"unknown setting {st!r}; accepted: 'cv', 'subject', 'bandit'")
-    out = pd.DataFrame(rows); out.attrs['feature_seconds'] = time.perf_counter() - t0
-    return out
-
-# %% ../nbs/05_router.ipynb #1be1e1b7
-_DOC_T = ["According to the attached report, what were the {a} figures for {b}?", "Summarize section {n} of the contract about {a}.",
-          "In the document above, which clause covers {a} and {b}?", "Based on the provided policy, how is {a} handled for {b}?",
-          "From the meeting notes, what did the team decide about {a}?", "Using the manual, list the steps to configure {a}."]
-_CHAT_T = ["hi! how are you doing today?", "tell me a joke about {a}", "what's your favourite {a}?", "write a short poem about {b}",
-           "lol that's funny, got another one?", "good morning :) any fun plans for {b}?"]
-_WORDS = ['revenue', 'shipping', 'warranty', 'onboarding', 'pricing', 'privacy', 'cats', 'pizza', 'summer', 'music', 'the weekend', 'coffee']
-
-def context_budget_environment(n: int = 2000, seed: int = 0, input_dim: int = 128, token_cost: float = 0.2):
-    "Synthetic routing data: (X, is_document (n,), TrainingSet with context utilities and temperature/top_p targets, one tier 'small')."
-    rng = np.random.default_rng(seed); lay = RouterFeatures(input_dim)
-    centroids = np.random.default_rng(12345).normal(size=(2, 256))  # fixed clusters, independent of `seed`
-    doc = rng.random(n) < 0.5
-    texts = [rng.choice(_DOC_T if d else _CHAT_T).format(a=rng.choice(_WORDS), b=rng.choice(_WORDS), n=rng.integers(1, 12)) for d in doc]
-    vecs = centroids[doc.astype(int)] + rng.normal(0.0, 0.7, (n, 256)); vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    X = np.stack([lay.build(t, v) for t, v in zip(texts, vecs)])
-    bins = np.array(CONTEXT_BINS, float)
-    quality = np.where(doc[:, None], 0.35 + 0.6 * np.minimum(1.0, bins / 2048), 0.9)
-    util = quality - token_cost * bins / 4096
-    ts = TrainingSet(X=X, quality=quality.max(1, keepdims=True), cost=np.zeros((n, 1)), context_utility=util,
-                     temperature_target=np.where(doc, 0.2, 1.0), top_p_target=np.where(doc, 0.5, 0.95))
-    return X, doc, ts
-
-# %% ../nbs/05_router.ipynb #5bca2b98
-def router_speed(cfg: RouterConfig | None = None, n_forward: int = 20_000, n_steps: int = 500,
-                 round_samples: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    "Timings of the router's hot paths (median and P90)."
-    cfg = cfg or RouterConfig(); rng = np.random.default_rng(seed)
-    router = FastGRNNRouter(cfg, ('tiny', 'small'), seed=seed); trainer = RouterTrainer(router, seed=seed)
-    x = rng.normal(size=cfg.input_dim); h = rng.normal(size=cfg.hidden_dim) * 0.1
-    def timed(f, n):
-        ts = np.empty(n)
-        for i in range(n):
-            t = time.perf_counter_ns(); f(); ts[i] = time.perf_counter_ns() - t
-        return ts
-    rows = []
-    v = rng.normal(size=256); short = "What's the capital of Australia?"
-    long = ("A 0.5 kg ball is thrown straight up at 12 m/s. Ignoring air resistance, which of the following is closest to the "
-            "maximum height it reaches, and how long does it take to return to the thrower's hand?\nA. 3.7 m and 1.2 s\n"
-            "B. 7.3 m and 2.4 s\nC. 14.7 m and 2.4 s\nD. 7.3 m and 1.2 s\nAnswer:")
-    for name, f in ((f'build_features ({len(short)}-char query)', lambda: build_features(short, v)),
-                    (f'build_features ({len(long)}-char MMLU-style prompt)', lambda: build_features(long, v)),
-                    ('forward_one (first turn)', lambda: router.forward_one(x)), ('forward_one (with hidden state)', lambda: router.forward_one(x, h)),
-                    ('decide', lambda: router.decide(x, h))):
-        t = timed(f, n_forward) / 1e3; rows.append(dict(operation=name, p50=np.median(t), p90=np.percentile(t, 90), unit='µs'))
-    X = rng.normal(size=(round_samples, cfg.input_dim)); y = (X[:, 0] + 0.5 * rng.normal(size=round_samples) > 0).astype(float)
-    ts_ = TrainingSet.full_information(X, np.stack([np.ones(round_samples), y], 1), [0.0, 0.1])
-    T = trainer.targets(router.params, ts_); params = {k: v.copy() for k, v in router.params.items()}; opt = Adam(params, cfg.learning_rate)
-    H0 = np.zeros((cfg.batch_size, cfg.hidden_dim)); bs = cfg.batch_size
-    def one_step():
-        b = rng.integers(0, round_samples, bs); trainer.step(params, opt, X[b], H0, T.take(b), 0.0)
-    t = timed(one_step, n_steps) / 1e6; rows.append(dict(operation=f'train step, batch {bs}', p50=np.median(t), p90=np.percentile(t, 90), unit='ms'))
-    t0 = time.perf_counter(); rec = trainer.train_round(ts_); secs = time.perf_counter() - t0
-    rows.append(dict(operation=f'training round, {round_samples:,} samples x {rec.epochs} epochs ({rec.steps} steps)', p50=secs, p90=np.nan, unit='s'))
-    return pd.DataFrame(rows)
+@patch
+def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer`
+                epochs: int | None = None,  # passes (default `router.epochs`)
+                promote: bool = True,  # False: train and score the candidate but never promote it
+                holdout: TrainingSet | None = None,  # trusted rows for the gate (default: a `holdout_fraction` slice of `data`)
+               ) -> RoundRecord:
+    "Train a candidate, gate it on held-out utility, promote or not; returns the logged record."
+    t0 = time.perf_counter(); r, cfg = self.router, self.router.cfg
+    ts, hold, train, n_hold = self._round_data(data, holdout)
+    live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
+    cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
+    (u_before, i_before), (u_after, i_after) = self.policy_utility(live, hold, rows=True), self.policy_utility(cand, hold, rows=True)
+    l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
+    se = float(np.std(i_after - i_before) / math.sqrt(len(i_after))) if len(i_after) == len(i_before) and len(i_after) > 1 else 0.0
+    if np.isnan(u_before) or np.isnan(u_after): promoted = l_after <= l_before  # no usable utility: fall back to the loss
+    else: promoted = u_after >= u_before - cfg.promotion_tolerance - self.gate_z * se
+    promoted = bool(promoted and promote)
+    pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]
+    if promoted: self._promote(cand, ts)
+    mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
+    rec = RoundRecord(round=len(self.history) + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
+                      steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
+                      holdout_loss_after=l_after, utility_before=u_before, utility_after=u_after, utility_se=se, promoted=promoted,
+                      ewc_penalty=pen_after, seconds=time.perf_counter() - t0)
+    self.history.append(rec)
+    return rec
