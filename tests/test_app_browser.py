@@ -142,6 +142,10 @@ def test_app_in_a_real_browser(tmp_path):
             assert 'Loop runs' in dom and 'Memory growth' in dom and 'Semantic cache' in dom
             assert_clean(dom)
             browser.screenshot(ARTEFACTS / 'app_learning.png'); assert_not_blank(ARTEFACTS / 'app_learning.png')
+            dom = browser.open(f'{url}/router', 'Training rounds (Loop B)')
+            assert 'Decisions over time' in dom and 'tiers, cheapest first' in dom
+            assert_clean(dom)
+            browser.screenshot(ARTEFACTS / 'app_router.png'); assert_not_blank(ARTEFACTS / 'app_router.png')
         finally:
             browser.close()
     finally:
