@@ -11,13 +11,16 @@ __all__ = ['ROLES', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE', 'G
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, math, os, random, re, socket
-import subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request, warnings
+import subprocess, sys, tempfile, threading, time, types, urllib.error, urllib.parse, urllib.request, warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, runtime_checkable
 
+from fastcore.basics import patch
+
 from .config import TIERS, ConfigError, InferenceConfig
+from .text import content_words
 from .types import (BackendUnavailableError, ContextOverflowError, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier)
 
@@ -153,23 +156,9 @@ def parse_sources(text: str) -> list[str]:
     "The passages in `text`: every line that starts with '[n] ', in order."
     return [m.group(2).strip() for m in _SOURCE_LINE.finditer(text)]
 
-# %% ../nbs/07_inference.ipynb #1b478365
+# %% ../nbs/07_inference.ipynb #14a71277
 EXTRACTIVE_NO_CONTEXT = "I don't know: no context passages were given to answer from."
 INSTALL_LOCAL = 'pip install -e ".[local]"'
-
-_STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as into onto about over under than then
-that this these those is are was were be been being am do does did done has have had having it its it's he she they
-them their his her we us our you your i me my what which who whom whose when where why how there here not no yes
-can could will would shall should may might must so such any all some each very just also only own same too""".split())
-_WORD = re.compile(r'[^\W_]+')
-
-def _content_words(text: str) -> set[str]:
-    words = set()
-    for w in _WORD.findall(text.lower()):
-        if w in _STOPWORDS: continue
-        if len(w) > 3 and w.endswith('s') and not w.endswith('ss'): w = w[:-1]
-        words.add(w)
-    return words
 
 _fallback_warned = False
 _fallback_lock = threading.Lock()
@@ -193,57 +182,32 @@ class ExtractiveBackend:
     def count_tokens(self, text: str) -> int: return estimate_tokens(text)
     def count_message_tokens(self, messages: list[dict]) -> int: return estimate_message_tokens(messages)
 
-    def passages_and_question(self, messages: list[dict]) -> tuple[list[str], str]:
-        "The context passages and the question found in `messages` (rules 1–2 above)."
-        msgs = check_messages(messages)
-        last_user = max((i for i, m in enumerate(msgs) if m['role'] == 'user'), default=None)
-        passages = [p for m in msgs if m['role'] == 'system' for p in parse_sources(m['content'])]
-        question = ''
-        if last_user is not None:
-            passages += parse_sources(msgs[last_user]['content'])
-            question = _SOURCE_LINE.sub('', msgs[last_user]['content']).strip()
-        return passages, question
+# %% ../nbs/07_inference.ipynb #9cdf1aa4
+@patch
+def passages_and_question(self: ExtractiveBackend, messages: list[dict]) -> tuple[list[str], str]:
+    "The context passages and the question found in `messages` (rules 1–2 above)."
+    msgs = check_messages(messages)
+    last_user = max((i for i, m in enumerate(msgs) if m['role'] == 'user'), default=None)
+    passages = [p for m in msgs if m['role'] == 'system' for p in parse_sources(m['content'])]
+    question = ''
+    if last_user is not None:
+        passages += parse_sources(msgs[last_user]['content'])
+        question = _SOURCE_LINE.sub('', msgs[last_user]['content']).strip()
+    return passages, question
 
-    def choose(self, passages: list[str], question: str) -> int | None:
-        "Index of the passage that answers `question` (rules 3–4), or None without passages."
-        if not passages: return None
-        q = _content_words(question)
-        bags = [_content_words(p) for p in passages]
-        n = len(passages)
-        def score(bag): return sum(math.log(1 + n / sum(w in b for b in bags)) for w in q & bag)
-        scores = [score(b) for b in bags]
-        return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
+# %% ../nbs/07_inference.ipynb #2b3c727f
+@patch
+def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int | None:
+    "Index of the passage that answers `question` (rules 3–4), or None without passages."
+    if not passages: return None
+    q = content_words(question, stem=True)
+    bags = [content_words(p, stem=True) for p in passages]
+    n = len(passages)
+    def score(bag): return sum(math.log(1 + n / sum(w in b for b in bags)) for w in q & bag)
+    scores = [score(b) for b in bags]
+    return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
 
-    def stream(self, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
-        "Yield the answer word by word, then its `Generation` (temperature, top_p and seed do not matter)."
-        t0 = time.perf_counter()
-        stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
-        passages, question = self.passages_and_question(messages)
-        prompt_tokens = self.count_message_tokens(messages)
-        check_fits(self.name, prompt_tokens, max_tokens, self.context_window)
-        if self.fallback_for is not None: _warn_fallback_once(self.fallback_for, self.reason)
-        i = self.choose(passages, question)
-        answer = EXTRACTIVE_NO_CONTEXT if i is None else passages[i]
-        return self._pieces(answer, max_tokens, stops, prompt_tokens, t0)
-
-    def _pieces(self, answer, max_tokens, stops, prompt_tokens, t0):
-        scanner, parts, n, finish, t_first = StopScanner(stops), [], 0, 'stop', None
-        for w in re.findall(r'\s*\S+', answer):
-            cost = estimate_tokens(w)
-            if n + cost > max_tokens: finish = 'length'; break
-            n += cost
-            out = scanner.feed(w)
-            if out:
-                t_first = t_first or time.perf_counter(); parts.append(out); yield out
-            if scanner.stopped: break
-        tail = scanner.flush()
-        if tail: t_first = t_first or time.perf_counter(); parts.append(tail); yield tail
-        yield _finish(''.join(parts), prompt_tokens, n, finish, t0, t_first, 0.0, self.name, exact=False)
-
-    def generate(self, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
-        "The answer (see the rules above)."
-        return drain(self.stream(messages, max_tokens, temperature, top_p, stop, seed))
-
+# %% ../nbs/07_inference.ipynb #f99b4469
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True) -> Generation:
     t_end = time.perf_counter()
     total = (t_end - t0) * 1000
@@ -257,6 +221,40 @@ def drain(stream: Iterator[str | Generation]) -> Generation:
     for x in stream: last = x
     if not isinstance(last, Generation): raise InferenceError(f"a backend stream ended without its Generation (got {last!r})")
     return last
+
+# %% ../nbs/07_inference.ipynb #66a62ad1
+@patch
+def stream(self: ExtractiveBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
+    "Yield the answer word by word, then its `Generation` (temperature, top_p and seed do not matter)."
+    t0 = time.perf_counter()
+    stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
+    passages, question = self.passages_and_question(messages)
+    prompt_tokens = self.count_message_tokens(messages)
+    check_fits(self.name, prompt_tokens, max_tokens, self.context_window)
+    if self.fallback_for is not None: _warn_fallback_once(self.fallback_for, self.reason)
+    i = self.choose(passages, question)
+    answer = EXTRACTIVE_NO_CONTEXT if i is None else passages[i]
+    return self._pieces(answer, max_tokens, stops, prompt_tokens, t0)
+
+@patch
+def _pieces(self: ExtractiveBackend, answer, max_tokens, stops, prompt_tokens, t0):
+    scanner, parts, n, finish, t_first = StopScanner(stops), [], 0, 'stop', None
+    for w in re.findall(r'\s*\S+', answer):
+        cost = estimate_tokens(w)
+        if n + cost > max_tokens: finish = 'length'; break
+        n += cost
+        out = scanner.feed(w)
+        if out:
+            t_first = t_first or time.perf_counter(); parts.append(out); yield out
+        if scanner.stopped: break
+    tail = scanner.flush()
+    if tail: t_first = t_first or time.perf_counter(); parts.append(tail); yield tail
+    yield _finish(''.join(parts), prompt_tokens, n, finish, t0, t_first, 0.0, self.name, exact=False)
+
+@patch
+def generate(self: ExtractiveBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
+    "The answer (see the rules above)."
+    return drain(self.stream(messages, max_tokens, temperature, top_p, stop, seed))
 
 # %% ../nbs/07_inference.ipynb #1971816d
 SMOLLM2_FILE = 'SmolLM2-135M-Instruct.Q4_1.gguf'
@@ -283,7 +281,7 @@ def default_threads() -> int:
     try: return max(1, len(os.sched_getaffinity(0)))
     except AttributeError: return max(1, os.cpu_count() or 1)
 
-# %% ../nbs/07_inference.ipynb #905ae847
+# %% ../nbs/07_inference.ipynb #6df052eb
 def _chat_formatter(llm):
     "messages -> (prompt text, add BOS?, extra stop strings), from the GGUF's chat template."
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter, format_chatml
@@ -304,6 +302,7 @@ def _chat_formatter(llm):
 
 _LOAD_LOCK = threading.Lock()  # one model load at a time in this process (see the note above)
 
+# %% ../nbs/07_inference.ipynb #2712bd44
 class LlamaCppBackend:
     "A local GGUF model through llama-cpp-python; SmolLM2-135M-Instruct by default."
     def __init__(self,
@@ -336,130 +335,144 @@ class LlamaCppBackend:
         self._state_lock = threading.Lock()  # load / unload / tokenizer use
         self._unload_pending = False
 
-    # --- loading -------------------------------------------------------------------------
-    @property
-    def is_loaded(self) -> bool: return self._llm is not None
+# %% ../nbs/07_inference.ipynb #268dbd59
+@patch(as_prop=True)
+def is_loaded(self: LlamaCppBackend) -> bool: return self._llm is not None
 
-    def _load_locked(self) -> bool:
-        "Load if needed (state lock held); True if this call loaded the model."
-        if self._llm is not None: return False
-        import llama_cpp
+@patch
+def _load_locked(self: LlamaCppBackend) -> bool:
+    "Load if needed (state lock held); True if this call loaded the model."
+    if self._llm is not None: return False
+    import llama_cpp
+    try:
+        with _LOAD_LOCK:  # llama-cpp-python silences output by swapping the process's stdout/stderr while loading
+            llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                  n_threads_batch=self.n_threads, verbose=False)
+    except Exception as e:
+        raise InferenceError(f"llama.cpp could not load {str(self.model_path)!r} ({e}); is it a GGUF model file?") from e
+    self._render, self.template_source = _chat_formatter(llm)
+    self._vocab, self._lc, self._llm = llama_cpp.llama_model_get_vocab(llm.model), llama_cpp, llm
+    self.loads += 1
+    self._unload_pending = False
+    return True
+
+@patch
+def load(self: LlamaCppBackend) -> LlamaCppBackend:
+    "Load the model now (it otherwise loads on first use); a no-op when loaded."
+    with self._state_lock: loaded = self._load_locked()
+    if loaded and self._on_load: self._on_load(self)
+    return self
+
+# %% ../nbs/07_inference.ipynb #e0a998da
+@patch
+def _close_locked(self: LlamaCppBackend):
+    if self._llm is not None:
+        self._llm.close()
+        self._llm = self._render = self._vocab = None
+    self._unload_pending = False
+
+@patch
+def unload(self: LlamaCppBackend) -> bool:
+    "Free the model; if a call is running, free it when that call ends. True if freed now."
+    if self._gen_lock.acquire(blocking=False):
         try:
-            with _LOAD_LOCK:  # llama-cpp-python silences output by swapping the process's stdout/stderr while loading
-                llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                      n_threads_batch=self.n_threads, verbose=False)
-        except Exception as e:
-            raise InferenceError(f"llama.cpp could not load {str(self.model_path)!r} ({e}); is it a GGUF model file?") from e
-        self._render, self.template_source = _chat_formatter(llm)
-        self._vocab, self._lc, self._llm = llama_cpp.llama_model_get_vocab(llm.model), llama_cpp, llm
-        self.loads += 1
-        self._unload_pending = False
-        return True
+            with self._state_lock: self._close_locked()
+            return True
+        finally: self._gen_lock.release()
+    self._unload_pending = True
+    return False
 
-    def load(self) -> 'LlamaCppBackend':
-        "Load the model now (it otherwise loads on first use); a no-op when loaded."
-        with self._state_lock: loaded = self._load_locked()
-        if loaded and self._on_load: self._on_load(self)
-        return self
+@patch
+def keep(self: LlamaCppBackend):
+    "Cancel a deferred `unload()`."
+    self._unload_pending = False
 
-    def _close_locked(self):
-        if self._llm is not None:
-            self._llm.close()
-            self._llm = self._render = self._vocab = None
-        self._unload_pending = False
+# %% ../nbs/07_inference.ipynb #e80ccb05
+@patch
+def count_tokens(self: LlamaCppBackend, text: str) -> int:
+    "Tokens of `text` by the model's own tokenizer (no BOS; special-token strings count as text)."
+    if not isinstance(text, str): raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
+    with self._state_lock:
+        loaded = self._load_locked()
+        n = len(self._llm.tokenize(text.encode('utf-8'), add_bos=False, special=False))
+    if loaded and self._on_load: self._on_load(self)
+    return n
 
-    def unload(self) -> bool:
-        "Free the model; if a call is running, free it when that call ends. True if freed now."
-        if self._gen_lock.acquire(blocking=False):
-            try:
+@patch
+def prompt_tokens(self: LlamaCppBackend, messages: list[dict]) -> tuple[list[int], list[str]]:
+    "The prompt's token ids (chat template applied) and the template's stop strings."
+    msgs = check_messages(messages)
+    with self._state_lock:
+        loaded = self._load_locked()
+        prompt, add_bos, stops = self._render(msgs)
+        tokens = self._llm.tokenize(prompt.encode('utf-8'), add_bos=add_bos, special=True)
+    if loaded and self._on_load: self._on_load(self)
+    return tokens, stops
+
+@patch
+def count_message_tokens(self: LlamaCppBackend, messages: list[dict]) -> int:
+    "Exact prompt tokens of `messages`, chat template included."
+    return len(self.prompt_tokens(messages)[0])
+
+@patch
+def render(self: LlamaCppBackend, messages: list[dict]) -> str:
+    "The prompt text the model sees."
+    self.load()
+    with self._state_lock: return self._render(check_messages(messages))[0]
+
+# %% ../nbs/07_inference.ipynb #bdc7773f
+@patch
+def stream(self: LlamaCppBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
+    "Yield text pieces, then the `Generation`. Holds the model's lock until consumed or closed."
+    t0 = time.perf_counter()
+    stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
+    tokens, tmpl_stops = self.prompt_tokens(messages)
+    check_fits(self.name, len(tokens), max_tokens, self.context_window)
+    return self._run(tokens, max_tokens, float(temperature), float(top_p), stops + tmpl_stops, seed, t0)
+
+@patch
+def generate(self: LlamaCppBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
+    "Generate an answer to chat `messages`."
+    return drain(self.stream(messages, max_tokens, temperature, top_p, stop, seed))
+
+# %% ../nbs/07_inference.ipynb #5d73bccf
+@patch
+def _run(self: LlamaCppBackend, tokens, max_tokens, temperature, top_p, stops, seed, t0):
+    parts, n, finish, t_first = [], 0, 'length', None
+    t_wait = time.perf_counter()
+    with self._gen_lock:
+        queue_ms = (time.perf_counter() - t_wait) * 1000
+        gen = None
+        try:
+            with self._state_lock: loaded = self._load_locked()  # it may have been unloaded meanwhile
+            if loaded and self._on_load: self._on_load(self)
+            llm, vocab, lc = self._llm, self._vocab, self._lc
+            llm.set_seed(seed if seed is not None else random.getrandbits(32))
+            if seed is not None: llm.reset()  # a seeded call evaluates its prompt afresh: reproducible
+            decoder, scanner = codecs.getincrementaldecoder('utf-8')('replace'), StopScanner(stops)
+            gen = llm.generate(tokens, top_k=self.top_k, top_p=top_p, min_p=self.min_p, temp=temperature,
+                               repeat_penalty=self.repeat_penalty)
+            for tok in gen:
+                if lc.llama_vocab_is_eog(vocab, tok): finish = 'stop'; break
+                n += 1
+                out = scanner.feed(decoder.decode(llm.detokenize([tok])))
+                if out:
+                    if t_first is None: t_first = time.perf_counter()
+                    parts.append(out); yield out
+                if scanner.stopped: finish = 'stop'; break
+                if n >= max_tokens: break
+            if not scanner.stopped:
+                out = scanner.feed(decoder.decode(b'', final=True)) + scanner.flush()
+                if out:
+                    if t_first is None: t_first = time.perf_counter()
+                    parts.append(out); yield out
+        finally:
+            if gen is not None: gen.close()
+            if self._unload_pending:
                 with self._state_lock: self._close_locked()
-                return True
-            finally: self._gen_lock.release()
-        self._unload_pending = True
-        return False
+    yield _finish(''.join(parts), len(tokens), n, finish, t0, t_first, queue_ms, self.name)
 
-    def keep(self):
-        "Cancel a deferred `unload()`."
-        self._unload_pending = False
-
-    # --- tokens --------------------------------------------------------------------------
-    def count_tokens(self, text: str) -> int:
-        "Tokens of `text` by the model's own tokenizer (no BOS; special-token strings count as text)."
-        if not isinstance(text, str): raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
-        with self._state_lock:
-            loaded = self._load_locked()
-            n = len(self._llm.tokenize(text.encode('utf-8'), add_bos=False, special=False))
-        if loaded and self._on_load: self._on_load(self)
-        return n
-
-    def prompt_tokens(self, messages: list[dict]) -> tuple[list[int], list[str]]:
-        "The prompt's token ids (chat template applied) and the template's stop strings."
-        msgs = check_messages(messages)
-        with self._state_lock:
-            loaded = self._load_locked()
-            prompt, add_bos, stops = self._render(msgs)
-            tokens = self._llm.tokenize(prompt.encode('utf-8'), add_bos=add_bos, special=True)
-        if loaded and self._on_load: self._on_load(self)
-        return tokens, stops
-
-    def count_message_tokens(self, messages: list[dict]) -> int:
-        "Exact prompt tokens of `messages`, chat template included."
-        return len(self.prompt_tokens(messages)[0])
-
-    def render(self, messages: list[dict]) -> str:
-        "The prompt text the model sees."
-        self.load()
-        with self._state_lock: return self._render(check_messages(messages))[0]
-
-    # --- generation ----------------------------------------------------------------------
-    def stream(self, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
-        "Yield text pieces, then the `Generation`. Holds the model's lock until consumed or closed."
-        t0 = time.perf_counter()
-        stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
-        tokens, tmpl_stops = self.prompt_tokens(messages)
-        check_fits(self.name, len(tokens), max_tokens, self.context_window)
-        return self._run(tokens, max_tokens, float(temperature), float(top_p), stops + tmpl_stops, seed, t0)
-
-    def generate(self, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
-        "Generate an answer to chat `messages`."
-        return drain(self.stream(messages, max_tokens, temperature, top_p, stop, seed))
-
-    def _run(self, tokens, max_tokens, temperature, top_p, stops, seed, t0):
-        parts, n, finish, t_first = [], 0, 'length', None
-        t_wait = time.perf_counter()
-        with self._gen_lock:
-            queue_ms = (time.perf_counter() - t_wait) * 1000
-            gen = None
-            try:
-                with self._state_lock: loaded = self._load_locked()  # it may have been unloaded meanwhile
-                if loaded and self._on_load: self._on_load(self)
-                llm, vocab, lc = self._llm, self._vocab, self._lc
-                llm.set_seed(seed if seed is not None else random.getrandbits(32))
-                if seed is not None: llm.reset()  # a seeded call evaluates its prompt afresh: reproducible
-                decoder, scanner = codecs.getincrementaldecoder('utf-8')('replace'), StopScanner(stops)
-                gen = llm.generate(tokens, top_k=self.top_k, top_p=top_p, min_p=self.min_p, temp=temperature,
-                                   repeat_penalty=self.repeat_penalty)
-                for tok in gen:
-                    if lc.llama_vocab_is_eog(vocab, tok): finish = 'stop'; break
-                    n += 1
-                    out = scanner.feed(decoder.decode(llm.detokenize([tok])))
-                    if out:
-                        if t_first is None: t_first = time.perf_counter()
-                        parts.append(out); yield out
-                    if scanner.stopped: finish = 'stop'; break
-                    if n >= max_tokens: break
-                if not scanner.stopped:
-                    out = scanner.feed(decoder.decode(b'', final=True)) + scanner.flush()
-                    if out:
-                        if t_first is None: t_first = time.perf_counter()
-                        parts.append(out); yield out
-            finally:
-                if gen is not None: gen.close()
-                if self._unload_pending:
-                    with self._state_lock: self._close_locked()
-        yield _finish(''.join(parts), len(tokens), n, finish, t0, t_first, queue_ms, self.name)
-
-# %% ../nbs/07_inference.ipynb #6a8c69b0
+# %% ../nbs/07_inference.ipynb #d6e120d6
 _OVERFLOW = re.compile(r'maximum context length is (\d+) tokens.*?(?:requested|resulted in) (\d+) tokens', re.S)
 _RETRY_STATUS = {408, 429}
 
@@ -474,6 +487,7 @@ def _server_message(body: bytes) -> str:
         return str(err).strip()[:500]
     return text.strip()[:500]
 
+# %% ../nbs/07_inference.ipynb #232d7a6c
 class OpenAIBackend:
     "Any OpenAI-compatible chat completions server (vLLM, llama.cpp server, Ollama, a hosted API)."
     def __init__(self,
@@ -505,126 +519,142 @@ class OpenAIBackend:
         handlers = [urllib.request.ProxyHandler({})] if host in ('127.0.0.1', 'localhost', '::1') else []
         self._opener = urllib.request.build_opener(*handlers)
 
-    def count_tokens(self, text: str) -> int:
-        "Tokens of `text` by `token_counter`, else `estimate_tokens`."
-        return self.token_counter(text) if self.token_counter else estimate_tokens(text)
+# %% ../nbs/07_inference.ipynb #f5401f94
+@patch
+def count_tokens(self: OpenAIBackend, text: str) -> int:
+    "Tokens of `text` by `token_counter`, else `estimate_tokens`."
+    return self.token_counter(text) if self.token_counter else estimate_tokens(text)
 
-    def count_message_tokens(self, messages: list[dict]) -> int:
-        "Prompt tokens of `messages` (content by `count_tokens`, plus chat-template markers)."
-        return estimate_message_tokens(messages, self.count_tokens)
+@patch
+def count_message_tokens(self: OpenAIBackend, messages: list[dict]) -> int:
+    "Prompt tokens of `messages` (content by `count_tokens`, plus chat-template markers)."
+    return estimate_message_tokens(messages, self.count_tokens)
 
-    @property
-    def url(self) -> str: return self.base_url + '/chat/completions'
+@patch(as_prop=True)
+def url(self: OpenAIBackend) -> str: return self.base_url + '/chat/completions'
 
-    def _body(self, messages, max_tokens, temperature, top_p, stop, seed, stream) -> bytes:
-        body = {'model': self.model, 'messages': check_messages(messages), 'max_tokens': max_tokens,
-                'temperature': temperature, 'top_p': top_p, 'stream': stream}
-        stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
-        if stops: body['stop'] = stops
-        if seed is not None: body['seed'] = seed
-        if stream and self.stream_usage: body['stream_options'] = {'include_usage': True}
-        body.update(self.extra_body)
-        return json.dumps(body).encode('utf-8')
+@patch
+def _body(self: OpenAIBackend, messages, max_tokens, temperature, top_p, stop, seed, stream) -> bytes:
+    body = {'model': self.model, 'messages': check_messages(messages), 'max_tokens': max_tokens,
+            'temperature': temperature, 'top_p': top_p, 'stream': stream}
+    stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
+    if stops: body['stop'] = stops
+    if seed is not None: body['seed'] = seed
+    if stream and self.stream_usage: body['stream_options'] = {'include_usage': True}
+    body.update(self.extra_body)
+    return json.dumps(body).encode('utf-8')
 
-    def _open(self, data: bytes, stream: bool, read: bool):
-        "POST with retries. Returns the parsed JSON (`read`) or the open response (to stream)."
-        headers = {'Content-Type': 'application/json', 'Accept': 'text/event-stream' if stream else 'application/json'}
-        if self.api_key: headers['Authorization'] = f"Bearer {self.api_key}"
-        last, delay = None, 0.0
-        for attempt in range(self.retries + 1):
-            if attempt: time.sleep(delay)
-            delay = min(self.max_backoff, self.backoff * 2 ** attempt)
-            req = urllib.request.Request(self.url, data=data, headers=headers, method='POST')
-            try:
-                resp = self._opener.open(req, timeout=self.timeout)
-                if not read: return resp
-                with resp: return json.loads(resp.read())
-            except urllib.error.HTTPError as e:
-                msg = _server_message(e.read() or b'')
-                if e.code in _RETRY_STATUS or e.code >= 500:
-                    last = f"HTTP {e.code}: {msg}"
-                    ra = e.headers.get('Retry-After') if e.headers else None
-                    if ra and ra.strip().isdigit(): delay = min(self.max_backoff, float(ra))
-                    continue
-                m = _OVERFLOW.search(msg)
-                if m:
-                    window, asked = int(m.group(1)), int(m.group(2))
-                    raise ContextOverflowError(f"{self.url} says the prompt does not fit: {msg} Cut at least "
-                                               f"{asked - window} tokens.", excess_tokens=asked - window) from None
-                hint = f"; check the API key ({self.key_hint})" if e.code in (401, 403) else ''
-                raise InferenceError(f"{self.url} answered HTTP {e.code}: {msg}{hint}") from None
-            except ValueError as e:  # the body was not JSON
-                raise InferenceError(f"{self.url} sent a response that is not JSON: {e}") from None
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-                last = str(getattr(e, 'reason', None) or e) or type(e).__name__
-        raise BackendUnavailableError(f"cannot get an answer from the model server at {self.url} after "
-                                      f"{self.retries + 1} attempt(s); last error: {last}. Is the server running "
-                                      f"and the URL right?")
-
-    def generate(self, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
-        "One non-streaming chat completion (`ttft_ms` equals `total_ms`: the text arrives at once)."
-        t0 = time.perf_counter()
-        d = self._open(self._body(messages, max_tokens, temperature, top_p, stop, seed, False), stream=False, read=True)
+# %% ../nbs/07_inference.ipynb #648e4291
+@patch
+def _open(self: OpenAIBackend, data: bytes, stream: bool, read: bool):
+    "POST with retries. Returns the parsed JSON (`read`) or the open response (to stream)."
+    headers = {'Content-Type': 'application/json', 'Accept': 'text/event-stream' if stream else 'application/json'}
+    if self.api_key: headers['Authorization'] = f"Bearer {self.api_key}"
+    last, delay = None, 0.0
+    for attempt in range(self.retries + 1):
+        if attempt: time.sleep(delay)
+        delay = min(self.max_backoff, self.backoff * 2 ** attempt)
+        req = urllib.request.Request(self.url, data=data, headers=headers, method='POST')
         try:
-            choice = d['choices'][0]
-            text = choice['message'].get('content') or ''
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise InferenceError(f"{self.url} answered without choices[0].message: {str(d)[:300]}") from None
-        usage = d.get('usage') or {}
-        exact = 'prompt_tokens' in usage and 'completion_tokens' in usage
-        pt = usage['prompt_tokens'] if exact else self.count_message_tokens(messages)
-        ct = usage['completion_tokens'] if exact else self.count_tokens(text)
-        return _finish(text, pt, ct, choice.get('finish_reason') or 'stop', t0, None, 0.0, self.name, exact)
+            resp = self._opener.open(req, timeout=self.timeout)
+            if not read: return resp
+            with resp: return json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            msg = _server_message(e.read() or b'')
+            if e.code in _RETRY_STATUS or e.code >= 500:
+                last = f"HTTP {e.code}: {msg}"
+                ra = e.headers.get('Retry-After') if e.headers else None
+                if ra and ra.strip().isdigit(): delay = min(self.max_backoff, float(ra))
+                continue
+            m = _OVERFLOW.search(msg)
+            if m:
+                window, asked = int(m.group(1)), int(m.group(2))
+                raise ContextOverflowError(f"{self.url} says the prompt does not fit: {msg} Cut at least "
+                                           f"{asked - window} tokens.", excess_tokens=asked - window) from None
+            hint = f"; check the API key ({self.key_hint})" if e.code in (401, 403) else ''
+            raise InferenceError(f"{self.url} answered HTTP {e.code}: {msg}{hint}") from None
+        except ValueError as e:  # the body was not JSON
+            raise InferenceError(f"{self.url} sent a response that is not JSON: {e}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+            last = str(getattr(e, 'reason', None) or e) or type(e).__name__
+    raise BackendUnavailableError(f"cannot get an answer from the model server at {self.url} after "
+                                  f"{self.retries + 1} attempt(s); last error: {last}. Is the server running "
+                                  f"and the URL right?")
 
-    def stream(self, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
-        "Yield text pieces as the server streams them (SSE), then the `Generation`."
-        t0 = time.perf_counter()
-        resp = self._open(self._body(messages, max_tokens, temperature, top_p, stop, seed, True), stream=True, read=False)
-        return self._events(resp, messages, t0)
+# %% ../nbs/07_inference.ipynb #6e4ab725
+@patch
+def generate(self: OpenAIBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
+    "One non-streaming chat completion (`ttft_ms` equals `total_ms`: the text arrives at once)."
+    t0 = time.perf_counter()
+    d = self._open(self._body(messages, max_tokens, temperature, top_p, stop, seed, False), stream=False, read=True)
+    try:
+        choice = d['choices'][0]
+        text = choice['message'].get('content') or ''
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise InferenceError(f"{self.url} answered without choices[0].message: {str(d)[:300]}") from None
+    usage = d.get('usage') or {}
+    exact = 'prompt_tokens' in usage and 'completion_tokens' in usage
+    pt = usage['prompt_tokens'] if exact else self.count_message_tokens(messages)
+    ct = usage['completion_tokens'] if exact else self.count_tokens(text)
+    return _finish(text, pt, ct, choice.get('finish_reason') or 'stop', t0, None, 0.0, self.name, exact)
 
-    def _events(self, resp, messages, t0):
-        parts, chunks, finish, usage, t_first = [], 0, 'stop', None, None
-        if 'json' in (resp.headers.get('Content-Type') or ''):  # a server that ignored stream=True
-            try: d = json.loads(resp.read())
-            except (ValueError, OSError) as e: raise InferenceError(f"{self.url} answered a stream request with bad JSON: {e}") from None
-            finally: resp.close()
-            ch = (d.get('choices') or [{}])[0]
-            text = (ch.get('message') or {}).get('content') or ''
-            t_first = time.perf_counter()
-            if text: yield text
-            u = d.get('usage') or {}
-            exact = 'prompt_tokens' in u and 'completion_tokens' in u
-            yield _finish(text, u['prompt_tokens'] if exact else self.count_message_tokens(messages),
-                          u['completion_tokens'] if exact else self.count_tokens(text),
-                          ch.get('finish_reason') or 'stop', t0, t_first, 0.0, self.name, exact)
-            return
-        try:
-            for raw in resp:
-                line = raw.decode('utf-8', 'replace').rstrip('\r\n')
-                if not line.startswith('data:'): continue  # blank separators, ': ping' comments, 'event:' lines
-                payload = line[5:].strip()
-                if payload == '[DONE]': break
-                try: d = json.loads(payload)
-                except ValueError: raise InferenceError(f"{self.url} streamed a line that is not JSON: {payload[:200]!r}") from None
-                if 'error' in d: raise InferenceError(f"{self.url} reported an error mid-stream: {_server_message(payload.encode())}")
-                if d.get('usage'): usage = d['usage']
-                for ch in d.get('choices') or []:
-                    piece = (ch.get('delta') or {}).get('content')
-                    if piece:
-                        chunks += 1
-                        if t_first is None: t_first = time.perf_counter()
-                        parts.append(piece); yield piece
-                    if ch.get('finish_reason'): finish = ch['finish_reason']
-        except (OSError, http.client.HTTPException) as e:
-            raise BackendUnavailableError(f"the stream from {self.url} broke after {chunks} piece(s): {e}") from None
-        finally: resp.close()
-        text = ''.join(parts)
-        exact = bool(usage) and 'prompt_tokens' in usage and 'completion_tokens' in usage
-        pt = usage['prompt_tokens'] if exact else self.count_message_tokens(messages)
-        ct = usage['completion_tokens'] if exact else chunks
-        yield _finish(text, pt, ct, finish, t0, t_first, 0.0, self.name, exact)
+@patch
+def stream(self: OpenAIBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
+    "Yield text pieces as the server streams them (SSE), then the `Generation`."
+    t0 = time.perf_counter()
+    resp = self._open(self._body(messages, max_tokens, temperature, top_p, stop, seed, True), stream=True, read=False)
+    return self._events(resp, messages, t0)
 
-# %% ../nbs/07_inference.ipynb #bdd1325e
+@patch
+def _json_events(self: OpenAIBackend, resp, messages, t0):
+    "The pieces of a server that answered a stream request with one JSON body: its text, then the `Generation`."
+    try: d = json.loads(resp.read())
+    except (ValueError, OSError) as e: raise InferenceError(f"{self.url} answered a stream request with bad JSON: {e}") from None
+    finally: resp.close()
+    ch = (d.get('choices') or [{}])[0]
+    text = (ch.get('message') or {}).get('content') or ''
+    t_first = time.perf_counter()
+    if text: yield text
+    u = d.get('usage') or {}
+    exact = 'prompt_tokens' in u and 'completion_tokens' in u
+    yield _finish(text, u['prompt_tokens'] if exact else self.count_message_tokens(messages),
+                  u['completion_tokens'] if exact else self.count_tokens(text),
+                  ch.get('finish_reason') or 'stop', t0, t_first, 0.0, self.name, exact)
+
+# %% ../nbs/07_inference.ipynb #d9e04d37
+@patch
+def _events(self: OpenAIBackend, resp, messages, t0):
+    if 'json' in (resp.headers.get('Content-Type') or ''):  # a server that ignored stream=True
+        yield from self._json_events(resp, messages, t0)
+        return
+    parts, chunks, finish, usage, t_first = [], 0, 'stop', None, None
+    try:
+        for raw in resp:
+            line = raw.decode('utf-8', 'replace').rstrip('\r\n')
+            if not line.startswith('data:'): continue  # blank separators, ': ping' comments, 'event:' lines
+            payload = line[5:].strip()
+            if payload == '[DONE]': break
+            try: d = json.loads(payload)
+            except ValueError: raise InferenceError(f"{self.url} streamed a line that is not JSON: {payload[:200]!r}") from None
+            if 'error' in d: raise InferenceError(f"{self.url} reported an error mid-stream: {_server_message(payload.encode())}")
+            if d.get('usage'): usage = d['usage']
+            for ch in d.get('choices') or []:
+                piece = (ch.get('delta') or {}).get('content')
+                if piece:
+                    chunks += 1
+                    if t_first is None: t_first = time.perf_counter()
+                    parts.append(piece); yield piece
+                if ch.get('finish_reason'): finish = ch['finish_reason']
+    except (OSError, http.client.HTTPException) as e:
+        raise BackendUnavailableError(f"the stream from {self.url} broke after {chunks} piece(s): {e}") from None
+    finally: resp.close()
+    text = ''.join(parts)
+    exact = bool(usage) and 'prompt_tokens' in usage and 'completion_tokens' in usage
+    pt = usage['prompt_tokens'] if exact else self.count_message_tokens(messages)
+    ct = usage['completion_tokens'] if exact else chunks
+    yield _finish(text, pt, ct, finish, t0, t_first, 0.0, self.name, exact)
+
+# %% ../nbs/07_inference.ipynb #25f6db9a
 @dataclass
 class LocalServer:
     "A running `llama_cpp.server`."
@@ -637,6 +667,7 @@ class LocalServer:
         "An `OpenAIBackend` for this server."
         return OpenAIBackend(self.base_url, self.model, api_key=kw.pop('api_key', self.api_key), **kw)
 
+# %% ../nbs/07_inference.ipynb #2acc7a7c
 @contextlib.contextmanager
 def local_server(model_path: str | Path | None = None,  # GGUF to serve; None = SmolLM2
                  n_ctx: int = 2048, n_threads: int | None = None, api_key: str | None = None,
@@ -708,7 +739,7 @@ def make_backend(spec: str, cfg: InferenceConfig | None = None, *, fallback: boo
     return OpenAIBackend(where, model, api_key=os.environ.get(cfg.api_key_env) or None, timeout=cfg.timeout_s,
                          retries=cfg.retries, context_window=cfg.n_ctx, key_hint=f"environment variable {cfg.api_key_env}")
 
-# %% ../nbs/07_inference.ipynb #ed7a06fc
+# %% ../nbs/07_inference.ipynb #fc51ed8b
 _DEFAULT_COSTS = {'tiny': 0.0, 'small': 1.0, 'medium': 4.0, 'large': 16.0}
 
 def _tier_name(tier) -> str:
@@ -731,63 +762,86 @@ class ModelPool:
         self.evictions = 0
         self._closed = False
 
-    def available_tiers(self) -> list[str]:
-        "Configured tiers, tiny to large."
-        return [t for t in TIERS if t in self.cfg.tiers]
-
-    def spec(self, tier) -> str:
-        "The backend spec of a configured tier."
-        t = _tier_name(tier)
-        if t not in self.cfg.tiers:
-            raise ModelNotFoundError(f"tier {t!r} is not configured (configured: {', '.join(self.available_tiers())}); "
-                                     f"set inference.tiers.{t} to a backend spec, e.g. 'llamacpp:default'")
-        return self.cfg.tiers[t]
-
-    def cost(self, tier) -> float:
-        "The tier's relative cost (`inference.tier_costs`, else the defaults 0/1/4/16)."
-        t = _tier_name(tier)
-        return float(self.cfg.tier_costs.get(t, _DEFAULT_COSTS[t]))
-
-    def get(self, tier) -> LLMBackend:
-        "The backend serving `tier`, loaded and ready (built and loaded on first use)."
-        spec = self.spec(tier)
-        with self._lock:
-            if self._closed: raise InferenceError("this ModelPool is closed")
-            b = self._backends.get(spec)
-            if b is None:
-                b = make_backend(spec, self.cfg, fallback=self.fallback, n_threads=self.n_threads,
-                                 on_load=lambda backend, spec=spec: self._loaded(spec, backend))
-                self._backends[spec] = b
-            if isinstance(b, LlamaCppBackend): self._admit(spec, b)
-        if isinstance(b, LlamaCppBackend): b.load()  # outside the pool lock; a no-op when loaded
-        return b
-
-    def _admit(self, spec, b):
-        "Mark `spec` most recently used; evict others first if it is new (pool lock held)."
-        if spec in self._lru:
-            self._lru.move_to_end(spec); b.keep(); return
-        limit = max(1, self.cfg.max_loaded)
-        while self._lru and len(self._lru) >= limit:  # each pass removes one entry: ends
-            _, old = self._lru.popitem(last=False)
-            old.unload(); self.evictions += 1
-        b.keep()
-        self._lru[spec] = b
-
-    def _loaded(self, spec, b):
-        "A backend (re)loaded itself: count it (the backend's hook)."
-        with self._lock:
-            if not self._closed: self._admit(spec, b)
-
-    def loaded(self) -> list[str]:
-        "Specs of the local models the pool keeps loaded, least recently used first."
-        with self._lock: return list(self._lru)
-
-    def close(self):
-        "Unload every local model (busy ones when their call ends); `get` fails afterwards."
-        with self._lock:
-            self._closed = True
-            for b in self._lru.values(): b.unload()
-            self._lru.clear(); self._backends.clear()
-
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
+
+# %% ../nbs/07_inference.ipynb #5166c1a2
+@patch
+def available_tiers(self: ModelPool) -> list[str]:
+    "Configured tiers, tiny to large."
+    return [t for t in TIERS if t in self.cfg.tiers]
+
+@patch
+def spec(self: ModelPool, tier) -> str:
+    "The backend spec of a configured tier."
+    t = _tier_name(tier)
+    if t not in self.cfg.tiers:
+        raise ModelNotFoundError(f"tier {t!r} is not configured (configured: {', '.join(self.available_tiers())}); "
+                                 f"set inference.tiers.{t} to a backend spec, e.g. 'llamacpp:default'")
+    return self.cfg.tiers[t]
+
+@patch
+def cost(self: ModelPool, tier) -> float:
+    "The tier's relative cost (`inference.tier_costs`, else the defaults 0/1/4/16)."
+    t = _tier_name(tier)
+    return float(self.cfg.tier_costs.get(t, _DEFAULT_COSTS[t]))
+
+# %% ../nbs/07_inference.ipynb #26610630
+@patch
+def get(self: ModelPool, tier) -> LLMBackend:
+    "The backend serving `tier`, loaded and ready (built and loaded on first use)."
+    spec = self.spec(tier)
+    with self._lock:
+        if self._closed: raise InferenceError("this ModelPool is closed")
+        b = self._backends.get(spec)
+        if b is None:
+            b = make_backend(spec, self.cfg, fallback=self.fallback, n_threads=self.n_threads,
+                             on_load=lambda backend, spec=spec: self._loaded(spec, backend))
+            self._backends[spec] = b
+        if isinstance(b, LlamaCppBackend): self._admit(spec, b)
+    if isinstance(b, LlamaCppBackend): b.load()  # outside the pool lock; a no-op when loaded
+    return b
+
+@patch
+def _admit(self: ModelPool, spec, b):
+    "Mark `spec` most recently used; evict others first if it is new (pool lock held)."
+    if spec in self._lru:
+        self._lru.move_to_end(spec); b.keep(); return
+    limit = max(1, self.cfg.max_loaded)
+    while self._lru and len(self._lru) >= limit:  # each pass removes one entry: ends
+        _, old = self._lru.popitem(last=False)
+        old.unload(); self.evictions += 1
+    b.keep()
+    self._lru[spec] = b
+
+@patch
+def _loaded(self: ModelPool, spec, b):
+    "A backend (re)loaded itself: count it (the backend's hook)."
+    with self._lock:
+        if not self._closed: self._admit(spec, b)
+
+# %% ../nbs/07_inference.ipynb #3b08ab9d
+@patch
+def loaded(self: ModelPool) -> list[str]:
+    "Specs of the local models the pool keeps loaded, least recently used first."
+    with self._lock: return list(self._lru)
+
+@patch
+def backends(self: ModelPool) -> types.MappingProxyType:
+    "Read-only snapshot of the backends built so far, by spec (not a use: nothing is built, loaded or reordered)."
+    with self._lock: return types.MappingProxyType(dict(self._backends))
+
+@patch
+def loaded_tiers(self: ModelPool) -> list[str]:
+    "Configured tiers, tiny to large, whose llama.cpp model is in memory right now."
+    built = self.backends()
+    return [t for t in self.available_tiers()
+            if isinstance(b := built.get(self.cfg.tiers[t]), LlamaCppBackend) and b.is_loaded]
+
+@patch
+def close(self: ModelPool):
+    "Unload every local model (busy ones when their call ends); `get` fails afterwards."
+    with self._lock:
+        self._closed = True
+        for b in self._lru.values(): b.unload()
+        self._lru.clear(); self._backends.clear()

@@ -134,10 +134,11 @@ def test_missing_model_files_name_the_path_and_the_command(tmp_path):
 
 def test_four_threads_share_one_model(smol):
     qs = [q for _, q, _ in FACTS[:4]]
-    alone = [smol.generate([{'role': 'user', 'content': q}], max_tokens=24, temperature=0).text for q in qs]
+    # seeded: a seeded call evaluates its prompt afresh, so its answer does not depend on which prompt ran before it
+    alone = [smol.generate([{'role': 'user', 'content': q}], max_tokens=24, temperature=0, seed=0).text for q in qs]
     out, errors = [None] * 4, []
     def run(i):
-        try: out[i] = smol.generate([{'role': 'user', 'content': qs[i]}], max_tokens=24, temperature=0).text
+        try: out[i] = smol.generate([{'role': 'user', 'content': qs[i]}], max_tokens=24, temperature=0, seed=0).text
         except Exception as e: errors.append(e)
     ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for t in ts: t.start()
@@ -325,8 +326,8 @@ def test_pool_evicts_the_least_recently_used(three_models):
             steps.append(names())
         assert steps == [['a'], ['a', 'b'], ['b', 'a'], ['a', 'c'], ['c', 'b'], ['c', 'b'], ['b', 'a']]
         assert pool.evictions == 3
-        loaded = [b for b in pool._backends.values() if isinstance(b, LlamaCppBackend) and b.is_loaded]
-        assert len(loaded) == 2
+        assert pool.loaded_tiers() == ['small', 'medium']  # really in memory, not just in the pool's table
+        assert sum(isinstance(b, LlamaCppBackend) and b.is_loaded for b in pool.backends().values()) == 2
 
 
 def test_pool_eviction_of_a_busy_model_waits_for_its_call(three_models):
@@ -349,14 +350,15 @@ def test_pool_four_threads_with_evictions(three_models):
     q = [{'role': 'user', 'content': 'Name a primary colour.'}]
     tiers = ['tiny', 'small', 'medium', 'large']
     with ModelPool(InferenceConfig(tiers=three_models, max_loaded=1), n_threads=THREADS) as pool:
-        expect = {t: pool.get(t).generate(q, max_tokens=8, temperature=0).text for t in tiers}
+        # seeded, so every answer is independent of what the model instance ran before (fresh load or reused cache)
+        expect = {t: pool.get(t).generate(q, max_tokens=8, temperature=0, seed=0).text for t in tiers}
         got, errors, peak = [], [], [0]
         out_before, fd1_before = sys.stdout, os.fstat(1)
         def work(k):
             try:
                 for j in range(4):
                     t = tiers[(k + j) % 4]
-                    got.append((t, pool.get(t).generate(q, max_tokens=8, temperature=0).text))
+                    got.append((t, pool.get(t).generate(q, max_tokens=8, temperature=0, seed=0).text))
                     peak[0] = max(peak[0], len(pool.loaded()))
             except Exception as e: errors.append(repr(e))
         ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
