@@ -97,7 +97,7 @@ FIXED_SLOTS = len(QUERY_SLOTS) + len(RETRIEVAL_SLOTS) + len(CONSTRAINT_SLOTS) + 
 # %% ../nbs/05_router.ipynb #f2d8819a
 @dataclass
 class RetrievalStats:
-    "What the memory found for a query: the router's retrieval block. All zeros = nothing retrieved (the placeholder until the memory module lands)."
+    "What the memory found for a query: the router's retrieval block. All zeros = nothing retrieved."
     hit_count: int = 0  # HNSW hits returned
     sim_top1: float = 0.0  # cosine similarity of the best hit
     sim_mean: float = 0.0  # mean similarity of the hits
@@ -269,7 +269,7 @@ FEATURE_NAMES = FEATURES.names
 
 def build_features(query: str,  # the query text
                    query_vec,  # its embedding (numpy vector; the caller embeds, e.g. with `make_embedder(cfg.embedding)`)
-                   retrieval: RetrievalStats | None = None,  # memory search summary (None/zeros until the memory lands)
+                   retrieval: RetrievalStats | None = None,  # memory search summary (None = nothing retrieved)
                    constraints: Constraints | None = None,  # request constraints
                    turn_index: int = 0,  # turn within the session
                    input_dim: int = 128,  # `router.input_dim`
