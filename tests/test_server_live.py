@@ -8,7 +8,8 @@ import pytest
 
 from ruvllm.config import Config
 from ruvllm.orchestrator import RuvLLM
-from ruvllm.server import ServerProcess, default_load_facts, default_load_queries, free_port, load_test
+from ruvllm.evals.server_load import default_load_facts, default_load_queries, load_test
+from ruvllm.server import ServerProcess, free_port
 
 FACTS = ["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia.",
          "Marsovia exports violet glass and amber tea."]
