@@ -382,7 +382,7 @@ _OVERHEAD_PROMPTS = [
 
 def generation_overhead_suite(quick: bool = False, progress: bool = True, rounds: int | None = None, max_tokens: int | None = None) -> pd.DataFrame:
     "Paired timing of the same greedy completions: llama_cpp.Llama vs LlamaCppBackend."
-    from ruvllm.inference import local_extra_missing, LlamaCppBackend, default_model_path, default_threads, drain
+    from ruvllm.inference import local_extra_missing, LlamaCppBackend, default_model_path, default_threads, drain, safe_model_params
     miss = local_extra_missing()
     if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
     import llama_cpp
@@ -390,7 +390,8 @@ def generation_overhead_suite(quick: bool = False, progress: bool = True, rounds
     prompts = _OVERHEAD_PROMPTS[:2] if quick else _OVERHEAD_PROMPTS
     th = default_threads()
     ours = LlamaCppBackend(n_ctx=2048, n_threads=th).load()
-    raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=th, n_threads_batch=th, verbose=False)
+    with safe_model_params(llama_cpp):  # the raw baseline loads as the backend does (AMX CPUs)
+        raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=th, n_threads_batch=th, verbose=False)
     def t_raw(m):
         t = time.perf_counter(); out = raw.create_chat_completion(messages=m, max_tokens=max_tokens, temperature=0)
         return out['choices'][0]['message']['content'], time.perf_counter() - t

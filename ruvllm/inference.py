@@ -6,8 +6,8 @@
 __all__ = ['ROLES', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE', 'Generation', 'LLMBackend', 'check_messages',
            'check_sampling', 'check_fits', 'StopScanner', 'estimate_tokens', 'estimate_message_tokens',
            'format_sources', 'parse_sources', 'ExtractiveBackend', 'drain', 'default_model_path', 'local_extra_missing',
-           'default_threads', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec',
-           'make_backend', 'ModelPool']
+           'default_threads', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'LlamaCppBackend', 'OpenAIBackend',
+           'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, math, os, random, re, socket
@@ -302,6 +302,34 @@ def _chat_formatter(llm):
 
 _LOAD_LOCK = threading.Lock()  # one model load at a time in this process (see the note above)
 
+# %% ../nbs/07_inference.ipynb #023b3dbc
+def cpu_has_amx(cpuinfo: str = '/proc/cpuinfo') -> bool:
+    "True when the CPU advertises Intel AMX tiles (`amx_tile` among /proc/cpuinfo's flags)."
+    try:
+        with open(cpuinfo) as f: return any(l.startswith('flags') and ' amx_tile' in l for l in f)
+    except OSError: return False
+
+@contextlib.contextmanager
+def safe_model_params(llama_cpp_module=None):  # the `llama_cpp` package (imported when None)
+    "Within this block, llama.cpp model loads skip the extra CPU buffer types when the CPU advertises AMX (see above)."
+    if llama_cpp_module is None: import llama_cpp as llama_cpp_module
+    lib = llama_cpp_module.llama_cpp  # the ctypes bindings `Llama.__init__` asks for its default model parameters
+    default = lib.llama_model_default_params
+    if not cpu_has_amx() or getattr(default, 'ruvllm_safe', False):
+        yield; return
+    def params():
+        p = default(); p.use_extra_bufts = False
+        return p
+    params.ruvllm_safe = True
+    lib.llama_model_default_params = params
+    try: yield
+    finally: lib.llama_model_default_params = default
+
+def serve_llama_cpp():
+    "Entry point of `local_server`'s child process: `llama_cpp.server` with `safe_model_params` (arguments from sys.argv)."
+    from llama_cpp.server.__main__ import main
+    with safe_model_params(): main()
+
 # %% ../nbs/07_inference.ipynb #2712bd44
 class LlamaCppBackend:
     "A local GGUF model through llama-cpp-python; SmolLM2-135M-Instruct by default."
@@ -345,7 +373,7 @@ def _load_locked(self: LlamaCppBackend) -> bool:
     if self._llm is not None: return False
     import llama_cpp
     try:
-        with _LOAD_LOCK:  # llama-cpp-python silences output by swapping the process's stdout/stderr while loading
+        with _LOAD_LOCK, safe_model_params(llama_cpp):  # one load at a time (llama-cpp-python swaps the process's stdout/stderr while loading)
             llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                                   n_threads_batch=self.n_threads, verbose=False)
     except Exception as e:
@@ -673,13 +701,13 @@ def local_server(model_path: str | Path | None = None,  # GGUF to serve; None = 
                  n_ctx: int = 2048, n_threads: int | None = None, api_key: str | None = None,
                  model_alias: str = 'smollm2',  # the model name clients send
                  startup_timeout: float = 60.0):  # seconds to wait for the first answer
-    "Run `python -m llama_cpp.server` on 127.0.0.1 and a free port; yields a `LocalServer`; always stops it."
+    "Run `llama_cpp.server` (through `serve_llama_cpp`) on 127.0.0.1 and a free port; yields a `LocalServer`; always stops it."
     if local_extra_missing(None if model_path is None else str(model_path)):
         raise ModelNotFoundError(f"{local_extra_missing(model_path)}; the local server needs it: {INSTALL_LOCAL}")
     path = Path(model_path) if model_path else default_model_path()
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    cmd = [sys.executable, '-m', 'llama_cpp.server', '--model', str(path), '--host', '127.0.0.1', '--port', str(port),
+    cmd = [sys.executable, '-c', 'from ruvllm.inference import serve_llama_cpp; serve_llama_cpp()', '--model', str(path), '--host', '127.0.0.1', '--port', str(port),
            '--n_ctx', str(n_ctx), '--n_threads', str(n_threads or default_threads()),
            '--n_threads_batch', str(n_threads or default_threads()), '--model_alias', model_alias, '--verbose', 'False']
     if api_key: cmd += ['--api_key', api_key]

@@ -14,7 +14,7 @@ from ruvllm.config import ConfigError, InferenceConfig
 from ruvllm.types import (BackendUnavailableError, ContextOverflowError, InferenceError, ModelNotFoundError,
                           ModelTier)
 from ruvllm.inference import (INSTALL_LOCAL, ExtractiveBackend, Generation, LlamaCppBackend, LLMBackend, ModelPool,
-                              OpenAIBackend, default_model_path, drain, format_sources, local_server)
+                              OpenAIBackend, default_model_path, drain, format_sources, local_server, safe_model_params)
 
 llama_cpp = pytest.importorskip('llama_cpp', reason=f'the local extra is needed: {INSTALL_LOCAL}')
 
@@ -48,8 +48,9 @@ def smol():
 
 @pytest.fixture(scope='module')
 def raw():
-    r = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=THREADS, n_threads_batch=THREADS,
-                        verbose=False)
+    with safe_model_params(llama_cpp):  # loaded as LlamaCppBackend loads (AMX CPUs)
+        r = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=THREADS, n_threads_batch=THREADS,
+                            verbose=False)
     yield r
     r.close()
 
