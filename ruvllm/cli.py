@@ -292,7 +292,7 @@ def describe_learn(name: str, result, replay_size: int | None = None) -> str:
                          for r in result)
     raise InvalidInputError(f"loop must be 'A', 'B' or 'C', got {name!r}")
 
-# %% ../nbs/14_cli.ipynb #6875eecd
+# %% ../nbs/14_cli.ipynb #c606639e
 FEEDBACK_PROMPT = "rate 1-5, or type a correction, Enter to skip: "
 _QUIT = ('quit', 'exit', ':q')
 
@@ -309,7 +309,7 @@ def _line_reader(inp: TextIO, out: TextIO, tty: bool):
         return line
     return ask
 
-# %% ../nbs/14_cli.ipynb #51c06319
+# %% ../nbs/14_cli.ipynb #3ca11cf7
 def demo_loop(llm,  # an open `RuvLLM`
               inp: TextIO | None = None, out: TextIO | None = None,  # default: sys.stdin / sys.stdout
               err: TextIO | None = None,  # where recoverable errors go (default: sys.stderr)
@@ -348,7 +348,7 @@ def demo_loop(llm,  # an open `RuvLLM`
     out.flush()
     return n
 
-# %% ../nbs/14_cli.ipynb #9fcbf1b5
+# %% ../nbs/14_cli.ipynb #4273ba6c
 class _Parser(argparse.ArgumentParser):
     "argparse that raises `UsageError` (one line, exit code 2) instead of printing the usage and exiting."
     def error(self, message):
@@ -379,7 +379,7 @@ def _node_type(v: str) -> NodeType:
     try: return NodeType.parse(v)
     except InvalidInputError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
-# %% ../nbs/14_cli.ipynb #59ad76b6
+# %% ../nbs/14_cli.ipynb #cc16659c
 SUBCOMMANDS: dict[str, tuple] = {}  # name -> (run, options, help, description), in registration order
 
 def subcommand(name: str,  # `ruvllm NAME`
@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         if options is not None: options(s)
     return p
 
-# %% ../nbs/14_cli.ipynb #20012e4e
+# %% ../nbs/14_cli.ipynb #cd80fa34
 def _open(cfg: Config, scheduler: bool | None = False, must_exist: bool = False):
     "A `RuvLLM` on `cfg` (imported here: the heavy modules load only when a command needs them)."
     if must_exist and not cfg.db_path.is_dir():
@@ -416,7 +416,7 @@ def _open(cfg: Config, scheduler: bool | None = False, must_exist: bool = False)
 
 def _json(obj) -> str: return json.dumps(obj, indent=2, default=str, ensure_ascii=False)
 
-# %% ../nbs/14_cli.ipynb #bdef4131
+# %% ../nbs/14_cli.ipynb #ef957c71
 def _demo_options(p):
     p.add_argument('--namespace', default='global', help="namespace to ask in (default: global)")
     p.add_argument('--session', action='store_true', help="one conversation: earlier turns go into the context")
@@ -427,7 +427,7 @@ def cmd_demo(args, cfg: Config) -> int:
         demo_loop(llm, namespace=args.namespace, session=args.session)
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #69b7e4da
+# %% ../nbs/14_cli.ipynb #6d194093
 def _ask_options(p):
     p.add_argument('question', help="the question")
     p.add_argument('--namespace', default='global', help="namespace to ask in (default: global)")
@@ -443,7 +443,7 @@ def cmd_ask(args, cfg: Config) -> int:
     print(_json(r.to_dict()) if args.json else format_answer(r) + f"  request id {r.request_id}")
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #af0a21c8
+# %% ../nbs/14_cli.ipynb #de638b91
 def _feedback_options(p):
     p.add_argument('request_id', help="the request id of the answer (ask --json prints it)")
     p.add_argument('--rating', type=int, choices=range(1, 6), metavar='1-5', help="1 (bad) to 5 (good)")
@@ -459,7 +459,7 @@ def cmd_feedback(args, cfg: Config) -> int:
     print(describe_feedback(fb, changed))
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #8f0c6cab
+# %% ../nbs/14_cli.ipynb #09668f76
 def _ingest_options(p):
     p.add_argument('paths', nargs='+', metavar='PATH', help="files or directories")
     p.add_argument('--namespace', default='global', help="namespace for the records (a JSONL line's own \"namespace\" wins)")
@@ -498,7 +498,7 @@ def cmd_ingest(args, cfg: Config) -> int:
     print(f"namespaces: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #59d47f69
+# %% ../nbs/14_cli.ipynb #ecc4274a
 def _learn_options(p):
     p.add_argument('loops', nargs='*', type=_loop_name, metavar='LOOP', help="A, B and/or C (default: all three, in that order)")
     p.add_argument('--json', action='store_true', help="print the results as JSON")
@@ -525,7 +525,7 @@ def cmd_stats(args, cfg: Config) -> int:
     print(_json(s) if args.json else format_stats(s, str(cfg.system.db_path)), end='\n' if args.json else '')
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #ef7f5834
+# %% ../nbs/14_cli.ipynb #292f69a8
 @contextlib.contextmanager
 def needs_extra(extra: str):
     "Turn a missing third-party package into a `RuvLLMError` that names the extra to install."
@@ -538,7 +538,7 @@ def needs_extra(extra: str):
             raise RuvLLMError(f"this installation of ruvllm has no {e.name} module; reinstall or update ruvllm") from None
         raise
 
-# %% ../nbs/14_cli.ipynb #70430b1e
+# %% ../nbs/14_cli.ipynb #5d0baf06
 def _serve_options(p):
     p.add_argument('--host', help="bind address (default: server.host, 127.0.0.1)")
     p.add_argument('--port', type=int, help="TCP port (default: server.port, 8080)")
@@ -554,7 +554,7 @@ def cmd_serve(args, cfg: Config) -> int:
         serve(cfg, host=host, port=port)
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #08e0720f
+# %% ../nbs/14_cli.ipynb #5eec9148
 def _bench_options(p):
     p.add_argument('suites', nargs='*', metavar='SUITE', help="suites to run (default: all; --list shows them)")
     p.add_argument('--quick', action='store_true', help="small sizes, for a smoke run")
@@ -593,7 +593,7 @@ def cmd_bench(args, cfg: Config) -> int:
     print(f"results written to {args.out}" + (f"; README results block updated in {args.readme}" if args.readme else ''))
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #8a29af68
+# %% ../nbs/14_cli.ipynb #c2d8cd55
 class _OneLine(logging.Formatter):
     def format(self, record): return f"ruvllm: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
 
@@ -609,7 +609,7 @@ def _logging_to_stderr(debug: bool):
     finally:
         lg.removeHandler(h); lg.setLevel(old[0]); lg.propagate = old[1]
 
-# %% ../nbs/14_cli.ipynb #f1d9745f
+# %% ../nbs/14_cli.ipynb #6802e220
 def main(argv: list[str] | None = None) -> int:
     "Run the `ruvllm` command line with `argv` (default `sys.argv[1:]`); returns the exit code."
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]

@@ -55,7 +55,7 @@ def truncate_to_tokens(text: str, n: int, count: Callable[[str], int]) -> str:
         else: hi = mid - 1
     return ' '.join(words[:lo]) + ELLIPSIS if lo else ''
 
-# %% ../nbs/08_context.ipynb #772527e7
+# %% ../nbs/08_context.ipynb #f5aa1ba7
 DEFAULT_SYSTEM_PROMPT = ("You are a helpful assistant. Answer the question using the numbered sources when they are "
                          "relevant. If they do not contain the answer, say so briefly.")
 SOURCES_HEADER = 'Sources:'
@@ -79,7 +79,7 @@ class BuiltContext:
         "The passage texts, as the model sees them."
         return parse_sources(self.messages[0]['content']) or parse_sources(self.messages[-1]['content'])
 
-# %% ../nbs/08_context.ipynb #04e5a782
+# %% ../nbs/08_context.ipynb #43cf751b
 class ContextBuilder:
     "Builds chat messages from ranked nodes, session history and the question, within a token budget."
     MEMO_SIZE = 8192  # texts whose token counts are remembered
@@ -113,7 +113,7 @@ class ContextBuilder:
         self.max_history_turns, self.max_turn_tokens, self.min_passage_tokens = max_history_turns, max_turn_tokens, min_passage_tokens
         self._memo, self._overhead = {}, None
 
-# %% ../nbs/08_context.ipynb #3d7c4a73
+# %% ../nbs/08_context.ipynb #99cdc998
 @patch
 def count_messages(self: ContextBuilder, messages: list[dict]) -> int:
     "Prompt tokens of `messages` by this builder's counter (exact for a backend with `count_message_tokens`)."
@@ -129,7 +129,7 @@ def count(self: ContextBuilder, text: str) -> int:
         self._memo[text] = n
     return n
 
-# %% ../nbs/08_context.ipynb #81b95a54
+# %% ../nbs/08_context.ipynb #25463063
 @patch
 def _overheads(self: ContextBuilder) -> tuple[int, int]:
     "(template tokens per extra message, template tokens of a system + user prompt): measured once, exactly."
@@ -152,7 +152,7 @@ def _messages(self: ContextBuilder, sources: list[str], turns: list[Turn], quest
         msgs += [{'role': 'user', 'content': t.query}, {'role': 'assistant', 'content': t.answer}]
     return msgs + [{'role': 'user', 'content': user}]
 
-# %% ../nbs/08_context.ipynb #bd2df057
+# %% ../nbs/08_context.ipynb #bd85f05a
 @patch
 def _check_request(self: ContextBuilder, question, ranked_nodes, budget_tokens, max_tokens) -> list[tuple]:
     "`(node_id, text)` of the non-blank ranked nodes (whitespace collapsed); raises on bad arguments."
@@ -166,7 +166,7 @@ def _check_request(self: ContextBuilder, question, ranked_nodes, budget_tokens, 
         if ' '.join(item[1].split()): nodes.append((item[0], ' '.join(item[1].split())))
     return nodes
 
-# %% ../nbs/08_context.ipynb #bc68170d
+# %% ../nbs/08_context.ipynb #9d77f924
 @patch
 def _fit_history(self: ContextBuilder, history: Sequence[Turn], cap: int) -> tuple[list[Turn], int]:
     "The most recent whole turns (answers cut to `max_turn_tokens`) that fit `cap` tokens, oldest first, and their cost."
@@ -198,7 +198,7 @@ def _fit_passages(self: ContextBuilder, nodes: list[tuple], kept: list[int], roo
             dropped.append(nid); truncated = True
     return texts, ids, costs, dropped, truncated
 
-# %% ../nbs/08_context.ipynb #72969a90
+# %% ../nbs/08_context.ipynb #3a2f0f96
 @patch
 def _trim_to_limit(self: ContextBuilder, texts, ids, costs, dropped, turns, question, limit):
     "`(messages, exact tokens, trimmed?)`: trim the last passage (or drop it, then turns) until the exact count fits."
@@ -218,7 +218,7 @@ def _trim_to_limit(self: ContextBuilder, texts, ids, costs, dropped, turns, ques
         total = self.count_messages(msgs)
     return msgs, total, trimmed
 
-# %% ../nbs/08_context.ipynb #abfae180
+# %% ../nbs/08_context.ipynb #c87081d9
 @patch
 def build(self: ContextBuilder,
           question: str,  # the user's question

@@ -6,25 +6,25 @@
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS', 'words', 'light_stem',
            'content_words', 'names', 'numbers', 'key_words', 'key_coverage', 'analyse_query']
 
-# %% ../nbs/01b_text.ipynb #e692d141
+# %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
 from typing import Sequence
 
-# %% ../nbs/01b_text.ipynb #5c9357ae
+# %% ../nbs/01b_text.ipynb #da8171df
 WORD = re.compile(r"[^\W_]+")
 
 def words(text: str) -> list[str]:
     "The lower-cased words of `text`, in order."
     return WORD.findall(text.lower())
 
-# %% ../nbs/01b_text.ipynb #11b226b3
+# %% ../nbs/01b_text.ipynb #2fdcd5f0
 STOP_WORDS = frozenset("""a about all also am an and any are as at be been being but by can could did do does doing
 done each every for from get give got had has have having he her here him his how i if in into is it it's its just
 know let like list may me might mine must my myself name need no not of on onto or our ours over please q really s
 shall she should show so some such t tell than that the their them then there these they this those to under us very
 want was we were what when where which who whom whose why will with would yes you your yours""".split())
 
-# %% ../nbs/01b_text.ipynb #8771ac20
+# %% ../nbs/01b_text.ipynb #bc4dec43
 def light_stem(w: str) -> str:
     "A conservative stem: plural -s/-es/-ies, -ing, -ed, a final -e (so boil/boils/boiled/boiling and delete/deleted meet)."
     if len(w) <= 3: return w
@@ -44,7 +44,7 @@ def content_words(text: str, stem: bool = False) -> set[str]:
     out = {w for w in words(text) if w not in STOP_WORDS and len(w) > 1}
     return {light_stem(w) for w in out} if stem else out
 
-# %% ../nbs/01b_text.ipynb #fe89d56a
+# %% ../nbs/01b_text.ipynb #9cf68eeb
 _KEY_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
 
 def _norm(w: str) -> str: return w.lower().removesuffix("'s")
@@ -57,7 +57,7 @@ def numbers(text: str) -> list[str]:
     "The numbers written with digits in `text` (`6,650`, `3.5`), as written."
     return [t for t in _KEY_WORD.findall(text) if t[0].isdigit()]
 
-# %% ../nbs/01b_text.ipynb #ad98f3dc
+# %% ../nbs/01b_text.ipynb #27cdf4cb
 def key_words(query: str) -> set[str]:
     "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its content words."
     keys = {_norm(t) for t in names(query) + numbers(query)} - STOP_WORDS
@@ -71,7 +71,7 @@ def key_coverage(query: str, texts: Sequence[str],
     have = {_norm(w) for t in texts for w in _KEY_WORD.findall(t)}
     return len(keys & have) / len(keys)
 
-# %% ../nbs/01b_text.ipynb #a17ab027
+# %% ../nbs/01b_text.ipynb #71ecbf70
 _CONTRACTIONS = [(r"\b([Cc])an't\b", r"\1an not"), (r"\b([Ww])on't\b", r"\1ill not"), (r"n't\b", " not"),
                  (r"'re\b", " are"), (r"'m\b", " am"), (r"'ve\b", " have"), (r"'ll\b", " will"), (r"'d\b", " would"),
                  (r"\b([Ww]hat|[Ww]here|[Ww]ho|[Ww]hen|[Hh]ow|[Ww]hy|[Ii]t|[Tt]hat|[Tt]here|[Hh]ere|[Hh]e|[Ss]he)'s\b", r"\1 is"),
@@ -93,7 +93,7 @@ _INFINITIVE_AFTER = frozenset("how what where when which way ways want wants nee
                               "learn used ought order tips steps safe easy hard best easiest fastest cheapest".split())
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+|[%$€£]")
 
-# %% ../nbs/01b_text.ipynb #a59b9599
+# %% ../nbs/01b_text.ipynb #36a0fb37
 def analyse_query(text: str) -> list[tuple[str, str, str]]:
     "Typed tokens `(kind, key, word)` of a question; kind is num, neg, q, rel, name or word."
     t = text.replace('\u2019', "'")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..cache import SemanticCache
 
-# %% ../../nbs/evals/09_cache_sets.ipynb #8ae15b26
+# %% ../../nbs/evals/09_cache_sets.ipynb #aaa4069d
 EXTRA_PARAPHRASES: list[tuple[str, str]] = [
     ("What's the capital of Peru?", "Which city is Peru's capital?"),
     ("How do I boil potatoes?", "What's the method for cooking potatoes in boiling water?"),
@@ -42,7 +42,7 @@ EXTRA_PARAPHRASES: list[tuple[str, str]] = [
     ("What should I do if my dog is vomiting?", "My dog keeps throwing up; what should I do?"),
 ]
 
-# %% ../../nbs/evals/09_cache_sets.ipynb #445dc3db
+# %% ../../nbs/evals/09_cache_sets.ipynb #5b7efb87
 EXTRA_PARAPHRASES += [
     ("How do I become a nurse?", "What training is needed to work as a nurse?"),
     ("Is coffee bad for your teeth?", "Does drinking coffee damage teeth?"),

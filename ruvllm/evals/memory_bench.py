@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BENCH_SUBJECTS', 'BENCH_VERBS', 'BENCH_TOWNS', 'generated_sentences', 'memory_benchmark']
 
-# %% ../../nbs/evals/04_memory_bench.ipynb #b5fad0a7
+# %% ../../nbs/evals/04_memory_bench.ipynb #7f565b0b
 import shutil, tempfile, time
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import numpy as np
 from ..memory import Memory
 from ..types import EdgeType
 
-# %% ../../nbs/evals/04_memory_bench.ipynb #0699b91e
+# %% ../../nbs/evals/04_memory_bench.ipynb #f91a6371
 BENCH_SUBJECTS = ['the river', 'the museum', 'the old bridge', 'the library', 'the harbour', 'the market', 'the tower',
                   'the garden', 'the station', 'the theatre', 'the factory', 'the school', 'the castle', 'the forest']
 BENCH_VERBS = ['was built in', 'was renovated in', 'reopened in', 'was first mentioned in', 'doubled in size in', 'closed briefly in']
@@ -30,7 +30,7 @@ def generated_sentences(n: int, seed: int = 0) -> list[tuple[str, str]]:
                     f"(record {i}).", f"{t}/{s}"))
     return out
 
-# %% ../../nbs/evals/04_memory_bench.ipynb #fd405405
+# %% ../../nbs/evals/04_memory_bench.ipynb #8bf6c740
 def _rss_mb() -> float:
     "Resident set size of this process (MB), from /proc."
     try:
@@ -52,7 +52,7 @@ def _link_topics(ids, data, rng) -> list[tuple]:
                 if j != i: links.append((int(i), int(j), EdgeType.SAME_TOPIC, float(rng.uniform(0.2, 1.0))))
     return links
 
-# %% ../../nbs/evals/04_memory_bench.ipynb #e8f5d564
+# %% ../../nbs/evals/04_memory_bench.ipynb #10b4e6d1
 def memory_benchmark(n: int = 100_000,  # nodes to ingest
                      embedder=None,  # default: WordLlama 256-d
                      path=None,  # data directory (default: a temporary one, removed afterwards)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['default_load_queries', 'default_load_facts', 'load_test']
 
-# %% ../../nbs/evals/12_server_load.ipynb #d43e8179
+# %% ../../nbs/evals/12_server_load.ipynb #adb37332
 import asyncio, random, time
 from typing import Literal
 
