@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['EDGE_TYPES', 'NODE_TYPES', 'FEATURE_NAMES', 'node_features', 'AttentionResult', 'gini', 'rank_correlations',
-           'GraphAttention', 'random_subgraph', 'gradient_check', 'edge_episode', 'edge_preference', 'train_edges']
+           'GraphAttention', 'random_subgraph', 'gradient_check']
 
 # %% ../nbs/06_attention.ipynb #cfacac90
 import io, json, math, time
@@ -364,48 +364,3 @@ def gradient_check(att: GraphAttention, query_vec, subgraph, vectors, useful_ids
             errs.append(abs(num - ana) / max(abs(num) + abs(ana), 1e-8))
         out[k] = max(errs)
     return out
-
-# %% ../nbs/06_attention.ipynb #2b5d1169
-def edge_episode(rng: np.random.Generator, dim: int, good: EdgeType = EdgeType.CITES, bad: EdgeType = EdgeType.SAME_TOPIC,
-                 n_hits: int = 4, n_each: int = 2, sim: float = 0.5, weight: float = 0.7, now: float = 1e9):
-    "`(subgraph, vectors, query, good_ids, bad_ids)`: hits plus hop-1 nodes reached over `good` or `bad` edges, all of equal similarity."
-    q = rng.standard_normal(dim); q /= np.linalg.norm(q)
-    def at_sim(c):  # a unit vector with cosine c to q
-        z = rng.standard_normal(dim); z -= (z @ q) * q; z /= np.linalg.norm(z)
-        return c * q + math.sqrt(1 - c * c) * z
-    hit_sims = np.sort(rng.uniform(0.55, 0.9, n_hits))[::-1]
-    nodes, edges, X, good_ids, bad_ids = {}, [], [], [], []
-    mk = lambda i: Node(i, NodeType.DOCUMENT, f"n{i}", created_at=now - 86400, last_access=now - 86400)
-    for i, c in enumerate(hit_sims):
-        nodes[i] = SubgraphNode(mk(i), float(c), 0, float(c)); X.append(at_sim(c))
-    nid = n_hits
-    for et, bucket in [(good, good_ids), (bad, bad_ids)] * n_each:  # all reached from the best hit: equal scores
-        nodes[nid] = SubgraphNode(mk(nid), float(hit_sims[0] * weight * 0.5), 1, sim, et, weight, 0)
-        edges.append(Edge(0, nid, et, weight)); X.append(at_sim(sim)); bucket.append(nid); nid += 1
-    order = [int(i) for i in rng.permutation(len(nodes))]  # the attention must not depend on the given order
-    nodes = {i: nodes[i] for i in order}
-    X = np.array(X)[order]
-    return Subgraph(nodes, edges, {}, q), X, q, good_ids, bad_ids
-
-def edge_preference(att: GraphAttention, episodes) -> dict:
-    "How the attention ranks good-edge vs bad-edge nodes over test episodes."
-    wins, ratios, hit_sp = [], [], []
-    for sg, X, q, good, bad in episodes:
-        res = att.rank(q, sg, X, now=1e9)
-        w = dict(zip(res.node_ids, res.weights))
-        for g in good:
-            for b in bad: wins.append(w[g] > w[b])
-        ratios.append(np.mean([w[g] for g in good]) / np.mean([w[b] for b in bad]))
-        hits = [i for i in res.node_ids if sg.nodes[i].hop == 0]
-        hit_sp.append(rank_correlations(np.array([w[i] for i in hits]), np.array([sg.nodes[i].similarity for i in hits]))[1])
-    return dict(good_outranks_bad=float(np.mean(wins)), weight_ratio_median=float(np.median(ratios)),
-                hits_spearman_vs_similarity=float(np.mean(hit_sp)))
-
-def train_edges(att, rng, dim, good, bad, episodes=300, lr=0.05) -> list[float]:
-    "Train on episodes where nodes reached over `good` edges were the useful ones; returns the losses."
-    losses = []
-    for _ in range(episodes):
-        sg, X, q, g, b = edge_episode(rng, dim, good, bad)
-        top_hit = max((i for i in sg.nodes if sg.nodes[i].hop == 0), key=lambda i: sg.nodes[i].similarity)
-        losses.append(att.train_feedback(q, sg, X, useful_ids=g + [top_hit], lr=lr, now=1e9))
-    return losses
