@@ -80,3 +80,15 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, '-c', "import sys, ruvllm; print(sorted(m for m in sys.modules if m.startswith('ruvllm') "
                           "or m in ('numba', 'llama_cpp', 'pandas')))"], capture_output=True, text=True, check=True).stdout
     assert 'evals' not in out and 'numba' not in out and 'llama_cpp' not in out, out
+
+
+def test_readme_python_example_runs(tmp_path):
+    "The README's Python example runs as printed (in an empty directory) and the correction it teaches comes back."
+    code = (ROOT / 'README.md').read_text().split('```python\n', 1)[1].split('```', 1)[0]
+    assert 'RuvLLM' in code and 'Feedback' in code and len(code.strip().splitlines()) <= 12
+    pytest.importorskip('llama_cpp', reason='the example uses the default SmolLM2 tier (the local extra)')
+    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert 'Rivstaum' in lines[0], lines        # the ingested fact answers the first question
+    assert 'Ilsa Marrow' in lines[-1], lines    # the correction answers the repeated question
