@@ -51,6 +51,7 @@ class SystemConfig:
     seed: int = _f(0, at_least(0, 'an integer'), "seed for every random choice (reproducible runs)")
     num_threads: int = _f(0, at_least(0, 'an integer'), "threads for numeric work and llama.cpp; 0 = all cores")
     recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
+    saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions persisted by save() (the most recently started; older ones are not saved)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
 
 # %% ../nbs/00_config.ipynb #fedeaebb
@@ -103,6 +104,7 @@ class RouterConfig:
     safe_context: int = _f(1024, one_of(256, 512, 1024, 2048, 4096), "context budget (tokens) when not confident")
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, between(0, 1), "top_p when not confident")
+    coverage_hits: int = _f(3, at_least(1, 'an integer'), "best direct hits whose texts the key-coverage feature checks for the query's key words")
 
 # %% ../nbs/00_config.ipynb #28c46a06
 @dataclass
@@ -117,6 +119,8 @@ class InferenceConfig:
     retries: int = _f(3, at_least(0, 'an integer'), "HTTP backend retries on connection errors, 429 and 5xx")
     api_key_env: str = _f('OPENAI_API_KEY', None, "environment variable holding the HTTP backend's key")
     speed_smoothing: float = _f(0.2, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "weight of the newest measurement in the moving average of ms per token (sizes max_tokens for a latency budget)")
+    latency_margin_ms: float = _f(5.0, at_least(0), "ms held back from a request's latency budget when it sizes max_tokens")
+    latency_min_tokens: int = _f(8, at_least(1, 'an integer'), "a latency budget never cuts max_tokens below this")
 
 # %% ../nbs/00_config.ipynb #dc7db0ef
 @dataclass
@@ -126,6 +130,10 @@ class ContextConfig:
     require_key_word: bool = _f(True, None, "a passage enters the context only if it mentions one of the query's key words (names, numbers)")
     history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
     dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
+    history_share: float = _f(0.25, between(0, 1), "at most this share of the prompt budget left after the system prompt and question goes to session turns")
+    max_history_turns: int = _f(4, at_least(0, 'an integer'), "most recent of the `history_turns` the context builder tries to fit (whole turns, newest first)")
+    max_turn_tokens: int = _f(128, at_least(1, 'an integer'), "a past answer in the history is cut to this many tokens")
+    min_passage_tokens: int = _f(24, at_least(1, 'an integer'), "a passage that does not fit is cut only if at least this many tokens remain, else skipped")
 
 # %% ../nbs/00_config.ipynb #1fcf7ef2
 @dataclass
@@ -144,6 +152,8 @@ class LearningConfig:
     edge_delta: float = _f(0.1, between(0, 1), "edge weight change per feedback")
     neighbour_similarity: float = _f(0.8, between(0, 1), "Loop A links a written-back answer by SameTopic edges to nodes at least this close (cosine)")
     max_neighbours: int = _f(3, at_least(0, 'an integer'), "... and to at most this many of them")
+    initial_edge_weight: float = _f(0.5, between(0, 1), "weight of the Cites and SameTopic edges Loop A adds for a written-back answer (feedback moves it)")
+    qa_request_ids: int = _f(20, at_least(1, 'an integer'), "request ids a QAPair remembers in its metadata (the latest)")
     edge_half_life_s: float = _f(30 * 24 * 3600.0, above(0), "unused edges decay with this half-life")
     cold_after_s: float = _f(7 * 24 * 3600.0, at_least(0), "Loop C archives members idle this long ...")
     cold_max_access: int = _f(1, at_least(0, 'an integer'), "... and accessed at most this often")

@@ -86,11 +86,11 @@ class ContextBuilder:
     def __init__(self, backend_or_count_tokens,  # an `LLMBackend`, or a function text -> token count
                  context_window: int | None = None,  # tokens of prompt + answer (default: the backend's)
                  system_prompt: str = DEFAULT_SYSTEM_PROMPT,  # instructions that precede the sources
-                 *, dedup_threshold: float = 0.8,  # Jaccard of word 3-shingles above which a passage is dropped
-                 history_share: float = 0.25,  # at most this share of the free budget goes to recent turns
-                 max_history_turns: int = 4,  # most recent turns considered
-                 max_turn_tokens: int = 128,  # a past answer longer than this is cut
-                 min_passage_tokens: int = 24,  # a passage is cut only if at least this many tokens remain
+                 *, dedup_threshold: float = 0.8,  # Jaccard of word 3-shingles above which a passage is dropped (`context.dedup_threshold`)
+                 history_share: float = 0.25,  # at most this share of the free budget goes to recent turns (`context.history_share`)
+                 max_history_turns: int = 4,  # most recent turns considered (`context.max_history_turns`)
+                 max_turn_tokens: int = 128,  # a past answer longer than this is cut (`context.max_turn_tokens`)
+                 min_passage_tokens: int = 24,  # a passage is cut only if at least this many tokens remain (`context.min_passage_tokens`)
                  sources_in: str = 'user'):  # where the numbered sources go: 'user' (before the question) or 'system'
         b = backend_or_count_tokens
         if hasattr(b, 'count_tokens'):

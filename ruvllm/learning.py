@@ -119,7 +119,7 @@ def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source
     if dup is not None and answer_part(dup.node.text).lower() == answer_part(answer).lower():
         node = dup.node
         mem.update_node(node.id, quality=max(node.quality, quality),
-                        metadata={**node.metadata, 'request_ids': (node.metadata.get('request_ids', []) + [request_id])[-20:]})
+                        metadata={**node.metadata, 'request_ids': (node.metadata.get('request_ids', []) + [request_id])[-self.cfg.qa_request_ids:]})
         mem.touch([node.id])
         return node.id, False
     nid = mem.add_node(text, NodeType.QAPAIR, namespace=namespace, source=source, vector=vec, quality=quality,
@@ -129,12 +129,13 @@ def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source
 @patch
 def _link(self: LoopA, nid, record, used_ids):
     mem = self.memory
-    links = [(nid, u, EdgeType.CITES, 0.5) for u in used_ids if u != nid]
+    w = self.cfg.initial_edge_weight
+    links = [(nid, u, EdgeType.CITES, w) for u in used_ids if u != nid]
     vec = mem.vectors([nid])[0]
     close = [h for h in mem.search(vec, k=self.max_neighbours + 1 + len(used_ids), namespace=record.namespace)
              if h.node.id != nid and h.node.id not in used_ids and h.similarity >= self.neighbour_similarity
              and h.node.namespace == record.namespace]
-    links += [(nid, h.node.id, EdgeType.SAME_TOPIC, 0.5) for h in close[:self.max_neighbours]]
+    links += [(nid, h.node.id, EdgeType.SAME_TOPIC, w) for h in close[:self.max_neighbours]]
     g = mem.graph  # only missing edges: an existing edge keeps the weight feedback gave it
     live = [l for l in links if mem.exists(l[1]) and not g.has_edge(l[0], l[1], key=l[2].value)]
     if live: mem.add_edges(live)

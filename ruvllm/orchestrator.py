@@ -142,7 +142,7 @@ def save(self: RuvLLM):
         st.put('replay', _to_blob(self.replay))
         st.put('attention', self.attention.to_bytes())
         st.put('cache', self.cache.to_bytes())
-        self._state.update(counters=self.counters, sessions=[s.to_dict() for s in list(self.sessions.values())[-1000:]],
+        self._state.update(counters=self.counters, sessions=[s.to_dict() for s in list(self.sessions.values())[-self.cfg.system.saved_sessions:]],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
         st.put('orchestrator', json.dumps(self._state).encode())
         self.memory.snapshot()
@@ -271,7 +271,7 @@ def route(self: RuvLLM, req: Request, sess: Session | None, sg: Subgraph,
     c, cons = self.cfg, req.constraints
     keys = key_words(req.query) if keys is None else keys
     rs = RetrievalStats(**{f: sg.stats.get(f, 0) for f in RetrievalStats.__dataclass_fields__})
-    best = sorted((n for n in sg.nodes.values() if n.hop == 0), key=lambda n: -n.similarity)[:3]
+    best = sorted((n for n in sg.nodes.values() if n.hop == 0), key=lambda n: -n.similarity)[:c.router.coverage_hits]
     rs.key_coverage = key_coverage(req.query, [n.node.text for n in best], keys)  # is what memory found about this query's subject?
     feats = build_features(req.query, sg.query_vector, rs, cons, sess.turn_index if sess else 0, input_dim=c.router.input_dim)
     h = np.asarray(sess.router_state) if (sess and sess.router_state) else None
@@ -289,10 +289,11 @@ def route(self: RuvLLM, req: Request, sess: Session | None, sg: Subgraph,
 @patch
 def _max_tokens(self: RuvLLM, cons: Constraints, tier: str, sw: _Stopwatch) -> int:
     "Completion cap: the constraint, the config default, and what the latency budget leaves at this tier's speed."
-    n = cons.max_tokens or self.cfg.inference.max_tokens
+    ic = self.cfg.inference
+    n = cons.max_tokens or ic.max_tokens
     if cons.max_latency_ms is not None and tier in self._ms_per_token:
-        left = cons.max_latency_ms - sum(sw.ms.values()) - 5.0
-        n = max(8, min(n, int(left / max(self._ms_per_token[tier], 1e-3))))
+        left = cons.max_latency_ms - sum(sw.ms.values()) - ic.latency_margin_ms
+        n = max(ic.latency_min_tokens, min(n, int(left / max(self._ms_per_token[tier], 1e-3))))
     return n
 
 @patch
@@ -331,8 +332,11 @@ def _context_builder(self: RuvLLM, backend):
     key = id(backend)
     with self._lock:
         if key not in self._builders:
+            cc = self.cfg.context
             self._builders[key] = (ContextBuilder(backend, backend.context_window, system_prompt=_SYSTEM_PROMPT,
-                                                  dedup_threshold=self.cfg.context.dedup_threshold), threading.Lock())
+                                                  dedup_threshold=cc.dedup_threshold, history_share=cc.history_share,
+                                                  max_history_turns=cc.max_history_turns, max_turn_tokens=cc.max_turn_tokens,
+                                                  min_passage_tokens=cc.min_passage_tokens), threading.Lock())
         return self._builders[key]
 
 @patch
