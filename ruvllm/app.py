@@ -619,7 +619,7 @@ def _router_metrics(llm: RuvLLM):
     r = llm.router; rc = r.cfg; ewc = r.ewc
     c = st.columns(6)
     c[0].metric('Tiers', len(r.tiers), help="the router's tiers, cheapest first (listed below)")
-    c[1].metric('Confidence threshold', f"{rc.confidence_threshold:.2f}", help=f"below it: the safe tier {rc.safe_tier!r}")
+    c[1].metric('Threshold', f"{rc.confidence_threshold:.2f}", help=f"confidence threshold: below it, the safe tier {rc.safe_tier!r}")
     c[2].metric('Exploration ε', f"{rc.exploration:.2f}"); c[3].metric('Promoted rounds', r.rounds)
     c[4].metric('Replay buffer', len(llm.replay), help=f"{llm.loop_b.new_outcomes} new outcome(s) since the last round")
     c[5].metric('EWC samples', f"{ewc.samples:.0f}" if ewc else '—', help="effective number of samples behind the Fisher information")

@@ -175,7 +175,7 @@ def test_router_page_trains_and_shows_rounds(system):
     at = page('Router')
     m = metrics(at)
     assert m['Requests'] == '12'
-    assert m['Confidence threshold'] == f"{system.router.cfg.confidence_threshold:.2f}"
+    assert m['Threshold'] == f"{system.router.cfg.confidence_threshold:.2f}"
     assert m['Tiers'] == '1'  # a count that fits its column; the names are in a caption
     assert any(c.value.startswith('tiers, cheapest first: **tiny**') for c in at.caption), [c.value for c in at.caption]
     assert any(e.type == 'image' for e in at.main)  # decisions over time (app.decisions_figure)
