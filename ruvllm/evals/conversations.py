@@ -7,7 +7,7 @@ __all__ = ['DATA_DIR', 'CATEGORIES', 'N_CONVERSATIONS', 'KS', 'load_conversation
            'as_ingest_items', 'build_benchmark', 'write_benchmark', 'lexical_overlap', 'BM25', 'evaluate',
            'bm25_ranker', 'dense_ranker', 'baseline_table', 'run_baselines']
 
-# %% ../../nbs/evals/07_conversations.ipynb #68a4e521
+# %% ../../nbs/evals/07_conversations.ipynb #7f552ba3
 import importlib.resources, json, math, random, shutil, statistics, tempfile, time
 from contextlib import contextmanager
 from collections import Counter, defaultdict
@@ -19,7 +19,7 @@ from ..text import STOP_WORDS, words
 DATA_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'conversations'  # the shipped benchmark
 CATEGORIES = ('single-hop', 'multi-hop', 'temporal', 'open')
 
-# %% ../../nbs/evals/07_conversations.ipynb #08a0a09f
+# %% ../../nbs/evals/07_conversations.ipynb #181dfa22
 def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
 
@@ -36,7 +36,7 @@ def load_questions(split: str | None = None,  # 'dev', 'test', or None for both
     qs = _read_jsonl(Path(data_dir or DATA_DIR) / 'questions.jsonl')
     return [q for q in qs if split is None or q['split'] == split]
 
-# %% ../../nbs/evals/07_conversations.ipynb #d3a921f8
+# %% ../../nbs/evals/07_conversations.ipynb #323966c5
 def recall_at_k(ranked_ids,  # one ranked list of turn ids per question (best first)
                 evidence,  # one list of evidence turn ids per question
                 k: int,  # cut-off
@@ -46,14 +46,14 @@ def recall_at_k(ranked_ids,  # one ranked list of turn ids per question (best fi
     if not evidence: return 0.0
     return sum(len(set(r[:k]) & set(e)) / len(set(e)) for r, e in zip(ranked_ids, evidence)) / len(evidence)
 
-# %% ../../nbs/evals/07_conversations.ipynb #8a508a22
+# %% ../../nbs/evals/07_conversations.ipynb #7f9a695f
 def as_ingest_items(turns: list[dict]) -> list[dict]:
     "`Memory.ingest` items for `turns` (one Document per turn, one source per session, one namespace per conversation)."
     return [dict(text=f"[{t['timestamp'][:10]}] {t['speaker']}: {t['text']}",
                  source=f"{t['conversation']}-s{t['session']}", namespace=t['conversation'],
                  metadata=dict(speaker=t['speaker'], timestamp=t['timestamp'], turn_id=t['id'])) for t in turns]
 
-# %% ../../nbs/evals/07_conversations.ipynb #4e49fbea
+# %% ../../nbs/evals/07_conversations.ipynb #e4642f56
 _NAMES = ('Dana Sam Priya Marco Lena Tomasz Aisha Jonas Mei Rafael Ingrid Kofi Nadia Oliver Yuki Carmen Felix Zara '
           'Hamid Greta').split()
 _CITIES = ('Bergen Lisbon Leeds Porto Lyon Glasgow Utrecht Gdansk Valencia Bristol Hamburg Tampere Ghent Bologna Cork '
@@ -98,50 +98,48 @@ _LOVES = [('Studio Ghibli films', 'anything animated and gentle'), ('crime novel
           ('jazz records', 'vinyl'), ('board games', 'a new strategy game'), ('Japanese food', 'a ramen place'),
           ('gardening', 'plants and seeds'), ('stargazing', 'a clear night and a telescope'), ('old films', 'black-and-white classics')]
 
-# %% ../../nbs/evals/07_conversations.ipynb #ea994065
+# %% ../../nbs/evals/07_conversations.ipynb #fbf31e71
 _OPEN = ['hey {o}! how are you?', 'hiya, got a minute?', 'morning! how was your week?', 'hey hey, long time no chat',
          'evening {o} :)', 'hi! finally sitting down after a mad day', 'yo, you around?', 'hey, how did the weekend go?']
 _OPEN_REPLY = ['hey! all good here, a bit tired', "hi! yeah, I'm here", 'not bad at all, you?', 'surviving, just about haha',
                'good good! just made a tea', 'hello! was just thinking about you', 'all fine, the week flew by']
-_SMALL = ['made {food} tonight, turned out better than expected', 'been binge-watching {show}, no regrets',
-          'the weather here has been {weather} all week', 'I slept for ten hours last night, it was glorious',
-          'my neighbour is drilling again, on a {day} morning!', 'finally cleaned out the fridge, it was grim',
-          'work was so-so today, lots of meetings', 'I tried that new bakery on the corner, the cinnamon buns are unreal',
-          'do you ever just forget why you walked into a room', 'started {show} on your recommendation btw',
-          'my phone screen cracked again, of course', 'the train was late three times this week',
-          "I've been trying to drink more water, going okay", 'went for a long walk by the river on {day}',
-          'my mum called for an hour about the neighbours\' hedge', 'had {food} for lunch two days in a row',
-          'I bought a new plant, trying not to kill this one', 'been so busy I forgot to eat lunch',
-          'my sister sent me about forty memes today', 'work is fine, nothing exciting to report',
-          'the heating is broken again in our building', "I'm thinking of redoing the living room, maybe green walls",
-          'watched the football with friends on {day}, loud evening', 'the new season of {show} is out!',
-          'spent the whole {day} doing laundry and admin', 'I finally finished that book I started in spring',
-          'had a massive craving for {food} all day', 'tiny victory: I fixed the dripping tap myself',
-          'the supermarket was out of oat milk AGAIN', "my landlord finally replied to my email, only took three weeks",
-          'I have a dentist appointment on {day}, dreading it', 'we played a board game that ended in a family argument',
-          'just spent forty minutes on hold with the bank', 'the cat next door keeps sitting on my car', 'I think I pulled a muscle sneezing',
-          'went to a friend\'s birthday drinks, home way too late', 'my brother is visiting on {day}, need to tidy up',
-          'the {show} finale, no spoilers but wow', 'I made too much {food} again, lunch sorted for days',
-          'someone at work brought in homemade brownies, dangerous', 'I keep meaning to call my grandma back',
-          'the leaves are turning already, love this time of year', 'did a big online order, regretting it slightly',
-          'my bike got a flat on the way to work', 'tried a yoga video this morning, very humbling',
-          'the local market had amazing tomatoes on {day}', 'I fell asleep on the sofa at 9pm like a grandparent',
-          'been listening to the same album on repeat all week', 'my laptop decided to update in the middle of a call',
-          'we had a power cut for two hours last night', 'a pigeon walked into the office today, chaos',
-          'bought new running shoes, now I have to actually run', 'my cousin sent a video of her baby laughing, melted',
-          'finally booked a haircut, it has been months', "I can't decide what to cook tonight, ideas?",
-          'the {weather} weather is doing nothing for my mood', 'I reorganised my bookshelf by colour, very satisfying']
-_REPLY = ['haha love that', 'oh no, that sounds annoying', 'ooh nice!', 'same honestly', 'wait really?', 'ha, classic',
-          'that made me laugh', 'ugh, I feel that', 'good for you!', 'oh that sounds lovely', 'no way', 'lol yes',
-          'hmm fair enough', 'I need to try that', 'that sounds like a good {day} to me', 'honestly iconic',
-          'aw, that is sweet', 'wow okay', 'yeah I heard about that', 'oh I totally get that', 'try {food}?',
-          'hah, been there', 'oof', 'that is so you', 'sounds about right', 'hope it gets better!', 'ooh tell me more',
-          'I would have done exactly the same', 'ha! brilliant', 'noted', 'love an update like this', 'poor you']
+_SMALL = dict(  # small talk by mood, so that the reply fits
+    good=['made {food} tonight, turned out better than expected', 'been binge-watching {show}, no regrets',
+          'I slept for ten hours last night, it was glorious', 'I tried that new bakery on the corner, the cinnamon buns are unreal',
+          'started {show} on your recommendation btw', 'went for a long walk by the river on {day}', 'the new season of {show} is out!',
+          'I bought a new plant, trying not to kill this one', 'watched the football with friends on {day}, loud evening',
+          'I finally finished that book I started in spring', 'tiny victory: I fixed the dripping tap myself',
+          'someone at work brought in homemade brownies, dangerous', 'the leaves are turning already, love this time of year',
+          'the local market had amazing tomatoes on {day}', 'been listening to the same album on repeat all week',
+          'my cousin sent a video of her baby laughing, melted', 'finally booked a haircut, it has been months',
+          'I reorganised my bookshelf by colour, very satisfying', 'the {show} finale, no spoilers but wow'],
+    bad=['my neighbour is drilling again, on a {day} morning!', 'my phone screen cracked again, of course',
+         'the train was late three times this week', 'the heating is broken again in our building', 'been so busy I forgot to eat lunch',
+         'the supermarket was out of oat milk AGAIN', 'my landlord finally replied to my email, only took three weeks',
+         'I have a dentist appointment on {day}, dreading it', 'just spent forty minutes on hold with the bank',
+         'I think I pulled a muscle sneezing', 'my bike got a flat on the way to work', 'we had a power cut for two hours last night',
+         'my laptop decided to update in the middle of a call', 'the {weather} weather is doing nothing for my mood',
+         'finally cleaned out the fridge, it was grim'],
+    meh=['the weather here has been {weather} all week', 'work was so-so today, lots of meetings', 'work is fine, nothing exciting to report',
+         'do you ever just forget why you walked into a room', "I've been trying to drink more water, going okay",
+         'had {food} for lunch two days in a row', 'my sister sent me about forty memes today', 'had a massive craving for {food} all day',
+         "I'm thinking of redoing the living room, maybe green walls", 'spent the whole {day} doing laundry and admin',
+         "my mum called for an hour about the neighbours' hedge", 'we played a board game that ended in a family argument',
+         'the cat next door keeps sitting on my car', 'my brother is visiting on {day}, need to tidy up',
+         'I keep meaning to call my grandma back', 'did a big online order, regretting it slightly', 'a pigeon walked into the office today, chaos',
+         'I fell asleep on the sofa at 9pm like a grandparent', 'bought new running shoes, now I have to actually run',
+         "went to a friend's birthday drinks, home way too late", 'tried a yoga video this morning, very humbling'])
+_REPLY = dict(good=['haha love that', 'ooh nice!', 'good for you!', 'oh that sounds lovely', 'I need to try that', 'honestly iconic',
+                    'ha! brilliant', 'love an update like this', 'that sounds like a good {day} to me', 'ooh tell me more', 'yesss'],
+              bad=['oh no, that sounds annoying', 'ugh, I feel that', 'oof', 'hope it gets better!', 'poor you', 'that is the worst',
+                   'noooo', 'sending sympathy'],
+              meh=['haha', 'same honestly', 'wait really?', 'ha, classic', 'that made me laugh', 'lol yes', 'hmm fair enough', 'wow okay',
+                   'hah, been there', 'that is so you', 'sounds about right', 'I would have done exactly the same', 'fair'])
 _CLOSE = ['anyway I should get going, talk soon!', 'right, bed time for me. night!', 'gotta run, catch up later?',
           'ok dinner is ready, speak soon x', 'off to the shops, bye for now']
 _CLOSE_REPLY = ['night! x', 'talk soon!', 'bye! :)', 'later!', 'enjoy, speak soon']
 
-# %% ../../nbs/evals/07_conversations.ipynb #1b439b1f
+# %% ../../nbs/evals/07_conversations.ipynb #e88bbf9b
 _SLOTS = dict(food='lentil soup|a massive lasagne|tacos|pad thai|a mushroom risotto|shakshuka|dumplings|a roast chicken'.split('|'),
               show='Severance|The Bear|Succession|a baking show|that Danish crime series|Slow Horses|a nature documentary'.split('|'),
               weather='grey and drizzly|weirdly warm|freezing|windy|gorgeous'.split('|'),
@@ -152,13 +150,19 @@ def _fill(rng, s: str, **kw) -> str:
     vals = {k: rng.choice(v) for k, v in _SLOTS.items()}
     return s.format(**{**vals, **kw})
 
-def _chat(rng, a: str, b: str, line: str | None = None) -> list[tuple]:
-    "One small-talk exchange: `line` (default: a random one) by `a`, a reply by `b`, sometimes a follow-up by `a`."
-    out = [(a, _fill(rng, line or rng.choice(_SMALL)), None), (b, _fill(rng, rng.choice(_REPLY)), None)]
+def _small_talk(rng) -> list[tuple]:
+    "Every small-talk line with its mood, shuffled."
+    lines = [(mood, l) for mood, ls in _SMALL.items() for l in ls]
+    return rng.sample(lines, len(lines))
+
+def _chat(rng, a: str, b: str, line: tuple | None = None) -> list[tuple]:
+    "One small-talk exchange: `line` (mood, text; default: a random one) by `a`, a fitting reply by `b`, sometimes more by `a`."
+    mood, text = line or _small_talk(rng)[0]
+    out = [(a, _fill(rng, text), None), (b, _fill(rng, rng.choice(_REPLY[mood])), None)]
     if rng.random() < 0.3: out.append((a, rng.choice(['yeah', 'haha right', 'exactly', 'anyway', 'mm']), None))
     return out
 
-# %% ../../nbs/evals/07_conversations.ipynb #7973da30
+# %% ../../nbs/evals/07_conversations.ipynb #7e30c812
 class _Plan:
     "One conversation being written: turn chunks per session, and questions pointing at tagged turns."
     def __init__(self, rng, cid: str, dates: list):
@@ -196,7 +200,7 @@ class _Plan:
         self.questions.append(dict(arc=f'{self.cid}-{arc}', category=category, question=question, answer=answer,
                                    tags=tags, asked_at=asked_at))
 
-# %% ../../nbs/evals/07_conversations.ipynb #10c94d86
+# %% ../../nbs/evals/07_conversations.ipynb #78089321
 _RELS = [('sister', 'she', 'her'), ('brother', 'he', 'his'), ('little sister', 'she', 'her'), ('cousin', 'he', 'his'),
          ('older brother', 'he', 'his'), ('niece', 'she', 'her'), ('best friend', 'she', 'her')]
 
@@ -221,7 +225,7 @@ def _arc_relative(p: _Plan, who: str, other: str):
     p.ask(a, 'multi-hop', r.choice([f"How is {who}'s {rel} finding life as a {subj} student?", f"Is {who}'s {rel} happy in {city}?",
                                     f"How are things going for {who}'s {rel} at university in {city}?"]), 'settling in well, with some complaints', t1 + t2)
 
-# %% ../../nbs/evals/07_conversations.ipynb #f84ffad4
+# %% ../../nbs/evals/07_conversations.ipynb #ab0e1292
 def _arc_job(p: _Plan, who: str, other: str):
     r = p.rng; (job, where), (new, _) = p.draw(_JOBS), p.draw(_JOBS); org = p.draw(_ORGS)
     s1, s2, s3 = p.pick(3)
@@ -247,7 +251,7 @@ def _arc_job(p: _Plan, who: str, other: str):
     p.ask(a, 'open', r.choice([f"Is {who} happier since changing jobs?", f"How is {who} getting on at {org}?"]),
           'yes, the new job suits them better', t2[:1] + t3)
 
-# %% ../../nbs/evals/07_conversations.ipynb #21ad1461
+# %% ../../nbs/evals/07_conversations.ipynb #585a5de4
 def _arc_move(p: _Plan, who: str, other: str):
     r = p.rng; c1, c2 = p.draw(_CITIES), p.draw(_CITIES)
     s1, s2, s3 = p.pick(3)
@@ -268,7 +272,7 @@ def _arc_move(p: _Plan, who: str, other: str):
     p.ask(a, 'multi-hop', r.choice([f"What's {who}'s flat in {c2} like?", f"How does {who} like the new home?"]),
           'bright with a good view, still unpacking', t2 + t3)
 
-# %% ../../nbs/evals/07_conversations.ipynb #e8db2491
+# %% ../../nbs/evals/07_conversations.ipynb #13759bf4
 def _arc_pet(p: _Plan, who: str, other: str):
     r = p.rng; said, kind, pr = p.draw(_PETS); name = p.draw(_PET_NAMES); bad = p.draw(_PET_MISCHIEF)
     s1, s2 = p.pick(2)
@@ -284,7 +288,7 @@ def _arc_pet(p: _Plan, who: str, other: str):
                                     f"What funny thing did {who}'s {kind} do?"]), bad, t1 + t2)
     p.ask(a, 'temporal', r.choice([f"When did {who} get a {kind}?", f"In which month did {who} adopt an animal?", f"Since which month has {who} had the {kind}?"]), p.month(s1), t1)
 
-# %% ../../nbs/evals/07_conversations.ipynb #a008bdb0
+# %% ../../nbs/evals/07_conversations.ipynb #5423f5fb
 def _arc_hobby(p: _Plan, who: str, other: str):
     r = p.rng; hobby, course, made = p.draw(_HOBBIES); love, gift = p.draw(_LOVES)
     s1, s2, s3 = p.pick(3)
@@ -303,7 +307,7 @@ def _arc_hobby(p: _Plan, who: str, other: str):
                                 "Any ideas for what to buy {who} for Christmas?".format(who=who)]),
           f"something for {hobby}, or {gift}", t1 + t3)
 
-# %% ../../nbs/evals/07_conversations.ipynb #beb34c45
+# %% ../../nbs/evals/07_conversations.ipynb #09771d17
 _TRIP_BITS = ['the food was unreal', 'it rained every day and I did not care', 'we hiked until our legs gave up',
               'I ate my body weight in pastries', 'the hotel had a rooftop pool', 'we got lost on day one, classic']
 
@@ -344,7 +348,7 @@ def _arc_race(p: _Plan, who: str, other: str):
     p.ask(a, 'temporal', r.choice([f"What kind of race did {who} finish in {p.month(s2)}?", f"What event did {who} complete in {p.month(s2)}?"]),
           race, t1 + t2)
 
-# %% ../../nbs/evals/07_conversations.ipynb #fef5f4e1
+# %% ../../nbs/evals/07_conversations.ipynb #1972c2c2
 def _arc_dislike(p: _Plan, who: str, other: str):
     r = p.rng; thing, short, plan = p.draw(_DISLIKES); (s,) = p.pick(1)
     t = p.say(s, (other, r.choice([f"fancy {plan} sometime?", f"someone at work suggested {plan}, would you come?"]), False),
@@ -354,13 +358,13 @@ def _arc_dislike(p: _Plan, who: str, other: str):
                                                   f"Would {who} be up for {plan}?"]),
           f"no, {who} can't stand {thing}", t)
 
-# %% ../../nbs/evals/07_conversations.ipynb #d1566208
+# %% ../../nbs/evals/07_conversations.ipynb #30118c1e
 _ARCS = [_arc_relative, _arc_job, _arc_move, _arc_pet, _arc_hobby, _arc_race, _arc_dislike, _arc_dislike,
          _arc_trip, _arc_trip, _arc_trip, _arc_concert, _arc_concert]
 
 def _session_lines(r, chunks: list, a: str, b: str) -> list[tuple]:
     "One session: greeting, the arcs' chunks between small talk (no line twice; more of it when no arc speaks), goodbye."
-    lines, deck = [(a, r.choice(_OPEN).format(o=b), None), (b, r.choice(_OPEN_REPLY), None)], r.sample(_SMALL, len(_SMALL))
+    lines, deck = [(a, r.choice(_OPEN).format(o=b), None), (b, r.choice(_OPEN_REPLY), None)], _small_talk(r)
     for chunk in r.sample(chunks, len(chunks)) + [None]:
         for _ in range(r.randint(1, 4) if chunks else r.randint(4, 8)): lines += _chat(r, *r.sample([a, b], 2), deck.pop())
         if chunk: lines += chunk
@@ -388,7 +392,7 @@ def _conversation(seed: int, cid: str, names: tuple) -> tuple[list, list]:
           for q in p.questions]
     return turns, qs
 
-# %% ../../nbs/evals/07_conversations.ipynb #58f5aaef
+# %% ../../nbs/evals/07_conversations.ipynb #6106def2
 N_CONVERSATIONS = 8
 
 def build_benchmark(seed: int = 17,  # the seed of the shipped benchmark
@@ -414,14 +418,14 @@ def write_benchmark(data_dir=None, seed: int = 17) -> dict:
     (d / 'turns.jsonl').write_text(_jsonl(turns)); (d / 'questions.jsonl').write_text(_jsonl(qs))
     return dict(turns=len(turns), questions=len(qs))
 
-# %% ../../nbs/evals/07_conversations.ipynb #c5bca988
+# %% ../../nbs/evals/07_conversations.ipynb #f2f739db
 def lexical_overlap(question: dict, by_id: dict, names: set = frozenset()) -> float:
     "Share of the question's content words found in its evidence turns (stop words and `names` ignored)."
     qw = {w for w in words(question['question']) if w not in STOP_WORDS and w not in names and len(w) > 1}
     ev = {w for e in question['evidence'] for w in words(by_id[e]['text'])}
     return len(qw & ev) / len(qw) if qw else 0.0
 
-# %% ../../nbs/evals/07_conversations.ipynb #9e3e5733
+# %% ../../nbs/evals/07_conversations.ipynb #f8bedb21
 class BM25:
     "Okapi BM25 over a fixed list of texts, tokenised with `ruvllm.text.words`."
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
@@ -446,7 +450,7 @@ class BM25:
         s = self.scores(query)
         return sorted(s, key=lambda i: (-s[i], i))[:k]
 
-# %% ../../nbs/evals/07_conversations.ipynb #63ba88d4
+# %% ../../nbs/evals/07_conversations.ipynb #347a2af6
 KS = (5, 10, 25, 50)
 
 def evaluate(rank,  # rank(question dict, k) -> ranked turn ids
@@ -472,7 +476,7 @@ def bm25_ranker(turns: list[dict]):
         return [ids[i] for i in bm.top(q['question'], k)]
     return rank
 
-# %% ../../nbs/evals/07_conversations.ipynb #7b410480
+# %% ../../nbs/evals/07_conversations.ipynb #5624ef1d
 @contextmanager
 def dense_ranker(turns: list[dict], embedder=None):  # default: WordLlama 256-d, the memory's default
     "A context manager giving `rank(question, k)` through `Memory.search` over `turns` ingested into a temporary memory."
