@@ -7,7 +7,7 @@ __all__ = ['DATA_DIR', 'CATEGORIES', 'N_CONVERSATIONS', 'KS', 'load_conversation
            'as_ingest_items', 'build_benchmark', 'write_benchmark', 'lexical_overlap', 'BM25', 'evaluate',
            'bm25_ranker', 'dense_ranker', 'baseline_table', 'run_baselines']
 
-# %% ../../nbs/evals/07_conversations.ipynb #7f552ba3
+# %% ../../nbs/evals/07_conversations.ipynb #552952b1
 import importlib.resources, json, math, random, shutil, statistics, tempfile, time
 from contextlib import contextmanager
 from collections import Counter, defaultdict
@@ -19,7 +19,7 @@ from ..text import STOP_WORDS, words
 DATA_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'conversations'  # the shipped benchmark
 CATEGORIES = ('single-hop', 'multi-hop', 'temporal', 'open')
 
-# %% ../../nbs/evals/07_conversations.ipynb #181dfa22
+# %% ../../nbs/evals/07_conversations.ipynb #408df90c
 def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
 
@@ -36,7 +36,7 @@ def load_questions(split: str | None = None,  # 'dev', 'test', or None for both
     qs = _read_jsonl(Path(data_dir or DATA_DIR) / 'questions.jsonl')
     return [q for q in qs if split is None or q['split'] == split]
 
-# %% ../../nbs/evals/07_conversations.ipynb #323966c5
+# %% ../../nbs/evals/07_conversations.ipynb #c4296f67
 def recall_at_k(ranked_ids,  # one ranked list of turn ids per question (best first)
                 evidence,  # one list of evidence turn ids per question
                 k: int,  # cut-off
@@ -46,14 +46,14 @@ def recall_at_k(ranked_ids,  # one ranked list of turn ids per question (best fi
     if not evidence: return 0.0
     return sum(len(set(r[:k]) & set(e)) / len(set(e)) for r, e in zip(ranked_ids, evidence)) / len(evidence)
 
-# %% ../../nbs/evals/07_conversations.ipynb #7f9a695f
+# %% ../../nbs/evals/07_conversations.ipynb #377ad76c
 def as_ingest_items(turns: list[dict]) -> list[dict]:
     "`Memory.ingest` items for `turns` (one Document per turn, one source per session, one namespace per conversation)."
     return [dict(text=f"[{t['timestamp'][:10]}] {t['speaker']}: {t['text']}",
                  source=f"{t['conversation']}-s{t['session']}", namespace=t['conversation'],
                  metadata=dict(speaker=t['speaker'], timestamp=t['timestamp'], turn_id=t['id'])) for t in turns]
 
-# %% ../../nbs/evals/07_conversations.ipynb #e4642f56
+# %% ../../nbs/evals/07_conversations.ipynb #e3ecb1d8
 _NAMES = ('Dana Sam Priya Marco Lena Tomasz Aisha Jonas Mei Rafael Ingrid Kofi Nadia Oliver Yuki Carmen Felix Zara '
           'Hamid Greta').split()
 _CITIES = ('Bergen Lisbon Leeds Porto Lyon Glasgow Utrecht Gdansk Valencia Bristol Hamburg Tampere Ghent Bologna Cork '
@@ -98,7 +98,7 @@ _LOVES = [('Studio Ghibli films', 'anything animated and gentle'), ('crime novel
           ('jazz records', 'vinyl'), ('board games', 'a new strategy game'), ('Japanese food', 'a ramen place'),
           ('gardening', 'plants and seeds'), ('stargazing', 'a clear night and a telescope'), ('old films', 'black-and-white classics')]
 
-# %% ../../nbs/evals/07_conversations.ipynb #fbf31e71
+# %% ../../nbs/evals/07_conversations.ipynb #ca134597
 _OPEN = ['hey {o}! how are you?', 'hiya, got a minute?', 'morning! how was your week?', 'hey hey, long time no chat',
          'evening {o} :)', 'hi! finally sitting down after a mad day', 'yo, you around?', 'hey, how did the weekend go?']
 _OPEN_REPLY = ['hey! all good here, a bit tired', "hi! yeah, I'm here", 'not bad at all, you?', 'surviving, just about haha',
@@ -139,7 +139,7 @@ _CLOSE = ['anyway I should get going, talk soon!', 'right, bed time for me. nigh
           'ok dinner is ready, speak soon x', 'off to the shops, bye for now']
 _CLOSE_REPLY = ['night! x', 'talk soon!', 'bye! :)', 'later!', 'enjoy, speak soon']
 
-# %% ../../nbs/evals/07_conversations.ipynb #e88bbf9b
+# %% ../../nbs/evals/07_conversations.ipynb #08d2b0ad
 _SLOTS = dict(food='lentil soup|a massive lasagne|tacos|pad thai|a mushroom risotto|shakshuka|dumplings|a roast chicken'.split('|'),
               show='Severance|The Bear|Succession|a baking show|that Danish crime series|Slow Horses|a nature documentary'.split('|'),
               weather='grey and drizzly|weirdly warm|freezing|windy|gorgeous'.split('|'),
@@ -162,7 +162,7 @@ def _chat(rng, a: str, b: str, line: tuple | None = None) -> list[tuple]:
     if rng.random() < 0.3: out.append((a, rng.choice(['yeah', 'haha right', 'exactly', 'anyway', 'mm']), None))
     return out
 
-# %% ../../nbs/evals/07_conversations.ipynb #7e30c812
+# %% ../../nbs/evals/07_conversations.ipynb #71c7b8bc
 class _Plan:
     "One conversation being written: turn chunks per session, and questions pointing at tagged turns."
     def __init__(self, rng, cid: str, dates: list):
@@ -200,7 +200,7 @@ class _Plan:
         self.questions.append(dict(arc=f'{self.cid}-{arc}', category=category, question=question, answer=answer,
                                    tags=tags, asked_at=asked_at))
 
-# %% ../../nbs/evals/07_conversations.ipynb #78089321
+# %% ../../nbs/evals/07_conversations.ipynb #da4f74be
 _RELS = [('sister', 'she', 'her'), ('brother', 'he', 'his'), ('little sister', 'she', 'her'), ('cousin', 'he', 'his'),
          ('older brother', 'he', 'his'), ('niece', 'she', 'her'), ('best friend', 'she', 'her')]
 
@@ -213,9 +213,9 @@ def _arc_relative(p: _Plan, who: str, other: str):
                                      f"so proud of my {rel}, {pr} got accepted for a {said} up in {city}"]), True),
                    (other, r.choice(['omg congrats to them!', 'that is huge, well done them', 'ooh exciting, big move!']), False))
     t2 = p.say(s2, (other, r.choice([f"how's your {rel} getting on, by the way?", f"is your {rel} enjoying it so far?"]), False),
-               (who, r.choice([f"{pr} loves it, apart from the rain. {pr} says the lectures are brutal though",
-                               f"really well! {pr} has already made a bunch of friends and joined a rowing club",
-                               f"bit homesick at first but {pr} is settling in now, calls mum every Sunday"]), True))
+               (who, (how := r.choice([(f"{pr} loves it, apart from the rain. {pr} says the lectures are brutal though", 'loves it, apart from the rain and hard lectures'),
+                               (f"really well! {pr} has already made a bunch of friends and joined a rowing club", 'very well: new friends and a rowing club'),
+                               (f"bit homesick at first but {pr} is settling in now, calls mum every Sunday", 'homesick at first, settling in now')]))[0], True))
     a = f'{who}-relative'
     p.ask(a, 'single-hop', r.choice([f"What is {who}'s {rel} studying?", f"What subject did {who}'s {rel} go into?",
                                      f"Which field is {who}'s {rel} training in?", f"What's {who}'s {rel} going to be qualified in?",
@@ -223,9 +223,9 @@ def _arc_relative(p: _Plan, who: str, other: str):
     p.ask(a, 'single-hop', r.choice([f"Which city did {who}'s {rel} move to for university?", f"Where is {who}'s {rel} doing {pos} studies?",
                                      f"Where does {who}'s {rel} go to uni?", f"In which town is {who}'s {rel} a student?"]), city, t1)
     p.ask(a, 'multi-hop', r.choice([f"How is {who}'s {rel} finding life as a {subj} student?", f"Is {who}'s {rel} happy in {city}?",
-                                    f"How are things going for {who}'s {rel} at university in {city}?"]), 'settling in well, with some complaints', t1 + t2)
+                                    f"How are things going for {who}'s {rel} at university in {city}?"]), how[1], t1 + t2)
 
-# %% ../../nbs/evals/07_conversations.ipynb #ab0e1292
+# %% ../../nbs/evals/07_conversations.ipynb #77d30891
 def _arc_job(p: _Plan, who: str, other: str):
     r = p.rng; (job, where), (new, _) = p.draw(_JOBS), p.draw(_JOBS); org = p.draw(_ORGS)
     s1, s2, s3 = p.pick(3)
@@ -237,8 +237,8 @@ def _arc_job(p: _Plan, who: str, other: str):
                (other, 'WHAT. amazing! doing what?', False),
                (who, r.choice([f"I'll be their {new}, bit of a career change", f"they want me as a {new}, wish me luck"]), True))
     t3 = p.say(s3, (other, 'how is the new place treating you?', False),
-               (who, r.choice(['so much better, my manager is lovely and nobody emails after six',
-                               'good! steep learning curve, but the people are great']), True))
+               (who, (fit := r.choice([('so much better, my manager is lovely and nobody emails after six', 'yes: a lovely manager, no emails after six'),
+                                       ('good! steep learning curve, but the people are great', 'yes: steep learning curve, great people')]))[0], True))
     a = f'{who}-job'
     p.ask(a, 'single-hop', r.choice([f"Who does {who} work for now?", f"Which company hired {who}?", f"Where is {who} employed these days?",
                                      f"What kind of place does {who} work at now?"]), org, t2[:1])
@@ -249,9 +249,9 @@ def _arc_job(p: _Plan, who: str, other: str):
                                    f"When did {who} announce the move to {org}?"]),
           p.month(s2), t2[:1])
     p.ask(a, 'open', r.choice([f"Is {who} happier since changing jobs?", f"How is {who} getting on at {org}?"]),
-          'yes, the new job suits them better', t2[:1] + t3)
+          fit[1], t2[:1] + t3)
 
-# %% ../../nbs/evals/07_conversations.ipynb #585a5de4
+# %% ../../nbs/evals/07_conversations.ipynb #b6677786
 def _arc_move(p: _Plan, who: str, other: str):
     r = p.rng; c1, c2 = p.draw(_CITIES), p.draw(_CITIES)
     s1, s2, s3 = p.pick(3)
@@ -262,7 +262,7 @@ def _arc_move(p: _Plan, who: str, other: str):
                                    f"it's official, we're relocating to {c2}. packing starts now"]), True),
                (other, r.choice(['wow, big change!', 'noooo, but also yay for you', 'ooh, new city adventures']), False))
     t3 = p.say(s3, (other, 'settled into the new flat yet?', False),
-               (who, r.choice(['still surrounded by boxes, but it gets so much light', 'almost! the kitchen is tiny but the view is great']), True))
+               (who, flat := r.choice(['still surrounded by boxes, but it gets so much light', 'almost! the kitchen is tiny but the view is great']), True))
     a = f'{who}-move'
     p.ask(a, 'single-hop', r.choice([f"Where does {who} live now?", f"Which city did {who} end up moving to?", f"Where is {who} based these days?",
                                      f"If I wanted to visit {who}, which city would I go to?"]), c2, t2)
@@ -270,9 +270,9 @@ def _arc_move(p: _Plan, who: str, other: str):
                                     f"Where did {who} use to live?"]), c1, t1 + t2)
     p.ask(a, 'temporal', r.choice([f"When did {who} move house?", f"In what month did {who} sort out the new place?", f"When did {who} relocate?"]), p.month(s2), t2)
     p.ask(a, 'multi-hop', r.choice([f"What's {who}'s flat in {c2} like?", f"How does {who} like the new home?"]),
-          'bright with a good view, still unpacking', t2 + t3)
+          'bright, still full of boxes' if 'boxes' in flat else 'tiny kitchen, great view', t2 + t3)
 
-# %% ../../nbs/evals/07_conversations.ipynb #13759bf4
+# %% ../../nbs/evals/07_conversations.ipynb #6559b6ad
 def _arc_pet(p: _Plan, who: str, other: str):
     r = p.rng; said, kind, pr = p.draw(_PETS); name = p.draw(_PET_NAMES); bad = p.draw(_PET_MISCHIEF)
     s1, s2 = p.pick(2)
@@ -288,7 +288,7 @@ def _arc_pet(p: _Plan, who: str, other: str):
                                     f"What funny thing did {who}'s {kind} do?"]), bad, t1 + t2)
     p.ask(a, 'temporal', r.choice([f"When did {who} get a {kind}?", f"In which month did {who} adopt an animal?", f"Since which month has {who} had the {kind}?"]), p.month(s1), t1)
 
-# %% ../../nbs/evals/07_conversations.ipynb #5423f5fb
+# %% ../../nbs/evals/07_conversations.ipynb #4eefaebd
 def _arc_hobby(p: _Plan, who: str, other: str):
     r = p.rng; hobby, course, made = p.draw(_HOBBIES); love, gift = p.draw(_LOVES)
     s1, s2, s3 = p.pick(3)
@@ -307,7 +307,7 @@ def _arc_hobby(p: _Plan, who: str, other: str):
                                 "Any ideas for what to buy {who} for Christmas?".format(who=who)]),
           f"something for {hobby}, or {gift}", t1 + t3)
 
-# %% ../../nbs/evals/07_conversations.ipynb #09771d17
+# %% ../../nbs/evals/07_conversations.ipynb #467f4afc
 _TRIP_BITS = ['the food was unreal', 'it rained every day and I did not care', 'we hiked until our legs gave up',
               'I ate my body weight in pastries', 'the hotel had a rooftop pool', 'we got lost on day one, classic']
 
@@ -348,7 +348,7 @@ def _arc_race(p: _Plan, who: str, other: str):
     p.ask(a, 'temporal', r.choice([f"What kind of race did {who} finish in {p.month(s2)}?", f"What event did {who} complete in {p.month(s2)}?"]),
           race, t1 + t2)
 
-# %% ../../nbs/evals/07_conversations.ipynb #1972c2c2
+# %% ../../nbs/evals/07_conversations.ipynb #a1eaec35
 def _arc_dislike(p: _Plan, who: str, other: str):
     r = p.rng; thing, short, plan = p.draw(_DISLIKES); (s,) = p.pick(1)
     t = p.say(s, (other, r.choice([f"fancy {plan} sometime?", f"someone at work suggested {plan}, would you come?"]), False),
@@ -358,7 +358,7 @@ def _arc_dislike(p: _Plan, who: str, other: str):
                                                   f"Would {who} be up for {plan}?"]),
           f"no, {who} can't stand {thing}", t)
 
-# %% ../../nbs/evals/07_conversations.ipynb #30118c1e
+# %% ../../nbs/evals/07_conversations.ipynb #f19a08d4
 _ARCS = [_arc_relative, _arc_job, _arc_move, _arc_pet, _arc_hobby, _arc_race, _arc_dislike, _arc_dislike,
          _arc_trip, _arc_trip, _arc_trip, _arc_concert, _arc_concert]
 
@@ -392,7 +392,7 @@ def _conversation(seed: int, cid: str, names: tuple) -> tuple[list, list]:
           for q in p.questions]
     return turns, qs
 
-# %% ../../nbs/evals/07_conversations.ipynb #6106def2
+# %% ../../nbs/evals/07_conversations.ipynb #61ebffb3
 N_CONVERSATIONS = 8
 
 def build_benchmark(seed: int = 17,  # the seed of the shipped benchmark
@@ -418,14 +418,14 @@ def write_benchmark(data_dir=None, seed: int = 17) -> dict:
     (d / 'turns.jsonl').write_text(_jsonl(turns)); (d / 'questions.jsonl').write_text(_jsonl(qs))
     return dict(turns=len(turns), questions=len(qs))
 
-# %% ../../nbs/evals/07_conversations.ipynb #f2f739db
+# %% ../../nbs/evals/07_conversations.ipynb #58efdb66
 def lexical_overlap(question: dict, by_id: dict, names: set = frozenset()) -> float:
     "Share of the question's content words found in its evidence turns (stop words and `names` ignored)."
     qw = {w for w in words(question['question']) if w not in STOP_WORDS and w not in names and len(w) > 1}
     ev = {w for e in question['evidence'] for w in words(by_id[e]['text'])}
     return len(qw & ev) / len(qw) if qw else 0.0
 
-# %% ../../nbs/evals/07_conversations.ipynb #f8bedb21
+# %% ../../nbs/evals/07_conversations.ipynb #f7efa6df
 class BM25:
     "Okapi BM25 over a fixed list of texts, tokenised with `ruvllm.text.words`."
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
@@ -450,7 +450,7 @@ class BM25:
         s = self.scores(query)
         return sorted(s, key=lambda i: (-s[i], i))[:k]
 
-# %% ../../nbs/evals/07_conversations.ipynb #347a2af6
+# %% ../../nbs/evals/07_conversations.ipynb #5037d2c1
 KS = (5, 10, 25, 50)
 
 def evaluate(rank,  # rank(question dict, k) -> ranked turn ids
@@ -476,7 +476,7 @@ def bm25_ranker(turns: list[dict]):
         return [ids[i] for i in bm.top(q['question'], k)]
     return rank
 
-# %% ../../nbs/evals/07_conversations.ipynb #5624ef1d
+# %% ../../nbs/evals/07_conversations.ipynb #12bb874b
 @contextmanager
 def dense_ranker(turns: list[dict], embedder=None):  # default: WordLlama 256-d, the memory's default
     "A context manager giving `rank(question, k)` through `Memory.search` over `turns` ingested into a temporary memory."
