@@ -31,6 +31,7 @@ from .types import EdgeType, Feedback, InvalidInputError, NodeType, RuvLLMError,
 from .memory import Subgraph
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
+from .transcripts import starts_like_transcript, transcript_records
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +257,7 @@ def split_passages(text: str, max_chars: int = 2000) -> list[str]:
 # %% ../nbs/15_app.ipynb #369f5541
 def read_upload(name: str,  # file name (its extension picks the format)
                 data: bytes) -> list[dict]:
-    "Records `{text, source}` from an uploaded file (.txt, .md, .jsonl, .json, .csv)."
+    "Records `{text, source}` from an uploaded file (.txt, .md, .jsonl, .json, .csv); a .jsonl chat transcript is read turn by turn."
     ext = Path(name).suffix.lower()
     try: text = data.decode('utf-8')
     except UnicodeDecodeError: raise InvalidInputError(f"{name}: not UTF-8 text; upload .txt, .md, .jsonl, .json or .csv") from None
@@ -267,6 +268,8 @@ def read_upload(name: str,  # file name (its extension picks the format)
         raise InvalidInputError(f"{name}: {where} must be a string or an object with a 'text' string, got {str(x)[:60]!r}")
     if ext in ('.txt', '.md', '.markdown', '.text', ''):
         recs = [dict(text=p, source=name) for p in split_passages(text)]
+    elif ext == '.jsonl' and starts_like_transcript(text.splitlines()):  # the parser `RuvLLM.ingest` and the CLI use
+        recs = list(transcript_records(text.splitlines(), name=Path(name).stem, label=name))
     elif ext == '.jsonl':
         try: recs = [rec(json.loads(l), f"line {i + 1}") for i, l in enumerate(text.splitlines()) if l.strip()]
         except json.JSONDecodeError as e: raise InvalidInputError(f"{name}: not valid JSON lines ({e})") from None
@@ -579,7 +582,8 @@ def _search_tab(llm: RuvLLM, ss, namespaces: list):
 # %% ../nbs/15_app.ipynb #e1b544c8
 def _ingest_tab(llm: RuvLLM):
     st.caption("Passages are split at blank lines. Files: .txt, .md (paragraphs), .jsonl, .json (strings or objects "
-               "with 'text'), .csv (a 'text' column).")
+               "with 'text'), .csv (a 'text' column). A .jsonl chat transcript (lines with 'speaker', 'text', 'timestamp' "
+               "and/or 'session') becomes one dated node per turn, each session's turns linked in order.")
     c1, c2 = st.columns(2)
     ns_in = c1.text_input("Namespace", value='global', key='ingest_ns')
     typ = c2.selectbox("Node type", [t.value for t in NodeType], index=[t.value for t in NodeType].index('Document'),

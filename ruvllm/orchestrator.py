@@ -8,6 +8,7 @@ __all__ = ['log', 'RuvLLM', 'Routed', 'Selected']
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
 from contextlib import contextmanager
+from itertools import islice
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
@@ -20,6 +21,7 @@ from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, 
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
 from .text import key_coverage, key_words
+from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Memory, Subgraph
 from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features
@@ -208,12 +210,60 @@ def learn(self: RuvLLM, loop: str) -> object:
     return self.scheduler.run_now(loop)
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
+_FORMATS = ('records', 'chat')
+_FOLLOWS_WEIGHT = 0.5  # the weight Memory.ingest gives the Follows links it makes within a batch
+
 @patch
-def ingest(self: RuvLLM, items: Iterable, namespace: str = 'global', type=NodeType.DOCUMENT, batch_size: int = 256,
-           progress: bool = True) -> list[int]:
-    "Bulk-load documents (strings or records) into memory, with a progress bar."
+def ingest(self: RuvLLM,
+           items,  # texts or records; for chat, turn dicts or a `Path` to a JSONL transcript
+           namespace: str = 'global', type=NodeType.DOCUMENT,
+           batch_size: int = 256,  # items embedded and written per transaction
+           progress: bool = True,  # a tqdm progress bar
+           format: str | None = None,  # 'records', 'chat', or None: a `Path` is read as a transcript if it is one
+          ) -> list[int]:
+    "Bulk-load documents (strings or records) or a chat transcript into memory, with a progress bar."
     self._check_open()
+    if format is not None and format not in _FORMATS:
+        raise InvalidInputError(f"format must be one of {', '.join(map(repr, _FORMATS))} (or None to detect), got {format!r}")
+    if isinstance(items, (str, bytes)):
+        raise InvalidInputError(f"items must be a list of texts or records, or a Path to a chat transcript; "
+                                f"got a single string {str(items)[:40]!r}")
+    if isinstance(items, os.PathLike):
+        if format == 'records' or (format is None and not is_transcript(items)):
+            raise InvalidInputError(f"{items}: not read as a chat transcript (a .jsonl file whose first line has \"speaker\" "
+                                    f"and \"text\"; pass format='chat' to force it); for other files use `ruvllm ingest`")
+        format = 'chat'
+    if format == 'chat': return self.ingest_chat(items, namespace=namespace, type=type, batch_size=batch_size, progress=progress)
     return self.memory.ingest(items, batch_size=batch_size, namespace=namespace, type=type, progress=progress)
+
+# %% ../nbs/11_orchestrator.ipynb #2dfd4420
+@patch
+def ingest_chat(self: RuvLLM,
+                turns,  # a `Path` to a JSONL transcript, or turn dicts (`speaker`, `text`, `timestamp` and/or `session`)
+                namespace: str = 'global', type=NodeType.DOCUMENT,
+                batch_size: int = 256,  # turns embedded and written per transaction
+                progress: bool = True) -> list[int]:
+    "Store a chat transcript: every turn validated first, then stored in batches, each session's turns linked in order."
+    from tqdm.auto import tqdm
+    self._check_open()
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if isinstance(turns, os.PathLike):
+        total, stream = check_transcript(turns), iter_transcript(turns)  # pass 1 validates, pass 2 streams
+    else:
+        recs = list(transcript_records(turns, label='turns')); total, stream = len(recs), iter(recs)
+    ids, last = [], {}  # source -> its latest node, to link across batches
+    bar = tqdm(total=total, desc='ingest', unit='turn', disable=not progress)
+    while batch := list(islice(stream, batch_size)):
+        new = self.memory.ingest(batch, batch_size=batch_size, namespace=namespace, type=type, progress=False)
+        links, fresh = [], set(new)
+        for r, i in zip(batch, new):
+            if r['source'] in last and last[r['source']] not in fresh: links.append((last[r['source']], i, EdgeType.FOLLOWS, _FOLLOWS_WEIGHT))
+            last[r['source']] = i
+        if links: self.memory.add_edges(links)
+        ids += new; bar.update(len(batch))
+    bar.close()
+    return ids
 
 # %% ../nbs/11_orchestrator.ipynb #d01da8ea
 @patch

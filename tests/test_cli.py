@@ -221,6 +221,47 @@ def test_ingest_unreadable_file_is_an_os_error_line(tmp_path, base):
     assert_one_line_error(code, err, EXIT_ERROR, 'Permission denied')
 
 
+def _chat(path: Path, bad_line: str | None = None) -> Path:
+    "Ten chat turns over two dated sessions, in the format of the conversation benchmark's turns.jsonl."
+    said = [(1, 'Dana', "hey, long time!"), (1, 'Sam', "hi Dana, how is the family?"),
+            (1, 'Dana', "my sister studies marine biology in Kiel now"), (1, 'Sam', "that sounds great"), (1, 'Dana', "she loves it"),
+            (2, 'Sam', "did you move yet?"), (2, 'Dana', "yes, we moved to Leeds last weekend"), (2, 'Sam', "how is the new flat?"),
+            (2, 'Dana', "small but bright"), (2, 'Sam', "glad to hear it")]
+    lines = [json.dumps(dict(id=f"d-t{i}", conversation='dana', session=s, timestamp=f"2023-05-0{6 + s}T10:{i:02d}:00",
+                             speaker=w, text=t)) for i, (s, w, t) in enumerate(said)]
+    if bad_line is not None: lines[6] = bad_line
+    return _write(path, '\n'.join(lines) + '\n')
+
+
+def test_ingest_chat_transcript_links_each_session_and_answers_from_it(tmp_path, base):
+    code, out, err = run_cli([*base, 'ingest', '--no-progress', str(_chat(tmp_path / 'dana.jsonl')), '--namespace', 'dana'])
+    assert code == 0, err
+    assert 'ingested 10 records from 1 file' in out and 'dana 10' in out
+    s = json.loads(run_cli([*base, 'stats', '--json'])[1])['memory']
+    assert s['live'] == 10 and s['by_edge_type'].get('Follows') == 8  # 4 + 4: two sessions, no link between them
+    r = ask(base, "What does Dana's sister study?", '--namespace', 'dana')
+    assert 'marine biology' in r['text'], r['text']
+    assert any(src['text'] == '[2023-05-07] Dana: my sister studies marine biology in Kiel now' for src in r['sources'])
+
+
+def test_ingest_chat_bad_line_names_file_line_and_stores_nothing(tmp_path, base):
+    good = _chat(tmp_path / 'good.jsonl')
+    assert run_cli([*base, 'ingest', '--no-progress', str(good)])[0] == 0
+    assert _live(base) == 10
+    for bad, needle in [('{"speaker": "Dana", "text": "x", "timestamp": "May 8th"}', ':7: "timestamp": expected an ISO 8601'),
+                        ('{"speaker": "Dana", "text": "", "session": 2}', ':7: "text" must be a non-empty string'),
+                        ('{"speaker": "Dana", "session": 2}', ':7: "text" must be a non-empty string'),
+                        ('{"speaker": "Dana", "text": "hi", "session": 2', ':7: not valid JSON')]:
+        f = _chat(tmp_path / 'bad.jsonl', bad)
+        code, out, err = run_cli([*base, 'ingest', '--no-progress', str(good), str(f)])
+        assert_one_line_error(code, err, EXIT_ERROR, f'{f}{needle}')
+        assert out == '' and _live(base) == 10
+    renamed = _write(tmp_path / 'chat.log.jsonl', '{"speaker": "Dana", "text": "hi", "session": 1}\n')
+    code, out, err = run_cli([*base, 'ingest', '--no-progress', '--format', 'documents', str(renamed)])
+    assert code == 0 and _live(base) == 11  # read as a plain record: the speaker is not in the text
+    assert json.loads(run_cli([*base, 'stats', '--json'])[1])['memory']['by_edge_type'].get('Follows') == 8
+
+
 # --- demo, ask, feedback ---------------------------------------------------------------------------------
 
 def test_demo_correction_is_answered_next_time_as_a_process(tmp_path, base):

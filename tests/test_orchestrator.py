@@ -121,3 +121,58 @@ def test_router_for_another_tier_set_is_kept_not_overwritten(tmp_path):
         assert llm.router.tiers == ['tiny']
     with RuvLLM(two, start_scheduler=False) as llm:
         assert llm.router.tiers == ['tiny', 'small'] and np.array_equal(llm.router.params['W'], W)
+
+
+# --- chat transcripts ------------------------------------------------------------------------------------
+
+TURNS = Path(__file__).resolve().parent.parent / 'ruvllm' / 'evals' / 'data' / 'conversations' / 'turns.jsonl'
+
+
+def _transcript(path: Path) -> list[dict]:
+    "Eleven real turns of the conversation benchmark: six of c1's first session, five of its second, one JSONL line each."
+    import json
+    rows = [json.loads(l) for l in TURNS.read_text().splitlines() if '"c1"' in l]
+    turns = [r for r in rows if r['session'] == 1][10:16] + [r for r in rows if r['session'] == 2][:5]
+    path.write_text(''.join(json.dumps(t) + '\n' for t in turns))
+    return turns
+
+
+def test_transcript_ingests_dated_turns_linked_per_session_and_answers_from_them(tmp_path):
+    turns = _transcript(tmp_path / 'c1.jsonl')
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        ids = llm.ingest(tmp_path / 'c1.jsonl', namespace='chat', batch_size=4, progress=False)  # detected as chat
+        assert len(ids) == 11 and llm.stats()['memory']['live'] == 11
+        nodes = [llm.memory.get(i) for i in ids]
+        for t, n in zip(turns, nodes):
+            assert n.text == f"[{t['timestamp'][:10]}] {t['speaker']}: {t['text']}"
+            assert n.source == f"c1-s{t['session']}"
+            assert (n.metadata['speaker'], n.metadata['timestamp'], n.metadata['session'], n.metadata['turn_id']) == \
+                   (t['speaker'], t['timestamp'], t['session'], t['id'])
+        follows = {(e.src, e.dst) for i in ids for e in llm.memory.edges_of(i) if e.type.value == 'Follows'}
+        assert follows == {(a, b) for a, b in zip(ids, ids[1:]) if b != ids[6]}  # in order, across batches, not across sessions
+        r = llm.query("Where did Oliver's brother get accepted for a PhD?", namespace='chat',
+                      constraints=Constraints(no_cache=True))
+        assert 'Aarhus' in r.text, r.text
+        assert ids[4] in [s.node_id for s in r.sources]
+
+
+def test_transcript_bad_line_names_file_and_line_and_stores_nothing(tmp_path):
+    import json
+    turns = _transcript(tmp_path / 'c1.jsonl')
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        before = llm.memory.stats()['nodes']
+        for n, bad in [(3, '{"speaker": "Felix", "text": "hi", "session": 1,}'),
+                       (7, json.dumps(dict(turns[0], text=''))),
+                       (11, json.dumps({k: v for k, v in turns[0].items() if k != 'text'})),
+                       (5, json.dumps(dict(turns[0], timestamp='last Sunday')))]:
+            lines = [json.dumps(t) for t in turns]; lines[n - 1] = bad
+            f = tmp_path / 'bad.jsonl'; f.write_text('\n'.join(lines) + '\n')
+            with pytest.raises(InvalidInputError, match=f"bad.jsonl:{n}: "):
+                llm.ingest(f, progress=False)
+            with pytest.raises(InvalidInputError, match=f"bad.jsonl:{n}: "):  # explicit format, same check
+                llm.ingest(f, format='chat', progress=False)
+            assert llm.memory.stats()['nodes'] == before
+        with pytest.raises(InvalidInputError, match="turns:2: \"speaker\""):  # turn dicts, validated before storing
+            llm.ingest([turns[0], {'text': 'x', 'session': 1}], format='chat', progress=False)
+        assert llm.memory.stats()['nodes'] == before
