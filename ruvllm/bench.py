@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['CONTROLS', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'make_world', 'is_correct', 'self_learning_benchmark',
            'machine_info', 'latency_suite', 'throughput_suite', 'generation_overhead_suite', 'ann_suite',
-           'embedding_suite', 'router_suite', 'cache_suite', 'self_learning_suite', 'footprint_suite', 'Suite',
-           'readme_block', 'update_readme', 'run_bench']
+           'embedding_suite', 'router_suite', 'cache_suite', 'retrieval_suite', 'self_learning_suite',
+           'footprint_suite', 'Suite', 'readme_block', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -513,6 +513,20 @@ def _cache_plot(df, ax):
     ax.bar(x - 0.2, df.served_right, 0.4, label='paraphrases served'); ax.bar(x + 0.2, df.near_false_hits, 0.4, label='near-miss false hits')
     ax.set_xticks(x, [v[:18] for v in df.variant], fontsize=7); ax.set_ylabel('rate'); ax.legend(fontsize=7); ax.set_title('semantic cache')
 
+# %% ../nbs/13_bench.ipynb #e78ab3a0
+def retrieval_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
+    "R@k and P50/P99 ms for dense, BM25, hybrid, hybrid+graph (and ablations) on the conversation benchmark's dev split."
+    from ruvllm.evals.retrieval import markdown_table, run_retrieval
+    df = run_retrieval('dev', ablations=not quick, conversations={'c1', 'c2'} if quick else None, show=False)
+    print(markdown_table(df[df.category == 'all']), flush=True)
+    return df
+
+def _retrieval_headline(df):
+    a = df[df.category == 'all'].set_index('method')
+    r = lambda m: f"{a.loc[m, 'R@10']:.1f}"
+    return (f"dev R@10: hybrid+graph {r('hybrid+graph')} ({a.loc['hybrid+graph', 'P50 ms']:.2f} ms P50), hybrid {r('hybrid')}, "
+            f"BM25 {r('BM25')}, dense {r('dense')}")
+
 # %% ../nbs/13_bench.ipynb #6eb919ec
 def self_learning_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "The self-learning epoch table (quick: extractive only, 8 facts, 3 epochs)."
@@ -612,6 +626,7 @@ SUITES = {
     'embedding': Suite(embedding_suite, _embedding_headline, None, 'paraphrase recall@1 and cost per query'),
     'router': Suite(router_suite, _router_headline, None, 'RouteLLM MMLU APGR / CPT'),
     'cache': Suite(cache_suite, _cache_headline, _cache_plot, 'paraphrases served vs near-miss false hits'),
+    'retrieval': Suite(retrieval_suite, _retrieval_headline, None, 'dense, BM25, hybrid, hybrid+graph recall@k and latency on the conversation benchmark (dev)'),
     'self_learning': Suite(self_learning_suite, _self_learning_headline, _self_learning_plot, 'the measured epoch table'),
     'footprint': Suite(footprint_suite, _footprint_headline, None, 'import time, time to first answer, RSS'),
 }

@@ -81,6 +81,14 @@ class MemoryConfig:
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
     filter_masks: int = _f(64, at_least(1, 'an integer'), "search filter masks kept in RAM (one per namespace/type combination); past this the cache is cleared")
     exact_scan_factor: float = _f(3.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a filtered search whose mask allows at most sqrt(factor * ef * slots) ids scans them exactly instead of walking the graph")
+    hybrid_candidates: int = _f(25, at_least(1, 'an integer'), "dense and lexical candidates each that `hybrid_search` fuses")
+    rrf_k: float = _f(2.0, at_least(0), "reciprocal rank fusion constant: a candidate at rank r adds weight / (rrf_k + r)")
+    rrf_lexical_weight: float = _f(1.5, at_least(0), "weight of the lexical (BM25) list in the fusion; the dense list weighs 1")
+    propagate_hops: int = _f(2, between(0, 3, 'an integer'), "hops of spreading activation from the fused seeds (0: none)")
+    propagate_mix: float = _f(0.5, at_least(0), "share of a neighbour's activation a node receives per unit edge weight")
+    propagate_sharpness: float = _f(4.0, above(0), "seed activation is (fused score / best fused score) ** sharpness: higher lets only the top seeds spread")
+    propagate_backward: float = _f(0.0, at_least(0), "activation flowing against an edge (to the earlier turn of a `Follows`) is multiplied by this; along it by 1")
+    propagate_edge_weights: dict = _f({'Follows': 1.0, 'SameTopic': 1.0, 'Cites': 1.0, 'Contains': 1.0, 'Derived': 1.0, 'AgentStep': 1.0}, None, "edge type -> multiplier of its edge weight in propagation (a missing type is not followed)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'Memory', 'LexicalHit']
+           'retrieval_stats', 'Memory', 'LexicalHit', 'rrf_scores']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, json, logging, math, os, shutil, sqlite3, threading, time
@@ -53,9 +53,10 @@ class Edge:
 
 @dataclass
 class Hit:
-    "A search result: a node and its cosine similarity to the query."
+    "A search result: a node, its cosine similarity to the query, and (from `hybrid_search`) its fused score."
     node: Node
     similarity: float
+    score: float | None = None  # the fused (and propagated) score `hybrid_search` ranked by; None from `search`
 
 # %% ../nbs/04_memory.ipynb #b1ca0c84
 SCHEMA_VERSION = 2  # 2: the FTS5 lexical index `nodes_fts`
@@ -946,6 +947,100 @@ def search_with_graph(self:Memory,
         score, hop, via, w, parent = best[i]
         sg_nodes[i] = SubgraphNode(nodes[i], float(score), hop, float(sim), EdgeType.parse(via) if via else None, float(w), parent)
     return Subgraph(sg_nodes, sub_edges, retrieval_stats(hits, sg_nodes, sub_edges), qv)
+
+# %% ../nbs/04_memory.ipynb #0171fb83
+def rrf_scores(rankings,  # lists of ids, each best first
+               weights=None,  # one weight per list (default: all 1)
+               k: float = 60.0,  # the fusion constant: rank r (from 1) adds weight / (k + r)
+              ) -> dict[int, float]:
+    "Reciprocal rank fusion: id -> the sum over lists of weight / (k + rank)."
+    weights = [1.0] * len(rankings) if weights is None else list(weights)
+    if len(weights) != len(rankings): raise InvalidInputError(f"{len(weights)} weights for {len(rankings)} rankings")
+    out: dict[int, float] = {}
+    for ids, w in zip(rankings, weights):
+        for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
+    return out
+
+# %% ../nbs/04_memory.ipynb #8c6fa5b8
+@patch
+def hybrid_search(self:Memory,
+                  query: str,  # free text: embedded for the dense side, read as words for the lexical side
+                  k: int = 10,  # results wanted
+                  namespace: str | None = None,  # the request's namespace (default `global`)
+                  types=None,  # only these node types as candidates (propagation, like `expand`, may reach any type)
+                  vector=None,  # the query's vector if already embedded (default: embed `query`)
+                  candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
+                  propagate: bool = False,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
+                 ) -> list[Hit]:
+    "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked), best first."
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
+    n = self.cfg.hybrid_candidates if candidates is None else candidates
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
+    _check_text(query, 'query')
+    qv = self.embed_query(query if vector is None else vector)
+    dense = self.search(qv, k=n, types=types, namespace=namespace)
+    lexical = self.lexical_search(query, k=n, namespace=namespace, types=types)
+    fused = rrf_scores([[h.node.id for h in dense], [h.node.id for h in lexical]],
+                       [1.0, self.cfg.rrf_lexical_weight], self.cfg.rrf_k)
+    if propagate and fused: fused = self.propagate(fused, namespace=namespace)
+    top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+    with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
+    nodes = self.store.get_nodes(top)
+    return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
+
+# %% ../nbs/04_memory.ipynb #b6cc1b91
+@patch
+def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list, list]:
+    "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules."
+    idx = {i: j for j, i in enumerate(ids)}
+    out, front = [], list(ids)
+    visible = self._mask(self._namespaces(namespace), None, True)
+    for _ in range(hops):
+        nxt = []
+        for u in front:
+            for (a, b, key, data) in _incident(self.graph, u):
+                tw, w = etypes.get(key, 0.0), data['weight']
+                if tw <= 0 or w < self.cfg.min_edge_weight: continue
+                v = b if a == u else a
+                sv = self._node_slot[v] if v < len(self._node_slot) else -1
+                if sv < 0 or not visible[sv]: continue
+                if self._archived[sv] and (key != 'Contains' or self._superseded[sv]): continue
+                if v not in idx: idx[v] = len(idx); nxt.append(v)
+                out.append((idx[a], idx[b], w * tw))
+        front = nxt
+    return list(idx), out
+
+# %% ../nbs/04_memory.ipynb #e0e2cfdd
+@patch
+def propagate(self:Memory,
+              seeds: dict[int, float],  # node id -> seed score (e.g. fused), higher is better, > 0
+              hops: int | None = None,  # default `memory.propagate_hops`
+              mix: float | None = None,  # default `memory.propagate_mix`
+              sharpness: float | None = None,  # default `memory.propagate_sharpness`
+              edge_weights: dict | None = None,  # edge type -> multiplier (default `memory.propagate_edge_weights`)
+              backward: float | None = None,  # multiplier for activation flowing dst -> src (default `memory.propagate_backward`)
+              namespace: str | None = None,  # the request's namespace
+             ) -> dict[int, float]:
+    "Spreading activation from `seeds` over typed edges: id -> activation, for the seeds and the nodes reached."
+    c = self.cfg
+    hops = c.propagate_hops if hops is None else hops
+    mix = c.propagate_mix if mix is None else mix
+    sharpness = c.propagate_sharpness if sharpness is None else sharpness
+    backward = c.propagate_backward if backward is None else backward
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
+    etypes = {EdgeType.parse(t).value: float(w) for t, w in (c.propagate_edge_weights if edge_weights is None else edge_weights).items()}
+    if not seeds: return {}
+    with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace)
+    p = np.zeros(len(ids))
+    p[:len(seeds)] = np.fromiter((max(float(s), 0.0) for s in seeds.values()), float, len(seeds))
+    if p.max() > 0: p = (p / p.max()) ** sharpness
+    A = np.zeros((len(ids), len(ids)))
+    if edges:
+        e = np.array(edges); i, j = e[:, 0].astype(int), e[:, 1].astype(int)
+        np.maximum.at(A, (j, i), e[:, 2]); np.maximum.at(A, (i, j), backward * e[:, 2])  # A[to, from]
+    r = p.copy()
+    for _ in range(hops): r = p + mix * (A @ r)
+    return {i: v for i, v in zip(ids, r.tolist()) if v > 0}
 
 # %% ../nbs/04_memory.ipynb #073a0ba8
 @patch
