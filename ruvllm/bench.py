@@ -513,7 +513,7 @@ def _cache_plot(df, ax):
     ax.bar(x - 0.2, df.served_right, 0.4, label='paraphrases served'); ax.bar(x + 0.2, df.near_false_hits, 0.4, label='near-miss false hits')
     ax.set_xticks(x, [v[:18] for v in df.variant], fontsize=7); ax.set_ylabel('rate'); ax.legend(fontsize=7); ax.set_title('semantic cache')
 
-# %% ../nbs/13_bench.ipynb #e78ab3a0
+# %% ../nbs/13_bench.ipynb #6808945f
 def retrieval_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "R@k and P50/P99 ms for dense, BM25, hybrid, hybrid+graph (and ablations) on the conversation benchmark's dev split."
     from ruvllm.evals.retrieval import markdown_table, run_retrieval

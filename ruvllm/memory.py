@@ -948,7 +948,7 @@ def search_with_graph(self:Memory,
         sg_nodes[i] = SubgraphNode(nodes[i], float(score), hop, float(sim), EdgeType.parse(via) if via else None, float(w), parent)
     return Subgraph(sg_nodes, sub_edges, retrieval_stats(hits, sg_nodes, sub_edges), qv)
 
-# %% ../nbs/04_memory.ipynb #0171fb83
+# %% ../nbs/04_memory.ipynb #f2f33b5b
 def rrf_scores(rankings,  # lists of ids, each best first
                weights=None,  # one weight per list (default: all 1)
                k: float = 60.0,  # the fusion constant: rank r (from 1) adds weight / (k + r)
@@ -961,7 +961,7 @@ def rrf_scores(rankings,  # lists of ids, each best first
         for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
     return out
 
-# %% ../nbs/04_memory.ipynb #8c6fa5b8
+# %% ../nbs/04_memory.ipynb #09fa7450
 @patch
 def hybrid_search(self:Memory,
                   query: str,  # free text: embedded for the dense side, read as words for the lexical side
@@ -988,7 +988,7 @@ def hybrid_search(self:Memory,
     nodes = self.store.get_nodes(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
 
-# %% ../nbs/04_memory.ipynb #b6cc1b91
+# %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
 def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list, list]:
     "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules."
@@ -1010,7 +1010,7 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list,
         front = nxt
     return list(idx), out
 
-# %% ../nbs/04_memory.ipynb #e0e2cfdd
+# %% ../nbs/04_memory.ipynb #f46af708
 @patch
 def propagate(self:Memory,
               seeds: dict[int, float],  # node id -> seed score (e.g. fused), higher is better, > 0
