@@ -89,6 +89,7 @@ class MemoryConfig:
     propagate_sharpness: float = _f(4.0, above(0), "seed activation is (fused score / best fused score) ** sharpness: higher lets only the top seeds spread")
     propagate_backward: float = _f(0.0, at_least(0), "activation flowing against an edge (to the earlier turn of a `Follows`) is multiplied by this; along it by 1")
     propagate_edge_weights: dict = _f({'Follows': 1.0, 'SameTopic': 1.0, 'Cites': 1.0, 'Contains': 1.0, 'Derived': 1.0, 'AgentStep': 1.0}, None, "edge type -> multiplier of its edge weight in propagation (a missing type is not followed)")
+    retrieval: str = _f('hybrid_graph', one_of('hybrid_graph', 'hybrid', 'dense_graph'), "what `RuvLLM.retrieve` runs: `hybrid_subgraph` with propagation, without it, or HNSW hits + expansion (`search_with_graph`)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

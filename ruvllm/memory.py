@@ -961,7 +961,26 @@ def rrf_scores(rankings,  # lists of ids, each best first
         for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
     return out
 
-# %% ../nbs/04_memory.ipynb #09fa7450
+# %% ../nbs/04_memory.ipynb #8f785d9e
+@patch
+def fused_candidates(self:Memory,
+                     query: str,  # free text: embedded for the dense side, read as words for the lexical side
+                     namespace: str | None = None,  # the request's namespace (default `global`)
+                     types=None,  # only these node types as candidates
+                     vector=None,  # the query's vector if already embedded (default: embed `query`)
+                     candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
+                    ) -> tuple[np.ndarray, dict[int, float]]:
+    "The query's vector and id -> reciprocal-rank-fused score of the dense and lexical candidates (the seeds of `hybrid_search`)."
+    n = self.cfg.hybrid_candidates if candidates is None else candidates
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
+    _check_text(query, 'query')
+    qv = self.embed_query(query if vector is None else vector)
+    dense = self.search(qv, k=n, types=types, namespace=namespace)
+    lexical = self.lexical_search(query, k=n, namespace=namespace, types=types)
+    return qv, rrf_scores([[h.node.id for h in dense], [h.node.id for h in lexical]],
+                          [1.0, self.cfg.rrf_lexical_weight], self.cfg.rrf_k)
+
+# %% ../nbs/04_memory.ipynb #cd920868
 @patch
 def hybrid_search(self:Memory,
                   query: str,  # free text: embedded for the dense side, read as words for the lexical side
@@ -974,14 +993,7 @@ def hybrid_search(self:Memory,
                  ) -> list[Hit]:
     "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    n = self.cfg.hybrid_candidates if candidates is None else candidates
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
-    _check_text(query, 'query')
-    qv = self.embed_query(query if vector is None else vector)
-    dense = self.search(qv, k=n, types=types, namespace=namespace)
-    lexical = self.lexical_search(query, k=n, namespace=namespace, types=types)
-    fused = rrf_scores([[h.node.id for h in dense], [h.node.id for h in lexical]],
-                       [1.0, self.cfg.rrf_lexical_weight], self.cfg.rrf_k)
+    qv, fused = self.fused_candidates(query, namespace, types, vector, candidates)
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
     top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
@@ -1041,6 +1053,41 @@ def propagate(self:Memory,
     r = p.copy()
     for _ in range(hops): r = p + mix * (A @ r)
     return {i: v for i, v in zip(ids, r.tolist()) if v > 0}
+
+# %% ../nbs/04_memory.ipynb #17e7fb02
+@patch
+def hybrid_subgraph(self:Memory,
+                    query: str,  # free text: embedded for the dense side, read as words for the lexical side
+                    k: int | None = None,  # nodes kept (default `memory.search_k`)
+                    namespace: str | None = None,  # the request's namespace (default `global`)
+                    types=None,  # only these node types as candidates (propagation may reach any type)
+                    vector=None,  # the query's vector if already embedded (default: embed `query`)
+                    candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
+                    propagate: bool = True,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
+                   ) -> Subgraph:
+    "`hybrid_search`'s `k` best nodes as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
+    k = self.cfg.search_k if k is None else k
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
+    qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates)
+    scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
+    top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+    keep, tw = set(top), {EdgeType.parse(t).value: float(w) for t, w in self.cfg.propagate_edge_weights.items()}
+    with self._lock:
+        edges = [Edge(a, b, EdgeType.parse(key), d['weight'], d['created_at'], d['last_used'], d['uses'])
+                 for a in top for (_, b, key, d) in self.graph.out_edges(a, keys=True, data=True) if b in keep]
+        sims = self.vectors(top) @ qv if top else np.zeros(0)
+    nodes = self.store.get_nodes(top)
+    def carried(e, i):  # activation edge `e` carries from its seed end to `i`
+        u, fwd = (e.src, True) if e.dst == i else (e.dst, False)
+        return scores[u] * e.weight * tw.get(e.type.value, 0.0) * (1.0 if fwd else self.cfg.propagate_backward) if u in seeds else 0.0
+    sg = {}
+    for i, s in zip(top, sims):
+        if i not in nodes: continue
+        e = max((e for e in edges if i in (e.src, e.dst) and e.src != e.dst), key=lambda e: carried(e, i), default=None) if i not in seeds else None
+        if e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))
+        else: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), e.type, float(e.weight), e.src if e.dst == i else e.dst)
+    hits = [Hit(n.node, n.similarity, n.score) for n in sg.values()]
+    return Subgraph(sg, edges, retrieval_stats(hits, sg, edges), qv)
 
 # %% ../nbs/04_memory.ipynb #073a0ba8
 @patch

@@ -297,12 +297,15 @@ def _session(self: RuvLLM, session) -> Session | None:
     if s is None: raise UnknownIdError(f"unknown session_id {sid!r}; create one with new_session()")
     return s
 
-# %% ../nbs/11_orchestrator.ipynb #eac23178
+# %% ../nbs/11_orchestrator.ipynb #51ff97c6
 @patch
-def retrieve(self: RuvLLM, query_vector: np.ndarray,  # the embedded query (`memory.embed_query`)
+def retrieve(self: RuvLLM, query: str,  # the request's text (the lexical side of hybrid retrieval reads its words)
+             query_vector: np.ndarray,  # the embedded query (`memory.embed_query`)
              namespace: str = 'global') -> Subgraph:
-    "Memory search in `namespace`, then typed-edge expansion: the candidates for the context."
-    return self.memory.search_with_graph(query_vector, namespace=namespace)
+    "The candidates for the context: the subgraph `memory.retrieval` finds in `namespace`."
+    how = self.cfg.memory.retrieval
+    if how == 'dense_graph': return self.memory.search_with_graph(query_vector, namespace=namespace)
+    return self.memory.hybrid_subgraph(query, namespace=namespace, vector=query_vector, propagate=how == 'hybrid_graph')
 
 # %% ../nbs/11_orchestrator.ipynb #f11d3a5d
 class Routed(NamedTuple):
@@ -453,7 +456,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
         if hit is not None: return self._cached_response(req, sess, hit, sw)
-    with sw('retrieval'): sg = self.retrieve(qv, req.namespace)
+    with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
     with sw('routing'):
         keys = key_words(req.query)  # the query's names/numbers: a router feature and the context filter's test
         routed = self.route(req, sess, sg, keys, learn)

@@ -176,3 +176,24 @@ def test_transcript_bad_line_names_file_and_line_and_stores_nothing(tmp_path):
         with pytest.raises(InvalidInputError, match="turns:2: \"speaker\""):  # turn dicts, validated before storing
             llm.ingest([turns[0], {'text': 'x', 'session': 1}], format='chat', progress=False)
         assert llm.memory.stats()['nodes'] == before
+
+
+def test_hybrid_retrieval_brings_the_rare_word_passage_to_the_context(tmp_path):
+    """A rare word the dense search ranks last (as in the memory notebook's `zorblatt` check): the default
+    hybrid retrieval puts its passage in the sources and the answer; dense search with expansion does not."""
+    notes = [f"Meeting {i}: the server configuration for the team share was reviewed again." for i in range(30)]
+    needle = ("Meeting notes from Tuesday: Dana talked about the lunch order, the parking permits, the quarterly "
+              "budget, the holiday rota, the new printer, and said the password is zorblatt; then the office plants.")
+    q = "In which meeting did zorblatt come up?"
+    got = {}
+    for how in ('hybrid_graph', 'dense_graph'):
+        cfg = Config.builder().db_path(tmp_path / how).set('inference.tiers', {'tiny': 'extractive'}) \
+                    .set('router.safe_tier', 'tiny').set('memory.retrieval', how).build()
+        with RuvLLM(cfg, start_scheduler=False) as llm:
+            ids = llm.ingest(notes + [needle], progress=False)
+            assert [h.node.id for h in llm.memory.search(q, k=len(ids))][-1] == ids[-1]  # dense ranks it last
+            r = llm.query(q, constraints=Constraints(no_cache=True), learn=False)
+            got[how] = ([s.node_id for s in r.sources], r.text)
+    assert Config().memory.retrieval == 'hybrid_graph'
+    assert ids[-1] in got['hybrid_graph'][0] and 'zorblatt' in got['hybrid_graph'][1], got
+    assert ids[-1] not in got['dense_graph'][0] and 'zorblatt' not in got['dense_graph'][1], got
