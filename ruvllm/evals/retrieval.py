@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from .conversations import CATEGORIES, KS, as_ingest_items, load_conversations, load_questions, recall_at_k
+from .conversations import CATEGORIES, KS, as_ingest_items, evaluate, load_conversations, load_questions, recall_at_k
 
 # %% ../../nbs/evals/08_retrieval.ipynb #7603e6eb
 @contextmanager
@@ -66,17 +66,7 @@ def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
 def evaluate_retrieval(rank,  # rank(question, k) -> ranked turn ids
                        questions: list[dict], ks=KS) -> dict:
     "Recall@k (percent) per category and over `all`, and the per-query P50 and P99 latency in ms (after one warm-up query)."
-    if questions: rank(questions[0], max(ks))
-    ranked, ms = [], []
-    for q in questions:
-        t = time.perf_counter(); ranked.append(rank(q, max(ks))); ms.append(1000 * (time.perf_counter() - t))
-    out = {}
-    for c in ('all', *CATEGORIES):
-        sel = [(r, q['evidence']) for r, q in zip(ranked, questions) if c in ('all', q['category'])]
-        if sel: out[c] = {k: 100 * recall_at_k([r for r, _ in sel], [e for _, e in sel], k) for k in ks}
-    out['p50_ms'] = float(np.percentile(ms, 50)) if ms else 0.0
-    out['p99_ms'] = float(np.percentile(ms, 99)) if ms else 0.0
-    return out
+    return evaluate(rank, questions, ks, warm_up=True)
 
 def retrieval_frame(results: dict,  # name -> `evaluate_retrieval` output
                     questions: list[dict]) -> pd.DataFrame:
