@@ -90,6 +90,7 @@ class MemoryConfig:
     propagate_backward: float = _f(0.0, at_least(0), "activation flowing against an edge (to the earlier turn of a `Follows`) is multiplied by this; along it by 1")
     propagate_edge_weights: dict = _f({'Follows': 1.0, 'SameTopic': 1.0, 'Cites': 1.0, 'Contains': 1.0, 'Derived': 1.0, 'AgentStep': 1.0}, None, "edge type -> multiplier of its edge weight in propagation (a missing type is not followed)")
     retrieval: str = _f('hybrid_graph', one_of('hybrid_graph', 'hybrid', 'dense_graph'), "what `RuvLLM.retrieve` runs: `hybrid_subgraph` with propagation, without it, or HNSW hits + expansion (`search_with_graph`)")
+    follows_weight: float = _f(0.5, between(0, 1), "weight of the `Follows` edges `ingest` makes between consecutive items of one source (turns of a session, chunks of a document)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

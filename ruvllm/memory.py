@@ -7,7 +7,7 @@ __all__ = ['log', 'SCHEMA_VERSION', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_q
            'retrieval_stats', 'Memory', 'LexicalHit', 'rrf_scores']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
-import fcntl, json, logging, math, os, shutil, sqlite3, threading, time
+import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -1239,37 +1239,41 @@ def stats(self:Memory) -> dict:
                 edges=self.graph.number_of_edges(), by_edge_type=edges, namespaces=self.store.live_counts('namespace'),
                 bytes_on_disk=disk)
 
-# %% ../nbs/04_memory.ipynb #c18ced17
+# %% ../nbs/04_memory.ipynb #fa41422e
+def _ingest_record(it, i: int, namespace: str, type) -> dict:
+    if isinstance(it, str): return dict(text=it, type=type, namespace=namespace)
+    if isinstance(it, dict): return {'type': type, 'namespace': namespace, **it}
+    raise InvalidInputError(f"item {i} must be a string or a dict with 'text', got {it.__class__.__name__}")
+
 @patch
 def ingest(self:Memory,
-           items,  # texts, or dicts with `text` and optionally `type`, `source`, `metadata`, `namespace`
+           items,  # texts, or dicts with `text` and optionally `type`, `source`, `metadata`, `namespace`; a list or a stream
            batch_size: int = 256,  # items embedded and written per transaction
            namespace: str = 'global',  # for items that do not name one
            type=NodeType.DOCUMENT,  # for items that do not name one
            link_follows: bool = True,  # `Follows` edges between consecutive items of one source
            progress: bool = True,  # a tqdm progress bar
+           total: int | None = None,  # items in a stream (for the progress bar); a list knows its length
           ) -> list[int]:
     """Bulk load texts or records (`{"text", "type"?, "source"?, "metadata"?, "namespace"?}`): batched embedding and
-    insertion, one transaction per batch, `Follows` edges between consecutive items of one source."""
+    insertion, one transaction per batch, `Follows` edges (weight `memory.follows_weight`) between consecutive items
+    of one source, across batches too. A list is checked whole before anything is written; a stream (an iterator,
+    e.g. a transcript its reader has already validated) is read one batch at a time."""
     from tqdm.auto import tqdm
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    recs = []
-    for i, it in enumerate(items):
-        if isinstance(it, str): recs.append(dict(text=it, type=type, namespace=namespace))
-        elif isinstance(it, dict): recs.append({'type': type, 'namespace': namespace, **it})
-        else: raise InvalidInputError(f"item {i} must be a string or a dict with 'text', got {it.__class__.__name__}")
-    ids, last_by_source = [], {}
-    bar = tqdm(total=len(recs), desc='ingest', unit='node', disable=not progress)
-    for b in range(0, len(recs), batch_size):
-        batch = recs[b:b + batch_size]
+    if hasattr(items, '__len__'): items = [_ingest_record(it, i, namespace, type) for i, it in enumerate(items)]
+    recs = (_ingest_record(it, i, namespace, type) for i, it in enumerate(items))
+    ids, last_by_source, w = [], {}, self.cfg.follows_weight
+    bar = tqdm(total=len(items) if isinstance(items, list) else total, desc='ingest', unit='node', disable=not progress)
+    while batch := list(itertools.islice(recs, batch_size)):
         new = self.add_nodes(batch)
         if link_follows:
             links = []
             for r, i in zip(batch, new):
                 src = r.get('source')
                 if src is None: continue
-                if src in last_by_source: links.append((last_by_source[src], i, EdgeType.FOLLOWS, 0.5))
+                if src in last_by_source: links.append((last_by_source[src], i, EdgeType.FOLLOWS, w))
                 last_by_source[src] = i
             if links: self.add_edges(links)
         ids.extend(new); bar.update(len(batch))

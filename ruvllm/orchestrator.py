@@ -8,7 +8,6 @@ __all__ = ['log', 'RuvLLM', 'Routed', 'Selected']
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
 from contextlib import contextmanager
-from itertools import islice
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
@@ -211,7 +210,6 @@ def learn(self: RuvLLM, loop: str) -> object:
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
-_FOLLOWS_WEIGHT = 0.5  # the weight Memory.ingest gives the Follows links it makes within a batch
 
 @patch
 def ingest(self: RuvLLM,
@@ -244,7 +242,6 @@ def ingest_chat(self: RuvLLM,
                 batch_size: int = 256,  # turns embedded and written per transaction
                 progress: bool = True) -> list[int]:
     "Store a chat transcript: every turn validated first, then stored in batches, each session's turns linked in order."
-    from tqdm.auto import tqdm
     self._check_open()
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
@@ -252,18 +249,7 @@ def ingest_chat(self: RuvLLM,
         total, stream = check_transcript(turns), iter_transcript(turns)  # pass 1 validates, pass 2 streams
     else:
         recs = list(transcript_records(turns, label='turns')); total, stream = len(recs), iter(recs)
-    ids, last = [], {}  # source -> its latest node, to link across batches
-    bar = tqdm(total=total, desc='ingest', unit='turn', disable=not progress)
-    while batch := list(islice(stream, batch_size)):
-        new = self.memory.ingest(batch, batch_size=batch_size, namespace=namespace, type=type, progress=False)
-        links, fresh = [], set(new)
-        for r, i in zip(batch, new):
-            if r['source'] in last and last[r['source']] not in fresh: links.append((last[r['source']], i, EdgeType.FOLLOWS, _FOLLOWS_WEIGHT))
-            last[r['source']] = i
-        if links: self.memory.add_edges(links)
-        ids += new; bar.update(len(batch))
-    bar.close()
-    return ids
+    return self.memory.ingest(stream, batch_size=batch_size, namespace=namespace, type=type, progress=progress, total=total)
 
 # %% ../nbs/11_orchestrator.ipynb #d01da8ea
 @patch
