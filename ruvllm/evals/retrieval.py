@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'conversation_memory', 'memory_rankers', 'evaluate_retrieval', 'retrieval_frame',
-           'markdown_table', 'targets', 'run_retrieval']
+           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -108,3 +108,26 @@ def run_retrieval(split: str = 'dev',  # 'dev' (tuning) or 'test' (once, at the 
         print(markdown_table(df[df.category == 'all']), '', markdown_table(df[df.method.isin(MAIN) & (df.category != 'all')]),
               '', targets(df), sep='\n')
     return df
+
+# %% ../../nbs/evals/08_retrieval.ipynb #014cb971
+def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences)
+                           queries: int = 200,  # timed queries (other generated sentences)
+                           embedder=None,  # default: WordLlama 256-d
+                          ) -> pd.DataFrame:
+    "P50/P99 ms per call of `search`, `search_with_graph`, `lexical_search` and `hybrid_subgraph` over `n` generated nodes."
+    from ruvllm.embedding import WordLlamaEmbedder
+    from ruvllm.memory import Memory
+    from ruvllm.evals.memory_bench import generated_sentences
+    tmp = tempfile.mkdtemp()
+    try:
+        with Memory.open(tmp, embedder or WordLlamaEmbedder(dim=256)) as m:
+            m.ingest([t for t, _ in generated_sentences(n)], progress=False)
+            qs = [t for t, _ in generated_sentences(queries, seed=7)]
+            rows = []
+            for name in ('search', 'search_with_graph', 'lexical_search', 'hybrid_subgraph'):
+                f = getattr(m, name); f(qs[0]); ms = []
+                for q in qs:
+                    t = time.perf_counter(); f(q); ms.append(1000 * (time.perf_counter() - t))
+                rows.append(dict(call=name, nodes=n, p50_ms=float(np.percentile(ms, 50)), p99_ms=float(np.percentile(ms, 99))))
+        return pd.DataFrame(rows)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
