@@ -251,7 +251,7 @@ def _resolve_judge(judge, cfg: CacheConfig):
     return default_judge() if judge in ('auto', 'e5') else None
 
 # %% ../nbs/09_cache.ipynb #47bab587
-_STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'false_hits',
+_STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'rejected_by_memory', 'false_hits',
               'outcomes', 'invalidations', 'expired', 'evictions', 'puts')
 
 class SemanticCache:
@@ -514,6 +514,21 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
             if i in self._entries: self._remove(self._entries[i]); removed += 1
         self._stats['invalidations'] += removed
         return removed
+
+# %% ../nbs/09_cache.ipynb #edc43fd9
+@patch
+def retract(self:SemanticCache, request_id: str,  # the request a hit was just served for
+            stale: bool = False,  # True: the entry's sources are gone from memory, so the entry is removed too
+           ) -> bool:
+    "Undo a hit the caller refused (its answer disagrees with memory): counted as a miss, not as served; False if unknown."
+    with self._lock:
+        s = self._served.pop(request_id, None)
+        if s is None: return False
+        self._stats['hits'] -= 1; self._stats['misses'] += 1; self._stats['rejected_by_memory'] += 1
+        if s[1] is not None: self._stats['hits_by_judge'] -= 1
+        e = self._entries.get(s[0])
+        if stale and e is not None: self._remove(e); self._stats['invalidations'] += 1
+        return True
 
 # %% ../nbs/09_cache.ipynb #d197e0ed
 @patch

@@ -162,3 +162,21 @@ def test_verifier_match_is_public(emb):
     v = Verifier()
     assert v.match(('word', 'tall', 'tall'), [('word', 'height', 'height')]) == 'height'
     assert v.match(('name', 'austria', 'austria'), [('name', 'australia', 'australia')]) is None
+
+
+def test_a_hit_must_agree_with_memory(tmp_path):
+    "A cached answer whose sources were archived (or superseded) is not served: the model answers instead."
+    from ruvllm import RuvLLM
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
+        q = "Which river flows through Quenby?"
+        first = llm.query(q)
+        again = llm.query(q)
+        assert not first.cached and again.cached  # the repeat agrees with memory: served
+        rec = llm.record(first.request_id)
+        llm.memory.archive(rec.used_ids)  # the answer's sources leave memory
+        after = llm.query(q)
+        assert not after.cached
+        s = llm.cache.stats()
+        assert s['rejected_by_memory'] == 1 and s['hits'] == 1
