@@ -17,10 +17,15 @@ import numpy as np
 from fastcore.basics import patch
 
 from .config import CacheConfig, Config
-from .text import QUANTIFIERS, analyse_query, intents_compatible, mask_names, question_intent
+from .text import QUANTIFIERS, intents_compatible, mask_names
+from . import text
 from .types import Constraints, EmbeddingError, InvalidInputError
 
 log = logging.getLogger(__name__)
+
+# %% ../nbs/09_cache.ipynb #a30d058a
+_analyse = lru_cache(maxsize=1 << 16)(lambda q: tuple(text.analyse_query(q)))  # stored questions are analysed again at every look-up
+_intent = lru_cache(maxsize=1 << 16)(text.question_intent)
 
 # %% ../nbs/09_cache.ipynb #a5b20439
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
@@ -80,6 +85,11 @@ class Verifier:
                  word_similarity: Callable[[str, str], float] | None = None):  # default: `WordSimilarity()`
         self.word_threshold = word_threshold
         self.word_similarity = word_similarity or WordSimilarity()
+        self.pair_score = lru_cache(maxsize=1 << 17)(self._pair_score)  # memoised: the same word pairs recur across look-ups
+
+    def _pair_score(self, a: str, b: str) -> float:
+        "WordLlama cosine of two words; -1 when one negates the other by a prefix (lock/unlock)."
+        return -1.0 if negating_prefix(a, b) else self.word_similarity(a, b)
 
 # %% ../nbs/09_cache.ipynb #89f38248
 @patch
@@ -92,8 +102,8 @@ def match(self:Verifier, x: tuple,  # a content token `(kind, key, word)` of `an
     if x[0] == 'name': return None  # names match exactly
     best, key = -1.0, None
     for o in others:
-        if o[0] == 'name' or negating_prefix(x[2], o[2]): continue
-        s = self.word_similarity(x[2], o[2])
+        if o[0] == 'name': continue
+        s = self.pair_score(x[2], o[2])
         if s > best: best, key = s, o[1]
     return key if best >= self.word_threshold else None
 
@@ -110,7 +120,7 @@ def _relation_objects(seq) -> list:
 @patch
 def check(self:Verifier, query: str, cached_query: str) -> Verdict:
     "May the answer to `cached_query` be served for `query`?"
-    ta, tb = analyse_query(query), analyse_query(cached_query)
+    ta, tb = _analyse(query), _analyse(cached_query)
     pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
     if pick(ta, 'num') != pick(tb, 'num'): return Verdict(False, 'numbers', f"{pick(ta, 'num')} vs {pick(tb, 'num')}")
     if len(pick(ta, 'neg')) != len(pick(tb, 'neg')): return Verdict(False, 'negation')
@@ -138,17 +148,18 @@ class EvidenceVerifier(Verifier):
     def __init__(self, frame_ratio: float = 1.5,  # a substitution: unmatched words <= frame_ratio x matched words
                  word_threshold: float = 0.6,  # WordLlama word-vector cosine at which two different words match
                  word_similarity: Callable[[str, str], float] | None = None,  # default: `WordSimilarity()`
-                 additions: bool = True):  # True: words added on one side count as a substitution too; False: only swaps
+                 additions: bool = True,  # True: words added on one side count as a substitution too; False: only swaps
+                 intents: bool = True):  # refuse questions whose intents are incompatible (False: an ablation)
         super().__init__(word_threshold, word_similarity)
-        self.frame_ratio, self.additions = frame_ratio, additions
+        self.frame_ratio, self.additions, self.intents = frame_ratio, additions, intents
 
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     "'same request' (strict rules passed), 'no evidence' (reworded; needs the judge), or the rule that refused."
-    ia, ib = question_intent(query), question_intent(cached_query)
-    if not intents_compatible(ia, ib): return Verdict(False, 'intent', f"{ia} vs {ib}")
-    ta, tb = analyse_query(query), analyse_query(cached_query)
+    ia, ib = _intent(query), _intent(cached_query)
+    if self.intents and not intents_compatible(ia, ib): return Verdict(False, 'intent', f"{ia} vs {ib}")
+    ta, tb = _analyse(query), _analyse(cached_query)
     content = lambda toks: [t for t in toks if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
     ca, cb = content(ta), content(tb)
     ua = [x[2] for x in ca if self.match(x, cb) is None]; ub = [y[2] for y in cb if self.match(y, ca) is None]
@@ -228,7 +239,7 @@ class _Space:
 # %% ../nbs/09_cache.ipynb #f4156e96
 def _entry_key(namespace: str, query: str) -> tuple:
     "Questions that analyse to the same tokens share one entry."
-    return (namespace, tuple(('word' if k == 'name' else k, key) for k, key, _ in analyse_query(query)) or (query.strip().lower(),))
+    return (namespace, tuple(('word' if k == 'name' else k, key) for k, key, _ in _analyse(query)) or (query.strip().lower(),))
 
 # %% ../nbs/09_cache.ipynb #a11d5238
 def default_judge():

@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'held_out', 'tuning_part',
-           'served_pairs', 'population_rates', 'same_subject_rates']
+           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
+import time
 from typing import Callable
 
 import numpy as np
@@ -465,7 +466,9 @@ def served_pairs(cache_factory: Callable[[], 'SemanticCache'], pairs, embed: Cal
     return np.array(out, dtype=bool)
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #6e846148
-def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, embed: Callable) -> dict:
+def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, embed: Callable,
+                     timings: list | None = None,  # if given, gets (ms, judge ran, a candidate was verified) per paraphrase look-up
+                    ) -> dict:
     "Rates for a cache holding every first question: paraphrases served right / wrong, near-miss and novel false hits."
     firsts = list(dict.fromkeys([a for a, _ in para] + [a for a, _ in near]))
     fv = embed(firsts); index = {q: i for i, q in enumerate(firsts)}
@@ -474,7 +477,11 @@ def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, e
     for i, q in enumerate(firsts): c.put('eval', q, fv[i], f"answer to: {q}", f"r{i}")
     right = wrong = 0
     for (a, b), v in zip(para, pv):
+        s0, t0 = c.stats(), time.perf_counter()
         h = c.lookup('eval', b, v)
+        ms, s1 = 1e3 * (time.perf_counter() - t0), c.stats()
+        if timings is not None: timings.append((ms, s1['judge_calls'] > s0['judge_calls'],
+                                                h is not None or s1['rejected_by_verification'] > s0['rejected_by_verification']))
         if h is not None: right += h.cached_query == a; wrong += h.cached_query != a
     near_fh = sum(c.lookup('eval', b, v) is not None for (a, b), v in zip(near, nv))
     novel = 0  # each paraphrase looked up with its partner taken out of the cache (and put back after)
@@ -508,3 +515,29 @@ def same_subject_rates(cache_factory: Callable[[], 'SemanticCache'], embed: Call
     bad = sum(h is not None and h.cached_query != a for (a, _), h in zip(paraphrases, hits))
     return dict(same_subject_wrong=wrong / len(qs), same_subject_paraphrases_served=right / max(1, len(paraphrases)),
                 same_subject_paraphrases_wrong=bad / max(1, len(paraphrases)))
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #4bf96d8d
+def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
+                 part: Callable[[list], list] | None = None,  # `tuning_part`, `held_out`, or None (everything)
+                 old_sets: bool = True,  # also the older paraphrase / near-miss sets (text_pairs + the extra ones)
+                ) -> dict:
+    "Paraphrases served, wrong answers per set, and look-up cost of one cache design."
+    from ruvllm.evals.text_pairs import PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
+    part = part or (lambda xs: list(xs))
+    near = list(NEAR_MISS_PAIRS) + EXTRA_NEAR_MISSES
+    subjects = {k: SAME_SUBJECT_QUESTIONS[k] for k in part(list(SAME_SUBJECT_QUESTIONS))}
+    ss = same_subject_rates(cache_factory, embed, subjects)
+    ts = []
+    few = population_rates(cache_factory, part(FEW_WORD_PARAPHRASES), near, embed, timings=ts)
+    ms = np.array([t for t, _, _ in ts]); cheap = np.array([t for t, j, _ in ts if not j] or [np.nan])
+    far = np.array([t for t, j, seen in ts if not j and not seen] or [np.nan])  # no candidate near: the first stage only
+    r = dict(paraphrases_served=few['served_right'], paraphrases_wrong=few['served_wrong'], novel_wrong=few['novel_false_hits'],
+             same_subject_wrong=ss['same_subject_wrong'], same_subject_paraphrases_served=ss['same_subject_paraphrases_served'],
+             near_miss_wrong=few['near_false_hits'], third_near_miss_wrong=served_pairs(cache_factory, MORE_NEAR_MISSES, embed).mean(),
+             reworded_near_miss_wrong=served_pairs(cache_factory, DISGUISED_NEAR_MISSES, embed).mean())
+    if old_sets:
+        old = population_rates(cache_factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed)
+        r.update(old_paraphrases_served=old['served_right'], old_paraphrases_wrong=old['served_wrong'], old_novel_wrong=old['novel_false_hits'])
+    r.update(judge_share=float(np.mean([j for _, j, _ in ts])), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
+             p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
+    return r
