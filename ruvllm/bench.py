@@ -631,7 +631,7 @@ SUITES = {
     'ann': Suite(ann_suite, _ann_headline, _ann_plot, 'HNSW vs hnswlib, faiss, pynndescent'),
     'embedding': Suite(embedding_suite, _embedding_headline, None, 'paraphrase recall@1 and cost per query'),
     'router': Suite(router_suite, _router_headline, None, 'RouteLLM MMLU APGR / CPT'),
-    'cache': Suite(cache_suite, _cache_headline, _cache_plot, 'paraphrases served vs near-miss false hits'),
+    'cache': Suite(cache_suite, _cache_headline, _cache_plot, 'paraphrases served, wrong answers per set, look-up P50/P99: the default and its ablations'),
     'retrieval': Suite(retrieval_suite, _retrieval_headline, None, 'dense, BM25, hybrid, hybrid+graph recall@k and latency on the conversation benchmark (dev)'),
     'self_learning': Suite(self_learning_suite, _self_learning_headline, _self_learning_plot, 'the measured epoch table'),
     'footprint': Suite(footprint_suite, _footprint_headline, None, 'import time, time to first answer, RSS'),

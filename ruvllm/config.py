@@ -188,6 +188,7 @@ class CacheConfig:
     served_memory: int = _f(100_000, at_least(0, 'an integer'), "request ids of served hits remembered so feedback can invalidate their entry")
     max_error_rate: float = _f(0.01, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "wrong served hits allowed per checked hit; a namespace measured above it is turned off")
     threshold_margin: float = _f(0.01, between(0, 1), "a wrong judge-served hit raises its entry's judge threshold to the cosine that served it + this")
+    probe_agreement: float = _f(0.8, between(0, 1), "verification probe: embedding cosine at which a regenerated answer agrees with the cached one (not tuned)")
 
 # %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass

@@ -604,6 +604,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     q, cc = fb.quality, self.cfg
     if q < cc.learning.quality_threshold:
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached)
+    elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
     elif q >= cc.learning.quality_threshold and not rec.cached and cc.cache.enabled:
@@ -625,6 +626,19 @@ def _feedback_replay(self: RuvLLM, rec: RequestRecord, q: float):
     self.replay.add(np.asarray(rec.features, np.float32), d, max(1e-6, d.propensity),
                     float(q), rec.cost, rec.latency_ms / 1000, h=None if h is None else np.asarray(h))
     self.loop_b.record_outcome()
+
+# %% ../nbs/11_orchestrator.ipynb #c41e5601
+@patch
+def verify_cached(self: RuvLLM, request_id: str) -> bool | None:
+    "A verification probe: regenerate a cache-served answer (no cache, no learning), compare, and tell the cache; None if not served from it."
+    rec = self.record(request_id)
+    if not rec.cached: return None
+    fresh = self.query(rec.query, namespace=rec.namespace, constraints=Constraints(no_cache=True), learn=False)
+    va, vb = self.memory.embed_query(rec.answer), self.memory.embed_query(fresh.text)
+    agree = float(va @ vb) / max(float(np.linalg.norm(va) * np.linalg.norm(vb)), 1e-12) >= self.cfg.cache.probe_agreement
+    if agree: self.cache.record_outcome(request_id, True)
+    else: self.cache.invalidate(request_id, false_hit=True)
+    return agree
 
 # %% ../nbs/11_orchestrator.ipynb #a80f1368
 @patch

@@ -180,3 +180,23 @@ def test_a_hit_must_agree_with_memory(tmp_path):
         assert not after.cached
         s = llm.cache.stats()
         assert s['rejected_by_memory'] == 1 and s['hits'] == 1
+
+
+def test_verification_probes_update_the_measured_error(tmp_path):
+    "A probe regenerates a cache-served answer: agreement is a right hit, disagreement a false hit that removes the entry."
+    from ruvllm import RuvLLM
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
+        q = "Which river flows through Quenby?"
+        first = llm.query(q)
+        assert llm.verify_cached(first.request_id) is None  # not served from the cache: nothing to probe
+        again = llm.query(q)
+        assert again.cached and llm.verify_cached(again.request_id) is True
+        assert llm.cache.namespace_outcomes('global') == (1, 0)
+        q2 = "What is Quenby famous for?"
+        llm.cache.put('global', q2, llm.memory.embed_query(q2), "Bananas are rich in potassium.", 'planted')  # a wrong answer
+        wrong = llm.query(q2)
+        assert wrong.cached and llm.verify_cached(wrong.request_id) is False
+        assert llm.cache.namespace_outcomes('global') == (2, 1)
+        assert not llm.query(q2).cached  # the wrong entry is gone
