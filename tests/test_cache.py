@@ -65,6 +65,8 @@ def test_negative_feedback_on_a_judge_served_answer_raises_the_entry_threshold(e
     s = c.stats()
     assert (s['false_hits'], s['outcomes'], s['hits'], s['entries']) == (1, 1, 1, 1)
     assert c.lookup('g', PARAPHRASE[1]) is None  # the same rewording is no longer served from it
+    back = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb)  # the learned threshold is persisted
+    assert back.entry_threshold(hit.entry_id) == c.entry_threshold(hit.entry_id) and back.lookup('g', PARAPHRASE[1]) is None
     assert c.lookup('g', PARAPHRASE[0].lower()) is not None  # its own question still is
     # feedback on a response that was not served from the cache is not a false hit
     assert c.invalidate('never-served', false_hit=True) == 0 and c.stats()['false_hits'] == 1
