@@ -389,7 +389,7 @@ def build_context(self: RuvLLM, query: str, passages: Sequence[tuple],  # `Selec
     with cb_lock:
         return cb.build(query, passages, budget_tokens=budget, max_tokens=max_tokens, history=history)
 
-# %% ../nbs/11_orchestrator.ipynb #bf117e3e
+# %% ../nbs/11_orchestrator.ipynb #aeffbfd3
 import re
 from contextlib import closing
 from typing import Iterator
@@ -670,7 +670,7 @@ def _feedback_replay(self: RuvLLM, rec: RequestRecord, q: float):
                     float(q), rec.cost, rec.latency_ms / 1000, h=None if h is None else np.asarray(h))
     self.loop_b.record_outcome()
 
-# %% ../nbs/11_orchestrator.ipynb #cae18ad1
+# %% ../nbs/11_orchestrator.ipynb #c0f656a6
 class AnswerStream:
     "One answer as it is generated: iterate for its text pieces (str), then its `Response`; `close()` cancels it."
     def __init__(self, request_id: str,  # the request's id, known before the first piece (feedback and SSE ids need it)

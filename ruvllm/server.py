@@ -438,7 +438,7 @@ def shutdown(self: ServerState):
         else: self.llm.save()
     except Exception: log.exception("saving state at shutdown failed")
 
-# %% ../nbs/12_server.ipynb #1aaec421
+# %% ../nbs/12_server.ipynb #f9ad520f
 from typing import Iterator, NamedTuple
 
 class _Failed(NamedTuple):
@@ -478,7 +478,7 @@ async def stream(self: ServerState, make, *a, **kw):
         finally: cancel.set()
     return x, rest()
 
-# %% ../nbs/12_server.ipynb #175f248b
+# %% ../nbs/12_server.ipynb #673805d1
 def started(stream) -> Iterator:
     "An `AnswerStream`'s request id once its first piece is ready (so errors before it raise first), then its items; closing this closes it."
     with contextlib.closing(stream):
@@ -570,7 +570,7 @@ def conversation_routes(state: ServerState) -> APIRouter:
         return dict(session_id=sess.session_id, namespace=sess.namespace)
     return router
 
-# %% ../nbs/12_server.ipynb #5953df33
+# %% ../nbs/12_server.ipynb #a6363000
 def _event(kind: str, data) -> str: return f"event: {kind}\ndata: {json.dumps(_plain(data))}\n\n"
 
 async def query_events(request_id: str, rest, ns: str):
@@ -683,7 +683,7 @@ def completion_response(r: Response, body: ChatCompletionBody, session: Session 
                 choices=[dict(index=0, message=dict(role='assistant', content=r.text), finish_reason=_finish_reason(r, max_tokens),
                               logprobs=None)], usage=_usage(r), **_completion_extra(r, session))
 
-# %% ../nbs/12_server.ipynb #537fed22
+# %% ../nbs/12_server.ipynb #1178a4a5
 async def completion_chunks(request_id: str, rest, body: ChatCompletionBody, session: Session | None, max_tokens: int | None):
     "OpenAI's server-sent chunks, each piece sent as it is generated: role, content, finish (with ruvllm's extras), usage, [DONE]."
     cid, created, model = f"chatcmpl-{request_id}", int(time.time()), body.model
