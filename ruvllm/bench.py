@@ -631,7 +631,7 @@ SUITES = {
     'footprint': Suite(footprint_suite, _footprint_headline, None, 'import time, time to first answer, RSS'),
 }
 
-# %% ../nbs/13_bench.ipynb #1013fe1e
+# %% ../nbs/13_bench.ipynb #579b9b71
 def _built_messages(llm, q: str, cons: Constraints) -> list[dict]:
     "The messages `query` builds for `q` under `cons` (a forced tier), from the public stage methods; nothing is learned."
     from ruvllm.types import Request
@@ -668,7 +668,7 @@ def _first_token_pair(llm, raw, q: str, max_tokens: int, ours_first: bool) -> di
                 same_prompt=o['prompt_tokens'] == llm.pool.get('small').count_message_tokens(msgs),
                 same_text=o['text_ours'] == strip_fabricated_sources(r['text_raw']))
 
-# %% ../nbs/13_bench.ipynb #cdcec6a3
+# %% ../nbs/13_bench.ipynb #9018b2db
 def _streaming_llm(path, nodes: int, threads: int, progress: bool):
     "A RuvLLM with the extractive tier and SmolLM2 on `threads` threads, holding `nodes` generated documents."
     from ruvllm.orchestrator import RuvLLM
@@ -709,7 +709,7 @@ def streaming_suite(quick: bool = False, progress: bool = True,
                               total_raw_p50_ms=df.total_raw_ms.median(), total_ours_p50_ms=df.total_ours_ms.median(),
                               same_prompt=bool(df.same_prompt.all()), same_text_share=float(df.same_text.mean()))])
 
-# %% ../nbs/13_bench.ipynb #d66c5c47
+# %% ../nbs/13_bench.ipynb #b75fd2c3
 def _streaming_headline(df):
     if 'status' in df: return df.status.iloc[0]
     r = df.iloc[0]
@@ -718,7 +718,7 @@ def _streaming_headline(df):
 
 SUITES['streaming'] = Suite(streaming_suite, _streaming_headline, None, 'time to first token: query_stream vs SmolLM2 alone')
 
-# %% ../nbs/13_bench.ipynb #87d478cb
+# %% ../nbs/13_bench.ipynb #1cab2643
 import contextlib
 
 _THREAD_PROMPT = [{'role': 'user', 'content': 'List five fruits and one fact about each.'}]
