@@ -516,9 +516,12 @@ def chat_page():
             with shown_errors("query"):
                 if ss.session_id is None or ss.session_id not in llm.sessions:
                     ss.session_id = llm.new_session(ss.get('chat_namespace') or 'global').session_id
-                with st.spinner("Thinking…"):
-                    resp = llm.query(prompt, session=ss.session_id)
-                ss.responses[resp.request_id] = resp.to_dict()
+                live = st.empty()  # the answer as it is generated; the history below shows it once it is complete
+                with live.container(), llm.query_stream(prompt, session=ss.session_id) as stream:
+                    with st.chat_message('user'): st.markdown(prompt)
+                    with st.chat_message('assistant'): st.write_stream(stream.pieces())
+                live.empty()
+                ss.responses[stream.response.request_id] = stream.response.to_dict()
         _session_sidebar(llm, ss)
         _stats_row(llm)
         sess = llm.sessions.get(ss.session_id) if ss.session_id else None

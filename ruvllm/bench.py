@@ -6,7 +6,7 @@
 __all__ = ['CONTROLS', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'make_world', 'is_correct', 'self_learning_benchmark',
            'machine_info', 'latency_suite', 'throughput_suite', 'generation_overhead_suite', 'ann_suite',
            'embedding_suite', 'router_suite', 'cache_suite', 'retrieval_suite', 'self_learning_suite',
-           'footprint_suite', 'Suite', 'readme_block', 'update_readme', 'run_bench']
+           'footprint_suite', 'Suite', 'streaming_suite', 'threads_suite', 'readme_block', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -636,6 +636,142 @@ SUITES = {
     'self_learning': Suite(self_learning_suite, _self_learning_headline, _self_learning_plot, 'the measured epoch table'),
     'footprint': Suite(footprint_suite, _footprint_headline, None, 'import time, time to first answer, RSS'),
 }
+
+# %% ../nbs/13_bench.ipynb #579b9b71
+def _built_messages(llm, q: str, cons: Constraints) -> list[dict]:
+    "The messages `query` builds for `q` under `cons` (a forced tier), from the public stage methods; nothing is learned."
+    from ruvllm.types import Request
+    req = Request(q, constraints=cons); tier = cons.force_model.value
+    qv = llm.memory.embed_query(q); sg = llm.retrieve(q, qv)
+    routed = llm.route(req, None, sg, learn=False)
+    sel = llm.select_passages(q, sg, qv)
+    return llm.build_context(q, sel.passages, llm.pool.get(tier), routed.info.context_size, cons.max_tokens).messages
+
+def _ttft_ours(llm, q: str, cons: Constraints) -> dict:
+    t = time.perf_counter(); first = None
+    with llm.query_stream(q, constraints=cons) as s:
+        for ev in s: first = first or time.perf_counter()
+    return dict(ttft_ours_ms=(first - t) * 1000, total_ours_ms=(time.perf_counter() - t) * 1000, text_ours=s.response.text,
+                prompt_tokens=s.response.prompt_tokens)
+
+def _ttft_raw(raw, msgs: list[dict], max_tokens: int) -> dict:
+    raw.reset()  # evaluate the whole prompt, as the orchestrator's seeded call does
+    t = time.perf_counter(); first, parts = None, []
+    for ch in raw.create_chat_completion(messages=msgs, max_tokens=max_tokens, temperature=0, stream=True):
+        piece = ch['choices'][0]['delta'].get('content')
+        if piece: first = first or time.perf_counter(); parts.append(piece)
+    return dict(ttft_raw_ms=(first - t) * 1000, total_raw_ms=(time.perf_counter() - t) * 1000, text_raw=''.join(parts))
+
+def _first_token_pair(llm, raw, q: str, max_tokens: int, ours_first: bool) -> dict:
+    "One query answered both ways (in the given order): first-token and total times, and whether prompt and text agree."
+    from ruvllm.learning import strip_fabricated_sources
+    cons = Constraints(force_model='small', max_tokens=max_tokens, no_cache=True, temperature=0.0)
+    msgs = _built_messages(llm, q, cons)
+    if ours_first: o = _ttft_ours(llm, q, cons); r = _ttft_raw(raw, msgs, max_tokens)
+    else: r = _ttft_raw(raw, msgs, max_tokens); o = _ttft_ours(llm, q, cons)
+    return dict(ttft_ours_ms=o['ttft_ours_ms'], ttft_raw_ms=r['ttft_raw_ms'], ratio=o['ttft_ours_ms'] / r['ttft_raw_ms'],
+                total_ours_ms=o['total_ours_ms'], total_raw_ms=r['total_raw_ms'],
+                same_prompt=o['prompt_tokens'] == llm.pool.get('small').count_message_tokens(msgs),
+                same_text=o['text_ours'] == strip_fabricated_sources(r['text_raw']))
+
+# %% ../nbs/13_bench.ipynb #9018b2db
+def _streaming_llm(path, nodes: int, threads: int, progress: bool):
+    "A RuvLLM with the extractive tier and SmolLM2 on `threads` threads, holding `nodes` generated documents."
+    from ruvllm.orchestrator import RuvLLM
+    from ruvllm.evals.memory_bench import generated_sentences
+    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive', 'small': 'llamacpp:default'})
+           .set('router.safe_tier', 'tiny').set('system.num_threads', threads).build())
+    llm = RuvLLM(cfg, start_scheduler=False)
+    llm.ingest([t for t, _ in generated_sentences(nodes, 0)], progress=progress, batch_size=1024)
+    return llm
+
+def streaming_suite(quick: bool = False, progress: bool = True,
+                    nodes: int | None = None,  # memory size (default 10k; quick 1k)
+                    queries: int | None = None,  # paired queries (default 20; quick 4)
+                    max_tokens: int = 32) -> pd.DataFrame:  # completion cap (the first token does not depend on it)
+    "Time to first token through `RuvLLM.query_stream` vs SmolLM2's own (raw llama.cpp stream, same messages)."
+    from tqdm.auto import tqdm
+    from ruvllm.inference import local_extra_missing, default_model_path, default_threads, safe_model_params
+    miss = local_extra_missing()
+    if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
+    import llama_cpp
+    nodes = nodes or (1_000 if quick else 10_000); queries = queries or (4 if quick else 20)
+    th, tmp = default_threads(), tempfile.mkdtemp()
+    llm = _streaming_llm(Path(tmp) / 'stream', nodes, th, progress)
+    with safe_model_params(llama_cpp):
+        raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=llm.cfg.inference.n_ctx, n_threads=th,
+                              n_threads_batch=th, verbose=False)
+    try:
+        qs = _bench_queries(queries + 1, seed=11)
+        _first_token_pair(llm, raw, qs[0], max_tokens, True)  # warm-up: model load, JIT
+        rows = [_first_token_pair(llm, raw, q, max_tokens, i % 2 == 0)
+                for i, q in enumerate(tqdm(qs[1:], desc='streaming', disable=not progress, leave=False))]
+    finally:
+        raw.close(); llm.close(); shutil.rmtree(tmp, ignore_errors=True)
+    df = pd.DataFrame(rows)
+    return pd.DataFrame([dict(nodes=nodes, threads=th, queries=len(df), max_tokens=max_tokens,
+                              ttft_raw_p50_ms=df.ttft_raw_ms.median(), ttft_ours_p50_ms=df.ttft_ours_ms.median(),
+                              ratio_median=df.ratio.median(), ratio_p90=df.ratio.quantile(0.9),
+                              total_raw_p50_ms=df.total_raw_ms.median(), total_ours_p50_ms=df.total_ours_ms.median(),
+                              same_prompt=bool(df.same_prompt.all()), same_text_share=float(df.same_text.mean()))])
+
+# %% ../nbs/13_bench.ipynb #b75fd2c3
+def _streaming_headline(df):
+    if 'status' in df: return df.status.iloc[0]
+    r = df.iloc[0]
+    return (f"time to first token {r.ttft_ours_p50_ms:.0f} ms through query_stream vs {r.ttft_raw_p50_ms:.0f} ms SmolLM2 alone "
+            f"(P50, {int(r.threads)} thread(s), {int(r.nodes):,} nodes): ratio {r.ratio_median:.3f} (target ≤ 1.2)")
+
+SUITES['streaming'] = Suite(streaming_suite, _streaming_headline, None, 'time to first token: query_stream vs SmolLM2 alone')
+
+# %% ../nbs/13_bench.ipynb #1cab2643
+import contextlib
+
+_THREAD_PROMPT = [{'role': 'user', 'content': 'List five fruits and one fact about each.'}]
+
+def _tokens_per_s(backend, reps: int, max_tokens: int, cap_s: float) -> dict:
+    "Greedy generations of `_THREAD_PROMPT`, each cut after `cap_s` s: tokens/s over all of them, and the threads used."
+    n, secs = 0, 0.0
+    for _ in range(reps):
+        t = time.perf_counter()
+        with contextlib.closing(backend.stream(_THREAD_PROMPT, max_tokens=max_tokens, temperature=0)) as s:
+            for x in s:
+                if isinstance(x, str): n += 1
+                if time.perf_counter() - t > cap_s: break
+        secs += time.perf_counter() - t
+    return dict(threads=backend.n_threads, pieces=n, seconds=secs, tokens_per_s=n / secs)
+
+def threads_suite(quick: bool = False, progress: bool = True, reps: int | None = None,
+                  max_tokens: int = 48, cap_s: float = 15.0) -> pd.DataFrame:
+    "SmolLM2 tokens/s per llama.cpp thread count, as found and with cores made busy, and what the default picks."
+    from ruvllm.inference import LlamaCppBackend, local_extra_missing, default_cores
+    miss = local_extra_missing()
+    if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
+    reps, cores, rows = reps or (1 if quick else 3), default_cores(), []
+    for cond in ('as found', f'{max(1, cores - 1)} busy process(es) added'):
+        spin = [] if cond == 'as found' else [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(max(1, cores - 1))]
+        try:
+            time.sleep(0 if not spin else 1.5)  # let the busy loops show in the CPU time
+            for n in [*range(1, cores + 1), None]:
+                b = LlamaCppBackend(n_threads=n).load()
+                try:
+                    b.generate(_THREAD_PROMPT, max_tokens=4, temperature=0)  # warm-up (and CoreMonitor's first interval)
+                    rows.append(dict(condition=cond, setting='default' if n is None else f'{n} thread(s)', load1=os.getloadavg()[0],
+                                     **_tokens_per_s(b, reps, max_tokens, cap_s)))
+                finally: b.unload()
+        finally:
+            for p in spin: p.kill(); p.wait()
+    return pd.DataFrame(rows)
+
+def _threads_headline(df):
+    if 'status' in df: return df.status.iloc[0]
+    parts = []
+    for cond, g in df.groupby('condition', sort=False):
+        best = g[g.setting != 'default'].sort_values('tokens_per_s').iloc[-1]; d = g[g.setting == 'default'].iloc[0]
+        parts.append(f"{cond}: default chose {int(d.threads)} thread(s), {d.tokens_per_s:.0f} tok/s (best {best.setting}, {best.tokens_per_s:.0f})")
+    return '; '.join(parts)
+
+SUITES['threads'] = Suite(threads_suite, _threads_headline, None, 'llama.cpp threads on a shared machine: tokens/s per thread count, and the default')
 
 # %% ../nbs/13_bench.ipynb #eb507136
 README_START, README_END = '<!-- bench:start -->', '<!-- bench:end -->'

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'READERS', 'FEEDBACK_PROMPT', 'SUBCOMMANDS',
            'INGEST_FORMATS', 'UsageError', 'error_line', 'parse_override', 'load_config', 'read_txt', 'read_md',
-           'read_jsonl', 'collect_files', 'read_inputs', 'format_answer', 'parse_feedback', 'describe_feedback',
-           'format_stats', 'describe_learn', 'demo_loop', 'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask',
-           'cmd_feedback', 'split_transcripts', 'cmd_ingest', 'cmd_learn', 'cmd_stats', 'needs_extra', 'cmd_serve',
-           'cmd_bench', 'main', 'run_cli']
+           'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer', 'parse_feedback',
+           'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'demo_loop', 'subcommand',
+           'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts', 'cmd_ingest', 'cmd_learn',
+           'cmd_stats', 'needs_extra', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
 import argparse, contextlib, inspect, io, json, logging, os, re, sys, time, tomllib, traceback
@@ -195,19 +195,20 @@ def read_inputs(paths: list[str], namespace: str = 'global', type=NodeType.DOCUM
     return records, per_file
 
 # %% ../nbs/14_cli.ipynb #a450bab7
-def format_answer(r: Response) -> str:
-    "The answer and one line of provenance: tier, context, latency, confidence, sources."
+def provenance(r: Response) -> str:
+    "One line of provenance: tier, context, latency, confidence, sources (or the cache hit's similarity)."
     ri, lat = r.routing_info, r.latency
-    if r.cached:
-        meta = f"cached answer · similarity {r.confidence:.2f} · latency {lat.total:.1f} ms"
-    else:
-        flags = [w for w, on in (('safe default', ri.fallback), ('exploring', ri.explored), ('forced', ri.forced)) if on]
-        meta = (f"tier {ri.model}" + (f" ({ri.backend})" if ri.backend else '') +
-                f" · context {ri.context_size} tokens ({r.prompt_tokens} used)"
-                f" · latency {lat.total:.1f} ms (generation {lat.generation:.1f})"
-                f" · confidence {r.confidence:.2f}" + (f" [{', '.join(flags)}]" if flags else '') +
-                f" · {len(r.sources)} source{'s' if len(r.sources) != 1 else ''}")
-    return f"{r.text}\n  {meta}\n"
+    if r.cached: return f"cached answer · similarity {r.confidence:.2f} · latency {lat.total:.1f} ms"
+    flags = [w for w, on in (('safe default', ri.fallback), ('exploring', ri.explored), ('forced', ri.forced)) if on]
+    return (f"tier {ri.model}" + (f" ({ri.backend})" if ri.backend else '') +
+            f" · context {ri.context_size} tokens ({r.prompt_tokens} used)"
+            f" · latency {lat.total:.1f} ms (generation {lat.generation:.1f})"
+            f" · confidence {r.confidence:.2f}" + (f" [{', '.join(flags)}]" if flags else '') +
+            f" · {len(r.sources)} source{'s' if len(r.sources) != 1 else ''}")
+
+def format_answer(r: Response) -> str:
+    "The answer and its provenance line."
+    return f"{r.text}\n  {provenance(r)}\n"
 
 def parse_feedback(request_id: str, text: str) -> Feedback:
     "The demo's feedback answer: `1`–`5` is a rating; anything else is a correction (`=3` corrects with the text `3`)."
@@ -230,6 +231,22 @@ def describe_feedback(fb: Feedback, changed: dict) -> str:
                                              f"{', '.join(map(str, changed['archived']))} archived")
     if changed.get('cache_invalidated'): parts.append("cached answer dropped")
     return '; '.join(parts)
+
+# %% ../nbs/14_cli.ipynb #d2f034e9
+def write_stream(stream,  # a `RuvLLM.query_stream(...)`: text pieces, then the `Response`
+                 out: TextIO) -> Response:
+    "Print the answer's pieces as they are generated, then its provenance line (what `format_answer` prints); the `Response`."
+    wrote = False
+    with stream:  # an interrupt (Ctrl-C) or an error closes it: generation stops, nothing is learned
+        try:
+            for ev in stream:
+                if isinstance(ev, str): out.write(ev); out.flush(); wrote = True
+        except BaseException:
+            if wrote: out.write('\n')
+            raise
+    r = stream.response
+    out.write(f"\n  {provenance(r)}\n")
+    return r
 
 # %% ../nbs/14_cli.ipynb #ecfc8da8
 def _plural(n: int, word: str) -> str: return f"{n} {word}{'' if n == 1 else 's'}"
@@ -330,11 +347,10 @@ def demo_loop(llm,  # an open `RuvLLM`
         except EOFError: break
         if not q: continue
         if q.lower() in _QUIT: break
-        try: r = llm.query(q, session=sess, namespace=namespace)
+        try: r = write_stream(llm.query_stream(q, session=sess, namespace=namespace), out)  # printed as generated
         except InvalidInputError as e:
             print(error_line(e), file=err); continue
         n['questions'] += 1
-        out.write(format_answer(r))
         try: a = ask(FEEDBACK_PROMPT).strip()
         except EOFError: break
         if not a: continue
@@ -441,8 +457,9 @@ def _ask_options(p):
 def cmd_ask(args, cfg: Config) -> int:
     cons = Constraints(force_model=args.tier, no_cache=args.no_cache)
     with _open(cfg) as llm:
-        r = llm.query(args.question, namespace=args.namespace, constraints=cons)
-    print(_json(r.to_dict()) if args.json else format_answer(r) + f"  request id {r.request_id}")
+        if args.json: r = llm.query(args.question, namespace=args.namespace, constraints=cons)
+        else: r = write_stream(llm.query_stream(args.question, namespace=args.namespace, constraints=cons), sys.stdout)
+    print(_json(r.to_dict()) if args.json else f"  request id {r.request_id}")
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #de638b91

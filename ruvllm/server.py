@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sync', 'WorkerPool', 'ConstraintsBody', 'QueryBody',
            'FeedbackBody', 'SessionBody', 'IngestItem', 'IngestBody', 'ContentPart', 'ChatMessage', 'StreamOptions',
-           'ChatCompletionBody', 'APIError', 'error_response', 'BodySizeLimit', 'Caller', 'ServerState', 'caller_of',
-           'health_routes', 'conversation_routes', 'memory_routes', 'chat_turns', 'answer_chat', 'completion_response',
+           'ChatCompletionBody', 'APIError', 'error_response', 'BodySizeLimit', 'Caller', 'ServerState', 'started',
+           'caller_of', 'health_routes', 'conversation_routes', 'query_events', 'stream_routes', 'memory_routes',
+           'chat_turns', 'answer_chat_stream', 'answer_chat', 'completion_response', 'completion_chunks',
            'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
 
 # %% ../nbs/12_server.ipynb #c53deaca
@@ -437,6 +438,72 @@ def shutdown(self: ServerState):
         else: self.llm.save()
     except Exception: log.exception("saving state at shutdown failed")
 
+# %% ../nbs/12_server.ipynb #f9ad520f
+from typing import Iterator, NamedTuple
+
+class _Failed(NamedTuple):
+    error: BaseException
+_END = object()
+
+@patch
+async def stream(self: ServerState, make, *a, **kw):
+    """Run the iterator `make(*a, **kw)` (e.g. `RuvLLM.query_stream`) in a worker; `(first item, async iterator
+    of the rest)`. Errors before the first item raise here (a plain HTTP error); closing the async iterator (the
+    client went away) closes the worker's iterator at its next item, which cancels the generation."""
+    loop, q, cancel = asyncio.get_running_loop(), asyncio.Queue(), threading.Event()
+    def put(x):
+        try: loop.call_soon_threadsafe(q.put_nowait, x)
+        except RuntimeError: cancel.set()  # the event loop is gone
+    def drive():
+        it = None
+        try:
+            it = make(*a, **kw)
+            for x in it:
+                if cancel.is_set(): break
+                put(x)
+        except Exception as e: put(_Failed(e))
+        finally:
+            if it is not None and hasattr(it, 'close'): it.close()
+            put(_END)
+    job, first = asyncio.ensure_future(self.work(drive)), asyncio.ensure_future(q.get())
+    done, _ = await asyncio.wait({job, first}, return_when=asyncio.FIRST_COMPLETED)
+    if first not in done: first.cancel(); job.result()  # refused (overloaded, draining): raises
+    x = first.result()
+    if isinstance(x, _Failed): raise x.error
+    async def rest():
+        try:
+            while (y := await q.get()) is not _END:
+                if isinstance(y, _Failed): raise y.error
+                yield y
+        finally: cancel.set()
+    return x, rest()
+
+# %% ../nbs/12_server.ipynb #673805d1
+def started(stream) -> Iterator:
+    "An `AnswerStream`'s request id once its first piece is ready (so errors before it raise first), then its items; closing this closes it."
+    with contextlib.closing(stream):
+        first = next(stream)
+        yield stream.request_id
+        yield first
+        yield from stream
+
+@patch
+def query_args(self: ServerState, who: Caller, body: QueryBody) -> tuple[str, Session | None, Constraints | None]:
+    "The namespace, session and constraints of a `/query` body, checked against the caller."
+    ns = self.namespace_for(who, body.namespace)
+    self.check_query(body.query)
+    sess = self.session_for(who, body.session_id) if body.session_id else None
+    if sess is not None and body.namespace is None: ns = sess.namespace
+    return ns, sess, Constraints(**body.constraints.model_dump()) if body.constraints else None
+
+_SSE_HEADERS = {'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'}
+
+def _sse_error(e: Exception) -> dict:
+    "The error event of a stream that failed after it started (logged with its traceback when unexpected)."
+    status, kind, _ = _status_of(e)
+    if status == 500: log.error("stream failed", exc_info=e)
+    return {'error': {'type': kind, 'message': str(e) if status != 500 else "internal error (logged)", 'code': status}}
+
 # %% ../nbs/12_server.ipynb #c822fbf8
 ERROR_RESPONSES = {c: {'description': d} for c, d in [(400, 'invalid input'), (401, 'missing or bad API key'),
                                                       (403, 'namespace not allowed'), (404, 'unknown id'), (413, 'body too large'),
@@ -473,11 +540,7 @@ def conversation_routes(state: ServerState) -> APIRouter:
     @router.post('/query', responses=ERROR_RESPONSES)
     async def query(body: QueryBody, who: Caller = Depends(caller)) -> dict:
         "Answer a question: the `Response` as JSON."
-        ns = state.namespace_for(who, body.namespace)
-        state.check_query(body.query)
-        sess = state.session_for(who, body.session_id) if body.session_id else None
-        if sess is not None and body.namespace is None: ns = sess.namespace
-        cons = Constraints(**body.constraints.model_dump()) if body.constraints else None
+        ns, sess, cons = state.query_args(who, body)
         r = await state.work(llm.query, body.query, session=sess, namespace=ns, constraints=cons)
         state.count(ns, 'query')
         return _plain(r.to_dict())
@@ -505,6 +568,30 @@ def conversation_routes(state: ServerState) -> APIRouter:
         sess = llm.new_session(ns)
         state.count(ns, 'session')
         return dict(session_id=sess.session_id, namespace=sess.namespace)
+    return router
+
+# %% ../nbs/12_server.ipynb #a6363000
+def _event(kind: str, data) -> str: return f"event: {kind}\ndata: {json.dumps(_plain(data))}\n\n"
+
+async def query_events(request_id: str, rest, ns: str):
+    "The SSE events of a streamed `/query`: `start` (ids), `piece` per text piece as generated, `response` (the `Response`), or `error`."
+    yield _event('start', dict(request_id=request_id, namespace=ns))
+    try:
+        async for ev in rest:
+            yield _event('piece', dict(text=ev)) if isinstance(ev, str) else _event('response', ev.to_dict())
+    except Exception as e: yield _event('error', _sse_error(e))
+
+def stream_routes(state: ServerState) -> APIRouter:
+    "POST /query/stream: `/query` as server-sent events, the answer's pieces sent as they are generated."
+    router, llm, caller = APIRouter(), state.llm, caller_of(state)
+
+    @router.post('/query/stream', responses=ERROR_RESPONSES)
+    async def query_stream(body: QueryBody, who: Caller = Depends(caller)):
+        "Answer a question as server-sent events: `start`, then `piece` events as generated, then `response`."
+        ns, sess, cons = state.query_args(who, body)
+        rid, rest = await state.stream(lambda: started(llm.query_stream(body.query, session=sess, namespace=ns, constraints=cons)))
+        state.count(ns, 'query')
+        return StreamingResponse(query_events(rid, rest, ns), media_type='text/event-stream', headers=_SSE_HEADERS)
     return router
 
 # %% ../nbs/12_server.ipynb #173c9239
@@ -564,46 +651,58 @@ def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     if pending is not None: turns.append(Turn(pending, ''))
     return query, turns
 
-def _pieces(text: str) -> list[str]:
-    "The answer cut into word-sized stream chunks (whitespace kept, so they join back to the text)."
-    return re.findall(r'\s*\S+\s*', text) or ([text] if text else [])
-
 # %% ../nbs/12_server.ipynb #4e908a7b
+def answer_chat_stream(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
+                       constraints: Constraints) -> Iterator:
+    "The request id, then the answer's pieces as generated, then its `Response`: the session's turns, else `turns`, are the history."
+    if session is not None or not turns:
+        yield from started(llm.query_stream(text, session=session, namespace=namespace, constraints=constraints)); return
+    with llm.temporary_session(turns, namespace=namespace) as tmp:  # registered while this one query runs
+        yield from started(llm.query_stream(text, session=tmp.session_id, namespace=namespace, constraints=constraints))
+
 def answer_chat(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
                 constraints: Constraints) -> Response:
-    "Answer `text` with the conversation so far: the session's turns, else `turns` in a session for this request only."
-    if session is not None or not turns: return llm.query(text, session=session, namespace=namespace, constraints=constraints)
-    with llm.temporary_session(turns, namespace=namespace) as tmp:
-        return llm.query(text, session=tmp.session_id, namespace=namespace, constraints=constraints)
+    "`answer_chat_stream` run to its end: the `Response`."
+    for ev in answer_chat_stream(llm, text, turns, session, namespace, constraints): pass
+    return ev
 
-def completion_response(r: Response, body: ChatCompletionBody, session: Session | None,
-                        max_tokens: int | None) -> dict | StreamingResponse:
-    "The OpenAI chat completion for the answer `r`: a JSON object, or server-sent chunks when `body.stream`."
-    cid, created, model = f"chatcmpl-{r.request_id}", int(time.time()), r.routing_info.model.value
-    finish = 'length' if max_tokens is not None and r.completion_tokens >= max_tokens else 'stop'
-    usage = dict(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
-                 total_tokens=r.prompt_tokens + r.completion_tokens)
-    extra = dict(request_id=r.request_id, session_id=session.session_id if session else None,
-                 ruvllm=_plain(dict(routing_info=r.routing_info.to_dict(), cached=r.cached, confidence=r.confidence,
-                                    latency_ms=r.latency.total, sources=[x.node_id for x in r.sources], namespace=r.namespace)))
-    if not body.stream:
-        return dict(id=cid, object='chat.completion', created=created, model=model,
-                    choices=[dict(index=0, message=dict(role='assistant', content=r.text), finish_reason=finish, logprobs=None)],
-                    usage=usage, **extra)
+def _completion_extra(r: Response, session: Session | None) -> dict:
+    return dict(request_id=r.request_id, session_id=session.session_id if session else None,
+                ruvllm=_plain(dict(routing_info=r.routing_info.to_dict(), cached=r.cached, confidence=r.confidence,
+                                   latency_ms=r.latency.total, sources=[x.node_id for x in r.sources], namespace=r.namespace)))
 
+def _finish_reason(r: Response, max_tokens: int | None) -> str:
+    return 'length' if max_tokens is not None and r.completion_tokens >= max_tokens else 'stop'
+
+def _usage(r: Response) -> dict:
+    return dict(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens, total_tokens=r.prompt_tokens + r.completion_tokens)
+
+def completion_response(r: Response, body: ChatCompletionBody, session: Session | None, max_tokens: int | None) -> dict:
+    "The OpenAI chat completion (a JSON object) for the answer `r`."
+    return dict(id=f"chatcmpl-{r.request_id}", object='chat.completion', created=int(time.time()), model=r.routing_info.model.value,
+                choices=[dict(index=0, message=dict(role='assistant', content=r.text), finish_reason=_finish_reason(r, max_tokens),
+                              logprobs=None)], usage=_usage(r), **_completion_extra(r, session))
+
+# %% ../nbs/12_server.ipynb #1178a4a5
+async def completion_chunks(request_id: str, rest, body: ChatCompletionBody, session: Session | None, max_tokens: int | None):
+    "OpenAI's server-sent chunks, each piece sent as it is generated: role, content, finish (with ruvllm's extras), usage, [DONE]."
+    cid, created, model = f"chatcmpl-{request_id}", int(time.time()), body.model
     def chunk(delta, finish_reason=None, **kw):
         return dict(id=cid, object='chat.completion.chunk', created=created, model=model,
                     choices=[dict(index=0, delta=delta, finish_reason=finish_reason, logprobs=None)], **kw)
-    def events():
-        yield chunk(dict(role='assistant', content=''), **extra)
-        for p in _pieces(r.text): yield chunk(dict(content=p))
-        yield chunk({}, finish)
+    def data(d): return f"data: {json.dumps(d)}\n\n"
+    yield data(chunk(dict(role='assistant', content=''), request_id=request_id, session_id=session.session_id if session else None))
+    r = None
+    try:
+        async for ev in rest:
+            if isinstance(ev, str): yield data(chunk(dict(content=ev)))
+            else: r = ev
+    except Exception as e: yield data(_sse_error(e))
+    if r is not None:
+        yield data(chunk({}, _finish_reason(r, max_tokens), **_completion_extra(r, session)))
         if body.stream_options and body.stream_options.include_usage:
-            yield dict(id=cid, object='chat.completion.chunk', created=created, model=model, choices=[], usage=usage)
-    async def sse():
-        for ev in events(): yield f"data: {json.dumps(ev)}\n\n"
-        yield "data: [DONE]\n\n"
-    return StreamingResponse(sse(), media_type='text/event-stream', headers={'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
+            yield data(dict(id=cid, object='chat.completion.chunk', created=created, model=model, choices=[], usage=_usage(r)))
+    yield "data: [DONE]\n\n"
 
 # %% ../nbs/12_server.ipynb #29065b8e
 def openai_routes(state: ServerState) -> APIRouter:
@@ -629,13 +728,18 @@ def openai_routes(state: ServerState) -> APIRouter:
                            force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache))
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
+        if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
+            rid, rest = await state.stream(answer_chat_stream, llm, text, turns, sess, ns, cons)
+            state.count(ns, 'chat')
+            return StreamingResponse(completion_chunks(rid, rest, body, sess, max_tokens), media_type='text/event-stream',
+                                     headers=_SSE_HEADERS)
         r = await state.work(answer_chat, llm, text, turns, sess, ns, cons)
         state.count(ns, 'chat')
         return completion_response(r, body, sess, max_tokens)
     return router
 
 # %% ../nbs/12_server.ipynb #ce06c716
-ENDPOINT_GROUPS = (health_routes, conversation_routes, memory_routes, openai_routes)
+ENDPOINT_GROUPS = (health_routes, conversation_routes, stream_routes, memory_routes, openai_routes)
 
 def create_app(config: Config | None = None,  # settings (default: `Config.load()`); its `server` section applies
                llm: RuvLLM | None = None,  # serve this RuvLLM (default: open one on `config.db_path`)

@@ -521,3 +521,14 @@ def test_demo_with_the_default_smollm2_tier(tmp_path):
     code, out, err = sh([*db, 'demo'], stdin='Which city is the capital of Veltoria?\n4\n', cwd=tmp_path, timeout=300)
     assert (code, err) == (0, ''), err
     assert 'tiers tiny, small' in out and 'quorvane' in out.lower() and 'rating 4 recorded' in out
+
+
+def test_ask_prints_the_streamed_answer_then_provenance_and_request_id(tmp_path, base):
+    _write(tmp_path / 'v.txt', 'The Zorblat river flows through Quenby.')
+    assert run_cli([*base, 'ingest', '--no-progress', str(tmp_path / 'v.txt')])[0] == 0
+    code, out, err = sh([*base, 'ask', 'Which river flows through Quenby?', '--no-cache'], cwd=tmp_path)
+    assert code == 0, err
+    text, meta, rid = out.splitlines()
+    assert 'Zorblat' in text and meta.startswith('  tier tiny (extractive)') and rid.startswith('  request id ')
+    code, out, err = run_cli([*base, 'feedback', rid.split()[-1], '--rating', '5'])
+    assert code == 0 and out.startswith('rating 5 recorded'), (out, err)

@@ -397,3 +397,40 @@ def test_pool_without_the_local_extra_falls_back_with_one_warning():
     assert lines[:4] == ['extractive (fallback for llamacpp:default)', 'Quentaville is the capital of Zorblaxia.', '1', '1'], out.stderr
     assert INSTALL_LOCAL in lines[4] and 'llama-cpp-python is not installed' in lines[4]
     assert INSTALL_LOCAL in lines[5] and 'cannot run' in lines[5]
+
+
+# --- threads: the cores other processes leave free ---------------------------------------------------------
+def test_threads_for_counts_a_core_free_only_while_others_barely_use_it():
+    from ruvllm.inference import threads_for
+    assert [threads_for(2, b) for b in (0.0, 0.25, 0.26, 1.0, 1.26, 9.0)] == [2, 2, 1, 1, 1, 1]
+    assert [threads_for(8, b, tolerance=0.5) for b in (0.4, 0.6, 3.2)] == [8, 7, 5]
+
+
+def test_core_monitor_counts_other_processes_not_our_own_threads():
+    from ruvllm.inference import CoreMonitor, default_cores
+    cores = default_cores()
+    spin = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(cores)]
+    try:
+        cm = CoreMonitor(every_s=0.5); time.sleep(1.0)
+        others = cm.others_busy()
+        assert others >= 0.7 * cores - 0.3, others  # our spinners are other processes
+        assert cm.threads() == 1
+    finally:
+        for p in spin: p.kill(); p.wait()
+
+
+def test_default_threads_follow_the_free_cores_between_generations():
+    "With every core but one made busy by other processes, the default backend generates on one thread."
+    from ruvllm.inference import default_cores
+    b = LlamaCppBackend(n_ctx=256, thread_check_s=0.5)  # n_threads=None: follow the free cores
+    assert b.monitor is not None and 1 <= b.n_threads <= default_cores()
+    fixed = LlamaCppBackend(n_ctx=256, n_threads=THREADS)
+    assert fixed.monitor is None and fixed.n_threads == THREADS
+    spin = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(max(1, default_cores() - 1))]
+    try:
+        time.sleep(1.0)
+        g = b.generate([{'role': 'user', 'content': 'Say hello.'}], max_tokens=4, temperature=0)
+        assert g.completion_tokens > 0 and b.n_threads == 1
+    finally:
+        for p in spin: p.kill(); p.wait()
+        b.unload()

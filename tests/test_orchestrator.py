@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ruvllm import Config, Constraints, Feedback, RuvLLM, InvalidInputError, UnknownIdError
+from ruvllm.types import Response
 
 
 def _cfg(path, **tiers):
@@ -197,3 +198,81 @@ def test_hybrid_retrieval_brings_the_rare_word_passage_to_the_context(tmp_path):
     assert Config().memory.retrieval == 'hybrid_graph'
     assert ids[-1] in got['hybrid_graph'][0] and 'zorblatt' in got['hybrid_graph'][1], got
     assert ids[-1] not in got['dense_graph'][0] and 'zorblatt' not in got['dense_graph'][1], got
+
+
+# --- streaming ------------------------------------------------------------------------------------
+def test_query_stream_yields_pieces_that_join_to_the_response_and_learns_once(tmp_path):
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia."], progress=False)
+        s = llm.new_session()
+        n0, q0 = len(llm.memory), llm.counters['queries']
+        stream = llm.query_stream("Which river flows through Quenby?", session=s, constraints=Constraints(no_cache=True))
+        assert llm.counters['queries'] == q0  # nothing runs before the first next()
+        events = list(stream)
+        pieces, r = events[:-1], events[-1]
+        assert isinstance(r, Response) and len(pieces) > 1 and ''.join(pieces) == r.text and 'Zorblat' in r.text
+        assert r.request_id == stream.request_id and stream.response is r and r.sources
+        assert llm.record(r.request_id).answer == r.text and [t.request_id for t in s.turns] == [r.request_id]
+        assert llm.counters['queries'] == q0 + 1 and len(llm.memory) == n0 + 1  # one write-back, on completion
+        # the same question through query gives the same answer: one request path
+        assert llm.query("Which river flows through Quenby?", constraints=Constraints(no_cache=True)).text == r.text
+
+
+def test_query_stream_checks_arguments_at_the_call_and_counts_later_errors(tmp_path):
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        with pytest.raises(InvalidInputError, match="must be a Constraints"): llm.query_stream("x", constraints={'no_cache': True})
+        with pytest.raises(UnknownIdError, match="unknown session_id"): llm.query_stream("x", session='s_nope')
+        with pytest.raises(InvalidInputError, match="not a configured tier"):
+            llm.query_stream("x", constraints=Constraints(force_model='large'))
+        assert llm.counters['queries'] == 0 and llm.counters['errors'] == 0
+
+
+def test_cached_answer_streams_in_one_piece(tmp_path):
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        r = llm.query("Which river flows through Quenby?")
+        llm.feedback(Feedback(r.request_id, rating=5))  # a well-rated answer is cached
+        events = list(llm.query_stream("Which river flows through Quenby?"))
+        assert len(events) == 2 and events[1].cached and events[0] == events[1].text == r.text
+
+
+def _assert_cancelled(llm, stream, n_nodes, n_queries, sess):
+    with pytest.raises(UnknownIdError): llm.record(stream.request_id)
+    assert len(llm.memory) == n_nodes and llm.counters['queries'] == n_queries and stream.response is None
+    assert all(t.request_id != stream.request_id for t in sess.turns)
+
+
+def test_closing_a_stream_cancels_and_leaves_no_half_written_state(tmp_path):
+    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby and then through the wide plains of Marsovia."], progress=False)
+        s = llm.new_session()
+        n0, q0 = len(llm.memory), llm.counters['queries']
+        with llm.query_stream("Which river flows through Quenby?", session=s, constraints=Constraints(no_cache=True)) as stream:
+            first = next(stream)
+        assert isinstance(first, str) and first
+        _assert_cancelled(llm, stream, n0, q0, s)
+        r = llm.query("Which river flows through Quenby?", session=s, constraints=Constraints(no_cache=True))
+        assert r.text.startswith(first.strip()) and llm.counters['queries'] == q0 + 1
+
+
+def test_smollm2_streams_tokens_as_generated_and_a_closed_stream_stops_the_model(tmp_path):
+    """Real model: the first piece arrives long before the answer is complete; closing the stream mid-answer
+    stops llama.cpp at once (the model is free for the next query) and nothing of the request is written."""
+    cfg = Config.builder().db_path(tmp_path / 'd').set('system.num_threads', 1).build()  # tiny=extractive, small=SmolLM2
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Quorvane is the capital of Veltoria.", "Veltoria exports violet glass, amber tea and silver salt."], progress=False)
+        long = Constraints(force_model='small', no_cache=True, temperature=0.0, max_tokens=200)
+        llm.pool.get('small')  # loaded before the clock starts
+        t0 = time.perf_counter(); stream = llm.query_stream("Write a long story about a dragon and a knight.", constraints=long)
+        times = [(time.perf_counter() - t0, ev) for ev in stream]
+        r = times[-1][1]
+        assert isinstance(r, Response) and r.completion_tokens > 10 and len(times) > 10
+        assert times[0][0] < 0.5 * times[-1][0], (times[0][0], times[-1][0])  # the first piece came early
+        assert ''.join(ev for _, ev in times[:-1]) == r.text
+        s = llm.new_session(); n0, q0 = len(llm.memory), llm.counters['queries']
+        stream = llm.query_stream("Write a long story about a dragon and a knight.", session=s, constraints=long)
+        next(stream); t1 = time.perf_counter(); stream.close(); closed_in = time.perf_counter() - t1
+        assert closed_in < 0.5, closed_in  # no waiting for the rest of the answer
+        _assert_cancelled(llm, stream, n0, q0, s)
+        r2 = llm.query("What is the capital of Veltoria?", constraints=Constraints(force_model='small', no_cache=True, temperature=0.0))
+        assert r2.text and r2.completion_tokens > 0 and not r2.cached  # the model's lock was released

@@ -426,3 +426,65 @@ def test_tenant_isolation(tenants):
     # and what Bob teaches stays with Bob
     c.post('/ingest', json={'items': ['The vault code of Zarquon is numbat-5555 says Bob.']}, headers=B)
     assert 'numbat' not in c.post('/query', json={'query': q, 'constraints': {'no_cache': True}}, headers=A).json()['text']
+
+
+# --- streaming ------------------------------------------------------------------------------------
+def _sse(lines) -> list[tuple[str | None, dict | str]]:
+    evs, kind = [], None
+    for l in lines:
+        if l.startswith('event: '): kind = l[7:]
+        elif l.startswith('data: '): evs.append((kind, l[6:] if l == 'data: [DONE]' else json.loads(l[6:]))); kind = None
+    return evs
+
+
+def test_query_stream_endpoint_sends_pieces_then_the_response(client):
+    with client.stream('POST', '/query/stream', json={'query': 'Which river flows through Quenby?', 'constraints': {'no_cache': True}}) as r:
+        assert r.status_code == 200 and r.headers['content-type'].startswith('text/event-stream')
+        evs = _sse(r.iter_lines())
+    kinds = [k for k, _ in evs]
+    assert kinds[0] == 'start' and kinds[-1] == 'response' and kinds.count('piece') > 1, kinds
+    final = evs[-1][1]
+    assert ''.join(d['text'] for k, d in evs if k == 'piece') == final['text'] and 'Zorblat' in final['text']
+    assert evs[0][1]['request_id'] == final['request_id'] and final['sources']
+    # learned on completion: feedback on the streamed answer is accepted, and it counts as a query
+    assert client.post('/feedback', json={'request_id': final['request_id'], 'rating': 5}).status_code == 200
+    assert client.get('/stats').json()['queries']['queries'] == 1
+    # errors before the first piece are plain JSON errors
+    _err(client.post('/query/stream', json={'query': 'hi', 'session_id': 's_nope'}), 404, 'not_found')
+    _err(client.post('/query/stream', json={'query': 'x' * 300}), 400, 'invalid_input')
+
+
+def test_chat_stream_with_session_adds_the_turn(client):
+    sid = client.post('/session', json={}).json()['session_id']
+    with client.stream('POST', '/v1/chat/completions', json=dict(model='tiny', stream=True, session_id=sid, no_cache=True,
+                                                                  messages=[{'role': 'user', 'content': 'Which river flows through Quenby?'}])) as r:
+        chunks = [d for _, d in _sse(r.iter_lines()) if d != '[DONE]']
+    text = ''.join(c['choices'][0]['delta'].get('content', '') for c in chunks if c['choices'])
+    assert 'Zorblat' in text and chunks[0]['session_id'] == sid and chunks[-1]['ruvllm']['sources']
+    assert client.app.state.ruvllm.llm.sessions[sid].turns[-1].answer == text
+
+
+@pytest.mark.parametrize('path', ['/v1/chat/completions', '/query/stream'])
+def test_client_disconnect_mid_stream_cancels_generation_and_writes_nothing(tmp_path, path):
+    "Real model (SmolLM2, one thread): the client reads one piece and goes away; the worker stops at its next piece."
+    cfg = Config.builder().db_path(tmp_path / 'd').set('system.num_threads', 1).set('learning.enabled', True).build()
+    q = 'Write a long story about a dragon and a knight.'
+    body = (dict(model='small', stream=True, max_tokens=256, temperature=0, no_cache=True, messages=[{'role': 'user', 'content': q}])
+            if path.startswith('/v1') else dict(query=q, constraints={'force_model': 'small', 'max_tokens': 256, 'temperature': 0, 'no_cache': True}))
+    with TestClient(create_app(cfg, autosave_s=0)) as c:
+        c.post('/ingest', json={'items': FACTS})
+        llm = c.app.state.ruvllm.llm
+        n0 = len(llm.memory)
+        with c.stream('POST', path, json=body) as r:
+            lines = r.iter_lines()
+            first = next(l for l in lines if l.startswith('data: '))
+            rid = json.loads(first[6:])['request_id']
+            next(l for l in lines if l.startswith('data: '))  # one piece of the answer
+        t0 = time.perf_counter()
+        while c.get('/health').json()['workers']['in_flight'] and time.perf_counter() - t0 < 10: time.sleep(0.02)
+        stopped_in = time.perf_counter() - t0
+        assert stopped_in < 2, stopped_in  # 256 tokens take far longer than this on one thread
+        with pytest.raises(Exception, match='unknown request_id'): llm.record(rid)
+        assert len(llm.memory) == n0 and llm.stats()['queries']['queries'] == 0
+        r = c.post('/query', json={'query': 'Where does the Zorblat river flow?', 'constraints': {'force_model': 'small', 'max_tokens': 24, 'no_cache': True}})
+        assert r.status_code == 200 and r.json()['text']  # the model is free again
