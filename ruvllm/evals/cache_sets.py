@@ -543,7 +543,7 @@ def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
              p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
     return r
 
-# %% ../../nbs/evals/09_cache_sets.ipynb #33dddc92
+# %% ../../nbs/evals/09_cache_sets.ipynb #d6779b84
 def judge_separation(verifier, embed_wl: Callable, embed_judge: Callable,  # texts -> unit-norm rows (WordLlama; the judge on frames)
                      part: Callable[[list], list] = tuning_part,
                      similarity_threshold: float = 0.3, max_candidates: int = 5) -> 'pd.DataFrame':
