@@ -117,7 +117,7 @@ def _upgrade(db, ver: int, path):
         ver += 1
         log.warning("memory: upgraded %s to schema version %d", path, ver)
 
-# %% ../nbs/04_memory.ipynb #d99973bd
+# %% ../nbs/04_memory.ipynb #30946abc
 import uuid
 from contextlib import contextmanager
 
@@ -379,7 +379,7 @@ def node_rows(self:SQLiteStore,
     cols = ('id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality', 'access_count')
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
 
-# %% ../nbs/04_memory.ipynb #d290329b
+# %% ../nbs/04_memory.ipynb #0333c199
 @patch
 def change_seq(self:SQLiteStore) -> int:
     "The `seq` of the latest change (0 when none)."
@@ -411,7 +411,7 @@ def next_slot(self:SQLiteStore) -> int:
     "The first index slot no node holds (inside a `tx()`, where no other process can take it)."
     return self.q('SELECT COALESCE(MAX(slot), 0) + 1 FROM nodes')[0][0]
 
-# %% ../nbs/04_memory.ipynb #a00d0b6c
+# %% ../nbs/04_memory.ipynb #28160fa5
 STORE_CONTRACT = (  # the public methods every store implements (`kind` and `store_id` are attributes)
     'tx', 'close', 'q', 'insert_node', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'all_edges',
@@ -635,7 +635,7 @@ def close(self:Memory):
         finally:
             self.store.close(); self.closed = True
 
-# %% ../nbs/04_memory.ipynb #ed47e66a
+# %% ../nbs/04_memory.ipynb #5506c93d
 @patch
 def _apply_node_states(self:Memory, states):
     "Set the slot table, index and graph to these stored node states (idempotent)."
@@ -677,7 +677,7 @@ def _write(self:Memory):
             seq = self.store.change_seq()
         self._seq = seq
 
-# %% ../nbs/04_memory.ipynb #d09e6837
+# %% ../nbs/04_memory.ipynb #18023b0a
 @patch
 def _start_sync(self:Memory):
     "Start the background catch-up thread (none when `memory.sync_interval_s` is 0)."

@@ -148,3 +148,31 @@ def _check_agrees(mem, acked):
         assert mem.slot(i) == slot and slot in mem.index, f"node {i}: RAM disagrees with the store"
     assert set(mem.graph.nodes) == {r[0] for r in rows}
     assert mem.graph.number_of_edges() == len(mem.store.all_edges())
+
+
+def test_database_restart_gives_503_then_recovers_without_restarting_the_server(tmp_path):
+    "PostgreSQL stopped under a running server: requests fail with a clear 503, and succeed again once it is back."
+    from fastapi.testclient import TestClient
+    from ruvllm.pgstore import start_local_postgres, stop_local_postgres, fresh_database
+    from ruvllm.server import create_app
+    import tempfile, shutil
+    d = tempfile.mkdtemp(prefix='ruvllm-test-pg-restart-')  # its own server: this test stops it
+    try:
+        url = fresh_database(start_local_postgres(d))
+        cfg = (Config.builder().db_path(tmp_path / 'r').set('memory.store', url).set('memory.pg_timeout_s', 2.0)
+               .set('embedding.model', 'hashing').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+               .set('learning.enabled', False).build())
+        with TestClient(create_app(cfg, autosave_s=0)) as c:
+            assert c.post('/ingest', json={'items': ["The Zorblat river flows through Quenby."]}).status_code == 200
+            stop_local_postgres(d)
+            r = c.post('/ingest', json={'items': ["Quenby is the capital of Marsovia."]})
+            assert r.status_code == 503 and r.json()['error']['type'] == 'store_unavailable', r.text
+            assert 'PostgreSQL memory' in r.json()['error']['message'] and r.headers['Retry-After'] == '2'
+            start_local_postgres(d)
+            statuses = [c.post('/ingest', json={'items': ["Quenby is the capital of Marsovia."]}).status_code for _ in range(3)]
+            assert statuses[-1] == 200, statuses  # a pooled connection broken by the restart may fail once, then it reconnects
+            assert 'Quenby' in c.post('/query', json={'query': "What is the capital of Marsovia?"}).json()['text']
+    finally:
+        try: stop_local_postgres(d)
+        except Exception: pass
+        shutil.rmtree(d, ignore_errors=True)
