@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .text import STOP_WORDS, words
 from .config import MemoryConfig
 from .types import InvalidInputError, MemoryStoreError, NodeType
-from .memory import Node, Edge, SQLiteStore, StoreUnavailableError
+from .memory import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store
 
 log = logging.getLogger(__name__)
 
@@ -393,3 +393,20 @@ def edge_rows(self:PostgresStore, keys: Iterable[tuple]) -> list[tuple]:
     return self._q('SELECT e.src, e.dst, e.type, e.weight, e.created_at, e.last_used, e.uses, e.decayed_at FROM edges e '
                    'JOIN unnest(%s::bigint[], %s::bigint[], %s::text[]) k(s, d, t) ON e.src=k.s AND e.dst=k.d AND e.type=k.t',
                    ([int(k[0]) for k in keys], [int(k[1]) for k in keys], [str(k[2]) for k in keys]))
+
+# %% ../nbs/04b_pgstore.ipynb #aea37817
+@patch
+def export_rows(self:PostgresStore, table: str) -> list[tuple]:
+    "Every row of `table` (one of `COPY_TABLES`), flags as booleans and blobs as bytes."
+    rows = self._q(f'SELECT {", ".join(table_columns(table))} FROM {table}')
+    if table == 'nodes': return [(*r[:13], bytes(r[13])) for r in rows]
+    return [(r[0], bytes(r[1]), r[2]) for r in rows] if table == 'kv' else rows
+
+@patch
+def import_rows(self:PostgresStore, table: str, rows: Iterable[tuple]):
+    "Insert rows as `export_rows` gives them, ids kept (inside a `tx()`); id sequences move past them."
+    cols = table_columns(table)
+    with self._conn() as c, c.cursor() as cur:
+        cur.executemany(f'INSERT INTO {table} ({", ".join(cols)}) VALUES ({", ".join(["%s"] * len(cols))})', list(rows))
+        if cols[0] == 'id':
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(COALESCE(MAX(id), 0), 1), MAX(id) IS NOT NULL) FROM {table}")
