@@ -412,7 +412,7 @@ def next_slot(self:SQLiteStore) -> int:
     "The first index slot no node holds (inside a `tx()`, where no other process can take it)."
     return self.q('SELECT COALESCE(MAX(slot), 0) + 1 FROM nodes')[0][0]
 
-# %% ../nbs/04_memory.ipynb #311130c0
+# %% ../nbs/04_memory.ipynb #53a66489
 COPY_TABLES = {  # table -> its columns, in the order `export_rows` gives and `import_rows` takes them
     'nodes': ('id', 'type', 'text', 'namespace', 'source', 'created_at', 'last_access', 'access_count', 'quality', 'archived',
               'superseded_by', 'metadata', 'slot', 'vector'),

@@ -131,3 +131,25 @@ def test_memory_runs_on_either_store(spec, tmp_path):
     with Memory.open(tmp_path / 'm', emb, cfg) as mem:  # reopened: snapshot + store agree
         assert mem.replayed == 0 and mem.edge(paris, eiffel, 'SameTopic').weight == 0.8
         assert sorted(mem.live_ids().tolist()) == [paris, eiffel]
+
+
+def test_migrate_a_sqlite_directory_into_postgresql_and_back(tmp_path, pg_url):
+    from ruvllm.cli import run_cli
+    emb = HashingEmbedder(dim=64)
+    with Memory.open(tmp_path / 'src', emb) as mem:
+        ids = mem.ingest([f"note {i}: the {['red', 'green', 'blue'][i % 3]} box holds {i} marbles" for i in range(50)], progress=False)
+        mem.add_edge(ids[0], ids[1], 'Cites', 0.9); mem.archive(ids[2:4]); mem.supersede(ids[5], ids[6])
+        mem.store.put_request_record('r1', dict(request_id='r1', query='q'))
+        before = [h.node.id for h in mem.search("blue box marbles", k=5)]
+    code, out, err = run_cli(['migrate', str(tmp_path / 'src'), pg_url])
+    assert code == 0 and out.startswith('copied 50 nodes'), (out, err)
+    cfg = MemoryConfig(store=pg_url, sync_interval_s=0)
+    with Memory.open(tmp_path / 'replica', emb, cfg) as mem:  # no snapshot: the index is built from the stored vectors
+        assert [h.node.id for h in mem.search("blue box marbles", k=5)] == before
+        assert mem.is_archived(ids[2]) and mem.get(ids[5]).superseded_by == ids[6] and mem.edge(ids[0], ids[1], 'Cites').weight == 0.9
+        assert mem.store.request_record('r1') == dict(request_id='r1', query='q')
+        assert mem.add_node("written after the copy") == max(ids) + 1
+    code, out, err = run_cli(['migrate', pg_url, str(tmp_path / 'back')])
+    assert code == 0 and out.startswith('copied 51 nodes'), (out, err)
+    code, out, err = run_cli(['migrate', str(tmp_path / 'src'), pg_url])
+    assert code == 1 and 'the destination already holds nodes' in err
