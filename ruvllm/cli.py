@@ -553,7 +553,7 @@ def cmd_stats(args, cfg: Config) -> int:
     print(_json(s) if args.json else format_stats(s, str(cfg.system.db_path)), end='\n' if args.json else '')
     return EXIT_OK
 
-# %% ../nbs/14_cli.ipynb #2810d9d4
+# %% ../nbs/14_cli.ipynb #9faa3de4
 def _migrate_options(p):
     p.add_argument('src', metavar='SRC', help="the memory to copy: a data directory, or a postgresql:// URL")
     p.add_argument('dst', metavar='DST', help="an empty memory to copy into: a data directory (created), or a postgresql:// URL")

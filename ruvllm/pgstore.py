@@ -49,8 +49,10 @@ def start_local_postgres(directory,  # holds the cluster (`data/`), its log, soc
     d = Path(directory); d.mkdir(parents=True, exist_ok=True)
     prefix = _as_server_user(d)
     if not (d / 'data').exists():
-        subprocess.run(prefix + [_pg_bin('initdb'), '-D', str(d / 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8',
-                                 '--no-sync'], check=True, capture_output=True, text=True)
+        r = subprocess.run(prefix + [_pg_bin('initdb'), '-D', str(d / 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8',
+                                     '--no-sync'], capture_output=True, text=True)
+        if r.returncode != 0:  # e.g. as root, a parent directory the postgres user cannot enter (mkdtemp's are 0700)
+            raise MemoryStoreError(f"initdb failed in {d}: {r.stderr.strip()}")
     port = port or (int((d / 'port').read_text()) if (d / 'port').exists() else _free_port())
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {d}"
     r = subprocess.run(prefix + [_pg_bin('pg_ctl'), '-D', str(d / 'data'), '-l', str(d / 'server.log'), '-w', '-t', '60',
@@ -295,12 +297,11 @@ def lexical_search(self:PostgresStore,
     if namespaces is not None: where.append('x.namespace = ANY(%s)'); args.append(list(namespaces))
     if types is not None: where.append('x.type = ANY(%s)'); args.append([NodeType.parse(t).value for t in types])
     if not include_archived: where.append('NOT x.archived')
-    rows = self._q(
-        "WITH t AS (SELECT to_tsquery('simple', quote_literal(w)) AS q FROM unnest(%s::text[]) w), "
-        "n AS (SELECT COALESCE(MAX(id), 0)::float8 AS n FROM nodes), "
-        "w AS (SELECT t.q, ln(1 + (n.n - d.df + 0.5) / (d.df + 0.5)) AS idf FROM t, n, "
-        "      LATERAL (SELECT COUNT(*)::float8 AS df FROM nodes WHERE tsv @@ t.q) d WHERE numnode(t.q) > 0) "
-        "SELECT x.id, SUM(w.idf * ts_rank(x.tsv, w.q, 1)) AS s FROM nodes x JOIN w ON x.tsv @@ w.q "
+    rows = self._q(  # MATERIALIZED: each word's document frequency is counted once, not once per matching row
+        "WITH w AS MATERIALIZED (SELECT q, ln(1 + (n - df + 0.5) / (df + 0.5)) AS idf FROM ("
+        "  SELECT t.q, (SELECT COUNT(*) FROM nodes WHERE tsv @@ t.q)::float8 AS df, (SELECT COALESCE(MAX(id), 0) FROM nodes)::float8 AS n"
+        "  FROM (SELECT to_tsquery('simple', quote_literal(w)) AS q FROM unnest(%s::text[]) w) t WHERE numnode(t.q) > 0) s) "
+        "SELECT x.id, SUM(w.idf * ts_rank(x.tsv, w.q, 1)) AS s FROM w JOIN nodes x ON x.tsv @@ w.q "
         f"WHERE {' AND '.join(where)} GROUP BY x.id ORDER BY s DESC, x.id LIMIT %s", (terms, *args, int(k)))
     return [(int(i), float(s)) for i, s in rows]
 
