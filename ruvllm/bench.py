@@ -527,7 +527,7 @@ def _retrieval_headline(df):
     return (f"dev R@10: hybrid+graph {r('hybrid+graph')} ({a.loc['hybrid+graph', 'P50 ms']:.2f} ms P50), hybrid {r('hybrid')}, "
             f"BM25 {r('BM25')}, dense {r('dense')}")
 
-# %% ../nbs/13_bench.ipynb #2948386e
+# %% ../nbs/13_bench.ipynb #fc77a53c
 _REPLICA = r'''
 import json, sys, time
 from ruvllm import Config, Constraints, RuvLLM
@@ -564,7 +564,7 @@ def _catch_up_ms(writer, reader, n: int = 20) -> list[float]:
         out.append((time.perf_counter() - t0) * 1000)
     return out
 
-# %% ../nbs/13_bench.ipynb #1c029874
+# %% ../nbs/13_bench.ipynb #b47c69d5
 def _store_row(label: str, store: str, path: Path, n: int, nq: int, progress: bool) -> dict:
     "One store's measurements (see above) on a fresh memory of `n` generated documents."
     from ruvllm.orchestrator import RuvLLM

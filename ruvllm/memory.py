@@ -412,6 +412,23 @@ def next_slot(self:SQLiteStore) -> int:
     "The first index slot no node holds (inside a `tx()`, where no other process can take it)."
     return self.q('SELECT COALESCE(MAX(slot), 0) + 1 FROM nodes')[0][0]
 
+# %% ../nbs/04_memory.ipynb #5d642aa8
+@patch
+def changes_horizon(self:SQLiteStore) -> int:
+    "The `seq` up to which the change log was pruned (0: never)."
+    r = self.q("SELECT value FROM meta WHERE key='changes_pruned_through'")
+    return int(r[0][0]) if r else 0
+
+@patch
+def prune_changes(self:SQLiteStore, keep: int) -> int:
+    "Delete all but the latest `keep` change-log rows, recording the horizon; returns how many were deleted."
+    with self.tx():
+        horizon = self.change_seq() - int(keep)
+        if horizon <= self.changes_horizon(): return 0
+        n = self.db.execute('DELETE FROM changes WHERE seq <= ?', (horizon,)).rowcount
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('changes_pruned_through', ?)", (str(horizon),))
+    return n
+
 # %% ../nbs/04_memory.ipynb #53a66489
 COPY_TABLES = {  # table -> its columns, in the order `export_rows` gives and `import_rows` takes them
     'nodes': ('id', 'type', 'text', 'namespace', 'source', 'created_at', 'last_access', 'access_count', 'quality', 'archived',
@@ -456,7 +473,7 @@ STORE_CONTRACT = (  # the public methods every store implements (`kind` and `sto
     'tx', 'close', 'q', 'insert_node', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'all_edges',
     'put', 'get', 'log_event', 'events', 'request_records', 'request_record', 'put_request_record', 'node_rows',
-    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'export_rows', 'import_rows')
+    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'export_rows', 'import_rows')
 
 class StoreUnavailableError(MemoryStoreError):
     "The database server cannot be reached (down, restarting, or no free connection in time): retry later."
@@ -644,7 +661,7 @@ def _load(self:Memory):
 # %% ../nbs/04_memory.ipynb #d5a18bac
 @patch
 def snapshot(self:Memory):
-    "Write the HNSW index snapshot now (atomically: a temporary directory, then a rename)."
+    "Write the HNSW index snapshot now (atomically: a temporary directory, then a rename); prune the change log."
     with self._lock, self._dir_lock():
         tmp = self.path / f'{self.INDEX_DIR}.tmp{os.getpid()}'
         if tmp.exists(): shutil.rmtree(tmp)
@@ -658,6 +675,8 @@ def snapshot(self:Memory):
         tmp.rename(dst)
         if old.exists(): shutil.rmtree(old)
         self._writes_since_snapshot = 0
+    try: self.store.prune_changes(self.cfg.change_log_keep)
+    except MemoryStoreError as e: log.warning("memory: the change log was not pruned: %s", e)
 
 @patch
 def _after_write(self:Memory, n=1):
@@ -694,6 +713,10 @@ def _catch_up(self:Memory) -> int:
     "Apply the changes other processes made since our `seq` (caller holds `_lock`); returns how many."
     n = 0
     while rows := self.store.changes_after(self._seq, 10_000):
+        if rows[0][0] > self._seq + 1 and self.store.changes_horizon() > self._seq:  # rows we need were pruned
+            log.warning("memory: fell behind the pruned change log (at %d); reloading from the store", self._seq)
+            self._mask_cache.clear(); self._load()
+            return n + 1
         nodes = sorted({r[1] for r in rows if r[1] is not None})
         if nodes: self._apply_node_states(self.store.node_states(nodes))
         for (s, d, t, w, c, lu, u, da) in self.store.edge_rows({(r[2], r[3], r[4]) for r in rows if r[1] is None}):

@@ -395,7 +395,24 @@ def edge_rows(self:PostgresStore, keys: Iterable[tuple]) -> list[tuple]:
                    'JOIN unnest(%s::bigint[], %s::bigint[], %s::text[]) k(s, d, t) ON e.src=k.s AND e.dst=k.d AND e.type=k.t',
                    ([int(k[0]) for k in keys], [int(k[1]) for k in keys], [str(k[2]) for k in keys]))
 
-# %% ../nbs/04b_pgstore.ipynb #aea37817
+# %% ../nbs/04b_pgstore.ipynb #a07928c5
+@patch
+def changes_horizon(self:PostgresStore) -> int:
+    "The `seq` up to which the change log was pruned (0: never)."
+    r = self._q("SELECT value FROM meta WHERE key='changes_pruned_through'")
+    return int(r[0][0]) if r else 0
+
+@patch
+def prune_changes(self:PostgresStore, keep: int) -> int:
+    "Delete all but the latest `keep` change-log rows, recording the horizon; returns how many were deleted."
+    with self.tx():
+        horizon = self.change_seq() - int(keep)
+        if horizon <= self.changes_horizon(): return 0
+        with self._conn() as c: n = c.execute('DELETE FROM changes WHERE seq <= %s', (horizon,)).rowcount
+        self._q("INSERT INTO meta VALUES ('changes_pruned_through', %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value", (str(horizon),))
+    return n
+
+# %% ../nbs/04b_pgstore.ipynb #0cc2d2a5
 @patch
 def export_rows(self:PostgresStore, table: str) -> list[tuple]:
     "Every row of `table` (one of `COPY_TABLES`), flags as booleans and blobs as bytes."

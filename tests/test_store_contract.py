@@ -153,3 +153,18 @@ def test_migrate_a_sqlite_directory_into_postgresql_and_back(tmp_path, pg_url):
     assert code == 0 and out.startswith('copied 51 nodes'), (out, err)
     code, out, err = run_cli(['migrate', str(tmp_path / 'src'), pg_url])
     assert code == 1 and 'the destination already holds nodes' in err
+
+
+def test_a_process_behind_the_pruned_change_log_reloads_from_the_store(spec, tmp_path):
+    cfg = MemoryConfig(store=spec, sync_interval_s=0, change_log_keep=3)
+    emb = HashingEmbedder(dim=64)
+    da, db = (tmp_path / 'd', tmp_path / 'd') if spec == 'sqlite' else (tmp_path / 'a', tmp_path / 'b')
+    with Memory.open(da, emb, cfg) as a, Memory.open(db, emb, cfg) as b:
+        ids = [a.add_node(f"fact {i}: the {i}th lantern of Quorvane is {['red', 'green'][i % 2]}") for i in range(12)]
+        a.add_edge(ids[0], ids[1], 'Cites', 0.6); a.archive([ids[2]])
+        a.snapshot()  # prunes the log to its latest 3 rows: b, at 0, is behind the horizon
+        assert a.store.changes_horizon() > 0 and len(a.store.changes_after(0)) == 3
+        b.sync()
+        assert sorted(b.live_ids().tolist()) == sorted(set(ids) - {ids[2]})
+        assert b.search("the 7th lantern of Quorvane", k=1)[0].node.id == ids[7]
+        assert b.edge(ids[0], ids[1], 'Cites').weight == 0.6
