@@ -278,6 +278,7 @@ def format_stats(s: dict,  # `RuvLLM.stats()`
 # %% ../nbs/14_cli.ipynb #304011c5
 def describe_learn(name: str, result, replay_size: int | None = None) -> str:
     "One line per loop: what `RuvLLM.learn(name)` did."
+    if isinstance(result, dict) and 'skipped' in result: return f"Loop {name}: skipped: {result['skipped']}"
     if name == 'A':
         return f"Loop A (edge decay): {result['edges_decayed']} edge weights decayed"
     if name == 'B':

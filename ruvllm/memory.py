@@ -119,7 +119,7 @@ def _upgrade(db, ver: int, path):
         log.warning("memory: upgraded %s to schema version %d", path, ver)
 
 # %% ../nbs/04_memory.ipynb #30946abc
-import uuid
+import re, uuid
 from contextlib import contextmanager
 
 _CHANGES_DDL = [
@@ -412,7 +412,7 @@ def next_slot(self:SQLiteStore) -> int:
     "The first index slot no node holds (inside a `tx()`, where no other process can take it)."
     return self.q('SELECT COALESCE(MAX(slot), 0) + 1 FROM nodes')[0][0]
 
-# %% ../nbs/04_memory.ipynb #5d642aa8
+# %% ../nbs/04_memory.ipynb #434fc3fa
 @patch
 def changes_horizon(self:SQLiteStore) -> int:
     "The `seq` up to which the change log was pruned (0: never)."
@@ -428,6 +428,17 @@ def prune_changes(self:SQLiteStore, keep: int) -> int:
         n = self.db.execute('DELETE FROM changes WHERE seq <= ?', (horizon,)).rowcount
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('changes_pruned_through', ?)", (str(horizon),))
     return n
+
+# %% ../nbs/04_memory.ipynb #271752d4
+@patch
+@contextmanager
+def exclusive(self:SQLiteStore, name: str):
+    "A lock named `name` across every process on this store, taken without waiting: yields whether we hold it."
+    with open(f'{self.path}.{re.sub(r"[^A-Za-z0-9_-]", "_", name)}.lock', 'a+') as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError: yield False; return
+        try: yield True
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 # %% ../nbs/04_memory.ipynb #53a66489
 COPY_TABLES = {  # table -> its columns, in the order `export_rows` gives and `import_rows` takes them
@@ -473,7 +484,7 @@ STORE_CONTRACT = (  # the public methods every store implements (`kind` and `sto
     'tx', 'close', 'q', 'insert_node', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'all_edges',
     'put', 'get', 'log_event', 'events', 'request_records', 'request_record', 'put_request_record', 'node_rows',
-    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'export_rows', 'import_rows')
+    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'exclusive', 'export_rows', 'import_rows')
 
 class StoreUnavailableError(MemoryStoreError):
     "The database server cannot be reached (down, restarting, or no free connection in time): retry later."

@@ -412,7 +412,18 @@ def prune_changes(self:PostgresStore, keep: int) -> int:
         self._q("INSERT INTO meta VALUES ('changes_pruned_through', %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value", (str(horizon),))
     return n
 
-# %% ../nbs/04b_pgstore.ipynb #0cc2d2a5
+# %% ../nbs/04b_pgstore.ipynb #a00a3d7f
+@patch
+@contextmanager
+def exclusive(self:PostgresStore, name: str):
+    "A lock named `name` across every process on this database, taken without waiting: yields whether we hold it."
+    with self._conn() as c:
+        got = c.execute('SELECT pg_try_advisory_lock(hashtext(%s))', (f'ruvllm:{name}',)).fetchone()[0]
+        try: yield got
+        finally:
+            if got: c.execute('SELECT pg_advisory_unlock(hashtext(%s))', (f'ruvllm:{name}',))
+
+# %% ../nbs/04b_pgstore.ipynb #1b74d3ef
 @patch
 def export_rows(self:PostgresStore, table: str) -> list[tuple]:
     "Every row of `table` (one of `COPY_TABLES`), flags as booleans and blobs as bytes."

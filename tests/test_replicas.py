@@ -176,3 +176,18 @@ def test_database_restart_gives_503_then_recovers_without_restarting_the_server(
         try: stop_local_postgres(d)
         except Exception: pass
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_loops_b_and_c_run_in_one_process_at_a_time(tmp_path, store):
+    "While one process holds loop C's lock (it is compressing), another process's `learn('C')` skips the round; after, it runs."
+    da, db = _dirs(tmp_path, store)
+    cfgs = [Config.builder().db_path(d).set('memory.store', store).set('embedding.model', 'hashing').set('embedding.dim', 64)
+            .set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build() for d in (da, db)]
+    with RuvLLM(cfgs[0], start_scheduler=False) as a, RuvLLM(cfgs[1], start_scheduler=False) as b:
+        a.ingest([f"note {i} about the {['red', 'green'][i % 2]} lanterns of Quorvane" for i in range(30)], progress=False)
+        with a.store.exclusive('loop-C') as held:
+            assert held
+            assert b.learn('C') == {'skipped': "loop C is running in another process on this memory"}
+            assert b.learn('B') is None or 'skipped' not in b.learn('B')  # another loop's lock is free
+        assert isinstance(b.learn('C'), list) and b.store.get('loop_last:C') is not None
+        assert a.store.get('loop_last:C') == b.store.get('loop_last:C')  # every process sees when it last ran
