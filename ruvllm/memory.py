@@ -429,7 +429,7 @@ def prune_changes(self:SQLiteStore, keep: int) -> int:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('changes_pruned_through', ?)", (str(horizon),))
     return n
 
-# %% ../nbs/04_memory.ipynb #271752d4
+# %% ../nbs/04_memory.ipynb #c40b1951
 @patch
 @contextmanager
 def exclusive(self:SQLiteStore, name: str):

@@ -194,7 +194,7 @@ def _on_loop_run(self: RuvLLM, name, result, seconds, err):
     self.store.log_event('loop', dict(loop=name, seconds=round(seconds, 4), error=err,
                                       result=result if isinstance(result, (dict, list)) or result is None else str(result)))
 
-# %% ../nbs/11_orchestrator.ipynb #96a72dd7
+# %% ../nbs/11_orchestrator.ipynb #3e2d4be7
 @patch
 def _one_runner(self: RuvLLM, name: str, run):
     "`run` for loop `name`, run only while this process holds the store's lock for it, its time recorded in the store."

@@ -99,7 +99,7 @@ CREATE TABLE nodes (
     metadata TEXT NOT NULL DEFAULT '{}', slot BIGINT NOT NULL UNIQUE, vector BYTEA NOT NULL,
     tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED);
 CREATE INDEX nodes_ns ON nodes(namespace);
-CREATE INDEX nodes_tsv ON nodes USING GIN (tsv);
+CREATE INDEX nodes_tsv ON nodes USING GIN (tsv) WITH (fastupdate = off);
 CREATE TABLE edges (
     src BIGINT NOT NULL REFERENCES nodes(id), dst BIGINT NOT NULL REFERENCES nodes(id), type TEXT NOT NULL,
     weight DOUBLE PRECISION NOT NULL, created_at DOUBLE PRECISION NOT NULL, last_used DOUBLE PRECISION NOT NULL,
@@ -297,10 +297,10 @@ def lexical_search(self:PostgresStore,
     if namespaces is not None: where.append('x.namespace = ANY(%s)'); args.append(list(namespaces))
     if types is not None: where.append('x.type = ANY(%s)'); args.append([NodeType.parse(t).value for t in types])
     if not include_archived: where.append('NOT x.archived')
-    rows = self._q(  # MATERIALIZED: each word's document frequency is counted once, not once per matching row
-        "WITH w AS MATERIALIZED (SELECT q, ln(1 + (n - df + 0.5) / (df + 0.5)) AS idf FROM ("
-        "  SELECT t.q, (SELECT COUNT(*) FROM nodes WHERE tsv @@ t.q)::float8 AS df, (SELECT COALESCE(MAX(id), 0) FROM nodes)::float8 AS n"
-        "  FROM (SELECT to_tsquery('simple', quote_literal(w)) AS q FROM unnest(%s::text[]) w) t WHERE numnode(t.q) > 0) s) "
+    rows = self._q(  # MATERIALIZED: each word's document frequency is counted once, not once per use or matching row
+        "WITH t AS MATERIALIZED (SELECT q, (SELECT COUNT(*) FROM nodes WHERE tsv @@ q)::float8 AS df FROM "
+        "  (SELECT to_tsquery('simple', quote_literal(w)) AS q FROM unnest(%s::text[]) w) u WHERE numnode(q) > 0), "
+        "w AS MATERIALIZED (SELECT q, ln(1 + (n.n - df + 0.5) / (df + 0.5)) AS idf FROM t, (SELECT COALESCE(MAX(id), 0)::float8 AS n FROM nodes) n) "
         "SELECT x.id, SUM(w.idf * ts_rank(x.tsv, w.q, 1)) AS s FROM w JOIN nodes x ON x.tsv @@ w.q "
         f"WHERE {' AND '.join(where)} GROUP BY x.id ORDER BY s DESC, x.id LIMIT %s", (terms, *args, int(k)))
     return [(int(i), float(s)) for i, s in rows]
