@@ -752,18 +752,24 @@ def _write(self:Memory):
         self._seq = seq
 
 # %% ../nbs/04_memory.ipynb #18023b0a
+import weakref
+
 @patch
 def _start_sync(self:Memory):
     "Start the background catch-up thread (none when `memory.sync_interval_s` is 0)."
     self._sync_stop, self._sync_thread = threading.Event(), None
     if self.cfg.sync_interval_s <= 0: return
+    ref, stop, every = weakref.ref(self), self._sync_stop, self.cfg.sync_interval_s  # a memory nobody holds is not kept alive
     def run():
         failing = False
-        while not self._sync_stop.wait(self.cfg.sync_interval_s):
-            try: self.sync(); failing = False
+        while not stop.wait(every):
+            mem = ref()
+            if mem is None or mem.closed: return
+            try: mem.sync(); failing = False
             except MemoryStoreError as e:  # e.g. the database restarting: keep serving from RAM, retry next time
                 if not failing: log.warning("memory: cannot catch up on other processes' writes: %s", e)
                 failing = True
+            del mem
     self._sync_thread = threading.Thread(target=run, name='ruvllm-memory-sync', daemon=True)
     self._sync_thread.start()
 
