@@ -22,7 +22,7 @@ def reqs(key):
 
 lic = licenses[cfg['license']]
 min_python = cfg['min_python']
-extras = {name: reqs(f'{name}_requirements') for name in ('local', 'server', 'app', 'e5', 'bench', 'dev')}
+extras = {name: reqs(f'{name}_requirements') for name in ('local', 'server', 'app', 'e5', 'pg', 'bench', 'dev')}
 extras['all'] = sorted({r for k, v in extras.items() if k != 'dev' for r in v})
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 

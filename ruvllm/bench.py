@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CONTROLS', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'make_world', 'is_correct', 'self_learning_benchmark',
            'machine_info', 'latency_suite', 'throughput_suite', 'generation_overhead_suite', 'ann_suite',
-           'embedding_suite', 'router_suite', 'cache_suite', 'retrieval_suite', 'self_learning_suite',
+           'embedding_suite', 'router_suite', 'cache_suite', 'retrieval_suite', 'store_suite', 'self_learning_suite',
            'footprint_suite', 'Suite', 'streaming_suite', 'threads_suite', 'readme_block', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
@@ -533,6 +533,90 @@ def _retrieval_headline(df):
     return (f"dev R@10: hybrid+graph {r('hybrid+graph')} ({a.loc['hybrid+graph', 'P50 ms']:.2f} ms P50), hybrid {r('hybrid')}, "
             f"BM25 {r('BM25')}, dense {r('dense')}")
 
+# %% ../nbs/13_bench.ipynb #fc77a53c
+_REPLICA = r'''
+import json, sys, time
+from ruvllm import Config, Constraints, RuvLLM
+from ruvllm.bench import _bench_queries
+db, store, seconds, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+cfg = (Config.builder().db_path(db).set('memory.store', store).set('inference.tiers', {'tiny': 'extractive'})
+       .set('router.safe_tier', 'tiny').set('cache.enabled', False).set('learning.enabled', False).build())
+with RuvLLM(cfg, start_scheduler=False) as llm:
+    cons, qs, n = Constraints(force_model='tiny', no_cache=True), _bench_queries(5000, seed=seed), 0
+    for q in qs[:3]: llm.query(q, constraints=cons)
+    print('READY', flush=True); start = float(sys.stdin.readline())  # every replica is open and warm before the clock starts
+    while time.time() < start: time.sleep(0.001)
+    while time.time() < start + seconds: llm.query(qs[3 + n], constraints=cons); n += 1
+print(json.dumps(dict(queries=n)))
+'''
+
+def _replica_qps(store: str, dirs: list, seconds: float) -> float:
+    "Queries/s summed over one replica process per directory in `dirs`, all on `store`, for `seconds`."
+    ps = [subprocess.Popen([sys.executable, '-c', _REPLICA, str(d), store, str(seconds), str(i)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i, d in enumerate(dirs)]
+    for p in ps:
+        if p.stdout.readline().strip() != 'READY': raise RuvLLMError(f"a replica on {store!r} did not start")
+    start = time.time() + 0.5
+    outs = [p.communicate(f"{start}\n", timeout=seconds + 120)[0] for p in ps]
+    return sum(json.loads(o.strip().splitlines()[-1])['queries'] for o in outs) / seconds
+
+def _catch_up_ms(writer, reader, n: int = 20) -> list[float]:
+    "ms from `writer.add_node` returning to `reader.search` finding the node (reader catches up by itself)."
+    out = []
+    for i in range(n):
+        text = f"catch-up probe {i}: the {i}th quorvane ledger was sealed"
+        nid = writer.add_node(text); t0 = time.perf_counter()
+        while not any(h.node.id == nid for h in reader.search(text, k=3)): time.sleep(0.002)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+# %% ../nbs/13_bench.ipynb #b47c69d5
+def _store_row(label: str, store: str, path: Path, n: int, nq: int, progress: bool) -> dict:
+    "One store's measurements (see above) on a fresh memory of `n` generated documents."
+    from ruvllm.orchestrator import RuvLLM
+    from ruvllm.memory import Memory
+    from ruvllm.evals.memory_bench import generated_sentences
+    cfg = (Config.builder().db_path(path).set('memory.store', store).set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').set('cache.enabled', False).build())
+    texts = [t for t, _ in generated_sentences(n + 200, 0)]
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        t0 = time.perf_counter(); llm.ingest(texts[:n], progress=False, batch_size=256); bulk = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for t in texts[n:]: llm.memory.add_node(t)
+        single = 200 / (time.perf_counter() - t0)
+        lat = _latency_row(llm, n, 'tiny', nq, 'extractive', 32, progress)
+        other = Memory.open(path if store == 'sqlite' else path.parent / (path.name + '_reader'), llm.embedder, cfg)
+        try: cu = _catch_up_ms(llm.memory, other)
+        finally: other.close()
+    return dict(store=label, nodes=lat['nodes'], bulk_ingest_per_s=bulk, single_writes_per_s=single,
+                orchestration_p50_ms=lat['orchestration_p50_ms'], orchestration_p95_ms=lat['orchestration_p95_ms'],
+                retrieval_p50_ms=lat['retrieval_p50_ms'], catch_up_p50_ms=float(np.median(cu)), catch_up_max_ms=max(cu))
+
+def store_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
+    "SQLite vs PostgreSQL: ingest rates, orchestration latency, catch-up delay, and queries/s with 1, 2, 4 replicas."
+    from ruvllm.pgstore import start_local_postgres, stop_local_postgres, fresh_database
+    n, nq, secs = (1000, 30, 3.0) if quick else (10_000, 100, 10.0)
+    tmp, server_dir = (Path(tempfile.mkdtemp(prefix=f'ruvllm-bench-{k}-')) for k in ('store', 'pg'))
+    try:
+        server = os.environ.get('RUVLLM_BENCH_PG_URL') or start_local_postgres(server_dir)
+        rows = []
+        for label, store in (('sqlite', 'sqlite'), ('postgresql', fresh_database(server, 'ruvllm_bench'))):
+            row = _store_row(label, store, tmp / label, n, nq, progress)
+            for r in (1, 2, 4):
+                dirs = [tmp / label] * r if store == 'sqlite' else [tmp / f'{label}_replica{i}' for i in range(r)]
+                row[f'qps_{r}_replicas'] = _replica_qps(store, dirs, secs)
+            rows.append(row)
+        return pd.DataFrame(rows)
+    finally:
+        if not os.environ.get('RUVLLM_BENCH_PG_URL') and (server_dir / 'port').exists(): stop_local_postgres(server_dir)
+        for d in (tmp, server_dir): shutil.rmtree(d, ignore_errors=True)
+
+def _store_headline(df):
+    s, p = df.set_index('store').loc['sqlite'], df.set_index('store').loc['postgresql']
+    return (f"orchestration P50 {s.orchestration_p50_ms:.2f} ms (SQLite) vs {p.orchestration_p50_ms:.2f} ms (PostgreSQL); "
+            f"bulk ingest {s.bulk_ingest_per_s:,.0f} vs {p.bulk_ingest_per_s:,.0f} nodes/s; catch-up P50 {s.catch_up_p50_ms:.0f} vs "
+            f"{p.catch_up_p50_ms:.0f} ms; 4 replicas {p.qps_4_replicas / p.qps_1_replicas:.2f}x one (PostgreSQL)")
+
 # %% ../nbs/13_bench.ipynb #6eb919ec
 def self_learning_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "The self-learning epoch table (quick: extractive only, 8 facts, 3 epochs)."
@@ -633,6 +717,7 @@ SUITES = {
     'router': Suite(router_suite, _router_headline, None, 'RouteLLM MMLU APGR / CPT'),
     'cache': Suite(cache_suite, _cache_headline, _cache_plot, 'paraphrases served, wrong answers per set, look-up P50/P99: the default and its ablations'),
     'retrieval': Suite(retrieval_suite, _retrieval_headline, None, 'dense, BM25, hybrid, hybrid+graph recall@k and latency on the conversation benchmark (dev)'),
+    'store': Suite(store_suite, _store_headline, None, 'SQLite vs PostgreSQL: ingest, orchestration latency, catch-up delay, 1/2/4 replicas'),
     'self_learning': Suite(self_learning_suite, _self_learning_headline, _self_learning_plot, 'the measured epoch table'),
     'footprint': Suite(footprint_suite, _footprint_headline, None, 'import time, time to first answer, RSS'),
 }

@@ -8,7 +8,7 @@ __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'READERS',
            'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer', 'parse_feedback',
            'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'demo_loop', 'subcommand',
            'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts', 'cmd_ingest', 'cmd_learn',
-           'cmd_stats', 'needs_extra', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
+           'cmd_stats', 'cmd_migrate', 'needs_extra', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
 import argparse, contextlib, inspect, io, json, logging, os, re, sys, time, tomllib, traceback
@@ -295,6 +295,7 @@ def format_stats(s: dict,  # `RuvLLM.stats()`
 # %% ../nbs/14_cli.ipynb #304011c5
 def describe_learn(name: str, result, replay_size: int | None = None) -> str:
     "One line per loop: what `RuvLLM.learn(name)` did."
+    if isinstance(result, dict) and 'skipped' in result: return f"Loop {name}: skipped: {result['skipped']}"
     if name == 'A':
         return f"Loop A (edge decay): {result['edges_decayed']} edge weights decayed"
     if name == 'B':
@@ -568,6 +569,33 @@ def cmd_stats(args, cfg: Config) -> int:
     with _open(cfg, must_exist=True) as llm:
         s = llm.stats()
     print(_json(s) if args.json else format_stats(s, str(cfg.system.db_path)), end='\n' if args.json else '')
+    return EXIT_OK
+
+# %% ../nbs/14_cli.ipynb #9faa3de4
+def _migrate_options(p):
+    p.add_argument('src', metavar='SRC', help="the memory to copy: a data directory, or a postgresql:// URL")
+    p.add_argument('dst', metavar='DST', help="an empty memory to copy into: a data directory (created), or a postgresql:// URL")
+
+def _open_store_at(where: str, must_exist: bool):
+    "The store at a data directory or a PostgreSQL URL."
+    from ruvllm.memory import open_store
+    if where.startswith(('postgresql://', 'postgres://')): return open_store(where, Path('.'))
+    if must_exist and not (Path(where) / 'memory.sqlite').is_file():
+        raise InvalidInputError(f"no ruvllm memory at {where!r} (no memory.sqlite there); SRC is a data directory or a postgresql:// URL")
+    Path(where).mkdir(parents=True, exist_ok=True)
+    return open_store('sqlite', Path(where))
+
+@subcommand('migrate', "copy a memory between a SQLite data directory and PostgreSQL (either way), counts checked",
+            options=_migrate_options)
+def cmd_migrate(args, cfg: Config) -> int:
+    from ruvllm.memory import copy_store
+    src = _open_store_at(args.src, must_exist=True)
+    try:
+        dst = _open_store_at(args.dst, must_exist=False)
+        try: counts = copy_store(src, dst)
+        finally: dst.close()
+    finally: src.close()
+    print(f"copied {', '.join(f'{n} {t}' for t, n in counts.items())}; every table's row count matches")
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #292f69a8

@@ -91,6 +91,11 @@ class MemoryConfig:
     propagate_edge_weights: dict = _f({'Follows': 1.0, 'SameTopic': 1.0, 'Cites': 1.0, 'Contains': 1.0, 'Derived': 1.0, 'AgentStep': 1.0}, None, "edge type -> multiplier of its edge weight in propagation (a missing type is not followed)")
     retrieval: str = _f('hybrid_graph', one_of('hybrid_graph', 'hybrid', 'dense_graph'), "what `RuvLLM.retrieve` runs: `hybrid_subgraph` with propagation, without it, or HNSW hits + expansion (`search_with_graph`)")
     follows_weight: float = _f(0.5, between(0, 1), "weight of the `Follows` edges `ingest` makes between consecutive items of one source (turns of a session, chunks of a document)")
+    store: str = _f('sqlite', Rule(lambda v: v == 'sqlite' or v.startswith(('postgresql://', 'postgres://')), "'sqlite' or a postgresql://user@host:port/dbname URL"), "where nodes, edges and state live: 'sqlite' (embedded, in db_path) or a PostgreSQL URL shared by several processes")
+    sync_interval_s: float = _f(0.2, at_least(0), "seconds between catching up on other processes' writes to the same store (0: only before each write and on `sync()`)")
+    change_log_keep: int = _f(100_000, at_least(1, 'an integer'), "change-log rows kept for processes catching up; a process further behind reloads from the store")
+    pg_pool_size: int = _f(4, at_least(1, 'an integer'), "PostgreSQL connections each process keeps open")
+    pg_timeout_s: float = _f(5.0, above(0), "seconds to wait for a PostgreSQL connection before a request fails as unavailable (HTTP 503)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

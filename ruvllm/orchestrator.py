@@ -90,7 +90,8 @@ class RuvLLM:
             self.loop_a = LoopA(self.memory, c, c.learning.neighbour_similarity, c.learning.max_neighbours)
             self.loop_b = LoopB(self.router_train_round, c)
             self.loop_c = LoopC(self.memory, c, seed=c.system.seed)
-            self.scheduler = Scheduler({'B': (self.loop_b.due, self.loop_b.run), 'C': (self._compression_due, self._compress)},
+            self.scheduler = Scheduler({'B': (self._shared_due('B', self.loop_b.due), self._one_runner('B', self.loop_b.run)),
+                                        'C': (self._shared_due('C', self._compression_due), self._one_runner('C', self._compress))},
                                        last_runs=self._state.get('last_runs'), on_run=self._on_loop_run)
             if (c.learning.enabled if start_scheduler is None else start_scheduler): self.scheduler.start()
         except BaseException:
@@ -192,6 +193,26 @@ def _compress(self: RuvLLM, now: float | None = None) -> list:
 def _on_loop_run(self: RuvLLM, name, result, seconds, err):
     self.store.log_event('loop', dict(loop=name, seconds=round(seconds, 4), error=err,
                                       result=result if isinstance(result, (dict, list)) or result is None else str(result)))
+
+# %% ../nbs/11_orchestrator.ipynb #3e2d4be7
+@patch
+def _one_runner(self: RuvLLM, name: str, run):
+    "`run` for loop `name`, run only while this process holds the store's lock for it, its time recorded in the store."
+    def guarded():
+        with self.store.exclusive(f'loop-{name}') as mine:
+            if not mine: return {'skipped': f"loop {name} is running in another process on this memory"}
+            out = run()
+            self.store.put(f'loop_last:{name}', str(time.time()).encode())
+            return out
+    return guarded
+
+@patch
+def _shared_due(self: RuvLLM, name: str, due):
+    "`due(last, now)` for loop `name`, with `last` the latest run by any process on the store."
+    def shared(last, now):
+        raw = self.store.get(f'loop_last:{name}')
+        return due(max(last, float(raw)) if raw else last, now)
+    return shared
 
 # %% ../nbs/11_orchestrator.ipynb #9b8416f6
 @patch

@@ -241,6 +241,8 @@ class ChatCompletionBody(BaseModel):
     no_cache: bool | None = None
 
 # %% ../nbs/12_server.ipynb #f0534ee6
+from .memory import StoreUnavailableError
+
 class APIError(Exception):
     "An HTTP error with a JSON body `{'error': {'type', 'message'}}`."
     def __init__(self, status: int, type: str, message: str, headers: dict | None = None):
@@ -257,6 +259,7 @@ def _status_of(e: BaseException) -> tuple[int, str, dict | None]:
     if isinstance(e, ContextOverflowError): return 400, 'context_overflow', None
     if isinstance(e, (InvalidInputError, ConfigError)): return 400, 'invalid_input', None
     if isinstance(e, (BackendUnavailableError, ModelNotFoundError)): return 503, 'backend_unavailable', {'Retry-After': '5'}
+    if isinstance(e, StoreUnavailableError): return 503, 'store_unavailable', {'Retry-After': '2'}  # the database is down or restarting
     if isinstance(e, InferenceError): return 502, 'inference_error', None
     return 500, 'internal_error', None
 

@@ -45,7 +45,7 @@ def ask(base, question, *extra):
 
 # --- help and usage ---------------------------------------------------------------------------------
 
-SUBCOMMANDS = ['demo', 'ask', 'feedback', 'ingest', 'learn', 'stats', 'serve', 'bench']
+SUBCOMMANDS = ['demo', 'ask', 'feedback', 'ingest', 'learn', 'stats', 'migrate', 'serve', 'bench']
 
 
 @pytest.mark.parametrize('cmd', SUBCOMMANDS)
