@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'Memory', 'LexicalHit', 'rrf_scores']
+           'retrieval_stats', 'Memory', 'LexicalHit', 'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -961,6 +961,70 @@ def rrf_scores(rankings,  # lists of ids, each best first
         for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
     return out
 
+# %% ../nbs/04_memory.ipynb #d987d33a
+from datetime import datetime, timezone
+from .text import date_window
+
+def as_datetime(t=None) -> datetime:
+    "A naive UTC datetime from a datetime (aware ones converted), an ISO 8601 string, seconds since 1970, or None (now)."
+    if t is None: return datetime.now(timezone.utc).replace(tzinfo=None)
+    if isinstance(t, (int, float)) and not isinstance(t, bool): return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None)
+    if isinstance(t, str):
+        try: t = datetime.fromisoformat(t.strip())
+        except ValueError: raise InvalidInputError(f"not an ISO 8601 date or time: {t!r}") from None
+    if not isinstance(t, datetime): raise InvalidInputError(f"a time must be a datetime, an ISO 8601 string or seconds since 1970, got {t!r}")
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+def epoch_seconds(t) -> float:
+    "Seconds since 1970 of anything `as_datetime` reads (naive times are UTC)."
+    return as_datetime(t).replace(tzinfo=timezone.utc).timestamp()
+
+def node_time(n: Node) -> float:
+    "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else `created_at`."
+    ts = (n.metadata or {}).get('timestamp')
+    if ts is not None:
+        try: return epoch_seconds(ts)
+        except (InvalidInputError, ValueError, OverflowError, OSError): pass
+    return float(n.created_at)
+
+# %% ../nbs/04_memory.ipynb #7944eabe
+@patch
+def _slot_times(self:Memory) -> np.ndarray:
+    "Per index slot, `node_time` of its node (NaN for a free or retired slot); filled on first use, then only for new slots."
+    t = getattr(self, '_times', np.zeros(0))
+    if len(t) < self._next_slot:
+        ids = self._slot_node[len(t):self._next_slot]
+        nodes = self.store.get_nodes([int(i) for i in ids if i >= 0])
+        t = np.concatenate([t, [node_time(nodes[i]) if i in nodes else np.nan for i in ids.tolist()]])
+        self._times = t
+    return t
+
+@patch
+def time_window(self:Memory,
+                query: str,  # free text that may name a date
+                now=None,  # the reference time (datetime, ISO string or seconds; default: the current time)
+               ) -> tuple[float, float] | None:
+    "[from, to) in seconds since 1970 for the date `query` names, widened by `memory.date_slack_days`, never past `now` (None: no date)."
+    ref = as_datetime(now)
+    w = date_window(query, ref)
+    if w is None: return None
+    lo = epoch_seconds(w.start)
+    return lo, max(lo, min(epoch_seconds(w.end) + 86400.0 * self.cfg.date_slack_days, epoch_seconds(ref)))
+
+@patch
+def _in_window(self:Memory, qv, lexical_ids, window, namespace, types, n) -> list[list[int]]:
+    "Two more rankings for the fusion: the dense search inside the time window and the lexical candidates inside it."
+    lo, hi = window
+    with self._lock:
+        t = self._slot_times()
+        inside = (t >= lo) & (t < hi)
+        mask = self._mask(self._namespaces(namespace), types, False).copy()
+        mask[:len(t)] &= inside; mask[len(t):] = False
+        slots, _ = self._search_slots(qv, n, mask) if mask.any() else ([], [])
+        dense = [int(self._slot_node[s]) for s in slots]
+        lexical = [i for i in lexical_ids if 0 <= self._node_slot[i] < len(t) and inside[self._node_slot[i]]]
+    return [dense, lexical[:n]]
+
 # %% ../nbs/04_memory.ipynb #8f785d9e
 @patch
 def fused_candidates(self:Memory,
@@ -969,16 +1033,22 @@ def fused_candidates(self:Memory,
                      types=None,  # only these node types as candidates
                      vector=None,  # the query's vector if already embedded (default: embed `query`)
                      candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
+                     now=None,  # when the query is asked, for its date expressions (default: the current time)
                     ) -> tuple[np.ndarray, dict[int, float]]:
-    "The query's vector and id -> reciprocal-rank-fused score of the dense and lexical candidates (the seeds of `hybrid_search`)."
-    n = self.cfg.hybrid_candidates if candidates is None else candidates
+    "The query's vector and id -> reciprocal-rank-fused score of the dense, lexical (and in-date-window) candidates: the seeds of `hybrid_search`."
+    c = self.cfg
+    n = c.hybrid_candidates if candidates is None else candidates
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
     _check_text(query, 'query')
     qv = self.embed_query(query if vector is None else vector)
-    dense = self.search(qv, k=n, types=types, namespace=namespace)
-    lexical = self.lexical_search(query, k=n, namespace=namespace, types=types)
-    return qv, rrf_scores([[h.node.id for h in dense], [h.node.id for h in lexical]],
-                          [1.0, self.cfg.rrf_lexical_weight], self.cfg.rrf_k)
+    window = self.time_window(query, now) if c.date_weight > 0 else None
+    dense = [h.node.id for h in self.search(qv, k=n, types=types, namespace=namespace)]
+    lexical = [h.node.id for h in self.lexical_search(query, k=max(n, c.date_lexical_pool) if window else n, namespace=namespace, types=types)]
+    rankings, weights = [dense, lexical[:n]], [1.0, c.rrf_lexical_weight]
+    if window:
+        rankings += self._in_window(qv, lexical, window, namespace, types, n)
+        weights += [c.date_weight, c.date_weight * c.rrf_lexical_weight]
+    return qv, rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #cd920868
 @patch
@@ -990,10 +1060,11 @@ def hybrid_search(self:Memory,
                   vector=None,  # the query's vector if already embedded (default: embed `query`)
                   candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                   propagate: bool = False,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
+                  now=None,  # when the query is asked, for its date expressions (default: the current time)
                  ) -> list[Hit]:
     "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    qv, fused = self.fused_candidates(query, namespace, types, vector, candidates)
+    qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now)
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
     top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
@@ -1064,11 +1135,12 @@ def hybrid_subgraph(self:Memory,
                     vector=None,  # the query's vector if already embedded (default: embed `query`)
                     candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                     propagate: bool = True,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
+                    now=None,  # when the query is asked, for its date expressions (default: the current time)
                    ) -> Subgraph:
     "`hybrid_search`'s `k` best nodes as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
     k = self.cfg.search_k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates)
+    qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
     scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
     top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
     keep, tw = set(top), {EdgeType.parse(t).value: float(w) for t, w in self.cfg.propagate_edge_weights.items()}
