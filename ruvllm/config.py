@@ -94,6 +94,8 @@ class MemoryConfig:
     date_weight: float = _f(1.0, at_least(0), "weight in the fusion of the candidates inside a date window the query names (`Memory.time_window`); 0: dates unused")
     date_slack_days: float = _f(7.0, at_least(0), "a date window reaches this many days past its end: things are told after they happen")
     date_lexical_pool: int = _f(100, at_least(1, 'an integer'), "lexical candidates read when a query names a date, of which those inside the window form its lexical list")
+    lexical: str = _f('ram', one_of('ram', 'store'), "where lexical search runs: the in-RAM BM25 index (`LexicalIndex`, the hot path) or SQLite's FTS5")
+    lexical_max_postings: int = _f(20_000, at_least(1, 'an integer'), "the RAM lexical search uses a query's words rarest first while their postings stay within this (at least one word)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

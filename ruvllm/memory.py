@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'Memory', 'LexicalHit', 'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time']
+           'retrieval_stats', 'Memory', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime', 'epoch_seconds',
+           'node_time']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -848,6 +849,87 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
 
+# %% ../nbs/04_memory.ipynb #7e878ab5
+from array import array
+from collections import Counter
+
+class LexicalIndex:
+    "BM25 over index slots in RAM: per word, the slots holding it and its count there; per slot, the text's length in words."
+    def __init__(self, k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.vocab: dict[str, int] = {}
+        self.slots: list[array] = []  # per word id: slots (int32), in increasing order
+        self.counts: list[array] = []  # per word id: occurrences in that slot (float32)
+        self.lengths = array('f')  # per slot: words in its text (0 for a free slot)
+        self.total = 0.0  # words over all slots
+        self.docs = 0  # slots with a text
+
+    def __len__(self): return len(self.lengths)
+
+    def add(self, slot: int, text: str | None):
+        "Index the text of `slot` (the next slot: slots are added in order; None leaves a free slot)."
+        if slot < len(self.lengths): raise InvalidInputError(f"slot {slot} is already indexed (next is {len(self.lengths)})")
+        while len(self.lengths) < slot: self.lengths.append(0.0)
+        toks = words(text) if text else []
+        self.lengths.append(float(len(toks)))
+        if not toks: return
+        self.total += len(toks); self.docs += 1
+        for w, c in Counter(toks).items():
+            if w in STOP_WORDS: continue
+            j = self.vocab.get(w)
+            if j is None: j = self.vocab[w] = len(self.slots); self.slots.append(array('i')); self.counts.append(array('f'))
+            self.slots[j].append(slot); self.counts[j].append(float(c))
+
+# %% ../nbs/04_memory.ipynb #fe5f723d
+@patch
+def search(self:LexicalIndex,
+           query: str,  # free text, read as words
+           k: int,  # results wanted
+           allowed: np.ndarray,  # boolean mask over slots (at least `len(self)` long): which may be returned
+           max_postings: int = 20_000,  # words are used rarest first while their postings stay within this (at least one)
+          ) -> tuple[np.ndarray, np.ndarray]:
+    "(slots, BM25 scores) of the `k` best allowed slots, best first (ties: lower slot first)."
+    ids = sorted((self.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in self.vocab),
+                 key=lambda j: len(self.slots[j]))
+    keep, used = [], 0
+    for j in ids:
+        if keep and used + len(self.slots[j]) > max_postings: break
+        keep.append(j); used += len(self.slots[j])
+    if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
+    n, avg = max(self.docs, 1), self.total / max(self.docs, 1)
+    lengths = np.frombuffer(self.lengths, np.float32)
+    score = np.zeros(len(lengths))
+    for j in keep:
+        s, tf = np.frombuffer(self.slots[j], np.int32), np.frombuffer(self.counts[j], np.float32)
+        idf = max(math.log((n - len(s) + 0.5) / (len(s) + 0.5)), 1e-6)
+        score[s] += idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths[s] / avg))
+    score *= allowed[:len(score)]
+    cand = np.flatnonzero(score)
+    if len(cand) > k: cand = cand[np.argpartition(-score[cand], k - 1)[:k]]
+    cand = cand[np.lexsort((cand, -score[cand]))]
+    return cand.astype(np.int64), score[cand]
+
+# %% ../nbs/04_memory.ipynb #31e4a607
+@patch
+def _lexical_index(self:Memory) -> LexicalIndex:
+    "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call are read from the store)."
+    lx = getattr(self, '_lx', None)
+    if lx is None: lx = self._lx = LexicalIndex()
+    if len(lx) < self._next_slot:
+        ids = self._slot_node[len(lx):self._next_slot].tolist()
+        nodes = self.store.get_nodes([i for i in ids if i >= 0])
+        for slot, i in enumerate(ids, len(lx)): lx.add(slot, nodes[i].text if i in nodes else None)
+    return lx
+
+@patch
+def _lexical_ids(self:Memory, query: str, k: int, namespace, types=None, include_archived=False) -> list[tuple[int, float]]:
+    "(node id, BM25 score) of the `k` best lexical matches, from the RAM index or (`memory.lexical = 'store'`) SQLite's FTS5."
+    nss = self._namespaces(namespace)
+    if self.cfg.lexical == 'store': return self.store.lexical_search(query, k, nss, types, include_archived)
+    with self._lock:
+        slots, scores = self._lexical_index().search(query, k, self._mask(nss, types, include_archived), self.cfg.lexical_max_postings)
+        return [(int(self._slot_node[s]), float(x)) for s, x in zip(slots.tolist(), scores.tolist())]
+
 # %% ../nbs/04_memory.ipynb #0b92cc52
 @dataclass
 class LexicalHit:
@@ -866,7 +948,7 @@ def lexical_search(self:Memory,
     "The `k` best BM25 matches for the words of `query` in the visible namespaces, best first ([] if no word is left)."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     _check_text(query, 'query')
-    rows = self.store.lexical_search(query, k, self._namespaces(namespace), types, include_archived)
+    rows = self._lexical_ids(query, k, namespace, types, include_archived)
     nodes = self.store.get_nodes([i for i, _ in rows])
     return [LexicalHit(nodes[i], s) for i, s in rows if i in nodes]
 
@@ -961,7 +1043,7 @@ def rrf_scores(rankings,  # lists of ids, each best first
         for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
     return out
 
-# %% ../nbs/04_memory.ipynb #d987d33a
+# %% ../nbs/04_memory.ipynb #9b5e1c6a
 from datetime import datetime, timezone
 from .text import date_window
 
@@ -987,7 +1069,7 @@ def node_time(n: Node) -> float:
         except (InvalidInputError, ValueError, OverflowError, OSError): pass
     return float(n.created_at)
 
-# %% ../nbs/04_memory.ipynb #7944eabe
+# %% ../nbs/04_memory.ipynb #fe356d21
 @patch
 def _slot_times(self:Memory) -> np.ndarray:
     "Per index slot, `node_time` of its node (NaN for a free or retired slot); filled on first use, then only for new slots."
@@ -1042,8 +1124,10 @@ def fused_candidates(self:Memory,
     _check_text(query, 'query')
     qv = self.embed_query(query if vector is None else vector)
     window = self.time_window(query, now) if c.date_weight > 0 else None
-    dense = [h.node.id for h in self.search(qv, k=n, types=types, namespace=namespace)]
-    lexical = [h.node.id for h in self.lexical_search(query, k=max(n, c.date_lexical_pool) if window else n, namespace=namespace, types=types)]
+    with self._lock:
+        slots, _ = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
+        dense = [int(self._slot_node[s]) for s in slots]
+    lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types)]
     rankings, weights = [dense, lexical[:n]], [1.0, c.rrf_lexical_weight]
     if window:
         rankings += self._in_window(qv, lexical, window, namespace, types, n)

@@ -118,7 +118,7 @@ def analyse_query(text: str) -> list[tuple[str, str, str]]:
         prev_cap, prev_word = raw[:1].isupper(), w
     return toks
 
-# %% ../nbs/01b_text.ipynb #273feef8
+# %% ../nbs/01b_text.ipynb #7bb0f1fb
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -148,7 +148,7 @@ class DateWindow:
     phrase: str
     rest: str
 
-# %% ../nbs/01b_text.ipynb #83303bf4
+# %% ../nbs/01b_text.ipynb #4a32d66d
 def _month_start(y: int, m: int) -> datetime: return datetime(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
 def _mon(s: str) -> int: return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.lower()[:3]))
 
@@ -189,7 +189,7 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
              'the year before last': (datetime(now.year - 2, 1, 1), datetime(now.year - 1, 1, 1))}
     return spans[r]
 
-# %% ../nbs/01b_text.ipynb #f9c6eea0
+# %% ../nbs/01b_text.ipynb #cab001a8
 def date_window(text: str,  # free text, e.g. a question
                 now: datetime | None = None,  # the reference time ("last week" is the week before it); default: now, UTC
                ) -> DateWindow | None:

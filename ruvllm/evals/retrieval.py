@@ -42,6 +42,8 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, both directions (backward=1)': (True, dict(propagate_backward=1.0)),
     'hybrid+graph, flat seeds (sharpness=1)': (True, dict(propagate_sharpness=1.0)),
     'dense+graph (no lexical side)': (True, dict(rrf_lexical_weight=0.0)),
+    'hybrid, no dates (date_weight=0)': (False, dict(date_weight=0.0)),
+    'hybrid+graph, no dates (date_weight=0)': (True, dict(date_weight=0.0)),
 }
 
 def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
@@ -53,7 +55,7 @@ def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
     def hybrid(propagate, cfg):
         def rank(q, k):
             mem.cfg = cfg
-            try: return tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=propagate))
+            try: return tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=propagate, now=q.get('asked_at')))
             finally: mem.cfg = base
         return rank
     out = {'dense': lambda q, k: tid(mem.search(q['question'], k=k, namespace=q['conversation'])),
