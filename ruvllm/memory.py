@@ -849,7 +849,7 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
 
-# %% ../nbs/04_memory.ipynb #7e878ab5
+# %% ../nbs/04_memory.ipynb #2b2939d9
 from array import array
 from collections import Counter
 
@@ -880,7 +880,7 @@ class LexicalIndex:
             if j is None: j = self.vocab[w] = len(self.slots); self.slots.append(array('i')); self.counts.append(array('f'))
             self.slots[j].append(slot); self.counts[j].append(float(c))
 
-# %% ../nbs/04_memory.ipynb #fe5f723d
+# %% ../nbs/04_memory.ipynb #e20ee89c
 @patch
 def search(self:LexicalIndex,
            query: str,  # free text, read as words
@@ -909,7 +909,7 @@ def search(self:LexicalIndex,
     cand = cand[np.lexsort((cand, -score[cand]))]
     return cand.astype(np.int64), score[cand]
 
-# %% ../nbs/04_memory.ipynb #31e4a607
+# %% ../nbs/04_memory.ipynb #b5ee70fd
 @patch
 def _lexical_index(self:Memory) -> LexicalIndex:
     "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call are read from the store)."
@@ -1128,10 +1128,10 @@ def fused_candidates(self:Memory,
         slots, _ = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
         dense = [int(self._slot_node[s]) for s in slots]
     lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types)]
-    rankings, weights = [dense, lexical[:n]], [1.0, c.rrf_lexical_weight]
+    rankings, weights = [dense, lexical[:n]], [c.rrf_dense_weight, c.rrf_lexical_weight]
     if window:
         rankings += self._in_window(qv, lexical, window, namespace, types, n)
-        weights += [c.date_weight, c.date_weight * c.rrf_lexical_weight]
+        weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * c.rrf_lexical_weight]
     return qv, rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #cd920868
@@ -1154,6 +1154,35 @@ def hybrid_search(self:Memory,
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.store.get_nodes(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
+
+# %% ../nbs/04_memory.ipynb #a3f8dc5f
+@patch
+def edge_type_weights(self:Memory) -> dict[str, float]:
+    "Edge type -> its multiplier in propagation: `memory.propagate_edge_weights` as feedback has moved them (stored: they survive a reopen)."
+    w = getattr(self, '_type_weights', None)
+    if w is None:
+        raw = self.store.get('edge_type_weights')
+        w = {**self.cfg.propagate_edge_weights, **(json.loads(raw) if raw else {})}
+        w = self._type_weights = {EdgeType.parse(t).value: float(v) for t, v in w.items()}
+    return dict(w)
+
+@patch
+def reinforce_edge_types(self:Memory,
+                         types,  # the edge types (names or `EdgeType`s) that brought an answer's sources in; repeats count once
+                         quality: float,  # the answer's rating in [0, 1]: above 0.5 raises, below lowers
+                        ) -> dict[str, float]:
+    "Move the propagation weight of each type by `memory.edge_type_rate` × (2·quality − 1), within [0, `memory.edge_type_max`]; returns the new weights."
+    if not 0 <= quality <= 1: raise InvalidInputError(f"quality must be in [0, 1], got {quality!r}")
+    with self._lock:
+        w = self.edge_type_weights()
+        moved = {}
+        for t in dict.fromkeys(EdgeType.parse(t).value for t in types):
+            if t not in w: continue  # a type propagation does not follow carried nothing
+            moved[t] = w[t] = min(max(w[t] + self.cfg.edge_type_rate * (2 * quality - 1), 0.0), self.cfg.edge_type_max)
+        if moved:
+            self.store.put('edge_type_weights', json.dumps(w).encode())
+            self._type_weights = w
+    return moved
 
 # %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
@@ -1184,7 +1213,7 @@ def propagate(self:Memory,
               hops: int | None = None,  # default `memory.propagate_hops`
               mix: float | None = None,  # default `memory.propagate_mix`
               sharpness: float | None = None,  # default `memory.propagate_sharpness`
-              edge_weights: dict | None = None,  # edge type -> multiplier (default `memory.propagate_edge_weights`)
+              edge_weights: dict | None = None,  # edge type -> multiplier (default: the learned `edge_type_weights()`)
               backward: float | None = None,  # multiplier for activation flowing dst -> src (default `memory.propagate_backward`)
               namespace: str | None = None,  # the request's namespace
              ) -> dict[int, float]:
@@ -1195,7 +1224,7 @@ def propagate(self:Memory,
     sharpness = c.propagate_sharpness if sharpness is None else sharpness
     backward = c.propagate_backward if backward is None else backward
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
-    etypes = {EdgeType.parse(t).value: float(w) for t, w in (c.propagate_edge_weights if edge_weights is None else edge_weights).items()}
+    etypes = {EdgeType.parse(t).value: float(w) for t, w in (self.edge_type_weights() if edge_weights is None else edge_weights).items()}
     if not seeds: return {}
     with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace)
     p = np.zeros(len(ids))
@@ -1227,7 +1256,7 @@ def hybrid_subgraph(self:Memory,
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
     scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
     top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-    keep, tw = set(top), {EdgeType.parse(t).value: float(w) for t, w in self.cfg.propagate_edge_weights.items()}
+    keep, tw = set(top), self.edge_type_weights()
     with self._lock:
         edges = [Edge(a, b, EdgeType.parse(key), d['weight'], d['created_at'], d['last_used'], d['uses'])
                  for a in top for (_, b, key, d) in self.graph.out_edges(a, keys=True, data=True) if b in keep]

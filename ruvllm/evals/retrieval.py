@@ -44,6 +44,8 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'dense+graph (no lexical side)': (True, dict(rrf_lexical_weight=0.0)),
     'hybrid, no dates (date_weight=0)': (False, dict(date_weight=0.0)),
     'hybrid+graph, no dates (date_weight=0)': (True, dict(date_weight=0.0)),
+    'lexical+graph (no dense side)': (True, dict(rrf_dense_weight=0.0)),
+    'hybrid+graph, FTS5 lexical side (no word cut)': (True, dict(lexical='store')),
 }
 
 def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
@@ -116,20 +118,26 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
                            queries: int = 200,  # timed queries (other generated sentences)
                            embedder=None,  # default: WordLlama 256-d
                           ) -> pd.DataFrame:
-    "P50/P99 ms per call of `search`, `search_with_graph`, `lexical_search` and `hybrid_subgraph` over `n` generated nodes."
+    "P50/P99 ms per call of `search`, `search_with_graph`, `lexical_search` (RAM and FTS5) and `hybrid_subgraph` over `n` generated nodes, and the ingest rate."
     from ruvllm.embedding import WordLlamaEmbedder
     from ruvllm.memory import Memory
     from ruvllm.evals.memory_bench import generated_sentences
     tmp = tempfile.mkdtemp()
     try:
         with Memory.open(tmp, embedder or WordLlamaEmbedder(dim=256)) as m:
-            m.ingest([t for t, _ in generated_sentences(n)], progress=False)
+            texts = [t for t, _ in generated_sentences(n)]
+            t0 = time.perf_counter(); m.ingest(texts, progress=False); ingest_s = time.perf_counter() - t0
             qs = [t for t, _ in generated_sentences(queries, seed=7)]
+            ram, fts = m.cfg, dataclasses.replace(m.cfg, lexical='store')
+            calls = [(name, getattr(m, name), ram) for name in ('search', 'search_with_graph', 'lexical_search', 'hybrid_subgraph')]
+            calls.insert(3, ('lexical_search (FTS5)', m.lexical_search, fts))
             rows = []
-            for name in ('search', 'search_with_graph', 'lexical_search', 'hybrid_subgraph'):
-                f = getattr(m, name); f(qs[0]); ms = []
+            for name, f, cfg in calls:
+                m.cfg = cfg; f(qs[0]); ms = []
                 for q in qs:
                     t = time.perf_counter(); f(q); ms.append(1000 * (time.perf_counter() - t))
-                rows.append(dict(call=name, nodes=n, p50_ms=float(np.percentile(ms, 50)), p99_ms=float(np.percentile(ms, 99))))
+                m.cfg = ram
+                rows.append(dict(call=name, nodes=n, p50_ms=float(np.percentile(ms, 50)), p99_ms=float(np.percentile(ms, 99)),
+                                 ingest_per_s=round(n / ingest_s)))
         return pd.DataFrame(rows)
     finally: shutil.rmtree(tmp, ignore_errors=True)
