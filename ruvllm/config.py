@@ -99,6 +99,7 @@ class MemoryConfig:
     rrf_dense_weight: float = _f(1.0, at_least(0), "weight of the dense (HNSW) list in the fusion (0: lexical candidates only, for ablations)")
     edge_type_rate: float = _f(0.05, at_least(0), "step by which feedback moves an edge type's propagation weight: rate × (2·quality − 1) per rated answer")
     edge_type_max: float = _f(2.0, at_least(0), "ceiling of a learned edge-type propagation weight")
+    search_compressed: bool = _f(True, None, "hybrid retrieval also finds what Loop C archived under a concept: lexical and date lists see those members, a concept hit brings them")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

@@ -849,7 +849,7 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
 
-# %% ../nbs/04_memory.ipynb #2b2939d9
+# %% ../nbs/04_memory.ipynb #c0c04601
 from array import array
 from collections import Counter
 
@@ -880,7 +880,7 @@ class LexicalIndex:
             if j is None: j = self.vocab[w] = len(self.slots); self.slots.append(array('i')); self.counts.append(array('f'))
             self.slots[j].append(slot); self.counts[j].append(float(c))
 
-# %% ../nbs/04_memory.ipynb #e20ee89c
+# %% ../nbs/04_memory.ipynb #267c296e
 @patch
 def search(self:LexicalIndex,
            query: str,  # free text, read as words
@@ -909,7 +909,7 @@ def search(self:LexicalIndex,
     cand = cand[np.lexsort((cand, -score[cand]))]
     return cand.astype(np.int64), score[cand]
 
-# %% ../nbs/04_memory.ipynb #b5ee70fd
+# %% ../nbs/04_memory.ipynb #f06ded73
 @patch
 def _lexical_index(self:Memory) -> LexicalIndex:
     "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call are read from the store)."
@@ -922,12 +922,14 @@ def _lexical_index(self:Memory) -> LexicalIndex:
     return lx
 
 @patch
-def _lexical_ids(self:Memory, query: str, k: int, namespace, types=None, include_archived=False) -> list[tuple[int, float]]:
+def _lexical_ids(self:Memory, query: str, k: int, namespace, types=None, include_archived=False,
+                 allowed=None) -> list[tuple[int, float]]:  # a slot mask that replaces the namespace/type/archive filters (RAM only)
     "(node id, BM25 score) of the `k` best lexical matches, from the RAM index or (`memory.lexical = 'store'`) SQLite's FTS5."
     nss = self._namespaces(namespace)
     if self.cfg.lexical == 'store': return self.store.lexical_search(query, k, nss, types, include_archived)
     with self._lock:
-        slots, scores = self._lexical_index().search(query, k, self._mask(nss, types, include_archived), self.cfg.lexical_max_postings)
+        mask = self._mask(nss, types, include_archived) if allowed is None else allowed
+        slots, scores = self._lexical_index().search(query, k, mask, self.cfg.lexical_max_postings)
         return [(int(self._slot_node[s]), float(x)) for s, x in zip(slots.tolist(), scores.tolist())]
 
 # %% ../nbs/04_memory.ipynb #0b92cc52
@@ -1100,12 +1102,49 @@ def _in_window(self:Memory, qv, lexical_ids, window, namespace, types, n) -> lis
     with self._lock:
         t = self._slot_times()
         inside = (t >= lo) & (t < hi)
-        mask = self._mask(self._namespaces(namespace), types, False).copy()
+        mask = self._candidate_mask(namespace, types).copy()
         mask[:len(t)] &= inside; mask[len(t):] = False
         slots, _ = self._search_slots(qv, n, mask) if mask.any() else ([], [])
         dense = [int(self._slot_node[s]) for s in slots]
         lexical = [i for i in lexical_ids if 0 <= self._node_slot[i] < len(t) and inside[self._node_slot[i]]]
     return [dense, lexical[:n]]
+
+# %% ../nbs/04_memory.ipynb #bedc8bd9
+@patch
+def _compressed(self:Memory) -> np.ndarray:
+    "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."
+    key = (self._next_slot, int(self._archived.sum()), int(self._superseded.sum()))
+    cached = getattr(self, '_compressed_cache', None)
+    if cached is not None and cached[0] == key: return cached[1]
+    m = np.zeros(len(self._archived), bool)
+    for s in np.flatnonzero(self._archived & ~self._superseded).tolist():
+        i = int(self._slot_node[s])
+        if i >= 0 and any(k == EdgeType.CONTAINS.value for _, _, k in self.graph.in_edges(i, keys=True)): m[s] = True
+    self._compressed_cache = (key, m)
+    return m
+
+@patch
+def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
+    "What hybrid candidates may be: the visible live nodes, and (`memory.search_compressed`) the visible compressed ones."
+    nss = self._namespaces(namespace)
+    live = self._mask(nss, types, False)
+    return live | (self._mask(nss, types, True) & self._compressed()) if self.cfg.search_compressed else live
+
+@patch
+def _dense_candidates(self:Memory, qv, n, namespace, types) -> list[int]:
+    "The `n` nearest live nodes, with the compressed members of any `Concept` among them, all ranked by their own cosine."
+    with self._lock:
+        slots, dist = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
+        ids = [int(self._slot_node[s]) for s in slots]
+        if not self.cfg.search_compressed: return ids
+        concept, ok = self._TYPE_CODE[NodeType.CONCEPT], self._candidate_mask(namespace, types)
+        members = list(dict.fromkeys(b for i, s in zip(ids, slots) if self._type[s] == concept
+                                     for _, b, key in self.graph.out_edges(i, keys=True)
+                                     if key == EdgeType.CONTAINS.value and ok[self._node_slot[b]]))
+        if not members: return ids
+        sims = dict(zip(ids, 1.0 - np.asarray(dist, float)))
+        sims.update(zip(members, (self.vectors(members) @ qv).tolist()))
+    return sorted(sims, key=lambda i: (-sims[i], i))[:n]
 
 # %% ../nbs/04_memory.ipynb #8f785d9e
 @patch
@@ -1124,10 +1163,9 @@ def fused_candidates(self:Memory,
     _check_text(query, 'query')
     qv = self.embed_query(query if vector is None else vector)
     window = self.time_window(query, now) if c.date_weight > 0 else None
-    with self._lock:
-        slots, _ = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
-        dense = [int(self._slot_node[s]) for s in slots]
-    lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types)]
+    dense = self._dense_candidates(qv, n, namespace, types)
+    with self._lock: allowed = self._candidate_mask(namespace, types)
+    lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types, allowed=allowed)]
     rankings, weights = [dense, lexical[:n]], [c.rrf_dense_weight, c.rrf_lexical_weight]
     if window:
         rankings += self._in_window(qv, lexical, window, namespace, types, n)
@@ -1155,7 +1193,7 @@ def hybrid_search(self:Memory,
     nodes = self.store.get_nodes(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
 
-# %% ../nbs/04_memory.ipynb #a3f8dc5f
+# %% ../nbs/04_memory.ipynb #340be0fc
 @patch
 def edge_type_weights(self:Memory) -> dict[str, float]:
     "Edge type -> its multiplier in propagation: `memory.propagate_edge_weights` as feedback has moved them (stored: they survive a reopen)."
