@@ -785,9 +785,11 @@ def add_edges(self:Memory, edges: Iterable[tuple]):
 
 # %% ../nbs/04_memory.ipynb #5f559a64
 def _incident(g, u):
-    "Edges out of and into `u`, as (src, dst, key, data)."
-    yield from g.out_edges(u, keys=True, data=True)
-    yield from g.in_edges(u, keys=True, data=True)
+    "Edges out of and into `u`, as (src, dst, key, data) (read through the adjacency views: no edge-view objects on the hot path)."
+    for v, keyed in g.succ[u].items():
+        for key, data in keyed.items(): yield u, v, key, data
+    for v, keyed in g.pred[u].items():
+        for key, data in keyed.items(): yield v, u, key, data
 
 @patch
 def edge(self:Memory, src: int, dst: int, type) -> Edge:
@@ -1109,7 +1111,7 @@ def _in_window(self:Memory, qv, lexical_ids, window, namespace, types, n) -> lis
         lexical = [i for i in lexical_ids if 0 <= self._node_slot[i] < len(t) and inside[self._node_slot[i]]]
     return [dense, lexical[:n]]
 
-# %% ../nbs/04_memory.ipynb #bedc8bd9
+# %% ../nbs/04_memory.ipynb #f985e3c3
 @patch
 def _compressed(self:Memory) -> np.ndarray:
     "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."

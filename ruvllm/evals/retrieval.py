@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'conversation_memory', 'memory_rankers', 'evaluate_retrieval', 'retrieval_frame',
-           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency']
+           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency', 'loop_c_recall']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -52,7 +52,7 @@ def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
                    ablations: bool = True,  # also the `ABLATIONS` rows
                   ) -> dict:
     "name -> rank(question, k) -> turn ids, for the `MAIN` methods and (optionally) the ablations."
-    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits]
+    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]  # a concept is no turn
     base = mem.cfg
     def hybrid(propagate, cfg):
         def rank(q, k):
@@ -141,3 +141,30 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
                                  ingest_per_s=round(n / ingest_s)))
         return pd.DataFrame(rows)
     finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #cf6cec84
+def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
+                  embedder=None,  # default: WordLlama 256-d
+                  conversations=None,  # only these conversation ids (default: all)
+                 ) -> pd.DataFrame:
+    "Hybrid+graph R@k before Loop C compression and after it (compressed members searchable or not), with live node counts."
+    from ruvllm.config import LearningConfig
+    from ruvllm.learning import LoopC
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    convs = sorted({t['conversation'] for t in turns})
+    with conversation_memory(turns, embedder) as mem:
+        base, rank = mem.cfg, memory_rankers(mem, ablations=False)['hybrid+graph']
+        live = lambda: sum(len(mem.live_ids(c)) for c in convs)
+        def row(stage, cfg):
+            mem.cfg = cfg
+            try: return dict(stage=stage, live_nodes=live(), **{f'R@{k}': round(v, 1) for k, v in evaluate(rank, qs)['all'].items()})
+            finally: mem.cfg = base
+        rows = [row('before Loop C', base)]
+        lc, later = LoopC(mem, LearningConfig()), time.time() + LearningConfig().cold_after_s + 1
+        archived = sum(lc.run(c, now=later).archived for c in convs)
+        rows += [row('after, compressed members searchable', base),
+                 row('after, through concepts only (search_compressed=False)', dataclasses.replace(base, search_compressed=False))]
+    df = pd.DataFrame(rows); df.attrs['archived'] = archived
+    return df
