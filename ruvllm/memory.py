@@ -1111,7 +1111,7 @@ def _in_window(self:Memory, qv, lexical_ids, window, namespace, types, n) -> lis
         lexical = [i for i in lexical_ids if 0 <= self._node_slot[i] < len(t) and inside[self._node_slot[i]]]
     return [dense, lexical[:n]]
 
-# %% ../nbs/04_memory.ipynb #f985e3c3
+# %% ../nbs/04_memory.ipynb #8ff54f4a
 @patch
 def _compressed(self:Memory) -> np.ndarray:
     "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."
@@ -1227,10 +1227,11 @@ def reinforce_edge_types(self:Memory,
 # %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
 def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list, list]:
-    "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules."
+    "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules (plus: compressed nodes over any edge)."
     idx = {i: j for j, i in enumerate(ids)}
     out, front = [], list(ids)
     visible = self._mask(self._namespaces(namespace), None, True)
+    compressed = self._compressed() if self.cfg.search_compressed else np.zeros(len(visible), bool)
     for _ in range(hops):
         nxt = []
         for u in front:
@@ -1240,7 +1241,7 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list,
                 v = b if a == u else a
                 sv = self._node_slot[v] if v < len(self._node_slot) else -1
                 if sv < 0 or not visible[sv]: continue
-                if self._archived[sv] and (key != 'Contains' or self._superseded[sv]): continue
+                if self._archived[sv] and (self._superseded[sv] or (key != 'Contains' and not compressed[sv])): continue
                 if v not in idx: idx[v] = len(idx); nxt.append(v)
                 out.append((idx[a], idx[b], w * tw))
         front = nxt

@@ -142,7 +142,7 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
         return pd.DataFrame(rows)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../../nbs/evals/08_retrieval.ipynb #cf6cec84
+# %% ../../nbs/evals/08_retrieval.ipynb #c7fa05c7
 def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
                   embedder=None,  # default: WordLlama 256-d
                   conversations=None,  # only these conversation ids (default: all)
@@ -155,12 +155,13 @@ def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
         turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
     convs = sorted({t['conversation'] for t in turns})
     with conversation_memory(turns, embedder) as mem:
-        base, rank = mem.cfg, memory_rankers(mem, ablations=False)['hybrid+graph']
+        base = mem.cfg
         live = lambda: sum(len(mem.live_ids(c)) for c in convs)
         def row(stage, cfg):
-            mem.cfg = cfg
-            try: return dict(stage=stage, live_nodes=live(), **{f'R@{k}': round(v, 1) for k, v in evaluate(rank, qs)['all'].items()})
+            mem.cfg = cfg  # the rankers run under the config they are made with
+            try: rank = memory_rankers(mem, ablations=False)['hybrid+graph']; res = evaluate(rank, qs)['all']
             finally: mem.cfg = base
+            return dict(stage=stage, live_nodes=live(), **{f'R@{k}': round(v, 1) for k, v in res.items()})
         rows = [row('before Loop C', base)]
         lc, later = LoopC(mem, LearningConfig()), time.time() + LearningConfig().cold_after_s + 1
         archived = sum(lc.run(c, now=later).archived for c in convs)
