@@ -95,7 +95,7 @@ class MemoryConfig:
     date_slack_days: float = _f(7.0, at_least(0), "a date window reaches this many days past its end: things are told after they happen")
     date_lexical_pool: int = _f(100, at_least(1, 'an integer'), "lexical candidates read when a query names a date, of which those inside the window form its lexical list")
     lexical: str = _f('ram', one_of('ram', 'store'), "where lexical search runs: the in-RAM BM25 index (`LexicalIndex`, the hot path) or SQLite's FTS5")
-    lexical_max_postings: int = _f(20_000, at_least(1, 'an integer'), "the RAM lexical search uses a query's words rarest first while their postings stay within this (at least one word)")
+    lexical_max_postings: int = _f(5_000, at_least(1, 'an integer'), "the RAM lexical search uses a query's words rarest first while their postings stay within this (at least one word)")
     rrf_dense_weight: float = _f(1.0, at_least(0), "weight of the dense (HNSW) list in the fusion (0: lexical candidates only, for ablations)")
     edge_type_rate: float = _f(0.05, at_least(0), "step by which feedback moves an edge type's propagation weight: rate × (2·quality − 1) per rated answer")
     edge_type_max: float = _f(2.0, at_least(0), "ceiling of a learned edge-type propagation weight")

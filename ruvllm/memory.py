@@ -888,7 +888,7 @@ def search(self:LexicalIndex,
            query: str,  # free text, read as words
            k: int,  # results wanted
            allowed: np.ndarray,  # boolean mask over slots (at least `len(self)` long): which may be returned
-           max_postings: int = 20_000,  # words are used rarest first while their postings stay within this (at least one)
+           max_postings: int = 5_000,  # words are used rarest first while their postings stay within this (at least one)
           ) -> tuple[np.ndarray, np.ndarray]:
     "(slots, BM25 scores) of the `k` best allowed slots, best first (ties: lower slot first)."
     ids = sorted((self.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in self.vocab),

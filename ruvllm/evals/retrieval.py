@@ -46,6 +46,7 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, no dates (date_weight=0)': (True, dict(date_weight=0.0)),
     'lexical+graph (no dense side)': (True, dict(rrf_dense_weight=0.0)),
     'hybrid+graph, FTS5 lexical side (no word cut)': (True, dict(lexical='store')),
+    'hybrid+graph, RAM lexical without the word cut': (True, dict(lexical_max_postings=10**9)),
 }
 
 def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
