@@ -91,7 +91,7 @@ class MemoryConfig:
     propagate_edge_weights: dict = _f({'Follows': 1.0, 'SameTopic': 1.0, 'Cites': 1.0, 'Contains': 1.0, 'Derived': 1.0, 'AgentStep': 1.0}, None, "edge type -> multiplier of its edge weight in propagation (a missing type is not followed)")
     retrieval: str = _f('hybrid_graph', one_of('hybrid_graph', 'hybrid', 'dense_graph'), "what `RuvLLM.retrieve` runs: `hybrid_subgraph` with propagation, without it, or HNSW hits + expansion (`search_with_graph`)")
     follows_weight: float = _f(0.5, between(0, 1), "weight of the `Follows` edges `ingest` makes between consecutive items of one source (turns of a session, chunks of a document)")
-    date_weight: float = _f(1.0, at_least(0), "weight in the fusion of the candidates inside a date window the query names (`Memory.time_window`); 0: dates unused")
+    date_weight: float = _f(3.0, at_least(0), "weight in the fusion of the candidates inside a date window the query names (`Memory.time_window`); 0: dates unused")
     date_slack_days: float = _f(7.0, at_least(0), "a date window reaches this many days past its end: things are told after they happen")
     date_lexical_pool: int = _f(100, at_least(1, 'an integer'), "lexical candidates read when a query names a date, of which those inside the window form its lexical list")
     lexical: str = _f('ram', one_of('ram', 'store'), "where lexical search runs: the in-RAM BM25 index (`LexicalIndex`, the hot path) or SQLite's FTS5")
@@ -100,6 +100,7 @@ class MemoryConfig:
     edge_type_rate: float = _f(0.05, at_least(0), "step by which feedback moves an edge type's propagation weight: rate × (2·quality − 1) per rated answer")
     edge_type_max: float = _f(2.0, at_least(0), "ceiling of a learned edge-type propagation weight")
     search_compressed: bool = _f(True, None, "hybrid retrieval also finds what Loop C archived under a concept: lexical and date lists see those members, a concept hit brings them")
+    propagate_min_seed: float = _f(0.01, between(0, 1), "a seed spreads only if its sharpened activation is at least this (weaker ones would move no ranking, and walking from them is the cost)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

@@ -1226,10 +1226,11 @@ def reinforce_edge_types(self:Memory,
 
 # %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
-def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list, list]:
+def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
+                 spread=None) -> tuple[list, list]:  # the ids the walk starts from (default: all of `ids`)
     "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules (plus: compressed nodes over any edge)."
     idx = {i: j for j, i in enumerate(ids)}
-    out, front = [], list(ids)
+    out, front = [], list(ids if spread is None else spread)
     visible = self._mask(self._namespaces(namespace), None, True)
     compressed = self._compressed() if self.cfg.search_compressed else np.zeros(len(visible), bool)
     for _ in range(hops):
@@ -1267,10 +1268,11 @@ def propagate(self:Memory,
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
     etypes = {EdgeType.parse(t).value: float(w) for t, w in (self.edge_type_weights() if edge_weights is None else edge_weights).items()}
     if not seeds: return {}
-    with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace)
-    p = np.zeros(len(ids))
-    p[:len(seeds)] = np.fromiter((max(float(s), 0.0) for s in seeds.values()), float, len(seeds))
-    if p.max() > 0: p = (p / p.max()) ** sharpness
+    p0 = np.fromiter((max(float(s), 0.0) for s in seeds.values()), float, len(seeds))
+    if p0.max() > 0: p0 = (p0 / p0.max()) ** sharpness
+    spread = [int(i) for i, a in zip(seeds, p0) if a >= c.propagate_min_seed]  # too weak to move any ranking
+    with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace, spread)
+    p = np.zeros(len(ids)); p[:len(seeds)] = p0
     A = np.zeros((len(ids), len(ids)))
     if edges:
         e = np.array(edges); i, j = e[:, 0].astype(int), e[:, 1].astype(int)

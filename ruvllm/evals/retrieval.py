@@ -47,6 +47,8 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'lexical+graph (no dense side)': (True, dict(rrf_dense_weight=0.0)),
     'hybrid+graph, FTS5 lexical side (no word cut)': (True, dict(lexical='store')),
     'hybrid+graph, RAM lexical without the word cut': (True, dict(lexical_max_postings=10**9)),
+    'hybrid+graph, every seed spreads (propagate_min_seed=0)': (True, dict(propagate_min_seed=0.0)),
+    'hybrid+graph, date weight 1': (True, dict(date_weight=1.0)),
 }
 
 def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
