@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'conversation_memory', 'memory_rankers', 'evaluate_retrieval', 'retrieval_frame',
-           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency', 'loop_c_recall']
+           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency', 'conversation_ingest_rate',
+           'loop_c_recall']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -143,6 +144,24 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
                 rows.append(dict(call=name, nodes=n, p50_ms=float(np.percentile(ms, 50)), p99_ms=float(np.percentile(ms, 99)),
                                  ingest_per_s=round(n / ingest_s)))
         return pd.DataFrame(rows)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #106319ad
+def conversation_ingest_rate(embedder=None,  # default: WordLlama 256-d
+                             repeat: int = 1,  # ingest the benchmark's turns this many times (one namespace per copy)
+                            ) -> dict:
+    "Turns per second of `Memory.ingest` on the benchmark's chat turns (embedding, HNSW insert, SQLite + FTS5 write, `Follows` links)."
+    from ruvllm.embedding import WordLlamaEmbedder
+    from ruvllm.memory import Memory
+    items = as_ingest_items(load_conversations())
+    items = [dict(it, namespace=f"{it['namespace']}-{r}", source=f"{it['source']}-{r}") for r in range(repeat) for it in items]
+    from pathlib import Path
+    tmp, emb = tempfile.mkdtemp(), embedder or WordLlamaEmbedder(dim=256)
+    try:
+        with Memory.open(Path(tmp) / 'warm-up', emb) as m: m.ingest(items[:300], progress=False)  # compiled kernels, loaded models
+        with Memory.open(Path(tmp) / 'timed', emb) as m:
+            t = time.perf_counter(); m.ingest(items, progress=False); s = time.perf_counter() - t
+        return dict(turns=len(items), seconds=round(s, 2), turns_per_s=round(len(items) / s))
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../../nbs/evals/08_retrieval.ipynb #c7fa05c7
