@@ -146,7 +146,7 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
         return pd.DataFrame(rows)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../../nbs/evals/08_retrieval.ipynb #106319ad
+# %% ../../nbs/evals/08_retrieval.ipynb #586e3334
 def conversation_ingest_rate(embedder=None,  # default: WordLlama 256-d
                              repeat: int = 1,  # ingest the benchmark's turns this many times (one namespace per copy)
                             ) -> dict:
