@@ -1098,13 +1098,13 @@ def time_window(self:Memory,
     return lo, max(lo, min(epoch_seconds(w.end) + 86400.0 * self.cfg.date_slack_days, epoch_seconds(ref)))
 
 @patch
-def _in_window(self:Memory, qv, lexical_ids, window, namespace, types, n) -> list[list[int]]:
+def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[int]]:  # `allowed`: `_candidate_mask`
     "Two more rankings for the fusion: the dense search inside the time window and the lexical candidates inside it."
     lo, hi = window
     with self._lock:
         t = self._slot_times()
         inside = (t >= lo) & (t < hi)
-        mask = self._candidate_mask(namespace, types).copy()
+        mask = allowed.copy()
         mask[:len(t)] &= inside; mask[len(t):] = False
         slots, _ = self._search_slots(qv, n, mask) if mask.any() else ([], [])
         dense = [int(self._slot_node[s]) for s in slots]
@@ -1133,13 +1133,13 @@ def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
     return live | (self._mask(nss, types, True) & self._compressed()) if self.cfg.search_compressed else live
 
 @patch
-def _dense_candidates(self:Memory, qv, n, namespace, types) -> list[int]:
+def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int]:  # `allowed`: `_candidate_mask`
     "The `n` nearest live nodes, with the compressed members of any `Concept` among them, all ranked by their own cosine."
     with self._lock:
         slots, dist = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
         ids = [int(self._slot_node[s]) for s in slots]
         if not self.cfg.search_compressed: return ids
-        concept, ok = self._TYPE_CODE[NodeType.CONCEPT], self._candidate_mask(namespace, types)
+        concept, ok = self._TYPE_CODE[NodeType.CONCEPT], allowed
         members = list(dict.fromkeys(b for i, s in zip(ids, slots) if self._type[s] == concept
                                      for _, b, key in self.graph.out_edges(i, keys=True)
                                      if key == EdgeType.CONTAINS.value and ok[self._node_slot[b]]))
@@ -1165,12 +1165,12 @@ def fused_candidates(self:Memory,
     _check_text(query, 'query')
     qv = self.embed_query(query if vector is None else vector)
     window = self.time_window(query, now) if c.date_weight > 0 else None
-    dense = self._dense_candidates(qv, n, namespace, types)
     with self._lock: allowed = self._candidate_mask(namespace, types)
+    dense = self._dense_candidates(qv, n, namespace, types, allowed)
     lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types, allowed=allowed)]
     rankings, weights = [dense, lexical[:n]], [c.rrf_dense_weight, c.rrf_lexical_weight]
     if window:
-        rankings += self._in_window(qv, lexical, window, namespace, types, n)
+        rankings += self._in_window(qv, lexical, window, allowed, n)
         weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * c.rrf_lexical_weight]
     return qv, rrf_scores(rankings, weights, c.rrf_k)
 
