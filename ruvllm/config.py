@@ -96,6 +96,16 @@ class MemoryConfig:
     change_log_keep: int = _f(100_000, at_least(1, 'an integer'), "change-log rows kept for processes catching up; a process further behind reloads from the store")
     pg_pool_size: int = _f(4, at_least(1, 'an integer'), "PostgreSQL connections each process keeps open")
     pg_timeout_s: float = _f(5.0, above(0), "seconds to wait for a PostgreSQL connection before a request fails as unavailable (HTTP 503)")
+    date_weight: float = _f(3.0, at_least(0), "weight in the fusion of the candidates inside a date window the query names (`Memory.time_window`); 0: dates unused")
+    date_slack_days: float = _f(7.0, at_least(0), "a date window reaches this many days past its end: things are told after they happen")
+    date_lexical_pool: int = _f(100, at_least(1, 'an integer'), "lexical candidates read when a query names a date, of which those inside the window form its lexical list")
+    lexical: str = _f('ram', one_of('ram', 'store'), "where lexical search runs: the in-RAM BM25 index (`LexicalIndex`, the hot path) or SQLite's FTS5")
+    lexical_max_postings: int = _f(5_000, at_least(1, 'an integer'), "the RAM lexical search uses a query's words rarest first while their postings stay within this (at least one word)")
+    rrf_dense_weight: float = _f(1.0, at_least(0), "weight of the dense (HNSW) list in the fusion (0: lexical candidates only, for ablations)")
+    edge_type_rate: float = _f(0.05, at_least(0), "step by which feedback moves an edge type's propagation weight: rate × (2·quality − 1) per rated answer")
+    edge_type_max: float = _f(2.0, at_least(0), "ceiling of a learned edge-type propagation weight")
+    search_compressed: bool = _f(True, None, "hybrid retrieval also finds what Loop C archived under a concept: lexical and date lists see those members, a concept hit brings them")
+    propagate_min_seed: float = _f(0.01, between(0, 1), "a seed spreads only if its sharpened activation is at least this (weaker ones would move no ranking, and walking from them is the cost)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

@@ -163,13 +163,14 @@ def carried_edges(self: LoopA, record: RequestRecord) -> list[tuple[int, int, st
 # %% ../nbs/10_learning.ipynb #3a366db8
 @patch
 def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
-    "Apply explicit feedback: edge weights, the written node's quality, a correction. Returns what changed."
+    "Apply explicit feedback: edge weights, edge-type weights, the written node's quality, a correction. Returns what changed."
     q = fb.quality
-    mem, out = self.memory, dict(edges={}, archived=[], correction_node=None)
+    mem, out = self.memory, dict(edges={}, edge_types={}, archived=[], correction_node=None)
     delta = self.cfg.edge_delta * (2 * q - 1)
     if delta:
         for (s, d, t) in self.carried_edges(record):
             out['edges'][(s, d, t)] = mem.adjust_edge(s, d, t, delta)
+    out['edge_types'] = mem.reinforce_edge_types([t for (_, _, t) in record.carried], q) if record.carried else {}
     if record.qa_node is not None and mem.exists(record.qa_node):
         mem.update_node(record.qa_node, quality=q)
         if q < self.cfg.quality_threshold and not mem.is_archived(record.qa_node) and fb.correction is None:

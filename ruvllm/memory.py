@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'Memory', 'LexicalHit', 'rrf_scores']
+           'retrieval_stats', 'Memory', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime', 'epoch_seconds',
+           'node_time']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -1006,9 +1007,11 @@ def add_edges(self:Memory, edges: Iterable[tuple]):
 
 # %% ../nbs/04_memory.ipynb #5f559a64
 def _incident(g, u):
-    "Edges out of and into `u`, as (src, dst, key, data)."
-    yield from g.out_edges(u, keys=True, data=True)
-    yield from g.in_edges(u, keys=True, data=True)
+    "Edges out of and into `u`, as (src, dst, key, data) (read through the adjacency views: no edge-view objects on the hot path)."
+    for v, keyed in g.succ[u].items():
+        for key, data in keyed.items(): yield u, v, key, data
+    for v, keyed in g.pred[u].items():
+        for key, data in keyed.items(): yield v, u, key, data
 
 @patch
 def edge(self:Memory, src: int, dst: int, type) -> Edge:
@@ -1070,6 +1073,89 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
 
+# %% ../nbs/04_memory.ipynb #c0c04601
+from array import array
+from collections import Counter
+
+class LexicalIndex:
+    "BM25 over index slots in RAM: per word, the slots holding it and its count there; per slot, the text's length in words."
+    def __init__(self, k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.vocab: dict[str, int] = {}
+        self.slots: list[array] = []  # per word id: slots (int32), in increasing order
+        self.counts: list[array] = []  # per word id: occurrences in that slot (float32)
+        self.lengths = array('f')  # per slot: words in its text (0 for a free slot)
+        self.total = 0.0  # words over all slots
+        self.docs = 0  # slots with a text
+
+    def __len__(self): return len(self.lengths)
+
+    def add(self, slot: int, text: str | None):
+        "Index the text of `slot` (the next slot: slots are added in order; None leaves a free slot)."
+        if slot < len(self.lengths): raise InvalidInputError(f"slot {slot} is already indexed (next is {len(self.lengths)})")
+        while len(self.lengths) < slot: self.lengths.append(0.0)
+        toks = words(text) if text else []
+        self.lengths.append(float(len(toks)))
+        if not toks: return
+        self.total += len(toks); self.docs += 1
+        for w, c in Counter(toks).items():
+            if w in STOP_WORDS: continue
+            j = self.vocab.get(w)
+            if j is None: j = self.vocab[w] = len(self.slots); self.slots.append(array('i')); self.counts.append(array('f'))
+            self.slots[j].append(slot); self.counts[j].append(float(c))
+
+# %% ../nbs/04_memory.ipynb #267c296e
+@patch
+def search(self:LexicalIndex,
+           query: str,  # free text, read as words
+           k: int,  # results wanted
+           allowed: np.ndarray,  # boolean mask over slots (at least `len(self)` long): which may be returned
+           max_postings: int = 5_000,  # words are used rarest first while their postings stay within this (at least one)
+          ) -> tuple[np.ndarray, np.ndarray]:
+    "(slots, BM25 scores) of the `k` best allowed slots, best first (ties: lower slot first)."
+    ids = sorted((self.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in self.vocab),
+                 key=lambda j: len(self.slots[j]))
+    keep, used = [], 0
+    for j in ids:
+        if keep and used + len(self.slots[j]) > max_postings: break
+        keep.append(j); used += len(self.slots[j])
+    if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
+    n, avg = max(self.docs, 1), self.total / max(self.docs, 1)
+    lengths = np.frombuffer(self.lengths, np.float32)
+    score = np.zeros(len(lengths))
+    for j in keep:
+        s, tf = np.frombuffer(self.slots[j], np.int32), np.frombuffer(self.counts[j], np.float32)
+        idf = max(math.log((n - len(s) + 0.5) / (len(s) + 0.5)), 1e-6)
+        score[s] += idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths[s] / avg))
+    score *= allowed[:len(score)]
+    cand = np.flatnonzero(score)
+    if len(cand) > k: cand = cand[np.argpartition(-score[cand], k - 1)[:k]]
+    cand = cand[np.lexsort((cand, -score[cand]))]
+    return cand.astype(np.int64), score[cand]
+
+# %% ../nbs/04_memory.ipynb #f06ded73
+@patch
+def _lexical_index(self:Memory) -> LexicalIndex:
+    "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call are read from the store)."
+    lx = getattr(self, '_lx', None)
+    if lx is None: lx = self._lx = LexicalIndex()
+    if len(lx) < self._next_slot:
+        ids = self._slot_node[len(lx):self._next_slot].tolist()
+        nodes = self.store.get_nodes([i for i in ids if i >= 0])
+        for slot, i in enumerate(ids, len(lx)): lx.add(slot, nodes[i].text if i in nodes else None)
+    return lx
+
+@patch
+def _lexical_ids(self:Memory, query: str, k: int, namespace, types=None, include_archived=False,
+                 allowed=None) -> list[tuple[int, float]]:  # a slot mask that replaces the namespace/type/archive filters (RAM only)
+    "(node id, BM25 score) of the `k` best lexical matches, from the RAM index or (`memory.lexical = 'store'`) SQLite's FTS5."
+    nss = self._namespaces(namespace)
+    if self.cfg.lexical == 'store': return self.store.lexical_search(query, k, nss, types, include_archived)
+    with self._lock:
+        mask = self._mask(nss, types, include_archived) if allowed is None else allowed
+        slots, scores = self._lexical_index().search(query, k, mask, self.cfg.lexical_max_postings)
+        return [(int(self._slot_node[s]), float(x)) for s, x in zip(slots.tolist(), scores.tolist())]
+
 # %% ../nbs/04_memory.ipynb #0b92cc52
 @dataclass
 class LexicalHit:
@@ -1088,7 +1174,7 @@ def lexical_search(self:Memory,
     "The `k` best BM25 matches for the words of `query` in the visible namespaces, best first ([] if no word is left)."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     _check_text(query, 'query')
-    rows = self.store.lexical_search(query, k, self._namespaces(namespace), types, include_archived)
+    rows = self._lexical_ids(query, k, namespace, types, include_archived)
     nodes = self.store.get_nodes([i for i, _ in rows])
     return [LexicalHit(nodes[i], s) for i, s in rows if i in nodes]
 
@@ -1183,6 +1269,107 @@ def rrf_scores(rankings,  # lists of ids, each best first
         for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
     return out
 
+# %% ../nbs/04_memory.ipynb #9b5e1c6a
+from datetime import datetime, timezone
+from .text import date_window
+
+def as_datetime(t=None) -> datetime:
+    "A naive UTC datetime from a datetime (aware ones converted), an ISO 8601 string, seconds since 1970, or None (now)."
+    if t is None: return datetime.now(timezone.utc).replace(tzinfo=None)
+    if isinstance(t, (int, float)) and not isinstance(t, bool): return datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None)
+    if isinstance(t, str):
+        try: t = datetime.fromisoformat(t.strip())
+        except ValueError: raise InvalidInputError(f"not an ISO 8601 date or time: {t!r}") from None
+    if not isinstance(t, datetime): raise InvalidInputError(f"a time must be a datetime, an ISO 8601 string or seconds since 1970, got {t!r}")
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+def epoch_seconds(t) -> float:
+    "Seconds since 1970 of anything `as_datetime` reads (naive times are UTC)."
+    return as_datetime(t).replace(tzinfo=timezone.utc).timestamp()
+
+def node_time(n: Node) -> float:
+    "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else `created_at`."
+    ts = (n.metadata or {}).get('timestamp')
+    if ts is not None:
+        try: return epoch_seconds(ts)
+        except (InvalidInputError, ValueError, OverflowError, OSError): pass
+    return float(n.created_at)
+
+# %% ../nbs/04_memory.ipynb #fe356d21
+@patch
+def _slot_times(self:Memory) -> np.ndarray:
+    "Per index slot, `node_time` of its node (NaN for a free or retired slot); filled on first use, then only for new slots."
+    t = getattr(self, '_times', np.zeros(0))
+    if len(t) < self._next_slot:
+        ids = self._slot_node[len(t):self._next_slot]
+        nodes = self.store.get_nodes([int(i) for i in ids if i >= 0])
+        t = np.concatenate([t, [node_time(nodes[i]) if i in nodes else np.nan for i in ids.tolist()]])
+        self._times = t
+    return t
+
+@patch
+def time_window(self:Memory,
+                query: str,  # free text that may name a date
+                now=None,  # the reference time (datetime, ISO string or seconds; default: the current time)
+               ) -> tuple[float, float] | None:
+    "[from, to) in seconds since 1970 for the date `query` names, widened by `memory.date_slack_days`, never past `now` (None: no date)."
+    ref = as_datetime(now)
+    w = date_window(query, ref)
+    if w is None: return None
+    lo = epoch_seconds(w.start)
+    return lo, max(lo, min(epoch_seconds(w.end) + 86400.0 * self.cfg.date_slack_days, epoch_seconds(ref)))
+
+@patch
+def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[int]]:  # `allowed`: `_candidate_mask`
+    "Two more rankings for the fusion: the dense search inside the time window and the lexical candidates inside it."
+    lo, hi = window
+    with self._lock:
+        t = self._slot_times()
+        inside = (t >= lo) & (t < hi)
+        mask = allowed.copy()
+        mask[:len(t)] &= inside; mask[len(t):] = False
+        slots, _ = self._search_slots(qv, n, mask) if mask.any() else ([], [])
+        dense = [int(self._slot_node[s]) for s in slots]
+        lexical = [i for i in lexical_ids if 0 <= self._node_slot[i] < len(t) and inside[self._node_slot[i]]]
+    return [dense, lexical[:n]]
+
+# %% ../nbs/04_memory.ipynb #8ff54f4a
+@patch
+def _compressed(self:Memory) -> np.ndarray:
+    "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."
+    key = (self._next_slot, int(self._archived.sum()), int(self._superseded.sum()))
+    cached = getattr(self, '_compressed_cache', None)
+    if cached is not None and cached[0] == key: return cached[1]
+    m = np.zeros(len(self._archived), bool)
+    for s in np.flatnonzero(self._archived & ~self._superseded).tolist():
+        i = int(self._slot_node[s])
+        if i >= 0 and any(k == EdgeType.CONTAINS.value for _, _, k in self.graph.in_edges(i, keys=True)): m[s] = True
+    self._compressed_cache = (key, m)
+    return m
+
+@patch
+def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
+    "What hybrid candidates may be: the visible live nodes, and (`memory.search_compressed`) the visible compressed ones."
+    nss = self._namespaces(namespace)
+    live = self._mask(nss, types, False)
+    return live | (self._mask(nss, types, True) & self._compressed()) if self.cfg.search_compressed else live
+
+@patch
+def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int]:  # `allowed`: `_candidate_mask`
+    "The `n` nearest live nodes, with the compressed members of any `Concept` among them, all ranked by their own cosine."
+    with self._lock:
+        slots, dist = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
+        ids = [int(self._slot_node[s]) for s in slots]
+        if not self.cfg.search_compressed: return ids
+        concept, ok = self._TYPE_CODE[NodeType.CONCEPT], allowed
+        members = list(dict.fromkeys(b for i, s in zip(ids, slots) if self._type[s] == concept
+                                     for _, b, key in self.graph.out_edges(i, keys=True)
+                                     if key == EdgeType.CONTAINS.value and ok[self._node_slot[b]]))
+        if not members: return ids
+        sims = dict(zip(ids, 1.0 - np.asarray(dist, float)))
+        sims.update(zip(members, (self.vectors(members) @ qv).tolist()))
+    return sorted(sims, key=lambda i: (-sims[i], i))[:n]
+
 # %% ../nbs/04_memory.ipynb #8f785d9e
 @patch
 def fused_candidates(self:Memory,
@@ -1191,16 +1378,23 @@ def fused_candidates(self:Memory,
                      types=None,  # only these node types as candidates
                      vector=None,  # the query's vector if already embedded (default: embed `query`)
                      candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
+                     now=None,  # when the query is asked, for its date expressions (default: the current time)
                     ) -> tuple[np.ndarray, dict[int, float]]:
-    "The query's vector and id -> reciprocal-rank-fused score of the dense and lexical candidates (the seeds of `hybrid_search`)."
-    n = self.cfg.hybrid_candidates if candidates is None else candidates
+    "The query's vector and id -> reciprocal-rank-fused score of the dense, lexical (and in-date-window) candidates: the seeds of `hybrid_search`."
+    c = self.cfg
+    n = c.hybrid_candidates if candidates is None else candidates
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
     _check_text(query, 'query')
     qv = self.embed_query(query if vector is None else vector)
-    dense = self.search(qv, k=n, types=types, namespace=namespace)
-    lexical = self.lexical_search(query, k=n, namespace=namespace, types=types)
-    return qv, rrf_scores([[h.node.id for h in dense], [h.node.id for h in lexical]],
-                          [1.0, self.cfg.rrf_lexical_weight], self.cfg.rrf_k)
+    window = self.time_window(query, now) if c.date_weight > 0 else None
+    with self._lock: allowed = self._candidate_mask(namespace, types)
+    dense = self._dense_candidates(qv, n, namespace, types, allowed)
+    lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types, allowed=allowed)]
+    rankings, weights = [dense, lexical[:n]], [c.rrf_dense_weight, c.rrf_lexical_weight]
+    if window:
+        rankings += self._in_window(qv, lexical, window, allowed, n)
+        weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * c.rrf_lexical_weight]
+    return qv, rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #cd920868
 @patch
@@ -1212,23 +1406,55 @@ def hybrid_search(self:Memory,
                   vector=None,  # the query's vector if already embedded (default: embed `query`)
                   candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                   propagate: bool = False,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
+                  now=None,  # when the query is asked, for its date expressions (default: the current time)
                  ) -> list[Hit]:
     "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    qv, fused = self.fused_candidates(query, namespace, types, vector, candidates)
+    qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now)
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
     top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.store.get_nodes(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
 
+# %% ../nbs/04_memory.ipynb #340be0fc
+@patch
+def edge_type_weights(self:Memory) -> dict[str, float]:
+    "Edge type -> its multiplier in propagation: `memory.propagate_edge_weights` as feedback has moved them (stored: they survive a reopen)."
+    w = getattr(self, '_type_weights', None)
+    if w is None:
+        raw = self.store.get('edge_type_weights')
+        w = {**self.cfg.propagate_edge_weights, **(json.loads(raw) if raw else {})}
+        w = self._type_weights = {EdgeType.parse(t).value: float(v) for t, v in w.items()}
+    return dict(w)
+
+@patch
+def reinforce_edge_types(self:Memory,
+                         types,  # the edge types (names or `EdgeType`s) that brought an answer's sources in; repeats count once
+                         quality: float,  # the answer's rating in [0, 1]: above 0.5 raises, below lowers
+                        ) -> dict[str, float]:
+    "Move the propagation weight of each type by `memory.edge_type_rate` × (2·quality − 1), within [0, `memory.edge_type_max`]; returns the new weights."
+    if not 0 <= quality <= 1: raise InvalidInputError(f"quality must be in [0, 1], got {quality!r}")
+    with self._lock:
+        w = self.edge_type_weights()
+        moved = {}
+        for t in dict.fromkeys(EdgeType.parse(t).value for t in types):
+            if t not in w: continue  # a type propagation does not follow carried nothing
+            moved[t] = w[t] = min(max(w[t] + self.cfg.edge_type_rate * (2 * quality - 1), 0.0), self.cfg.edge_type_max)
+        if moved:
+            self.store.put('edge_type_weights', json.dumps(w).encode())
+            self._type_weights = w
+    return moved
+
 # %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
-def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list, list]:
-    "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules."
+def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
+                 spread=None) -> tuple[list, list]:  # the ids the walk starts from (default: all of `ids`)
+    "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules (plus: compressed nodes over any edge)."
     idx = {i: j for j, i in enumerate(ids)}
-    out, front = [], list(ids)
+    out, front = [], list(ids if spread is None else spread)
     visible = self._mask(self._namespaces(namespace), None, True)
+    compressed = self._compressed() if self.cfg.search_compressed else np.zeros(len(visible), bool)
     for _ in range(hops):
         nxt = []
         for u in front:
@@ -1238,7 +1464,7 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace) -> tuple[list,
                 v = b if a == u else a
                 sv = self._node_slot[v] if v < len(self._node_slot) else -1
                 if sv < 0 or not visible[sv]: continue
-                if self._archived[sv] and (key != 'Contains' or self._superseded[sv]): continue
+                if self._archived[sv] and (self._superseded[sv] or (key != 'Contains' and not compressed[sv])): continue
                 if v not in idx: idx[v] = len(idx); nxt.append(v)
                 out.append((idx[a], idx[b], w * tw))
         front = nxt
@@ -1251,7 +1477,7 @@ def propagate(self:Memory,
               hops: int | None = None,  # default `memory.propagate_hops`
               mix: float | None = None,  # default `memory.propagate_mix`
               sharpness: float | None = None,  # default `memory.propagate_sharpness`
-              edge_weights: dict | None = None,  # edge type -> multiplier (default `memory.propagate_edge_weights`)
+              edge_weights: dict | None = None,  # edge type -> multiplier (default: the learned `edge_type_weights()`)
               backward: float | None = None,  # multiplier for activation flowing dst -> src (default `memory.propagate_backward`)
               namespace: str | None = None,  # the request's namespace
              ) -> dict[int, float]:
@@ -1262,12 +1488,13 @@ def propagate(self:Memory,
     sharpness = c.propagate_sharpness if sharpness is None else sharpness
     backward = c.propagate_backward if backward is None else backward
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
-    etypes = {EdgeType.parse(t).value: float(w) for t, w in (c.propagate_edge_weights if edge_weights is None else edge_weights).items()}
+    etypes = {EdgeType.parse(t).value: float(w) for t, w in (self.edge_type_weights() if edge_weights is None else edge_weights).items()}
     if not seeds: return {}
-    with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace)
-    p = np.zeros(len(ids))
-    p[:len(seeds)] = np.fromiter((max(float(s), 0.0) for s in seeds.values()), float, len(seeds))
-    if p.max() > 0: p = (p / p.max()) ** sharpness
+    p0 = np.fromiter((max(float(s), 0.0) for s in seeds.values()), float, len(seeds))
+    if p0.max() > 0: p0 = (p0 / p0.max()) ** sharpness
+    spread = [int(i) for i, a in zip(seeds, p0) if a >= c.propagate_min_seed]  # too weak to move any ranking
+    with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace, spread)
+    p = np.zeros(len(ids)); p[:len(seeds)] = p0
     A = np.zeros((len(ids), len(ids)))
     if edges:
         e = np.array(edges); i, j = e[:, 0].astype(int), e[:, 1].astype(int)
@@ -1286,14 +1513,15 @@ def hybrid_subgraph(self:Memory,
                     vector=None,  # the query's vector if already embedded (default: embed `query`)
                     candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                     propagate: bool = True,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
+                    now=None,  # when the query is asked, for its date expressions (default: the current time)
                    ) -> Subgraph:
     "`hybrid_search`'s `k` best nodes as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
     k = self.cfg.search_k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates)
+    qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
     scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
     top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-    keep, tw = set(top), {EdgeType.parse(t).value: float(w) for t, w in self.cfg.propagate_edge_weights.items()}
+    keep, tw = set(top), self.edge_type_weights()
     with self._lock:
         edges = [Edge(a, b, EdgeType.parse(key), d['weight'], d['created_at'], d['last_used'], d['uses'])
                  for a in top for (_, b, key, d) in self.graph.out_edges(a, keys=True, data=True) if b in keep]

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS', 'AUXILIARIES',
            'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS', 'words', 'light_stem', 'content_words', 'names',
-           'numbers', 'key_words', 'key_coverage', 'analyse_query', 'question_intent', 'intents_compatible',
-           'mask_names']
+           'numbers', 'key_words', 'key_coverage', 'analyse_query', 'DateWindow', 'date_window', 'question_intent',
+           'intents_compatible', 'mask_names']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -118,6 +118,93 @@ def analyse_query(text: str) -> list[tuple[str, str, str]]:
         else: toks.append(('name' if proper else 'word', light_stem(w), w))
         prev_cap, prev_word = raw[:1].isupper(), w
     return toks
+
+# %% ../nbs/01b_text.ipynb #7bb0f1fb
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_MONTHS = 'january february march april may june july august september october november december'.split()
+_MON_RE = '|'.join(_MONTHS + ['jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sept', 'sep', 'oct', 'nov', 'dec'])
+_DAYS = 'monday tuesday wednesday thursday friday saturday sunday'.split()
+_COUNT = dict(a=1, an=1, one=1, two=2, three=3, four=4, five=5, six=6, seven=7, eight=8, nine=9, ten=10, couple=2, few=3)
+_M, _D, _Y = rf'(?P<mon>{_MON_RE})\.?', r'(?P<day>[0-3]?\d)(?:st|nd|rd|th)?', r'(?P<year>(?:19|20)\d\d)'
+_DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this order; the earliest match in the text wins
+    ('iso', r'\b(?P<year>(?:19|20)\d\d)-(?P<mon>[01]\d)-(?P<day>[0-3]\d)\b'),
+    ('day', rf'\b{_D}(?: of)? {_M}(?:,? {_Y})?\b'),
+    ('day', rf'\b{_M} {_D}(?:,? {_Y})?\b(?!:)'),
+    ('month', rf'\b{_M},? {_Y}\b'),
+    ('month', rf'\b(?:in|on|since|during|from|until|till|by|before|after|of|last|early|late|mid)(?:-| )(?:in |of )?{_M}\b(?! (?:i|we|you|he|she|they)\b)(?!,? (?:19|20)\d\d\b)(?! [0-3]?\d(?:st|nd|rd|th)?\b)'),
+    ('year', rf'\b(?:in|during|since|of) {_Y}\b'),
+    ('ago', r'\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) (?P<unit>day|week|month|year)s? ago\b'),
+    ('rel', r'\b(?P<rel>the day before yesterday|yesterday|today|tonight|this morning|this (?:week|month|year)|'
+            r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b'),
+    ('weekday', rf'\b(?:last|on|this past) (?P<wd>{"|".join(_DAYS)})\b'),
+]]
+
+@dataclass(frozen=True)
+class DateWindow:
+    "A time window a text names: `[start, end)`, the phrase that said it and the text without the phrase."
+    start: datetime
+    end: datetime
+    phrase: str
+    rest: str
+
+# %% ../nbs/01b_text.ipynb #4a32d66d
+def _month_start(y: int, m: int) -> datetime: return datetime(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
+def _mon(s: str) -> int: return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.lower()[:3]))
+
+def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | None:
+    "The window of one matched expression, relative to `now` (None when it names no real date)."
+    today, day = datetime(now.year, now.month, now.day), timedelta(days=1)
+    week = today - today.weekday() * day  # this Monday
+    if kind in ('iso', 'day', 'month'):
+        m = _mon(g['mon'])
+        if kind == 'month':
+            y = int(g['year']) if g.get('year') else now.year - (m > now.month)
+            return _month_start(y, m), _month_start(y, m + 1)
+        try: d = datetime(int(g['year']) if g.get('year') else now.year, m, int(g['day']))
+        except ValueError: return None
+        if not g.get('year') and d > today: d = d.replace(year=d.year - 1)
+        return d, d + day
+    if kind == 'year': y = int(g['year']); return datetime(y, 1, 1), datetime(y + 1, 1, 1)
+    if kind == 'weekday':
+        d = today - ((today.weekday() - _DAYS.index(g['wd'].lower())) % 7 or 7) * day
+        return d, d + day
+    if kind == 'ago':
+        w = g['n'].lower().split()
+        n, unit = (int(w[0]) if w[0].isdigit() else _COUNT.get(w[-1] if w[-1] != 'of' else w[-2], 1)), g['unit'].lower()
+        if unit == 'day': return today - n * day, today - (n - 1) * day
+        if unit == 'week': return week - n * 7 * day, week - (n - 1) * 7 * day
+        if unit == 'month': return _month_start(now.year, now.month - n), _month_start(now.year, now.month - n + 1)
+        return datetime(now.year - n, 1, 1), datetime(now.year - n + 1, 1, 1)
+    r = ' '.join(g['rel'].lower().split())
+    spans = {'the day before yesterday': (today - 2 * day, today - day), 'yesterday': (today - day, today),
+             'today': (today, today + day), 'tonight': (today, today + day), 'this morning': (today, today + day),
+             'this week': (week, week + 7 * day), 'last week': (week - 7 * day, week), 'last weekend': (week - 2 * day, week),
+             'the week before last': (week - 14 * day, week - 7 * day),
+             'this month': (_month_start(now.year, now.month), _month_start(now.year, now.month + 1)),
+             'last month': (_month_start(now.year, now.month - 1), _month_start(now.year, now.month)),
+             'the month before last': (_month_start(now.year, now.month - 2), _month_start(now.year, now.month - 1)),
+             'this year': (datetime(now.year, 1, 1), datetime(now.year + 1, 1, 1)),
+             'last year': (datetime(now.year - 1, 1, 1), datetime(now.year, 1, 1)),
+             'the year before last': (datetime(now.year - 2, 1, 1), datetime(now.year - 1, 1, 1))}
+    return spans[r]
+
+# %% ../nbs/01b_text.ipynb #cab001a8
+def date_window(text: str,  # free text, e.g. a question
+                now: datetime | None = None,  # the reference time ("last week" is the week before it); default: now, UTC
+               ) -> DateWindow | None:
+    "The time window of the first date expression in `text` (None when there is none)."
+    now = (datetime.utcnow() if now is None else now).replace(tzinfo=None)
+    found = []
+    for kind, pat in _DATE_PATTERNS:
+        for m in pat.finditer(text):
+            w = _resolve(kind, {k: v for k, v in m.groupdict().items() if v is not None}, now)
+            if w is not None: found.append((m.start(), -(m.end() - m.start()), m, w)); break
+    if not found: return None
+    _, _, m, (start, end) = min(found, key=lambda f: f[:2])  # the earliest, then the longest
+    rest = ' '.join((text[:m.start()] + ' ' + text[m.end():]).split())
+    return DateWindow(start, end, m.group(0), rest)
 
 # %% ../nbs/01b_text.ipynb #fc009c8e
 AUXILIARIES = frozenset("am is are was were be been do does did can could should would will shall may might must "

