@@ -643,7 +643,7 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
                  quality={t: float(qual[i]) for i, t in enumerate(self.tiers)})
     return d, hn
 
-# %% ../nbs/05_router.ipynb #594f884f
+# %% ../nbs/05_router.ipynb #6e22551b
 @patch
 def unit_embedding(self: FastGRNNRouter, X: np.ndarray) -> np.ndarray:
     "The embedding slice of feature rows, each scaled to unit length (zero rows stay zero)."
@@ -1137,7 +1137,7 @@ def _fit_candidate(self: RouterTrainer, train: TrainingSet, epochs: int | None) 
         ep_losses.append(tot / nt)
     return cand, epochs, steps, ep_losses
 
-# %% ../nbs/05_router.ipynb #b9e967df
+# %% ../nbs/05_router.ipynb #e737b2a4
 def kmeans_labels(E: np.ndarray,  # rows to cluster (unit vectors: cosine k-means)
                   k: int, rng: np.random.Generator, iters: int = 10) -> np.ndarray:
     "Cluster label per row (k-means++ start, `iters` Lloyd steps on cosine similarity)."

@@ -6,7 +6,7 @@
 __all__ = ['CONTROLS_PATH', 'CONTROL_CATEGORIES', 'load_controls', 'answer_matches', 'control_pairs', 'wilson_interval',
            'control_accuracy']
 
-# %% ../../nbs/evals/10_controls.ipynb #c5ba21b1
+# %% ../../nbs/evals/10_controls.ipynb #c4a5665d
 import math, re
 from pathlib import Path
 import importlib.resources
@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..types import InvalidInputError
 
-# %% ../../nbs/evals/10_controls.ipynb #e0becc59
+# %% ../../nbs/evals/10_controls.ipynb #64ff9945
 CONTROLS_PATH = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'controls' / 'controls.tsv'
 CONTROL_CATEGORIES = ('arithmetic', 'calendar', 'geography', 'science', 'language', 'common')
 
@@ -34,7 +34,7 @@ def load_controls(path=None) -> pd.DataFrame:
     if len(dup): raise InvalidInputError(f"{str(p)!r} repeats the question {dup.question.iloc[0]!r}")
     return df
 
-# %% ../../nbs/evals/10_controls.ipynb #73406c12
+# %% ../../nbs/evals/10_controls.ipynb #8503f29e
 def answer_matches(response: str,  # the system's answer
                    answer: str,  # the expected answer; '|' separates accepted alternatives
                   ) -> bool:
@@ -50,7 +50,7 @@ def control_pairs(path=None) -> list[tuple[str, str]]:
     "The set as (question, answer) pairs, in file order (what the self-learning benchmark asks)."
     return list(load_controls(path)[['question', 'answer']].itertuples(index=False, name=None))
 
-# %% ../../nbs/evals/10_controls.ipynb #363d76fe
+# %% ../../nbs/evals/10_controls.ipynb #c22589f5
 def wilson_interval(k: int,  # right answers
                     n: int,  # questions
                     z: float = 1.96,  # 1.96: a 95 % interval
