@@ -176,12 +176,12 @@ def _epoch_row(epoch: int, res: dict, c0: dict, c1: dict, st: dict, round_) -> d
 
 # %% ../nbs/13_bench.ipynb #e53ce862
 def _self_learning_config(path, seed: int = 0) -> Config:
-    "The benchmark's own system: the default tiers, one llama.cpp thread, 48-token answers, no ε-exploration."
-    # one llama.cpp thread (two contend with everything else on a shared 2-core machine) and answers capped at 48
-    # tokens (the answers here are a few words; correctness looks for the answer): a shorter run, same result.
+    "The benchmark's own system: the default tiers, one llama.cpp thread, 24-token answers, no ε-exploration."
+    # one llama.cpp thread (two contend with everything else on a shared 2-core machine) and answers capped at 24
+    # tokens (the answers here are a few words and come first; correctness looks for them): a shorter run.
     # No exploration: the probes give every tier's outcome (full information), so exploring would only cost.
     return (Config.builder().db_path(path).set('system.seed', seed).set('system.num_threads', 1)
-            .set('inference.max_tokens', 48).set('router.exploration', 0.0).build())
+            .set('inference.max_tokens', 24).set('router.exploration', 0.0).build())
 
 def self_learning_benchmark(n_facts: int = 30,  # fictional facts
                             epochs: int = 6,  # epoch 0 + paraphrase epochs

@@ -1204,7 +1204,7 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
     promoted = bool(promoted and promote)
     pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]
     if not promote: reason = 'not promoted: promote=False'
-    if promoted: self._promote(cand, train)
+    if promoted: self._promote(cand, ts)
     mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
     rec = RoundRecord(round=len(self.history) + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
                       steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
