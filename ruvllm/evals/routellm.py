@@ -266,7 +266,7 @@ def routellm_experiment(data_dir=None, settings: Sequence[str] = ('cv', 'subject
     out = pd.DataFrame(rows); out.attrs.update(feature_seconds=time.perf_counter() - t0, **source)
     return out
 
-# %% ../../nbs/evals/05_routellm.ipynb #3414eb42
+# %% ../../nbs/evals/05_routellm.ipynb #4f48b998
 def length_scores(df: pd.DataFrame) -> np.ndarray:
     "The one-feature baseline: prompt length in characters (a longer prompt goes to the strong model)."
     return df.prompt.str.len().to_numpy(float)
@@ -297,7 +297,7 @@ def loco_category_table(df: pd.DataFrame, loco: dict) -> pd.DataFrame:
     t = pd.DataFrame(rows); t['router_minus_length'] = t.router - t.length_baseline
     return t
 
-# %% ../../nbs/evals/05_routellm.ipynb #477cbb35
+# %% ../../nbs/evals/05_routellm.ipynb #033c90eb
 def loco_permutation_importance(X: np.ndarray, df: pd.DataFrame, loco: dict, seed: int = 0) -> pd.DataFrame:
     """Drop in the mean per-category LOCO APGR (quality gap) when one feature is shuffled within each unseen
     category (the 72 embedding slots shuffled together, as one group), scored by that category's router."""
