@@ -655,9 +655,10 @@ def fit_novelty(self: FastGRNNRouter, X: np.ndarray,  # the training rows of a p
                 rng: np.random.Generator | None = None, max_rows: int = 5000):
     "Keep up to `novelty_prototypes` rows as the familiarity reference and the distance beyond which a query is unfamiliar."
     m, q = self.cfg.novelty_prototypes, self.cfg.novelty_quantile
-    if m == 0 or len(X) < 4: self.prototypes, self.novelty_threshold = None, None; return self
     rng = rng if rng is not None else np.random.default_rng(0)
-    E = self.unit_embedding(X)[rng.permutation(len(X))[:m + max_rows]]
+    E = np.unique(np.round(self.unit_embedding(X), 6), axis=0)  # a query seen twice must not judge itself (distance 0)
+    E = E[rng.permutation(len(E))[:m + max_rows]]
+    if m == 0 or len(E) < 4: self.prototypes, self.novelty_threshold = None, None; return self
     if len(E) > m: P, S = E[:m], E[m:] @ E[:m].T  # rows beyond the prototypes judge them
     else: P = E; S = E @ E.T; np.fill_diagonal(S, -np.inf)  # few rows: each judged by the others (leave one out)
     self.prototypes = P.astype(np.float32); self.novelty_threshold = float(np.quantile(1.0 - S.max(1), q))

@@ -179,3 +179,11 @@ def test_tier_choice_is_the_expected_utility_of_the_success_heads():
         if d.fallback or d.novel: continue
         u = {t: d.quality[t] - r.cost_weight * c for t, c in zip(r.tiers, r.costs)}
         assert d.tier == max(u, key=u.get)
+
+
+def test_repeated_rows_do_not_make_every_query_unfamiliar():
+    "A buffer holds each request twice (its routed outcome and the probes' row): the threshold must not collapse to 0."
+    topic = np.random.default_rng(2).normal(size=72)
+    X = np.random.default_rng(1).normal(0, 0.5, (60, 128)); X[:, 28:100] += topic  # the embedding slots
+    r = FastGRNNRouter(RouterConfig(), ['tiny', 'small']).fit_novelty(np.vstack([X, X]))
+    assert r.novelty_threshold > 0.01 and not any(r.is_novel(x) for x in X)
