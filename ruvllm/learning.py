@@ -288,12 +288,13 @@ def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> Com
 
 # %% ../nbs/10_learning.ipynb #794b10b1
 class LoopB:
-    "Router training rounds: triggered by time or by the number of new outcomes."
+    "Router training rounds: triggered by time or by the number of new outcomes; refused rounds logged with the gate's reason."
     def __init__(self, train: Callable[[], dict | None], cfg: LearningConfig | Config | None = None):
         self.train = train
         self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
         self.new_outcomes = 0
         self.rounds: list[dict] = []
+        self.rejected: list[dict] = []  # rounds the gate refused: {'round', 'reason', 'utility_lcb'}
 
     def record_outcome(self, n: int = 1): self.new_outcomes += n
 
@@ -304,7 +305,11 @@ class LoopB:
     def run(self) -> dict | None:
         rec = self.train()
         self.new_outcomes = 0
-        if rec is not None: self.rounds.append(rec)
+        if rec is not None:
+            self.rounds.append(rec)
+            if not rec.get('promoted', True):
+                self.rejected.append(dict(round=rec.get('round'), reason=rec.get('reason', ''), utility_lcb=rec.get('utility_lcb')))
+                log.info("Loop B round %s refused: %s", rec.get('round'), rec.get('reason', ''))
         return rec
 
 # %% ../nbs/10_learning.ipynb #145c18be

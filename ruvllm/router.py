@@ -8,7 +8,7 @@ __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAI
            'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats', 'RouterFeatures',
            'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses', 'gradient_check',
            'Decision', 'EWCState', 'FastGRNNRouter', 'TrainingSet', 'utilities', 'best_tier', 'Adam', 'hard_threshold',
-           'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer']
+           'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, json, math, os, re, time, zipfile
@@ -436,6 +436,7 @@ class Decision:
     top_p: float
     confidence: float  # estimated probability that this tier's answer succeeds
     fallback: bool = False  # confidence was below the threshold: safe defaults were used
+    novel: bool = False  # the query is unlike the router's training rows: safe defaults were used
     explored: bool = False  # the tier is an exploration step
     forced: bool = False  # constraints overrode the router
     propensity: float = 1.0  # probability that this policy picks this tier (for importance weights)
@@ -484,7 +485,9 @@ class FastGRNNRouter:
     "The learned router: features -> (tier, context budget, temperature, top_p, confidence)."
     def __init__(self, cfg: RouterConfig | None = None,  # `Config.router`
                  tiers: Sequence[str] = ('tiny', 'small'),  # configured tiers, cheapest first (`inference.tiers`)
-                 seed: int = 0):  # initialisation and exploration seed
+                 seed: int = 0,  # initialisation and exploration seed
+                 tier_costs: dict | None = None,  # tier -> cost for the utility choice (default `inference.tier_costs`)
+                 cost_weight: float | None = None):  # λ of the utility (default `learning.cost_weight`)
         self.cfg = cfg if cfg is not None else RouterConfig()
         self.tiers = _tier_list(tiers)
         self.layout = RouterFeatures(self.cfg.input_dim)
@@ -493,10 +496,21 @@ class FastGRNNRouter:
                                             self.cfg.sparsity, self.rng)
         self.ewc: EWCState | None = None
         self.rounds = 0  # promoted training rounds
+        self.prototypes, self.novelty_threshold = None, None  # familiarity reference (`fit_novelty`)
+        self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
+        self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
+                         LearningConfig().cost_weight if cost_weight is None else cost_weight)
         self._fuse()
 
     input_dim = property(lambda self: self.cfg.input_dim)
     hidden_dim = property(lambda self: self.cfg.hidden_dim)
+
+    def set_utility(self, tier_costs: dict, cost_weight: float):
+        "The prices the utility choice q̂ − λ·cost uses (a trainer sets its own)."
+        missing = [t for t in self.tiers if t not in tier_costs]
+        if missing: raise RouterError(f"tier_costs lacks a cost for tier(s) {missing}; it has {sorted(tier_costs)}")
+        if not cost_weight >= 0: raise RouterError(f"cost_weight must be >= 0, got {cost_weight!r}")
+        self.costs = np.array([float(tier_costs[t]) for t in self.tiers]); self.cost_weight = float(cost_weight)
 
     def __repr__(self):
         return (f"FastGRNNRouter(tiers={self.tiers}, input_dim={self.input_dim}, hidden_dim={self.hidden_dim}, "
@@ -554,27 +568,43 @@ def _available_mask(self: FastGRNNRouter, available):
 
 # %% ../nbs/05_router.ipynb #3606d755
 @patch
-def _choose(self: FastGRNNRouter, o: np.ndarray, mask: np.ndarray, explore: bool, rng) -> tuple:
+def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> int:
+    "The best available tier: by expected utility q̂ − λ·cost (ties to the cheaper), or by the tier head."
+    if self.cfg.tier_choice == 'tier_head': return int(np.argmax(np.where(mask, tier_logits, -np.inf)))
+    u = np.where(mask, qual - self.cost_weight * self.costs, -np.inf)
+    return int(np.flatnonzero(u >= u.max() - 1e-12)[np.argmin(self.costs[u >= u.max() - 1e-12])])
+
+@patch
+def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.ndarray, rng) -> tuple:
+    "(tier, explored, propensity): ε-exploration among tiers near the safe tier's estimated success, within the regret budget."
+    u = qual - self.cost_weight * self.costs
+    others = [i for i in np.flatnonzero(mask) if i != k and qual[i] >= qual[ks] - self.cfg.explore_max_gap]
+    eps = self.cfg.exploration
+    if not others or eps == 0 or self.rounds == 0: return k, False, 1.0  # untrained: no estimate to bound the regret with
+    regret = float(np.mean([max(0.0, u[k] - u[i]) for i in others]))  # expected loss of one exploration step
+    if self.explore_regret + eps * regret > self.cfg.regret_budget * self.decisions: return k, False, 1.0
+    self.explore_regret += eps * regret
+    if rng.random() < eps: return int(rng.choice(others)), True, eps / len(others)
+    return k, False, 1.0 - eps
+
+@patch
+def _choose(self: FastGRNNRouter, o: np.ndarray, mask: np.ndarray, explore: bool, rng, novel: bool = False) -> tuple:
     "(k, context, temperature, top_p, fallback, explored, propensity, tier probs, context probs, success estimates)."
     c1, c2, c3, c4 = self._cuts
     tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
     cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
     qual = _sig(o[c4:])
-    k = int(np.argmax(tp)); conf = float(qual[k])
+    k = self._pick(o[:c1], qual, mask); conf = float(qual[k])
     ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
-    if conf < self.cfg.confidence_threshold:
-        safe = self.cfg.safe_tier
-        ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
-        # untrained, the estimates mean nothing yet: the safe default. Trained, escalate only when the safe tier is
-        # expected to do clearly better; when every tier is unlikely to succeed, paying more buys nothing.
-        if self.rounds == 0 or qual[ks] >= conf + self.cfg.escalation_margin:
-            fallback, k = True, ks
-            ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
-    n_av = int(mask.sum()); eps = self.cfg.exploration; explored = False
-    propensity = 1.0 - eps if (explore and n_av > 1) else 1.0
-    if explore and n_av > 1 and (rng or self.rng).random() < eps:
-        others = [i for i in np.flatnonzero(mask) if i != k]
-        k = int((rng or self.rng).choice(others)); explored = True; propensity = eps / (n_av - 1)
+    safe = self.cfg.safe_tier
+    ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
+    # untrained, or on a query unlike anything it was trained on, the estimates mean nothing: the safe default.
+    # Trained and unsure, escalate only when the safe tier is expected to do clearly better.
+    if self.rounds == 0 or novel or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
+        fallback, k = True, ks
+        ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
+    self.decisions += 1; explored, propensity = False, 1.0
+    if explore and mask.sum() > 1: k, explored, propensity = self._explore(k, ks, qual, mask, rng or self.rng)
     return k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual
 
 # %% ../nbs/05_router.ipynb #ce43d45a
@@ -595,7 +625,8 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
         if h.shape != (self.hidden_dim,): raise RouterError(f"hidden state must have shape ({self.hidden_dim},), got {h.shape}")
     o, hn = self.forward_one(x, h)
     mask = self._available_mask(available)
-    k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual = self._choose(o, mask, explore, rng)
+    novel = self.is_novel(x)
+    k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual = self._choose(o, mask, explore, rng, novel)
     forced = False
     if constraints is not None:
         if constraints.force_model is not None:
@@ -606,11 +637,43 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
         if constraints.temperature is not None: temp, forced = float(constraints.temperature), True
         if constraints.top_p is not None: top_p, forced = float(constraints.top_p), True
     d = Decision(tier=self.tiers[k], tier_index=k, context_size=int(ctx), temperature=temp, top_p=top_p,
-                 confidence=float(qual[k]), fallback=fallback, explored=explored, forced=forced, propensity=float(propensity),
+                 confidence=float(qual[k]), fallback=fallback, novel=novel, explored=explored, forced=forced, propensity=float(propensity),
                  tier_probs={t: float(tp[i]) for i, t in enumerate(self.tiers) if mask[i]},
                  context_probs={b: float(cp[i]) for i, b in enumerate(CONTEXT_BINS)},
                  quality={t: float(qual[i]) for i, t in enumerate(self.tiers)})
     return d, hn
+
+# %% ../nbs/05_router.ipynb #6e22551b
+@patch
+def unit_embedding(self: FastGRNNRouter, X: np.ndarray) -> np.ndarray:
+    "The embedding slice of feature rows, each scaled to unit length (zero rows stay zero)."
+    E = np.atleast_2d(np.asarray(X, dtype=float))[:, self.layout.blocks['embedding']]
+    return E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
+
+@patch
+def fit_novelty(self: FastGRNNRouter, X: np.ndarray,  # the training rows of a promoted round
+                rng: np.random.Generator | None = None, max_rows: int = 5000):
+    "Keep up to `novelty_prototypes` rows as the familiarity reference and the distance beyond which a query is unfamiliar."
+    m, q = self.cfg.novelty_prototypes, self.cfg.novelty_quantile
+    rng = rng if rng is not None else np.random.default_rng(0)
+    E = np.unique(np.round(self.unit_embedding(X), 6), axis=0)  # a query seen twice must not judge itself (distance 0)
+    E = E[rng.permutation(len(E))[:m + max_rows]]
+    if m == 0 or len(E) < 4: self.prototypes, self.novelty_threshold = None, None; return self
+    if len(E) > m: P, S = E[:m], E[m:] @ E[:m].T  # rows beyond the prototypes judge them
+    else: P = E; S = E @ E.T; np.fill_diagonal(S, -np.inf)  # few rows: each judged by the others (leave one out)
+    self.prototypes = P.astype(np.float32); self.novelty_threshold = float(np.quantile(1.0 - S.max(1), q))
+    return self
+
+@patch
+def novelty(self: FastGRNNRouter, x: np.ndarray) -> float:
+    "Cosine distance of a feature vector's embedding slice to the nearest prototype (nan without a reference)."
+    if self.prototypes is None: return float('nan')
+    return float(1.0 - (self.prototypes @ self.unit_embedding(x)[0]).max())
+
+@patch
+def is_novel(self: FastGRNNRouter, x: np.ndarray) -> bool:
+    "True when the query is farther from the training rows than `novelty_quantile` of them are."
+    return self.prototypes is not None and self.novelty(x) > self.novelty_threshold
 
 # %% ../nbs/05_router.ipynb #5cd5cfce
 @patch
@@ -646,10 +709,11 @@ def save(self: FastGRNNRouter, path) -> Path:
     header = dict(format='ruvllm.router', version=ROUTER_FORMAT_VERSION, tiers=self.tiers, input_dim=self.input_dim,
                   hidden_dim=self.hidden_dim, rank=self.cfg.rank, nnz=self.nnz, feature_layout=FEATURE_LAYOUT_VERSION,
                   context_bins=list(CONTEXT_BINS), rounds=self.rounds, config=dataclasses.asdict(self.cfg),
-                  ewc_samples=self.ewc.samples if self.ewc else None, saved_at=time.time())
+                  ewc_samples=self.ewc.samples if self.ewc else None, novelty_threshold=self.novelty_threshold, saved_at=time.time())
     arrays = {f'p.{k}': v for k, v in self.params.items()}
     if self.ewc is not None:
         arrays.update({f'F.{k}': v for k, v in self.ewc.fisher.items()}); arrays.update({f'a.{k}': v for k, v in self.ewc.anchor.items()})
+    if self.prototypes is not None: arrays['n.prototypes'] = self.prototypes
     arrays['__header__'] = np.array(json.dumps(header))
     _atomic_savez(path, arrays)
     return Path(path)
@@ -674,6 +738,7 @@ def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNN
     r.nnz, r.rounds = header['nnz'], header.get('rounds', 0)
     if 'F.W' in arrays:
         r.ewc = EWCState({k: arrays[f'F.{k}'] for k in PARAM_GROUPS}, {k: arrays[f'a.{k}'] for k in PARAM_GROUPS}, header.get('ewc_samples') or 0.0)
+    if 'n.prototypes' in arrays: r.prototypes, r.novelty_threshold = arrays['n.prototypes'], header.get('novelty_threshold')
     return r
 
 # %% ../nbs/05_router.ipynb #dd96b6d2
@@ -904,6 +969,8 @@ class RoundRecord:
     promoted: bool
     ewc_penalty: float  # λ/2·ΣF(θ−θ*)² of the candidate, per training sample
     seconds: float
+    utility_lcb: float = float('nan')  # lower confidence bound (one-sided, `router.gate_z`) of the held-out utility gain
+    reason: str = ''  # why the gate promoted or refused the candidate
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
 
@@ -916,16 +983,17 @@ class RouterTrainer:
                  head_weights: dict | None = None,  # loss weight per head (default 1 each)
                  max_weight: float = 20.0,  # cap on importance weights 1/propensity
                  bandit_labels: str = 'direct',  # tier labels of bandit rows: 'direct' (from the success heads) or 'doubly_robust'
-                 gate_z: float = 1.0,  # the gate also forgives a loss within gate_z standard errors of the held-out difference
+                 gate_z: float | None = None,  # z of the gate's lower confidence bound (default `router.gate_z`)
                  seed: int = 0):
         self.router, self.learning = router, learning if learning is not None else LearningConfig()
         costs = tier_costs if tier_costs is not None else InferenceConfig().tier_costs
         missing = [t for t in router.tiers if t not in costs]
         if missing: raise RouterError(f"tier_costs lacks a cost for tier(s) {missing}; it has {sorted(costs)}")
         self.tier_costs = {t: float(costs[t]) for t in router.tiers}
+        router.set_utility(self.tier_costs, self.learning.cost_weight)  # the router chooses with the prices it is trained on
         self.head_weights = dict(HEAD_WEIGHTS, **(head_weights or {}))
         if bandit_labels not in ('direct', 'doubly_robust'): raise RouterError(f"bandit_labels must be 'direct' or 'doubly_robust', got {bandit_labels!r}")
-        self.max_weight, self.bandit_labels, self.gate_z = max_weight, bandit_labels, float(gate_z)
+        self.max_weight, self.bandit_labels, self.gate_z = max_weight, bandit_labels, float(router.cfg.gate_z if gate_z is None else gate_z)
         self.rng, self.history = np.random.default_rng(seed), []
 
     def log(self) -> pd.DataFrame:
@@ -970,25 +1038,33 @@ def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
 
 # %% ../nbs/05_router.ipynb #9666a3b3
 @patch
-def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False):
-    """Mean utility of the tiers `params` would pick (argmax of the tier head): exact on full-information rows,
-    self-normalised importance weighting (SNIPS) on bandit rows. With `rows`, also each row's influence
-    (its contribution minus the mean), for standard errors."""
+def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bool = True) -> np.ndarray:
+    "The tier `params` would pick per row, by the router's own rule (`tier_choice`, fallback); untrained = the safe tier."
+    r = self.router; cfg = r.cfg
+    ks = r.tiers.index(cfg.safe_tier) if cfg.safe_tier in r.tiers else 0
+    if not trained: return np.full(len(ts), ks)
+    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), r.hidden_dim))
+    out = cell_forward(params, ts.X, H0)[0]; q = _sig(out['q']); rows = np.arange(len(ts))
+    if cfg.tier_choice == 'tier_head': pick = out['tier'].argmax(1)
+    else: pick = best_tier(q - r.cost_weight * r.costs[None], np.tile(r.costs, (len(ts), 1)))
+    conf = q[rows, pick]
+    return np.where((conf < cfg.confidence_threshold) & (q[:, ks] >= conf + cfg.escalation_margin), ks, pick)
+
+@patch
+def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True):
+    """Mean utility of the tiers `params` would pick: exact on full-information rows, inverse-propensity weighted on
+    bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
     if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
-    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
-    pick = cell_forward(params, ts.X, H0)[0]['tier'].argmax(1)
+    pick = self.policy_picks(params, ts, trained); n = len(ts); idx = np.arange(n)
     U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
-    parts, weights, infl = [], [], []
-    if full.any():
-        u = U[full, pick[full]]; parts.append(u.mean()); weights.append(full.sum()); infl.append(u - u.mean())
-    b = ~full & (ts.chosen >= 0)
+    b = ~full & (ts.chosen >= 0); v = np.zeros(n)
+    v[full] = U[idx[full], pick[full]]
     if b.any():
         w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
-        if w.sum() > 0:
-            u = U[b, ts.chosen[b]]; v = float((w * u).sum() / w.sum())
-            parts.append(v); weights.append(b.sum()); infl.append(w * (u - v) / w.mean())
-    val = float(np.average(parts, weights=weights)) if parts else float('nan')
-    return (val, np.concatenate(infl) if infl else np.zeros(0)) if rows else val
+        v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
+    use = full | b
+    val = float(v[use].mean()) if use.any() else float('nan')
+    return (val, v[use]) if rows else val
 
 # %% ../nbs/05_router.ipynb #bd57311d
 @patch
@@ -1014,13 +1090,15 @@ def fisher(self: RouterTrainer, params: dict, ts: TrainingSet, batch: int = 1024
 
 @patch
 def step(self: RouterTrainer, params: dict, opt: Adam, X: np.ndarray, H0: np.ndarray, T: Targets, ewc_lam: float) -> float:
-    "One Adam step on a minibatch (forward, loss, backward, EWC, update, hard threshold); returns the batch's mean loss."
+    "One Adam step on a minibatch (forward, loss, backward, EWC, embedding-slice L2, update, hard threshold); returns the batch's mean loss."
     out, cache = cell_forward(params, X, H0)
     L, d = head_losses(out, T, self.head_weights)
     m = len(X); d = {k: v / m for k, v in d.items()}
     g, _ = cell_backward(params, cache, d)
     pen, gp = ewc_penalty(params, self.router.ewc, ewc_lam)
     for k, v in gp.items(): g[k] = g[k] + v
+    emb, l2 = self.router.layout.blocks['embedding'], self.router.cfg.embedding_l2
+    if l2: g['W'][:, emb] += l2 * params['W'][:, emb]  # weight decay on the embedding slice only
     opt.step(params, g); hard_threshold(params['W'], self.router.nnz)
     return float(L.mean()) + pen
 
@@ -1060,12 +1138,47 @@ def _fit_candidate(self: RouterTrainer, train: TrainingSet, epochs: int | None) 
         ep_losses.append(tot / nt)
     return cand, epochs, steps, ep_losses
 
+# %% ../nbs/05_router.ipynb #e737b2a4
+def kmeans_labels(E: np.ndarray,  # rows to cluster (unit vectors: cosine k-means)
+                  k: int, rng: np.random.Generator, iters: int = 10) -> np.ndarray:
+    "Cluster label per row (k-means++ start, `iters` Lloyd steps on cosine similarity)."
+    n = len(E); k = max(1, min(k, n))
+    cent = [E[rng.integers(n)]]
+    for _ in range(1, k):
+        dist = np.maximum(0.0, 1.0 - (E @ np.array(cent).T).max(1))
+        cent.append(E[rng.choice(n, p=dist / dist.sum())] if dist.sum() > 0 else E[rng.integers(n)])
+    C = np.array(cent)
+    for _ in range(iters):
+        lab = (E @ C.T).argmax(1)
+        for j in range(k):
+            if (lab == j).any(): c = E[lab == j].mean(0); C[j] = c / max(np.linalg.norm(c), 1e-12)
+    return (E @ C.T).argmax(1)
+
+@patch
+def gate(self: RouterTrainer, live_rows: np.ndarray,  # per-row held-out utility of the live router's picks
+         cand_rows: np.ndarray,  # ... of the candidate's (same rows)
+         X: np.ndarray,  # the held-out feature rows (for the query clusters)
+        ) -> tuple[bool, float, str]:
+    "(promote, lower confidence bound of the gain, reason): the gain's LCB must reach −tolerance, and no judged cluster may lose more than the margin."
+    cfg = self.router.cfg; dlt = np.asarray(cand_rows) - np.asarray(live_rows); n = len(dlt)
+    if n == 0: return False, float('nan'), 'no held-out row with a usable outcome'
+    se = float(dlt.std(ddof=1) / math.sqrt(n)) if n > 1 else float('inf')
+    lcb = float(dlt.mean() - self.gate_z * se)
+    if not lcb >= -cfg.promotion_tolerance:
+        return False, lcb, f"utility gain {dlt.mean():+.4f}, its lower bound {lcb:+.4f} < -{cfg.promotion_tolerance} (z {self.gate_z}, {n} rows)"
+    lab = kmeans_labels(self.router.unit_embedding(X), cfg.gate_clusters, np.random.default_rng(0))
+    for c in range(cfg.gate_clusters):
+        m = lab == c
+        if m.sum() >= cfg.gate_min_cluster and dlt[m].mean() < -cfg.gate_slice_margin:
+            return False, lcb, f"query cluster {c} ({int(m.sum())} rows) loses {-dlt[m].mean():.4f} > margin {cfg.gate_slice_margin}"
+    return True, lcb, f"utility gain {dlt.mean():+.4f}, lower bound {lcb:+.4f} >= -{cfg.promotion_tolerance}; no cluster loses > {cfg.gate_slice_margin}"
+
 # %% ../nbs/05_router.ipynb #c18e914f
 @patch
 def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
     "Make `cand` live and fold the round's Fisher information into the EWC state."
     r = self.router; n = len(ts)
-    r.set_params(cand); r.rounds += 1
+    r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng)
     Fn = self.fisher(cand, ts); g_ = r.cfg.ewc_gamma
     if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
     else: r.ewc = EWCState({k: g_ * r.ewc.fisher[k] + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)
@@ -1075,24 +1188,29 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
                 epochs: int | None = None,  # passes (default `router.epochs`)
                 promote: bool = True,  # False: train and score the candidate but never promote it
                 holdout: TrainingSet | None = None,  # trusted rows for the gate (default: a `holdout_fraction` slice of `data`)
+                gate: bool = True,  # False: promote without the gate (offline experiments that score every candidate)
                ) -> RoundRecord:
     "Train a candidate, gate it on held-out utility, promote or not; returns the logged record."
     t0 = time.perf_counter(); r, cfg = self.router, self.router.cfg
     ts, hold, train, n_hold = self._round_data(data, holdout)
     live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
     cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
-    (u_before, i_before), (u_after, i_after) = self.policy_utility(live, hold, rows=True), self.policy_utility(cand, hold, rows=True)
+    (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0),
+                                                self.policy_utility(cand, hold, rows=True))
     l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
-    se = float(np.std(i_after - i_before) / math.sqrt(len(i_after))) if len(i_after) == len(i_before) and len(i_after) > 1 else 0.0
-    if np.isnan(u_before) or np.isnan(u_after): promoted = l_after <= l_before  # no usable utility: fall back to the loss
-    else: promoted = u_after >= u_before - cfg.promotion_tolerance - self.gate_z * se
+    dlt = i_after - i_before; se = float(dlt.std(ddof=1) / math.sqrt(len(dlt))) if len(dlt) > 1 else 0.0
+    usable = hold.full | (hold.chosen >= 0)
+    promoted, lcb, reason = self.gate(i_before, i_after, hold.X[usable])
+    if not gate: promoted, reason = True, f'promoted without the gate ({reason})'
     promoted = bool(promoted and promote)
     pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]
+    if not promote: reason = 'not promoted: promote=False'
     if promoted: self._promote(cand, ts)
     mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
     rec = RoundRecord(round=len(self.history) + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
                       steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
                       holdout_loss_after=l_after, utility_before=u_before, utility_after=u_after, utility_se=se, promoted=promoted,
-                      ewc_penalty=pen_after, seconds=time.perf_counter() - t0)
+                      ewc_penalty=pen_after, seconds=time.perf_counter() - t0,
+                      utility_lcb=lcb, reason=reason)
     self.history.append(rec)
     return rec

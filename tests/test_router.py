@@ -92,3 +92,98 @@ def test_ewc_keeps_task_one_better_than_plain_finetuning():
     plain, ewc = t.iloc[0], t.iloc[1]
     assert ewc.task_a_loss_after < plain.task_a_loss_after - 0.01
     if not sample: assert ewc.task_a_apgr_after > plain.task_a_apgr_after  # on 684 prompts APGR is noise
+
+
+def _toy(n, seed, topic=None):
+    "Maths-flagged rows need the larger tier (the smaller fails them); the rest are fine with the smaller one."
+    from ruvllm.router import FEATURES, TrainingSet
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 0.3, (n, 128)); hard = rng.random(n) < 0.4
+    if topic is not None: X[:, FEATURES.blocks['embedding']] += topic  # every query about one topic, as real traffic shares one
+    X[:, FEATURES.index['q_math_ops']] = np.where(hard, 2.0, 0.0)
+    return X, hard, TrainingSet.full_information(X, np.stack([np.where(hard, 0.0, 1.0), np.ones(n)], 1), [1.0, 4.0])
+
+
+def _trained_toy(topic=None):
+    X, hard, ts = _toy(2000, 0, topic)
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['small', 'medium'], seed=0)
+    tr = RouterTrainer(r, seed=0)
+    rec = tr.train_round(ts)
+    assert rec.promoted, rec.reason
+    return r, tr, X, hard, ts
+
+
+def test_gate_rejects_a_poisoned_round_and_the_route_does_not_change():
+    r, tr, X, hard, ts = _trained_toy()
+    routes = [r.decide(x)[0].tier for x in X[:300]]
+    assert np.mean([(t == 'medium') == h for t, h in zip(routes, hard[:300])]) > 0.95  # learned the toy problem
+    from ruvllm.router import TrainingSet
+    poisoned = TrainingSet.full_information(X[:1500], np.stack([np.where(hard[:1500], 1.0, 0.0), np.zeros(1500)], 1), [1.0, 4.0])
+    before = {k: v.copy() for k, v in r.params.items()}
+    rec = tr.train_round(poisoned, holdout=ts.take(np.arange(1500, 2000)))  # gated on trusted outcomes
+    assert not rec.promoted and 'lower bound' in rec.reason, rec.reason
+    assert rec.utility_lcb < 0 and rec.utility_after < rec.utility_before
+    assert all(np.array_equal(before[k], r.params[k]) for k in PARAM_GROUPS)
+    assert [r.decide(x)[0].tier for x in X[:300]] == routes  # the route did NOT change
+    assert tr.log().reason.iloc[-1] == rec.reason  # the refusal is logged with its reason
+
+
+def test_gate_refuses_a_gain_that_hides_a_losing_cluster():
+    r, tr, X, hard, ts = _trained_toy()
+    rng = np.random.default_rng(3); emb = r.layout.blocks['embedding']
+    Xh = np.zeros((200, 128)); a, b = rng.normal(size=72), rng.normal(size=72)
+    Xh[:120, emb] = a + 0.05 * rng.normal(size=(120, 72)); Xh[120:, emb] = b + 0.05 * rng.normal(size=(80, 72))
+    live = np.zeros(200); cand = np.r_[np.full(120, 0.2), np.full(80, -0.05)]  # better on average, worse on one cluster
+    ok, lcb, reason = tr.gate(live, cand, Xh)
+    assert lcb > 0 and not ok and 'query cluster' in reason and '80 rows' in reason, reason
+    ok2, _, _ = tr.gate(live, np.r_[np.full(120, 0.2), np.full(80, 0.0)], Xh)
+    assert ok2
+
+
+def test_exploration_is_off_untrained_and_never_goes_far_below_the_safe_tier():
+    x = np.random.default_rng(0).normal(size=128)
+    untrained = FastGRNNRouter(RouterConfig(exploration=0.5), ['tiny', 'small'], seed=0)
+    assert not any(untrained.decide(x, explore=True)[0].explored for _ in range(100))
+    r, tr, X, hard, ts = _trained_toy()
+    r.cfg = dataclasses.replace(r.cfg, exploration=0.5, regret_budget=10.0)
+    easy = X[~hard][:50]; hard_x = X[hard][:50]
+    # exploring 'medium' from the safe 'small' is allowed; from a 'medium' safe tier, 'small' on hard rows is not
+    assert any(r.decide(x, explore=True)[0].explored for x in easy)
+    r.cfg = dataclasses.replace(r.cfg, safe_tier='medium')
+    ds = [r.decide(x, explore=True)[0] for x in hard_x]
+    assert all(d.quality['small'] < d.quality['medium'] - r.cfg.explore_max_gap for d in ds)
+    assert not any(d.explored for d in ds) and all(d.tier == 'medium' for d in ds)
+    r.cfg = dataclasses.replace(r.cfg, safe_tier='small', regret_budget=0.0)
+    assert not any(r.decide(x, explore=True)[0].explored for x in easy)  # no regret budget left: no exploration
+
+
+def test_an_unfamiliar_query_goes_to_the_safe_tier(tmp_path):
+    topic = np.random.default_rng(9).normal(size=72)
+    r, tr, X, hard, ts = _trained_toy(topic)
+    assert r.prototypes is not None and r.novelty_threshold is not None
+    x = X[~hard][0].copy()
+    assert not r.decide(x)[0].novel and r.decide(x)[0].tier == 'small'
+    r.cfg = dataclasses.replace(r.cfg, safe_tier='medium')
+    odd = x.copy(); emb = r.layout.blocks['embedding']
+    odd[emb] = -topic  # the opposite topic: far from every training row
+    d = r.decide(odd)[0]
+    assert d.novel and d.fallback and d.tier == 'medium'
+    r2 = FastGRNNRouter.load(r.save(tmp_path / 'r.npz'))  # the familiarity reference is saved with the weights
+    assert r2.novelty_threshold == r.novelty_threshold and r2.is_novel(odd) and not r2.is_novel(x)
+
+
+def test_tier_choice_is_the_expected_utility_of_the_success_heads():
+    r, tr, X, hard, ts = _trained_toy()
+    for x in X[:50]:
+        d = r.decide(x)[0]
+        if d.fallback or d.novel: continue
+        u = {t: d.quality[t] - r.cost_weight * c for t, c in zip(r.tiers, r.costs)}
+        assert d.tier == max(u, key=u.get)
+
+
+def test_repeated_rows_do_not_make_every_query_unfamiliar():
+    "A buffer holds each request twice (its routed outcome and the probes' row): the threshold must not collapse to 0."
+    topic = np.random.default_rng(2).normal(size=72)
+    X = np.random.default_rng(1).normal(0, 0.5, (60, 128)); X[:, 28:100] += topic  # the embedding slots
+    r = FastGRNNRouter(RouterConfig(), ['tiny', 'small']).fit_novelty(np.vstack([X, X]))
+    assert r.novelty_threshold > 0.01 and not any(r.is_novel(x) for x in X)

@@ -7,7 +7,8 @@ __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 
            'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'pgr_curve', 'apgr', 'cpt', 'routing_metrics',
            'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed', 'routellm_features',
            'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split', 'routellm_stream',
-           'routellm_ewc', 'routellm_experiment', 'context_budget_environment', 'router_speed']
+           'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco', 'loco_category_table',
+           'loco_permutation_importance', 'reliability_table', 'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
 import dataclasses, importlib.resources, os, time, warnings
@@ -177,7 +178,7 @@ def routellm_cv(X: np.ndarray, df: pd.DataFrame, folds: int = 5, cfg: RouterConf
     for f in range(folds):
         tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
         router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + f)
-        recs.append(RouterTrainer(router, learning, seed=seed + f, **(trainer_kw or {})).train_round(ts.take(tr)))
+        recs.append(RouterTrainer(router, learning, seed=seed + f, **(trainer_kw or {})).train_round(ts.take(tr), gate=False))
         for k, v in routellm_scores(router, X[te]).items(): scores[k][te] = v
     return scores, recs
 
@@ -189,7 +190,7 @@ def routellm_subject_split(X: np.ndarray, df: pd.DataFrame, cfg: RouterConfig | 
     for i, cat in enumerate(sorted(df.category.unique())):
         te = np.flatnonzero(df.category.to_numpy() == cat); tr = np.flatnonzero(df.category.to_numpy() != cat)
         router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + i)
-        recs.append(RouterTrainer(router, learning, seed=seed + i, **(trainer_kw or {})).train_round(ts.take(tr)))
+        recs.append(RouterTrainer(router, learning, seed=seed + i, **(trainer_kw or {})).train_round(ts.take(tr), gate=False))
         for k, v in routellm_scores(router, X[te]).items(): scores[k][te] = v
     return scores, recs
 
@@ -226,9 +227,9 @@ def routellm_ewc(X: np.ndarray, df: pd.DataFrame, task_a: Sequence[str], task_b:
     for lam in lambdas:
         router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed)
         tr = RouterTrainer(router, dataclasses.replace(learning, ewc_lambda=float(lam)), seed=seed, **(trainer_kw or {}))
-        r1 = tr.train_round(ts.take(a_tr))
+        r1 = tr.train_round(ts.take(a_tr), gate=False)
         before = routellm_scores(router, X[a_te])['quality_gap']; loss_before = tr.loss(router.params, ts.take(a_te))
-        r2 = tr.train_round(ts.take(b_tr))
+        r2 = tr.train_round(ts.take(b_tr), gate=False)
         after = routellm_scores(router, X[a_te])['quality_gap']; loss_after = tr.loss(router.params, ts.take(a_te))
         wa, sa = df.weak.to_numpy()[a_te], df.strong.to_numpy()[a_te]
         rows.append(dict(ewc_lambda=lam, task_a_apgr_before=apgr(before, wa, sa), task_a_apgr_after=apgr(after, wa, sa),
@@ -251,8 +252,11 @@ def routellm_experiment(data_dir=None, settings: Sequence[str] = ('cv', 'subject
             sc, _ = routellm_cv(X, df, folds, cfg, learning, seed)
             rows += [_metrics_row(f'{folds}-fold CV', k, v, df, seconds=time.perf_counter() - t) for k, v in sc.items()]
         elif st == 'subject':
-            sc, _ = routellm_subject_split(X, df, cfg, learning, seed)
-            rows += [_metrics_row('unseen subject category', k, v, df, seconds=time.perf_counter() - t) for k, v in sc.items()]
+            lo = routellm_loco(X, df, cfg, learning, seed); ln = length_scores(df)
+            for c in ['pooled'] + sorted(df.category.unique()):
+                m = np.ones(len(df), bool) if c == 'pooled' else (df.category == c).to_numpy()
+                for k, v in (*lo['scores'].items(), ('prompt length (baseline)', ln)):
+                    rows.append(_metrics_row(f'unseen category: {c}', k, v[m], df[m], seconds=time.perf_counter() - t))
         elif st == 'bandit':
             for mode in ('bandit', 'full'):
                 t = time.perf_counter(); res = routellm_stream(X, df, mode, cfg=cfg, learning=learning, seed=seed); lt = res['later']
@@ -261,6 +265,68 @@ def routellm_experiment(data_dir=None, settings: Sequence[str] = ('cv', 'subject
         else: raise InvalidInputError(f"unknown setting {st!r}; accepted: 'cv', 'subject', 'bandit'")
     out = pd.DataFrame(rows); out.attrs.update(feature_seconds=time.perf_counter() - t0, **source)
     return out
+
+# %% ../../nbs/evals/05_routellm.ipynb #4f48b998
+def length_scores(df: pd.DataFrame) -> np.ndarray:
+    "The one-feature baseline: prompt length in characters (a longer prompt goes to the strong model)."
+    return df.prompt.str.len().to_numpy(float)
+
+def routellm_loco(X: np.ndarray, df: pd.DataFrame, cfg: RouterConfig | None = None, learning: LearningConfig | None = None,
+                  seed: int = 0, trainer_kw: dict | None = None) -> dict:
+    """Leave-one-category-out: each prompt scored by a router trained on the other categories (one round, promoted
+    without the gate). Returns the scores per readout, the success estimates (n, 2), the novelty flags and the routers."""
+    ts = routellm_training_set(X, df); n = len(df); cat = df.category.to_numpy()
+    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; q = np.zeros((n, 2)); novel = np.zeros(n, bool); routers = {}
+    for i, c in enumerate(sorted(set(cat))):
+        te, tr = np.flatnonzero(cat == c), np.flatnonzero(cat != c)
+        r = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + i)
+        RouterTrainer(r, learning, seed=seed + i, **(trainer_kw or {})).train_round(ts.take(tr), gate=False)
+        for k, v in routellm_scores(r, X[te]).items(): scores[k][te] = v
+        q[te] = r.predict(X[te])['quality']; novel[te] = [r.is_novel(x) for x in X[te]]; routers[c] = r
+    return dict(scores=scores, quality=q, novel=novel, routers=routers)
+
+def loco_category_table(df: pd.DataFrame, loco: dict) -> pd.DataFrame:
+    "Per unseen category (then pooled): APGR of the router's two readouts beside the prompt-length baseline's."
+    ln, rows = length_scores(df), []
+    for c in sorted(df.category.unique()) + ['pooled']:
+        m = np.ones(len(df), bool) if c == 'pooled' else (df.category == c).to_numpy()
+        w, s = df.weak.to_numpy()[m], df.strong.to_numpy()[m]
+        rows.append(dict(category=c, prompts=int(m.sum()), router=apgr(loco['scores']['quality_gap'][m], w, s),
+                         router_tier_head=apgr(loco['scores']['tier_prob'][m], w, s), length_baseline=apgr(ln[m], w, s),
+                         novel_share=float(loco['novel'][m].mean())))
+    t = pd.DataFrame(rows); t['router_minus_length'] = t.router - t.length_baseline
+    return t
+
+# %% ../../nbs/evals/05_routellm.ipynb #033c90eb
+def loco_permutation_importance(X: np.ndarray, df: pd.DataFrame, loco: dict, seed: int = 0) -> pd.DataFrame:
+    """Drop in the mean per-category LOCO APGR (quality gap) when one feature is shuffled within each unseen
+    category (the 72 embedding slots shuffled together, as one group), scored by that category's router."""
+    rng = np.random.default_rng(seed); cat = df.category.to_numpy(); w, s = df.weak.to_numpy(), df.strong.to_numpy()
+    emb = FEATURES.blocks['embedding']
+    groups = [(n, [i]) for i, n in enumerate(FEATURES.names) if FEATURES.block_of[i] != 'embedding']
+    groups.append(('embedding block (72 slots)', list(range(emb.start, emb.stop))))
+    def mean_apgr(cols):
+        out = []
+        for c, r in loco['routers'].items():
+            te = np.flatnonzero(cat == c); Xp = X[te].copy()
+            if cols: Xp[:, cols] = Xp[rng.permutation(len(te))][:, cols]
+            out.append(apgr(routellm_scores(r, Xp)['quality_gap'], w[te], s[te]))
+        return float(np.mean(out))
+    base = mean_apgr([])
+    rows = [dict(feature=n, block='embedding' if len(cols) > 1 else FEATURES.block_of[cols[0]], importance=base - mean_apgr(cols))
+            for n, cols in groups if np.ptp(X[:, cols]) > 0]  # constant features (no request context here) cannot matter
+    return pd.DataFrame(rows).sort_values('importance', ascending=False).reset_index(drop=True).assign(base_apgr=base)
+
+def reliability_table(predicted, observed, bins: int = 10) -> pd.DataFrame:
+    "Calibration: per bin of predicted success probability, the mean prediction, the observed success rate and the count."
+    p, y = np.asarray(predicted, float).ravel(), np.asarray(observed, float).ravel()
+    if len(p) != len(y): raise InvalidInputError(f"predicted and observed must have the same length, got {len(p)} and {len(y)}")
+    b = np.minimum((p * bins).astype(int), bins - 1); rows = []
+    for k in range(bins):
+        m = b == k
+        if m.any(): rows.append(dict(bin=f"{k / bins:.1f}-{(k + 1) / bins:.1f}", predicted=p[m].mean(), observed=y[m].mean(), count=int(m.sum())))
+    t = pd.DataFrame(rows); t.attrs['ece'] = float((t['count'] * (t.predicted - t.observed).abs()).sum() / len(p))
+    return t
 
 # %% ../../nbs/evals/05_routellm.ipynb #1be1e1b7
 _DOC_T = ["According to the attached report, what were the {a} figures for {b}?", "Summarize section {n} of the contract about {a}.",
