@@ -23,6 +23,10 @@ WORKER = textwrap.dedent(r'''
             elif cmd['op'] == 'search': out = [h.node.id for h in llm.memory.search(cmd['q'], k=3, namespace=cmd.get('namespace'))]
             elif cmd['op'] == 'lexical': out = [h.node.id for h in llm.memory.lexical_search(cmd['q'], k=3)]
             elif cmd['op'] == 'query': r = llm.query(cmd['q']); out = dict(request_id=r.request_id, text=r.text)
+            elif cmd['op'] == 'promote':  # stands in for Loop B promoting a router: new weights, published
+                p = {k: v.copy() for k, v in llm.router.params.items()}; p['b_z'] = p['b_z'] + cmd['shift']
+                llm.router.set_params(p); out = dict(version=llm.publish('router'), b_z=float(p['b_z'].sum()))
+            elif cmd['op'] == 'router': out = dict(b_z=float(llm.router.params['b_z'].sum()), versions=llm.state_versions())
             elif cmd['op'] == 'feedback': out = llm.feedback(Feedback(cmd['request_id'], rating=cmd['rating'], correction=cmd.get('correction')))
             print(json.dumps({'ok': out}, default=str), flush=True)
         except Exception as e:
@@ -191,3 +195,27 @@ def test_loops_b_and_c_run_in_one_process_at_a_time(tmp_path, store):
             assert b.learn('B') is None or 'skipped' not in b.learn('B')  # another loop's lock is free
         assert isinstance(b.learn('C'), list) and b.store.get('loop_last:C') is not None
         assert a.store.get('loop_last:C') == b.store.get('loop_last:C')  # every process sees when it last ran
+
+
+def test_a_router_promoted_by_one_replica_is_used_by_the_other_within_2s(tmp_path, store):
+    "Process A publishes a new router; process B, catching up in the background, reloads it (its weights change to A's)."
+    da, db = _dirs(tmp_path, store)
+    a, b = Worker(_env(da, store)), Worker(_env(db, store))
+    try:
+        before = b(op='router')['b_z']
+        for shift in (0.5, -0.25):  # twice: the second version replaces the first too
+            pub = a(op='promote', shift=shift)
+            assert pub['b_z'] != before
+            t0 = time.monotonic()
+            while b(op='router')['b_z'] != pub['b_z'] and time.monotonic() - t0 < 5: time.sleep(0.02)
+            elapsed = time.monotonic() - t0
+            got = b(op='router')
+            assert got['b_z'] == pub['b_z'] and elapsed < 2.0, f"B has {got}, A published {pub} ({elapsed:.2f} s)"
+            assert got['versions']['router'] == pub['version']
+            before = got['b_z']
+    finally:
+        a.close(); b.close()
+    with RuvLLM(Config.builder().db_path(db).set('memory.store', store).set('embedding.model', 'hashing')
+                .set('embedding.dim', 64).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build(),
+                start_scheduler=False) as c:  # B's save on close did not overwrite the published router with an older one
+        assert c.state_versions()['router'] == 2 and float(c.router.params['b_z'].sum()) == before
