@@ -45,8 +45,8 @@ def _env(db_path, store, **extra):
 
 class Worker:
     "A RuvLLM in another process, driven by JSON lines."
-    def __init__(self, env):
-        self.p = subprocess.Popen([sys.executable, '-c', WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    def __init__(self, env, script=WORKER):
+        self.p = subprocess.Popen([sys.executable, '-c', script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         line = self.p.stdout.readline()
         assert json.loads(line) == {'ready': True}, line
     def __call__(self, **cmd):
@@ -219,3 +219,45 @@ def test_a_router_promoted_by_one_replica_is_used_by_the_other_within_2s(tmp_pat
                 .set('embedding.dim', 64).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build(),
                 start_scheduler=False) as c:  # B's save on close did not overwrite the published router with an older one
         assert c.state_versions()['router'] == 2 and float(c.router.params['b_z'].sum()) == before
+
+
+SERVER = textwrap.dedent(r'''
+    import json, sys
+    from fastapi.testclient import TestClient
+    from ruvllm import Config
+    from ruvllm.server import create_app
+    with TestClient(create_app(Config.load(), autosave_s=0)) as c:  # one server replica, configured by RUVLLM_* variables
+        print(json.dumps({'ready': True}), flush=True)
+        for line in sys.stdin:
+            cmd = json.loads(line)
+            headers = {'Authorization': f"Bearer {cmd['key']}"} if cmd.get('key') else {}
+            r = c.request(cmd['method'], cmd['path'], json=cmd.get('json'), headers=headers)
+            print(json.dumps({'ok': dict(status=r.status_code, body=r.json())}), flush=True)
+''')
+
+
+def test_api_keys_keep_tenants_apart_across_server_replicas(tmp_path, store):
+    "Two server replicas on one store, through HTTP: what alice's key ingests on A, alice's key finds on B and bob's key does not."
+    keys = tmp_path / 'keys.json'
+    keys.write_text(json.dumps({'alice-key-3f9a': 'alice', 'bob-key-71c2': 'bob'}))
+    da, db = _dirs(tmp_path, store)
+    env = lambda d: _env(d, store, RUVLLM_SERVER__API_KEYS_FILE=str(keys), RUVLLM_LEARNING__ENABLED='false')
+    a, b = Worker(env(da), SERVER), Worker(env(db), SERVER)
+    alice, bob = 'alice-key-3f9a', 'bob-key-71c2'
+    try:
+        r = a(method='POST', path='/ingest', key=alice, json={'items': ["Alice's locker code is 4711."]})
+        assert r['status'] == 200 and r['body']['namespace'] == 'alice', r
+        t0 = time.monotonic()
+        while b(method='GET', path='/stats', key=alice)['body']['memory']['live'] < 1 and time.monotonic() - t0 < 5: time.sleep(0.05)
+        assert b(method='GET', path='/stats', key=alice)['body']['memory']['live'] == 1 and time.monotonic() - t0 < 1.0
+        assert b(method='GET', path='/stats', key=bob)['body']['memory']['live'] == 0
+        q = {'query': "What is Alice's locker code?"}
+        got = b(method='POST', path='/query', key=alice, json=q)
+        assert got['status'] == 200 and '4711' in got['body']['text'], got
+        other = b(method='POST', path='/query', key=bob, json=q)
+        assert other['status'] == 200 and '4711' not in json.dumps(other['body']), other  # neither the answer nor a source
+        denied = b(method='POST', path='/query', key=bob, json=dict(q, namespace='alice'))
+        assert denied['status'] == 403 and "reaches namespace 'bob' only" in denied['body']['error']['message'], denied
+        assert b(method='GET', path='/stats')['status'] == 401  # no key, no memory
+    finally:
+        for w in (a, b): w.p.stdin.close(); assert w.p.wait(timeout=60) == 0
