@@ -738,8 +738,10 @@ def _catch_up(self:Memory) -> int:
 
 @patch
 def sync(self:Memory) -> int:
-    "Catch up on other processes' writes now; returns the number of changes applied."
-    with self._lock: return self._catch_up()
+    "Catch up on other processes' writes now, then call the `on_sync` listeners; returns the number of changes applied."
+    with self._lock: n = self._catch_up()
+    self._notify_synced()
+    return n
 
 @patch
 @contextmanager
@@ -758,7 +760,7 @@ import weakref
 @patch
 def _start_sync(self:Memory):
     "Start the background catch-up thread (none when `memory.sync_interval_s` is 0)."
-    self._sync_stop, self._sync_thread = threading.Event(), None
+    self._sync_stop, self._sync_thread, self._sync_listeners = threading.Event(), None, []
     if self.cfg.sync_interval_s <= 0: return
     ref, stop, every = weakref.ref(self), self._sync_stop, self.cfg.sync_interval_s  # a memory nobody holds is not kept alive
     def run():
@@ -773,6 +775,18 @@ def _start_sync(self:Memory):
             del mem
     self._sync_thread = threading.Thread(target=run, name='ruvllm-memory-sync', daemon=True)
     self._sync_thread.start()
+
+@patch
+def on_sync(self:Memory, fn):
+    "Call `fn()` after every catch-up (`sync()`, by hand or in the background) (e.g. to reload state other processes published)."
+    self._sync_listeners.append(fn)
+
+@patch
+def _notify_synced(self:Memory):
+    for fn in list(self._sync_listeners):
+        try: fn()
+        except MemoryStoreError: raise
+        except Exception as e: log.warning("memory: a sync listener failed: %s: %s", type(e).__name__, e)
 
 @patch
 def _stop_sync(self:Memory):

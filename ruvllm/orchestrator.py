@@ -105,6 +105,8 @@ class RuvLLM:
 @patch
 def _load_state(self: RuvLLM):
     c, st = self.cfg, self.store
+    vr = st.get('state_versions')  # read before the blobs: a version published meanwhile is picked up at the next sync
+    self._versions = json.loads(vr) if vr else {}
     raw = st.get('orchestrator')
     self._state = json.loads(raw) if raw else {}
     self.counters = dict(queries=0, cache_hits=0, feedbacks=0, corrections=0, errors=0, by_tier={}, fallbacks=0,
@@ -126,6 +128,7 @@ def _load_state(self: RuvLLM):
     self.trainer = RouterTrainer(self.router, c.learning, c.inference.tier_costs, seed=c.system.seed)
     ab = st.get('attention')
     self.attention = GraphAttention.from_bytes(ab) if ab else GraphAttention(self.embedder.dim, seed=c.system.seed)
+    self._attention_trained = False  # since the last save: `save` publishes it then
     cb = st.get('cache')
     self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
     self.sessions: dict[str, Session] = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
@@ -133,6 +136,7 @@ def _load_state(self: RuvLLM):
     self._builders: dict[int, tuple] = {}  # backend -> (ContextBuilder, lock)
     self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
+    self.memory.on_sync(self.refresh_state)  # reload a router/attention another process publishes
 
 # %% ../nbs/11_orchestrator.ipynb #e9394fec
 @patch
@@ -140,9 +144,11 @@ def save(self: RuvLLM):
     "Persist router, replay buffer, attention, cache, sessions and counters (memory writes are durable already)."
     with self._lock:
         st = self.store
+        if self._attention_trained: self.publish('attention'); self._attention_trained = False
+        self.refresh_state()  # never overwrite a newer router or attention another process published
         st.put('router', _to_blob(self.router))
         st.put('replay', _to_blob(self.replay))
-        st.put('attention', self.attention.to_bytes())
+        if 'attention' not in self._versions: st.put('attention', self.attention.to_bytes())
         st.put('cache', self.cache.to_bytes())
         self._state.update(counters=self.counters, sessions=[s.to_dict() for s in list(self.sessions.values())[-self.cfg.system.saved_sessions:]],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
@@ -169,15 +175,52 @@ def closed(self: RuvLLM) -> bool:
 def _check_open(self: RuvLLM):
     if self._closed: raise RuvLLMError("this RuvLLM is closed; open a new one on the same db_path")
 
+# %% ../nbs/11_orchestrator.ipynb #307ea908
+@patch
+def state_versions(self: RuvLLM) -> dict:
+    "The version of each published state in the store, e.g. `{'router': 3, 'attention': 1}` (absent: never published)."
+    raw = self.store.get('state_versions')
+    return json.loads(raw) if raw else {}
+
+@patch
+def publish(self: RuvLLM, name: str) -> int:
+    "Write this process's `name` ('router' or 'attention') as a new version, for every process on the store; returns it."
+    if name not in ('router', 'attention'): raise ValueError(f"cannot publish {name!r}: 'router' or 'attention'")
+    with self._lock:
+        self.store.put(name, _to_blob(self.router) if name == 'router' else self.attention.to_bytes())  # blob first, then its version
+        v = self.state_versions(); v[name] = max(v.get(name, 0), self._versions.get(name, 0)) + 1
+        self.store.put('state_versions', json.dumps(v).encode())
+        self._versions[name] = v[name]
+        return v[name]
+
+@patch
+def refresh_state(self: RuvLLM) -> list:
+    "Reload the router / attention that another process published after the version held here; returns the names reloaded."
+    out = []
+    for name, v in self.state_versions().items():
+        if v <= self._versions.get(name, 0) or name not in ('router', 'attention'): continue
+        blob = self.store.get(name)
+        with self._lock:
+            if name == 'attention': self.attention = GraphAttention.from_bytes(blob)
+            else:
+                router = _from_blob(FastGRNNRouter, blob)
+                if router.tiers != self.tiers:
+                    log.warning("router version %d was trained for tiers %s, this process has %s: kept the one here", v, router.tiers, self.tiers)
+                else: self.router = router; self.trainer = RouterTrainer(router, self.cfg.learning, self.cfg.inference.tier_costs, seed=self.cfg.system.seed)
+            self._versions[name] = v; out.append(name)
+    return out
+
 # %% ../nbs/11_orchestrator.ipynb #aad56161
 @patch
 def router_train_round(self: RuvLLM, min_samples: int = 10) -> dict | None:
     "One Loop B round on the replay buffer (bandit mode, EWC, gated promotion); None when there is too little data."
     if len(self.replay) < min_samples: return None
+    self.refresh_state()  # train the newest router, whichever process promoted it
     rec = self.trainer.train_round(self.replay)
     with self._lock:  # counted in the persisted counters: the trainer's own history starts afresh in each process
         self.counters['router_rounds'] += 1; self.counters['router_promoted'] += bool(rec.promoted)
-    self.store.put('router', _to_blob(self.router)); self.store.put('replay', _to_blob(self.replay))
+    if rec.promoted: self.publish('router')
+    self.store.put('replay', _to_blob(self.replay))
     return rec.to_dict()
 
 @patch
@@ -667,7 +710,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
         if q >= self.cfg.learning.quality_threshold and rec.used_ids and fb.request_id in self._subgraphs:
             qv, sg, vecs = self._subgraphs[fb.request_id]
             useful = [i for i in rec.used_ids if i in sg.nodes]
-            if useful: out['attention_loss'] = self.attention.train_feedback(qv, sg, vecs, useful)
+            if useful: out['attention_loss'] = self.attention.train_feedback(qv, sg, vecs, useful); self._attention_trained = True
         self._feedback_cache(rec, fb, out)
         self._feedback_session(rec, fb)
         self._feedback_replay(rec, q)

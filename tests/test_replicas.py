@@ -23,6 +23,10 @@ WORKER = textwrap.dedent(r'''
             elif cmd['op'] == 'search': out = [h.node.id for h in llm.memory.search(cmd['q'], k=3, namespace=cmd.get('namespace'))]
             elif cmd['op'] == 'lexical': out = [h.node.id for h in llm.memory.lexical_search(cmd['q'], k=3)]
             elif cmd['op'] == 'query': r = llm.query(cmd['q']); out = dict(request_id=r.request_id, text=r.text)
+            elif cmd['op'] == 'promote':  # stands in for Loop B promoting a router: new weights, published
+                p = {k: v.copy() for k, v in llm.router.params.items()}; p['b_z'] = p['b_z'] + cmd['shift']
+                llm.router.set_params(p); out = dict(version=llm.publish('router'), b_z=float(p['b_z'].sum()))
+            elif cmd['op'] == 'router': out = dict(b_z=float(llm.router.params['b_z'].sum()), versions=llm.state_versions())
             elif cmd['op'] == 'feedback': out = llm.feedback(Feedback(cmd['request_id'], rating=cmd['rating'], correction=cmd.get('correction')))
             print(json.dumps({'ok': out}, default=str), flush=True)
         except Exception as e:
@@ -41,8 +45,8 @@ def _env(db_path, store, **extra):
 
 class Worker:
     "A RuvLLM in another process, driven by JSON lines."
-    def __init__(self, env):
-        self.p = subprocess.Popen([sys.executable, '-c', WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    def __init__(self, env, script=WORKER):
+        self.p = subprocess.Popen([sys.executable, '-c', script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         line = self.p.stdout.readline()
         assert json.loads(line) == {'ready': True}, line
     def __call__(self, **cmd):
@@ -191,3 +195,69 @@ def test_loops_b_and_c_run_in_one_process_at_a_time(tmp_path, store):
             assert b.learn('B') is None or 'skipped' not in b.learn('B')  # another loop's lock is free
         assert isinstance(b.learn('C'), list) and b.store.get('loop_last:C') is not None
         assert a.store.get('loop_last:C') == b.store.get('loop_last:C')  # every process sees when it last ran
+
+
+def test_a_router_promoted_by_one_replica_is_used_by_the_other_within_2s(tmp_path, store):
+    "Process A publishes a new router; process B, catching up in the background, reloads it (its weights change to A's)."
+    da, db = _dirs(tmp_path, store)
+    a, b = Worker(_env(da, store)), Worker(_env(db, store))
+    try:
+        before = b(op='router')['b_z']
+        for shift in (0.5, -0.25):  # twice: the second version replaces the first too
+            pub = a(op='promote', shift=shift)
+            assert pub['b_z'] != before
+            t0 = time.monotonic()
+            while b(op='router')['b_z'] != pub['b_z'] and time.monotonic() - t0 < 5: time.sleep(0.02)
+            elapsed = time.monotonic() - t0
+            got = b(op='router')
+            assert got['b_z'] == pub['b_z'] and elapsed < 2.0, f"B has {got}, A published {pub} ({elapsed:.2f} s)"
+            assert got['versions']['router'] == pub['version']
+            before = got['b_z']
+    finally:
+        a.close(); b.close()
+    with RuvLLM(Config.builder().db_path(db).set('memory.store', store).set('embedding.model', 'hashing')
+                .set('embedding.dim', 64).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build(),
+                start_scheduler=False) as c:  # B's save on close did not overwrite the published router with an older one
+        assert c.state_versions()['router'] == 2 and float(c.router.params['b_z'].sum()) == before
+
+
+SERVER = textwrap.dedent(r'''
+    import json, sys
+    from fastapi.testclient import TestClient
+    from ruvllm import Config
+    from ruvllm.server import create_app
+    with TestClient(create_app(Config.load(), autosave_s=0)) as c:  # one server replica, configured by RUVLLM_* variables
+        print(json.dumps({'ready': True}), flush=True)
+        for line in sys.stdin:
+            cmd = json.loads(line)
+            headers = {'Authorization': f"Bearer {cmd['key']}"} if cmd.get('key') else {}
+            r = c.request(cmd['method'], cmd['path'], json=cmd.get('json'), headers=headers)
+            print(json.dumps({'ok': dict(status=r.status_code, body=r.json())}), flush=True)
+''')
+
+
+def test_api_keys_keep_tenants_apart_across_server_replicas(tmp_path, store):
+    "Two server replicas on one store, through HTTP: what alice's key ingests on A, alice's key finds on B and bob's key does not."
+    keys = tmp_path / 'keys.json'
+    keys.write_text(json.dumps({'alice-key-3f9a': 'alice', 'bob-key-71c2': 'bob'}))
+    da, db = _dirs(tmp_path, store)
+    env = lambda d: _env(d, store, RUVLLM_SERVER__API_KEYS_FILE=str(keys), RUVLLM_LEARNING__ENABLED='false')
+    a, b = Worker(env(da), SERVER), Worker(env(db), SERVER)
+    alice, bob = 'alice-key-3f9a', 'bob-key-71c2'
+    try:
+        r = a(method='POST', path='/ingest', key=alice, json={'items': ["Alice's locker code is 4711."]})
+        assert r['status'] == 200 and r['body']['namespace'] == 'alice', r
+        t0 = time.monotonic()
+        while b(method='GET', path='/stats', key=alice)['body']['memory']['live'] < 1 and time.monotonic() - t0 < 5: time.sleep(0.05)
+        assert b(method='GET', path='/stats', key=alice)['body']['memory']['live'] == 1 and time.monotonic() - t0 < 1.0
+        assert b(method='GET', path='/stats', key=bob)['body']['memory']['live'] == 0
+        q = {'query': "What is Alice's locker code?"}
+        got = b(method='POST', path='/query', key=alice, json=q)
+        assert got['status'] == 200 and '4711' in got['body']['text'], got
+        other = b(method='POST', path='/query', key=bob, json=q)
+        assert other['status'] == 200 and '4711' not in json.dumps(other['body']), other  # neither the answer nor a source
+        denied = b(method='POST', path='/query', key=bob, json=dict(q, namespace='alice'))
+        assert denied['status'] == 403 and "reaches namespace 'bob' only" in denied['body']['error']['message'], denied
+        assert b(method='GET', path='/stats')['status'] == 401  # no key, no memory
+    finally:
+        for w in (a, b): w.p.stdin.close(); assert w.p.wait(timeout=60) == 0
