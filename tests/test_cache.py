@@ -166,13 +166,21 @@ def test_verifier_match_is_public(emb):
     assert v.match(('name', 'austria', 'austria'), [('name', 'australia', 'australia')]) is None
 
 
-def test_a_hit_must_agree_with_memory(tmp_path):
-    "A cached answer whose sources were archived (or superseded) is not served: the model answers instead."
+def quenby_llm(tmp_path):
+    "A RuvLLM (extractive tier only) holding two passages about Quenby; the question they answer is `QUENBY_Q`."
     from ruvllm import RuvLLM
     cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
-    with RuvLLM(cfg, start_scheduler=False) as llm:
-        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
-        q = "Which river flows through Quenby?"
+    llm = RuvLLM(cfg, start_scheduler=False)
+    llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
+    return llm
+
+QUENBY_Q = "Which river flows through Quenby?"
+
+
+def test_a_hit_must_agree_with_memory(tmp_path):
+    "A cached answer whose sources were archived (or superseded) is not served: the model answers instead."
+    with quenby_llm(tmp_path) as llm:
+        q = QUENBY_Q
         first = llm.query(q)
         again = llm.query(q)
         assert not first.cached and again.cached  # the repeat agrees with memory: served
@@ -186,11 +194,8 @@ def test_a_hit_must_agree_with_memory(tmp_path):
 
 def test_verification_probes_update_the_measured_error(tmp_path):
     "A probe regenerates a cache-served answer: agreement is a right hit, disagreement a false hit that removes the entry."
-    from ruvllm import RuvLLM
-    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
-    with RuvLLM(cfg, start_scheduler=False) as llm:
-        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby has a famous glass bridge."], progress=False)
-        q = "Which river flows through Quenby?"
+    with quenby_llm(tmp_path) as llm:
+        q = QUENBY_Q
         first = llm.query(q)
         assert llm.verify_cached(first.request_id) is None  # not served from the cache: nothing to probe
         again = llm.query(q)
