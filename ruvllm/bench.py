@@ -501,13 +501,15 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     judge = default_judge() if d.judge != 'none' else None   # one judge (and its embedding memo) for every design
     part = (lambda xs: list(xs)[::6]) if quick else None      # quick: every sixth pair and subject
     variants = [('default', {}), ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
-                ('judge threshold 0.90', dict(jt=0.90)), ('no judge (word-for-word rules only)', dict(judge=None)),
+                ('judge threshold 0.90', dict(jt=0.90)), ('no judge gate (alignment ignored)', dict(gate=0.0)),
+                ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
                 ('no verification', dict(verify=False))]
     rows, cold = [], True
     for name, v in variants:
         j = v.get('judge', judge)
         ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, additions=v.get('additions', True), intents=v.get('intents', True))
-        c = Config.builder().set('cache.verify', v.get('verify', True)).build()
+        c = (Config.builder().set('cache.verify', v.get('verify', True)).set('cache.align_threshold', v.get('at', d.align_threshold))
+             .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment)).build())
         make = lambda: SemanticCache(c, embedder=emb, verifier=ver, judge=j, judge_threshold=v.get('jt'))
         t0 = time.perf_counter()
         r = cache_report(make, embed, part, old_sets=not quick)

@@ -185,7 +185,7 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     if (self.additions or (ua and ub)) and len(ua) + len(ub) <= self.frame_ratio * matched: return Verdict(False, 'substitution', f"{ua} vs {ub}")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
-# %% ../nbs/09_cache.ipynb #85184002
+# %% ../nbs/09_cache.ipynb #a302279f
 def _content_tokens(query: str) -> list:
     "The content tokens (words and names, not 'many'/'much') of a question, analysed once."
     return [t for t in _analyse(query) if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
@@ -283,7 +283,7 @@ def _resolve_judge(judge, cfg: CacheConfig):
 
 # %% ../nbs/09_cache.ipynb #47bab587
 _STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'rejected_by_memory', 'false_hits',
-              'outcomes', 'invalidations', 'expired', 'evictions', 'puts')
+              'outcomes', 'invalidations', 'expired', 'evictions', 'puts', 'namespace_resets')
 
 class SemanticCache:
     "Answers by (namespace, query embedding), verified before serving; TTL, LRU capacity, bypass rules, invalidation, stats."
@@ -308,7 +308,7 @@ class SemanticCache:
         self._spaces: dict[str, _Space] = {}
         self._by_key: dict[tuple, int] = {}  # (namespace, analysed query) -> entry id
         self._served: OrderedDict[str, tuple] = OrderedDict()  # request id of a served hit -> (entry id, judge cosine or None, namespace, outcome recorded)
-        self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones]
+        self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones(, time it went over budget)]
         self._next_id = 1
         self._stats = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.RLock()
@@ -498,15 +498,23 @@ def lookup(self:SemanticCache, namespace: str,  # the request's namespace
 # %% ../nbs/09_cache.ipynb #25964f9e
 @patch
 def namespace_outcomes(self:SemanticCache, namespace: str) -> tuple[int, int]:
-    "(served hits with a known outcome, wrong ones) in `namespace`."
-    n, wrong = self._outcomes.get(namespace, (0, 0))
-    return int(n), int(wrong)
+    "(served hits with a known outcome, wrong ones) in `namespace`, since it was last reset."
+    o = self._outcomes.get(namespace, (0, 0))  # [checked, wrong] or [checked, wrong, time it was turned off]
+    return int(o[0]), int(o[1])
 
 @patch
 def namespace_enabled(self:SemanticCache, namespace: str) -> bool:
-    "False once the namespace's wrong hits exceed `max_error_rate` of its checked hits (at least 1 / max_error_rate of them)."
-    n, wrong = self.namespace_outcomes(namespace)
-    return wrong <= self.cfg.max_error_rate * max(n, 1.0 / self.cfg.max_error_rate)
+    """False once the namespace's wrong hits exceed `max_error_rate` of its checked hits (at least 1 / max_error_rate of
+    them); `cache.off_period_s` after it was turned off, its counts are reset and it is on again."""
+    with self._lock:
+        n, wrong = self.namespace_outcomes(namespace)
+        if wrong <= self.cfg.max_error_rate * max(n, 1.0 / self.cfg.max_error_rate): return True
+        o, now = self._outcomes[namespace], self.clock()
+        if len(o) < 3: o.append(now)  # the moment it was found over budget
+        elif now - o[2] >= self.cfg.off_period_s:
+            self._outcomes[namespace] = [0, 0]; self._stats['namespace_resets'] += 1
+            return True
+        return False
 
 @patch
 def record_outcome(self:SemanticCache, request_id: str,  # the id of a response served from the cache
@@ -525,6 +533,7 @@ def record_outcome(self:SemanticCache, request_id: str,  # the id of a response 
             e = self._entries.get(eid)
             if e is not None and js is not None:
                 e.threshold = min(1.0, max(self.entry_threshold(eid), js + self.cfg.threshold_margin))
+            self.namespace_enabled(ns)  # notes when the namespace went over budget
         return True
 
 # %% ../nbs/09_cache.ipynb #38f9b1b5

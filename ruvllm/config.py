@@ -216,6 +216,7 @@ class CacheConfig:
     frame_ratio: float = _f(1.5, above(0), "evidence verifier: unmatched words <= frame_ratio x matched words is a substitution (refused)")
     served_memory: int = _f(100_000, at_least(0, 'an integer'), "request ids of served hits remembered so feedback can invalidate their entry")
     max_error_rate: float = _f(0.01, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "wrong served hits allowed per checked hit; a namespace measured above it is turned off")
+    off_period_s: float = _f(24 * 3600.0, above(0), "a namespace turned off for its error rate is on again, its counts reset, this long after (default: one entry lifetime)")
     threshold_margin: float = _f(0.01, between(0, 1), "a wrong judge-served hit raises its entry's judge threshold to the cosine that served it + this")
     probe_agreement: float = _f(0.8, between(0, 1), "verification probe: embedding cosine at which a regenerated answer agrees with the cached one (not tuned)")
 
