@@ -7,7 +7,7 @@ __all__ = ['log', 'NEGATING_PREFIXES', 'OPPOSITE_RELATIONS', 'negating_prefix', 
            'Verdict', 'Verifier', 'EvidenceVerifier', 'CacheHit', 'CacheEntry', 'default_judge', 'SemanticCache']
 
 # %% ../nbs/09_cache.ipynb #2ab8e379
-import importlib.util, io, json, logging, threading, time
+import importlib.util, io, json, logging, threading, time, zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -535,6 +535,18 @@ def record_outcome(self:SemanticCache, request_id: str,  # the id of a response 
                 e.threshold = min(1.0, max(self.entry_threshold(eid), js + self.cfg.threshold_margin))
             self.namespace_enabled(ns)  # notes when the namespace went over budget
         return True
+
+# %% ../nbs/09_cache.ipynb #7ae5e9f2
+@patch
+def unchecked_hits(self:SemanticCache, share: float = 1.0,  # the sampled share of served hits, in [0, 1]
+                   limit: int | None = None,  # at most this many (None: all)
+                  ) -> list[str]:
+    "Request ids of served hits with no outcome yet, newest first: the ones a verification probe should check."
+    if not 0 <= share <= 1: raise InvalidInputError(f"share must be in [0, 1], got {share!r}")
+    with self._lock:
+        out = [rid for rid, (_, _, _, recorded) in reversed(self._served.items())
+               if not recorded and zlib.crc32(rid.encode()) < share * 2 ** 32]
+    return out if limit is None else out[:max(0, limit)]
 
 # %% ../nbs/09_cache.ipynb #38f9b1b5
 @patch

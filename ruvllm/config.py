@@ -219,6 +219,9 @@ class CacheConfig:
     off_period_s: float = _f(24 * 3600.0, above(0), "a namespace turned off for its error rate is on again, its counts reset, this long after (default: one entry lifetime)")
     threshold_margin: float = _f(0.01, between(0, 1), "a wrong judge-served hit raises its entry's judge threshold to the cosine that served it + this")
     probe_agreement: float = _f(0.8, between(0, 1), "verification probe: embedding cosine at which a regenerated answer agrees with the cached one (not tuned)")
+    probe_share: float = _f(0.1, between(0, 1), "share of cache-served answers the background probe job regenerates and compares (0 = none); a stable sample by request id")
+    probe_interval_s: float = _f(600.0, above(0), "how often the probe job runs (with the learning scheduler)")
+    probes_per_run: int = _f(4, at_least(0, 'an integer'), "probes per run at most: each is one generation")
 
 # %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass

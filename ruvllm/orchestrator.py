@@ -91,7 +91,8 @@ class RuvLLM:
             self.loop_b = LoopB(self.router_train_round, c)
             self.loop_c = LoopC(self.memory, c, seed=c.system.seed)
             self.scheduler = Scheduler({'B': (self._shared_due('B', self.loop_b.due), self._one_runner('B', self.loop_b.run)),
-                                        'C': (self._shared_due('C', self._compression_due), self._one_runner('C', self._compress))},
+                                        'C': (self._shared_due('C', self._compression_due), self._one_runner('C', self._compress)),
+                                        'P': (lambda last, now: self._probe_due(last, now), lambda: self.probe_cache())},  # cache probes (defined below): each replica checks its own hits
                                        last_runs=self._state.get('last_runs'), on_run=self._on_loop_run)
             if (c.learning.enabled if start_scheduler is None else start_scheduler): self.scheduler.start()
         except BaseException:
@@ -794,6 +795,26 @@ def verify_cached(self: RuvLLM, request_id: str) -> bool | None:
     if agree: self.cache.record_outcome(request_id, True)
     else: self.cache.invalidate(request_id, false_hit=True)
     return agree
+
+# %% ../nbs/11_orchestrator.ipynb #128d25f8
+@patch
+def probe_cache(self: RuvLLM, share: float | None = None,  # sampled share of served hits (default `cache.probe_share`)
+                limit: int | None = None,  # probes at most (default `cache.probes_per_run`)
+               ) -> dict:
+    "Probe a sample of the cache-served answers not checked yet (`verify_cached` each): how many were probed, how many agreed."
+    c = self.cfg.cache
+    out = dict(probed=0, agreed=0)
+    for rid in self.cache.unchecked_hits(c.probe_share if share is None else share, c.probes_per_run if limit is None else limit):
+        try: agree = self.verify_cached(rid)
+        except UnknownIdError: continue  # its record is gone: nothing to regenerate
+        if agree is None: continue
+        out['probed'] += 1; out['agreed'] += int(agree)
+    return out
+
+@patch
+def _probe_due(self: RuvLLM, last: float, now: float) -> bool:
+    c = self.cfg.cache
+    return c.enabled and c.probe_share > 0 and c.probes_per_run > 0 and now - last >= c.probe_interval_s
 
 # %% ../nbs/11_orchestrator.ipynb #a80f1368
 @patch

@@ -207,3 +207,20 @@ def test_verification_probes_update_the_measured_error(tmp_path):
         assert wrong.cached and llm.verify_cached(wrong.request_id) is False
         assert llm.cache.namespace_outcomes('global') == (2, 1)
         assert not llm.query(q2).cached  # the wrong entry is gone
+
+
+def test_probe_job_checks_served_hits_once(tmp_path):
+    "The scheduler's probe job regenerates the sampled served hits not yet checked: a right one agrees, a planted wrong one is removed."
+    with quenby_llm(tmp_path) as llm:
+        llm.query(QUENBY_Q)
+        right = llm.query(QUENBY_Q)
+        q2 = "What is Quenby famous for?"
+        llm.cache.put('global', q2, llm.memory.embed_query(q2), "Bananas are rich in potassium.", 'planted')  # a wrong answer
+        wrong = llm.query(q2)
+        assert right.cached and wrong.cached
+        assert llm.cache.unchecked_hits() == [wrong.request_id, right.request_id]
+        assert llm.probe_cache(share=1.0) == {'probed': 2, 'agreed': 1}
+        assert llm.cache.namespace_outcomes('global') == (2, 1) and llm.cache.unchecked_hits() == []
+        assert llm.probe_cache(share=1.0) == {'probed': 0, 'agreed': 0}  # each served hit is probed once
+        assert not llm.query(q2).cached  # the wrong entry is gone
+        assert llm.scheduler.run_now('P') == {'probed': 0, 'agreed': 0}  # the same job, as the scheduler runs it
