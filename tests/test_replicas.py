@@ -261,3 +261,97 @@ def test_api_keys_keep_tenants_apart_across_server_replicas(tmp_path, store):
         assert b(method='GET', path='/stats')['status'] == 401  # no key, no memory
     finally:
         for w in (a, b): w.p.stdin.close(); assert w.p.wait(timeout=60) == 0
+
+
+HTTP_REPLICA = textwrap.dedent(r'''
+    import json, sys, threading, time, uvicorn
+    from ruvllm import Config
+    from ruvllm.server import create_app
+    app = create_app(Config.load(), autosave_s=0)  # one server replica, configured by RUVLLM_* variables, on a real port
+    llm = app.state.ruvllm.llm
+    server = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning', lifespan='on'))
+    t = threading.Thread(target=server.run, daemon=True); t.start()
+    while not server.started: time.sleep(0.02)
+    print(json.dumps({'ready': True}), flush=True)
+    for line in sys.stdin:  # a side channel to look inside this replica's RAM (the HTTP API has no such endpoint)
+        cmd = json.loads(line)
+        try:
+            mem = llm.memory
+            if cmd['op'] == 'agree':  # the slot table, index, graph and live count against the store, after a catch-up
+                mem.sync()
+                rows = mem.store.slot_rows()
+                out = dict(ids=[r[0] for r in rows], disagree=[r[0] for r in rows if mem.slot(r[0]) != r[1] or r[1] not in mem.index],
+                           graph=set(mem.graph.nodes) == {r[0] for r in rows}, edges=mem.graph.number_of_edges() == len(mem.store.all_edges()),
+                           live=int(len(mem.live_ids())), live_in_store=sum(1 for r in rows if not r[4] and not r[5]))
+            elif cmd['op'] == 'found':  # which of these (id, text) nodes this replica's dense and lexical searches find
+                out = [i for i, text in cmd['nodes'] if i in [h.node.id for h in mem.search(text, k=3)]
+                       and i in [h.node.id for h in mem.lexical_search(text, k=3)]]
+            elif cmd['op'] == 'ratings':  # the rating recorded in the store for each request id
+                out = {rid: (llm.store.request_record(rid) or {}).get('feedback', {}) for rid in cmd['ids']}
+                out = {rid: (fb or {}).get('rating') for rid, fb in out.items()}
+            print(json.dumps({'ok': out}), flush=True)
+        except Exception as e:
+            print(json.dumps({'error': f'{type(e).__name__}: {e}'}), flush=True)
+    server.should_exit = True; t.join(timeout=60)
+''')
+
+
+def _http_replica(env):
+    from ruvllm.server import free_port
+    port = free_port()
+    w = Worker(env, HTTP_REPLICA.replace("int(sys.argv[1])", str(port)))
+    w.url = f"http://127.0.0.1:{port}"
+    return w
+
+
+def _stream(url, acked, stop):
+    "Ingest, query and rate through replica `url` until it dies or `stop` is set; `acked` collects what it acknowledged."
+    import httpx
+    with httpx.Client(base_url=url, timeout=10) as c:
+        for i in range(100_000):
+            if stop.is_set(): return
+            text = f"Fact {i}: the relay station kv{i}x on ridge {i % 7} opens at {i % 24:02d}:15."
+            try:
+                r = c.post('/ingest', json={'items': [text]})
+                if r.status_code == 200: acked['nodes'] += [(n, text) for n in r.json()['ids']]
+                q = c.post('/query', json={'query': f"When does relay station kv{i}x open?"})
+                if q.status_code != 200: continue
+                rid, rating = q.json()['request_id'], 1 + i % 5
+                f = c.post('/feedback', json={'request_id': rid, 'rating': rating})
+                if f.status_code == 200: acked['ratings'][rid] = rating
+            except httpx.HTTPError:  # the replica was killed: what it acknowledged before must survive
+                return
+
+
+def test_kill9_of_a_server_replica_during_ingest_and_feedback_loses_no_acknowledged_write(tmp_path, store):
+    """Two server replicas (separate processes, real HTTP on loopback) on one store; a client streams ingest, query
+    and feedback to A; A is killed with SIGKILL mid-stream. Every write A acknowledged (2xx) is in the store, B finds
+    every acknowledged node by dense and lexical search, B's slot table, index, graph and live count agree with the
+    store, and all of it holds again through A restarted on the same store."""
+    import threading
+    da, db = _dirs(tmp_path, store)
+    env = lambda d: _env(d, store, RUVLLM_LEARNING__ENABLED='false')
+    a, b = _http_replica(env(da)), _http_replica(env(db))
+    acked, stop = dict(nodes=[], ratings={}), threading.Event()
+    try:
+        client = threading.Thread(target=_stream, args=(a.url, acked, stop)); client.start()
+        t0 = time.monotonic()
+        while len(acked["ratings"]) < 8 and time.monotonic() - t0 < 45: time.sleep(0.05)
+        time.sleep(random.Random(3).uniform(0.1, 0.6))  # somewhere inside a request
+        os.kill(a.p.pid, signal.SIGKILL); a.p.wait()
+        stop.set(); client.join(timeout=30)
+        assert len(acked['nodes']) >= 8 and len(acked['ratings']) >= 8, acked
+        restarted = _http_replica(env(da))
+        for w in (b, restarted):
+            got = w(op='agree')
+            assert {i for i, _ in acked['nodes']} <= set(got['ids']), "an acknowledged node is missing from the store"
+            assert got['disagree'] == [] and got['graph'] and got['edges'], got
+            assert got['live'] == got['live_in_store'], got
+            found = set(w(op='found', nodes=acked['nodes']))
+            assert found == {i for i, _ in acked['nodes']}, f"not found: {sorted({i for i, _ in acked['nodes']} - found)}"
+            assert w(op='ratings', ids=list(acked['ratings'])) == acked['ratings']
+        restarted.close()
+    finally:
+        stop.set()
+        if a.p.poll() is None: a.p.kill()
+        b.close()
