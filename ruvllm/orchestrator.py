@@ -186,12 +186,12 @@ def state_versions(self: RuvLLM) -> dict:
 def publish(self: RuvLLM, name: str) -> int:
     "Write this process's `name` ('router' or 'attention') as a new version, for every process on the store; returns it."
     if name not in ('router', 'attention'): raise ValueError(f"cannot publish {name!r}: 'router' or 'attention'")
-    with self._lock:
-        self.store.put(name, _to_blob(self.router) if name == 'router' else self.attention.to_bytes())  # blob first, then its version
+    blob = _to_blob(self.router) if name == 'router' else self.attention.to_bytes()
+    with self._lock, self.store.tx():  # read the versions, write the blob and the bumped number: one transaction, one writer
         v = self.state_versions(); v[name] = max(v.get(name, 0), self._versions.get(name, 0)) + 1
-        self.store.put('state_versions', json.dumps(v).encode())
-        self._versions[name] = v[name]
-        return v[name]
+        self.store.put(name, blob); self.store.put('state_versions', json.dumps(v).encode())
+    self._versions[name] = v[name]
+    return v[name]
 
 @patch
 def refresh_state(self: RuvLLM) -> list:

@@ -355,3 +355,21 @@ def test_kill9_of_a_server_replica_during_ingest_and_feedback_loses_no_acknowled
         stop.set()
         if a.p.poll() is None: a.p.kill()
         b.close()
+
+
+def _cfg(d, store, **kw):
+    b = (Config.builder().db_path(d).set('memory.store', store).set('embedding.model', 'hashing').set('embedding.dim', 64)
+         .set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').set('learning.enabled', False))
+    for k, v in kw.items(): b = b.set(k.replace('__', '.'), v)
+    return b.build()
+
+
+def test_simultaneous_publishes_take_distinct_versions(tmp_path, store):
+    "Two RuvLLMs on one store publish the attention from six threads at once: 30 publishes, versions 1..30, none taken twice."
+    from concurrent.futures import ThreadPoolExecutor
+    da, db = _dirs(tmp_path, store)
+    with RuvLLM(_cfg(da, store), start_scheduler=False) as a, RuvLLM(_cfg(db, store), start_scheduler=False) as b:
+        with ThreadPoolExecutor(6) as ex:
+            got = list(ex.map(lambda i: (a, b)[i % 2].publish('attention'), range(30)))
+        assert sorted(got) == list(range(1, 31)), sorted(got)
+        assert a.state_versions()['attention'] == 30
