@@ -22,7 +22,9 @@ WORKER = textwrap.dedent(r'''
             if cmd['op'] == 'add': out = llm.memory.add_node(cmd['text'], 'Fact', namespace=cmd.get('namespace', 'global'))
             elif cmd['op'] == 'search': out = [h.node.id for h in llm.memory.search(cmd['q'], k=3, namespace=cmd.get('namespace'))]
             elif cmd['op'] == 'lexical': out = [h.node.id for h in llm.memory.lexical_search(cmd['q'], k=3)]
-            elif cmd['op'] == 'query': r = llm.query(cmd['q']); out = dict(request_id=r.request_id, text=r.text)
+            elif cmd['op'] == 'query': r = llm.query(cmd['q']); out = dict(request_id=r.request_id, text=r.text, cached=r.cached)
+            elif cmd['op'] == 'sync': out = llm.memory.sync()  # a catch-up now (the background one runs every sync_interval_s)
+            elif cmd['op'] == 'cache': out = [llm.cache.entry_record(i, vectors=False) for i in llm.cache.entry_versions()]
             elif cmd['op'] == 'promote':  # stands in for Loop B promoting a router: new weights, published
                 p = {k: v.copy() for k, v in llm.router.params.items()}; p['b_z'] = p['b_z'] + cmd['shift']
                 llm.router.set_params(p); out = dict(version=llm.publish('router'), b_z=float(p['b_z'].sum()))
@@ -104,6 +106,16 @@ def test_feedback_on_one_replica_for_an_answer_from_the_other(tmp_path, store):
         assert out['correction_node'] in a(op='lexical', q="wifi password swordfish9")
         with pytest.raises(AssertionError, match='already given'):  # counted once, whichever replica is asked again
             b(op='feedback', request_id=r['request_id'], rating=5)
+        with pytest.raises(AssertionError, match='already given'):  # A answered it and holds its unrated record in RAM
+            a(op='feedback', request_id=r['request_id'], rating=5)
+        r2 = a(op='query', q="What is the office wifi password?")  # rated on A first, then refused on B
+        assert a(op='feedback', request_id=r2['request_id'], rating=4)['correction_node'] is None
+        with pytest.raises(AssertionError, match='already given'):
+            b(op='feedback', request_id=r2['request_id'], rating=2)
+        r3 = a(op='query', q="What is the office wifi password?")  # both asked at once: one learns, the other refuses
+        for w in (a, b): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r3['request_id'], rating=5)) + '\n'); w.p.stdin.flush()
+        outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]
+        assert sorted('already given' in o.get('error', '') for o in outs) == [False, True], outs
     finally:
         a.close(); b.close()
 
@@ -373,3 +385,39 @@ def test_simultaneous_publishes_take_distinct_versions(tmp_path, store):
             got = list(ex.map(lambda i: (a, b)[i % 2].publish('attention'), range(30)))
         assert sorted(got) == list(range(1, 31)), sorted(got)
         assert a.state_versions()['attention'] == 30
+
+
+def test_cache_entries_and_removals_are_shared_by_replicas(tmp_path, store):
+    """Each replica caches a rated answer; within 2 s both hold both entries (neither lost the other's) and B serves
+    A's answer from the cache. A learns that answer is wrong: after B's next catch-up B never serves it again, and
+    B's entry stays. A replica opened afterwards holds what the log says (B's entry, not the removed one)."""
+    da, db = _dirs(tmp_path, store)
+    env = lambda d: _env(d, store, RUVLLM_CACHE__ENABLED='true', RUVLLM_CACHE__JUDGE='none', RUVLLM_LEARNING__ENABLED='false')
+    a, b = Worker(env(da)), Worker(env(db))
+    qa, qb = "What is the office wifi password?", "When does the staff canteen open?"
+    try:
+        a(op='add', text="The office wifi password is hunter2."); b(op='add', text="The staff canteen opens at 11:45.")
+        ra, rb = a(op='query', q=qa), b(op='query', q=qb)
+        a(op='feedback', request_id=ra['request_id'], rating=5); b(op='feedback', request_id=rb['request_id'], rating=5)
+        t0, both = time.monotonic(), lambda w: {e['query'] for e in w(op='cache')} >= {qa, qb}
+        while not (both(a) and both(b)) and time.monotonic() - t0 < 5: time.sleep(0.05)
+        assert both(a) and both(b) and time.monotonic() - t0 < 2.0, (a(op='cache'), b(op='cache'))
+        hit = b(op='query', q=qa)
+        assert hit['cached'] and hit['text'] == ra['text'], hit  # A's answer, served by B
+        bad = a(op='query', q=qa)
+        assert bad['cached'], bad
+        a(op='feedback', request_id=bad['request_id'], rating=1)  # wrong: A removes the entry
+        b(op='sync')
+        assert ra['request_id'] not in {e['request_id'] for e in b(op='cache')}
+        again = b(op='query', q=qa)
+        assert not again['cached'], again  # answered from memory, not from the removed entry
+        assert rb['request_id'] in {e['request_id'] for e in a(op='cache')}  # B's entry is still on A
+    finally:
+        a.close(); b.close()
+    c = Worker(env(tmp_path / 'c' if store != 'sqlite' else da))
+    try:
+        c(op='sync')
+        held = {e['request_id']: e['query'] for e in c(op='cache')}
+        assert rb['request_id'] in held and ra['request_id'] not in held, held
+    finally:
+        c.close()
