@@ -605,6 +605,11 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     return c
 
 # %% ../nbs/09_cache.ipynb #a9576b8f
+import base64
+
+def _b64(v) -> str: return base64.b64encode(np.asarray(v, np.float32).tobytes()).decode()  # a vector as JSON-ready text
+def _unb64(s: str) -> np.ndarray: return np.frombuffer(base64.b64decode(s), np.float32)
+
 @patch
 def entry_versions(self:SemanticCache) -> dict:
     "{entry id: (threshold, expires_at)} of every entry: what changes when an entry is added, removed or re-judged."
@@ -612,7 +617,7 @@ def entry_versions(self:SemanticCache) -> dict:
 
 @patch
 def entry_record(self:SemanticCache, entry_id: int, vectors: bool = True) -> dict | None:
-    "One entry as JSON-ready data (its fields and, with `vectors`, its query and judge vectors), or None if it is gone."
+    "One entry as JSON-ready data (its fields and, with `vectors`, its query and judge vectors as base64 float32), or None if gone."
     with self._lock:
         e = self._entries.get(entry_id)
         if e is None: return None
@@ -621,7 +626,7 @@ def entry_record(self:SemanticCache, entry_id: int, vectors: bool = True) -> dic
         if vectors:
             sp = self._spaces[e.namespace]
             jv = sp.jvecs[e.row] if sp.jvecs.shape[1] and sp.jvecs[e.row].any() else None
-            r.update(vec=sp.vecs[e.row].tolist(), jvec=None if jv is None else jv.tolist(),
+            r.update(vec=_b64(sp.vecs[e.row]), jvec=None if jv is None else _b64(jv),
                      judge=None if jv is None else getattr(self.judge, 'name', None))
         return r
 
@@ -629,18 +634,18 @@ def entry_record(self:SemanticCache, entry_id: int, vectors: bool = True) -> dic
 def add_entry_record(self:SemanticCache, r: dict) -> tuple[int, int | None]:
     "Add an entry from `entry_record`'s data, replacing the entry for the same question: (its id, the replaced id or None)."
     with self._lock:
-        v = _unit(r['vec'])
+        v = _unit(_unb64(r['vec']))
         if self.dim is None: self.dim = v.shape[0]
         if v.shape[0] != self.dim: raise InvalidInputError(f"the entry's vector has {v.shape[0]} dimensions; this cache holds {self.dim}")
         jdim = 0 if self.judge is None else int(getattr(self.judge, 'dim', 0) or 0)
-        same_judge = r.get('jvec') is not None and r.get('judge') == getattr(self.judge, 'name', None) and len(r['jvec']) == jdim
+        jv = None if r.get('jvec') is None or r.get('judge') != getattr(self.judge, 'name', None) else _unb64(r['jvec'])
         key = _entry_key(r['namespace'], r['query'])
         old = self._by_key.get(key)
         if old is not None: self._remove(self._entries[old])
         e = CacheEntry(self._next_id, r['namespace'], r['query'], r['answer'], r['request_id'], [int(s) for s in r['sources']],
                        r['created_at'], r['expires_at'], key=key, threshold=r.get('threshold'))
         self._next_id += 1
-        e.row = self._spaces.setdefault(e.namespace, _Space(self.dim, jdim)).add(e.id, v, np.asarray(r['jvec'], np.float32) if same_judge else None)
+        e.row = self._spaces.setdefault(e.namespace, _Space(self.dim, jdim)).add(e.id, v, jv if jv is not None and len(jv) == jdim else None)
         self._entries[e.id] = e; self._by_key[key] = e.id
         while len(self._entries) > self.cfg.capacity:
             self._remove(next(iter(self._entries.values()))); self._stats['evictions'] += 1
