@@ -548,32 +548,6 @@ def _retrieval_headline(df):
             f"BM25 {r('BM25')}, dense {r('dense')}")
 
 # %% ../nbs/13_bench.ipynb #fc77a53c
-_REPLICA = r'''
-import json, sys, time
-from ruvllm import Config, Constraints, RuvLLM
-from ruvllm.bench import _bench_queries
-db, store, seconds, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-cfg = (Config.builder().db_path(db).set('memory.store', store).set('inference.tiers', {'tiny': 'extractive'})
-       .set('router.safe_tier', 'tiny').set('cache.enabled', False).set('learning.enabled', False).build())
-with RuvLLM(cfg, start_scheduler=False) as llm:
-    cons, qs, n = Constraints(force_model='tiny', no_cache=True), _bench_queries(5000, seed=seed), 0
-    for q in qs[:3]: llm.query(q, constraints=cons)
-    print('READY', flush=True); start = float(sys.stdin.readline())  # every replica is open and warm before the clock starts
-    while time.time() < start: time.sleep(0.001)
-    while time.time() < start + seconds: llm.query(qs[3 + n], constraints=cons); n += 1
-print(json.dumps(dict(queries=n)))
-'''
-
-def _replica_qps(store: str, dirs: list, seconds: float) -> float:
-    "Queries/s summed over one replica process per directory in `dirs`, all on `store`, for `seconds`."
-    ps = [subprocess.Popen([sys.executable, '-c', _REPLICA, str(d), store, str(seconds), str(i)],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i, d in enumerate(dirs)]
-    for p in ps:
-        if p.stdout.readline().strip() != 'READY': raise RuvLLMError(f"a replica on {store!r} did not start")
-    start = time.time() + 0.5
-    outs = [p.communicate(f"{start}\n", timeout=seconds + 120)[0] for p in ps]
-    return sum(json.loads(o.strip().splitlines()[-1])['queries'] for o in outs) / seconds
-
 def _catch_up_ms(writer, reader, n: int = 20) -> list[float]:
     "ms from `writer.add_node` returning to `reader.search` finding the node (reader catches up by itself)."
     out = []
@@ -583,6 +557,69 @@ def _catch_up_ms(writer, reader, n: int = 20) -> list[float]:
         while not any(h.node.id == nid for h in reader.search(text, k=3)): time.sleep(0.002)
         out.append((time.perf_counter() - t0) * 1000)
     return out
+
+def _cpu_s(pid: int) -> float:
+    "CPU seconds (user + system) process `pid` has used so far (Linux /proc)."
+    f = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+
+def _http_load(urls: list, seconds: float, clients_per_server: int = 2, seed: int = 0) -> dict:
+    "POST /query from `clients_per_server` client threads per server URL for `seconds`: client-side ms and server-side ms per answer."
+    import httpx
+    qs, lock, done = _bench_queries(20_000, seed=seed), threading.Lock(), []
+    start = time.time() + 0.3
+    def client(k):
+        with httpx.Client(base_url=urls[k % len(urls)], timeout=60) as c:
+            while time.time() < start: time.sleep(0.001)
+            j = k
+            while time.time() < start + seconds:
+                t0 = time.perf_counter(); r = c.post('/query', json={'query': qs[j % len(qs)]}); ms = (time.perf_counter() - t0) * 1000
+                if r.status_code == 200:
+                    with lock: done.append((ms, r.json()['latency']['total']))
+                j += len(urls) * clients_per_server
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(len(urls) * clients_per_server)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    ms = np.array(done or [(np.nan, np.nan)])
+    return dict(queries=len(done), client_ms_p50=float(np.median(ms[:, 0])), server_ms_p50=float(np.median(ms[:, 1])))
+
+# %% ../nbs/13_bench.ipynb #9311cfe6
+def _pg_transactions(url: str) -> int:
+    "Transactions committed or rolled back in the database at `url` so far (PostgreSQL's statistics)."
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute('SELECT pg_stat_force_next_flush()')
+        return int(c.execute('SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()').fetchone()[0])
+
+def _http_replicas(store: str, dirs: list, seconds: float) -> dict:
+    """`serve` processes (real uvicorn on loopback ports), one per directory in `dirs`, on `store`, under a pool of client
+    threads in this process: queries/s, client and server P50 ms, CPU ms per answer in the servers and in the clients,
+    and (PostgreSQL) database transactions per answer."""
+    from ruvllm.server import ServerProcess
+    import resource
+    cfgs = [(Config.builder().db_path(d).set('memory.store', store).set('inference.tiers', {'tiny': 'extractive'})
+             .set('router.safe_tier', 'tiny').set('cache.enabled', False).set('learning.enabled', False).build()) for d in dirs]
+    from concurrent.futures import ThreadPoolExecutor
+    servers = [ServerProcess(c) for c in cfgs]
+    try:
+        with ThreadPoolExecutor(len(servers)) as ex: list(ex.map(lambda s: s.start(), servers))  # started side by side
+        _http_load([s.url for s in servers], 1.0, 1, seed=99)  # warm: the index's kernels compiled, connections open
+        pg, settle = store.startswith('postgres'), 2.0  # PostgreSQL backends report their statistics within about a second
+        if pg: time.sleep(settle)
+        cpu0, self0, tx0 = [_cpu_s(s.proc.pid) for s in servers], resource.getrusage(resource.RUSAGE_SELF), _pg_transactions(store) if pg else 0
+        out = _http_load([s.url for s in servers], seconds)
+        self1, n = resource.getrusage(resource.RUSAGE_SELF), max(out['queries'], 1)
+        server_cpu = sum(_cpu_s(s.proc.pid) - c0 for s, c0 in zip(servers, cpu0))
+        client_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+        txs = np.nan
+        if pg:  # the idle catch-up polls during the settling wait are subtracted (the same wait, measured once more)
+            time.sleep(settle); tx1 = _pg_transactions(store); time.sleep(settle); tx2 = _pg_transactions(store)
+            txs = (tx1 - tx0 - (tx2 - tx1)) / n
+        return dict(qps=out['queries'] / seconds, client_ms_p50=out['client_ms_p50'], server_ms_p50=out['server_ms_p50'],
+                    server_cpu_ms=1000 * server_cpu / n, client_cpu_ms=1000 * client_cpu / n, db_tx_per_query=txs)
+    finally:
+        for s in servers:
+            if s.stop() == 0: s.cleanup()
 
 # %% ../nbs/13_bench.ipynb #b47c69d5
 def _store_row(label: str, store: str, path: Path, n: int, nq: int, progress: bool) -> dict:
@@ -613,14 +650,20 @@ def store_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     tmp, server_dir = (Path(tempfile.mkdtemp(prefix=f'ruvllm-bench-{k}-')) for k in ('store', 'pg'))
     try:
         server = os.environ.get('RUVLLM_BENCH_PG_URL') or start_local_postgres(server_dir)
-        rows = []
+        rows, reps = [], []
         for label, store in (('sqlite', 'sqlite'), ('postgresql', fresh_database(server, 'ruvllm_bench'))):
             row = _store_row(label, store, tmp / label, n, nq, progress)
             for r in (1, 2, 4):
                 dirs = [tmp / label] * r if store == 'sqlite' else [tmp / f'{label}_replica{i}' for i in range(r)]
-                row[f'qps_{r}_replicas'] = _replica_qps(store, dirs, secs)
+                reps.append(dict(store=label, replicas=r, **_http_replicas(store, dirs, secs)))
+                row[f'qps_{r}_replicas'] = reps[-1]['qps']
+                if progress: print(f"store: {label}, {r} replica(s) through HTTP: {reps[-1]['qps']:.1f} queries/s", flush=True)
             rows.append(row)
-        return pd.DataFrame(rows)
+        df, rep = pd.DataFrame(rows), pd.DataFrame(reps)
+        rep['ratio_to_1'] = rep.qps / rep.groupby('store').qps.transform('first')
+        print(rep.round(2).to_markdown(index=False), flush=True)
+        df.attrs['replicas'] = rep
+        return df
     finally:
         if not os.environ.get('RUVLLM_BENCH_PG_URL') and (server_dir / 'port').exists(): stop_local_postgres(server_dir)
         for d in (tmp, server_dir): shutil.rmtree(d, ignore_errors=True)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'NEGATING_PREFIXES', 'OPPOSITE_RELATIONS', 'negating_prefix', 'same_ending_other_word', 'WordSimilarity',
-           'Verdict', 'Verifier', 'EvidenceVerifier', 'CacheHit', 'CacheEntry', 'default_judge', 'SemanticCache']
+           'Verdict', 'Verifier', 'EvidenceVerifier', 'CacheHit', 'CacheEntry', 'default_judge', 'SemanticCache',
+           'CacheLog']
 
 # %% ../nbs/09_cache.ipynb #2ab8e379
 import importlib.util, io, json, logging, threading, time, zlib
@@ -646,3 +647,132 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     c._outcomes = {k: list(v) for k, v in meta.get('outcomes', {}).items()}
     while len(c._entries) > c.cfg.capacity: c._remove(next(iter(c._entries.values())))
     return c
+
+# %% ../nbs/09_cache.ipynb #a9576b8f
+import base64
+
+def _b64(v) -> str: return base64.b64encode(np.asarray(v, np.float32).tobytes()).decode()  # a vector as JSON-ready text
+def _unb64(s: str) -> np.ndarray: return np.frombuffer(base64.b64decode(s), np.float32)
+
+@patch
+def entry_versions(self:SemanticCache) -> dict:
+    "{entry id: (threshold, expires_at)} of every entry: what changes when an entry is added, removed or re-judged."
+    with self._lock: return {e.id: (e.threshold, e.expires_at) for e in self._entries.values()}
+
+@patch
+def entry_record(self:SemanticCache, entry_id: int, vectors: bool = True) -> dict | None:
+    "One entry as JSON-ready data (its fields and, with `vectors`, its query and judge vectors as base64 float32), or None if gone."
+    with self._lock:
+        e = self._entries.get(entry_id)
+        if e is None: return None
+        r = dict(namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id, sources=list(e.sources),
+                 created_at=e.created_at, expires_at=e.expires_at, threshold=e.threshold)
+        if vectors:
+            sp = self._spaces[e.namespace]
+            jv = sp.jvecs[e.row] if sp.jvecs.shape[1] and sp.jvecs[e.row].any() else None
+            r.update(vec=_b64(sp.vecs[e.row]), jvec=None if jv is None else _b64(jv),
+                     judge=None if jv is None else getattr(self.judge, 'name', None))
+        return r
+
+@patch
+def add_entry_record(self:SemanticCache, r: dict) -> tuple[int, int | None]:
+    "Add an entry from `entry_record`'s data, replacing the entry for the same question: (its id, the replaced id or None)."
+    with self._lock:
+        v = _unit(_unb64(r['vec']))
+        if self.dim is None: self.dim = v.shape[0]
+        if v.shape[0] != self.dim: raise InvalidInputError(f"the entry's vector has {v.shape[0]} dimensions; this cache holds {self.dim}")
+        jdim = 0 if self.judge is None else int(getattr(self.judge, 'dim', 0) or 0)
+        jv = None if r.get('jvec') is None or r.get('judge') != getattr(self.judge, 'name', None) else _unb64(r['jvec'])
+        key = _entry_key(r['namespace'], r['query'])
+        old = self._by_key.get(key)
+        if old is not None: self._remove(self._entries[old])
+        e = CacheEntry(self._next_id, r['namespace'], r['query'], r['answer'], r['request_id'], [int(s) for s in r['sources']],
+                       r['created_at'], r['expires_at'], key=key, threshold=r.get('threshold'))
+        self._next_id += 1
+        e.row = self._spaces.setdefault(e.namespace, _Space(self.dim, jdim)).add(e.id, v, jv if jv is not None and len(jv) == jdim else None)
+        self._entries[e.id] = e; self._by_key[key] = e.id
+        while len(self._entries) > self.cfg.capacity:
+            self._remove(next(iter(self._entries.values()))); self._stats['evictions'] += 1
+        return e.id, old
+
+@patch
+def raise_threshold(self:SemanticCache, entry_id: int, threshold: float | None) -> bool:
+    "Raise the entry's judge threshold to `threshold` (never lowers it); False if the entry is gone or nothing changed."
+    with self._lock:
+        e = self._entries.get(entry_id)
+        if e is None or threshold is None or threshold <= self.entry_threshold(entry_id): return False
+        e.threshold = float(threshold); return True
+
+# %% ../nbs/09_cache.ipynb #48dfaf91
+import hashlib
+
+def _entry_uid(r: dict) -> str:
+    "An entry's identity across processes: its namespace, question, answer and the request that produced it."
+    return hashlib.sha1('\x00'.join([r['namespace'], r['query'], r['answer'], r['request_id']]).encode()).hexdigest()[:20]
+
+class CacheLog:
+    """Keeps one process's `SemanticCache` in step with the other processes' on one store: what this cache adds,
+    re-judges or removes goes to the store's event log (kind 'cache'); `pull` applies every process's events in log order."""
+    def __init__(self, cache: SemanticCache,
+                 store,  # a memory store (`ruvllm.memory`): `tx`, `log_event`, `events_after`
+                 cursor: int = 0):  # the id of the last 'cache' event the cache already reflects (replaying more is harmless)
+        self.cache, self.store, self.cursor = cache, store, int(cursor)
+        self._lock = threading.RLock()
+        self._known, self._ids = {}, {}  # entry id -> [uid, threshold, expires_at] as published or applied; uid -> entry id
+        for eid, (thr, exp) in cache.entry_versions().items():
+            r = cache.entry_record(eid, vectors=False)
+            if r is not None: self._track(eid, _entry_uid(r), thr, exp)
+
+    def _track(self, eid, uid, thr, exp): self._known[eid] = [uid, thr, exp]; self._ids[uid] = eid
+    def _forget(self, eid):
+        uid, thr, exp = self._known.pop(eid)
+        if self._ids.get(uid) == eid: del self._ids[uid]
+        return uid, exp
+
+    def sync(self) -> int:
+        "Publish this cache's changes, then apply everyone's events after the cursor; the number of events applied."
+        with self._lock: self.publish(); return self.pull()
+
+# %% ../nbs/09_cache.ipynb #2ed25915
+@patch
+def publish(self:CacheLog) -> int:
+    "Log, in one store transaction, what this cache changed since the last publish or pull; how many events."
+    with self._lock:
+        cur, evs, track = self.cache.entry_versions(), [], []
+        for eid, (thr, exp) in cur.items():
+            k = self._known.get(eid)
+            if k is not None and k[1] == thr: continue
+            r = self.cache.entry_record(eid)
+            if r is None: continue
+            evs.append(dict(op='put', uid=_entry_uid(r), entry=r)); track.append((eid, evs[-1]['uid'], thr, exp))
+        gone, now, put = [eid for eid in self._known if eid not in cur], self.cache.clock(), {t[1] for t in track}
+        # what expired expires everywhere by itself; an entry put again as it was (same uid) is not removed
+        evs = [dict(op='drop', uid=self._known[e][0]) for e in gone if self._known[e][2] > now and self._known[e][0] not in put] + evs
+        if evs:
+            with self.store.tx():
+                for ev in evs: self.store.log_event('cache', ev)
+        for eid in gone: self._forget(eid)  # only once written: a failed write is retried at the next publish
+        for t in track: self._track(*t)
+        return len(evs)
+
+@patch
+def pull(self:CacheLog) -> int:
+    "Apply the 'cache' events after the cursor (every process's, this one's too), in log order; how many."
+    n = 0
+    with self._lock:
+        while evs := self.store.events_after('cache', self.cursor, 500):
+            for ev in evs: self._apply(ev); self.cursor = ev['id']
+            n += len(evs)
+    return n
+
+@patch
+def _apply(self:CacheLog, ev: dict):
+    eid = self._ids.get(ev['uid'])
+    if ev['op'] == 'drop':
+        if eid is not None: self._forget(eid); self.cache.invalidate(eid)
+    elif eid is not None:  # an entry held here, re-judged elsewhere: the higher threshold wins
+        self.cache.raise_threshold(eid, ev['entry']['threshold']); self._known[eid][1] = ev['entry']['threshold']
+    elif self.cache.cfg.enabled:
+        new, old = self.cache.add_entry_record(ev['entry'])
+        if old in self._known: self._forget(old)  # replaced by the log: every process does the same, nothing to publish
+        self._track(new, ev['uid'], ev['entry']['threshold'], ev['entry']['expires_at'])

@@ -320,20 +320,24 @@ def all_edges(self:SQLiteStore):
 # %% ../nbs/04_memory.ipynb #e12ab467
 @patch
 def put(self:SQLiteStore, key: str, value: bytes):
-    "Store a blob under `key` (router weights, replay buffer, cache, ...), durably."
-    with self.lock, self.tx():
-        self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (key, sqlite3.Binary(value), time.time()))
+    "Store a blob under `key` (router weights, replay buffer, cache, ...), durably; inside this thread's `tx()`, as part of it."
+    with self.lock:  # an open transaction on our connection is this thread's own: `tx()` holds the lock throughout
+        if self.db.in_transaction: self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (key, sqlite3.Binary(value), time.time()))
+        else:
+            with self.tx(): self.put(key, value)
 
 @patch
 def get(self:SQLiteStore, key: str) -> bytes | None:
-    "The blob stored under `key`, or None."
+    "The blob stored under `key`, or None (inside a `tx()`, as that transaction sees it)."
     r = self.q('SELECT value FROM kv WHERE key=?', (key,))
     return bytes(r[0][0]) if r else None
 
 @patch
 def log_event(self:SQLiteStore, kind: str, data: dict) -> int:
-    "Append an event (feedback, a loop run, ...) to the durable log."
-    with self.lock, self.tx():
+    "Append an event (feedback, a loop run, ...) to the durable log (inside this thread's `tx()`, as part of it); its id."
+    with self.lock:
+        if not self.db.in_transaction:
+            with self.tx(): return self.log_event(kind, data)
         return self.db.execute('INSERT INTO events (at, kind, data) VALUES (?,?,?)', (time.time(), kind, json.dumps(data))).lastrowid
 
 @patch
@@ -342,6 +346,12 @@ def events(self:SQLiteStore, kind: str | None = None, limit: int = 1000) -> list
     sql = 'SELECT id, at, kind, data FROM events' + (' WHERE kind=?' if kind else '') + ' ORDER BY id DESC LIMIT ?'
     rows = self.q(sql, ((kind, limit) if kind else (limit,)))
     return [dict(id=r[0], at=r[1], kind=r[2], **json.loads(r[3])) for r in reversed(rows)]
+
+@patch
+def events_after(self:SQLiteStore, kind: str, after: int, limit: int = 1000) -> list[dict]:
+    "The first `limit` events of `kind` with an id above `after`, in order (a reader's cursor into the log)."
+    rows = self.q('SELECT id, at, kind, data FROM events WHERE kind=? AND id > ? ORDER BY id LIMIT ?', (kind, int(after), int(limit)))
+    return [dict(id=r[0], at=r[1], kind=r[2], **json.loads(r[3])) for r in rows]
 
 # %% ../nbs/04_memory.ipynb #9136455b
 @patch
@@ -484,7 +494,7 @@ def copy_store(src, dst) -> dict:
 STORE_CONTRACT = (  # the public methods every store implements (`kind` and `store_id` are attributes)
     'tx', 'close', 'q', 'insert_node', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'all_edges',
-    'put', 'get', 'log_event', 'events', 'request_records', 'request_record', 'put_request_record', 'node_rows',
+    'put', 'get', 'log_event', 'events', 'events_after', 'request_records', 'request_record', 'put_request_record', 'node_rows',
     'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'exclusive', 'export_rows', 'import_rows')
 
 class StoreUnavailableError(MemoryStoreError):

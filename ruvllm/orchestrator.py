@@ -103,6 +103,8 @@ class RuvLLM:
     def __exit__(self, *a): self.close()
 
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
+from .cache import CacheLog
+
 @patch
 def _load_state(self: RuvLLM):
     c, st = self.cfg, self.store
@@ -132,12 +134,14 @@ def _load_state(self: RuvLLM):
     self._attention_trained = False  # since the last save: `save` publishes it then
     cb = st.get('cache')
     self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
+    self.cache_log = CacheLog(self.cache, st, cursor=int(st.get('cache_seq') or b'0'))  # the blob holds the log up to here
     self.sessions: dict[str, Session] = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
     self._records: dict[str, RequestRecord] = {}  # the latest `system.recent_requests`
     self._builders: dict[int, tuple] = {}  # backend -> (ContextBuilder, lock)
     self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
     self.memory.on_sync(self.refresh_state)  # reload a router/attention another process publishes
+    if c.cache.enabled: self.memory.on_sync(self.cache_log.sync)  # trade cache entries and removals with the others
 
 # %% ../nbs/11_orchestrator.ipynb #e9394fec
 @patch
@@ -150,7 +154,9 @@ def save(self: RuvLLM):
         st.put('router', _to_blob(self.router))
         st.put('replay', _to_blob(self.replay))
         if 'attention' not in self._versions: st.put('attention', self.attention.to_bytes())
-        st.put('cache', self.cache.to_bytes())
+        self.cache_log.sync(); seq = self.cache_log.cursor  # the blob holds at least the log up to `seq`
+        blob = self.cache.to_bytes()
+        with st.tx(): st.put('cache', blob); st.put('cache_seq', str(seq).encode())
         self._state.update(counters=self.counters, sessions=[s.to_dict() for s in list(self.sessions.values())[-self.cfg.system.saved_sessions:]],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
         st.put('orchestrator', json.dumps(self._state).encode())
@@ -187,12 +193,12 @@ def state_versions(self: RuvLLM) -> dict:
 def publish(self: RuvLLM, name: str) -> int:
     "Write this process's `name` ('router' or 'attention') as a new version, for every process on the store; returns it."
     if name not in ('router', 'attention'): raise ValueError(f"cannot publish {name!r}: 'router' or 'attention'")
-    with self._lock:
-        self.store.put(name, _to_blob(self.router) if name == 'router' else self.attention.to_bytes())  # blob first, then its version
+    blob = _to_blob(self.router) if name == 'router' else self.attention.to_bytes()
+    with self._lock, self.store.tx():  # read the versions, write the blob and the bumped number: one transaction, one writer
         v = self.state_versions(); v[name] = max(v.get(name, 0), self._versions.get(name, 0)) + 1
-        self.store.put('state_versions', json.dumps(v).encode())
-        self._versions[name] = v[name]
-        return v[name]
+        self.store.put(name, blob); self.store.put('state_versions', json.dumps(v).encode())
+    self._versions[name] = v[name]
+    return v[name]
 
 @patch
 def refresh_state(self: RuvLLM) -> list:
@@ -697,28 +703,43 @@ def record(self: RuvLLM, request_id: str) -> RequestRecord:
 
 # %% ../nbs/11_orchestrator.ipynb #98309f70
 @patch
+def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
+    """Mark `rec` rated in the store, in one transaction that reads the stored record first, so a request is rated
+    once across every process on the store; InvalidInputError when any process rated it already."""
+    key = f'req:{rec.request_id}'
+    with self.store.tx():
+        raw = self.store.get(key)
+        stored = RequestRecord.from_json(raw.decode()).feedback if raw else None
+        if rec.feedback is None and stored is None:
+            rec.feedback = fb.to_dict(); self.store.put(key, rec.to_json().encode()); return
+    rec.feedback = rec.feedback or stored  # what another process recorded, so this one refuses at once next time
+    raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once")
+
+@patch
 def feedback(self: RuvLLM, fb: Feedback) -> dict:
-    "Learn from feedback on one response (once per response). Returns what changed."
+    "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
     with self._lock:
         rec = self.record(fb.request_id)
-        if rec.feedback is not None:
-            raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once")
-        q = fb.quality
-        out = self.loop_a.apply_feedback(rec, fb)
-        # attention: learn which nodes a well-rated answer used
-        if q >= self.cfg.learning.quality_threshold and rec.used_ids and fb.request_id in self._subgraphs:
-            qv, sg, vecs = self._subgraphs[fb.request_id]
-            useful = [i for i in rec.used_ids if i in sg.nodes]
-            if useful: out['attention_loss'] = self.attention.train_feedback(qv, sg, vecs, useful); self._attention_trained = True
-        self._feedback_cache(rec, fb, out)
-        self._feedback_session(rec, fb)
-        self._feedback_replay(rec, q)
-        rec.feedback = fb.to_dict()
+        self._claim_feedback(rec, fb)
+        try:
+            q = fb.quality
+            out = self.loop_a.apply_feedback(rec, fb)
+            # attention: learn which nodes a well-rated answer used
+            if q >= self.cfg.learning.quality_threshold and rec.used_ids and fb.request_id in self._subgraphs:
+                qv, sg, vecs = self._subgraphs[fb.request_id]
+                useful = [i for i in rec.used_ids if i in sg.nodes]
+                if useful: out['attention_loss'] = self.attention.train_feedback(qv, sg, vecs, useful); self._attention_trained = True
+            self._feedback_cache(rec, fb, out)
+            self.cache_log.publish()  # a removed answer is in the log before the rating is acknowledged
+            self._feedback_session(rec, fb)
+            self._feedback_replay(rec, q)
+        except BaseException:  # not learned from: the rating may be given again
+            rec.feedback = None; self.store.put(f'req:{rec.request_id}', rec.to_json().encode()); raise
         self.counters['feedbacks'] += 1
         self.counters['corrections'] += fb.correction is not None
-        self.store.put(f'req:{rec.request_id}', rec.to_json().encode())
+        self.store.put(f'req:{rec.request_id}', rec.to_json().encode())  # with what learning added to it
         self.store.log_event('feedback', dict(request_id=rec.request_id, quality=q, correction=fb.correction is not None))
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}
     return out

@@ -319,22 +319,30 @@ def all_edges(self:PostgresStore):
     return self._q('SELECT src, dst, type, weight, created_at, last_used, uses, decayed_at FROM edges')
 
 @patch
+@contextmanager
+def _joined_tx(self:PostgresStore):
+    "This thread's open `tx()`, or a new one."
+    if getattr(self._local, 'conn', None) is not None: yield self
+    else:
+        with self.tx(): yield self
+
+@patch
 def put(self:PostgresStore, key: str, value: bytes):
-    "Store a blob under `key` (router weights, replay buffer, cache, ...), durably."
-    with self.tx():
+    "Store a blob under `key` (router weights, replay buffer, cache, ...), durably; inside this thread's `tx()`, as part of it."
+    with self._joined_tx():
         self._q('INSERT INTO kv VALUES (%s,%s,%s) ON CONFLICT (key) DO UPDATE SET value=excluded.value, '
                 'updated_at=excluded.updated_at', (key, bytes(value), time.time()))
 
 @patch
 def get(self:PostgresStore, key: str) -> bytes | None:
-    "The blob stored under `key`, or None."
+    "The blob stored under `key`, or None (inside a `tx()`, as that transaction sees it)."
     r = self._q('SELECT value FROM kv WHERE key=%s', (key,))
     return bytes(r[0][0]) if r else None
 
 @patch
 def log_event(self:PostgresStore, kind: str, data: dict) -> int:
-    "Append an event (feedback, a loop run, ...) to the durable log."
-    with self.tx():
+    "Append an event (feedback, a loop run, ...) to the durable log (inside this thread's `tx()`, as part of it); its id."
+    with self._joined_tx():
         return self._q('INSERT INTO events (at, kind, data) VALUES (%s,%s,%s) RETURNING id', (time.time(), kind, json.dumps(data)))[0][0]
 
 @patch
@@ -343,6 +351,12 @@ def events(self:PostgresStore, kind: str | None = None, limit: int = 1000) -> li
     sql = 'SELECT id, at, kind, data FROM events' + (' WHERE kind=%s' if kind else '') + ' ORDER BY id DESC LIMIT %s'
     rows = self._q(sql, ((kind, limit) if kind else (limit,)))
     return [dict(id=r[0], at=r[1], kind=r[2], **json.loads(r[3])) for r in reversed(rows)]
+
+@patch
+def events_after(self:PostgresStore, kind: str, after: int, limit: int = 1000) -> list[dict]:
+    "The first `limit` events of `kind` with an id above `after`, in order (ids follow commit order: writers take turns)."
+    rows = self._q('SELECT id, at, kind, data FROM events WHERE kind=%s AND id > %s ORDER BY id LIMIT %s', (kind, int(after), int(limit)))
+    return [dict(id=r[0], at=r[1], kind=r[2], **json.loads(r[3])) for r in rows]
 
 # %% ../nbs/04b_pgstore.ipynb #26a0178a
 @patch

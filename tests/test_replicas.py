@@ -22,7 +22,9 @@ WORKER = textwrap.dedent(r'''
             if cmd['op'] == 'add': out = llm.memory.add_node(cmd['text'], 'Fact', namespace=cmd.get('namespace', 'global'))
             elif cmd['op'] == 'search': out = [h.node.id for h in llm.memory.search(cmd['q'], k=3, namespace=cmd.get('namespace'))]
             elif cmd['op'] == 'lexical': out = [h.node.id for h in llm.memory.lexical_search(cmd['q'], k=3)]
-            elif cmd['op'] == 'query': r = llm.query(cmd['q']); out = dict(request_id=r.request_id, text=r.text)
+            elif cmd['op'] == 'query': r = llm.query(cmd['q']); out = dict(request_id=r.request_id, text=r.text, cached=r.cached)
+            elif cmd['op'] == 'sync': out = llm.memory.sync()  # a catch-up now (the background one runs every sync_interval_s)
+            elif cmd['op'] == 'cache': out = [llm.cache.entry_record(i, vectors=False) for i in llm.cache.entry_versions()]
             elif cmd['op'] == 'promote':  # stands in for Loop B promoting a router: new weights, published
                 p = {k: v.copy() for k, v in llm.router.params.items()}; p['b_z'] = p['b_z'] + cmd['shift']
                 llm.router.set_params(p); out = dict(version=llm.publish('router'), b_z=float(p['b_z'].sum()))
@@ -104,6 +106,16 @@ def test_feedback_on_one_replica_for_an_answer_from_the_other(tmp_path, store):
         assert out['correction_node'] in a(op='lexical', q="wifi password swordfish9")
         with pytest.raises(AssertionError, match='already given'):  # counted once, whichever replica is asked again
             b(op='feedback', request_id=r['request_id'], rating=5)
+        with pytest.raises(AssertionError, match='already given'):  # A answered it and holds its unrated record in RAM
+            a(op='feedback', request_id=r['request_id'], rating=5)
+        r2 = a(op='query', q="What is the office wifi password?")  # rated on A first, then refused on B
+        assert a(op='feedback', request_id=r2['request_id'], rating=4)['correction_node'] is None
+        with pytest.raises(AssertionError, match='already given'):
+            b(op='feedback', request_id=r2['request_id'], rating=2)
+        r3 = a(op='query', q="What is the office wifi password?")  # both asked at once: one learns, the other refuses
+        for w in (a, b): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r3['request_id'], rating=5)) + '\n'); w.p.stdin.flush()
+        outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]
+        assert sorted('already given' in o.get('error', '') for o in outs) == [False, True], outs
     finally:
         a.close(); b.close()
 
@@ -261,3 +273,151 @@ def test_api_keys_keep_tenants_apart_across_server_replicas(tmp_path, store):
         assert b(method='GET', path='/stats')['status'] == 401  # no key, no memory
     finally:
         for w in (a, b): w.p.stdin.close(); assert w.p.wait(timeout=60) == 0
+
+
+HTTP_REPLICA = textwrap.dedent(r'''
+    import json, sys, threading, time, uvicorn
+    from ruvllm import Config
+    from ruvllm.server import create_app
+    app = create_app(Config.load(), autosave_s=0)  # one server replica, configured by RUVLLM_* variables, on a real port
+    llm = app.state.ruvllm.llm
+    server = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning', lifespan='on'))
+    t = threading.Thread(target=server.run, daemon=True); t.start()
+    while not server.started: time.sleep(0.02)
+    print(json.dumps({'ready': True}), flush=True)
+    for line in sys.stdin:  # a side channel to look inside this replica's RAM (the HTTP API has no such endpoint)
+        cmd = json.loads(line)
+        try:
+            mem = llm.memory
+            if cmd['op'] == 'agree':  # the slot table, index, graph and live count against the store, after a catch-up
+                mem.sync()
+                rows = mem.store.slot_rows()
+                out = dict(ids=[r[0] for r in rows], disagree=[r[0] for r in rows if mem.slot(r[0]) != r[1] or r[1] not in mem.index],
+                           graph=set(mem.graph.nodes) == {r[0] for r in rows}, edges=mem.graph.number_of_edges() == len(mem.store.all_edges()),
+                           live=int(len(mem.live_ids())), live_in_store=sum(1 for r in rows if not r[4] and not r[5]))
+            elif cmd['op'] == 'found':  # which of these (id, text) nodes this replica's dense and lexical searches find
+                out = [i for i, text in cmd['nodes'] if i in [h.node.id for h in mem.search(text, k=3)]
+                       and i in [h.node.id for h in mem.lexical_search(text, k=3)]]
+            elif cmd['op'] == 'ratings':  # the rating recorded in the store for each request id
+                out = {rid: (llm.store.request_record(rid) or {}).get('feedback', {}) for rid in cmd['ids']}
+                out = {rid: (fb or {}).get('rating') for rid, fb in out.items()}
+            print(json.dumps({'ok': out}), flush=True)
+        except Exception as e:
+            print(json.dumps({'error': f'{type(e).__name__}: {e}'}), flush=True)
+    server.should_exit = True; t.join(timeout=60)
+''')
+
+
+def _http_replica(env):
+    from ruvllm.server import free_port
+    port = free_port()
+    w = Worker(env, HTTP_REPLICA.replace("int(sys.argv[1])", str(port)))
+    w.url = f"http://127.0.0.1:{port}"
+    return w
+
+
+def _stream(url, acked, stop):
+    "Ingest, query and rate through replica `url` until it dies or `stop` is set; `acked` collects what it acknowledged."
+    import httpx
+    with httpx.Client(base_url=url, timeout=10) as c:
+        for i in range(100_000):
+            if stop.is_set(): return
+            text = f"Fact {i}: the relay station kv{i}x on ridge {i % 7} opens at {i % 24:02d}:15."
+            try:
+                r = c.post('/ingest', json={'items': [text]})
+                if r.status_code == 200: acked['nodes'] += [(n, text) for n in r.json()['ids']]
+                q = c.post('/query', json={'query': f"When does relay station kv{i}x open?"})
+                if q.status_code != 200: continue
+                rid, rating = q.json()['request_id'], 1 + i % 5
+                f = c.post('/feedback', json={'request_id': rid, 'rating': rating})
+                if f.status_code == 200: acked['ratings'][rid] = rating
+            except httpx.HTTPError:  # the replica was killed: what it acknowledged before must survive
+                return
+
+
+def test_kill9_of_a_server_replica_during_ingest_and_feedback_loses_no_acknowledged_write(tmp_path, store):
+    """Two server replicas (separate processes, real HTTP on loopback) on one store; a client streams ingest, query
+    and feedback to A; A is killed with SIGKILL mid-stream. Every write A acknowledged (2xx) is in the store, B finds
+    every acknowledged node by dense and lexical search, B's slot table, index, graph and live count agree with the
+    store, and all of it holds again through A restarted on the same store."""
+    import threading
+    da, db = _dirs(tmp_path, store)
+    env = lambda d: _env(d, store, RUVLLM_LEARNING__ENABLED='false')
+    a, b = _http_replica(env(da)), _http_replica(env(db))
+    acked, stop = dict(nodes=[], ratings={}), threading.Event()
+    try:
+        client = threading.Thread(target=_stream, args=(a.url, acked, stop)); client.start()
+        t0 = time.monotonic()
+        while len(acked["ratings"]) < 8 and time.monotonic() - t0 < 45: time.sleep(0.05)
+        time.sleep(random.Random(3).uniform(0.1, 0.6))  # somewhere inside a request
+        os.kill(a.p.pid, signal.SIGKILL); a.p.wait()
+        stop.set(); client.join(timeout=30)
+        assert len(acked['nodes']) >= 8 and len(acked['ratings']) >= 8, acked
+        restarted = _http_replica(env(da))
+        for w in (b, restarted):
+            got = w(op='agree')
+            assert {i for i, _ in acked['nodes']} <= set(got['ids']), "an acknowledged node is missing from the store"
+            assert got['disagree'] == [] and got['graph'] and got['edges'], got
+            assert got['live'] == got['live_in_store'], got
+            found = set(w(op='found', nodes=acked['nodes']))
+            assert found == {i for i, _ in acked['nodes']}, f"not found: {sorted({i for i, _ in acked['nodes']} - found)}"
+            assert w(op='ratings', ids=list(acked['ratings'])) == acked['ratings']
+        restarted.close()
+    finally:
+        stop.set()
+        if a.p.poll() is None: a.p.kill()
+        b.close()
+
+
+def _cfg(d, store, **kw):
+    b = (Config.builder().db_path(d).set('memory.store', store).set('embedding.model', 'hashing').set('embedding.dim', 64)
+         .set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').set('learning.enabled', False))
+    for k, v in kw.items(): b = b.set(k.replace('__', '.'), v)
+    return b.build()
+
+
+def test_simultaneous_publishes_take_distinct_versions(tmp_path, store):
+    "Two RuvLLMs on one store publish the attention from six threads at once: 30 publishes, versions 1..30, none taken twice."
+    from concurrent.futures import ThreadPoolExecutor
+    da, db = _dirs(tmp_path, store)
+    with RuvLLM(_cfg(da, store), start_scheduler=False) as a, RuvLLM(_cfg(db, store), start_scheduler=False) as b:
+        with ThreadPoolExecutor(6) as ex:
+            got = list(ex.map(lambda i: (a, b)[i % 2].publish('attention'), range(30)))
+        assert sorted(got) == list(range(1, 31)), sorted(got)
+        assert a.state_versions()['attention'] == 30
+
+
+def test_cache_entries_and_removals_are_shared_by_replicas(tmp_path, store):
+    """Each replica caches a rated answer; within 2 s both hold both entries (neither lost the other's) and B serves
+    A's answer from the cache. A learns that answer is wrong: after B's next catch-up B never serves it again, and
+    B's entry stays. A replica opened afterwards holds what the log says (B's entry, not the removed one)."""
+    da, db = _dirs(tmp_path, store)
+    env = lambda d: _env(d, store, RUVLLM_CACHE__ENABLED='true', RUVLLM_CACHE__JUDGE='none', RUVLLM_LEARNING__ENABLED='false')
+    a, b = Worker(env(da)), Worker(env(db))
+    qa, qb = "What is the office wifi password?", "When does the staff canteen open?"
+    try:
+        a(op='add', text="The office wifi password is hunter2."); b(op='add', text="The staff canteen opens at 11:45.")
+        ra, rb = a(op='query', q=qa), b(op='query', q=qb)
+        a(op='feedback', request_id=ra['request_id'], rating=5); b(op='feedback', request_id=rb['request_id'], rating=5)
+        t0, both = time.monotonic(), lambda w: {e['query'] for e in w(op='cache')} >= {qa, qb}
+        while not (both(a) and both(b)) and time.monotonic() - t0 < 5: time.sleep(0.05)
+        assert both(a) and both(b) and time.monotonic() - t0 < 2.0, (a(op='cache'), b(op='cache'))
+        hit = b(op='query', q=qa)
+        assert hit['cached'] and hit['text'] == ra['text'], hit  # A's answer, served by B
+        bad = a(op='query', q=qa)
+        assert bad['cached'], bad
+        a(op='feedback', request_id=bad['request_id'], rating=1)  # wrong: A removes the entry
+        b(op='sync')
+        assert ra['request_id'] not in {e['request_id'] for e in b(op='cache')}
+        again = b(op='query', q=qa)
+        assert not again['cached'], again  # answered from memory, not from the removed entry
+        assert rb['request_id'] in {e['request_id'] for e in a(op='cache')}  # B's entry is still on A
+    finally:
+        a.close(); b.close()
+    c = Worker(env(tmp_path / 'c' if store != 'sqlite' else da))
+    try:
+        c(op='sync')
+        held = {e['request_id']: e['query'] for e in c(op='cache')}
+        assert rb['request_id'] in held and ra['request_id'] not in held, held
+    finally:
+        c.close()
