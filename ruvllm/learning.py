@@ -190,7 +190,7 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     self.feedbacks += 1
     return out
 
-# %% ../nbs/10_learning.ipynb #f84ce536
+# %% ../nbs/10_learning.ipynb #0ffb9bc9
 class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
@@ -217,7 +217,7 @@ class WriteBackQueue:
         "Requests handed off and not yet written."
         with self._cv: return len(self._waiting)
 
-# %% ../nbs/10_learning.ipynb #81657efa
+# %% ../nbs/10_learning.ipynb #3e742b0b
 @patch
 def _take_slot(self: WriteBackQueue) -> int:
     for k in itertools.count():
@@ -244,7 +244,7 @@ def _adopt(self: WriteBackQueue) -> int:
     if self._items: log.info("replaying %d write-backs a stopped process left", len(self._items))
     return len(self._items)
 
-# %% ../nbs/10_learning.ipynb #1034a2cd
+# %% ../nbs/10_learning.ipynb #9f2e5025
 @patch
 def submit(self: WriteBackQueue, request_id: str, payload: dict,  # what the write needs beyond the record (JSON)
            puts: dict | None = None):  # store entries committed with the hand-off (the request's record)
@@ -275,7 +275,7 @@ def _run(self: WriteBackQueue):
             self.written += len(done); self.failed += len(batch) - len(done)
             self._cv.notify_all()
 
-# %% ../nbs/10_learning.ipynb #a92546ab
+# %% ../nbs/10_learning.ipynb #4b966aa5
 @patch
 def wait(self: WriteBackQueue, request_id: str, timeout: float | None = None) -> bool:
     "Wait until `request_id`'s write-back is done (True), or `timeout` s pass (False); True at once if none is queued."

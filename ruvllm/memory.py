@@ -381,7 +381,7 @@ def node_rows(self:SQLiteStore,
     cols = ('id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality', 'access_count')
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
 
-# %% ../nbs/04_memory.ipynb #c58ecab4
+# %% ../nbs/04_memory.ipynb #c8f68c19
 @patch
 def kv_write(self:SQLiteStore, puts: dict | None = None,  # key -> bytes to store
              deletes: Iterable[str] = ()):  # keys to remove (absent keys are fine)

@@ -368,7 +368,7 @@ def node_rows(self:PostgresStore, limit: int | None = None, namespace: str | Non
     cols = ('id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality', 'access_count')
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
 
-# %% ../nbs/04b_pgstore.ipynb #666ab620
+# %% ../nbs/04b_pgstore.ipynb #ccfc7e0a
 @patch
 def kv_write(self:PostgresStore, puts: dict | None = None, deletes: Iterable[str] = ()):
     "Store `puts` and remove `deletes` in one transaction, durably."
