@@ -347,6 +347,7 @@ def _drive(llm, threads: int, seconds: float, tier: str, seed: int) -> dict:
     ts = [threading.Thread(target=worker) for _ in range(threads)]
     for t in ts: t.start()
     for t in ts: t.join()
+    llm.flush()  # the answers' queued write-backs are part of the work: the time includes writing them
     el = time.perf_counter() - t0
     return dict(qps=done[0] / el, tokens_per_s=toks[0] / el, completed=done[0], errors=len(errors))
 
@@ -355,22 +356,23 @@ def throughput_suite(quick: bool = False, progress: bool = True,
                      threads: tuple = (1, 2, 4, 8),  # client threads
                      seconds: float | None = None,  # per run (default 10; quick 2)
                      repeats: int | None = None,  # runs per setting, median kept (default 3; quick 1)
-                     nodes: int = 1_000) -> pd.DataFrame:  # memory size
+                     nodes: int | None = None,  # memory size (default 10k; quick 1k)
+                     llm: bool = True) -> pd.DataFrame:  # also SmolLM2 end-to-end (when installed); False: orchestration only
     "Completed queries/s (and tokens/s) per client-thread count, extractive and SmolLM2."
     from ruvllm.inference import local_extra_missing
-    seconds = seconds or (2.0 if quick else 10.0); repeats = repeats or (1 if quick else 3)
-    tiers = {'tiny': 'extractive', 'small': 'llamacpp:default'} if local_extra_missing() is None else {'tiny': 'extractive'}
+    seconds = seconds or (2.0 if quick else 10.0); repeats = repeats or (1 if quick else 3); nodes = nodes or (1_000 if quick else 10_000)
+    tiers = {'tiny': 'extractive', 'small': 'llamacpp:default'} if llm and local_extra_missing() is None else {'tiny': 'extractive'}
     rows, tmp = [], tempfile.mkdtemp()
     try:
-        with _bench_llm(Path(tmp) / 'tp', nodes, tiers, progress=progress) as llm:
+        with _bench_llm(Path(tmp) / 'tp', nodes, tiers, progress=progress) as ruv:
             for tier in tiers:
-                _drive(llm, 1, 1.0, tier, seed=99)   # warm-up
+                _drive(ruv, 1, 1.0, tier, seed=99)   # warm-up
                 for k in (threads if tier == 'tiny' or not quick else threads[:2]):
-                    runs = [_drive(llm, k, seconds * (1 if tier == 'tiny' else 2), tier, seed=1000 * k + r) for r in range(repeats)]
+                    runs = [_drive(ruv, k, seconds * (1 if tier == 'tiny' else 2), tier, seed=1000 * k + r) for r in range(repeats)]
                     rows.append(dict(tier=tier, backend=tiers[tier], threads=k, qps=float(np.median([r['qps'] for r in runs])),
                                      tokens_per_s=float(np.median([r['tokens_per_s'] for r in runs])),
                                      completed=int(sum(r['completed'] for r in runs)), errors=int(sum(r['errors'] for r in runs)),
-                                     seconds=seconds, repeats=repeats))
+                                     seconds=seconds, repeats=repeats, nodes=len(ruv.memory), load_avg=round(os.getloadavg()[0], 1)))
     finally: shutil.rmtree(tmp, ignore_errors=True)
     df = pd.DataFrame(rows)
     df['x_vs_1_thread'] = df.qps / df.groupby('tier').qps.transform('first')

@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple, Sequence
 import numpy as np
 from fastcore.basics import patch
 
-from .config import Config
+from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
@@ -278,8 +278,12 @@ def learn(self: RuvLLM, loop: str) -> object:
 # %% ../nbs/11_orchestrator.ipynb #07fb616f
 @patch
 def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
-    lc = self.cfg.learning
-    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s) if lc.writeback == 'queued' else None
+    lc, pool = self.cfg.learning, self.cfg.memory.pg_pool_size
+    if lc.writeback != 'queued': return None
+    if self.store.kind == 'postgresql' and pool < 2:  # the queue's slot lock keeps one connection for itself
+        raise ConfigError(f"learning.writeback='queued' keeps one PostgreSQL connection for its lock: memory.pg_pool_size must be "
+                          f">= 2, got {pool} (or set learning.writeback='sync')")
+    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s)
 
 @patch
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
