@@ -301,13 +301,15 @@ def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the quer
 @patch
 def _write_queued(self: RuvLLM, request_id: str, payload: dict) -> dict:
     "The writer thread's part of one request; returns its updated record, committed as the hand-off is removed."
-    with self._lock: rec = self._records.get(request_id)  # the one feedback will see, if still in RAM
-    if rec is None:
-        raw = self.store.get(f'req:{request_id}')
-        if raw is None: return {}  # never committed: nothing was acknowledged
-        rec = RequestRecord.from_json(raw.decode())
-    if rec.writeback != 'queued': return {}  # written already (a replay after the record was updated)
-    self._learn_from(rec, None, bool(payload.get('cache')))
+    raw = self.store.get(f'req:{request_id}')  # as stored: another process may have given feedback on it meanwhile
+    if raw is None: return {}  # never committed: nothing was acknowledged
+    stored = RequestRecord.from_json(raw.decode())
+    if stored.writeback != 'queued': return {}  # written already (a replay after the record was updated)
+    with self._lock: rec = self._records.get(request_id) or stored  # the one feedback here will see, if still in RAM
+    rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
+    fb = Feedback(**rec.feedback) if rec.feedback else None
+    if fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold):  # not judged wrong
+        self._learn_from(rec, None, bool(payload.get('cache')) and fb is None)
     rec.writeback = 'done'
     return {f'req:{request_id}': rec.to_json().encode()}
 

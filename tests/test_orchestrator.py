@@ -383,3 +383,23 @@ def test_sync_write_back_mode_writes_on_the_request_path(tmp_path):
         assert llm.record(r.request_id).qa_node is not None and llm.store.kv_keys('wbq:') == []
     with pytest.raises(Exception, match="learning.writeback"):
         Config.builder().set('learning.writeback', 'later').build()
+
+
+def test_a_correction_through_another_process_stops_the_queued_write_back_of_the_wrong_answer(tmp_path):
+    "Replicas on one store: B corrects an answer A still has queued; A's writer keeps B's feedback and does not write the wrong answer back."
+    with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as a, RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as b:
+        a.ingest(["The office wifi password is hunter2."], progress=False)
+        gate = threading.Event(); real_write_back = a.loop_a.write_back
+        def held_write_back(rec, q):  # test double: A's writer is held until B's feedback is in
+            gate.wait(10); return real_write_back(rec, q)
+        a.loop_a.write_back = held_write_back
+        r = a.query("What is the office wifi password?", constraints=Constraints(no_cache=True))
+        r2 = a.query("Which password does the office wifi use?", constraints=Constraints(no_cache=True))  # queued behind the first
+        b.memory.sync()
+        out = b.feedback(Feedback(r2.request_id, rating=1, correction="The office wifi password is swordfish9."))
+        assert out['correction_node'] is not None
+        gate.set(); assert a.flush(timeout=30)
+        stored = a.store.request_record(r2.request_id)
+        assert stored['writeback'] == 'done' and stored['feedback']['correction'] and stored['qa_node'] is None
+        assert _qa_nodes_by_request(a)[r2.request_id] == [out['correction_node']]  # the correction, not the wrong answer
+        with pytest.raises(InvalidInputError, match="already given"): a.feedback(Feedback(r2.request_id, rating=5))
