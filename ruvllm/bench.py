@@ -245,11 +245,13 @@ def machine_info(argv: list[str] | None = None) -> dict:
                 command=' '.join(argv if argv is not None else [Path(sys.argv[0]).name] + sys.argv[1:]))
 
 # %% ../nbs/13_bench.ipynb #a9ca20af
-def _bench_llm(path, n_nodes: int, tiers: dict | None = None, progress: bool = False, seed: int = 0):
+def _bench_llm(path, n_nodes: int, tiers: dict | None = None, progress: bool = False, seed: int = 0,
+               settings: dict | None = None):  # further Config fields, e.g. {'learning.writeback': 'sync'}
     "A RuvLLM on `path` holding `n_nodes` generated documents (scheduler off, so background loops don't disturb timings)."
     from ruvllm.orchestrator import RuvLLM
     from ruvllm.evals.memory_bench import generated_sentences
     b = Config.builder().db_path(path).set('system.seed', seed)
+    for k, v in (settings or {}).items(): b = b.set(k, v)
     if tiers is not None: b = b.set('inference.tiers', tiers).set('router.safe_tier', next(iter(tiers)))
     llm = RuvLLM(b.build(), start_scheduler=False)
     have = len(llm.memory)
@@ -343,46 +345,68 @@ def _drive(llm, threads: int, seconds: float, tier: str, seed: int) -> dict:
             try: r = llm.query(q, constraints=cons)
             except Exception as e: errors.append(repr(e)); return
             with lock: done[0] += 1; toks[0] += r.completion_tokens
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ts = [threading.Thread(target=worker) for _ in range(threads)]
     for t in ts: t.start()
     for t in ts: t.join()
-    el = time.perf_counter() - t0
-    return dict(qps=done[0] / el, tokens_per_s=toks[0] / el, completed=done[0], errors=len(errors))
+    llm.flush()  # the answers' queued write-backs are part of the work: the time includes writing them
+    el, cpu = time.perf_counter() - t0, time.process_time() - c0  # CPU time of this process, all its threads
+    return dict(qps=done[0] / el, tokens_per_s=toks[0] / el, completed=done[0], errors=len(errors),
+                cpu_ms_per_query=1000 * cpu / max(1, done[0]))
+
+# %% ../nbs/13_bench.ipynb #32ffc9c9
+def _tp_row(runs: list, **kw) -> dict:
+    "One table row: the medians (and sums) of a setting's runs, with the memory size and load average."
+    med = lambda k: float(np.median([r[k] for r in runs]))
+    return dict(**kw, qps=med('qps'), tokens_per_s=med('tokens_per_s'), cpu_ms_per_query=med('cpu_ms_per_query'),
+                completed=int(sum(r['completed'] for r in runs)), errors=int(sum(r['errors'] for r in runs)),
+                load_avg=round(os.getloadavg()[0], 1))
 
 # %% ../nbs/13_bench.ipynb #9a322330
 def throughput_suite(quick: bool = False, progress: bool = True,
                      threads: tuple = (1, 2, 4, 8),  # client threads
                      seconds: float | None = None,  # per run (default 10; quick 2)
                      repeats: int | None = None,  # runs per setting, median kept (default 3; quick 1)
-                     nodes: int = 1_000) -> pd.DataFrame:  # memory size
+                     nodes: int | None = None,  # memory size (default 10k; quick 1k)
+                     llm: bool = True,  # also SmolLM2 end-to-end (when installed); False: orchestration only
+                     writeback: tuple = ('queued',)) -> pd.DataFrame:  # Loop A's write-back modes, side by side (e.g. ('sync', 'queued'))
     "Completed queries/s (and tokens/s) per client-thread count, extractive and SmolLM2."
     from ruvllm.inference import local_extra_missing
-    seconds = seconds or (2.0 if quick else 10.0); repeats = repeats or (1 if quick else 3)
-    tiers = {'tiny': 'extractive', 'small': 'llamacpp:default'} if local_extra_missing() is None else {'tiny': 'extractive'}
-    rows, tmp = [], tempfile.mkdtemp()
+    seconds = seconds or (2.0 if quick else 10.0); repeats = repeats or (1 if quick else 3); nodes = nodes or (1_000 if quick else 10_000)
+    tiers = {'tiny': 'extractive', 'small': 'llamacpp:default'} if llm and local_extra_missing() is None else {'tiny': 'extractive'}
+    rows, tmp, systems = [], Path(tempfile.mkdtemp()), {}
     try:
-        with _bench_llm(Path(tmp) / 'tp', nodes, tiers, progress=progress) as llm:
-            for tier in tiers:
-                _drive(llm, 1, 1.0, tier, seed=99)   # warm-up
-                for k in (threads if tier == 'tiny' or not quick else threads[:2]):
-                    runs = [_drive(llm, k, seconds * (1 if tier == 'tiny' else 2), tier, seed=1000 * k + r) for r in range(repeats)]
-                    rows.append(dict(tier=tier, backend=tiers[tier], threads=k, qps=float(np.median([r['qps'] for r in runs])),
-                                     tokens_per_s=float(np.median([r['tokens_per_s'] for r in runs])),
-                                     completed=int(sum(r['completed'] for r in runs)), errors=int(sum(r['errors'] for r in runs)),
-                                     seconds=seconds, repeats=repeats))
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+        _bench_llm(tmp / 'tp', nodes, tiers, progress=progress).close()
+        for m in writeback:  # one copy of the memory per mode, all open: runs alternate between them
+            shutil.copytree(tmp / 'tp', tmp / f'tp-{m}')
+            systems[m] = _bench_llm(tmp / f'tp-{m}', 0, tiers, settings={'learning.writeback': m})
+        for tier in tiers:
+            for ruv in systems.values(): _drive(ruv, 1, 1.0, tier, seed=99)  # warm-up
+            for k in (threads if tier == 'tiny' or not quick else threads[:2]):
+                runs = {m: [] for m in systems}
+                for r in range(repeats):
+                    for m in (list(systems) if r % 2 == 0 else list(systems)[::-1]):
+                        runs[m].append(_drive(systems[m], k, seconds * (1 if tier == 'tiny' else 2), tier, seed=1000 * k + r))
+                rows += [_tp_row(runs[m], tier=tier, backend=tiers[tier], writeback=m, threads=k, seconds=seconds, repeats=repeats,
+                                 nodes=len(systems[m].memory)) for m in systems]
+    finally:
+        for ruv in systems.values(): ruv.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     df = pd.DataFrame(rows)
-    df['x_vs_1_thread'] = df.qps / df.groupby('tier').qps.transform('first')
+    df['x_vs_1_thread'] = df.qps / df.groupby(['tier', 'writeback']).qps.transform('first')
     return df
 
+# %% ../nbs/13_bench.ipynb #23beee1d
 def _throughput_headline(df):
-    t = df[df.tier == 'tiny']; s = f"orchestration-only {t.qps.max():.0f} queries/s (best of {', '.join(map(str, t.threads))} threads)"
+    t = df[df.tier == 'tiny']
+    s = '; '.join(f"orchestration-only ({m} write-back) {g.qps.max():.0f} queries/s at best, {g.x_vs_1_thread.iloc[-1]:.2f}x one thread "
+                  f"with {g.threads.iloc[-1]}" for m, g in t.groupby('writeback', sort=False))
     if (df.tier == 'small').any(): s += f"; SmolLM2 end-to-end {df[df.tier == 'small'].tokens_per_s.max():.0f} tokens/s"
     return s
 
 def _throughput_plot(df, ax):
-    for tier, g in df.groupby('tier'): ax.plot(g.threads, g.qps, 'o-', label=f"{tier} ({g.backend.iloc[0]})")
+    for (tier, m), g in df.groupby(['tier', 'writeback'], sort=False):
+        ax.plot(g.threads, g.qps, 'o-', label=f"{tier} ({g.backend.iloc[0]}, {m} write-back)")
     ax.set_xscale('log', base=2); ax.set_yscale('log'); ax.set_xlabel('client threads'); ax.set_ylabel('queries/s'); ax.legend(); ax.set_title('throughput')
 
 # %% ../nbs/13_bench.ipynb #8816fc09

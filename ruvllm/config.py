@@ -196,6 +196,8 @@ class LearningConfig:
     cold_max_access: int = _f(1, at_least(0, 'an integer'), "... and accessed at most this often")
     min_community: int = _f(3, at_least(2, 'an integer'), "smallest community that becomes a Concept")
     llm_judge: bool = _f(False, None, "estimate quality with the local model when no feedback is given")
+    writeback: str = _f('queued', one_of('queued', 'sync'), "Loop A's write-back: 'queued' (one writer thread, off the request path, replayed after a crash) or 'sync' (on the request path)")
+    writeback_max_delay_s: float = _f(2.0, above(0), "a queued write-back is written within about this many seconds: requests wait while the writer is further behind")
 
 # %% ../nbs/00_config.ipynb #c8bd2214
 @dataclass

@@ -391,6 +391,21 @@ def node_rows(self:SQLiteStore,
     cols = ('id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality', 'access_count')
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
 
+# %% ../nbs/04_memory.ipynb #c8f68c19
+@patch
+def kv_write(self:SQLiteStore, puts: dict | None = None,  # key -> bytes to store
+             deletes: Iterable[str] = ()):  # keys to remove (absent keys are fine)
+    "Store `puts` and remove `deletes` in one transaction, durably."
+    now = time.time()
+    with self.lock, self.tx():
+        for k, v in (puts or {}).items(): self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (k, sqlite3.Binary(v), now))
+        for k in deletes: self.db.execute('DELETE FROM kv WHERE key=?', (k,))
+
+@patch
+def kv_keys(self:SQLiteStore, prefix: str) -> list[str]:
+    "The keys that start with `prefix`, in order."
+    return [r[0] for r in self.q('SELECT key FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key', (len(prefix), prefix))]
+
 # %% ../nbs/04_memory.ipynb #0333c199
 @patch
 def change_seq(self:SQLiteStore) -> int:

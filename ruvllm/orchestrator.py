@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple, Sequence
 import numpy as np
 from fastcore.basics import patch
 
-from .config import Config
+from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
@@ -28,7 +28,8 @@ from .attention import GraphAttention, AttentionResult
 from .inference import ModelPool
 from .context import BuiltContext, ContextBuilder
 from .cache import SemanticCache
-from .learning import LoopA, LoopB, LoopC, RequestRecord, Scheduler, grounding_quality, answer_part, strip_fabricated_sources
+from .learning import (LoopA, LoopB, LoopC, RequestRecord, Scheduler, WriteBackQueue, grounding_quality, answer_part,
+                             strip_fabricated_sources)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class RuvLLM:
                                         'C': (self._shared_due('C', self._compression_due), self._one_runner('C', self._compress)),
                                         'P': (lambda last, now: self._probe_due(last, now), lambda: self.probe_cache())},  # cache probes (defined below): each replica checks its own hits
                                        last_runs=self._state.get('last_runs'), on_run=self._on_loop_run)
+            self.writes = self._writeback_queue()  # Loop A's writer (None when `learning.writeback` is 'sync')
             if (c.learning.enabled if start_scheduler is None else start_scheduler): self.scheduler.start()
         except BaseException:
             self.memory.close(); raise
@@ -164,10 +166,11 @@ def save(self: RuvLLM):
 
 @patch
 def close(self: RuvLLM, timeout: float = 5.0):
-    "Stop the scheduler (within `timeout` s), save everything, close the memory. Idempotent."
+    "Stop the scheduler and drain the write-back queue (each within `timeout` s), save everything, close the memory. Idempotent."
     if self._closed: return
     self._closed = True
     self.scheduler.stop(timeout)
+    if self.writes is not None: self.writes.close(timeout)  # drained; what is left stays durable and is replayed next time
     try: self.save()
     finally:
         self.pool.close()
@@ -278,6 +281,49 @@ def learn(self: RuvLLM, loop: str) -> object:
         self._on_loop_run('A', {'edges_decayed': n}, time.perf_counter() - t0, None)
         return {'edges_decayed': n}
     return self.scheduler.run_now(loop)
+
+# %% ../nbs/11_orchestrator.ipynb #07fb616f
+@patch
+def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
+    lc, pool = self.cfg.learning, self.cfg.memory.pg_pool_size
+    if lc.writeback != 'queued': return None
+    if self.store.kind == 'postgresql' and pool < 2:  # the queue's slot lock keeps one connection for itself
+        raise ConfigError(f"learning.writeback='queued' keeps one PostgreSQL connection for its lock: memory.pg_pool_size must be "
+                          f">= 2, got {pool} (or set learning.writeback='sync')")
+    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s)
+
+@patch
+def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
+                use_cache: bool = True):  # cache a well-grounded answer
+    "Loop A's writes for one served request: the QAPair and its edges, the used nodes' access, the cache entry."
+    c = self.cfg
+    if c.learning.enabled: rec.qa_node = self.loop_a.write_back(rec, rec.self_quality)
+    if rec.qa_node is not None:
+        with self._lock: self.counters['written_back'] += 1
+    if rec.used_ids: self.memory.touch(rec.used_ids)
+    if use_cache and rec.self_quality >= c.learning.quality_threshold:
+        qv = self.memory.embed_query(rec.query) if query_vector is None else query_vector
+        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
+
+@patch
+def _write_queued(self: RuvLLM, request_id: str, payload: dict) -> dict:
+    "The writer thread's part of one request; returns its updated record, committed as the hand-off is removed."
+    raw = self.store.get(f'req:{request_id}')  # as stored: another process may have given feedback on it meanwhile
+    if raw is None: return {}  # never committed: nothing was acknowledged
+    stored = RequestRecord.from_json(raw.decode())
+    if stored.writeback != 'queued': return {}  # written already (a replay after the record was updated)
+    with self._lock: rec = self._records.get(request_id) or stored  # the one feedback here will see, if still in RAM
+    rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
+    fb = Feedback(**rec.feedback) if rec.feedback else None
+    if fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold):  # not judged wrong
+        self._learn_from(rec, None, bool(payload.get('cache')) and fb is None)
+    rec.writeback = 'done'
+    return {f'req:{request_id}': rec.to_json().encode()}
+
+@patch
+def flush(self: RuvLLM, timeout: float | None = None) -> bool:
+    "Wait until every queued write-back is written (True), or `timeout` s pass (False); True at once in 'sync' mode."
+    return True if self.writes is None else self.writes.flush(timeout)
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
@@ -522,7 +568,7 @@ def _result(gen):
 def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                query_vector: np.ndarray, *, learn: bool = True,
                use_cache: bool = True) -> RequestRecord:  # put a well-grounded answer in the semantic cache
-    "Estimate the answer's quality, write it back (Loop A) and cache it when good enough; the request's record."
+    "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow (`_learn_from`)."
     c, tier, used = self.cfg, routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
     top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
@@ -530,12 +576,9 @@ def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int]
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=[float(x) for x in routed.features],
                         decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier))
-    rec.qa_node = self.loop_a.write_back(rec, q_self) if (c.learning.enabled and learn) else None
-    if rec.qa_node is not None:
-        with self._lock: self.counters['written_back'] += 1
-    if used and learn: self.memory.touch(used)
-    if use_cache and q_self >= c.learning.quality_threshold:
-        self.cache.put(req.namespace, req.query, query_vector, answer, req.request_id, sources=used)
+    if not learn: return rec
+    if self.writes is None: self._learn_from(rec, query_vector, use_cache)  # 'sync': on the request path
+    else: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
     return rec
 
 @patch
@@ -584,7 +627,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     sources = [self._source(sg, i, sel.attention) for i in rec.used_ids if i in sg.nodes]
     resp = Response(req.request_id, answer, routed.info.confidence, sources, routed.info, lat, req.session_id, False,
                     gen.prompt_tokens, gen.completion_tokens, req.namespace)
-    if learn: self._finish(req, sess, rec, resp, routed.state_out, (qv, sg, sel.vectors))
+    if learn: self._finish(req, sess, rec, resp, routed.state_out, (qv, sg, sel.vectors), use_cache=use_cache)
     return resp
 
 @patch
@@ -617,7 +660,7 @@ def _cached_response(self: RuvLLM, req, sess, hit, sw) -> Response:
     return resp
 
 @patch
-def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs):
+def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs, use_cache: bool = False):
     sc = self.cfg.system
     with self._lock:
         self.counters['queries'] += 1
@@ -631,7 +674,9 @@ def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs):
         if sess is not None:
             sess.turns.append(Turn(req.query, resp.text, req.request_id))
             if h_new is not None: sess.router_state = [float(x) for x in h_new]
-    self.store.put(f'req:{req.request_id}', rec.to_json().encode())
+    if rec.writeback == 'queued':  # the record and the write-back's hand-off in one transaction, then the writer's turn
+        self.writes.submit(req.request_id, {'cache': use_cache}, puts={f'req:{req.request_id}': rec.to_json().encode()})
+    else: self.store.put(f'req:{req.request_id}', rec.to_json().encode())
 
 # %% ../nbs/11_orchestrator.ipynb #39b44756
 @patch
@@ -690,8 +735,10 @@ async def afeedback(self: RuvLLM, fb: Feedback) -> dict:
 
 # %% ../nbs/11_orchestrator.ipynb #0236a988
 @patch
-def record(self: RuvLLM, request_id: str) -> RequestRecord:
+def record(self: RuvLLM, request_id: str,
+           wait: bool = True) -> RequestRecord:  # first wait for its queued write-back (never while holding `_lock`: the writer takes it)
     "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
+    if wait and self.writes is not None: self.writes.wait(request_id)
     with self._lock:
         rec = self._records.get(request_id)
         if rec is None:
@@ -720,8 +767,9 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
+    if self.writes is not None: self.writes.wait(fb.request_id)  # a queued write-back first (outside the lock the writer takes)
     with self._lock:
-        rec = self.record(fb.request_id)
+        rec = self.record(fb.request_id, wait=False)
         self._claim_feedback(rec, fb)
         try:
             q = fb.quality

@@ -382,6 +382,22 @@ def node_rows(self:PostgresStore, limit: int | None = None, namespace: str | Non
     cols = ('id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality', 'access_count')
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
 
+# %% ../nbs/04b_pgstore.ipynb #ccfc7e0a
+@patch
+def kv_write(self:PostgresStore, puts: dict | None = None, deletes: Iterable[str] = ()):
+    "Store `puts` and remove `deletes` in one transaction, durably."
+    now = time.time()
+    with self.tx():
+        for k, v in (puts or {}).items():
+            self._q('INSERT INTO kv VALUES (%s,%s,%s) ON CONFLICT (key) DO UPDATE SET value=excluded.value, '
+                    'updated_at=excluded.updated_at', (k, bytes(v), now))
+        for k in deletes: self._q('DELETE FROM kv WHERE key=%s', (k,))
+
+@patch
+def kv_keys(self:PostgresStore, prefix: str) -> list[str]:
+    "The keys that start with `prefix`, in order."
+    return [r[0] for r in self._q('SELECT key FROM kv WHERE substr(key, 1, %s) = %s ORDER BY key', (len(prefix), prefix))]
+
 # %% ../nbs/04b_pgstore.ipynb #fdd287f9
 @patch
 def change_seq(self:PostgresStore) -> int:

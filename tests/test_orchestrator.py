@@ -38,6 +38,7 @@ def test_feedback_bad_input_changes_nothing(tmp_path):
     with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
         llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
         r = llm.query("Which river flows through Quenby?")
+        llm.flush()  # its queued write-back is written: the count below is the one feedback must not change
         n_nodes = llm.memory.stats()['nodes']
         with pytest.raises(UnknownIdError, match="unknown request_id 'nope'"): llm.feedback(Feedback('nope', rating=2))
         with pytest.raises(InvalidInputError, match="must be a Feedback"): llm.feedback({'request_id': r.request_id})
@@ -269,10 +270,136 @@ def test_smollm2_streams_tokens_as_generated_and_a_closed_stream_stops_the_model
         assert isinstance(r, Response) and r.completion_tokens > 10 and len(times) > 10
         assert times[0][0] < 0.5 * times[-1][0], (times[0][0], times[-1][0])  # the first piece came early
         assert ''.join(ev for _, ev in times[:-1]) == r.text
-        s = llm.new_session(); n0, q0 = len(llm.memory), llm.counters['queries']
+        llm.flush(); s = llm.new_session(); n0, q0 = len(llm.memory), llm.counters['queries']
         stream = llm.query_stream("Write a long story about a dragon and a knight.", session=s, constraints=long)
         next(stream); t1 = time.perf_counter(); stream.close(); closed_in = time.perf_counter() - t1
         assert closed_in < 0.5, closed_in  # no waiting for the rest of the answer
         _assert_cancelled(llm, stream, n0, q0, s)
         r2 = llm.query("What is the capital of Veltoria?", constraints=Constraints(force_model='small', no_cache=True, temperature=0.0))
         assert r2.text and r2.completion_tokens > 0 and not r2.cached  # the model's lock was released
+
+
+# --- Loop A's write-back queue -------------------------------------------------------------------------
+WB_CHILD = r'''
+import sys, time
+from ruvllm import Config, Constraints, RuvLLM
+path, seed = sys.argv[1], int(sys.argv[2])
+cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+       .set('learning.writeback_max_delay_s', 60.0).set('learning.quality_threshold', 0.3).build())
+llm = RuvLLM(cfg, start_scheduler=False)
+real_write_back = llm.loop_a.write_back
+def slow_write_back(rec, q):  # test double: a slow disk, so that acknowledged write-backs are still queued at the kill
+    time.sleep(0.05); return real_write_back(rec, q)
+llm.loop_a.write_back = slow_write_back
+print("READY", flush=True)
+for i in range(40):  # each question once, in this process's own namespace (no other process writes there)
+    r = llm.query(f"What is the colour of gadget {seed}-{i}?", namespace=f"ns{seed}", constraints=Constraints(no_cache=True))
+    print("ACK", r.request_id, flush=True)
+time.sleep(600)  # until killed
+'''
+
+def _wb_facts(s):
+    return [f"Gadget {s}-{i} is painted {c} and was built in {1900 + i} in Quenby." for i, c in zip(range(40), ['red', 'blue', 'green', 'amber', 'violet'] * 8)]
+
+
+def _wb_cfg(path):  # the children's settings (a low quality threshold: these answers are written back)
+    return Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
+                 .set('learning.quality_threshold', 0.3).build()
+
+
+def _qa_nodes_by_request(llm):
+    "request id -> the QAPair nodes that note it (each request must be in exactly one)."
+    ids = [r['id'] for r in llm.store.node_rows() if r['type'] == 'QAPair']
+    out = {}
+    for n in llm.memory.get_many(ids).values():
+        for rid in n.metadata.get('request_ids', []): out.setdefault(rid, []).append(n.id)
+    return out
+
+
+def test_kill9_with_queued_write_backs_replays_each_acknowledged_request_exactly_once(tmp_path):
+    """Two processes on one store, their writers slowed (a test double) so that acknowledged write-backs are still
+    queued, are killed with SIGKILL. Two RuvLLMs opened afterwards on the store (one takes the dead processes' slots,
+    the other finds nothing left to adopt) write every acknowledged request's QAPair exactly once."""
+    import os, signal, subprocess, sys
+    path = tmp_path / 'd'
+    with RuvLLM(_wb_cfg(path), start_scheduler=False) as llm:
+        for s in (0, 1): llm.ingest(_wb_facts(s), namespace=f'ns{s}', progress=False)
+    procs = [subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), str(s)], stdout=subprocess.PIPE, text=True) for s in (0, 1)]
+    for p in procs: assert p.stdout.readline().strip() == 'READY'
+    acked = []
+    for p in procs:  # some answers acknowledged by each
+        for _ in range(8):
+            line = p.stdout.readline(); assert line.startswith('ACK '); acked.append(line.split()[1])
+    for p in procs:
+        os.kill(p.pid, signal.SIGKILL)
+        out, _ = p.communicate(timeout=60)
+        acked += [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
+    with RuvLLM(_wb_cfg(path), start_scheduler=False) as a, RuvLLM(_wb_cfg(path), start_scheduler=False) as b:
+        left = a.writes.adopted + b.writes.adopted
+        assert a.writes.adopted > 0 and b.writes.adopted == 0, (a.writes.adopted, b.writes.adopted)
+        assert a.flush(timeout=60) and b.flush(timeout=60) and a.store.kv_keys('wbq:') == []
+        by_rid, written = _qa_nodes_by_request(a), 0
+        for rid in acked:
+            rec = a.record(rid)
+            assert rec.writeback == 'done', (rid, rec.writeback)
+            if rec.self_quality >= a.cfg.learning.quality_threshold:  # Loop A writes it: exactly one QAPair notes it
+                assert rec.qa_node is not None and by_rid.get(rid) == [rec.qa_node], (rid, by_rid.get(rid), rec.qa_node)
+                written += 1
+            else: assert rec.qa_node is None and rid not in by_rid
+    assert len(acked) >= 16 and left >= 2 and written >= len(acked) // 2, (len(acked), left, written)
+
+
+def test_feedback_on_a_queued_write_back_waits_for_it_and_applies(tmp_path):
+    with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is famous for its glass bridges."], progress=False)
+        real_write_back = llm.loop_a.write_back
+        def slow_write_back(rec, q):  # test double: a slow writer, so the feedback arrives while the write is queued
+            time.sleep(0.5); return real_write_back(rec, q)
+        llm.loop_a.write_back = slow_write_back
+        n0 = llm.memory.stats()['nodes']
+        r = llm.query("Which river flows through Quenby?", constraints=Constraints(no_cache=True))
+        assert llm.writes.pending == 1 and llm.memory.stats()['nodes'] == n0  # answered; Loop A has not written yet
+        out = llm.feedback(Feedback(r.request_id, rating=1))
+        rec = llm.record(r.request_id)
+        assert rec.writeback == 'done' and rec.qa_node is not None and llm.memory.stats()['nodes'] == n0 + 1
+        assert out['archived'] == [rec.qa_node] and llm.memory.is_archived(rec.qa_node)  # the bad rating reached the written node
+        assert llm.memory.edges_of(rec.qa_node) and all(e.weight < 0.5 for e in llm.memory.edges_of(rec.qa_node) if e.type.value == 'Cites')
+        # close drains the queue: an answer still queued at close is written, and nothing is left to replay
+        r2 = llm.query("What is Quenby famous for?", constraints=Constraints(no_cache=True))
+        assert llm.writes.pending == 1
+    with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as llm:
+        assert llm.writes.adopted == 0 and llm.store.kv_keys('wbq:') == []
+        assert llm.record(r2.request_id).writeback == 'done' and r2.request_id in _qa_nodes_by_request(llm)
+
+
+def test_sync_write_back_mode_writes_on_the_request_path(tmp_path):
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
+                .set('learning.writeback', 'sync').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        n0 = len(llm.memory)
+        r = llm.query("Which river flows through Quenby?", constraints=Constraints(no_cache=True))
+        assert llm.writes is None and len(llm.memory) == n0 + 1  # written before the answer returned
+        assert llm.record(r.request_id).qa_node is not None and llm.store.kv_keys('wbq:') == []
+    with pytest.raises(Exception, match="learning.writeback"):
+        Config.builder().set('learning.writeback', 'later').build()
+
+
+def test_a_correction_through_another_process_stops_the_queued_write_back_of_the_wrong_answer(tmp_path):
+    "Replicas on one store: B corrects an answer A still has queued; A's writer keeps B's feedback and does not write the wrong answer back."
+    with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as a, RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as b:
+        a.ingest(["The office wifi password is hunter2."], progress=False)
+        gate = threading.Event(); real_write_back = a.loop_a.write_back
+        def held_write_back(rec, q):  # test double: A's writer is held until B's feedback is in
+            gate.wait(10); return real_write_back(rec, q)
+        a.loop_a.write_back = held_write_back
+        r = a.query("What is the office wifi password?", constraints=Constraints(no_cache=True))
+        r2 = a.query("Which password does the office wifi use?", constraints=Constraints(no_cache=True))  # queued behind the first
+        b.memory.sync()
+        out = b.feedback(Feedback(r2.request_id, rating=1, correction="The office wifi password is swordfish9."))
+        assert out['correction_node'] is not None
+        gate.set(); assert a.flush(timeout=30)
+        stored = a.store.request_record(r2.request_id)
+        assert stored['writeback'] == 'done' and stored['feedback']['correction'] and stored['qa_node'] is None
+        assert _qa_nodes_by_request(a)[r2.request_id] == [out['correction_node']]  # the correction, not the wrong answer
+        with pytest.raises(InvalidInputError, match="already given"): a.feedback(Feedback(r2.request_id, rating=5))
