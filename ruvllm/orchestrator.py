@@ -307,7 +307,7 @@ def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the quer
 
 @patch
 def _write_queued(self: RuvLLM, request_id: str, payload: dict) -> dict:
-    "The writer thread's part of one request; returns its updated record, committed as the hand-off is removed."
+    "The writer thread's part of one request: learn from it, then commit its updated record (the hand-off goes after)."
     raw = self.store.get(f'req:{request_id}')  # as stored: another process may have given feedback on it meanwhile
     if raw is None: return {}  # never committed: nothing was acknowledged
     stored = RequestRecord.from_json(raw.decode())
@@ -318,7 +318,11 @@ def _write_queued(self: RuvLLM, request_id: str, payload: dict) -> dict:
     if fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold):  # not judged wrong
         self._learn_from(rec, None, bool(payload.get('cache')) and fb is None)
     rec.writeback = 'done'
-    return {f'req:{request_id}': rec.to_json().encode()}
+    with self.store.tx():  # read again: feedback another process gave while this one learned is kept, not overwritten
+        now = self.store.get(f'req:{request_id}')
+        rec.feedback = rec.feedback or (RequestRecord.from_json(now.decode()).feedback if now else None)
+        self.store.put(f'req:{request_id}', rec.to_json().encode())
+    return {}  # a crash before the hand-off's removal replays it, and the replay sees 'done
 
 @patch
 def flush(self: RuvLLM, timeout: float | None = None) -> bool:
