@@ -275,7 +275,7 @@ def live_counts(self:SQLiteStore, by: str) -> dict:
     if by not in ('type', 'namespace'): raise InvalidInputError(f"live_counts groups by 'type' or 'namespace', got {by!r}")
     return {k: c for k, c in self.q(f'SELECT {by}, COUNT(*) FROM nodes WHERE archived=0 GROUP BY {by}')}
 
-# %% ../nbs/04_memory.ipynb #1c67bb7c
+# %% ../nbs/04_memory.ipynb #70b721ce
 @patch
 def insert_nodes(self:SQLiteStore, nodes: Sequence[Node], vectors: np.ndarray, slots: Sequence[int]) -> list[int]:
     "Insert several nodes (inside a `tx()`) with one statement run over all rows; their new ids, in order."
@@ -930,7 +930,7 @@ def check_vector(self:Memory, v, what='vector') -> np.ndarray:
     if n < 1e-6: raise InvalidInputError(f"{what} is (close to) all zeros; a zero vector cannot be stored or searched")
     return v / n
 
-# %% ../nbs/04_memory.ipynb #33f3145d
+# %% ../nbs/04_memory.ipynb #06c0d543
 @patch
 def check_vectors(self:Memory,
                   V,  # (n, dim) numbers: a batch of vectors
@@ -966,7 +966,7 @@ def _prepare_item(it: dict, pos: int) -> dict:
     return dict(text=text, type=NodeType.parse(it.get('type') or NodeType.DOCUMENT), namespace=ns,
                 source=None if src is None else str(src), metadata=md, vector=it.get('vector'), quality=float(q))
 
-# %% ../nbs/04_memory.ipynb #e0004621
+# %% ../nbs/04_memory.ipynb #828ec826
 @patch
 def _vectors_for(self:Memory, prepared: list[dict], first: int = 0) -> np.ndarray:
     "Unit vectors of items `_prepare_item` made: the texts without a vector embedded in one batch, all checked in one pass."
@@ -989,16 +989,18 @@ def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray) -> tuple[
         return self.store.insert_nodes(nodes, vecs, slots), slots
 
 @patch
-def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]):
-    "Add to the index the vectors of those `slots` it lacks (idempotent)."
+def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
+    "Add to the index the vectors of those `slots` it lacks (idempotent); returns the index it added them to."
     idx = self.index
     keep = [j for j, s in enumerate(slots) if s not in idx]
     if keep: idx.add(vecs[keep], ids=np.asarray(slots, dtype=np.int64)[keep])
+    return idx
 
 @patch
-def _apply_nodes(self:Memory, prepared: list[dict], ids: list[int], slots: list[int], vecs: np.ndarray):
+def _apply_nodes(self:Memory, prepared: list[dict], ids: list[int], slots: list[int], vecs: np.ndarray,
+                 indexed: HNSWIndex | None = None):  # the index that already holds these vectors (no need to look)
     "The derived state of committed nodes (caller holds `_lock`): index, slot table, graph; then the snapshot policy."
-    self._index_missing(vecs, slots)
+    if indexed is not self.index: self._index_missing(vecs, slots)
     self._next_slot = max(self._next_slot, slots[-1] + 1)
     for p, i, slot in zip(prepared, ids, slots):
         self._set_row(i, slot, p['namespace'], p['type'], False)
@@ -1771,7 +1773,7 @@ def stats(self:Memory) -> dict:
                 edges=self.graph.number_of_edges(), by_edge_type=edges, namespaces=self.store.live_counts('namespace'),
                 bytes_on_disk=disk)
 
-# %% ../nbs/04_memory.ipynb #f33d1df7
+# %% ../nbs/04_memory.ipynb #270866c6
 def _ingest_record(it, i: int, namespace: str, type) -> dict:
     if isinstance(it, str): return dict(text=it, type=type, namespace=namespace)
     if isinstance(it, dict): return {'type': type, 'namespace': namespace, **it}
@@ -1816,11 +1818,11 @@ def ingest(self:Memory,
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
     def finish(p):  # the derived state and the links of a committed batch, once its index insertion is done
         batch, new, slots, vecs, fut = p
-        try: fut.result()
-        except Exception as e: log.warning("memory: ingest's index worker failed (%s); inserting here", e)
+        try: indexed = fut.result()
+        except Exception as e: indexed = None; log.warning("memory: ingest's index worker failed (%s); inserting here", e)
         with self._lock:
             self._unapplied -= 1
-            self._apply_nodes(batch, new, slots, vecs)  # adds what the worker did not
+            self._apply_nodes(batch, new, slots, vecs, indexed)  # adds what the worker did not (or to a newer index)
         if link_follows: self._link_follows(batch, new, last_by_source)
         ids.extend(new); bar.update(len(batch))
     pending, worker = None, ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-index')

@@ -281,7 +281,7 @@ def next_slot(self:PostgresStore) -> int:
     "The first index slot no node holds (inside a `tx()`, where no other process can take it)."
     return self._q('SELECT COALESCE(MAX(slot), 0) + 1 FROM nodes')[0][0]
 
-# %% ../nbs/04b_pgstore.ipynb #f055cfac
+# %% ../nbs/04b_pgstore.ipynb #08d0facc
 @patch
 def insert_nodes(self:PostgresStore, nodes: Sequence[Node], vectors: np.ndarray, slots: Sequence[int]) -> list[int]:
     "Insert several nodes (inside a `tx()`) with one pipelined `executemany`; their new ids, in order."
