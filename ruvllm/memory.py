@@ -997,6 +997,13 @@ def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex
     return idx
 
 @patch
+def _index_new(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
+    "Add freshly committed slots to the index without looking first (all or nothing); returns the index."
+    idx = self.index
+    idx.add(vecs, ids=np.asarray(slots, dtype=np.int64))
+    return idx
+
+@patch
 def _apply_nodes(self:Memory, prepared: list[dict], ids: list[int], slots: list[int], vecs: np.ndarray,
                  indexed: HNSWIndex | None = None):  # the index that already holds these vectors (no need to look)
     "The derived state of committed nodes (caller holds `_lock`): index, slot table, graph; then the snapshot policy."
@@ -1834,7 +1841,7 @@ def ingest(self:Memory,
             with self._lock:
                 new, slots = self._commit_nodes(batch, vecs)
                 self._unapplied += 1
-            fut = worker.submit(self._index_missing, vecs, slots)
+            fut = worker.submit(self._index_new, vecs, slots)
             if pending: p, pending = pending, None; finish(p)
             pending = (batch, new, slots, vecs, fut)
     finally:
