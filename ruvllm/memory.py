@@ -978,15 +978,16 @@ def _vectors_for(self:Memory, prepared: list[dict], first: int = 0) -> np.ndarra
     return self.check_vectors(np.stack(rows), first)
 
 @patch
-def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray) -> tuple[list[int], list[int]]:
-    "Write the nodes in one transaction (all or nothing): (ids, slots). The derived state is not touched yet."
+def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray) -> tuple[list[Node], list[int]]:
+    "Write the nodes in one transaction (all or nothing): (the stored nodes, their slots). The derived state is not touched yet."
     now = time.time()
     nodes = [Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
              for p in prepared]
     with self._write():  # slots come from the store, inside its write transaction: unique across processes
         start = self.store.next_slot()
         slots = list(range(start, start + len(nodes)))
-        return self.store.insert_nodes(nodes, vecs, slots), slots
+        for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
+    return nodes, slots
 
 @patch
 def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
@@ -1004,15 +1005,15 @@ def _index_new(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
     return idx
 
 @patch
-def _apply_nodes(self:Memory, prepared: list[dict], ids: list[int], slots: list[int], vecs: np.ndarray,
+def _apply_nodes(self:Memory, nodes: list[Node], slots: list[int], vecs: np.ndarray,
                  indexed: HNSWIndex | None = None):  # the index that already holds these vectors (no need to look)
     "The derived state of committed nodes (caller holds `_lock`): index, slot table, graph; then the snapshot policy."
     if indexed is not self.index: self._index_missing(vecs, slots)
     self._next_slot = max(self._next_slot, slots[-1] + 1)
-    for p, i, slot in zip(prepared, ids, slots):
-        self._set_row(i, slot, p['namespace'], p['type'], False)
-    self.graph.add_nodes_from(ids)
-    self._after_write(len(ids))
+    for n, slot in zip(nodes, slots):
+        self._set_row(n.id, slot, n.namespace, n.type, False)
+    self.graph.add_nodes_from(n.id for n in nodes)
+    self._after_write(len(nodes))
 
 # %% ../nbs/04_memory.ipynb #fcc21bc4
 @patch
@@ -1022,9 +1023,9 @@ def add_nodes(self:Memory, items: list[dict]) -> list[int]:
     if not prepared: return []
     vecs = self._vectors_for(prepared)
     with self._lock:  # commit and derived state in one hold: no snapshot can fall between them
-        ids, slots = self._commit_nodes(prepared, vecs)
-        self._apply_nodes(prepared, ids, slots, vecs)
-    return ids
+        nodes, slots = self._commit_nodes(prepared, vecs)
+        self._apply_nodes(nodes, slots, vecs)
+    return [n.id for n in nodes]
 
 @patch
 def add_node(self:Memory,
@@ -1787,11 +1788,11 @@ def _ingest_record(it, i: int, namespace: str, type) -> dict:
     raise InvalidInputError(f"item {i} must be a string or a dict with 'text', got {it.__class__.__name__}")
 
 @patch
-def _link_follows(self:Memory, batch: list[dict], ids: list[int], last_by_source: dict):
-    "`Follows` edges from the previous item of each item's source (`last_by_source` carries them across batches)."
+def _link_follows(self:Memory, nodes: list[Node], last_by_source: dict):
+    "`Follows` edges from the previous node of each node's source (`last_by_source` carries them across batches)."
     links = []
-    for r, i in zip(batch, ids):
-        src = r['source']
+    for n in nodes:
+        src, i = n.source, n.id
         if src is None: continue
         if src in last_by_source: links.append((last_by_source[src], i, EdgeType.FOLLOWS, self.cfg.follows_weight))
         last_by_source[src] = i
@@ -1824,14 +1825,14 @@ def ingest(self:Memory,
     ids, last_by_source = [], {}
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
     def finish(p):  # the derived state and the links of a committed batch, once its index insertion is done
-        batch, new, slots, vecs, fut = p
+        nodes, slots, vecs, fut = p
         try: indexed = fut.result()
         except Exception as e: indexed = None; log.warning("memory: ingest's index worker failed (%s); inserting here", e)
         with self._lock:
             self._unapplied -= 1
-            self._apply_nodes(batch, new, slots, vecs, indexed)  # adds what the worker did not (or to a newer index)
-        if link_follows: self._link_follows(batch, new, last_by_source)
-        ids.extend(new); bar.update(len(batch))
+            self._apply_nodes(nodes, slots, vecs, indexed)  # adds what the worker did not (or to a newer index)
+        if link_follows: self._link_follows(nodes, last_by_source)
+        ids.extend(n.id for n in nodes); bar.update(len(nodes))
     pending, worker = None, ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-index')
     try:
         while batch := list(itertools.islice(items, batch_size)):
@@ -1839,11 +1840,11 @@ def ingest(self:Memory,
             if pending and self._snapshot_due(len(pending[0])):  # let the snapshot it triggers see every committed slot
                 p, pending = pending, None; finish(p)
             with self._lock:
-                new, slots = self._commit_nodes(batch, vecs)
+                nodes, slots = self._commit_nodes(batch, vecs)
                 self._unapplied += 1
             fut = worker.submit(self._index_new, vecs, slots)
             if pending: p, pending = pending, None; finish(p)
-            pending = (batch, new, slots, vecs, fut)
+            pending = (nodes, slots, vecs, fut)
     finally:
         if pending: finish(pending)
         worker.shutdown(); bar.close()
