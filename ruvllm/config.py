@@ -79,6 +79,7 @@ class MemoryConfig:
     min_edge_weight: float = _f(0.1, between(0, 1), "edges below this weight are not followed")
     hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop")
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
+    snapshot_growth: float = _f(0.1, between(0, 1), "a snapshot also waits for this share of the index in new writes (rewriting it stays O(1) per write; a crash replays at most this share)")
     filter_masks: int = _f(64, at_least(1, 'an integer'), "search filter masks kept in RAM (one per namespace/type combination); past this the cache is cleared")
     exact_scan_factor: float = _f(3.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a filtered search whose mask allows at most sqrt(factor * ef * slots) ids scans them exactly instead of walking the graph")
     hybrid_candidates: int = _f(25, at_least(1, 'an integer'), "dense and lexical candidates each that `hybrid_search` fuses")

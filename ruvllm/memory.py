@@ -275,6 +275,20 @@ def live_counts(self:SQLiteStore, by: str) -> dict:
     if by not in ('type', 'namespace'): raise InvalidInputError(f"live_counts groups by 'type' or 'namespace', got {by!r}")
     return {k: c for k, c in self.q(f'SELECT {by}, COUNT(*) FROM nodes WHERE archived=0 GROUP BY {by}')}
 
+# %% ../nbs/04_memory.ipynb #70b721ce
+@patch
+def insert_nodes(self:SQLiteStore, nodes: Sequence[Node], vectors: np.ndarray, slots: Sequence[int]) -> list[int]:
+    "Insert several nodes (inside a `tx()`) with one statement run over all rows; their new ids, in order."
+    if not len(nodes): return []
+    rows = [(n.type.value, n.text, n.namespace, n.source, n.created_at, n.last_access, n.access_count, n.quality,
+             int(n.archived), n.superseded_by, json.dumps(n.metadata), int(s), np.ascontiguousarray(v, np.float32).tobytes())
+            for n, v, s in zip(nodes, vectors, slots)]
+    self.db.executemany(
+        'INSERT INTO nodes (type, text, namespace, source, created_at, last_access, access_count, quality, archived, '
+        'superseded_by, metadata, slot, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)', rows)
+    by_slot = dict(self.db.execute('SELECT slot, id FROM nodes WHERE slot BETWEEN ? AND ?', (min(slots), max(slots))).fetchall())
+    return [by_slot[int(s)] for s in slots]
+
 # %% ../nbs/04_memory.ipynb #0415b87e
 def fts_query(text: str,  # free text, read as words only
               max_terms: int = 64,  # words kept (the first ones, duplicates dropped)
@@ -507,10 +521,11 @@ def copy_store(src, dst) -> dict:
 
 # %% ../nbs/04_memory.ipynb #28160fa5
 STORE_CONTRACT = (  # the public methods every store implements (`kind` and `store_id` are attributes)
-    'tx', 'close', 'q', 'insert_node', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
+    'tx', 'close', 'q', 'insert_node', 'insert_nodes', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'all_edges',
     'put', 'get', 'log_event', 'events', 'events_after', 'request_records', 'request_record', 'put_request_record', 'node_rows',
-    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'exclusive', 'export_rows', 'import_rows')
+    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'exclusive', 'export_rows', 'import_rows',
+    'kv_write', 'kv_keys')
 
 class StoreUnavailableError(MemoryStoreError):
     "The database server cannot be reached (down, restarting, or no free connection in time): retry later."
@@ -696,10 +711,21 @@ def _load(self:Memory):
     if slots: self.snapshot()
 
 # %% ../nbs/04_memory.ipynb #d5a18bac
+Memory._unapplied = 0  # batches `ingest` committed whose derived state is not applied yet
+
 @patch
 def snapshot(self:Memory):
-    "Write the HNSW index snapshot now (atomically: a temporary directory, then a rename); prune the change log."
-    with self._lock, self._dir_lock():
+    """Write the HNSW index snapshot now (atomically: a temporary directory, then a rename); prune the change log.
+    A no-op while `ingest` has committed batches not yet in the index: the checkpoint must not pass over them."""
+    with self._lock:
+        if self._unapplied: return
+        self._write_snapshot()
+    try: self.store.prune_changes(self.cfg.change_log_keep)
+    except MemoryStoreError as e: log.warning("memory: the change log was not pruned: %s", e)
+
+@patch
+def _write_snapshot(self:Memory):
+    with self._dir_lock():
         tmp = self.path / f'{self.INDEX_DIR}.tmp{os.getpid()}'
         if tmp.exists(): shutil.rmtree(tmp)
         self.index.save(tmp)
@@ -712,13 +738,16 @@ def snapshot(self:Memory):
         tmp.rename(dst)
         if old.exists(): shutil.rmtree(old)
         self._writes_since_snapshot = 0
-    try: self.store.prune_changes(self.cfg.change_log_keep)
-    except MemoryStoreError as e: log.warning("memory: the change log was not pruned: %s", e)
 
 @patch
 def _after_write(self:Memory, n=1):
     self._writes_since_snapshot += n
-    if self._writes_since_snapshot >= self.cfg.snapshot_every: self.snapshot()
+    if self._snapshot_due(): self.snapshot()
+
+@patch
+def _snapshot_due(self:Memory, more: int = 0) -> bool:  # `more`: writes about to be counted
+    "Enough writes since the last snapshot: `memory.snapshot_every`, and `memory.snapshot_growth` of the index (O(1) bytes per write)."
+    return self._writes_since_snapshot + more >= max(self.cfg.snapshot_every, self.cfg.snapshot_growth * len(self.index))
 
 @patch
 def close(self:Memory):
@@ -927,6 +956,24 @@ def check_vector(self:Memory, v, what='vector') -> np.ndarray:
     if n < 1e-6: raise InvalidInputError(f"{what} is (close to) all zeros; a zero vector cannot be stored or searched")
     return v / n
 
+# %% ../nbs/04_memory.ipynb #06c0d543
+@patch
+def check_vectors(self:Memory,
+                  V,  # (n, dim) numbers: a batch of vectors
+                  first: int = 0,  # the item position of row 0, for the error message
+                 ) -> np.ndarray:
+    "`check_vector` for a batch in one pass: unit float32 rows, or InvalidInputError naming the first bad row's item."
+    V = np.asarray(V, dtype=np.float32)
+    if V.ndim != 2 or V.shape[1] != self.embedder.dim:
+        raise InvalidInputError(f"vectors must be an (n, {self.embedder.dim}) array, got shape {V.shape}")
+    norms = np.linalg.norm(V, axis=1)
+    bad = ~np.isfinite(norms) | (norms < 1e-6)
+    if bad.any():
+        i = int(np.argmax(bad))
+        self.check_vector(V[i], f"vector of item {first + i}")  # raises, saying what is wrong with it
+        raise InvalidInputError(f"vector of item {first + i} is too large to normalise")
+    return V / norms[:, None]
+
 # %% ../nbs/04_memory.ipynb #78b0036f
 def _prepare_item(it: dict, pos: int) -> dict:
     if not isinstance(it, dict): raise InvalidInputError(f"item {pos} must be a dict, got {type(it).__name__}")
@@ -945,35 +992,66 @@ def _prepare_item(it: dict, pos: int) -> dict:
     return dict(text=text, type=NodeType.parse(it.get('type') or NodeType.DOCUMENT), namespace=ns,
                 source=None if src is None else str(src), metadata=md, vector=it.get('vector'), quality=float(q))
 
+# %% ../nbs/04_memory.ipynb #828ec826
+@patch
+def _vectors_for(self:Memory, prepared: list[dict], first: int = 0) -> np.ndarray:
+    "Unit vectors of items `_prepare_item` made: the texts without a vector embedded in one batch, all checked in one pass."
+    need = [i for i, p in enumerate(prepared) if p['vector'] is None]
+    emb = self._embed_passages([prepared[i]['text'] for i in need]) if need else None
+    if len(need) == len(prepared): return self.check_vectors(emb, first)
+    rows = [None if p['vector'] is None else self.check_vector(p['vector'], f"vector of item {first + i}") for i, p in enumerate(prepared)]
+    for j, i in enumerate(need): rows[i] = emb[j]
+    return self.check_vectors(np.stack(rows), first)
+
+@patch
+def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray) -> tuple[list[Node], list[int]]:
+    "Write the nodes in one transaction (all or nothing): (the stored nodes, their slots). The derived state is not touched yet."
+    now = time.time()
+    nodes = [Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
+             for p in prepared]
+    with self._write():  # slots come from the store, inside its write transaction: unique across processes
+        start = self.store.next_slot()
+        slots = list(range(start, start + len(nodes)))
+        for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
+    return nodes, slots
+
+@patch
+def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
+    "Add to the index the vectors of those `slots` it lacks (idempotent); returns the index it added them to."
+    idx = self.index
+    keep = [j for j, s in enumerate(slots) if s not in idx]
+    if keep: idx.add(vecs[keep], ids=np.asarray(slots, dtype=np.int64)[keep])
+    return idx
+
+@patch
+def _index_new(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
+    "Add freshly committed slots to the index without looking first (all or nothing); returns the index."
+    idx = self.index
+    idx.add(vecs, ids=np.asarray(slots, dtype=np.int64))
+    return idx
+
+@patch
+def _apply_nodes(self:Memory, nodes: list[Node], slots: list[int], vecs: np.ndarray,
+                 indexed: HNSWIndex | None = None):  # the index that already holds these vectors (no need to look)
+    "The derived state of committed nodes (caller holds `_lock`): index, slot table, graph; then the snapshot policy."
+    if indexed is not self.index: self._index_missing(vecs, slots)
+    self._next_slot = max(self._next_slot, slots[-1] + 1)
+    for n, slot in zip(nodes, slots):
+        self._set_row(n.id, slot, n.namespace, n.type, False)
+    self.graph.add_nodes_from(n.id for n in nodes)
+    self._after_write(len(nodes))
+
 # %% ../nbs/04_memory.ipynb #fcc21bc4
 @patch
 def add_nodes(self:Memory, items: list[dict]) -> list[int]:
     "Store several nodes in one transaction (all or nothing); returns their ids."
     prepared = [_prepare_item(it, i) for i, it in enumerate(items)]
     if not prepared: return []
-    need = [i for i, p in enumerate(prepared) if p['vector'] is None]
-    vecs = [None] * len(prepared)
-    if need:
-        emb = self._embed_passages([prepared[i]['text'] for i in need])
-        for j, i in enumerate(need): vecs[i] = emb[j]
-    for i, p in enumerate(prepared):
-        vecs[i] = self.check_vector(p['vector'] if p['vector'] is not None else vecs[i], f"vector of item {i}")
-    now = time.time()
-    with self._lock:
-        ids = []
-        with self._write():  # slots come from the store, inside its write transaction: unique across processes
-            slots = list(range(self.store.next_slot(), self.store.next_slot() + len(prepared)))
-            for p, v, slot in zip(prepared, vecs, slots):
-                n = Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
-                ids.append(self.store.insert_node(n, v, slot))
-        # derived state, after the commit
-        self._next_slot = max(self._next_slot, slots[-1] + 1)
-        self.index.add(np.stack(vecs), ids=np.array(slots, dtype=np.int64))
-        for p, i, slot in zip(prepared, ids, slots):
-            self._set_row(i, slot, p['namespace'], p['type'], False)
-            self.graph.add_node(i)
-        self._after_write(len(ids))
-    return ids
+    vecs = self._vectors_for(prepared)
+    with self._lock:  # commit and derived state in one hold: no snapshot can fall between them
+        nodes, slots = self._commit_nodes(prepared, vecs)
+        self._apply_nodes(nodes, slots, vecs)
+    return [n.id for n in nodes]
 
 @patch
 def add_node(self:Memory,
@@ -1729,11 +1807,25 @@ def stats(self:Memory) -> dict:
                 edges=self.graph.number_of_edges(), by_edge_type=edges, namespaces=self.store.live_counts('namespace'),
                 bytes_on_disk=disk)
 
-# %% ../nbs/04_memory.ipynb #fa41422e
+# %% ../nbs/04_memory.ipynb #270866c6
 def _ingest_record(it, i: int, namespace: str, type) -> dict:
     if isinstance(it, str): return dict(text=it, type=type, namespace=namespace)
     if isinstance(it, dict): return {'type': type, 'namespace': namespace, **it}
     raise InvalidInputError(f"item {i} must be a string or a dict with 'text', got {it.__class__.__name__}")
+
+@patch
+def _link_follows(self:Memory, nodes: list[Node], last_by_source: dict):
+    "`Follows` edges from the previous node of each node's source (`last_by_source` carries them across batches)."
+    links = []
+    for n in nodes:
+        src, i = n.source, n.id
+        if src is None: continue
+        if src in last_by_source: links.append((last_by_source[src], i, EdgeType.FOLLOWS, self.cfg.follows_weight))
+        last_by_source[src] = i
+    if links: self.add_edges(links)
+
+# %% ../nbs/04_memory.ipynb #fa41422e
+from concurrent.futures import ThreadPoolExecutor
 
 @patch
 def ingest(self:Memory,
@@ -1747,25 +1839,39 @@ def ingest(self:Memory,
           ) -> list[int]:
     """Bulk load texts or records (`{"text", "type"?, "source"?, "metadata"?, "namespace"?}`): batched embedding and
     insertion, one transaction per batch, `Follows` edges (weight `memory.follows_weight`) between consecutive items
-    of one source, across batches too. A list is checked whole before anything is written; a stream (an iterator,
-    e.g. a transcript its reader has already validated) is read one batch at a time."""
+    of one source, across batches too. A list is checked whole (every field of every item) before anything is
+    written; a stream (an iterator, e.g. a transcript its reader has already validated) is read one batch at a time.
+    A batch's HNSW insertion runs in a worker thread while the next batch is embedded and committed."""
     from tqdm.auto import tqdm
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if hasattr(items, '__len__'): items = [_ingest_record(it, i, namespace, type) for i, it in enumerate(items)]
-    recs = (_ingest_record(it, i, namespace, type) for i, it in enumerate(items))
-    ids, last_by_source, w = [], {}, self.cfg.follows_weight
-    bar = tqdm(total=len(items) if isinstance(items, list) else total, desc='ingest', unit='node', disable=not progress)
-    while batch := list(itertools.islice(recs, batch_size)):
-        new = self.add_nodes(batch)
-        if link_follows:
-            links = []
-            for r, i in zip(batch, new):
-                src = r.get('source')
-                if src is None: continue
-                if src in last_by_source: links.append((last_by_source[src], i, EdgeType.FOLLOWS, w))
-                last_by_source[src] = i
-            if links: self.add_edges(links)
-        ids.extend(new); bar.update(len(batch))
-    bar.close()
+    prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i)
+    if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
+    else: items = (prep(it, i) for i, it in enumerate(items))
+    ids, last_by_source = [], {}
+    bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
+    def finish(p):  # the derived state and the links of a committed batch, once its index insertion is done
+        nodes, slots, vecs, fut = p
+        try: indexed = fut.result()
+        except Exception as e: indexed = None; log.warning("memory: ingest's index worker failed (%s); inserting here", e)
+        with self._lock:
+            self._unapplied -= 1
+            self._apply_nodes(nodes, slots, vecs, indexed)  # adds what the worker did not (or to a newer index)
+        if link_follows: self._link_follows(nodes, last_by_source)
+        ids.extend(n.id for n in nodes); bar.update(len(nodes))
+    pending, worker = None, ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-index')
+    try:
+        while batch := list(itertools.islice(items, batch_size)):
+            vecs = self._vectors_for(batch, len(ids) + (len(pending[0]) if pending else 0))  # overlaps the worker
+            if pending and self._snapshot_due(len(pending[0])):  # let the snapshot it triggers see every committed slot
+                p, pending = pending, None; finish(p)
+            with self._lock:
+                nodes, slots = self._commit_nodes(batch, vecs)
+                self._unapplied += 1
+            fut = worker.submit(self._index_new, vecs, slots)
+            if pending: p, pending = pending, None; finish(p)
+            pending = (nodes, slots, vecs, fut)
+    finally:
+        if pending: finish(pending)
+        worker.shutdown(); bar.close()
     return ids

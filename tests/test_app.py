@@ -286,3 +286,19 @@ def test_errors_show_as_messages_on_every_page(system, monkeypatch):
         at = page(name)
         assert not at.exception, (name, [e.value for e in at.exception])
         assert any('memory.hnsw_m' in e.value for e in at.error), (name, [e.value for e in at.error])
+
+
+def test_memory_ingest_chat_transcript_with_a_bad_line_stores_nothing(system):
+    "Issue 17: a transcript line with a bad timestamp or no text names file:line, and nothing of that upload is stored."
+    n0 = system.memory.stats()['live']
+    good = (b'{"session": 1, "timestamp": "2023-05-07T10:00", "speaker": "Dana", "text": "my sister studies marine biology"}\n'
+            b'{"session": 1, "timestamp": "2023-05-07T10:01", "speaker": "Sam", "text": "nice"}\n')
+    at = page('Memory')
+    for bad, needle in [(b'{"session": 1, "timestamp": "May 7th", "speaker": "Sam", "text": "hi"}\n', 'dana.jsonl:3: "timestamp"'),
+                        (b'{"session": 1, "speaker": "Sam"}\n', 'dana.jsonl:3: "text" must be a non-empty string')]:
+        at.text_area(key='ingest_text').set_value("")
+        at.file_uploader(key='ingest_files').upload('dana.jsonl', good + bad)
+        at.button(key='ingest_go').click().run()
+        assert not at.exception
+        assert any(needle in e.value for e in at.error), [e.value for e in at.error]
+        assert system.memory.stats()['live'] == n0

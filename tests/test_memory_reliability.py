@@ -33,6 +33,10 @@ WRITER = textwrap.dedent(r'''
             batch = [dict(text=f"batch {seed}-{step}-{j} about topic {rng.randrange(99)}", type="Document") for j in range(5)]
             new = mem.add_nodes(batch); ids.extend(new)
             for i, b in zip(new, batch): print("NODE", i, b["text"], flush=True)
+        elif r < 0.95:  # a bulk ingest: its index insertion overlaps the next batch's commit, snapshots wait for it
+            batch = [dict(text=f"chat {seed}-{step}-{j} says {rng.randrange(10**6)}", source=f"s{seed}-{step}") for j in range(11)]
+            new = mem.ingest(batch, batch_size=3, namespace=rng.choice(["global", "a"]), progress=False); ids.extend(new)
+            for i, b in zip(new, batch): print("NODE", i, b["text"], flush=True)
         else:
             i = rng.choice(ids); mem.archive([i]); print("ARCH", i, flush=True)
 ''')

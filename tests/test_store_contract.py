@@ -195,3 +195,22 @@ def test_a_read_and_writes_in_one_transaction_are_atomic_across_processes(spec, 
         assert [e['n'] for e in stores[1].events_after('bump', log[29]['id'], limit=5)] == [31, 32, 33, 34, 35]
     finally:
         for s in stores: s.close()
+
+
+def test_insert_nodes_in_bulk_returns_ids_in_order_and_indexes_the_text(store):
+    "The bulk insert the memory's write path uses: ids in the given order, rows by slot, lexical index filled."
+    with store.tx():
+        s0 = store.next_slot()
+        ids = store.insert_nodes([_node(f"bulk note {i} zyxwv" if i == 1 else f"bulk note {i}", 'bulk') for i in range(4)],
+                                 np.eye(4), [s0, s0 + 1, s0 + 2, s0 + 3])
+        assert store.insert_nodes([], np.zeros((0, 4)), []) == []
+    assert len(set(ids)) == 4 and ids == sorted(ids)
+    got = store.get_nodes(ids)
+    assert [got[i].text for i in ids] == ["bulk note 0", "bulk note 1 zyxwv", "bulk note 2", "bulk note 3"]
+    assert [r[:2] for r in store.slot_rows()] == [(i, s0 + k) for k, i in enumerate(ids)]
+    slots, vecs = store.vectors_after(s0)
+    assert slots == [s0 + 1, s0 + 2, s0 + 3] and np.array_equal(vecs[0], np.eye(4, dtype=np.float32)[1])
+    assert [i for i, _ in store.lexical_search("zyxwv", 5)] == [ids[1]]
+    with pytest.raises(Exception):  # a slot already taken: the whole batch is refused
+        with store.tx(): store.insert_nodes([_node("dup", 'bulk')] * 2, np.ones((2, 4)), [s0 + 9, s0])
+    assert len(store.slot_rows()) == 4

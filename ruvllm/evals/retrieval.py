@@ -150,7 +150,11 @@ def retrieval_call_latency(n: int = 10_000,  # memory nodes (generated sentences
 def conversation_ingest_rate(embedder=None,  # default: WordLlama 256-d
                              repeat: int = 1,  # ingest the benchmark's turns this many times (one namespace per copy)
                             ) -> dict:
-    "Turns per second of `Memory.ingest` on the benchmark's chat turns (embedding, HNSW insert, SQLite + FTS5 write, `Follows` links)."
+    """Turns per second of `Memory.ingest` on the benchmark's chat turns (embedding, HNSW insert, SQLite + FTS5 write,
+    `Follows` links): by the wall clock, and per CPU-second of this process (all its threads), which a shared
+    machine's load disturbs less; the CPU of the calling thread alone (the rest is `ingest`'s index worker and the
+    tokenizer's threads); with the 1-minute load average when the timed run started."""
+    import os
     from ruvllm.embedding import WordLlamaEmbedder
     from ruvllm.memory import Memory
     items = as_ingest_items(load_conversations())
@@ -160,8 +164,11 @@ def conversation_ingest_rate(embedder=None,  # default: WordLlama 256-d
     try:
         with Memory.open(Path(tmp) / 'warm-up', emb) as m: m.ingest(items[:300], progress=False)  # compiled kernels, loaded models
         with Memory.open(Path(tmp) / 'timed', emb) as m:
-            t = time.perf_counter(); m.ingest(items, progress=False); s = time.perf_counter() - t
-        return dict(turns=len(items), seconds=round(s, 2), turns_per_s=round(len(items) / s))
+            load = os.getloadavg()[0]
+            t, c, tc = time.perf_counter(), time.process_time(), time.thread_time(); m.ingest(items, progress=False)
+            s, cpu, caller = time.perf_counter() - t, time.process_time() - c, time.thread_time() - tc
+        return dict(turns=len(items), seconds=round(s, 2), turns_per_s=round(len(items) / s), cpu_seconds=round(cpu, 2),
+                    turns_per_cpu_s=round(len(items) / cpu), caller_cpu_seconds=round(caller, 2), load=round(load, 1))
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../../nbs/evals/08_retrieval.ipynb #c7fa05c7
