@@ -8,7 +8,8 @@ __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 
            'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed', 'routellm_features',
            'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split', 'routellm_stream',
            'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco', 'loco_category_table',
-           'loco_permutation_importance', 'reliability_table', 'context_budget_environment', 'router_speed']
+           'loco_permutation_importance', 'reliability_table', 'logistic_predict', 'fit_logistic',
+           'linear_experts_loco', 'loco_readouts_table', 'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
 import dataclasses, importlib.resources, os, time, warnings
@@ -327,6 +328,65 @@ def reliability_table(predicted, observed, bins: int = 10) -> pd.DataFrame:
         if m.any(): rows.append(dict(bin=f"{k / bins:.1f}-{(k + 1) / bins:.1f}", predicted=p[m].mean(), observed=y[m].mean(), count=int(m.sum())))
     t = pd.DataFrame(rows); t.attrs['ece'] = float((t['count'] * (t.predicted - t.observed).abs()).sum() / len(p))
     return t
+
+# %% ../../nbs/evals/05_routellm.ipynb #d2155472
+def logistic_predict(b: np.ndarray, X: np.ndarray) -> np.ndarray:
+    "P(y = 1) under `fit_logistic`'s coefficients b (the weights, then the intercept)."
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(X, float) @ b[:-1] + b[-1], -30.0, 30.0)))
+
+def fit_logistic(X: np.ndarray,  # (n, d) features
+                 y: np.ndarray,  # (n,) outcomes, 0 or 1
+                 l2: float = 1.0,  # penalty l2/2·|w|² on the weights (not the intercept), against the summed log-loss
+                 iters: int = 30,  # Newton steps at most
+                ) -> np.ndarray:
+    "L2-penalised logistic regression by Newton steps: the coefficients (d + 1,), the weights then the intercept."
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise InvalidInputError(f"X must be (n, d) and y (n,), got shapes {X.shape} and {y.shape}")
+    if not np.isin(y, (0.0, 1.0)).all(): raise InvalidInputError(f"y must hold only 0 and 1, got values {sorted(set(y.tolist()))[:5]}")
+    if not l2 >= 0: raise InvalidInputError(f"l2 must be >= 0, got {l2!r}")
+    Z = np.hstack([X, np.ones((len(X), 1))]); b = np.zeros(Z.shape[1]); pen = np.r_[np.full(X.shape[1], float(l2)), 0.0]
+    for _ in range(iters):
+        p = logistic_predict(b, X)
+        H = (Z * (p * (1.0 - p))[:, None]).T @ Z + np.diag(pen + 1e-9)
+        step = np.linalg.solve(H, Z.T @ (p - y) + pen * b); b -= step
+        if np.abs(step).max() < 1e-8: break
+    return b
+
+# %% ../../nbs/evals/05_routellm.ipynb #bd4c475b
+def linear_experts_loco(X: np.ndarray,  # (n, 128) features in the router's layout (`FEATURES`)
+                        df: pd.DataFrame,  # the prompts' table: category, weak, strong
+                        text_l2: float = 1.0,  # penalty of the query-statistics expert
+                        embedding_l2: float = 10.0,  # penalty of the embedding expert
+                        embedding_weight: float = 0.5,  # the embedding expert's share of the blend
+                        length_prior: float = 0.4,  # added to the blend's gap per unit of `q_chars_log` (longer → strong)
+                       ) -> dict:
+    """Leave-one-category-out with two linear experts: success heads (medium, large) on the query statistics alone and
+    on the embedding slice alone, each trained on the other categories, and their blend. Returns the quality-gap
+    scores {'text', 'embedding', 'experts', 'experts_length'} (the blend plus the length prior) and the success
+    estimates (n, 2) of each expert and of the blend."""
+    if X.shape != (len(df), FEATURES.input_dim): raise InvalidInputError(f"X must be ({len(df)}, {FEATURES.input_dim}), got {X.shape}")
+    if not 0.0 <= embedding_weight <= 1.0: raise InvalidInputError(f"embedding_weight must be in [0, 1], got {embedding_weight!r}")
+    cat = df.category.to_numpy(); ys = (df.weak.to_numpy(float), df.strong.to_numpy(float))
+    experts = {'text': (FEATURES.blocks['query'], text_l2), 'embedding': (FEATURES.blocks['embedding'], embedding_l2)}
+    q = {k: np.zeros((len(df), 2)) for k in experts}
+    for c in sorted(set(cat)):
+        te, tr = cat == c, cat != c
+        for k, (sl, l2) in experts.items():
+            for j, y in enumerate(ys): q[k][te, j] = logistic_predict(fit_logistic(X[tr][:, sl], y[tr], l2), X[te][:, sl])
+    q['experts'] = (1.0 - embedding_weight) * q['text'] + embedding_weight * q['embedding']
+    scores = {k: v[:, 1] - v[:, 0] for k, v in q.items()}
+    scores['experts_length'] = scores['experts'] + length_prior * X[:, FEATURES.index['q_chars_log']]
+    return dict(scores=scores, quality=q)
+
+def loco_readouts_table(df: pd.DataFrame, scores: dict) -> pd.DataFrame:
+    "APGR of each readout {name: (n,) scores} per unseen category (then pooled), beside the prompt-length rule's."
+    ln, rows = length_scores(df), []
+    for c in sorted(df.category.unique()) + ['pooled']:
+        m = np.ones(len(df), bool) if c == 'pooled' else (df.category == c).to_numpy()
+        w, s = df.weak.to_numpy()[m], df.strong.to_numpy()[m]
+        rows.append(dict(category=c, prompts=int(m.sum()), **{k: apgr(v[m], w, s) for k, v in scores.items()}, length_baseline=apgr(ln[m], w, s)))
+    return pd.DataFrame(rows)
 
 # %% ../../nbs/evals/05_routellm.ipynb #1be1e1b7
 _DOC_T = ["According to the attached report, what were the {a} figures for {b}?", "Summarize section {n} of the contract about {a}.",
