@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 'ROUTELLM_SAMPLE_PER_SUBJECT', 'ROUTELLM_WEAK',
-           'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'pgr_curve', 'apgr', 'cpt', 'routing_metrics',
-           'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed', 'routellm_features',
-           'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split', 'routellm_stream',
-           'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco', 'loco_category_table',
-           'loco_permutation_importance', 'reliability_table', 'logistic_predict', 'fit_logistic',
-           'linear_experts_loco', 'loco_readouts_table', 'context_budget_environment', 'router_speed']
+           'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'LINEAR_EXPERT_BLOCKS', 'pgr_curve', 'apgr', 'cpt',
+           'routing_metrics', 'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed',
+           'routellm_features', 'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split',
+           'routellm_stream', 'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco',
+           'loco_category_table', 'loco_permutation_importance', 'reliability_table', 'logistic_predict',
+           'fit_logistic', 'LinearExperts', 'fit_linear_experts', 'linear_experts_loco', 'loco_readouts_table',
+           'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
 import dataclasses, importlib.resources, os, time, warnings
@@ -18,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from ..config import Config, RouterConfig, LearningConfig, InferenceConfig
 from ..types import CONTEXT_BINS, InvalidInputError
@@ -329,7 +331,7 @@ def reliability_table(predicted, observed, bins: int = 10) -> pd.DataFrame:
     t = pd.DataFrame(rows); t.attrs['ece'] = float((t['count'] * (t.predicted - t.observed).abs()).sum() / len(p))
     return t
 
-# %% ../../nbs/evals/05_routellm.ipynb #d2155472
+# %% ../../nbs/evals/05_routellm.ipynb #7500032e
 def logistic_predict(b: np.ndarray, X: np.ndarray) -> np.ndarray:
     "P(y = 1) under `fit_logistic`'s coefficients b (the weights, then the intercept)."
     return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(X, float) @ b[:-1] + b[-1], -30.0, 30.0)))
@@ -353,31 +355,57 @@ def fit_logistic(X: np.ndarray,  # (n, d) features
         if np.abs(step).max() < 1e-8: break
     return b
 
-# %% ../../nbs/evals/05_routellm.ipynb #bd4c475b
-def linear_experts_loco(X: np.ndarray,  # (n, 128) features in the router's layout (`FEATURES`)
-                        df: pd.DataFrame,  # the prompts' table: category, weak, strong
-                        text_l2: float = 1.0,  # penalty of the query-statistics expert
-                        embedding_l2: float = 10.0,  # penalty of the embedding expert
-                        embedding_weight: float = 0.5,  # the embedding expert's share of the blend
-                        length_prior: float = 0.4,  # added to the blend's gap per unit of `q_chars_log` (longer → strong)
-                       ) -> dict:
-    """Leave-one-category-out with two linear experts: success heads (medium, large) on the query statistics alone and
-    on the embedding slice alone, each trained on the other categories, and their blend. Returns the quality-gap
-    scores {'text', 'embedding', 'experts', 'experts_length'} (the blend plus the length prior) and the success
-    estimates (n, 2) of each expert and of the blend."""
-    if X.shape != (len(df), FEATURES.input_dim): raise InvalidInputError(f"X must be ({len(df)}, {FEATURES.input_dim}), got {X.shape}")
+# %% ../../nbs/evals/05_routellm.ipynb #87362ad1
+@dataclasses.dataclass
+class LinearExperts:
+    "Two linear success experts, each a (medium, large) pair of logistic heads: one on the query statistics, one on the embedding slice."
+    coef: dict  # expert name ('text', 'embedding') -> (2, d + 1) `fit_logistic` coefficients, medium then large
+    embedding_weight: float = 0.5  # the embedding expert's share of the blend
+    length_prior: float = 0.4  # added to the blend's gap per unit of `q_chars_log` (longer → strong)
+
+LINEAR_EXPERT_BLOCKS = {'text': 'query', 'embedding': 'embedding'}  # expert -> the `FEATURES` block it reads
+
+def fit_linear_experts(X: np.ndarray,  # (n, 128) features in the router's layout (`FEATURES`)
+                       quality: np.ndarray,  # (n, 2) outcomes, 0 or 1: the medium (weak) model, the large (strong) model
+                       text_l2: float = 1.0,  # penalty of the query-statistics expert (its features are squashed to ~[0, 1])
+                       embedding_l2: float = 10.0,  # penalty of the embedding expert (72 correlated slots can memorise subjects)
+                       embedding_weight: float = 0.5, length_prior: float = 0.4) -> LinearExperts:
+    "Fit both experts' success heads on full-information rows."
+    X, quality = np.asarray(X, float), np.asarray(quality, float)
+    if X.ndim != 2 or X.shape[1] != FEATURES.input_dim or quality.shape != (len(X), 2):
+        raise InvalidInputError(f"X must be (n, {FEATURES.input_dim}) and quality (n, 2), got {X.shape} and {quality.shape}")
     if not 0.0 <= embedding_weight <= 1.0: raise InvalidInputError(f"embedding_weight must be in [0, 1], got {embedding_weight!r}")
-    cat = df.category.to_numpy(); ys = (df.weak.to_numpy(float), df.strong.to_numpy(float))
-    experts = {'text': (FEATURES.blocks['query'], text_l2), 'embedding': (FEATURES.blocks['embedding'], embedding_l2)}
-    q = {k: np.zeros((len(df), 2)) for k in experts}
-    for c in sorted(set(cat)):
-        te, tr = cat == c, cat != c
-        for k, (sl, l2) in experts.items():
-            for j, y in enumerate(ys): q[k][te, j] = logistic_predict(fit_logistic(X[tr][:, sl], y[tr], l2), X[te][:, sl])
-    q['experts'] = (1.0 - embedding_weight) * q['text'] + embedding_weight * q['embedding']
+    l2 = {'text': text_l2, 'embedding': embedding_l2}
+    coef = {k: np.stack([fit_logistic(X[:, FEATURES.blocks[b]], quality[:, j], l2[k]) for j in range(2)])
+            for k, b in LINEAR_EXPERT_BLOCKS.items()}
+    return LinearExperts(coef, embedding_weight, length_prior)
+
+@patch
+def predict(self: LinearExperts, X: np.ndarray) -> dict:
+    """Success estimates (n, 2) of each expert and of the blend ('experts'), and the quality-gap scores q̂_large − q̂_medium
+    of each, plus 'experts_length': the blend's gap with the length prior added."""
+    X = np.asarray(X, float)
+    q = {k: np.stack([logistic_predict(c, X[:, FEATURES.blocks[LINEAR_EXPERT_BLOCKS[k]]]) for c in cs], 1) for k, cs in self.coef.items()}
+    q['experts'] = (1.0 - self.embedding_weight) * q['text'] + self.embedding_weight * q['embedding']
     scores = {k: v[:, 1] - v[:, 0] for k, v in q.items()}
-    scores['experts_length'] = scores['experts'] + length_prior * X[:, FEATURES.index['q_chars_log']]
-    return dict(scores=scores, quality=q)
+    scores['experts_length'] = scores['experts'] + self.length_prior * X[:, FEATURES.index['q_chars_log']]
+    return dict(quality=q, scores=scores)
+
+# %% ../../nbs/evals/05_routellm.ipynb #cdf62fab
+def linear_experts_loco(X: np.ndarray,  # (n, 128) features in the router's layout
+                        df: pd.DataFrame,  # the prompts' table: category, weak, strong
+                        **kw,  # settings of `fit_linear_experts`
+                       ) -> dict:
+    "Leave-one-category-out with the linear experts: each prompt scored by experts fitted on the other categories."
+    if len(X) != len(df): raise InvalidInputError(f"X and df must have the same rows, got {len(X)} and {len(df)}")
+    cat = df.category.to_numpy(); quality = np.stack([df.weak.to_numpy(float), df.strong.to_numpy(float)], 1)
+    out = dict(quality={}, scores={})
+    for c in sorted(set(cat)):
+        te, tr = np.flatnonzero(cat == c), np.flatnonzero(cat != c)
+        p = fit_linear_experts(X[tr], quality[tr], **kw).predict(X[te])
+        for part in ('quality', 'scores'):
+            for k, v in p[part].items(): out[part].setdefault(k, np.zeros((len(df),) + v.shape[1:]))[te] = v
+    return out
 
 def loco_readouts_table(df: pd.DataFrame, scores: dict) -> pd.DataFrame:
     "APGR of each readout {name: (n,) scores} per unseen category (then pooled), beside the prompt-length rule's."
