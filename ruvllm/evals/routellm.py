@@ -10,7 +10,7 @@ __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 
            'routellm_stream', 'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco',
            'loco_category_table', 'loco_permutation_importance', 'reliability_table', 'logistic_predict',
            'fit_logistic', 'LinearExperts', 'fit_linear_experts', 'linear_experts_loco', 'loco_readouts_table',
-           'context_budget_environment', 'router_speed']
+           'experts_permutation_importance', 'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
 import dataclasses, importlib.resources, os, time, warnings
@@ -396,13 +396,14 @@ def linear_experts_loco(X: np.ndarray,  # (n, 128) features in the router's layo
                         df: pd.DataFrame,  # the prompts' table: category, weak, strong
                         **kw,  # settings of `fit_linear_experts`
                        ) -> dict:
-    "Leave-one-category-out with the linear experts: each prompt scored by experts fitted on the other categories."
+    """Leave-one-category-out with the linear experts: each prompt scored by experts fitted on the other categories.
+    Returns the success estimates and scores per readout, and the fitted experts per held-out category ('models')."""
     if len(X) != len(df): raise InvalidInputError(f"X and df must have the same rows, got {len(X)} and {len(df)}")
     cat = df.category.to_numpy(); quality = np.stack([df.weak.to_numpy(float), df.strong.to_numpy(float)], 1)
-    out = dict(quality={}, scores={})
+    out = dict(quality={}, scores={}, models={})
     for c in sorted(set(cat)):
         te, tr = np.flatnonzero(cat == c), np.flatnonzero(cat != c)
-        p = fit_linear_experts(X[tr], quality[tr], **kw).predict(X[te])
+        out['models'][c] = m = fit_linear_experts(X[tr], quality[tr], **kw); p = m.predict(X[te])
         for part in ('quality', 'scores'):
             for k, v in p[part].items(): out[part].setdefault(k, np.zeros((len(df),) + v.shape[1:]))[te] = v
     return out
@@ -415,6 +416,25 @@ def loco_readouts_table(df: pd.DataFrame, scores: dict) -> pd.DataFrame:
         w, s = df.weak.to_numpy()[m], df.strong.to_numpy()[m]
         rows.append(dict(category=c, prompts=int(m.sum()), **{k: apgr(v[m], w, s) for k, v in scores.items()}, length_baseline=apgr(ln[m], w, s)))
     return pd.DataFrame(rows)
+
+# %% ../../nbs/evals/05_routellm.ipynb #ecc5b55d
+def experts_permutation_importance(X: np.ndarray, df: pd.DataFrame, loco: dict,  # `linear_experts_loco`'s result
+                                   readout: str = 'experts_length', seed: int = 0) -> pd.DataFrame:
+    """Drop in the mean per-category LOCO APGR of `readout` when one query statistic (or the whole embedding block) is
+    shuffled within each unseen category and scored by that category's experts."""
+    rng = np.random.default_rng(seed); cat = df.category.to_numpy(); w, s = df.weak.to_numpy(), df.strong.to_numpy()
+    q, emb = FEATURES.blocks['query'], FEATURES.blocks['embedding']
+    groups = [(FEATURES.names[i], [i]) for i in range(q.start, q.stop)] + [('embedding block (72 slots)', list(range(emb.start, emb.stop)))]
+    def mean_apgr(cols):
+        out = []
+        for c, m in loco['models'].items():
+            te = np.flatnonzero(cat == c); Xp = X[te].copy()
+            if cols: Xp[:, cols] = Xp[rng.permutation(len(te))][:, cols]
+            out.append(apgr(m.predict(Xp)['scores'][readout], w[te], s[te]))
+        return float(np.mean(out))
+    base = mean_apgr([])
+    rows = [dict(feature=n, importance=base - mean_apgr(cols)) for n, cols in groups if np.ptp(X[:, cols]) > 0]
+    return pd.DataFrame(rows).sort_values('importance', ascending=False).reset_index(drop=True).assign(base_apgr=base)
 
 # %% ../../nbs/evals/05_routellm.ipynb #1be1e1b7
 _DOC_T = ["According to the attached report, what were the {a} figures for {b}?", "Summarize section {n} of the contract about {a}.",
