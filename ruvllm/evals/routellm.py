@@ -4,11 +4,13 @@
 
 # %% auto #0
 __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 'ROUTELLM_SAMPLE_PER_SUBJECT', 'ROUTELLM_WEAK',
-           'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'pgr_curve', 'apgr', 'cpt', 'routing_metrics',
-           'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed', 'routellm_features',
-           'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split', 'routellm_stream',
-           'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco', 'loco_category_table',
-           'loco_permutation_importance', 'reliability_table', 'context_budget_environment', 'router_speed']
+           'ROUTELLM_STRONG', 'ROUTELLM_TIERS', 'MMLU_CATEGORIES', 'LINEAR_EXPERT_BLOCKS', 'pgr_curve', 'apgr', 'cpt',
+           'routing_metrics', 'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed',
+           'routellm_features', 'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split',
+           'routellm_stream', 'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco',
+           'loco_category_table', 'loco_permutation_importance', 'reliability_table', 'logistic_predict',
+           'fit_logistic', 'LinearExperts', 'fit_linear_experts', 'linear_experts_loco', 'loco_readouts_table',
+           'experts_permutation_importance', 'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
 import dataclasses, importlib.resources, os, time, warnings
@@ -17,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from ..config import Config, RouterConfig, LearningConfig, InferenceConfig
 from ..types import CONTEXT_BINS, InvalidInputError
@@ -327,6 +330,111 @@ def reliability_table(predicted, observed, bins: int = 10) -> pd.DataFrame:
         if m.any(): rows.append(dict(bin=f"{k / bins:.1f}-{(k + 1) / bins:.1f}", predicted=p[m].mean(), observed=y[m].mean(), count=int(m.sum())))
     t = pd.DataFrame(rows); t.attrs['ece'] = float((t['count'] * (t.predicted - t.observed).abs()).sum() / len(p))
     return t
+
+# %% ../../nbs/evals/05_routellm.ipynb #7500032e
+def logistic_predict(b: np.ndarray, X: np.ndarray) -> np.ndarray:
+    "P(y = 1) under `fit_logistic`'s coefficients b (the weights, then the intercept)."
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(X, float) @ b[:-1] + b[-1], -30.0, 30.0)))
+
+def fit_logistic(X: np.ndarray,  # (n, d) features
+                 y: np.ndarray,  # (n,) outcomes, 0 or 1
+                 l2: float = 1.0,  # penalty l2/2·|w|² on the weights (not the intercept), against the summed log-loss
+                 iters: int = 30,  # Newton steps at most
+                ) -> np.ndarray:
+    "L2-penalised logistic regression by Newton steps: the coefficients (d + 1,), the weights then the intercept."
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise InvalidInputError(f"X must be (n, d) and y (n,), got shapes {X.shape} and {y.shape}")
+    if not np.isin(y, (0.0, 1.0)).all(): raise InvalidInputError(f"y must hold only 0 and 1, got values {sorted(set(y.tolist()))[:5]}")
+    if not l2 >= 0: raise InvalidInputError(f"l2 must be >= 0, got {l2!r}")
+    Z = np.hstack([X, np.ones((len(X), 1))]); b = np.zeros(Z.shape[1]); pen = np.r_[np.full(X.shape[1], float(l2)), 0.0]
+    for _ in range(iters):
+        p = logistic_predict(b, X)
+        H = (Z * (p * (1.0 - p))[:, None]).T @ Z + np.diag(pen + 1e-9)
+        step = np.linalg.solve(H, Z.T @ (p - y) + pen * b); b -= step
+        if np.abs(step).max() < 1e-8: break
+    return b
+
+# %% ../../nbs/evals/05_routellm.ipynb #87362ad1
+@dataclasses.dataclass
+class LinearExperts:
+    "Two linear success experts, each a (medium, large) pair of logistic heads: one on the query statistics, one on the embedding slice."
+    coef: dict  # expert name ('text', 'embedding') -> (2, d + 1) `fit_logistic` coefficients, medium then large
+    embedding_weight: float = 0.5  # the embedding expert's share of the blend
+    length_prior: float = 0.4  # added to the blend's gap per unit of `q_chars_log` (longer → strong)
+
+LINEAR_EXPERT_BLOCKS = {'text': 'query', 'embedding': 'embedding'}  # expert -> the `FEATURES` block it reads
+
+def fit_linear_experts(X: np.ndarray,  # (n, 128) features in the router's layout (`FEATURES`)
+                       quality: np.ndarray,  # (n, 2) outcomes, 0 or 1: the medium (weak) model, the large (strong) model
+                       text_l2: float = 1.0,  # penalty of the query-statistics expert (its features are squashed to ~[0, 1])
+                       embedding_l2: float = 10.0,  # penalty of the embedding expert (72 correlated slots can memorise subjects)
+                       embedding_weight: float = 0.5, length_prior: float = 0.4) -> LinearExperts:
+    "Fit both experts' success heads on full-information rows."
+    X, quality = np.asarray(X, float), np.asarray(quality, float)
+    if X.ndim != 2 or X.shape[1] != FEATURES.input_dim or quality.shape != (len(X), 2):
+        raise InvalidInputError(f"X must be (n, {FEATURES.input_dim}) and quality (n, 2), got {X.shape} and {quality.shape}")
+    if not 0.0 <= embedding_weight <= 1.0: raise InvalidInputError(f"embedding_weight must be in [0, 1], got {embedding_weight!r}")
+    l2 = {'text': text_l2, 'embedding': embedding_l2}
+    coef = {k: np.stack([fit_logistic(X[:, FEATURES.blocks[b]], quality[:, j], l2[k]) for j in range(2)])
+            for k, b in LINEAR_EXPERT_BLOCKS.items()}
+    return LinearExperts(coef, embedding_weight, length_prior)
+
+@patch
+def predict(self: LinearExperts, X: np.ndarray) -> dict:
+    """Success estimates (n, 2) of each expert and of the blend ('experts'), and the quality-gap scores q̂_large − q̂_medium
+    of each, plus 'experts_length': the blend's gap with the length prior added."""
+    X = np.asarray(X, float)
+    q = {k: np.stack([logistic_predict(c, X[:, FEATURES.blocks[LINEAR_EXPERT_BLOCKS[k]]]) for c in cs], 1) for k, cs in self.coef.items()}
+    q['experts'] = (1.0 - self.embedding_weight) * q['text'] + self.embedding_weight * q['embedding']
+    scores = {k: v[:, 1] - v[:, 0] for k, v in q.items()}
+    scores['experts_length'] = scores['experts'] + self.length_prior * X[:, FEATURES.index['q_chars_log']]
+    return dict(quality=q, scores=scores)
+
+# %% ../../nbs/evals/05_routellm.ipynb #cdf62fab
+def linear_experts_loco(X: np.ndarray,  # (n, 128) features in the router's layout
+                        df: pd.DataFrame,  # the prompts' table: category, weak, strong
+                        **kw,  # settings of `fit_linear_experts`
+                       ) -> dict:
+    """Leave-one-category-out with the linear experts: each prompt scored by experts fitted on the other categories.
+    Returns the success estimates and scores per readout, and the fitted experts per held-out category ('models')."""
+    if len(X) != len(df): raise InvalidInputError(f"X and df must have the same rows, got {len(X)} and {len(df)}")
+    cat = df.category.to_numpy(); quality = np.stack([df.weak.to_numpy(float), df.strong.to_numpy(float)], 1)
+    out = dict(quality={}, scores={}, models={})
+    for c in sorted(set(cat)):
+        te, tr = np.flatnonzero(cat == c), np.flatnonzero(cat != c)
+        out['models'][c] = m = fit_linear_experts(X[tr], quality[tr], **kw); p = m.predict(X[te])
+        for part in ('quality', 'scores'):
+            for k, v in p[part].items(): out[part].setdefault(k, np.zeros((len(df),) + v.shape[1:]))[te] = v
+    return out
+
+def loco_readouts_table(df: pd.DataFrame, scores: dict) -> pd.DataFrame:
+    "APGR of each readout {name: (n,) scores} per unseen category (then pooled), beside the prompt-length rule's."
+    ln, rows = length_scores(df), []
+    for c in sorted(df.category.unique()) + ['pooled']:
+        m = np.ones(len(df), bool) if c == 'pooled' else (df.category == c).to_numpy()
+        w, s = df.weak.to_numpy()[m], df.strong.to_numpy()[m]
+        rows.append(dict(category=c, prompts=int(m.sum()), **{k: apgr(v[m], w, s) for k, v in scores.items()}, length_baseline=apgr(ln[m], w, s)))
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/evals/05_routellm.ipynb #ecc5b55d
+def experts_permutation_importance(X: np.ndarray, df: pd.DataFrame, loco: dict,  # `linear_experts_loco`'s result
+                                   readout: str = 'experts_length', seed: int = 0) -> pd.DataFrame:
+    """Drop in the mean per-category LOCO APGR of `readout` when one query statistic (or the whole embedding block) is
+    shuffled within each unseen category and scored by that category's experts."""
+    rng = np.random.default_rng(seed); cat = df.category.to_numpy(); w, s = df.weak.to_numpy(), df.strong.to_numpy()
+    q, emb = FEATURES.blocks['query'], FEATURES.blocks['embedding']
+    groups = [(FEATURES.names[i], [i]) for i in range(q.start, q.stop)] + [('embedding block (72 slots)', list(range(emb.start, emb.stop)))]
+    def mean_apgr(cols):
+        out = []
+        for c, m in loco['models'].items():
+            te = np.flatnonzero(cat == c); Xp = X[te].copy()
+            if cols: Xp[:, cols] = Xp[rng.permutation(len(te))][:, cols]
+            out.append(apgr(m.predict(Xp)['scores'][readout], w[te], s[te]))
+        return float(np.mean(out))
+    base = mean_apgr([])
+    rows = [dict(feature=n, importance=base - mean_apgr(cols)) for n, cols in groups if np.ptp(X[:, cols]) > 0]
+    return pd.DataFrame(rows).sort_values('importance', ascending=False).reset_index(drop=True).assign(base_apgr=base)
 
 # %% ../../nbs/evals/05_routellm.ipynb #1be1e1b7
 _DOC_T = ["According to the attached report, what were the {a} figures for {b}?", "Summarize section {n} of the contract about {a}.",
