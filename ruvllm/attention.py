@@ -190,6 +190,16 @@ def _loss(self: GraphAttention, p, fw, y) -> float:
     reg = 0.5 * self.weight_decay * sum(float(((p[k] - self.init_params[k]) ** 2).sum()) for k in _PARAM_NAMES)
     return ce + reg
 
+# %% ../nbs/06_attention.ipynb #6978c0b3
+@patch
+def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
+    "`_forward`'s (H, n) logits by matrix products only (no keys): what `rank` needs."
+    H, dk = self.heads, self.key_dim
+    U = np.concatenate([X, f, r @ p['E']], axis=1)  # (n, in_dim)
+    Q = (p['Wq'].reshape(H * dk, -1) @ q).reshape(H, dk)
+    G = np.matmul(Q[:, None, :], p['Wk'])[:, 0, :]  # (H, in_dim): each head's query folded into its key weights
+    return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
+
 # %% ../nbs/06_attention.ipynb #1da93185
 @patch
 def _backward(self: GraphAttention, p, fw, q, f, r, s, y) -> dict:
@@ -217,11 +227,11 @@ def rank(self: GraphAttention,
     ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
     if not ids:
         return AttentionResult([], np.zeros(0), np.zeros((self.heads, 0)), np.zeros(self.dim), 0.0, 0.0, np.zeros(0, np.int64))
-    fw = self._forward(self.params, q, X, f, r, s)
-    w = fw['w']
+    W = _softmax(self._logits(self.params, q, X, f, r, s))
+    w = W.mean(0)
     order = np.lexsort((np.arange(len(ids)), -s, -w))  # weight, then retrieval score, then given order
     ent = float(-(w * np.log(np.maximum(w, 1e-300))).sum())
-    return AttentionResult(ids, w, fw['W'], w @ X, ent, gini(w), order)
+    return AttentionResult(ids, w, W, w @ X, ent, gini(w), order)
 
 @patch
 def loss_and_grads(self: GraphAttention, query_vec, subgraph, vectors, useful_ids, now=None) -> tuple[float, dict]:

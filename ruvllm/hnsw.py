@@ -690,7 +690,7 @@ def search(self:HNSWIndex,
     if n < 0: raise VectorIndexError(f"query {_CODES[n]}: {q[:6].tolist()}...")
     return out_i[:n], out_d[:n]
 
-# %% ../nbs/03_hnsw.ipynb #33df554f
+# %% ../nbs/03_hnsw.ipynb #50a11378
 @patch
 def get_vectors(self:HNSWIndex, ids) -> np.ndarray:
     "Copies of the stored vectors of these ids, (n, dim): one lock and one gather for the lot (the request path reads a subgraph's)."

@@ -840,7 +840,7 @@ def _set_row(self:Memory, node_id, slot, ns, typ, archived):
     self._type[slot] = self._TYPE_CODE[NodeType.parse(typ)]
     self._refresh_masks(slot, old)
 
-# %% ../nbs/04_memory.ipynb #01f680e4
+# %% ../nbs/04_memory.ipynb #246403e0
 _NODE_COLUMNS = dict(text=(object, None), source=(object, None), metadata=(object, None), quality=(np.float64, 0.0),
                      created_at=(np.float64, 0.0), last_access=(np.float64, 0.0), access_count=(np.int64, 0),
                      superseded_by=(np.int64, -1))  # column -> (dtype, value of a free slot)
@@ -870,7 +870,7 @@ def _flush_touches(self:Memory):
     "Write the accesses `touch` holds back (caller holds `_lock` and a store transaction)."
     for ids, at in self.__dict__.pop('_touches', []): self.store.touch_nodes(ids, at)
 
-# %% ../nbs/04_memory.ipynb #9bf0b842
+# %% ../nbs/04_memory.ipynb #c4a0637e
 _EDGE_TYPES = tuple(EdgeType)  # by type code
 _EDGE_CODE = {t.value: i for i, t in enumerate(_EDGE_TYPES)}
 
@@ -959,6 +959,7 @@ def _allowed_one(self:Memory, key, s) -> bool:
 
 @patch
 def _refresh_masks(self:Memory, *slots):
+    self._flags_version = self.__dict__.get('_flags_version', 0) + 1  # what caches derived from the flags compare
     for key, mask in self._mask_cache.items():
         for s in slots:
             if s >= 0: mask[s] = self._allowed_one(key, s)
@@ -1460,7 +1461,7 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
 @patch
 def _compressed(self:Memory) -> np.ndarray:
     "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."
-    key = (self._next_slot, int(self._archived.sum()), int(self._superseded.sum()))
+    key = (self.__dict__.get('_flags_version', 0), self._edges.n)  # any flag or row change, any new edge (no pass over the slots to find out)
     cached = getattr(self, '_compressed_cache', None)
     if cached is not None and cached[0] == key: return cached[1]
     m = np.zeros(len(self._archived), bool)
@@ -1475,7 +1476,14 @@ def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
     "What hybrid candidates may be: the visible live nodes, and (`memory.search_compressed`) the visible compressed ones."
     nss = self._namespaces(namespace)
     live = self._mask(nss, types, False)
-    return live | (self._mask(nss, types, True) & self._compressed()) if self.cfg.search_compressed else live
+    if not self.cfg.search_compressed: return live
+    key = (nss, None if types is None else tuple(types), self.__dict__.get('_flags_version', 0), self._edges.n)
+    hit = self.__dict__.setdefault('_cand_cache', {}).get(key[:2])  # kept until a flag, a row or the edges change
+    if hit is not None and hit[0] == key: return hit[1]
+    m = live | (self._mask(nss, types, True) & self._compressed())
+    if len(self._cand_cache) > self.cfg.filter_masks: self._cand_cache.clear()
+    self._cand_cache[key[:2]] = (key, m)
+    return m
 
 @patch
 def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int]:  # `allowed`: `_candidate_mask`
@@ -1630,6 +1638,22 @@ def propagate(self:Memory,
     for _ in range(hops): r = p + mix * (A @ r)
     return {i: v for i, v in zip(ids, r.tolist()) if v > 0}
 
+# %% ../nbs/04_memory.ipynb #da8ae0a1
+@patch
+def _edges_among(self:Memory, ids: list[int]) -> list[Edge]:
+    "The stored edges between these nodes, as networkx lists them (by source in the order of `ids`, then neighbour, then type), found through `EdgeArrays`."
+    E, pos = self._edges, {a: j for j, a in enumerate(ids)}
+    u, e = E.incident(ids)
+    rows = sorted(set(e[(E.src[e] == u) & np.isin(E.dst[e], ids)].tolist()))  # out of one of them, into one of them
+    first = {}
+    for r in rows: first.setdefault((int(E.src[r]), int(E.dst[r])), r)  # networkx keeps a neighbour where its first edge put it
+    out = []
+    for r in sorted(rows, key=lambda r: (pos[int(E.src[r])], first[int(E.src[r]), int(E.dst[r])], r)):
+        a, b, t = int(E.src[r]), int(E.dst[r]), _EDGE_TYPES[E.type[r]]
+        d = self.graph.get_edge_data(a, b, t.value)
+        out.append(Edge(a, b, t, d['weight'], d['created_at'], d['last_used'], d['uses']))
+    return out
+
 # %% ../nbs/04_memory.ipynb #17e7fb02
 @patch
 def hybrid_subgraph(self:Memory,
@@ -1648,10 +1672,9 @@ def hybrid_subgraph(self:Memory,
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
     scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
     top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-    keep, tw = set(top), self.edge_type_weights()
+    tw = self.edge_type_weights()
     with self._lock:
-        edges = [Edge(a, b, EdgeType.parse(key), d['weight'], d['created_at'], d['last_used'], d['uses'])
-                 for a in top for (_, b, key, d) in self.graph.out_edges(a, keys=True, data=True) if b in keep]
+        edges = self._edges_among(top)
         sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.get_many(top)
     def carried(e, i):  # activation edge `e` carries from its seed end to `i`
