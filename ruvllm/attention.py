@@ -190,7 +190,7 @@ def _loss(self: GraphAttention, p, fw, y) -> float:
     reg = 0.5 * self.weight_decay * sum(float(((p[k] - self.init_params[k]) ** 2).sum()) for k in _PARAM_NAMES)
     return ce + reg
 
-# %% ../nbs/06_attention.ipynb #6978c0b3
+# %% ../nbs/06_attention.ipynb #2334fac4
 @patch
 def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
     "`_forward`'s (H, n) logits by matrix products only (no keys): what `rank` needs."

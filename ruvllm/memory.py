@@ -1073,7 +1073,11 @@ def get_many(self:Memory, ids: Sequence[int],
              fresh: bool = False,  # read the store (fields other processes changed that the change log does not carry)
             ) -> dict[int, Node]:
     "Nodes by id, from the node columns (unknown ids are left out; an id not caught up yet is read from the store)."
-    if fresh: return self.store.get_nodes(ids)
+    if fresh:
+        with self._lock:
+            if self.__dict__.get('_touches'):  # our own waiting accesses first, so the store is as current as we are
+                with self.store.tx(): self._flush_touches()
+        return self.store.get_nodes(ids)
     out, missing = {}, []
     with self._lock:
         ns = self._node_slot
@@ -1156,7 +1160,7 @@ def embed_query(self:Memory, q) -> np.ndarray:
     "The unit query vector for a text (embedded as a query) or a vector (checked and normalised)."
     if isinstance(q, str):
         _check_text(q, 'query')
-        return self.check_vector(self.embedder.embed([q], kind='query')[0], 'query embedding')
+        return self.check_vector(self.embedder.embed_one(q, kind='query'), 'query embedding')  # one text: no batch set-up
     if isinstance(q, (np.ndarray, list, tuple)): return self.check_vector(q, 'query vector')
     raise InvalidInputError(f"query must be a string or a vector, got {type(q).__name__}")
 
@@ -1638,7 +1642,7 @@ def propagate(self:Memory,
     for _ in range(hops): r = p + mix * (A @ r)
     return {i: v for i, v in zip(ids, r.tolist()) if v > 0}
 
-# %% ../nbs/04_memory.ipynb #da8ae0a1
+# %% ../nbs/04_memory.ipynb #ffac1a8e
 @patch
 def _edges_among(self:Memory, ids: list[int]) -> list[Edge]:
     "The stored edges between these nodes, as networkx lists them (by source in the order of `ids`, then neighbour, then type), found through `EdgeArrays`."
