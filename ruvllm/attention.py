@@ -36,17 +36,18 @@ def node_features(subgraph: Subgraph,  # the retrieved subgraph
     n = len(ids)
     f = np.zeros((n, len(FEATURE_NAMES))); r = np.zeros((n, len(EDGE_TYPES))); s = np.zeros(n)
     pos = {i: k for k, i in enumerate(ids)}
-    nt0 = 5  # first node-type column
-    for k, i in enumerate(ids):
-        sn = subgraph.nodes[i]; node = sn.node
-        f[k, min(int(sn.hop), 3)] = 1.0
-        age = max(0.0, now - (node.last_access or node.created_at or now))
-        f[k, 4] = 0.5 ** (age / half_life_s)
-        f[k, nt0 + _TYPE_COL[NodeType.parse(node.type)]] = 1.0
-        f[k, nt0 + len(NODE_TYPES)] = float(node.quality)
-        f[k, nt0 + len(NODE_TYPES) + 1] = min(2.0, math.log1p(max(0, node.access_count)) / math.log(101))
-        f[k, nt0 + len(NODE_TYPES) + 2] = float(sn.similarity)
-        s[k] = float(sn.score)
+    nt0, sns = 5, [subgraph.nodes[i] for i in ids]  # 5: the first node-type column
+    if n:  # column by column: one array write per feature, not one per node and feature
+        rows = np.arange(n)
+        f[rows, np.minimum([int(sn.hop) for sn in sns], 3)] = 1.0
+        when = np.array([sn.node.last_access or sn.node.created_at or now for sn in sns], float)
+        f[:, 4] = 0.5 ** (np.maximum(0.0, now - when) / half_life_s)
+        f[rows, [nt0 + _TYPE_COL[NodeType.parse(sn.node.type)] for sn in sns]] = 1.0
+        f[:, nt0 + len(NODE_TYPES)] = [float(sn.node.quality) for sn in sns]
+        f[:, nt0 + len(NODE_TYPES) + 1] = np.minimum(2.0, np.log1p(np.maximum(0, [sn.node.access_count for sn in sns])) / math.log(101))
+        f[:, nt0 + len(NODE_TYPES) + 2] = [float(sn.similarity) for sn in sns]
+        s[:] = [float(sn.score) for sn in sns]
+    for k, sn in enumerate(sns):
         if sn.via is not None and sn.hop > 0:
             c = _EDGE_COL[EdgeType.parse(sn.via)]
             r[k, c] = max(r[k, c], float(sn.via_weight))
