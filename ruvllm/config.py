@@ -81,6 +81,7 @@ class MemoryConfig:
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
     filter_masks: int = _f(64, at_least(1, 'an integer'), "search filter masks kept in RAM (one per namespace/type combination); past this the cache is cleared")
     edge_rebuild_every: int = _f(1024, at_least(1, 'an integer'), "edges added before the CSR edge index (`EdgeArrays`) is rebuilt; newer ones wait in a side table")
+    gc_freeze: bool = _f(True, None, "after loading and after a bulk ingest, move what is in RAM out of Python's cyclic collector (gc.freeze): full collections no longer walk the memory")
     touch_batch: int = _f(64, at_least(1, 'an integer'), "node accesses (`Memory.touch` calls) held in RAM before they are written; any write transaction writes them sooner")
     exact_scan_factor: float = _f(3.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a filtered search whose mask allows at most sqrt(factor * ef * slots) ids scans them exactly instead of walking the graph")
     hybrid_candidates: int = _f(25, at_least(1, 'an integer'), "dense and lexical candidates each that `hybrid_search` fuses")

@@ -676,6 +676,15 @@ def _load(self:Memory):
     self._edges.rebuild()
     self._catch_up()
     if slots: self.snapshot()
+    self._freeze_loaded()
+
+# %% ../nbs/04_memory.ipynb #9b1e2b8e
+import gc
+
+@patch
+def _freeze_loaded(self:Memory):
+    "After a load or a bulk ingest: collect once, then move every live object out of the cyclic collector's walks (`memory.gc_freeze`)."
+    if self.cfg.gc_freeze: gc.collect(); gc.freeze()
 
 # %% ../nbs/04_memory.ipynb #d5a18bac
 @patch
@@ -1890,5 +1899,5 @@ def ingest(self:Memory,
                 last_by_source[src] = i
             if links: self.add_edges(links)
         ids.extend(new); bar.update(len(batch))
-    bar.close()
+    bar.close(); self._freeze_loaded()
     return ids
