@@ -678,7 +678,7 @@ def _load(self:Memory):
     if slots: self.snapshot()
     self._freeze_loaded()
 
-# %% ../nbs/04_memory.ipynb #9b1e2b8e
+# %% ../nbs/04_memory.ipynb #655b6569
 import gc
 
 @patch
@@ -861,7 +861,7 @@ def _put_nodes(self:Memory, nodes: Iterable[Node]):
     c = self._cols
     for n in nodes:
         s = self._node_slot[n.id]
-        c['text'][s], c['source'][s], c['metadata'][s] = n.text, n.source, n.metadata or {}
+        c['text'][s], c['source'][s], c['metadata'][s] = n.text, n.source, dict(n.metadata or {})  # ours: the caller's dict may change
         c['quality'][s], c['created_at'][s], c['last_access'][s] = n.quality, n.created_at, n.last_access
         c['access_count'][s] = n.access_count
         c['superseded_by'][s] = -1 if n.superseded_by is None else n.superseded_by
