@@ -36,17 +36,18 @@ def node_features(subgraph: Subgraph,  # the retrieved subgraph
     n = len(ids)
     f = np.zeros((n, len(FEATURE_NAMES))); r = np.zeros((n, len(EDGE_TYPES))); s = np.zeros(n)
     pos = {i: k for k, i in enumerate(ids)}
-    nt0 = 5  # first node-type column
-    for k, i in enumerate(ids):
-        sn = subgraph.nodes[i]; node = sn.node
-        f[k, min(int(sn.hop), 3)] = 1.0
-        age = max(0.0, now - (node.last_access or node.created_at or now))
-        f[k, 4] = 0.5 ** (age / half_life_s)
-        f[k, nt0 + _TYPE_COL[NodeType.parse(node.type)]] = 1.0
-        f[k, nt0 + len(NODE_TYPES)] = float(node.quality)
-        f[k, nt0 + len(NODE_TYPES) + 1] = min(2.0, math.log1p(max(0, node.access_count)) / math.log(101))
-        f[k, nt0 + len(NODE_TYPES) + 2] = float(sn.similarity)
-        s[k] = float(sn.score)
+    nt0, sns = 5, [subgraph.nodes[i] for i in ids]  # 5: the first node-type column
+    if n:  # column by column: one array write per feature, not one per node and feature
+        rows = np.arange(n)
+        f[rows, np.minimum([int(sn.hop) for sn in sns], 3)] = 1.0
+        when = np.array([sn.node.last_access or sn.node.created_at or now for sn in sns], float)
+        f[:, 4] = 0.5 ** (np.maximum(0.0, now - when) / half_life_s)
+        f[rows, [nt0 + _TYPE_COL[NodeType.parse(sn.node.type)] for sn in sns]] = 1.0
+        f[:, nt0 + len(NODE_TYPES)] = [float(sn.node.quality) for sn in sns]
+        f[:, nt0 + len(NODE_TYPES) + 1] = np.minimum(2.0, np.log1p(np.maximum(0, [sn.node.access_count for sn in sns])) / math.log(101))
+        f[:, nt0 + len(NODE_TYPES) + 2] = [float(sn.similarity) for sn in sns]
+        s[:] = [float(sn.score) for sn in sns]
+    for k, sn in enumerate(sns):
         if sn.via is not None and sn.hop > 0:
             c = _EDGE_COL[EdgeType.parse(sn.via)]
             r[k, c] = max(r[k, c], float(sn.via_weight))
@@ -190,6 +191,16 @@ def _loss(self: GraphAttention, p, fw, y) -> float:
     reg = 0.5 * self.weight_decay * sum(float(((p[k] - self.init_params[k]) ** 2).sum()) for k in _PARAM_NAMES)
     return ce + reg
 
+# %% ../nbs/06_attention.ipynb #2334fac4
+@patch
+def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
+    "`_forward`'s (H, n) logits by matrix products only (no keys): what `rank` needs."
+    H, dk = self.heads, self.key_dim
+    U = np.concatenate([X, f, r @ p['E']], axis=1)  # (n, in_dim)
+    Q = (p['Wq'].reshape(H * dk, -1) @ q).reshape(H, dk)
+    G = np.matmul(Q[:, None, :], p['Wk'])[:, 0, :]  # (H, in_dim): each head's query folded into its key weights
+    return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
+
 # %% ../nbs/06_attention.ipynb #1da93185
 @patch
 def _backward(self: GraphAttention, p, fw, q, f, r, s, y) -> dict:
@@ -217,11 +228,11 @@ def rank(self: GraphAttention,
     ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
     if not ids:
         return AttentionResult([], np.zeros(0), np.zeros((self.heads, 0)), np.zeros(self.dim), 0.0, 0.0, np.zeros(0, np.int64))
-    fw = self._forward(self.params, q, X, f, r, s)
-    w = fw['w']
+    W = _softmax(self._logits(self.params, q, X, f, r, s))
+    w = W.mean(0)
     order = np.lexsort((np.arange(len(ids)), -s, -w))  # weight, then retrieval score, then given order
     ent = float(-(w * np.log(np.maximum(w, 1e-300))).sum())
-    return AttentionResult(ids, w, fw['W'], w @ X, ent, gini(w), order)
+    return AttentionResult(ids, w, W, w @ X, ent, gini(w), order)
 
 @patch
 def loss_and_grads(self: GraphAttention, query_vec, subgraph, vectors, useful_ids, now=None) -> tuple[float, dict]:

@@ -690,6 +690,19 @@ def search(self:HNSWIndex,
     if n < 0: raise VectorIndexError(f"query {_CODES[n]}: {q[:6].tolist()}...")
     return out_i[:n], out_d[:n]
 
+# %% ../nbs/03_hnsw.ipynb #50a11378
+@patch
+def get_vectors(self:HNSWIndex, ids) -> np.ndarray:
+    "Copies of the stored vectors of these ids, (n, dim): one lock and one gather for the lot (the request path reads a subgraph's)."
+    ids = [int(i) for i in ids]
+    self._lock.acquire_read()
+    try:
+        slots = [self._slot.get(i, -1) for i in ids]
+        bad = next((i for i, s in zip(ids, slots) if s < 0 or self.deleted[s]), None)
+        if bad is not None: self._slot_of(bad)  # raises: unknown or deleted
+        return self._vecs[slots, :self.dim] if slots else np.zeros((0, self.dim), self._vecs.dtype)
+    finally: self._lock.release_read()
+
 # %% ../nbs/03_hnsw.ipynb #e6276e31
 @patch
 def search_batch(self:HNSWIndex,

@@ -360,7 +360,7 @@ def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> Com
     t0 = time.perf_counter(); now = time.time() if now is None else now
     mem = self.memory
     ids = mem.live_ids(namespace)
-    nodes = mem.get_many(ids)
+    nodes = mem.get_many(ids, fresh=True)  # from the store: access statistics other processes recorded count too
     ids = [i for i in ids if i in nodes and nodes[i].type != NodeType.CONCEPT]
     live_before = len(mem.live_ids(namespace))
     if len(ids) < self.cfg.min_community:

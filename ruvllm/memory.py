@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'Memory', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime', 'epoch_seconds',
-           'node_time']
+           'retrieval_stats', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime',
+           'epoch_seconds', 'node_time']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -572,20 +572,22 @@ class Subgraph:
 
 # %% ../nbs/04_memory.ipynb #32ded977
 def retrieval_stats(hits: list['Hit'], nodes: dict, edges: list) -> dict:
-    "The retrieval statistics of a subgraph (see the table above)."
-    sims = np.array([h.similarity for h in hits], dtype=np.float64)
+    "The retrieval statistics of a subgraph (see the table above); plain Python over a few numbers (no array set-up per request)."
+    sims = [float(h.similarity) for h in hits]
     types = [h.node.type for h in hits]
-    z = lambda f: float(f(sims)) if len(sims) else 0.0
-    return dict(hit_count=len(hits), sim_top1=z(np.max), sim_mean=z(np.mean), sim_std=z(np.std), sim_min=z(np.min),
-                dist_mean=1 - z(np.mean) if len(sims) else 0.0, dist_std=z(np.std), dist_min=1 - z(np.max) if len(sims) else 0.0,
-                dist_max=1 - z(np.min) if len(sims) else 0.0,
+    n = len(sims)
+    mean = sum(sims) / n if n else 0.0
+    std = math.sqrt(sum((x - mean) ** 2 for x in sims) / n) if n else 0.0
+    top, low = (max(sims), min(sims)) if n else (0.0, 0.0)
+    return dict(hit_count=n, sim_top1=top, sim_mean=mean, sim_std=std, sim_min=low,
+                dist_mean=1 - mean if n else 0.0, dist_std=std, dist_min=1 - top if n else 0.0, dist_max=1 - low if n else 0.0,
                 qapair_hits=types.count(NodeType.QAPAIR), concept_hits=types.count(NodeType.CONCEPT),
                 fact_hits=types.count(NodeType.FACT), document_hits=types.count(NodeType.DOCUMENT),
                 subgraph_nodes=len(nodes), subgraph_edges=len(edges),
                 expanded_nodes=sum(1 for s in nodes.values() if s.hop > 0),
-                mean_quality=float(np.mean([s.node.quality for s in nodes.values()])) if nodes else 0.0,
+                mean_quality=sum(float(s.node.quality) for s in nodes.values()) / len(nodes) if nodes else 0.0,
                 max_hop=max((s.hop for s in nodes.values()), default=0),
-                mean_edge_weight=float(np.mean([e.weight for e in edges])) if edges else 0.0)
+                mean_edge_weight=sum(float(e.weight) for e in edges) / len(edges) if edges else 0.0)
 
 # %% ../nbs/04_memory.ipynb #5d6ea60f
 def _check_text(t, what):
@@ -627,6 +629,7 @@ class Memory:
             self._writes_since_snapshot = 0
             self._mask_cache: dict[tuple, np.ndarray] = {}
             self._ns_codes: dict[str, int] = {}
+            self._ns_names: list[str] = []  # namespace by code
             self.rebuilt_reason = None
             self._load()
         except BaseException:
@@ -690,10 +693,11 @@ def _load(self:Memory):
     max_slot = self.store.max_slot()
     checkpoint = self._load_snapshot(max_slot)
     # per-slot arrays for every node
-    self._slot_node = np.full(0, -1, np.int64); self._node_slot = np.full(0, -1, np.int64)
+    self._slot_node = np.full(0, -1, np.int64); self._node_slot = np.full(0, -1, np.int64); self._cols = {}
     self._grow(max_slot + 1, 0)
     for (i, slot, ns, typ, archived, sup) in self.store.slot_rows():
         self._set_row(i, slot, ns, typ, archived); self._superseded[slot] = bool(sup)
+    self._put_nodes(self.store.get_nodes(self._slot_node[self._slot_node >= 0].tolist()).values())  # the node columns
     # vectors written after the snapshot
     slots, vecs = self.store.vectors_after(checkpoint)
     for v in vecs:
@@ -705,10 +709,22 @@ def _load(self:Memory):
     # the graph
     self.graph = nx.MultiDiGraph()
     self.graph.add_nodes_from(int(i) for i in self._slot_node[self._slot_node >= 0])
+    self._edges = EdgeArrays(self.cfg.edge_rebuild_every)
     for (s, d, t, w, c, lu, u, da) in self.store.all_edges():
         self.graph.add_edge(s, d, key=t, weight=w, created_at=c, last_used=lu, uses=u, decayed_at=da)
+        self._edges.upsert(s, d, t, w)
+    self._edges.rebuild()
     self._catch_up()
     if slots: self.snapshot()
+    self._freeze_loaded()
+
+# %% ../nbs/04_memory.ipynb #655b6569
+import gc
+
+@patch
+def _freeze_loaded(self:Memory):
+    "After a load or a bulk ingest: collect once, then move every live object out of the cyclic collector's walks (`memory.gc_freeze`)."
+    if self.cfg.gc_freeze: gc.collect(); gc.freeze()
 
 # %% ../nbs/04_memory.ipynb #d5a18bac
 Memory._unapplied = 0  # batches `ingest` committed whose derived state is not applied yet
@@ -756,6 +772,8 @@ def close(self:Memory):
     self._stop_sync()
     with self._lock:
         try:
+            if getattr(self, '_touches', None):
+                with self.store.tx(): self._flush_touches()
             if self._writes_since_snapshot: self.snapshot()
         finally:
             self.store.close(); self.closed = True
@@ -772,6 +790,7 @@ def _apply_node_states(self:Memory, states):
         self._set_row(i, slot, ns, typ, archived); self._superseded[slot] = sup
         self.graph.add_node(i)
         self._next_slot = max(self._next_slot, slot + 1)
+    self._put_nodes(self.store.get_nodes([s[0] for s in states]).values())
     self._writes_since_snapshot += len(new)
 
 @patch
@@ -787,6 +806,7 @@ def _catch_up(self:Memory) -> int:
         if nodes: self._apply_node_states(self.store.node_states(nodes))
         for (s, d, t, w, c, lu, u, da) in self.store.edge_rows({(r[2], r[3], r[4]) for r in rows if r[1] is None}):
             self.graph.add_edge(s, d, key=t, weight=w, created_at=c, last_used=lu, uses=u, decayed_at=da)
+            self._edges.upsert(s, d, t, w)
         self._seq, n = rows[-1][0], n + len(rows)
     return n
 
@@ -804,6 +824,7 @@ def _write(self:Memory):
     with self._lock:
         with self.store.tx():
             self._catch_up()
+            self._flush_touches()  # waiting accesses ride along
             yield
             seq = self.store.change_seq()
         self._seq = seq
@@ -862,11 +883,12 @@ def _grow(self:Memory, n_slots, n_nodes):
     self._type = g(getattr(self, '_type', None), n_slots, np.int8, -1)
     self._superseded = g(getattr(self, '_superseded', None), n_slots, bool, False)
     self._node_slot = g(self._node_slot, n_nodes, np.int64, -1)
+    for k, (dtype, fill) in _NODE_COLUMNS.items(): self._cols[k] = g(self._cols.get(k), n_slots, dtype, fill)
     if len(self._slot_node) != before: self._mask_cache.clear()
 
 @patch
 def _ns_code(self:Memory, ns: str) -> int:
-    if ns not in self._ns_codes: self._ns_codes[ns] = len(self._ns_codes)
+    if ns not in self._ns_codes: self._ns_codes[ns] = len(self._ns_codes); self._ns_names.append(ns)
     return self._ns_codes[ns]
 
 @patch
@@ -880,6 +902,86 @@ def _set_row(self:Memory, node_id, slot, ns, typ, archived):
     self._ns[slot] = self._ns_code(ns)
     self._type[slot] = self._TYPE_CODE[NodeType.parse(typ)]
     self._refresh_masks(slot, old)
+
+# %% ../nbs/04_memory.ipynb #246403e0
+_NODE_COLUMNS = dict(text=(object, None), source=(object, None), metadata=(object, None), quality=(np.float64, 0.0),
+                     created_at=(np.float64, 0.0), last_access=(np.float64, 0.0), access_count=(np.int64, 0),
+                     superseded_by=(np.int64, -1))  # column -> (dtype, value of a free slot)
+_NODE_TYPES = tuple(NodeType)  # by type code (`Memory._TYPE_CODE`)
+
+@patch
+def _put_nodes(self:Memory, nodes: Iterable[Node]):
+    "Copy these nodes' fields into the columns at their slots (the slot table must know them)."
+    c = self._cols
+    for n in nodes:
+        s = self._node_slot[n.id]
+        c['text'][s], c['source'][s], c['metadata'][s] = n.text, n.source, dict(n.metadata or {})  # ours: the caller's dict may change
+        c['quality'][s], c['created_at'][s], c['last_access'][s] = n.quality, n.created_at, n.last_access
+        c['access_count'][s] = n.access_count
+        c['superseded_by'][s] = -1 if n.superseded_by is None else n.superseded_by
+
+@patch
+def _node_at_slot(self:Memory, s: int) -> Node:
+    "The node in slot `s`, built from the columns (its metadata a copy: the caller may change it)."
+    c, sup = self._cols, int(self._cols['superseded_by'][s])
+    return Node(int(self._slot_node[s]), _NODE_TYPES[self._type[s]], c['text'][s], self._ns_names[self._ns[s]],
+                c['source'][s], float(c['created_at'][s]), float(c['last_access'][s]), int(c['access_count'][s]),
+                float(c['quality'][s]), bool(self._archived[s]), None if sup < 0 else sup, dict(c['metadata'][s]))
+
+@patch
+def _flush_touches(self:Memory):
+    "Write the accesses `touch` holds back (caller holds `_lock` and a store transaction)."
+    for ids, at in self.__dict__.pop('_touches', []): self.store.touch_nodes(ids, at)
+
+# %% ../nbs/04_memory.ipynb #c4a0637e
+_EDGE_TYPES = tuple(EdgeType)  # by type code
+_EDGE_CODE = {t.value: i for i, t in enumerate(_EDGE_TYPES)}
+
+class EdgeArrays:
+    "Typed weighted edges as arrays, with a CSR index of the edges incident to each node id (plus the ones added since it was built)."
+    def __init__(self, rebuild_every: int = 1024):  # edges added before the CSR index is rebuilt
+        self.rebuild_every, self.n, self.built = rebuild_every, 0, 0
+        self.src, self.dst = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self.type, self.weight = np.zeros(0, np.int8), np.zeros(0)
+        self.key: dict[tuple, int] = {}  # (src, dst, type code) -> row
+        self.indptr, self.inc = np.zeros(1, np.int64), np.zeros(0, np.int64)
+        self.pending: dict[int, list[int]] = {}  # node -> rows added since the build
+
+    def upsert(self, src: int, dst: int, type: str, weight: float):
+        "Add the edge src -> dst of this type (an `EdgeType` value), or set its weight."
+        k = (int(src), int(dst), _EDGE_CODE[type])
+        e = self.key.get(k)
+        if e is None:
+            e = self.key[k] = self.n
+            if e == len(self.src):
+                m = max(1024, 2 * e)
+                self.src, self.dst = np.resize(self.src, m), np.resize(self.dst, m)
+                self.type, self.weight = np.resize(self.type, m), np.resize(self.weight, m)
+            self.src[e], self.dst[e], self.type[e] = k
+            self.n += 1
+            for u in (k[0], k[1]): self.pending.setdefault(u, []).append(e)
+            if self.n - self.built >= self.rebuild_every: self.rebuild()
+        self.weight[e] = weight
+
+    def rebuild(self):
+        "Rebuild the CSR index over every edge (one stable sort: per node, the edges out, then the edges in)."
+        n = self.n
+        ends = np.concatenate([self.src[:n], self.dst[:n]])
+        self.inc = np.tile(np.arange(n, dtype=np.int64), 2)[np.argsort(ends, kind='stable')]
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=int(ends.max(initial=-1)) + 1))]).astype(np.int64)
+        self.built, self.pending = n, {}
+
+    def incident(self, nodes) -> tuple[np.ndarray, np.ndarray]:
+        "(node, edge row) pairs: every edge in or out of each of `nodes` (node ids)."
+        u = np.asarray(nodes, np.int64)
+        u = u[(u >= 0) & (u < len(self.indptr) - 1)]
+        st = self.indptr[u]; ln = self.indptr[u + 1] - st
+        rep = np.repeat(np.arange(len(u)), ln)
+        us, es = u[rep], self.inc[np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln) + st[rep]]
+        extra = [(x, e) for x in np.asarray(nodes).tolist() for e in self.pending.get(x, ())] if self.pending else []
+        if extra:
+            x = np.array(extra, np.int64); us, es = np.concatenate([us, x[:, 0]]), np.concatenate([es, x[:, 1]])
+        return us, es
 
 # %% ../nbs/04_memory.ipynb #4ae7c0e6
 @patch
@@ -920,6 +1022,7 @@ def _allowed_one(self:Memory, key, s) -> bool:
 
 @patch
 def _refresh_masks(self:Memory, *slots):
+    self._flags_version = self.__dict__.get('_flags_version', 0) + 1  # what caches derived from the flags compare
     for key, mask in self._mask_cache.items():
         for s in slots:
             if s >= 0: mask[s] = self._allowed_one(key, s)
@@ -1038,6 +1141,7 @@ def _apply_nodes(self:Memory, nodes: list[Node], slots: list[int], vecs: np.ndar
     self._next_slot = max(self._next_slot, slots[-1] + 1)
     for n, slot in zip(nodes, slots):
         self._set_row(n.id, slot, n.namespace, n.type, False)
+    self._put_nodes(nodes)  # the RAM node columns
     self.graph.add_nodes_from(n.id for n in nodes)
     self._after_write(len(nodes))
 
@@ -1071,20 +1175,35 @@ def add_node(self:Memory,
 @patch
 def get(self:Memory, node_id: int) -> Node:
     "The node with this id (archived ones too)."
-    n = self.store.get_nodes([_check_id(node_id)]).get(int(node_id))
+    n = self.get_many([_check_id(node_id)]).get(int(node_id))
     if n is None: raise UnknownIdError(f"no memory node with id {node_id}")
     return n
 
 @patch
-def get_many(self:Memory, ids: Sequence[int]) -> dict[int, Node]:
-    "Nodes by id (unknown ids are left out)."
-    return self.store.get_nodes(ids)
+def get_many(self:Memory, ids: Sequence[int],
+             fresh: bool = False,  # read the store (fields other processes changed that the change log does not carry)
+            ) -> dict[int, Node]:
+    "Nodes by id, from the node columns (unknown ids are left out; an id not caught up yet is read from the store)."
+    if fresh:
+        with self._lock:
+            if self.__dict__.get('_touches'):  # our own waiting accesses first, so the store is as current as we are
+                with self.store.tx(): self._flush_touches()
+        return self.store.get_nodes(ids)
+    out, missing = {}, []
+    with self._lock:
+        ns = self._node_slot
+        for i in ids:
+            i = int(i); s = ns[i] if 0 <= i < len(ns) else -1
+            if s >= 0: out[i] = self._node_at_slot(s)
+            else: missing.append(i)
+    if missing: out.update(self.store.get_nodes(missing))
+    return out
 
 @patch
 def vectors(self:Memory, ids: Sequence[int]) -> np.ndarray:
     "The unit vectors of these nodes, (n, dim)."
     if not len(ids): return np.zeros((0, self.embedder.dim), np.float32)
-    return np.stack([self.index.get_vector(self.slot(int(i))) for i in ids])
+    return self.index.get_vectors([self.slot(int(i)) for i in ids])
 
 # %% ../nbs/04_memory.ipynb #402d5ea1
 @patch
@@ -1097,6 +1216,7 @@ def _upsert_edge_locked(self:Memory, src, dst, etype, weight, now=None):
     else:
         g.add_edge(src, dst, key=etype.value, weight=weight, created_at=now, last_used=now, uses=0, decayed_at=now)
         d = g.edges[src, dst, etype.value]
+    self._edges.upsert(src, dst, etype.value, d['weight'])
     self.store.upsert_edge(Edge(src, dst, etype, d['weight'], d['created_at'], d['last_used'], d['uses']), d['decayed_at'])
     return d
 
@@ -1151,7 +1271,7 @@ def embed_query(self:Memory, q) -> np.ndarray:
     "The unit query vector for a text (embedded as a query) or a vector (checked and normalised)."
     if isinstance(q, str):
         _check_text(q, 'query')
-        return self.check_vector(self.embedder.embed([q], kind='query')[0], 'query embedding')
+        return self.check_vector(self.embedder.embed_one(q, kind='query'), 'query embedding')  # one text: no batch set-up
     if isinstance(q, (np.ndarray, list, tuple)): return self.check_vector(q, 'query vector')
     raise InvalidInputError(f"query must be a string or a vector, got {type(q).__name__}")
 
@@ -1175,7 +1295,7 @@ def search(self:Memory,
         mask = self._mask(self._namespaces(namespace), types, include_archived)
         slots, dist = self._search_slots(qv, k, mask)
         ids = [int(self._slot_node[s]) for s in slots]
-    nodes = self.store.get_nodes(ids)
+    nodes = self.get_many(ids)
     return [Hit(nodes[i], float(1.0 - d)) for i, d in zip(ids, dist) if i in nodes]
 
 @patch
@@ -1239,16 +1359,18 @@ def search(self:LexicalIndex,
     if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
     n, avg = max(self.docs, 1), self.total / max(self.docs, 1)
     lengths = np.frombuffer(self.lengths, np.float32)
-    score = np.zeros(len(lengths))
+    parts = []  # (slots, contributions) per word: only the postings are touched, never an array over all slots
     for j in keep:
         s, tf = np.frombuffer(self.slots[j], np.int32), np.frombuffer(self.counts[j], np.float32)
         idf = max(math.log((n - len(s) + 0.5) / (len(s) + 0.5)), 1e-6)
-        score[s] += idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths[s] / avg))
-    score *= allowed[:len(score)]
-    cand = np.flatnonzero(score)
-    if len(cand) > k: cand = cand[np.argpartition(-score[cand], k - 1)[:k]]
-    cand = cand[np.lexsort((cand, -score[cand]))]
-    return cand.astype(np.int64), score[cand]
+        parts.append((s, idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths[s] / avg))))
+    cand, inv = np.unique(np.concatenate([s for s, _ in parts]), return_inverse=True)
+    score = np.bincount(inv, weights=np.concatenate([c for _, c in parts]))  # summed word by word, as before
+    ok = allowed[cand] & (score != 0)
+    cand, score = cand[ok], score[ok]
+    if len(cand) > k: top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
+    order = np.lexsort((cand, -score))
+    return cand[order].astype(np.int64), score[order]
 
 # %% ../nbs/04_memory.ipynb #f06ded73
 @patch
@@ -1258,7 +1380,7 @@ def _lexical_index(self:Memory) -> LexicalIndex:
     if lx is None: lx = self._lx = LexicalIndex()
     if len(lx) < self._next_slot:
         ids = self._slot_node[len(lx):self._next_slot].tolist()
-        nodes = self.store.get_nodes([i for i in ids if i >= 0])
+        nodes = self.get_many([i for i in ids if i >= 0])
         for slot, i in enumerate(ids, len(lx)): lx.add(slot, nodes[i].text if i in nodes else None)
     return lx
 
@@ -1292,7 +1414,7 @@ def lexical_search(self:Memory,
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     _check_text(query, 'query')
     rows = self._lexical_ids(query, k, namespace, types, include_archived)
-    nodes = self.store.get_nodes([i for i, _ in rows])
+    nodes = self.get_many([i for i, _ in rows])
     return [LexicalHit(nodes[i], s) for i, s in rows if i in nodes]
 
 # %% ../nbs/04_memory.ipynb #e9bedaa0
@@ -1364,7 +1486,7 @@ def search_with_graph(self:Memory,
         sub_edges = [Edge(a, b, EdgeType.parse(key), d['weight'], d['created_at'], d['last_used'], d['uses'])
                      for a in ids for (_, b, key, d) in self.graph.out_edges(a, keys=True, data=True) if b in best]
         vecs = self.vectors(ids)
-    nodes = self.store.get_nodes(ids)
+    nodes = self.get_many(ids)
     sims = vecs @ qv if len(ids) else np.zeros(0)
     sg_nodes = {}
     for i, sim in zip(ids, sims):
@@ -1419,7 +1541,7 @@ def _slot_times(self:Memory) -> np.ndarray:
     t = getattr(self, '_times', np.zeros(0))
     if len(t) < self._next_slot:
         ids = self._slot_node[len(t):self._next_slot]
-        nodes = self.store.get_nodes([int(i) for i in ids if i >= 0])
+        nodes = self.get_many([int(i) for i in ids if i >= 0])
         t = np.concatenate([t, [node_time(nodes[i]) if i in nodes else np.nan for i in ids.tolist()]])
         self._times = t
     return t
@@ -1454,7 +1576,7 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
 @patch
 def _compressed(self:Memory) -> np.ndarray:
     "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."
-    key = (self._next_slot, int(self._archived.sum()), int(self._superseded.sum()))
+    key = (self.__dict__.get('_flags_version', 0), self._edges.n)  # any flag or row change, any new edge (no pass over the slots to find out)
     cached = getattr(self, '_compressed_cache', None)
     if cached is not None and cached[0] == key: return cached[1]
     m = np.zeros(len(self._archived), bool)
@@ -1469,7 +1591,14 @@ def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
     "What hybrid candidates may be: the visible live nodes, and (`memory.search_compressed`) the visible compressed ones."
     nss = self._namespaces(namespace)
     live = self._mask(nss, types, False)
-    return live | (self._mask(nss, types, True) & self._compressed()) if self.cfg.search_compressed else live
+    if not self.cfg.search_compressed: return live
+    key = (nss, None if types is None else tuple(types), self.__dict__.get('_flags_version', 0), self._edges.n)
+    hit = self.__dict__.setdefault('_cand_cache', {}).get(key[:2])  # kept until a flag, a row or the edges change
+    if hit is not None and hit[0] == key: return hit[1]
+    m = live | (self._mask(nss, types, True) & self._compressed())
+    if len(self._cand_cache) > self.cfg.filter_masks: self._cand_cache.clear()
+    self._cand_cache[key[:2]] = (key, m)
+    return m
 
 @patch
 def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int]:  # `allowed`: `_candidate_mask`
@@ -1531,7 +1660,7 @@ def hybrid_search(self:Memory,
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
     top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
-    nodes = self.store.get_nodes(top)
+    nodes = self.get_many(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
 
 # %% ../nbs/04_memory.ipynb #340be0fc
@@ -1567,23 +1696,27 @@ def reinforce_edge_types(self:Memory,
 @patch
 def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                  spread=None) -> tuple[list, list]:  # the ids the walk starts from (default: all of `ids`)
-    "Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under `expand`'s rules (plus: compressed nodes over any edge)."
+    """Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under
+    `expand`'s rules (plus: compressed nodes over any edge). Each hop is a handful of array operations on `EdgeArrays`."""
     idx = {i: j for j, i in enumerate(ids)}
     out, front = [], list(ids if spread is None else spread)
     visible = self._mask(self._namespaces(namespace), None, True)
     compressed = self._compressed() if self.cfg.search_compressed else np.zeros(len(visible), bool)
+    E, tw = self._edges, np.array([etypes.get(t.value, 0.0) for t in _EDGE_TYPES])
+    contains, ns = _EDGE_CODE[EdgeType.CONTAINS.value], self._node_slot
     for _ in range(hops):
+        if not front: break
+        u, e = E.incident(front)
+        a, b, t, w = E.src[e], E.dst[e], E.type[e].astype(np.int64), E.weight[e]
+        v = np.where(a == u, b, a)
+        sv = np.where(v < len(ns), ns[np.minimum(v, len(ns) - 1)], -1)
+        ok = (tw[t] > 0) & (w >= self.cfg.min_edge_weight) & (sv >= 0)
+        s = np.where(ok, sv, 0)
+        ok &= visible[s] & ~(self._archived[s] & (self._superseded[s] | ((t != contains) & ~compressed[s])))
         nxt = []
-        for u in front:
-            for (a, b, key, data) in _incident(self.graph, u):
-                tw, w = etypes.get(key, 0.0), data['weight']
-                if tw <= 0 or w < self.cfg.min_edge_weight: continue
-                v = b if a == u else a
-                sv = self._node_slot[v] if v < len(self._node_slot) else -1
-                if sv < 0 or not visible[sv]: continue
-                if self._archived[sv] and (self._superseded[sv] or (key != 'Contains' and not compressed[sv])): continue
-                if v not in idx: idx[v] = len(idx); nxt.append(v)
-                out.append((idx[a], idx[b], w * tw))
+        for aa, bb, vv, ww in zip(a[ok].tolist(), b[ok].tolist(), v[ok].tolist(), (w[ok] * tw[t[ok]]).tolist()):
+            if vv not in idx: idx[vv] = len(idx); nxt.append(vv)
+            out.append((idx[aa], idx[bb], ww))
         front = nxt
     return list(idx), out
 
@@ -1620,6 +1753,22 @@ def propagate(self:Memory,
     for _ in range(hops): r = p + mix * (A @ r)
     return {i: v for i, v in zip(ids, r.tolist()) if v > 0}
 
+# %% ../nbs/04_memory.ipynb #ffac1a8e
+@patch
+def _edges_among(self:Memory, ids: list[int]) -> list[Edge]:
+    "The stored edges between these nodes, as networkx lists them (by source in the order of `ids`, then neighbour, then type), found through `EdgeArrays`."
+    E, pos = self._edges, {a: j for j, a in enumerate(ids)}
+    u, e = E.incident(ids)
+    rows = sorted(set(e[(E.src[e] == u) & np.isin(E.dst[e], ids)].tolist()))  # out of one of them, into one of them
+    first = {}
+    for r in rows: first.setdefault((int(E.src[r]), int(E.dst[r])), r)  # networkx keeps a neighbour where its first edge put it
+    out = []
+    for r in sorted(rows, key=lambda r: (pos[int(E.src[r])], first[int(E.src[r]), int(E.dst[r])], r)):
+        a, b, t = int(E.src[r]), int(E.dst[r]), _EDGE_TYPES[E.type[r]]
+        d = self.graph.get_edge_data(a, b, t.value)
+        out.append(Edge(a, b, t, d['weight'], d['created_at'], d['last_used'], d['uses']))
+    return out
+
 # %% ../nbs/04_memory.ipynb #17e7fb02
 @patch
 def hybrid_subgraph(self:Memory,
@@ -1638,12 +1787,11 @@ def hybrid_subgraph(self:Memory,
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
     scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
     top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
-    keep, tw = set(top), self.edge_type_weights()
+    tw = self.edge_type_weights()
     with self._lock:
-        edges = [Edge(a, b, EdgeType.parse(key), d['weight'], d['created_at'], d['last_used'], d['uses'])
-                 for a in top for (_, b, key, d) in self.graph.out_edges(a, keys=True, data=True) if b in keep]
+        edges = self._edges_among(top)
         sims = self.vectors(top) @ qv if top else np.zeros(0)
-    nodes = self.store.get_nodes(top)
+    nodes = self.get_many(top)
     def carried(e, i):  # activation edge `e` carries from its seed end to `i`
         u, fwd = (e.src, True) if e.dst == i else (e.dst, False)
         return scores[u] * e.weight * tw.get(e.type.value, 0.0) * (1.0 if fwd else self.cfg.propagate_backward) if u in seeds else 0.0
@@ -1670,7 +1818,7 @@ def adjust_edge(self:Memory, src: int, dst: int, type, delta: float) -> float:
         new = dict(d, weight=float(min(1.0, max(0.0, d['weight'] + delta))), last_used=now, uses=d['uses'] + 1, decayed_at=now)
         with self._write():
             self.store.upsert_edge(Edge(src, dst, etype, new['weight'], new['created_at'], new['last_used'], new['uses']), now)
-        d.update(new)
+        d.update(new); self._edges.upsert(src, dst, etype.value, d['weight'])
         return d['weight']
 
 @patch
@@ -1688,18 +1836,25 @@ def decay_edges(self:Memory, half_life: float, now: float | None = None) -> int:
         with self._write():
             for s, d, k, a, w in changes:
                 self.store.upsert_edge(Edge(s, d, EdgeType.parse(k), w, a['created_at'], a['last_used'], a['uses']), now)
-        for s, d, k, a, w in changes: a['weight'] = w; a['decayed_at'] = now
+        for s, d, k, a, w in changes: a['weight'] = w; a['decayed_at'] = now; self._edges.upsert(s, d, k, w)
     return len(changes)
 
 # %% ../nbs/04_memory.ipynb #b000145a
 @patch
 def touch(self:Memory, ids: Iterable[int], at: float | None = None):
-    "Record an access (last_access, access_count) for these nodes."
+    """Record an access (last_access, access_count) for these nodes: at once in the node columns; in the store with
+    the next write transaction, or once `memory.touch_batch` accesses wait (access statistics are not worth a write per query)."""
     ids = [int(i) for i in ids]
     if not ids: return
     at = time.time() if at is None else at
-    with self._lock, self.store.tx():
-        self.store.touch_nodes(ids, at)
+    with self._lock:
+        slots = self._node_slot[[i for i in ids if 0 <= i < len(self._node_slot)]]
+        slots = slots[slots >= 0]
+        self._cols['last_access'][slots] = at; np.add.at(self._cols['access_count'], slots, 1)
+        pending = self.__dict__.setdefault('_touches', [])
+        pending.append((ids, at))
+        if len(pending) >= self.cfg.touch_batch:
+            with self.store.tx(): self._flush_touches()
 
 @patch
 def _set_archived(self:Memory, ids, flag):
@@ -1736,7 +1891,7 @@ def supersede(self:Memory, old_id: int, new_id: int):
         with self._write():
             self.store.mark_superseded(old_id, new_id)
             self._upsert_edge_locked(int(new_id), int(old_id), EdgeType.DERIVED, 1.0)
-        self._archived[so] = True; self._superseded[so] = True
+        self._archived[so] = True; self._superseded[so] = True; self._cols['superseded_by'][so] = int(new_id)
         self._refresh_masks(so)
 
 # %% ../nbs/04_memory.ipynb #06c0d17c
@@ -1771,6 +1926,7 @@ def update_node(self:Memory, node_id: int, *, text: str | None = None, quality: 
             self._set_row(node_id, kw['slot'], old.namespace, old.type, old.archived)
             self._superseded[kw['slot']] = old.superseded_by is not None
             self._after_write()
+        self._put_nodes(self.store.get_nodes([node_id]).values())  # the new fields into the columns (a write: one read is fine)
     return self.get(node_id)
 
 @patch
@@ -1874,4 +2030,5 @@ def ingest(self:Memory,
     finally:
         if pending: finish(pending)
         worker.shutdown(); bar.close()
+    self._freeze_loaded()
     return ids
