@@ -1076,8 +1076,8 @@ def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bo
 
 @patch
 def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True):
-    """Mean utility of the tiers `params` would pick: exact on full-information rows (except ties where every tier failed),
-    inverse-propensity weighted on bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
+    """Mean utility of the tiers `params` would pick on the `judged_rows`: exact on full-information rows, inverse-propensity
+    weighted on bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
     if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
     pick = self.policy_picks(params, ts, trained); n = len(ts); idx = np.arange(n)
     U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
@@ -1086,9 +1086,16 @@ def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: boo
     if b.any():
         w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
         v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
-    use = (full & ~failed_ties(ts, self.router.cfg.tie_fail_quality)) | b  # a tie of failures favours no tier
+    use = self.judged_rows(ts)
     val = float(v[use].mean()) if use.any() else float('nan')
     return (val, v[use]) if rows else val
+
+@patch
+def judged_rows(self: RouterTrainer, ts: TrainingSet) -> np.ndarray:
+    """The rows a policy can be judged on: full-information rows, except ties where every tier failed (they favour no tier),
+    and bandit rows whose logging policy explored (propensity < 1): a choice made with certainty says nothing about another pick."""
+    full = ts.full
+    return (full & ~failed_ties(ts, self.router.cfg.tie_fail_quality)) | (~full & (ts.chosen >= 0) & (ts.propensity < 1.0 - 1e-9))
 
 # %% ../nbs/05_router.ipynb #bd57311d
 @patch
@@ -1241,7 +1248,7 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
                                                 self.policy_utility(cand, hold, rows=True))
     l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
     dlt = i_after - i_before; se = float(dlt.std(ddof=1) / math.sqrt(len(dlt))) if len(dlt) > 1 else 0.0
-    usable = (hold.full & ~failed_ties(hold, cfg.tie_fail_quality)) | (~hold.full & (hold.chosen >= 0))  # the rows policy_utility scores
+    usable = self.judged_rows(hold)  # the rows policy_utility scores
     promoted, lcb, reason = self.gate(i_before, i_after, hold.X[usable])
     if promoted and trusted is not None:
         ok, why = self.trusted_check(cand, trusted); promoted, reason = ok, (f"{reason}; {why}" if ok else why)
