@@ -1075,7 +1075,8 @@ def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bo
     return floor_picks(pick, q, r.costs, ks, cfg.cheap_success_floor)
 
 @patch
-def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True):
+def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True,
+                   judged: np.ndarray | None = None):  # the rows to score (default `judged_rows(ts)`)
     """Mean utility of the tiers `params` would pick on the `judged_rows`: exact on full-information rows, inverse-propensity
     weighted on bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
     if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
@@ -1086,16 +1087,18 @@ def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: boo
     if b.any():
         w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
         v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
-    use = self.judged_rows(ts)
+    use = self.judged_rows(ts) if judged is None else judged
     val = float(v[use].mean()) if use.any() else float('nan')
     return (val, v[use]) if rows else val
 
 @patch
-def judged_rows(self: RouterTrainer, ts: TrainingSet) -> np.ndarray:
-    """The rows a policy can be judged on: full-information rows, except ties where every tier failed (they favour no tier),
-    and bandit rows whose logging policy explored (propensity < 1): a choice made with certainty says nothing about another pick."""
-    full = ts.full
-    return (full & ~failed_ties(ts, self.router.cfg.tie_fail_quality)) | (~full & (ts.chosen >= 0) & (ts.propensity < 1.0 - 1e-9))
+def judged_rows(self: RouterTrainer, ts: TrainingSet, picks: tuple = ()) -> np.ndarray:  # picks of the policies compared
+    """The rows policies can be judged on: full-information rows, except ties where every tier failed (they favour no tier);
+    bandit rows whose logging policy explored (propensity < 1); and bandit rows logged with certainty only where every
+    compared policy picks the logged tier: such a row says nothing about any other pick."""
+    full = ts.full; logged = ~full & (ts.chosen >= 0)
+    agree = np.all([np.asarray(p) == ts.chosen for p in picks], axis=0) if len(picks) else np.zeros(len(ts), bool)
+    return (full & ~failed_ties(ts, self.router.cfg.tie_fail_quality)) | (logged & ((ts.propensity < 1.0 - 1e-9) | agree))
 
 # %% ../nbs/05_router.ipynb #bd57311d
 @patch
@@ -1244,11 +1247,11 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
     ts, hold, train, n_hold = self._round_data(data, holdout)
     live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
     cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
-    (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0),
-                                                self.policy_utility(cand, hold, rows=True))
+    usable = self.judged_rows(hold, (self.policy_picks(live, hold, trained=r.rounds > 0), self.policy_picks(cand, hold)))
+    (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0, judged=usable),
+                                                self.policy_utility(cand, hold, rows=True, judged=usable))
     l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
     dlt = i_after - i_before; se = float(dlt.std(ddof=1) / math.sqrt(len(dlt))) if len(dlt) > 1 else 0.0
-    usable = self.judged_rows(hold)  # the rows policy_utility scores
     promoted, lcb, reason = self.gate(i_before, i_after, hold.X[usable])
     if promoted and trusted is not None:
         ok, why = self.trusted_check(cand, trusted); promoted, reason = ok, (f"{reason}; {why}" if ok else why)
