@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CONTROLS', 'GENERAL_TRAFFIC', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'make_world', 'is_correct',
-           'self_learning_benchmark', 'machine_info', 'latency_suite', 'throughput_suite', 'generation_overhead_suite',
-           'ann_suite', 'embedding_suite', 'router_suite', 'cache_suite', 'retrieval_suite', 'store_suite',
-           'self_learning_suite', 'footprint_suite', 'Suite', 'streaming_suite', 'threads_suite', 'readme_block',
-           'update_readme', 'run_bench']
+           'gate_rows', 'self_learning_benchmark', 'machine_info', 'latency_suite', 'throughput_suite',
+           'generation_overhead_suite', 'ann_suite', 'embedding_suite', 'router_suite', 'cache_suite',
+           'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite', 'Suite', 'streaming_suite',
+           'threads_suite', 'readme_block', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -127,6 +127,16 @@ def _shadow_feedback(llm, request_id: str, outcomes: dict, ok: bool):
     llm.replay.add(np.asarray(rec.features, np.float32), rec.decision, 1.0, outcomes.get(rec.tier, float(ok)),
                    rec.cost, rec.latency_ms / 1000, outcomes=outcomes)
 
+# %% ../nbs/13_bench.ipynb #36bdae41
+from .evals.controls import gate_pairs
+from .router import TrainingSet
+
+def gate_rows(llm, pairs: list, tiers: list) -> TrainingSet:
+    "Full-information rows for (question, answer) `pairs`: router features now, every tier's outcome from a probe that leaves no trace."
+    X = np.array([llm.route_features(q) for q, _ in pairs])
+    Q = np.array([[_oracle(llm, q, a, tiers)[1][t] for t in tiers] for q, a in pairs])
+    return TrainingSet.full_information(X, Q, [llm.pool.cost(t) for t in tiers])
+
 # %% ../nbs/13_bench.ipynb #128a55de
 def _epoch_items(world: list, traffic: list, epoch: int, m: int) -> list[tuple]:
     "(question, answer, correction, kind) of one epoch: a new paraphrase of every fact, then `m` fresh general questions."
@@ -192,12 +202,14 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
                             config: Config | None = None,  # default: a fresh directory, tiny=extractive, small=SmolLM2
                             probe_every: int = 1,  # probe the oracle on every n-th question (1 = all)
                             probe_feedback: bool = True,  # probe outcomes also train the router (shadow evaluation)
+                            gate: list | None = None,  # (question, answer) pairs the router's gate also judges on; default `gate_pairs()`, [] = none
                             seed: int = 0, progress: bool = True) -> pd.DataFrame:
     "The measured epoch table: facts, general traffic, held-out controls (with 95 % intervals), routing, cache, memory, cost."
     from tqdm.auto import tqdm
     from ruvllm.orchestrator import RuvLLM
     controls = list(CONTROLS if controls is None else controls)
     traffic = list(GENERAL_TRAFFIC if traffic is None else traffic)
+    gate = list(gate_pairs() if gate is None else gate)
     random.Random(seed).shuffle(traffic)  # a seeded order, so that one epoch does not get all the capitals
     tmp = None
     if config is None:
@@ -212,6 +224,7 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
             ctl = _control_pass(llm, controls, bar)  # before the epoch: epoch 0 is the system that has learned nothing
             c0 = dict(llm.cache.stats())
             res = _run_epoch(llm, _epoch_items(world, traffic, epoch, m), tiers, probe_every, probe_feedback, bar)
+            if gate: llm.set_gate_rows(gate_rows(llm, gate, tiers))  # trusted rows, as memory is now: the round must not lose there
             round_ = llm.learn('B')
             rows.append(_epoch_row(epoch, {**res, **ctl}, c0, llm.cache.stats(), llm.memory.stats(), round_))
         bar.close()

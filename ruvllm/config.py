@@ -144,6 +144,8 @@ class RouterConfig:
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, between(0, 1), "top_p when not confident")
     coverage_hits: int = _f(3, at_least(1, 'an integer'), "best direct hits whose texts the key-coverage feature checks for the query's key words")
+    cheap_success_floor: float = _f(0.6, between(0, 1), "a tier cheaper than the safe tier is chosen only if its estimated success is at least this (a utility margin alone lets a tie where every tier fails pick the cheapest)")
+    tie_fail_quality: float = _f(0.5, between(0, 1), "a full-information row where no tier reaches this quality is a tie of failures: it teaches no tier preference and the gate does not count it")
 
 # %% ../nbs/00_config.ipynb #28c46a06
 @dataclass

@@ -226,7 +226,7 @@ def router_train_round(self: RuvLLM, min_samples: int = 10) -> dict | None:
     "One Loop B round on the replay buffer (bandit mode, EWC, gated promotion); None when there is too little data."
     if len(self.replay) < min_samples: return None
     self.refresh_state()  # train the newest router, whichever process promoted it
-    rec = self.trainer.train_round(self.replay)
+    rec = self.trainer.train_round(self.replay, trusted=getattr(self, '_gate_rows', None))  # `set_gate_rows`: also judged there
     with self._lock:  # counted in the persisted counters: the trainer's own history starts afresh in each process
         self.counters['router_rounds'] += 1; self.counters['router_promoted'] += bool(rec.promoted)
     if rec.promoted: self.publish('router')
@@ -444,6 +444,26 @@ def route(self: RuvLLM, req: Request, sess: Session | None, sg: Subgraph,
             self.counters['fallbacks'] += routing.fallback; self.counters['explored'] += routing.explored
             self.counters['forced'] += routing.forced
     return Routed(decision, routing, None if h is None else [float(x) for x in h], h_new, feats)
+
+# %% ../nbs/11_orchestrator.ipynb #3533bcd0
+from .router import TrainingSet
+
+@patch
+def route_features(self: RuvLLM, query: str, namespace: str = 'global') -> np.ndarray:
+    "The router's feature vector for `query` against memory as it is now (nothing routed, learned or counted)."
+    req = Request(query, namespace=namespace)
+    qv = self.memory.embed_query(req.query)
+    return self.route(req, None, self.retrieve(req.query, qv, namespace), learn=False).features
+
+@patch
+def set_gate_rows(self: RuvLLM, rows: TrainingSet | None):  # full-information rows never trained on; None removes them
+    "Trusted rows every later Loop B round's gate also judges the candidate on."
+    if rows is not None and not isinstance(rows, TrainingSet):
+        raise InvalidInputError(f"gate rows must be a TrainingSet (or None), got {type(rows).__name__}")
+    if rows is not None and (rows.quality.shape[1] != len(self.tiers) or rows.X.shape[1] != self.cfg.router.input_dim):
+        raise InvalidInputError(f"gate rows have {rows.quality.shape[1]} tiers and {rows.X.shape[1]} features; this system has "
+                                f"{len(self.tiers)} tiers ({', '.join(self.tiers)}) and {self.cfg.router.input_dim} features")
+    self._gate_rows = rows
 
 # %% ../nbs/11_orchestrator.ipynb #0d9ed5e6
 @patch

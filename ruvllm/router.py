@@ -7,8 +7,9 @@ __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAI
            'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'N_CTX', 'SMOOTH_L1_BETA', 'HEAD_WEIGHTS',
            'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats', 'RouterFeatures',
            'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses', 'gradient_check',
-           'Decision', 'EWCState', 'FastGRNNRouter', 'TrainingSet', 'utilities', 'best_tier', 'Adam', 'hard_threshold',
-           'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'kmeans_labels']
+           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'TrainingSet', 'utilities', 'best_tier',
+           'failed_ties', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer',
+           'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, json, math, os, re, time, zipfile
@@ -566,6 +567,18 @@ def _available_mask(self: FastGRNNRouter, available):
     if not mask.any(): raise RouterError(f"no configured tier is available: configured {self.tiers}, available {sorted(map(str, names))}")
     return mask
 
+# %% ../nbs/05_router.ipynb #9413cb7f
+def floor_picks(pick: np.ndarray,  # (n,) the tiers picked by utility
+                q: np.ndarray,  # (n, K) estimated success per tier
+                costs: np.ndarray,  # (K,) cost per tier
+                safe: int,  # index of the safe tier
+                floor: float,  # `router.cheap_success_floor`
+               ) -> np.ndarray:
+    "The picks with the success floor applied: a tier cheaper than the safe tier, estimated to succeed less often than `floor`, becomes the safe tier."
+    pick = np.asarray(pick); q = np.atleast_2d(q)
+    low = (np.asarray(costs)[pick] < costs[safe]) & (q[np.arange(len(pick)), pick] < floor)
+    return np.where(low, safe, pick)
+
 # %% ../nbs/05_router.ipynb #3606d755
 @patch
 def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> int:
@@ -599,8 +612,10 @@ def _choose(self: FastGRNNRouter, o: np.ndarray, mask: np.ndarray, explore: bool
     safe = self.cfg.safe_tier
     ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
     # untrained, or on a query unlike anything it was trained on, the estimates mean nothing: the safe default.
-    # Trained and unsure, escalate only when the safe tier is expected to do clearly better.
-    if self.rounds == 0 or novel or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
+    # Trained and unsure, escalate when the safe tier is expected to do clearly better, or when a cheaper tier is not
+    # itself expected to answer (the success floor).
+    floored = floor_picks(np.array([k]), qual[None], self.costs, ks, self.cfg.cheap_success_floor)[0] != k
+    if self.rounds == 0 or novel or floored or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
         fallback, k = True, ks
         ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
     self.decisions += 1; explored, propensity = False, 1.0
@@ -811,6 +826,13 @@ def best_tier(U: np.ndarray, cost: np.ndarray) -> np.ndarray:
     tied = np.isclose(Uc, best, rtol=0, atol=1e-12) & np.isfinite(Uc)
     return np.where(tied, cost, np.inf).argmin(1)
 
+# %% ../nbs/05_router.ipynb #8667cbd7
+def failed_ties(ts: TrainingSet,
+                level: float,  # `router.tie_fail_quality`: below it a tier failed
+               ) -> np.ndarray:
+    "Full-information rows where every tier failed (quality below `level`): no evidence for any tier, the cheaper included."
+    with np.errstate(invalid='ignore'): return ts.full & np.all(np.nan_to_num(ts.quality, nan=1.0) < level, axis=1)
+
 # %% ../nbs/05_router.ipynb #8ecd6580
 class Adam:
     "Adam over a dict of arrays."
@@ -1013,6 +1035,7 @@ def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
     tier = np.full(n, -1); tier_w = np.zeros(n)
     q = np.nan_to_num(ts.quality); q_w = np.where(full[:, None], 1.0, 0.0) * np.ones((1, K))
     tier[full] = best_tier(U[full], ts.cost[full]); tier_w[full] = 1.0
+    tier_w[failed_ties(ts, self.router.cfg.tie_fail_quality)] = 0.0  # every tier failed: no evidence for the cheaper one
     if bandit.any():
         b = np.flatnonzero(bandit)
         H0 = ts.H0[b] if ts.H0 is not None else np.zeros((len(b), self.router.hidden_dim))
@@ -1048,12 +1071,14 @@ def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bo
     if cfg.tier_choice == 'tier_head': pick = out['tier'].argmax(1)
     else: pick = best_tier(q - r.cost_weight * r.costs[None], np.tile(r.costs, (len(ts), 1)))
     conf = q[rows, pick]
-    return np.where((conf < cfg.confidence_threshold) & (q[:, ks] >= conf + cfg.escalation_margin), ks, pick)
+    pick = np.where((conf < cfg.confidence_threshold) & (q[:, ks] >= conf + cfg.escalation_margin), ks, pick)
+    return floor_picks(pick, q, r.costs, ks, cfg.cheap_success_floor)
 
 @patch
-def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True):
-    """Mean utility of the tiers `params` would pick: exact on full-information rows, inverse-propensity weighted on
-    bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
+def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True,
+                   judged: np.ndarray | None = None):  # the rows to score (default `judged_rows(ts)`)
+    """Mean utility of the tiers `params` would pick on the `judged_rows`: exact on full-information rows, inverse-propensity
+    weighted on bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
     if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
     pick = self.policy_picks(params, ts, trained); n = len(ts); idx = np.arange(n)
     U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
@@ -1062,9 +1087,18 @@ def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: boo
     if b.any():
         w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
         v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
-    use = full | b
+    use = self.judged_rows(ts) if judged is None else judged
     val = float(v[use].mean()) if use.any() else float('nan')
     return (val, v[use]) if rows else val
+
+@patch
+def judged_rows(self: RouterTrainer, ts: TrainingSet, picks: tuple = ()) -> np.ndarray:  # picks of the policies compared
+    """The rows policies can be judged on: full-information rows, except ties where every tier failed (they favour no tier);
+    bandit rows whose logging policy explored (propensity < 1); and bandit rows logged with certainty only where every
+    compared policy picks the logged tier: such a row says nothing about any other pick."""
+    full = ts.full; logged = ~full & (ts.chosen >= 0)
+    agree = np.all([np.asarray(p) == ts.chosen for p in picks], axis=0) if len(picks) else np.zeros(len(ts), bool)
+    return (full & ~failed_ties(ts, self.router.cfg.tie_fail_quality)) | (logged & ((ts.propensity < 1.0 - 1e-9) | agree))
 
 # %% ../nbs/05_router.ipynb #bd57311d
 @patch
@@ -1173,6 +1207,23 @@ def gate(self: RouterTrainer, live_rows: np.ndarray,  # per-row held-out utility
             return False, lcb, f"query cluster {c} ({int(m.sum())} rows) loses {-dlt[m].mean():.4f} > margin {cfg.gate_slice_margin}"
     return True, lcb, f"utility gain {dlt.mean():+.4f}, lower bound {lcb:+.4f} >= -{cfg.promotion_tolerance}; no cluster loses > {cfg.gate_slice_margin}"
 
+# %% ../nbs/05_router.ipynb #cec268d8
+@patch
+def trusted_check(self: RouterTrainer, cand: dict,  # the candidate's weights
+                  trusted: TrainingSet | None,  # full-information rows never trained on (None: no check)
+                 ) -> tuple[bool, str]:
+    "(passes, reason): the candidate may lose at most `router.gate_slice_margin` of mean utility on the trusted rows."
+    r = self.router
+    if trusted is None or len(trusted) == 0: return True, ''
+    if trusted.quality.shape[1] != len(r.tiers) or trusted.X.shape[1] != r.input_dim:
+        raise RouterError(f"trusted rows have {trusted.quality.shape[1]} tiers and {trusted.X.shape[1]} features; the router {len(r.tiers)} and {r.input_dim}")
+    if trusted.H0 is None: trusted = dataclasses.replace(trusted, H0=np.zeros((len(trusted), r.hidden_dim)))
+    live, new = self.policy_utility(r.params, trusted, trained=r.rounds > 0), self.policy_utility(cand, trusted)
+    if not np.isfinite(live): return True, f"trusted set: no row where a tier succeeds ({len(trusted)} rows)"
+    m = r.cfg.gate_slice_margin
+    if new < live - m: return False, f"trusted set loses {live - new:.4f} > margin {m} (utility {new:.4f} vs live {live:.4f}, {len(trusted)} rows)"
+    return True, f"trusted set utility {new:.4f} vs live {live:.4f}"
+
 # %% ../nbs/05_router.ipynb #c18e914f
 @patch
 def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
@@ -1189,18 +1240,21 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
                 promote: bool = True,  # False: train and score the candidate but never promote it
                 holdout: TrainingSet | None = None,  # trusted rows for the gate (default: a `holdout_fraction` slice of `data`)
                 gate: bool = True,  # False: promote without the gate (offline experiments that score every candidate)
+                trusted: TrainingSet | None = None,  # full-information rows never trained on: the candidate may not lose on them
                ) -> RoundRecord:
     "Train a candidate, gate it on held-out utility, promote or not; returns the logged record."
     t0 = time.perf_counter(); r, cfg = self.router, self.router.cfg
     ts, hold, train, n_hold = self._round_data(data, holdout)
     live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
     cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
-    (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0),
-                                                self.policy_utility(cand, hold, rows=True))
+    usable = self.judged_rows(hold, (self.policy_picks(live, hold, trained=r.rounds > 0), self.policy_picks(cand, hold)))
+    (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0, judged=usable),
+                                                self.policy_utility(cand, hold, rows=True, judged=usable))
     l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
     dlt = i_after - i_before; se = float(dlt.std(ddof=1) / math.sqrt(len(dlt))) if len(dlt) > 1 else 0.0
-    usable = hold.full | (hold.chosen >= 0)
     promoted, lcb, reason = self.gate(i_before, i_after, hold.X[usable])
+    if promoted and trusted is not None:
+        ok, why = self.trusted_check(cand, trusted); promoted, reason = ok, (f"{reason}; {why}" if ok else why)
     if not gate: promoted, reason = True, f'promoted without the gate ({reason})'
     promoted = bool(promoted and promote)
     pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]

@@ -187,3 +187,39 @@ def test_repeated_rows_do_not_make_every_query_unfamiliar():
     X = np.random.default_rng(1).normal(0, 0.5, (60, 128)); X[:, 28:100] += topic  # the embedding slots
     r = FastGRNNRouter(RouterConfig(), ['tiny', 'small']).fit_novelty(np.vstack([X, X]))
     assert r.novelty_threshold > 0.01 and not any(r.is_novel(x) for x in X)
+
+
+def _ties(n, seed):
+    "Flagged rows: every tier fails (a tie of failures); the rest: the free tier answers."
+    from ruvllm.router import FEATURES, TrainingSet
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 0.3, (n, 128)); tie = rng.random(n) < 0.5
+    X[:, FEATURES.index['q_math_ops']] = np.where(tie, 2.0, 0.0)
+    return X, tie, TrainingSet.full_information(X, np.stack([np.where(tie, 0.0, 1.0), np.where(tie, 0.0, 1.0)], 1), [0.0, 1.0])
+
+
+def test_a_tie_of_failures_does_not_send_queries_to_the_cheaper_tier():
+    from ruvllm.router import failed_ties
+    X, tie, ts = _ties(1200, 0)
+    tiers, picks = ['tiny', 'small'], {}
+    for name, cfg in (('old rule', RouterConfig(cheap_success_floor=0.0, tie_fail_quality=0.0)), ('default', RouterConfig())):
+        r = FastGRNNRouter(cfg, tiers, seed=0); tr = RouterTrainer(r, seed=0)
+        assert tr.train_round(ts, gate=False).promoted
+        picks[name] = np.array([r.decide(x)[0].tier for x in X[:200]])
+        if name == 'default': assert (tr.targets(r.params, ts).tier_w[failed_ties(ts, cfg.tie_fail_quality)] == 0).all()
+    assert (picks['old rule'][tie[:200]] == 'tiny').mean() > 0.9  # the utility margin alone: "fails for less" wins
+    assert (picks['default'][tie[:200]] == 'small').all()  # floor: the free tier is not expected to answer them
+    assert (picks['default'][~tie[:200]] == 'tiny').mean() > 0.9  # where it answers, it is still chosen
+
+
+def test_gate_refuses_a_round_that_loses_on_trusted_rows():
+    "Poisoned feedback with a poisoned held-out slice passes the buffer's own gate; clean trusted rows refuse it."
+    r, tr, X, hard, ts = _trained_toy()
+    from ruvllm.router import TrainingSet
+    poisoned = TrainingSet.full_information(X[:1500], np.stack([np.ones(1500), np.where(hard[:1500], 0.0, 1.0)], 1), [1.0, 4.0])
+    before = {k: v.copy() for k, v in r.params.items()}
+    rec = tr.train_round(poisoned, holdout=poisoned.take(np.arange(1000, 1500)), trusted=ts.take(np.arange(1500, 1700)))
+    assert not rec.promoted and 'trusted set loses' in rec.reason, rec.reason
+    assert all(np.array_equal(before[k], r.params[k]) for k in PARAM_GROUPS)
+    rec2 = tr.train_round(ts.take(np.arange(1000)), trusted=ts.take(np.arange(1500, 1700)))  # a clean round passes both
+    assert rec2.promoted and 'trusted set utility' in rec2.reason, rec2.reason
