@@ -500,9 +500,11 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     att = self.attention.rank(query_vector, sg, vecs)
     wmax = float(att.weights.max()) if len(ids) else 0.0
     need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
-    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order
+    read = cc.key_match == 'read'  # a stored Q&A's question is not read, so its words do not let the answer in
+    ranked = [(ids[i], p, float(att.weights[i])) for i in att.order
+              for p in [_passage(sg.nodes[ids[i]].node)]
               if att.weights[i] >= cc.relevance_floor * wmax
-              and (not need or key_coverage(query, [sg.nodes[ids[i]].node.text], need) > 0)]
+              and (not need or key_coverage(query, [p if read else sg.nodes[ids[i]].node.text], need) > 0)]
     return Selected(ranked, att, vecs)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
