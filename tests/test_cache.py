@@ -182,6 +182,7 @@ def test_a_hit_must_agree_with_memory(tmp_path):
     with quenby_llm(tmp_path) as llm:
         q = QUENBY_Q
         first = llm.query(q)
+        llm.flush()  # the answer's cache entry is written by the queued write-back
         again = llm.query(q)
         assert not first.cached and again.cached  # the repeat agrees with memory: served
         rec = llm.record(first.request_id)
@@ -198,6 +199,7 @@ def test_verification_probes_update_the_measured_error(tmp_path):
         q = QUENBY_Q
         first = llm.query(q)
         assert llm.verify_cached(first.request_id) is None  # not served from the cache: nothing to probe
+        llm.flush()
         again = llm.query(q)
         assert again.cached and llm.verify_cached(again.request_id) is True
         assert llm.cache.namespace_outcomes('global') == (1, 0)
@@ -212,7 +214,7 @@ def test_verification_probes_update_the_measured_error(tmp_path):
 def test_probe_job_checks_served_hits_once(tmp_path):
     "The scheduler's probe job regenerates the sampled served hits not yet checked: a right one agrees, a planted wrong one is removed."
     with quenby_llm(tmp_path) as llm:
-        llm.query(QUENBY_Q)
+        llm.query(QUENBY_Q); llm.flush()  # its cache entry is written by the queued write-back
         right = llm.query(QUENBY_Q)
         q2 = "What is Quenby famous for?"
         llm.cache.put('global', q2, llm.memory.embed_query(q2), "Bananas are rich in potassium.", 'planted')  # a wrong answer

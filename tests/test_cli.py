@@ -496,18 +496,18 @@ def test_bench_delegates_to_run_bench(tmp_path, monkeypatch):
 def test_a_failure_while_storing_says_what_was_stored(tmp_path, base, monkeypatch):
     "Storing fails on the second batch of 256 (a test double for a full disk): the error line says 256 were kept."
     from ruvllm import MemoryStoreError
-    from ruvllm.memory import Memory
-    real, calls = Memory.add_nodes, []
-    def add_nodes_failing_on_second_batch(self, items):  # test double
-        calls.append(len(items))
+    from ruvllm.memory import SQLiteStore
+    real, calls = SQLiteStore.insert_nodes, []
+    def insert_nodes_failing_on_second_batch(self, nodes, vectors, slots):  # test double
+        calls.append(len(nodes))
         if len(calls) == 2: raise MemoryStoreError('disk full (test double)')
-        return real(self, items)
-    monkeypatch.setattr(Memory, 'add_nodes', add_nodes_failing_on_second_batch)
+        return real(self, nodes, vectors, slots)
+    monkeypatch.setattr(SQLiteStore, 'insert_nodes', insert_nodes_failing_on_second_batch)
     f = _write(tmp_path / 'many.txt', '\n\n'.join(f'Record {i} holds the value {i}.' for i in range(300)))
     code, out, err = run_cli([*base, 'ingest', '--no-progress', str(f)])
     assert_one_line_error(code, err, EXIT_ERROR,
                           'ingest failed: disk full (test double); 256 of 300 records were stored before it stopped')
-    monkeypatch.setattr(Memory, 'add_nodes', real)
+    monkeypatch.setattr(SQLiteStore, 'insert_nodes', real)
     assert _live(base) == 256
 
 

@@ -403,3 +403,20 @@ def test_a_correction_through_another_process_stops_the_queued_write_back_of_the
         assert stored['writeback'] == 'done' and stored['feedback']['correction'] and stored['qa_node'] is None
         assert _qa_nodes_by_request(a)[r2.request_id] == [out['correction_node']]  # the correction, not the wrong answer
         with pytest.raises(InvalidInputError, match="already given"): a.feedback(Feedback(r2.request_id, rating=5))
+
+
+@pytest.mark.parametrize('key_match, leaks', [('text', True), ('read', False)])
+def test_a_stored_answer_enters_the_context_by_what_the_model_reads(tmp_path, key_match, leaks):
+    "With `context.key_match='read'`, a stored Q&A whose question (not its answer) shares the query's key word stays out."
+    from ruvllm import RuvLLM
+    from ruvllm.types import NodeType
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').set('context.key_match', key_match).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        qa = llm.memory.add_node("Q: What is 7 times 8? A: The answer is 56.", type=NodeType.QAPAIR)
+        q = "What is 9 plus 8?"
+        qv = llm.memory.embed_query(q)
+        sg = llm.retrieve(q, qv)
+        assert qa in sg.nodes  # retrieved either way: the filter decides what the model reads
+        kept = [i for i, _, _ in llm.select_passages(q, sg, qv).passages]
+        assert (qa in kept) == leaks
