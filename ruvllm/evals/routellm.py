@@ -8,8 +8,8 @@ __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 
            'routing_metrics', 'find_routellm_dir', 'load_routellm_mmlu', 'make_routellm_sample', 'default_embed',
            'routellm_features', 'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split',
            'routellm_stream', 'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco',
-           'loco_category_table', 'loco_permutation_importance', 'reliability_table', 'logistic_predict',
-           'fit_logistic', 'LinearExperts', 'fit_linear_experts', 'linear_experts_loco', 'loco_readouts_table',
+           'loco_readouts_table', 'loco_category_table', 'loco_permutation_importance', 'reliability_table',
+           'logistic_predict', 'fit_logistic', 'LinearExperts', 'fit_linear_experts', 'linear_experts_loco',
            'experts_permutation_importance', 'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
@@ -288,16 +288,23 @@ def routellm_loco(X: np.ndarray, df: pd.DataFrame, cfg: RouterConfig | None = No
         q[te] = r.predict(X[te])['quality']; novel[te] = [r.is_novel(x) for x in X[te]]; routers[c] = r
     return dict(scores=scores, quality=q, novel=novel, routers=routers)
 
-def loco_category_table(df: pd.DataFrame, loco: dict) -> pd.DataFrame:
-    "Per unseen category (then pooled): APGR of the router's two readouts beside the prompt-length baseline's."
+def loco_readouts_table(df: pd.DataFrame, scores: dict,  # {name: (n,) scores}, each scored as a router
+                        shares: dict | None = None,  # {name: (n,) booleans}, each reported as its share per category
+                       ) -> pd.DataFrame:
+    "APGR of each readout per unseen category (then pooled), beside the prompt-length rule's; then the `shares`."
     ln, rows = length_scores(df), []
     for c in sorted(df.category.unique()) + ['pooled']:
         m = np.ones(len(df), bool) if c == 'pooled' else (df.category == c).to_numpy()
         w, s = df.weak.to_numpy()[m], df.strong.to_numpy()[m]
-        rows.append(dict(category=c, prompts=int(m.sum()), router=apgr(loco['scores']['quality_gap'][m], w, s),
-                         router_tier_head=apgr(loco['scores']['tier_prob'][m], w, s), length_baseline=apgr(ln[m], w, s),
-                         novel_share=float(loco['novel'][m].mean())))
-    t = pd.DataFrame(rows); t['router_minus_length'] = t.router - t.length_baseline
+        rows.append(dict(category=c, prompts=int(m.sum()), **{k: apgr(v[m], w, s) for k, v in scores.items()},
+                         length_baseline=apgr(ln[m], w, s), **{k: float(v[m].mean()) for k, v in (shares or {}).items()}))
+    return pd.DataFrame(rows)
+
+def loco_category_table(df: pd.DataFrame, loco: dict) -> pd.DataFrame:
+    "Per unseen category (then pooled): APGR of the router's two readouts beside the prompt-length baseline's."
+    t = loco_readouts_table(df, dict(router=loco['scores']['quality_gap'], router_tier_head=loco['scores']['tier_prob']),
+                            shares=dict(novel_share=loco['novel']))
+    t['router_minus_length'] = t.router - t.length_baseline
     return t
 
 # %% ../../nbs/evals/05_routellm.ipynb #033c90eb
@@ -407,15 +414,6 @@ def linear_experts_loco(X: np.ndarray,  # (n, 128) features in the router's layo
         for part in ('quality', 'scores'):
             for k, v in p[part].items(): out[part].setdefault(k, np.zeros((len(df),) + v.shape[1:]))[te] = v
     return out
-
-def loco_readouts_table(df: pd.DataFrame, scores: dict) -> pd.DataFrame:
-    "APGR of each readout {name: (n,) scores} per unseen category (then pooled), beside the prompt-length rule's."
-    ln, rows = length_scores(df), []
-    for c in sorted(df.category.unique()) + ['pooled']:
-        m = np.ones(len(df), bool) if c == 'pooled' else (df.category == c).to_numpy()
-        w, s = df.weak.to_numpy()[m], df.strong.to_numpy()[m]
-        rows.append(dict(category=c, prompts=int(m.sum()), **{k: apgr(v[m], w, s) for k, v in scores.items()}, length_baseline=apgr(ln[m], w, s)))
-    return pd.DataFrame(rows)
 
 # %% ../../nbs/evals/05_routellm.ipynb #ecc5b55d
 def experts_permutation_importance(X: np.ndarray, df: pd.DataFrame, loco: dict,  # `linear_experts_loco`'s result
