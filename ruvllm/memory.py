@@ -1395,8 +1395,10 @@ def search(self:LexicalIndex,
     with self.lock:  # the summing array is shared by the calls
         if len(self.acc) < len(self.lengths): self.acc = np.zeros(max(len(self.lengths), 2 * len(self.acc)))
         cand, score = _bm25_sum(slots, tf, idf, np.frombuffer(self.lengths, np.float32), *consts, allowed, self.acc)
-    if len(cand) > k: keep = score >= -np.partition(-score, k - 1)[k - 1]; cand, score = cand[keep], score[keep]  # ties at the cut too
-    order = np.lexsort((cand, -score))[:k]
+    if len(cand) > k:  # by slot first, as the candidates always came: which of the slots tied at the cut are kept stays as it was
+        bys = np.argsort(cand); cand, score = cand[bys], score[bys]
+        top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
+    order = np.lexsort((cand, -score))
     return cand[order], score[order]
 
 # %% ../nbs/04_memory.ipynb #f06ded73
@@ -1762,40 +1764,49 @@ def _walk(seeds, spread, hops, indptr, inc, src, dst, etype, weight, built, n_ed
           tw, min_w, contains, node_slot, visible, archived, superseded, compressed,  # the rules: as in `_local_edges`
           use_compressed, local):  # local: per node id, -1 (and -1 again on return): the walk's scratch
     "`_local_edges`' walk in one pass: (node ids, seeds first; edges as local (src, dst) indices and weight × type weight)."
-    ids = [np.int64(x) for x in range(0)]; ei = [np.int64(x) for x in range(0)]; ej = [np.int64(x) for x in range(0)]
-    ew = [np.float64(x) for x in range(0)]
+    ids = np.empty(len(seeds), np.int64); n = 0
     for x in seeds:
-        if local[x] < 0: local[x] = len(ids); ids.append(x)
-    front = [np.int64(x) for x in spread]
+        if local[x] < 0: local[x] = n; ids[n] = x; n += 1
+    ei, ej, ew = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0); m = 0
+    front = spread.copy()
     for _ in range(hops):
         if len(front) == 0: break
-        pairs_u = [np.int64(x) for x in range(0)]; pairs_e = [np.int64(x) for x in range(0)]
-        for u in front:  # the CSR rows of each front node: its edges out, then in
+        pos = np.full(n, -1, np.int64)  # front position of a local node
+        for f in range(len(front)): pos[local[front[f]]] = f
+        start = np.zeros(2 * len(front) + 1, np.int64)  # pairs (front node, edge row): the CSR rows of each front node, then
+        for f in range(len(front)):                      # the rows added since of each, in row order (a counting sort)
+            u = front[f]
+            if u < len(indptr) - 1: start[f + 1] = indptr[u + 1] - indptr[u]
+        for e in range(built, n_edges):
+            for x in (src[e], dst[e]):
+                if x < len(local) and local[x] >= 0 and pos[local[x]] >= 0: start[len(front) + pos[local[x]] + 1] += 1
+        start = np.cumsum(start); pu = np.empty(start[-1], np.int64); pe = np.empty(start[-1], np.int64)
+        for f in range(len(front)):
+            u = front[f]
             if u < len(indptr) - 1:
-                for p in range(indptr[u], indptr[u + 1]): pairs_u.append(u); pairs_e.append(inc[p])
-        if n_edges > built:  # rows added since the CSR build, per front node in front order, each in row order
-            pos = np.full(len(ids), -1, np.int64)
-            for f in range(len(front)): pos[local[front[f]]] = f
-            pu, pe, pp = [np.int64(x) for x in range(0)], [np.int64(x) for x in range(0)], [np.int64(x) for x in range(0)]
-            for e in range(built, n_edges):
-                for x in (src[e], dst[e]):
-                    if x < len(local) and local[x] >= 0 and pos[local[x]] >= 0: pu.append(x); pe.append(e); pp.append(pos[local[x]])
-            order = np.argsort(np.array(pp, np.int64), kind='mergesort')
-            for o in order: pairs_u.append(pu[o]); pairs_e.append(pe[o])
-        nxt = [np.int64(x) for x in range(0)]
-        for q in range(len(pairs_e)):
-            u, e = pairs_u[q], pairs_e[q]
+                for p in range(indptr[u], indptr[u + 1]): pu[start[f]] = u; pe[start[f]] = inc[p]; start[f] += 1
+        for e in range(built, n_edges):
+            for x in (src[e], dst[e]):
+                if x < len(local) and local[x] >= 0 and pos[local[x]] >= 0:
+                    f = len(front) + pos[local[x]]; pu[start[f]] = x; pe[start[f]] = e; start[f] += 1
+        if n + len(pe) > len(ids): ids = np.concatenate((ids[:n], np.empty(len(pe), np.int64)))
+        if m + len(pe) > len(ei):
+            ei, ej, ew = (np.concatenate((ei[:m], np.empty(len(pe), np.int64))), np.concatenate((ej[:m], np.empty(len(pe), np.int64))),
+                          np.concatenate((ew[:m], np.empty(len(pe)))))
+        first = n
+        for q in range(len(pe)):
+            u, e = pu[q], pe[q]
             a, b, t, w = src[e], dst[e], etype[e], weight[e]
             v = b if a == u else a
             sv = node_slot[v] if v < len(node_slot) else -1
             if tw[t] <= 0 or w < min_w or sv < 0 or not visible[sv]: continue
             if archived[sv] and (superseded[sv] or (t != contains and not (use_compressed and compressed[sv]))): continue
-            if local[v] < 0: local[v] = len(ids); ids.append(v); nxt.append(v)
-            ei.append(local[a]); ej.append(local[b]); ew.append(w * tw[t])
-        front = nxt
-    out = np.array(ids, np.int64)
-    for x in out: local[x] = -1
-    return out, np.array(ei, np.int64), np.array(ej, np.int64), np.array(ew, np.float64)
+            if local[v] < 0: local[v] = n; ids[n] = v; n += 1
+            ei[m], ej[m], ew[m] = local[a], local[b], w * tw[t]; m += 1
+        front = ids[first:n].copy()
+    ids = ids[:n]
+    for x in ids: local[x] = -1
+    return ids, ei[:m], ej[:m], ew[:m]
 
 # %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
@@ -1823,23 +1834,24 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
 
 # %% ../nbs/04_memory.ipynb #f46af708
 @njit(nogil=True, cache=True)
-def _activate(p, ei, ej, ew, backward, mix, hops):
-    "r ← p + mix · A r, `hops` times; A[to, from] is the largest of 0, the edges' weights along them and backward × weight against them."
-    n = len(p)
-    to, fr = np.concatenate((ej, ei)), np.concatenate((ei, ej))
-    val = np.concatenate((ew, backward * ew))
-    order = np.argsort(to * n + fr, kind='mergesort')
-    ut, uf, uv = np.empty(len(order), np.int64), np.empty(len(order), np.int64), np.empty(len(order))
-    m = -1
-    for o in order:  # one entry per (to, from), by row then column: a row sums in the order a dense product does
-        if m >= 0 and ut[m] == to[o] and uf[m] == fr[o]: uv[m] = max(uv[m], val[o])
-        else: m += 1; ut[m], uf[m], uv[m] = to[o], fr[o], max(val[o], 0.0)
+def _hops(p, to, fr, val, mix, hops):
+    "r ← p + mix · A r, `hops` times, A sparse: entry q is A[to[q], fr[q]] = val[q]."
     r = p.copy()
     for _ in range(hops):
-        acc = np.zeros(n)
-        for q in range(m + 1): acc[ut[q]] += uv[q] * r[uf[q]]
+        acc = np.zeros(len(p))
+        for q in range(len(to)): acc[to[q]] += val[q] * r[fr[q]]
         r = p + mix * acc
     return r
+
+def _activate(p, ei, ej, ew, backward, mix, hops):
+    "Propagation's activation: A[to, from] is the largest of 0, the edges' weights along them and backward × weight against them."
+    to, fr, val = np.concatenate((ej, ei)), np.concatenate((ei, ej)), np.concatenate((ew, backward * ew))
+    key = to * len(p) + fr
+    order = np.argsort(key, kind='stable')  # one entry per (to, from), by row then column: a row sums as a dense product does
+    key, val = key[order], val[order]
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.zeros(0, np.int64)
+    val = np.maximum(np.maximum.reduceat(val, first), 0.0) if len(key) else val
+    return _hops(p, key[first] // len(p), key[first] % len(p), val, mix, hops)
 
 @patch
 def propagate(self:Memory,
@@ -1878,7 +1890,7 @@ def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_we
 # %% ../nbs/04_memory.ipynb #ffac1a8e
 @njit(nogil=True, cache=True)
 def _rows_among(ids, indptr, inc, src, dst, built, n_edges, local):  # local: as `_walk`'s
-    "The edge rows out of one of `ids` into one of them, ascending: the CSR rows of each, and the rows added since the build."
+    "The edge rows out of one of `ids` into one of them (a row twice if an id is): the CSR rows of each, and the rows added since the build."
     for j in range(len(ids)): local[ids[j]] = j
     rows = [np.int64(x) for x in range(0)]
     for x in ids:
@@ -1889,7 +1901,7 @@ def _rows_among(ids, indptr, inc, src, dst, built, n_edges, local):  # local: as
     for e in range(built, n_edges):
         if src[e] < len(local) and dst[e] < len(local) and local[src[e]] >= 0 and local[dst[e]] >= 0: rows.append(e)
     for x in ids: local[x] = -1
-    return np.unique(np.array(rows, np.int64))
+    return np.array(rows, np.int64)
 
 @patch
 def _edges_among(self:Memory, ids: list[int]) -> list[Edge]:
@@ -1897,7 +1909,8 @@ def _edges_among(self:Memory, ids: list[int]) -> list[Edge]:
     E, pos = self._edges, {a: j for j, a in enumerate(ids)}
     a = np.asarray(ids, np.int64)
     with self._lock:  # the scratch is shared
-        rows = _rows_among(a, E.indptr, E.inc, E.src, E.dst, E.built, E.n, self._id_scratch(max(len(self._node_slot), int(a.max(initial=-1)) + 1))).tolist()
+        rows = _rows_among(a, E.indptr, E.inc, E.src, E.dst, E.built, E.n, self._id_scratch(max(len(self._node_slot), int(a.max(initial=-1)) + 1)))
+    rows = sorted(set(rows.tolist()))
     first = {}
     for r in rows: first.setdefault((int(E.src[r]), int(E.dst[r])), r)  # networkx keeps a neighbour where its first edge put it
     out = []
