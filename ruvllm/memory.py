@@ -1016,13 +1016,21 @@ def _namespaces(self:Memory, namespace: str | None) -> tuple[str, ...]:
 
 @patch
 def _allowed_one(self:Memory, key, s) -> bool:
-    nss, types, inc_arch = key
-    return bool(self._slot_node[s] >= 0 and (inc_arch or not self._archived[s]) and self._ns[s] in nss
-                and (types is None or self._type[s] in types))
+    nss, types, what = key  # what: include archived (a bool), 'candidates' (live or compressed) or 'compressed' (nss, types None)
+    if what == 'compressed':
+        i = int(self._slot_node[s])
+        return bool(i >= 0 and self._archived[s] and not self._superseded[s]
+                    and any(k == EdgeType.CONTAINS.value for _, _, k in self.graph.in_edges(i, keys=True)))
+    if not (self._slot_node[s] >= 0 and self._ns[s] in nss and (types is None or self._type[s] in types)): return False
+    if what == 'candidates': return bool(not self._archived[s] or self._allowed_one((None, None, 'compressed'), s))
+    return bool(what or not self._archived[s])
 
 @patch
 def _refresh_masks(self:Memory, *slots):
     self._flags_version = self.__dict__.get('_flags_version', 0) + 1  # what caches derived from the flags compare
+    dirty = self.__dict__.setdefault('_dirty_slots', [])  # for the masks `_lazy_mask` keeps: updated when next read
+    dirty.extend(slots)
+    if len(dirty) > max(4096, len(self._archived) // 16): self._lazy = None; dirty.clear()  # rebuilt whole when next read
     for key, mask in self._mask_cache.items():
         for s in slots:
             if s >= 0: mask[s] = self._allowed_one(key, s)
@@ -1294,7 +1302,7 @@ def search(self:Memory,
     with self._lock:
         mask = self._mask(self._namespaces(namespace), types, include_archived)
         slots, dist = self._search_slots(qv, k, mask)
-        ids = [int(self._slot_node[s]) for s in slots]
+        ids = self._slot_node[slots].tolist()
     nodes = self.get_many(ids)
     return [Hit(nodes[i], float(1.0 - d)) for i, d in zip(ids, dist) if i in nodes]
 
@@ -1306,7 +1314,7 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     _check_namespace(namespace)
     with self._lock:
         slots, dist = self._search_slots(qv, 1, self._mask((namespace,), types, False))
-        ids = [int(self._slot_node[s]) for s in slots]
+        ids = self._slot_node[slots].tolist()
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
 
@@ -1324,6 +1332,7 @@ class LexicalIndex:
         self.lengths = array('f')  # per slot: words in its text (0 for a free slot)
         self.total = 0.0  # words over all slots
         self.docs = 0  # slots with a text
+        self.acc, self.lock = np.zeros(0), threading.Lock()  # `search`'s summing array (zeros between calls) and its lock
 
     def __len__(self): return len(self.lengths)
 
@@ -1342,6 +1351,25 @@ class LexicalIndex:
             self.slots[j].append(slot); self.counts[j].append(float(c))
 
 # %% ../nbs/04_memory.ipynb #267c296e
+from numba import njit
+
+@njit(nogil=True, cache=True)
+def _bm25_sum(slots, tf, idf, lengths, avg, k1, k1p1, b, omb,  # float32: avg, k1, k1 + 1, b and 1 - b as numpy casts python's
+              allowed, acc):  # acc: float64 zeros over the slots
+    """Each posting's BM25 term, in float32 as numpy computes idf·tf·(k1+1) / (tf + k1·(1 − b + b·len/avg)), summed per slot in
+    float64 in posting order: (allowed slots with a non-zero sum, their sums), in first-seen order; `acc` is zeros again on return."""
+    touched = np.empty(len(slots), np.int64); nt = 0
+    for i in range(len(slots)):
+        s = slots[i]
+        c = idf[i] * tf[i] * k1p1 / (tf[i] + k1 * (omb + b * lengths[s] / avg))
+        if acc[s] == 0.0: touched[nt] = s; nt += 1  # a term is > 0: a zero sum means not seen yet
+        acc[s] += c
+    out_s = np.empty(nt, np.int64); out_v = np.empty(nt, np.float64); n = 0
+    for j in range(nt):
+        s = touched[j]; v = acc[s]; acc[s] = 0.0
+        if v != 0.0 and s < len(allowed) and allowed[s]: out_s[n] = s; out_v[n] = v; n += 1
+    return out_s[:n], out_v[:n]
+
 @patch
 def search(self:LexicalIndex,
            query: str,  # free text, read as words
@@ -1358,30 +1386,30 @@ def search(self:LexicalIndex,
         keep.append(j); used += len(self.slots[j])
     if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
     n, avg = max(self.docs, 1), self.total / max(self.docs, 1)
-    lengths = np.frombuffer(self.lengths, np.float32)
-    parts = []  # (slots, contributions) per word: only the postings are touched, never an array over all slots
-    for j in keep:
-        s, tf = np.frombuffer(self.slots[j], np.int32), np.frombuffer(self.counts[j], np.float32)
-        idf = max(math.log((n - len(s) + 0.5) / (len(s) + 0.5)), 1e-6)
-        parts.append((s, idf * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths[s] / avg))))
-    cand, inv = np.unique(np.concatenate([s for s, _ in parts]), return_inverse=True)
-    score = np.bincount(inv, weights=np.concatenate([c for _, c in parts]))  # summed word by word, as before
-    ok = allowed[cand] & (score != 0)
-    cand, score = cand[ok], score[ok]
-    if len(cand) > k: top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
+    df = [len(self.slots[j]) for j in keep]  # only the postings are touched, never an array over all slots
+    idf = np.repeat(np.array([max(math.log((n - d + 0.5) / (d + 0.5)), 1e-6) for d in df], np.float32), df)
+    slots = np.concatenate([np.frombuffer(self.slots[j], np.int32) for j in keep])
+    tf = np.concatenate([np.frombuffer(self.counts[j], np.float32) for j in keep])
+    f32 = np.float32
+    consts = f32(avg), f32(self.k1), f32(self.k1 + 1), f32(self.b), f32(1 - self.b)
+    with self.lock:  # the summing array is shared by the calls
+        if len(self.acc) < len(self.lengths): self.acc = np.zeros(max(len(self.lengths), 2 * len(self.acc)))
+        cand, score = _bm25_sum(slots, tf, idf, np.frombuffer(self.lengths, np.float32), *consts, allowed, self.acc)
+    if len(cand) > k:  # by slot first, as the candidates always came: which of the slots tied at the cut are kept stays as it was
+        bys = np.argsort(cand); cand, score = cand[bys], score[bys]
+        top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
     order = np.lexsort((cand, -score))
-    return cand[order].astype(np.int64), score[order]
+    return cand[order], score[order]
 
 # %% ../nbs/04_memory.ipynb #f06ded73
 @patch
 def _lexical_index(self:Memory) -> LexicalIndex:
-    "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call are read from the store)."
+    "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call, from the node columns)."
     lx = getattr(self, '_lx', None)
     if lx is None: lx = self._lx = LexicalIndex()
     if len(lx) < self._next_slot:
-        ids = self._slot_node[len(lx):self._next_slot].tolist()
-        nodes = self.get_many([i for i in ids if i >= 0])
-        for slot, i in enumerate(ids, len(lx)): lx.add(slot, nodes[i].text if i in nodes else None)
+        ids, texts = self._slot_node, self._cols['text']
+        for slot in range(len(lx), self._next_slot): lx.add(slot, texts[slot] if ids[slot] >= 0 else None)
     return lx
 
 @patch
@@ -1393,7 +1421,7 @@ def _lexical_ids(self:Memory, query: str, k: int, namespace, types=None, include
     with self._lock:
         mask = self._mask(nss, types, include_archived) if allowed is None else allowed
         slots, scores = self._lexical_index().search(query, k, mask, self.cfg.lexical_max_postings)
-        return [(int(self._slot_node[s]), float(x)) for s, x in zip(slots.tolist(), scores.tolist())]
+        return list(zip(self._slot_node[slots].tolist(), scores.tolist()))
 
 # %% ../nbs/04_memory.ipynb #0b92cc52
 @dataclass
@@ -1528,23 +1556,36 @@ def epoch_seconds(t) -> float:
 
 def node_time(n: Node) -> float:
     "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else `created_at`."
-    ts = (n.metadata or {}).get('timestamp')
+    return _time_of(n.metadata, n.created_at)
+
+def _time_of(metadata: dict | None, created_at: float) -> float:
+    ts = (metadata or {}).get('timestamp')
     if ts is not None:
         try: return epoch_seconds(ts)
         except (InvalidInputError, ValueError, OverflowError, OSError): pass
-    return float(n.created_at)
+    return float(created_at)
 
 # %% ../nbs/04_memory.ipynb #fe356d21
 @patch
 def _slot_times(self:Memory) -> np.ndarray:
     "Per index slot, `node_time` of its node (NaN for a free or retired slot); filled on first use, then only for new slots."
-    t = getattr(self, '_times', np.zeros(0))
-    if len(t) < self._next_slot:
-        ids = self._slot_node[len(t):self._next_slot]
-        nodes = self.get_many([int(i) for i in ids if i >= 0])
-        t = np.concatenate([t, [node_time(nodes[i]) if i in nodes else np.nan for i in ids.tolist()]])
-        self._times = t
-    return t
+    t, n = getattr(self, '_times', np.zeros(0)), self.__dict__.get('_times_n', 0)
+    if n < self._next_slot:
+        if len(t) < self._next_slot: t = self._times = np.concatenate([t[:n], np.full(max(self._next_slot, 2 * len(t)) - n, np.nan)])
+        ids, md, made = self._slot_node[n:self._next_slot], self._cols['metadata'], self._cols['created_at']
+        for s in np.flatnonzero(ids >= 0).tolist():
+            s += n; t[s] = _time_of(md[s], made[s])
+        self._times_n = self._next_slot
+    return t[:self._times_n]
+
+@patch
+def _time_index(self:Memory) -> tuple[np.ndarray, np.ndarray, int]:
+    """(the slot times sorted, their slots, the first slot not among them): slots written since are scanned directly;
+    sorted again once they are more than `max(1024, a sixteenth)` of the slots (a query never sorts what it reads)."""
+    t, ti = self._slot_times(), self.__dict__.get('_tindex')
+    if ti is None or len(t) - ti[2] > max(1024, ti[2] // 16):
+        order = np.argsort(t, kind='stable'); ti = self._tindex = (t[order], order, len(t))
+    return ti
 
 @patch
 def time_window(self:Memory,
@@ -1563,49 +1604,74 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
     "Two more rankings for the fusion: the dense search inside the time window and the lexical candidates inside it."
     lo, hi = window
     with self._lock:
+        ts, order, built = self._time_index()
         t = self._slot_times()
-        inside = (t >= lo) & (t < hi)
-        mask = allowed.copy()
-        mask[:len(t)] &= inside; mask[len(t):] = False
-        slots, _ = self._search_slots(qv, n, mask) if mask.any() else ([], [])
-        dense = [int(self._slot_node[s]) for s in slots]
-        lexical = [i for i in lexical_ids if 0 <= self._node_slot[i] < len(t) and inside[self._node_slot[i]]]
-    return [dense, lexical[:n]]
+        a, b = np.searchsorted(ts, (lo, hi))  # sorted positions with lo <= time < hi (a free slot's NaN sorts last)
+        late = np.arange(built, len(t)); late = late[(t[built:] >= lo) & (t[built:] < hi)]
+        win = np.concatenate([order[a:b], late]); win = win[allowed[win]]
+        if len(win): mask = np.zeros(len(allowed), bool); mask[win] = True; slots, _ = self._search_slots(qv, n, mask)
+        else: slots = []
+        dense = self._slot_node[np.asarray(slots, np.int64)].tolist()
+        ids = np.asarray(lexical_ids, np.int64); s = self._node_slot[ids]
+        ok = (s >= 0) & (s < len(t)); tt = np.full(len(s), np.nan); tt[ok] = t[s[ok]]  # NaN (no time): never inside
+        lexical = ids[(tt >= lo) & (tt < hi)][:n].tolist()
+    return [dense, lexical]
 
 # %% ../nbs/04_memory.ipynb #8ff54f4a
 @patch
-def _compressed(self:Memory) -> np.ndarray:
-    "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); cached."
-    key = (self.__dict__.get('_flags_version', 0), self._edges.n)  # any flag or row change, any new edge (no pass over the slots to find out)
-    cached = getattr(self, '_compressed_cache', None)
-    if cached is not None and cached[0] == key: return cached[1]
-    m = np.zeros(len(self._archived), bool)
-    for s in np.flatnonzero(self._archived & ~self._superseded).tolist():
-        i = int(self._slot_node[s])
-        if i >= 0 and any(k == EdgeType.CONTAINS.value for _, _, k in self.graph.in_edges(i, keys=True)): m[s] = True
-    self._compressed_cache = (key, m)
+def _lazy_mask(self:Memory, key) -> np.ndarray:
+    """A mask over slots kept by `_allowed_one(key, s)`, updated when read: at the slots whose flags changed since
+    (`_refresh_masks` notes them) and the targets of `Contains` edges added since; built whole only when new or after a reload or growth."""
+    E, st = self._edges, self.__dict__.get('_lazy')
+    if st is None or st['edges'] is not E or st['size'] != len(self._archived):
+        st = self._lazy = dict(edges=E, seen=E.n, size=len(self._archived), masks={}); self._dirty_slots = []
+    dirty = self.__dict__.setdefault('_dirty_slots', [])
+    if E.n > st['seen']:  # a node that gets a `Contains` edge in may become compressed
+        rows = np.arange(st['seen'], E.n); d = E.dst[rows[E.type[rows] == _EDGE_CODE[EdgeType.CONTAINS.value]]]
+        s = self._node_slot[d[d < len(self._node_slot)]]; dirty.extend(s[s >= 0].tolist()); st['seen'] = E.n
+    if dirty:
+        for s in set(dirty):
+            for k, m in st['masks'].items():
+                if 0 <= s < len(m): m[s] = self._allowed_one(k, s)
+        dirty.clear()
+    m = st['masks'].get(key)
+    if m is None:
+        if len(st['masks']) > self.cfg.filter_masks: st['masks'].clear()
+        m = st['masks'][key] = self._whole_mask(key)
     return m
+
+@patch
+def _whole_mask(self:Memory, key) -> np.ndarray:
+    "`_allowed_one(key, s)` for every slot, in array operations (the compressed slots through `EdgeArrays`' `Contains` rows)."
+    nss, tcodes, what = key
+    if what == 'compressed':
+        E = self._edges; d = E.dst[:E.n][E.type[:E.n] == _EDGE_CODE[EdgeType.CONTAINS.value]]
+        s = self._node_slot[d[d < len(self._node_slot)]]
+        m = np.zeros(len(self._archived), bool); m[s[s >= 0]] = True
+        return m & self._archived & ~self._superseded & (self._slot_node >= 0)
+    m = (self._slot_node >= 0) & np.isin(self._ns, nss) & (True if tcodes is None else np.isin(self._type, tcodes))
+    return m & (~self._archived | self._lazy_mask((None, None, 'compressed')))  # 'candidates': live or compressed
+
+@patch
+def _compressed(self:Memory) -> np.ndarray:
+    "Boolean mask over slots: nodes Loop C compressed (archived, not superseded, with a `Contains` edge in); kept up to date."
+    return self._lazy_mask((None, None, 'compressed'))
 
 @patch
 def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
     "What hybrid candidates may be: the visible live nodes, and (`memory.search_compressed`) the visible compressed ones."
     nss = self._namespaces(namespace)
-    live = self._mask(nss, types, False)
-    if not self.cfg.search_compressed: return live
-    key = (nss, None if types is None else tuple(types), self.__dict__.get('_flags_version', 0), self._edges.n)
-    hit = self.__dict__.setdefault('_cand_cache', {}).get(key[:2])  # kept until a flag, a row or the edges change
-    if hit is not None and hit[0] == key: return hit[1]
-    m = live | (self._mask(nss, types, True) & self._compressed())
-    if len(self._cand_cache) > self.cfg.filter_masks: self._cand_cache.clear()
-    self._cand_cache[key[:2]] = (key, m)
-    return m
+    if not self.cfg.search_compressed: return self._mask(nss, types, False)
+    codes = tuple(sorted(self._ns_codes[n] for n in nss if n in self._ns_codes))
+    return self._lazy_mask((codes, None if types is None else tuple(sorted(self._TYPE_CODE[NodeType.parse(t)] for t in types)), 'candidates'))
 
+# %% ../nbs/04_memory.ipynb #fac1042b
 @patch
 def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int]:  # `allowed`: `_candidate_mask`
     "The `n` nearest live nodes, with the compressed members of any `Concept` among them, all ranked by their own cosine."
     with self._lock:
         slots, dist = self._search_slots(qv, n, self._mask(self._namespaces(namespace), types, False))
-        ids = [int(self._slot_node[s]) for s in slots]
+        ids = self._slot_node[slots].tolist()
         if not self.cfg.search_compressed: return ids
         concept, ok = self._TYPE_CODE[NodeType.CONCEPT], allowed
         members = list(dict.fromkeys(b for i, s in zip(ids, slots) if self._type[s] == concept
@@ -1692,35 +1758,101 @@ def reinforce_edge_types(self:Memory,
             self._type_weights = w
     return moved
 
+# %% ../nbs/04_memory.ipynb #decfb20e
+@njit(nogil=True, cache=True)
+def _walk(seeds, spread, hops, indptr, inc, src, dst, etype, weight, built, n_edges,  # the edges: `EdgeArrays`' arrays
+          tw, min_w, contains, node_slot, visible, archived, superseded, compressed,  # the rules: as in `_local_edges`
+          use_compressed, local):  # local: per node id, -1 (and -1 again on return): the walk's scratch
+    "`_local_edges`' walk in one pass: (node ids, seeds first; edges as local (src, dst) indices and weight × type weight)."
+    ids = np.empty(len(seeds), np.int64); n = 0
+    for x in seeds:
+        if local[x] < 0: local[x] = n; ids[n] = x; n += 1
+    ei, ej, ew = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0); m = 0
+    front = spread.copy()
+    for _ in range(hops):
+        if len(front) == 0: break
+        pos = np.full(n, -1, np.int64)  # front position of a local node
+        for f in range(len(front)): pos[local[front[f]]] = f
+        start = np.zeros(2 * len(front) + 1, np.int64)  # pairs (front node, edge row): the CSR rows of each front node, then
+        for f in range(len(front)):                      # the rows added since of each, in row order (a counting sort)
+            u = front[f]
+            if u < len(indptr) - 1: start[f + 1] = indptr[u + 1] - indptr[u]
+        for e in range(built, n_edges):
+            for x in (src[e], dst[e]):
+                if x < len(local) and local[x] >= 0 and pos[local[x]] >= 0: start[len(front) + pos[local[x]] + 1] += 1
+        start = np.cumsum(start); pu = np.empty(start[-1], np.int64); pe = np.empty(start[-1], np.int64)
+        for f in range(len(front)):
+            u = front[f]
+            if u < len(indptr) - 1:
+                for p in range(indptr[u], indptr[u + 1]): pu[start[f]] = u; pe[start[f]] = inc[p]; start[f] += 1
+        for e in range(built, n_edges):
+            for x in (src[e], dst[e]):
+                if x < len(local) and local[x] >= 0 and pos[local[x]] >= 0:
+                    f = len(front) + pos[local[x]]; pu[start[f]] = x; pe[start[f]] = e; start[f] += 1
+        if n + len(pe) > len(ids): ids = np.concatenate((ids[:n], np.empty(len(pe), np.int64)))
+        if m + len(pe) > len(ei):
+            ei, ej, ew = (np.concatenate((ei[:m], np.empty(len(pe), np.int64))), np.concatenate((ej[:m], np.empty(len(pe), np.int64))),
+                          np.concatenate((ew[:m], np.empty(len(pe)))))
+        first = n
+        for q in range(len(pe)):
+            u, e = pu[q], pe[q]
+            a, b, t, w = src[e], dst[e], etype[e], weight[e]
+            v = b if a == u else a
+            sv = node_slot[v] if v < len(node_slot) else -1
+            if tw[t] <= 0 or w < min_w or sv < 0 or not visible[sv]: continue
+            if archived[sv] and (superseded[sv] or (t != contains and not (use_compressed and compressed[sv]))): continue
+            if local[v] < 0: local[v] = n; ids[n] = v; n += 1
+            ei[m], ej[m], ew[m] = local[a], local[b], w * tw[t]; m += 1
+        front = ids[first:n].copy()
+    ids = ids[:n]
+    for x in ids: local[x] = -1
+    return ids, ei[:m], ej[:m], ew[:m]
+
 # %% ../nbs/04_memory.ipynb #d3bd6e75
 @patch
+def _id_scratch(self:Memory, n: int) -> np.ndarray:
+    "An int64 array of at least `n` entries over node ids, all -1, that the walk kernels borrow (caller holds `_lock`) and leave -1."
+    s = self.__dict__.get('_scratch')
+    if s is None or len(s) < n: s = self._scratch = np.full(max(n, 2 * (0 if s is None else len(s)), 1024), -1, np.int64)
+    return s
+
+@patch
 def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
-                 spread=None) -> tuple[list, list]:  # the ids the walk starts from (default: all of `ids`)
-    """Nodes within `hops` of `ids` (ids first) and the edges among them as (src index, dst index, weight × type weight), under
-    `expand`'s rules (plus: compressed nodes over any edge). Each hop is a handful of array operations on `EdgeArrays`."""
-    idx = {i: j for j, i in enumerate(ids)}
-    out, front = [], list(ids if spread is None else spread)
-    visible = self._mask(self._namespaces(namespace), None, True)
-    compressed = self._compressed() if self.cfg.search_compressed else np.zeros(len(visible), bool)
+                 spread=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # the ids the walk starts from (default: all of `ids`)
+    """Nodes within `hops` of `ids` (ids first) and the edges among them, under `expand`'s rules (plus: compressed nodes over
+    any edge): (node ids; per edge, its src index, dst index, weight × type weight). One `_walk` over `EdgeArrays`' arrays."""
+    ids = np.asarray(ids, np.int64)
+    spread = ids if spread is None else np.asarray(spread, np.int64)
     E, tw = self._edges, np.array([etypes.get(t.value, 0.0) for t in _EDGE_TYPES])
-    contains, ns = _EDGE_CODE[EdgeType.CONTAINS.value], self._node_slot
-    for _ in range(hops):
-        if not front: break
-        u, e = E.incident(front)
-        a, b, t, w = E.src[e], E.dst[e], E.type[e].astype(np.int64), E.weight[e]
-        v = np.where(a == u, b, a)
-        sv = np.where(v < len(ns), ns[np.minimum(v, len(ns) - 1)], -1)
-        ok = (tw[t] > 0) & (w >= self.cfg.min_edge_weight) & (sv >= 0)
-        s = np.where(ok, sv, 0)
-        ok &= visible[s] & ~(self._archived[s] & (self._superseded[s] | ((t != contains) & ~compressed[s])))
-        nxt = []
-        for aa, bb, vv, ww in zip(a[ok].tolist(), b[ok].tolist(), v[ok].tolist(), (w[ok] * tw[t[ok]]).tolist()):
-            if vv not in idx: idx[vv] = len(idx); nxt.append(vv)
-            out.append((idx[aa], idx[bb], ww))
-        front = nxt
-    return list(idx), out
+    with self._lock:
+        visible = self._mask(self._namespaces(namespace), None, True)
+        comp = self._compressed() if self.cfg.search_compressed else None  # without it no node is compressed (the flag below)
+        return _walk(ids, spread, int(hops), E.indptr, E.inc, E.src, E.dst, E.type, E.weight, E.built, E.n,
+                     tw, float(self.cfg.min_edge_weight), _EDGE_CODE[EdgeType.CONTAINS.value], self._node_slot, visible,
+                     self._archived, self._superseded, self._archived if comp is None else comp, comp is not None,
+                     self._id_scratch(max(len(self._node_slot), int(ids.max(initial=-1)) + 1)))
 
 # %% ../nbs/04_memory.ipynb #f46af708
+@njit(nogil=True, cache=True)
+def _hops(p, to, fr, val, mix, hops):
+    "r ← p + mix · A r, `hops` times, A sparse: entry q is A[to[q], fr[q]] = val[q]."
+    r = p.copy()
+    for _ in range(hops):
+        acc = np.zeros(len(p))
+        for q in range(len(to)): acc[to[q]] += val[q] * r[fr[q]]
+        r = p + mix * acc
+    return r
+
+def _activate(p, ei, ej, ew, backward, mix, hops):
+    "Propagation's activation: A[to, from] is the largest of 0, the edges' weights along them and backward × weight against them."
+    to, fr, val = np.concatenate((ej, ei)), np.concatenate((ei, ej)), np.concatenate((ew, backward * ew))
+    key = to * len(p) + fr
+    order = np.argsort(key, kind='stable')  # one entry per (to, from), by row then column: a row sums as a dense product does
+    key, val = key[order], val[order]
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.zeros(0, np.int64)
+    val = np.maximum(np.maximum.reduceat(val, first), 0.0) if len(key) else val
+    return _hops(p, key[first] // len(p), key[first] % len(p), val, mix, hops)
+
 @patch
 def propagate(self:Memory,
               seeds: dict[int, float],  # node id -> seed score (e.g. fused), higher is better, > 0
@@ -1732,34 +1864,53 @@ def propagate(self:Memory,
               namespace: str | None = None,  # the request's namespace
              ) -> dict[int, float]:
     "Spreading activation from `seeds` over typed edges: id -> activation, for the seeds and the nodes reached."
+    ids, r = self._propagated(seeds, hops, mix, sharpness, edge_weights, backward, namespace)
+    return {i: v for i, v in zip(ids.tolist(), r.tolist()) if v > 0}
+
+@patch
+def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_weights=None, backward=None,
+                namespace=None) -> tuple[np.ndarray, np.ndarray]:
+    "`propagate` as arrays: (node ids, seeds first; their activation, zeros included)."
     c = self.cfg
     hops = c.propagate_hops if hops is None else hops
     mix = c.propagate_mix if mix is None else mix
     sharpness = c.propagate_sharpness if sharpness is None else sharpness
     backward = c.propagate_backward if backward is None else backward
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
-    etypes = {EdgeType.parse(t).value: float(w) for t, w in (self.edge_type_weights() if edge_weights is None else edge_weights).items()}
-    if not seeds: return {}
-    p0 = np.fromiter((max(float(s), 0.0) for s in seeds.values()), float, len(seeds))
+    etypes = self.edge_type_weights() if edge_weights is None else {EdgeType.parse(t).value: float(w) for t, w in edge_weights.items()}
+    if not seeds: return np.zeros(0, np.int64), np.zeros(0)
+    p0 = np.maximum(np.fromiter(seeds.values(), float, len(seeds)), 0.0)
     if p0.max() > 0: p0 = (p0 / p0.max()) ** sharpness
-    spread = [int(i) for i, a in zip(seeds, p0) if a >= c.propagate_min_seed]  # too weak to move any ranking
-    with self._lock: ids, edges = self._local_edges([int(i) for i in seeds], hops, etypes, namespace, spread)
+    ids = np.fromiter(seeds, np.int64, len(seeds))
+    with self._lock:  # only seeds strong enough to move a ranking spread
+        ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, ids[p0 >= c.propagate_min_seed])
     p = np.zeros(len(ids)); p[:len(seeds)] = p0
-    A = np.zeros((len(ids), len(ids)))
-    if edges:
-        e = np.array(edges); i, j = e[:, 0].astype(int), e[:, 1].astype(int)
-        np.maximum.at(A, (j, i), e[:, 2]); np.maximum.at(A, (i, j), backward * e[:, 2])  # A[to, from]
-    r = p.copy()
-    for _ in range(hops): r = p + mix * (A @ r)
-    return {i: v for i, v in zip(ids, r.tolist()) if v > 0}
+    return ids, _activate(p, ei, ej, ew, float(backward), float(mix), hops)
 
 # %% ../nbs/04_memory.ipynb #ffac1a8e
+@njit(nogil=True, cache=True)
+def _rows_among(ids, indptr, inc, src, dst, built, n_edges, local):  # local: as `_walk`'s
+    "The edge rows out of one of `ids` into one of them (a row twice if an id is): the CSR rows of each, and the rows added since the build."
+    for j in range(len(ids)): local[ids[j]] = j
+    rows = [np.int64(x) for x in range(0)]
+    for x in ids:
+        if x < len(indptr) - 1:
+            for p in range(indptr[x], indptr[x + 1]):
+                e = inc[p]
+                if src[e] == x and dst[e] < len(local) and local[dst[e]] >= 0: rows.append(e)
+    for e in range(built, n_edges):
+        if src[e] < len(local) and dst[e] < len(local) and local[src[e]] >= 0 and local[dst[e]] >= 0: rows.append(e)
+    for x in ids: local[x] = -1
+    return np.array(rows, np.int64)
+
 @patch
 def _edges_among(self:Memory, ids: list[int]) -> list[Edge]:
     "The stored edges between these nodes, as networkx lists them (by source in the order of `ids`, then neighbour, then type), found through `EdgeArrays`."
     E, pos = self._edges, {a: j for j, a in enumerate(ids)}
-    u, e = E.incident(ids)
-    rows = sorted(set(e[(E.src[e] == u) & np.isin(E.dst[e], ids)].tolist()))  # out of one of them, into one of them
+    a = np.asarray(ids, np.int64)
+    with self._lock:  # the scratch is shared
+        rows = _rows_among(a, E.indptr, E.inc, E.src, E.dst, E.built, E.n, self._id_scratch(max(len(self._node_slot), int(a.max(initial=-1)) + 1)))
+    rows = sorted(set(rows.tolist()))
     first = {}
     for r in rows: first.setdefault((int(E.src[r]), int(E.dst[r])), r)  # networkx keeps a neighbour where its first edge put it
     out = []
@@ -1785,18 +1936,21 @@ def hybrid_subgraph(self:Memory,
     k = self.cfg.search_k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
-    scores = self.propagate(seeds, namespace=namespace) if propagate and seeds else seeds
-    top = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+    if propagate and seeds:
+        ids, act = self._propagated(seeds, namespace=namespace); ids, act = ids[act > 0], act[act > 0]
+    else: ids, act = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), float, len(seeds))
+    best = np.lexsort((ids, -act))[:k]  # by score, then id
+    top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
     tw = self.edge_type_weights()
     with self._lock:
         edges = self._edges_among(top)
-        sims = self.vectors(top) @ qv if top else np.zeros(0)
+        sims = self.index.get_vectors(self._node_slot[ids[best]].tolist()) @ qv if top else np.zeros(0)
     nodes = self.get_many(top)
     def carried(e, i):  # activation edge `e` carries from its seed end to `i`
         u, fwd = (e.src, True) if e.dst == i else (e.dst, False)
         return scores[u] * e.weight * tw.get(e.type.value, 0.0) * (1.0 if fwd else self.cfg.propagate_backward) if u in seeds else 0.0
     sg = {}
-    for i, s in zip(top, sims):
+    for i, s in zip(top, sims.tolist()):
         if i not in nodes: continue
         e = max((e for e in edges if i in (e.src, e.dst) and e.src != e.dst), key=lambda e: carried(e, i), default=None) if i not in seeds else None
         if e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))

@@ -191,13 +191,18 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
     return spans[r]
 
 # %% ../nbs/01b_text.ipynb #cab001a8
+_DATE_HINTS = dict(  # per pattern kind, words one of which must be in the (case-folded) text for it to match
+    iso=('-',), day=tuple(m[:3] for m in _MONTHS), month=tuple(m[:3] for m in _MONTHS), year=('19', '20'), ago=('ago',),
+    rel=('yesterday', 'today', 'ton', 'rning', 'week', 'month', 'year', 'last'), weekday=('day',))  # no 'i': re.I also matches 'ı'
+
 def date_window(text: str,  # free text, e.g. a question
                 now: datetime | None = None,  # the reference time ("last week" is the week before it); default: now, UTC
                ) -> DateWindow | None:
     "The time window of the first date expression in `text` (None when there is none)."
     now = (datetime.utcnow() if now is None else now).replace(tzinfo=None)
-    found = []
+    found, low = [], text.casefold()
     for kind, pat in _DATE_PATTERNS:
+        if not any(h in low for h in _DATE_HINTS[kind]): continue  # a pattern that cannot match is not run (the retrieval hot path)
         for m in pat.finditer(text):
             w = _resolve(kind, {k: v for k, v in m.groupdict().items() if v is not None}, now)
             if w is not None: found.append((m.start(), -(m.end() - m.start()), m, w)); break
