@@ -71,6 +71,7 @@ class MemoryConfig:
     hnsw_m: int = _f(16, at_least(2, 'an integer'), "HNSW links per node (2M on layer 0)")
     hnsw_ef_construction: int = _f(200, at_least(1, 'an integer'), "HNSW candidate list size while building")
     hnsw_ef_search: int = _f(64, at_least(1, 'an integer'), "HNSW candidate list size while searching")
+    hnsw_insert_threads: int = _f(0, at_least(0, 'an integer'), "HNSW inserts: 0 one node at a time; n >= 1 a batch's neighbours found on n threads (same graph for any n; more CPU)")
     metric: str = _f('cosine', one_of('cosine', 'ip', 'l2'), "vector distance")
     share_global: bool = _f(True, None, "searches in a namespace also see the `global` namespace")
     dedup_threshold: float = _f(0.95, between(0, 1), "cosine at or above which a write updates the existing node")

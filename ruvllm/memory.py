@@ -660,7 +660,8 @@ def _dir_lock(self:Memory, shared: bool = False):
 def _new_index(self:Memory):
     c = self.cfg
     return HNSWIndex(self.embedder.dim, metric='cosine', M=c.hnsw_m, ef_construction=c.hnsw_ef_construction,
-                     ef_search=c.hnsw_ef_search, exact_scan_factor=c.exact_scan_factor)
+                     ef_search=c.hnsw_ef_search, exact_scan_factor=c.exact_scan_factor,
+                     insert_threads=c.hnsw_insert_threads)
 
 @patch
 def _load_snapshot(self:Memory, max_slot: int) -> int:
@@ -671,7 +672,8 @@ def _load_snapshot(self:Memory, max_slot: int) -> int:
         try:
             with self._dir_lock(shared=True):
                 meta = json.loads((snap / 'memory_checkpoint.json').read_text())
-                idx = HNSWIndex.load(snap, exact_scan_factor=self.cfg.exact_scan_factor)
+                idx = HNSWIndex.load(snap, exact_scan_factor=self.cfg.exact_scan_factor,
+                                     insert_threads=self.cfg.hnsw_insert_threads)
             if meta.get('store_id') != self.store.store_id: raise ValueError("snapshot is of another database")
             if idx.dim != self.embedder.dim: raise ValueError(f"snapshot has dim {idx.dim}, the embedder {self.embedder.dim}")
             if meta['checkpoint'] > max_slot or len(idx) != meta['count']: raise ValueError("snapshot is ahead of the database")
@@ -903,6 +905,22 @@ def _set_row(self:Memory, node_id, slot, ns, typ, archived):
     self._type[slot] = self._TYPE_CODE[NodeType.parse(typ)]
     self._refresh_masks(slot, old)
 
+# %% ../nbs/04_memory.ipynb #8fac6714
+@patch
+def _set_rows(self:Memory, node_ids, slots, namespaces, types, archived: bool = False):
+    "`_set_row` for a batch of nodes: one grow and array assignments (the write path of `add_nodes` and `ingest`)."
+    ids, sl = np.asarray(node_ids, np.int64), np.asarray(slots, np.int64)
+    if not len(ids): return
+    self._grow(int(sl.max()) + 1, int(ids.max()) + 1)
+    old = self._node_slot[ids]
+    retired = old[(old >= 0) & (old != sl)]  # slots of nodes that got a new vector
+    self._slot_node[retired] = -1
+    self._node_slot[ids] = sl; self._slot_node[sl] = ids
+    self._archived[sl] = bool(archived)
+    self._ns[sl] = [self._ns_code(ns) for ns in namespaces]
+    self._type[sl] = [self._TYPE_CODE[NodeType.parse(t)] for t in types]
+    self._refresh_masks(*sl.tolist(), *retired.tolist())
+
 # %% ../nbs/04_memory.ipynb #246403e0
 _NODE_COLUMNS = dict(text=(object, None), source=(object, None), metadata=(object, None), quality=(np.float64, 0.0),
                      created_at=(np.float64, 0.0), last_access=(np.float64, 0.0), access_count=(np.int64, 0),
@@ -1115,8 +1133,10 @@ def _vectors_for(self:Memory, prepared: list[dict], first: int = 0) -> np.ndarra
     return self.check_vectors(np.stack(rows), first)
 
 @patch
-def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray) -> tuple[list[Node], list[int]]:
-    "Write the nodes in one transaction (all or nothing): (the stored nodes, their slots). The derived state is not touched yet."
+def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
+                  follows: dict | None = None,  # `ingest`'s last node per source: also write the `Follows` edges
+                 ) -> tuple[list[Node], list[int], list[Edge]]:
+    "Write the nodes (and their `Follows` edges) in one transaction, all or nothing: (the stored nodes, their slots, the edges). The derived state is not touched yet."
     now = time.time()
     nodes = [Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
              for p in prepared]
@@ -1124,7 +1144,9 @@ def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray) -> tuple[
         start = self.store.next_slot()
         slots = list(range(start, start + len(nodes)))
         for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
-    return nodes, slots
+        edges = [] if follows is None else self._follows_edges(nodes, follows)
+        for e in edges: self.store.upsert_edge(e, e.created_at)
+    return nodes, slots, edges
 
 @patch
 def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
@@ -1147,8 +1169,7 @@ def _apply_nodes(self:Memory, nodes: list[Node], slots: list[int], vecs: np.ndar
     "The derived state of committed nodes (caller holds `_lock`): index, slot table, graph; then the snapshot policy."
     if indexed is not self.index: self._index_missing(vecs, slots)
     self._next_slot = max(self._next_slot, slots[-1] + 1)
-    for n, slot in zip(nodes, slots):
-        self._set_row(n.id, slot, n.namespace, n.type, False)
+    self._set_rows([n.id for n in nodes], slots, [n.namespace for n in nodes], [n.type for n in nodes])
     self._put_nodes(nodes)  # the RAM node columns
     self.graph.add_nodes_from(n.id for n in nodes)
     self._after_write(len(nodes))
@@ -1161,7 +1182,7 @@ def add_nodes(self:Memory, items: list[dict]) -> list[int]:
     if not prepared: return []
     vecs = self._vectors_for(prepared)
     with self._lock:  # commit and derived state in one hold: no snapshot can fall between them
-        nodes, slots = self._commit_nodes(prepared, vecs)
+        nodes, slots, _ = self._commit_nodes(prepared, vecs)
         self._apply_nodes(nodes, slots, vecs)
     return [n.id for n in nodes]
 
@@ -2124,15 +2145,23 @@ def _ingest_record(it, i: int, namespace: str, type) -> dict:
     raise InvalidInputError(f"item {i} must be a string or a dict with 'text', got {it.__class__.__name__}")
 
 @patch
-def _link_follows(self:Memory, nodes: list[Node], last_by_source: dict):
-    "`Follows` edges from the previous node of each node's source (`last_by_source` carries them across batches)."
-    links = []
+def _follows_edges(self:Memory, nodes: list[Node], last_by_source: dict) -> list[Edge]:
+    "New `Follows` edges from the previous node of each node's source (`last_by_source` carries them across batches)."
+    out, w = [], self.cfg.follows_weight
     for n in nodes:
-        src, i = n.source, n.id
-        if src is None: continue
-        if src in last_by_source: links.append((last_by_source[src], i, EdgeType.FOLLOWS, self.cfg.follows_weight))
-        last_by_source[src] = i
-    if links: self.add_edges(links)
+        if n.source is None: continue
+        prev = last_by_source.get(n.source)
+        if prev is not None: out.append(Edge(prev, n.id, EdgeType.FOLLOWS, w, n.created_at, n.created_at, 0))
+        last_by_source[n.source] = n.id
+    return out
+
+@patch
+def _apply_edges(self:Memory, edges: list[Edge]):
+    "Committed edges into the graph and the edge arrays (caller holds `_lock`): the derived state `_upsert_edge_locked` keeps."
+    for e in edges:
+        self.graph.add_edge(e.src, e.dst, key=e.type.value, weight=e.weight, created_at=e.created_at,
+                            last_used=e.last_used, uses=e.uses, decayed_at=e.created_at)
+        self._edges.upsert(e.src, e.dst, e.type.value, e.weight)
 
 # %% ../nbs/04_memory.ipynb #fa41422e
 from concurrent.futures import ThreadPoolExecutor
@@ -2149,40 +2178,47 @@ def ingest(self:Memory,
           ) -> list[int]:
     """Bulk load texts or records (`{"text", "type"?, "source"?, "metadata"?, "namespace"?}`): batched embedding and
     insertion, one transaction per batch, `Follows` edges (weight `memory.follows_weight`) between consecutive items
-    of one source, across batches too. A list is checked whole (every field of every item) before anything is
-    written; a stream (an iterator, e.g. a transcript its reader has already validated) is read one batch at a time.
-    A batch's HNSW insertion runs in a worker thread while the next batch is embedded and committed."""
+    of one source, across batches too, committed with their nodes. A list is checked whole (every field of every item)
+    before anything is written; a stream (an iterator, e.g. a transcript its reader has already validated) is read one
+    batch at a time. Three stages overlap: while batch i is committed, batch i+1 is embedded (in one thread) and batch
+    i-1 inserted into the HNSW index (in another)."""
     from tqdm.auto import tqdm
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i)
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))
-    ids, last_by_source = [], {}
+    ids, last_by_source, read = [], {}, [0]
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
-    def finish(p):  # the derived state and the links of a committed batch, once its index insertion is done
-        nodes, slots, vecs, fut = p
+    def finish(p):  # the derived state of a committed batch, once its index insertion is done
+        nodes, slots, vecs, edges, fut = p
         try: indexed = fut.result()
         except Exception as e: indexed = None; log.warning("memory: ingest's index worker failed (%s); inserting here", e)
         with self._lock:
             self._unapplied -= 1
             self._apply_nodes(nodes, slots, vecs, indexed)  # adds what the worker did not (or to a newer index)
-        if link_follows: self._link_follows(nodes, last_by_source)
+            self._apply_edges(edges)  # committed with the nodes
         ids.extend(n.id for n in nodes); bar.update(len(nodes))
+    def embedded():  # (batch, future of its vectors), one batch ahead of the commits
+        batch = list(itertools.islice(items, batch_size))
+        if batch: read[0] += len(batch); return batch, embedder.submit(self._vectors_for, batch, read[0] - len(batch))
     pending, worker = None, ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-index')
+    embedder = ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-embed')
     try:
-        while batch := list(itertools.islice(items, batch_size)):
-            vecs = self._vectors_for(batch, len(ids) + (len(pending[0]) if pending else 0))  # overlaps the worker
+        ahead = embedded()
+        while ahead:
+            (batch, vf), ahead = ahead, embedded()
+            vecs = vf.result()
             if pending and self._snapshot_due(len(pending[0])):  # let the snapshot it triggers see every committed slot
                 p, pending = pending, None; finish(p)
             with self._lock:
-                nodes, slots = self._commit_nodes(batch, vecs)
+                nodes, slots, edges = self._commit_nodes(batch, vecs, last_by_source if link_follows else None)
                 self._unapplied += 1
             fut = worker.submit(self._index_new, vecs, slots)
             if pending: p, pending = pending, None; finish(p)
-            pending = (nodes, slots, vecs, fut)
+            pending = (nodes, slots, vecs, edges, fut)
     finally:
         if pending: finish(pending)
-        worker.shutdown(); bar.close()
+        embedder.shutdown(cancel_futures=True); worker.shutdown(); bar.close()
     self._freeze_loaded()
     return ids

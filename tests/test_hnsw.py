@@ -34,6 +34,20 @@ def test_recall_at_default_settings(data, index):
     assert recall_at_k(index.search_batch(queries, 10, ef=10)[0], truth) < 0.9
 
 
+def test_parallel_batch_insert_is_as_good_as_one_by_one(data):
+    base, queries, truth = data
+    built = {}
+    for threads in (0, 1, 2):                 # 0: the classic one-by-one insertion; 1, 2: the batch insert
+        ix = built[threads] = HNSWIndex(256, insert_threads=threads)
+        for a in range(0, len(base), 256): ix.add(base[a:a + 256])   # in batches, as Memory.ingest adds
+    assert np.array_equal(built[1].links0, built[2].links0)           # the graph does not depend on the threads
+    assert not np.array_equal(built[0].links0, built[2].links0)       # ... and it is another graph than one-by-one
+    for ef in (10, 16, 32, 64):                # recall@10 against brute force, at every candidate list size
+        seq, par = (recall_at_k(built[t].search_batch(queries, 10, ef=ef)[0], truth) for t in (0, 2))
+        assert par >= seq - 0.005, (ef, seq, par)
+    assert recall_at_k(built[2].search_batch(queries, 10, ef=64)[0], truth) >= 0.95
+
+
 def test_every_vector_finds_itself_first(data, index):
     ids, dists = index.search_batch(data[0], 1)
     assert (ids[:, 0] == np.arange(5000)).all()
@@ -104,9 +118,10 @@ def test_selective_filter_still_finds_allowed_nodes(data, index):
     assert recall_at_k(got, np.flatnonzero(mask)[t]) == 1.0
 
 
-def test_delete_compact_and_readd(data):
+@pytest.mark.parametrize('threads', [0, 2])
+def test_delete_compact_and_readd(data, threads):
     base = data[0][:1000]
-    ix = HNSWIndex(256)
+    ix = HNSWIndex(256, insert_threads=threads)
     ix.add(base)
     for i in range(0, 1000, 3): ix.delete(i)
     assert len(ix) == 666 and 3 not in ix and 4 in ix
@@ -125,8 +140,9 @@ def test_delete_compact_and_readd(data):
     assert ix.add(base[0])[0] == 1000
 
 
-def test_delete_everything_then_search(data):
-    ix = HNSWIndex(256)
+@pytest.mark.parametrize('threads', [0, 2])
+def test_delete_everything_then_search(data, threads):
+    ix = HNSWIndex(256, insert_threads=threads)
     ix.add(data[0][:50])
     for i in range(50): ix.delete(i)
     ids, dists = ix.search(data[1][0], 5)

@@ -52,6 +52,15 @@ def _check_consistent(mem):
         assert slot in mem.index, f"node {i}'s slot {slot} is missing from the index"
     live_sql = {r[0] for r in mem.store.q('SELECT id FROM nodes WHERE archived=0')}
     assert live_sql == set(mem.live_ids().tolist())
+    # `ingest` commits a batch's Follows edges with its nodes: whatever a kill left, a source's stored turns are linked
+    by_source = {}
+    for i, src in mem.store.q('SELECT id, source FROM nodes WHERE source IS NOT NULL ORDER BY id'):
+        by_source.setdefault(src, []).append(i)
+    stored = set(mem.store.q('SELECT src, dst FROM edges WHERE type=?', (EdgeType.FOLLOWS.value,)))
+    for src, ids in by_source.items():
+        for a, b in zip(ids, ids[1:]):
+            assert (a, b) in stored, f"source {src}: nodes {a} and {b} are stored but not linked"
+            assert mem.edge(a, b, EdgeType.FOLLOWS).weight == mem.cfg.follows_weight
 
 
 def test_kill9_writer_loses_no_acknowledged_write(tmp_path):

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['mixture_of_gaussians', 'brute_force_knn', 'recall_at_k', 'ann_benchmark', 'qps_at_recall', 'ann_summary',
-           'plot_recall_qps', 'first_search_after_import', 'thread_scaling', 'docstring_sentences']
+           'plot_recall_qps', 'first_search_after_import', 'thread_scaling', 'batch_insert_report',
+           'docstring_sentences']
 
 # %% ../../nbs/evals/03_ann.ipynb #30c6e4c5
 import json, threading, time
@@ -263,6 +264,31 @@ def thread_scaling(index, # a built index
     wall = time.perf_counter() - t0
     return {'qps_1_thread': one, f'qps_{threads}_threads': len(queries) / wall, 'speedup': len(queries) / wall / one,
             'cores_used': (time.process_time() - c0) / wall}
+
+# %% ../../nbs/evals/03_ann.ipynb #56854f4f
+def batch_insert_report(X, # base vectors (n, dim), added 256 at a time (as `Memory.ingest` adds them)
+                        Q, # queries (q, dim)
+                        threads=(0, 1, 2), # `insert_threads` settings to build with (0: one node at a time)
+                        ef_construction:int=200, # as in `HNSWIndex`
+                        efs=(10, 16, 32, 64), # ef_search values the recall is read at
+                        repeats:int=3): # builds per setting, interleaved; the median CPU and wall are kept
+    """Build CPU and wall seconds and recall@10 (%, against brute force) of `HNSWIndex` per `insert_threads` setting.
+    CPU is the process's (every thread); the builds alternate so that a shared machine's load falls on all alike."""
+    import os, statistics
+    import pandas as pd
+    truth, _ = brute_force_knn(X, Q, 10)
+    runs, rec = {t: [] for t in threads}, {}
+    for r in range(repeats):
+        for t in (threads if r % 2 == 0 else threads[::-1]):
+            ix = HNSWIndex(X.shape[1], ef_construction=ef_construction, insert_threads=t)
+            c, w = time.process_time(), time.perf_counter()
+            for a in range(0, len(X), 256): ix.add(X[a:a + 256])
+            runs[t].append((time.process_time() - c, time.perf_counter() - w))
+            rec[t] = {f'R@10 ef={ef}': round(100 * recall_at_k(ix.search_batch(Q, 10, ef=ef)[0], truth), 2) for ef in efs}
+    df = pd.DataFrame([dict(insert_threads=t, build_cpu_s=round(statistics.median(c for c, _ in runs[t]), 3),
+                            build_wall_s=round(statistics.median(w for _, w in runs[t]), 3), **rec[t]) for t in threads])
+    df.attrs['load'] = round(os.getloadavg()[0], 1)
+    return df
 
 # %% ../../nbs/evals/03_ann.ipynb #e2f0563c
 def docstring_sentences(n:int=21_000, # how many distinct sentences
