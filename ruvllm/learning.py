@@ -54,7 +54,7 @@ def to_json(self: RequestRecord) -> str:
     # shallow: `asdict` deep-copies every list and the decision, a millisecond per request on the request path
     d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ('router_state', 'cache_hit', 'decision')}
     if self.cached: d['decision'] = dict(self.cache_hit or {})
-    else: d['decision'] = {} if self.decision is None else {**self.decision.to_dict(), 'h': self.router_state}
+    else: d['decision'] = {} if self.decision is None else {**{f.name: getattr(self.decision, f.name) for f in fields(self.decision)}, 'h': self.router_state}  # `to_dict`, shallow
     return json.dumps(d)
 
 @patch(cls_method=True)
@@ -195,7 +195,7 @@ class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `get`, `exclusive`)
-                 write: Callable[[str, dict], dict | None],  # the write-back of one request; returns store entries to commit with it
+                 write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
                  max_delay_s: float = 2.0):  # `learning.writeback_max_delay_s`
         if not max_delay_s > 0: raise ValueError(f"max_delay_s must be > 0, got {max_delay_s!r}")
         self.store, self.write, self.max_delay_s = store, write, max_delay_s
@@ -264,10 +264,10 @@ def _run(self: WriteBackQueue):
             self._cv.wait_for(lambda: self._items or self._closing)
             if not self._items: return
             batch = list(self._items); self._items.clear()
-        puts, done = {}, []
-        for rid, payload in batch:
-            try: puts.update(self.write(rid, payload) or {}); done.append(rid)
-            except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rid)
+        try: out = self.write(batch)
+        except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
+        done = [rid for rid, _ in batch if rid in out]
+        puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
         try: self.store.kv_write(puts, deletes=[self.key(r) for r in done])
         except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
         with self._cv:
