@@ -203,6 +203,8 @@ class WriteBackQueue:
         self._items = collections.deque()  # (request_id, payload) not yet taken by the writer
         self._waiting: dict[str, float] = {}  # request_id -> hand-off time, until written (oldest first)
         self._closing, self.written, self.failed = False, 0, 0
+        self._gcv = threading.Condition()  # `_commit`'s group: gathering entries, its number, the last committed, errors
+        self._group, self._group_no, self._committed, self._committing, self._group_errors = {}, 1, 0, False, {}
         self._held = contextlib.ExitStack()
         self.slot = self._take_slot()
         try: self.adopted = self._adopt()
@@ -249,7 +251,7 @@ def _adopt(self: WriteBackQueue) -> int:
 def submit(self: WriteBackQueue, request_id: str, payload: dict,  # what the write needs beyond the record (JSON)
            puts: dict | None = None):  # store entries committed with the hand-off (the request's record)
     "Hand one request's write-back over: durable when this returns; written by the writer thread soon after."
-    self.store.kv_write({**(puts or {}), self.key(request_id): json.dumps(payload).encode()})
+    self._commit({**(puts or {}), self.key(request_id): json.dumps(payload).encode()})  # with other threads' hand-offs
     with self._cv:
         if self._closing: return  # durable: the next queue on this slot writes it
         self._cv.wait_for(lambda: not self._waiting or not self.thread.is_alive() or
@@ -274,6 +276,32 @@ def _run(self: WriteBackQueue):
             for rid, _ in batch: self._waiting.pop(rid, None)
             self.written += len(done); self.failed += len(batch) - len(done)
             self._cv.notify_all()
+
+# %% ../nbs/10_learning.ipynb #470390ec
+@patch
+def _commit(self: WriteBackQueue, entries: dict):
+    """Commit `entries` (key -> bytes) durably before returning, in one transaction with whatever other threads hand
+    over meanwhile (a group commit): while one thread commits, the next arrivals gather, and one of them commits them all."""
+    with self._gcv:
+        g = self._group_no; self._group.update(entries)  # join the group now gathering
+        while self._committed < g:
+            if not self._committing: break  # nobody is committing: this thread commits the gathered group
+            self._gcv.wait()
+        else:
+            err = self._group_errors.get(g)
+            if err is not None: raise err
+            return
+        self._committing, batch, self._group = True, self._group, {}
+        self._group_no += 1
+    err = None
+    try: self.store.kv_write(batch)
+    except Exception as e: err = e
+    with self._gcv:
+        self._committing, self._committed = False, g
+        if err is not None: self._group_errors[g] = err
+        for old in [k for k in self._group_errors if k < g - 100]: del self._group_errors[old]
+        self._gcv.notify_all()
+    if err is not None: raise err
 
 # %% ../nbs/10_learning.ipynb #4b966aa5
 @patch
