@@ -311,7 +311,10 @@ def _judge_vectors(self: RuvLLM, queries: list[str]) -> list:
     "The cache judge's vectors for these questions, in one embedding call (a batch's cache entries); Nones without a judge."
     judge = self.cache.judge
     if judge is None or not queries: return [None] * len(queries)
-    return list(judge.embed([mask_names(q) for q in queries], kind='query'))
+    try: return list(judge.embed([mask_names(q) for q in queries], kind='query'))
+    except Exception:  # each `cache.put` embeds its own then: one bad text does not fail the batch
+        log.exception("the judge could not embed a batch of %d questions; embedding them one by one", len(queries))
+        return [None] * len(queries)
 
 @patch
 def flush(self: RuvLLM, timeout: float | None = None) -> bool:
