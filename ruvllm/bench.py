@@ -290,18 +290,23 @@ def _pct(x, p): return float(np.percentile(x, p)) if len(x) else float('nan')
 
 # %% ../nbs/13_bench.ipynb #1a734585
 def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int, progress: bool) -> dict:
-    "P50/P95/P99 of every stage over `nq` distinct queries forced to `tier`, after 5 warm-up queries (cache hits left out)."
+    """P50/P95/P99 (and mean) of every stage over `nq` distinct queries forced to `tier`, after 5 warm-up queries (cache
+    hits left out); also the whole `query` call, wall and CPU of the calling thread, and the CPU the other threads (the writer) used per query."""
     from tqdm.auto import tqdm
     cons = Constraints(force_model=tier, max_tokens=max_tokens)
     for q in _bench_queries(5, seed=n + 7): llm.query(q, constraints=cons)   # warm-up (model load, JIT)
-    lat = []
+    lat, call, cpu, p0, calls_cpu = [], [], [], time.process_time(), 0.0
     for q in tqdm(_bench_queries(nq, seed=n), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
-        r = llm.query(q, constraints=cons)
-        if not r.cached: lat.append(r.latency)
-    row = dict(nodes=len(llm.memory), tier=tier, backend=backend, queries=len(lat))
-    for s in list(STAGES) + ['orchestration', 'total']:
-        v = [getattr(l, s) for l in lat] if s != 'orchestration' else [l.orchestration for l in lat]
+        t0, c0 = time.perf_counter(), time.thread_time()
+        r = llm.query(q, constraints=cons); calls_cpu += time.thread_time() - c0
+        if not r.cached: lat.append(r.latency); call.append(1000 * (time.perf_counter() - t0)); cpu.append(1000 * (time.thread_time() - c0))
+    llm.flush()  # the queued write-backs' CPU counts too: the other threads' share is what the process used beyond the calls
+    row = dict(nodes=len(llm.memory), tier=tier, backend=backend, queries=len(lat),
+               other_threads_cpu_ms_per_query=1000 * max(0.0, time.process_time() - p0 - calls_cpu) / nq)
+    for s in list(STAGES) + ['orchestration', 'total', 'call', 'call_cpu']:
+        v = {'orchestration': [l.orchestration for l in lat], 'call': call, 'call_cpu': cpu}.get(s) or [getattr(l, s) for l in lat]
         for p in (50, 95, 99): row[f'{s}_p{p}_ms'] = _pct(v, p)
+        row[f'{s}_mean_ms'] = float(np.mean(v)) if len(v) else float('nan')
     return row
 
 # %% ../nbs/13_bench.ipynb #66d982f3
@@ -310,7 +315,9 @@ def latency_suite(quick: bool = False, progress: bool = True,
                   queries: int | None = None,  # extractive queries per size (default 300; quick 60)
                   llm_queries: int | None = None,  # SmolLM2 queries per size (default 20; quick 3)
                   max_tokens: int = 64,  # completion cap for the SmolLM2 rows (generation time grows with it; the stages do not)
-                  tiers: dict | None = None) -> pd.DataFrame:  # default {'tiny': 'extractive', 'small': 'llamacpp:default'}
+                  tiers: dict | None = None,  # default {'tiny': 'extractive', 'small': 'llamacpp:default'}
+                  variants: dict | None = None,  # label -> further Config fields, each measured in turn on every memory size
+                 ) -> pd.DataFrame:  # e.g. {'as configured': {}, 'no judge': {'cache.judge': 'none'}}: one column per variant
     "P50/P95/P99 per pipeline stage and of the orchestration overhead, per memory size and tier."
     from ruvllm.inference import local_extra_missing
     sizes = sizes or ((1_000, 10_000) if quick else (1_000, 10_000, 100_000))
@@ -320,11 +327,12 @@ def latency_suite(quick: bool = False, progress: bool = True,
     try:
         llm = None
         for n in sizes:
-            if llm is not None: llm.close()
-            llm = _bench_llm(Path(tmp) / 'lat', n, tiers, progress=progress)   # grows the same directory: 1k -> 10k -> 100k
-            for tier, nq in (('tiny', queries), ('small', llm_queries)):
-                if tier not in tiers or nq == 0: continue
-                rows.append(_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress))
+            for label, settings in (variants or {'as configured': {}}).items():
+                if llm is not None: llm.close()
+                llm = _bench_llm(Path(tmp) / 'lat', n, tiers, progress=progress, settings=settings)   # grows one directory: 1k -> 10k -> 100k
+                for tier, nq in (('tiny', queries), ('small', llm_queries)):
+                    if tier not in tiers or nq == 0: continue
+                    rows.append(dict(variant=label, **_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress)))
         llm.close()
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return pd.DataFrame(rows)

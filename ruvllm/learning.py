@@ -7,7 +7,7 @@ __all__ = ['log', 'RequestRecord', 'answer_part', 'strip_fabricated_sources', 'g
            'CompressionReport', 'knn_graph', 'extractive_summary', 'LoopC', 'LoopB', 'Scheduler']
 
 # %% ../nbs/10_learning.ipynb #23b5d7a2
-import collections, contextlib, itertools, json, logging, math, re, threading, time
+import base64, collections, contextlib, itertools, json, logging, math, re, threading, time
 from dataclasses import dataclass, field, fields, asdict
 from typing import Callable, Sequence
 
@@ -49,17 +49,28 @@ class RequestRecord:
     writeback: str | None = None  # 'queued' while Loop A's write-back waits for the writer thread, then 'done'
 
 # %% ../nbs/10_learning.ipynb #1cbf6ad7
+_F32 = 'f32:'  # stored router features: float32 bytes in base64 (JSON floats cost about 4 µs each on the request path)
+
+def _pack_features(x) -> str | None:
+    return None if x is None else _F32 + base64.b64encode(np.asarray(x, '<f4').tobytes()).decode()
+
+def _unpack_features(v) -> list | None:
+    if isinstance(v, str) and v.startswith(_F32): return np.frombuffer(base64.b64decode(v[len(_F32):]), '<f4').tolist()
+    return v  # a list (records stored before), or None
+
 @patch
 def to_json(self: RequestRecord) -> str:
     # shallow: `asdict` deep-copies every list and the decision, a millisecond per request on the request path
     d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ('router_state', 'cache_hit', 'decision')}
+    d['features'] = _pack_features(self.features)
     if self.cached: d['decision'] = dict(self.cache_hit or {})
-    else: d['decision'] = {} if self.decision is None else {**self.decision.to_dict(), 'h': self.router_state}
+    else: d['decision'] = {} if self.decision is None else {**{f.name: getattr(self.decision, f.name) for f in fields(self.decision)}, 'h': self.router_state}  # `to_dict`, shallow
     return json.dumps(d)
 
 @patch(cls_method=True)
 def from_json(cls: RequestRecord, s: str) -> RequestRecord:
     d = json.loads(s)
+    d['features'] = _unpack_features(d.get('features'))
     dec = d.pop('decision', None) or {}
     if isinstance(dec, dict) and d.get('cached'): d['cache_hit'] = d.get('cache_hit') or dec or None
     elif dec:
@@ -195,7 +206,7 @@ class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `get`, `exclusive`)
-                 write: Callable[[str, dict], dict | None],  # the write-back of one request; returns store entries to commit with it
+                 write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
                  max_delay_s: float = 2.0):  # `learning.writeback_max_delay_s`
         if not max_delay_s > 0: raise ValueError(f"max_delay_s must be > 0, got {max_delay_s!r}")
         self.store, self.write, self.max_delay_s = store, write, max_delay_s
@@ -203,6 +214,8 @@ class WriteBackQueue:
         self._items = collections.deque()  # (request_id, payload) not yet taken by the writer
         self._waiting: dict[str, float] = {}  # request_id -> hand-off time, until written (oldest first)
         self._closing, self.written, self.failed = False, 0, 0
+        self._gcv = threading.Condition()  # `_commit`'s group: gathering entries, its number, the last committed, errors
+        self._group, self._group_no, self._committed, self._committing, self._group_errors = {}, 1, 0, False, {}
         self._held = contextlib.ExitStack()
         self.slot = self._take_slot()
         try: self.adopted = self._adopt()
@@ -249,7 +262,7 @@ def _adopt(self: WriteBackQueue) -> int:
 def submit(self: WriteBackQueue, request_id: str, payload: dict,  # what the write needs beyond the record (JSON)
            puts: dict | None = None):  # store entries committed with the hand-off (the request's record)
     "Hand one request's write-back over: durable when this returns; written by the writer thread soon after."
-    self.store.kv_write({**(puts or {}), self.key(request_id): json.dumps(payload).encode()})
+    self._commit({**(puts or {}), self.key(request_id): json.dumps(payload).encode()})  # with other threads' hand-offs
     with self._cv:
         if self._closing: return  # durable: the next queue on this slot writes it
         self._cv.wait_for(lambda: not self._waiting or not self.thread.is_alive() or
@@ -264,16 +277,42 @@ def _run(self: WriteBackQueue):
             self._cv.wait_for(lambda: self._items or self._closing)
             if not self._items: return
             batch = list(self._items); self._items.clear()
-        puts, done = {}, []
-        for rid, payload in batch:
-            try: puts.update(self.write(rid, payload) or {}); done.append(rid)
-            except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rid)
+        try: out = self.write(batch)
+        except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
+        done = [rid for rid, _ in batch if rid in out]
+        puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
         try: self.store.kv_write(puts, deletes=[self.key(r) for r in done])
         except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
         with self._cv:
             for rid, _ in batch: self._waiting.pop(rid, None)
             self.written += len(done); self.failed += len(batch) - len(done)
             self._cv.notify_all()
+
+# %% ../nbs/10_learning.ipynb #470390ec
+@patch
+def _commit(self: WriteBackQueue, entries: dict):
+    """Commit `entries` (key -> bytes) durably before returning, in one transaction with whatever other threads hand
+    over meanwhile (a group commit): while one thread commits, the next arrivals gather, and one of them commits them all."""
+    with self._gcv:
+        g = self._group_no; self._group.update(entries)  # join the group now gathering
+        while self._committed < g:
+            if not self._committing: break  # nobody is committing: this thread commits the gathered group
+            self._gcv.wait()
+        else:
+            err = self._group_errors.get(g)
+            if err is not None: raise err
+            return
+        self._committing, batch, self._group = True, self._group, {}
+        self._group_no += 1
+    err = None
+    try: self.store.kv_write(batch)
+    except Exception as e: err = e
+    with self._gcv:
+        self._committing, self._committed = False, g
+        if err is not None: self._group_errors[g] = err
+        for old in [k for k in self._group_errors if k < g - 100]: del self._group_errors[old]
+        self._gcv.notify_all()
+    if err is not None: raise err
 
 # %% ../nbs/10_learning.ipynb #4b966aa5
 @patch

@@ -19,7 +19,7 @@ from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
-from .text import key_coverage, key_words
+from .text import key_coverage, key_words, mask_names
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Memory, Subgraph
@@ -294,7 +294,8 @@ def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
 
 @patch
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
-                use_cache: bool = True):  # cache a well-grounded answer
+                use_cache: bool = True,  # cache a well-grounded answer
+                judge_vec=None):  # the cache judge's vector for the question, when the writer embedded its batch's already
     "Loop A's writes for one served request: the QAPair and its edges, the used nodes' access, the cache entry."
     c = self.cfg
     if c.learning.enabled: rec.qa_node = self.loop_a.write_back(rec, rec.self_quality)
@@ -303,31 +304,53 @@ def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the quer
     if rec.used_ids: self.memory.touch(rec.used_ids)
     if use_cache and rec.self_quality >= c.learning.quality_threshold:
         qv = self.memory.embed_query(rec.query) if query_vector is None else query_vector
-        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
+        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids, judge_vec=judge_vec)
 
 @patch
-def _write_queued(self: RuvLLM, request_id: str, payload: dict) -> dict:
-    "The writer thread's part of one request: learn from it, then commit its updated record (the hand-off goes after)."
-    raw = self.store.get(f'req:{request_id}')  # as stored: another process may have given feedback on it meanwhile
-    if raw is None: return {}  # never committed: nothing was acknowledged
-    stored = RequestRecord.from_json(raw.decode())
-    if stored.writeback != 'queued': return {}  # written already (a replay after the record was updated)
-    with self._lock: rec = self._records.get(request_id) or stored  # the one feedback here will see, if still in RAM
-    rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
-    fb = Feedback(**rec.feedback) if rec.feedback else None
-    if fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold):  # not judged wrong
-        self._learn_from(rec, None, bool(payload.get('cache')) and fb is None)
-    rec.writeback = 'done'
-    with self.store.tx():  # read again: feedback another process gave while this one learned is kept, not overwritten
-        now = self.store.get(f'req:{request_id}')
-        rec.feedback = rec.feedback or (RequestRecord.from_json(now.decode()).feedback if now else None)
-        self.store.put(f'req:{request_id}', rec.to_json().encode())
-    return {}  # a crash before the hand-off's removal replays it, and the replay sees 'done
+def _judge_vectors(self: RuvLLM, queries: list[str]) -> list:
+    "The cache judge's vectors for these questions, in one embedding call (a batch's cache entries); Nones without a judge."
+    judge = self.cache.judge
+    if judge is None or not queries: return [None] * len(queries)
+    try: return list(judge.embed([mask_names(q) for q in queries], kind='query'))
+    except Exception:  # each `cache.put` embeds its own then: one bad text does not fail the batch
+        log.exception("the judge could not embed a batch of %d questions; embedding them one by one", len(queries))
+        return [None] * len(queries)
 
 @patch
 def flush(self: RuvLLM, timeout: float | None = None) -> bool:
     "Wait until every queued write-back is written (True), or `timeout` s pass (False); True at once in 'sync' mode."
     return True if self.writes is None else self.writes.flush(timeout)
+
+# %% ../nbs/11_orchestrator.ipynb #ae7a8700
+@patch
+def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) pairs the writer took
+    """The writer thread's part of a batch: learn from each request (the judge embeds the batch's cache entries in one
+    call), then commit their updated records in one transaction. Returns request_id -> {} for each request done."""
+    out, todo, lc = {}, [], self.cfg.learning
+    for rid, payload in batch:
+        raw = self.store.get(f'req:{rid}')  # as stored: another process may have given feedback on it meanwhile
+        stored = None if raw is None else RequestRecord.from_json(raw.decode())
+        if stored is None or stored.writeback != 'queued': out[rid] = {}; continue  # never acknowledged, or written already (a replay)
+        with self._lock: rec = self._records.get(rid) or stored  # the one feedback here will see, if still in RAM
+        rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
+        fb = Feedback(**rec.feedback) if rec.feedback else None
+        learn = fb is None or (fb.correction is None and fb.quality >= lc.quality_threshold)  # not judged wrong
+        todo.append((rec, learn, learn and fb is None and bool(payload.get('cache'))))
+    put = [rec for rec, _, cache in todo if cache and self.cfg.cache.enabled and rec.self_quality >= lc.quality_threshold]
+    jv = dict(zip((r.request_id for r in put), self._judge_vectors([r.query for r in put])))
+    done = []
+    for rec, learn, cache in todo:
+        try:
+            if learn: self._learn_from(rec, None, cache, judge_vec=jv.get(rec.request_id))
+        except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); continue
+        rec.writeback = 'done'; done.append(rec)
+    if done:
+        with self.store.tx():  # one transaction; read again: feedback another process gave while this one learned is kept
+            for rec in done:
+                now = self.store.get(f'req:{rec.request_id}')
+                rec.feedback = rec.feedback or (RequestRecord.from_json(now.decode()).feedback if now else None)
+                self.store.put(f'req:{rec.request_id}', rec.to_json().encode())
+    return {**out, **{rec.request_id: {} for rec in done}}  # a crash before the hand-offs' removal replays them; the replay sees 'done'
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
