@@ -146,15 +146,17 @@ def _epoch_items(world: list, traffic: list, epoch: int, m: int) -> list[tuple]:
 
 def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: bool, bar) -> dict:
     "Ask every item (probing the oracle on every `probe_every`-th) and give feedback; the per-item results."
-    res = dict(fact=[], traffic=[], routed=[], lat=[], cost=[])
+    res = dict(fact=[], traffic=[], routed=[], lat=[], cost=[], escalated=[])
     for j, (q, ans, stmt, kind) in enumerate(items):
         oracle, outcomes = _oracle(llm, q, ans, tiers) if j % probe_every == 0 else (None, None)
         r = llm.query(q)
         ok = is_correct(r.text, ans)
         res[kind].append(ok)
         res['lat'].append(r.latency.total)
-        res['cost'].append(0.0 if r.cached else llm.pool.cost(r.routing_info.model.value))
-        if oracle is not None and not r.cached: res['routed'].append(r.routing_info.model.value == oracle)
+        ri = r.routing_info; first = ri.escalated_from or ri.model.value  # the router's own pick
+        res['cost'].append(0.0 if r.cached else llm.record(r.request_id).cost)  # an escalated answer paid for both tiers
+        res['escalated'].append(ri.escalated_from is not None)
+        if oracle is not None and not r.cached: res['routed'].append(first == oracle)
         llm.feedback(Feedback(r.request_id, rating=5) if ok else Feedback(r.request_id, rating=1, correction=stmt))
         if probe_feedback and outcomes is not None and not r.cached: _shadow_feedback(llm, r.request_id, outcomes, ok)
         bar.update(1)
@@ -162,10 +164,11 @@ def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: 
 
 def _control_pass(llm, controls: list, bar) -> dict:
     "Ask every control with `learn=False` (routed as the router decides, nothing learned): right/wrong, tier, cache."
-    out = dict(control=[], control_tier=[], control_cached_wrong=0)
+    out = dict(control=[], control_tier=[], control_escalated=[], control_cached_wrong=0)
     for q, a in controls:
         r = llm.query(q, learn=False); ok = is_correct(r.text, a)
         out['control'].append(ok); out['control_tier'].append(r.routing_info.model.value)
+        out['control_escalated'].append(r.routing_info.escalated_from is not None)
         out['control_cached_wrong'] += bool(r.cached and not ok)
         bar.update(1)
     return out
@@ -178,6 +181,7 @@ def _epoch_row(epoch: int, res: dict, c0: dict, c1: dict, st: dict, round_) -> d
     return dict(epoch=epoch, queries=len(res['fact']) + len(res['traffic']), fact_accuracy=float(np.mean(res['fact'])),
                 traffic_accuracy=mean('traffic'), control_accuracy=ca['accuracy'], control_lo95=ca['lo'], control_hi95=ca['hi'],
                 controls=ca['n'], control_to_extractive=float(np.mean([t == 'tiny' for t in res['control_tier']])) if res.get('control_tier') else np.nan,
+                control_escalated=mean('control_escalated'), escalated=mean('escalated'),
                 control_cached_wrong=res.get('control_cached_wrong', 0), routing_accuracy=mean('routed'),
                 cache_hit_rate=(c1['hits'] - c0['hits']) / max(1, lookups),
                 false_hit_rate=(c1['false_hits'] - c0['false_hits']) / max(1, c1['hits'] - c0['hits']),

@@ -164,6 +164,8 @@ class InferenceConfig:
     latency_min_tokens: int = _f(8, at_least(1, 'an integer'), "a latency budget never cuts max_tokens below this")
     busy_core_tolerance: float = _f(0.25, between(0, 1), "with system.num_threads=0, a core counts as free for llama.cpp while other processes use less than this share of it")
     thread_check_s: float = _f(1.0, above(0), "with system.num_threads=0, how often (s, at most once per generation) llama.cpp's thread count is re-picked from the free cores")
+    escalate: bool = _f(True, None, "a tier cheaper than `router.safe_tier` whose answer is unsupported (an abstention, or too few of the query's key words) hands the request to the safe tier, in the same request")
+    escalate_min_coverage: float = _f(0.5, between(0, 1), "a cheap tier's answer is supported only if it contains at least this share of the query's key words")
 
 # %% ../nbs/00_config.ipynb #dc7db0ef
 @dataclass
