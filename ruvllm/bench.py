@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CONTROLS', 'GENERAL_TRAFFIC', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'make_world', 'is_correct',
-           'gate_rows', 'self_learning_benchmark', 'machine_info', 'latency_suite', 'throughput_suite',
-           'generation_overhead_suite', 'ann_suite', 'embedding_suite', 'router_suite', 'cache_suite',
-           'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite', 'Suite', 'streaming_suite',
-           'threads_suite', 'readme_block', 'update_readme', 'run_bench']
+           'gate_rows', 'self_learning_benchmark', 'context_admission_table', 'machine_info', 'latency_suite',
+           'throughput_suite', 'generation_overhead_suite', 'ann_suite', 'embedding_suite', 'router_suite',
+           'cache_suite', 'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite', 'Suite',
+           'streaming_suite', 'threads_suite', 'readme_block', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -233,6 +233,42 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
             rows.append(_epoch_row(epoch, {**res, **ctl}, c0, llm.cache.stats(), llm.memory.stats(), round_))
         bar.close()
     if tmp: shutil.rmtree(tmp, ignore_errors=True)
+    return pd.DataFrame(rows)
+
+# %% ../nbs/13_bench.ipynb #feea5e48
+def context_admission_table(n_facts: int = 30, seed: int = 0,
+                            rules: dict | None = None,  # label -> {config key: value}; default the four below
+                           ) -> pd.DataFrame:
+    """Offline, embeddings only: memory as the self-learning benchmark leaves it (each fact taught by correction
+    for its first two paraphrases, each general traffic question corrected), then per context rule how many
+    controls are given a passage (every one is a leak: memory knows nothing about them) and how many of the
+    other fact paraphrases lose their fact's passage."""
+    from ruvllm.orchestrator import RuvLLM
+    from ruvllm.types import NodeType
+    rules = rules or {"'text'": {'context.key_match': 'text', 'context.qa_min_similarity': 0.0},
+                      "'read'": {'context.key_match': 'read', 'context.qa_min_similarity': 0.0},
+                      "'both'": {'context.key_match': 'both', 'context.qa_min_similarity': 0.0},
+                      "'both' + Q&A similarity >= 0.5": {'context.key_match': 'both', 'context.qa_min_similarity': 0.5}}
+    world = make_world(n_facts, seed)
+    qa = [f"Q: {q} A: The answer is {a.split('|')[0]}." for q, a in GENERAL_TRAFFIC]
+    qa += [f"Q: {q} A: {f.statement}" for f in world for q in f.questions[:2]]
+    rows, tmp = [], tempfile.mkdtemp()
+    try:
+        for k, (label, sets) in enumerate(rules.items()):
+            b = (Config.builder().db_path(Path(tmp) / f'r{k}').set('inference.tiers', {'tiny': 'extractive'})
+                 .set('router.safe_tier', 'tiny'))
+            for key, v in sets.items(): b = b.set(key, v)
+            with RuvLLM(b.build(), start_scheduler=False) as llm:
+                llm.ingest(qa, progress=False, type=NodeType.QAPAIR)
+                def texts(q):
+                    qv = llm.memory.embed_query(q)
+                    return [t for _, t, _ in llm.select_passages(q, llm.retrieve(q, qv), qv).passages]
+                leaks = sum(bool(texts(q)) for q, _ in CONTROLS)
+                facts = [(f, q) for f in world for q in f.questions[2:]]
+                lost = sum(not any(f.answer in t for t in texts(q)) for f, q in facts)
+                rows.append(dict(rule=label, controls_given_a_passage=leaks, controls=len(CONTROLS),
+                                 fact_paraphrases_without_their_fact=lost, fact_paraphrases=len(facts)))
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     return pd.DataFrame(rows)
 
 # %% ../nbs/13_bench.ipynb #0768304a

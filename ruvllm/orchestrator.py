@@ -490,21 +490,35 @@ class Selected(NamedTuple):
     attention: AttentionResult  # the attention over the whole subgraph
     vectors: np.ndarray  # the subgraph's node vectors (feedback trains the attention on them)
 
+def _question_part(text: str) -> str:
+    "The question of a stored `Q: ... A: ...` text ('' for other text)."
+    t = text.strip()
+    return t[2:].rsplit('A:', 1)[0].strip() if t.startswith('Q:') and 'A:' in t else ''
+
+@patch
+def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
+                   need: set) -> bool:  # key words one of which the passage must hold (empty: no key-word test)
+    "Whether a retrieved node may enter the context: a stored Q&A close enough to the query, and a key word where `context.key_match` looks."
+    cc, node = self.cfg.context, hit.node
+    qa = node.type == NodeType.QAPAIR
+    if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
+    if not need: return True
+    if cc.key_match == 'text': return key_coverage(query, [node.text], need) > 0
+    if key_coverage(query, [_passage(node)], need) == 0: return False  # not in what the model reads
+    return cc.key_match == 'read' or not qa or key_coverage(query, [_question_part(node.text)], need) > 0
+
 @patch
 def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.ndarray,
                     keys: set | None = None) -> Selected:  # `key_words(query)` when the caller has them already
-    "Rank the subgraph with the attention; keep passages above the relevance floor that mention a key word."
+    "Rank the subgraph with the attention; keep the passages above the relevance floor that `admits_passage` lets in."
     cc = self.cfg.context
     ids = list(sg.nodes)
     vecs = self.memory.vectors(ids)
     att = self.attention.rank(query_vector, sg, vecs)
     wmax = float(att.weights.max()) if len(ids) else 0.0
     need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
-    read = cc.key_match == 'read'  # a stored Q&A's question is not read, so its words do not let the answer in
-    ranked = [(ids[i], p, float(att.weights[i])) for i in att.order
-              for p in [_passage(sg.nodes[ids[i]].node)]
-              if att.weights[i] >= cc.relevance_floor * wmax
-              and (not need or key_coverage(query, [p if read else sg.nodes[ids[i]].node.text], need) > 0)]
+    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order
+              if att.weights[i] >= cc.relevance_floor * wmax and self.admits_passage(query, sg.nodes[ids[i]], need)]
     return Selected(ranked, att, vecs)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
