@@ -207,7 +207,9 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
                             probe_every: int = 1,  # probe the oracle on every n-th question (1 = all)
                             probe_feedback: bool = True,  # probe outcomes also train the router (shadow evaluation)
                             gate: list | None = None,  # (question, answer) pairs the router's gate also judges on; default `gate_pairs()`, [] = none
-                            seed: int = 0, progress: bool = True) -> pd.DataFrame:
+                            seed: int = 0, progress: bool = True,
+                            on_epoch: Callable | None = None,  # called with each epoch's row as soon as it is measured (a long run reports as it goes)
+                           ) -> pd.DataFrame:
     "The measured epoch table: facts, general traffic, held-out controls (with 95 % intervals), routing, cache, memory, cost."
     from tqdm.auto import tqdm
     from ruvllm.orchestrator import RuvLLM
@@ -231,6 +233,7 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
             if gate: llm.set_gate_rows(gate_rows(llm, gate, tiers))  # trusted rows, as memory is now: the round must not lose there
             round_ = llm.learn('B')
             rows.append(_epoch_row(epoch, {**res, **ctl}, c0, llm.cache.stats(), llm.memory.stats(), round_))
+            if on_epoch is not None: on_epoch(rows[-1])
         bar.close()
     if tmp: shutil.rmtree(tmp, ignore_errors=True)
     return pd.DataFrame(rows)

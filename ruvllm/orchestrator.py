@@ -510,15 +510,16 @@ def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the req
 @patch
 def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.ndarray,
                     keys: set | None = None) -> Selected:  # `key_words(query)` when the caller has them already
-    "Rank the subgraph with the attention; keep the passages above the relevance floor that `admits_passage` lets in."
+    "Rank the subgraph with the attention; keep the passages `admits_passage` lets in, above the relevance floor (a share of the best of them)."
     cc = self.cfg.context
     ids = list(sg.nodes)
     vecs = self.memory.vectors(ids)
     att = self.attention.rank(query_vector, sg, vecs)
-    wmax = float(att.weights.max()) if len(ids) else 0.0
     need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
-    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order
-              if att.weights[i] >= cc.relevance_floor * wmax and self.admits_passage(query, sg.nodes[ids[i]], need)]
+    admitted = [i for i in att.order if self.admits_passage(query, sg.nodes[ids[i]], need)]
+    wmax = max((float(att.weights[i]) for i in admitted), default=0.0)  # a node kept out does not set the bar
+    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in admitted
+              if att.weights[i] >= cc.relevance_floor * wmax]
     return Selected(ranked, att, vecs)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
