@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CONTROLS', 'GENERAL_TRAFFIC', 'SUITES', 'README_START', 'README_END', 'WorldFact', 'make_world', 'is_correct',
-           'gate_rows', 'self_learning_benchmark', 'machine_info', 'latency_suite', 'throughput_suite',
-           'generation_overhead_suite', 'ann_suite', 'embedding_suite', 'router_suite', 'cache_suite',
-           'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite', 'Suite', 'streaming_suite',
-           'threads_suite', 'readme_block', 'update_readme', 'run_bench']
+           'gate_rows', 'self_learning_benchmark', 'context_admission_table', 'machine_info', 'latency_suite',
+           'throughput_suite', 'generation_overhead_suite', 'ann_suite', 'embedding_suite', 'router_suite',
+           'cache_suite', 'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite', 'Suite',
+           'streaming_suite', 'threads_suite', 'readme_block', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -146,15 +146,17 @@ def _epoch_items(world: list, traffic: list, epoch: int, m: int) -> list[tuple]:
 
 def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: bool, bar) -> dict:
     "Ask every item (probing the oracle on every `probe_every`-th) and give feedback; the per-item results."
-    res = dict(fact=[], traffic=[], routed=[], lat=[], cost=[])
+    res = dict(fact=[], traffic=[], routed=[], lat=[], cost=[], escalated=[])
     for j, (q, ans, stmt, kind) in enumerate(items):
         oracle, outcomes = _oracle(llm, q, ans, tiers) if j % probe_every == 0 else (None, None)
         r = llm.query(q)
         ok = is_correct(r.text, ans)
         res[kind].append(ok)
         res['lat'].append(r.latency.total)
-        res['cost'].append(0.0 if r.cached else llm.pool.cost(r.routing_info.model.value))
-        if oracle is not None and not r.cached: res['routed'].append(r.routing_info.model.value == oracle)
+        ri = r.routing_info; first = ri.escalated_from or ri.model.value  # the router's own pick
+        res['cost'].append(0.0 if r.cached else llm.record(r.request_id).cost)  # an escalated answer paid for both tiers
+        res['escalated'].append(ri.escalated_from is not None)
+        if oracle is not None and not r.cached: res['routed'].append(first == oracle)
         llm.feedback(Feedback(r.request_id, rating=5) if ok else Feedback(r.request_id, rating=1, correction=stmt))
         if probe_feedback and outcomes is not None and not r.cached: _shadow_feedback(llm, r.request_id, outcomes, ok)
         bar.update(1)
@@ -162,10 +164,11 @@ def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: 
 
 def _control_pass(llm, controls: list, bar) -> dict:
     "Ask every control with `learn=False` (routed as the router decides, nothing learned): right/wrong, tier, cache."
-    out = dict(control=[], control_tier=[], control_cached_wrong=0)
+    out = dict(control=[], control_tier=[], control_escalated=[], control_cached_wrong=0)
     for q, a in controls:
         r = llm.query(q, learn=False); ok = is_correct(r.text, a)
         out['control'].append(ok); out['control_tier'].append(r.routing_info.model.value)
+        out['control_escalated'].append(r.routing_info.escalated_from is not None)
         out['control_cached_wrong'] += bool(r.cached and not ok)
         bar.update(1)
     return out
@@ -178,6 +181,7 @@ def _epoch_row(epoch: int, res: dict, c0: dict, c1: dict, st: dict, round_) -> d
     return dict(epoch=epoch, queries=len(res['fact']) + len(res['traffic']), fact_accuracy=float(np.mean(res['fact'])),
                 traffic_accuracy=mean('traffic'), control_accuracy=ca['accuracy'], control_lo95=ca['lo'], control_hi95=ca['hi'],
                 controls=ca['n'], control_to_extractive=float(np.mean([t == 'tiny' for t in res['control_tier']])) if res.get('control_tier') else np.nan,
+                control_escalated=mean('control_escalated'), escalated=mean('escalated'),
                 control_cached_wrong=res.get('control_cached_wrong', 0), routing_accuracy=mean('routed'),
                 cache_hit_rate=(c1['hits'] - c0['hits']) / max(1, lookups),
                 false_hit_rate=(c1['false_hits'] - c0['false_hits']) / max(1, c1['hits'] - c0['hits']),
@@ -203,7 +207,9 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
                             probe_every: int = 1,  # probe the oracle on every n-th question (1 = all)
                             probe_feedback: bool = True,  # probe outcomes also train the router (shadow evaluation)
                             gate: list | None = None,  # (question, answer) pairs the router's gate also judges on; default `gate_pairs()`, [] = none
-                            seed: int = 0, progress: bool = True) -> pd.DataFrame:
+                            seed: int = 0, progress: bool = True,
+                            on_epoch: Callable | None = None,  # called with each epoch's row as soon as it is measured (a long run reports as it goes)
+                           ) -> pd.DataFrame:
     "The measured epoch table: facts, general traffic, held-out controls (with 95 % intervals), routing, cache, memory, cost."
     from tqdm.auto import tqdm
     from ruvllm.orchestrator import RuvLLM
@@ -227,8 +233,45 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
             if gate: llm.set_gate_rows(gate_rows(llm, gate, tiers))  # trusted rows, as memory is now: the round must not lose there
             round_ = llm.learn('B')
             rows.append(_epoch_row(epoch, {**res, **ctl}, c0, llm.cache.stats(), llm.memory.stats(), round_))
+            if on_epoch is not None: on_epoch(rows[-1])
         bar.close()
     if tmp: shutil.rmtree(tmp, ignore_errors=True)
+    return pd.DataFrame(rows)
+
+# %% ../nbs/13_bench.ipynb #feea5e48
+def context_admission_table(n_facts: int = 30, seed: int = 0,
+                            rules: dict | None = None,  # label -> {config key: value}; default the four below
+                           ) -> pd.DataFrame:
+    """Offline, embeddings only: memory as the self-learning benchmark leaves it (each fact taught by correction
+    for its first two paraphrases, each general traffic question corrected), then per context rule how many
+    controls are given a passage (every one is a leak: memory knows nothing about them) and how many of the
+    other fact paraphrases lose their fact's passage."""
+    from ruvllm.orchestrator import RuvLLM
+    from ruvllm.types import NodeType
+    rules = rules or {"'text'": {'context.key_match': 'text', 'context.qa_min_similarity': 0.0},
+                      "'read'": {'context.key_match': 'read', 'context.qa_min_similarity': 0.0},
+                      "'both'": {'context.key_match': 'both', 'context.qa_min_similarity': 0.0},
+                      "'both' + Q&A similarity >= 0.5": {'context.key_match': 'both', 'context.qa_min_similarity': 0.5}}
+    world = make_world(n_facts, seed)
+    qa = [f"Q: {q} A: The answer is {a.split('|')[0]}." for q, a in GENERAL_TRAFFIC]
+    qa += [f"Q: {q} A: {f.statement}" for f in world for q in f.questions[:2]]
+    rows, tmp = [], tempfile.mkdtemp()
+    try:
+        for k, (label, sets) in enumerate(rules.items()):
+            b = (Config.builder().db_path(Path(tmp) / f'r{k}').set('inference.tiers', {'tiny': 'extractive'})
+                 .set('router.safe_tier', 'tiny'))
+            for key, v in sets.items(): b = b.set(key, v)
+            with RuvLLM(b.build(), start_scheduler=False) as llm:
+                llm.ingest(qa, progress=False, type=NodeType.QAPAIR)
+                def texts(q):
+                    qv = llm.memory.embed_query(q)
+                    return [t for _, t, _ in llm.select_passages(q, llm.retrieve(q, qv), qv).passages]
+                leaks = sum(bool(texts(q)) for q, _ in CONTROLS)
+                facts = [(f, q) for f in world for q in f.questions[2:]]
+                lost = sum(not any(f.answer in t for t in texts(q)) for f, q in facts)
+                rows.append(dict(rule=label, controls_given_a_passage=leaks, controls=len(CONTROLS),
+                                 fact_paraphrases_without_their_fact=lost, fact_paraphrases=len(facts)))
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     return pd.DataFrame(rows)
 
 # %% ../nbs/13_bench.ipynb #0768304a

@@ -165,6 +165,8 @@ class InferenceConfig:
     latency_min_tokens: int = _f(8, at_least(1, 'an integer'), "a latency budget never cuts max_tokens below this")
     busy_core_tolerance: float = _f(0.25, between(0, 1), "with system.num_threads=0, a core counts as free for llama.cpp while other processes use less than this share of it")
     thread_check_s: float = _f(1.0, above(0), "with system.num_threads=0, how often (s, at most once per generation) llama.cpp's thread count is re-picked from the free cores")
+    escalate: bool = _f(True, None, "a tier cheaper than `router.safe_tier` whose answer is unsupported (an abstention, or too few of the query's key words) hands the request to the safe tier, in the same request")
+    escalate_min_coverage: float = _f(0.5, between(0, 1), "a cheap tier's answer is supported only if it contains at least this share of the query's key words")
 
 # %% ../nbs/00_config.ipynb #dc7db0ef
 @dataclass
@@ -172,7 +174,8 @@ class ContextConfig:
     "What the model reads: retrieved passages and session history."
     relevance_floor: float = _f(0.05, between(0, 1), "a passage enters the context only with at least this share of the best attention weight")
     require_key_word: bool = _f(True, None, "a passage enters the context only if it mentions one of the query's key words (names, numbers)")
-    key_match: str = _f('text', one_of('text', 'read'), "where that key word is looked for: the node's whole text, or only what the model reads of it (a stored Q&A's answer)")
+    key_match: str = _f('both', one_of('text', 'read', 'both'), "where that key word is looked for: the node's whole text; only what the model reads of it (a stored Q&A's answer); or, for a stored Q&A, in its answer and in its question too ('both')")
+    qa_min_similarity: float = _f(0.5, between(0, 1), "a stored Q&A (a past answer) enters the context only if its cosine similarity to the query is at least this: it answers a question close to this one")
     history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
     dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
     history_share: float = _f(0.25, between(0, 1), "at most this share of the prompt budget left after the system prompt and question goes to session turns")

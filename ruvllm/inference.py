@@ -175,6 +175,7 @@ def _warn_fallback_once(spec: str, reason: str):
 
 class ExtractiveBackend:
     "Answers with the context passage that best overlaps the question; no model, deterministic."
+    quotes_context = True  # its answer is a passage it was given, never its own (the orchestrator checks that it fits the question)
     def __init__(self, context_window: int = 2048, fallback_for: str | None = None, reason: str = ''):
         self.context_window = context_window  # checked with `estimate_tokens`, like the model it stands in for
         self.fallback_for, self.reason = fallback_for, reason  # set when standing in for a llama.cpp tier

@@ -197,7 +197,9 @@ class RoutingInfo(_Record):
     explored: bool = False  # True when the tier was an exploration step (bandit learning)
     backend: str = ''  # the backend that served the tier, e.g. 'llamacpp:SmolLM2-135M-Instruct'
     tier_probs: dict = field(default_factory=dict)  # tier -> probability from the router
+    escalated_from: str | None = None  # the cheaper tier routed first, whose unsupported answer was escalated to `model` in this request
 
+# %% ../nbs/01_types.ipynb #f66e6dfa
 STAGES = ('embedding', 'cache', 'retrieval', 'routing', 'attention', 'context', 'generation', 'learning')
 
 @dataclass

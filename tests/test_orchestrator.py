@@ -405,13 +405,13 @@ def test_a_correction_through_another_process_stops_the_queued_write_back_of_the
         with pytest.raises(InvalidInputError, match="already given"): a.feedback(Feedback(r2.request_id, rating=5))
 
 
-@pytest.mark.parametrize('key_match, leaks', [('text', True), ('read', False)])
+@pytest.mark.parametrize('key_match, leaks', [('text', True), ('read', False), ('both', False)])
 def test_a_stored_answer_enters_the_context_by_what_the_model_reads(tmp_path, key_match, leaks):
     "With `context.key_match='read'`, a stored Q&A whose question (not its answer) shares the query's key word stays out."
     from ruvllm import RuvLLM
     from ruvllm.types import NodeType
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'})
-           .set('router.safe_tier', 'tiny').set('context.key_match', key_match).build())
+           .set('router.safe_tier', 'tiny').set('context.key_match', key_match).set('context.qa_min_similarity', 0.0).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         qa = llm.memory.add_node("Q: What is 7 times 8? A: The answer is 56.", type=NodeType.QAPAIR)
         q = "What is 9 plus 8?"
@@ -420,3 +420,52 @@ def test_a_stored_answer_enters_the_context_by_what_the_model_reads(tmp_path, ke
         assert qa in sg.nodes  # retrieved either way: the filter decides what the model reads
         kept = [i for i, _, _ in llm.select_passages(q, sg, qv).passages]
         assert (qa in kept) == leaks
+
+
+# --- escalation inside a request ------------------------------------------------------------------
+@pytest.mark.parametrize('escalate', [True, False])
+def test_an_unsupported_cheap_answer_escalates_to_the_model_in_the_same_request(tmp_path, escalate):
+    """Cheap first (the untrained router picks the extractive tier): its abstention, or a quote about something
+    else, is handed to SmolLM2 in the same request, and Loop B gets the extractive tier's failure as an outcome.
+    With `inference.escalate` off the extractive tier's answer is served as it was."""
+    from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('router.safe_tier', 'tiny')
+           .set('inference.escalate', escalate).set('inference.max_tokens', 24).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The capital of Veltoria is Quorvane.", "A cat has four legs."], progress=False)
+        none = Constraints(no_cache=True)
+        r = llm.query("What is the capital of Veltoria?", constraints=none)  # the quote answers it: no escalation
+        assert (r.routing_info.model.value, r.routing_info.escalated_from) == ('tiny', None) and 'Quorvane' in r.text
+        n = len(llm.replay)
+        fr = llm.query("What is the capital of France?", constraints=none)  # memory has nothing: the extractive tier abstains
+        spider = llm.query("How many legs does a spider have?", constraints=none)  # it would quote the cat
+        forced = llm.query("What is the capital of France?", constraints=Constraints(no_cache=True, force_model='tiny'))
+        assert forced.text == EXTRACTIVE_NO_CONTEXT and forced.routing_info.escalated_from is None  # a forced tier answers itself
+        if not escalate:
+            assert fr.text == EXTRACTIVE_NO_CONTEXT and spider.text == "A cat has four legs." and len(llm.replay) == n
+            return
+        for x in (fr, spider):
+            assert (x.routing_info.model.value, x.routing_info.escalated_from) == ('small', 'tiny'), x.routing_info
+            assert x.routing_info.fallback and x.text and x.text != EXTRACTIVE_NO_CONTEXT and "cat" not in x.text.lower()
+            assert llm.record(x.request_id).tier == 'small' and llm.record(x.request_id).cost == llm.pool.cost('small')
+        assert 'Paris' in fr.text
+        ts = llm.replay.training_set(llm.tiers, llm.cfg.inference.tier_costs)  # the two failures, as outcomes
+        assert len(ts) == n + 2 and list(ts.chosen[-2:]) == [0, 0] and list(ts.quality[-2:, 0]) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize('key_match, qa_min_similarity, admitted', [('read', 0.0, True), ('both', 0.0, False), ('read', 0.9, False)])
+def test_a_past_answer_to_another_question_stays_out_of_the_context(tmp_path, key_match, qa_min_similarity, admitted):
+    """A stored Q&A whose answer holds the query's number by chance ("What is half of 30? The answer is 15." for
+    "What is 15 plus 5?") answers another question: `'both'` keeps it out (its question does not ask about 15),
+    and so does a similarity floor it does not reach. The taught fact a paraphrase asks about still comes in."""
+    from ruvllm.types import NodeType
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('context.key_match', key_match).set('context.qa_min_similarity', qa_min_similarity).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        other = llm.memory.add_node("Q: What is half of 30? A: The answer is 15.", type=NodeType.QAPAIR)
+        fact = llm.memory.add_node("Q: What is the capital of Veltoria? A: The capital of Veltoria is Quorvane.", type=NodeType.QAPAIR)
+        def kept(q):
+            qv = llm.memory.embed_query(q)
+            return [i for i, _, _ in llm.select_passages(q, llm.retrieve(q, qv), qv).passages]
+        assert (other in kept("What is 15 plus 5?")) == admitted
+        if qa_min_similarity <= 0.5: assert fact in kept("Which city is the capital of Veltoria?")  # a paraphrase keeps its fact
