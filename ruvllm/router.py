@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
-           'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'SUCCESS_GROUPS', 'N_CTX', 'SMOOTH_L1_BETA', 'HEAD_WEIGHTS',
-           'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats', 'RouterFeatures',
-           'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses', 'gradient_check',
-           'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success', 'Decision',
-           'EWCState', 'FastGRNNRouter', 'floor_picks', 'TrainingSet', 'utilities', 'best_tier', 'failed_ties',
-           'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer',
-           'kmeans_labels']
+           'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'SUCCESS_GROUPS', 'SUCCESS_BASE', 'N_CTX', 'SMOOTH_L1_BETA',
+           'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
+           'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses',
+           'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success',
+           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'TrainingSet', 'utilities', 'best_tier',
+           'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord',
+           'RouterTrainer', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, json, math, os, re, time, zipfile
@@ -284,6 +284,7 @@ def build_features(query: str,  # the query text
 PARAM_GROUPS = ('ln_g', 'ln_b', 'W', 'A', 'B', 'b_z', 'b_h', 'zeta', 'nu', 'tier_W', 'tier_b', 'ctx_W', 'ctx_b',
                 'temp_w', 'temp_b', 'top_p_w', 'top_p_b', 'q_W', 'q_b')
 SUCCESS_GROUPS = ('s_text', 's_emb')  # the linear success heads (see below): (K, slots + 1) each
+SUCCESS_BASE = 's_base'  # (K,) each tier's base-rate log-odds on the rows the heads were fitted on
 N_CTX = len(CONTEXT_BINS)
 
 def _sig(x): return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
@@ -303,7 +304,7 @@ def init_params(input_dim: int, hidden_dim: int, n_tiers: int, rank: int, sparsi
              b_z=np.zeros(H), b_h=np.zeros(H), zeta=np.array(1.0), nu=np.array(-4.0),  # ζ≈0.73, ν≈0.02 as in the paper
              tier_W=small(K, H), tier_b=np.zeros(K), ctx_W=small(N_CTX, H), ctx_b=np.zeros(N_CTX),
              temp_w=small(H), temp_b=np.array(0.0), top_p_w=small(H), top_p_b=np.array(0.0), q_W=small(K, H), q_b=np.zeros(K),
-             s_text=np.zeros((K, min(D, FIXED_SLOTS) + 1)), s_emb=np.zeros((K, max(D - FIXED_SLOTS, 0) + 1)))
+             s_text=np.zeros((K, min(D, FIXED_SLOTS) + 1)), s_emb=np.zeros((K, max(D - FIXED_SLOTS, 0) + 1)), s_base=np.zeros(K))
     return p, nnz
 
 # %% ../nbs/05_router.ipynb #c667dd64
@@ -476,10 +477,12 @@ def linear_success(params: dict,  # holds `SUCCESS_GROUPS`
                    X: np.ndarray,  # (n, D) feature rows
                    cols: dict,  # `success_columns(layout)`
                    share: float,  # `router.success_embedding_share`
+                   pool: str = 'evidence',  # `router.success_pool`
                   ) -> np.ndarray:
-    "(n, K) success estimates: σ((1 − share)·z_text + share·z_emb), the two heads' log-odds pooled."
+    "(n, K) success estimates: σ(z_text + share·(z_emb − base)) ('evidence') or σ((1 − share)·z_text + share·z_emb) ('log_odds')."
     X = np.atleast_2d(np.asarray(X, float))
     z = {g: X[:, cols[g]] @ params[g][:, :-1].T + params[g][:, -1] for g in SUCCESS_GROUPS}
+    if pool == 'evidence': return _sig(z['s_text'] + share * (z['s_emb'] - params[SUCCESS_BASE]))
     return _sig((1.0 - share) * z['s_text'] + share * z['s_emb'])
 
 # %% ../nbs/05_router.ipynb #129c2e83
@@ -622,7 +625,7 @@ def success(self: FastGRNNRouter, params: dict, X: np.ndarray,  # (n, D) feature
             out: dict | None = None,  # `cell_forward` outputs of these rows, if already computed
            ) -> np.ndarray:
     "(n, K) success estimates of `params`: the linear heads' blend, or the FastGRNN's q head (`router.success_heads`)."
-    if self.cfg.success_heads == 'linear': return linear_success(params, X, self.success_cols, self.cfg.success_embedding_share)
+    if self.cfg.success_heads == 'linear': return linear_success(params, X, self.success_cols, self.cfg.success_embedding_share, self.cfg.success_pool)
     if out is None: out = cell_forward(params, X, np.zeros((len(X), self.hidden_dim)) if H0 is None else H0)[0]
     return _sig(out['q'])
 
@@ -631,8 +634,8 @@ def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarra
     "(K,) success estimates of the live weights for one feature vector (`o`: `forward_one`'s stacked outputs). Hot path."
     if self.cfg.success_heads != 'linear': return _sig(o[self._cuts[3]:])
     p, c, s = self.params, self.success_cols, self.cfg.success_embedding_share
-    t, e = p['s_text'], p['s_emb']
-    return _sig((1.0 - s) * (t[:, :-1] @ x[c['s_text']] + t[:, -1]) + s * (e[:, :-1] @ x[c['s_emb']] + e[:, -1]))
+    zt, ze = p['s_text'][:, :-1] @ x[c['s_text']] + p['s_text'][:, -1], p['s_emb'][:, :-1] @ x[c['s_emb']] + p['s_emb'][:, -1]
+    return _sig(zt + s * (ze - p[SUCCESS_BASE])) if self.cfg.success_pool == 'evidence' else _sig((1.0 - s) * zt + s * ze)
 
 # %% ../nbs/05_router.ipynb #3095417e
 @patch
@@ -826,7 +829,7 @@ def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNN
     r = cls(cfg if cfg is not None else saved, header['tiers'])
     missing = [k for k in PARAM_GROUPS if f'p.{k}' not in arrays]
     if missing: raise RouterError(f"{str(path)!r} lacks parameter groups {missing}")
-    r.set_params({**r.params, **{k: arrays[f'p.{k}'] for k in PARAM_GROUPS + SUCCESS_GROUPS if f'p.{k}' in arrays}})  # a file from before the linear heads: q = 0.5 until the next round
+    r.set_params({**r.params, **{k: arrays[f'p.{k}'] for k in PARAM_GROUPS + SUCCESS_GROUPS + (SUCCESS_BASE,) if f'p.{k}' in arrays}})  # a file from before the linear heads: q = 0.5 until the next round
     r.nnz, r.rounds = header['nnz'], header.get('rounds', 0)
     if 'F.W' in arrays:
         groups = [k for k in PARAM_GROUPS + SUCCESS_GROUPS if f'F.{k}' in arrays]
@@ -1148,13 +1151,15 @@ def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
 # %% ../nbs/05_router.ipynb #c8fdfb2d
 @patch
 def fit_success_heads(self: RouterTrainer, ts: TrainingSet) -> dict:
-    "New linear success heads {group: (K, d + 1)} fitted on `ts` (Newton, per tier and head), anchored by EWC to the live ones."
+    "New linear success heads {group: (K, d + 1)} fitted on `ts` (Newton, per tier and head; anchored by EWC to the live ones) and the tiers' base-rate log-odds."
     r, cfg = self.router, self.router.cfg; y, w = success_targets(ts, self.max_weight); lam = self.learning.ewc_lambda
     out = {}
     for g, l2 in (('s_text', cfg.success_text_l2), ('s_emb', cfg.success_embedding_l2)):
         Xg = ts.X[:, r.success_cols[g]]; anchored = r.ewc is not None and lam > 0 and g in r.ewc.fisher
         out[g] = np.stack([fit_logistic(Xg, y[:, k], l2, w[:, k], (r.ewc.anchor[g][k], lam * r.ewc.fisher[g][k]) if anchored else None)
                            for k in range(len(r.tiers))])
+    seen = w.sum(0) > 0; rate = np.clip((w * y).sum(0) / np.maximum(w.sum(0), 1e-12), 1e-3, 1.0 - 1e-3)
+    out[SUCCESS_BASE] = np.where(seen, np.log(rate / (1.0 - rate)), r.params[SUCCESS_BASE])  # each tier's base-rate log-odds
     return out
 
 @patch
