@@ -568,15 +568,42 @@ def _embedding_headline(df):
 
 # %% ../nbs/13_bench.ipynb #98baece0
 def router_suite(quick: bool = False, progress: bool = True, data_dir=None) -> pd.DataFrame:
-    "RouteLLM MMLU routing (APGR, CPT) out of fold; skipped with the reason when the data set is absent."
-    from ruvllm.evals.routellm import routellm_experiment, find_routellm_dir
+    """RouteLLM MMLU: leave-one-category-out APGR per unseen category of the router `RuvLLM` uses, beside its FastGRNN
+    heads and the prompt-length rule, and the calibration of its success estimates; then APGR/CPT out of fold (CV) and
+    from a bandit stream. Skipped with the reason when the data set is absent."""
+    from ruvllm.evals.routellm import (routellm_experiment, find_routellm_dir, load_routellm_mmlu, routellm_features,
+                                       routellm_loco, loco_category_table, reliability_table)
     try: find_routellm_dir(data_dir, fallback=False)  # the bundled sample is for tests, not for the figures
     except RuvLLMError as e: return pd.DataFrame([dict(status=f'skipped: {e}')])
-    return routellm_experiment(data_dir, settings=('cv',) if quick else ('cv', 'subject', 'bandit'), limit=3000 if quick else None)
+    df = load_routellm_mmlu(data_dir)
+    if quick: df = df.sample(n=min(3000, len(df)), random_state=0).reset_index(drop=True)
+    X = routellm_features(df.prompt); lo = routellm_loco(X, df); loco = loco_category_table(df, lo)
+    outcomes = np.stack([df.weak, df.strong], 1)
+    rel, rel_f = reliability_table(lo['quality'], outcomes), reliability_table(lo['fastgrnn_quality'], outcomes)
+    if progress:
+        print("Unseen categories (leave-one-category-out), APGR:\n" + _md_table(loco.drop(columns='router_minus_length')), flush=True)
+        print(f"\nRuntime success estimates on unseen categories (ECE {rel.attrs['ece']:.3f}; FastGRNN heads "
+              f"{rel_f.attrs['ece']:.3f}):\n" + _md_table(rel), flush=True)
+    names = dict(router='router (runtime success heads)', fastgrnn_heads='FastGRNN success heads',
+                 router_tier_head='FastGRNN tier head', length_baseline='prompt length (baseline)')
+    rows = [dict(setting=f'unseen category: {r.category}', readout=v, APGR=getattr(r, k), prompts=r.prompts)
+            for r in loco.itertuples() for k, v in names.items()]
+    rows += [dict(setting='calibration, unseen categories', readout=f"{k}: ECE", APGR=np.nan, prompts=len(df), ece=t.attrs['ece'])
+             for k, t in (('router (runtime success heads)', rel), ('FastGRNN success heads', rel_f))]
+    exp = routellm_experiment(data_dir, settings=('cv',) if quick else ('cv', 'bandit'), limit=3000 if quick else None,
+                              features=X)  # the same rows: `limit` samples with the same seed
+    return pd.concat([pd.DataFrame(rows), exp], ignore_index=True)
 
 def _router_headline(df):
     if 'status' in df: return df.status.iloc[0]
-    r = df.iloc[0]; return f"RouteLLM MMLU {r['setting']}, {r['readout']}: APGR {r['APGR']:.3f} over {int(r['prompts']):,} prompts"
+    lo = df[df.setting.str.startswith('unseen category')].pivot(index='setting', columns='readout', values='APGR')
+    cats = lo.drop(index='unseen category: pooled'); pooled = lo.loc['unseen category: pooled']
+    r, f, ln = 'router (runtime success heads)', 'FastGRNN success heads', 'prompt length (baseline)'
+    ece = df.set_index('readout').ece.get(f'{r}: ECE', np.nan)
+    return (f"RouteLLM MMLU, unseen categories: runtime router APGR {pooled[r]:.3f} pooled (FastGRNN heads {pooled[f]:.3f}, "
+            f"length rule {pooled[ln]:.3f}), above the rule in {int((cats[r] > cats[ln]).sum())} of {len(cats)} categories; "
+            f"ECE {ece:.3f} (target: pooled >= 0.60, above the rule in every category: "
+            f"{'met' if pooled[r] >= 0.6 and (cats[r] > cats[ln]).all() else 'not met'})")
 
 # %% ../nbs/13_bench.ipynb #8dc4d07a
 def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:

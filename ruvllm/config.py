@@ -147,6 +147,11 @@ class RouterConfig:
     coverage_hits: int = _f(3, at_least(1, 'an integer'), "best direct hits whose texts the key-coverage feature checks for the query's key words")
     cheap_success_floor: float = _f(0.6, between(0, 1), "a tier cheaper than the safe tier is chosen only if its estimated success is at least this (a utility margin alone lets a tie where every tier fails pick the cheapest)")
     tie_fail_quality: float = _f(0.5, between(0, 1), "a full-information row where no tier reaches this quality is a tie of failures: it teaches no tier preference and the gate does not count it")
+    success_heads: str = _f('linear', one_of('linear', 'fastgrnn'), "success estimates the router decides with: two linear experts (they transfer to unseen kinds of query) or the FastGRNN's q head")
+    success_text_l2: float = _f(1.0, at_least(0), "L2 penalty of the linear success heads' text expert (query, retrieval, constraint and session slots), against the summed log-loss")
+    success_embedding_l2: float = _f(10.0, at_least(0), "L2 penalty of the linear success heads' embedding expert (72 correlated slots can memorise subjects)")
+    success_embedding_share: float = _f(0.5, between(0, 1), "weight of the embedding expert's log-odds in the success estimate")
+    success_pool: str = _f('evidence', one_of('evidence', 'log_odds'), "how the two experts' log-odds combine: 'evidence' = text + share·(embedding − the tier's base rate); 'log_odds' = (1 − share)·text + share·embedding")
 
 # %% ../nbs/00_config.ipynb #28c46a06
 @dataclass

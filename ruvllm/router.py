@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
-           'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'N_CTX', 'SMOOTH_L1_BETA', 'HEAD_WEIGHTS',
-           'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats', 'RouterFeatures',
-           'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses', 'gradient_check',
+           'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'SUCCESS_GROUPS', 'SUCCESS_BASE', 'N_CTX', 'SMOOTH_L1_BETA',
+           'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
+           'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses',
+           'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success',
            'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'TrainingSet', 'utilities', 'best_tier',
-           'failed_ties', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer',
-           'kmeans_labels']
+           'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord',
+           'RouterTrainer', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, json, math, os, re, time, zipfile
@@ -282,6 +283,8 @@ def build_features(query: str,  # the query text
 # %% ../nbs/05_router.ipynb #23b1c6d2
 PARAM_GROUPS = ('ln_g', 'ln_b', 'W', 'A', 'B', 'b_z', 'b_h', 'zeta', 'nu', 'tier_W', 'tier_b', 'ctx_W', 'ctx_b',
                 'temp_w', 'temp_b', 'top_p_w', 'top_p_b', 'q_W', 'q_b')
+SUCCESS_GROUPS = ('s_text', 's_emb')  # the linear success heads (see below): (K, slots + 1) each
+SUCCESS_BASE = 's_base'  # (K,) each tier's base-rate log-odds on the rows the heads were fitted on
 N_CTX = len(CONTEXT_BINS)
 
 def _sig(x): return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
@@ -291,7 +294,7 @@ def _softmax(a):
     return e / e.sum(-1, keepdims=True)
 
 def init_params(input_dim: int, hidden_dim: int, n_tiers: int, rank: int, sparsity: float, rng: np.random.Generator) -> tuple[dict, int]:
-    "Fresh parameters and the number of non-zeros kept in W."
+    "Fresh parameters (the FastGRNN's, then the linear success heads at zero: q = 0.5) and the number of non-zeros kept in W."
     D, H, K = input_dim, hidden_dim, n_tiers
     nnz = max(1, int(round((1.0 - sparsity) * H * D)))
     W = np.zeros((H, D)); idx = rng.choice(H * D, nnz, replace=False)
@@ -300,7 +303,8 @@ def init_params(input_dim: int, hidden_dim: int, n_tiers: int, rank: int, sparsi
     p = dict(ln_g=np.ones(D), ln_b=np.zeros(D), W=W, A=rng.normal(0.0, 0.1, (H, rank)), B=rng.normal(0.0, 0.1, (rank, H)),
              b_z=np.zeros(H), b_h=np.zeros(H), zeta=np.array(1.0), nu=np.array(-4.0),  # ζ≈0.73, ν≈0.02 as in the paper
              tier_W=small(K, H), tier_b=np.zeros(K), ctx_W=small(N_CTX, H), ctx_b=np.zeros(N_CTX),
-             temp_w=small(H), temp_b=np.array(0.0), top_p_w=small(H), top_p_b=np.array(0.0), q_W=small(K, H), q_b=np.zeros(K))
+             temp_w=small(H), temp_b=np.array(0.0), top_p_w=small(H), top_p_b=np.array(0.0), q_W=small(K, H), q_b=np.zeros(K),
+             s_text=np.zeros((K, min(D, FIXED_SLOTS) + 1)), s_emb=np.zeros((K, max(D - FIXED_SLOTS, 0) + 1)), s_base=np.zeros(K))
     return p, nnz
 
 # %% ../nbs/05_router.ipynb #c667dd64
@@ -424,6 +428,63 @@ def gradient_check(seed: int = 0, eps: float = 1e-6) -> dict:
     errs['fisher (per-sample squares)'] = max(float(np.abs(tot[k] - sq[k]).max() / (np.abs(tot[k]).max() + 1e-12)) for k in PARAM_GROUPS)
     return errs
 
+# %% ../nbs/05_router.ipynb #c450424f
+def logistic_predict(b: np.ndarray, X: np.ndarray) -> np.ndarray:
+    "P(y = 1) under `fit_logistic`'s coefficients b (the weights, then the intercept)."
+    return _sig(np.asarray(X, float) @ b[:-1] + b[-1])
+
+def logistic_fisher(b: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    "The Fisher information (= the Hessian of the weighted log-loss) at b: Zᵀ·diag(w·p(1 − p))·Z, Z = [X, 1]."
+    Z = np.hstack([np.asarray(X, float), np.ones((len(X), 1))]); p = _sig(Z @ b)
+    w = np.ones(len(Z)) if weights is None else np.asarray(weights, float)
+    return (Z * (w * p * (1.0 - p))[:, None]).T @ Z
+
+def fit_logistic(X: np.ndarray,  # (n, d) features
+                 y: np.ndarray,  # (n,) outcomes in [0, 1] (a graded quality is a soft label)
+                 l2: float = 1.0,  # penalty l2/2·|w|² on the weights (not the intercept), against the summed log-loss
+                 weights: np.ndarray | None = None,  # (n,) weight of each row's log-loss (default 1; 0 = no outcome)
+                 prior: tuple | None = None,  # (b0 (d + 1,), P (d + 1, d + 1)): adds ½(b − b0)ᵀP(b − b0), EWC's anchor
+                 iters: int = 30,  # Newton steps at most
+                ) -> np.ndarray:
+    "Penalised logistic regression by Newton steps: the coefficients (d + 1,), the weights then the intercept."
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise RouterError(f"X must be (n, d) and y (n,), got shapes {X.shape} and {y.shape}")
+    if not np.all((y >= 0.0) & (y <= 1.0)): raise RouterError(f"y must hold outcomes in [0, 1], got values {sorted(set(y[(y < 0) | ~(y <= 1)].tolist()))[:5]}")
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
+    if w.shape != y.shape or not np.all(w >= 0.0) or not np.all(np.isfinite(w)): raise RouterError(f"weights must be {len(y)} finite numbers >= 0")
+    if not l2 >= 0: raise RouterError(f"l2 must be >= 0, got {l2!r}")
+    d = X.shape[1]; Z = np.hstack([X, np.ones((len(X), 1))]); pen = np.r_[np.full(d, float(l2)), 1e-2]  # a weak pull on the intercept: finite when every outcome agrees
+    b0, P = (np.zeros(d + 1), np.zeros((d + 1, d + 1))) if prior is None else (np.asarray(prior[0], float), np.asarray(prior[1], float))
+    f = lambda b: float(w @ (np.logaddexp(0.0, Z @ b) - y * (Z @ b)) + 0.5 * (pen * b) @ b + 0.5 * (b - b0) @ P @ (b - b0))
+    b = b0.copy(); fb = f(b)
+    for _ in range(iters):
+        p = _sig(Z @ b)
+        H = (Z * (w * p * (1.0 - p))[:, None]).T @ Z + np.diag(pen) + P
+        step = np.linalg.solve(H, Z.T @ (w * (p - y)) + pen * b + P @ (b - b0)); t = 1.0
+        while f(b - t * step) > fb and t > 1e-6: t /= 2  # backtracking: far from the optimum a full step can overshoot
+        b = b - t * step; fb = f(b)
+        if np.abs(t * step).max() < 1e-8: break
+    return b
+
+# %% ../nbs/05_router.ipynb #97b770b3
+def success_columns(layout: RouterFeatures) -> dict:
+    "Success head -> the feature columns it reads: 's_text' every slot outside the embedding block, 's_emb' the embedding block."
+    emb = layout.blocks['embedding']
+    return {'s_text': np.r_[0:emb.start, emb.stop:layout.input_dim], 's_emb': np.arange(emb.start, emb.stop)}
+
+def linear_success(params: dict,  # holds `SUCCESS_GROUPS`
+                   X: np.ndarray,  # (n, D) feature rows
+                   cols: dict,  # `success_columns(layout)`
+                   share: float,  # `router.success_embedding_share`
+                   pool: str = 'evidence',  # `router.success_pool`
+                  ) -> np.ndarray:
+    "(n, K) success estimates: σ(z_text + share·(z_emb − base)) ('evidence') or σ((1 − share)·z_text + share·z_emb) ('log_odds')."
+    X = np.atleast_2d(np.asarray(X, float))
+    z = {g: X[:, cols[g]] @ params[g][:, :-1].T + params[g][:, -1] for g in SUCCESS_GROUPS}
+    if pool == 'evidence': return _sig(z['s_text'] + share * (z['s_emb'] - params[SUCCESS_BASE]))
+    return _sig((1.0 - share) * z['s_text'] + share * z['s_emb'])
+
 # %% ../nbs/05_router.ipynb #129c2e83
 ROUTER_FORMAT_VERSION = 1
 
@@ -492,6 +553,7 @@ class FastGRNNRouter:
         self.cfg = cfg if cfg is not None else RouterConfig()
         self.tiers = _tier_list(tiers)
         self.layout = RouterFeatures(self.cfg.input_dim)
+        self.success_cols = success_columns(self.layout)  # the columns each linear success head reads
         self.rng = np.random.default_rng(seed)
         self.params, self.nnz = init_params(self.cfg.input_dim, self.cfg.hidden_dim, len(self.tiers), self.cfg.rank,
                                             self.cfg.sparsity, self.rng)
@@ -548,13 +610,32 @@ def forward_one(self: FastGRNNRouter, x: np.ndarray, h: np.ndarray | None = None
 
 @patch
 def predict(self: FastGRNNRouter, X: np.ndarray, H0: np.ndarray | None = None) -> dict:
-    "Batch outputs: tier_probs (n, K), context_probs (n, 5), temperature, top_p (n,), quality (n, K), h (n, H)."
+    "Batch outputs: tier_probs (n, K), context_probs (n, 5), temperature, top_p (n,), quality (n, K: what decisions use), fastgrnn_quality (n, K), h (n, H)."
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != self.input_dim: raise RouterError(f"features must have shape (n, {self.input_dim}), got {X.shape}")
     H0 = np.zeros((len(X), self.hidden_dim)) if H0 is None else np.asarray(H0, dtype=float)
     out, _ = cell_forward(self.params, X, H0)
     return dict(tier_probs=_softmax(out['tier']), context_probs=_softmax(out['ctx']), temperature=2.0 * _sig(out['temp']),
-                top_p=_sig(out['top_p']), quality=_sig(out['q']), h=out['h'])
+                top_p=_sig(out['top_p']), quality=self.success(self.params, X, H0, out), fastgrnn_quality=_sig(out['q']), h=out['h'])
+
+# %% ../nbs/05_router.ipynb #27754171
+@patch
+def success(self: FastGRNNRouter, params: dict, X: np.ndarray,  # (n, D) feature rows
+            H0: np.ndarray | None = None,  # (n, H) hidden states (the FastGRNN's q head only)
+            out: dict | None = None,  # `cell_forward` outputs of these rows, if already computed
+           ) -> np.ndarray:
+    "(n, K) success estimates of `params`: the linear heads' blend, or the FastGRNN's q head (`router.success_heads`)."
+    if self.cfg.success_heads == 'linear': return linear_success(params, X, self.success_cols, self.cfg.success_embedding_share, self.cfg.success_pool)
+    if out is None: out = cell_forward(params, X, np.zeros((len(X), self.hidden_dim)) if H0 is None else H0)[0]
+    return _sig(out['q'])
+
+@patch
+def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarray:
+    "(K,) success estimates of the live weights for one feature vector (`o`: `forward_one`'s stacked outputs). Hot path."
+    if self.cfg.success_heads != 'linear': return _sig(o[self._cuts[3]:])
+    p, c, s = self.params, self.success_cols, self.cfg.success_embedding_share
+    zt, ze = p['s_text'][:, :-1] @ x[c['s_text']] + p['s_text'][:, -1], p['s_emb'][:, :-1] @ x[c['s_emb']] + p['s_emb'][:, -1]
+    return _sig(zt + s * (ze - p[SUCCESS_BASE])) if self.cfg.success_pool == 'evidence' else _sig((1.0 - s) * zt + s * ze)
 
 # %% ../nbs/05_router.ipynb #3095417e
 @patch
@@ -601,12 +682,11 @@ def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.n
     return k, False, 1.0 - eps
 
 @patch
-def _choose(self: FastGRNNRouter, o: np.ndarray, mask: np.ndarray, explore: bool, rng, novel: bool = False) -> tuple:
+def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndarray, explore: bool, rng, novel: bool = False) -> tuple:
     "(k, context, temperature, top_p, fallback, explored, propensity, tier probs, context probs, success estimates)."
-    c1, c2, c3, c4 = self._cuts
+    c1, c2, c3, _ = self._cuts
     tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
     cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
-    qual = _sig(o[c4:])
     k = self._pick(o[:c1], qual, mask); conf = float(qual[k])
     ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
     safe = self.cfg.safe_tier
@@ -641,7 +721,7 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
     o, hn = self.forward_one(x, h)
     mask = self._available_mask(available)
     novel = self.is_novel(x)
-    k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual = self._choose(o, mask, explore, rng, novel)
+    k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual = self._choose(o, self.success_one(x, o), mask, explore, rng, novel)
     forced = False
     if constraints is not None:
         if constraints.force_model is not None:
@@ -749,10 +829,11 @@ def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNN
     r = cls(cfg if cfg is not None else saved, header['tiers'])
     missing = [k for k in PARAM_GROUPS if f'p.{k}' not in arrays]
     if missing: raise RouterError(f"{str(path)!r} lacks parameter groups {missing}")
-    r.set_params({k: arrays[f'p.{k}'] for k in PARAM_GROUPS})
+    r.set_params({**r.params, **{k: arrays[f'p.{k}'] for k in PARAM_GROUPS + SUCCESS_GROUPS + (SUCCESS_BASE,) if f'p.{k}' in arrays}})  # a file from before the linear heads: q = 0.5 until the next round
     r.nnz, r.rounds = header['nnz'], header.get('rounds', 0)
     if 'F.W' in arrays:
-        r.ewc = EWCState({k: arrays[f'F.{k}'] for k in PARAM_GROUPS}, {k: arrays[f'a.{k}'] for k in PARAM_GROUPS}, header.get('ewc_samples') or 0.0)
+        groups = [k for k in PARAM_GROUPS + SUCCESS_GROUPS if f'F.{k}' in arrays]
+        r.ewc = EWCState({k: arrays[f'F.{k}'] for k in groups}, {k: arrays[f'a.{k}'] for k in groups}, header.get('ewc_samples') or 0.0)
     if 'n.prototypes' in arrays: r.prototypes, r.novelty_threshold = arrays['n.prototypes'], header.get('novelty_threshold')
     return r
 
@@ -832,6 +913,15 @@ def failed_ties(ts: TrainingSet,
                ) -> np.ndarray:
     "Full-information rows where every tier failed (quality below `level`): no evidence for any tier, the cheaper included."
     with np.errstate(invalid='ignore'): return ts.full & np.all(np.nan_to_num(ts.quality, nan=1.0) < level, axis=1)
+
+# %% ../nbs/05_router.ipynb #040e9065
+def success_targets(ts: TrainingSet, max_weight: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+    "(y, w), each (n, K): the observed success per row and tier, and its weight (1 full information, capped 1/propensity for a bandit row's chosen tier, else 0)."
+    full = ts.full; n, K = ts.quality.shape
+    y = np.clip(np.nan_to_num(ts.quality), 0.0, 1.0); w = np.repeat(full[:, None] * 1.0, K, 1)
+    b = np.flatnonzero(~full & (ts.chosen >= 0))
+    w[b, ts.chosen[b]] = np.minimum(1.0 / np.maximum(ts.propensity[b], 1e-9), max_weight)
+    return y, w
 
 # %% ../nbs/05_router.ipynb #8ecd6580
 class Adam:
@@ -1033,18 +1123,17 @@ def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
     ch = np.maximum(ts.chosen, 0)
     iw = np.minimum(1.0 / np.maximum(ts.propensity, 1e-9), self.max_weight)
     tier = np.full(n, -1); tier_w = np.zeros(n)
-    q = np.nan_to_num(ts.quality); q_w = np.where(full[:, None], 1.0, 0.0) * np.ones((1, K))
+    q, q_w = success_targets(ts, self.max_weight)
     tier[full] = best_tier(U[full], ts.cost[full]); tier_w[full] = 1.0
     tier_w[failed_ties(ts, self.router.cfg.tie_fail_quality)] = 0.0  # every tier failed: no evidence for the cheaper one
     if bandit.any():
         b = np.flatnonzero(bandit)
         H0 = ts.H0[b] if ts.H0 is not None else np.zeros((len(b), self.router.hidden_dim))
-        qhat = _sig(cell_forward(params, ts.X[b], H0)[0]['q'])
+        qhat = self.router.success(params, ts.X[b], H0)  # the estimates the router decides with
         Uhat = utilities(TrainingSet(X=ts.X[b], quality=qhat, cost=ts.cost[b], latency=ts.latency[b]), lw, mw)
         a = ch[b]
         if self.bandit_labels == 'doubly_robust': Uhat[np.arange(len(b)), a] += (ts.quality[b, a] - qhat[np.arange(len(b)), a]) * iw[b]
         tier[b] = best_tier(Uhat, ts.cost[b]); tier_w[b] = 1.0
-        q_w[b, a] = iw[b]
     # context / temperature / top_p: full-information targets where given, else reward-weighted regression
     U_taken = np.where(ts.chosen >= 0, U[rows, ch], np.nan)
     base = np.nanmean(U_taken) if np.isfinite(U_taken).any() else 0.0
@@ -1059,6 +1148,34 @@ def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
     return Targets(tier=tier, tier_w=tier_w, ctx=np.where(ctx_w > 0, ctx, -1), ctx_w=ctx_w, temp=out['temp'], temp_w=out['temp_w'],
                    top_p=out['top_p'], top_p_w=out['top_p_w'], q=q, q_w=q_w)
 
+# %% ../nbs/05_router.ipynb #c8fdfb2d
+@patch
+def fit_success_heads(self: RouterTrainer, ts: TrainingSet) -> dict:
+    "New linear success heads {group: (K, d + 1)} fitted on `ts` (Newton, per tier and head; anchored by EWC to the live ones) and the tiers' base-rate log-odds."
+    r, cfg = self.router, self.router.cfg; y, w = success_targets(ts, self.max_weight); lam = self.learning.ewc_lambda
+    out = {}
+    for g, l2 in (('s_text', cfg.success_text_l2), ('s_emb', cfg.success_embedding_l2)):
+        Xg = ts.X[:, r.success_cols[g]]; anchored = r.ewc is not None and lam > 0 and g in r.ewc.fisher
+        out[g] = np.stack([fit_logistic(Xg, y[:, k], l2, w[:, k], (r.ewc.anchor[g][k], lam * r.ewc.fisher[g][k]) if anchored else None)
+                           for k in range(len(r.tiers))])
+    seen = w.sum(0) > 0; rate = np.clip((w * y).sum(0) / np.maximum(w.sum(0), 1e-12), 1e-3, 1.0 - 1e-3)
+    out[SUCCESS_BASE] = np.where(seen, np.log(rate / (1.0 - rate)), r.params[SUCCESS_BASE])  # each tier's base-rate log-odds
+    return out
+
+@patch
+def success_fisher(self: RouterTrainer, params: dict, ts: TrainingSet) -> dict:
+    "{group: (K, d + 1, d + 1)}: the Fisher information of each linear success head's weighted log-likelihood on `ts`."
+    r = self.router; _, w = success_targets(ts, self.max_weight)
+    return {g: np.stack([logistic_fisher(params[g][k], ts.X[:, r.success_cols[g]], w[:, k]) for k in range(len(r.tiers))])
+            for g in SUCCESS_GROUPS}
+
+@patch
+def success_loss(self: RouterTrainer, params: dict, ts: TrainingSet) -> float:
+    "Weighted mean log-loss of the success estimates `params` decide with, over the outcomes known in `ts`."
+    y, w = success_targets(ts, self.max_weight)
+    q = np.clip(self.router.success(params, ts.X, ts.H0), 1e-12, 1.0 - 1e-12)
+    return float((w * -(y * np.log(q) + (1.0 - y) * np.log(1.0 - q))).sum() / max(w.sum(), 1e-12))
+
 # %% ../nbs/05_router.ipynb #9666a3b3
 @patch
 def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bool = True) -> np.ndarray:
@@ -1067,7 +1184,7 @@ def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bo
     ks = r.tiers.index(cfg.safe_tier) if cfg.safe_tier in r.tiers else 0
     if not trained: return np.full(len(ts), ks)
     H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), r.hidden_dim))
-    out = cell_forward(params, ts.X, H0)[0]; q = _sig(out['q']); rows = np.arange(len(ts))
+    out = cell_forward(params, ts.X, H0)[0]; q = r.success(params, ts.X, H0, out); rows = np.arange(len(ts))
     if cfg.tier_choice == 'tier_head': pick = out['tier'].argmax(1)
     else: pick = best_tier(q - r.cost_weight * r.costs[None], np.tile(r.costs, (len(ts), 1)))
     conf = q[rows, pick]
@@ -1110,8 +1227,8 @@ def loss(self: RouterTrainer, params: dict, ts: TrainingSet) -> float:
 
 @patch
 def fisher(self: RouterTrainer, params: dict, ts: TrainingSet, batch: int = 1024) -> dict:
-    "Σ over samples of the squared per-sample gradient of the negative log-likelihood."
-    F = {k: np.zeros_like(v) for k, v in params.items()}
+    "The FastGRNN's diagonal Fisher: Σ over samples of the squared per-sample gradient of the negative log-likelihood."
+    F = {k: np.zeros_like(params[k]) for k in PARAM_GROUPS}
     T = self.targets(params, ts)
     H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
     for s in range(0, len(ts), batch):
@@ -1161,6 +1278,7 @@ def _fit_candidate(self: RouterTrainer, train: TrainingSet, epochs: int | None) 
     "(candidate weights, epochs, steps, mean loss per pass)."
     cfg = self.router.cfg
     cand = {k: v.copy() for k, v in self.router.params.items()}
+    cand.update(self.fit_success_heads(train))  # first: the bandit tier labels below read the candidate's success estimates
     opt = Adam(cand, cfg.learning_rate); lam = self.learning.ewc_lambda
     bs = cfg.batch_size; nt = len(train); steps = 0; ep_losses = []
     epochs = epochs or max(cfg.epochs, math.ceil(cfg.min_steps / math.ceil(nt / bs)))  # small buffers: more passes
@@ -1230,9 +1348,9 @@ def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
     "Make `cand` live and fold the round's Fisher information into the EWC state."
     r = self.router; n = len(ts)
     r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng)
-    Fn = self.fisher(cand, ts); g_ = r.cfg.ewc_gamma
+    Fn = {**self.fisher(cand, ts), **self.success_fisher(cand, ts)}; g_ = r.cfg.ewc_gamma
     if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
-    else: r.ewc = EWCState({k: g_ * r.ewc.fisher[k] + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)
+    else: r.ewc = EWCState({k: g_ * r.ewc.fisher.get(k, 0.0) + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)
 
 @patch
 def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer`

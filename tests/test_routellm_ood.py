@@ -35,3 +35,14 @@ def test_length_prior_raises_the_score_of_a_longer_prompt_only():
     assert p['scores']['experts_length'][1] > p['scores']['experts_length'][0]
     np.testing.assert_allclose(p['scores']['experts_length'] - p['scores']['experts'], 0.4 * x[:, FEATURES.index['q_chars_log']])
     with pytest.raises(InvalidInputError, match='quality'): fit_linear_experts(X, df[['weak']].to_numpy())
+
+
+def test_the_runtime_router_ranks_unseen_categories_above_the_length_rule():
+    "routellm_loco trains the router RuvLLM uses; each held-out category has its own embedding topic, and the maths signal still transfers."
+    from ruvllm.evals.routellm import routellm_loco, loco_category_table
+    X, df, hard = _world(seed=1)
+    topics = np.random.default_rng(7).normal(size=(4, 72))
+    X[:, FEATURES.blocks['embedding']] += topics[np.arange(len(X)) % 4]  # category c = index % 4 (see _world)
+    t = loco_category_table(df, routellm_loco(X, df))
+    assert (t.router > 0.6).all() and (t.router > t.length_baseline).all(), t
+    assert {'fastgrnn_heads', 'router_tier_head', 'novel_share'} <= set(t.columns)

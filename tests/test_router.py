@@ -90,7 +90,8 @@ def test_ewc_keeps_task_one_better_than_plain_finetuning():
     X = routellm_features(df.prompt)
     t = routellm_ewc(X, df, ('stem',), ('humanities',), lambdas=(0.0, 4.0), cfg=RouterConfig(promotion_tolerance=1.0), seed=1)
     plain, ewc = t.iloc[0], t.iloc[1]
-    assert ewc.task_a_loss_after < plain.task_a_loss_after - 0.01
+    assert ewc.task_a_loss_after < plain.task_a_loss_after - 0.01  # the FastGRNN (diagonal Fisher)
+    assert ewc.task_a_success_loss_after < plain.task_a_success_loss_after - 0.005  # the linear success heads (full Fisher)
     if not sample: assert ewc.task_a_apgr_after > plain.task_a_apgr_after  # on 684 prompts APGR is noise
 
 
@@ -223,3 +224,48 @@ def test_gate_refuses_a_round_that_loses_on_trusted_rows():
     assert all(np.array_equal(before[k], r.params[k]) for k in PARAM_GROUPS)
     rec2 = tr.train_round(ts.take(np.arange(1000)), trusted=ts.take(np.arange(1500, 1700)))  # a clean round passes both
     assert rec2.promoted and 'trusted set utility' in rec2.reason, rec2.reason
+
+
+def _kind(rng, n, maths, topic):
+    "Feature rows of one kind of query: maths-flagged or not, all about one topic (so none looks unfamiliar)."
+    from ruvllm.router import FEATURES
+    X = rng.normal(0, 0.3, (n, 128)); X[:, FEATURES.blocks['embedding']] += topic
+    X[:, FEATURES.index['q_math_ops']] = 2.0 * maths
+    return X
+
+
+def test_the_cheap_tiers_failures_lower_its_estimate_and_move_that_kind_of_query_up():
+    "The live loop: the router sends a new kind of query (maths with operators) to the cheap tier, which fails them; after one round it does not."
+    rng = np.random.default_rng(5); chat, sums = rng.normal(size=(2, 72))  # two topics: chat, arithmetic
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['tiny', 'small'], seed=0); tr = RouterTrainer(r, seed=0)
+    buf = ReplayBuffer(10_000, seed=0)
+    for x in np.vstack([_kind(rng, 300, 0, chat), _kind(rng, 100, 0, sums)]):  # first: probes say both tiers answer these
+        d, _ = r.decide(x); buf.add(x, d, 1.0, 1.0, tr.tier_costs[d.tier], 0.0, outcomes={'tiny': 1.0, 'small': 1.0})
+    assert tr.train_round(buf).promoted
+    hard, plain = _kind(rng, 300, 1, sums), _kind(rng, 100, 0, chat)  # arithmetic written with operators: new
+    before = [r.decide(x)[0] for x in hard[:100]]
+    assert np.mean([d.tier == 'tiny' for d in before]) > 0.9  # nothing has said the cheap tier fails them
+    for x in hard[100:]:  # the chosen tier's outcome only (bandit): the cheap tier fails every one
+        d, _ = r.decide(x); buf.add(x, d, d.propensity, 0.0 if d.tier == 'tiny' else 1.0, tr.tier_costs[d.tier], 0.0)
+    rec = tr.train_round(buf)
+    assert rec.promoted, rec.reason
+    after = [r.decide(x)[0] for x in hard[:100]]
+    assert np.mean([d.quality['tiny'] for d in after]) < np.mean([d.quality['tiny'] for d in before]) - 0.5  # its estimate fell
+    assert np.mean([d.tier == 'small' for d in after]) > 0.9  # and the route changed
+    assert np.mean([r.decide(x)[0].tier == 'tiny' for x in plain]) > 0.9  # the other kind still goes to the cheap tier
+
+
+def test_success_estimates_transfer_to_a_category_never_trained_on():
+    "Three topics teach that the cheap tier fails maths-flagged queries; on a fourth topic the runtime estimates still say so."
+    from ruvllm.router import TrainingSet
+    rng = np.random.default_rng(3); topics = rng.normal(size=(4, 72)) * 1.5
+    parts = [(_kind(rng, 300, m, topics[c]), m, c) for c in range(4) for m in (0, 1)]
+    X = np.vstack([p[0] for p in parts]); maths = np.concatenate([np.full(len(p[0]), p[1]) for p in parts]).astype(bool)
+    cat = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
+    q = np.stack([np.where(maths, rng.random(len(X)) < 0.1, rng.random(len(X)) < 0.9), rng.random(len(X)) < 0.9], 1) * 1.0
+    ts = TrainingSet.full_information(X, q, [0.0, 1.0])
+    r = FastGRNNRouter(RouterConfig(), ['tiny', 'small'], seed=0)
+    assert RouterTrainer(r, seed=0).train_round(ts.take(np.flatnonzero(cat != 3)), gate=False).promoted
+    p = r.predict(X[cat == 3]); gap = p['quality'][:, 1] - p['quality'][:, 0]; m = maths[cat == 3]
+    assert (gap[m][:, None] > gap[~m][None]).mean() > 0.95  # unseen maths queries rank above the others (AUC)
+    assert p['quality'][m, 0].mean() < 0.3 and p['quality'][~m, 0].mean() > 0.7

@@ -9,8 +9,8 @@ __all__ = ['ROUTELLM_PUBLISHED', 'ROUTELLM_DEFAULT_DIR', 'ROUTELLM_SAMPLE_DIR', 
            'routellm_features', 'routellm_training_set', 'routellm_scores', 'routellm_cv', 'routellm_subject_split',
            'routellm_stream', 'routellm_ewc', 'routellm_experiment', 'length_scores', 'routellm_loco',
            'loco_readouts_table', 'loco_category_table', 'loco_permutation_importance', 'reliability_table',
-           'logistic_predict', 'fit_logistic', 'LinearExperts', 'fit_linear_experts', 'linear_experts_loco',
-           'experts_permutation_importance', 'context_budget_environment', 'router_speed']
+           'LinearExperts', 'fit_linear_experts', 'linear_experts_loco', 'experts_permutation_importance',
+           'context_budget_environment', 'router_speed']
 
 # %% ../../nbs/evals/05_routellm.ipynb #a471267b
 import dataclasses, importlib.resources, os, time, warnings
@@ -24,7 +24,7 @@ from fastcore.basics import patch
 from ..config import Config, RouterConfig, LearningConfig, InferenceConfig
 from ..types import CONTEXT_BINS, InvalidInputError
 from ..router import (FEATURES, Adam, FastGRNNRouter, ReplayBuffer, RouterFeatures, RouterTrainer, TrainingSet,
-                           build_features)
+                           build_features, fit_logistic, logistic_predict)
 
 # %% ../../nbs/evals/05_routellm.ipynb #0d493701
 def pgr_curve(scores, weak, strong, num_results: int = 10) -> pd.DataFrame:
@@ -164,9 +164,11 @@ def routellm_training_set(X: np.ndarray, df: pd.DataFrame, tier_costs: dict | No
     return TrainingSet.full_information(X, np.stack([df.weak.to_numpy(float), df.strong.to_numpy(float)], 1), [costs[t] for t in ROUTELLM_TIERS])
 
 def routellm_scores(router: FastGRNNRouter, X: np.ndarray) -> dict:
-    "Both readouts per prompt: quality_gap = q̂_large − q̂_medium, tier_prob = p(large)."
+    """The readouts per prompt: quality_gap = q̂_large − q̂_medium from the success estimates the router decides with,
+    fastgrnn_gap = the same from the FastGRNN's q head, tier_prob = the tier head's p(large)."""
     p = router.predict(X); i, j = router.tiers.index(ROUTELLM_TIERS[0]), router.tiers.index(ROUTELLM_TIERS[1])
-    return dict(quality_gap=p['quality'][:, j] - p['quality'][:, i], tier_prob=p['tier_probs'][:, j])
+    return dict(quality_gap=p['quality'][:, j] - p['quality'][:, i], fastgrnn_gap=p['fastgrnn_quality'][:, j] - p['fastgrnn_quality'][:, i],
+                tier_prob=p['tier_probs'][:, j])
 
 # %% ../../nbs/evals/05_routellm.ipynb #905c486f
 def _metrics_row(setting, readout, scores, df, **extra):
@@ -177,24 +179,24 @@ def routellm_cv(X: np.ndarray, df: pd.DataFrame, folds: int = 5, cfg: RouterConf
                 learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> tuple[dict, list]:
     "Out-of-fold scores {readout: (n,)} and the fold rounds' records."
     n = len(df); fold = np.random.default_rng(seed).permutation(n) % folds; ts = routellm_training_set(X, df)
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; recs = []
+    scores, recs = {}, []
     for f in range(folds):
         tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
         router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + f)
         recs.append(RouterTrainer(router, learning, seed=seed + f, **(trainer_kw or {})).train_round(ts.take(tr), gate=False))
-        for k, v in routellm_scores(router, X[te]).items(): scores[k][te] = v
+        for k, v in routellm_scores(router, X[te]).items(): scores.setdefault(k, np.zeros(n))[te] = v
     return scores, recs
 
 def routellm_subject_split(X: np.ndarray, df: pd.DataFrame, cfg: RouterConfig | None = None,
                            learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> tuple[dict, list]:
     "Leave-one-category-out scores {readout: (n,)}: each prompt scored by a router that never saw its category."
     ts = routellm_training_set(X, df); n = len(df)
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; recs = []
+    scores, recs = {}, []
     for i, cat in enumerate(sorted(df.category.unique())):
         te = np.flatnonzero(df.category.to_numpy() == cat); tr = np.flatnonzero(df.category.to_numpy() != cat)
         router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + i)
         recs.append(RouterTrainer(router, learning, seed=seed + i, **(trainer_kw or {})).train_round(ts.take(tr), gate=False))
-        for k, v in routellm_scores(router, X[te]).items(): scores[k][te] = v
+        for k, v in routellm_scores(router, X[te]).items(): scores.setdefault(k, np.zeros(n))[te] = v
     return scores, recs
 
 # %% ../../nbs/evals/05_routellm.ipynb #09519cbc
@@ -221,7 +223,7 @@ def routellm_stream(X: np.ndarray, df: pd.DataFrame, mode: str = 'bandit', round
 # %% ../../nbs/evals/05_routellm.ipynb #22f4e088
 def routellm_ewc(X: np.ndarray, df: pd.DataFrame, task_a: Sequence[str], task_b: Sequence[str], lambdas=(0.0, 0.4),
                  test_fraction: float = 0.3, cfg: RouterConfig | None = None, learning: LearningConfig | None = None, seed: int = 0, trainer_kw: dict | None = None) -> pd.DataFrame:
-    "Train on task A's categories, then task B's; task A held-out APGR/loss before and after, per EWC λ."
+    "Train on task A's categories, then task B's; task A held-out APGR, FastGRNN loss and success-estimate log-loss before and after, per EWC λ."
     learning = learning or LearningConfig(); ts = routellm_training_set(X, df)
     rng = np.random.default_rng(seed); test = rng.random(len(df)) < test_fraction; cat = df.category.to_numpy()
     a_tr, a_te = np.flatnonzero(np.isin(cat, task_a) & ~test), np.flatnonzero(np.isin(cat, task_a) & test)
@@ -232,11 +234,14 @@ def routellm_ewc(X: np.ndarray, df: pd.DataFrame, task_a: Sequence[str], task_b:
         tr = RouterTrainer(router, dataclasses.replace(learning, ewc_lambda=float(lam)), seed=seed, **(trainer_kw or {}))
         r1 = tr.train_round(ts.take(a_tr), gate=False)
         before = routellm_scores(router, X[a_te])['quality_gap']; loss_before = tr.loss(router.params, ts.take(a_te))
+        s_before = tr.success_loss(router.params, ts.take(a_te))
         r2 = tr.train_round(ts.take(b_tr), gate=False)
         after = routellm_scores(router, X[a_te])['quality_gap']; loss_after = tr.loss(router.params, ts.take(a_te))
+        s_after = tr.success_loss(router.params, ts.take(a_te))
         wa, sa = df.weak.to_numpy()[a_te], df.strong.to_numpy()[a_te]
         rows.append(dict(ewc_lambda=lam, task_a_apgr_before=apgr(before, wa, sa), task_a_apgr_after=apgr(after, wa, sa),
                          task_a_loss_before=loss_before, task_a_loss_after=loss_after,
+                         task_a_success_loss_before=s_before, task_a_success_loss_after=s_after,
                          task_b_apgr_after=apgr(routellm_scores(router, X[b_te])['quality_gap'], df.weak.to_numpy()[b_te], df.strong.to_numpy()[b_te]),
                          promoted=(r1.promoted, r2.promoted)))
     return pd.DataFrame(rows)
@@ -244,11 +249,14 @@ def routellm_ewc(X: np.ndarray, df: pd.DataFrame, task_a: Sequence[str], task_b:
 # %% ../../nbs/evals/05_routellm.ipynb #26c60fbe
 def routellm_experiment(data_dir=None, settings: Sequence[str] = ('cv', 'subject', 'bandit'), embed: Callable | None = None,
                         limit: int | None = None, folds: int = 5, cfg: RouterConfig | None = None,
-                        learning: LearningConfig | None = None, seed: int = 0) -> pd.DataFrame:
+                        learning: LearningConfig | None = None, seed: int = 0,
+                        features: np.ndarray | None = None,  # `routellm_features` of the (limited) table, if already computed
+                       ) -> pd.DataFrame:
     "The RouteLLM MMLU benchmark as one table: APGR, CPT(50 %), CPT(80 %) per setting and readout."
     df = load_routellm_mmlu(data_dir); source = dict(df.attrs)
     if limit: df = df.sample(n=min(limit, len(df)), random_state=seed).reset_index(drop=True)
-    t0 = time.perf_counter(); X = routellm_features(df.prompt, embed); rows = []
+    t0 = time.perf_counter(); X = routellm_features(df.prompt, embed) if features is None else np.asarray(features); rows = []
+    if len(X) != len(df): raise InvalidInputError(f"features has {len(X)} rows, the table {len(df)}")
     for st in settings:
         t = time.perf_counter()
         if st == 'cv':
@@ -277,16 +285,17 @@ def length_scores(df: pd.DataFrame) -> np.ndarray:
 def routellm_loco(X: np.ndarray, df: pd.DataFrame, cfg: RouterConfig | None = None, learning: LearningConfig | None = None,
                   seed: int = 0, trainer_kw: dict | None = None) -> dict:
     """Leave-one-category-out: each prompt scored by a router trained on the other categories (one round, promoted
-    without the gate). Returns the scores per readout, the success estimates (n, 2), the novelty flags and the routers."""
+    without the gate). Returns the scores per readout, the success estimates (n, 2) the router decides with and the
+    FastGRNN q head's, the novelty flags and the routers."""
     ts = routellm_training_set(X, df); n = len(df); cat = df.category.to_numpy()
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; q = np.zeros((n, 2)); novel = np.zeros(n, bool); routers = {}
+    scores, q, fq, novel, routers = {}, np.zeros((n, 2)), np.zeros((n, 2)), np.zeros(n, bool), {}
     for i, c in enumerate(sorted(set(cat))):
         te, tr = np.flatnonzero(cat == c), np.flatnonzero(cat != c)
         r = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed + i)
         RouterTrainer(r, learning, seed=seed + i, **(trainer_kw or {})).train_round(ts.take(tr), gate=False)
-        for k, v in routellm_scores(r, X[te]).items(): scores[k][te] = v
-        q[te] = r.predict(X[te])['quality']; novel[te] = [r.is_novel(x) for x in X[te]]; routers[c] = r
-    return dict(scores=scores, quality=q, novel=novel, routers=routers)
+        for k, v in routellm_scores(r, X[te]).items(): scores.setdefault(k, np.zeros(n))[te] = v
+        p = r.predict(X[te]); q[te], fq[te] = p['quality'], p['fastgrnn_quality']; novel[te] = [r.is_novel(x) for x in X[te]]; routers[c] = r
+    return dict(scores=scores, quality=q, fastgrnn_quality=fq, novel=novel, routers=routers)
 
 def loco_readouts_table(df: pd.DataFrame, scores: dict,  # {name: (n,) scores}, each scored as a router
                         shares: dict | None = None,  # {name: (n,) booleans}, each reported as its share per category
@@ -301,8 +310,10 @@ def loco_readouts_table(df: pd.DataFrame, scores: dict,  # {name: (n,) scores}, 
     return pd.DataFrame(rows)
 
 def loco_category_table(df: pd.DataFrame, loco: dict) -> pd.DataFrame:
-    "Per unseen category (then pooled): APGR of the router's two readouts beside the prompt-length baseline's."
-    t = loco_readouts_table(df, dict(router=loco['scores']['quality_gap'], router_tier_head=loco['scores']['tier_prob']),
+    """Per unseen category (then pooled): APGR of the router's success estimates (what it decides with), of its FastGRNN
+    q head and of its tier head, beside the prompt-length baseline's."""
+    t = loco_readouts_table(df, dict(router=loco['scores']['quality_gap'], fastgrnn_heads=loco['scores']['fastgrnn_gap'],
+                                     router_tier_head=loco['scores']['tier_prob']),
                             shares=dict(novel_share=loco['novel']))
     t['router_minus_length'] = t.router - t.length_baseline
     return t
@@ -337,30 +348,6 @@ def reliability_table(predicted, observed, bins: int = 10) -> pd.DataFrame:
         if m.any(): rows.append(dict(bin=f"{k / bins:.1f}-{(k + 1) / bins:.1f}", predicted=p[m].mean(), observed=y[m].mean(), count=int(m.sum())))
     t = pd.DataFrame(rows); t.attrs['ece'] = float((t['count'] * (t.predicted - t.observed).abs()).sum() / len(p))
     return t
-
-# %% ../../nbs/evals/05_routellm.ipynb #7500032e
-def logistic_predict(b: np.ndarray, X: np.ndarray) -> np.ndarray:
-    "P(y = 1) under `fit_logistic`'s coefficients b (the weights, then the intercept)."
-    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(X, float) @ b[:-1] + b[-1], -30.0, 30.0)))
-
-def fit_logistic(X: np.ndarray,  # (n, d) features
-                 y: np.ndarray,  # (n,) outcomes, 0 or 1
-                 l2: float = 1.0,  # penalty l2/2·|w|² on the weights (not the intercept), against the summed log-loss
-                 iters: int = 30,  # Newton steps at most
-                ) -> np.ndarray:
-    "L2-penalised logistic regression by Newton steps: the coefficients (d + 1,), the weights then the intercept."
-    X, y = np.asarray(X, float), np.asarray(y, float)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
-        raise InvalidInputError(f"X must be (n, d) and y (n,), got shapes {X.shape} and {y.shape}")
-    if not np.isin(y, (0.0, 1.0)).all(): raise InvalidInputError(f"y must hold only 0 and 1, got values {sorted(set(y.tolist()))[:5]}")
-    if not l2 >= 0: raise InvalidInputError(f"l2 must be >= 0, got {l2!r}")
-    Z = np.hstack([X, np.ones((len(X), 1))]); b = np.zeros(Z.shape[1]); pen = np.r_[np.full(X.shape[1], float(l2)), 0.0]
-    for _ in range(iters):
-        p = logistic_predict(b, X)
-        H = (Z * (p * (1.0 - p))[:, None]).T @ Z + np.diag(pen + 1e-9)
-        step = np.linalg.solve(H, Z.T @ (p - y) + pen * b); b -= step
-        if np.abs(step).max() < 1e-8: break
-    return b
 
 # %% ../../nbs/evals/05_routellm.ipynb #87362ad1
 @dataclasses.dataclass
