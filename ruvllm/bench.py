@@ -610,27 +610,31 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "The semantic cache's default design and its ablations: paraphrases served, wrong answers per set, look-up P50/P99."
     from ruvllm.cache import EvidenceVerifier, SemanticCache, default_judge
     from ruvllm.evals.cache_sets import cache_report
-    from ruvllm.embedding import make_embedder
+    from ruvllm.embedding import CachedEmbedder, E5Embedder, make_embedder
     cfg = Config(); d = cfg.cache
     emb = make_embedder(cfg); embed = lambda ts: np.asarray(emb.embed(list(ts), kind='query'))
     judge = default_judge() if d.judge != 'none' else None   # one judge (and its embedding memo) for every design
     part = (lambda xs: list(xs)[::6]) if quick else None      # quick: every sixth pair and subject
-    variants = [('default', {}), ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
+    np_judge = CachedEmbedder(E5Embedder(engine='numpy'), 4096) if judge is not None else None  # the same E5 in numpy, its own cold memo
+    variants = [('default', {}), ('judge on NumpyE5 (same vectors)', dict(judge=np_judge)), ('judge on passage-prefixed frames', dict(kind='passage')),
+                ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
                 ('judge threshold 0.90', dict(jt=0.90)), ('no judge gate (alignment ignored)', dict(gate=0.0)),
                 ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
                 ('no verification', dict(verify=False))]
-    rows, cold = [], True
+    rows, seen = [], set()
     for name, v in variants:
         j = v.get('judge', judge)
         ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, additions=v.get('additions', True), intents=v.get('intents', True))
         c = (Config.builder().set('cache.verify', v.get('verify', True)).set('cache.align_threshold', v.get('at', d.align_threshold))
-             .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment)).build())
+             .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment))
+             .set('cache.judge_kind', v.get('kind', d.judge_kind)).build())
         make = lambda: SemanticCache(c, embedder=emb, verifier=ver, judge=j, judge_threshold=v.get('jt'))
         t0 = time.perf_counter()
         r = cache_report(make, embed, part, old_sets=not quick)
-        rows.append(dict(variant=name, default=name == 'default', judge='none' if j is None else type(getattr(j, 'inner', j)).__name__,
-                         judge_threshold=np.nan if j is None else v.get('jt', d.judge_threshold), judge_memo_cold=cold and j is not None, **r))
-        cold = cold and j is None
+        inner = getattr(j, 'inner', j)
+        rows.append(dict(variant=name, default=name == 'default', judge='none' if j is None else f"{type(inner).__name__}({getattr(inner, 'engine', '')})",
+                         judge_threshold=np.nan if j is None else v.get('jt', d.judge_threshold), judge_memo_cold=j is not None and (id(j), c.cache.judge_kind) not in seen, **r))
+        seen.add((id(j), c.cache.judge_kind))  # the memo is keyed by prefix kind too
         if progress: print(f"cache: {name} ({time.perf_counter() - t0:.0f} s)", flush=True)
     return pd.DataFrame(rows)
 

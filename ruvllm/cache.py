@@ -352,8 +352,14 @@ def _vector(self:SemanticCache, query, vec) -> np.ndarray:
 
 @patch
 def _judge_vector(self:SemanticCache, text) -> np.ndarray:
-    "The judge embedder's unit vector for a question."
-    return _unit(self.judge.embed_one(text, kind='query'))
+    "The judge embedder's unit vector for a question's frame, with the `cache.judge_kind` prefix."
+    return _unit(self.judge.embed_one(text, kind=self.cfg.judge_kind))
+
+@patch
+def judge_id(self:SemanticCache) -> str | None:
+    "What made the stored judge vectors: the judge's name, and the prefix when not 'query' (vectors of another judge are not compared)."
+    name = getattr(self.judge, 'name', None)
+    return None if name is None else name if self.cfg.judge_kind == 'query' else f"{name}:{self.cfg.judge_kind}"
 
 # %% ../nbs/09_cache.ipynb #0e13b424
 @patch
@@ -609,7 +615,7 @@ def to_bytes(self:SemanticCache) -> bytes:
         for i, e in enumerate(es):
             jv = self._spaces[e.namespace].jvecs[e.row]
             if jv.shape[0] == jdim: jvecs[i] = jv
-        meta = dict(version=3, dim=self.dim, judge=getattr(self.judge, 'name', None) if jdim else None, next_id=self._next_id, stats=self._stats,
+        meta = dict(version=3, dim=self.dim, judge=self.judge_id() if jdim else None, next_id=self._next_id, stats=self._stats,
                     served=[[k, *v] for k, v in list(self._served.items())[-10_000:]], outcomes=self._outcomes,
                     entries=[dict(id=e.id, namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id,
                                   sources=e.sources, created_at=e.created_at, expires_at=e.expires_at, hits=e.hits,
@@ -634,7 +640,7 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     c._stats.update({k: int(v) for k, v in meta['stats'].items() if k in c._stats})
     jdim = 0 if c.judge is None else int(getattr(c.judge, 'dim', 0) or 0)
     # version 3 judges the questions' frames (names masked); older judge vectors are of the whole question
-    same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == getattr(c.judge, 'name', None)
+    same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == c.judge_id()
                   and jvecs.shape[1] == jdim)
     for i, (d, v) in enumerate(zip(meta['entries'], vecs)):
         e = CacheEntry(row=-1, key=_entry_key(d['namespace'], d['query']), **d)
@@ -671,7 +677,7 @@ def entry_record(self:SemanticCache, entry_id: int, vectors: bool = True) -> dic
             sp = self._spaces[e.namespace]
             jv = sp.jvecs[e.row] if sp.jvecs.shape[1] and sp.jvecs[e.row].any() else None
             r.update(vec=_b64(sp.vecs[e.row]), jvec=None if jv is None else _b64(jv),
-                     judge=None if jv is None else getattr(self.judge, 'name', None))
+                     judge=None if jv is None else self.judge_id())
         return r
 
 @patch
@@ -682,7 +688,7 @@ def add_entry_record(self:SemanticCache, r: dict) -> tuple[int, int | None]:
         if self.dim is None: self.dim = v.shape[0]
         if v.shape[0] != self.dim: raise InvalidInputError(f"the entry's vector has {v.shape[0]} dimensions; this cache holds {self.dim}")
         jdim = 0 if self.judge is None else int(getattr(self.judge, 'dim', 0) or 0)
-        jv = None if r.get('jvec') is None or r.get('judge') != getattr(self.judge, 'name', None) else _unb64(r['jvec'])
+        jv = None if r.get('jvec') is None or r.get('judge') != self.judge_id() else _unb64(r['jvec'])
         key = _entry_key(r['namespace'], r['query'])
         old = self._by_key.get(key)
         if old is not None: self._remove(self._entries[old])

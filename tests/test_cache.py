@@ -226,3 +226,22 @@ def test_probe_job_checks_served_hits_once(tmp_path):
         assert llm.probe_cache(share=1.0) == {'probed': 0, 'agreed': 0}  # each served hit is probed once
         assert not llm.query(q2).cached  # the wrong entry is gone
         assert llm.scheduler.run_now('P') == {'probed': 0, 'agreed': 0}  # the same job, as the scheduler runs it
+
+
+class RecordingJudge:
+    "Test double: a judge that records the prefix kind it is asked for (and embeds with WordLlama)."
+    name, dim = 'recording', 256
+    def __init__(self, emb): self.emb, self.kinds = emb, []
+    def embed_one(self, text, kind='passage'):
+        self.kinds.append(kind); return self.emb.embed_one(text, kind=kind)
+
+
+def test_the_judge_embeds_frames_with_the_configured_kind_and_other_kinds_are_not_compared(emb):
+    judge = RecordingJudge(emb)
+    c = SemanticCache(Config.builder().set('cache.judge_kind', 'passage').build(), embedder=emb, judge=judge)
+    c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
+    assert judge.kinds == ['passage'] and c.judge_id() == 'recording:passage'
+    back = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb, judge=judge)  # the 'query' kind: the stored vectors do not count
+    assert back.judge_id() == 'recording' and back.entry_record(1)['jvec'] is None
+    same = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(judge_kind='passage'), emb, judge=judge)
+    assert same.entry_record(1)['jvec'] is not None

@@ -547,7 +547,7 @@ def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
 def judge_separation(verifier, embed_wl: Callable, embed_judge: Callable,  # texts -> unit-norm rows (WordLlama; the judge on frames)
                      part: Callable[[list], list] = tuning_part,
                      similarity_threshold: float = 0.3, max_candidates: int = 5) -> 'pd.DataFrame':
-    "One row per candidate pair that reaches the cheap stage: the set, positive or not, the verdict, WordLlama and judge cosines."
+    "One row per candidate pair that reaches the cheap stage: the set, positive or not, the two questions, the verdict, WordLlama and judge cosines."
     import itertools, pandas as pd
     from ruvllm.evals.text_pairs import NEAR_MISS_PAIRS
     from ruvllm.text import mask_names
@@ -559,7 +559,7 @@ def judge_separation(verifier, embed_wl: Callable, embed_judge: Callable,  # tex
     W = dict(zip(texts, embed_wl(texts))); J = dict(zip(texts, embed_judge([mask_names(t) for t in texts])))
     sets['novel'] = [(x, b) for a, b in pos  # each asked paraphrase against the nearest other cached questions
                      for x in sorted((x for x in firsts if x != a), key=lambda x: -float(W[x] @ W[b]))[:max_candidates]]
-    rows = [dict(set=name, positive=name == 'paraphrase', wl=float(W[a] @ W[b]), judge=float(J[a] @ J[b]),
+    rows = [dict(set=name, positive=name == 'paraphrase', cached=a, asked=b, wl=float(W[a] @ W[b]), judge=float(J[a] @ J[b]),
                  verdict=verifier.check(b, a).reason) for name, ps in sets.items() for a, b in ps]
     return pd.DataFrame([r for r in rows if r['wl'] >= similarity_threshold])
 
