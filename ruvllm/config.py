@@ -111,7 +111,7 @@ class MemoryConfig:
     edge_type_max: float = _f(2.0, at_least(0), "ceiling of a learned edge-type propagation weight")
     search_compressed: bool = _f(True, None, "hybrid retrieval also finds what Loop C archived under a concept: lexical and date lists see those members, a concept hit brings them")
     propagate_min_seed: float = _f(0.25, between(0, 1), "a seed spreads only if its sharpened activation is at least this (weaker ones would move no ranking, and walking from them is the cost)")
-    turn_fields: bool = _f(True, None, "a chat turn (`[date] Speaker: text`, or a `speaker` in its metadata) is embedded as what was said, plus its speaker's name and the previous turn below; False embeds the text as is")
+    turn_fields: bool = _f(True, None, "a chat turn (`[date] Speaker: text`, or a `speaker` in its metadata) is embedded as what was said, plus its speaker's name and the previous turn below, and its header's date is its time when no `timestamp` says it; False: the text as is")
     turn_speaker_weight: float = _f(1.0, at_least(0), "a chat turn's vector adds its speaker's name vector times this to what was said (`turn_fields`)")
     turn_context_weight: float = _f(0.2, at_least(0), "a chat turn's vector adds what the previous turn of its source said (in one `ingest`) times this: short, elliptical turns borrow their context")
     lexical_context_weight: float = _f(0.2, at_least(0), "the RAM lexical index also counts the words of the previous turn of a chat turn's source, each occurrence as this much of one (0: a turn's own words only)")

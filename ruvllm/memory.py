@@ -1605,7 +1605,7 @@ def rrf_scores(rankings,  # lists of ids, each best first
     return out
 
 # %% ../nbs/04_memory.ipynb #9b5e1c6a
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from .text import date_window
 
 def as_datetime(t=None) -> datetime:
@@ -1623,26 +1623,33 @@ def epoch_seconds(t) -> float:
     return as_datetime(t).replace(tzinfo=timezone.utc).timestamp()
 
 def node_time(n: Node) -> float:
-    "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else `created_at`."
-    return _time_of(n.metadata, n.created_at)
+    "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else a chat turn header's date (`[8 May, 2023] Dana: ...`), else `created_at`."
+    return _time_of(n.metadata, n.created_at, n.text)
 
-def _time_of(metadata: dict | None, created_at: float) -> float:
+_HEADER = re.compile(r"\s*\[([^\]\n]{1,40})\]")
+
+def _time_of(metadata: dict | None, created_at: float, text: str | None = None) -> float:  # text: a turn header's date counts
     ts = (metadata or {}).get('timestamp')
     if ts is not None:
         try: return epoch_seconds(ts)
         except (InvalidInputError, ValueError, OverflowError, OSError): pass
+    m = _HEADER.match(text) if text else None
+    if m and any(c.isdigit() for c in m.group(1)):  # one day with its year: "[2023-05-08]", "[1:56 pm on 8 May, 2023]"
+        w = date_window(m.group(1), datetime(2000, 1, 1))
+        if w is not None and re.search(r"\d{4}", w.phrase) and w.end - w.start <= timedelta(days=1): return epoch_seconds(w.start)
     return float(created_at)
 
 # %% ../nbs/04_memory.ipynb #fe356d21
 @patch
 def _slot_times(self:Memory) -> np.ndarray:
-    "Per index slot, `node_time` of its node (NaN for a free or retired slot); filled on first use, then only for new slots."
+    "Per index slot, `node_time` of its node (a header's date only with `memory.turn_fields`; NaN for a free or retired slot); filled on first use, then only for new slots."
     t, n = getattr(self, '_times', np.zeros(0)), self.__dict__.get('_times_n', 0)
     if n < self._next_slot:
         if len(t) < self._next_slot: t = self._times = np.concatenate([t[:n], np.full(max(self._next_slot, 2 * len(t)) - n, np.nan)])
         ids, md, made = self._slot_node[n:self._next_slot], self._cols['metadata'], self._cols['created_at']
+        texts = self._cols['text'] if self.cfg.turn_fields else None  # a turn header's date, when no timestamp says it
         for s in np.flatnonzero(ids >= 0).tolist():
-            s += n; t[s] = _time_of(md[s], made[s])
+            s += n; t[s] = _time_of(md[s], made[s], None if texts is None else texts[s])
         self._times_n = self._next_slot
     return t[:self._times_n]
 

@@ -23,6 +23,7 @@ from .conversations import CATEGORIES, KS, as_ingest_items, evaluate, load_conve
 def conversation_memory(turns: list[dict],  # turns as `load_conversations` gives them
                         embedder=None,  # default: WordLlama 256-d, the memory's default
                         config=None,  # a `Config` or `MemoryConfig` (default: the defaults)
+                        metadata_times: bool = True,  # False: no `timestamp` in the items' metadata (the date only in the text's header, as in a plain chat export)
                        ):
     "A temporary `Memory` with `turns` ingested as `as_ingest_items` gives them; closed and removed on exit."
     from ruvllm.memory import Memory
@@ -30,7 +31,9 @@ def conversation_memory(turns: list[dict],  # turns as `load_conversations` give
     tmp = tempfile.mkdtemp(prefix='ruvllm-retrieval-')
     mem = Memory.open(tmp, embedder or WordLlamaEmbedder(dim=256), config)
     try:
-        mem.ingest(as_ingest_items(turns), progress=False)
+        items = as_ingest_items(turns)
+        if not metadata_times: items = [dict(it, metadata={k: v for k, v in it['metadata'].items() if k != 'timestamp'}) for it in items]
+        mem.ingest(items, progress=False)
         yield mem
     finally:
         mem.close(); shutil.rmtree(tmp, ignore_errors=True)
@@ -57,14 +60,15 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, the previous fusion and propagation': (True, dict(rrf_k=2.0, rrf_lexical_weight=1.5, rrf_lexical_margin=0.0, lexical_min_share=0.0,
                                                                     hybrid_candidates=25, propagate_mix=0.5, propagate_sharpness=4.0)),
 }
-INGEST_ABLATIONS = {  # name -> (a `MAIN` method, MemoryConfig fields changed): each needs its own memory (ingest-time settings)
-    'dense, turns embedded as stored (turn_fields=False)': ('dense', dict(turn_fields=False)),
-    'hybrid+graph, turns embedded as stored (turn_fields=False)': ('hybrid+graph', dict(turn_fields=False)),
-    'dense, no speaker vector (turn_speaker_weight=0)': ('dense', dict(turn_speaker_weight=0.0)),
-    'hybrid+graph, no speaker vector (turn_speaker_weight=0)': ('hybrid+graph', dict(turn_speaker_weight=0.0)),
-    'dense, no previous turn (turn_context_weight=0)': ('dense', dict(turn_context_weight=0.0)),
-    'BM25, no previous turn (lexical_context_weight=0)': ('BM25', dict(lexical_context_weight=0.0)),
-    'hybrid+graph, no previous turn on either side': ('hybrid+graph', dict(turn_context_weight=0.0, lexical_context_weight=0.0)),
+INGEST_ABLATIONS = {  # name -> (a `MAIN` method, MemoryConfig fields changed, timestamps in the metadata): each needs its own memory (ingest-time settings)
+    'dense, turns embedded as stored (turn_fields=False)': ('dense', dict(turn_fields=False), True),
+    'hybrid+graph, turns embedded as stored (turn_fields=False)': ('hybrid+graph', dict(turn_fields=False), True),
+    'dense, no speaker vector (turn_speaker_weight=0)': ('dense', dict(turn_speaker_weight=0.0), True),
+    'hybrid+graph, no speaker vector (turn_speaker_weight=0)': ('hybrid+graph', dict(turn_speaker_weight=0.0), True),
+    'dense, no previous turn (turn_context_weight=0)': ('dense', dict(turn_context_weight=0.0), True),
+    'BM25, no previous turn (lexical_context_weight=0)': ('BM25', dict(lexical_context_weight=0.0), True),
+    'hybrid+graph, no previous turn on either side': ('hybrid+graph', dict(turn_context_weight=0.0, lexical_context_weight=0.0), True),
+    'hybrid+graph, no timestamp metadata (dates from the turn header)': ('hybrid+graph', {}, False),
 }
 
 def memory_rankers(mem,  # a `Memory` holding the turns (`conversation_memory`)
@@ -130,8 +134,8 @@ def run_retrieval(split: str = 'dev',  # 'dev' (tuning) or 'test' (once, at the 
     embedder = embedder or WordLlamaEmbedder(dim=256)
     with conversation_memory(turns, embedder) as mem:
         res = {name: evaluate_retrieval(r, qs) for name, r in memory_rankers(mem, ablations).items()}
-    for name, (method, kw) in (INGEST_ABLATIONS.items() if ablations else ()):
-        with conversation_memory(turns, embedder, MemoryConfig(**kw)) as mem: res[name] = evaluate_retrieval(memory_rankers(mem, False)[method], qs)
+    for name, (method, kw, times) in (INGEST_ABLATIONS.items() if ablations else ()):
+        with conversation_memory(turns, embedder, MemoryConfig(**kw), times) as mem: res[name] = evaluate_retrieval(memory_rankers(mem, False)[method], qs)
     df = retrieval_frame(res, qs)
     if show:
         print(markdown_table(df[df.category == 'all']), '', markdown_table(df[df.method.isin(MAIN) & (df.category != 'all')]),
