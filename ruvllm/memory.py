@@ -6,7 +6,7 @@
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
            'retrieval_stats', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime',
-           'epoch_seconds', 'node_time']
+           'epoch_seconds', 'node_time', 'lexical_evidence']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -1123,10 +1123,11 @@ def _prepare_item(it: dict, pos: int) -> dict:
 
 # %% ../nbs/04_memory.ipynb #828ec826
 @patch
-def _vectors_for(self:Memory, prepared: list[dict], first: int = 0) -> np.ndarray:
+def _vectors_for(self:Memory, prepared: list[dict], first: int = 0,
+                 context: dict | None = None) -> np.ndarray:  # `ingest`'s previous turn per source (`_passage_vectors`)
     "Unit vectors of items `_prepare_item` made: the texts without a vector embedded in one batch, all checked in one pass."
     need = [i for i, p in enumerate(prepared) if p['vector'] is None]
-    emb = self._embed_passages([prepared[i]['text'] for i in need]) if need else None
+    emb = self._passage_vectors([prepared[i] for i in need], context) if need else None
     if len(need) == len(prepared): return self.check_vectors(emb, first)
     rows = [None if p['vector'] is None else self.check_vector(p['vector'], f"vector of item {first + i}") for i, p in enumerate(prepared)]
     for j, i in enumerate(need): rows[i] = emb[j]
@@ -1173,6 +1174,39 @@ def _apply_nodes(self:Memory, nodes: list[Node], slots: list[int], vecs: np.ndar
     self._put_nodes(nodes)  # the RAM node columns
     self.graph.add_nodes_from(n.id for n in nodes)
     self._after_write(len(nodes))
+
+# %% ../nbs/04_memory.ipynb #681da2df
+from .text import turn_parts
+
+@patch
+def _speaker_vectors(self:Memory, names) -> dict:
+    "Speaker name -> its passage embedding, kept (cleared past 4096 names)."
+    cache = self.__dict__.setdefault('_speakers', {})
+    new = [n for n in names if n not in cache]
+    if new:
+        if len(cache) + len(new) > 4096: cache.clear(); new = list(names)
+        cache.update(zip(new, self._embed_passages(new)))
+    return {n: cache[n] for n in names}
+
+@patch
+def _passage_vectors(self:Memory, prepared: list[dict],
+                     context: dict | None = None,  # source -> what its last turn said (embedded); `ingest` carries it, this updates it
+                    ) -> np.ndarray:
+    "Embeddings of the items' texts; a chat turn's as what was said + its speaker's name + the turn before (the weights: `memory.turn_*`); not yet normalised."
+    c = self.cfg
+    spk = lambda md: md.get('speaker') if isinstance(md.get('speaker'), str) and md.get('speaker').strip() else None
+    parts = [turn_parts(p['text'], spk(p['metadata'])) if c.turn_fields else (None, p['text']) for p in prepared]
+    said = self._embed_passages([b for _, b in parts])
+    turns = [i for i, (s, _) in enumerate(parts) if s]
+    if not turns: return said
+    names, out = self._speaker_vectors({parts[i][0] for i in turns}), said.copy()
+    for i in turns:
+        v, src = said[i] + c.turn_speaker_weight * names[parts[i][0]], prepared[i]['source']
+        if context is not None and src is not None:
+            if src in context: v = v + c.turn_context_weight * context[src]
+            context[src] = said[i]
+        out[i] = v
+    return out
 
 # %% ../nbs/04_memory.ipynb #fcc21bc4
 @patch
@@ -1353,19 +1387,24 @@ class LexicalIndex:
         self.lengths = array('f')  # per slot: words in its text (0 for a free slot)
         self.total = 0.0  # words over all slots
         self.docs = 0  # slots with a text
+        self.last_turn: dict = {}  # source -> what its last indexed turn said (`Memory._lexical_index` keeps it)
         self.acc, self.lock = np.zeros(0), threading.Lock()  # `search`'s summing array (zeros between calls) and its lock
 
     def __len__(self): return len(self.lengths)
 
-    def add(self, slot: int, text: str | None):
-        "Index the text of `slot` (the next slot: slots are added in order; None leaves a free slot)."
+    def add(self, slot: int, text: str | None,
+            context: str | None = None, context_weight: float = 0.0):  # more words for the slot, each occurrence counted as `context_weight` of one
+        "Index the text of `slot` (the next slot: slots are added in order; None leaves a free slot), and its context's words at a lower weight."
         if slot < len(self.lengths): raise InvalidInputError(f"slot {slot} is already indexed (next is {len(self.lengths)})")
         while len(self.lengths) < slot: self.lengths.append(0.0)
         toks = words(text) if text else []
         self.lengths.append(float(len(toks)))
         if not toks: return
         self.total += len(toks); self.docs += 1
-        for w, c in Counter(toks).items():
+        tf = Counter({w: float(c) for w, c in Counter(toks).items()})
+        if context and context_weight > 0:
+            for w in words(context): tf[w] += context_weight  # the length stays the slot's own: context adds evidence, not length
+        for w, c in tf.items():
             if w in STOP_WORDS: continue
             j = self.vocab.get(w)
             if j is None: j = self.vocab[w] = len(self.slots); self.slots.append(array('i')); self.counts.append(array('f'))
@@ -1425,12 +1464,20 @@ def search(self:LexicalIndex,
 # %% ../nbs/04_memory.ipynb #f06ded73
 @patch
 def _lexical_index(self:Memory) -> LexicalIndex:
-    "The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call, from the node columns)."
+    """The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call, from the node
+    columns; a chat turn with the words of its source's turn before, times `memory.lexical_context_weight` as it is then)."""
     lx = getattr(self, '_lx', None)
     if lx is None: lx = self._lx = LexicalIndex()
     if len(lx) < self._next_slot:
-        ids, texts = self._slot_node, self._cols['text']
-        for slot in range(len(lx), self._next_slot): lx.add(slot, texts[slot] if ids[slot] >= 0 else None)
+        ids, texts, srcs, mds = self._slot_node, self._cols['text'], self._cols['source'], self._cols['metadata']
+        w, last = self.cfg.lexical_context_weight, lx.last_turn
+        for slot in range(len(lx), self._next_slot):
+            t, context = texts[slot] if ids[slot] >= 0 else None, None
+            if t is not None and srcs[slot] is not None and self.cfg.turn_fields:  # a chat turn also gets the words of the one before
+                spk = (mds[slot] or {}).get('speaker')
+                spk, said = turn_parts(t, spk if isinstance(spk, str) and spk.strip() else None)
+                if spk: context = last.get(srcs[slot]); last[srcs[slot]] = said
+            lx.add(slot, t, context, w)
     return lx
 
 @patch
@@ -1558,7 +1605,7 @@ def rrf_scores(rankings,  # lists of ids, each best first
     return out
 
 # %% ../nbs/04_memory.ipynb #9b5e1c6a
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from .text import date_window
 
 def as_datetime(t=None) -> datetime:
@@ -1576,26 +1623,33 @@ def epoch_seconds(t) -> float:
     return as_datetime(t).replace(tzinfo=timezone.utc).timestamp()
 
 def node_time(n: Node) -> float:
-    "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else `created_at`."
-    return _time_of(n.metadata, n.created_at)
+    "The time a node speaks of, in seconds since 1970: its metadata `timestamp` if readable, else a chat turn header's date (`[8 May, 2023] Dana: ...`), else `created_at`."
+    return _time_of(n.metadata, n.created_at, n.text)
 
-def _time_of(metadata: dict | None, created_at: float) -> float:
+_HEADER = re.compile(r"\s*\[([^\]\n]{1,40})\]")
+
+def _time_of(metadata: dict | None, created_at: float, text: str | None = None) -> float:  # text: a turn header's date counts
     ts = (metadata or {}).get('timestamp')
     if ts is not None:
         try: return epoch_seconds(ts)
         except (InvalidInputError, ValueError, OverflowError, OSError): pass
+    m = _HEADER.match(text) if text else None
+    if m and any(c.isdigit() for c in m.group(1)):  # one day with its year: "[2023-05-08]", "[1:56 pm on 8 May, 2023]"
+        w = date_window(m.group(1), datetime(2000, 1, 1))
+        if w is not None and re.search(r"\d{4}", w.phrase) and w.end - w.start <= timedelta(days=1): return epoch_seconds(w.start)
     return float(created_at)
 
 # %% ../nbs/04_memory.ipynb #fe356d21
 @patch
 def _slot_times(self:Memory) -> np.ndarray:
-    "Per index slot, `node_time` of its node (NaN for a free or retired slot); filled on first use, then only for new slots."
+    "Per index slot, `node_time` of its node (a header's date only with `memory.turn_fields`; NaN for a free or retired slot); filled on first use, then only for new slots."
     t, n = getattr(self, '_times', np.zeros(0)), self.__dict__.get('_times_n', 0)
     if n < self._next_slot:
         if len(t) < self._next_slot: t = self._times = np.concatenate([t[:n], np.full(max(self._next_slot, 2 * len(t)) - n, np.nan)])
         ids, md, made = self._slot_node[n:self._next_slot], self._cols['metadata'], self._cols['created_at']
+        texts = self._cols['text'] if self.cfg.turn_fields else None  # a turn header's date, when no timestamp says it
         for s in np.flatnonzero(ids >= 0).tolist():
-            s += n; t[s] = _time_of(md[s], made[s])
+            s += n; t[s] = _time_of(md[s], made[s], None if texts is None else texts[s])
         self._times_n = self._next_slot
     return t[:self._times_n]
 
@@ -1703,6 +1757,19 @@ def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int
         sims.update(zip(members, (self.vectors(members) @ qv).tolist()))
     return sorted(sims, key=lambda i: (-sims[i], i))[:n]
 
+# %% ../nbs/04_memory.ipynb #b990efa3
+def lexical_evidence(scored,  # (id, BM25 score) pairs, best first
+                     base: float,  # the list's weight when its top does not stand out (`memory.rrf_lexical_weight`)
+                     margin: float,  # added × (1 − second / best) (`memory.rrf_lexical_margin`)
+                     min_share: float,  # candidates below this share of the best score are dropped (`memory.lexical_min_share`)
+                    ) -> tuple[list[int], float]:
+    "The lexical candidates that count, best first, and the lexical list's fusion weight (`base` when 0 or no list)."
+    if not scored or base <= 0 or scored[0][1] <= 0: return [i for i, _ in scored], base
+    top = scored[0][1]
+    kept = [(i, s) for i, s in scored if s >= min_share * top]
+    second = kept[1][1] if len(kept) > 1 else 0.0
+    return [i for i, _ in kept], base + margin * (1.0 - second / top)
+
 # %% ../nbs/04_memory.ipynb #8f785d9e
 @patch
 def fused_candidates(self:Memory,
@@ -1722,11 +1789,12 @@ def fused_candidates(self:Memory,
     window = self.time_window(query, now) if c.date_weight > 0 else None
     with self._lock: allowed = self._candidate_mask(namespace, types)
     dense = self._dense_candidates(qv, n, namespace, types, allowed)
-    lexical = [i for i, _ in self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types, allowed=allowed)]
-    rankings, weights = [dense, lexical[:n]], [c.rrf_dense_weight, c.rrf_lexical_weight]
+    scored = self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types, allowed=allowed)
+    lexical, lw = lexical_evidence(scored, c.rrf_lexical_weight, c.rrf_lexical_margin, c.lexical_min_share)
+    rankings, weights = [dense, lexical[:n]], [c.rrf_dense_weight, lw]
     if window:
         rankings += self._in_window(qv, lexical, window, allowed, n)
-        weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * c.rrf_lexical_weight]
+        weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * lw]
     return qv, rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #cd920868
@@ -2188,7 +2256,7 @@ def ingest(self:Memory,
     prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i)
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))
-    ids, last_by_source, read = [], {}, [0]
+    ids, last_by_source, read, said = [], {}, [0], ({} if link_follows else None)  # said: the turn context (`_passage_vectors`)
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
     def finish(p):  # the derived state of a committed batch, once its index insertion is done
         nodes, slots, vecs, edges, fut = p
@@ -2201,7 +2269,7 @@ def ingest(self:Memory,
         ids.extend(n.id for n in nodes); bar.update(len(nodes))
     def embedded():  # (batch, future of its vectors), one batch ahead of the commits
         batch = list(itertools.islice(items, batch_size))
-        if batch: read[0] += len(batch); return batch, embedder.submit(self._vectors_for, batch, read[0] - len(batch))
+        if batch: read[0] += len(batch); return batch, embedder.submit(self._vectors_for, batch, read[0] - len(batch), said)
     pending, worker = None, ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-index')
     embedder = ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-embed')
     try:

@@ -6,7 +6,7 @@
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS', 'AUXILIARIES',
            'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS', 'words', 'light_stem', 'content_words', 'names',
            'numbers', 'key_words', 'key_coverage', 'analyse_query', 'DateWindow', 'date_window', 'question_intent',
-           'intents_compatible', 'mask_names']
+           'intents_compatible', 'mask_names', 'turn_parts']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -261,3 +261,17 @@ def mask_names(text: str, mask: str = 'X') -> str:
         out.append(gap); out.append(mask + m.group()[len(raw):] if proper else m.group())
         last, in_name = m.end(), proper
     return ''.join(out) + text[last:]
+
+# %% ../nbs/01b_text.ipynb #a68e14c5
+_TURN_HEAD = re.compile(r"\s*(?:\[[^\]\n]{1,40}\]\s*)?([^\W\d_][\w .'-]{0,38}?):\s+(?=\S)")
+_DATE_HEAD = re.compile(r"\s*\[[^\]\n]{1,40}\]\s*(?=\S)")
+
+def turn_parts(text: str,  # a stored chat turn, e.g. "[2023-05-07] Dana: we got the keys!"
+               speaker: str | None = None,  # the speaker if known (a node's `metadata['speaker']`)
+              ) -> tuple[str | None, str]:
+    "(speaker, what was said) of a chat turn `[date] Speaker: text` (or `Speaker: text` when `speaker` is given); (None, text) if it is no turn."
+    m = _TURN_HEAD.match(text)
+    if m and (m.group(1) == speaker if speaker else text.lstrip().startswith('[')): return m.group(1), text[m.end():]
+    if not speaker: return None, text
+    d = _DATE_HEAD.match(text)  # a known speaker whose name is not in the header: only a date header goes
+    return speaker, text[d.end():] if d else text
