@@ -560,6 +560,7 @@ class FastGRNNRouter:
         self.ewc: EWCState | None = None
         self.rounds = 0  # promoted training rounds
         self.prototypes, self.novelty_threshold = None, None  # familiarity reference (`fit_novelty`)
+        self.setting_support = None  # the generation settings with logged outcomes (`fit_setting_support`)
         self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
         self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
                          LearningConfig().cost_weight if cost_weight is None else cost_weight)
@@ -698,6 +699,7 @@ def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndar
     if self.rounds == 0 or novel or floored or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
         fallback, k = True, ks
         ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
+    else: ctx, temp, top_p = self.supported_settings(cp, temp, top_p)  # learned, but only among settings with outcomes
     self.decisions += 1; explored, propensity = False, 1.0
     if explore and mask.sum() > 1: k, explored, propensity = self._explore(k, ks, qual, mask, rng or self.rng)
     return k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual
@@ -804,7 +806,8 @@ def save(self: FastGRNNRouter, path) -> Path:
     header = dict(format='ruvllm.router', version=ROUTER_FORMAT_VERSION, tiers=self.tiers, input_dim=self.input_dim,
                   hidden_dim=self.hidden_dim, rank=self.cfg.rank, nnz=self.nnz, feature_layout=FEATURE_LAYOUT_VERSION,
                   context_bins=list(CONTEXT_BINS), rounds=self.rounds, config=dataclasses.asdict(self.cfg),
-                  ewc_samples=self.ewc.samples if self.ewc else None, novelty_threshold=self.novelty_threshold, saved_at=time.time())
+                  ewc_samples=self.ewc.samples if self.ewc else None, novelty_threshold=self.novelty_threshold,
+                  setting_support=self.setting_support, saved_at=time.time())
     arrays = {f'p.{k}': v for k, v in self.params.items()}
     if self.ewc is not None:
         arrays.update({f'F.{k}': v for k, v in self.ewc.fisher.items()}); arrays.update({f'a.{k}': v for k, v in self.ewc.anchor.items()})
@@ -835,6 +838,9 @@ def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNN
         groups = [k for k in PARAM_GROUPS + SUCCESS_GROUPS if f'F.{k}' in arrays]
         r.ewc = EWCState({k: arrays[f'F.{k}'] for k in groups}, {k: arrays[f'a.{k}'] for k in groups}, header.get('ewc_samples') or 0.0)
     if 'n.prototypes' in arrays: r.prototypes, r.novelty_threshold = arrays['n.prototypes'], header.get('novelty_threshold')
+    if header.get('setting_support'):  # a file from before: no support, so the safe settings until the next round
+        s = header['setting_support']
+        r.setting_support = dict(temperature=s['temperature'] and tuple(s['temperature']), top_p=s['top_p'] and tuple(s['top_p']), context=s['context'])
     return r
 
 # %% ../nbs/05_router.ipynb #dd96b6d2
@@ -889,6 +895,32 @@ def full_information(cls: TrainingSet, X, quality, tier_costs: Sequence[float], 
     "Rows with every tier's quality known; cost per tier from `tier_costs`."
     quality = np.asarray(quality, dtype=float)
     return cls(X=X, quality=quality, cost=np.tile(np.asarray(tier_costs, dtype=float), (len(quality), 1)), **kw)
+
+# %% ../nbs/05_router.ipynb #a5144159
+@patch
+def fit_setting_support(self: FastGRNNRouter, ts: TrainingSet):
+    "Keep the generation settings `ts` has outcomes for: the span of temperatures, of top_p values, and the context budgets."
+    def span(*cols):
+        v = np.concatenate([np.asarray(c, dtype=float) for c in cols]); v = v[np.isfinite(v)]
+        return (float(v.min()), float(v.max())) if len(v) else None
+    seen = np.isfinite(ts.context_utility).any(0)
+    taken = ts.context_taken[(ts.context_taken >= 0) & (ts.context_taken < len(CONTEXT_BINS))].astype(int)
+    seen[taken] = True
+    self.setting_support = dict(temperature=span(ts.temperature_target, ts.temperature_taken),
+                                top_p=span(ts.top_p_target, ts.top_p_taken),
+                                context=[b for b, s in zip(CONTEXT_BINS, seen) if s])
+    return self
+
+@patch
+def supported_settings(self: FastGRNNRouter, context_probs: np.ndarray,  # (5,) the context head's probabilities
+                       temperature: float, top_p: float,  # the heads' values
+                      ) -> tuple[int, float, float]:
+    "(context, temperature, top_p) held inside the settings with logged outcomes; the safe setting where there are none."
+    s, c = self.setting_support or {}, self.cfg
+    clip = lambda v, span, safe: safe if not span else float(np.clip(v, span[0], span[1]))
+    bins = s.get('context') or []
+    ctx = max(bins, key=lambda b: context_probs[CONTEXT_BINS.index(b)]) if bins else c.safe_context
+    return ctx, clip(temperature, s.get('temperature'), c.safe_temperature), clip(top_p, s.get('top_p'), c.safe_top_p)
 
 # %% ../nbs/05_router.ipynb #338b6527
 def utilities(ts: TrainingSet, cost_weight: float, latency_weight: float) -> np.ndarray:
@@ -1345,9 +1377,9 @@ def trusted_check(self: RouterTrainer, cand: dict,  # the candidate's weights
 # %% ../nbs/05_router.ipynb #c18e914f
 @patch
 def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
-    "Make `cand` live and fold the round's Fisher information into the EWC state."
+    "Make `cand` live (with its rows' familiarity reference and setting support) and fold the round's Fisher information into the EWC state."
     r = self.router; n = len(ts)
-    r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng)
+    r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng); r.fit_setting_support(ts)
     Fn = {**self.fisher(cand, ts), **self.success_fisher(cand, ts)}; g_ = r.cfg.ewc_gamma
     if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
     else: r.ewc = EWCState({k: g_ * r.ewc.fisher.get(k, 0.0) + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)

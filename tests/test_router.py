@@ -269,3 +269,24 @@ def test_success_estimates_transfer_to_a_category_never_trained_on():
     p = r.predict(X[cat == 3]); gap = p['quality'][:, 1] - p['quality'][:, 0]; m = maths[cat == 3]
     assert (gap[m][:, None] > gap[~m][None]).mean() > 0.95  # unseen maths queries rank above the others (AUC)
     assert p['quality'][m, 0].mean() < 0.3 and p['quality'][~m, 0].mean() > 0.7
+
+
+def test_a_confident_decision_keeps_to_the_settings_it_has_outcomes_for(tmp_path):
+    "Rows logged with one temperature, top_p and context budget: the heads drift elsewhere, the decisions do not."
+    from ruvllm.router import TrainingSet
+    X, hard, ts = _toy(2000, 0)
+    n = len(ts)
+    logged = dataclasses.replace(ts, temperature_taken=np.full(n, 0.2), top_p_taken=np.full(n, 0.9), context_taken=np.full(n, 2))
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['small', 'medium'], seed=0)
+    assert RouterTrainer(r, seed=0).train_round(logged).promoted
+    ds = [r.decide(x)[0] for x in X[:200]]
+    confident = [d for d in ds if not d.fallback]
+    assert len(confident) > 100
+    heads = r.predict(X[:200])
+    assert np.abs(heads['temperature'] - 0.2).max() > 0.05  # the learned temperature is elsewhere ...
+    assert {(d.temperature, d.top_p, d.context_size) for d in confident} == {(0.2, 0.9, 1024)}  # ... the decisions keep to the support
+    r2 = FastGRNNRouter.load(r.save(tmp_path / 'r.npz'))  # the support is saved with the weights
+    assert r2.setting_support == r.setting_support and r2.decide(X[0])[0].temperature == 0.2
+    wide = dataclasses.replace(logged, temperature_taken=np.where(np.arange(n) % 2 == 0, 0.1, 1.5))
+    r.fit_setting_support(wide)  # outcomes over a wide span: the heads' values are used
+    assert any(d.temperature != 0.1 and d.temperature != 1.5 for d in (r.decide(x)[0] for x in X[:50]) if not d.fallback)
