@@ -8,9 +8,9 @@ __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAI
            'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
            'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses',
            'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success',
-           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'TrainingSet', 'utilities', 'best_tier',
-           'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord',
-           'RouterTrainer', 'kmeans_labels']
+           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'cascade_values', 'TrainingSet', 'utilities',
+           'best_tier', 'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer',
+           'RoundRecord', 'RouterTrainer', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, json, math, os, re, time, zipfile
@@ -561,6 +561,7 @@ class FastGRNNRouter:
         self.rounds = 0  # promoted training rounds
         self.prototypes, self.novelty_threshold = None, None  # familiarity reference (`fit_novelty`)
         self.setting_support = None  # the generation settings with logged outcomes (`fit_setting_support`)
+        self.escalation_recall = 0.0  # share of a cheaper tier's failures escalation hands to the safe tier (`cascade_values`; the orchestrator sets it)
         self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
         self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
                          LearningConfig().cost_weight if cost_weight is None else cost_weight)
@@ -661,13 +662,29 @@ def floor_picks(pick: np.ndarray,  # (n,) the tiers picked by utility
     low = (np.asarray(costs)[pick] < costs[safe]) & (q[np.arange(len(pick)), pick] < floor)
     return np.where(low, safe, pick)
 
+# %% ../nbs/05_router.ipynb #ee806ad9
+def cascade_values(q: np.ndarray,  # (n, K) estimated success per tier
+                   costs: np.ndarray,  # (K,) cost per tier
+                   cost_weight: float,  # λ
+                   safe: int,  # index of the safe tier
+                   recall: float,  # share of a cheaper tier's failures escalation hands to the safe tier (0: answers are final)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "(success, utility), each (n, K): of each tier alone, or for a tier cheaper than the safe tier, of trying it first with escalation."
+    q = np.atleast_2d(np.asarray(q, dtype=float)); costs = np.asarray(costs, dtype=float)
+    cheap = costs < costs[safe]; qs = q[:, [safe]]
+    succ = np.where(cheap, q + (1.0 - q) * recall * qs, q)
+    util = np.where(cheap, q - cost_weight * costs + (1.0 - q) * recall * (qs - cost_weight * costs[safe]), q - cost_weight * costs)
+    return succ, util
+
 # %% ../nbs/05_router.ipynb #3606d755
 @patch
-def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> int:
-    "The best available tier: by expected utility q̂ − λ·cost (ties to the cheaper), or by the tier head."
-    if self.cfg.tier_choice == 'tier_head': return int(np.argmax(np.where(mask, tier_logits, -np.inf)))
-    u = np.where(mask, qual - self.cost_weight * self.costs, -np.inf)
-    return int(np.flatnonzero(u >= u.max() - 1e-12)[np.argmin(self.costs[u >= u.max() - 1e-12])])
+def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray, ks: int) -> tuple[int, float]:
+    "(tier, its expected success): the best available tier by expected utility (`cascade_values`; ties to the cheaper), or by the tier head."
+    succ, u = (v[0] for v in cascade_values(qual, self.costs, self.cost_weight, ks, self.escalation_recall))
+    if self.cfg.tier_choice == 'tier_head': k = int(np.argmax(np.where(mask, tier_logits, -np.inf))); return k, float(succ[k])
+    u = np.where(mask, u, -np.inf)
+    k = int(np.flatnonzero(u >= u.max() - 1e-12)[np.argmin(self.costs[u >= u.max() - 1e-12])])
+    return k, float(succ[k])
 
 @patch
 def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.ndarray, rng) -> tuple:
@@ -688,10 +705,10 @@ def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndar
     c1, c2, c3, _ = self._cuts
     tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
     cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
-    k = self._pick(o[:c1], qual, mask); conf = float(qual[k])
-    ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
     safe = self.cfg.safe_tier
     ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
+    k, conf = self._pick(o[:c1], qual, mask, ks)
+    ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
     # untrained, or on a query unlike anything it was trained on, the estimates mean nothing: the safe default.
     # Trained and unsure, escalate when the safe tier is expected to do clearly better, or when a cheaper tier is not
     # itself expected to answer (the success floor).
@@ -1217,9 +1234,10 @@ def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bo
     if not trained: return np.full(len(ts), ks)
     H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), r.hidden_dim))
     out = cell_forward(params, ts.X, H0)[0]; q = r.success(params, ts.X, H0, out); rows = np.arange(len(ts))
+    succ, u = cascade_values(q, r.costs, r.cost_weight, ks, r.escalation_recall)
     if cfg.tier_choice == 'tier_head': pick = out['tier'].argmax(1)
-    else: pick = best_tier(q - r.cost_weight * r.costs[None], np.tile(r.costs, (len(ts), 1)))
-    conf = q[rows, pick]
+    else: pick = best_tier(u, np.tile(r.costs, (len(ts), 1)))
+    conf = succ[rows, pick]
     pick = np.where((conf < cfg.confidence_threshold) & (q[:, ks] >= conf + cfg.escalation_margin), ks, pick)
     return floor_picks(pick, q, r.costs, ks, cfg.cheap_success_floor)
 
@@ -1233,6 +1251,9 @@ def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: boo
     U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
     b = ~full & (ts.chosen >= 0); v = np.zeros(n)
     v[full] = U[idx[full], pick[full]]
+    r, ks = self.router, self.router.tiers.index(self.router.cfg.safe_tier) if self.router.cfg.safe_tier in self.router.tiers else 0
+    caught = full & (r.costs[pick] < r.costs[ks]) & (np.nan_to_num(ts.quality[idx, pick]) < r.cfg.tie_fail_quality)  # a cheaper tier failed: escalation
+    v[caught] = (1 - r.escalation_recall) * v[caught] + r.escalation_recall * (U[idx[caught], ks] - self.learning.cost_weight * ts.cost[idx[caught], pick[caught]])
     if b.any():
         w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
         v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
