@@ -290,3 +290,25 @@ def test_a_confident_decision_keeps_to_the_settings_it_has_outcomes_for(tmp_path
     wide = dataclasses.replace(logged, temperature_taken=np.where(np.arange(n) % 2 == 0, 0.1, 1.5))
     r.fit_setting_support(wide)  # outcomes over a wide span: the heads' values are used
     assert any(d.temperature != 0.1 and d.temperature != 1.5 for d in (r.decide(x)[0] for x in X[:50]) if not d.fallback)
+
+
+def test_with_escalation_a_query_both_tiers_answer_goes_to_the_cheap_tier_first():
+    "Known rows: the free tier answers 85 %, the model all; other rows: only the model. The cascade changes the first, not the second."
+    from ruvllm.router import FEATURES, TrainingSet
+    rng = np.random.default_rng(4); n = 2000
+    X = rng.normal(0, 0.3, (n, 128)); known = rng.random(n) < 0.5
+    X[:, FEATURES.index['r_key_coverage']] = np.where(known, 1.0, 0.0)
+    tiny_ok = np.where(known, rng.random(n) < 0.85, False)
+    ts = TrainingSet.full_information(X, np.stack([tiny_ok * 1.0, np.ones(n)], 1), [0.0, 1.0])
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['tiny', 'small'], seed=0)
+    tr = RouterTrainer(r, seed=0)
+    assert tr.train_round(ts, gate=False).promoted  # the decision rule is under test here, not the gate
+    Xk, Xu = X[known][:100], X[~known][:100]
+    first = lambda Xs: np.mean([r.decide(x)[0].tier == 'tiny' for x in Xs])
+    assert first(Xk) < 0.1 and first(Xu) == 0  # answers are final: the model's higher success wins the known rows too
+    r.escalation_recall = 0.9
+    assert first(Xk) > 0.9 and first(Xu) == 0  # a cascade: the known rows try the free tier first; the rest stay on the model
+    picks = tr.policy_picks(r.params, ts)
+    assert (picks[known] == 0).mean() > 0.9 and (picks[~known] == 1).all()  # the gate judges the policy that serves
+    r.escalation_recall = 0.0
+    assert (tr.policy_picks(r.params, ts)[known] == 1).mean() > 0.9
