@@ -131,6 +131,7 @@ def _load_state(self: RuvLLM):
     rp = st.get('replay')
     self.replay = _from_blob(ReplayBuffer, rp) if rp else ReplayBuffer(c.learning.replay_capacity, seed=c.system.seed)
     self.trainer = RouterTrainer(self.router, c.learning, c.inference.tier_costs, seed=c.system.seed)
+    self.router.escalation_recall = c.inference.escalation_recall if c.inference.escalate else 0.0  # the router values the cascade
     ab = st.get('attention')
     self.attention = GraphAttention.from_bytes(ab) if ab else GraphAttention(self.embedder.dim, seed=c.system.seed)
     self._attention_trained = False  # since the last save: `save` publishes it then
@@ -216,7 +217,9 @@ def refresh_state(self: RuvLLM) -> list:
                 router = _from_blob(FastGRNNRouter, blob)
                 if router.tiers != self.tiers:
                     log.warning("router version %d was trained for tiers %s, this process has %s: kept the one here", v, router.tiers, self.tiers)
-                else: self.router = router; self.trainer = RouterTrainer(router, self.cfg.learning, self.cfg.inference.tier_costs, seed=self.cfg.system.seed)
+                else:
+                    router.escalation_recall = self.cfg.inference.escalation_recall if self.cfg.inference.escalate else 0.0
+                    self.router = router; self.trainer = RouterTrainer(router, self.cfg.learning, self.cfg.inference.tier_costs, seed=self.cfg.system.seed)
             self._versions[name] = v; out.append(name)
     return out
 

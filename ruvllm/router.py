@@ -8,9 +8,9 @@ __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAI
            'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
            'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses',
            'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success',
-           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'TrainingSet', 'utilities', 'best_tier',
-           'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord',
-           'RouterTrainer', 'kmeans_labels']
+           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'cascade_values', 'TrainingSet', 'utilities',
+           'best_tier', 'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer',
+           'RoundRecord', 'RouterTrainer', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, json, math, os, re, time, zipfile
@@ -560,6 +560,8 @@ class FastGRNNRouter:
         self.ewc: EWCState | None = None
         self.rounds = 0  # promoted training rounds
         self.prototypes, self.novelty_threshold = None, None  # familiarity reference (`fit_novelty`)
+        self.setting_support = None  # the generation settings with logged outcomes (`fit_setting_support`)
+        self.escalation_recall = 0.0  # share of a cheaper tier's failures escalation hands to the safe tier (`cascade_values`; the orchestrator sets it)
         self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
         self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
                          LearningConfig().cost_weight if cost_weight is None else cost_weight)
@@ -660,13 +662,29 @@ def floor_picks(pick: np.ndarray,  # (n,) the tiers picked by utility
     low = (np.asarray(costs)[pick] < costs[safe]) & (q[np.arange(len(pick)), pick] < floor)
     return np.where(low, safe, pick)
 
+# %% ../nbs/05_router.ipynb #ee806ad9
+def cascade_values(q: np.ndarray,  # (n, K) estimated success per tier
+                   costs: np.ndarray,  # (K,) cost per tier
+                   cost_weight: float,  # λ
+                   safe: int,  # index of the safe tier
+                   recall: float,  # share of a cheaper tier's failures escalation hands to the safe tier (0: answers are final)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "(success, utility), each (n, K): of each tier alone, or for a tier cheaper than the safe tier, of trying it first with escalation."
+    q = np.atleast_2d(np.asarray(q, dtype=float)); costs = np.asarray(costs, dtype=float)
+    cheap = costs < costs[safe]; qs = q[:, [safe]]
+    succ = np.where(cheap, q + (1.0 - q) * recall * qs, q)
+    util = np.where(cheap, q - cost_weight * costs + (1.0 - q) * recall * (qs - cost_weight * costs[safe]), q - cost_weight * costs)
+    return succ, util
+
 # %% ../nbs/05_router.ipynb #3606d755
 @patch
-def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray) -> int:
-    "The best available tier: by expected utility q̂ − λ·cost (ties to the cheaper), or by the tier head."
-    if self.cfg.tier_choice == 'tier_head': return int(np.argmax(np.where(mask, tier_logits, -np.inf)))
-    u = np.where(mask, qual - self.cost_weight * self.costs, -np.inf)
-    return int(np.flatnonzero(u >= u.max() - 1e-12)[np.argmin(self.costs[u >= u.max() - 1e-12])])
+def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray, ks: int) -> tuple[int, float]:
+    "(tier, its expected success): the best available tier by expected utility (`cascade_values`; ties to the cheaper), or by the tier head."
+    succ, u = (v[0] for v in cascade_values(qual, self.costs, self.cost_weight, ks, self.escalation_recall))
+    if self.cfg.tier_choice == 'tier_head': k = int(np.argmax(np.where(mask, tier_logits, -np.inf))); return k, float(succ[k])
+    u = np.where(mask, u, -np.inf)
+    k = int(np.flatnonzero(u >= u.max() - 1e-12)[np.argmin(self.costs[u >= u.max() - 1e-12])])
+    return k, float(succ[k])
 
 @patch
 def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.ndarray, rng) -> tuple:
@@ -687,10 +705,10 @@ def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndar
     c1, c2, c3, _ = self._cuts
     tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
     cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
-    k = self._pick(o[:c1], qual, mask); conf = float(qual[k])
-    ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
     safe = self.cfg.safe_tier
     ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
+    k, conf = self._pick(o[:c1], qual, mask, ks)
+    ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
     # untrained, or on a query unlike anything it was trained on, the estimates mean nothing: the safe default.
     # Trained and unsure, escalate when the safe tier is expected to do clearly better, or when a cheaper tier is not
     # itself expected to answer (the success floor).
@@ -698,6 +716,7 @@ def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndar
     if self.rounds == 0 or novel or floored or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
         fallback, k = True, ks
         ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
+    else: ctx, temp, top_p = self.supported_settings(cp, temp, top_p)  # learned, but only among settings with outcomes
     self.decisions += 1; explored, propensity = False, 1.0
     if explore and mask.sum() > 1: k, explored, propensity = self._explore(k, ks, qual, mask, rng or self.rng)
     return k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual
@@ -804,7 +823,8 @@ def save(self: FastGRNNRouter, path) -> Path:
     header = dict(format='ruvllm.router', version=ROUTER_FORMAT_VERSION, tiers=self.tiers, input_dim=self.input_dim,
                   hidden_dim=self.hidden_dim, rank=self.cfg.rank, nnz=self.nnz, feature_layout=FEATURE_LAYOUT_VERSION,
                   context_bins=list(CONTEXT_BINS), rounds=self.rounds, config=dataclasses.asdict(self.cfg),
-                  ewc_samples=self.ewc.samples if self.ewc else None, novelty_threshold=self.novelty_threshold, saved_at=time.time())
+                  ewc_samples=self.ewc.samples if self.ewc else None, novelty_threshold=self.novelty_threshold,
+                  setting_support=self.setting_support, saved_at=time.time())
     arrays = {f'p.{k}': v for k, v in self.params.items()}
     if self.ewc is not None:
         arrays.update({f'F.{k}': v for k, v in self.ewc.fisher.items()}); arrays.update({f'a.{k}': v for k, v in self.ewc.anchor.items()})
@@ -835,6 +855,9 @@ def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNN
         groups = [k for k in PARAM_GROUPS + SUCCESS_GROUPS if f'F.{k}' in arrays]
         r.ewc = EWCState({k: arrays[f'F.{k}'] for k in groups}, {k: arrays[f'a.{k}'] for k in groups}, header.get('ewc_samples') or 0.0)
     if 'n.prototypes' in arrays: r.prototypes, r.novelty_threshold = arrays['n.prototypes'], header.get('novelty_threshold')
+    if header.get('setting_support'):  # a file from before: no support, so the safe settings until the next round
+        s = header['setting_support']
+        r.setting_support = dict(temperature=s['temperature'] and tuple(s['temperature']), top_p=s['top_p'] and tuple(s['top_p']), context=s['context'])
     return r
 
 # %% ../nbs/05_router.ipynb #dd96b6d2
@@ -889,6 +912,32 @@ def full_information(cls: TrainingSet, X, quality, tier_costs: Sequence[float], 
     "Rows with every tier's quality known; cost per tier from `tier_costs`."
     quality = np.asarray(quality, dtype=float)
     return cls(X=X, quality=quality, cost=np.tile(np.asarray(tier_costs, dtype=float), (len(quality), 1)), **kw)
+
+# %% ../nbs/05_router.ipynb #a5144159
+@patch
+def fit_setting_support(self: FastGRNNRouter, ts: TrainingSet):
+    "Keep the generation settings `ts` has outcomes for: the span of temperatures, of top_p values, and the context budgets."
+    def span(*cols):
+        v = np.concatenate([np.asarray(c, dtype=float) for c in cols]); v = v[np.isfinite(v)]
+        return (float(v.min()), float(v.max())) if len(v) else None
+    seen = np.isfinite(ts.context_utility).any(0)
+    taken = ts.context_taken[(ts.context_taken >= 0) & (ts.context_taken < len(CONTEXT_BINS))].astype(int)
+    seen[taken] = True
+    self.setting_support = dict(temperature=span(ts.temperature_target, ts.temperature_taken),
+                                top_p=span(ts.top_p_target, ts.top_p_taken),
+                                context=[b for b, s in zip(CONTEXT_BINS, seen) if s])
+    return self
+
+@patch
+def supported_settings(self: FastGRNNRouter, context_probs: np.ndarray,  # (5,) the context head's probabilities
+                       temperature: float, top_p: float,  # the heads' values
+                      ) -> tuple[int, float, float]:
+    "(context, temperature, top_p) held inside the settings with logged outcomes; the safe setting where there are none."
+    s, c = self.setting_support or {}, self.cfg
+    clip = lambda v, span, safe: safe if not span else float(np.clip(v, span[0], span[1]))
+    bins = s.get('context') or []
+    ctx = max(bins, key=lambda b: context_probs[CONTEXT_BINS.index(b)]) if bins else c.safe_context
+    return ctx, clip(temperature, s.get('temperature'), c.safe_temperature), clip(top_p, s.get('top_p'), c.safe_top_p)
 
 # %% ../nbs/05_router.ipynb #338b6527
 def utilities(ts: TrainingSet, cost_weight: float, latency_weight: float) -> np.ndarray:
@@ -1185,9 +1234,10 @@ def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bo
     if not trained: return np.full(len(ts), ks)
     H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), r.hidden_dim))
     out = cell_forward(params, ts.X, H0)[0]; q = r.success(params, ts.X, H0, out); rows = np.arange(len(ts))
+    succ, u = cascade_values(q, r.costs, r.cost_weight, ks, r.escalation_recall)
     if cfg.tier_choice == 'tier_head': pick = out['tier'].argmax(1)
-    else: pick = best_tier(q - r.cost_weight * r.costs[None], np.tile(r.costs, (len(ts), 1)))
-    conf = q[rows, pick]
+    else: pick = best_tier(u, np.tile(r.costs, (len(ts), 1)))
+    conf = succ[rows, pick]
     pick = np.where((conf < cfg.confidence_threshold) & (q[:, ks] >= conf + cfg.escalation_margin), ks, pick)
     return floor_picks(pick, q, r.costs, ks, cfg.cheap_success_floor)
 
@@ -1201,6 +1251,9 @@ def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: boo
     U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
     b = ~full & (ts.chosen >= 0); v = np.zeros(n)
     v[full] = U[idx[full], pick[full]]
+    r, ks = self.router, self.router.tiers.index(self.router.cfg.safe_tier) if self.router.cfg.safe_tier in self.router.tiers else 0
+    caught = full & (r.costs[pick] < r.costs[ks]) & (np.nan_to_num(ts.quality[idx, pick]) < r.cfg.tie_fail_quality)  # a cheaper tier failed: escalation
+    v[caught] = (1 - r.escalation_recall) * v[caught] + r.escalation_recall * (U[idx[caught], ks] - self.learning.cost_weight * ts.cost[idx[caught], pick[caught]])
     if b.any():
         w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
         v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
@@ -1345,9 +1398,9 @@ def trusted_check(self: RouterTrainer, cand: dict,  # the candidate's weights
 # %% ../nbs/05_router.ipynb #c18e914f
 @patch
 def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
-    "Make `cand` live and fold the round's Fisher information into the EWC state."
+    "Make `cand` live (with its rows' familiarity reference and setting support) and fold the round's Fisher information into the EWC state."
     r = self.router; n = len(ts)
-    r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng)
+    r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng); r.fit_setting_support(ts)
     Fn = {**self.fisher(cand, ts), **self.success_fisher(cand, ts)}; g_ = r.cfg.ewc_gamma
     if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
     else: r.ewc = EWCState({k: g_ * r.ewc.fisher.get(k, 0.0) + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)

@@ -269,3 +269,46 @@ def test_success_estimates_transfer_to_a_category_never_trained_on():
     p = r.predict(X[cat == 3]); gap = p['quality'][:, 1] - p['quality'][:, 0]; m = maths[cat == 3]
     assert (gap[m][:, None] > gap[~m][None]).mean() > 0.95  # unseen maths queries rank above the others (AUC)
     assert p['quality'][m, 0].mean() < 0.3 and p['quality'][~m, 0].mean() > 0.7
+
+
+def test_a_confident_decision_keeps_to_the_settings_it_has_outcomes_for(tmp_path):
+    "Rows logged with one temperature, top_p and context budget: the heads drift elsewhere, the decisions do not."
+    from ruvllm.router import TrainingSet
+    X, hard, ts = _toy(2000, 0)
+    n = len(ts)
+    logged = dataclasses.replace(ts, temperature_taken=np.full(n, 0.2), top_p_taken=np.full(n, 0.9), context_taken=np.full(n, 2))
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['small', 'medium'], seed=0)
+    assert RouterTrainer(r, seed=0).train_round(logged).promoted
+    ds = [r.decide(x)[0] for x in X[:200]]
+    confident = [d for d in ds if not d.fallback]
+    assert len(confident) > 100
+    heads = r.predict(X[:200])
+    assert np.abs(heads['temperature'] - 0.2).max() > 0.05  # the learned temperature is elsewhere ...
+    assert {(d.temperature, d.top_p, d.context_size) for d in confident} == {(0.2, 0.9, 1024)}  # ... the decisions keep to the support
+    r2 = FastGRNNRouter.load(r.save(tmp_path / 'r.npz'))  # the support is saved with the weights
+    assert r2.setting_support == r.setting_support and r2.decide(X[0])[0].temperature == 0.2
+    wide = dataclasses.replace(logged, temperature_taken=np.where(np.arange(n) % 2 == 0, 0.1, 1.5))
+    r.fit_setting_support(wide)  # outcomes over a wide span: the heads' values are used
+    assert any(d.temperature != 0.1 and d.temperature != 1.5 for d in (r.decide(x)[0] for x in X[:50]) if not d.fallback)
+
+
+def test_with_escalation_a_query_both_tiers_answer_goes_to_the_cheap_tier_first():
+    "Known rows: the free tier answers 85 %, the model all; other rows: only the model. The cascade changes the first, not the second."
+    from ruvllm.router import FEATURES, TrainingSet
+    rng = np.random.default_rng(4); n = 2000
+    X = rng.normal(0, 0.3, (n, 128)); known = rng.random(n) < 0.5
+    X[:, FEATURES.index['r_key_coverage']] = np.where(known, 1.0, 0.0)
+    tiny_ok = np.where(known, rng.random(n) < 0.85, False)
+    ts = TrainingSet.full_information(X, np.stack([tiny_ok * 1.0, np.ones(n)], 1), [0.0, 1.0])
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['tiny', 'small'], seed=0)
+    tr = RouterTrainer(r, seed=0)
+    assert tr.train_round(ts, gate=False).promoted  # the decision rule is under test here, not the gate
+    Xk, Xu = X[known][:100], X[~known][:100]
+    first = lambda Xs: np.mean([r.decide(x)[0].tier == 'tiny' for x in Xs])
+    assert first(Xk) < 0.1 and first(Xu) == 0  # answers are final: the model's higher success wins the known rows too
+    r.escalation_recall = 0.9
+    assert first(Xk) > 0.9 and first(Xu) == 0  # a cascade: the known rows try the free tier first; the rest stay on the model
+    picks = tr.policy_picks(r.params, ts)
+    assert (picks[known] == 0).mean() > 0.9 and (picks[~known] == 1).all()  # the gate judges the policy that serves
+    r.escalation_recall = 0.0
+    assert (tr.policy_picks(r.params, ts)[known] == 1).mean() > 0.9
