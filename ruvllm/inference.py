@@ -212,12 +212,14 @@ def passages_and_question(self: ExtractiveBackend, messages: list[dict]) -> tupl
     return passages, question
 
 # %% ../nbs/07_inference.ipynb #2b3c727f
+_passage_words = lru_cache(maxsize=4096)(lambda p: content_words(p, stem=True))  # passages come back request after request; never mutated
+
 @patch
 def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int | None:
     "Index of the passage that answers `question` (rules 3–4), or None without passages."
     if not passages: return None
     q = content_words(question, stem=True)
-    bags = [content_words(p, stem=True) for p in passages]
+    bags = [_passage_words(p) for p in passages]
     n = len(passages)
     def score(bag): return sum(math.log(1 + n / sum(w in b for b in bags)) for w in q & bag)
     scores = [score(b) for b in bags]
