@@ -334,18 +334,20 @@ def _pct(x, p): return float(np.percentile(x, p)) if len(x) else float('nan')
 # %% ../nbs/13_bench.ipynb #1a734585
 def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int, progress: bool) -> dict:
     """P50/P95/P99 (and mean) of every stage over `nq` distinct queries forced to `tier`, after 5 warm-up queries (cache
-    hits left out); also the whole `query` call, wall and CPU of the calling thread, and the CPU the other threads (the writer) used per query."""
+    hits left out); also the whole `query` call, wall and CPU of the calling thread, the CPU the other threads (the writer) used
+    per query, the share of look-ups the cache's judge ran for, and the cache entries whose judge vector is still to compute."""
     from tqdm.auto import tqdm
     cons = Constraints(force_model=tier, max_tokens=max_tokens)
     for q in _bench_queries(5, seed=n + 7): llm.query(q, constraints=cons)   # warm-up (model load, JIT)
-    lat, call, cpu, p0, calls_cpu = [], [], [], time.process_time(), 0.0
+    lat, call, cpu, p0, calls_cpu, s0 = [], [], [], time.process_time(), 0.0, llm.cache.stats()
     for q in tqdm(_bench_queries(nq, seed=n), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
         t0, c0 = time.perf_counter(), time.thread_time()
         r = llm.query(q, constraints=cons); calls_cpu += time.thread_time() - c0
         if not r.cached: lat.append(r.latency); call.append(1000 * (time.perf_counter() - t0)); cpu.append(1000 * (time.thread_time() - c0))
     llm.flush()  # the queued write-backs' CPU counts too: the other threads' share is what the process used beyond the calls
     row = dict(nodes=len(llm.memory), tier=tier, backend=backend, queries=len(lat),
-               other_threads_cpu_ms_per_query=1000 * max(0.0, time.process_time() - p0 - calls_cpu) / nq)
+               other_threads_cpu_ms_per_query=1000 * max(0.0, time.process_time() - p0 - calls_cpu) / nq,
+               judge_share=(llm.cache.stats()['judge_calls'] - s0['judge_calls']) / nq, judge_vectors_pending=llm.cache.pending_judge_vectors())
     for s in list(STAGES) + ['orchestration', 'total', 'call', 'call_cpu']:
         v = {'orchestration': [l.orchestration for l in lat], 'call': call, 'call_cpu': cpu}.get(s) or [getattr(l, s) for l in lat]
         for p in (50, 95, 99): row[f'{s}_p{p}_ms'] = _pct(v, p)

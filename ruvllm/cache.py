@@ -242,8 +242,9 @@ class _Space:
     def __init__(self, dim, jdim=0):
         self.vecs = np.zeros((16, dim), np.float32); self.jvecs = np.zeros((16, jdim), np.float32)
         self.ids = np.full(16, -1, np.int64); self.n = 0; self.free = []
+        self.pending = set()  # rows whose judge vector is still to be computed (zero until then)
 
-    def add(self, entry_id, v, jv=None) -> int:
+    def add(self, entry_id, v, jv=None, pending=False) -> int:
         if self.free: row = self.free.pop()
         else:
             if self.n == len(self.ids):
@@ -252,10 +253,11 @@ class _Space:
             row = self.n; self.n += 1
         self.vecs[row] = v; self.ids[row] = entry_id
         if self.jvecs.shape[1]: self.jvecs[row] = 0 if jv is None else jv  # a zero row never reaches a judge threshold > 0
+        if pending and self.jvecs.shape[1]: self.pending.add(row)
         return row
 
     def remove(self, row):
-        self.ids[row] = -1; self.vecs[row] = 0; self.jvecs[row] = 0; self.free.append(row)
+        self.ids[row] = -1; self.vecs[row] = 0; self.jvecs[row] = 0; self.free.append(row); self.pending.discard(row)
 
 # %% ../nbs/09_cache.ipynb #f4156e96
 def _entry_key(namespace: str, query: str) -> tuple:
@@ -356,6 +358,11 @@ def _judge_vector(self:SemanticCache, text) -> np.ndarray:
     return _unit(self.judge.embed_one(text, kind=self.cfg.judge_kind))
 
 @patch
+def _judge_dim(self:SemanticCache) -> int:
+    "The judge vectors' dimension (0 without a judge, or for a judge that does not say)."
+    return 0 if self.judge is None else int(getattr(self.judge, 'dim', 0) or 0)
+
+@patch
 def judge_id(self:SemanticCache) -> str | None:
     "What made the stored judge vectors: the judge's name, and the prefix when not 'query' (vectors of another judge are not compared)."
     name = getattr(self.judge, 'name', None)
@@ -386,12 +393,13 @@ def _remove(self:SemanticCache, e: CacheEntry):
 def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, request_id: str,
         sources: Sequence = (),  # node ids the answer was built from
         ttl_s: float | None = None,  # lifetime (default: cache.ttl_s)
-        judge_vec=None,  # the judge embedder's vector for `mask_names(query)`, if already computed (default: embedded here)
+        judge_vec=None,  # the judge embedder's vector for `mask_names(query)`, if already computed (default: when a look-up needs it)
        ) -> int | None:
     "Store an answer; returns the entry id (None when the cache is disabled)."
     _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer); _nonempty('request_id', request_id)
     if not self.cfg.enabled: return None
-    jv = None if self.judge is None else (self._judge_vector(mask_names(query)) if judge_vec is None else _unit(judge_vec))  # outside the lock
+    jdim = self._judge_dim(); lazy = judge_vec is None and jdim > 0  # computed on demand (`compute_judge_vectors`)
+    jv = None if self.judge is None or lazy else (self._judge_vector(mask_names(query)) if judge_vec is None else _unit(judge_vec))
     with self._lock:
         v = self._vector(query, query_vec)
         if self.dim is None: self.dim = v.shape[0]
@@ -402,8 +410,8 @@ def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, 
         e = CacheEntry(self._next_id, namespace, query, answer, request_id, [int(s) for s in sources], now,
                        now + (self.cfg.ttl_s if ttl_s is None else ttl_s), key=key)
         self._next_id += 1
-        space = self._spaces.setdefault(namespace, _Space(self.dim, 0 if jv is None else jv.shape[0]))
-        e.row = space.add(e.id, v, jv)
+        space = self._spaces.setdefault(namespace, _Space(self.dim, jdim if jv is None else jv.shape[0]))
+        e.row = space.add(e.id, v, jv, pending=lazy)
         self._entries[e.id] = e; self._by_key[e.key] = e.id
         self._stats['puts'] += 1
         while len(self._entries) > self.cfg.capacity:
@@ -448,6 +456,7 @@ def _serve(self:SemanticCache, e, sim, verdict, now, request_id, judge_sim=None)
 @patch
 def _judge_pending(self:SemanticCache, query: str, pending: list, request_id) -> CacheHit | None:
     "Serve the best candidate whose frame the judge finds close enough; `pending` holds (entry id, query cosine, judge vector)."
+    pending = self._with_judge_vectors(pending)  # an entry judged for the first time gets its judge vector now
     jq = self._judge_vector(mask_names(query))  # the slow part: outside the lock, and only for a candidate that passed the rules
     with self._lock:
         self._stats['judge_calls'] += 1
@@ -555,6 +564,35 @@ def unchecked_hits(self:SemanticCache, share: float = 1.0,  # the sampled share 
                if not recorded and zlib.crc32(rid.encode()) < share * 2 ** 32]
     return out if limit is None else out[:max(0, limit)]
 
+# %% ../nbs/09_cache.ipynb #f73440b6
+@patch
+def compute_judge_vectors(self:SemanticCache, entry_ids=None,  # the entries to complete (default: every entry)
+                         ) -> int:
+    "Compute now the judge vectors these entries do not have yet (outside the lock); how many were computed."
+    with self._lock:
+        es = [self._entries[i] for i in (list(self._entries) if entry_ids is None else entry_ids) if i in self._entries]
+        todo = [(e.id, e.query) for e in es if e.row in self._spaces[e.namespace].pending]
+    done = [(i, self._judge_vector(mask_names(q))) for i, q in todo]  # the slow part: one embedding each, as `put` did
+    with self._lock:
+        for i, jv in done:
+            e = self._entries.get(i)  # gone or replaced meanwhile: its row is not its own any more
+            sp = None if e is None else self._spaces[e.namespace]
+            if sp is not None and e.row in sp.pending: sp.jvecs[e.row] = jv; sp.pending.discard(e.row)
+    return len(done)
+
+@patch
+def _with_judge_vectors(self:SemanticCache, pending: list) -> list:
+    "`pending` (entry id, query cosine, judge vector), with the vectors of entries judged for the first time filled in."
+    if not self.compute_judge_vectors([i for i, _, _ in pending]): return pending
+    with self._lock:
+        return [(i, sim, jv if (e := self._entries.get(i)) is None else self._spaces[e.namespace].jvecs[e.row].copy())
+                for i, sim, jv in pending]
+
+@patch
+def pending_judge_vectors(self:SemanticCache) -> int:
+    "How many entries' judge vectors are still to be computed."
+    with self._lock: return sum(len(s.pending) for s in self._spaces.values())
+
 # %% ../nbs/09_cache.ipynb #38f9b1b5
 @patch
 def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the request id that produced it, or a request id it served
@@ -616,6 +654,7 @@ def to_bytes(self:SemanticCache) -> bytes:
             jv = self._spaces[e.namespace].jvecs[e.row]
             if jv.shape[0] == jdim: jvecs[i] = jv
         meta = dict(version=3, dim=self.dim, judge=self.judge_id() if jdim else None, next_id=self._next_id, stats=self._stats,
+                    judge_pending=[e.id for e in es if e.row in self._spaces[e.namespace].pending],
                     served=[[k, *v] for k, v in list(self._served.items())[-10_000:]], outcomes=self._outcomes,
                     entries=[dict(id=e.id, namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id,
                                   sources=e.sources, created_at=e.created_at, expires_at=e.expires_at, hits=e.hits,
@@ -638,14 +677,15 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     c = cls(cfg, embedder, **kw)
     c.dim = meta['dim']; c._next_id = meta['next_id']
     c._stats.update({k: int(v) for k, v in meta['stats'].items() if k in c._stats})
-    jdim = 0 if c.judge is None else int(getattr(c.judge, 'dim', 0) or 0)
+    jdim = c._judge_dim()
     # version 3 judges the questions' frames (names masked); older judge vectors are of the whole question
     same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == c.judge_id()
                   and jvecs.shape[1] == jdim)
+    pending = set(meta.get('judge_pending', ())) if same_judge else set()  # still to compute, by this same judge
     for i, (d, v) in enumerate(zip(meta['entries'], vecs)):
         e = CacheEntry(row=-1, key=_entry_key(d['namespace'], d['query']), **d)
         # judge vectors of another judge (or none stored): the entry is served only by the strict rules
-        e.row = c._spaces.setdefault(e.namespace, _Space(c.dim, jdim)).add(e.id, v, jvecs[i] if same_judge else None)
+        e.row = c._spaces.setdefault(e.namespace, _Space(c.dim, jdim)).add(e.id, v, jvecs[i] if same_judge else None, pending=e.id in pending)
         c._entries[e.id] = e; c._by_key[e.key] = e.id
     ns_of = {e.id: e.namespace for e in c._entries.values()}
     c._served = OrderedDict((s[0], (int(s[1]), s[2], s[3], bool(s[4])) if len(s) == 5 else (int(s[1]), None, ns_of.get(int(s[1]), ''), False))
@@ -675,9 +715,9 @@ def entry_record(self:SemanticCache, entry_id: int, vectors: bool = True) -> dic
                  created_at=e.created_at, expires_at=e.expires_at, threshold=e.threshold)
         if vectors:
             sp = self._spaces[e.namespace]
-            jv = sp.jvecs[e.row] if sp.jvecs.shape[1] and sp.jvecs[e.row].any() else None
-            r.update(vec=_b64(sp.vecs[e.row]), jvec=None if jv is None else _b64(jv),
-                     judge=None if jv is None else self.judge_id())
+            jv, later = (sp.jvecs[e.row] if sp.jvecs.shape[1] and sp.jvecs[e.row].any() else None), e.row in sp.pending
+            r.update(vec=_b64(sp.vecs[e.row]), jvec=None if jv is None else _b64(jv),  # judge set, jvec None: still to compute
+                     judge=self.judge_id() if jv is not None or later else None)
         return r
 
 @patch
@@ -687,15 +727,16 @@ def add_entry_record(self:SemanticCache, r: dict) -> tuple[int, int | None]:
         v = _unit(_unb64(r['vec']))
         if self.dim is None: self.dim = v.shape[0]
         if v.shape[0] != self.dim: raise InvalidInputError(f"the entry's vector has {v.shape[0]} dimensions; this cache holds {self.dim}")
-        jdim = 0 if self.judge is None else int(getattr(self.judge, 'dim', 0) or 0)
-        jv = None if r.get('jvec') is None or r.get('judge') != self.judge_id() else _unb64(r['jvec'])
+        jdim, same = self._judge_dim(), r.get('judge') is not None and r.get('judge') == self.judge_id()
+        jv = None if r.get('jvec') is None or not same else _unb64(r['jvec'])
         key = _entry_key(r['namespace'], r['query'])
         old = self._by_key.get(key)
         if old is not None: self._remove(self._entries[old])
         e = CacheEntry(self._next_id, r['namespace'], r['query'], r['answer'], r['request_id'], [int(s) for s in r['sources']],
                        r['created_at'], r['expires_at'], key=key, threshold=r.get('threshold'))
         self._next_id += 1
-        e.row = self._spaces.setdefault(e.namespace, _Space(self.dim, jdim)).add(e.id, v, jv if jv is not None and len(jv) == jdim else None)
+        e.row = self._spaces.setdefault(e.namespace, _Space(self.dim, jdim)).add(e.id, v, jv if jv is not None and len(jv) == jdim else None,
+                                                                        pending=same and r.get('jvec') is None)
         self._entries[e.id] = e; self._by_key[key] = e.id
         while len(self._entries) > self.cfg.capacity:
             self._remove(next(iter(self._entries.values()))); self._stats['evictions'] += 1

@@ -297,8 +297,7 @@ def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
 
 @patch
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
-                use_cache: bool = True,  # cache a well-grounded answer
-                judge_vec=None):  # the cache judge's vector for the question, when the writer embedded its batch's already
+                use_cache: bool = True):  # cache a well-grounded answer (its judge vector is computed when a look-up needs it)
     "Loop A's writes for one served request: the QAPair and its edges, the used nodes' access, the cache entry."
     c = self.cfg
     if c.learning.enabled: rec.qa_node = self.loop_a.write_back(rec, rec.self_quality)
@@ -307,17 +306,7 @@ def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the quer
     if rec.used_ids: self.memory.touch(rec.used_ids)
     if use_cache and rec.self_quality >= c.learning.quality_threshold:
         qv = self.memory.embed_query(rec.query) if query_vector is None else query_vector
-        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids, judge_vec=judge_vec)
-
-@patch
-def _judge_vectors(self: RuvLLM, queries: list[str]) -> list:
-    "The cache judge's vectors for these questions, in one embedding call (a batch's cache entries); Nones without a judge."
-    judge = self.cache.judge
-    if judge is None or not queries: return [None] * len(queries)
-    try: return list(judge.embed([mask_names(q) for q in queries], kind='query'))
-    except Exception:  # each `cache.put` embeds its own then: one bad text does not fail the batch
-        log.exception("the judge could not embed a batch of %d questions; embedding them one by one", len(queries))
-        return [None] * len(queries)
+        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
 
 @patch
 def flush(self: RuvLLM, timeout: float | None = None) -> bool:
@@ -327,8 +316,8 @@ def flush(self: RuvLLM, timeout: float | None = None) -> bool:
 # %% ../nbs/11_orchestrator.ipynb #ae7a8700
 @patch
 def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) pairs the writer took
-    """The writer thread's part of a batch: learn from each request (the judge embeds the batch's cache entries in one
-    call), then commit their updated records in one transaction. Returns request_id -> {} for each request done."""
+    """The writer thread's part of a batch: learn from each request, then commit their updated records in one
+    transaction. Returns request_id -> {} for each request done."""
     out, todo, lc = {}, [], self.cfg.learning
     for rid, payload in batch:
         raw = self.store.get(f'req:{rid}')  # as stored: another process may have given feedback on it meanwhile
@@ -339,12 +328,10 @@ def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) p
         fb = Feedback(**rec.feedback) if rec.feedback else None
         learn = fb is None or (fb.correction is None and fb.quality >= lc.quality_threshold)  # not judged wrong
         todo.append((rec, learn, learn and fb is None and bool(payload.get('cache'))))
-    put = [rec for rec, _, cache in todo if cache and self.cfg.cache.enabled and rec.self_quality >= lc.quality_threshold]
-    jv = dict(zip((r.request_id for r in put), self._judge_vectors([r.query for r in put])))
     done = []
     for rec, learn, cache in todo:
         try:
-            if learn: self._learn_from(rec, None, cache, judge_vec=jv.get(rec.request_id))
+            if learn: self._learn_from(rec, None, cache)
         except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); continue
         rec.writeback = 'done'; done.append(rec)
     if done:
