@@ -644,7 +644,7 @@ def _cache_headline(df):
     met = d.paraphrases_served >= 0.6 and d.same_subject_wrong == 0 and max(d[others]) <= 0.01
     return (f"default (rules with intent + {d.judge} judge on frames ≥ {d.judge_threshold}): {d.paraphrases_served:.1%} of few-word "
             f"paraphrases served, same-subject wrong {d.same_subject_wrong:.1%}, worst other set wrong {max(d[others]):.1%}; "
-            f"look-up P50 {d.p50_ms_cheap:.2f} ms without the judge, P99 {d.p99_ms:.1f} ms "
+            f"look-up P50 {d.p50_ms_cheap:.2f} ms without the judge, P99 {d.p99_ms:.1f} ms, the judge on {d.get('judge_share_all', np.nan):.1%} of all look-ups "
             f"(target ≥ 60 % served, 0 same-subject, ≤ 1 % elsewhere: {'met' if met else 'not met'})")
 
 def _cache_plot(df, ax):
