@@ -604,7 +604,7 @@ def candidate_pairs(embed_wl: Callable,  # texts -> unit-norm WordLlama rows (th
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #5fe16283
 PAIR_FEATURES = ['wl', 'judge', 'e5', 'align', 'intent_equal', 'intent_compatible', 'matched_share', 'unmatched', 'matched',
-                 'names_one_side', 'names_shared']
+                 'names_one_side', 'names_shared', 'numbers_equal', 'negations_equal', 'relations_equal']
 
 def pair_features(pairs: 'pd.DataFrame',  # `candidate_pairs`' rows
                   verifier,  # an `EvidenceVerifier`: its verdict, word matches and alignment
@@ -612,7 +612,8 @@ def pair_features(pairs: 'pd.DataFrame',  # `candidate_pairs`' rows
                  ) -> 'pd.DataFrame':
     """`pairs` with generic features of each (cached, asked) pair, no word lists: the three cosines (WordLlama on the
     questions, the judge on their frames, E5 on the whole questions), the word alignment, intent equal / compatible, the
-    content words matched and unmatched (and the matched share), names on one side only / on both, and the rules' verdict."""
+    content words matched and unmatched (and the matched share), names on one side only / on both, the constraints
+    (numbers, negations, relation words) equal or not, and the rules' verdict."""
     import pandas as pd
     from ruvllm.config import CacheConfig
     from ruvllm.text import analyse_query, question_intent, intents_compatible, mask_names, QUANTIFIERS
@@ -625,10 +626,14 @@ def pair_features(pairs: 'pd.DataFrame',  # `candidate_pairs`' rows
         ua = sum(verifier.match(x, cb) is None for x in ca); ub = sum(verifier.match(y, ca) is None for y in cb)
         na, nb = {t[1] for t in ca if t[0] == 'name'}, {t[1] for t in cb if t[0] == 'name'}
         m = len(ca) + len(cb) - ua - ub
+        kinds = lambda q, k: sorted(t[1] for t in analyse_query(q) if t[0] == k)
+        same_kind = {k: float(kinds(a, k) == kinds(b, k)) for k in ('num', 'rel')} | {'neg': float(len(kinds(a, 'neg')) == len(kinds(b, 'neg')))}
         rows.append(dict(wl=float(W[i] @ W[j]), judge=float(J[i] @ J[j]), e5=float(E[i] @ E[j]), align=verifier.alignment(b, a),
                          intent_equal=float(ia == ib), intent_compatible=float(intents_compatible(ia, ib)),
                          matched_share=m / max(1, len(ca) + len(cb)), unmatched=ua + ub, matched=m,
-                         names_one_side=len(na ^ nb), names_shared=len(na & nb), verdict=verifier.check(b, a).reason))
+                         names_one_side=len(na ^ nb), names_shared=len(na & nb),
+                         numbers_equal=same_kind['num'], negations_equal=same_kind['neg'], relations_equal=same_kind['rel'],
+                         verdict=verifier.check(b, a).reason))
     out = pairs.reset_index(drop=True).join(pd.DataFrame(rows))
     return out.assign(stage1=out.wl >= CacheConfig().similarity_threshold)
 
