@@ -246,3 +246,18 @@ def test_the_judge_embeds_frames_with_the_configured_kind_and_other_kinds_are_no
     assert back.judge_id() == 'recording' and back.entry_record(1)['jvec'] is None
     same = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(judge_kind='passage'), emb, judge=judge)
     assert same.entry_record(1)['jvec'] is not None
+
+
+def test_memory_agreement_tells_the_quillon_questions_apart(emb, tmp_path):
+    "Issue 21's memory evidence on its own case: with a note per Quillon question in memory, the reworded moons question's best passage is the moons note, and no other Quillon question's is."
+    from ruvllm.evals.cache_sets import SAME_SUBJECT_NOTES, SAME_SUBJECT_QUESTIONS, memory_agreement
+    from ruvllm.memory import Memory
+    qs = SAME_SUBJECT_QUESTIONS['Quillon']
+    mem = Memory(tmp_path / 'mem', emb)
+    try:
+        note_of = dict(zip(qs, mem.ingest(SAME_SUBJECT_NOTES['Quillon'], progress=False, link_follows=False)))
+        moons = "How many moons does Quillon have?"
+        ma = memory_agreement(mem, note_of, [(moons, "How many moons orbit Quillon?")] + [(moons, q) for q in qs if q != moons])
+    finally: mem.close()
+    assert ma.top1.tolist() == [True] + [False] * 5, ma
+    assert ma.in_top_k.sum() > 1  # the orchestrator's current check (source among the top 5) lets other questions through

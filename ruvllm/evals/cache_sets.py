@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
-           'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'held_out', 'tuning_part',
-           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation',
-           'best_linear_separation']
+           'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'PAIR_FEATURES',
+           'SAME_SUBJECT_NOTES', 'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates',
+           'cache_report', 'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features',
+           'served_at_error_rate', 'cv_pair_scores', 'memory_agreement']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -525,21 +526,25 @@ def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
     "Paraphrases served, wrong answers per set, and look-up cost of one cache design."
     from ruvllm.evals.text_pairs import PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
     part = part or (lambda xs: list(xs))
+    made = []  # every cache built here: their counters give the judge's share of all look-ups
+    def factory():
+        made.append(cache_factory()); return made[-1]
     near = list(NEAR_MISS_PAIRS) + EXTRA_NEAR_MISSES
     subjects = {k: SAME_SUBJECT_QUESTIONS[k] for k in part(list(SAME_SUBJECT_QUESTIONS))}
-    ss = same_subject_rates(cache_factory, embed, subjects)
+    ss = same_subject_rates(factory, embed, subjects)
     ts = []
-    few = population_rates(cache_factory, part(FEW_WORD_PARAPHRASES), near, embed, timings=ts)
+    few = population_rates(factory, part(FEW_WORD_PARAPHRASES), near, embed, timings=ts)
     ms = np.array([t for t, _, _ in ts]); cheap = np.array([t for t, j, _ in ts if not j] or [np.nan])
     far = np.array([t for t, j, seen in ts if not j and not seen] or [np.nan])  # no candidate near: the first stage only
     r = dict(paraphrases_served=few['served_right'], paraphrases_wrong=few['served_wrong'], novel_wrong=few['novel_false_hits'],
              same_subject_wrong=ss['same_subject_wrong'], same_subject_paraphrases_served=ss['same_subject_paraphrases_served'],
-             near_miss_wrong=few['near_false_hits'], third_near_miss_wrong=served_pairs(cache_factory, MORE_NEAR_MISSES, embed).mean(),
-             reworded_near_miss_wrong=served_pairs(cache_factory, DISGUISED_NEAR_MISSES, embed).mean())
+             near_miss_wrong=few['near_false_hits'], third_near_miss_wrong=served_pairs(factory, MORE_NEAR_MISSES, embed).mean(),
+             reworded_near_miss_wrong=served_pairs(factory, DISGUISED_NEAR_MISSES, embed).mean())
     if old_sets:
-        old = population_rates(cache_factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed)
+        old = population_rates(factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed)
         r.update(old_paraphrases_served=old['served_right'], old_paraphrases_wrong=old['served_wrong'], old_novel_wrong=old['novel_false_hits'])
-    r.update(judge_share=float(np.mean([j for _, j, _ in ts])), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
+    calls, looks = (sum(c.stats()[k] for c in made) for k in ('judge_calls', 'lookups'))
+    r.update(judge_share=float(np.mean([j for _, j, _ in ts])), judge_share_all=calls / max(1, looks), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
              p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
     return r
 
@@ -573,3 +578,175 @@ def best_linear_separation(df: 'pd.DataFrame', angles: int = 181) -> 'pd.DataFra
         t = s(neg).max() if len(neg) else -np.inf
         out.append(dict(degrees=round(float(np.degrees(th)), 1), served=int((s(pos) > t).sum()), of=len(pos)))
     return pd.DataFrame(out)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #7622466a
+def candidate_pairs(embed_wl: Callable,  # texts -> unit-norm WordLlama rows (the cache's first stage)
+                    part: Callable[[list], list] = tuning_part,  # which part of the issue-21 sets
+                    max_candidates: int = 5,  # other cached questions each asked paraphrase is paired with ('novel')
+                   ) -> 'pd.DataFrame':
+    """(set, positive, cached, asked) for every pair a look-up may have to decide: paraphrases (the issue-21 set's part and
+    the older sets) as positives; same-subject questions, the four near-miss sets, and each asked paraphrase against the
+    nearest *other* cached questions of its set ('novel': its own partner absent) as negatives."""
+    import itertools, pandas as pd
+    from ruvllm.evals.text_pairs import PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
+    few, old = part(FEW_WORD_PARAPHRASES), list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES
+    subjects = [SAME_SUBJECT_QUESTIONS[k] for k in part(list(SAME_SUBJECT_QUESTIONS))]
+    def novel(pairs):
+        firsts = list(dict.fromkeys(a for a, _ in pairs)); F = np.asarray(embed_wl(firsts))
+        B = np.asarray(embed_wl([b for _, b in pairs]))
+        return [(firsts[i], b) for (a, b), v in zip(pairs, B) for i in [i for i in np.argsort(-(F @ v)) if firsts[i] != a][:max_candidates]]
+    sets = {'paraphrase': few, 'old paraphrase': old + REWORDING_PAIRS,
+            'same subject': [p for qs in subjects for p in itertools.permutations(qs, 2)],
+            'near miss': list(NEAR_MISS_PAIRS) + EXTRA_NEAR_MISSES, 'third near miss': MORE_NEAR_MISSES,
+            'reworded near miss': DISGUISED_NEAR_MISSES, 'novel': novel(few), 'old novel': novel(old)}
+    return pd.DataFrame([dict(set=s, positive=s in ('paraphrase', 'old paraphrase'), cached=a, asked=b)
+                         for s, ps in sets.items() for a, b in ps])
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #5fe16283
+PAIR_FEATURES = ['wl', 'judge', 'e5', 'align', 'intent_equal', 'intent_compatible', 'matched_share', 'unmatched', 'matched',
+                 'names_one_side', 'names_shared', 'numbers_equal', 'negations_equal', 'relations_equal']
+
+def pair_features(pairs: 'pd.DataFrame',  # `candidate_pairs`' rows
+                  verifier,  # an `EvidenceVerifier`: its verdict, word matches and alignment
+                  embed_wl: Callable, embed_judge: Callable, embed_e5: Callable,  # texts -> unit rows (WordLlama; the judge; E5)
+                 ) -> 'pd.DataFrame':
+    """`pairs` with generic features of each (cached, asked) pair, no word lists: the three cosines (WordLlama on the
+    questions, the judge on their frames, E5 on the whole questions), the word alignment, intent equal / compatible, the
+    content words matched and unmatched (and the matched share), names on one side only / on both, the constraints
+    (numbers, negations, relation words) equal or not, and the rules' verdict."""
+    import pandas as pd
+    from ruvllm.config import CacheConfig
+    from ruvllm.text import analyse_query, question_intent, intents_compatible, mask_names, QUANTIFIERS
+    content = lambda q: [t for t in analyse_query(q) if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]  # what the verifier aligns
+    texts = sorted(set(pairs.cached) | set(pairs.asked)); ix = {t: i for i, t in enumerate(texts)}
+    W, J, E = (np.asarray(f(ts)) for f, ts in ((embed_wl, texts), (embed_judge, [mask_names(t) for t in texts]), (embed_e5, texts)))
+    rows = []
+    for a, b in zip(pairs.cached, pairs.asked):
+        i, j, ia, ib, ca, cb = ix[a], ix[b], question_intent(b), question_intent(a), content(b), content(a)
+        ua = sum(verifier.match(x, cb) is None for x in ca); ub = sum(verifier.match(y, ca) is None for y in cb)
+        na, nb = {t[1] for t in ca if t[0] == 'name'}, {t[1] for t in cb if t[0] == 'name'}
+        m = len(ca) + len(cb) - ua - ub
+        kinds = lambda q, k: sorted(t[1] for t in analyse_query(q) if t[0] == k)
+        same_kind = {k: float(kinds(a, k) == kinds(b, k)) for k in ('num', 'rel')} | {'neg': float(len(kinds(a, 'neg')) == len(kinds(b, 'neg')))}
+        rows.append(dict(wl=float(W[i] @ W[j]), judge=float(J[i] @ J[j]), e5=float(E[i] @ E[j]), align=verifier.alignment(b, a),
+                         intent_equal=float(ia == ib), intent_compatible=float(intents_compatible(ia, ib)),
+                         matched_share=m / max(1, len(ca) + len(cb)), unmatched=ua + ub, matched=m,
+                         names_one_side=len(na ^ nb), names_shared=len(na & nb),
+                         numbers_equal=same_kind['num'], negations_equal=same_kind['neg'], relations_equal=same_kind['rel'],
+                         verdict=verifier.check(b, a).reason))
+    out = pairs.reset_index(drop=True).join(pd.DataFrame(rows))
+    return out.assign(stage1=out.wl >= CacheConfig().similarity_threshold)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #365b24ff
+def served_at_error_rate(df: 'pd.DataFrame',  # `pair_features` rows (their `stage1` flag: the pair reaches the rules at all)
+                         score,  # one number per row: higher = more likely the same request
+                         rate: float = 0.01,  # the wrong-answer bound on each negative set (the same-subject set: none)
+                        ) -> tuple[int, float]:
+    """(issue-21 paraphrases served, threshold) at the lowest threshold on `score` at which no negative set has more wrong
+    answers than `rate` of its size (a 'novel' set counts asked questions that get any answer; 'same subject' allows none)."""
+    s = np.where(df.stage1, np.asarray(score, float), -np.inf)
+    negs = [n for n in df.set.unique() if not df[df.set == n].positive.any()]
+    size = {n: (df[df.set == n].asked.nunique() if 'novel' in n else int((df.set == n).sum())) for n in negs}
+    best = (0, np.inf)
+    for t in np.unique(s[np.isfinite(s)])[::-1]:
+        acc = s >= t
+        wrong = {n: (df[acc & (df.set == n).values].asked.nunique() if 'novel' in n else int((acc & (df.set == n).values).sum())) for n in negs}
+        if any(w > (0 if n == 'same subject' else int(rate * size[n])) for n, w in wrong.items()): break
+        best = (df[acc & (df.set == 'paraphrase').values].asked.nunique(), float(t))
+    return best
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #ed75a63a
+def cv_pair_scores(df: 'pd.DataFrame',  # `pair_features` rows
+                   features: list = PAIR_FEATURES,  # numeric columns the classifier reads
+                   verdicts: bool = True,  # also the rules' verdict, one-hot
+                   C: float = 0.1,  # inverse L2 penalty of the logistic regression
+                   rows=None,  # a boolean mask: train and score only these rows (default: those past the first stage)
+                   folds: int = 5) -> np.ndarray:
+    """Out-of-fold scores of a penalised logistic regression (standardised features) that tells paraphrases from the
+    negatives; folds grouped by the asked question, so no question is scored by a model that saw it. -inf off `rows`."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    rows = df.stage1.values if rows is None else np.asarray(rows, bool)
+    d = df[rows]
+    x = np.column_stack([d[f].astype(float).values for f in features] +
+                        ([(d.verdict == r).astype(float).values for r in sorted(df.verdict.unique())] if verdicts else []))
+    y, s = d.positive.values, np.full(len(d), np.nan)
+    for tr, te in GroupKFold(folds).split(x, y, d.asked.values):
+        m = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x[tr], y[tr])
+        s[te] = m.decision_function(x[te])
+    out = np.full(len(df), -np.inf); out[rows] = s
+    return out
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #9773edcb
+SAME_SUBJECT_NOTES: dict[str, list[str]] = {  # one note per question of SAME_SUBJECT_QUESTIONS, in its order: what a user's memory would hold
+    'Quillon': ["Quillon has two moons, Tavi and Orrin.", "A day on Quillon lasts 31 hours.",
+                "Quillon orbits the orange dwarf star Hesk.", "Port Mera is the capital of Quillon.",
+                "The surface of Quillon is mostly basalt plains covered in fine red dust.",
+                "Quillon was discovered in 2091 by the astronomer Ilse Varga."],
+    'Marrowby': ["Marrowby has a population of about 18,000.", "The river Lume runs through the middle of Marrowby.",
+                 "Marrowby was founded in 1214 as a wool market.", "The mayor of Marrowby is Colin Tate, elected in 2022.",
+                 "Marrowby is known for its blue cheese and its spring horse fair.",
+                 "Marrowby lies 40 kilometres inland from the coast."],
+    'Tessa Okonkwo': ["Tessa Okonkwo was born in Enugu, Nigeria.", "Tessa Okonkwo works as a marine biologist.",
+                      "Tessa Okonkwo is 42 years old.", "Tessa Okonkwo is married to the architect Daniel Reyes.",
+                      "Tessa Okonkwo wrote 'Salt and Coral' and 'The Quiet Reef'.",
+                      "Tessa Okonkwo left Lagos in 2015 to take up a research post in Lisbon."],
+    'Zephyr X2': ["The Zephyr X2 sells for 349 dollars.", "The Zephyr X2's battery lasts about 14 hours per charge.",
+                  "The Zephyr X2 is made by Aerolite Electronics.", "The Zephyr X2 weighs 180 grams.",
+                  "The Zephyr X2 came out in March 2024.", "The Zephyr X2 is rated IP68, so it survives being submerged in water."],
+    'Mount Everest': ["Mount Everest is 8,849 metres high.", "Edmund Hillary and Tenzing Norgay made the first ascent of Mount Everest in 1953.",
+                      "Mount Everest stands in the Himalayas on the border between Nepal and Tibet.",
+                      "Temperatures at the summit of Mount Everest fall to minus 36 degrees Celsius in winter.",
+                      "More than 300 climbers have lost their lives on Mount Everest.",
+                      "An expedition to the summit of Mount Everest usually takes about two months."],
+    'Python': ["Python was created by Guido van Rossum.", "Python 0.9.0 was released in February 1991.",
+               "Python is named after the comedy group Monty Python, not the snake.",
+               "To install Python on Windows, download the installer from python.org and tick 'Add Python to PATH'.",
+               "The latest release of Python is 3.13.", "Python programs usually run slower than equivalent Java programs."],
+    'Kestrel Bay': ["The ferry to Kestrel Bay departs at 9:15 every morning.", "A return ticket to Kestrel Bay costs 12 pounds.",
+                    "Visitors to Kestrel Bay can use the pay-and-display car park on Cliff Road.",
+                    "Kestrel Bay has two hotels: the Harbour Inn and the Gull's Rest.",
+                    "Swimming at Kestrel Bay is allowed between the red and yellow flags.",
+                    "Kestrel Bay has mild, windy weather with frequent summer fog."],
+    'Velmora Labs': ["Velmora Labs was founded by Priya Nand and Tom Hale in 2016.", "Velmora Labs has about 240 staff.",
+                     "Velmora Labs has its headquarters in Leeds.", "Velmora Labs sells air-quality sensors for offices.",
+                     "Velmora Labs had revenue of 31 million pounds last year.",
+                     "Velmora Labs currently has open positions for firmware engineers."],
+    'Jupiter': ["Jupiter is about 11 times wider than Earth.", "Jupiter has 95 known moons.",
+                "The Great Red Spot is a giant storm on Jupiter that has raged for centuries.",
+                "Jupiter orbits about 778 million kilometres from the Sun.", "One Jupiter year lasts almost 12 Earth years.",
+                "Jupiter is made mostly of hydrogen and helium."],
+    'Dr. Anika Brandt': ["Dr. Anika Brandt sees patients on Tuesdays and Thursdays from 9 to 5.",
+                         "Dr. Anika Brandt works at St. Hilda's Hospital.", "Dr. Anika Brandt is a dermatologist.",
+                         "Appointments with Dr. Anika Brandt are booked through the clinic's phone line or its website.",
+                         "Dr. Anika Brandt is taking on new patients this year.",
+                         "Dr. Anika Brandt studied medicine at the University of Heidelberg."],
+    'the Orsk Bridge': ["The Orsk Bridge is 1.2 kilometres long.", "The Orsk Bridge was completed in 1968.",
+                        "The Orsk Bridge was designed by the engineer Marta Kovac.", "Cars pay a toll of 2 euros to cross the Orsk Bridge.",
+                        "The Orsk Bridge was closed last spring for repairs to its cables.", "The Orsk Bridge carries four lanes of traffic."],
+    'Lumen tea': ["Lumen tea tastes of honey and citrus with a light floral finish.", "A cup of Lumen tea has about 20 mg of caffeine.",
+                  "Lumen tea is grown on hillside farms in northern Vietnam.",
+                  "Brew Lumen tea with water at 80 degrees for three minutes.",
+                  "Lumen tea keeps for about a year in an airtight tin.", "Lumen tea is sold by Greenleaf Traders and online."],
+}
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #fb27e25c
+def memory_agreement(memory,  # a `ruvllm.memory.Memory` holding the notes (and anything else)
+                     note_of: dict,  # question -> the node id of the note that answers it
+                     pairs,  # (cached, asked) pairs: the cached question's note is the entry's source
+                     k: int = 5,  # today's check: the entry's source among the asked question's top k
+                    ) -> 'pd.DataFrame':
+    """Per pair, what memory says about serving the cached answer for the asked question: `top1` (the asked question's
+    best hybrid-retrieved node is the entry's source note), `in_top_k` (the orchestrator's current agreement check), and
+    `top1_if_unknown` (the same top-1 test with the asked question's own note left out: memory does not hold its answer)."""
+    import pandas as pd
+    asked = sorted({b for _, b in pairs})
+    ranked = {b: [h.node.id for h in memory.hybrid_search(b, k=k + 1)] for b in asked}
+    rows = []
+    for a, b in pairs:
+        r, src = ranked[b], note_of[a]
+        rest = [i for i in r if i != note_of.get(b)]
+        rows.append(dict(cached=a, asked=b, top1=r[0] == src, in_top_k=src in r[:k], top1_if_unknown=bool(rest) and rest[0] == src))
+    return pd.DataFrame(rows)
