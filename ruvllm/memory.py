@@ -1920,23 +1920,25 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                      self._id_scratch(max(len(self._node_slot), int(ids.max(initial=-1)) + 1)))
 
 # %% ../nbs/04_memory.ipynb #b8d2f3e5
-from .text import names
+from .text import WORD, names
 
 @patch
 def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int]]:  # caller holds `_lock`; `allowed`: `_candidate_mask`
-    "Per node id, the visible nodes (other than it) holding in their own words a name it said that at most `max_nodes` visible nodes hold."
+    "Per node id, the visible nodes (other than it) that write a name it said, a word at most `max_nodes` visible nodes hold as their own."
     lx, texts, mds, cap = self._lexical_index(), self._cols['text'], self._cols['metadata'], self.cfg.lexical_max_postings
     out = []
     for i in ids:
         s = int(self._node_slot[i]) if 0 <= i < len(self._node_slot) else -1
         near = set()
         said = turn_parts(texts[s], (mds[s] or {}).get('speaker'))[1] if s >= 0 and texts[s] else ''
-        for w in dict.fromkeys(w for n in names(said) for w in words(n) if w not in STOP_WORDS):
-            j = lx.vocab.get(w)
+        for name in dict.fromkeys(p for n in names(said) for p in WORD.findall(n) if p[0].isupper() and p.lower() not in STOP_WORDS):
+            j = lx.vocab.get(name.lower())
             if j is None or len(lx.slots[j]) > cap: continue  # a word that common names no one thing
             sl = np.frombuffer(lx.slots[j], np.int32)
             sl = sl[(np.frombuffer(lx.counts[j], np.float32) >= 1.0) & allowed[sl]]  # its own word (not the turn before's), visible
-            if 2 <= len(sl) <= max_nodes: near.update(sl.tolist())
+            if 2 <= len(sl) <= max_nodes:  # rare as a word; linked where it is written as a name ("West End" is not "the end")
+                written = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+                near.update(y for y in sl.tolist() if written.search(texts[y]))
         near.discard(s)
         out.append(self._slot_node[np.array(sorted(near), np.int64)].tolist())
     return out

@@ -46,3 +46,12 @@ def test_an_archived_turn_is_neither_linked_nor_counted(tmp_path):
         assert mem.name_neighbours(ids[0], max_nodes=2) == []  # three say it: too common for 2
         mem.archive([ids[-1]])
         assert mem.name_neighbours(ids[0], max_nodes=2) == [ids[6]]  # the archived one no longer counts
+
+def test_a_name_links_only_where_it_is_written_as_a_name(tmp_path):
+    b = Config.builder().db_path(tmp_path / 'end').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+    with RuvLLM(b.build(), start_scheduler=False) as llm:
+        ids = llm.ingest([dict(text="[2023-08-01] Sam: we got tickets for a West End musical", source='s', metadata=dict(speaker='Sam')),
+                          dict(text="[2023-08-02] Dana: I move out at the end of the month", source='s', metadata=dict(speaker='Dana')),
+                          dict(text="[2023-08-09] Dana: End of the month is here, send help", source='s', metadata=dict(speaker='Dana'))],
+                         progress=False)
+        assert llm.memory.name_neighbours(ids[0]) == [ids[2]]  # "End" written as a word starting a sentence counts; "the end" does not
