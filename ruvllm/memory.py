@@ -1957,7 +1957,7 @@ def name_neighbours(self:Memory,
 @patch
 def _name_activation(self:Memory, ids, p, namespace, mix: float,
                      parents: dict | None = None):  # filled: node id -> the seed whose name reached it
-    "(ids, activation): the seeds, then the nodes only names reached; each raised by `mix` × the best activation of a top seed sharing a rare name with it."
+    "(ids, activation): the seeds, then the nodes only names reached; each raised by `mix` × the best activation of a top seed sharing a rare name with it, up to that seed's."
     c = self.cfg
     if mix <= 0 or c.propagate_name_seeds < 1 or c.lexical == 'store' or not len(ids): return ids, p
     top = np.argsort(-p, kind='stable')[:c.propagate_name_seeds]
@@ -1971,8 +1971,8 @@ def _name_activation(self:Memory, ids, p, namespace, mix: float,
     new = [y for y in gain if y not in pos]
     pos.update((y, len(ids) + j) for j, y in enumerate(new))
     ids, p = np.concatenate((ids, np.array(new, np.int64))), np.concatenate((p, np.zeros(len(new))))
-    for y, (a, seed) in gain.items():
-        p[pos[y]] += a
+    for y, (a, seed) in gain.items():  # raised, but never level with the seed that named it
+        p[pos[y]] = max(p[pos[y]], min(p[pos[y]] + a, np.nextafter(a / mix, 0.0)))
         if parents is not None: parents[y] = seed
     return ids, p
 
