@@ -1956,8 +1956,8 @@ def name_neighbours(self:Memory,
 
 @patch
 def _name_activation(self:Memory, ids, p, namespace, mix: float,
-                     parents: dict | None = None):  # filled: node id -> the seed whose name reached it
-    "(ids, activation): the seeds, then the nodes only names reached; each raised by `mix` × the best activation of a top seed sharing a rare name with it, up to that seed's."
+                     parents: dict | None = None):  # filled: node id -> the node whose name reached it
+    "(ids, activation): the nodes given, then those only names reached; each raised by `mix` × the activation of the best of the top nodes sharing a rare name with it, staying below that node's."
     c = self.cfg
     if mix <= 0 or c.propagate_name_seeds < 1 or c.lexical == 'store' or not len(ids): return ids, p
     top = np.argsort(-p, kind='stable')[:c.propagate_name_seeds]
@@ -1971,7 +1971,7 @@ def _name_activation(self:Memory, ids, p, namespace, mix: float,
     new = [y for y in gain if y not in pos]
     pos.update((y, len(ids) + j) for j, y in enumerate(new))
     ids, p = np.concatenate((ids, np.array(new, np.int64))), np.concatenate((p, np.zeros(len(new))))
-    for y, (a, seed) in gain.items():  # raised, but never level with the seed that named it
+    for y, (a, seed) in gain.items():  # raised, but kept below the node that named it
         p[pos[y]] = max(p[pos[y]], min(p[pos[y]] + a, np.nextafter(a / mix, 0.0)))
         if parents is not None: parents[y] = seed
     return ids, p
@@ -2029,11 +2029,11 @@ def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_we
     p0 = np.maximum(np.fromiter(seeds.values(), float, len(seeds)), 0.0)
     if p0.max() > 0: p0 = (p0 / p0.max()) ** sharpness
     ids = np.fromiter(seeds, np.int64, len(seeds))
-    spread = ids[p0 >= c.propagate_min_seed]  # only seeds strong enough to move a ranking spread over edges
-    ids, p0 = self._name_activation(ids, p0, namespace, float(name_mix), named)
-    with self._lock: ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, spread)
-    p = np.zeros(len(ids)); p[:len(p0)] = p0
-    return ids, _activate(p, ei, ej, ew, float(backward), float(mix), hops)
+    with self._lock:  # only seeds strong enough to move a ranking spread
+        ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, ids[p0 >= c.propagate_min_seed])
+    p = np.zeros(len(ids)); p[:len(seeds)] = p0
+    r = _activate(p, ei, ej, ew, float(backward), float(mix), hops)
+    return self._name_activation(ids, r, namespace, float(name_mix), named)  # names last: never past the node that named them
 
 # %% ../nbs/04_memory.ipynb #ffac1a8e
 @njit(nogil=True, cache=True)

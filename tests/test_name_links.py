@@ -55,3 +55,14 @@ def test_a_name_links_only_where_it_is_written_as_a_name(tmp_path):
                           dict(text="[2023-08-09] Dana: End of the month is here, send help", source='s', metadata=dict(speaker='Dana'))],
                          progress=False)
         assert llm.memory.name_neighbours(ids[0]) == [ids[2]]  # "End" written as a word starting a sentence counts; "the end" does not
+
+def test_a_name_raises_a_node_up_to_but_never_past_the_seed_that_named_it(tmp_path):
+    b = Config.builder().db_path(tmp_path / 'cap').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+    with RuvLLM(b.build(), start_scheduler=False) as llm:
+        z, q = llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia."], progress=False)
+        mem = llm.memory
+        act = mem.propagate({z: 1.0, q: 0.9}, hops=0)  # sharpened: 1.0 and 0.81; the name "Quenby" adds 0.5
+        assert 0.81 < act[q] < act[z] == 1.0
+        assert mem.propagate({z: 1.0, q: 0.9}, hops=0, name_mix=0.0)[q] == pytest.approx(0.81)
+        top = mem.hybrid_subgraph("Which river flows through Quenby?").ranked()[0].node.id
+        assert top == z
