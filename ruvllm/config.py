@@ -114,9 +114,12 @@ class MemoryConfig:
     turn_fields: bool = _f(True, None, "a chat turn (`[date] Speaker: text`, or a `speaker` in its metadata) is embedded as what was said, plus its speaker's name and the previous turn below, and its header's date is its time when no `timestamp` says it; False: the text as is")
     turn_speaker_weight: float = _f(1.0, at_least(0), "a chat turn's vector adds its speaker's name vector times this to what was said (`turn_fields`)")
     turn_context_weight: float = _f(0.2, at_least(0), "a chat turn's vector adds what the previous turn of its source said (in one `ingest`) times this: short, elliptical turns borrow their context")
-    lexical_context_weight: float = _f(0.2, at_least(0), "the RAM lexical index also counts the words of the previous turn of a chat turn's source, each occurrence as this much of one (0: a turn's own words only)")
+    lexical_context_weight: float = _f(0.2, Rule(lambda v: 0 <= v < 1, "a number in [0, 1)"), "the RAM lexical index also counts the words of the previous turn of a chat turn's source, each occurrence as this much of one (0: a turn's own words only; below 1, so a count of 1 or more is the turn's own word)")
     rrf_lexical_margin: float = _f(1.0, at_least(0), "the lexical list weighs `rrf_lexical_weight` + this × (1 − its second score / its best): a top far above the rest (a rare word only it holds) counts more")
     lexical_min_share: float = _f(0.2, between(0, 1), "lexical candidates scoring below this share of the best one are left out of the fusion (they matched only words found nearly everywhere)")
+    propagate_name_mix: float = _f(0.5, at_least(0), "a node sharing a rare name with one of the best seeds gains this × that seed's activation in propagation (0: names link nothing)")
+    propagate_name_seeds: int = _f(3, at_least(0, 'an integer'), "how many of the best seeds pass activation to the nodes that share a rare name with them")
+    propagate_name_max_nodes: int = _f(3, at_least(2, 'an integer'), "a name links nodes only if at most this many visible nodes say it (more, and it names no one thing)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

@@ -1194,8 +1194,7 @@ def _passage_vectors(self:Memory, prepared: list[dict],
                     ) -> np.ndarray:
     "Embeddings of the items' texts; a chat turn's as what was said + its speaker's name + the turn before (the weights: `memory.turn_*`); not yet normalised."
     c = self.cfg
-    spk = lambda md: md.get('speaker') if isinstance(md.get('speaker'), str) and md.get('speaker').strip() else None
-    parts = [turn_parts(p['text'], spk(p['metadata'])) if c.turn_fields else (None, p['text']) for p in prepared]
+    parts = [turn_parts(p['text'], p['metadata'].get('speaker')) if c.turn_fields else (None, p['text']) for p in prepared]
     said = self._embed_passages([b for _, b in parts])
     turns = [i for i, (s, _) in enumerate(parts) if s]
     if not turns: return said
@@ -1474,8 +1473,7 @@ def _lexical_index(self:Memory) -> LexicalIndex:
         for slot in range(len(lx), self._next_slot):
             t, context = texts[slot] if ids[slot] >= 0 else None, None
             if t is not None and srcs[slot] is not None and self.cfg.turn_fields:  # a chat turn also gets the words of the one before
-                spk = (mds[slot] or {}).get('speaker')
-                spk, said = turn_parts(t, spk if isinstance(spk, str) and spk.strip() else None)
+                spk, said = turn_parts(t, (mds[slot] or {}).get('speaker'))
                 if spk: context = last.get(srcs[slot]); last[srcs[slot]] = said
             lx.add(slot, t, context, w)
     return lx
@@ -1921,6 +1919,63 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                      self._archived, self._superseded, self._archived if comp is None else comp, comp is not None,
                      self._id_scratch(max(len(self._node_slot), int(ids.max(initial=-1)) + 1)))
 
+# %% ../nbs/04_memory.ipynb #b8d2f3e5
+from .text import WORD, names
+
+@patch
+def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int]]:  # caller holds `_lock`; `allowed`: `_candidate_mask`
+    "Per node id, the visible nodes (other than it) that write a name it said, a word at most `max_nodes` visible nodes hold as their own."
+    lx, texts, mds, cap = self._lexical_index(), self._cols['text'], self._cols['metadata'], self.cfg.lexical_max_postings
+    out = []
+    for i in ids:
+        s = int(self._node_slot[i]) if 0 <= i < len(self._node_slot) else -1
+        near = set()
+        said = turn_parts(texts[s], (mds[s] or {}).get('speaker'))[1] if s >= 0 and texts[s] else ''
+        for name in dict.fromkeys(p for n in names(said) for p in WORD.findall(n) if p[0].isupper() and p.lower() not in STOP_WORDS):
+            j = lx.vocab.get(name.lower())
+            if j is None or len(lx.slots[j]) > cap: continue  # a word that common names no one thing
+            sl = np.frombuffer(lx.slots[j], np.int32)
+            sl = sl[(np.frombuffer(lx.counts[j], np.float32) >= 1.0) & allowed[sl]]  # its own word (not the turn before's), visible
+            if 2 <= len(sl) <= max_nodes:  # rare as a word; linked where it is written as a name ("West End" is not "the end")
+                written = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+                near.update(y for y in sl.tolist() if written.search(texts[y]))
+        near.discard(s)
+        out.append(self._slot_node[np.array(sorted(near), np.int64)].tolist())
+    return out
+
+@patch
+def name_neighbours(self:Memory,
+                    node_id: int,  # a stored node
+                    namespace: str | None = None,  # the request's namespace (default `global`)
+                    max_nodes: int | None = None,  # a name links only if at most this many visible nodes say it (default `memory.propagate_name_max_nodes`)
+                   ) -> list[int]:
+    "The visible nodes that share a rare name with `node_id` (what propagation's name links reach from it), by id."
+    m = self.cfg.propagate_name_max_nodes if max_nodes is None else max_nodes
+    if isinstance(m, bool) or not isinstance(m, int) or m < 2: raise InvalidInputError(f"max_nodes must be an integer >= 2, got {m!r}")
+    with self._lock: return self._name_neighbours([_check_id(node_id)], self._candidate_mask(namespace, None), m)[0]
+
+@patch
+def _name_activation(self:Memory, ids, p, namespace, mix: float,
+                     parents: dict | None = None):  # filled: node id -> the node whose name reached it
+    "(ids, activation): the nodes given, then those only names reached; each raised by `mix` × the activation of the best of the top nodes sharing a rare name with it, staying below that node's."
+    c = self.cfg
+    if mix <= 0 or c.propagate_name_seeds < 1 or c.lexical == 'store' or not len(ids): return ids, p
+    top = np.argsort(-p, kind='stable')[:c.propagate_name_seeds]
+    with self._lock: near = self._name_neighbours(ids[top].tolist(), self._candidate_mask(namespace, None), c.propagate_name_max_nodes)
+    gain = {}
+    for t, ys in zip(top.tolist(), near):
+        for y in ys:
+            if mix * p[t] > gain.get(y, (0.0,))[0]: gain[y] = (mix * p[t], int(ids[t]))
+    if not gain: return ids, p
+    pos = {i: j for j, i in enumerate(ids.tolist())}
+    new = [y for y in gain if y not in pos]
+    pos.update((y, len(ids) + j) for j, y in enumerate(new))
+    ids, p = np.concatenate((ids, np.array(new, np.int64))), np.concatenate((p, np.zeros(len(new))))
+    for y, (a, seed) in gain.items():  # raised, but kept below the node that named it
+        p[pos[y]] = max(p[pos[y]], min(p[pos[y]] + a, np.nextafter(a / mix, 0.0)))
+        if parents is not None: parents[y] = seed
+    return ids, p
+
 # %% ../nbs/04_memory.ipynb #f46af708
 @njit(nogil=True, cache=True)
 def _hops(p, to, fr, val, mix, hops):
@@ -1951,20 +2006,23 @@ def propagate(self:Memory,
               edge_weights: dict | None = None,  # edge type -> multiplier (default: the learned `edge_type_weights()`)
               backward: float | None = None,  # multiplier for activation flowing dst -> src (default `memory.propagate_backward`)
               namespace: str | None = None,  # the request's namespace
+              name_mix: float | None = None,  # gain from a top seed sharing a rare name (default `memory.propagate_name_mix`; 0: none)
              ) -> dict[int, float]:
-    "Spreading activation from `seeds` over typed edges: id -> activation, for the seeds and the nodes reached."
-    ids, r = self._propagated(seeds, hops, mix, sharpness, edge_weights, backward, namespace)
+    "Spreading activation from `seeds` over typed edges (and rare shared names): id -> activation, for the seeds and the nodes reached."
+    ids, r = self._propagated(seeds, hops, mix, sharpness, edge_weights, backward, namespace, name_mix)
     return {i: v for i, v in zip(ids.tolist(), r.tolist()) if v > 0}
 
 @patch
 def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_weights=None, backward=None,
-                namespace=None) -> tuple[np.ndarray, np.ndarray]:
+                namespace=None, name_mix=None,
+                named: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # filled: node id -> the seed a name link raised it from
     "`propagate` as arrays: (node ids, seeds first; their activation, zeros included)."
     c = self.cfg
     hops = c.propagate_hops if hops is None else hops
     mix = c.propagate_mix if mix is None else mix
     sharpness = c.propagate_sharpness if sharpness is None else sharpness
     backward = c.propagate_backward if backward is None else backward
+    name_mix = c.propagate_name_mix if name_mix is None else name_mix
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
     etypes = self.edge_type_weights() if edge_weights is None else {EdgeType.parse(t).value: float(w) for t, w in edge_weights.items()}
     if not seeds: return np.zeros(0, np.int64), np.zeros(0)
@@ -1974,7 +2032,8 @@ def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_we
     with self._lock:  # only seeds strong enough to move a ranking spread
         ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, ids[p0 >= c.propagate_min_seed])
     p = np.zeros(len(ids)); p[:len(seeds)] = p0
-    return ids, _activate(p, ei, ej, ew, float(backward), float(mix), hops)
+    r = _activate(p, ei, ej, ew, float(backward), float(mix), hops)
+    return self._name_activation(ids, r, namespace, float(name_mix), named)  # names last: never past the node that named them
 
 # %% ../nbs/04_memory.ipynb #ffac1a8e
 @njit(nogil=True, cache=True)
@@ -2025,8 +2084,9 @@ def hybrid_subgraph(self:Memory,
     k = self.cfg.search_k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now)
+    named = {}
     if propagate and seeds:
-        ids, act = self._propagated(seeds, namespace=namespace); ids, act = ids[act > 0], act[act > 0]
+        ids, act = self._propagated(seeds, namespace=namespace, named=named); ids, act = ids[act > 0], act[act > 0]
     else: ids, act = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), float, len(seeds))
     best = np.lexsort((ids, -act))[:k]  # by score, then id
     top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
@@ -2042,7 +2102,10 @@ def hybrid_subgraph(self:Memory,
     for i, s in zip(top, sims.tolist()):
         if i not in nodes: continue
         e = max((e for e in edges if i in (e.src, e.dst) and e.src != e.dst), key=lambda e: carried(e, i), default=None) if i not in seeds else None
-        if e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))
+        by_name = self.cfg.propagate_name_mix * scores.get(named.get(i), 0.0) if i not in seeds else 0.0  # (its seed's final score: near enough)
+        if by_name > 0 and (e is None or carried(e, i) < by_name):  # a shared name (no stored edge): reported as `SameTopic`
+            sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), EdgeType.SAME_TOPIC, float(self.cfg.propagate_name_mix), named[i])
+        elif e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))
         else: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), e.type, float(e.weight), e.src if e.dst == i else e.dst)
     hits = [Hit(n.node, n.similarity, n.score) for n in sg.values()]
     return Subgraph(sg, edges, retrieval_stats(hits, sg, edges), qv)

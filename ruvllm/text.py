@@ -267,9 +267,10 @@ _TURN_HEAD = re.compile(r"\s*(?:\[[^\]\n]{1,40}\]\s*)?([^\W\d_][\w .'-]{0,38}?):
 _DATE_HEAD = re.compile(r"\s*\[[^\]\n]{1,40}\]\s*(?=\S)")
 
 def turn_parts(text: str,  # a stored chat turn, e.g. "[2023-05-07] Dana: we got the keys!"
-               speaker: str | None = None,  # the speaker if known (a node's `metadata['speaker']`)
+               speaker=None,  # the speaker if known: a node's `metadata.get('speaker')` as stored (anything but a non-blank string counts as unknown)
               ) -> tuple[str | None, str]:
     "(speaker, what was said) of a chat turn `[date] Speaker: text` (or `Speaker: text` when `speaker` is given); (None, text) if it is no turn."
+    speaker = speaker if isinstance(speaker, str) and speaker.strip() else None
     m = _TURN_HEAD.match(text)
     if m and (m.group(1) == speaker if speaker else text.lstrip().startswith('[')): return m.group(1), text[m.end():]
     if not speaker: return None, text

@@ -46,6 +46,11 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid, no lexical margin (rrf_lexical_margin=0)': (False, dict(rrf_lexical_margin=0.0)),
     'hybrid, every lexical candidate (lexical_min_share=0)': (False, dict(lexical_min_share=0.0)),
     'hybrid+graph, 1 hop': (True, dict(propagate_hops=1)),
+    'hybrid+graph, no name links (propagate_name_mix=0)': (True, dict(propagate_name_mix=0.0)),
+    'hybrid+graph, name links only (no edge walk: propagate_hops=0)': (True, dict(propagate_hops=0)),
+    'hybrid+graph, names of the best seed only (propagate_name_seeds=1)': (True, dict(propagate_name_seeds=1)),
+    'hybrid+graph, names said by up to 6 nodes (propagate_name_max_nodes=6)': (True, dict(propagate_name_max_nodes=6)),
+    'hybrid+graph, no name links, both directions (backward=1)': (True, dict(propagate_name_mix=0.0, propagate_backward=1.0)),
     'hybrid+graph, both directions (backward=1)': (True, dict(propagate_backward=1.0)),
     'hybrid+graph, flat seeds (sharpness=1)': (True, dict(propagate_sharpness=1.0)),
     'dense+graph (no lexical side)': (True, dict(rrf_lexical_weight=0.0)),
@@ -68,6 +73,7 @@ INGEST_ABLATIONS = {  # name -> (a `MAIN` method, MemoryConfig fields changed, t
     'dense, no previous turn (turn_context_weight=0)': ('dense', dict(turn_context_weight=0.0), True),
     'BM25, no previous turn (lexical_context_weight=0)': ('BM25', dict(lexical_context_weight=0.0), True),
     'hybrid+graph, no previous turn on either side': ('hybrid+graph', dict(turn_context_weight=0.0, lexical_context_weight=0.0), True),
+    'hybrid, turns alone: no previous turn, no propagation (no graph at all)': ('hybrid', dict(turn_context_weight=0.0, lexical_context_weight=0.0), True),
     'hybrid+graph, no timestamp metadata (dates from the turn header)': ('hybrid+graph', {}, False),
 }
 
