@@ -24,6 +24,7 @@ FEATURE_NAMES = (('hop0', 'hop1', 'hop2', 'hop3+', 'recency') + tuple(f'type:{t.
                  + ('quality', 'access', 'similarity'))
 _EDGE_COL = {t: i for i, t in enumerate(EDGE_TYPES)}
 _TYPE_COL = {t: i for i, t in enumerate(NODE_TYPES)}
+_NT0 = 5  # the first node-type column
 
 def node_features(subgraph: Subgraph,  # the retrieved subgraph
                   ids: Sequence[int] | None = None,  # node order (default: the subgraph's own order)
@@ -31,34 +32,41 @@ def node_features(subgraph: Subgraph,  # the retrieved subgraph
                   half_life_s: float = 7 * 24 * 3600.0,  # recency half-life
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(features (n, F), edge_profile (n, T), score (n,))` of the subgraph's nodes, in the order of `ids`."
-    ids = list(subgraph.nodes) if ids is None else [int(i) for i in ids]
+    nodes = subgraph.nodes
+    ids = list(nodes) if ids is None else [int(i) for i in ids]
     now = time.time() if now is None else now
-    n = len(ids)
-    f = np.zeros((n, len(FEATURE_NAMES))); r = np.zeros((n, len(EDGE_TYPES))); s = np.zeros(n)
-    pos = {i: k for k, i in enumerate(ids)}
-    nt0, sns = 5, [subgraph.nodes[i] for i in ids]  # 5: the first node-type column
-    if n:  # column by column: one array write per feature, not one per node and feature
-        rows = np.arange(n)
-        f[rows, np.minimum([int(sn.hop) for sn in sns], 3)] = 1.0
-        when = np.array([sn.node.last_access or sn.node.created_at or now for sn in sns], float)
-        f[:, 4] = 0.5 ** (np.maximum(0.0, now - when) / half_life_s)
-        f[rows, [nt0 + _TYPE_COL[NodeType.parse(sn.node.type)] for sn in sns]] = 1.0
-        f[:, nt0 + len(NODE_TYPES)] = [float(sn.node.quality) for sn in sns]
-        f[:, nt0 + len(NODE_TYPES) + 1] = np.minimum(2.0, np.log1p(np.maximum(0, [sn.node.access_count for sn in sns])) / math.log(101))
-        f[:, nt0 + len(NODE_TYPES) + 2] = [float(sn.similarity) for sn in sns]
-        s[:] = [float(sn.score) for sn in sns]
+    n, sns = len(ids), [nodes[i] for i in ids]
+    f = np.zeros((n, len(FEATURE_NAMES))); r = np.zeros((n, len(EDGE_TYPES)))
+    if not n: return f, r, np.zeros(0)
+    # one pass over the nodes reads every attribute; then one array operation per feature
+    col = np.array([(sn.hop, sn.node.last_access or sn.node.created_at or now, _TYPE_COL[NodeType.parse(sn.node.type)], sn.node.quality, sn.node.access_count, sn.similarity, sn.score)
+                    for sn in sns], float)
+    rows = np.arange(n)
+    f[rows, np.minimum(col[:, 0], 3).astype(np.intp)] = 1.0
+    f[:, 4] = 0.5 ** (np.maximum(0.0, now - col[:, 1]) / half_life_s)
+    f[rows, _NT0 + col[:, 2].astype(np.intp)] = 1.0
+    f[:, _NT0 + len(NODE_TYPES)] = col[:, 3]
+    f[:, _NT0 + len(NODE_TYPES) + 1] = np.minimum(2.0, np.log1p(np.maximum(0, col[:, 4])) / math.log(101))
+    f[:, _NT0 + len(NODE_TYPES) + 2] = col[:, 5]
+    _edge_profile(subgraph, ids, sns, r)
+    return f, r, col[:, 6].copy()
+
+def _edge_profile(subgraph: Subgraph, ids: list, sns: list, r: np.ndarray):
+    "Fill `r` (n, T) in place: per edge type, the largest weight of an edge that reached each node from one closer to the query."
     for k, sn in enumerate(sns):
         if sn.via is not None and sn.hop > 0:
             c = _EDGE_COL[EdgeType.parse(sn.via)]
             r[k, c] = max(r[k, c], float(sn.via_weight))
+    if not subgraph.edges: return
+    pos, nodes = {i: k for k, i in enumerate(ids)}, subgraph.nodes
     for e in subgraph.edges:  # other edges that reach a node from one closer to the query
         a, b = pos.get(e.src), pos.get(e.dst)
         if a is None or b is None: continue
-        ha, hb = subgraph.nodes[e.src].hop, subgraph.nodes[e.dst].hop
+        ha, hb = nodes[e.src].hop, nodes[e.dst].hop
+        if ha == hb: continue
         c = _EDGE_COL[EdgeType.parse(e.type)]
         if hb > ha: r[b, c] = max(r[b, c], float(e.weight))
-        elif ha > hb: r[a, c] = max(r[a, c], float(e.weight))
-    return f, r, s
+        else: r[a, c] = max(r[a, c], float(e.weight))
 
 # %% ../nbs/06_attention.ipynb #aa00ba9d
 @dataclass
