@@ -30,7 +30,8 @@ _shingles = lru_cache(maxsize=4096)(shingles)  # the same passages come back req
 def jaccard(a: frozenset, b: frozenset) -> float:
     "Jaccard similarity of two sets (1.0 for two empty sets)."
     if not a and not b: return 1.0
-    return len(a & b) / len(a | b)
+    i = len(a & b)
+    return i / (len(a) + len(b) - i)  # |a ∪ b| from the sizes: one set operation, not two
 
 def drop_near_duplicates(texts: Sequence[str],  # passages, best-ranked first
                          threshold: float = 0.8,  # Jaccard above which a passage is a near duplicate
