@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from fastcore.basics import patch
+from numba import njit
 
 from .types import EdgeType, NodeType, InvalidInputError
 from .memory import Node, Edge, Subgraph, SubgraphNode
@@ -209,6 +210,45 @@ def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
     G = np.matmul(Q[:, None, :], p['Wk'])[:, 0, :]  # (H, in_dim): each head's query folded into its key weights
     return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
 
+# %% ../nbs/06_attention.ipynb #b30ddc99
+@njit(cache=True, nogil=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
+def _rank_kernel(q, X, f, r, s, Wq, Wk, E, A, B, tau):
+    "(W (H, n) per-head softmax of `_logits`, w (n,) their mean, context vector (D,), entropy of w): `rank`'s numbers in one pass."
+    H, dk, D = Wq.shape; n, F = f.shape; T, e = E.shape
+    scale = 1.0 / math.sqrt(dk)
+    RE = np.zeros((n, e))  # each node's edge block r @ E
+    for i in range(n):
+        for t in range(T):
+            if r[i, t] != 0.0:
+                for c in range(e): RE[i, c] += r[i, t] * E[t, c]
+    W, Q, G = np.empty((H, n)), np.empty(dk), np.empty(Wk.shape[2])
+    for h in range(H):
+        for k in range(dk):  # the head's query, scaled by 1/√dk
+            acc = 0.0
+            for d in range(D): acc += Wq[h, k, d] * q[d]
+            Q[k] = acc * scale
+        G[:] = 0.0
+        for k in range(dk):  # folded into the head's key weights: G = Qᵀ·Wk
+            for j in range(G.shape[0]): G[j] += Q[k] * Wk[h, k, j]
+        mx = -np.inf
+        for i in range(n):
+            acc = tau[h] * s[i]
+            for d in range(D): acc += G[d] * X[i, d]
+            for c in range(F): acc += (G[D + c] + A[h, c]) * f[i, c]
+            for c in range(e): acc += G[D + F + c] * RE[i, c]
+            for t in range(T): acc += B[h, t] * r[i, t]
+            W[h, i] = acc; mx = max(mx, acc)
+        tot = 0.0
+        for i in range(n): W[h, i] = math.exp(W[h, i] - mx); tot += W[h, i]
+        for i in range(n): W[h, i] /= tot
+    w, ctx, ent = np.zeros(n), np.zeros(D), 0.0
+    for i in range(n):
+        for h in range(H): w[i] += W[h, i]
+        w[i] /= H
+        ent -= w[i] * math.log(max(w[i], 1e-300))
+        for d in range(D): ctx[d] += w[i] * X[i, d]
+    return W, w, ctx, ent
+
 # %% ../nbs/06_attention.ipynb #1da93185
 @patch
 def _backward(self: GraphAttention, p, fw, q, f, r, s, y) -> dict:
@@ -236,11 +276,10 @@ def rank(self: GraphAttention,
     ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
     if not ids:
         return AttentionResult([], np.zeros(0), np.zeros((self.heads, 0)), np.zeros(self.dim), 0.0, 0.0, np.zeros(0, np.int64))
-    W = _softmax(self._logits(self.params, q, X, f, r, s))
-    w = W.mean(0)
+    p = self.params
+    W, w, ctx, ent = _rank_kernel(q, X, f, r, s, p['Wq'], p['Wk'], p['E'], p['A'], p['B'], p['tau'])
     order = np.lexsort((np.arange(len(ids)), -s, -w))  # weight, then retrieval score, then given order
-    ent = float(-(w * np.log(np.maximum(w, 1e-300))).sum())
-    return AttentionResult(ids, w, W, w @ X, ent, gini(w), order)
+    return AttentionResult(ids, w, W, ctx, float(ent), gini(w), order)
 
 @patch
 def loss_and_grads(self: GraphAttention, query_vec, subgraph, vectors, useful_ids, now=None) -> tuple[float, dict]:
