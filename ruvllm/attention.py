@@ -211,7 +211,7 @@ def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
     return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
 
 # %% ../nbs/06_attention.ipynb #b30ddc99
-@njit(cache=True, nogil=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
+@njit(cache=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
 def _rank_kernel(q, X, f, r, s, Wq, Wk, E, A, B, tau):
     "(W (H, n) per-head softmax of `_logits`, w (n,) their mean, context vector (D,), entropy of w): `rank`'s numbers in one pass."
     H, dk, D = Wq.shape; n, F = f.shape; T, e = E.shape

@@ -600,7 +600,7 @@ def set_params(self: FastGRNNRouter, params: dict):
     self._fuse()
 
 # %% ../nbs/05_router.ipynb #567212da
-@njit(cache=True, nogil=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
+@njit(cache=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
 def _forward_kernel(x, h, has_h, ln_g, ln_b, W, U, b_z, b_h, zeta, nu, Wh, bh):
     "`forward_one`'s (stacked head outputs, new state) in one pass; `h` is read only when `has_h`."
     D, H = x.shape[0], W.shape[0]
