@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from fastcore.basics import patch
+from numba import njit
 
 from .types import EdgeType, NodeType, InvalidInputError
 from .memory import Node, Edge, Subgraph, SubgraphNode
@@ -24,6 +25,7 @@ FEATURE_NAMES = (('hop0', 'hop1', 'hop2', 'hop3+', 'recency') + tuple(f'type:{t.
                  + ('quality', 'access', 'similarity'))
 _EDGE_COL = {t: i for i, t in enumerate(EDGE_TYPES)}
 _TYPE_COL = {t: i for i, t in enumerate(NODE_TYPES)}
+_NT0 = 5  # the first node-type column
 
 def node_features(subgraph: Subgraph,  # the retrieved subgraph
                   ids: Sequence[int] | None = None,  # node order (default: the subgraph's own order)
@@ -31,34 +33,41 @@ def node_features(subgraph: Subgraph,  # the retrieved subgraph
                   half_life_s: float = 7 * 24 * 3600.0,  # recency half-life
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(features (n, F), edge_profile (n, T), score (n,))` of the subgraph's nodes, in the order of `ids`."
-    ids = list(subgraph.nodes) if ids is None else [int(i) for i in ids]
+    nodes = subgraph.nodes
+    ids = list(nodes) if ids is None else [int(i) for i in ids]
     now = time.time() if now is None else now
-    n = len(ids)
-    f = np.zeros((n, len(FEATURE_NAMES))); r = np.zeros((n, len(EDGE_TYPES))); s = np.zeros(n)
-    pos = {i: k for k, i in enumerate(ids)}
-    nt0, sns = 5, [subgraph.nodes[i] for i in ids]  # 5: the first node-type column
-    if n:  # column by column: one array write per feature, not one per node and feature
-        rows = np.arange(n)
-        f[rows, np.minimum([int(sn.hop) for sn in sns], 3)] = 1.0
-        when = np.array([sn.node.last_access or sn.node.created_at or now for sn in sns], float)
-        f[:, 4] = 0.5 ** (np.maximum(0.0, now - when) / half_life_s)
-        f[rows, [nt0 + _TYPE_COL[NodeType.parse(sn.node.type)] for sn in sns]] = 1.0
-        f[:, nt0 + len(NODE_TYPES)] = [float(sn.node.quality) for sn in sns]
-        f[:, nt0 + len(NODE_TYPES) + 1] = np.minimum(2.0, np.log1p(np.maximum(0, [sn.node.access_count for sn in sns])) / math.log(101))
-        f[:, nt0 + len(NODE_TYPES) + 2] = [float(sn.similarity) for sn in sns]
-        s[:] = [float(sn.score) for sn in sns]
+    n, sns = len(ids), [nodes[i] for i in ids]
+    f = np.zeros((n, len(FEATURE_NAMES))); r = np.zeros((n, len(EDGE_TYPES)))
+    if not n: return f, r, np.zeros(0)
+    # one pass over the nodes reads every attribute; then one array operation per feature
+    col = np.array([(sn.hop, sn.node.last_access or sn.node.created_at or now, _TYPE_COL[NodeType.parse(sn.node.type)], sn.node.quality, sn.node.access_count, sn.similarity, sn.score)
+                    for sn in sns], float)
+    rows = np.arange(n)
+    f[rows, np.minimum(col[:, 0], 3).astype(np.intp)] = 1.0
+    f[:, 4] = 0.5 ** (np.maximum(0.0, now - col[:, 1]) / half_life_s)
+    f[rows, _NT0 + col[:, 2].astype(np.intp)] = 1.0
+    f[:, _NT0 + len(NODE_TYPES)] = col[:, 3]
+    f[:, _NT0 + len(NODE_TYPES) + 1] = np.minimum(2.0, np.log1p(np.maximum(0, col[:, 4])) / math.log(101))
+    f[:, _NT0 + len(NODE_TYPES) + 2] = col[:, 5]
+    _edge_profile(subgraph, ids, sns, r)
+    return f, r, col[:, 6].copy()
+
+def _edge_profile(subgraph: Subgraph, ids: list, sns: list, r: np.ndarray):
+    "Fill `r` (n, T) in place: per edge type, the largest weight of an edge that reached each node from one closer to the query."
     for k, sn in enumerate(sns):
         if sn.via is not None and sn.hop > 0:
             c = _EDGE_COL[EdgeType.parse(sn.via)]
             r[k, c] = max(r[k, c], float(sn.via_weight))
+    if not subgraph.edges: return
+    pos, nodes = {i: k for k, i in enumerate(ids)}, subgraph.nodes
     for e in subgraph.edges:  # other edges that reach a node from one closer to the query
         a, b = pos.get(e.src), pos.get(e.dst)
         if a is None or b is None: continue
-        ha, hb = subgraph.nodes[e.src].hop, subgraph.nodes[e.dst].hop
+        ha, hb = nodes[e.src].hop, nodes[e.dst].hop
+        if ha == hb: continue
         c = _EDGE_COL[EdgeType.parse(e.type)]
         if hb > ha: r[b, c] = max(r[b, c], float(e.weight))
-        elif ha > hb: r[a, c] = max(r[a, c], float(e.weight))
-    return f, r, s
+        else: r[a, c] = max(r[a, c], float(e.weight))
 
 # %% ../nbs/06_attention.ipynb #aa00ba9d
 @dataclass
@@ -201,6 +210,45 @@ def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
     G = np.matmul(Q[:, None, :], p['Wk'])[:, 0, :]  # (H, in_dim): each head's query folded into its key weights
     return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
 
+# %% ../nbs/06_attention.ipynb #b30ddc99
+@njit(cache=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
+def _rank_kernel(q, X, f, r, s, Wq, Wk, E, A, B, tau):
+    "(W (H, n) per-head softmax of `_logits`, w (n,) their mean, context vector (D,), entropy of w): `rank`'s numbers in one pass."
+    H, dk, D = Wq.shape; n, F = f.shape; T, e = E.shape
+    scale = 1.0 / math.sqrt(dk)
+    RE = np.zeros((n, e))  # each node's edge block r @ E
+    for i in range(n):
+        for t in range(T):
+            if r[i, t] != 0.0:
+                for c in range(e): RE[i, c] += r[i, t] * E[t, c]
+    W, Q, G = np.empty((H, n)), np.empty(dk), np.empty(Wk.shape[2])
+    for h in range(H):
+        for k in range(dk):  # the head's query, scaled by 1/√dk
+            acc = 0.0
+            for d in range(D): acc += Wq[h, k, d] * q[d]
+            Q[k] = acc * scale
+        G[:] = 0.0
+        for k in range(dk):  # folded into the head's key weights: G = Qᵀ·Wk
+            for j in range(G.shape[0]): G[j] += Q[k] * Wk[h, k, j]
+        mx = -np.inf
+        for i in range(n):
+            acc = tau[h] * s[i]
+            for d in range(D): acc += G[d] * X[i, d]
+            for c in range(F): acc += (G[D + c] + A[h, c]) * f[i, c]
+            for c in range(e): acc += G[D + F + c] * RE[i, c]
+            for t in range(T): acc += B[h, t] * r[i, t]
+            W[h, i] = acc; mx = max(mx, acc)
+        tot = 0.0
+        for i in range(n): W[h, i] = math.exp(W[h, i] - mx); tot += W[h, i]
+        for i in range(n): W[h, i] /= tot
+    w, ctx, ent = np.zeros(n), np.zeros(D), 0.0
+    for i in range(n):
+        for h in range(H): w[i] += W[h, i]
+        w[i] /= H
+        ent -= w[i] * math.log(max(w[i], 1e-300))
+        for d in range(D): ctx[d] += w[i] * X[i, d]
+    return W, w, ctx, ent
+
 # %% ../nbs/06_attention.ipynb #1da93185
 @patch
 def _backward(self: GraphAttention, p, fw, q, f, r, s, y) -> dict:
@@ -228,11 +276,10 @@ def rank(self: GraphAttention,
     ids, q, X, f, r, s = self._inputs(query_vec, subgraph, vectors, now)
     if not ids:
         return AttentionResult([], np.zeros(0), np.zeros((self.heads, 0)), np.zeros(self.dim), 0.0, 0.0, np.zeros(0, np.int64))
-    W = _softmax(self._logits(self.params, q, X, f, r, s))
-    w = W.mean(0)
+    p = self.params
+    W, w, ctx, ent = _rank_kernel(q, X, f, r, s, p['Wq'], p['Wk'], p['E'], p['A'], p['B'], p['tau'])
     order = np.lexsort((np.arange(len(ids)), -s, -w))  # weight, then retrieval score, then given order
-    ent = float(-(w * np.log(np.maximum(w, 1e-300))).sum())
-    return AttentionResult(ids, w, W, w @ X, ent, gini(w), order)
+    return AttentionResult(ids, w, W, ctx, float(ent), gini(w), order)
 
 @patch
 def loss_and_grads(self: GraphAttention, query_vec, subgraph, vectors, useful_ids, now=None) -> tuple[float, dict]:

@@ -8,6 +8,7 @@ __all__ = ['ELLIPSIS', 'DEFAULT_SYSTEM_PROMPT', 'SOURCES_HEADER', 'USER_QUESTION
 
 # %% ../nbs/08_context.ipynb #e3716e7e
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -24,17 +25,20 @@ def shingles(text: str, k: int = 3) -> frozenset:
     if len(w) < k: return frozenset(w)
     return frozenset(tuple(w[i:i + k]) for i in range(len(w) - k + 1))
 
+_shingles = lru_cache(maxsize=4096)(shingles)  # the same passages come back request after request; the sets are immutable
+
 def jaccard(a: frozenset, b: frozenset) -> float:
     "Jaccard similarity of two sets (1.0 for two empty sets)."
     if not a and not b: return 1.0
-    return len(a & b) / len(a | b)
+    i = len(a & b)
+    return i / (len(a) + len(b) - i)  # |a ∪ b| from the sizes: one set operation, not two
 
 def drop_near_duplicates(texts: Sequence[str],  # passages, best-ranked first
                          threshold: float = 0.8,  # Jaccard above which a passage is a near duplicate
                          k: int = 3,  # shingle size in words
                         ) -> tuple[list[int], list[tuple[int, int, float]]]:
     "`(kept, dropped)`: indices kept, and (index, index of the better-ranked passage it duplicates, Jaccard)."
-    sets, kept, dropped = [shingles(t, k) for t in texts], [], []
+    sets, kept, dropped = [_shingles(t, k) for t in texts], [], []
     for i, s in enumerate(sets):
         best = max(((jaccard(s, sets[j]), j) for j in kept), default=(0.0, -1))
         if best[0] > threshold: dropped.append((i, best[1], best[0]))

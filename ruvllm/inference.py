@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['ROLES', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE', 'Generation', 'LLMBackend', 'check_messages',
            'check_sampling', 'check_fits', 'StopScanner', 'estimate_tokens', 'estimate_message_tokens',
-           'format_sources', 'parse_sources', 'ExtractiveBackend', 'drain', 'default_model_path', 'local_extra_missing',
-           'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor', 'default_threads', 'cpu_has_amx',
-           'safe_model_params', 'serve_llama_cpp', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server',
-           'parse_spec', 'make_backend', 'ModelPool']
+           'prompt_estimate', 'format_sources', 'parse_sources', 'ExtractiveBackend', 'drain', 'default_model_path',
+           'local_extra_missing', 'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor',
+           'default_threads', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'LlamaCppBackend', 'OpenAIBackend',
+           'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, math, os, random, re, socket
@@ -151,6 +151,22 @@ def _ascii_estimate(text: str) -> int:
     "`estimate_tokens` of ASCII `text`: letter runs (+1 per further 4 letters), digits, whitespace runs but single spaces, punctuation runs (+1 per further 4)."
     return sum(len(p.findall(text)) for p in _ASCII_PIECES) - len(_ONE_SPACE.findall(text))
 
+# %% ../nbs/07_inference.ipynb #5fac8c07
+_memo_estimate = lru_cache(maxsize=2048)(estimate_tokens)  # words and prompts come back: the builder, then `stream`, count a prompt
+_NUMBERED = re.compile(r'\[\d+\] (?=\S)')  # a source line's '[n] ' before its passage
+_NEWLINE_RUNS = re.compile(r'\n+')
+
+def prompt_estimate(text: str) -> int:
+    "`estimate_tokens(text)`, summed from the memoised counts of its lines (and of a source line's passage) where that is exact."
+    if '\n' not in text or not text.isascii(): return _memo_estimate(text)
+    n = 0
+    for line in text.split('\n'):
+        if not line: continue
+        if line[0].isspace() or line[-1].isspace(): return _memo_estimate(text)  # whitespace would join the newline's run
+        m = _NUMBERED.match(line)
+        n += _memo_estimate(line[:m.end() - 1]) + _memo_estimate(line[m.end():]) if m else _memo_estimate(line)
+    return n + len(_NEWLINE_RUNS.findall(text))  # each run of newlines is one whitespace piece
+
 # %% ../nbs/07_inference.ipynb #3fc8e4a9
 _SOURCE_LINE = re.compile(r'^\[(\d+)\] (.*\S.*)$', re.M)
 
@@ -173,7 +189,6 @@ def parse_sources(text: str) -> list[str]:
 EXTRACTIVE_NO_CONTEXT = "I don't know: no context passages were given to answer from."
 INSTALL_LOCAL = 'pip install -e ".[local]"'
 
-_memo_estimate = lru_cache(maxsize=2048)(estimate_tokens)  # words and prompts come back: the builder, then `stream`, count a prompt
 
 _fallback_warned = False
 _fallback_lock = threading.Lock()
@@ -195,7 +210,7 @@ class ExtractiveBackend:
         self.fallback_for, self.reason = fallback_for, reason  # set when standing in for a llama.cpp tier
         self.name = 'extractive' if fallback_for is None else f"extractive (fallback for {fallback_for})"
 
-    def count_tokens(self, text: str) -> int: return _memo_estimate(text) if type(text) is str else estimate_tokens(text)
+    def count_tokens(self, text: str) -> int: return prompt_estimate(text) if type(text) is str else estimate_tokens(text)
     def count_message_tokens(self, messages: list[dict]) -> int: return estimate_message_tokens(messages, self.count_tokens)
 
 # %% ../nbs/07_inference.ipynb #9cdf1aa4

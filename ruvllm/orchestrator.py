@@ -533,10 +533,10 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     vecs = self.memory.vectors(ids)
     att = self.attention.rank(query_vector, sg, vecs)
     need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
-    admitted = [i for i in att.order if self.admits_passage(query, sg.nodes[ids[i]], need)]
-    wmax = max((float(att.weights[i]) for i in admitted), default=0.0)  # a node kept out does not set the bar
-    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in admitted
-              if att.weights[i] >= cc.relevance_floor * wmax]
+    w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
+    admitted = [i for i in att.order.tolist() if self.admits_passage(query, sg.nodes[ids[i]], need)]
+    wmax = max((w[i] for i in admitted), default=0.0)  # a node kept out does not set the bar
+    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), w[i]) for i in admitted if w[i] >= cc.relevance_floor * wmax]
     return Selected(ranked, att, vecs)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f

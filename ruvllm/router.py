@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
+from numba import njit
 
 from .config import Config, RouterConfig, LearningConfig, InferenceConfig, TIERS
 from .types import CONTEXT_BINS, Constraints, InvalidInputError, ModelTier, RouterError, RoutingInfo
@@ -598,17 +599,39 @@ def set_params(self: FastGRNNRouter, params: dict):
     self.params = {k: np.array(v, dtype=float) for k, v in params.items()}
     self._fuse()
 
+# %% ../nbs/05_router.ipynb #567212da
+@njit(cache=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
+def _forward_kernel(x, h, has_h, ln_g, ln_b, W, U, b_z, b_h, zeta, nu, Wh, bh):
+    "`forward_one`'s (stacked head outputs, new state) in one pass; `h` is read only when `has_h`."
+    D, H = x.shape[0], W.shape[0]
+    mu = 0.0
+    for d in range(D): mu += x[d]
+    mu /= D
+    var = 0.0
+    for d in range(D): var += (x[d] - mu) * (x[d] - mu)
+    rs = 1.0 / math.sqrt(var / D + 1e-5)
+    xh = np.empty(D)
+    for d in range(D): xh[d] = (x[d] - mu) * (ln_g[d] * rs) + ln_b[d]  # layer norm
+    hn = np.empty(H)
+    for j in range(H):
+        acc = 0.0
+        for d in range(D): acc += W[j, d] * xh[d]
+        if has_h:
+            for k in range(H): acc += U[j, k] * h[k]
+        z = 0.5 * (1.0 + math.tanh(0.5 * (acc + b_z[j])))  # the update gate, σ
+        hn[j] = (zeta * (1.0 - z) + nu) * math.tanh(acc + b_h[j]) + (z * h[j] if has_h else 0.0)
+    o = bh.copy()
+    for m in range(Wh.shape[0]):
+        for j in range(H): o[m] += Wh[m, j] * hn[j]
+    return o, hn
+
 # %% ../nbs/05_router.ipynb #a328eb67
 @patch
 def forward_one(self: FastGRNNRouter, x: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     "Raw single-sample forward: (stacked head outputs, new hidden state). The hot path; no validation."
-    p = self.params
-    xc = x - x.mean(); xh = xc * (p['ln_g'] / math.sqrt(xc @ xc / len(xc) + 1e-5)) + p['ln_b']
-    pre = p['W'] @ xh
-    if h is not None: pre = pre + self._U @ h
-    z = _sig(pre + p['b_z']); hn = (self._zeta * (1.0 - z) + self._nu) * np.tanh(pre + p['b_h'])
-    if h is not None: hn = hn + z * h
-    return self._Wh @ hn + self._bh, hn
+    p = self.params  # the cell: layer norm, W·x̂ (+ U·h), the gate z, h' = (ζ(1 − z) + ν)·tanh(·) (+ z·h); then the stacked heads
+    return _forward_kernel(x, p['b_z'] if h is None else h, h is not None, p['ln_g'], p['ln_b'], p['W'], self._U,
+                           p['b_z'], p['b_h'], self._zeta, self._nu, self._Wh, self._bh)
 
 @patch
 def predict(self: FastGRNNRouter, X: np.ndarray, H0: np.ndarray | None = None) -> dict:

@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS', 'AUXILIARIES',
            'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS', 'words', 'light_stem', 'content_words', 'names',
-           'numbers', 'key_words', 'key_coverage', 'analyse_query', 'DateWindow', 'date_window', 'question_intent',
-           'intents_compatible', 'mask_names', 'turn_parts']
+           'numbers', 'text_keys', 'key_words', 'key_coverage', 'analyse_query', 'DateWindow', 'date_window',
+           'question_intent', 'intents_compatible', 'mask_names', 'turn_parts']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
+from functools import lru_cache
 from typing import Sequence
 
 # %% ../nbs/01b_text.ipynb #da8171df
@@ -41,10 +42,12 @@ def light_stem(w: str) -> str:
     if w.endswith('e') and len(w) > 4: w = w[:-1]
     return w
 
+_stem = lru_cache(maxsize=32768)(light_stem)  # a word's stem never changes, and words repeat across texts
+
 def content_words(text: str, stem: bool = False) -> set[str]:
     "Lower-cased words that carry content (stop words and one-letter tokens dropped); stemmed with `light_stem` if `stem`."
     out = {w for w in words(text) if w not in STOP_WORDS and len(w) > 1}
-    return {light_stem(w) for w in out} if stem else out
+    return {_stem(w) for w in out} if stem else out
 
 # %% ../nbs/01b_text.ipynb #9cf68eeb
 _KEY_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
@@ -59,6 +62,12 @@ def numbers(text: str) -> list[str]:
     "The numbers written with digits in `text` (`6,650`, `3.5`), as written."
     return [t for t in _KEY_WORD.findall(text) if t[0].isdigit()]
 
+# %% ../nbs/01b_text.ipynb #b7e835c3
+@lru_cache(maxsize=8192)
+def text_keys(text: str) -> frozenset:
+    "The normalised words of `text` (what a key word is looked up in), memoised: memory passages come back request after request."
+    return frozenset(map(_norm, set(_KEY_WORD.findall(text))))
+
 # %% ../nbs/01b_text.ipynb #27cdf4cb
 def key_words(query: str) -> set[str]:
     "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its content words."
@@ -70,7 +79,7 @@ def key_coverage(query: str, texts: Sequence[str],
     "Share of `key_words(query)` found in `texts` (0 when there are none)."
     keys = key_words(query) if keys is None else keys
     if not keys or not texts: return 0.0
-    have = {_norm(w) for t in texts for w in _KEY_WORD.findall(t)}
+    have = text_keys(texts[0]) if len(texts) == 1 else frozenset().union(*map(text_keys, texts))
     return len(keys & have) / len(keys)
 
 # %% ../nbs/01b_text.ipynb #71ecbf70
