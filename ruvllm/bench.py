@@ -610,17 +610,17 @@ def _router_headline(df):
 # %% ../nbs/13_bench.ipynb #8dc4d07a
 def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     "The semantic cache's default design and its ablations: paraphrases served, wrong answers per set, look-up P50/P99."
-    from ruvllm.cache import EvidenceVerifier, SemanticCache, default_judge
+    from ruvllm.cache import EvidenceVerifier, SemanticCache, default_judge, judge_installed
     from ruvllm.evals.cache_sets import cache_report
-    from ruvllm.embedding import CachedEmbedder, E5Embedder, make_embedder
+    from ruvllm.embedding import make_embedder
     cfg = Config(); d = cfg.cache
     emb = make_embedder(cfg); embed = lambda ts: np.asarray(emb.embed(list(ts), kind='query'))
-    judge = default_judge() if d.judge != 'none' else None   # one judge (and its embedding memo) for every design
+    judge = SemanticCache(cfg).judge  # the configured judge (and its embedding memo), shared by every design below
     part = (lambda xs: list(xs)[::6]) if quick else None      # quick: every sixth pair and subject
-    np_judge = CachedEmbedder(E5Embedder(engine='numpy'), 4096) if judge is not None else None  # the same E5 in numpy, its own cold memo
-    variants = [('default', {}), ('judge on NumpyE5 (same vectors)', dict(judge=np_judge)), ('judge on passage-prefixed frames', dict(kind='passage')),
+    e5 = default_judge('e5') if judge_installed('e5') and getattr(judge, 'name', '') != 'e5-small-384' else None  # its own cold memo
+    variants = [('default', {}), *([('E5 judge at 0.93, gate 0.2 (the design before)', dict(judge=e5, gate=0.2))] if e5 is not None else []),
+                ('judge gate 0.2 (alignment)', dict(gate=0.2)), ('judge threshold 0.62', dict(jt=0.62)), ('judge threshold 0.60', dict(jt=0.60)),
                 ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
-                ('judge threshold 0.90', dict(jt=0.90)), ('judge threshold 0.907 (best on the tuning pairs)', dict(jt=0.907)), ('no judge gate (alignment ignored)', dict(gate=0.0)),
                 ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
                 ('no verification', dict(verify=False))]
     rows, seen = [], set()
@@ -634,8 +634,8 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
         t0 = time.perf_counter()
         r = cache_report(make, embed, part, old_sets=not quick)
         inner = getattr(j, 'inner', j)
-        rows.append(dict(variant=name, default=name == 'default', judge='none' if j is None else f"{type(inner).__name__}({getattr(inner, 'engine', '')})",
-                         judge_threshold=np.nan if j is None else v.get('jt', d.judge_threshold), judge_memo_cold=j is not None and (id(j), c.cache.judge_kind) not in seen, **r))
+        rows.append(dict(variant=name, default=name == 'default', judge='none' if j is None else getattr(inner, 'name', type(inner).__name__),
+                         judge_threshold=np.nan if j is None else make().judge_threshold, judge_memo_cold=j is not None and (id(j), c.cache.judge_kind) not in seen, **r))
         seen.add((id(j), c.cache.judge_kind))  # the memo is keyed by prefix kind too
         if progress: print(f"cache: {name} ({time.perf_counter() - t0:.0f} s)", flush=True)
     return pd.DataFrame(rows)

