@@ -146,7 +146,7 @@ def _epoch_items(world: list, traffic: list, epoch: int, m: int) -> list[tuple]:
 
 def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: bool, bar) -> dict:
     "Ask every item (probing the oracle on every `probe_every`-th) and give feedback; the per-item results."
-    res = dict(fact=[], traffic=[], routed=[], lat=[], cost=[], escalated=[])
+    res = dict(fact=[], traffic=[], routed=[], routed_answerable=[], lat=[], cost=[], escalated=[])
     for j, (q, ans, stmt, kind) in enumerate(items):
         oracle, outcomes = _oracle(llm, q, ans, tiers) if j % probe_every == 0 else (None, None)
         r = llm.query(q)
@@ -157,6 +157,7 @@ def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: 
         res['cost'].append(0.0 if r.cached else llm.record(r.request_id).cost)  # an escalated answer paid for both tiers
         res['escalated'].append(ri.escalated_from is not None)
         if oracle is not None and not r.cached: res['routed'].append(first == oracle)
+        if oracle is not None and not r.cached and max(outcomes.values()) > 0: res['routed_answerable'].append(first == oracle)  # some tier answers
         llm.feedback(Feedback(r.request_id, rating=5) if ok else Feedback(r.request_id, rating=1, correction=stmt))
         if probe_feedback and outcomes is not None and not r.cached: _shadow_feedback(llm, r.request_id, outcomes, ok)
         bar.update(1)
@@ -183,6 +184,7 @@ def _epoch_row(epoch: int, res: dict, c0: dict, c1: dict, st: dict, round_) -> d
                 controls=ca['n'], control_to_extractive=float(np.mean([t == 'tiny' for t in res['control_tier']])) if res.get('control_tier') else np.nan,
                 control_escalated=mean('control_escalated'), escalated=mean('escalated'),
                 control_cached_wrong=res.get('control_cached_wrong', 0), routing_accuracy=mean('routed'),
+                routing_accuracy_answerable=mean('routed_answerable'),
                 cache_hit_rate=(c1['hits'] - c0['hits']) / max(1, lookups),
                 false_hit_rate=(c1['false_hits'] - c0['false_hits']) / max(1, c1['hits'] - c0['hits']),
                 live_nodes=st['live'], archived_nodes=st['archived'],

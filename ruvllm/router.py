@@ -10,10 +10,10 @@ __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAI
            'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success',
            'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'cascade_values', 'TrainingSet', 'utilities',
            'best_tier', 'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer',
-           'RoundRecord', 'RouterTrainer', 'kmeans_labels']
+           'RoundRecord', 'RouterTrainer', 'holdout_mask', 'mean_lower_bound', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
-import dataclasses, json, math, os, re, time, zipfile
+import dataclasses, hashlib, json, math, os, re, time, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -1329,6 +1329,18 @@ def step(self: RouterTrainer, params: dict, opt: Adam, X: np.ndarray, H0: np.nda
     opt.step(params, g); hard_threshold(params['W'], self.router.nnz)
     return float(L.mean()) + pen
 
+# %% ../nbs/05_router.ipynb #cd275e5f
+def holdout_mask(X: np.ndarray,  # (n, D) feature rows
+                 fraction: float,  # share to hold out (`router.holdout_fraction`)
+                ) -> np.ndarray:
+    "(n,) bool: the rows held out for the gate, fixed by a hash of each row's features (at least one row on each side when n >= 2)."
+    X32 = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
+    u = np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), 'little') / 2.0 ** 64 for row in X32])
+    hold = u < fraction
+    if len(u) >= 2 and not hold.any(): hold = u <= u.min()  # too few rows to hold out a share: the row(s) nearest to it
+    if len(u) >= 2 and hold.all(): hold = np.arange(len(u)) != int(np.argmax(u))  # keep one row to train on
+    return hold
+
 # %% ../nbs/05_router.ipynb #4120713f
 @patch
 def _round_data(self: RouterTrainer, data, holdout: TrainingSet | None) -> tuple:
@@ -1343,8 +1355,8 @@ def _round_data(self: RouterTrainer, data, holdout: TrainingSet | None) -> tuple
     if ts.H0 is None: ts = dataclasses.replace(ts, H0=np.zeros((n, r.hidden_dim)))
     if ts.H0.shape != (n, r.hidden_dim): raise RouterError(f"data hidden states have shape {ts.H0.shape}, the router's are ({n}, {r.hidden_dim})")
     if holdout is None:
-        perm = self.rng.permutation(n); n_hold = min(max(1, int(round(cfg.holdout_fraction * n))), n - 1)
-        return ts, ts.take(perm[:n_hold]), ts.take(perm[n_hold:]), n_hold
+        hold = holdout_mask(ts.X, cfg.holdout_fraction)  # fixed per row: held out in every round, never trained on
+        return ts, ts.take(np.flatnonzero(hold)), ts.take(np.flatnonzero(~hold)), int(hold.sum())
     if holdout.H0 is None: holdout = dataclasses.replace(holdout, H0=np.zeros((len(holdout), r.hidden_dim)))
     return ts, holdout, ts, len(holdout)
 
@@ -1365,6 +1377,21 @@ def _fit_candidate(self: RouterTrainer, train: TrainingSet, epochs: int | None) 
             tot += self.step(cand, opt, train.X[b], train.H0[b], T.take(b), lam / nt) * len(b); steps += 1
         ep_losses.append(tot / nt)
     return cand, epochs, steps, ep_losses
+
+# %% ../nbs/05_router.ipynb #61b1772e
+def mean_lower_bound(d: np.ndarray,  # (n,) paired differences (candidate − live utility per held-out row)
+                     z: float,  # one-sided level as a normal quantile (`router.gate_z`; 1.645: 95 %)
+                     resamples: int,  # bootstrap resamples (`router.gate_resamples`)
+                     seed: int = 0,  # fixed: the same rows always give the same bound
+                     chunk: int = 200) -> float:
+    "Percentile-bootstrap lower confidence bound of the mean of `d` (-inf for fewer than 2 rows)."
+    d = np.asarray(d, dtype=float); n = len(d)
+    if n < 2: return float('-inf')
+    if np.all(d == d[0]): return float(d[0])  # every resample has this mean
+    rng = np.random.default_rng(seed); means = []
+    for s in range(0, resamples, chunk): means.append(d[rng.integers(n, size=(min(chunk, resamples - s), n))].mean(1))
+    alpha = 0.5 * (1.0 - math.erf(z / math.sqrt(2.0)))  # the normal tail beyond z
+    return float(np.quantile(np.concatenate(means), alpha))
 
 # %% ../nbs/05_router.ipynb #e737b2a4
 def kmeans_labels(E: np.ndarray,  # rows to cluster (unit vectors: cosine k-means)
@@ -1390,10 +1417,9 @@ def gate(self: RouterTrainer, live_rows: np.ndarray,  # per-row held-out utility
     "(promote, lower confidence bound of the gain, reason): the gain's LCB must reach −tolerance, and no judged cluster may lose more than the margin."
     cfg = self.router.cfg; dlt = np.asarray(cand_rows) - np.asarray(live_rows); n = len(dlt)
     if n == 0: return False, float('nan'), 'no held-out row with a usable outcome'
-    se = float(dlt.std(ddof=1) / math.sqrt(n)) if n > 1 else float('inf')
-    lcb = float(dlt.mean() - self.gate_z * se)
+    lcb = mean_lower_bound(dlt, self.gate_z, cfg.gate_resamples)  # bootstrap: sound on few rows, most of them ties
     if not lcb >= -cfg.promotion_tolerance:
-        return False, lcb, f"utility gain {dlt.mean():+.4f}, its lower bound {lcb:+.4f} < -{cfg.promotion_tolerance} (z {self.gate_z}, {n} rows)"
+        return False, lcb, f"utility gain {dlt.mean():+.4f}, its lower bound {lcb:+.4f} < -{cfg.promotion_tolerance} (bootstrap, z {self.gate_z}, {n} rows)"
     lab = kmeans_labels(self.router.unit_embedding(X), cfg.gate_clusters, np.random.default_rng(0))
     for c in range(cfg.gate_clusters):
         m = lab == c

@@ -312,3 +312,31 @@ def test_with_escalation_a_query_both_tiers_answer_goes_to_the_cheap_tier_first(
     assert (picks[known] == 0).mean() > 0.9 and (picks[~known] == 1).all()  # the gate judges the policy that serves
     r.escalation_recall = 0.0
     assert (tr.policy_picks(r.params, ts)[known] == 1).mean() > 0.9
+
+
+def test_gate_promotes_a_candidate_better_on_one_row_and_equal_on_the_rest():
+    "The two refusals of the measured table: one held-out row better by a 0.05 saving, every other row a tie."
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['small', 'medium'], seed=0); tr = RouterTrainer(r, seed=0)
+    X = np.random.default_rng(0).normal(size=(23, 128))
+    for n in (23, 56):
+        live, cand = np.zeros(n), np.r_[0.05, np.zeros(n - 1)]
+        normal_lcb = cand.mean() - 1.645 * cand.std(ddof=1) / np.sqrt(n)
+        assert normal_lcb < 0  # the old normal bound refused this
+        ok, lcb, reason = tr.gate(live, cand, np.resize(X, (n, 128)))
+        assert ok and lcb >= 0, reason
+    ok, lcb, reason = tr.gate(np.zeros(23), np.r_[np.full(3, 0.05), -0.3, np.zeros(19)], X)  # three savings, one answer lost badly
+    assert not ok and lcb < -r.cfg.promotion_tolerance and 'bootstrap' in reason, reason
+    ok2, lcb2, _ = tr.gate(np.zeros(23), np.r_[0.05, np.zeros(22)], X)
+    assert ok2 and lcb2 == lcb2 and tr.gate(np.zeros(23), np.r_[0.05, np.zeros(22)], X)[1] == lcb2  # the same rows, the same bound
+
+
+def test_held_out_rows_stay_held_out_as_the_buffer_grows():
+    "A row held out in one round is held out in the next: neither router trains on it, and the gate's rows accumulate."
+    from ruvllm.router import holdout_mask
+    X, hard, ts = _toy(600, 5)
+    first, grown = holdout_mask(ts.X[:300], 0.2), holdout_mask(ts.X, 0.2)
+    assert np.array_equal(grown[:300], first) and 0.12 < grown.mean() < 0.28
+    r = FastGRNNRouter(RouterConfig(safe_tier='small'), ['small', 'medium'], seed=0); tr = RouterTrainer(r, seed=0)
+    rec1 = tr.train_round(ts.take(np.arange(300)), epochs=2); rec2 = tr.train_round(ts, epochs=2)
+    assert (rec1.holdout_samples, rec2.holdout_samples) == (int(first.sum()), int(grown.sum()))
+    assert rec2.holdout_samples > rec1.holdout_samples and rec1.train_samples == 300 - rec1.holdout_samples
