@@ -390,8 +390,8 @@ def test_a_correction_through_another_process_stops_the_queued_write_back_of_the
     with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as a, RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as b:
         a.ingest(["The office wifi password is hunter2."], progress=False)
         gate = threading.Event(); real_write_back = a.loop_a.write_back
-        def held_write_back(rec, q):  # test double: A's writer is held until B's feedback is in
-            gate.wait(10); return real_write_back(rec, q)
+        def held_write_back(rec, q):  # test double: A's writer is held until B's feedback is in (the test always sets the gate; the timeout only stops a hang, and a fresh clone's first query compiles the numba kernels)
+            gate.wait(120); return real_write_back(rec, q)
         a.loop_a.write_back = held_write_back
         r = a.query("What is the office wifi password?", constraints=Constraints(no_cache=True))
         r2 = a.query("Which password does the office wifi use?", constraints=Constraints(no_cache=True))  # queued behind the first
