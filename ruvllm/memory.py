@@ -186,7 +186,8 @@ class _Tx:
     def __init__(self, store): self.store = store
     def __enter__(self):
         self.store.lock.acquire()
-        self.store.db.execute('BEGIN IMMEDIATE')
+        try: self.store.db.execute('BEGIN IMMEDIATE')
+        except BaseException: self.store.lock.release(); raise  # a transaction that never began holds nothing
         return self.store
     def __exit__(self, et, ev, tb):
         try:

@@ -319,31 +319,47 @@ def flush(self: RuvLLM, timeout: float | None = None) -> bool:
 
 # %% ../nbs/11_orchestrator.ipynb #ae7a8700
 @patch
+def _queued_record(self: RuvLLM, rid: str, payload: dict):
+    """Request `rid`'s record as it is now, read just before its own write (another process may have given feedback
+    while the writer wrote an earlier request): (record, learn from it, cache its answer), or None if it is not queued."""
+    raw = self.store.get(f'req:{rid}')
+    stored = None if raw is None else RequestRecord.from_json(raw.decode())
+    if stored is None or stored.writeback != 'queued': return None  # never acknowledged, or written already (a replay)
+    with self._lock: rec = self._records.get(rid) or stored  # the one feedback here will see, if still in RAM
+    rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
+    fb = Feedback(**rec.feedback) if rec.feedback else None
+    learn = fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold)  # not judged wrong
+    return rec, learn, learn and fb is None and bool(payload.get('cache'))
+
+@patch
+def _commit_written(self: RuvLLM, rec: RequestRecord) -> int | None:
+    """Store `rec` after its write-back (inside the batch's transaction), keeping feedback another process gave while it
+    was written. Returns the QAPair to archive once the transaction is over if that feedback judged the answer wrong."""
+    now = self.store.get(f'req:{rec.request_id}')
+    rec.feedback = rec.feedback or (RequestRecord.from_json(now.decode()).feedback if now else None)
+    fb, wrong = (Feedback(**rec.feedback) if rec.feedback else None), None
+    if fb is not None and rec.qa_node is not None and (fb.correction is not None or fb.quality < self.cfg.learning.quality_threshold):
+        wrong, rec.qa_node = rec.qa_node, None
+    self.store.put(f'req:{rec.request_id}', rec.to_json().encode())
+    return wrong
+
+@patch
 def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) pairs the writer took
     """The writer thread's part of a batch: learn from each request, then commit their updated records in one
     transaction. Returns request_id -> {} for each request done."""
-    out, todo, lc = {}, [], self.cfg.learning
+    out, done = {}, []
     for rid, payload in batch:
-        raw = self.store.get(f'req:{rid}')  # as stored: another process may have given feedback on it meanwhile
-        stored = None if raw is None else RequestRecord.from_json(raw.decode())
-        if stored is None or stored.writeback != 'queued': out[rid] = {}; continue  # never acknowledged, or written already (a replay)
-        with self._lock: rec = self._records.get(rid) or stored  # the one feedback here will see, if still in RAM
-        rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
-        fb = Feedback(**rec.feedback) if rec.feedback else None
-        learn = fb is None or (fb.correction is None and fb.quality >= lc.quality_threshold)  # not judged wrong
-        todo.append((rec, learn, learn and fb is None and bool(payload.get('cache'))))
-    done = []
-    for rec, learn, cache in todo:
+        got = self._queued_record(rid, payload)
+        if got is None: out[rid] = {}; continue
+        rec, learn, cache = got
         try:
             if learn: self._learn_from(rec, None, cache)
         except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); continue
         rec.writeback = 'done'; done.append(rec)
     if done:
-        with self.store.tx():  # one transaction; read again: feedback another process gave while this one learned is kept
-            for rec in done:
-                now = self.store.get(f'req:{rec.request_id}')
-                rec.feedback = rec.feedback or (RequestRecord.from_json(now.decode()).feedback if now else None)
-                self.store.put(f'req:{rec.request_id}', rec.to_json().encode())
+        with self.store.tx():  # one transaction for the batch's records
+            wrong = [n for n in map(self._commit_written, done) if n is not None]
+        if wrong: self.memory.archive(wrong)  # judged wrong while it was written: memory never serves it
     return {**out, **{rec.request_id: {} for rec in done}}  # a crash before the hand-offs' removal replays them; the replay sees 'done'
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8

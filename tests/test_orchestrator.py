@@ -405,6 +405,26 @@ def test_a_correction_through_another_process_stops_the_queued_write_back_of_the
         with pytest.raises(InvalidInputError, match="already given"): a.feedback(Feedback(r2.request_id, rating=5))
 
 
+def test_a_correction_that_lands_while_the_writer_writes_archives_the_wrong_answer(tmp_path):
+    "Replicas on one store: B's correction arrives after A's writer read the record but before it committed; the written answer is archived."
+    with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as a, RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as b:
+        a.ingest(["The office wifi password is hunter2."], progress=False)
+        real_write_back, outs = a.loop_a.write_back, []
+        def write_back_then_correct(rec, q):  # test double: B corrects the answer in the window between A's write and A's commit
+            nid = real_write_back(rec, q)
+            b.memory.sync()
+            outs.append(b.feedback(Feedback(rec.request_id, rating=1, correction="The office wifi password is swordfish9.")))
+            return nid
+        a.loop_a.write_back = write_back_then_correct
+        r = a.query("What is the office wifi password?", constraints=Constraints(no_cache=True))
+        assert a.flush(timeout=60) and outs and outs[0]['correction_node'] is not None
+        stored = a.store.request_record(r.request_id)
+        assert stored['writeback'] == 'done' and stored['feedback']['correction'] and stored['qa_node'] is None
+        wrong = [n for n in _qa_nodes_by_request(a)[r.request_id] if n != outs[0]['correction_node']]
+        assert wrong and all(a.memory.is_archived(n) for n in wrong)  # written in the window, then archived at commit
+        assert not a.memory.is_archived(outs[0]['correction_node'])
+
+
 @pytest.mark.parametrize('key_match, leaks', [('text', True), ('read', False), ('both', False)])
 def test_a_stored_answer_enters_the_context_by_what_the_model_reads(tmp_path, key_match, leaks):
     "With `context.key_match='read'`, a stored Q&A whose question (not its answer) shares the query's key word stays out."

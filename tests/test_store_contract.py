@@ -55,6 +55,18 @@ def test_nodes_round_trip_and_flags(store):
         store.live_counts('text')
 
 
+def test_a_transaction_that_cannot_begin_leaves_the_store_usable(store):
+    "A transaction opened inside another (SQLite refuses it) must not keep the store's lock: another thread still reads."
+    import threading
+    try:
+        with store.tx():
+            with store.tx(): store.put('nested', b'1')
+    except Exception: pass  # SQLite: "cannot start a transaction within a transaction"; PostgreSQL nests it
+    got = []
+    t = threading.Thread(target=lambda: got.append(store.get('nested')), daemon=True); t.start(); t.join(10)
+    assert not t.is_alive() and got in ([None], [b'1'])
+
+
 def test_a_failed_transaction_writes_nothing(store):
     with pytest.raises(ValueError, match='boom'):
         with store.tx():
