@@ -113,9 +113,13 @@ def test_quillon_different_questions_about_one_subject_are_misses(emb):
         assert c.lookup('g', q) is None, q
     hit = c.lookup('g', "Which city is the capital of Quillon?")
     assert hit is None or hit.cached_query == "What is the capital of Quillon?"  # never the moons answer
-    # what the default achieves on the true paraphrase: a miss ("orbit" is a word added to a shared frame, the shape
-    # of a near miss such as "square root of 144" / "square of 144"); the ablation that refuses only swaps serves it
-    assert c.lookup('g', "How many moons orbit Quillon?") is None
+    # the true paraphrase is served: "orbit" is added to a shared frame reworded in two places ('reframed'), which the
+    # judge decides at its stricter threshold; a one-place edit ("square root of 144" / "square of 144") is refused
+    hit = c.lookup('g', "How many moons orbit Quillon?")
+    assert hit is not None and hit.cached_query == "How many moons does Quillon have?" and hit.verdict == 'reframed'
+    strict = fresh(emb, verifier=EvidenceVerifier(reframe=False))  # the ablation that refuses every substitution misses it
+    for i, q in enumerate(QUILLON): strict.put('g', q, None, f"answer {i}", f"r{i}")
+    assert strict.lookup('g', "How many moons orbit Quillon?") is None
     swaps = fresh(emb, verifier=EvidenceVerifier(additions=False))
     for i, q in enumerate(QUILLON): swaps.put('g', q, None, f"answer {i}", f"r{i}")
     hit = swaps.lookup('g', "How many moons orbit Quillon?")
@@ -123,14 +127,32 @@ def test_quillon_different_questions_about_one_subject_are_misses(emb):
     assert swaps.lookup('g', "How long is a day on Quillon?") is None
 
 
+def test_reframed_questions_go_to_the_judge_and_swaps_do_not(emb):
+    "A substitution reworded in several places reaches the judge (stricter threshold); a one-place edit or another date is refused."
+    c = fresh(emb)
+    c.put('g', "What was the weather in Paris yesterday?", None, "Rainy.", 'w')
+    c.put('g', "Is the pharmacy on King Street open on Sunday?", None, "Yes, 10 to 4.", 'p')
+    # reworded in three places around a shared frame, and the judge finds the frames close: only the dates tell them apart
+    v = EvidenceVerifier(dates=False).check("What will the weather be in Paris tomorrow?", "What was the weather in Paris yesterday?")
+    assert v.reason == 'reframed'
+    assert c.lookup('g', "What will the weather be in Paris tomorrow?") is None
+    assert c.lookup('g', "Is the pharmacy on King Street closed on Sunday?") is None  # one word swapped: no judge call
+    assert c.stats()['judge_calls'] == 0
+    nodates = fresh(emb, verifier=EvidenceVerifier(dates=False))  # without the date rule the judge serves the other day's weather
+    nodates.put('g', "What was the weather in Paris yesterday?", None, "Rainy.", 'w')
+    assert nodates.lookup('g', "What will the weather be in Paris tomorrow?") is not None
+
+
 def test_the_judge_runs_only_after_the_cheap_checks(emb):
     c = fresh(emb)
     for i, q in enumerate(QUILLON): c.put('g', q, None, f"answer {i}", f"r{i}")
     assert c.lookup('g', "Recommend a funny movie for tonight.") is None  # nothing near
-    assert c.lookup('g', "How long is a day on Quillon?") is None  # near, refused by the rules (intent)
+    assert c.lookup('g', "How many moons does Jupiter have?") is None  # near, refused by the rules (another name)
     assert c.stats()['judge_calls'] == 0
+    assert c.lookup('g', "How long is a day on Quillon?") is None  # intent against the moons; the judge against the capital
+    assert c.stats()['judge_calls'] == 1
     c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
-    assert c.lookup('g', PARAPHRASE[1]) is not None and c.stats()['judge_calls'] == 1
+    assert c.lookup('g', PARAPHRASE[1]) is not None and c.stats()['judge_calls'] == 2
 
 
 def test_judge_vectors_survive_persistence(emb):

@@ -116,3 +116,18 @@ def test_the_queued_write_back_leaves_the_judge_vector_to_the_first_lookup_that_
         assert len(llm.cache) == 1 and llm.cache.pending_judge_vectors() == 1  # the writer did not embed it
         assert llm.query("which river flows through quenby").cached  # served by the rules: still pending
         assert llm.cache.pending_judge_vectors() == 1
+
+
+def test_judge_at_put_computes_the_vector_when_stored_and_decides_the_same(emb, e5):
+    judge = CountingJudge(e5)
+    c = SemanticCache(Config.builder().set('cache.judge_at_put', True).build(), embedder=emb, judge=judge)
+    c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'r0')
+    assert judge.texts == [mask_names(PARAPHRASE[0])] and c.pending_judge_vectors() == 0
+    assert c.lookup('g', PARAPHRASE[1]) is not None  # the look-up embeds only its own question's frame
+    assert judge.texts == [mask_names(PARAPHRASE[0]), mask_names(PARAPHRASE[1])]
+
+
+def test_warm_loads_the_judge_so_the_first_lookup_does_not(emb, e5):
+    judge = CountingJudge(e5)
+    c = SemanticCache(Config(), embedder=emb, judge=judge)
+    assert c.warm() >= 0 and judge.texts == ['warm up']
