@@ -611,50 +611,62 @@ def _router_headline(df):
 
 # %% ../nbs/13_bench.ipynb #8dc4d07a
 def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
-    "The semantic cache's default design and its ablations: paraphrases served, wrong answers per set, look-up P50/P99."
+    """The semantic cache's default design and its ablations on the dev split (paraphrases served, wrong answers per
+    set, look-up P50/P99), then the default once on the held-out split."""
     from ruvllm.cache import EvidenceVerifier, SemanticCache, default_judge, judge_installed
-    from ruvllm.evals.cache_sets import cache_report
+    from ruvllm.evals.cache_sets import cache_report, held_out, tuning_part
     from ruvllm.embedding import make_embedder
     cfg = Config(); d = cfg.cache
     emb = make_embedder(cfg); embed = lambda ts: np.asarray(emb.embed(list(ts), kind='query'))
     judge = SemanticCache(cfg).judge  # the configured judge (and its embedding memo), shared by every design below
-    part = (lambda xs: list(xs)[::6]) if quick else None      # quick: every sixth pair and subject
+    sixth = (lambda xs: list(xs)[::6]) if quick else list      # quick: every sixth pair and subject of each split
+    dev, test = (lambda xs: sixth(tuning_part(xs))), (lambda xs: sixth(held_out(xs)))
     e5 = default_judge('e5') if judge_installed('e5') and getattr(judge, 'name', '') != 'e5-small-384' else None  # its own cold memo
-    variants = [('default', {}), *([('E5 judge at 0.93, gate 0.2 (the design before)', dict(judge=e5, gate=0.2))] if e5 is not None else []),
+    variants = [('default', {}), ('no reframing: every substitution refused (the design before)', dict(reframe=False)),
+                ('no date rule', dict(dates=False)), ('reframe margin 0.11', dict(margin=0.11)),
+                ('judge vectors at put (own cold memo)', dict(at_put=True, judge=default_judge(d.judge) if judge is not None else None)),
+                ('first stage at 0.2', dict(sim=0.2)),
+                *([('E5 judge at 0.93, gate 0.2', dict(judge=e5, gate=0.2))] if e5 is not None else []),
                 ('judge gate 0.2 (alignment)', dict(gate=0.2)), ('judge threshold 0.62', dict(jt=0.62)), ('judge threshold 0.60', dict(jt=0.60)),
                 ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
                 ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
                 ('no verification', dict(verify=False))]
     rows, seen = [], set()
-    for name, v in variants:
-        j = v.get('judge', judge)
-        ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, additions=v.get('additions', True), intents=v.get('intents', True))
-        c = (Config.builder().set('cache.verify', v.get('verify', True)).set('cache.align_threshold', v.get('at', d.align_threshold))
-             .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment))
-             .set('cache.judge_kind', v.get('kind', d.judge_kind)).build())
-        make = lambda: SemanticCache(c, embedder=emb, verifier=ver, judge=j, judge_threshold=v.get('jt'))
-        t0 = time.perf_counter()
-        r = cache_report(make, embed, part, old_sets=not quick)
-        inner = getattr(j, 'inner', j)
-        rows.append(dict(variant=name, default=name == 'default', judge='none' if j is None else getattr(inner, 'name', type(inner).__name__),
-                         judge_threshold=np.nan if j is None else make().judge_threshold, judge_memo_cold=j is not None and (id(j), c.cache.judge_kind) not in seen, **r))
-        seen.add((id(j), c.cache.judge_kind))  # the memo is keyed by prefix kind too
-        if progress: print(f"cache: {name} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    for split, part, vs in (('dev', dev, variants), ('held-out', test, variants[:1])):  # held-out: the default, once
+        for name, v in vs:
+            j = v.get('judge', judge)
+            ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, additions=v.get('additions', True), intents=v.get('intents', True),
+                                   reframe=v.get('reframe', True), dates=v.get('dates', True))
+            c = (Config.builder().set('cache.verify', v.get('verify', True)).set('cache.align_threshold', v.get('at', d.align_threshold))
+                 .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment)).set('cache.reframe_margin', v.get('margin', d.reframe_margin))
+                 .set('cache.judge_at_put', v.get('at_put', d.judge_at_put)).set('cache.similarity_threshold', v.get('sim', d.similarity_threshold))
+                 .build())
+            make = lambda: SemanticCache(c, embedder=emb, verifier=ver, judge=j, judge_threshold=v.get('jt'))
+            t0 = time.perf_counter()
+            r = cache_report(make, embed, part, old_sets=not quick and split == 'dev')
+            inner = getattr(j, 'inner', j)
+            rows.append(dict(split=split, variant=name, default=name == 'default', judge='none' if j is None else getattr(inner, 'name', type(inner).__name__),
+                             judge_threshold=np.nan if j is None else make().judge_threshold, judge_memo_cold=j is not None and (id(j), c.cache.judge_kind) not in seen, **r))
+            seen.add((id(j), c.cache.judge_kind))  # the memo is keyed by prefix kind too
+            if progress: print(f"cache: {split}: {name} ({time.perf_counter() - t0:.0f} s)", flush=True)
     return pd.DataFrame(rows)
 
 def _cache_headline(df):
-    d = df[df['default']].iloc[0]
-    others = [c for c in df.columns if c.endswith('_wrong') and c != 'same_subject_wrong']
+    d = df[df['default'] & (df.get('split', 'dev') == 'dev')].iloc[0]
+    h = df[df['default'] & (df.get('split', 'dev') == 'held-out')]
+    others = [c for c in df.columns if c.endswith('_wrong') and c != 'same_subject_wrong' and not pd.isna(d[c])]
     met = d.paraphrases_served >= 0.6 and d.same_subject_wrong == 0 and max(d[others]) <= 0.01
-    return (f"default (rules with intent + {d.judge} judge on frames ≥ {d.judge_threshold}): {d.paraphrases_served:.1%} of few-word "
-            f"paraphrases served, same-subject wrong {d.same_subject_wrong:.1%}, worst other set wrong {max(d[others]):.1%}; "
+    held = f" (held-out {h.paraphrases_served.iloc[0]:.1%}, worst wrong {h[others].max(axis=1).iloc[0]:.1%})" if len(h) else ''
+    return (f"default (rules with intent + {d.judge} judge on frames ≥ {d.judge_threshold}): dev {d.paraphrases_served:.1%} of few-word "
+            f"paraphrases served{held}, same-subject wrong {d.same_subject_wrong:.1%}, worst other set wrong {max(d[others]):.1%}; "
             f"look-up P50 {d.p50_ms_cheap:.2f} ms without the judge, P99 {d.p99_ms:.1f} ms, the judge on {d.get('judge_share_all', np.nan):.1%} of all look-ups "
             f"(target ≥ 60 % served, 0 same-subject, ≤ 1 % elsewhere: {'met' if met else 'not met'})")
 
 def _cache_plot(df, ax):
     x = np.arange(len(df)); worst = df[[c for c in df.columns if c.endswith('_wrong')]].max(axis=1)
     ax.bar(x - 0.2, df.paraphrases_served, 0.4, label='paraphrases served'); ax.bar(x + 0.2, worst, 0.4, label='worst wrong-answer rate')
-    ax.set_xticks(x, [v[:18] for v in df.variant], fontsize=7); ax.set_ylabel('rate'); ax.legend(fontsize=7); ax.set_title('semantic cache')
+    names = [(v[:18] if s == 'dev' else f"{s}: {v}"[:18]) for v, s in zip(df.variant, df.get('split', ['dev'] * len(df)))]
+    ax.set_xticks(x, names, fontsize=7); ax.set_ylabel('rate'); ax.legend(fontsize=7); ax.set_title('semantic cache')
 
 # %% ../nbs/13_bench.ipynb #6808945f
 def retrieval_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:

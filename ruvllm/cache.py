@@ -161,10 +161,13 @@ class EvidenceVerifier(Verifier):
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str) -> bool:
-    """The two texts' word sequences differ in one place at most (one run of words replaced, added or dropped): the
-    same sentence with a word swapped ("open today?"/"open tomorrow?"), which asks about another thing in the same frame."""
+    """The two texts are one sentence edited in one place (one run of words replaced, added or dropped, the words kept
+    at least as many as those edited on either side): "open today?"/"open tomorrow?" asks about another thing in the
+    same frame. A sentence reworded throughout is not an edit of the other one."""
     ops = difflib.SequenceMatcher(None, text.words(a), text.words(b), autojunk=False).get_opcodes()
-    return sum(op != 'equal' for op, *_ in ops) <= 1
+    edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops if op != 'equal']
+    kept = sum(i2 - i1 for op, i1, i2, _, _ in ops if op == 'equal')
+    return len(edits) <= 1 and kept >= max((max(e) for e in edits), default=0)
 
 _DATE_REF = datetime(2000, 1, 1)  # relative dates ("yesterday") are resolved from one fixed day, so equal keys mean equal dates
 # `text.date_window` reads past dates (what memory holds); a question may also ask about times ahead

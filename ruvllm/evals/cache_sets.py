@@ -7,7 +7,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'PAIR_FEATURES',
            'SAME_SUBJECT_NOTES', 'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates',
            'cache_report', 'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features',
-           'served_at_error_rate', 'cv_pair_scores', 'memory_agreement']
+           'served_at_error_rate', 'cv_pair_scores', 'memory_agreement', 'loss_reasons']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -477,6 +477,7 @@ def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, e
     pv, nv = embed([b for _, b in para]), embed([b for _, b in near])
     c = cache_factory()
     for i, q in enumerate(firsts): c.put('eval', q, fv[i], f"answer to: {q}", f"r{i}")
+    if timings is not None: c.warm()  # models loaded, as at a server's start: the timings are of look-ups, not of loading
     right = wrong = 0
     for (a, b), v in zip(para, pv):
         s0, t0 = c.stats(), time.perf_counter()
@@ -749,4 +750,30 @@ def memory_agreement(memory,  # a `ruvllm.memory.Memory` holding the notes (and 
         r, src = ranked[b], note_of[a]
         rest = [i for i in r if i != note_of.get(b)]
         rows.append(dict(cached=a, asked=b, top1=r[0] == src, in_top_k=src in r[:k], top1_if_unknown=bool(rest) and rest[0] == src))
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #cb471d41
+def loss_reasons(cache_factory: Callable[[], 'SemanticCache'], pairs, near, embed: Callable) -> 'pd.DataFrame':
+    """Per (cached, asked) pair of `pairs`, with every first question of `pairs` and `near` cached: `outcome` ('served',
+    'served another', or why the partner was not: 'no candidate', the verifier's refusing reason, 'judge below'), the
+    verdict, the first-stage cosine and rank of the partner, and the judge cosine of the two frames."""
+    import pandas as pd
+    from ruvllm.text import mask_names
+    firsts = list(dict.fromkeys([a for a, _ in pairs] + [a for a, _ in near]))
+    F, B = np.asarray(embed(firsts)), np.asarray(embed([b for _, b in pairs]))
+    c = cache_factory()
+    for i, q in enumerate(firsts): c.put('eval', q, F[i], f"answer to: {q}", f"r{i}")
+    rows = []
+    for (a, b), v in zip(pairs, B):
+        h, sims, i = c.lookup('eval', b, v), F @ v, firsts.index(a)
+        rank, verdict = int((sims > sims[i]).sum()), c.verifier.check(b, a)
+        js = np.nan
+        if c.judge is not None:
+            ja, jb = (np.asarray(x, float) for x in c.judge.embed([mask_names(a), mask_names(b)], kind=c.cfg.judge_kind))
+            js = float(ja @ jb / np.linalg.norm(ja) / np.linalg.norm(jb))
+        if h is not None: out = 'served' if h.cached_query == a else 'served another'
+        elif sims[i] < c.cfg.similarity_threshold or rank >= c.max_candidates: out = 'no candidate'
+        elif not verdict.ok: out = verdict.reason
+        else: out = 'judge below'
+        rows.append(dict(outcome=out, verdict=verdict.reason, first_stage=float(sims[i]), rank=rank, judge=js, cached=a, asked=b))
     return pd.DataFrame(rows)
