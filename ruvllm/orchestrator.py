@@ -105,6 +105,33 @@ class RuvLLM:
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 
+# %% ../nbs/11_orchestrator.ipynb #d7961f97
+from .attention import random_subgraph
+
+_WARM_QUESTION = 'When did the Harbour Board of Farrow open the north pier?'
+
+@patch
+def warm_up(self: RuvLLM) -> float:
+    "Run embedding, retrieval, routing and the attention once on a fixed question (nothing answered, stored or counted); returns seconds."
+    t0 = time.perf_counter()
+    req = Request(_WARM_QUESTION)
+    qv = self.memory.embed_query(req.query)
+    sg = self.retrieve(req.query, qv, req.namespace)
+    self.route(req, None, sg, learn=False)
+    self.select_passages(req.query, sg, qv)
+    g, X, q = random_subgraph(3, self.attention.dim, np.random.default_rng(0))  # the kernel runs even when memory is empty
+    self.attention.rank(q, g, X)
+    return time.perf_counter() - t0
+
+@patch
+def _start_warm_up(self: RuvLLM) -> threading.Thread:
+    def run():
+        try: log.debug("warm-up took %.2f s", self.warm_up())
+        except Exception: log.debug("warm-up failed", exc_info=True)  # only a head start: the first query loads what is missing
+    t = threading.Thread(target=run, name='ruvllm-warm-up', daemon=True)
+    t.start()
+    return t
+
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
 from .cache import CacheLog
 
@@ -556,33 +583,6 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     wmax = max((w[i] for i in admitted), default=0.0)  # a node kept out does not set the bar
     ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), w[i]) for i in admitted if w[i] >= cc.relevance_floor * wmax]
     return Selected(ranked, att, vecs)
-
-# %% ../nbs/11_orchestrator.ipynb #d7961f97
-from .attention import random_subgraph
-
-_WARM_QUESTION = 'When did the Harbour Board of Farrow open the north pier?'
-
-@patch
-def warm_up(self: RuvLLM) -> float:
-    "Run embedding, retrieval, routing and the attention once on a fixed question (nothing answered, stored or counted); returns seconds."
-    t0 = time.perf_counter()
-    req = Request(_WARM_QUESTION)
-    qv = self.memory.embed_query(req.query)
-    sg = self.retrieve(req.query, qv, req.namespace)
-    self.route(req, None, sg, learn=False)
-    self.select_passages(req.query, sg, qv)
-    g, X, q = random_subgraph(3, self.attention.dim, np.random.default_rng(0))  # the kernel runs even when memory is empty
-    self.attention.rank(q, g, X)
-    return time.perf_counter() - t0
-
-@patch
-def _start_warm_up(self: RuvLLM) -> threading.Thread:
-    def run():
-        try: log.debug("warm-up took %.2f s", self.warm_up())
-        except Exception: log.debug("warm-up failed", exc_info=True)  # only a head start: the first query loads what is missing
-    t = threading.Thread(target=run, name='ruvllm-warm-up', daemon=True)
-    t.start()
-    return t
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
 @patch
