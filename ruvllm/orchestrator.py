@@ -112,12 +112,12 @@ _WARM_QUESTION = 'When did the Harbour Board of Farrow open the north pier?'
 
 @patch
 def warm_up(self: RuvLLM) -> float:
-    "Run embedding, retrieval, routing and the attention once on a fixed question (nothing answered, stored or counted); returns seconds."
+    "Run embedding, retrieval, the router's forward pass and the attention once on a fixed question (nothing answered, stored or counted); returns seconds."
     t0 = time.perf_counter()
     req = Request(_WARM_QUESTION)
     qv = self.memory.embed_query(req.query)
     sg = self.retrieve(req.query, qv, req.namespace)
-    self.route(req, None, sg, learn=False)
+    self.router.forward_one(np.zeros(self.router.input_dim))  # its kernel, not `decide`: that counts a decision
     self.select_passages(req.query, sg, qv)
     g, X, q = random_subgraph(3, self.attention.dim, np.random.default_rng(0))  # the kernel runs even when memory is empty
     self.attention.rank(q, g, X)
