@@ -53,6 +53,7 @@ class SystemConfig:
     recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
     saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions persisted by save() (the most recently started; older ones are not saved)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
+    warm_up: bool = _f(True, None, "at open, a background thread runs the request path once without answering (loads the embedder and the compiled kernels), so the first query does not wait for them")
 
 # %% ../nbs/00_config.ipynb #fedeaebb
 @dataclass

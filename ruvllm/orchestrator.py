@@ -100,9 +100,37 @@ class RuvLLM:
         except BaseException:
             self.memory.close(); raise
         self._closed = False
+        self._warm = self._start_warm_up() if c.system.warm_up else None  # the first query need not load kernels and models
 
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
+
+# %% ../nbs/11_orchestrator.ipynb #d7961f97
+from .attention import random_subgraph
+
+_WARM_QUESTION = 'When did the Harbour Board of Farrow open the north pier?'
+
+@patch
+def warm_up(self: RuvLLM) -> float:
+    "Run embedding, retrieval, the router's forward pass and the attention once on a fixed question (nothing answered, stored or counted); returns seconds."
+    t0 = time.perf_counter()
+    req = Request(_WARM_QUESTION)
+    qv = self.memory.embed_query(req.query)
+    sg = self.retrieve(req.query, qv, req.namespace)
+    self.router.forward_one(np.zeros(self.router.input_dim))  # its kernel, not `decide`: that counts a decision
+    self.select_passages(req.query, sg, qv)
+    g, X, q = random_subgraph(3, self.attention.dim, np.random.default_rng(0))  # the kernel runs even when memory is empty
+    self.attention.rank(q, g, X)
+    return time.perf_counter() - t0
+
+@patch
+def _start_warm_up(self: RuvLLM) -> threading.Thread:
+    def run():
+        try: log.debug("warm-up took %.2f s", self.warm_up())
+        except Exception: log.debug("warm-up failed", exc_info=True)  # only a head start: the first query loads what is missing
+    t = threading.Thread(target=run, name='ruvllm-warm-up', daemon=True)
+    t.start()
+    return t
 
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
 from .cache import CacheLog
@@ -174,6 +202,7 @@ def close(self: RuvLLM, timeout: float = 5.0):
     "Stop the scheduler and drain the write-back queue (each within `timeout` s), save everything, close the memory. Idempotent."
     if self._closed: return
     self._closed = True
+    if self._warm is not None: self._warm.join(timeout)  # it reads the memory: let it end before the memory closes
     self.scheduler.stop(timeout)
     if self.writes is not None: self.writes.close(timeout)  # drained; what is left stays durable and is replayed next time
     try: self.save()
@@ -611,25 +640,26 @@ class AnswerPieces:
 
 # %% ../nbs/11_orchestrator.ipynb #990cd567
 @patch
-def generate_stream(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int):
+def generate_stream(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int,
+                    pieces: bool = True):  # False: yield nothing (a caller that only wants the answer skips the per-piece checks)
     "Yield the answer's text as the backend produces it; return (answer text, the backend's `Generation`)."
     stream = backend.stream(messages, max_tokens=max_tokens, temperature=routing.temperature,
                             top_p=routing.top_p, seed=self.cfg.system.seed)
-    pieces, gen = AnswerPieces(), None
+    out, gen = AnswerPieces() if pieces else None, None
     with closing(stream):  # a consumer that stops iterating closes the backend's stream: generation stops
         for x in stream:
             if isinstance(x, Generation): gen = x
-            elif (out := pieces.feed(x)): yield out
+            elif out is not None and (new := out.feed(x)): yield new
     if gen is None: raise InferenceError(f"{getattr(backend, 'name', backend)!r} ended its stream without a Generation")
     answer = strip_fabricated_sources(gen.text)  # small models append invented '[n] ...' source lists
-    if (tail := pieces.release(answer)): yield tail
+    if out is not None and (tail := out.release(answer)): yield tail
     self._observe_speed(routing.model.value, gen)
     return answer, gen
 
 @patch
 def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int):
     "`generate_stream` run to its end: (answer text, the backend's `Generation`)."
-    return _result(self.generate_stream(messages, backend, routing, max_tokens))
+    return _result(self.generate_stream(messages, backend, routing, max_tokens, pieces=False))
 
 def _result(gen):
     "The return value of generator `gen`, run to its end (what it yields is dropped)."
@@ -668,7 +698,8 @@ class Generated(NamedTuple):
     tried: list  # tiers that answered first, unsupported, in order
 
 @patch
-def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False):
+def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
+                 pieces: bool = True):  # False: nothing is yielded (`query` wants the answer only)
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held)."
     tier = info.model.value
     backend = self.pool.get(tier)
@@ -677,20 +708,21 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
     max_tokens = self._max_tokens(req.constraints, tier, sw)
     with sw('context'): built = self.build_context(req.query, passages, backend, info.context_size, max_tokens, sess)
     with sw('generation'):
-        g = self.generate_stream(built.messages, backend, info, max_tokens)
-        answer, gen = _result(g) if held else (yield from g)
+        g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held)
+        answer, gen = _result(g) if held or not pieces else (yield from g)
     return answer, gen, built, held
 
 @patch
 def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tuple],  # `Selected.passages`
-                        routed: Routed, keys: set, sw, learn: bool = True):
+                        routed: Routed, keys: set, sw, learn: bool = True,
+                        pieces: bool = True):  # False: nothing is yielded (`query` wants the answer only)
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None)
+        answer, gen, built, held = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
-            if held and answer: yield answer  # checked: released whole
+            if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried)
         if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
         tried.append(routed.info.model.value)
@@ -754,7 +786,8 @@ def _carried(self: RuvLLM, sg: Subgraph, used: list[int]) -> list[list]:
 
 # %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch
-def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True):  # yields text pieces, returns the Response
+def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
+            pieces: bool = True):  # yields text pieces (none if False), returns the Response
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
     with sw('embedding'): qv = self.memory.embed_query(req.query)
     use_cache = learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
@@ -772,7 +805,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         keys = key_words(req.query)  # the query's names/numbers: a router feature and the context filter's test
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(req.query, sg, qv, keys)
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     with sw('learning'):
         rec = self.write_back(req, sg, built.used_ids, answer, routed, qv, learn=learn, use_cache=use_cache)
@@ -854,13 +887,14 @@ def _request(self: RuvLLM, text, session, namespace, constraints) -> tuple[Reque
     return req, sess
 
 @patch
-def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True):
+def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
+            pieces: bool = True):  # False: only the `Response` (`query`: no per-piece work)
     "The one request path: the answer's text pieces as generated (a cached answer in one piece), then the `Response`."
-    try: resp = yield from self._answer(req, sess, learn)
+    try: resp = yield from self._answer(req, sess, learn, pieces)
     except Exception:
         with self._lock: self.counters['errors'] += 1
         raise
-    if resp.cached and resp.text: yield resp.text
+    if pieces and resp.cached and resp.text: yield resp.text
     yield resp
 
 @patch
@@ -870,7 +904,7 @@ def query(self: RuvLLM, text: str, *, session: Session | str | None = None, name
     `learn=False` answers without leaving any trace (no write-back, record, cache entry, session turn or
     counter): for evaluation probes."""
     req, sess = self._request(text, session, namespace, constraints)
-    for ev in self._events(req, sess, learn): pass
+    for ev in self._events(req, sess, learn, pieces=False): pass
     return ev
 
 @patch

@@ -108,3 +108,43 @@ def test_answers_sources_and_routes_are_those_of_the_numpy_paths(tmp_path, monke
         reference = answers(llm)
     assert sum(len(s) for _, s, _, _ in kernels) > 25  # the questions did retrieve passages
     assert kernels == reference
+
+
+class FabricatingBackendDouble:
+    "Test double: a backend that streams an answer in pieces, then invents a source list (as small models do)."
+    name, context_window = 'fabricating double', 2048
+    PIECES = ['The pier', ' opened', ' in 1921.', ' [1]', ' Farrow Gazette,', ' 1921.']
+    def stream(self, messages, max_tokens=64, temperature=0.7, top_p=0.9, seed=None):
+        from ruvllm.inference import Generation
+        yield from self.PIECES
+        yield Generation(''.join(self.PIECES), 10, len(self.PIECES), 'stop', {'total_ms': 1.0}, self.name)
+
+
+def test_generate_stream_without_pieces_returns_the_streamed_answer(tmp_path):
+    "`query` skips the per-piece checks (`pieces=False`): the answer and generation are those the streamed path returns."
+    from ruvllm.types import RoutingInfo, ModelTier
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        info, msgs = RoutingInfo(model=ModelTier('tiny')), [{'role': 'user', 'content': 'When did the pier open?'}]
+        streamed, quiet = llm.generate_stream(msgs, FabricatingBackendDouble(), info, 64), llm.generate_stream(msgs, FabricatingBackendDouble(), info, 64, pieces=False)
+        got, pieces = [], []
+        while True:
+            try: pieces.append(next(streamed))
+            except StopIteration as e: got.append(e.value); break
+        with pytest.raises(StopIteration) as stop: next(quiet)  # nothing yielded before the end
+        got.append(stop.value.value)
+    assert ''.join(pieces) == got[0][0] == got[1][0] == 'The pier opened in 1921.'
+    assert got[0][1] == got[1][1]
+
+
+def test_warm_up_answers_nothing_and_leaves_no_trace(tmp_path):
+    "The warm-up (run at open in a background thread) touches no record, counter, cache entry, session or memory node."
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Harbour Board of Farrow opened the north pier in 1921.", "Farrow lies on the coast."], progress=False)
+        before = (len(llm.memory), llm.stats()['queries'], llm.cache.stats()['entries'], len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
+        assert llm.warm_up() > 0
+        after = (len(llm.memory), llm.stats()['queries'], llm.cache.stats()['entries'], len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
+        r = llm.query("When did the Harbour Board of Farrow open the north pier?", constraints=Constraints(no_cache=True), learn=False)
+    assert after == before and '1921' in r.text
