@@ -37,7 +37,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['ruvllm', 'ruvllm.*']),
     include_package_data=True,
-    package_data={'ruvllm': ['evals/data/*/*', 'evals/data/*/*/*']},  # the small evaluation samples shipped with the package
+    package_data={'ruvllm': ['data/*', 'evals/data/*/*', 'evals/data/*/*/*']},  # the small evaluation samples shipped with the package
     install_requires=reqs('requirements'),
     extras_require=extras,
     python_requires='>=' + cfg['min_python'],

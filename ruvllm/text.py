@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS', 'AUXILIARIES',
            'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS', 'words', 'light_stem', 'content_words', 'names',
-           'numbers', 'text_keys', 'key_words', 'key_coverage', 'analyse_query', 'DateWindow', 'date_window',
-           'question_intent', 'intents_compatible', 'mask_names', 'turn_parts']
+           'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'analyse_query',
+           'DateWindow', 'date_window', 'question_intent', 'intents_compatible', 'mask_names', 'turn_parts']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -68,11 +68,36 @@ def text_keys(text: str) -> frozenset:
     "The normalised words of `text` (what a key word is looked up in), memoised: memory passages come back request after request."
     return frozenset(map(_norm, set(_KEY_WORD.findall(text))))
 
+# %% ../nbs/01b_text.ipynb #c3d4e5f6
+from importlib.resources import files
+
+@lru_cache(maxsize=1)
+def common_vocabulary() -> frozenset:
+    "Frequent English words: the whole words of WordLlama's 32k-piece tokenizer (`ruvllm/data/common_words.txt`)."
+    return frozenset(files('ruvllm').joinpath('data/common_words.txt').read_text().split())
+
+_SUFFIXES = ('ations', 'ation', 'ions', 'ion', 'ers', 'ors', 'er', 'or', 'ing', 'ed', 'es', 's', 'ly', 'al')
+
+@lru_cache(maxsize=32768)
+def common_word(w: str) -> bool:
+    "Whether lower-case `w` is frequent: in `common_vocabulary`, or one of its words plus an English suffix (invent → inventor)."
+    parts = [p for p in re.split(r"[-']+", w) if p]
+    if len(parts) > 1: return all(map(common_word, parts))
+    vocab = common_vocabulary()
+    if w in vocab: return True
+    for suf in _SUFFIXES:
+        base = w[:-len(suf)]
+        if w.endswith(suf) and len(base) >= 4 and (base in vocab or base + 'e' in vocab or (base[-1] == base[-2] and base[:-1] in vocab)):
+            return True
+    return False
+
 # %% ../nbs/01b_text.ipynb #27cdf4cb
 def key_words(query: str) -> set[str]:
-    "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its content words."
+    "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its rare content words, else all."
     keys = {_norm(t) for t in names(query) + numbers(query)} - STOP_WORDS
-    return keys or {_norm(t) for t in _KEY_WORD.findall(query) if len(t) > 2 and _norm(t) not in STOP_WORDS}
+    if keys: return keys
+    content = {_norm(t) for t in _KEY_WORD.findall(query) if len(t) > 2 and _norm(t) not in STOP_WORDS}
+    return {w for w in content if not common_word(w)} or content  # the coined word, not "came" or "city"
 
 def key_coverage(query: str, texts: Sequence[str],
                  keys: set[str] | None = None) -> float:  # `key_words(query)` when the caller has them already

@@ -46,3 +46,12 @@ def test_the_runtime_router_ranks_unseen_categories_above_the_length_rule():
     t = loco_category_table(df, routellm_loco(X, df))
     assert (t.router > 0.6).all() and (t.router > t.length_baseline).all(), t
     assert {'fastgrnn_heads', 'router_tier_head', 'novel_share'} <= set(t.columns)
+
+
+def test_stream_keeps_every_readout():
+    "`routellm_stream` stores each readout `routellm_scores` gives (it raised KeyError on 'fastgrnn_gap', so `ruvllm bench router` stopped)."
+    from ruvllm.evals.routellm import routellm_stream
+    X, df, _ = _world(n=400)
+    res = routellm_stream(X, df, 'full', round_every=200)
+    assert {'quality_gap', 'fastgrnn_gap', 'tier_prob'} <= set(res['scores'])
+    assert all(np.isfinite(v[res['later']]).all() for v in res['scores'].values())

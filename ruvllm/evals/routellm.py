@@ -208,10 +208,10 @@ def routellm_stream(X: np.ndarray, df: pd.DataFrame, mode: str = 'bandit', round
     router = FastGRNNRouter(cfg, ROUTELLM_TIERS, seed=seed); trainer = RouterTrainer(router, learning, seed=seed, **(trainer_kw or {}))
     buf = ReplayBuffer(learning.replay_capacity, seed=seed, hidden_dim=router.hidden_dim)
     weak, strong = df.weak.to_numpy(), df.strong.to_numpy(); order = rng.permutation(n)
-    scores = {k: np.zeros(n) for k in ('quality_gap', 'tier_prob')}; chose_large = np.zeros(n, bool); correct = np.zeros(n, bool)
+    scores = {}; chose_large = np.zeros(n, bool); correct = np.zeros(n, bool)
     for s in range(0, n, round_every):
         idx = order[s:s + round_every]
-        for k, v in routellm_scores(router, X[idx]).items(): scores[k][idx] = v
+        for k, v in routellm_scores(router, X[idx]).items(): scores.setdefault(k, np.zeros(n))[idx] = v  # every readout `routellm_scores` gives
         for i in idx:
             d, _ = router.decide(X[i], explore=(mode == 'bandit'), rng=rng)
             big = d.tier == ROUTELLM_TIERS[1]; ok = bool(strong[i] if big else weak[i]); chose_large[i], correct[i] = big, ok
