@@ -155,9 +155,11 @@ class EvidenceVerifier(Verifier):
                  additions: bool = True,  # True: words added on one side count as a substitution too; False: only swaps
                  intents: bool = True,  # refuse questions whose intents are incompatible (False: an ablation)
                  reframe: bool = True,  # a substitution reworded in more than one place goes to the judge ('reframed'); False: refused
-                 dates: bool = True):  # refuse questions that name different dates or times (False: an ablation)
+                 dates: bool = True,  # refuse questions that name different dates or times (False: an ablation)
+                 rare_words: bool = True):  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
+        self.rare_words = rare_words
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str) -> bool:
@@ -201,6 +203,10 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     wa, wb = {t[1] for t in ca}, {t[1] for t in cb}
     lost = sorted((set(pick(ta, 'name')) - wb) | (set(pick(tb, 'name')) - wa))
     if lost: return Verdict(False, 'names', f"{lost} on one side only")
+    # so is a rare word on each side that matches nothing on the other: two coined subjects ("the lumxanenscope" vs "the
+    # dradraithscope"), names written in lower case (one rare word alone may be a paraphrase's choice: "inexpensive")
+    rare = [sorted({w for w in u if not text.common_word(w.lower())}) for u in (ua, ub)] if self.rare_words else [[]]
+    if all(rare): return Verdict(False, 'rare words', f"{rare[0]} vs {rare[1]}")
     na, nb = pick(ta, 'num'), pick(tb, 'num')
     if na and nb and na != nb: return Verdict(False, 'numbers', f"{na} vs {nb}")
     matched = len(ca) - len(ua) + len(cb) - len(ub) + (2 * len(na) if na == nb else 0)

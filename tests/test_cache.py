@@ -127,6 +127,18 @@ def test_quillon_different_questions_about_one_subject_are_misses(emb):
     assert swaps.lookup('g', "How long is a day on Quillon?") is None
 
 
+def test_a_coined_lower_case_subject_on_one_side_only_is_a_miss(emb):
+    "Self-learning table, epoch 2: 'Which person created the lumxanenscope?' was served another invention's inventor (no shared words, the judge agreed)."
+    c = fresh(emb)
+    c.put('g', "Who is the inventor of the dradraithscope?", None, "The dradraithscope was invented by Talith Yorsoran.", 'd')
+    assert c.lookup('g', "Which person created the lumxanenscope?") is None
+    assert EvidenceVerifier().check("Which person created the lumxanenscope?", "Who is the inventor of the dradraithscope?").reason == 'rare words'
+    v = EvidenceVerifier(rare_words=False).check("Which person created the lumxanenscope?", "Who is the inventor of the dradraithscope?")
+    assert v.ok  # without the rule nothing refuses it: the judge alone decided, and served it
+    hit = c.lookup('g', "Who invented the dradraithscope?")  # the same subject, reworded: still served
+    assert hit is not None and hit.request_id == 'd'
+
+
 def test_reframed_questions_go_to_the_judge_and_swaps_do_not(emb):
     "A substitution reworded in several places reaches the judge (stricter threshold); a one-place edit or another date is refused."
     c = fresh(emb)
