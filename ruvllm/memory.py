@@ -2029,7 +2029,7 @@ def _chain_sums(p, ei, ej, decay, hops):
 @patch
 def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # flat: the seeds' unsharpened activation (fused / best)
                  follows: float = 1.0) -> np.ndarray:  # the `Follows` type weight (`edge_type_weights`): scales the lift, 0 turns it off
-    "`r` (the activation of `ids`) with each node's multiplied by 1 + `propagate_window_mix` × `follows` × Σ over seeds `d` ≤ `window` turns away along `Follows` of flat × decay^(d − 1), then all rescaled so that the best keeps its activation."
+    "`r` (the activation of `ids`) with each node's multiplied by 1 + `propagate_window_mix` × `follows` × Σ over seeds `d` ≤ `window` turns away along `Follows` of flat × decay^(d − 1) (a node on no `Follows` chain by the largest factor given), then all rescaled so that the best keeps its activation."
     c = self.cfg
     if window <= 0 or c.propagate_window_mix * follows <= 0 or not len(seeds) or not len(ids): return r
     with self._lock: wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
@@ -2039,8 +2039,11 @@ def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # fl
     order = np.argsort(wid, kind='stable')
     at = order[np.minimum(np.searchsorted(wid, ids, sorter=order), len(wid) - 1)]
     found = wid[at] == ids  # a scored node the window walk reached
+    chained = (np.bincount(key // len(wid), minlength=len(wid)) + np.bincount(key % len(wid), minlength=len(wid))) > 0
+    m = 1.0 + lift[at[found]]
+    m[~chained[at[found]]] = m.max()  # in no chain (a fact, a correction): nothing to judge it by; it keeps its place against the best stretch
     top, r = r.max(), r.copy()
-    r[found] *= 1.0 + lift[at[found]]
+    r[found] *= m
     return r * (top / r.max()) if r.max() > 0 else r  # rescaled: the best keeps its activation (the scores' scale is the attention's)
 
 # %% ../nbs/04_memory.ipynb #e2a86f17
