@@ -121,6 +121,9 @@ class MemoryConfig:
     propagate_name_mix: float = _f(0.5, at_least(0), "a node sharing a rare name with one of the best seeds gains this × that seed's activation in propagation (0: names link nothing)")
     propagate_name_seeds: int = _f(3, at_least(0, 'an integer'), "how many of the best seeds pass activation to the nodes that share a rare name with them")
     propagate_name_max_nodes: int = _f(3, at_least(2, 'an integer'), "a name links nodes only if at most this many visible nodes say it (more, and it names no one thing)")
+    propagate_window: int = _f(10, between(0, 50, 'an integer'), "turns either way along `Follows` chains over which every seed raises the activation of the nodes propagation scored (0: none)")
+    propagate_window_mix: float = _f(3.0, at_least(0), "a scored node's activation is multiplied by 1 + this × Σ over seeds `d` turns away of the seed's unsharpened activation (fused / best) × `propagate_window_decay` ** (d − 1)")
+    propagate_window_decay: float = _f(0.8, between(0, 1), "per-turn fading of the window's lift (1: flat over the window)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

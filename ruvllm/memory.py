@@ -2008,14 +2008,48 @@ def propagate(self:Memory,
               backward: float | None = None,  # multiplier for activation flowing dst -> src (default `memory.propagate_backward`)
               namespace: str | None = None,  # the request's namespace
               name_mix: float | None = None,  # gain from a top seed sharing a rare name (default `memory.propagate_name_mix`; 0: none)
+              window: int | None = None,  # turns either way a seed lifts along `Follows` chains (default `memory.propagate_window`; 0: none)
              ) -> dict[int, float]:
-    "Spreading activation from `seeds` over typed edges (and rare shared names): id -> activation, for the seeds and the nodes reached."
-    ids, r = self._propagated(seeds, hops, mix, sharpness, edge_weights, backward, namespace, name_mix)
+    "Spreading activation from `seeds` over typed edges (a window along `Follows` chains, and rare shared names): id -> activation, for the seeds and the nodes reached."
+    ids, r = self._propagated(seeds, hops, mix, sharpness, edge_weights, backward, namespace, name_mix, window)
     return {i: v for i, v in zip(ids.tolist(), r.tolist()) if v > 0}
 
+# %% ../nbs/04_memory.ipynb #c4d19e52
+@njit(nogil=True, cache=True)
+def _chain_sums(p, ei, ej, decay, hops):
+    "Σ over h = 1..`hops` of decay^(h−1) · (Fʰ p + Bʰ p), F along the edges (ei → ej), B against them: on a chain of turns, what each node hears from the seeds h turns before and after it."
+    f, b, out, g = p.copy(), p.copy(), np.zeros(len(p)), 1.0
+    for _ in range(hops):
+        nf, nb = np.zeros(len(p)), np.zeros(len(p))
+        for q in range(len(ei)):
+            nf[ej[q]] += f[ei[q]]; nb[ei[q]] += b[ej[q]]
+        out += g * (nf + nb); f, b, g = nf, nb, g * decay
+    return out
+
+@patch
+def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # flat: the seeds' unsharpened activation (fused / best)
+                 follows: float = 1.0) -> np.ndarray:  # the `Follows` type weight (`edge_type_weights`): scales the lift, 0 turns it off
+    "`r` (the activation of `ids`) with each node's multiplied by 1 + `propagate_window_mix` × `follows` × Σ over seeds `d` ≤ `window` turns away along `Follows` of flat × decay^(d − 1) (a node on no `Follows` chain by the largest factor given), then all rescaled so that the best keeps its activation."
+    c = self.cfg
+    if window <= 0 or c.propagate_window_mix * follows <= 0 or not len(seeds) or not len(ids): return r
+    with self._lock: wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
+    key = np.unique(ei * len(wid) + ej)  # each edge once, however often the walk met it
+    q = np.zeros(len(wid)); q[:len(seeds)] = flat
+    lift = c.propagate_window_mix * follows * _chain_sums(q, key // len(wid), key % len(wid), float(c.propagate_window_decay), window)
+    order = np.argsort(wid, kind='stable')
+    at = order[np.minimum(np.searchsorted(wid, ids, sorter=order), len(wid) - 1)]
+    found = wid[at] == ids  # a scored node the window walk reached
+    chained = (np.bincount(key // len(wid), minlength=len(wid)) + np.bincount(key % len(wid), minlength=len(wid))) > 0
+    m = 1.0 + lift[at[found]]
+    m[~chained[at[found]]] = m.max()  # in no chain (a fact, a correction): nothing to judge it by; it keeps its place against the best stretch
+    top, r = r.max(), r.copy()
+    r[found] *= m
+    return r * (top / r.max()) if r.max() > 0 else r  # rescaled: the best keeps its activation (the scores' scale is the attention's)
+
+# %% ../nbs/04_memory.ipynb #e2a86f17
 @patch
 def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_weights=None, backward=None,
-                namespace=None, name_mix=None,
+                namespace=None, name_mix=None, window=None,
                 named: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # filled: node id -> the seed a name link raised it from
     "`propagate` as arrays: (node ids, seeds first; their activation, zeros included)."
     c = self.cfg
@@ -2024,16 +2058,20 @@ def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_we
     sharpness = c.propagate_sharpness if sharpness is None else sharpness
     backward = c.propagate_backward if backward is None else backward
     name_mix = c.propagate_name_mix if name_mix is None else name_mix
-    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
+    window = c.propagate_window if window is None else window
+    for name, v in (('hops', hops), ('window', window)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0: raise InvalidInputError(f"{name} must be an integer >= 0, got {v!r}")
     etypes = self.edge_type_weights() if edge_weights is None else {EdgeType.parse(t).value: float(w) for t, w in edge_weights.items()}
     if not seeds: return np.zeros(0, np.int64), np.zeros(0)
-    p0 = np.maximum(np.fromiter(seeds.values(), float, len(seeds)), 0.0)
-    if p0.max() > 0: p0 = (p0 / p0.max()) ** sharpness
+    flat = np.maximum(np.fromiter(seeds.values(), float, len(seeds)), 0.0)
+    if flat.max() > 0: flat = flat / flat.max()
+    p0 = flat ** sharpness
     ids = np.fromiter(seeds, np.int64, len(seeds))
     with self._lock:  # only seeds strong enough to move a ranking spread
         ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, ids[p0 >= c.propagate_min_seed])
     p = np.zeros(len(ids)); p[:len(seeds)] = p0
     r = _activate(p, ei, ej, ew, float(backward), float(mix), hops)
+    r = self._window_lift(ids, r, ids[:len(seeds)], flat, namespace, window, etypes.get(EdgeType.FOLLOWS.value, 0.0))
     return self._name_activation(ids, r, namespace, float(name_mix), named)  # names last: never past the node that named them
 
 # %% ../nbs/04_memory.ipynb #ffac1a8e

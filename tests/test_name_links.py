@@ -26,8 +26,10 @@ def test_a_rare_shared_name_lifts_the_later_turn_in_the_default_retrieval(tmp_pa
     ids, with_names, _ = _ranked(tmp_path, 'on')
     _, without, _ = _ranked(tmp_path, 'off', propagate_name_mix=0.0)
     assert Config().memory.retrieval == 'hybrid_graph' and Config().memory.propagate_name_mix > 0
-    assert with_names.index(ids[6]) == 1, with_names  # right after the adoption that names Basil
-    assert without.index(ids[6]) > 3, without
+    assert with_names.index(ids[6]) == 2, with_names  # right after the adoption that names Basil and its reply (the `Follows`
+    assert without.index(ids[6]) > 3, without         # window lifts the adoption's session; tests/test_follows_window.py)
+    _, names_alone, _ = _ranked(tmp_path, 'alone', propagate_window=0)
+    assert names_alone.index(ids[6]) == 1, names_alone  # the names alone: right after the adoption
 
 def test_a_name_brings_a_turn_that_is_no_candidate_as_hop_one(tmp_path):
     ids, ranked, sg = _ranked(tmp_path, 'few', hybrid_candidates=2, search_k=3)
