@@ -112,7 +112,7 @@ _WARM_QUESTION = 'When did the Harbour Board of Farrow open the north pier?'
 
 @patch
 def warm_up(self: RuvLLM) -> float:
-    "Run embedding, retrieval, the router's forward pass and the attention once on a fixed question (nothing answered, stored or counted); returns seconds."
+    "Run embedding, retrieval, the router's forward pass, the attention and the cache's judge once on a fixed question (nothing answered, stored or counted); returns seconds."
     t0 = time.perf_counter()
     req = Request(_WARM_QUESTION)
     qv = self.memory.embed_query(req.query)
@@ -121,6 +121,7 @@ def warm_up(self: RuvLLM) -> float:
     self.select_passages(req.query, sg, qv)
     g, X, q = random_subgraph(3, self.attention.dim, np.random.default_rng(0))  # the kernel runs even when memory is empty
     self.attention.rank(q, g, X)
+    if self.cfg.cache.enabled: self.cache.warm()  # the judge's model and the verifier's word vectors (loaded once per process)
     return time.perf_counter() - t0
 
 @patch

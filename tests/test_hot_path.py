@@ -143,8 +143,8 @@ def test_warm_up_answers_nothing_and_leaves_no_trace(tmp_path):
            .set('system.warm_up', False).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(["The Harbour Board of Farrow opened the north pier in 1921.", "Farrow lies on the coast."], progress=False)
-        before = (len(llm.memory), llm.stats()['queries'], llm.cache.stats()['entries'], len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
+        before = (len(llm.memory), llm.stats()['queries'], llm.cache.stats(), len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
         assert llm.warm_up() > 0
-        after = (len(llm.memory), llm.stats()['queries'], llm.cache.stats()['entries'], len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
+        after = (len(llm.memory), llm.stats()['queries'], llm.cache.stats(), len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
         r = llm.query("When did the Harbour Board of Farrow open the north pier?", constraints=Constraints(no_cache=True), learn=False)
     assert after == before and '1921' in r.text
