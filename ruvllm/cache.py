@@ -22,7 +22,7 @@ from fastcore.basics import patch
 from .config import CacheConfig, Config
 from .text import QUANTIFIERS, intents_compatible, mask_names
 from . import text
-from .judge import MINILM_INSTALL
+from .judge import MINILM_INSTALL, minilm_vocabulary
 from .types import Constraints, EmbeddingError, InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,11 @@ class EvidenceVerifier(Verifier):
                  intents: bool = True,  # refuse questions whose intents are incompatible (False: an ablation)
                  reframe: bool = True,  # a substitution reworded in more than one place goes to the judge ('reframed'); False: refused
                  dates: bool = True,  # refuse questions that name different dates or times (False: an ablation)
-                 rare_words: bool = True):  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
+                 rare_words: bool = True,  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
+                 known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
-        self.rare_words = rare_words
+        self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str) -> bool:
@@ -186,6 +187,11 @@ def date_key(q: str) -> tuple | None:
 
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
+def known_word(self:EvidenceVerifier, w: str) -> bool:
+    "Whether lower-case `w` is a word, not a coinage: frequent (`text.common_word`) or in `known_words`."
+    return text.common_word(w) or w in self.known_words
+
+@patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     "'same request' (strict rules passed), 'no evidence' or 'reframed' (reworded; the judge decides), or the rule that refused."
     ia, ib = _intent(query), _intent(cached_query)
@@ -204,8 +210,8 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     lost = sorted((set(pick(ta, 'name')) - wb) | (set(pick(tb, 'name')) - wa))
     if lost: return Verdict(False, 'names', f"{lost} on one side only")
     # so is a rare word on each side that matches nothing on the other: two coined subjects ("the lumxanenscope" vs "the
-    # dradraithscope"), names written in lower case (one rare word alone may be a paraphrase's choice: "inexpensive")
-    rare = [sorted({w for w in u if not text.common_word(w.lower())}) for u in (ua, ub)] if self.rare_words else [[]]
+    # dradraithscope") are names written in lower case, and the judge has no meaning for either (one alone may be a word it lacks)
+    rare = [sorted({w for w in u if not self.known_word(w.lower())}) for u in (ua, ub)] if self.rare_words else [[]]
     if all(rare): return Verdict(False, 'rare words', f"{rare[0]} vs {rare[1]}")
     na, nb = pick(ta, 'num'), pick(tb, 'num')
     if na and nb and na != nb: return Verdict(False, 'numbers', f"{na} vs {nb}")

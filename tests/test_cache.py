@@ -135,6 +135,7 @@ def test_a_coined_lower_case_subject_on_one_side_only_is_a_miss(emb):
     assert EvidenceVerifier().check("Which person created the lumxanenscope?", "Who is the inventor of the dradraithscope?").reason == 'rare words'
     v = EvidenceVerifier(rare_words=False).check("Which person created the lumxanenscope?", "Who is the inventor of the dradraithscope?")
     assert v.ok  # without the rule nothing refuses it: the judge alone decided, and served it
+    assert EvidenceVerifier().check("What's the cooking time for a whole bird in the oven?", "How long should I roast a chicken?").reason != 'rare words'  # words the judge knows are not coinages
     hit = c.lookup('g', "Who invented the dradraithscope?")  # the same subject, reworded: still served
     assert hit is not None and hit.request_id == 'd'
 
