@@ -1,5 +1,6 @@
 "Propagation's name links: a turn that shares a rare name with a strong seed moves up, through the default retrieval path."
 import pytest
+from chat_ranking import chat_items, extractive_config, ranked
 from ruvllm.config import Config
 from ruvllm.orchestrator import RuvLLM
 from ruvllm.types import EdgeType
@@ -10,17 +11,9 @@ S2 = [("Dana", "how was your weekend?"), ("Sam", "update: Basil ate half a birth
       ("Dana", "haha amazing"), ("Sam", "I finally fixed my bike"), ("Dana", "we had pizza last Friday")]
 Q = "What did Sam's new dachshund get up to?"
 
-def _items():
-    return ([dict(text=f"[2023-03-04] {s}: {t}", source='s1', metadata=dict(speaker=s)) for s, t in S1] +
-            [dict(text=f"[2023-06-10] {s}: {t}", source='s2', metadata=dict(speaker=s)) for s, t in S2])
+def _items(): return chat_items([('s1', '2023-03-04', S1), ('s2', '2023-06-10', S2)])
 
-def _ranked(tmp_path, name, **memory):
-    b = Config.builder().db_path(tmp_path / name).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-    for k, v in memory.items(): b = b.set(f'memory.{k}', v)
-    with RuvLLM(b.build(), start_scheduler=False) as llm:
-        ids = llm.ingest(_items(), progress=False)
-        sg = llm.retrieve(Q, llm.memory.embed_query(Q))
-        return ids, [n.node.id for n in sg.ranked()], sg
+def _ranked(tmp_path, name, **memory): return ranked(tmp_path / name, _items(), Q, **memory)
 
 def test_a_rare_shared_name_lifts_the_later_turn_in_the_default_retrieval(tmp_path):
     ids, with_names, _ = _ranked(tmp_path, 'on')
@@ -39,8 +32,7 @@ def test_a_name_brings_a_turn_that_is_no_candidate_as_hop_one(tmp_path):
     assert ids[6] not in ranked_off
 
 def test_an_archived_turn_is_neither_linked_nor_counted(tmp_path):
-    b = Config.builder().db_path(tmp_path / 'arch').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-    with RuvLLM(b.build(), start_scheduler=False) as llm:
+    with RuvLLM(extractive_config(tmp_path / 'arch'), start_scheduler=False) as llm:
         ids = llm.ingest(_items() + [dict(text="[2023-07-01] Dana: Basil the cat next door is back", source='s3',
                                           metadata=dict(speaker='Dana'))], progress=False)
         mem = llm.memory
@@ -50,8 +42,7 @@ def test_an_archived_turn_is_neither_linked_nor_counted(tmp_path):
         assert mem.name_neighbours(ids[0], max_nodes=2) == [ids[6]]  # the archived one no longer counts
 
 def test_a_name_links_only_where_it_is_written_as_a_name(tmp_path):
-    b = Config.builder().db_path(tmp_path / 'end').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-    with RuvLLM(b.build(), start_scheduler=False) as llm:
+    with RuvLLM(extractive_config(tmp_path / 'end'), start_scheduler=False) as llm:
         ids = llm.ingest([dict(text="[2023-08-01] Sam: we got tickets for a West End musical", source='s', metadata=dict(speaker='Sam')),
                           dict(text="[2023-08-02] Dana: I move out at the end of the month", source='s', metadata=dict(speaker='Dana')),
                           dict(text="[2023-08-09] Dana: End of the month is here, send help", source='s', metadata=dict(speaker='Dana'))],
@@ -59,8 +50,7 @@ def test_a_name_links_only_where_it_is_written_as_a_name(tmp_path):
         assert llm.memory.name_neighbours(ids[0]) == [ids[2]]  # "End" written as a word starting a sentence counts; "the end" does not
 
 def test_a_name_raises_a_node_up_to_but_never_past_the_seed_that_named_it(tmp_path):
-    b = Config.builder().db_path(tmp_path / 'cap').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-    with RuvLLM(b.build(), start_scheduler=False) as llm:
+    with RuvLLM(extractive_config(tmp_path / 'cap'), start_scheduler=False) as llm:
         z, q = llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia."], progress=False)
         mem = llm.memory
         act = mem.propagate({z: 1.0, q: 0.9}, hops=0)  # sharpened: 1.0 and 0.81; the name "Quenby" adds 0.5

@@ -1,0 +1,23 @@
+"Test helper (not a test): a chat ingested into a fresh extractive `RuvLLM` and ranked for one question by the default retrieval path."
+from ruvllm.config import Config
+from ruvllm.orchestrator import RuvLLM
+
+
+def chat_items(sessions):  # [(source, date, [(speaker, text), ...]), ...]
+    "Turn records as a transcript's ingest makes them: '[date] Speaker: text', one source per session."
+    return [dict(text=f"[{d}] {s}: {t}", source=src, metadata=dict(speaker=s)) for src, d, turns in sessions for s, t in turns]
+
+
+def extractive_config(path, **memory):
+    "A config at `path` with only the extractive tier (no model load), `memory.*` settings from keywords."
+    b = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+    for k, v in memory.items(): b = b.set(f'memory.{k}', v)
+    return b.build()
+
+
+def ranked(path, items, question, **memory):
+    "Ingest `items` at `path` and retrieve `question`: (node ids, ranked node ids, the subgraph)."
+    with RuvLLM(extractive_config(path, **memory), start_scheduler=False) as llm:
+        ids = llm.ingest(items, progress=False)
+        sg = llm.retrieve(question, llm.memory.embed_query(question))
+        return ids, [n.node.id for n in sg.ranked()], sg
