@@ -216,6 +216,13 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
         return Verdict(True, 'reframed', f"{ua} vs {ub}, reworded around {matched} shared")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
+# %% ../nbs/09_cache.ipynb #71654415
+@patch
+def _pair_score(self:EvidenceVerifier, a: str, b: str) -> float:
+    "As `Verifier`'s, except that two different rare words (`known_word` false for both: coinages) score 0: they never match."
+    if self.rare_words and a != b and not self.known_word(a) and not self.known_word(b): return 0.0
+    return Verifier._pair_score(self, a, b)
+
 # %% ../nbs/09_cache.ipynb #a302279f
 def _content_tokens(query: str) -> list:
     "The content tokens (words and names, not 'many'/'much') of a question, analysed once."

@@ -140,6 +140,26 @@ def test_a_coined_lower_case_subject_on_one_side_only_is_a_miss(emb):
     assert hit is not None and hit.request_id == 'd'
 
 
+def test_no_fact_of_the_self_learning_world_is_served_another_facts_answer(emb):
+    "Every phrasing of every invented fact, looked up with its own fact's phrasings taken out: nothing may be served."
+    from ruvllm.bench import make_world
+    world = make_world(30, 0)
+    def misses(verifier):
+        c = fresh(emb, verifier=verifier)
+        for f in world:
+            for q in f.questions: c.put('g', q, None, f"answer {f.key}", f"{f.key}|{q}")
+        served = []
+        for f in world:
+            for q in f.questions: c.invalidate(f"{f.key}|{q}")
+            served += [(q, h.cached_query) for q in f.questions if (h := c.lookup('g', q)) is not None]
+            for q in f.questions: c.put('g', q, None, f"answer {f.key}", f"{f.key}|{q}")
+        return served
+    assert misses(EvidenceVerifier()) == []
+    # without the rare-word rules "Jurstaan's capital is which city?" gets the answer for Jurdraum (a coinage opening
+    # the sentence reads as a word, and the two coinages' vectors are close)
+    assert ("Jurstaan's capital is which city?", "Jurdraum's capital is which city?") in misses(EvidenceVerifier(rare_words=False))
+
+
 def test_reframed_questions_go_to_the_judge_and_swaps_do_not(emb):
     "A substitution reworded in several places reaches the judge (stricter threshold); a one-place edit or another date is refused."
     c = fresh(emb)
