@@ -160,6 +160,21 @@ def test_no_fact_of_the_self_learning_world_is_served_another_facts_answer(emb):
     assert ("Jurstaan's capital is which city?", "Jurdraum's capital is which city?") in misses(EvidenceVerifier(rare_words=False))
 
 
+def test_a_name_matches_its_adjective_form_and_not_another_name(emb):
+    "Africa/African is one subject (served); Niger/Nigeria and Austria/Australia stay two (refused by the names rule)."
+    c = fresh(emb)
+    c.put('g', "How many countries are in Africa?", None, "54.", 'af')
+    c.put('g', "What is the capital of Niger?", None, "Niamey.", 'ne')
+    c.put('g', "What is the capital of Austria?", None, "Vienna.", 'at')
+    hit = c.lookup('g', "What is the number of African nations?")
+    assert hit is not None and hit.request_id == 'af'
+    assert c.lookup('g', "What is the capital of Nigeria?") is None and c.lookup('g', "What is the capital of Australia?") is None
+    before = fresh(emb, verifier=EvidenceVerifier(name_forms=False))  # the design before: a name on one side only refuses
+    before.put('g', "How many countries are in Africa?", None, "54.", 'af')
+    assert before.lookup('g', "What is the number of African nations?") is None
+    assert before.verifier.check("What is the number of African nations?", "How many countries are in Africa?").reason == 'names'
+
+
 def test_reframed_questions_go_to_the_judge_and_swaps_do_not(emb):
     "A substitution reworded in several places reaches the judge (stricter threshold); a one-place edit or another date is refused."
     c = fresh(emb)
