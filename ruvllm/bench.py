@@ -614,7 +614,7 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     """The semantic cache's default design and its ablations on the dev split (paraphrases served, wrong answers per
     set, look-up P50/P99), then the default once on the held-out split."""
     from ruvllm.cache import EvidenceVerifier, SemanticCache, default_judge, judge_installed
-    from ruvllm.evals.cache_sets import cache_report, held_out, tuning_part
+    from ruvllm.evals.cache_sets import cache_report, cross_group_wrong, held_out, tuning_part
     from ruvllm.embedding import make_embedder
     cfg = Config(); d = cfg.cache
     emb = make_embedder(cfg); embed = lambda ts: np.asarray(emb.embed(list(ts), kind='query'))
@@ -623,7 +623,8 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     dev, test = (lambda xs: sixth(tuning_part(xs))), (lambda xs: sixth(held_out(xs)))
     e5 = default_judge('e5') if judge_installed('e5') and getattr(judge, 'name', '') != 'e5-small-384' else None  # its own cold memo
     variants = [('default', {}), ('no reframing: every substitution refused (the design before)', dict(reframe=False)),
-                ('no date rule', dict(dates=False)), ('reframe margin 0.11', dict(margin=0.11)),
+                ('no date rule', dict(dates=False)), ('no name forms (Africa/African refused)', dict(name_forms=False)),
+                ('no rare-word rules (coinages match by their vectors)', dict(rare_words=False)), ('reframe margin 0.11', dict(margin=0.11)),
                 ('judge vectors at put (own cold memo)', dict(at_put=True, judge=default_judge(d.judge) if judge is not None else None)),
                 ('first stage at 0.2', dict(sim=0.2)),
                 *([('E5 judge at 0.93, gate 0.2', dict(judge=e5, gate=0.2))] if e5 is not None else []),
@@ -631,12 +632,12 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
                 ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
                 ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
                 ('no verification', dict(verify=False))]
-    rows, seen = [], set()
+    rows, seen, facts = [], set(), [f.questions for f in make_world(30, 0)]  # facts: 30 invented facts x 7 phrasings
     for split, part, vs in (('dev', dev, variants), ('held-out', test, variants[:1])):  # held-out: the default, once
         for name, v in vs:
             j = v.get('judge', judge)
-            ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, additions=v.get('additions', True), intents=v.get('intents', True),
-                                   reframe=v.get('reframe', True), dates=v.get('dates', True))
+            flags = {k: v.get(k, True) for k in ('additions', 'intents', 'reframe', 'dates', 'name_forms', 'rare_words')}  # rules on/off
+            ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, **flags)
             c = (Config.builder().set('cache.verify', v.get('verify', True)).set('cache.align_threshold', v.get('at', d.align_threshold))
                  .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment)).set('cache.reframe_margin', v.get('margin', d.reframe_margin))
                  .set('cache.judge_at_put', v.get('at_put', d.judge_at_put)).set('cache.similarity_threshold', v.get('sim', d.similarity_threshold))
@@ -644,6 +645,7 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
             make = lambda: SemanticCache(c, embedder=emb, verifier=ver, judge=j, judge_threshold=v.get('jt'))
             t0 = time.perf_counter()
             r = cache_report(make, embed, part, old_sets=not quick and split == 'dev')
+            r['facts_wrong'] = cross_group_wrong(make, facts, embed)  # the self-learning world's facts: none may get another's answer
             inner = getattr(j, 'inner', j)
             rows.append(dict(split=split, variant=name, default=name == 'default', judge='none' if j is None else getattr(inner, 'name', type(inner).__name__),
                              judge_threshold=np.nan if j is None else make().judge_threshold, judge_memo_cold=j is not None and (id(j), c.cache.judge_kind) not in seen, **r))

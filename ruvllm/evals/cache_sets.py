@@ -7,7 +7,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'PAIR_FEATURES',
            'SAME_SUBJECT_NOTES', 'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates',
            'cache_report', 'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features',
-           'served_at_error_rate', 'cv_pair_scores', 'memory_agreement', 'loss_reasons']
+           'served_at_error_rate', 'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -777,3 +777,21 @@ def loss_reasons(cache_factory: Callable[[], 'SemanticCache'], pairs, near, embe
         else: out = 'judge below'
         rows.append(dict(outcome=out, verdict=verdict.reason, first_stage=float(sims[i]), rank=rank, judge=js, cached=a, asked=b))
     return pd.DataFrame(rows)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #9cb22fc4
+def cross_group_wrong(cache_factory: Callable[[], 'SemanticCache'],
+                      groups: list,  # lists of questions: the phrasings of one request each; no two groups ask the same
+                      embed: Callable) -> float:
+    "Share of the questions served another group's answer, each looked up with every question of its own group taken out."
+    qs = [(g, q) for g, members in enumerate(groups) for q in members]
+    vs = embed([q for _, q in qs])
+    c = cache_factory()
+    put = lambda i: c.put('eval', qs[i][1], vs[i], f"answer {qs[i][0]}", f"{qs[i][0]}|{i}")
+    for i in range(len(qs)): put(i)
+    wrong = 0
+    for g in range(len(groups)):
+        own = [i for i, (h, _) in enumerate(qs) if h == g]
+        for i in own: c.invalidate(f"{g}|{i}")
+        wrong += sum(c.lookup('eval', qs[i][1], vs[i]) is not None for i in own)
+        for i in own: put(i)
+    return wrong / max(1, len(qs))
