@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'NEGATING_PREFIXES', 'NAME_FORM_SUFFIXES', 'OPPOSITE_RELATIONS', 'JUDGES', 'JUDGED', 'negating_prefix',
            'same_ending_other_word', 'name_form', 'WordSimilarity', 'Verdict', 'Verifier', 'EvidenceVerifier',
-           'one_place_edit', 'CacheHit', 'CacheEntry', 'judge_installed', 'default_judge', 'judge_default_threshold',
-           'SemanticCache', 'CacheLog']
+           'one_place_edit', 'relation_roles', 'opposite_roles', 'CacheHit', 'CacheEntry', 'judge_installed',
+           'default_judge', 'judge_default_threshold', 'SemanticCache', 'CacheLog']
 
 # %% ../nbs/09_cache.ipynb #2ab8e379
 import difflib, importlib.util, io, json, logging, threading, time, zlib
@@ -179,11 +179,31 @@ class EvidenceVerifier(Verifier):
 def one_place_edit(a: str, b: str) -> bool:
     """The two texts are one sentence edited in one place (one run of words replaced, added or dropped, the words kept
     at least as many as those edited on either side): "open today?"/"open tomorrow?" asks about another thing in the
-    same frame. A sentence reworded throughout is not an edit of the other one."""
-    ops = difflib.SequenceMatcher(None, text.words(a), text.words(b), autojunk=False).get_opcodes()
-    edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops if op != 'equal']
+    same frame. A sentence reworded throughout is not an edit of the other one. An auxiliary swapped for another
+    ("do I"/"should I") is not a place: "How long do I boil an egg for a runny yolk?"/"How long should I boil an egg
+    for a hard yolk?" is one edit."""
+    wa, wb = text.words(a), text.words(b)
+    ops = difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes()
+    aux = lambda ws: bool(ws) and all(w in text.AUXILIARIES for w in ws)
+    edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops
+             if op != 'equal' and not (op == 'replace' and aux(wa[i1:i2]) and aux(wb[j1:j2]))]
     kept = sum(i2 - i1 for op, i1, i2, _, _ in ops if op == 'equal')
     return len(edits) <= 1 and kept >= max((max(e) for e in edits), default=0)
+
+# %% ../nbs/09_cache.ipynb #ed3c6a47
+def relation_roles(toks) -> dict:
+    "{content key: the relation word right before it (at most one token between)} of `analyse_query` tokens."
+    out = {}
+    for i, t in enumerate(toks):
+        rel = [x[1] for x in toks[max(0, i - 2):i] if x[0] == 'rel']
+        if t[0] in ('word', 'name') and rel: out.setdefault(t[1], rel[-1])
+    return out
+
+def opposite_roles(ta, tb) -> str | None:
+    "A content key both token lists share that opposite relations govern (to/from, before/after...), or None."
+    ra, rb = relation_roles(ta), relation_roles(tb)
+    opp = {(x, y) for p in OPPOSITE_RELATIONS for x, y in (p, p[::-1])}
+    return next((k for k in ra if k in rb and (ra[k], rb[k]) in opp), None)
 
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
@@ -221,6 +241,7 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     ra, rb = set(pick(ta, 'rel')), set(pick(tb, 'rel'))
     opp = [(x, y) for p in OPPOSITE_RELATIONS for x, y in (p, p[::-1]) if x in ra - rb and y in rb - ra]
     if opp: return Verdict(False, 'opposite relation', f"{opp[0][0]} vs {opp[0][1]}")
+    if (k := opposite_roles(ta, tb)) is not None: return Verdict(False, 'roles', f"{k!r} governed by opposite relations")
     qa, qb = set(pick(ta, 'q')), set(pick(tb, 'q'))
     if qa and qb and qa != qb: return Verdict(False, 'question word', f"{sorted(qa)} vs {sorted(qb)}")
     # a swap (or an addition) in a shared frame: the same subject, another attribute, when the rest is the same sentence;

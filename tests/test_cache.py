@@ -12,7 +12,10 @@ PARAPHRASE = ("Recommend a funny movie for tonight.", "Suggest a comedy film to 
 NEAR_MISSES = [("How do I enable dark mode in Chrome?", "How do I disable dark mode in Chrome?"),
                ("Convert 100 dollars to euros", "Convert 100 euros to dollars"),
                ("What is the capital of Austria?", "What is the capital of Australia?"),
-               ("How do I lose weight safely?", "What is a healthy way to gain some pounds?")]  # a reworded near miss
+               ("How do I lose weight safely?", "What is a healthy way to gain some pounds?"),  # a reworded near miss
+               # a shared word in opposite roles (the judge: 0.72), and one word swapped besides do/should (the judge: 0.91)
+               ("What's the cheapest way to get from the airport to the city centre?", "How do I get from downtown to the airport?"),
+               ("How long do I boil an egg for a runny yolk?", "How long should I boil an egg for a hard yolk?")]
 QUILLON = ["How many moons does Quillon have?", "What is the capital of Quillon?", "What is the capital of Peru?",
            "How tall is Mount Everest?"]
 

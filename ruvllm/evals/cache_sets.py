@@ -543,7 +543,8 @@ def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
              reworded_near_miss_wrong=served_pairs(factory, DISGUISED_NEAR_MISSES, embed).mean())
     if old_sets:
         old = population_rates(factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed)
-        r.update(old_paraphrases_served=old['served_right'], old_paraphrases_wrong=old['served_wrong'], old_novel_wrong=old['novel_false_hits'])
+        r.update(old_paraphrases_served=old['served_right'], old_paraphrases_wrong=old['served_wrong'], old_novel_wrong=old['novel_false_hits'],
+                 old_near_miss_wrong=old['near_false_hits'])  # the near misses again, among the older sets' entries
     calls, looks = (sum(c.stats()[k] for c in made) for k in ('judge_calls', 'lookups'))
     r.update(judge_share=float(np.mean([j for _, j, _ in ts])), judge_share_all=calls / max(1, looks), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
              p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
