@@ -168,27 +168,33 @@ class EvidenceVerifier(Verifier):
                  reframe: bool = True,  # a substitution reworded in more than one place goes to the judge ('reframed'); False: refused
                  dates: bool = True,  # refuse questions that name different dates or times (False: an ablation)
                  name_forms: bool = True,  # a name matches its adjective form: Africa/African (False: an ablation)
+                 spans: bool = True,  # `one_place_edit`'s spans (False: an ablation)
                  rare_words: bool = True,  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
                  known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
-        self.name_forms = name_forms
+        self.name_forms, self.spans = name_forms, spans
         self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
 
 # %% ../nbs/09_cache.ipynb #57d81c74
-def one_place_edit(a: str, b: str) -> bool:
+def one_place_edit(a: str, b: str,
+                   spans: bool = True,  # also an edit: one span between a shared start and a shared end (False: an ablation)
+                  ) -> bool:
     """The two texts are one sentence edited in one place (one run of words replaced, added or dropped, the words kept
     at least as many as those edited on either side): "open today?"/"open tomorrow?" asks about another thing in the
     same frame. A sentence reworded throughout is not an edit of the other one. An auxiliary swapped for another
-    ("do I"/"should I") is not a place: "How long do I boil an egg for a runny yolk?"/"How long should I boil an egg
-    for a hard yolk?" is one edit."""
+    ("do I"/"should I") is not a place. With `spans`, the words between the longest shared start and end are one place
+    when those shared words are more ("the time difference between" / "the flight time between")."""
     wa, wb = text.words(a), text.words(b)
     ops = difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes()
     aux = lambda ws: bool(ws) and all(w in text.AUXILIARIES for w in ws)
     edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops
              if op != 'equal' and not (op == 'replace' and aux(wa[i1:i2]) and aux(wb[j1:j2]))]
     kept = sum(i2 - i1 for op, i1, i2, _, _ in ops if op == 'equal')
-    return len(edits) <= 1 and kept >= max((max(e) for e in edits), default=0)
+    if len(edits) <= 1 and kept >= max((max(e) for e in edits), default=0): return True
+    n = min(len(wa), len(wb)); start = next((i for i in range(n) if wa[i] != wb[i]), n)
+    end = next((i for i in range(n - start) if wa[-1 - i] != wb[-1 - i]), n - start)
+    return spans and start + end > max(len(wa), len(wb)) - start - end
 
 # %% ../nbs/09_cache.ipynb #ed3c6a47
 def relation_roles(toks) -> dict:
@@ -247,7 +253,7 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     # a swap (or an addition) in a shared frame: the same subject, another attribute, when the rest is the same sentence;
     # reworded in more places, it may be a paraphrase that kept some words: the judge decides, at a stricter threshold
     if (self.additions or (ua and ub)) and len(ua) + len(ub) <= self.frame_ratio * matched:
-        if not self.reframe or one_place_edit(query, cached_query): return Verdict(False, 'substitution', f"{ua} vs {ub}")
+        if not self.reframe or one_place_edit(query, cached_query, self.spans): return Verdict(False, 'substitution', f"{ua} vs {ub}")
         return Verdict(True, 'reframed', f"{ua} vs {ub}, reworded around {matched} shared")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 

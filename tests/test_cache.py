@@ -194,6 +194,18 @@ def test_reframed_questions_go_to_the_judge_and_swaps_do_not(emb):
     assert nodates.lookup('g', "What will the weather be in Paris tomorrow?") is not None
 
 
+def test_one_span_between_a_shared_start_and_end_is_a_substitution(emb):
+    "Two difflib edits ('time difference' / 'flight time') in one span, with more words shared around it: refused, no judge call."
+    cached, asked = "What is the time difference between London and New York?", "What is the flight time between London and New York?"
+    c = fresh(emb)
+    c.put('g', cached, None, "Five hours.", 'r')
+    assert c.lookup('g', asked) is None and c.stats()['judge_calls'] == 0
+    assert c.verifier.check(asked, cached).reason == 'substitution'
+    nospans = fresh(emb, verifier=EvidenceVerifier(spans=False))  # the ablation: 'reframed', and the judge (0.79) serves it
+    nospans.put('g', cached, None, "Five hours.", 'r')
+    assert nospans.lookup('g', asked) is not None
+
+
 def test_the_judge_runs_only_after_the_cheap_checks(emb):
     c = fresh(emb)
     for i, q in enumerate(QUILLON): c.put('g', q, None, f"answer {i}", f"r{i}")
