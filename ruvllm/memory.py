@@ -1234,7 +1234,7 @@ def add_nodes(self:Memory, items: list[dict],
     with self._lock:  # commit and derived state in one hold: no snapshot can fall between them
         nodes, slots, edges = self._commit_nodes(prepared, vecs, links=links)
         self._apply_nodes(nodes, slots, vecs)
-        self._apply_edges(edges)
+        if edges: self._apply_edges(edges)  # (`_apply_edges` comes with `ingest`, below)
     return [n.id for n in nodes]
 
 @patch
