@@ -104,3 +104,21 @@ def test_a_new_node_and_its_links_are_written_together_or_not_at_all(tmp_path):
     again = Memory.open(tmp_path / 'm', WordLlamaEmbedder())  # durable: the edges come back from the store
     assert {(e.src, e.dst, e.type.value, e.weight) for e in again.edges_of(nid)} == test
     again.close()
+
+
+def test_reserving_room_in_the_index_changes_no_search_and_no_later_insert():
+    from ruvllm.hnsw import HNSWIndex
+    rng = np.random.default_rng(4)
+    X, Y, Q = (rng.standard_normal((n, 32)).astype(np.float32) for n in (300, 40, 20))
+    plain, reserved = HNSWIndex(32, M=8, ef_construction=40), HNSWIndex(32, M=8, ef_construction=40)
+    plain.add(X); reserved.add(X)
+    before = [reserved.search(q, k=5) for q in Q]
+    reserved.reserve(); reserved.reserve(1000)
+    assert len(reserved) == len(plain) == 300
+    for q, (i, d) in zip(Q, before):
+        i2, d2 = reserved.search(q, k=5); assert i2.tolist() == i.tolist() and np.allclose(d2, d)
+    plain.add(Y); reserved.add(Y)  # the same seed and the same adds: the same graph, room or not
+    for q in Q:
+        a, b = plain.search(q, k=8), reserved.search(q, k=8)
+        assert a[0].tolist() == b[0].tolist() and np.allclose(a[1], b[1])
+    with pytest.raises(Exception): reserved.reserve(-1)
