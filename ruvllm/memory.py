@@ -1252,6 +1252,12 @@ def add_node(self:Memory,
     return self.add_nodes([dict(text=text, type=type, namespace=namespace, source=source, metadata=metadata,
                                 vector=vector, quality=quality)], links=None if links is None else [list(links)])[0]
 
+@patch
+def reserve(self:Memory, n: int = 1):  # nodes about to be written
+    "Make room in the index now for `n` more nodes (a loaded index is full: its first write would copy every array); changes nothing else."
+    self.index.reserve(n)
+
+
 # %% ../nbs/04_memory.ipynb #0988cc95
 @patch
 def get(self:Memory, node_id: int) -> Node:

@@ -127,7 +127,7 @@ def warm_up(self: RuvLLM) -> float:
     mc = self.cfg.memory  # Loop A's first write-back: the insert kernels, in a throwaway index, and room in the loaded one
     spare = HNSWIndex(self.memory.embedder.dim, M=mc.hnsw_m, ef_construction=mc.hnsw_ef_construction, insert_threads=mc.hnsw_insert_threads)
     spare.add(np.random.default_rng(0).standard_normal((4, spare.dim)).astype(np.float32))
-    if self.cfg.learning.enabled: self.memory.index.reserve()  # a loaded index is full: its first add copies every array (0.4 s at 100k)
+    if self.cfg.learning.enabled: self.memory.reserve()  # a loaded index is full: its first add copies every array (0.4 s at 100k)
     return time.perf_counter() - t0
 
 @patch
