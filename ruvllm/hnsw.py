@@ -585,6 +585,15 @@ def _grow(self:HNSWIndex, n, n_up):
     self.links_up = grown(self.links_up, n_up)
 
 @patch
+def reserve(self:HNSWIndex, extra:int=1): # vectors about to be added
+    "Make room now for `extra` more vectors (capacity doubles when short), so that the next `add` copies no arrays; no result changes."
+    extra = _int_arg('extra', extra, 0)
+    with self._wlock:
+        self._lock.acquire_write()
+        try: self._grow(self._n + extra, self._n_up + extra)
+        finally: self._lock.release_write()
+
+@patch
 def _scratch(self:HNSWIndex):
     "This thread's visited-tag array (at least capacity long) and its epoch counter."
     v = getattr(self._tls, 'v', None)

@@ -123,43 +123,74 @@ class LoopA:
 
 # %% ../nbs/10_learning.ipynb #df29d057
 @patch
-def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source) -> tuple[int, bool]:
+def _nearest(self: LoopA, vec, namespace, used_ids) -> list:
+    "The nodes nearest to `vec` that the request's namespace sees, nearest first: one search serves the duplicate check and the links."
+    return self.memory.search(vec, k=self.max_neighbours + 1 + len(used_ids), namespace=namespace)
+
+@patch
+def _duplicate(self: LoopA, near: list, asked: int, vec, namespace):  # `asked`: the k `near` was searched with
+    """`Memory.find_duplicate`'s answer (the nearest live QAPair in exactly `namespace` at cosine ≥ `memory.dedup_threshold`),
+    read from `_nearest`'s hits when they settle it, asked of the memory when they do not."""
+    thr = self.memory.cfg.dedup_threshold
+    for h in near:  # nearest first: past the threshold no hit can be the duplicate
+        if h.similarity < thr: return None
+        if h.node.type == NodeType.QAPAIR and h.node.namespace == namespace: return h
+    if len(near) < asked: return None  # fewer hits than asked for: every visible node was seen
+    return self.memory.find_duplicate(vec, namespace=namespace, types=[NodeType.QAPAIR])
+
+@patch
+def _links(self: LoopA, nid, used_ids, near: list, namespace) -> list[tuple]:
+    "(dst, type, weight): Cites to the used nodes, SameTopic to the closest of `near` in `namespace` (not `nid`, not used)."
+    w = self.cfg.initial_edge_weight
+    close = [h.node.id for h in near if h.node.id != nid and h.node.id not in used_ids and h.similarity >= self.neighbour_similarity
+             and h.node.namespace == namespace]
+    return [(u, EdgeType.CITES, w) for u in used_ids if u != nid] + [(c, EdgeType.SAME_TOPIC, w) for c in close[:self.max_neighbours]]
+
+
+# %% ../nbs/10_learning.ipynb #a7c3e915
+@patch
+def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source,
+              used_ids: list) -> tuple[int, bool, list | None]:  # a new node's links: Cites these, SameTopic its neighbours
+    """Write the Q&A (a new node with its links in one transaction) or refresh its near copy: (node id, new, the hits
+    `_link` may reuse for a near copy: None when that copy's vector differs from this text's)."""
     mem = self.memory
     text = self.qa_text(query, answer)
     vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
-    dup = mem.find_duplicate(vec, namespace=namespace, types=[NodeType.QAPAIR])
+    near = self._nearest(vec, namespace, used_ids)
+    dup = self._duplicate(near, self.max_neighbours + 1 + len(used_ids), vec, namespace)
     if dup is not None and answer_part(dup.node.text).lower() == answer_part(answer).lower():
         node = dup.node
-        if request_id in node.metadata.get('request_ids', []): return node.id, False  # written already (a replay)
+        same = near if np.array_equal(mem.vectors([node.id])[0], vec) else None
+        if request_id in node.metadata.get('request_ids', []): return node.id, False, same  # written already (a replay)
         mem.update_node(node.id, quality=max(node.quality, quality),
                         metadata={**node.metadata, 'request_ids': (node.metadata.get('request_ids', []) + [request_id])[-self.cfg.qa_request_ids:]})
         mem.touch([node.id])
-        return node.id, False
+        return node.id, False, same
+    others = near[:self.max_neighbours + len(used_ids)]  # as a search after the insert would rank them, less the new node
+    links = [l for l in self._links(None, used_ids, others, namespace) if mem.exists(l[0])]
     nid = mem.add_node(text, NodeType.QAPAIR, namespace=namespace, source=source, vector=vec, quality=quality,
-                       metadata={'query': query, 'answer': answer, 'request_ids': [request_id]})
-    return nid, True
+                       metadata={'query': query, 'answer': answer, 'request_ids': [request_id]}, links=links)
+    return nid, True, None
 
 @patch
-def _link(self: LoopA, nid, record, used_ids):
+def _link(self: LoopA, nid, record, used_ids, near: list | None = None):  # `near`: `_nearest` for nid's vector, if known
+    "Link an existing node (a near copy) like a new one, adding only missing edges: an existing edge keeps its weight."
     mem = self.memory
-    w = self.cfg.initial_edge_weight
-    links = [(nid, u, EdgeType.CITES, w) for u in used_ids if u != nid]
-    vec = mem.vectors([nid])[0]
-    close = [h for h in mem.search(vec, k=self.max_neighbours + 1 + len(used_ids), namespace=record.namespace)
-             if h.node.id != nid and h.node.id not in used_ids and h.similarity >= self.neighbour_similarity
-             and h.node.namespace == record.namespace]
-    links += [(nid, h.node.id, EdgeType.SAME_TOPIC, w) for h in close[:self.max_neighbours]]
-    g = mem.graph  # only missing edges: an existing edge keeps the weight feedback gave it
-    live = [l for l in links if mem.exists(l[1]) and not g.has_edge(l[0], l[1], key=l[2].value)]
+    if near is None: near = self._nearest(mem.vectors([nid])[0], record.namespace, used_ids)
+    g = mem.graph
+    live = [(nid, d, t, w) for d, t, w in self._links(nid, used_ids, near, record.namespace)
+            if mem.exists(d) and not g.has_edge(nid, d, key=t.value)]
     if live: mem.add_edges(live)
+
 
 # %% ../nbs/10_learning.ipynb #db881add
 @patch
 def write_back(self: LoopA, record: RequestRecord, quality: float) -> int | None:
     "Store the answer as a QAPair when `quality` clears the threshold; returns the node id (or None)."
     if quality < self.cfg.quality_threshold or not record.answer.strip(): return None
-    nid, new = self._store_qa(record.query, record.answer, record.namespace, quality, record.request_id, 'loopA')
-    self._link(nid, record, list(record.used_ids))
+    used = list(record.used_ids)
+    nid, new, near = self._store_qa(record.query, record.answer, record.namespace, quality, record.request_id, 'loopA', used)
+    if not new: self._link(nid, record, used, near)  # a new node was linked as it was written
     record.qa_node = nid
     self.writes += 1
     return nid
@@ -191,9 +222,9 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     elif q >= self.cfg.quality_threshold and fb.correction is None:
         out['written'] = self.write_back(record, q)  # a well-rated answer that the self-estimate did not store
     if fb.correction is not None:
-        nid, new = self._store_qa(record.query, fb.correction, record.namespace, 1.0, record.request_id, 'correction')
+        nid, new, _ = self._store_qa(record.query, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
+                                     [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked
         mem.update_node(nid, quality=1.0)
-        if new: self._link(nid, record, [u for u in record.used_ids if mem.exists(u)])
         if record.qa_node is not None and record.qa_node != nid and mem.exists(record.qa_node):
             mem.supersede(record.qa_node, nid); out['archived'].append(record.qa_node)
         out['correction_node'] = nid

@@ -1137,8 +1137,9 @@ def _vectors_for(self:Memory, prepared: list[dict], first: int = 0,
 @patch
 def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
                   follows: dict | None = None,  # `ingest`'s last node per source: also write the `Follows` edges
+                  links: list | None = None,  # per node, checked (dst, EdgeType, weight) edges out of it (`add_nodes`)
                  ) -> tuple[list[Node], list[int], list[Edge]]:
-    "Write the nodes (and their `Follows` edges) in one transaction, all or nothing: (the stored nodes, their slots, the edges). The derived state is not touched yet."
+    "Write the nodes (and their `Follows` edges and `links`) in one transaction, all or nothing: (the stored nodes, their slots, the edges). The derived state is not touched yet."
     now = time.time()
     nodes = [Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
              for p in prepared]
@@ -1147,6 +1148,7 @@ def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
         slots = list(range(start, start + len(nodes)))
         for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
         edges = [] if follows is None else self._follows_edges(nodes, follows)
+        edges += [Edge(n.id, d, t, w, now, now, 0) for n, out in zip(nodes, links or ()) for d, t, w in out]
         for e in edges: self.store.upsert_edge(e, e.created_at)
     return nodes, slots, edges
 
@@ -1210,14 +1212,29 @@ def _passage_vectors(self:Memory, prepared: list[dict],
 
 # %% ../nbs/04_memory.ipynb #fcc21bc4
 @patch
-def add_nodes(self:Memory, items: list[dict]) -> list[int]:
-    "Store several nodes in one transaction (all or nothing); returns their ids."
+def _check_links(self:Memory, out) -> list[tuple]:
+    "(dst, type, weight) edges, checked: (int id, EdgeType, float); UnknownIdError for an unknown node, InvalidInputError for a bad weight."
+    checked = []
+    for d, t, w in out:
+        self.slot(d); _check_weight(w)
+        checked.append((int(d), EdgeType.parse(t), float(w)))
+    return checked
+
+@patch
+def add_nodes(self:Memory, items: list[dict],
+              links: list | None = None,  # per item, (dst, type, weight) edges out of its node, written in the same transaction
+             ) -> list[int]:
+    "Store several nodes (and the edges out of them that `links` gives) in one transaction (all or nothing); returns their ids."
     prepared = [_prepare_item(it, i) for i, it in enumerate(items)]
     if not prepared: return []
+    if links is not None:
+        if len(links) != len(prepared): raise InvalidInputError(f"links needs one list per item ({len(prepared)}), got {len(links)}")
+        links = [self._check_links(out) for out in links]
     vecs = self._vectors_for(prepared)
     with self._lock:  # commit and derived state in one hold: no snapshot can fall between them
-        nodes, slots, _ = self._commit_nodes(prepared, vecs)
+        nodes, slots, edges = self._commit_nodes(prepared, vecs, links=links)
         self._apply_nodes(nodes, slots, vecs)
+        if edges: self._apply_edges(edges)  # (`_apply_edges` comes with `ingest`, below)
     return [n.id for n in nodes]
 
 @patch
@@ -1229,10 +1246,17 @@ def add_node(self:Memory,
              metadata: dict | None = None,  # any JSON-serialisable dict
              vector=None,  # the node's vector, if the caller has one (checked and normalised)
              quality: float = 0.5,  # in [0, 1]; Loop A writes learned answers with their measured quality
+             links: Sequence[tuple] | None = None,  # (dst, type, weight) edges out of the new node, in its transaction
             ) -> int:
-    "Store a node (embedding `text` unless `vector` is given); returns its id once durable."
+    "Store a node (embedding `text` unless `vector` is given) and the edges `links` gives; returns its id once durable."
     return self.add_nodes([dict(text=text, type=type, namespace=namespace, source=source, metadata=metadata,
-                                vector=vector, quality=quality)])[0]
+                                vector=vector, quality=quality)], links=None if links is None else [list(links)])[0]
+
+@patch
+def reserve(self:Memory, n: int = 1):  # nodes about to be written
+    "Make room in the index now for `n` more nodes (a loaded index is full: its first write would copy every array); changes nothing else."
+    self.index.reserve(n)
+
 
 # %% ../nbs/04_memory.ipynb #0988cc95
 @patch

@@ -107,12 +107,14 @@ class RuvLLM:
 
 # %% ../nbs/11_orchestrator.ipynb #d7961f97
 from .attention import random_subgraph
+from .hnsw import HNSWIndex
 
 _WARM_QUESTION = 'When did the Harbour Board of Farrow open the north pier?'
 
 @patch
 def warm_up(self: RuvLLM) -> float:
-    "Run embedding, retrieval, the router's forward pass, the attention and the cache's judge once on a fixed question (nothing answered, stored or counted); returns seconds."
+    """Run embedding, retrieval, the router's forward pass, the attention and the cache's judge once on a fixed question,
+    and an index insert (nothing answered, stored or counted); returns seconds."""
     t0 = time.perf_counter()
     req = Request(_WARM_QUESTION)
     qv = self.memory.embed_query(req.query)
@@ -122,6 +124,10 @@ def warm_up(self: RuvLLM) -> float:
     g, X, q = random_subgraph(3, self.attention.dim, np.random.default_rng(0))  # the kernel runs even when memory is empty
     self.attention.rank(q, g, X)
     if self.cfg.cache.enabled: self.cache.warm()  # the judge's model and the verifier's word vectors (loaded once per process)
+    mc = self.cfg.memory  # Loop A's first write-back: the insert kernels, in a throwaway index, and room in the loaded one
+    spare = HNSWIndex(self.memory.embedder.dim, M=mc.hnsw_m, ef_construction=mc.hnsw_ef_construction, insert_threads=mc.hnsw_insert_threads)
+    spare.add(np.random.default_rng(0).standard_normal((4, spare.dim)).astype(np.float32))
+    if self.cfg.learning.enabled: self.memory.reserve()  # a loaded index is full: its first add copies every array (0.4 s at 100k)
     return time.perf_counter() - t0
 
 @patch
@@ -353,10 +359,11 @@ def _queued_record(self: RuvLLM, rid: str, payload: dict):
     """Request `rid`'s record as it is now, read just before its own write (another process may have given feedback
     while the writer wrote an earlier request): (record, learn from it, cache its answer), or None if it is not queued."""
     raw = self.store.get(f'req:{rid}')
-    stored = None if raw is None else RequestRecord.from_json(raw.decode())
-    if stored is None or stored.writeback != 'queued': return None  # never acknowledged, or written already (a replay)
-    with self._lock: rec = self._records.get(rid) or stored  # the one feedback here will see, if still in RAM
-    rec.feedback = rec.feedback or stored.feedback  # kept: the updated record must not drop it
+    stored = None if raw is None else json.loads(raw.decode())  # its state and feedback (a whole record only if RAM lacks it)
+    if stored is None or stored.get('writeback') != 'queued': return None  # never acknowledged, or written already (a replay)
+    with self._lock: rec = self._records.get(rid)  # the one feedback here will see, if still in RAM
+    if rec is None: rec = RequestRecord.from_json(raw.decode())
+    rec.feedback = rec.feedback or stored.get('feedback')  # kept: the updated record must not drop it
     fb = Feedback(**rec.feedback) if rec.feedback else None
     learn = fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold)  # not judged wrong
     return rec, learn, learn and fb is None and bool(payload.get('cache'))
@@ -366,7 +373,7 @@ def _commit_written(self: RuvLLM, rec: RequestRecord) -> int | None:
     """Store `rec` after its write-back (inside the batch's transaction), keeping feedback another process gave while it
     was written. Returns the QAPair to archive once the transaction is over if that feedback judged the answer wrong."""
     now = self.store.get(f'req:{rec.request_id}')
-    rec.feedback = rec.feedback or (RequestRecord.from_json(now.decode()).feedback if now else None)
+    rec.feedback = rec.feedback or (json.loads(now.decode()).get('feedback') if now else None)  # only its feedback: no whole record
     fb, wrong = (Feedback(**rec.feedback) if rec.feedback else None), None
     if fb is not None and rec.qa_node is not None and (fb.correction is not None or fb.quality < self.cfg.learning.quality_threshold):
         wrong, rec.qa_node = rec.qa_node, None

@@ -148,3 +148,13 @@ def test_warm_up_answers_nothing_and_leaves_no_trace(tmp_path):
         after = (len(llm.memory), llm.stats()['queries'], llm.cache.stats(), len(llm.sessions), llm.store.kv_keys('req:'), llm.router.decisions)
         r = llm.query("When did the Harbour Board of Farrow open the north pier?", constraints=Constraints(no_cache=True), learn=False)
     assert after == before and '1921' in r.text
+
+
+def test_text_keys_are_the_word_by_word_keys():
+    "Test double: `text_keys` as it was, each word lower-cased and its 's dropped; the one-pass ASCII path must give the same set."
+    from ruvllm.text import _KEY_WORD
+    from ruvllm.evals.memory_bench import generated_sentences
+    def word_by_word(t): return frozenset(w.lower().removesuffix("'s") for w in set(_KEY_WORD.findall(t)))
+    texts = [t for t, _ in generated_sentences(500, 3)] + [
+        "Ada's engine, O'Neil-Smith's 6,650 KM and BABBAGE'S 3.5 notes.", "İstanbul's Kelvin \u212a sign", "Q: Who?\nA: Ada Lovelace's."]
+    for t in texts: assert text_keys(t) == word_by_word(t), t
