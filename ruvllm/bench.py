@@ -146,7 +146,7 @@ def _epoch_items(world: list, traffic: list, epoch: int, m: int) -> list[tuple]:
 
 def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: bool, bar) -> dict:
     "Ask every item (probing the oracle on every `probe_every`-th) and give feedback; the per-item results."
-    res = dict(fact=[], traffic=[], routed=[], routed_answerable=[], lat=[], cost=[], escalated=[])
+    res = dict(fact=[], traffic=[], routed=[], routed_answerable=[], lat=[], cost=[], escalated=[], false_hits_served=[])
     for j, (q, ans, stmt, kind) in enumerate(items):
         oracle, outcomes = _oracle(llm, q, ans, tiers) if j % probe_every == 0 else (None, None)
         r = llm.query(q)
@@ -156,6 +156,7 @@ def _run_epoch(llm, items: list, tiers: list, probe_every: int, probe_feedback: 
         ri = r.routing_info; first = ri.escalated_from or ri.model.value  # the router's own pick
         res['cost'].append(0.0 if r.cached else llm.record(r.request_id).cost)  # an escalated answer paid for both tiers
         res['escalated'].append(ri.escalated_from is not None)
+        if r.cached and not ok: res['false_hits_served'].append(dict(question=q, served=r.text, expected=ans))  # which hit was false
         if oracle is not None and not r.cached: res['routed'].append(first == oracle)
         if oracle is not None and not r.cached and max(outcomes.values()) > 0: res['routed_answerable'].append(first == oracle)  # some tier answers
         llm.feedback(Feedback(r.request_id, rating=5) if ok else Feedback(r.request_id, rating=1, correction=stmt))
@@ -189,7 +190,8 @@ def _epoch_row(epoch: int, res: dict, c0: dict, c1: dict, st: dict, round_) -> d
                 false_hit_rate=(c1['false_hits'] - c0['false_hits']) / max(1, c1['hits'] - c0['hits']),
                 live_nodes=st['live'], archived_nodes=st['archived'],
                 mean_cost=float(np.mean(res['cost'])), p50_latency_ms=float(np.percentile(res['lat'], 50)),
-                router_promoted=bool(round_ and round_.get('promoted')), router_gate=(round_ or {}).get('reason', ''))
+                router_promoted=bool(round_ and round_.get('promoted')), router_gate=(round_ or {}).get('reason', ''),
+                false_hits_served=list(res.get('false_hits_served', [])))  # kept out of the DataFrame, into its attrs
 
 # %% ../nbs/13_bench.ipynb #e53ce862
 def _self_learning_config(path, seed: int = 0) -> Config:
@@ -238,11 +240,13 @@ def self_learning_benchmark(n_facts: int = 30,  # fictional facts
             if on_epoch is not None: on_epoch(rows[-1])
         bar.close()
     if tmp: shutil.rmtree(tmp, ignore_errors=True)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame([{k: v for k, v in r.items() if k != 'false_hits_served'} for r in rows])
+    df.attrs['false_cache_hits'] = [dict(epoch=r['epoch'], **h) for r in rows for h in r['false_hits_served']]  # question, served, expected
+    return df
 
 # %% ../nbs/13_bench.ipynb #feea5e48
 def context_admission_table(n_facts: int = 30, seed: int = 0,
-                            rules: dict | None = None,  # label -> {config key: value}; default the four below
+                            rules: dict | None = None,  # label -> {config key: value}; default the five below
                            ) -> pd.DataFrame:
     """Offline, embeddings only: memory as the self-learning benchmark leaves it (each fact taught by correction
     for its first two paraphrases, each general traffic question corrected), then per context rule how many
@@ -250,10 +254,12 @@ def context_admission_table(n_facts: int = 30, seed: int = 0,
     other fact paraphrases lose their fact's passage."""
     from ruvllm.orchestrator import RuvLLM
     from ruvllm.types import NodeType
-    rules = rules or {"'text'": {'context.key_match': 'text', 'context.qa_min_similarity': 0.0},
-                      "'read'": {'context.key_match': 'read', 'context.qa_min_similarity': 0.0},
-                      "'both'": {'context.key_match': 'both', 'context.qa_min_similarity': 0.0},
-                      "'both' + Q&A similarity >= 0.5": {'context.key_match': 'both', 'context.qa_min_similarity': 0.5}}
+    off = {'context.qa_other_subject': False}
+    rules = rules or {"'text'": {'context.key_match': 'text', 'context.qa_min_similarity': 0.0, **off},
+                      "'read'": {'context.key_match': 'read', 'context.qa_min_similarity': 0.0, **off},
+                      "'both'": {'context.key_match': 'both', 'context.qa_min_similarity': 0.0, **off},
+                      "'both' + Q&A similarity >= 0.5": {'context.key_match': 'both', 'context.qa_min_similarity': 0.5, **off},
+                      "the above + another subject stays out": {'context.key_match': 'both', 'context.qa_min_similarity': 0.5}}
     world = make_world(n_facts, seed)
     qa = [f"Q: {q} A: The answer is {a.split('|')[0]}." for q, a in GENERAL_TRAFFIC]
     qa += [f"Q: {q} A: {f.statement}" for f in world for q in f.questions[:2]]
@@ -834,8 +840,10 @@ def _self_learning_headline(df):
     if df.control_accuracy.notna().any():
         c0, worst = df.control_accuracy.iloc[0], df.control_accuracy.min()
         ctl = f"; control accuracy {c0:.3f} at epoch 0, lowest {worst:.3f} (target ≥ {c0 - 0.02:.3f})"
+    fh = '; '.join(f"epoch {h['epoch']}: {h['question']!r} served {h['served']!r}" for h in df.attrs.get('false_cache_hits', []))
     return (f"{s.setup}: fact accuracy {df.fact_accuracy.iloc[0]:.2f} at epoch 0 → {s.fact_accuracy:.2f} at epoch {int(s.epoch)}; "
-            f"routing accuracy {s.routing_accuracy:.2f}; false hits {df.false_hit_rate.max():.2f}{ctl}")
+            f"routing accuracy {s.routing_accuracy:.2f}; false hits {df.false_hit_rate.max():.2f}{ctl}"
+            + (f" (false cache hits: {fh})" if fh else ''))  # which hits were false, from the run itself
 
 def _self_learning_plot(df, ax):
     for c in ('fact_accuracy', 'control_accuracy', 'routing_accuracy', 'cache_hit_rate'):

@@ -196,6 +196,7 @@ class ContextConfig:
     require_key_word: bool = _f(True, None, "a passage enters the context only if it mentions one of the query's key words (names, numbers)")
     key_match: str = _f('both', one_of('text', 'read', 'both'), "where that key word is looked for: the node's whole text; only what the model reads of it (a stored Q&A's answer); or, for a stored Q&A, in its answer and in its question too ('both')")
     qa_min_similarity: float = _f(0.5, between(0, 1), "a stored Q&A (a past answer) enters the context only if its cosine similarity to the query is at least this: it answers a question close to this one")
+    qa_other_subject: bool = _f(True, None, "a stored Q&A stays out when its question and the query each have words the other lacks and they share no name, number or coined word: the same frame about another thing ('the plural of goose' for 'the plural of mouse')")
     history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
     dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
     history_share: float = _f(0.25, between(0, 1), "at most this share of the prompt budget left after the system prompt and question goes to session turns")

@@ -481,7 +481,8 @@ def test_a_past_answer_to_another_question_stays_out_of_the_context(tmp_path, ke
     and so does a similarity floor it does not reach. The taught fact a paraphrase asks about still comes in."""
     from ruvllm.types import NodeType
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('context.key_match', key_match).set('context.qa_min_similarity', qa_min_similarity).build())
+           .set('context.key_match', key_match).set('context.qa_min_similarity', qa_min_similarity)
+           .set('context.qa_other_subject', False).build())  # the key-word rule alone (the other-subject rule also refuses it)
     with RuvLLM(cfg, start_scheduler=False) as llm:
         other = llm.memory.add_node("Q: What is half of 30? A: The answer is 15.", type=NodeType.QAPAIR)
         fact = llm.memory.add_node("Q: What is the capital of Veltoria? A: The capital of Veltoria is Quorvane.", type=NodeType.QAPAIR)

@@ -1,0 +1,35 @@
+"""Context admission after teaching: a past answer about another thing in the same frame stays out of the prompt,
+a taught fact still reaches its paraphrases (issue 18: learning must not make general questions worse)."""
+import pytest
+
+from ruvllm import Config, Feedback, RuvLLM
+
+
+def _teach(llm, question: str, correction: str):
+    "Ask `question` and correct the answer through the public API (the way the self-learning benchmark teaches)."
+    r = llm.query(question)
+    llm.feedback(Feedback(r.request_id, rating=1, correction=correction))
+
+
+@pytest.mark.parametrize('other_subject_rule', [True, False])
+def test_a_general_question_reads_what_a_fresh_system_reads_after_teaching(tmp_path, other_subject_rule):
+    """After "What is the plural of goose?" is taught by correction, "What is the plural of mouse?" gets the prompt a
+    fresh system gives it (no passage, the same answer), while a paraphrase of a taught fact still gets its fact.
+    Without `context.qa_other_subject` the goose answer is read and quoted: the leak router7 found in the benchmark."""
+    def cfg(d):
+        return (Config.builder().db_path(tmp_path / d).set('inference.tiers', {'tiny': 'extractive'})
+                .set('router.safe_tier', 'tiny').set('context.qa_other_subject', other_subject_rule).build())
+    general, paraphrase = "What is the plural of mouse?", "Who came up with the lumxanenscope?"
+    with RuvLLM(cfg('fresh'), start_scheduler=False) as fresh:
+        before = fresh.query(general, learn=False)
+    with RuvLLM(cfg('taught'), start_scheduler=False) as llm:
+        _teach(llm, "What is the plural of goose?", "The plural of goose is geese.")
+        _teach(llm, "Who invented the lumxanenscope?", "The lumxanenscope was invented by Talith Yorsoran.")
+        llm.flush()
+        after = llm.query(general, learn=False)
+        fact = llm.query(paraphrase, learn=False)
+    assert 'Talith Yorsoran' in fact.text and fact.sources  # the taught fact reaches its paraphrase either way
+    if other_subject_rule:
+        assert after.sources == [] and after.text == before.text, (after.text, [s.text for s in after.sources])
+    else:
+        assert any('goose' in s.text for s in after.sources) and 'geese' in after.text  # the leak, with the rule off
