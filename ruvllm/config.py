@@ -124,6 +124,7 @@ class MemoryConfig:
     propagate_window: int = _f(10, between(0, 50, 'an integer'), "turns either way along `Follows` chains over which every seed raises the activation of the nodes propagation scored (0: none)")
     propagate_window_mix: float = _f(3.0, at_least(0), "a scored node's activation is multiplied by 1 + this × Σ over seeds `d` turns away of the seed's unsharpened activation (fused / best) × `propagate_window_decay` ** (d − 1)")
     propagate_window_decay: float = _f(0.8, between(0, 1), "per-turn fading of the window's lift (1: flat over the window)")
+    collapse_duplicates: bool = _f(True, None, "a hybrid result list keeps only the best-scored of nodes saying the same thing (same speaker, same words, any date or spacing or case); the next nodes take the others' places")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

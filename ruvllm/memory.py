@@ -6,7 +6,7 @@
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
            'retrieval_stats', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime',
-           'epoch_seconds', 'node_time', 'lexical_evidence']
+           'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -1688,12 +1688,14 @@ def _time_index(self:Memory) -> tuple[np.ndarray, np.ndarray, int]:
 @patch
 def time_window(self:Memory,
                 query: str,  # free text that may name a date
-                now=None,  # the reference time (datetime, ISO string or seconds; default: the current time)
+                now=None,  # the reference time (datetime, ISO string or seconds; default: `present(namespace)`)
+                namespace: str | None = None,  # the request's namespace: whose newest time `now` defaults to
                ) -> tuple[float, float] | None:
     "[from, to) in seconds since 1970 for the date `query` names, widened by `memory.date_slack_days`, never past `now` (None: no date)."
-    ref = as_datetime(now)
+    ref = as_datetime(None if now is None else now)
     w = date_window(query, ref)
     if w is None: return None
+    if now is None: ref = as_datetime(self.present(namespace)); w = date_window(query, ref)  # only a dated query reads the memory's present
     lo = epoch_seconds(w.start)
     return lo, max(lo, min(epoch_seconds(w.end) + 86400.0 * self.cfg.date_slack_days, epoch_seconds(ref)))
 
@@ -1714,6 +1716,29 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
         ok = (s >= 0) & (s < len(t)); tt = np.full(len(s), np.nan); tt[ok] = t[s[ok]]  # NaN (no time): never inside
         lexical = ids[(tt >= lo) & (tt < hi)][:n].tolist()
     return [dense, lexical]
+
+# %% ../nbs/04_memory.ipynb #a7d10c02
+@patch
+def _stated_newest(self:Memory) -> dict[int, float]:  # caller holds `_lock`
+    "Namespace code -> the newest time its nodes state (a `timestamp`, or a turn header's date with `memory.turn_fields`; not `created_at`), updated for new slots."
+    d, n = self.__dict__.setdefault('_newest', {}), self.__dict__.get('_newest_n', 0)
+    if n < self._next_slot:
+        md, texts = self._cols['metadata'], self._cols['text'] if self.cfg.turn_fields else None
+        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
+            t = _time_of(md[s], math.nan, None if texts is None else texts[s])
+            if t == t: c = int(self._ns[s]); d[c] = max(d.get(c, t), t)
+        self._newest_n = self._next_slot
+    return d
+
+@patch
+def present(self:Memory,
+            namespace: str | None = None,  # the request's namespace (default `global`); `global` counts too when shared
+           ) -> float:
+    "When a query without its asking time is asked, in seconds since 1970: the newest time a visible node states, never past the clock (the clock if none states one)."
+    with self._lock:
+        d = self._stated_newest()
+        t = max((d[self._ns_codes[n]] for n in self._namespaces(namespace) if self._ns_codes.get(n) in d), default=math.inf)
+    return min(t, time.time())
 
 # %% ../nbs/04_memory.ipynb #8ff54f4a
 @patch
@@ -1801,7 +1826,7 @@ def fused_candidates(self:Memory,
                      types=None,  # only these node types as candidates
                      vector=None,  # the query's vector if already embedded (default: embed `query`)
                      candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
-                     now=None,  # when the query is asked, for its date expressions (default: the current time)
+                     now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                     ) -> tuple[np.ndarray, dict[int, float]]:
     "The query's vector and id -> reciprocal-rank-fused score of the dense, lexical (and in-date-window) candidates: the seeds of `hybrid_search`."
     c = self.cfg
@@ -1809,7 +1834,7 @@ def fused_candidates(self:Memory,
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
     _check_text(query, 'query')
     qv = self.embed_query(query if vector is None else vector)
-    window = self.time_window(query, now) if c.date_weight > 0 else None
+    window = self.time_window(query, now, namespace) if c.date_weight > 0 else None
     with self._lock: allowed = self._candidate_mask(namespace, types)
     dense = self._dense_candidates(qv, n, namespace, types, allowed)
     scored = self._lexical_ids(query, max(n, c.date_lexical_pool) if window else n, namespace, types, allowed=allowed)
@@ -1819,6 +1844,31 @@ def fused_candidates(self:Memory,
         rankings += self._in_window(qv, lexical, window, allowed, n)
         weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * lw]
     return qv, rrf_scores(rankings, weights, c.rrf_k)
+
+# %% ../nbs/04_memory.ipynb #b8e20d02
+def same_text_key(text: str,  # a node's text
+                  speaker=None,  # its metadata's `speaker`, if any
+                 ) -> tuple:
+    "What a node says, to find nodes that say the same thing: (speaker, words casefolded and single-spaced) of a chat turn, its date header left out; (None, the words) of any other text."
+    who, said = turn_parts(text, speaker)
+    return who, ' '.join(said.split()).casefold()
+
+@patch
+def _top_distinct(self:Memory, ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    "Positions in `ids` of the `k` best by score (then id), without (`memory.collapse_duplicates`) a node whose `same_text_key` a better one has."
+    order = np.lexsort((ids, -scores))
+    if not self.cfg.collapse_duplicates: return order[:k]
+    texts, mds, seen, out = self._cols['text'], self._cols['metadata'], set(), []
+    with self._lock:
+        for j in order.tolist():
+            i = int(ids[j]); s = int(self._node_slot[i]) if 0 <= i < len(self._node_slot) else -1
+            if s >= 0 and texts[s] is not None:
+                key = same_text_key(texts[s], (mds[s] or {}).get('speaker'))
+                if key in seen: continue
+                seen.add(key)
+            out.append(j)
+            if len(out) == k: break
+    return np.array(out, np.int64)
 
 # %% ../nbs/04_memory.ipynb #cd920868
 @patch
@@ -1830,13 +1880,14 @@ def hybrid_search(self:Memory,
                   vector=None,  # the query's vector if already embedded (default: embed `query`)
                   candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                   propagate: bool = False,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
-                  now=None,  # when the query is asked, for its date expressions (default: the current time)
+                  now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                  ) -> list[Hit]:
     "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now)
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
-    top = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+    ids = np.fromiter(fused, np.int64, len(fused))
+    top = ids[self._top_distinct(ids, np.fromiter(fused.values(), float, len(fused)), k)].tolist()  # by score, then id; one of each text
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.get_many(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
@@ -2141,7 +2192,7 @@ def hybrid_subgraph(self:Memory,
                     vector=None,  # the query's vector if already embedded (default: embed `query`)
                     candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                     propagate: bool = True,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
-                    now=None,  # when the query is asked, for its date expressions (default: the current time)
+                    now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                    ) -> Subgraph:
     "`hybrid_search`'s `k` best nodes as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
     k = self.cfg.search_k if k is None else k
@@ -2151,7 +2202,7 @@ def hybrid_subgraph(self:Memory,
     if propagate and seeds:
         ids, act = self._propagated(seeds, namespace=namespace, named=named); ids, act = ids[act > 0], act[act > 0]
     else: ids, act = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), float, len(seeds))
-    best = np.lexsort((ids, -act))[:k]  # by score, then id
+    best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
     top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
     tw = self.edge_type_weights()
     with self._lock:

@@ -17,5 +17,8 @@ def test_the_same_words_rank_higher_among_turns_that_match(tmp_path):
     _, off, sg_off = _ranked(tmp_path, 'off', propagate_window=0)
     assert Config().memory.retrieval == 'hybrid_graph' and Config().memory.propagate_window > 0
     move_says, chat_says = ids[4], ids[9]  # the same sentence, in the move's session and in small talk
-    assert ranked.index(move_says) < ranked.index(chat_says), ranked
-    assert off.index(move_says) > off.index(chat_says), off  # without the window the small-talk copy came first
+    # the same words by the same speaker are one text: the subgraph keeps the better-scored copy (`memory.collapse_duplicates`)
+    assert move_says in ranked and chat_says not in ranked, ranked
+    assert chat_says in off and move_says not in off, off  # without the window the small-talk copy came first
+    _, both, _ = _ranked(tmp_path, 'both', collapse_duplicates=False)
+    assert both.index(move_says) < both.index(chat_says), both  # both copies listed: the move's first
