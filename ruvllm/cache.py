@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .config import CacheConfig, Config
 from .text import QUANTIFIERS, intents_compatible, mask_names
 from . import text
-from .judge import MINILM_INSTALL, minilm_vocabulary
+from .judge import MINILM_INSTALL, known_word, minilm_vocabulary
 from .types import Constraints, EmbeddingError, InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ def opposite_roles(ta, tb) -> str | None:
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
     "Whether lower-case `w` is a word, not a coinage: frequent (`text.common_word`) or in `known_words`."
-    return text.common_word(w) or w in self.known_words
+    return known_word(w, self.known_words)
 
 @patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:

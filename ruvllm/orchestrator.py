@@ -555,8 +555,8 @@ def _observe_speed(self: RuvLLM, tier, gen):
         self._ms_per_token[tier] = ms if old is None else (1 - a) * old + a * ms
 
 # %% ../nbs/11_orchestrator.ipynb #b8d4f2a1
-from .judge import minilm_vocabulary
-from .text import common_word, content_words, names, numbers
+from .judge import known_word
+from .text import content_words, names, numbers
 
 def _question_words(q: str) -> set:
     "Content words and numbers of a question, lower-cased (a one-digit number is a word here too)."
@@ -567,7 +567,7 @@ def another_subject(query: str, question: str) -> bool:
     a, b = _question_words(query), _question_words(question)
     if not (a - b) or not (b - a): return False  # one only adds or drops words: the same subject, asked more or less narrowly
     nm = {n.lower() for n in names(query) + names(question)}
-    def distinctive(w): return w in nm or w[0].isdigit() or not (common_word(w) or w in minilm_vocabulary())
+    def distinctive(w): return w in nm or w[0].isdigit() or not known_word(w)
     return not any(distinctive(w) for w in a & b)
 
 
