@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'NEGATING_PREFIXES', 'NAME_FORM_SUFFIXES', 'OPPOSITE_RELATIONS', 'JUDGES', 'JUDGED', 'negating_prefix',
            'same_ending_other_word', 'name_form', 'WordSimilarity', 'Verdict', 'Verifier', 'EvidenceVerifier',
-           'one_place_edit', 'relation_roles', 'opposite_roles', 'CacheHit', 'CacheEntry', 'judge_installed',
-           'default_judge', 'judge_default_threshold', 'SemanticCache', 'CacheLog']
+           'one_place_edit', 'relation_roles', 'opposite_roles', 'reworded_form', 'CacheHit', 'CacheEntry',
+           'judge_installed', 'default_judge', 'judge_default_threshold', 'SemanticCache', 'CacheLog']
 
 # %% ../nbs/09_cache.ipynb #2ab8e379
 import difflib, importlib.util, io, json, logging, threading, time, zlib
@@ -27,7 +27,7 @@ from .types import Constraints, EmbeddingError, InvalidInputError
 log = logging.getLogger(__name__)
 
 # %% ../nbs/09_cache.ipynb #a30d058a
-_analyse = lru_cache(maxsize=1 << 16)(lambda q: tuple(text.analyse_query(q)))  # stored questions are analysed again at every look-up
+_analyse = lru_cache(maxsize=1 << 16)(lambda q, senses=True: tuple(text.analyse_query(q, senses)))  # stored questions are analysed again at every look-up
 _intent = lru_cache(maxsize=1 << 16)(text.question_intent)
 
 # %% ../nbs/09_cache.ipynb #a5b20439
@@ -98,6 +98,7 @@ class Verifier:
                  word_similarity: Callable[[str, str], float] | None = None):  # default: `WordSimilarity()`
         self.word_threshold = word_threshold
         self.name_forms = False  # whether a name matches its adjective form (`name_form`); `EvidenceVerifier` turns it on
+        self.ordinal_senses = True  # `text.analyse_query(senses=...)`: an ordinal that ranks nothing ("first aid", *to last*) is a word
         self.word_similarity = word_similarity or WordSimilarity()
         self.pair_score = lru_cache(maxsize=1 << 17)(self._pair_score)  # memoised: the same word pairs recur across look-ups
 
@@ -135,7 +136,7 @@ def _relation_objects(seq) -> list:
 @patch
 def check(self:Verifier, query: str, cached_query: str) -> Verdict:
     "May the answer to `cached_query` be served for `query`?"
-    ta, tb = _analyse(query), _analyse(cached_query)
+    ta, tb = _analyse(query, self.ordinal_senses), _analyse(cached_query, self.ordinal_senses)
     pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
     if pick(ta, 'num') != pick(tb, 'num'): return Verdict(False, 'numbers', f"{pick(ta, 'num')} vs {pick(tb, 'num')}")
     if len(pick(ta, 'neg')) != len(pick(tb, 'neg')): return Verdict(False, 'negation')
@@ -169,11 +170,13 @@ class EvidenceVerifier(Verifier):
                  dates: bool = True,  # refuse questions that name different dates or times (False: an ablation)
                  name_forms: bool = True,  # a name matches its adjective form: Africa/African (False: an ablation)
                  spans: bool = True,  # `one_place_edit`'s spans (False: an ablation)
+                 reorder_forms: bool = True,  # the same words reordered with one in another form (`reworded_form`) go to the judge; False: refused as word order
+                 ordinal_senses: bool = True,  # `text.analyse_query(senses=True)`: "first aid" and *to last* are words, not ordinals (False: an ablation)
                  rare_words: bool = True,  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
                  known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
-        self.name_forms, self.spans = name_forms, spans
+        self.name_forms, self.spans, self.reorder_forms, self.ordinal_senses = name_forms, spans, reorder_forms, ordinal_senses
         self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
 
 # %% ../nbs/09_cache.ipynb #57d81c74
@@ -211,6 +214,14 @@ def opposite_roles(ta, tb) -> str | None:
     opp = {(x, y) for p in OPPOSITE_RELATIONS for x, y in (p, p[::-1])}
     return next((k for k in ra if k in rb and (ra[k], rb[k]) in opp), None)
 
+# %% ../nbs/09_cache.ipynb #c7e2d5a2
+def _singular(w: str) -> str: return w[:-2] if w.endswith('es') else w[:-1] if w.endswith('s') else w
+
+def reworded_form(ca, cb) -> bool:
+    "Whether a content key both token lists share is written in another form on each side (water/watering), a plural aside."
+    fb = {t[1]: t[2] for t in cb}
+    return any(t[1] in fb and _singular(fb[t[1]]) != _singular(t[2]) for t in ca)
+
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
@@ -224,11 +235,14 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     if self.intents and not intents_compatible(ia, ib): return Verdict(False, 'intent', f"{ia} vs {ib}")
     da, db = (text.date_key(query), text.date_key(cached_query)) if self.dates else (None, None)
     if da and db and da != db: return Verdict(False, 'dates', 'another date or time')  # one side only: its words are compared below
-    ta, tb = _analyse(query), _analyse(cached_query)
+    ta, tb = _analyse(query, self.ordinal_senses), _analyse(cached_query, self.ordinal_senses)
     content = lambda toks: [t for t in toks if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
     ca, cb = content(ta), content(tb)
     ua = [x[2] for x in ca if self.match(x, cb) is None]; ub = [y[2] for y in cb if self.match(y, ca) is None]
-    if not ua and not ub: return Verifier.check(self, query, cached_query)
+    if not ua and not ub:
+        v = Verifier.check(self, query, cached_query)  # every word aligns: the strict rules, but a sentence rebuilt is no word swap
+        if v.reason == 'word order' and self.reorder_forms and reworded_form(ca, cb): return Verdict(True, 'reframed', 'the same words reordered, one in another form')
+        return v
     pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
     # a name on one side that the other side does not mention is evidence: a paraphrase keeps its names
     # ("Name Rivwenol's capital city." vs "What is the capital of Lumwenol?" share a frame, not a subject)
@@ -265,9 +279,9 @@ def _pair_score(self:EvidenceVerifier, a: str, b: str) -> float:
     return Verifier._pair_score(self, a, b)
 
 # %% ../nbs/09_cache.ipynb #a302279f
-def _content_tokens(query: str) -> list:
+def _content_tokens(query: str, senses: bool = True) -> list:
     "The content tokens (words and names, not 'many'/'much') of a question, analysed once."
-    return [t for t in _analyse(query) if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
+    return [t for t in _analyse(query, senses) if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
 
 @patch
 def token_score(self:Verifier, x: tuple, y: tuple) -> float:
@@ -279,7 +293,7 @@ def token_score(self:Verifier, x: tuple, y: tuple) -> float:
 @patch
 def alignment(self:Verifier, query: str, cached_query: str) -> float:
     "The smaller of the two sides' mean best-match score of their content words (0 when a side has none)."
-    ca, cb = _content_tokens(query), _content_tokens(cached_query)
+    ca, cb = _content_tokens(query, self.ordinal_senses), _content_tokens(cached_query, self.ordinal_senses)
     if not ca or not cb: return 0.0
     side = lambda xs, ys: sum(max(self.token_score(x, y) for y in ys) for x in xs) / len(xs)
     return min(side(ca, cb), side(cb, ca))

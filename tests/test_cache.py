@@ -362,3 +362,30 @@ def test_memory_agreement_tells_the_quillon_questions_apart(emb, tmp_path):
     finally: mem.close()
     assert ma.top1.tolist() == [True] + [False] * 5, ma
     assert ma.in_top_k.sum() > 1  # the orchestrator's current check (source among the top 5) lets other questions through
+
+
+def test_an_ordinal_that_ranks_nothing_is_a_word(emb):
+    "'last' the verb and 'first aid' are no position: the pair reaches the judge and is served; the ablation refuses on numbers."
+    cold = ("How long does a cold usually last?", "What's the typical duration of a common cold?")
+    c = fresh(emb)
+    c.put('g', cold[0], None, "About a week.", 'cold')
+    hit = c.lookup('g', cold[1])
+    assert hit is not None and hit.request_id == 'cold'
+    before = EvidenceVerifier(ordinal_senses=False)  # the design before: 'last' read as the ordinal
+    assert before.check(cold[1], cold[0]).reason == 'numbers'
+    # the ordinal stays where it ranks something: the first and the last person refused, with no judge call
+    c.put('g', "Who was the first person to climb Everest?", None, "Hillary and Tenzing.", 'ev')
+    assert c.lookup('g', "Who was the last person to climb Everest?") is None
+    assert c.verifier.check("Which one should I read last?", "Which one should I read first?").reason == 'numbers'
+
+
+def test_reordered_words_in_another_form_go_to_the_judge_and_swapped_roles_do_not(emb):
+    "'water a cactus' / 'cacti need watering' (a rebuilt sentence) is judged and served; 'the man bit the dog' stays refused."
+    cactus = ("How often should I water a cactus?", "How frequently do cacti need watering?")
+    c = fresh(emb)
+    c.put('g', cactus[0], None, "Every two to three weeks.", 'cactus')
+    hit = c.lookup('g', cactus[1])
+    assert hit is not None and hit.request_id == 'cactus' and hit.verdict == 'reframed'
+    assert EvidenceVerifier(reorder_forms=False).check(cactus[1], cactus[0]).reason == 'word order'
+    assert c.verifier.check("The dog bit the man.", "The man bit the dog.").reason == 'word order'
+    assert c.verifier.check("Do dogs bite men?", "Do men bite dogs?").reason == 'word order'
