@@ -130,6 +130,8 @@ QUESTION_WORDS = {'who': 'who', 'whom': 'who', 'when': 'when', 'where': 'where',
 _INFINITIVE_AFTER = frozenset("how what where when which way ways want wants need needs have has had like able going try trying "
                               "learn used ought order tips steps safe easy hard best easiest fastest cheapest".split())
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+|[%$€£]")
+_LEAD = frozenset("in at on for from by to of so and but then also please exactly roughly about".split())
+_EMBED = frozenset("me know explain wonder wondering ask show".split())  # "tell me how ...", "do you know where ..."
 
 # %% ../nbs/01b_text.ipynb #a9c1e7f2
 ORDINAL_COMPOUNDS = frozenset({('first', 'aid'), ('first', 'hand'), ('second', 'hand'), ('second', 'nature'),
@@ -148,13 +150,13 @@ def ordinal_as_word(w: str,  # an ordinal (`ORDINALS`), lower case
 
 # %% ../nbs/01b_text.ipynb #36a0fb37
 def analyse_query(text: str,
-                  senses: bool = True,  # read an ordinal that ranks nothing as a word (`ordinal_as_word`); False: an ablation
+                  senses: bool = True,  # an ordinal that ranks nothing is a word (`ordinal_as_word`), a question word inside a clause a relation; False: an ablation
                  ) -> list[tuple[str, str, str]]:
     "Typed tokens `(kind, key, word)` of a question; kind is num, neg, q, rel, name or word."
     t = text.replace('\u2019', "'")
     for pat, rep in _CONTRACTIONS: t = re.sub(pat, rep, t)
     ms = list(_TOKEN.finditer(t))
-    toks, prev_cap, prev_word, first, how_long = [], False, '', True, False
+    toks, prev_cap, prev_word, first, how_long, clause = [], False, '', True, False, []
     for k, m in enumerate(ms):
         raw = m.group(); w = raw.lower()
         proper = raw != 'I' and ((raw[0].isupper() and not first) or (len(raw) > 1 and raw.isupper() and raw.isalpha()))
@@ -170,11 +172,13 @@ def analyse_query(text: str,
         elif w in NEGATIONS: toks.append(('neg', 'not', raw))
         elif w == 'to' and prev_word in _INFINITIVE_AFTER: pass
         elif w in RELATIONS and not proper: toks.append(('rel', w, raw))
-        elif w in QUESTION_WORDS: toks.append(('q', QUESTION_WORDS[w], raw))
+        elif w in QUESTION_WORDS:  # the question word opens its clause (or an embedded question); later it joins clauses: "what does it mean when"
+            toks.append(('q' if not senses or all(x in _LEAD for x in clause) or prev_word in _EMBED else 'rel', QUESTION_WORDS[w], raw))
         elif w in STOP_WORDS and not proper: pass
         else: toks.append(('name' if proper else 'word', light_stem(w), w))
         how_long = (how_long or (prev_word == 'how' and w == 'long')) and not end
         prev_cap, prev_word = raw[:1].isupper(), w
+        clause = [] if end or w in ('and', 'or', 'but') else clause + [w]
     return toks
 
 # %% ../nbs/01b_text.ipynb #7bb0f1fb
@@ -289,8 +293,6 @@ QUANTIFIERS = frozenset("many much".split())  # "how many/much": they mark the i
 TIME_NOUNS = frozenset("time times year years date dates day days month months century decade hour hours season".split())
 CAUSING_VERBS = frozenset("make makes made cause causes caused".split())
 _WH = frozenset("how what which who whom whose where when why".split())
-_LEAD = frozenset("in at on for from by to of so and but then also please exactly roughly about".split())
-_EMBED = frozenset("me know explain wonder wondering ask show".split())  # "tell me how ...", "do you know where ..."
 INTENTS = ('quantity', 'measure', 'method', 'person', 'place', 'time', 'cause', 'what', 'yes/no', 'request')
 
 def _wh_intent(wh: str, nxt: str) -> str:

@@ -389,3 +389,25 @@ def test_reordered_words_in_another_form_go_to_the_judge_and_swapped_roles_do_no
     assert EvidenceVerifier(reorder_forms=False).check(cactus[1], cactus[0]).reason == 'word order'
     assert c.verifier.check("The dog bit the man.", "The man bit the dog.").reason == 'word order'
     assert c.verifier.check("Do dogs bite men?", "Do men bite dogs?").reason == 'word order'
+
+
+def test_a_question_word_inside_a_clause_joins_clauses_and_asks_nothing(emb):
+    "'What does it mean when a cat ...' asks what, not when: judged and served for 'Why does my cat knead me?'; the ablation refuses."
+    cat = ("Why does my cat knead me?", "What does it mean when a cat presses its paws on me?")
+    c = fresh(emb)
+    c.put('g', cat[0], None, "Contentment, from kittenhood.", 'cat')
+    hit = c.lookup('g', cat[1])
+    assert hit is not None and hit.request_id == 'cat'
+    assert EvidenceVerifier(ordinal_senses=False).check(cat[1], cat[0]).reason == 'question word'
+    assert c.verifier.check("When does the pharmacy open?", "Where is the pharmacy?").reason in ('intent', 'question word')
+
+
+def test_a_known_word_with_an_affix_is_no_coinage(emb):
+    "'freezer', 'defrosted', 'refreeze' are words: the refreeze paraphrase reaches the judge and is served; coinages stay rare."
+    meat = ("Is it safe to refreeze thawed meat?", "Can defrosted beef go back in the freezer?")
+    c = fresh(emb)
+    c.put('g', meat[0], None, "Yes, if it was thawed in the fridge.", 'meat')
+    hit = c.lookup('g', meat[1])
+    assert hit is not None and hit.request_id == 'meat'
+    assert EvidenceVerifier(affixes=False).check(meat[1], meat[0]).reason == 'rare words'
+    assert not any(c.verifier.known_word(w) for w in ('jurstaan', 'jurdraum', 'lumxanenscope', 'dovessen'))
