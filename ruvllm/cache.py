@@ -225,6 +225,23 @@ def reworded_form(ca, cb) -> bool:
     fb = {t[1]: t[2] for t in cb}
     return any(t[1] in fb and _singular(fb[t[1]]) != _singular(t[2]) for t in ca)
 
+# %% ../nbs/09_cache.ipynb #d1a2f3e5
+AFFIX_PREFIXES = ('un', 're', 'de', 'dis', 'pre', 'mis', 'over', 'under', 'out', 'non')
+AFFIX_SUFFIXES = ('er', 'ing', 'able', 'ible', 'ness', 'ment', 'ful', 'less', 'ed', 'd')
+
+def _suffixed(w: str, known: Callable[[str], bool]) -> bool:
+    for s in AFFIX_SUFFIXES:
+        b = w[:-len(s)]
+        if w.endswith(s) and len(b) >= 4 and (known(b) or known(b + 'e') or (b[-1] == b[-2] and known(b[:-1]))): return True
+    return False
+
+def affixed_word(w: str,  # a lower-case word
+                 known: Callable[[str], bool],  # whether a base word is known
+                ) -> bool:
+    "Whether `w` is a known word with a regular prefix and/or suffix (re-freeze, freez-er, de-frost-ed); the base keeps 4 letters."
+    return _suffixed(w, known) or any(w.startswith(p) and len(w) - len(p) >= 4 and (known(w[len(p):]) or _suffixed(w[len(p):], known))
+                                      for p in AFFIX_PREFIXES)
+
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
@@ -281,23 +298,6 @@ def _pair_score(self:EvidenceVerifier, a: str, b: str) -> float:
     "As `Verifier`'s, except that two different rare words (`known_word` false for both: coinages) score 0: they never match."
     if self.rare_words and a != b and not self.known_word(a) and not self.known_word(b): return 0.0
     return Verifier._pair_score(self, a, b)
-
-# %% ../nbs/09_cache.ipynb #d1a2f3e5
-AFFIX_PREFIXES = ('un', 're', 'de', 'dis', 'pre', 'mis', 'over', 'under', 'out', 'non')
-AFFIX_SUFFIXES = ('er', 'ing', 'able', 'ible', 'ness', 'ment', 'ful', 'less', 'ed', 'd')
-
-def _suffixed(w: str, known: Callable[[str], bool]) -> bool:
-    for s in AFFIX_SUFFIXES:
-        b = w[:-len(s)]
-        if w.endswith(s) and len(b) >= 4 and (known(b) or known(b + 'e') or (b[-1] == b[-2] and known(b[:-1]))): return True
-    return False
-
-def affixed_word(w: str,  # a lower-case word
-                 known: Callable[[str], bool],  # whether a base word is known
-                ) -> bool:
-    "Whether `w` is a known word with a regular prefix and/or suffix (re-freeze, freez-er, de-frost-ed); the base keeps 4 letters."
-    return _suffixed(w, known) or any(w.startswith(p) and len(w) - len(p) >= 4 and (known(w[len(p):]) or _suffixed(w[len(p):], known))
-                                      for p in AFFIX_PREFIXES)
 
 # %% ../nbs/09_cache.ipynb #a302279f
 def _content_tokens(query: str, senses: bool = True) -> list:
