@@ -191,7 +191,7 @@ def one_place_edit(a: str, b: str,
     same frame. A sentence reworded throughout is not an edit of the other one. An auxiliary swapped for another
     ("do I"/"should I") is not a place. With `spans`, the words between the longest shared start and end are one place
     when those shared words are more ("the time difference between" / "the flight time between")."""
-    wa, wb = text.words(a), text.words(b)
+    wa, wb = text.words(text.ordinal_names(a)), text.words(text.ordinal_names(b))  # "World War I" as "the first World War"
     ops = difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes()
     aux = lambda ws: bool(ws) and all(w in text.AUXILIARIES for w in ws)
     edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops

@@ -411,3 +411,19 @@ def test_a_known_word_with_an_affix_is_no_coinage(emb):
     assert hit is not None and hit.request_id == 'meat'
     assert EvidenceVerifier(affixes=False).check(meat[1], meat[0]).reason == 'rare words'
     assert not any(c.verifier.known_word(w) for w in ('jurstaan', 'jurdraum', 'lumxanenscope', 'dovessen'))
+
+
+def test_one_name_in_its_two_ordinal_forms_and_first_closing_a_clause(emb):
+    "'World War I' is 'the First World War' (served), its start is not its end (refused); 'buy first' ranks nothing (served)."
+    c = fresh(emb)
+    c.put('g', "When did World War I begin?", None, "1914.", 'ww1')
+    c.put('g', "What's a good beginner guitar?", None, "A light acoustic.", 'gtr')
+    hit = c.lookup('g', "What year did the First World War start?")
+    assert hit is not None and hit.request_id == 'ww1'
+    assert c.verifier.check("What year did the First World War start?", "What year did World War I end?").reason == 'substitution'
+    assert c.verifier.check("When did World War II begin?", "When did World War I begin?").reason == 'numbers'
+    hit = c.lookup('g', "Which guitar should a newcomer buy first?")
+    assert hit is not None and hit.request_id == 'gtr'
+    before = EvidenceVerifier(ordinal_senses=False)  # the reading before: 'First' a name, 'I' the number 1, 'buy first' a rank
+    assert before.check("What year did the First World War start?", "When did World War I begin?").reason == 'names'
+    assert before.check("Which guitar should a newcomer buy first?", "What's a good beginner guitar?").reason == 'numbers'
