@@ -8,7 +8,7 @@ __all__ = ['log', 'MINILM_PACKAGE', 'MINILM_INSTALL', 'GGUF_TYPES', 'GGUF_FORMAT
            'LlamaMiniLM', 'load_minilm', 'minilm_model', 'MiniLMEmbedder', 'minilm_vocabulary', 'known_word']
 
 # %% ../nbs/02b_judge.ipynb #ba8b8f35
-import hashlib, importlib.util, json, logging, os, struct, threading, time
+import atexit, hashlib, importlib.util, json, logging, os, struct, threading, time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -327,6 +327,14 @@ def minilm_model(max_tokens: int = 256, backend: str = 'numpy', cache_dir=None) 
     with _MODELS_LOCK:
         if key not in _MODELS: _MODELS[key] = load_minilm(max_tokens, backend, cache_dir)
         return _MODELS[key]
+
+@atexit.register
+def _close_models():
+    "At exit, free the llama.cpp models while `llama_cpp` can still do it (at interpreter teardown its `__del__` cannot)."
+    with _MODELS_LOCK:
+        for m in _MODELS.values():
+            if isinstance(m, LlamaMiniLM): m.close()
+        _MODELS.clear()
 
 class MiniLMEmbedder(EmbedderBase):
     "all-MiniLM-L6-v2 (384-d, symmetric, trained on paraphrase and duplicate-question pairs), through llama.cpp or numpy."
