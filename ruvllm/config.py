@@ -245,6 +245,8 @@ class CacheConfig:
     e5_judge_threshold: float = _f(0.93, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "the same for the E5 judge (cache.judge = 'e5', or 'auto' without MiniLM): E5's cosines sit higher")
     align_threshold: float = _f(1.0, between(0, 1), "word alignment (the smaller side's mean best WordLlama word cosine) that serves a reworded question with no evidence of a difference without the judge; 1 = off (unsafe at every threshold measured up to 0.45, see 09_cache_sets)")
     judge_at_put: bool = _f(False, None, "compute an entry's judge vector when it is stored (on the write path) instead of at its first judged look-up: a shorter look-up tail, a judge call per stored answer")
+    judge_backend: str = _f('llama', one_of('llama', 'numpy'), "how the MiniLM judge runs: 'llama' = llama.cpp (the local extra) from a GGUF converted once into model_cache, falling back to numpy with a warning; 'numpy' = the reference forward pass (about 2x slower per question, see 02b_judge)")
+    model_cache: str = _f('~/.cache/ruvllm', Rule(lambda v: bool(v.strip()), "a non-empty path"), "folder for files derived from installed models (the MiniLM judge's GGUF, converted on first use; '~' is expanded)")
     reframe_margin: float = _f(0.11, between(0, 1), "a 'reframed' question (a shared frame reworded in more than one place) needs the judge threshold + this (tuned on the dev split in 09_cache_sets)")
     judge_min_alignment: float = _f(0.0, between(0, 1), "a reworded question whose word alignment is below this is refused without calling the judge (0 = off: with the MiniLM judge, 0.2 loses 5 of 35 served tuning paraphrases, see 09_cache_sets)")
     ttl_s: float = _f(24 * 3600.0, above(0), "entry lifetime (seconds)")
