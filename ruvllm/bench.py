@@ -638,7 +638,7 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     variants = [('default', {}), ('no reframing: every substitution refused (the design before)', dict(reframe=False)),
                 ('no date rule', dict(dates=False)), ('no name forms (Africa/African refused)', dict(name_forms=False)),
                 ('no rare-word rules (coinages match by their vectors)', dict(rare_words=False)), ('reframe margin 0.16 (before)', dict(margin=0.16)), ('no edit spans', dict(spans=False)), ('word senses off: ordinals always numbers, question words always asking (before)', dict(ordinal_senses=False)), ('no affixed words (freezer, refreeze read as coinages: before)', dict(affixes=False)), ('reordered words refused in any form (before)', dict(reorder_forms=False)),
-                ('judge vectors at put (own cold memo)', dict(at_put=True, judge=default_judge(d.judge) if judge is not None else None)),
+                ('judge vectors on demand (own cold memo; the design before)', dict(at_put=False, judge=default_judge(d.judge) if judge is not None else None)),
                 ('first stage at 0.3 (before)', dict(sim=0.3)),
                 *([('E5 judge at 0.93, gate 0.2', dict(judge=e5, gate=0.2))] if e5 is not None else []),
                 ('judge gate 0.2 (alignment)', dict(gate=0.2)), ('judge threshold 0.62', dict(jt=0.62)), ('judge threshold 0.60', dict(jt=0.60)),

@@ -339,9 +339,9 @@ class RecordingJudge:
 
 def test_the_judge_embeds_frames_with_the_configured_kind_and_other_kinds_are_not_compared(emb):
     judge = RecordingJudge(emb)
-    c = SemanticCache(Config.builder().set('cache.judge_kind', 'passage').build(), embedder=emb, judge=judge)
+    c = SemanticCache(Config.builder().set('cache.judge_kind', 'passage').set('cache.judge_at_put', False).build(), embedder=emb, judge=judge)
     c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
-    assert c.compute_judge_vectors() == 1  # the judge vector is computed on demand (hot4), here now
+    assert c.compute_judge_vectors() == 1  # the judge vector is computed on demand (judge_at_put off), here now
     assert judge.kinds == ['passage'] and c.judge_id() == 'recording:passage'
     back = SemanticCache.from_bytes(c.to_bytes(), CacheConfig(), emb, judge=judge)  # the 'query' kind: the stored vectors do not count
     assert back.judge_id() == 'recording' and back.entry_record(1)['jvec'] is None
