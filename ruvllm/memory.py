@@ -201,28 +201,12 @@ def tx(self:SQLiteStore):
     return _Tx(self)
 
 @patch
-def checkpoints_apart(self:SQLiteStore):
-    """No WAL checkpoint inside a commit: SQLite runs one in the commit that crosses `wal_autocheckpoint` pages (tens of ms
-    at 100k nodes, while the memory's lock is held); the caller runs `checkpoint` instead (the memory's catch-up thread)."""
-    with self.lock: self.db.execute('PRAGMA wal_autocheckpoint=0')
-
-@patch
-def checkpoint(self:SQLiteStore) -> tuple | None:
-    "A passive WAL checkpoint on a connection of its own (no lock of ours held, no writer waits): (busy, WAL frames, frames copied); None if it failed."
-    try:
-        if getattr(self, '_ckpt_db', None) is None:
-            self._ckpt_db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        return tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
-    except sqlite3.Error as e: log.debug("memory: background checkpoint failed: %s", e); return None
-
-@patch
 def close(self:SQLiteStore):
     "Checkpoint the WAL into the database file and close the connection."
     with self.lock:
         try: self.db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
         except sqlite3.Error: pass
         self.db.close()
-        if getattr(self, '_ckpt_db', None) is not None: self._ckpt_db.close()
 
 # %% ../nbs/04_memory.ipynb #dd9603ae
 @patch
@@ -858,8 +842,6 @@ def _start_sync(self:Memory):
     "Start the background catch-up thread (none when `memory.sync_interval_s` is 0)."
     self._sync_stop, self._sync_thread, self._sync_listeners = threading.Event(), None, []
     if self.cfg.sync_interval_s <= 0: return
-    apart = self.store.kind == 'sqlite'  # this thread checkpoints the WAL, not a commit under `_lock` (a query would wait)
-    if apart: self.store.checkpoints_apart()
     ref, stop, every = weakref.ref(self), self._sync_stop, self.cfg.sync_interval_s  # a memory nobody holds is not kept alive
     def run():
         failing = False
@@ -870,7 +852,6 @@ def _start_sync(self:Memory):
             except MemoryStoreError as e:  # e.g. the database restarting: keep serving from RAM, retry next time
                 if not failing: log.warning("memory: cannot catch up on other processes' writes: %s", e)
                 failing = True
-            if apart: mem.store.checkpoint()
             del mem
     self._sync_thread = threading.Thread(target=run, name='ruvllm-memory-sync', daemon=True)
     self._sync_thread.start()

@@ -83,20 +83,3 @@ def test_a_failed_index_insert_is_retried_under_the_lock(mem):
     nid = mem.add_node("The Zorblat is 80 km long.", NodeType.FACT)
     assert idx.fail_add == 0 and nid in [h.node.id for h in mem.search("How long is the Zorblat?", k=5)]
     assert len(mem.index) == len(DOCS) + 1
-
-
-def test_wal_checkpoints_run_in_the_catch_up_thread_not_inside_commits(tmp_path):
-    "With the catch-up thread on, no commit checkpoints the WAL (it could stall under the lock); the thread copies the WAL into the file."
-    import time
-    m = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig(sync_interval_s=0.05))
-    try:
-        assert m.store.q('PRAGMA wal_autocheckpoint')[0][0] == 0
-        db = tmp_path / 'm' / 'memory.sqlite'; size = db.stat().st_size
-        for i in range(20): m.add_node(f"Fact number {i} about the Zorblat river.", NodeType.FACT)
-        deadline = time.monotonic() + 20
-        while db.stat().st_size == size and time.monotonic() < deadline: time.sleep(0.05)
-        assert db.stat().st_size > size  # the pages reached the database file: the thread checkpointed (nothing else did)
-    finally: m.close()
-    off = Memory.open(tmp_path / 'n', WordLlamaEmbedder(), MemoryConfig(sync_interval_s=0))  # no thread: SQLite's own checkpoints stay
-    try: assert off.store.q('PRAGMA wal_autocheckpoint')[0][0] == 1000
-    finally: off.close()
