@@ -816,7 +816,9 @@ def _catch_up(self:Memory) -> int:
 @patch
 def sync(self:Memory) -> int:
     "Catch up on other processes' writes now, then call the `on_sync` listeners; returns the number of changes applied."
-    with self._lock: n = self._catch_up()
+    n = 0
+    if self.store.change_seq() != self._seq:  # only then hold `_lock` (a request's retrieval waits for it): usually nothing is new
+        with self._lock: n = self._catch_up()
     self._notify_synced()
     return n
 
@@ -1231,10 +1233,17 @@ def add_nodes(self:Memory, items: list[dict],
         if len(links) != len(prepared): raise InvalidInputError(f"links needs one list per item ({len(prepared)}), got {len(links)}")
         links = [self._check_links(out) for out in links]
     vecs = self._vectors_for(prepared)
-    with self._lock:  # commit and derived state in one hold: no snapshot can fall between them
+    with self._lock:  # the commit; no snapshot until the derived state is applied (its checkpoint must not pass these slots)
         nodes, slots, edges = self._commit_nodes(prepared, vecs, links=links)
-        self._apply_nodes(nodes, slots, vecs)
-        if edges: self._apply_edges(edges)  # (`_apply_edges` comes with `ingest`, below)
+        self._unapplied += 1
+    indexed = None
+    try: indexed = self._index_new(vecs, slots)  # outside `_lock`, as `ingest`'s worker: searches go on meanwhile
+    except Exception as e: log.warning("memory: index insert failed (%s); retrying under the lock", e)
+    finally:
+        with self._lock:  # the derived state: index (if the insert above did not), slot table, columns, graph, edges
+            self._unapplied -= 1
+            self._apply_nodes(nodes, slots, vecs, indexed)
+            if edges: self._apply_edges(edges)  # (`_apply_edges` comes with `ingest`, below)
     return [n.id for n in nodes]
 
 @patch
@@ -1368,6 +1377,17 @@ def _search_slots(self:Memory, qv, k, mask) -> tuple[np.ndarray, np.ndarray]:
     return self.index.search(qv, k=k, filter=mask)
 
 @patch
+def _nearest_ids(self:Memory, qv, k, namespaces, types, include_archived) -> tuple[list[int], np.ndarray]:
+    """Ids and cosine distances of the `k` nearest allowed nodes. The index is searched outside `_lock` (it has its own
+    read lock), so a write-back's search and a request's retrieval do not wait for each other; a node written meanwhile
+    may or may not be found, and one retired meanwhile is left out."""
+    with self._lock: mask = self._mask(namespaces, types, include_archived)  # changed in place under `_lock` only
+    slots, dist = self._search_slots(qv, k, mask)
+    with self._lock: ids = self._slot_node[slots].tolist()
+    keep = [j for j, i in enumerate(ids) if i >= 0]
+    return ([ids[j] for j in keep], dist[keep]) if len(keep) < len(ids) else (ids, dist)
+
+@patch
 def search(self:Memory,
            query,  # text (embedded as a query) or a vector
            k: int = 10,  # hits wanted
@@ -1378,10 +1398,7 @@ def search(self:Memory,
     "The `k` nodes nearest to `query` (text or vector) in the visible namespaces, nearest first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv = self.embed_query(query)
-    with self._lock:
-        mask = self._mask(self._namespaces(namespace), types, include_archived)
-        slots, dist = self._search_slots(qv, k, mask)
-        ids = self._slot_node[slots].tolist()
+    ids, dist = self._nearest_ids(qv, k, self._namespaces(namespace), types, include_archived)
     nodes = self.get_many(ids)
     return [Hit(nodes[i], float(1.0 - d)) for i, d in zip(ids, dist) if i in nodes]
 
@@ -1391,9 +1408,7 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     threshold = self.cfg.dedup_threshold if threshold is None else threshold
     qv = self.check_vector(vector)
     _check_namespace(namespace)
-    with self._lock:
-        slots, dist = self._search_slots(qv, 1, self._mask((namespace,), types, False))
-        ids = self._slot_node[slots].tolist()
+    ids, dist = self._nearest_ids(qv, 1, (namespace,), types, False)
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
 

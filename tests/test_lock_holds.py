@@ -1,0 +1,85 @@
+"""The memory's lock is not held across an index search or a write's index insert: a request's retrieval does not wait
+for a write-back's search or insert (the tail of the orchestration latency at 100k nodes was these waits), and a write
+does not wait for a search. Each test runs the two sides in two threads with a test double index that pauses one side
+until the other has finished; with the lock held across the pause they would wait for each other (detected by a
+timeout, not timed)."""
+import threading
+import pytest
+
+from ruvllm.config import MemoryConfig
+from ruvllm.embedding import WordLlamaEmbedder
+from ruvllm.memory import Memory
+from ruvllm.types import NodeType
+
+DOCS = ["The Zorblat river flows through the city of Quenby.", "Quenby is famous for its glass bridges.",
+        "The Quenby tower is 212 metres tall.", "Glass bridges in Quenby were built in 1921."]
+
+
+class PausingIndex:
+    "Test double: the memory's index, whose `add` or `search` (`pause`) waits for `go` once, after setting `paused`."
+    def __init__(self, inner, pause: str):
+        self.inner, self.pause, self.paused, self.go, self.fail_add = inner, pause, threading.Event(), threading.Event(), 0
+    def _hold(self, name):
+        if name == self.pause and not self.paused.is_set():
+            self.paused.set()
+            assert self.go.wait(20), "the other side never finished"
+    def add(self, *a, **k):
+        if self.fail_add: self.fail_add -= 1; raise RuntimeError("test double: insert failed")
+        self._hold('add'); return self.inner.add(*a, **k)
+    def search(self, *a, **k): self._hold('search'); return self.inner.search(*a, **k)
+    def __contains__(self, x): return x in self.inner
+    def __len__(self): return len(self.inner)
+    def __getattr__(self, name): return getattr(self.inner, name)
+
+
+@pytest.fixture
+def mem(tmp_path):
+    m = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig())
+    m.ingest(DOCS, progress=False)
+    yield m
+    m.close()
+
+
+def in_thread(fn):
+    out = {}
+    def run():
+        try: out['value'] = fn()
+        except BaseException as e: out['error'] = e
+    t = threading.Thread(target=run, daemon=True); t.start()
+    return t, out
+
+
+def test_a_search_runs_while_a_write_inserts_into_the_index(mem):
+    idx = PausingIndex(mem.index, 'add'); mem.index = idx
+    t, out = in_thread(lambda: mem.add_node("The Zorblat is 80 km long.", NodeType.FACT))
+    assert idx.paused.wait(20)  # the write is inside its index insert
+    done = threading.Event()
+    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
+    ok = done.wait(10)  # with `_lock` held across the insert, the search would wait for the write (and the write for `go`)
+    idx.go.set(); t.join(20); s.join(20)
+    assert ok, "the search waited for the write's index insert"
+    assert 'error' not in out and 'error' not in got
+    assert got['value'][0][0].node.text == DOCS[0]  # the committed node not applied yet is not seen half-way
+    nid = out['value']
+    assert mem.get(nid).text == "The Zorblat is 80 km long." and nid in [h.node.id for h in mem.search("How long is the Zorblat?", k=5)]
+
+
+def test_a_write_runs_while_a_search_is_in_the_index(mem):
+    idx = PausingIndex(mem.index, 'search'); mem.index = idx
+    s, got = in_thread(lambda: mem.search("Which river flows through Quenby?", k=2))
+    assert idx.paused.wait(20)  # the search is inside the index
+    done = threading.Event()
+    t, out = in_thread(lambda: (mem.add_node("The Zorblat is 80 km long.", NodeType.FACT), done.set()))
+    ok = done.wait(10)
+    idx.go.set(); s.join(20); t.join(20)
+    assert ok, "the write waited for the search"
+    assert 'error' not in out and 'error' not in got
+    assert [h.node.text for h in got['value']][0] == DOCS[0]
+
+
+def test_a_failed_index_insert_is_retried_under_the_lock(mem):
+    idx = PausingIndex(mem.index, 'none'); mem.index = idx
+    idx.fail_add = 1  # the insert outside the lock fails once; the node must still be indexed and found
+    nid = mem.add_node("The Zorblat is 80 km long.", NodeType.FACT)
+    assert idx.fail_add == 0 and nid in [h.node.id for h in mem.search("How long is the Zorblat?", k=5)]
+    assert len(mem.index) == len(DOCS) + 1
