@@ -150,7 +150,8 @@ def test_kill9_of_a_writer_loses_no_acknowledged_write_and_the_other_process_agr
             mine = survivor.add_node(f"survivor's note {trial}", 'Fact')  # writes interleave with the writer's
             time.sleep(rng.uniform(0.2, 0.8))
             os.kill(p.pid, signal.SIGKILL); p.wait()
-            acked |= {int(l.split()[1]) for l in p.stdout.read().splitlines() if l.startswith('NODE ')} | {mine}
+            lines = p.stdout.read().split('\n')[:-1]  # complete lines only: a kill can cut the last one (a full buffer flushed mid-line)
+            acked |= {int(l.split()[1]) for l in lines if l.startswith('NODE ')} | {mine}
         survivor.sync()
         _check_agrees(survivor, acked)
     with Memory.open(db, HashingEmbedder(dim=64), cfg) as reopened:
