@@ -53,8 +53,8 @@ def test_a_name_raises_a_node_up_to_but_never_past_the_seed_that_named_it(tmp_pa
     with RuvLLM(extractive_config(tmp_path / 'cap'), start_scheduler=False) as llm:
         z, q = llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia."], progress=False)
         mem = llm.memory
-        act = mem.propagate({z: 1.0, q: 0.9}, hops=0)  # sharpened: 1.0 and 0.81; the name "Quenby" adds 0.5
+        act = mem.propagate({z: 1.0, q: 0.9}, hops=0, sharpness=2.0)  # sharpened: 1.0 and 0.81; the name "Quenby" adds 0.5
         assert 0.81 < act[q] < act[z] == 1.0
-        assert mem.propagate({z: 1.0, q: 0.9}, hops=0, name_mix=0.0)[q] == pytest.approx(0.81)
+        assert mem.propagate({z: 1.0, q: 0.9}, hops=0, sharpness=2.0, name_mix=0.0)[q] == pytest.approx(0.81)
         top = mem.hybrid_subgraph("Which river flows through Quenby?").ranked()[0].node.id
         assert top == z

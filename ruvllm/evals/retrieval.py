@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEFAULT_PATH', 'DEFAULT_PATH_ABLATIONS', 'PROFILE_STAGES', 'INGEST_STEPS',
            'conversation_memory', 'memory_rankers', 'default_path_rankers', 'evaluate_retrieval', 'retrieval_frame',
-           'markdown_table', 'targets', 'run_retrieval', 'generated_memory', 'retrieval_call_latency',
+           'markdown_table', 'targets', 'run_retrieval', 'loco_choice', 'generated_memory', 'retrieval_call_latency',
            'retrieval_profile', 'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall',
            'SentenceTransformerEmbedder', 'embedder_report']
 
@@ -57,6 +57,7 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, no name links, both directions (backward=1)': (True, dict(propagate_name_mix=0.0, propagate_backward=1.0)),
     'hybrid+graph, both directions (backward=1)': (True, dict(propagate_backward=1.0)),
     'hybrid+graph, flat seeds (sharpness=1)': (True, dict(propagate_sharpness=1.0)),
+    'hybrid+graph, sharper seeds (sharpness=2, the default before retr8)': (True, dict(propagate_sharpness=2.0)),
     'dense+graph (no lexical side)': (True, dict(rrf_lexical_weight=0.0)),
     'hybrid, no dates (date_weight=0)': (False, dict(date_weight=0.0)),
     'hybrid+graph, no dates (date_weight=0)': (True, dict(date_weight=0.0)),
@@ -199,6 +200,45 @@ def run_retrieval(split: str = 'dev',  # 'dev' (tuning) or 'test' (once, at the 
         print(markdown_table(df[df.category == 'all']), '', markdown_table(df[df.method.isin((*MAIN, DEFAULT_PATH)) & (df.category != 'all')]),
               '', targets(df), sep='\n')
     return df
+
+# %% ../../nbs/evals/08_retrieval.ipynb #e8a10c02
+def loco_choice(variants: dict,  # name -> (propagate, MemoryConfig fields changed): the candidate settings, the current default among them
+                split: str = 'dev',  # never 'test': choosing on it would tune on it
+                embedder=None,  # default: WordLlama 256-d
+                conversations=None,  # only these conversation ids (default: all)
+                k: int = 10,  # recall cut-off the choice is made on
+               ) -> pd.DataFrame:
+    """Leave one conversation out: for each conversation, the variant with the best R@k on the *other* conversations
+    (asked at the question's time and, as the default path is, without it: the two summed), then its R@k on the one
+    left out, beside hybrid's and each variant's own. The last row pools the held-out figures: an estimate of what
+    choosing among `variants` is worth on conversations it did not see. Rows: per conversation; columns in percent."""
+    if split == 'test': raise ValueError("loco_choice chooses settings: run it on dev, never on the test split")
+    from ruvllm.config import MemoryConfig
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]
+    settings = {'hybrid': (False, {}), **variants}
+    R = {}  # (name, asked) -> per-question recall@k
+    with conversation_memory(turns, embedder) as mem:
+        base = mem.cfg
+        for name, (prop, kw) in settings.items():
+            mem.cfg = dataclasses.replace(base, **kw)
+            try:
+                for asked in (True, False):
+                    R[name, asked] = np.array([recall_at_k([tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=prop,
+                                                                                   now=q['asked_at'] if asked else None))], [q['evidence']], k) for q in qs])
+            finally: mem.cfg = base
+    conv = np.array([q['conversation'] for q in qs]); rows = []
+    for c in sorted(set(conv)):
+        out, held = conv != c, conv == c
+        best = max(variants, key=lambda n: R[n, True][out].mean() + R[n, False][out].mean())
+        rows.append(dict(conversation=c, n=int(held.sum()), chosen=best, **{f'{n} R@{k}': 100 * R[n, True][held].mean() for n in settings},
+                         **{f'chosen R@{k}': 100 * R[best, True][held].mean(), f'chosen R@{k}, no asking time': 100 * R[best, False][held].mean()}))
+    df = pd.DataFrame(rows)
+    pooled = {col: float(np.average(df[col], weights=df.n)) for col in df.columns if col.endswith(('R@%d' % k, 'no asking time'))}
+    return pd.concat([df, pd.DataFrame([dict(conversation='pooled', n=int(df.n.sum()), chosen='', **pooled)])], ignore_index=True).round(1)
+
 
 # %% ../../nbs/evals/08_retrieval.ipynb #014cb971
 @contextmanager
