@@ -576,6 +576,7 @@ class FastGRNNRouter:
         self.setting_support = None  # the generation settings with logged outcomes (`fit_setting_support`)
         self.escalation_recall = 0.0  # share of a cheaper tier's failures escalation hands to the safe tier (`cascade_values`; the orchestrator sets it)
         self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
+        self._masks = {}  # `available` -> its tier mask (`_available_mask`)
         self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
                          LearningConfig().cost_weight if cost_weight is None else cost_weight)
         self._fuse()
@@ -678,11 +679,18 @@ def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarra
 @patch
 def _available_mask(self: FastGRNNRouter, available):
     if available is None: return np.ones(len(self.tiers), bool)
+    # the same `available` comes with every request: its (read-only) mask is kept, per configured tiers
+    key = (tuple(self.tiers), tuple(available.items()) if isinstance(available, dict) else tuple(available))
+    try: hit = self._masks.get(key)
+    except TypeError: key = hit = None  # unhashable entries: not kept
+    if hit is not None: return hit
     if isinstance(available, dict): names = [t for t, ok in available.items() if ok]
     else: names = list(available)
     names = {ModelTier.parse(t).value if isinstance(t, (str, ModelTier)) else t for t in names}
     mask = np.array([t in names for t in self.tiers])
     if not mask.any(): raise RouterError(f"no configured tier is available: configured {self.tiers}, available {sorted(map(str, names))}")
+    mask.flags.writeable = False
+    if key is not None and len(self._masks) < 64: self._masks[key] = mask  # a few tier sets in practice; bounded anyway
     return mask
 
 # %% ../nbs/05_router.ipynb #9413cb7f

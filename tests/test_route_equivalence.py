@@ -159,9 +159,10 @@ def test_routes_are_the_reference_routes(texts, tier_choice, recall, cost_weight
     for i, t in enumerate(texts):
         rs = RetrievalStats(hit_count=i % 9, sim_top1=float(rng.uniform()), sim_mean=0.3, key_coverage=float(rng.uniform()))
         x = build_features(t, rng.normal(size=384), rs, Constraints(max_tokens=64), i % 3)
-        available = [['tiny', 'small', 'medium'], ['small', 'medium'], ['tiny', 'medium'], ['tiny']][i % 4]
-        d, _ = r.decide(x, available=available)
-        want = reference_route(r, x, available)
+        available = [['tiny', 'small', 'medium'], ['small', 'medium'], ['tiny', 'medium'], ['tiny'],
+                     {'tiny': True, 'small': False, 'medium': True}, {'tiny': False, 'small': True, 'medium': True}][i % 6]
+        d, _ = r.decide(x, available=available)  # each tier set again and again: the kept masks are the right ones
+        want = reference_route(r, x, [t for t in available if not isinstance(available, dict) or available[t]])
         assert (d.tier, d.confidence, d.fallback) == want, (t, d, want)
         seen.add((d.tier, d.fallback))
     assert len(seen) >= (2 if scale == 0 else 3), seen  # the routes differ, so the comparison means something
