@@ -172,21 +172,33 @@ def query_stats(text: str) -> np.ndarray:
         else: stem.append(l)
     stem_low = ('\n'.join(stem) if stem else t).lower()
     b = t.encode('utf-8'); asc = len(b) == nc
+    # a regex runs only when the text holds a character or word every match needs: the same counts, fewer scans.
+    # `\d` also matches non-ASCII digits, so a non-ASCII text may hold digits the byte count misses.
+    dig = _count(b, _DIGITS); anydig = dig > 0 or not asc
+    n_num = len(_NUM.findall(t)) if anydig else 0
+    n_eqn = len(_EQN.findall(t)) if anydig or _count(b, b'=<>(^') else 0
+    code = _count(b, b'=#(') or 'def ' in t or 'return' in t or 'function' in t or 'class ' in t or 'import ' in t
+    n_code = len(_CODE.findall(t)) if code else 0
+    n_units = len(_UNITS.findall(t)) if anydig or _count(b, b'%$') or '°' in t else 0
+    year = dig >= 4 and bool(_YEAR.search(t))  # [0-9]{4}: ASCII digits only
+    low = t.lower(); passage = ('passage' in low or 'following' in low) and bool(_PASSAGE.search(low))
+    neg = ('not' in stem_low or 'except' in stem_low or 'false' in stem_low or 'incorrect' in stem_low
+           or 'least' in stem_low) and bool(_NEG.search(stem_low))
     letters = _count(b, _LETTERS) or 1
     n_punct = _count(b, _PUNCTS) + (0 if asc else len(_U_PUNCT.findall(t)))
     n_math = _count(b, _MATHS) + (0 if asc else len(_U_MATH.findall(t)))
     v = (_sq(nw, 512), _sq(nc, 4096), _sq(len(lines), 64), _sq(max(1, len(_SENT.findall(t))), 32),
          sum(map(len, alpha)) / na / 10.0, 4.0 * sum(len(w) >= 10 for w in alpha) / na,
          float('?' in t), float(first in _WH), float(first in _AUX), float(first in _IMP),
-         float('which of the following' in stem_low or 'which one of' in stem_low), float(bool(_NEG.search(stem_low))),
+         float('which of the following' in stem_low or 'which one of' in stem_low), float(neg),
          min(len(opts), 8) / 4.0, _sq(sum(map(len, opts)) / len(opts), 256) if opts else 0.0,
          sum(bool(_NUMOPT.fullmatch(o.strip())) for o in opts) / len(opts) if opts else 0.0,
-         min(10.0 * _count(b, _DIGITS) / nc, 2.0), _sq(len(_NUM.findall(t)), 64),
+         min(10.0 * dig / nc, 2.0), _sq(n_num, 64),
          min(20.0 * n_math / nc, 2.0), float(bool(_LATEX.search(t))),
-         _sq(len(_EQN.findall(t)), 16), _sq(len(_CODE.findall(t)) + _count(b, b'{};'), 32),
+         _sq(n_eqn, 16), _sq(n_code + _count(b, b'{};'), 32),
          4.0 * _count(b, _UPPERS) / letters, 2.0 * sum(w[0].isupper() for w in alpha[1:]) / na,
-         float(bool(_YEAR.search(t))), float('"' in t or '“' in t or bool(_PASSAGE.search(t.lower()))), _sq(t.count(' | ') + len(_PAIRED.findall(t)), 8),
-         _sq(len(_UNITS.findall(t)), 16), 5.0 * n_punct / nc)
+         float(year), float('"' in t or '“' in t or passage), _sq(t.count(' | ') + len(_PAIRED.findall(t)), 8),
+         _sq(n_units, 16), 5.0 * n_punct / nc)
     return np.array(v)
 
 # %% ../nbs/05_router.ipynb #29ade1a1
@@ -215,10 +227,10 @@ class RouterFeatures:
 def embedding_block(self: RouterFeatures, query_vec) -> np.ndarray:
     "Matryoshka prefix of `query_vec`, renormalised to unit RMS (zeros stay zeros)."
     v = np.asarray(query_vec, dtype=float)
-    if v.ndim != 1 or not np.all(np.isfinite(v)):
+    if v.ndim != 1 or not np.isfinite(v).all():
         raise RouterError(f"query_vec must be a finite 1-d vector, got shape {v.shape}" + ('' if v.ndim != 1 else ' with NaN/inf'))
     e = np.zeros(self.embedding_dim); k = min(len(v), self.embedding_dim); e[:k] = v[:k]
-    nrm = np.linalg.norm(e)
+    nrm = math.sqrt(e.dot(e))  # what `np.linalg.norm` computes for a 1-d float vector, without its checks
     return e * (math.sqrt(self.embedding_dim) / nrm) if nrm > 0 else e
 
 # %% ../nbs/05_router.ipynb #8ffdd08e
@@ -251,7 +263,7 @@ def build(self: RouterFeatures, query: str,  # the query text as the user wrote 
     later = turn_index > 0
     x[self.blocks['session']] = (_sq(turn_index, 32), float(not later), float(later and bool(_FOLLOWUP.match(query))),
                                  float(later and len(_WORD.findall(query)) < 8))
-    if not np.all(np.isfinite(x)): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
+    if not np.isfinite(x).all(): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
     return x
 
 # %% ../nbs/05_router.ipynb #4df46e1c
@@ -564,6 +576,7 @@ class FastGRNNRouter:
         self.setting_support = None  # the generation settings with logged outcomes (`fit_setting_support`)
         self.escalation_recall = 0.0  # share of a cheaper tier's failures escalation hands to the safe tier (`cascade_values`; the orchestrator sets it)
         self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
+        self._masks = {}  # `available` -> its tier mask (`_available_mask`)
         self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
                          LearningConfig().cost_weight if cost_weight is None else cost_weight)
         self._fuse()
@@ -666,11 +679,18 @@ def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarra
 @patch
 def _available_mask(self: FastGRNNRouter, available):
     if available is None: return np.ones(len(self.tiers), bool)
+    # the same `available` comes with every request: its (read-only) mask is kept, per configured tiers
+    key = (tuple(self.tiers), tuple(available.items()) if isinstance(available, dict) else tuple(available))
+    try: hit = self._masks.get(key)
+    except TypeError: key = hit = None  # unhashable entries: not kept
+    if hit is not None: return hit
     if isinstance(available, dict): names = [t for t, ok in available.items() if ok]
     else: names = list(available)
     names = {ModelTier.parse(t).value if isinstance(t, (str, ModelTier)) else t for t in names}
     mask = np.array([t in names for t in self.tiers])
     if not mask.any(): raise RouterError(f"no configured tier is available: configured {self.tiers}, available {sorted(map(str, names))}")
+    mask.flags.writeable = False
+    if key is not None and len(self._masks) < 64: self._masks[key] = mask  # a few tier sets in practice; bounded anyway
     return mask
 
 # %% ../nbs/05_router.ipynb #9413cb7f
@@ -703,10 +723,15 @@ def cascade_values(q: np.ndarray,  # (n, K) estimated success per tier
 @patch
 def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask: np.ndarray, ks: int) -> tuple[int, float]:
     "(tier, its expected success): the best available tier by expected utility (`cascade_values`; ties to the cheaper), or by the tier head."
-    succ, u = (v[0] for v in cascade_values(qual, self.costs, self.cost_weight, ks, self.escalation_recall))
+    # one row in Python floats: `cascade_values`' arithmetic, in the same order, so bit for bit its values (numpy is slower on 1-3 tiers)
+    q, c, lam, rec = qual.tolist(), self.costs.tolist(), self.cost_weight, self.escalation_recall
+    qs, cs = q[ks], c[ks]
+    succ = [qi + (1.0 - qi) * rec * qs if ci < cs else qi for qi, ci in zip(q, c)]
     if self.cfg.tier_choice == 'tier_head': k = int(np.argmax(np.where(mask, tier_logits, -np.inf))); return k, float(succ[k])
-    u = np.where(mask, u, -np.inf)
-    k = int(np.flatnonzero(u >= u.max() - 1e-12)[np.argmin(self.costs[u >= u.max() - 1e-12])])
+    u = [(qi - lam * ci + (1.0 - qi) * rec * (qs - lam * cs) if ci < cs else qi - lam * ci) if m else -math.inf
+         for qi, ci, m in zip(q, c, mask.tolist())]
+    top = max(u) - 1e-12
+    k = min((i for i, ui in enumerate(u) if ui >= top), key=c.__getitem__)  # the cheapest of the ties (the first, as argmin)
     return k, float(succ[k])
 
 @patch
@@ -735,7 +760,7 @@ def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndar
     # untrained, or on a query unlike anything it was trained on, the estimates mean nothing: the safe default.
     # Trained and unsure, escalate when the safe tier is expected to do clearly better, or when a cheaper tier is not
     # itself expected to answer (the success floor).
-    floored = floor_picks(np.array([k]), qual[None], self.costs, ks, self.cfg.cheap_success_floor)[0] != k
+    floored = bool(self.costs[k] < self.costs[ks] and qual[k] < self.cfg.cheap_success_floor)  # `floor_picks` of this one pick
     if self.rounds == 0 or novel or floored or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
         fallback, k = True, ks
         ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
@@ -756,7 +781,7 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
     "Route one request: (Decision, new hidden state)."
     x = np.asarray(features, dtype=float)
     if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
-    if not np.all(np.isfinite(x)): raise RouterError("features contain NaN or inf")
+    if not np.isfinite(x).all(): raise RouterError("features contain NaN or inf")
     if h is not None:
         h = np.asarray(h, dtype=float)
         if h.shape != (self.hidden_dim,): raise RouterError(f"hidden state must have shape ({self.hidden_dim},), got {h.shape}")
