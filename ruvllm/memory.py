@@ -1495,7 +1495,7 @@ def search(self:LexicalIndex,
         if len(self.acc) < len(self.lengths): self.acc = np.zeros(max(len(self.lengths), 2 * len(self.acc)))
         cand, score = _bm25_sum(slots, tf, idf, np.frombuffer(self.lengths, np.float32), *consts, allowed, self.acc)
     if len(cand) > k:  # by slot first, as the candidates always came: which of the slots tied at the cut are kept stays as it was
-        bys = np.argsort(cand); cand, score = cand[bys], score[bys]
+        bys = np.argsort(cand, kind='stable'); cand, score = cand[bys], score[bys]  # (each slot once: any sort gives this order; runs sort fastest stably)
         top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
     order = np.lexsort((cand, -score))
     return cand[order], score[order]
@@ -2116,6 +2116,27 @@ def _chain_sums(p, ei, ej, decay, hops):
         out += g * (nf + nb); f, b, g = nf, nb, g * decay
     return out
 
+@njit(nogil=True, cache=True)
+def _window_factors(ids, r, wid, ei, ej, flat, mix, decay, window):  # mix: `propagate_window_mix` × the `Follows` weight
+    "`_window_lift`'s arithmetic in one pass over the window walk (node ids `wid`, seeds first, their `flat`; edges ei → ej as indices into `wid`)."
+    nw = len(wid)
+    key = np.unique(ei * nw + ej)  # each edge once, however often the walk met it
+    a, b = key // nw, key % nw
+    q = np.zeros(nw); q[:len(flat)] = flat
+    lift = mix * _chain_sums(q, a, b, decay, window)
+    chained = np.zeros(nw, np.bool_)
+    for e in range(len(key)): chained[a[e]] = True; chained[b[e]] = True
+    order = np.argsort(wid, kind='mergesort'); sw = wid[order]  # `wid` holds each id once
+    at = np.full(len(ids), -1, np.int64); best = -np.inf  # a scored node's place in the walk (-1: the walk did not reach it)
+    for x in range(len(ids)):
+        p = min(np.searchsorted(sw, ids[x]), nw - 1)
+        if sw[p] == ids[x]: at[x] = order[p]; best = max(best, 1.0 + lift[order[p]])
+    out = r.copy()
+    for x in range(len(ids)):  # in no chain (a fact, a correction): nothing to judge it by; it keeps its place against the best stretch
+        if at[x] >= 0: out[x] *= (1.0 + lift[at[x]]) if chained[at[x]] else best
+    top, new = r.max(), out.max()
+    return out * (top / new) if new > 0 else out  # rescaled: the best keeps its activation (the scores' scale is the attention's)
+
 @patch
 def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # flat: the seeds' unsharpened activation (fused / best)
                  follows: float = 1.0) -> np.ndarray:  # the `Follows` type weight (`edge_type_weights`): scales the lift, 0 turns it off
@@ -2123,18 +2144,8 @@ def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # fl
     c = self.cfg
     if window <= 0 or c.propagate_window_mix * follows <= 0 or not len(seeds) or not len(ids): return r
     with self._lock: wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
-    key = np.unique(ei * len(wid) + ej)  # each edge once, however often the walk met it
-    q = np.zeros(len(wid)); q[:len(seeds)] = flat
-    lift = c.propagate_window_mix * follows * _chain_sums(q, key // len(wid), key % len(wid), float(c.propagate_window_decay), window)
-    order = np.argsort(wid, kind='stable')
-    at = order[np.minimum(np.searchsorted(wid, ids, sorter=order), len(wid) - 1)]
-    found = wid[at] == ids  # a scored node the window walk reached
-    chained = (np.bincount(key // len(wid), minlength=len(wid)) + np.bincount(key % len(wid), minlength=len(wid))) > 0
-    m = 1.0 + lift[at[found]]
-    m[~chained[at[found]]] = m.max()  # in no chain (a fact, a correction): nothing to judge it by; it keeps its place against the best stretch
-    top, r = r.max(), r.copy()
-    r[found] *= m
-    return r * (top / r.max()) if r.max() > 0 else r  # rescaled: the best keeps its activation (the scores' scale is the attention's)
+    return _window_factors(ids, r, wid, ei, ej, flat, c.propagate_window_mix * follows, float(c.propagate_window_decay), window)
+
 
 # %% ../nbs/04_memory.ipynb #e2a86f17
 @patch
