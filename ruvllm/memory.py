@@ -2001,7 +2001,7 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
     any edge): (node ids; per edge, its src index, dst index, weight × type weight). One `_walk` over `EdgeArrays`' arrays."""
     ids = np.asarray(ids, np.int64)
     spread = ids if spread is None else np.asarray(spread, np.int64)
-    E, tw = self._edges, np.array([etypes.get(t.value, 0.0) for t in _EDGE_TYPES])
+    E, tw = self._edges, np.array([etypes.get(v, 0.0) for v in _EDGE_CODE])  # (type values in code order)
     with self._lock:
         visible = self._mask(self._namespaces(namespace), None, True)
         comp = self._compressed() if self.cfg.search_compressed else None  # without it no node is compressed (the flag below)
@@ -2078,15 +2078,18 @@ def _hops(p, to, fr, val, mix, hops):
         r = p + mix * acc
     return r
 
+@njit(nogil=True, cache=True)
 def _activate(p, ei, ej, ew, backward, mix, hops):
     "Propagation's activation: A[to, from] is the largest of 0, the edges' weights along them and backward × weight against them."
-    to, fr, val = np.concatenate((ej, ei)), np.concatenate((ei, ej)), np.concatenate((ew, backward * ew))
-    key = to * len(p) + fr
-    order = np.argsort(key, kind='stable')  # one entry per (to, from), by row then column: a row sums as a dense product does
-    key, val = key[order], val[order]
-    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.zeros(0, np.int64)
-    val = np.maximum(np.maximum.reduceat(val, first), 0.0) if len(key) else val
-    return _hops(p, key[first] // len(p), key[first] % len(p), val, mix, hops)
+    n = len(p)
+    key = np.concatenate((ej * n + ei, ei * n + ej))  # (to, from): along each edge, then against it
+    val = np.concatenate((ew, backward * ew))
+    order = np.argsort(key, kind='mergesort')  # one entry per (to, from), by row then column: a row sums as a dense product does
+    uk, uv, m = np.empty(len(key), np.int64), np.empty(len(key)), 0
+    for o in order:
+        if m and key[o] == uk[m - 1]: uv[m - 1] = max(uv[m - 1], val[o])
+        else: uk[m] = key[o]; uv[m] = val[o]; m += 1
+    return _hops(p, uk[:m] // n, uk[:m] % n, np.maximum(uv[:m], 0.0), mix, hops)
 
 @patch
 def propagate(self:Memory,
