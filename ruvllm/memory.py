@@ -1861,10 +1861,16 @@ def fused_candidates(self:Memory,
     return qv, rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #b8e20d02
+from functools import lru_cache
+
 def same_text_key(text: str,  # a node's text
                   speaker=None,  # its metadata's `speaker`, if any
                  ) -> tuple:
     "What a node says, to find nodes that say the same thing: (speaker, words casefolded and single-spaced) of a chat turn, its date header left out; (None, the words) of any other text."
+    return _text_key(text, speaker if isinstance(speaker, str) else None)  # (`turn_parts` reads any other speaker as none)
+
+@lru_cache(maxsize=16384)
+def _text_key(text: str, speaker: str | None) -> tuple:  # memoised: the same nodes come back request after request
     who, said = turn_parts(text, speaker)
     return who, ' '.join(said.split()).casefold()
 
@@ -2010,9 +2016,21 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                      self._archived, self._superseded, self._archived if comp is None else comp, comp is not None,
                      self._id_scratch(max(len(self._node_slot), int(ids.max(initial=-1)) + 1)))
 
-# %% ../nbs/04_memory.ipynb #b8d2f3e5
+# %% ../nbs/04_memory.ipynb #f9a1c2d3
 from .text import WORD, names
 
+@lru_cache(maxsize=16384)
+def _said_names(text: str, speaker: str | None) -> tuple:  # memoised: the same nodes come back request after request
+    "The capitalised words (not stop words) of the names a node's text says, its turn header left out, each once: where its name links start."
+    said = turn_parts(text, speaker)[1]
+    return tuple(dict.fromkeys(p for n in names(said) for p in WORD.findall(n) if p[0].isupper() and p.lower() not in STOP_WORDS))
+
+@lru_cache(maxsize=4096)
+def _written(name: str) -> re.Pattern:
+    "`name` written as a whole word."
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+
+# %% ../nbs/04_memory.ipynb #b8d2f3e5
 @patch
 def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int]]:  # caller holds `_lock`; `allowed`: `_candidate_mask`
     "Per node id, the visible nodes (other than it) that write a name it said, a word at most `max_nodes` visible nodes hold as their own."
@@ -2021,14 +2039,14 @@ def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int
     for i in ids:
         s = int(self._node_slot[i]) if 0 <= i < len(self._node_slot) else -1
         near = set()
-        said = turn_parts(texts[s], (mds[s] or {}).get('speaker'))[1] if s >= 0 and texts[s] else ''
-        for name in dict.fromkeys(p for n in names(said) for p in WORD.findall(n) if p[0].isupper() and p.lower() not in STOP_WORDS):
+        sp = (mds[s] or {}).get('speaker') if s >= 0 else None
+        for name in _said_names(texts[s], sp if isinstance(sp, str) else None) if s >= 0 and texts[s] else ():
             j = lx.vocab.get(name.lower())
             if j is None or len(lx.slots[j]) > cap: continue  # a word that common names no one thing
             sl = np.frombuffer(lx.slots[j], np.int32)
             sl = sl[(np.frombuffer(lx.counts[j], np.float32) >= 1.0) & allowed[sl]]  # its own word (not the turn before's), visible
             if 2 <= len(sl) <= max_nodes:  # rare as a word; linked where it is written as a name ("West End" is not "the end")
-                written = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+                written = _written(name)
                 near.update(y for y in sl.tolist() if written.search(texts[y]))
         near.discard(s)
         out.append(self._slot_node[np.array(sorted(near), np.int64)].tolist())
