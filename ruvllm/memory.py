@@ -1495,7 +1495,7 @@ def search(self:LexicalIndex,
         if len(self.acc) < len(self.lengths): self.acc = np.zeros(max(len(self.lengths), 2 * len(self.acc)))
         cand, score = _bm25_sum(slots, tf, idf, np.frombuffer(self.lengths, np.float32), *consts, allowed, self.acc)
     if len(cand) > k:  # by slot first, as the candidates always came: which of the slots tied at the cut are kept stays as it was
-        bys = np.argsort(cand); cand, score = cand[bys], score[bys]
+        bys = np.argsort(cand, kind='stable'); cand, score = cand[bys], score[bys]  # (each slot once: any sort gives this order; runs sort fastest stably)
         top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
     order = np.lexsort((cand, -score))
     return cand[order], score[order]
@@ -1861,10 +1861,16 @@ def fused_candidates(self:Memory,
     return qv, rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #b8e20d02
+from functools import lru_cache
+
 def same_text_key(text: str,  # a node's text
                   speaker=None,  # its metadata's `speaker`, if any
                  ) -> tuple:
     "What a node says, to find nodes that say the same thing: (speaker, words casefolded and single-spaced) of a chat turn, its date header left out; (None, the words) of any other text."
+    return _text_key(text, speaker if isinstance(speaker, str) else None)  # (`turn_parts` reads any other speaker as none)
+
+@lru_cache(maxsize=16384)
+def _text_key(text: str, speaker: str | None) -> tuple:  # memoised: the same nodes come back request after request
     who, said = turn_parts(text, speaker)
     return who, ' '.join(said.split()).casefold()
 
@@ -2001,7 +2007,7 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
     any edge): (node ids; per edge, its src index, dst index, weight × type weight). One `_walk` over `EdgeArrays`' arrays."""
     ids = np.asarray(ids, np.int64)
     spread = ids if spread is None else np.asarray(spread, np.int64)
-    E, tw = self._edges, np.array([etypes.get(t.value, 0.0) for t in _EDGE_TYPES])
+    E, tw = self._edges, np.array([etypes.get(v, 0.0) for v in _EDGE_CODE])  # (type values in code order)
     with self._lock:
         visible = self._mask(self._namespaces(namespace), None, True)
         comp = self._compressed() if self.cfg.search_compressed else None  # without it no node is compressed (the flag below)
@@ -2010,9 +2016,21 @@ def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                      self._archived, self._superseded, self._archived if comp is None else comp, comp is not None,
                      self._id_scratch(max(len(self._node_slot), int(ids.max(initial=-1)) + 1)))
 
-# %% ../nbs/04_memory.ipynb #b8d2f3e5
+# %% ../nbs/04_memory.ipynb #f9a1c2d3
 from .text import WORD, names
 
+@lru_cache(maxsize=16384)
+def _said_names(text: str, speaker: str | None) -> tuple:  # memoised: the same nodes come back request after request
+    "The capitalised words (not stop words) of the names a node's text says, its turn header left out, each once: where its name links start."
+    said = turn_parts(text, speaker)[1]
+    return tuple(dict.fromkeys(p for n in names(said) for p in WORD.findall(n) if p[0].isupper() and p.lower() not in STOP_WORDS))
+
+@lru_cache(maxsize=4096)
+def _written(name: str) -> re.Pattern:
+    "`name` written as a whole word."
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+
+# %% ../nbs/04_memory.ipynb #b8d2f3e5
 @patch
 def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int]]:  # caller holds `_lock`; `allowed`: `_candidate_mask`
     "Per node id, the visible nodes (other than it) that write a name it said, a word at most `max_nodes` visible nodes hold as their own."
@@ -2021,14 +2039,14 @@ def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int
     for i in ids:
         s = int(self._node_slot[i]) if 0 <= i < len(self._node_slot) else -1
         near = set()
-        said = turn_parts(texts[s], (mds[s] or {}).get('speaker'))[1] if s >= 0 and texts[s] else ''
-        for name in dict.fromkeys(p for n in names(said) for p in WORD.findall(n) if p[0].isupper() and p.lower() not in STOP_WORDS):
+        sp = (mds[s] or {}).get('speaker') if s >= 0 else None
+        for name in _said_names(texts[s], sp if isinstance(sp, str) else None) if s >= 0 and texts[s] else ():
             j = lx.vocab.get(name.lower())
             if j is None or len(lx.slots[j]) > cap: continue  # a word that common names no one thing
             sl = np.frombuffer(lx.slots[j], np.int32)
             sl = sl[(np.frombuffer(lx.counts[j], np.float32) >= 1.0) & allowed[sl]]  # its own word (not the turn before's), visible
             if 2 <= len(sl) <= max_nodes:  # rare as a word; linked where it is written as a name ("West End" is not "the end")
-                written = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+                written = _written(name)
                 near.update(y for y in sl.tolist() if written.search(texts[y]))
         near.discard(s)
         out.append(self._slot_node[np.array(sorted(near), np.int64)].tolist())
@@ -2078,15 +2096,18 @@ def _hops(p, to, fr, val, mix, hops):
         r = p + mix * acc
     return r
 
+@njit(nogil=True, cache=True)
 def _activate(p, ei, ej, ew, backward, mix, hops):
     "Propagation's activation: A[to, from] is the largest of 0, the edges' weights along them and backward × weight against them."
-    to, fr, val = np.concatenate((ej, ei)), np.concatenate((ei, ej)), np.concatenate((ew, backward * ew))
-    key = to * len(p) + fr
-    order = np.argsort(key, kind='stable')  # one entry per (to, from), by row then column: a row sums as a dense product does
-    key, val = key[order], val[order]
-    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.zeros(0, np.int64)
-    val = np.maximum(np.maximum.reduceat(val, first), 0.0) if len(key) else val
-    return _hops(p, key[first] // len(p), key[first] % len(p), val, mix, hops)
+    n = len(p)
+    key = np.concatenate((ej * n + ei, ei * n + ej))  # (to, from): along each edge, then against it
+    val = np.concatenate((ew, backward * ew))
+    order = np.argsort(key, kind='mergesort')  # one entry per (to, from), by row then column: a row sums as a dense product does
+    uk, uv, m = np.empty(len(key), np.int64), np.empty(len(key)), 0
+    for o in order:
+        if m and key[o] == uk[m - 1]: uv[m - 1] = max(uv[m - 1], val[o])
+        else: uk[m] = key[o]; uv[m] = val[o]; m += 1
+    return _hops(p, uk[:m] // n, uk[:m] % n, np.maximum(uv[:m], 0.0), mix, hops)
 
 @patch
 def propagate(self:Memory,
@@ -2116,6 +2137,27 @@ def _chain_sums(p, ei, ej, decay, hops):
         out += g * (nf + nb); f, b, g = nf, nb, g * decay
     return out
 
+@njit(nogil=True, cache=True)
+def _window_factors(ids, r, wid, ei, ej, flat, mix, decay, window):  # mix: `propagate_window_mix` × the `Follows` weight
+    "`_window_lift`'s arithmetic in one pass over the window walk (node ids `wid`, seeds first, their `flat`; edges ei → ej as indices into `wid`)."
+    nw = len(wid)
+    key = np.unique(ei * nw + ej)  # each edge once, however often the walk met it
+    a, b = key // nw, key % nw
+    q = np.zeros(nw); q[:len(flat)] = flat
+    lift = mix * _chain_sums(q, a, b, decay, window)
+    chained = np.zeros(nw, np.bool_)
+    for e in range(len(key)): chained[a[e]] = True; chained[b[e]] = True
+    order = np.argsort(wid, kind='mergesort'); sw = wid[order]  # `wid` holds each id once
+    at = np.full(len(ids), -1, np.int64); best = -np.inf  # a scored node's place in the walk (-1: the walk did not reach it)
+    for x in range(len(ids)):
+        p = min(np.searchsorted(sw, ids[x]), nw - 1)
+        if sw[p] == ids[x]: at[x] = order[p]; best = max(best, 1.0 + lift[order[p]])
+    out = r.copy()
+    for x in range(len(ids)):  # in no chain (a fact, a correction): nothing to judge it by; it keeps its place against the best stretch
+        if at[x] >= 0: out[x] *= (1.0 + lift[at[x]]) if chained[at[x]] else best
+    top, new = r.max(), out.max()
+    return out * (top / new) if new > 0 else out  # rescaled: the best keeps its activation (the scores' scale is the attention's)
+
 @patch
 def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # flat: the seeds' unsharpened activation (fused / best)
                  follows: float = 1.0) -> np.ndarray:  # the `Follows` type weight (`edge_type_weights`): scales the lift, 0 turns it off
@@ -2123,18 +2165,8 @@ def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # fl
     c = self.cfg
     if window <= 0 or c.propagate_window_mix * follows <= 0 or not len(seeds) or not len(ids): return r
     with self._lock: wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
-    key = np.unique(ei * len(wid) + ej)  # each edge once, however often the walk met it
-    q = np.zeros(len(wid)); q[:len(seeds)] = flat
-    lift = c.propagate_window_mix * follows * _chain_sums(q, key // len(wid), key % len(wid), float(c.propagate_window_decay), window)
-    order = np.argsort(wid, kind='stable')
-    at = order[np.minimum(np.searchsorted(wid, ids, sorter=order), len(wid) - 1)]
-    found = wid[at] == ids  # a scored node the window walk reached
-    chained = (np.bincount(key // len(wid), minlength=len(wid)) + np.bincount(key % len(wid), minlength=len(wid))) > 0
-    m = 1.0 + lift[at[found]]
-    m[~chained[at[found]]] = m.max()  # in no chain (a fact, a correction): nothing to judge it by; it keeps its place against the best stretch
-    top, r = r.max(), r.copy()
-    r[found] *= m
-    return r * (top / r.max()) if r.max() > 0 else r  # rescaled: the best keeps its activation (the scores' scale is the attention's)
+    return _window_factors(ids, r, wid, ei, ej, flat, c.propagate_window_mix * follows, float(c.propagate_window_decay), window)
+
 
 # %% ../nbs/04_memory.ipynb #e2a86f17
 @patch
