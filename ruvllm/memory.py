@@ -6,7 +6,8 @@
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
            'retrieval_stats', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime',
-           'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key']
+           'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key', 'spread_hops', 'activate_edges',
+           'chain_sums', 'window_factors']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -2087,7 +2088,7 @@ def _name_activation(self:Memory, ids, p, namespace, mix: float,
 
 # %% ../nbs/04_memory.ipynb #f46af708
 @njit(nogil=True, cache=True)
-def _hops(p, to, fr, val, mix, hops):
+def spread_hops(p, to, fr, val, mix, hops):
     "r ← p + mix · A r, `hops` times, A sparse: entry q is A[to[q], fr[q]] = val[q]."
     r = p.copy()
     for _ in range(hops):
@@ -2097,7 +2098,7 @@ def _hops(p, to, fr, val, mix, hops):
     return r
 
 @njit(nogil=True, cache=True)
-def _activate(p, ei, ej, ew, backward, mix, hops):
+def activate_edges(p, ei, ej, ew, backward, mix, hops):
     "Propagation's activation: A[to, from] is the largest of 0, the edges' weights along them and backward × weight against them."
     n = len(p)
     key = np.concatenate((ej * n + ei, ei * n + ej))  # (to, from): along each edge, then against it
@@ -2107,7 +2108,7 @@ def _activate(p, ei, ej, ew, backward, mix, hops):
     for o in order:
         if m and key[o] == uk[m - 1]: uv[m - 1] = max(uv[m - 1], val[o])
         else: uk[m] = key[o]; uv[m] = val[o]; m += 1
-    return _hops(p, uk[:m] // n, uk[:m] % n, np.maximum(uv[:m], 0.0), mix, hops)
+    return spread_hops(p, uk[:m] // n, uk[:m] % n, np.maximum(uv[:m], 0.0), mix, hops)
 
 @patch
 def propagate(self:Memory,
@@ -2127,7 +2128,7 @@ def propagate(self:Memory,
 
 # %% ../nbs/04_memory.ipynb #c4d19e52
 @njit(nogil=True, cache=True)
-def _chain_sums(p, ei, ej, decay, hops):
+def chain_sums(p, ei, ej, decay, hops):
     "Σ over h = 1..`hops` of decay^(h−1) · (Fʰ p + Bʰ p), F along the edges (ei → ej), B against them: on a chain of turns, what each node hears from the seeds h turns before and after it."
     f, b, out, g = p.copy(), p.copy(), np.zeros(len(p)), 1.0
     for _ in range(hops):
@@ -2138,13 +2139,13 @@ def _chain_sums(p, ei, ej, decay, hops):
     return out
 
 @njit(nogil=True, cache=True)
-def _window_factors(ids, r, wid, ei, ej, flat, mix, decay, window):  # mix: `propagate_window_mix` × the `Follows` weight
+def window_factors(ids, r, wid, ei, ej, flat, mix, decay, window):  # mix: `propagate_window_mix` × the `Follows` weight
     "`_window_lift`'s arithmetic in one pass over the window walk (node ids `wid`, seeds first, their `flat`; edges ei → ej as indices into `wid`)."
     nw = len(wid)
     key = np.unique(ei * nw + ej)  # each edge once, however often the walk met it
     a, b = key // nw, key % nw
     q = np.zeros(nw); q[:len(flat)] = flat
-    lift = mix * _chain_sums(q, a, b, decay, window)
+    lift = mix * chain_sums(q, a, b, decay, window)
     chained = np.zeros(nw, np.bool_)
     for e in range(len(key)): chained[a[e]] = True; chained[b[e]] = True
     order = np.argsort(wid, kind='mergesort'); sw = wid[order]  # `wid` holds each id once
@@ -2165,7 +2166,7 @@ def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # fl
     c = self.cfg
     if window <= 0 or c.propagate_window_mix * follows <= 0 or not len(seeds) or not len(ids): return r
     with self._lock: wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
-    return _window_factors(ids, r, wid, ei, ej, flat, c.propagate_window_mix * follows, float(c.propagate_window_decay), window)
+    return window_factors(ids, r, wid, ei, ej, flat, c.propagate_window_mix * follows, float(c.propagate_window_decay), window)
 
 
 # %% ../nbs/04_memory.ipynb #e2a86f17
@@ -2192,7 +2193,7 @@ def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_we
     with self._lock:  # only seeds strong enough to move a ranking spread
         ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, ids[p0 >= c.propagate_min_seed])
     p = np.zeros(len(ids)); p[:len(seeds)] = p0
-    r = _activate(p, ei, ej, ew, float(backward), float(mix), hops)
+    r = activate_edges(p, ei, ej, ew, float(backward), float(mix), hops)
     r = self._window_lift(ids, r, ids[:len(seeds)], flat, namespace, window, etypes.get(EdgeType.FOLLOWS.value, 0.0))
     return self._name_activation(ids, r, namespace, float(name_mix), named)  # names last: never past the node that named them
 

@@ -2,24 +2,24 @@
 Each kernel is compared with the numpy code it replaced (kept here as `reference_*`) over varied random inputs."""
 import numpy as np
 import pytest
-from ruvllm.memory import _activate, _chain_sums, _window_factors, same_text_key
+from ruvllm.memory import activate_edges, chain_sums, window_factors, same_text_key
 
 
-def reference_activate(p, ei, ej, ew, backward, mix, hops):  # the numpy `_activate` before fast9
-    from ruvllm.memory import _hops
+def reference_activate(p, ei, ej, ew, backward, mix, hops):  # the numpy `activate_edges` before fast9
+    from ruvllm.memory import spread_hops
     to, fr, val = np.concatenate((ej, ei)), np.concatenate((ei, ej)), np.concatenate((ew, backward * ew))
     key = to * len(p) + fr
     order = np.argsort(key, kind='stable')
     key, val = key[order], val[order]
     first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else np.zeros(0, np.int64)
     val = np.maximum(np.maximum.reduceat(val, first), 0.0) if len(key) else val
-    return _hops(p, key[first] // len(p), key[first] % len(p), val, mix, hops)
+    return spread_hops(p, key[first] // len(p), key[first] % len(p), val, mix, hops)
 
 
 def reference_window(ids, r, wid, ei, ej, flat, mix, decay, window):  # `_window_lift`'s numpy steps before fast9
     key = np.unique(ei * len(wid) + ej)
     q = np.zeros(len(wid)); q[:len(flat)] = flat
-    lift = mix * _chain_sums(q, key // len(wid), key % len(wid), decay, window)
+    lift = mix * chain_sums(q, key // len(wid), key % len(wid), decay, window)
     order = np.argsort(wid, kind='stable')
     at = order[np.minimum(np.searchsorted(wid, ids, sorter=order), len(wid) - 1)]
     found = wid[at] == ids
@@ -40,7 +40,7 @@ def test_activate_kernel_equals_the_numpy_steps_bit_for_bit():
         if rng.random() < 0.3: ew = np.round(ew, 1)  # ties between parallel edges
         p = rng.random(n) * (rng.random(n) > 0.5)
         b, mix, hops = float(rng.choice([0.0, 0.3, 1.0])), float(rng.random()), int(rng.integers(0, 4))
-        assert np.array_equal(_activate(p, ei, ej, ew, b, mix, hops), reference_activate(p, ei, ej, ew, b, mix, hops))
+        assert np.array_equal(activate_edges(p, ei, ej, ew, b, mix, hops), reference_activate(p, ei, ej, ew, b, mix, hops))
 
 
 def test_window_kernel_equals_the_numpy_steps_bit_for_bit():
@@ -54,7 +54,7 @@ def test_window_kernel_equals_the_numpy_steps_bit_for_bit():
         ids = np.concatenate((wid[:ns], rng.permutation(np.concatenate((reached, other))))).astype(np.int64)
         r = rng.random(len(ids)) * (rng.random(len(ids)) > 0.3)
         flat, mix, decay, w = rng.random(ns), float(rng.random() * 2), float(rng.random()), int(rng.integers(1, 4))
-        assert np.array_equal(_window_factors(ids, r, wid, ei, ej, flat, mix, decay, w),
+        assert np.array_equal(window_factors(ids, r, wid, ei, ej, flat, mix, decay, w),
                               reference_window(ids, r, wid, ei, ej, flat, mix, decay, w))
 
 
