@@ -99,6 +99,8 @@ class MemoryConfig:
     follows_weight: float = _f(0.5, between(0, 1), "weight of the `Follows` edges `ingest` makes between consecutive items of one source (turns of a session, chunks of a document)")
     store: str = _f('sqlite', Rule(lambda v: v == 'sqlite' or v.startswith(('postgresql://', 'postgres://')), "'sqlite' or a postgresql://user@host:port/dbname URL"), "where nodes, edges and state live: 'sqlite' (embedded, in db_path) or a PostgreSQL URL shared by several processes")
     sync_interval_s: float = _f(0.2, at_least(0), "seconds between catching up on other processes' writes to the same store (0: only before each write and on `sync()`)")
+    checkpoint_every: int = _f(16, at_least(1, 'an integer'), "SQLite store: write transactions between WAL checkpoints; each runs in the writing thread once it has let go of the memory's lock (no query waits for it) and no commit can land during it (so the WAL starts over)")
+    wal_autocheckpoint: int = _f(4000, at_least(0, 'an integer'), "SQLite store: WAL pages past which SQLite still checkpoints inside a commit (queries wait then): the bound should `checkpoint_every`'s checkpoints fall behind (0: never)")
     change_log_keep: int = _f(100_000, at_least(1, 'an integer'), "change-log rows kept for processes catching up; a process further behind reloads from the store")
     pg_pool_size: int = _f(4, at_least(1, 'an integer'), "PostgreSQL connections each process keeps open")
     pg_timeout_s: float = _f(5.0, above(0), "seconds to wait for a PostgreSQL connection before a request fails as unavailable (HTTP 503)")
