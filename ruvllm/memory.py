@@ -221,16 +221,19 @@ def checkpoint_apart(self:SQLiteStore, bound_pages: int):
 @patch
 def checkpoint(self:SQLiteStore, every: int = 1) -> tuple | None:
     """A passive WAL checkpoint on a second connection once `every` commits were made since the last one: (busy, WAL
-    frames, frames copied); None when not due or failed. Call it where no commit of this process can land meanwhile
-    (the writing thread, after its commit, holding no lock a query needs): then it copies every frame and the next write
-    starts the WAL over."""
+    frames, frames copied); None when not due or failed. Call it holding no lock a query needs (the writing thread, after
+    its commit). The bulk is copied while queries and commits go on; if a commit landed meanwhile, the few frames it
+    added are copied again holding the store's lock, so that no commit lands during that pass and the next write starts
+    the WAL over (a WAL is restarted only after a checkpoint that left no frame behind)."""
     if self.commits - self._ckpt_at < every: return None
     with self._ckpt_lock:
-        self._ckpt_at = self.commits
+        self._ckpt_at = seen = self.commits
         try:
             if self._ckpt_db is None:
                 self._ckpt_db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            return tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
+            got = tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
+            if self.commits == seen: return got
+            with self.lock: return tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
         except sqlite3.Error as e: log.warning("memory: WAL checkpoint failed: %s", e); return None
 
 # %% ../nbs/04_memory.ipynb #dd9603ae

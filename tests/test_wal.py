@@ -56,13 +56,14 @@ class PausingCheckpoint:
     def __call__(self, every=1):
         if not self.paused.is_set():
             self.paused.set()
-            assert self.go.wait(20), "the query never finished"
+            assert self.go.wait(40), "the query never finished"
         return self.inner(every)
 
 
 def test_a_query_runs_while_a_write_checkpoints(tmp_path, emb):
     with Memory.open(tmp_path / 'm', emb, MemoryConfig(checkpoint_every=1)) as mem:
         mem.add_node("The Zorblat river flows through the city of Quenby.", NodeType.FACT)
+        mem.hybrid_subgraph("Which river flows through Quenby?")  # warm: its first call compiles kernels (seconds)
         ck = PausingCheckpoint(mem.store.checkpoint); mem.store.checkpoint = ck
         w = threading.Thread(target=lambda: mem.add_node("Quenby is famous for its glass bridges.", NodeType.FACT), daemon=True)
         w.start()
@@ -70,7 +71,7 @@ def test_a_query_runs_while_a_write_checkpoints(tmp_path, emb):
         done = threading.Event()
         q = threading.Thread(target=lambda: (mem.hybrid_subgraph("Which river flows through Quenby?"), mem.get(1), done.set()), daemon=True)
         q.start()
-        ok = done.wait(10)  # with the memory's lock held across the checkpoint the query would wait (and the write for `go`)
+        ok = done.wait(20)  # with the memory's lock held across the checkpoint the query would wait (and the write for `go`)
         ck.go.set(); w.join(20); q.join(20)
         assert ok, "the query waited for the write's checkpoint"
         assert len(mem.search("glass bridges", k=2)) >= 1
