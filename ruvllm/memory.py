@@ -219,12 +219,14 @@ def checkpoint_apart(self:SQLiteStore, bound_pages: int):
     with self.lock: self.db.execute(f'PRAGMA wal_autocheckpoint={int(bound_pages)}')
 
 @patch
-def checkpoint(self:SQLiteStore, every: int = 1) -> tuple | None:
+def checkpoint(self:SQLiteStore, every: int = 1,
+               restart_frames: int = 1,  # WAL frames past which an overlapped checkpoint finishes under the store's lock
+              ) -> tuple | None:
     """A passive WAL checkpoint on a second connection once `every` commits were made since the last one: (busy, WAL
     frames, frames copied); None when not due or failed. Call it holding no lock a query needs (the writing thread, after
-    its commit). The bulk is copied while queries and commits go on; if a commit landed meanwhile, the few frames it
-    added are copied again holding the store's lock, so that no commit lands during that pass and the next write starts
-    the WAL over (a WAL is restarted only after a checkpoint that left no frame behind)."""
+    its commit). The bulk is copied while queries and commits go on. A WAL starts over only after a checkpoint that left
+    no frame behind: if a commit landed meanwhile and the WAL holds `restart_frames` or more, the few frames it added are
+    copied again holding the store's lock (no commit lands during that pass), so the next write starts the WAL over."""
     if self.commits - self._ckpt_at < every: return None
     with self._ckpt_lock:
         self._ckpt_at = seen = self.commits
@@ -232,7 +234,7 @@ def checkpoint(self:SQLiteStore, every: int = 1) -> tuple | None:
             if self._ckpt_db is None:
                 self._ckpt_db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
             got = tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
-            if self.commits == seen: return got
+            if self.commits == seen or got[1] < restart_frames: return got
             with self.lock: return tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
         except sqlite3.Error as e: log.warning("memory: WAL checkpoint failed: %s", e); return None
 
@@ -890,7 +892,7 @@ def _write(self:Memory):
 @patch
 def _checkpoint_wal(self:Memory):
     "A WAL checkpoint every `memory.checkpoint_every` commits, run by a writing thread that holds no lock of ours."
-    self.store.checkpoint(self.cfg.checkpoint_every)
+    self.store.checkpoint(self.cfg.checkpoint_every, self.cfg.wal_restart_pages)
 
 # %% ../nbs/04_memory.ipynb #18023b0a
 import weakref

@@ -33,7 +33,7 @@ def write_many(mem, n=200):
 
 def test_the_wal_stays_bounded_under_many_writes(tmp_path, emb):
     # SQLite's own checkpoint off: only the memory's checkpoints can keep the WAL small
-    with Memory.open(tmp_path / 'm', emb, MemoryConfig(checkpoint_every=8, wal_autocheckpoint=0)) as mem:
+    with Memory.open(tmp_path / 'm', emb, MemoryConfig(checkpoint_every=8, wal_restart_pages=32, wal_autocheckpoint=0)) as mem:
         size = write_many(mem)
     assert size < BOUND, f"the WAL grew to {size} bytes: it did not start over after the checkpoints"
 
@@ -53,11 +53,11 @@ def test_sqlites_own_checkpoint_stays_as_the_bound(tmp_path, emb):
 class PausingCheckpoint:
     "Test double for the store's `checkpoint`: the first due one waits for `go`, after setting `paused`."
     def __init__(self, inner): self.inner, self.paused, self.go = inner, threading.Event(), threading.Event()
-    def __call__(self, every=1):
+    def __call__(self, *a, **k):
         if not self.paused.is_set():
             self.paused.set()
             assert self.go.wait(40), "the query never finished"
-        return self.inner(every)
+        return self.inner(*a, **k)
 
 
 def test_a_query_runs_while_a_write_checkpoints(tmp_path, emb):
