@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['TIERS', 'SECTIONS', 'RuvLLMError', 'ConfigError', 'Rule', 'at_least', 'between', 'above', 'one_of', 'SystemConfig',
-           'EmbeddingConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig', 'ContextConfig', 'LearningConfig',
-           'CacheConfig', 'ServerConfig', 'Config', 'ConfigBuilder', 'settings_table']
+           'EmbeddingConfig', 'MemoryStoreConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig', 'ContextConfig',
+           'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config', 'ConfigBuilder', 'settings_table']
 
 # %% ../nbs/00_config.ipynb #432e9f85
 import copy, dataclasses, json, os, typing
@@ -65,9 +65,22 @@ class EmbeddingConfig:
     cache_capacity: int = _f(10_000, at_least(0, 'an integer'), "LRU entries of the embedding cache (0 = off)")
     batch_size: int = _f(256, at_least(1, 'an integer'), "texts per embedding batch")
 
+# %% ../nbs/00_config.ipynb #4b7e2c19
+@dataclass
+class MemoryStoreConfig:
+    "Where the memory's durable truth lives and how processes sharing it stay in step (the fields of `MemoryConfig` about its store)."
+    store: str = _f('sqlite', Rule(lambda v: v == 'sqlite' or v.startswith(('postgresql://', 'postgres://')), "'sqlite' or a postgresql://user@host:port/dbname URL"), "where nodes, edges and state live: 'sqlite' (embedded, in db_path) or a PostgreSQL URL shared by several processes")
+    sync_interval_s: float = _f(0.2, at_least(0), "seconds between catching up on other processes' writes to the same store (0: only before each write and on `sync()`)")
+    checkpoint_every: int = _f(64, at_least(1, 'an integer'), "SQLite store: write transactions between WAL checkpoints; each runs in the writing thread once it has let go of the memory's lock (no query waits for it) and no commit can land during it (so the WAL starts over)")
+    wal_restart_pages: int = _f(1000, at_least(1, 'an integer'), "SQLite store: WAL pages past which a checkpoint that commits overlapped copies the rest holding the store's lock (a short pass a query's store access may wait for), so the WAL starts over; below, it waits for a checkpoint no commit overlaps")
+    wal_autocheckpoint: int = _f(4000, at_least(0, 'an integer'), "SQLite store: WAL pages past which SQLite still checkpoints inside a commit (queries wait then): the bound should `checkpoint_every`'s checkpoints fall behind (0: never)")
+    change_log_keep: int = _f(100_000, at_least(1, 'an integer'), "change-log rows kept for processes catching up; a process further behind reloads from the store")
+    pg_pool_size: int = _f(4, at_least(1, 'an integer'), "PostgreSQL connections each process keeps open")
+    pg_timeout_s: float = _f(5.0, above(0), "seconds to wait for a PostgreSQL connection before a request fails as unavailable (HTTP 503)")
+
 # %% ../nbs/00_config.ipynb #6ed764b6
 @dataclass
-class MemoryConfig:
+class MemoryConfig(MemoryStoreConfig):
     "The graph memory and its HNSW index."
     hnsw_m: int = _f(16, at_least(2, 'an integer'), "HNSW links per node (2M on layer 0)")
     hnsw_ef_construction: int = _f(200, at_least(1, 'an integer'), "HNSW candidate list size while building")
@@ -97,11 +110,6 @@ class MemoryConfig:
     propagate_edge_weights: dict = _f({'Follows': 1.0, 'SameTopic': 1.0, 'Cites': 1.0, 'Contains': 1.0, 'Derived': 1.0, 'AgentStep': 1.0}, None, "edge type -> multiplier of its edge weight in propagation (a missing type is not followed)")
     retrieval: str = _f('hybrid_graph', one_of('hybrid_graph', 'hybrid', 'dense_graph'), "what `RuvLLM.retrieve` runs: `hybrid_subgraph` with propagation, without it, or HNSW hits + expansion (`search_with_graph`)")
     follows_weight: float = _f(0.5, between(0, 1), "weight of the `Follows` edges `ingest` makes between consecutive items of one source (turns of a session, chunks of a document)")
-    store: str = _f('sqlite', Rule(lambda v: v == 'sqlite' or v.startswith(('postgresql://', 'postgres://')), "'sqlite' or a postgresql://user@host:port/dbname URL"), "where nodes, edges and state live: 'sqlite' (embedded, in db_path) or a PostgreSQL URL shared by several processes")
-    sync_interval_s: float = _f(0.2, at_least(0), "seconds between catching up on other processes' writes to the same store (0: only before each write and on `sync()`)")
-    change_log_keep: int = _f(100_000, at_least(1, 'an integer'), "change-log rows kept for processes catching up; a process further behind reloads from the store")
-    pg_pool_size: int = _f(4, at_least(1, 'an integer'), "PostgreSQL connections each process keeps open")
-    pg_timeout_s: float = _f(5.0, above(0), "seconds to wait for a PostgreSQL connection before a request fails as unavailable (HTTP 503)")
     date_weight: float = _f(3.0, at_least(0), "weight in the fusion of the candidates inside a date window the query names (`Memory.time_window`); 0: dates unused")
     date_slack_days: float = _f(7.0, at_least(0), "a date window reaches this many days past its end: things are told after they happen")
     date_lexical_pool: int = _f(100, at_least(1, 'an integer'), "lexical candidates read when a query names a date, of which those inside the window form its lexical list")

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores', 'as_datetime',
-           'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key', 'spread_hops', 'activate_edges',
-           'chain_sums', 'window_factors']
+           'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores',
+           'as_datetime', 'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key', 'spread_hops',
+           'activate_edges', 'chain_sums', 'window_factors']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -147,6 +147,8 @@ class SQLiteStore:
     def __init__(self, path: Path, synchronous: str = 'NORMAL'):
         self.path = Path(path)
         self.lock = threading.RLock()
+        self.commits = 0  # write transactions committed on this connection (`checkpoint` counts from it)
+        self._ckpt_lock, self._ckpt_db, self._ckpt_at = threading.Lock(), None, 0
         existed = self.path.exists() and self.path.stat().st_size > 0
         try:
             self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
@@ -192,7 +194,7 @@ class _Tx:
         return self.store
     def __exit__(self, et, ev, tb):
         try:
-            if et is None: self.store.db.execute('COMMIT')
+            if et is None: self.store.db.execute('COMMIT'); self.store.commits += 1
             else: self.store.db.execute('ROLLBACK')
         finally: self.store.lock.release()
 
@@ -208,6 +210,34 @@ def close(self:SQLiteStore):
         try: self.db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
         except sqlite3.Error: pass
         self.db.close()
+    with self._ckpt_lock:
+        if self._ckpt_db is not None: self._ckpt_db.close(); self._ckpt_db = None
+
+# %% ../nbs/04_memory.ipynb #5c0de9a1
+@patch
+def checkpoint_apart(self:SQLiteStore, bound_pages: int):
+    "Leave WAL checkpoints to `checkpoint` calls: SQLite's own, inside a commit, only past `bound_pages` WAL pages (0: never)."
+    with self.lock: self.db.execute(f'PRAGMA wal_autocheckpoint={int(bound_pages)}')
+
+@patch
+def checkpoint(self:SQLiteStore, every: int = 1,
+               restart_frames: int = 1,  # WAL frames past which an overlapped checkpoint finishes under the store's lock
+              ) -> tuple | None:
+    """A passive WAL checkpoint on a second connection once `every` commits were made since the last one: (busy, WAL
+    frames, frames copied); None when not due or failed. Call it holding no lock a query needs (the writing thread, after
+    its commit). The bulk is copied while queries and commits go on. A WAL starts over only after a checkpoint that left
+    no frame behind: if a commit landed meanwhile and the WAL holds `restart_frames` or more, the few frames it added are
+    copied again holding the store's lock (no commit lands during that pass), so the next write starts the WAL over."""
+    if self.commits - self._ckpt_at < every: return None
+    with self._ckpt_lock:
+        self._ckpt_at = seen = self.commits
+        try:
+            if self._ckpt_db is None:
+                self._ckpt_db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            got = tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
+            if self.commits == seen or got[1] < restart_frames: return got
+            with self.lock: return tuple(self._ckpt_db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone())
+        except sqlite3.Error as e: log.warning("memory: WAL checkpoint failed: %s", e); return None
 
 # %% ../nbs/04_memory.ipynb #dd9603ae
 @patch
@@ -610,6 +640,29 @@ def _check_weight(w):
     if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
         raise InvalidInputError(f"edge weight must be a number in [0, 1], got {w!r}")
 
+# %% ../nbs/04_memory.ipynb #3f6a8b52
+class OwnedLock:
+    """A re-entrant lock that knows whether the calling thread holds it (`held`) and can run work once that thread's
+    outermost hold ends (`after_release`): work no waiter should sit through, e.g. a WAL checkpoint after a commit."""
+    def __init__(self): self._inner, self._local = threading.RLock(), threading.local()
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        ok = self._inner.acquire(blocking, timeout)
+        if ok: self._local.n = getattr(self._local, 'n', 0) + 1
+        return ok
+    def release(self):
+        self._local.n -= 1; self._inner.release()
+        if self._local.n == 0 and getattr(self._local, 'after', None):
+            todo, self._local.after = self._local.after, []
+            for fn in todo: fn()
+    def held(self) -> bool: return getattr(self._local, 'n', 0) > 0
+    def after_release(self, fn):
+        "Call `fn()` in this thread once it no longer holds the lock (now, if it does not hold it); once per release."
+        if not self.held(): fn(); return
+        after = self._local.__dict__.setdefault('after', [])
+        if fn not in after: after.append(fn)
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
 # %% ../nbs/04_memory.ipynb #e2a4b296
 class Memory:
     "Typed graph memory: HNSW index + networkx edges, durable in SQLite or PostgreSQL, namespaced, shared by processes."
@@ -626,8 +679,9 @@ class Memory:
         try: self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise MemoryStoreError(f"cannot create the memory directory {str(self.path)!r}: {e}") from None
         self.store = open_store(cfg.store, self.path, cfg, synchronous)
+        if self.store.kind == 'sqlite': self.store.checkpoint_apart(cfg.wal_autocheckpoint)  # `_write` checkpoints
         try:
-            self._lock = threading.RLock()  # guards the graph, the arrays and index writes
+            self._lock = OwnedLock()  # guards the graph, the arrays and index writes
             self._writes_since_snapshot = 0
             self._mask_cache: dict[tuple, np.ndarray] = {}
             self._ns_codes: dict[str, int] = {}
@@ -828,12 +882,18 @@ def sync(self:Memory) -> int:
 def _write(self:Memory):
     "A write transaction that starts exactly up to date and ends with our own changes counted as seen."
     with self._lock:
+        if self.store.kind == 'sqlite': self._lock.after_release(self._checkpoint_wal)  # no query waits for it then
         with self.store.tx():
             self._catch_up()
             self._flush_touches()  # waiting accesses ride along
             yield
             seq = self.store.change_seq()
         self._seq = seq
+
+@patch
+def _checkpoint_wal(self:Memory):
+    "A WAL checkpoint every `memory.checkpoint_every` commits, run by a writing thread that holds no lock of ours."
+    self.store.checkpoint(self.cfg.checkpoint_every, self.cfg.wal_restart_pages)
 
 # %% ../nbs/04_memory.ipynb #18023b0a
 import weakref
