@@ -285,7 +285,7 @@ import sys, time
 from ruvllm import Config, Constraints, RuvLLM
 path, seed = sys.argv[1], int(sys.argv[2])
 cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-       .set('learning.writeback_max_delay_s', 60.0).set('learning.quality_threshold', 0.3).build())
+       .set('learning.writeback_max_delay_s', 60.0).set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).build())
 llm = RuvLLM(cfg, start_scheduler=False)
 real_write_back = llm.loop_a.write_back
 def slow_write_back(rec, q):  # test double: a slow disk, so that acknowledged write-backs are still queued at the kill
@@ -303,8 +303,10 @@ def _wb_facts(s):
 
 
 def _wb_cfg(path):  # the children's settings (a low quality threshold: these answers are written back)
+    # a QAPair notes only the latest `learning.qa_request_ids` requests (by design): room for all 80 questions here, so
+    # that "each written request is noted on exactly one QAPair" holds however many answers dedup onto one node
     return Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
-                 .set('learning.quality_threshold', 0.3).build()
+                 .set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).build()
 
 
 def _qa_nodes_by_request(llm):
@@ -325,13 +327,15 @@ def test_kill9_with_queued_write_backs_replays_each_acknowledged_request_exactly
     with RuvLLM(_wb_cfg(path), start_scheduler=False) as llm:
         for s in (0, 1): llm.ingest(_wb_facts(s), namespace=f'ns{s}', progress=False)
     procs = [subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), str(s)], stdout=subprocess.PIPE, text=True) for s in (0, 1)]
-    for p in procs: assert p.stdout.readline().strip() == 'READY'
     acked = []
-    for p in procs:  # some answers acknowledged by each
-        for _ in range(8):
-            line = p.stdout.readline(); assert line.startswith('ACK '); acked.append(line.split()[1])
+    try:
+        for p in procs: assert p.stdout.readline().strip() == 'READY'
+        for p in procs:  # some answers acknowledged by each
+            for _ in range(8):
+                line = p.stdout.readline(); assert line.startswith('ACK '), line; acked.append(line.split()[1])
+    finally:  # killed even when an assertion above fails (a child left alive sleeps for 10 minutes)
+        for p in procs: os.kill(p.pid, signal.SIGKILL)
     for p in procs:
-        os.kill(p.pid, signal.SIGKILL)
         out, _ = p.communicate(timeout=60)
         acked += [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
     with RuvLLM(_wb_cfg(path), start_scheduler=False) as a, RuvLLM(_wb_cfg(path), start_scheduler=False) as b:
@@ -347,6 +351,24 @@ def test_kill9_with_queued_write_backs_replays_each_acknowledged_request_exactly
                 written += 1
             else: assert rec.qa_node is None and rid not in by_rid
     assert len(acked) >= 16 and left >= 2 and written >= len(acked) // 2, (len(acked), left, written)
+
+
+def test_a_qapair_notes_only_its_latest_request_ids_and_a_replay_of_an_older_one_adds_no_node(tmp_path):
+    """Why the kill-9 test above failed under load before it gave the note room: requests whose answers dedup onto one
+    QAPair are noted on it only up to the latest `learning.qa_request_ids` (there 20, and under load more than 20 of the
+    80 questions were answered with one attractor answer), so an older request's record names a node that no longer
+    notes it. Nothing is lost: writing that request back again (a replay) finds the same node and adds none."""
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
+                .set('learning.quality_threshold', 0.3).set('learning.writeback', 'sync').set('learning.qa_request_ids', 2).build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Gadget 7 is painted red and was built in 1907 in Quenby."], progress=False)
+        recs = [llm.record(llm.query("What is the colour of gadget 7?", constraints=Constraints(no_cache=True)).request_id) for _ in range(3)]
+        nid = recs[0].qa_node
+        assert nid is not None and all(r.qa_node == nid for r in recs), [r.qa_node for r in recs]  # one QAPair, three requests
+        by_rid, n = _qa_nodes_by_request(llm), len(llm.memory)
+        assert recs[0].request_id not in by_rid and all(by_rid[r.request_id] == [nid] for r in recs[1:]), by_rid
+        assert llm.loop_a.write_back(recs[0], recs[0].self_quality) == nid and len(llm.memory) == n  # no second QAPair
+        assert _qa_nodes_by_request(llm)[recs[0].request_id] == [nid]
 
 
 def test_feedback_on_a_queued_write_back_waits_for_it_and_applies(tmp_path):
