@@ -499,7 +499,7 @@ _OVERHEAD_PROMPTS = [
 
 def generation_overhead_suite(quick: bool = False, progress: bool = True, rounds: int | None = None, max_tokens: int | None = None) -> pd.DataFrame:
     "Paired timing of the same greedy completions: llama_cpp.Llama vs LlamaCppBackend."
-    from ruvllm.inference import local_extra_missing, LlamaCppBackend, default_model_path, default_threads, drain, safe_model_params
+    from ruvllm.inference import local_extra_missing, LlamaCppBackend, default_model_path, default_threads, drain, safe_model_params, LLAMA_LOAD_LOCK
     miss = local_extra_missing()
     if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
     import llama_cpp
@@ -507,7 +507,7 @@ def generation_overhead_suite(quick: bool = False, progress: bool = True, rounds
     prompts = _OVERHEAD_PROMPTS[:2] if quick else _OVERHEAD_PROMPTS
     th = default_threads()
     ours = LlamaCppBackend(n_ctx=2048, n_threads=th).load()
-    with safe_model_params(llama_cpp):  # the raw baseline loads as the backend does (AMX CPUs)
+    with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp):  # the raw baseline loads as the backend does (AMX CPUs; one load at a time)
         raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=th, n_threads_batch=th, verbose=False)
     def t_raw(m):
         t = time.perf_counter(); out = raw.create_chat_completion(messages=m, max_tokens=max_tokens, temperature=0)
@@ -993,14 +993,14 @@ def streaming_suite(quick: bool = False, progress: bool = True,
                     max_tokens: int = 32) -> pd.DataFrame:  # completion cap (the first token does not depend on it)
     "Time to first token through `RuvLLM.query_stream` vs SmolLM2's own (raw llama.cpp stream, same messages)."
     from tqdm.auto import tqdm
-    from ruvllm.inference import local_extra_missing, default_model_path, default_threads, safe_model_params
+    from ruvllm.inference import local_extra_missing, default_model_path, default_threads, safe_model_params, LLAMA_LOAD_LOCK
     miss = local_extra_missing()
     if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
     import llama_cpp
     nodes = nodes or (1_000 if quick else 10_000); queries = queries or (4 if quick else 20)
     th, tmp = default_threads(), tempfile.mkdtemp()
     llm = _streaming_llm(Path(tmp) / 'stream', nodes, th, progress)
-    with safe_model_params(llama_cpp):
+    with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp):  # one load at a time: the memory's warm-up may be loading the judge
         raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=llm.cfg.inference.n_ctx, n_threads=th,
                               n_threads_batch=th, verbose=False)
     try:
