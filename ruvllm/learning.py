@@ -18,7 +18,7 @@ from fastcore.basics import patch
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
 from .text import content_words
-from .memory import Memory, Subgraph
+from .memory import Hit, Memory, Subgraph
 from .router import Decision
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,9 @@ class LoopA:
 # %% ../nbs/10_learning.ipynb #df29d057
 @patch
 def _nearest(self: LoopA, vec, namespace, used_ids) -> list:
-    "The nodes nearest to `vec` that the request's namespace sees, nearest first: one search serves the duplicate check and the links."
-    return self.memory.search(vec, k=self.max_neighbours + 1 + len(used_ids), namespace=namespace)
+    """The nodes nearest to `vec` that the request's namespace sees, nearest first, as `Memory.nearest` gives them (id,
+    similarity, type, namespace; no node built): one search serves the duplicate check and the links."""
+    return self.memory.nearest(vec, k=self.max_neighbours + 1 + len(used_ids), namespace=namespace)
 
 @patch
 def _duplicate(self: LoopA, near: list, asked: int, vec, namespace):  # `asked`: the k `near` was searched with
@@ -134,7 +135,7 @@ def _duplicate(self: LoopA, near: list, asked: int, vec, namespace):  # `asked`:
     thr = self.memory.cfg.dedup_threshold
     for h in near:  # nearest first: past the threshold no hit can be the duplicate
         if h.similarity < thr: return None
-        if h.node.type == NodeType.QAPAIR and h.node.namespace == namespace: return h
+        if h.type == NodeType.QAPAIR and h.namespace == namespace: return Hit(self.memory.get(h.id), h.similarity)
     if len(near) < asked: return None  # fewer hits than asked for: every visible node was seen
     return self.memory.find_duplicate(vec, namespace=namespace, types=[NodeType.QAPAIR])
 
@@ -142,8 +143,8 @@ def _duplicate(self: LoopA, near: list, asked: int, vec, namespace):  # `asked`:
 def _links(self: LoopA, nid, used_ids, near: list, namespace) -> list[tuple]:
     "(dst, type, weight): Cites to the used nodes, SameTopic to the closest of `near` in `namespace` (not `nid`, not used)."
     w = self.cfg.initial_edge_weight
-    close = [h.node.id for h in near if h.node.id != nid and h.node.id not in used_ids and h.similarity >= self.neighbour_similarity
-             and h.node.namespace == namespace]
+    close = [h.id for h in near if h.id != nid and h.id not in used_ids and h.similarity >= self.neighbour_similarity
+             and h.namespace == namespace]
     return [(u, EdgeType.CITES, w) for u in used_ids if u != nid] + [(c, EdgeType.SAME_TOPIC, w) for c in close[:self.max_neighbours]]
 
 

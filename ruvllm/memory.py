@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'Hit', 'SQLiteStore', 'fts_query',
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode', 'Subgraph',
-           'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'LexicalIndex', 'LexicalHit', 'rrf_scores',
+           'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'Near', 'LexicalIndex', 'LexicalHit', 'rrf_scores',
            'as_datetime', 'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key', 'spread_hops',
            'activate_edges', 'chain_sums', 'window_factors']
 
@@ -359,6 +359,13 @@ def upsert_edge(self:SQLiteStore, e: Edge, decayed_at: float):
                     (e.src, e.dst, e.type.value, e.weight, e.created_at, e.last_used, e.uses, decayed_at))
 
 @patch
+def upsert_edges(self:SQLiteStore, edges: Sequence[Edge]):
+    "`upsert_edge` for several edges, each with its `created_at` as `decayed_at`, in order, as one statement run over all rows (inside a `tx()`)."
+    self.db.executemany('INSERT INTO edges VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(src, dst, type) DO UPDATE SET '
+                        'weight=excluded.weight, last_used=excluded.last_used, uses=excluded.uses, decayed_at=excluded.decayed_at',
+                        [(e.src, e.dst, e.type.value, e.weight, e.created_at, e.last_used, e.uses, e.created_at) for e in edges])
+
+@patch
 def all_edges(self:SQLiteStore):
     "Every edge as (src, dst, type, weight, created_at, last_used, uses, decayed_at)."
     return self.q('SELECT src, dst, type, weight, created_at, last_used, uses, decayed_at FROM edges')
@@ -554,7 +561,7 @@ def copy_store(src, dst) -> dict:
 # %% ../nbs/04_memory.ipynb #28160fa5
 STORE_CONTRACT = (  # the public methods every store implements (`kind` and `store_id` are attributes)
     'tx', 'close', 'q', 'insert_node', 'insert_nodes', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
-    'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'all_edges',
+    'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'upsert_edges', 'all_edges',
     'put', 'get', 'log_event', 'events', 'events_after', 'request_records', 'request_record', 'put_request_record', 'node_rows',
     'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'exclusive', 'export_rows', 'import_rows',
     'kv_write', 'kv_keys')
@@ -1212,7 +1219,7 @@ def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
         for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
         edges = [] if follows is None else self._follows_edges(nodes, follows)
         edges += [Edge(n.id, d, t, w, now, now, 0) for n, out in zip(nodes, links or ()) for d, t, w in out]
-        for e in edges: self.store.upsert_edge(e, e.created_at)
+        if edges: self.store.upsert_edges(edges)  # one statement for all: `ingest`'s Follows, a write-back's links
     return nodes, slots, edges
 
 @patch
@@ -1472,6 +1479,34 @@ def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, t
     ids, dist = self._nearest_ids(qv, 1, (namespace,), types, False)
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
+
+# %% ../nbs/04_memory.ipynb #c93a4e06
+from typing import NamedTuple
+
+class Near(NamedTuple):
+    "A hit of `Memory.nearest`: a node's id, cosine similarity, type and namespace (the node itself is not built)."
+    id: int
+    similarity: float
+    type: NodeType
+    namespace: str
+
+@patch
+def nearest(self:Memory, vector, k: int = 10, namespace: str | None = None, types=None,
+            include_archived: bool = False) -> list[Near]:
+    "`search(vector, ...)` as `Near`s: the same nodes, similarities and order, without building the nodes."
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
+    qv = self.embed_query(vector)
+    ids, dist = self._nearest_ids(qv, k, self._namespaces(namespace), types, include_archived)
+    out = []
+    with self._lock:
+        ns = self._node_slot
+        for i, d in zip(ids, dist):
+            s = ns[i] if 0 <= i < len(ns) else -1
+            out.append(Near(i, float(1.0 - d), _NODE_TYPES[self._type[s]], self._ns_names[self._ns[s]]) if s >= 0 else (i, d))
+    if all(isinstance(h, Near) for h in out): return out
+    late = self.get_many([h[0] for h in out if not isinstance(h, Near)])  # not caught up yet: as `search` reads it
+    return [h if isinstance(h, Near) else Near(h[0], float(1.0 - h[1]), late[h[0]].type, late[h[0]].namespace)
+            for h in out if isinstance(h, Near) or h[0] in late]
 
 # %% ../nbs/04_memory.ipynb #c0c04601
 from array import array

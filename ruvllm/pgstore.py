@@ -373,6 +373,12 @@ def events_after(self:PostgresStore, kind: str, after: int, limit: int = 1000) -
     rows = self._q('SELECT id, at, kind, data FROM events WHERE kind=%s AND id > %s ORDER BY id LIMIT %s', (kind, int(after), int(limit)))
     return [dict(id=r[0], at=r[1], kind=r[2], **json.loads(r[3])) for r in rows]
 
+# %% ../nbs/04b_pgstore.ipynb #7f2a9c64
+@patch
+def upsert_edges(self:PostgresStore, edges: Sequence[Edge]):
+    "`upsert_edge` for several edges, each with its `created_at` as `decayed_at`, in order (inside a `tx()`)."
+    for e in edges: self.upsert_edge(e, e.created_at)
+
 # %% ../nbs/04b_pgstore.ipynb #26a0178a
 @patch
 def request_records(self:PostgresStore, limit: int = 50) -> list[dict]:

@@ -114,6 +114,30 @@ def test_edges_kv_events_records(store):
     assert store.node_rows(namespace='nope') == [] and store.q('SELECT COUNT(*) FROM nodes WHERE id > ?', (a,)) == [(1,)]
 
 
+def test_upsert_edges_writes_what_upsert_edge_writes_one_by_one(store):
+    "Several edges in one call (`Memory` writes a node's links and `ingest`'s Follows so): the rows and the change log of the calls one by one."
+    def write(batch: bool) -> tuple:
+        with store.tx():
+            a, b, c = (store.insert_node(_node(t), np.ones(4), store.next_slot()) for t in "abc")
+            store.upsert_edge(Edge(a, c, EdgeType.SAME_TOPIC, 0.3), decayed_at=1.0)  # an existing edge: updated
+        edges = [Edge(a, b, EdgeType.CITES, 0.4, 5.0, 6.0, 0), Edge(a, c, EdgeType.SAME_TOPIC, 0.5, 7.0, 7.0, 2),
+                 Edge(a, b, EdgeType.CITES, 0.9, 8.0, 9.0, 1),  # the same edge again: the later one wins
+                 Edge(b, a, EdgeType.CITES, 0.1, 3.0, 3.0, 0)]
+        seq = store.change_seq()
+        with store.tx():
+            if batch: store.upsert_edges(edges)
+            else:
+                for e in edges: store.upsert_edge(e, e.created_at)
+        name = {a: 'a', b: 'b', c: 'c'}
+        rows = sorted((name[r[0]], name[r[1]], *r[2:]) for r in store.all_edges() if r[0] in name)
+        return rows, [(name[s_], name[d], t) for _, _, s_, d, t in store.changes_after(seq)]
+    one_by_one, together = write(False), write(True)
+    assert together == one_by_one
+    assert together[0] == [('a', 'b', 'Cites', 0.9, 5.0, 9.0, 1, 8.0), ('a', 'c', 'SameTopic', 0.5, 0.0, 7.0, 2, 7.0),  # created before: kept
+                           ('b', 'a', 'Cites', 0.1, 3.0, 3.0, 0, 3.0)]
+    assert together[1] == [('a', 'b', 'Cites'), ('a', 'c', 'SameTopic'), ('a', 'b', 'Cites'), ('b', 'a', 'Cites')]
+
+
 def test_change_log(store):
     assert store.change_seq() == 0
     with store.tx():

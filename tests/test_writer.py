@@ -122,3 +122,25 @@ def test_reserving_room_in_the_index_changes_no_search_and_no_later_insert():
         a, b = plain.search(q, k=8), reserved.search(q, k=8)
         assert a[0].tolist() == b[0].tolist() and np.allclose(a[1], b[1])
     with pytest.raises(Exception): reserved.reserve(-1)
+
+
+def test_nearest_gives_the_nodes_similarities_and_order_search_gives(tmp_path):
+    "Loop A's neighbour search builds no node (`Memory.nearest`); what it reads of each hit is what `search` gives."
+    rng = np.random.default_rng(3)
+    mem = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig(exact_scan_factor=0.0))  # the graph walk, as at 100k
+    words = "river bridge tower glass flood museum mayor spring metres city".split()
+    types = [NodeType.FACT, NodeType.QAPAIR, NodeType.DOCUMENT]
+    ids = mem.add_nodes([dict(text=' '.join(rng.choice(words, 6)) + f' {i}', type=types[i % 3],
+                              namespace=['global', 'team', 'alice'][i % 5 % 3]) for i in range(300)])
+    mem.archive(ids[::7])
+    mem.update_node(ids[1], text="The glass river tower of Quenby.")  # a new vector: the node moves to another slot
+    queries = [mem.embed_query(' '.join(rng.choice(words, 4))) for _ in range(30)] + [mem.vectors([ids[1]])[0]]
+    seen = set()
+    for v in queries:
+        for kw in (dict(k=9), dict(k=4, namespace='team'), dict(k=12, namespace='alice', types=[NodeType.QAPAIR]),
+                   dict(k=6, include_archived=True)):
+            want = [(h.node.id, h.similarity, h.node.type, h.node.namespace) for h in mem.search(v, **kw)]
+            assert [tuple(h) for h in mem.nearest(v, **kw)] == want
+            seen.update((t, ns) for _, _, t, ns in want)
+    assert {NodeType.QAPAIR, NodeType.FACT} <= {t for t, _ in seen} and {'team', 'global'} <= {ns for _, ns in seen}
+    mem.close()
