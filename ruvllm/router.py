@@ -6,9 +6,9 @@
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
            'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'SUCCESS_GROUPS', 'SUCCESS_BASE', 'N_CTX', 'SMOOTH_L1_BETA',
            'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
-           'query_values', 'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward',
-           'Targets', 'head_losses', 'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic',
-           'success_columns', 'linear_success', 'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks',
+           'query_values', 'RouterFeatures', 'all_finite', 'build_features', 'init_params', 'cell_forward',
+           'cell_backward', 'Targets', 'head_losses', 'gradient_check', 'logistic_predict', 'logistic_fisher',
+           'fit_logistic', 'success_columns', 'linear_success', 'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks',
            'cascade_values', 'TrainingSet', 'utilities', 'best_tier', 'failed_ties', 'success_targets', 'Adam',
            'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'holdout_mask',
            'mean_lower_bound', 'kmeans_labels']
@@ -229,12 +229,16 @@ class RouterFeatures:
     def __repr__(self): return f"RouterFeatures(input_dim={self.input_dim}, embedding_dim={self.embedding_dim})"
 
 # %% ../nbs/05_router.ipynb #0c6e6376
+def all_finite(v: np.ndarray) -> bool:
+    "`np.isfinite(v).all()`, in one reduction when the sum is finite (a NaN or inf makes it NaN or inf; only an overflow needs the full test)."
+    return math.isfinite(np.add.reduce(v, None)) or bool(np.isfinite(v).all())
+
 @patch
 def embedding_block(self: RouterFeatures, query_vec) -> np.ndarray:
     "Matryoshka prefix of `query_vec`, renormalised to unit RMS (zeros stay zeros)."
     v, D = np.asarray(query_vec), self.embedding_dim
     if v.dtype != np.float32 or v.ndim != 1 or len(v) < D: v = np.asarray(v, dtype=float)  # a float32 query vector: cut, then converted
-    if v.ndim != 1 or not np.isfinite(v).all():  # float32 is finite exactly when its float64 value is
+    if v.ndim != 1 or not all_finite(v):  # float32 is finite exactly when its float64 value is
         raise RouterError(f"query_vec must be a finite 1-d vector, got shape {v.shape}" + ('' if v.ndim != 1 else ' with NaN/inf'))
     if len(v) >= D: e = v[:D].astype(float)  # a copy, contiguous, as the zero-padded one below
     else: e = np.zeros(D); e[:len(v)] = v
@@ -271,7 +275,7 @@ def build(self: RouterFeatures, query: str,  # the query text as the user wrote 
     later = turn_index > 0
     sess = (_sq(turn_index, 32), float(not later), float(later and bool(_FOLLOWUP.match(query))), float(later and len(_WORD.findall(query)) < 8))
     x[self.blocks['retrieval'].start:] = (*retr, *cons, *sess)  # the last three blocks, in order, in one write
-    if not np.isfinite(x).all(): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
+    if not all_finite(x): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
     return x
 
 # %% ../nbs/05_router.ipynb #4df46e1c
@@ -680,8 +684,12 @@ def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarra
     "(K,) success estimates of the live weights for one feature vector (`o`: `forward_one`'s stacked outputs). Hot path."
     if self.cfg.success_heads != 'linear': return _sig(o[self._cuts[3]:])
     p, c, s = self.params, self.success_cols, self.cfg.success_embedding_share
-    zt, ze = p['s_text'][:, :-1] @ x[c['s_text']] + p['s_text'][:, -1], p['s_emb'][:, :-1] @ x[c['s_emb']] + p['s_emb'][:, -1]
-    return _sig(zt + s * (ze - p[SUCCESS_BASE])) if self.cfg.success_pool == 'evidence' else _sig((1.0 - s) * zt + s * ze)
+    wt, we = p['s_text'], p['s_emb']  # the products as `linear_success`'s; the rest per tier in Python floats, `tanh` from numpy
+    zt = [a + b for a, b in zip((wt[:, :-1] @ x[c['s_text']]).tolist(), wt[:, -1].tolist())]
+    ze = [a + b for a, b in zip((we[:, :-1] @ x[c['s_emb']]).tolist(), we[:, -1].tolist())]
+    if self.cfg.success_pool == 'evidence': z = [a + s * (b - g) for a, b, g in zip(zt, ze, p[SUCCESS_BASE].tolist())]
+    else: z = [(1.0 - s) * a + s * b for a, b in zip(zt, ze)]
+    return np.array([0.5 * (1.0 + t) for t in np.tanh([0.5 * v for v in z]).tolist()])  # `_sig`, value for value
 
 # %% ../nbs/05_router.ipynb #3095417e
 @patch
@@ -794,7 +802,7 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
     "Route one request: (Decision, new hidden state)."
     x = np.asarray(features, dtype=float)
     if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
-    if not np.isfinite(x).all(): raise RouterError("features contain NaN or inf")
+    if not all_finite(x): raise RouterError("features contain NaN or inf")
     if h is not None:
         h = np.asarray(h, dtype=float)
         if h.shape != (self.hidden_dim,): raise RouterError(f"hidden state must have shape ({self.hidden_dim},), got {h.shape}")

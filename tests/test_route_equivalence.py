@@ -8,7 +8,7 @@ fed a few hundred varied questions from the shipped eval sets plus some edge tex
 Since er10, `build` writes the query values and the last three blocks as tuples, `embedding_block` cuts a float32
 vector before converting it, and `decide`'s softmaxes and sigmoids run in Python floats (numpy's `exp`/`tanh`): the
 whole feature vector and every field of the `Decision` are compared with frozen copies of main at f5e2dd5
-(`reference_features`, `reference_decision`)."""
+(`reference_features`, `reference_decision`, `reference_success`); `success_one` now pools per tier in Python floats."""
 import dataclasses, math, re
 import numpy as np
 import pytest
@@ -128,9 +128,18 @@ def test_embedding_block_is_bit_for_bit_the_reference():
             assert FEATURES.embedding_block(v).tobytes() == reference_embedding_block(v, FEATURES.embedding_dim).tobytes()
 
 
+def reference_success(r: FastGRNNRouter, x, o):
+    "Test double: `success_one` before er10 (numpy vectors throughout)."
+    sig = lambda v: 0.5 * (1.0 + np.tanh(0.5 * v))
+    if r.cfg.success_heads != 'linear': return sig(o[len(r.tiers) + len(CONTEXT_BINS) + 2:])
+    p, c, s = r.params, r.success_cols, r.cfg.success_embedding_share
+    zt, ze = p['s_text'][:, :-1] @ x[c['s_text']] + p['s_text'][:, -1], p['s_emb'][:, :-1] @ x[c['s_emb']] + p['s_emb'][:, -1]
+    return sig(zt + s * (ze - p[SUCCESS_BASE])) if r.cfg.success_pool == 'evidence' else sig((1.0 - s) * zt + s * ze)
+
+
 def reference_route(r: FastGRNNRouter, x, available):
     "Test double: the tier, confidence and fallback of `decide` as computed before (batch `cascade_values`, `floor_picks`)."
-    o, _ = r.forward_one(x); qual = r.success_one(x, o)
+    o, _ = r.forward_one(x); qual = reference_success(r, x, o)
     mask = np.array([t in available for t in r.tiers]); K = len(r.tiers)
     safe = r.cfg.safe_tier
     ks = r.tiers.index(safe) if safe in r.tiers and mask[r.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
@@ -202,7 +211,7 @@ def reference_features(query, query_vec, r, c, turn_index):
 
 def reference_decision(r: FastGRNNRouter, x, available) -> dict:
     "Test double: every field of `decide`'s Decision (no exploration, no constraints) as computed before er10, with numpy arrays."
-    o, _ = r.forward_one(x); qual = r.success_one(x, o)
+    o, _ = r.forward_one(x); qual = reference_success(r, x, o)
     mask = np.array([t in available for t in r.tiers]); c1 = len(r.tiers); c2, c3 = c1 + len(CONTEXT_BINS), c1 + len(CONTEXT_BINS) + 1
     sig = lambda v: 0.5 * (1.0 + np.tanh(0.5 * v))
     tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
@@ -238,11 +247,13 @@ def test_feature_vectors_are_bit_for_bit_the_reference(texts):
         assert got.tobytes() == want.tobytes(), (t, np.flatnonzero(got != want))
 
 
-@pytest.mark.parametrize('tier_choice,recall,cost_weight,seed,scale,floor,support', [
-    ('utility', 0.4, 0.05, 1, 0.3, 0.6, True), ('utility', 0.0, 0.05, 0, 0.3, 0.6, False),
-    ('tier_head', 0.3, 0.1, 2, 0.3, 0.6, True), ('utility', 0.0, 0.0, 5, 0.0, 0.0, True)])
-def test_decisions_are_field_for_field_the_reference(texts, tier_choice, recall, cost_weight, seed, scale, floor, support):
+@pytest.mark.parametrize('tier_choice,recall,cost_weight,seed,scale,floor,support,pool', [
+    ('utility', 0.4, 0.05, 1, 0.3, 0.6, True, 'evidence'), ('utility', 0.0, 0.05, 0, 0.3, 0.6, False, 'evidence'),
+    ('tier_head', 0.3, 0.1, 2, 0.3, 0.6, True, 'evidence'), ('utility', 0.0, 0.0, 5, 0.0, 0.0, True, 'evidence'),
+    ('utility', 0.4, 0.05, 3, 0.3, 0.6, True, 'log_odds')])
+def test_decisions_are_field_for_field_the_reference(texts, tier_choice, recall, cost_weight, seed, scale, floor, support, pool):
     r = _router(tier_choice, recall, cost_weight, seed, scale, floor)
+    r.cfg = dataclasses.replace(r.cfg, success_pool=pool)
     if support:  # settings with outcomes: the heads' own context, temperature and top_p reach the decision
         r.setting_support = dict(temperature=(0.0, 2.0), top_p=(0.0, 1.0), context=list(CONTEXT_BINS))
     rng = np.random.default_rng(seed); kinds = set()
