@@ -27,18 +27,25 @@ from .types import Constraints, EmbeddingError, InvalidInputError
 log = logging.getLogger(__name__)
 
 # %% ../nbs/09_cache.ipynb #a30d058a
-_analyse = lru_cache(maxsize=1 << 16)(lambda q, senses=True: tuple(text.analyse_query(q, senses)))  # stored questions are analysed again at every look-up
+_analysed = lru_cache(maxsize=1 << 16)(lambda q, senses: tuple(text.analyse_query(q, senses)))
+
+def _analyse(q: str, senses: bool = True) -> tuple:
+    "`text.analyse_query`, memoised (stored questions are analysed again at every look-up): one key per text and sense, however called."
+    return _analysed(q, bool(senses))
+
 _intent = lru_cache(maxsize=1 << 16)(text.question_intent)
+_known = lru_cache(maxsize=1 << 16)(known_word)  # (word, vocabulary, affixes): asked for every word pair a look-up scores
 
 # %% ../nbs/09_cache.ipynb #a5b20439
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
+_NEGATING = frozenset(NEGATING_PREFIXES)
 
 def negating_prefix(a: str, b: str) -> bool:
     "True when one word is the other with a negating prefix (lock/unlock, enable/disable, encrypt/decrypt)."
-    for x, y in ((a, b), (b, a)):
-        for p in NEGATING_PREFIXES:
-            if x == p + y: return True
-            if x.startswith(p) and y[:2] in ('en', 're', 'in') and x[len(p):] == y[2:]: return True
+    for x, y in ((a, b), (b, a)):  # x = prefix + y, or x = prefix + y without its own en/re/in; the prefix is x's head
+        n = len(x) - len(y)
+        if n > 0 and x[:n] in _NEGATING and x.endswith(y): return True
+        if n > -2 and y[:2] in ('en', 're', 'in') and x[:n + 2] in _NEGATING and x.endswith(y[2:]): return True
     return False
 
 # %% ../nbs/09_cache.ipynb #7ba1888a
@@ -46,10 +53,7 @@ def same_ending_other_word(a: str, b: str) -> bool:
     """Two different words that share a long ending but not their start ("rivwenol"/"lumwenol", "increase"/
     "decrease"): token-mean vectors make them close, yet they name different things. (Variants of one word
     share their start instead: "boil"/"boiling".)"""
-    n = min(len(a), len(b))
-    suffix = next((i for i in range(n) if a[-1 - i] != b[-1 - i]), n)
-    prefix = next((i for i in range(n) if a[i] != b[i]), n)
-    return suffix >= 5 and prefix < 3
+    return min(len(a), len(b)) >= 5 and a[-5:] == b[-5:] and a[:3] != b[:3]  # 5 letters end both; the first 3 differ somewhere
 
 # %% ../nbs/09_cache.ipynb #7b89a6e0
 NAME_FORM_SUFFIXES = ('n', 'an', 'ian', 'ese', 'ish')  # a place's adjective: Africa-n, Rom(e)-an, Paris-ian, Chin(a)-ese, Dan(e)-ish
@@ -228,7 +232,8 @@ def reworded_form(ca, cb) -> bool:
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
     "Whether lower-case `w` is a word, not a coinage (`judge.known_word` with `known_words`, affixed words too unless ablated)."
-    return known_word(w, self.known_words, affixes=self.affixes)
+    voc = self.known_words  # memoised for a frozenset vocabulary (the default's): every word pair a look-up scores asks
+    return _known(w, voc, self.affixes) if isinstance(voc, frozenset) else known_word(w, voc, affixes=self.affixes)
 
 @patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:

@@ -130,11 +130,16 @@ def forward(self: NumpyMiniLM, seqs: list[list[int]]) -> np.ndarray:
 
 # %% ../nbs/02b_judge.ipynb #e3451073
 @patch
-def encode(self: NumpyMiniLM, texts: list[str],
-           max_batch_tokens: int = 512,  # tokens per forward call (the attention matrix is this squared, per head)
-          ) -> np.ndarray:
+def encode(self: NumpyMiniLM, texts: list[str], max_batch_tokens: int = 512) -> np.ndarray:
     "Unit-length sentence embeddings `[len(texts), 384]` (mean of the token states, L2-normalised)."
-    seqs = _cut([self.ids(t) for t in texts], self.max_tokens)
+    return self.encode_ids([self.ids(t) for t in texts], max_batch_tokens)
+
+@patch
+def encode_ids(self: NumpyMiniLM, seqs: list[list[int]],  # token ids of each text (`ids`), cut here to `max_tokens`
+               max_batch_tokens: int = 512,  # tokens per forward call (the attention matrix is this squared, per head)
+              ) -> np.ndarray:
+    "`encode` of texts already tokenised: a caller that counted their tokens does not tokenise them again."
+    seqs = _cut(seqs, self.max_tokens)
     out = np.zeros((len(seqs), self.H), np.float32)
     for start, end in _groups([len(s) for s in seqs], max_batch_tokens):
         x = self.forward(seqs[start:end])
@@ -291,7 +296,11 @@ class LlamaMiniLM:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         "Unit-length sentence embeddings `[len(texts), 384]`, as `NumpyMiniLM.encode`."
-        seqs = _cut([self.ids(t) for t in texts], self.max_tokens)
+        return self.encode_ids([self.ids(t) for t in texts])
+
+    def encode_ids(self, seqs: list[list[int]]) -> np.ndarray:
+        "`encode` of texts already tokenised (`ids`; cut here to `max_tokens`), as `NumpyMiniLM.encode_ids`."
+        seqs = _cut(seqs, self.max_tokens)
         out = np.zeros((len(seqs), self.dim), np.float32)
         for start, end in _groups([len(s) for s in seqs], self.n_ctx, self.max_seqs): out[start:end] = self.pooled(seqs[start:end])
         return out / np.linalg.norm(out, axis=1, keepdims=True)
@@ -365,9 +374,9 @@ class MiniLMEmbedder(EmbedderBase):
         return len(self.model().ids(text))
 
     def _embed(self, texts, kind):  # `kind` changes nothing: the model has no query/passage prefixes
-        m = self.model()
-        self._count_truncated(sum(len(m.ids(t)) > self.max_tokens for t in texts))
-        return m.encode(texts)
+        m = self.model(); seqs = [m.ids(t) for t in texts]  # tokenised once: counted here, embedded from the same ids
+        self._count_truncated(sum(len(s) > self.max_tokens for s in seqs))
+        return m.encode_ids(seqs)
 
 # %% ../nbs/02b_judge.ipynb #d1a2f3e5
 AFFIX_PREFIXES = ('un', 're', 'de', 'dis', 'pre', 'mis', 'over', 'under', 'out', 'non')
