@@ -63,6 +63,7 @@ class EmbeddingConfig:
     dim: int = _f(256, at_least(8, 'an integer'), "output dimension (WordLlama: 64/128/256 by Matryoshka truncation)")
     max_tokens: int = _f(512, at_least(1, 'an integer'), "texts longer than this are truncated")
     cache_capacity: int = _f(10_000, at_least(0, 'an integer'), "LRU entries of the embedding cache (0 = off)")
+    token_memo: int = _f(20_000, at_least(0, 'an integer'), "WordLlama: word segments whose token ids are kept (LRU), so a new text of known words is not run through BPE again (0 = off)")
     batch_size: int = _f(256, at_least(1, 'an integer'), "texts per embedding batch")
 
 # %% ../nbs/00_config.ipynb #4b7e2c19

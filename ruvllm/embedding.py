@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['KINDS', 'WORDLLAMA_DIMS', 'Q4_BLOCK', 'E5_ENGINES', 'Embedder', 'check_kind', 'check_text', 'check_texts',
-           'EmbedderBase', 'wordllama_files', 'load_wordllama', 'WordLlamaEmbedder', 'q4_dequant', 'read_e5_file',
-           'E5Tokenizer', 'fake_q8', 'NumpyE5', 'E5Embedder', 'hashing_features', 'HashingEmbedder',
+           'EmbedderBase', 'wordllama_files', 'load_wordllama', 'segment_tokenizer', 'WordLlamaEmbedder', 'q4_dequant',
+           'read_e5_file', 'E5Tokenizer', 'fake_q8', 'NumpyE5', 'E5Embedder', 'hashing_features', 'HashingEmbedder',
            'check_embedder_contract', 'CachedEmbedder', 'make_embedder']
 
 # %% ../nbs/02_embedding.ipynb #f45d5167
-import contextlib, hashlib, importlib.util, itertools, os, re, struct, threading
+import contextlib, hashlib, importlib.util, itertools, json, math, os, re, struct, threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -156,6 +156,23 @@ def load_wordllama(dim: int = 256):  # 64, 128 or 256 (Matryoshka truncation of 
         _WORDLLAMA_TABLES[dim] = (tok, padded)
         return tok, padded
 
+# %% ../nbs/02_embedding.ipynb #e10a5e02
+_SPACE_MARK = {'type': 'Sequence', 'normalizers': [{'type': 'Prepend', 'prepend': '\u2581'},
+                                                  {'type': 'Replace', 'pattern': {'String': ' '}, 'content': '\u2581'}]}
+_SEGMENT = re.compile('\u2581+[^\u2581]*')  # a run of word-start marks and what follows, up to the next mark
+_JOINED = re.compile('[^\u2581]\u2581')  # a token holding this would join a word to the next one
+
+@lru_cache(maxsize=None)
+def segment_tokenizer(dim: int = 256):  # which loaded table's tokenizer (they are all the same file)
+    "`(bpe model, special tokens' texts)` when `load_wordllama`'s tokenizer encodes a text as the concatenation of its `▁`-led segments, else None."
+    tok = load_wordllama(dim)[0]; m = tok.model  # the parts read one by one: the whole tokenizer's JSON takes ~0.3 s to parse
+    norm = None if tok.normalizer is None else json.loads(tok.normalizer.__getstate__())
+    plain = (tok.pre_tokenizer is None and norm == _SPACE_MARK and type(m).__name__ == 'BPE' and not getattr(m, 'dropout', 1)
+             and not getattr(m, 'ignore_merges', 1) and not getattr(m, 'continuing_subword_prefix', 1)
+             and not getattr(m, 'end_of_word_suffix', 1))
+    if not plain or any(_JOINED.search(piece) for piece in tok.get_vocab()): return None
+    return tok.model, tuple(t.content for t in tok.get_added_tokens_decoder().values())
+
 # %% ../nbs/02_embedding.ipynb #faae9bbd
 @lru_cache(maxsize=1)
 def _scipy_sparse():
@@ -169,12 +186,16 @@ class WordLlamaEmbedder(EmbedderBase):
     "The default embedder: WordLlama `l2_supercat` token embeddings, mean-pooled, bundled with `wordllama`."
     def __init__(self, dim: int = 256,  # 64, 128 or 256 (Matryoshka truncation)
                  max_tokens: int = 512,  # tokens kept per text; longer texts are truncated and counted
-                 *, batch_size: int = 256):  # texts per tokenizer call in `embed`
+                 *, batch_size: int = 256,  # texts per tokenizer call in `embed`
+                 token_memo: int = 20_000):  # word segments whose token ids are kept (0: every text through `encode`)
         super().__init__(max_tokens)
+        if isinstance(token_memo, bool) or not isinstance(token_memo, int) or token_memo < 0:
+            raise EmbeddingError(f"token_memo must be an integer >= 0, got {token_memo!r}")
         if dim not in WORDLLAMA_DIMS: raise EmbeddingError(f"WordLlama dim must be one of 64, 128, 256, got {dim!r}")
         wordllama_files()  # fail now, not on the first request, if the package is missing
         self.dim, self.name, self.batch_size = dim, f'wordllama-{dim}', max(1, int(batch_size))
-        self._tok = self._table = None
+        self._tok = self._table = self._segment_ids = None
+        self.token_memo, self._specials = token_memo, ()
         # no token is longer than 16 characters, so this prefix holds > max_tokens tokens: huge texts are
         # cut before tokenizing (a 1 MB text would otherwise take ~1 s to tokenize, to keep 512 tokens)
         self._char_cap = (max_tokens + 16) * 16
@@ -183,22 +204,39 @@ class WordLlamaEmbedder(EmbedderBase):
         "Load the table now (otherwise the first `embed` does); returns self."
         if self._table is None:
             self._tok, self._table_padded = load_wordllama(self.dim)
-            self._table = self._table_padded[:-1]  # a view: the real vocabulary
+            st = segment_tokenizer(self.dim) if self.token_memo else None
+            if st is not None:
+                bpe, self._specials = st
+                self._segment_ids = lru_cache(maxsize=self.token_memo)(lambda s: tuple(t.id for t in bpe.tokenize(s)))
+            self._table = self._table_padded[:-1]  # a view: the real vocabulary (set last: it marks the load done)
         return self
 
     def token_count(self, text: str) -> int:
         "Number of WordLlama tokens in `text`."
-        self.load()
-        return len(self._tok.encode(check_text(text), add_special_tokens=False).ids)
+        return len(self.token_ids(text))
+
+# %% ../nbs/02_embedding.ipynb #e10a5e03
+@patch
+def token_ids(self: WordLlamaEmbedder, text: str) -> list[int]:
+    "The WordLlama token ids of `text` (no special tokens added): `encode`'s ids, from the memoised segments when it can."
+    return self._token_ids(check_text(text))
+
+@patch
+def _token_ids(self: WordLlamaEmbedder, text: str) -> list[int]:
+    if self._table is None: self.load()
+    seg = self._segment_ids
+    if seg is None or any(s in text for s in self._specials): return self._tok.encode(text, add_special_tokens=False).ids
+    ids = []
+    for s in _SEGMENT.findall('\u2581' + text.replace(' ', '\u2581')): ids += seg(s)
+    return ids
 
 # %% ../nbs/02_embedding.ipynb #44f6ce54
 @patch
 def _embed_one(self: WordLlamaEmbedder, text, kind):
-    if self._table is None: self.load()
-    ids = self._tok.encode(text[:self._char_cap], add_special_tokens=False).ids
+    ids = self._token_ids(text[:self._char_cap])
     if len(ids) > self.max_tokens: ids = ids[:self.max_tokens]; self._count_truncated(1)
-    v = self._table[ids].sum(0)
-    n = float(np.sqrt(v @ v))
+    v = np.add.reduce(self._table[ids], 0)  # what `.sum(0)` runs, without its Python wrapper: rows added in order
+    n = math.sqrt(v @ v)  # float32 → double sqrt: the divisor, rounded to float32 below, is float32 sqrt's (53 ≥ 2·24 + 2)
     if n == 0.0: raise EmbeddingError(f"text has no tokens to embed ({text!r:.60})")
     v /= n
     return v
@@ -212,7 +250,8 @@ def _embed(self: WordLlamaEmbedder, texts, kind):
     for s in range(0, len(texts), self.batch_size):
         chunk = texts[s:s + self.batch_size]
         capped = [t if len(t) <= self._char_cap else t[:self._char_cap] for t in chunk]
-        ids = [e.ids for e in self._tok.encode_batch_fast(capped, add_special_tokens=False)]
+        if len(capped) < 8 and self._segment_ids is not None: ids = [self._token_ids(t) for t in capped]  # a few texts: the memo
+        else: ids = [e.ids for e in self._tok.encode_batch_fast(capped, add_special_tokens=False)]
         cut = [i for i, x in enumerate(ids) if len(x) > mt]
         for i in cut: ids[i] = ids[i][:mt]
         if cut: self._count_truncated(len(cut))
@@ -623,9 +662,9 @@ def embed_one(self: CachedEmbedder, text: str, kind: str = 'passage') -> np.ndar
                 return v.copy()
     except TypeError:  # unhashable: not a string
         raise TypeError(f"text must be a string, got {type(text).__name__}: {text!r:.60}") from None
-    v = self.inner.embed_one(text, kind)  # validates kind and text
-    self._store([(key, v)], misses=1)
-    return np.array(v, np.float32)
+    v = np.asarray(self.inner.embed_one(text, kind), np.float32)  # validates kind and text
+    self._store([(key, v)], misses=1)  # stores a copy: `v`, the inner embedder's fresh result, is the caller's
+    return v
 
 @patch
 def embed(self: CachedEmbedder, texts: list[str], kind: str = 'passage') -> np.ndarray:
@@ -653,7 +692,7 @@ def make_embedder(cfg: EmbeddingConfig | Config | None = None) -> Embedder:
     "The embedder `cfg` (an `EmbeddingConfig`, or a whole `Config`) describes, cached when `cache_capacity > 0`."
     if cfg is None: cfg = EmbeddingConfig()
     if isinstance(cfg, Config): cfg = cfg.embedding
-    if cfg.model == 'wordllama': emb = WordLlamaEmbedder(cfg.dim, cfg.max_tokens, batch_size=cfg.batch_size)
+    if cfg.model == 'wordllama': emb = WordLlamaEmbedder(cfg.dim, cfg.max_tokens, batch_size=cfg.batch_size, token_memo=cfg.token_memo)
     elif cfg.model == 'e5':
         if cfg.dim != 384: raise EmbeddingError(f"embedding.dim must be 384 for e5, got {cfg.dim}")
         emb = E5Embedder(cfg.max_tokens, batch_size=cfg.batch_size)

