@@ -1353,15 +1353,23 @@ def get_many(self:Memory, ids: Sequence[int],
             if self.__dict__.get('_touches'):  # our own waiting accesses first, so the store is as current as we are
                 with self.store.tx(): self._flush_touches()
         return self.store.get_nodes(ids)
-    out, missing = {}, []
+    a = np.array([int(i) for i in ids], np.int64)
     with self._lock:
-        ns = self._node_slot
-        for i in ids:
-            i = int(i); s = ns[i] if 0 <= i < len(ns) else -1
-            if s >= 0: out[i] = self._node_at_slot(s)
-            else: missing.append(i)
+        s = np.full(len(a), -1, np.int64); ok = (a >= 0) & (a < len(self._node_slot)); s[ok] = self._node_slot[a[ok]]
+        out = dict(zip(a[s >= 0].tolist(), self._nodes_at_slots(s[s >= 0])))
+    missing = a[s < 0].tolist()
     if missing: out.update(self.store.get_nodes(missing))
     return out
+
+@patch
+def _nodes_at_slots(self:Memory, slots: np.ndarray) -> list[Node]:  # caller holds `_lock`
+    "`_node_at_slot` of each slot, the columns read once for them all (a query reads a dozen nodes)."
+    c, sl = self._cols, np.asarray(slots, np.int64)
+    cols = (self._slot_node[sl].tolist(), [_NODE_TYPES[t] for t in self._type[sl].tolist()], c['text'][sl].tolist(),
+            [self._ns_names[n] for n in self._ns[sl].tolist()], c['source'][sl].tolist(), c['created_at'][sl].tolist(),
+            c['last_access'][sl].tolist(), c['access_count'][sl].tolist(), c['quality'][sl].tolist(), self._archived[sl].tolist(),
+            [None if x < 0 else x for x in c['superseded_by'][sl].tolist()], [dict(m) for m in c['metadata'][sl].tolist()])
+    return [Node(*f) for f in zip(*cols)]
 
 @patch
 def vectors(self:Memory, ids: Sequence[int]) -> np.ndarray:
@@ -1735,7 +1743,13 @@ def rrf_scores(rankings,  # lists of ids, each best first
     if len(weights) != len(rankings): raise InvalidInputError(f"{len(weights)} weights for {len(rankings)} rankings")
     out: dict[int, float] = {}
     for ids, w in zip(rankings, weights):
-        for r, i in enumerate(ids, 1): out[i] = out.get(i, 0.0) + w / (k + r)
+        add = [0.0 + w / (k + r) for r in range(1, len(ids) + 1)]  # (`0.0 +`: what `out.get(i, 0.0) +` gives a new id)
+        if not out:  # the first list: one dict build, unless an id is in it twice
+            out = dict(zip(ids, add))
+            if len(out) == len(add): continue
+            out = {}
+        get = out.get
+        for i, a in zip(ids, add): out[i] = get(i, 0.0) + a
     return out
 
 # %% ../nbs/04_memory.ipynb #9b5e1c6a
@@ -1908,6 +1922,7 @@ def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int
         ids = self._slot_node[slots].tolist()
         if not self.cfg.search_compressed: return ids
         concept, ok = self._TYPE_CODE[NodeType.CONCEPT], allowed
+        if not (self._type[slots] == concept).any(): return ids  # (no concept among them: one array test, not one per hit)
         members = list(dict.fromkeys(b for i, s in zip(ids, slots) if self._type[s] == concept
                                      for _, b, key in self.graph.out_edges(i, keys=True)
                                      if key == EdgeType.CONTAINS.value and ok[self._node_slot[b]]))
@@ -2097,6 +2112,14 @@ def _id_scratch(self:Memory, n: int) -> np.ndarray:
     return s
 
 @patch
+def _edge_type_rows(self:Memory) -> np.ndarray:  # caller holds `_lock`
+    "Per edge type code, how many edges `EdgeArrays` holds: counted over the rows added since the last call (rows are only ever added; a reload makes new arrays)."
+    E, st = self._edges, self.__dict__.get('_type_rows')
+    if st is None or st[0] is not E: st = self._type_rows = [E, 0, np.zeros(len(_EDGE_TYPES), np.int64)]
+    if E.n > st[1]: st[2] += np.bincount(E.type[st[1]:E.n], minlength=len(_EDGE_TYPES)); st[1] = E.n
+    return st[2]
+
+@patch
 def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                  spread=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # the ids the walk starts from (default: all of `ids`)
     """Nodes within `hops` of `ids` (ids first) and the edges among them, under `expand`'s rules (plus: compressed nodes over
@@ -2145,6 +2168,7 @@ def _name_neighbours(self:Memory, ids, allowed, max_nodes: int) -> list[list[int
                 written = _written(name)
                 near.update(y for y in sl.tolist() if written.search(texts[y]))
         near.discard(s)
+        if not near: out.append([]); continue  # (most nodes: no rare name)
         out.append(self._slot_node[np.array(sorted(near), np.int64)].tolist())
     return out
 
@@ -2260,7 +2284,9 @@ def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # fl
     "`r` (the activation of `ids`) with each node's multiplied by 1 + `propagate_window_mix` × `follows` × Σ over seeds `d` ≤ `window` turns away along `Follows` of flat × decay^(d − 1) (a node on no `Follows` chain by the largest factor given), then all rescaled so that the best keeps its activation."
     c = self.cfg
     if window <= 0 or c.propagate_window_mix * follows <= 0 or not len(seeds) or not len(ids): return r
-    with self._lock: wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
+    with self._lock:
+        if not self._edge_type_rows()[_EDGE_CODE[EdgeType.FOLLOWS.value]]: return r  # no `Follows` edge at all: every factor would be 1
+        wid, ei, ej, _ = self._local_edges(seeds, window, {EdgeType.FOLLOWS.value: 1.0}, namespace)
     return window_factors(ids, r, wid, ei, ej, flat, c.propagate_window_mix * follows, float(c.propagate_window_decay), window)
 
 
@@ -2358,14 +2384,14 @@ def hybrid_subgraph(self:Memory,
     sg = {}
     for i, s in zip(top, sims.tolist()):
         if i not in nodes: continue
+        if i in seeds: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s)); continue  # (what the branches below give a seed)
         e = max((e for e in edges if i in (e.src, e.dst) and e.src != e.dst), key=lambda e: carried(e, i), default=None) if i not in seeds else None
         by_name = self.cfg.propagate_name_mix * scores.get(named.get(i), 0.0) if i not in seeds else 0.0  # (its seed's final score: near enough)
         if by_name > 0 and (e is None or carried(e, i) < by_name):  # a shared name (no stored edge): reported as `SameTopic`
             sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), EdgeType.SAME_TOPIC, float(self.cfg.propagate_name_mix), named[i])
         elif e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))
         else: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), e.type, float(e.weight), e.src if e.dst == i else e.dst)
-    hits = [Hit(n.node, n.similarity, n.score) for n in sg.values()]
-    return Subgraph(sg, edges, retrieval_stats(hits, sg, edges), qv)
+    return Subgraph(sg, edges, retrieval_stats(list(sg.values()), sg, edges), qv)  # (a `SubgraphNode` reads as a `Hit` there)
 
 # %% ../nbs/04_memory.ipynb #073a0ba8
 @patch
