@@ -499,7 +499,7 @@ _OVERHEAD_PROMPTS = [
 
 def generation_overhead_suite(quick: bool = False, progress: bool = True, rounds: int | None = None, max_tokens: int | None = None) -> pd.DataFrame:
     "Paired timing of the same greedy completions: llama_cpp.Llama vs LlamaCppBackend."
-    from ruvllm.inference import local_extra_missing, LlamaCppBackend, default_model_path, default_threads, drain, safe_model_params, LLAMA_LOAD_LOCK
+    from ruvllm.inference import local_extra_missing, LlamaCppBackend, default_model_path, default_threads, drain, load_llama
     miss = local_extra_missing()
     if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
     import llama_cpp
@@ -507,8 +507,7 @@ def generation_overhead_suite(quick: bool = False, progress: bool = True, rounds
     prompts = _OVERHEAD_PROMPTS[:2] if quick else _OVERHEAD_PROMPTS
     th = default_threads()
     ours = LlamaCppBackend(n_ctx=2048, n_threads=th).load()
-    with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp):  # the raw baseline loads as the backend does (AMX CPUs; one load at a time)
-        raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=2048, n_threads=th, n_threads_batch=th, verbose=False)
+    raw = load_llama(llama_cpp, model_path=str(default_model_path()), n_ctx=2048, n_threads=th, n_threads_batch=th)  # as the backend loads
     def t_raw(m):
         t = time.perf_counter(); out = raw.create_chat_completion(messages=m, max_tokens=max_tokens, temperature=0)
         return out['choices'][0]['message']['content'], time.perf_counter() - t
@@ -993,16 +992,15 @@ def streaming_suite(quick: bool = False, progress: bool = True,
                     max_tokens: int = 32) -> pd.DataFrame:  # completion cap (the first token does not depend on it)
     "Time to first token through `RuvLLM.query_stream` vs SmolLM2's own (raw llama.cpp stream, same messages)."
     from tqdm.auto import tqdm
-    from ruvllm.inference import local_extra_missing, default_model_path, default_threads, safe_model_params, LLAMA_LOAD_LOCK
+    from ruvllm.inference import local_extra_missing, default_model_path, default_threads, load_llama
     miss = local_extra_missing()
     if miss: return pd.DataFrame([dict(status=f'skipped: {miss}')])
     import llama_cpp
     nodes = nodes or (1_000 if quick else 10_000); queries = queries or (4 if quick else 20)
     th, tmp = default_threads(), tempfile.mkdtemp()
     llm = _streaming_llm(Path(tmp) / 'stream', nodes, th, progress)
-    with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp):  # one load at a time: the memory's warm-up may be loading the judge
-        raw = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=llm.cfg.inference.n_ctx, n_threads=th,
-                              n_threads_batch=th, verbose=False)
+    raw = load_llama(llama_cpp, model_path=str(default_model_path()), n_ctx=llm.cfg.inference.n_ctx, n_threads=th,
+                     n_threads_batch=th)  # as the backend loads (the memory's warm-up may be loading the judge)
     try:
         qs = _bench_queries(queries + 1, seed=11)
         _first_token_pair(llm, raw, qs[0], max_tokens, True)  # warm-up: model load, JIT

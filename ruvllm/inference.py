@@ -7,11 +7,12 @@ __all__ = ['ROLES', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE', 'L
            'check_messages', 'check_sampling', 'check_fits', 'StopScanner', 'estimate_tokens',
            'estimate_message_tokens', 'prompt_estimate', 'format_sources', 'parse_sources', 'ExtractiveBackend',
            'drain', 'default_model_path', 'local_extra_missing', 'machine_cpu_seconds', 'threads_for', 'default_cores',
-           'CoreMonitor', 'default_threads', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'LlamaCppBackend',
-           'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
+           'CoreMonitor', 'default_threads', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'MutedThread',
+           'load_llama', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec',
+           'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
-import codecs, contextlib, http.client, importlib.util, json, math, os, random, re, socket
+import codecs, contextlib, http.client, importlib.util, json, logging, math, os, random, re, socket
 import subprocess, sys, tempfile, threading, time, types, urllib.error, urllib.parse, urllib.request, warnings
 from collections import OrderedDict
 from functools import lru_cache
@@ -375,7 +376,7 @@ def _chat_formatter(llm):
         return r.prompt, not r.added_special, [s for s in stops if s]
     return render, source
 
-LLAMA_LOAD_LOCK = threading.Lock()  # one llama.cpp model load at a time in this process, whoever loads (the LLM, the cache's judge, a bench; see the note above)
+LLAMA_LOAD_LOCK = threading.Lock()  # one llama.cpp model load at a time in this process, whoever loads (`load_llama` takes it)
 
 # %% ../nbs/07_inference.ipynb #023b3dbc
 def cpu_has_amx(cpuinfo: str = '/proc/cpuinfo') -> bool:
@@ -404,6 +405,26 @@ def serve_llama_cpp():
     "Entry point of `local_server`'s child process: `llama_cpp.server` with `safe_model_params` (arguments from sys.argv)."
     from llama_cpp.server.__main__ import main
     with safe_model_params(): main()
+
+# %% ../nbs/07_inference.ipynb #a7c1e0d2
+class MutedThread:
+    "A stand-in for `sys.stderr` that drops what one thread writes and passes every other thread's writes on."
+    def __init__(self, target, thread_id: int): self.target, self.thread_id = target, thread_id
+    def write(self, s): return len(s) if threading.get_ident() == self.thread_id else self.target.write(s)
+    def __getattr__(self, name): return getattr(self.target, name)
+
+def load_llama(llama_cpp_module=None, **params):
+    "`llama_cpp.Llama(**params)` loaded one at a time, without touching the process's stdout, stderr or their descriptors."
+    if llama_cpp_module is None: import llama_cpp as llama_cpp_module
+    params.pop('verbose', None)
+    with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp_module):
+        err = sys.stderr; sys.stderr = MutedThread(err, threading.get_ident())
+        try: llm = llama_cpp_module.Llama(**params, verbose=True)  # its log lines are printed by this thread: dropped
+        finally:
+            sys.stderr = err
+            logging.getLogger('llama-cpp-python').setLevel(logging.ERROR)  # later log lines: errors only, as verbose=False leaves it
+    llm.verbose = False  # its calls print nothing either
+    return llm
 
 # %% ../nbs/07_inference.ipynb #2712bd44
 class LlamaCppBackend:
@@ -450,9 +471,8 @@ def _load_locked(self: LlamaCppBackend) -> bool:
     if self._llm is not None: return False
     import llama_cpp
     try:
-        with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp):  # one load at a time (llama-cpp-python swaps the process's stdout/stderr while loading)
-            llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                  n_threads_batch=self.n_threads, verbose=False)
+        llm = load_llama(llama_cpp, model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                         n_threads_batch=self.n_threads)
     except Exception as e:
         raise InferenceError(f"llama.cpp could not load {str(self.model_path)!r} ({e}); is it a GGUF model file?") from e
     self._render, self.template_source = _chat_formatter(llm)

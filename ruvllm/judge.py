@@ -265,13 +265,11 @@ class LlamaMiniLM:
                  path=None,  # the model folder, for the tokenizer (default: `minilm_dir()`)
                  max_tokens: int = 256, n_ctx: int = 512):  # tokens per text / per llama.cpp call
         import llama_cpp
-        from ruvllm.inference import LLAMA_LOAD_LOCK, safe_model_params
+        from ruvllm.inference import load_llama
         self.tokenizer = minilm_tokenizer(Path(path) if path is not None else minilm_dir())
-        with LLAMA_LOAD_LOCK, safe_model_params(llama_cpp):  # llama-cpp-python swaps the process's stdout/stderr file descriptors while
-            # it loads: two loads at once (the warm-up's judge, a request's LLM) could leave stdout pointing at /dev/null
-            self.llm = llama_cpp.Llama(model_path=str(gguf), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                                       n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=1, n_threads_batch=1,
-                                       flash_attn=False, verbose=False)  # flash attention off: twice as slow for a batch of questions here
+        self.llm = load_llama(llama_cpp, model_path=str(gguf), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+                              n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=1, n_threads_batch=1,
+                              flash_attn=False)  # flash attention off: twice as slow for a batch of questions here
         self.max_tokens, self.n_ctx, self.dim = min(int(max_tokens), n_ctx), n_ctx, self.llm.n_embd()
         self.max_seqs = int(self.llm.context_params.n_seq_max)
         self.backend = f"llama.cpp ({Path(gguf).name})"
