@@ -167,7 +167,8 @@ def _check_request(self: ContextBuilder, question, ranked_nodes, budget_tokens, 
     for i, item in enumerate(ranked_nodes):
         if not isinstance(item, (tuple, list)) or len(item) < 2 or not isinstance(item[1], str):
             raise InvalidInputError(f"ranked_nodes[{i}] must be (node_id, text, score), got {item!r}")
-        if ' '.join(item[1].split()): nodes.append((item[0], ' '.join(item[1].split())))
+        text = ' '.join(item[1].split())  # whitespace collapsed once
+        if text: nodes.append((item[0], text))
     return nodes
 
 # %% ../nbs/08_context.ipynb #9d77f924
