@@ -612,9 +612,12 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     att = self.attention.rank(query_vector, sg, vecs)
     need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
-    admitted = [i for i in att.order.tolist() if self.admits_passage(query, sg.nodes[ids[i]], need)]
-    wmax = max((w[i] for i in admitted), default=0.0)  # a node kept out does not set the bar
-    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), w[i]) for i in admitted if w[i] >= cc.relevance_floor * wmax]
+    ranked, floor = [], None
+    for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
+        if floor is not None and w[i] < floor: break  # under the bar, and so is every node after it: not examined
+        if self.admits_passage(query, sg.nodes[ids[i]], need):
+            if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
+            ranked.append((ids[i], _passage(sg.nodes[ids[i]].node), w[i]))
     return Selected(ranked, att, vecs)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f

@@ -191,6 +191,7 @@ def test_context_passages_are_collapsed_and_blank_ones_dropped_as_before():
     ranked = [(1, '  In  Farrow,\tthe pier\nopened in 1920. ', 0.5), (2, ' \n\t ', 0.3), (3, 'The north pier closed.', 0.2)]
     built = cb.build('When did the pier open?', ranked, budget_tokens=1024, max_tokens=64)
     assert built.used_ids == [1, 3] and built.passages == ['In Farrow, the pier opened in 1920.', 'The north pier closed.']
+    assert built.source_tokens == sum(cb.count(f"[{k}]") + 1 + cb.count(t) for k, t in enumerate(built.passages, 1))  # costed collapsed
 
 
 @pytest.mark.parametrize('key_match', ['text', 'read', 'both'])
@@ -210,3 +211,35 @@ def test_context_admission_is_the_reference(tmp_path, key_match):
             q = rng.choice(queries)
             for need in (key_words(q), set(), {'farrow'}, frozenset({'1920', 'nile'})):
                 assert llm.admits_passage(q, hit, need) == reference_admits_passage(cfg.context, q, hit, need), (t, q, need)
+
+
+def reference_select(llm, cc, query, sg, qv):
+    "`RuvLLM.select_passages`'s passages as they were: every node examined, then the floor from the best admitted."
+    att = llm.attention.rank(qv, sg, llm.memory.vectors(list(sg.nodes)))
+    ids, need = list(sg.nodes), (key_words(query) if cc.require_key_word else set())
+    w = att.weights.tolist()
+    admitted = [i for i in att.order.tolist() if reference_admits_passage(cc, query, sg.nodes[ids[i]], need)]
+    wmax = max((w[i] for i in admitted), default=0.0)
+    passage = lambda n: answer_part(n.text) if n.type == NodeType.QAPAIR else n.text
+    return [(ids[i], passage(sg.nodes[ids[i]].node), w[i]) for i in admitted if w[i] >= cc.relevance_floor * wmax]
+
+
+@pytest.mark.parametrize('floor', [0.05, 0.0, 0.6])
+def test_selected_passages_are_the_reference(tmp_path, floor):
+    cfg = (Config.builder().db_path(tmp_path / 'm').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('context.relevance_floor', floor).build())
+    rng = random.Random(11)
+    towns, things = ['Farrow', 'Jarrow', 'Brisk', 'Arlen'], ['pier', 'theatre', 'museum', 'tower']
+    docs = [f"In {rng.choice(towns)}, the {rng.choice(things)} opened in {rng.randint(1700, 2020)} (record {i})." for i in range(80)]
+    qas = [f"Q: When did the {t} in {w} open? A: In {rng.randint(1700, 2020)}." for t in things for w in towns[:2]]
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(docs, progress=False); llm.ingest(qas, type=NodeType.QAPAIR, progress=False)
+        checked = 0
+        for t in things:
+            for w in towns + ['Nowhere']:
+                for q in (f"When did the {t} in {w} open?", f"What opened in {w}?", f"Tell me about the {t}."):
+                    qv = llm.memory.embed_query(q); sg = llm.retrieve(q, qv)
+                    got = llm.select_passages(q, sg, qv).passages
+                    assert got == reference_select(llm, cfg.context, q, sg, qv), q
+                    checked += len(sg.nodes) > 1
+        assert checked > 50
