@@ -242,7 +242,8 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     bags = [_passage_words(p) for p in passages]
     n = len(passages)
     df = {w: sum(w in b for b in bags) for w in q}  # passages holding each question word: counted once, not once per passage
-    def score(bag): return sum(math.log(1 + n / df[w]) for w in q & bag)
+    idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
+    def score(bag): return sum(idf[w] for w in q & bag)
     scores = [score(b) for b in bags]
     return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
 

@@ -8,12 +8,12 @@ from numba import njit
 
 from ruvllm import Config, RuvLLM
 from ruvllm.attention import EDGE_TYPES, FEATURE_NAMES, NODE_TYPES, GraphAttention, gini, node_features, random_subgraph
-from ruvllm.context import ContextBuilder
+from ruvllm.context import ContextBuilder, drop_near_duplicates, jaccard, shingles
 from ruvllm.inference import ExtractiveBackend, estimate_tokens, prompt_estimate
 from ruvllm.learning import answer_part
 from ruvllm.memory import Node, Subgraph, SubgraphNode
 from ruvllm.orchestrator import another_subject
-from ruvllm.text import content_words, key_coverage, key_words
+from ruvllm.text import content_words, key_coverage, key_words, words
 from ruvllm.types import EdgeType, NodeType
 
 # ---- frozen reference copies (f5e2dd5) ---------------------------------------------------------------------------
@@ -124,6 +124,19 @@ def reference_prompt_estimate(text):
         n += estimate_tokens(line[:m.end() - 1]) + estimate_tokens(line[m.end():]) if m else estimate_tokens(line)
     return n + len(re.findall(r'\n+', text))
 
+def reference_shingles(text, k=3):
+    w = words(text)
+    if len(w) < k: return frozenset(w)
+    return frozenset(tuple(w[i:i + k]) for i in range(len(w) - k + 1))
+
+def reference_drop_near_duplicates(texts, threshold=0.8, k=3):
+    sets, kept, dropped = [reference_shingles(t, k) for t in texts], [], []
+    for i, s in enumerate(sets):
+        best = max(((jaccard(s, sets[j]), j) for j in kept), default=(0.0, -1))
+        if best[0] > threshold: dropped.append((i, best[1], best[0]))
+        else: kept.append(i)
+    return kept, dropped
+
 def reference_question_part(text):
     t = text.strip()
     return t[2:].rsplit('A:', 1)[0].strip() if t.startswith('Q:') and 'A:' in t else ''
@@ -184,6 +197,17 @@ def test_extractive_choice_and_prompt_counts_are_the_reference():
         assert be.choose(passages, question) == reference_choose(passages, question)
         text = ('\n' * rng.randint(1, 2)).join(f"[{i + 1}] {p}" if rng.random() < 0.7 else p for i, p in enumerate(passages + [question]))
         assert prompt_estimate(text) == reference_prompt_estimate(text) == prompt_estimate(text)  # twice: the memo's answer too
+
+
+def test_shingles_and_near_duplicates_are_the_reference():
+    rng = random.Random(9)
+    vocab = ['the', 'pier', 'in', 'Farrow', 'opened', '1920', 'north', 'pier', "Ada's", 'naïve']
+    for _ in range(3000):
+        texts = [' '.join(rng.choice(vocab) for _ in range(rng.randint(0, 9))) for _ in range(rng.randint(0, 5))]
+        if texts and rng.random() < 0.3: texts.append(texts[0] + ' north')
+        for t in texts:
+            for k in (1, 2, 3, 4): assert shingles(t, k) == reference_shingles(t, k)
+        for th in (0.0, 0.5, 0.8, 1.0): assert drop_near_duplicates(texts, th) == reference_drop_near_duplicates(texts, th)
 
 
 def test_context_passages_are_collapsed_and_blank_ones_dropped_as_before():
