@@ -181,6 +181,16 @@ def _init_params(self: GraphAttention) -> dict:
                 tau=np.full(H, self.tau0))
 
 # %% ../nbs/06_attention.ipynb #94367f04
+@njit(cache=True, nogil=True)
+def _all_finite(q, X) -> bool:
+    "`np.isfinite(q).all() and np.isfinite(X).all()` in one compiled pass."
+    for v in q:
+        if not math.isfinite(v): return False
+    for i in range(X.shape[0]):
+        for d in range(X.shape[1]):
+            if not math.isfinite(X[i, d]): return False
+    return True
+
 @patch
 def _inputs(self: GraphAttention, query_vec, subgraph, vectors, now):
     ids = list(subgraph.nodes)
@@ -223,16 +233,6 @@ def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
     return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
 
 # %% ../nbs/06_attention.ipynb #b30ddc99
-@njit(cache=True, nogil=True)
-def _all_finite(q, X) -> bool:
-    "`np.isfinite(q).all() and np.isfinite(X).all()` in one compiled pass."
-    for v in q:
-        if not math.isfinite(v): return False
-    for i in range(X.shape[0]):
-        for d in range(X.shape[1]):
-            if not math.isfinite(X[i, d]): return False
-    return True
-
 @njit(cache=True, nogil=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
 def _rank_kernel(q, X, f, r, s, Wq, Wk, E, A, B, tau):
     "(W (H, n) per-head softmax of `_logits`, w (n,) their mean, context vector (D,), entropy of w): `rank`'s numbers in one pass."
