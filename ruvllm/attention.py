@@ -181,7 +181,7 @@ def _init_params(self: GraphAttention) -> dict:
                 tau=np.full(H, self.tau0))
 
 # %% ../nbs/06_attention.ipynb #94367f04
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _all_finite(q, X) -> bool:
     "`np.isfinite(q).all() and np.isfinite(X).all()` in one compiled pass."
     for v in q:
@@ -233,7 +233,9 @@ def _logits(self: GraphAttention, p, q, X, f, r, s) -> np.ndarray:
     return p['tau'][:, None] * s[None, :] + (G @ U.T) / math.sqrt(dk) + p['A'] @ f.T + p['B'] @ r.T
 
 # %% ../nbs/06_attention.ipynb #b30ddc99
-@njit(cache=True, nogil=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
+# holds the GIL on purpose: released for its ~0.1 ms, Loop A's writer thread took the GIL and the request waited for it
+# (attention stage P50 0.34 -> 0.54 ms at 100k, 6 alternating pairs, /work/notes/ac10.md)
+@njit(cache=True, fastmath={'reassoc', 'contract', 'nsz', 'arcp'})
 def _rank_kernel(q, X, f, r, s, Wq, Wk, E, A, B, tau):
     "(W (H, n) per-head softmax of `_logits`, w (n,) their mean, context vector (D,), entropy of w): `rank`'s numbers in one pass."
     H, dk, D = Wq.shape; n, F = f.shape; T, e = E.shape
