@@ -23,7 +23,7 @@ def shingles(text: str, k: int = 3) -> frozenset:
     "The set of word k-shingles of `text` (lower-cased words; the word set itself when shorter than k)."
     w = words(text)
     if len(w) < k: return frozenset(w)
-    return frozenset(tuple(w[i:i + k]) for i in range(len(w) - k + 1))
+    return frozenset(zip(*(w[i:] for i in range(k))))  # the k-word windows as tuples, built in C
 
 _shingles = lru_cache(maxsize=4096)(shingles)  # the same passages come back request after request; the sets are immutable
 
@@ -38,6 +38,7 @@ def drop_near_duplicates(texts: Sequence[str],  # passages, best-ranked first
                          k: int = 3,  # shingle size in words
                         ) -> tuple[list[int], list[tuple[int, int, float]]]:
     "`(kept, dropped)`: indices kept, and (index, index of the better-ranked passage it duplicates, Jaccard)."
+    if len(texts) < 2: return list(range(len(texts))), []  # nothing to compare: no shingles needed
     sets, kept, dropped = [_shingles(t, k) for t in texts], [], []
     for i, s in enumerate(sets):
         best = max(((jaccard(s, sets[j]), j) for j in kept), default=(0.0, -1))
@@ -167,7 +168,8 @@ def _check_request(self: ContextBuilder, question, ranked_nodes, budget_tokens, 
     for i, item in enumerate(ranked_nodes):
         if not isinstance(item, (tuple, list)) or len(item) < 2 or not isinstance(item[1], str):
             raise InvalidInputError(f"ranked_nodes[{i}] must be (node_id, text, score), got {item!r}")
-        if ' '.join(item[1].split()): nodes.append((item[0], ' '.join(item[1].split())))
+        text = ' '.join(item[1].split())  # whitespace collapsed once
+        if text: nodes.append((item[0], text))
     return nodes
 
 # %% ../nbs/08_context.ipynb #9d77f924

@@ -160,6 +160,11 @@ _NEWLINE_RUNS = re.compile(r'\n+')
 def prompt_estimate(text: str) -> int:
     "`estimate_tokens(text)`, summed from the memoised counts of its lines (and of a source line's passage) where that is exact."
     if '\n' not in text or not text.isascii(): return _memo_estimate(text)
+    return _lines_estimate(text)  # a built prompt is counted twice: by the context builder, then by the backend
+
+@lru_cache(maxsize=256)
+def _lines_estimate(text: str) -> int:
+    "`prompt_estimate` of an ASCII text with newlines (memoised: the same prompt string is counted again)."
     n = 0
     for line in text.split('\n'):
         if not line: continue
@@ -237,7 +242,9 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     q = content_words(question, stem=True)
     bags = [_passage_words(p) for p in passages]
     n = len(passages)
-    def score(bag): return sum(math.log(1 + n / sum(w in b for b in bags)) for w in q & bag)
+    df = {w: sum(w in b for b in bags) for w in q}  # passages holding each question word: counted once, not once per passage
+    idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
+    def score(bag): return sum(idf[w] for w in q & bag)
     scores = [score(b) for b in bags]
     return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
 
@@ -270,10 +277,12 @@ def stream(self: ExtractiveBackend, messages, max_tokens=256, temperature=0.7, t
     answer = EXTRACTIVE_NO_CONTEXT if i is None else passages[i]
     return self._pieces(answer, max_tokens, stops, prompt_tokens, t0)
 
+_WORD_PIECES = re.compile(r'\s*\S+')
+
 @patch
 def _pieces(self: ExtractiveBackend, answer, max_tokens, stops, prompt_tokens, t0):
     scanner, parts, n, finish, t_first = StopScanner(stops), [], 0, 'stop', None
-    for w in re.findall(r'\s*\S+', answer):
+    for w in _WORD_PIECES.findall(answer):
         cost = _memo_estimate(w)  # words repeat across answers
         if n + cost > max_tokens: finish = 'length'; break
         n += cost

@@ -572,6 +572,8 @@ def another_subject(query: str, question: str) -> bool:
 
 
 # %% ../nbs/11_orchestrator.ipynb #b10904af
+from .text import text_keys
+
 class Selected(NamedTuple):
     "The passages `RuvLLM.select_passages` kept, and the attention behind them."
     passages: list  # (node_id, text the model reads, attention weight), best first
@@ -592,9 +594,13 @@ def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the req
     if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
     if qa and cc.qa_other_subject and another_subject(query, _question_part(node.text)): return False  # same frame, another thing
     if not need: return True
-    if cc.key_match == 'text': return key_coverage(query, [node.text], need) > 0
-    if key_coverage(query, [_passage(node)], need) == 0: return False  # not in what the model reads
-    return cc.key_match == 'read' or not qa or key_coverage(query, [_question_part(node.text)], need) > 0
+    if cc.key_match == 'text': return _mentions(node.text, need)
+    if not _mentions(_passage(node), need): return False  # not in what the model reads
+    return cc.key_match == 'read' or not qa or _mentions(_question_part(node.text), need)
+
+def _mentions(text: str, need: set) -> bool:
+    "Whether `text` holds one of the key words `need`: `key_coverage(query, [text], need) > 0` without computing the share."
+    return not need.isdisjoint(text_keys(text))
 
 @patch
 def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.ndarray,
@@ -606,9 +612,12 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     att = self.attention.rank(query_vector, sg, vecs)
     need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
-    admitted = [i for i in att.order.tolist() if self.admits_passage(query, sg.nodes[ids[i]], need)]
-    wmax = max((w[i] for i in admitted), default=0.0)  # a node kept out does not set the bar
-    ranked = [(ids[i], _passage(sg.nodes[ids[i]].node), w[i]) for i in admitted if w[i] >= cc.relevance_floor * wmax]
+    ranked, floor = [], None
+    for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
+        if floor is not None and w[i] < floor: break  # under the bar, and so is every node after it: not examined
+        if self.admits_passage(query, sg.nodes[ids[i]], need):
+            if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
+            ranked.append((ids[i], _passage(sg.nodes[ids[i]].node), w[i]))
     return Selected(ranked, att, vecs)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
@@ -791,7 +800,7 @@ def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int]
     top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
     q_self = grounding_quality(answer, passages, top_sim)
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
-                        self._carried(sg, used), self_quality=q_self, features=[float(x) for x in routed.features],
+                        self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
                         decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier))
     if not learn: return rec
     if self.writes is None: self._learn_from(rec, query_vector, use_cache)  # 'sync': on the request path
