@@ -244,7 +244,7 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     n = len(passages)
     df = {w: sum(w in b for b in bags) for w in q}  # passages holding each question word: counted once, not once per passage
     idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
-    def score(bag): return sum(idf[w] for w in q & bag)
+    def score(bag): return math.fsum(idf[w] for w in q & bag)  # exactly rounded: the same in any set order
     scores = [score(b) for b in bags]
     return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
 
