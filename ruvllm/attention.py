@@ -18,6 +18,7 @@ from numba import njit
 
 from .types import EdgeType, NodeType, InvalidInputError
 from .memory import Node, Edge, Subgraph, SubgraphNode
+from .router import all_finite
 
 # %% ../nbs/06_attention.ipynb #dd3ec3d5
 EDGE_TYPES = tuple(EdgeType)
@@ -181,16 +182,6 @@ def _init_params(self: GraphAttention) -> dict:
                 tau=np.full(H, self.tau0))
 
 # %% ../nbs/06_attention.ipynb #94367f04
-@njit(cache=True)
-def _all_finite(q, X) -> bool:
-    "`np.isfinite(q).all() and np.isfinite(X).all()` in one compiled pass."
-    for v in q:
-        if not math.isfinite(v): return False
-    for i in range(X.shape[0]):
-        for d in range(X.shape[1]):
-            if not math.isfinite(X[i, d]): return False
-    return True
-
 @patch
 def _inputs(self: GraphAttention, query_vec, subgraph, vectors, now):
     ids = list(subgraph.nodes)
@@ -201,7 +192,7 @@ def _inputs(self: GraphAttention, query_vec, subgraph, vectors, now):
     if X.ndim != 2 or X.shape != (len(ids), self.dim):
         raise InvalidInputError(f"vectors must be an array of shape ({len(ids)}, {self.dim}) aligned with the "
                                 f"subgraph's {len(ids)} nodes, got shape {X.shape}")
-    if not _all_finite(q, X): raise InvalidInputError("query_vec or vectors contain NaN or inf")
+    if not (all_finite(q) and all_finite(X)): raise InvalidInputError("query_vec or vectors contain NaN or inf")
     f, r, s = node_features(subgraph, ids, now, self.half_life_s)
     return ids, q, X, f, r, s
 

@@ -34,7 +34,6 @@ def _analyse(q: str, senses: bool = True) -> tuple:
     return _analysed(q, bool(senses))
 
 _intent = lru_cache(maxsize=1 << 16)(text.question_intent)
-_known = lru_cache(maxsize=1 << 16)(known_word)  # (word, vocabulary, affixes): asked for every word pair a look-up scores
 
 # %% ../nbs/09_cache.ipynb #a5b20439
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
@@ -232,8 +231,7 @@ def reworded_form(ca, cb) -> bool:
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
     "Whether lower-case `w` is a word, not a coinage (`judge.known_word` with `known_words`, affixed words too unless ablated)."
-    voc = self.known_words  # memoised for a frozenset vocabulary (the default's): every word pair a look-up scores asks
-    return _known(w, voc, self.affixes) if isinstance(voc, frozenset) else known_word(w, voc, affixes=self.affixes)
+    return known_word(w, self.known_words, affixes=self.affixes)
 
 @patch
 def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:

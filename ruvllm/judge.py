@@ -10,6 +10,7 @@ __all__ = ['log', 'MINILM_PACKAGE', 'MINILM_INSTALL', 'GGUF_TYPES', 'GGUF_FORMAT
 
 # %% ../nbs/02b_judge.ipynb #ba8b8f35
 import atexit, hashlib, importlib.util, json, logging, os, struct, threading, time
+from functools import lru_cache
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -410,7 +411,13 @@ def known_word(w: str,  # a lower-case word
                affixes: bool = False,  # also a known word with a regular affix (`affixed_word`: freez-er, re-freeze)
               ) -> bool:
     "Whether `w` is a word, not a coinage: frequent (`text.common_word`) or in `vocabulary`, or (with `affixes`) one of them affixed."
+    try: return _known_memo(w, vocabulary, bool(affixes))  # the cache asks it for every word pair a look-up scores
+    except TypeError: return _known_word(w, vocabulary, affixes)  # an unhashable vocabulary (a set): asked directly
+
+def _known_word(w, vocabulary, affixes) -> bool:
     from ruvllm.text import common_word
     voc = minilm_vocabulary() if vocabulary is None else vocabulary
     base = lambda x: common_word(x) or x in voc
     return base(w) or (affixes and affixed_word(w, base))
+
+_known_memo = lru_cache(maxsize=1 << 16)(_known_word)

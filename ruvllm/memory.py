@@ -1505,16 +1505,14 @@ def nearest(self:Memory, vector, k: int = 10, namespace: str | None = None, type
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv = self.embed_query(vector)
     ids, dist = self._nearest_ids(qv, k, self._namespaces(namespace), types, include_archived)
-    out = []
     with self._lock:
-        ns = self._node_slot
-        for i, d in zip(ids, dist):
+        ns, kind = self._node_slot, {}  # id -> (type, namespace) from the node columns
+        for i in ids:
             s = ns[i] if 0 <= i < len(ns) else -1
-            out.append(Near(i, float(1.0 - d), _NODE_TYPES[self._type[s]], self._ns_names[self._ns[s]]) if s >= 0 else (i, d))
-    if all(isinstance(h, Near) for h in out): return out
-    late = self.get_many([h[0] for h in out if not isinstance(h, Near)])  # not caught up yet: as `search` reads it
-    return [h if isinstance(h, Near) else Near(h[0], float(1.0 - h[1]), late[h[0]].type, late[h[0]].namespace)
-            for h in out if isinstance(h, Near) or h[0] in late]
+            if s >= 0: kind[i] = (_NODE_TYPES[self._type[s]], self._ns_names[self._ns[s]])
+    late = [i for i in ids if i not in kind]  # not caught up yet: read as `search` reads them
+    if late: kind.update((i, (n.type, n.namespace)) for i, n in self.get_many(late).items())
+    return [Near(i, float(1.0 - d), *kind[i]) for i, d in zip(ids, dist) if i in kind]
 
 # %% ../nbs/04_memory.ipynb #c0c04601
 from array import array
@@ -2385,8 +2383,8 @@ def hybrid_subgraph(self:Memory,
     for i, s in zip(top, sims.tolist()):
         if i not in nodes: continue
         if i in seeds: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s)); continue  # (what the branches below give a seed)
-        e = max((e for e in edges if i in (e.src, e.dst) and e.src != e.dst), key=lambda e: carried(e, i), default=None) if i not in seeds else None
-        by_name = self.cfg.propagate_name_mix * scores.get(named.get(i), 0.0) if i not in seeds else 0.0  # (its seed's final score: near enough)
+        e = max((e for e in edges if i in (e.src, e.dst) and e.src != e.dst), key=lambda e: carried(e, i), default=None)
+        by_name = self.cfg.propagate_name_mix * scores.get(named.get(i), 0.0)  # (its seed's final score: near enough)
         if by_name > 0 and (e is None or carried(e, i) < by_name):  # a shared name (no stored edge): reported as `SameTopic`
             sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), EdgeType.SAME_TOPIC, float(self.cfg.propagate_name_mix), named[i])
         elif e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))
