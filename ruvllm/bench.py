@@ -673,7 +673,7 @@ def _cache_headline(df):
     held = f" (held-out {h.paraphrases_served.iloc[0]:.1%}, worst wrong {h[others].max(axis=1).iloc[0]:.1%})" if len(h) else ''
     return (f"default (rules with intent + {d.judge} judge on frames ≥ {d.judge_threshold}): dev {d.paraphrases_served:.1%} of few-word "
             f"paraphrases served{held}, same-subject wrong {d.same_subject_wrong:.1%}, worst other set wrong {max(d[others]):.1%}; "
-            f"look-up P50 {d.p50_ms_cheap:.2f} ms without the judge, P99 {d.p99_ms:.1f} ms, the judge on {d.get('judge_share_all', np.nan):.1%} of all look-ups "
+            f"look-up P50 {d.get('p50_ms_no_candidate', np.nan):.2f} ms with no candidate ({d.get('no_candidate_lookups', 0):.0f} look-ups), {d.p50_ms_cheap:.2f} ms without the judge, P99 {d.p99_ms:.1f} ms, the judge on {d.get('judge_share_all', np.nan):.1%} of all look-ups "
             f"(target ≥ 60 % served, 0 same-subject, ≤ 1 % elsewhere: {'met' if met else 'not met'})")
 
 def _cache_plot(df, ax):

@@ -224,7 +224,7 @@ def minilm_gguf_parts(d: Path, weights: str = 'f16') -> tuple[dict, list]:
 
 # %% ../nbs/02b_judge.ipynb #a9e10007
 GGUF_FORMAT = 1          # bump when the converter's output changes: every cached file is then converted again
-MINILM_GGUF_WEIGHTS = 'f16'  # chosen by measurement (below): as fast as q8_0 here, and agrees with numpy to 1e-6
+MINILM_GGUF_WEIGHTS = ('f16', 'q8_0')  # the weight types the judge can run (`cache.judge_weights` picks one)
 
 def _sha256(path) -> str:
     h = hashlib.sha256()
@@ -238,7 +238,7 @@ def _replace_atomically(path: Path, write):
     try: write(tmp); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
-def minilm_gguf(cache_dir, weights: str = MINILM_GGUF_WEIGHTS,
+def minilm_gguf(cache_dir, weights: str = 'f16',  # one of `MINILM_GGUF_WEIGHTS` ('f32' too, for measurements)
                 source=None) -> Path:  # the model folder (default: `minilm_dir()`)
     """MiniLM as a GGUF in `cache_dir`: converted on first use (temp file + rename), named by a key of the source
     file (path, size, mtime) so a new package version converts again, and checked against the sha256 written beside
@@ -314,7 +314,8 @@ class LlamaMiniLM:
 # %% ../nbs/02b_judge.ipynb #a9e1000d
 def load_minilm(max_tokens: int = 256,
                 backend: str = 'llama',  # 'llama' (llama.cpp from the cached GGUF) or 'numpy'
-                cache_dir=None):  # where the GGUF lives (default: `cache.model_cache`)
+                cache_dir=None,  # where the GGUF lives (default: `cache.model_cache`)
+                weights: str = 'f16'):  # the GGUF's matrices, 'f16' or 'q8_0' (`cache.judge_weights`; numpy ignores it)
     """The MiniLM model for `backend`. 'llama' falls back to `NumpyMiniLM`, with a warning that names why, when
     llama.cpp is not installed, the cache folder cannot be written, or llama.cpp cannot load the file."""
     if backend not in ('llama', 'numpy'): raise EmbeddingError(f"the MiniLM backend must be 'llama' or 'numpy', got {backend!r}")
@@ -322,7 +323,7 @@ def load_minilm(max_tokens: int = 256,
         cache_dir = CacheConfig().model_cache if cache_dir is None else cache_dir
         try:
             if importlib.util.find_spec('llama_cpp') is None: raise ImportError("llama-cpp-python is not installed (the local extra)")
-            t0 = time.perf_counter(); m = LlamaMiniLM(minilm_gguf(cache_dir), max_tokens=max_tokens)
+            t0 = time.perf_counter(); m = LlamaMiniLM(minilm_gguf(cache_dir, weights), max_tokens=max_tokens)
             log.info("MiniLM judge: %s ready in %.2f s", m.backend, time.perf_counter() - t0)
             return m
         except (ImportError, OSError, ValueError) as e:  # ValueError: llama.cpp failed to load the file
@@ -333,11 +334,11 @@ def load_minilm(max_tokens: int = 256,
 _MODELS: dict = {}
 _MODELS_LOCK = threading.Lock()
 
-def minilm_model(max_tokens: int = 256, backend: str = 'numpy', cache_dir=None) -> 'NumpyMiniLM | LlamaMiniLM':
-    "The process's MiniLM for this length and backend (`load_minilm`, once; threads share it)."
-    key = (max_tokens, backend, None if backend == 'numpy' else str(cache_dir))
+def minilm_model(max_tokens: int = 256, backend: str = 'numpy', cache_dir=None, weights: str = 'f16') -> 'NumpyMiniLM | LlamaMiniLM':
+    "The process's MiniLM for this length, backend and weight type (`load_minilm`, once; threads share it)."
+    key = (max_tokens, backend) + ((None, None) if backend == 'numpy' else (str(cache_dir), weights))
     with _MODELS_LOCK:
-        if key not in _MODELS: _MODELS[key] = load_minilm(max_tokens, backend, cache_dir)
+        if key not in _MODELS: _MODELS[key] = load_minilm(max_tokens, backend, cache_dir, weights)
         return _MODELS[key]
 
 @atexit.register
@@ -352,17 +353,21 @@ class MiniLMEmbedder(EmbedderBase):
     "all-MiniLM-L6-v2 (384-d, symmetric, trained on paraphrase and duplicate-question pairs), through llama.cpp or numpy."
     def __init__(self, max_tokens: int = 256,  # tokens kept per text ([CLS] and [SEP] included; the model was trained at 256)
                  backend: str | None = None,  # 'llama' or 'numpy' (default: `cache.judge_backend`)
-                 cache_dir=None):  # folder of the converted GGUF (default: `cache.model_cache`)
+                 cache_dir=None,  # folder of the converted GGUF (default: `cache.model_cache`)
+                 weights: str | None = None):  # llama.cpp's matrices, 'f16' or 'q8_0' (default: `cache.judge_weights`)
         super().__init__(max_tokens)
         minilm_dir()  # a missing package fails here, with what to install
         d = CacheConfig()
         self.backend_name = d.judge_backend if backend is None else backend
         self.cache_dir = d.model_cache if cache_dir is None else cache_dir
-        self.name, self.dim = 'all-MiniLM-L6-v2', 384
+        self.weights = d.judge_weights if weights is None else weights
+        if self.weights not in MINILM_GGUF_WEIGHTS: raise EmbeddingError(f"the MiniLM weights must be one of {MINILM_GGUF_WEIGHTS}, got {self.weights!r}")
+        q8 = self.backend_name == 'llama' and self.weights == 'q8_0'  # other vectors: stored judge vectors must say so (`judge_id`)
+        self.name, self.dim = 'all-MiniLM-L6-v2' + (' q8_0' if q8 else ''), 384
 
     def model(self) -> 'NumpyMiniLM | LlamaMiniLM':
         "The model behind this embedder (loaded on first use; `model().backend` says which runs)."
-        return minilm_model(self.max_tokens, self.backend_name, self.cache_dir)
+        return minilm_model(self.max_tokens, self.backend_name, self.cache_dir, self.weights)
 
     def load(self) -> 'MiniLMEmbedder':
         "Load the model now (otherwise the first `embed` does); returns self."

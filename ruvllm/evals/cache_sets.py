@@ -470,6 +470,7 @@ def served_pairs(cache_factory: Callable[[], 'SemanticCache'], pairs, embed: Cal
 # %% ../../nbs/evals/09_cache_sets.ipynb #6e846148
 def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, embed: Callable,
                      timings: list | None = None,  # if given, gets (ms, judge ran, a candidate was verified) per paraphrase look-up
+                     novel_timings: list | None = None,  # if given, the same per novel look-up (its partner taken out)
                     ) -> dict:
     "Rates for a cache holding every first question: paraphrases served right / wrong, near-miss and novel false hits."
     firsts = list(dict.fromkeys([a for a, _ in para] + [a for a, _ in near]))
@@ -478,19 +479,22 @@ def population_rates(cache_factory: Callable[[], 'SemanticCache'], para, near, e
     c = cache_factory()
     for i, q in enumerate(firsts): c.put('eval', q, fv[i], f"answer to: {q}", f"r{i}")
     if timings is not None: c.warm()  # models loaded, as at a server's start: the timings are of look-ups, not of loading
-    right = wrong = 0
-    for (a, b), v in zip(para, pv):
+    def timed(b, v, out):  # the look-up, and (ms, judge ran, a candidate reached the rules) into `out` if given
         s0, t0 = c.stats(), time.perf_counter()
         h = c.lookup('eval', b, v)
         ms, s1 = 1e3 * (time.perf_counter() - t0), c.stats()
-        if timings is not None: timings.append((ms, s1['judge_calls'] > s0['judge_calls'],
-                                                h is not None or s1['rejected_by_verification'] > s0['rejected_by_verification']))
+        if out is not None: out.append((ms, s1['judge_calls'] > s0['judge_calls'],
+                                        h is not None or s1['rejected_by_verification'] > s0['rejected_by_verification']))
+        return h
+    right = wrong = 0
+    for (a, b), v in zip(para, pv):
+        h = timed(b, v, timings)
         if h is not None: right += h.cached_query == a; wrong += h.cached_query != a
     near_fh = sum(c.lookup('eval', b, v) is not None for (a, b), v in zip(near, nv))
     novel = 0  # each paraphrase looked up with its partner taken out of the cache (and put back after)
     for (a, b), v in zip(para, pv):
         c.invalidate(f"r{index[a]}")
-        novel += c.lookup('eval', b, v) is not None
+        novel += timed(b, v, novel_timings) is not None
         c.put('eval', a, fv[index[a]], f"answer to: {a}", f"r{index[a]}")
     n, m = len(para), len(near)
     return dict(served_right=right / n, served_wrong=wrong / n, near_false_hits=near_fh / m, novel_false_hits=novel / n)
@@ -533,21 +537,21 @@ def cache_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable,
     near = list(NEAR_MISS_PAIRS) + EXTRA_NEAR_MISSES
     subjects = {k: SAME_SUBJECT_QUESTIONS[k] for k in part(list(SAME_SUBJECT_QUESTIONS))}
     ss = same_subject_rates(factory, embed, subjects)
-    ts = []
-    few = population_rates(factory, part(FEW_WORD_PARAPHRASES), near, embed, timings=ts)
+    ts, nov = [], []  # paraphrase look-ups (P50, P99), novel ones (only for the no-candidate median)
+    few = population_rates(factory, part(FEW_WORD_PARAPHRASES), near, embed, timings=ts, novel_timings=nov)
     ms = np.array([t for t, _, _ in ts]); cheap = np.array([t for t, j, _ in ts if not j] or [np.nan])
-    far = np.array([t for t, j, seen in ts if not j and not seen] or [np.nan])  # no candidate near: the first stage only
     r = dict(paraphrases_served=few['served_right'], paraphrases_wrong=few['served_wrong'], novel_wrong=few['novel_false_hits'],
              same_subject_wrong=ss['same_subject_wrong'], same_subject_paraphrases_served=ss['same_subject_paraphrases_served'],
              near_miss_wrong=few['near_false_hits'], third_near_miss_wrong=served_pairs(factory, MORE_NEAR_MISSES, embed).mean(),
              reworded_near_miss_wrong=served_pairs(factory, DISGUISED_NEAR_MISSES, embed).mean())
     if old_sets:
-        old = population_rates(factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed)
+        old = population_rates(factory, list(PARAPHRASE_PAIRS) + EXTRA_PARAPHRASES, near, embed, novel_timings=nov)
         r.update(old_paraphrases_served=old['served_right'], old_paraphrases_wrong=old['served_wrong'], old_novel_wrong=old['novel_false_hits'],
                  old_near_miss_wrong=old['near_false_hits'])  # the near misses again, among the older sets' entries
     calls, looks = (sum(c.stats()[k] for c in made) for k in ('judge_calls', 'lookups'))
-    r.update(judge_share=float(np.mean([j for _, j, _ in ts])), judge_share_all=calls / max(1, looks), p50_ms_no_candidate=float(np.median(far)), p50_ms_cheap=float(np.median(cheap)),
-             p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
+    far = [t for t, j, seen in ts + nov if not j and not seen]  # no candidate near: the first stage only
+    r.update(judge_share=float(np.mean([j for _, j, _ in ts])), judge_share_all=calls / max(1, looks), p50_ms_no_candidate=float(np.median(far or [np.nan])),
+             no_candidate_lookups=len(far), p50_ms_cheap=float(np.median(cheap)), p50_ms=float(np.median(ms)), p99_ms=float(np.percentile(ms, 99)))
     return r
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #d6779b84
