@@ -67,6 +67,9 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, every seed spreads (propagate_min_seed=0)': (True, dict(propagate_min_seed=0.0)),
     'hybrid+graph, date weight 1': (True, dict(date_weight=1.0)),
     'hybrid, 25 candidates a side': (False, dict(hybrid_candidates=25)),
+    'hybrid+graph, dense feedback (Rocchio: feedback_docs=5, feedback_dense=0.1)': (True, dict(feedback_docs=5, feedback_dense=0.1)),
+    'hybrid+graph, lexical feedback (RM3-style: feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2)': (True, dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2)),
+    'hybrid+graph, both feedbacks (feedback_docs=5, feedback_dense=0.1, feedback_terms=5)': (True, dict(feedback_docs=5, feedback_dense=0.1, feedback_terms=5, feedback_term_weight=0.2)),
     'hybrid, no collapse (collapse_duplicates=False)': (False, dict(collapse_duplicates=False)),
     'hybrid+graph, no collapse (collapse_duplicates=False)': (True, dict(collapse_duplicates=False)),
     'hybrid+graph, the previous fusion and propagation': (True, dict(rrf_k=2.0, rrf_lexical_weight=1.5, rrf_lexical_margin=0.0, lexical_min_share=0.0,
@@ -108,6 +111,8 @@ DEFAULT_PATH = 'default path (RuvLLM.retrieve, no asking time)'
 DEFAULT_PATH_ABLATIONS = {  # name -> (MemoryConfig fields changed, relative dates read against the clock)
     'default path, relative dates against the clock (now=time.time())': ({}, True),
     'default path, no collapse (collapse_duplicates=False)': (dict(collapse_duplicates=False), False),
+    'default path, dense feedback (feedback_docs=5, feedback_dense=0.1)': (dict(feedback_docs=5, feedback_dense=0.1), False),
+    'default path, lexical feedback (feedback_docs=3, feedback_terms=5)': (dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2), False),
 }
 
 @contextmanager
