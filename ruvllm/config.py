@@ -133,6 +133,10 @@ class MemoryConfig(MemoryStoreConfig):
     propagate_window: int = _f(10, between(0, 50, 'an integer'), "turns either way along `Follows` chains over which every seed raises the activation of the nodes propagation scored (0: none)")
     propagate_window_mix: float = _f(3.0, at_least(0), "a scored node's activation is multiplied by 1 + this × Σ over seeds `d` turns away of the seed's unsharpened activation (fused / best) × `propagate_window_decay` ** (d − 1)")
     propagate_window_decay: float = _f(0.8, between(0, 1), "per-turn fading of the window's lift (1: flat over the window)")
+    feedback_docs: int = _f(0, at_least(0, 'an integer'), "pseudo-relevance feedback: the top results of the first fused ranking that the feedback below reads, then the fusion runs again (0: none)")
+    feedback_dense: float = _f(0.0, at_least(0), "Rocchio: the dense side searches again for the query vector + this × the mean vector of those results, renormalised (0: not moved)")
+    feedback_terms: int = _f(0, at_least(0, 'an integer'), "RM3-style: the lexical side asks again with this many words that best mark those results (`Memory.feedback_words`; 0: none)")
+    feedback_term_weight: float = _f(0.3, between(0, 1), "the best feedback word's weight in that query (the others' by their share of its score); the query's own words weigh 1")
     collapse_duplicates: bool = _f(True, None, "a hybrid result list keeps only the best-scored of nodes saying the same thing (same speaker, same words, any date or spacing or case); the next nodes take the others' places")
 
 # %% ../nbs/00_config.ipynb #37cbb774

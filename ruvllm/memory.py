@@ -1577,6 +1577,7 @@ def search(self:LexicalIndex,
            k: int,  # results wanted
            allowed: np.ndarray,  # boolean mask over slots (at least `len(self)` long): which may be returned
            max_postings: int = 5_000,  # words are used rarest first while their postings stay within this (at least one)
+           extra: dict | None = None,  # more words -> weight (their terms count × it: feedback words), added rarest first as their postings fit
           ) -> tuple[np.ndarray, np.ndarray]:
     "(slots, BM25 scores) of the `k` best allowed slots, best first (ties: lower slot first)."
     ids = sorted((self.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in self.vocab),
@@ -1585,10 +1586,14 @@ def search(self:LexicalIndex,
     for j in ids:
         if keep and used + len(self.slots[j]) > max_postings: break
         keep.append(j); used += len(self.slots[j])
+    wt = dict.fromkeys(keep, 1.0)
+    for j, x in sorted(((self.vocab[w], x) for w, x in (extra or {}).items() if x > 0 and w in self.vocab and w not in STOP_WORDS), key=lambda e: len(self.slots[e[0]])):
+        if j not in wt and used + len(self.slots[j]) <= max_postings: wt[j] = float(x); used += len(self.slots[j])
+    keep = list(wt)
     if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
     n, avg = max(self.docs, 1), self.total / max(self.docs, 1)
     df = [len(self.slots[j]) for j in keep]  # only the postings are touched, never an array over all slots
-    idf = np.repeat(np.array([max(math.log((n - d + 0.5) / (d + 0.5)), 1e-6) for d in df], np.float32), df)
+    idf = np.repeat(np.array([max(math.log((n - d + 0.5) / (d + 0.5)), 1e-6) * wt[j] for j, d in zip(keep, df)], np.float32), df)
     slots = np.concatenate([np.frombuffer(self.slots[j], np.int32) for j in keep])
     tf = np.concatenate([np.frombuffer(self.counts[j], np.float32) for j in keep])
     f32 = np.float32
@@ -1622,13 +1627,14 @@ def _lexical_index(self:Memory) -> LexicalIndex:
 
 @patch
 def _lexical_ids(self:Memory, query: str, k: int, namespace, types=None, include_archived=False,
-                 allowed=None) -> list[tuple[int, float]]:  # a slot mask that replaces the namespace/type/archive filters (RAM only)
+                 allowed=None,  # a slot mask that replaces the namespace/type/archive filters (RAM only)
+                 extra: dict | None = None) -> list[tuple[int, float]]:  # more words -> weight (`LexicalIndex.search`; RAM only)
     "(node id, BM25 score) of the `k` best lexical matches, from the RAM index or (`memory.lexical = 'store'`) SQLite's FTS5."
     nss = self._namespaces(namespace)
     if self.cfg.lexical == 'store': return self.store.lexical_search(query, k, nss, types, include_archived)
     with self._lock:
         mask = self._mask(nss, types, include_archived) if allowed is None else allowed
-        slots, scores = self._lexical_index().search(query, k, mask, self.cfg.lexical_max_postings)
+        slots, scores = self._lexical_index().search(query, k, mask, self.cfg.lexical_max_postings, extra)
         return list(zip(self._slot_node[slots].tolist(), scores.tolist()))
 
 # %% ../nbs/04_memory.ipynb #0b92cc52
@@ -1952,7 +1958,7 @@ def fused_candidates(self:Memory,
                      candidates: int | None = None,  # candidates from each side (default `memory.hybrid_candidates`)
                      now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                     ) -> tuple[np.ndarray, dict[int, float]]:
-    "The query's vector and id -> reciprocal-rank-fused score of the dense, lexical (and in-date-window) candidates: the seeds of `hybrid_search`."
+    "The query's vector and id -> reciprocal-rank-fused score of the dense, lexical (and in-date-window) candidates, fused again after feedback from the top ones if `memory.feedback_docs`: the seeds of `hybrid_search`."
     c = self.cfg
     n = c.hybrid_candidates if candidates is None else candidates
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InvalidInputError(f"candidates must be an integer >= 1, got {n!r}")
@@ -1967,7 +1973,9 @@ def fused_candidates(self:Memory,
     if window:
         rankings += self._in_window(qv, lexical, window, allowed, n)
         weights += [c.date_weight * c.rrf_dense_weight, c.date_weight * lw]
-    return qv, rrf_scores(rankings, weights, c.rrf_k)
+    fused = rrf_scores(rankings, weights, c.rrf_k)
+    if fused and c.feedback_docs > 0: fused = self._with_feedback(query, qv, fused, rankings, weights, n, namespace, types, allowed)
+    return qv, fused
 
 # %% ../nbs/04_memory.ipynb #b8e20d02
 from functools import lru_cache
@@ -2021,6 +2029,53 @@ def hybrid_search(self:Memory,
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.get_many(top)
     return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
+
+# %% ../nbs/04_memory.ipynb #f3ed0b01
+@patch
+def feedback_words(self:Memory,
+                   ids,  # node ids (the top results of a first ranking)
+                   n: int,  # words wanted
+                   query: str = '',  # its words are left out
+                  ) -> dict[str, float]:
+    """The `n` words that best mark what these nodes say (a chat turn's header left out), best first -> weight: Σ over the
+    nodes of the word's share of the node's words × its idf, divided by the best's (so the best weighs 1). Stop words, the
+    query's words, words no other node says (a turn's count of 1 or more: its own word, not the turn before's) and words in more than
+    `memory.lexical_max_postings` nodes are left out (RAM index only)."""
+    if n < 1 or self.cfg.lexical == 'store': return {}
+    skip, got = set(words(query)) | STOP_WORDS, Counter()
+    with self._lock:
+        lx, texts, mds = self._lexical_index(), self._cols['text'], self._cols['metadata']
+        docs, cap = max(lx.docs, 1), self.cfg.lexical_max_postings
+        for i in ids:
+            s = int(self._node_slot[i]) if 0 <= i < len(self._node_slot) else -1
+            if s < 0 or not texts[s]: continue
+            sp = (mds[s] or {}).get('speaker')
+            toks = [w for w in words(turn_parts(texts[s], sp if isinstance(sp, str) else None)[1]) if w not in skip]
+            for w, c in Counter(toks).items():
+                j = lx.vocab.get(w); df = len(lx.slots[j]) if j is not None else 0
+                if not 2 <= df <= cap or (np.frombuffer(lx.counts[j], np.float32) >= 1.0).sum() < 2: continue  # held as its own word by another node too
+                got[w] += c / len(toks) * max(math.log((docs - df + 0.5) / (df + 0.5)), 1e-6)
+    best = sorted(got.items(), key=lambda e: (-e[1], e[0]))[:n]
+    return {w: v / best[0][1] for w, v in best}
+
+@patch
+def _with_feedback(self:Memory, query, qv, fused, rankings, weights, n, namespace, types, allowed) -> dict[int, float]:
+    """The fusion again, from the top `memory.feedback_docs` of the first: its dense list searched for the query moved towards
+    their mean vector (Rocchio), its lexical list asked with their `feedback_words` added at a lower weight (RM3-style)."""
+    c = self.cfg
+    ids = np.fromiter(fused, np.int64, len(fused))  # the top as a result list shows it: one of each text (`_top_distinct`)
+    top = ids[self._top_distinct(ids, np.fromiter(fused.values(), float, len(fused)), c.feedback_docs)].tolist()
+    rankings, weights = list(rankings), list(weights)
+    if c.feedback_dense > 0:
+        with self._lock: v = qv + c.feedback_dense * self.vectors(top).mean(0)
+        rankings[0] = self._dense_candidates((v / np.linalg.norm(v)).astype(np.float32), n, namespace, types, allowed)
+    if c.feedback_terms > 0 and c.feedback_term_weight > 0:
+        extra = {w: c.feedback_term_weight * x for w, x in self.feedback_words(top, c.feedback_terms, query).items()}
+        if extra:
+            scored = self._lexical_ids(query, n, namespace, types, allowed=allowed, extra=extra)
+            lexical, weights[1] = lexical_evidence(scored, c.rrf_lexical_weight, c.rrf_lexical_margin, c.lexical_min_share)
+            rankings[1] = lexical[:n]
+    return rrf_scores(rankings, weights, c.rrf_k)
 
 # %% ../nbs/04_memory.ipynb #340be0fc
 @patch

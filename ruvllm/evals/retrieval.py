@@ -67,6 +67,9 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, every seed spreads (propagate_min_seed=0)': (True, dict(propagate_min_seed=0.0)),
     'hybrid+graph, date weight 1': (True, dict(date_weight=1.0)),
     'hybrid, 25 candidates a side': (False, dict(hybrid_candidates=25)),
+    'hybrid+graph, dense feedback (Rocchio: feedback_docs=5, feedback_dense=0.1)': (True, dict(feedback_docs=5, feedback_dense=0.1)),
+    'hybrid+graph, lexical feedback (RM3-style: feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2)': (True, dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2)),
+    'hybrid+graph, both feedbacks (feedback_docs=5, feedback_dense=0.1, feedback_terms=5)': (True, dict(feedback_docs=5, feedback_dense=0.1, feedback_terms=5, feedback_term_weight=0.2)),
     'hybrid, no collapse (collapse_duplicates=False)': (False, dict(collapse_duplicates=False)),
     'hybrid+graph, no collapse (collapse_duplicates=False)': (True, dict(collapse_duplicates=False)),
     'hybrid+graph, the previous fusion and propagation': (True, dict(rrf_k=2.0, rrf_lexical_weight=1.5, rrf_lexical_margin=0.0, lexical_min_share=0.0,
@@ -77,6 +80,7 @@ INGEST_ABLATIONS = {  # name -> (a `MAIN` method, MemoryConfig fields changed, t
     'hybrid+graph, turns embedded as stored (turn_fields=False)': ('hybrid+graph', dict(turn_fields=False), True),
     'dense, no speaker vector (turn_speaker_weight=0)': ('dense', dict(turn_speaker_weight=0.0), True),
     'hybrid+graph, no speaker vector (turn_speaker_weight=0)': ('hybrid+graph', dict(turn_speaker_weight=0.0), True),
+    'hybrid+graph, speaker vector doubled (turn_speaker_weight=2)': ('hybrid+graph', dict(turn_speaker_weight=2.0), True),
     'dense, no previous turn (turn_context_weight=0)': ('dense', dict(turn_context_weight=0.0), True),
     'BM25, no previous turn (lexical_context_weight=0)': ('BM25', dict(lexical_context_weight=0.0), True),
     'hybrid+graph, no previous turn on either side': ('hybrid+graph', dict(turn_context_weight=0.0, lexical_context_weight=0.0), True),
@@ -108,6 +112,8 @@ DEFAULT_PATH = 'default path (RuvLLM.retrieve, no asking time)'
 DEFAULT_PATH_ABLATIONS = {  # name -> (MemoryConfig fields changed, relative dates read against the clock)
     'default path, relative dates against the clock (now=time.time())': ({}, True),
     'default path, no collapse (collapse_duplicates=False)': (dict(collapse_duplicates=False), False),
+    'default path, dense feedback (feedback_docs=5, feedback_dense=0.1)': (dict(feedback_docs=5, feedback_dense=0.1), False),
+    'default path, lexical feedback (feedback_docs=3, feedback_terms=5)': (dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2), False),
 }
 
 @contextmanager
@@ -202,7 +208,7 @@ def run_retrieval(split: str = 'dev',  # 'dev' (tuning) or 'test' (once, at the 
     return df
 
 # %% ../../nbs/evals/08_retrieval.ipynb #e8a10c02
-def loco_choice(variants: dict,  # name -> (propagate, MemoryConfig fields changed): the candidate settings, the current default among them
+def loco_choice(variants: dict,  # name -> (propagate, MemoryConfig fields changed[, ingest-time fields: its own memory]): the candidates, the default among them
                 split: str = 'dev',  # never 'test': choosing on it would tune on it
                 embedder=None,  # default: WordLlama 256-d
                 conversations=None,  # only these conversation ids (default: all)
@@ -211,24 +217,30 @@ def loco_choice(variants: dict,  # name -> (propagate, MemoryConfig fields chang
     """Leave one conversation out: for each conversation, the variant with the best R@k on the *other* conversations
     (asked at the question's time and, as the default path is, without it: the two summed), then its R@k on the one
     left out, beside hybrid's and each variant's own. The last row pools the held-out figures: an estimate of what
-    choosing among `variants` is worth on conversations it did not see. Rows: per conversation; columns in percent."""
+    choosing among `variants` is worth on conversations it did not see. Rows: per conversation; columns in percent.
+    A variant with a third item (MemoryConfig fields read at ingest, e.g. `turn_speaker_weight`) is measured on a
+    memory ingested with them; variants with the same such fields share one."""
     if split == 'test': raise ValueError("loco_choice chooses settings: run it on dev, never on the test split")
     from ruvllm.config import MemoryConfig
+    from ruvllm.embedding import WordLlamaEmbedder
+    embedder = embedder or WordLlamaEmbedder(dim=256)
     turns, qs = load_conversations(), load_questions(split)
     if conversations is not None:
         turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
     tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]
     settings = {'hybrid': (False, {}), **variants}
-    R = {}  # (name, asked) -> per-question recall@k
-    with conversation_memory(turns, embedder) as mem:
-        base = mem.cfg
-        for name, (prop, kw) in settings.items():
-            mem.cfg = dataclasses.replace(base, **kw)
-            try:
-                for asked in (True, False):
-                    R[name, asked] = np.array([recall_at_k([tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=prop,
-                                                                                   now=q['asked_at'] if asked else None))], [q['evidence']], k) for q in qs])
-            finally: mem.cfg = base
+    R, memories = {}, {}  # (name, asked) -> per-question recall@k; ingest-time fields -> the variants measured on that memory
+    for name, (prop, kw, *ingest) in settings.items(): memories.setdefault(tuple(sorted(ingest[0].items())) if ingest else (), []).append(name)
+    for ingest, names in memories.items():
+        with conversation_memory(turns, embedder, MemoryConfig(**dict(ingest))) as mem:
+            base = mem.cfg
+            for name in names:
+                prop, kw = settings[name][:2]; mem.cfg = dataclasses.replace(base, **kw)
+                try:
+                    for asked in (True, False):
+                        R[name, asked] = np.array([recall_at_k([tid(mem.hybrid_search(q['question'], k=k, namespace=q['conversation'], propagate=prop,
+                                                                                       now=q['asked_at'] if asked else None))], [q['evidence']], k) for q in qs])
+                finally: mem.cfg = base
     conv = np.array([q['conversation'] for q in qs]); rows = []
     for c in sorted(set(conv)):
         out, held = conv != c, conv == c
