@@ -249,6 +249,7 @@ class WriteBackQueue:
         self._gcv = threading.Condition()  # `_commit`'s group: gathering entries, its number, the last committed, errors
         self._group, self._group_no, self._committed, self._committing, self._group_errors = {}, 1, 0, False, {}
         self._held = contextlib.ExitStack()
+        self._removed: set[str] = set()  # the batch's requests whose hand-offs `write` removed itself (`remove_marks`)
         self.slot = self._take_slot()
         try: self.adopted = self._adopt()
         except BaseException: self._held.close(); raise
@@ -303,17 +304,27 @@ def submit(self: WriteBackQueue, request_id: str, payload: dict,  # what the wri
         self._cv.notify_all()
 
 @patch
+def remove_marks(self: WriteBackQueue, request_ids: Sequence[str]):
+    """For `write`, inside its own store transaction: delete these requests' hand-offs as part of it (one commit for
+    the batch's records and its marks); `_run` then makes no transaction of its own for them."""
+    self.store.kv_write(deletes=[self.key(r) for r in request_ids])
+    self._removed.update(request_ids)
+
+@patch
 def _run(self: WriteBackQueue):
     while True:
         with self._cv:
             self._cv.wait_for(lambda: self._items or self._closing)
             if not self._items: return
             batch = list(self._items); self._items.clear()
+        self._removed.clear()
         try: out = self.write(batch)
         except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
         done = [rid for rid, _ in batch if rid in out]
         puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
-        try: self.store.kv_write(puts, deletes=[self.key(r) for r in done])
+        marks = [self.key(r) for r in done if r not in self._removed]  # `write` removed the others with its own commit
+        try:
+            if puts or marks: self.store.kv_write(puts, deletes=marks)
         except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
         with self._cv:
             for rid, _ in batch: self._waiting.pop(rid, None)
