@@ -140,6 +140,13 @@ def _start_warm_up(self: RuvLLM) -> threading.Thread:
     t.start()
     return t
 
+@patch
+def wait_warm_up(self: RuvLLM, timeout: float | None = None) -> bool:
+    "Wait until the background warm-up is over (True), or `timeout` s pass (False); True at once when there is none (`system.warm_up` off)."
+    if self._warm is None: return True
+    self._warm.join(timeout)
+    return not self._warm.is_alive()
+
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
 from .cache import CacheLog
 
