@@ -2,7 +2,9 @@
 One commit for a batch's records and the removal of their hand-offs, and no JSON parse of a record this process handed
 over itself and nobody changed. Feedback from another process while a write-back is queued or under way is covered by
 test_orchestrator (`test_a_correction_through_another_process_...`, `test_a_correction_that_lands_while_...`)."""
-import json, threading
+import json, os, sys, threading
+
+import pytest
 
 from ruvllm import Config, Constraints, RuvLLM
 
@@ -53,3 +55,17 @@ def test_the_writer_stores_each_records_final_json_and_parses_none_it_handed_ove
             written += rec.qa_node is not None
         assert written >= len(rids) // 2, written  # Loop A wrote: the stored JSON carries the QAPair's id
         assert llm.store.kv_keys('wbq:') == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason="per-thread nice values are Linux's")
+@pytest.mark.parametrize('steps', [10, 0])
+def test_the_writer_thread_runs_learning_writer_nice_steps_below_the_requests(tmp_path, steps):
+    "The request threads keep their CPU: the writer's nice value is `learning.writer_nice` above the process's; the caller's is untouched."
+    me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('learning.writer_nice', steps).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(FACTS[:2], progress=False)
+        llm.query(QUESTIONS[0], constraints=Constraints(no_cache=True)); assert llm.flush(timeout=60)  # the writer has run
+        assert os.getpriority(os.PRIO_PROCESS, llm.writes.thread.native_id) == min(19, me + steps)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == me
