@@ -354,6 +354,7 @@ def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int,
     from tqdm.auto import tqdm
     cons = Constraints(force_model=tier, max_tokens=max_tokens)
     for q in _bench_queries(5, seed=n + 7): llm.query(q, constraints=cons)   # warm-up (model load, JIT)
+    llm.flush(); llm.wait_warm_up()  # one-off work (the index's first growth, compiles) is not a per-query cost of the other threads
     lat, call, cpu, p0, calls_cpu, s0 = [], [], [], time.process_time(), 0.0, llm.cache.stats()
     for q in tqdm(_bench_queries(nq, seed=n), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
         t0, c0 = time.perf_counter(), time.thread_time()

@@ -244,6 +244,7 @@ class LearningConfig:
     llm_judge: bool = _f(False, None, "estimate quality with the local model when no feedback is given")
     writeback: str = _f('queued', one_of('queued', 'sync'), "Loop A's write-back: 'queued' (one writer thread, off the request path, replayed after a crash) or 'sync' (on the request path)")
     writeback_max_delay_s: float = _f(2.0, above(0), "a queued write-back is written within about this many seconds: requests wait while the writer is further behind")
+    writer_nice: int = _f(0, between(0, 19, 'an integer'), "steps the queued writer thread's OS nice value is above its process's (Linux; 0: the same priority): requests keep the CPU it would take, but a writer descheduled while it holds the GIL or the store's lock stalls them")
 
 # %% ../nbs/00_config.ipynb #c8bd2214
 @dataclass

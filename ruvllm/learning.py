@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'RequestRecord', 'answer_part', 'strip_fabricated_sources', 'grounding_quality', 'LoopA', 'WriteBackQueue',
-           'CompressionReport', 'knn_graph', 'extractive_summary', 'LoopC', 'LoopB', 'Scheduler']
+           'lower_thread_priority', 'CompressionReport', 'knn_graph', 'extractive_summary', 'LoopC', 'LoopB',
+           'Scheduler']
 
 # %% ../nbs/10_learning.ipynb #23b5d7a2
 import base64, collections, contextlib, itertools, json, logging, math, re, threading, time
@@ -239,9 +240,10 @@ class WriteBackQueue:
     PREFIX = 'wbq:'
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `get`, `exclusive`)
                  write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
-                 max_delay_s: float = 2.0):  # `learning.writeback_max_delay_s`
+                 max_delay_s: float = 2.0,  # `learning.writeback_max_delay_s`
+                 nice: int = 0):  # `learning.writer_nice`: the writer thread's OS nice value above its process's (Linux)
         if not max_delay_s > 0: raise ValueError(f"max_delay_s must be > 0, got {max_delay_s!r}")
-        self.store, self.write, self.max_delay_s = store, write, max_delay_s
+        self.store, self.write, self.max_delay_s, self.nice = store, write, max_delay_s, nice
         self._cv = threading.Condition()
         self._items = collections.deque()  # (request_id, payload) not yet taken by the writer
         self._waiting: dict[str, float] = {}  # request_id -> hand-off time, until written (oldest first)
@@ -249,6 +251,7 @@ class WriteBackQueue:
         self._gcv = threading.Condition()  # `_commit`'s group: gathering entries, its number, the last committed, errors
         self._group, self._group_no, self._committed, self._committing, self._group_errors = {}, 1, 0, False, {}
         self._held = contextlib.ExitStack()
+        self._removed: set[str] = set()  # the batch's requests whose hand-offs `write` removed itself (`remove_marks`)
         self.slot = self._take_slot()
         try: self.adopted = self._adopt()
         except BaseException: self._held.close(); raise
@@ -289,6 +292,16 @@ def _adopt(self: WriteBackQueue) -> int:
     if self._items: log.info("replaying %d write-backs a stopped process left", len(self._items))
     return len(self._items)
 
+# %% ../nbs/10_learning.ipynb #33bb4ac0
+import os, sys
+
+def lower_thread_priority(by: int) -> bool:
+    "Raise the calling thread's OS nice value `by` steps (at most 19; Linux, where it is per thread); False where it cannot (elsewhere, or refused)."
+    if by <= 0 or not sys.platform.startswith('linux'): return False
+    tid = threading.get_native_id()
+    try: os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by)); return True
+    except OSError as e: log.debug("writer thread priority not lowered: %s", e); return False
+
 # %% ../nbs/10_learning.ipynb #9f2e5025
 @patch
 def submit(self: WriteBackQueue, request_id: str, payload: dict,  # what the write needs beyond the record (JSON)
@@ -303,17 +316,28 @@ def submit(self: WriteBackQueue, request_id: str, payload: dict,  # what the wri
         self._cv.notify_all()
 
 @patch
+def remove_marks(self: WriteBackQueue, request_ids: Sequence[str]):
+    """For `write`, inside its own store transaction: delete these requests' hand-offs as part of it (one commit for
+    the batch's records and its marks); `_run` then makes no transaction of its own for them."""
+    self.store.kv_write(deletes=[self.key(r) for r in request_ids])
+    self._removed.update(request_ids)
+
+@patch
 def _run(self: WriteBackQueue):
+    lower_thread_priority(self.nice)  # requests keep their CPU: the writer runs on what they leave (the delay stays bounded by `submit`)
     while True:
         with self._cv:
             self._cv.wait_for(lambda: self._items or self._closing)
             if not self._items: return
             batch = list(self._items); self._items.clear()
+        self._removed.clear()
         try: out = self.write(batch)
         except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
         done = [rid for rid, _ in batch if rid in out]
         puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
-        try: self.store.kv_write(puts, deletes=[self.key(r) for r in done])
+        marks = [self.key(r) for r in done if r not in self._removed]  # `write` removed the others with its own commit
+        try:
+            if puts or marks: self.store.kv_write(puts, deletes=marks)
         except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
         with self._cv:
             for rid, _ in batch: self._waiting.pop(rid, None)

@@ -445,12 +445,14 @@ def node_rows(self:SQLiteStore,
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
 
 # %% ../nbs/04_memory.ipynb #c8f68c19
+from contextlib import nullcontext
+
 @patch
 def kv_write(self:SQLiteStore, puts: dict | None = None,  # key -> bytes to store
              deletes: Iterable[str] = ()):  # keys to remove (absent keys are fine)
-    "Store `puts` and remove `deletes` in one transaction, durably."
+    "Store `puts` and remove `deletes` in one transaction, durably; inside this thread's `tx()`, as part of it."
     now = time.time()
-    with self.lock, self.tx():
+    with self.lock, (nullcontext() if self.db.in_transaction else self.tx()):  # an open transaction on our connection is this thread's own (`tx()` holds the lock throughout)
         for k, v in (puts or {}).items(): self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (k, sqlite3.Binary(v), now))
         for k in deletes: self.db.execute('DELETE FROM kv WHERE key=?', (k,))
 

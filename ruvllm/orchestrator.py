@@ -140,6 +140,13 @@ def _start_warm_up(self: RuvLLM) -> threading.Thread:
     t.start()
     return t
 
+@patch
+def wait_warm_up(self: RuvLLM, timeout: float | None = None) -> bool:
+    "Wait until the background warm-up is over (True), or `timeout` s pass (False); True at once when there is none (`system.warm_up` off)."
+    if self._warm is None: return True
+    self._warm.join(timeout)
+    return not self._warm.is_alive()
+
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
 from .cache import CacheLog
 
@@ -180,6 +187,7 @@ def _load_state(self: RuvLLM):
     self.cache_log = CacheLog(self.cache, st, cursor=int(st.get('cache_seq') or b'0'))  # the blob holds the log up to here
     self.sessions: dict[str, Session] = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
     self._records: dict[str, RequestRecord] = {}  # the latest `system.recent_requests`
+    self._handed: dict[str, bytes] = {}  # request_id -> the record bytes `_finish` handed to the writer, until it reads them
     self._builders: dict[int, tuple] = {}  # backend -> (ContextBuilder, lock)
     self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
@@ -334,7 +342,7 @@ def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
     if self.store.kind == 'postgresql' and pool < 2:  # the queue's slot lock keeps one connection for itself
         raise ConfigError(f"learning.writeback='queued' keeps one PostgreSQL connection for its lock: memory.pg_pool_size must be "
                           f">= 2, got {pool} (or set learning.writeback='sync')")
-    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s)
+    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s, lc.writer_nice)
 
 @patch
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
@@ -355,25 +363,32 @@ def flush(self: RuvLLM, timeout: float | None = None) -> bool:
     return True if self.writes is None else self.writes.flush(timeout)
 
 # %% ../nbs/11_orchestrator.ipynb #ae7a8700
+_HANDED = {'writeback': 'queued', 'feedback': None}  # what a record `_finish` handed over says of its state and feedback
+
 @patch
 def _queued_record(self: RuvLLM, rid: str, payload: dict):
     """Request `rid`'s record as it is now, read just before its own write (another process may have given feedback
-    while the writer wrote an earlier request): (record, learn from it, cache its answer), or None if it is not queued."""
+    while the writer wrote an earlier request): (record, learn from it, cache its answer, the bytes read), or None if it
+    is not queued. Bytes equal to those this process handed over are known without a parse: still queued, no feedback."""
     raw = self.store.get(f'req:{rid}')
-    stored = None if raw is None else json.loads(raw.decode())  # its state and feedback (a whole record only if RAM lacks it)
+    with self._lock: handed, rec = self._handed.pop(rid, None), self._records.get(rid)  # rec: the one feedback here will see, if still in RAM
+    if raw is not None and raw == handed: stored = _HANDED
+    else: stored = None if raw is None else json.loads(raw.decode())  # its state and feedback (a whole record only if RAM lacks it)
     if stored is None or stored.get('writeback') != 'queued': return None  # never acknowledged, or written already (a replay)
-    with self._lock: rec = self._records.get(rid)  # the one feedback here will see, if still in RAM
     if rec is None: rec = RequestRecord.from_json(raw.decode())
     rec.feedback = rec.feedback or stored.get('feedback')  # kept: the updated record must not drop it
     fb = Feedback(**rec.feedback) if rec.feedback else None
     learn = fb is None or (fb.correction is None and fb.quality >= self.cfg.learning.quality_threshold)  # not judged wrong
-    return rec, learn, learn and fb is None and bool(payload.get('cache'))
+    return rec, learn, learn and fb is None and bool(payload.get('cache')), raw
 
 @patch
-def _commit_written(self: RuvLLM, rec: RequestRecord) -> int | None:
+def _commit_written(self: RuvLLM, rec: RequestRecord, seen: bytes | None = None,  # the stored bytes `_queued_record` read
+                    js: bytes | None = None) -> int | None:  # `rec.to_json()` made before the transaction, without feedback
     """Store `rec` after its write-back (inside the batch's transaction), keeping feedback another process gave while it
-    was written. Returns the QAPair to archive once the transaction is over if that feedback judged the answer wrong."""
+    was written. Returns the QAPair to archive once the transaction is over if that feedback judged the answer wrong.
+    When the stored bytes are still `seen` and `rec` has no feedback, nobody rated it: `js` is what is stored."""
     now = self.store.get(f'req:{rec.request_id}')
+    if js is not None and now == seen and rec.feedback is None: self.store.put(f'req:{rec.request_id}', js); return None
     rec.feedback = rec.feedback or (json.loads(now.decode()).get('feedback') if now else None)  # only its feedback: no whole record
     fb, wrong = (Feedback(**rec.feedback) if rec.feedback else None), None
     if fb is not None and rec.qa_node is not None and (fb.correction is not None or fb.quality < self.cfg.learning.quality_threshold):
@@ -389,16 +404,18 @@ def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) p
     for rid, payload in batch:
         got = self._queued_record(rid, payload)
         if got is None: out[rid] = {}; continue
-        rec, learn, cache = got
+        rec, learn, cache, seen = got
         try:
             if learn: self._learn_from(rec, None, cache)
         except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); continue
-        rec.writeback = 'done'; done.append(rec)
+        rec.writeback = 'done'  # its JSON made now: the transaction below holds the store's lock (requests commit under it)
+        done.append((rec, seen, rec.to_json().encode() if rec.feedback is None else None))
     if done:
-        with self.store.tx():  # one transaction for the batch's records
-            wrong = [n for n in map(self._commit_written, done) if n is not None]
+        with self.store.tx():  # one transaction for the batch's records and the removal of their hand-offs
+            wrong = [n for n in (self._commit_written(*d) for d in done) if n is not None]
+            self.writes.remove_marks([rec.request_id for rec, _, _ in done])
         if wrong: self.memory.archive(wrong)  # judged wrong while it was written: memory never serves it
-    return {**out, **{rec.request_id: {} for rec in done}}  # a crash before the hand-offs' removal replays them; the replay sees 'done'
+    return {**out, **{rec.request_id: {} for rec, _, _ in done}}  # a crash before the commit replays them
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
@@ -898,9 +915,15 @@ def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs, use_cache: bo
         if sess is not None:
             sess.turns.append(Turn(req.query, resp.text, req.request_id))
             if h_new is not None: sess.router_state = [float(x) for x in h_new]
-    if rec.writeback == 'queued':  # the record and the write-back's hand-off in one transaction, then the writer's turn
-        self.writes.submit(req.request_id, {'cache': use_cache}, puts={f'req:{req.request_id}': rec.to_json().encode()})
-    else: self.store.put(f'req:{req.request_id}', rec.to_json().encode())
+    js = rec.to_json().encode()
+    if rec.writeback != 'queued': self.store.put(f'req:{req.request_id}', js); return
+    if rec.feedback is None:  # the writer finds these bytes stored unless another process changed the record: no parse then
+        with self._lock: self._handed[req.request_id] = js
+    try:  # the record and the write-back's hand-off in one transaction, then the writer's turn
+        self.writes.submit(req.request_id, {'cache': use_cache}, puts={f'req:{req.request_id}': js})
+    except BaseException:
+        with self._lock: self._handed.pop(req.request_id, None)
+        raise
 
 # %% ../nbs/11_orchestrator.ipynb #39b44756
 @patch

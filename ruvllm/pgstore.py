@@ -406,9 +406,9 @@ def node_rows(self:PostgresStore, limit: int | None = None, namespace: str | Non
 # %% ../nbs/04b_pgstore.ipynb #ccfc7e0a
 @patch
 def kv_write(self:PostgresStore, puts: dict | None = None, deletes: Iterable[str] = ()):
-    "Store `puts` and remove `deletes` in one transaction, durably."
+    "Store `puts` and remove `deletes` in one transaction, durably; inside this thread's `tx()`, as part of it."
     now = time.time()
-    with self.tx():
+    with self._joined_tx():
         for k, v in (puts or {}).items():
             self._q('INSERT INTO kv VALUES (%s,%s,%s) ON CONFLICT (key) DO UPDATE SET value=excluded.value, '
                     'updated_at=excluded.updated_at', (k, bytes(v), now))

@@ -150,6 +150,16 @@ def test_warm_up_answers_nothing_and_leaves_no_trace(tmp_path):
     assert after == before and '1921' in r.text
 
 
+def test_wait_warm_up_returns_once_the_background_warm_up_is_over(tmp_path):
+    "The latency bench starts its clock after `wait_warm_up`: the warm-up's one-off work (compiles, the index's first growth) is then over."
+    import threading
+    b = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+    with RuvLLM(b.build(), start_scheduler=False) as llm:
+        assert llm.wait_warm_up(timeout=120)
+        assert not [t for t in threading.enumerate() if t.name == 'ruvllm-warm-up' and t.is_alive()]
+    with RuvLLM(b.set('system.warm_up', False).build(), start_scheduler=False) as llm:
+        assert llm.wait_warm_up(timeout=0)  # none to wait for
+
 def test_text_keys_are_the_word_by_word_keys():
     "Test double: `text_keys` as it was, each word lower-cased and its 's dropped; the one-pass ASCII path must give the same set."
     from ruvllm.text import _KEY_WORD

@@ -250,3 +250,17 @@ def test_insert_nodes_in_bulk_returns_ids_in_order_and_indexes_the_text(store):
     with pytest.raises(Exception):  # a slot already taken: the whole batch is refused
         with store.tx(): store.insert_nodes([_node("dup", 'bulk')] * 2, np.ones((2, 4)), [s0 + 9, s0])
     assert len(store.slot_rows()) == 4
+
+
+def test_kv_write_inside_a_transaction_is_part_of_it(store):
+    "The write-back queue's writer removes its hand-offs inside its records' transaction: kept or rolled back with it."
+    store.kv_write({'a': b'1', 'b': b'2'})
+    with pytest.raises(RuntimeError, match='rolled back'):
+        with store.tx():
+            store.put('c', b'3'); store.kv_write({'d': b'4'}, deletes=['a'])
+            raise RuntimeError('rolled back')
+    assert (store.get('a'), store.get('c'), store.get('d')) == (b'1', None, None)
+    with store.tx(): store.put('c', b'3'); store.kv_write({'d': b'4'}, deletes=['a'])
+    assert (store.get('a'), store.get('b'), store.get('c'), store.get('d')) == (None, b'2', b'3', b'4')
+    store.kv_write(deletes=['b'])  # outside a transaction: its own, as before
+    assert store.get('b') is None
