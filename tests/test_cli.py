@@ -316,7 +316,10 @@ def test_demo_session_mode_keeps_one_conversation(tmp_path, base):
 def test_ctrl_c_in_the_demo_is_one_line_and_130(tmp_path, base):
     p = subprocess.Popen([sys.executable, '-m', 'ruvllm.cli', *base, 'demo'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         # Ctrl-C as a terminal sends it: a shell's background job (`cmd &`) hands its children SIGINT
+                         # ignored, and Python then keeps it ignored, so the child gets the default disposition here
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 60
         line = ''
