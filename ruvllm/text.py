@@ -7,7 +7,8 @@ __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
            'words', 'light_stem', 'content_words', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word',
            'key_words', 'key_coverage', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow',
-           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'mask_names', 'turn_parts']
+           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'mask_names', 'Roles', 'argument_roles',
+           'roles_reversed', 'turn_parts']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -184,7 +185,7 @@ def analyse_query(text: str,
         elif w == 'to' and prev_word in _INFINITIVE_AFTER: pass
         elif w in RELATIONS and not proper: toks.append(('rel', w, raw))
         elif w in QUESTION_WORDS:  # the question word opens its clause (or an embedded question); later it joins clauses: "what does it mean when"
-            toks.append(('q' if not senses or all(x in _LEAD for x in clause) or prev_word in _EMBED else 'rel', QUESTION_WORDS[w], raw))
+            toks.append(('q' if not senses or all(x in _LEAD for x in clause) or prev_word in _EMBED or end else 'rel', QUESTION_WORDS[w], raw))  # closing its clause, it joins nothing: "written by whom?"
         elif w in STOP_WORDS and not proper: pass
         else: toks.append(('name' if proper else 'word', light_stem(w), w))
         how_long = (how_long or (prev_word == 'how' and w == 'long')) and not end
@@ -345,6 +346,139 @@ def mask_names(text: str, mask: str = 'X') -> str:
         out.append(gap); out.append(mask + m.group()[len(raw):] if proper else m.group())
         last, in_name = m.end(), proper
     return ''.join(out) + text[last:]
+
+# %% ../nbs/01b_text.ipynb #c12b0002
+_BE = frozenset("am is are was were be been being".split())
+_DO = frozenset("do does did".split())
+_PRONOUNS = frozenset("i you he she it we they someone somebody anyone everyone".split())
+_ARG_WH = frozenset("who whom what which whose".split())  # question words that can be the verb's subject or object
+_PREPOSITIONS = RELATIONS | frozenset("of for at by about as".split())
+_BOUNDARY = _PREPOSITIONS | _DETERMINERS | _PRONOUNS | _ARG_WH | AUXILIARIES
+_PARTICIPLE = re.compile(r"(?:ed|en|wn|ght|ung|ade|uilt|ent|old|ound)$")  # the shapes of past participles (written, taught, made, built, sold, found)
+
+@dataclass(frozen=True)
+class Roles:
+    "Who does what to whom in a question, read in the active voice."
+    wh: str | None  # the question word's role: 'agent' (its subject), 'patient' (its object), None (no argument, or not read)
+    agent: frozenset  # content keys of the doer
+    patient: frozenset  # content keys of the one it is done to
+    passive: bool  # written in the passive voice ("was written by")
+    verb: str = ''  # the main verb as written (lower case): roles compare only under the same verb
+
+def _role_tokens(clause: str) -> list:
+    "(lower-case word, a name?, possessive?) per word of a clause; \"Tom's\" is ('tom', True, True)."
+    out = []
+    for k, m in enumerate(re.finditer(r"[^\W\d_]+(?:'s\b|s'(?!\w))?|\d+", clause)):
+        raw = m.group(); poss = raw.endswith("'s") or raw.endswith("s'")
+        w = raw[:-2] if raw.endswith("'s") else raw.rstrip("'")
+        out.append((w.lower(), w[:1].isupper() and w != 'I' and w.lower() not in STOP_WORDS, poss))
+    return out
+
+def _noun_phrase(ts: list, i: int, subject: bool) -> tuple | None:
+    "(end, verb) of the noun phrase at `i`: a pronoun, a name (with its possessed noun), or a determiner or noun and the words up to the verb (`subject`) or to a boundary word."
+    n = len(ts)
+    if i >= n: return None
+    w, name, _ = ts[i]
+    if w in _PRONOUNS or name:
+        j = i + 1
+        while name and j < n and not ts[j - 1][2] and (ts[j][1] or (ts[j][0] in ('the', 'of') and j + 1 < n and ts[j + 1][1])): j += 1  # Alexander the Great
+        if ts[j - 1][2] and j < n and ts[j][0] not in _BOUNDARY: j += 1  # Leo's company
+        return j, (j if subject and j < n and ts[j][0] not in _BOUNDARY else None)
+    if w in _ARG_WH or (w in STOP_WORDS and w not in _DETERMINERS): return None
+    b = i + 1
+    while b < n and ts[b][0] not in _BOUNDARY: b += 1
+    if not subject: return b, None
+    return (b - 1, b - 1) if b - 1 > i + (w in _DETERMINERS) else None  # the subject's verb: the last word before a boundary
+
+# %% ../nbs/01b_text.ipynb #c12b0003
+def _keys(ts, i, j) -> frozenset:
+    return frozenset(light_stem(w) for w, _, _ in ts[i:j] if w not in STOP_WORDS and len(w) > 1)
+
+def _np_start(t) -> bool: return t[0] in _PRONOUNS or t[0] in _DETERMINERS or t[1]
+
+def _object(ts, i) -> frozenset:
+    "Content keys of a clear noun phrase (pronoun, name, determiner) at `i`, else none."
+    if i >= len(ts) or not _np_start(ts[i]): return frozenset()
+    p = _noun_phrase(ts, i, False)
+    return _keys(ts, i, p[0]) if p else frozenset()
+
+def _aux_chain(ts, j) -> int:
+    "The end of the run of auxiliaries at `j` (\"has been\", \"is going to\")."
+    a = j
+    while a < len(ts) and ((ts[a][0] in AUXILIARIES and ts[a][0] != 'to') or (ts[a][0] == 'going' and a + 1 < len(ts) and ts[a + 1][0] == 'to')
+                           or (ts[a][0] == 'to' and a > j and ts[a - 1][0] == 'going')): a += 1
+    return a
+
+def _inverted(ts, a, chain_end, wh):
+    "Roles of an inverted clause: auxiliaries `ts[a:chain_end]`, then the subject and the verb (`wh`: the question word before it, or None)."
+    n, be = len(ts), ts[chain_end - 1][0] in _BE
+    p = _noun_phrase(ts, chain_end, True) if chain_end < n else None
+    if p is None or p[1] is None: return None
+    e, v = p; subj = _keys(ts, chain_end, e)
+    if not be: return Roles(wh and 'patient', subj, _object(ts, v + 1), False, ts[v][0])  # "Who did Sam invite?", "Did Sam invite Dana?"
+    by = next((k for k in range(v, n) if ts[k][0] == 'by'), None)
+    if by is not None and wh and (by == n - 1 or ts[by + 1][0] in _PREPOSITIONS): return Roles('agent', frozenset(), subj, True, ts[v][0])  # "Who was Hamlet written by?"
+    if wh or (by is None and not _PARTICIPLE.search(ts[v][0])): return None  # a copula, or the question word is no argument
+    return Roles(None, frozenset() if by is None else _object(ts, by + 1), subj, True, ts[v][0])  # "Was Sam invited by Dana?"
+
+# %% ../nbs/01b_text.ipynb #c12b0004
+def _clause_roles(ts: list) -> Roles | None:
+    "The roles of one clause's words: a question word that asks for an argument, an inverted clause (yes/no, when, why), or a passive statement."
+    n, i = len(ts), 0
+    while i < n and ts[i][0] in ('please', 'so', 'and', 'but', 'then', 'also'): i += 1
+    by_wh = i + 1 < n and ts[i][0] == 'by' and ts[i + 1][0] in _ARG_WH  # "By whom was Hamlet written?"
+    i += by_wh
+    if i >= n: return None
+    w = ts[i][0]
+    if w in _ARG_WH:
+        j = i + 1
+        if w != 'who' and w != 'whom':  # "which company", "what kind of car": the question's noun phrase, up to an auxiliary
+            a = next((k for k in range(j, min(n, j + 5)) if ts[k][0] in AUXILIARIES and ts[k][0] != 'to'), None)  # "which parts of the body do"
+            j = a if a is not None and all(t[0] not in _BOUNDARY or t[0] == 'of' or (t[0] in _DETERMINERS and p[0] == 'of') for p, t in zip(ts[j - 1:a], ts[j:a])) else j + (w != 'what' and j < n and ts[j][0] not in _BOUNDARY)
+        if j >= n: return None
+        if ts[j][0] not in AUXILIARIES or ts[j][0] == 'to': return Roles('agent', frozenset(), _object(ts, j + 1), False, ts[j][0])  # "Who invited Sam?"
+        c = _aux_chain(ts, j)
+        if by_wh: return (lambda r: r and Roles('agent', frozenset(), r.patient, True, r.verb))(_inverted(ts, j, c, None))
+        if c >= n: return None
+        if ts[c - 1][0] in _BE:
+            if _np_start(ts[c]): return _inverted(ts, j, c, w)
+            by = next((k for k in range(c, n) if ts[k][0] == 'by'), None)  # "Who was invited (by Sam)?"
+            if by is None and not _PARTICIPLE.search(ts[c][0]): return None
+            return Roles('patient', frozenset() if by is None else _object(ts, by + 1), frozenset(), True, ts[c][0])
+        lower_noun = ts[c][0] not in _BOUNDARY and c + 1 < n and ts[c + 1][0] not in _BOUNDARY and not ts[c + 1][1]  # "What can dogs eat?"
+        if ts[c - 1][0] in _DO or _np_start(ts[c]) or lower_noun: return _inverted(ts, j, c, w)
+        return Roles('agent', frozenset(), _object(ts, c + 1), False, ts[c][0])  # "Who will replace Maria?"
+    if w in ('when', 'where', 'why', 'how'):
+        i += 1 + (w == 'how' and i + 1 < n and ts[i + 1][0] not in AUXILIARIES)  # "how often"
+    if i < n and ts[i][0] in AUXILIARIES and ts[i][0] != 'to': return _inverted(ts, i, _aux_chain(ts, i), None)
+    a = next((k for k in range(i, n) if ts[k][0] in AUXILIARIES and ts[k][0] != 'to'), None)  # "Hamlet was written by whom?"
+    c = None if a is None else _aux_chain(ts, a)
+    if a is None or a == i or c >= n or ts[c - 1][0] not in _BE: return None
+    by = next((k for k in range(a, n) if ts[k][0] == 'by'), None)
+    if by is None or by + 1 >= n: return None
+    subj = _keys(ts, i, a)
+    if ts[by + 1][0] in _ARG_WH: return Roles('agent', frozenset(), subj, True, ts[c][0])
+    return Roles(None, _object(ts, by + 1), subj, True, ts[c][0])
+
+# %% ../nbs/01b_text.ipynb #c12b0005
+@lru_cache(maxsize=1 << 16)
+def argument_roles(text: str) -> Roles | None:
+    "Who does what to whom in the first clause of `text` that says: the question word's role and the doer's and the done-to's words, in the active voice; None if unread."
+    t = text.replace('\u2019', "'")
+    for pat, rep in _CONTRACTIONS[:-2]: t = re.sub(pat, rep, t)  # not the possessive's: "Tom's manager" is one noun phrase
+    for clause in re.split(r"[;:,.!?]+", t):
+        ts = _role_tokens(clause)
+        if ts: return _clause_roles(ts)
+    return None
+
+def roles_reversed(a: Roles | None, b: Roles | None) -> str | None:
+    "What two readings disagree on (the question word, or a word that is the doer on one side and the done-to on the other), or None."
+    if a is None or b is None: return None
+    if a.wh and b.wh and a.wh != b.wh: return f"the question word is the {a.wh} vs the {b.wh}"
+    for x, y in ((a, b), (b, a)):
+        k = sorted((x.agent - x.patient) & (y.patient - y.agent))
+        if k: return f"{k[0]!r} is the doer on one side, the done-to on the other"
+    return None
 
 # %% ../nbs/01b_text.ipynb #a68e14c5
 _TURN_HEAD = re.compile(r"\s*(?:\[[^\]\n]{1,40}\]\s*)?([^\W\d_][\w .'-]{0,38}?):\s+(?=\S)")
