@@ -228,6 +228,28 @@ def reworded_form(ca, cb) -> bool:
     fb = {t[1]: t[2] for t in cb}
     return any(t[1] in fb and _singular(fb[t[1]]) != _singular(t[2]) for t in ca)
 
+# %% ../nbs/09_cache.ipynb #c12c0002
+@patch
+def same_verb(self:EvidenceVerifier, a: text.Roles, b: text.Roles, ca: list, cb: list) -> bool:
+    "Whether two readings' verbs are one predicate: the same stem, a word match, or each verb matching nothing on the other side (a swapped verb)."
+    if not a.verb or not b.verb: return False
+    if text.light_stem(a.verb) == text.light_stem(b.verb) or self.pair_score(a.verb, b.verb) >= self.word_threshold: return True
+    ta, tb = (next((t for t in c if t[2] == r.verb), None) for c, r in ((ca, a), (cb, b)))
+    return ta is not None and tb is not None and self.match(ta, cb) is None and self.match(tb, ca) is None
+
+@patch
+def reversed_roles(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> str | None:
+    "What the two questions' roles disagree on under the same verb (`text.roles_reversed`), or None."
+    a, b = text.argument_roles(query), text.argument_roles(cached_query)
+    return text.roles_reversed(a, b) if a is not None and b is not None and self.same_verb(a, b, ca, cb) else None
+
+@patch
+def voice_change(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> bool:
+    "The same roles in the other voice: both read, one passive, the question word's role equal, none reversed, the same verb, a participant shared."
+    a, b = text.argument_roles(query), text.argument_roles(cached_query)
+    if a is None or b is None or a.passive == b.passive or a.wh != b.wh or text.roles_reversed(a, b): return False
+    return self.same_verb(a, b, ca, cb) and bool((a.agent | a.patient) & (b.agent | b.patient))
+
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
@@ -285,28 +307,6 @@ def _pair_score(self:EvidenceVerifier, a: str, b: str) -> float:
     "As `Verifier`'s, except that two different rare words (`known_word` false for both: coinages) score 0: they never match."
     if self.rare_words and a != b and not self.known_word(a) and not self.known_word(b): return 0.0
     return Verifier._pair_score(self, a, b)
-
-# %% ../nbs/09_cache.ipynb #c12c0002
-@patch
-def same_verb(self:EvidenceVerifier, a: text.Roles, b: text.Roles, ca: list, cb: list) -> bool:
-    "Whether two readings' verbs are one predicate: the same stem, a word match, or each verb matching nothing on the other side (a swapped verb)."
-    if not a.verb or not b.verb: return False
-    if text.light_stem(a.verb) == text.light_stem(b.verb) or self.pair_score(a.verb, b.verb) >= self.word_threshold: return True
-    ta, tb = (next((t for t in c if t[2] == r.verb), None) for c, r in ((ca, a), (cb, b)))
-    return ta is not None and tb is not None and self.match(ta, cb) is None and self.match(tb, ca) is None
-
-@patch
-def reversed_roles(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> str | None:
-    "What the two questions' roles disagree on under the same verb (`text.roles_reversed`), or None."
-    a, b = text.argument_roles(query), text.argument_roles(cached_query)
-    return text.roles_reversed(a, b) if a is not None and b is not None and self.same_verb(a, b, ca, cb) else None
-
-@patch
-def voice_change(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> bool:
-    "The same roles in the other voice: both read, one passive, the question word's role equal, none reversed, the same verb, a participant shared."
-    a, b = text.argument_roles(query), text.argument_roles(cached_query)
-    if a is None or b is None or a.passive == b.passive or a.wh != b.wh or text.roles_reversed(a, b): return False
-    return self.same_verb(a, b, ca, cb) and bool((a.agent | a.patient) & (b.agent | b.patient))
 
 # %% ../nbs/09_cache.ipynb #a302279f
 def _content_tokens(query: str, senses: bool = True) -> list:
