@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['MAIN', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEFAULT_PATH', 'DEFAULT_PATH_ABLATIONS', 'PROFILE_STAGES', 'INGEST_STEPS',
            'conversation_memory', 'memory_rankers', 'default_path_rankers', 'evaluate_retrieval', 'retrieval_frame',
-           'markdown_table', 'targets', 'run_retrieval', 'loco_choice', 'generated_memory', 'retrieval_call_latency',
+           'markdown_table', 'targets', 'run_retrieval', 'loco_choice', 'rescorer_examples', 'rescorer_loss',
+           'train_rescorer', 'fit_rescorer', 'loco_rescorer', 'generated_memory', 'retrieval_call_latency',
            'retrieval_profile', 'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall',
            'SentenceTransformerEmbedder', 'embedder_report']
 
@@ -251,6 +252,102 @@ def loco_choice(variants: dict,  # name -> (propagate, MemoryConfig fields chang
     pooled = {col: float(np.average(df[col], weights=df.n)) for col in df.columns if col.endswith(('R@%d' % k, 'no asking time'))}
     return pd.concat([df, pd.DataFrame([dict(conversation='pooled', n=int(df.n.sum()), chosen='', **pooled)])], ignore_index=True).round(1)
 
+
+# %% ../../nbs/evals/08_retrieval.ipynb #d12e5c11
+def rescorer_examples(mem,  # a `Memory` holding the questions' conversations (`conversation_memory`)
+                      questions: list[dict],  # as `load_questions` gives them
+                     ) -> list[dict]:
+    "Per question, asked at its time and without it: conversation, asked, the candidates' `RESCORE_FEATURES` rows `X` and `y` (1: an evidence turn)."
+    out = []
+    for q in questions:
+        ev = set(q['evidence'])
+        for asked in (True, False):
+            ids, X = mem.candidate_features(q['question'], namespace=q['conversation'], now=q['asked_at'] if asked else None)
+            nodes = mem.get_many(ids.tolist())
+            y = np.array([float(i in nodes and nodes[i].metadata.get('turn_id') in ev) for i in ids.tolist()])
+            out.append(dict(conversation=q['conversation'], asked=asked, X=X, y=y))
+    return out
+
+def rescorer_loss(w, examples, l2: float) -> tuple[float, np.ndarray, np.ndarray]:
+    "(loss, gradient, Hessian) of the softmax ranking loss over the examples with evidence among their candidates, plus l2/2 · |w|²."
+    loss, g, H = 0.5 * l2 * w @ w, l2 * w, l2 * np.eye(len(w))
+    for e in examples:
+        if not e['y'].any(): continue
+        s = e['X'] @ w; m = s.max(); p = np.exp(s - m); z = p.sum(); p /= z; t = e['y'] / e['y'].sum()
+        loss += m + np.log(z) - t @ s
+        g = g + e['X'].T @ (p - t)
+        Xc = e['X'] - p @ e['X']; H = H + (Xc * p[:, None]).T @ Xc
+    return float(loss), g, H
+
+def train_rescorer(examples: list[dict],  # `rescorer_examples` output
+                   l2: float = 1.0,  # L2 penalty (not tuned: a light one, against a few hundred questions)
+                   steps: int = 50,  # Newton steps at most
+                  ) -> np.ndarray:
+    "The weights minimising `rescorer_loss`: Newton steps (each halved while it does not lower the loss) until the gradient vanishes."
+    w = np.zeros(examples[0]['X'].shape[1])
+    loss, g, H = rescorer_loss(w, examples, l2)
+    for _ in range(steps):
+        if np.abs(g).max() < 1e-9: break
+        d, a = np.linalg.solve(H, g), 1.0
+        while a > 1e-6:
+            new = rescorer_loss(w - a * d, examples, l2)
+            if new[0] <= loss: break
+            a /= 2
+        if a <= 1e-6: break
+        w, (loss, g, H) = w - a * d, new
+    return w
+
+def fit_rescorer(split: str = 'dev',  # never 'test': fitting on it would tune on it
+                 embedder=None,  # default: WordLlama 256-d
+                 conversations=None,  # only these conversation ids (default: all)
+                 l2: float = 1.0,
+                ) -> np.ndarray:
+    "Weights for `memory.rescore_weights`, fitted on every question of the split (`rescorer_examples`, `train_rescorer`)."
+    if split == 'test': raise ValueError("fit_rescorer fits weights: run it on dev, never on the test split")
+    from ruvllm.embedding import WordLlamaEmbedder
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    with conversation_memory(turns, embedder or WordLlamaEmbedder(dim=256)) as mem: return train_rescorer(rescorer_examples(mem, qs), l2)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #d12e5c12
+def loco_rescorer(split: str = 'dev',  # never 'test'
+                  embedder=None,  # default: WordLlama 256-d
+                  conversations=None,  # only these conversation ids (default: all)
+                  l2: float = 1.0,
+                  ks=KS,
+                 ) -> pd.DataFrame:
+    """Leave one conversation out: weights fitted on the other conversations' questions re-rank the left-out one's, through
+    `hybrid_search`. Rows: conversation × method (`hybrid`, `hybrid+graph`, each with and without re-scoring) × asked (at the
+    question's time, or without: as the default path runs); R@k in percent; then the rows pooled over conversations
+    (`conversation == 'pooled'`, weighted by questions). `attrs['weights']`: conversation left out -> its fold's weights."""
+    if split == 'test': raise ValueError("loco_rescorer fits weights: run it on dev, never on the test split")
+    from ruvllm.embedding import WordLlamaEmbedder
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]
+    rows, weights = [], {}
+    with conversation_memory(turns, embedder or WordLlamaEmbedder(dim=256)) as mem:
+        base, ex = mem.cfg, rescorer_examples(mem, qs)
+        for c in sorted({q['conversation'] for q in qs}):
+            w = weights[c] = train_rescorer([e for e in ex if e['conversation'] != c], l2)
+            held = [q for q in qs if q['conversation'] == c]
+            for name, prop, cfg in [('hybrid', False, base), ('hybrid+graph', True, base),
+                                    ('hybrid, re-scored', False, dataclasses.replace(base, rescore_weights=w.tolist())),
+                                    ('hybrid+graph, re-scored', True, dataclasses.replace(base, rescore_weights=w.tolist()))]:
+                mem.cfg = cfg
+                try:
+                    for asked in (True, False):
+                        got = [tid(mem.hybrid_search(q['question'], k=max(ks), namespace=c, propagate=prop, now=q['asked_at'] if asked else None)) for q in held]
+                        rows.append(dict(conversation=c, method=name, asked=asked, n=len(held),
+                                         **{f'R@{k}': 100 * recall_at_k(got, [q['evidence'] for q in held], k) for k in ks}))
+                finally: mem.cfg = base
+    df = pd.DataFrame(rows)
+    pooled = df.groupby(['method', 'asked'], sort=False).apply(lambda g: pd.Series({'n': g.n.sum(), **{f'R@{k}': np.average(g[f'R@{k}'], weights=g.n) for k in ks}}), include_groups=False).reset_index()
+    df = pd.concat([df, pooled.assign(conversation='pooled')], ignore_index=True).round(1)
+    df.attrs['weights'] = weights
+    return df
 
 # %% ../../nbs/evals/08_retrieval.ipynb #014cb971
 @contextmanager
