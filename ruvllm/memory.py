@@ -2024,12 +2024,12 @@ def hybrid_search(self:Memory,
                   propagate: bool = False,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
                   now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                  ) -> list[Hit]:
-    "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked; re-scored if `memory.rescore_weights`), best first."
+    "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked, then re-scored if `memory.rescore_weights`), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
     ids, sc = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
-    if self.cfg.rescore_weights: sc = self._rescored(query, qv, parts, ids, sc); fused = dict(zip(ids.tolist(), sc.tolist()))
+    if propagate and self.cfg.rescore_weights: sc = self._rescored(query, parts, ids, sc); fused = dict(zip(ids.tolist(), sc.tolist()))
     top = ids[self._top_distinct(ids, sc, k)].tolist()  # by score, then id; one of each text
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.get_many(top)
@@ -2429,7 +2429,7 @@ def hybrid_subgraph(self:Memory,
     if propagate and seeds:
         ids, act = self._propagated(seeds, namespace=namespace, named=named); ids, act = ids[act > 0], act[act > 0]
     else: ids, act = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), float, len(seeds))
-    if self.cfg.rescore_weights: act = self._rescored(query, qv, parts, ids, act)  # (`_rescored`: the learned order of the top)
+    if propagate and self.cfg.rescore_weights: act = self._rescored(query, parts, ids, act)  # (`_rescored`: the learned order of the top)
     best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
     top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
     tw = self.edge_type_weights()
@@ -2453,36 +2453,38 @@ def hybrid_subgraph(self:Memory,
     return Subgraph(sg, edges, retrieval_stats(list(sg.values()), sg, edges), qv)  # (a `SubgraphNode` reads as a `Hit` there)
 
 # %% ../nbs/04_memory.ipynb #d12e5c01
-RESCORE_FEATURES = ('activation', 'activation rank', 'fused', 'cosine', 'dense rank', 'BM25', 'lexical rank',
+RESCORE_FEATURES = ('activation', 'activation rank', 'fused', 'dense rank', 'BM25', 'lexical rank',
                     'speaker named', 'in date window', 'length')  # the columns of `_rescore_matrix`, in `memory.rescore_weights`' order
 
 @patch
-def _rescore_matrix(self:Memory, query: str, qv, parts: dict, ids: np.ndarray, act: np.ndarray) -> np.ndarray:
-    "One row per candidate (`ids`, best first by their score `act`), one column per `RESCORE_FEATURES`; `parts` as `fused_candidates` fills it."
-    n = len(ids); X = np.zeros((n, len(RESCORE_FEATURES)))
-    if not n: return X
-    place = lambda d: np.array([60.0 / (60.0 + d[i]) if i in d else 0.0 for i in ids.tolist()])
-    fused, lex = parts['fused'], parts['lexical']
-    X[:, 0] = act / act.max() if act.max() > 0 else 0.0
-    X[:, 1] = 60.0 / (60.0 + np.arange(n))
-    X[:, 2] = np.array([fused.get(i, 0.0) for i in ids.tolist()]) / max(max(fused.values(), default=1.0), 1e-12)
-    X[:, 4] = place({i: j for j, i in enumerate(parts['dense'])})
-    X[:, 6] = place({i: j for j, (i, _) in enumerate(lex)})
-    if lex and lex[0][1] > 0: bm = dict(lex); X[:, 5] = [bm.get(i, 0.0) / lex[0][1] for i in ids.tolist()]
-    qw, named = set(words(query)), {}
+def _rescore_matrix(self:Memory, query: str, parts: dict, ids: np.ndarray, act: np.ndarray) -> np.ndarray:
+    """One row per candidate (`ids`, best first by their score `act`), one column per `RESCORE_FEATURES`; `parts` as
+    `fused_candidates` fills it. One pass of Python over the few candidates, then whole columns: cheaper than either alone."""
+    n = len(ids)
+    if not n: return np.zeros((0, len(RESCORE_FEATURES)))
+    fused, lex, window = parts['fused'], parts['lexical'], parts['window']
+    dpos, lpos = {i: j for j, i in enumerate(parts['dense'])}, {i: (j, s) for j, (i, s) in enumerate(lex)}
+    qw, named, far = set(words(query)), {}, (-1, 0.0)
     with self._lock:
-        slots = self._node_slot[ids]
-        X[:, 3] = self.index.get_vectors(slots.tolist()) @ qv
-        texts, mds = self._cols['text'], self._cols['metadata']
-        for x, s in enumerate(slots.tolist()):
-            if s < 0 or texts[s] is None: continue
-            who, said = same_text_key(texts[s], (mds[s] or {}).get('speaker'))
-            if who not in named: named[who] = float(bool(who) and not qw.isdisjoint(words(who)))
-            X[x, 7], X[x, 9] = named[who], math.log1p(len(said))
-        if parts['window']:
-            t = self._slot_times(); lo, hi = parts['window']
-            tt = np.where((slots >= 0) & (slots < len(t)), t[np.clip(slots, 0, max(len(t) - 1, 0))] if len(t) else np.nan, np.nan)
-            X[:, 8] = (tt >= lo) & (tt < hi)
+        texts, mds, t = self._cols['text'], self._cols['metadata'], self._slot_times() if window else None
+        lo, hi = window or (0.0, 0.0)
+        rows = [(fused.get(i, 0.0), dpos.get(i, -1), *lpos.get(i, far), (mds[s] or {}).get('speaker') if s >= 0 else None,
+                 float(s >= 0 and window is not None and s < len(t) and lo <= t[s] < hi), len(texts[s] or '') if s >= 0 else 0)
+                for i, s in zip(ids.tolist(), self._node_slot[ids].tolist())]  # the speaker as the metadata keeps it (`ingest` of a transcript)
+    f, d, lp, ls, who, inside, length = zip(*rows)
+    for w in set(who):
+        if isinstance(w, str): named[w] = float(not qw.isdisjoint(words(w)))
+    d, lp = np.array(d, float), np.array(lp, float)
+    X = np.empty((n, len(RESCORE_FEATURES)))
+    X[:, 0] = act / max(act.max(), 1e-300)
+    X[:, 1] = 60.0 / (60.0 + np.arange(n))
+    X[:, 2] = np.array(f) / max(max(fused.values(), default=0.0), 1e-300)
+    X[:, 3] = np.where(d >= 0, 60.0 / (60.0 + np.abs(d)), 0.0)
+    X[:, 4] = np.array(ls) / (lex[0][1] if lex and lex[0][1] > 0 else 1.0)
+    X[:, 5] = np.where(lp >= 0, 60.0 / (60.0 + np.abs(lp)), 0.0)
+    X[:, 6] = [named.get(w, 0.0) if isinstance(w, str) else 0.0 for w in who]
+    X[:, 7] = inside
+    X[:, 8] = np.log1p(length)  # the stored text's characters
     return X
 
 # %% ../nbs/04_memory.ipynb #d12e5c04
@@ -2492,12 +2494,12 @@ def _rescore_top(self:Memory, ids: np.ndarray, act: np.ndarray) -> np.ndarray:
     return np.lexsort((ids, -act))[:self.cfg.hybrid_candidates]
 
 @patch
-def _rescored(self:Memory, query, qv, parts, ids, act) -> np.ndarray:
+def _rescored(self:Memory, query, parts, ids, act) -> np.ndarray:
     "`act` with its top re-ordered by `memory.rescore_weights` · features: the k-th best by the learned score takes the k-th best score."
     w = np.asarray(self.cfg.rescore_weights, float)
     if not len(w) or not len(ids): return act
     top = self._rescore_top(ids, act)
-    s = self._rescore_matrix(query, qv, parts, ids[top], act[top]) @ w
+    s = self._rescore_matrix(query, parts, ids[top], act[top]) @ w
     out = act.copy(); out[top[np.lexsort((np.arange(len(top)), -s))]] = act[top]  # ties keep the ranking's order
     return out
 
@@ -2509,11 +2511,11 @@ def candidate_features(self:Memory,
                        now=None,  # when the query is asked (default: `present(namespace)`)
                       ) -> tuple[np.ndarray, np.ndarray]:
     "(ids, features): the candidates the re-scoring would re-order, best first by the ranking's score, and their `RESCORE_FEATURES` rows (what `fit_rescorer` trains on)."
-    qv, fused = self.fused_candidates(query, namespace, now=now, parts=(parts := {}))
+    _, fused = self.fused_candidates(query, namespace, now=now, parts=(parts := {}))
     if propagate and fused: fused = self.propagate(fused, namespace=namespace)
     ids, act = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
     top = self._rescore_top(ids, act)
-    return ids[top], self._rescore_matrix(query, qv, parts, ids[top], act[top])
+    return ids[top], self._rescore_matrix(query, parts, ids[top], act[top])
 
 # %% ../nbs/04_memory.ipynb #073a0ba8
 @patch
