@@ -138,6 +138,7 @@ class MemoryConfig(MemoryStoreConfig):
     feedback_terms: int = _f(0, at_least(0, 'an integer'), "RM3-style: the lexical side asks again with this many words that best mark those results (`Memory.feedback_words`; 0: none)")
     feedback_term_weight: float = _f(0.3, between(0, 1), "the best feedback word's weight in that query (the others' by their share of its score); the query's own words weigh 1")
     collapse_duplicates: bool = _f(True, None, "a hybrid result list keeps only the best-scored of nodes saying the same thing (same speaker, same words, any date or spacing or case); the next nodes take the others' places")
+    rescore_weights: list = _f([], Rule(lambda v: len(v) in (0, 9) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float('inf') for x in v), "empty (off) or 9 finite numbers"), "learned re-scoring: weights of the 9 features of `memory.RESCORE_FEATURES` by which the top `hybrid_candidates` of a hybrid ranking are re-ordered (empty: off)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass
