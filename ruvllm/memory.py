@@ -1153,8 +1153,9 @@ def check_vector(self:Memory, v, what='vector') -> np.ndarray:
     except (TypeError, ValueError): raise InvalidInputError(f"{what} must be a list or array of numbers") from None
     if v.shape[0] != self.embedder.dim:
         raise InvalidInputError(f"{what} must have {self.embedder.dim} dimensions, got {v.shape[0]}")
-    if not np.all(np.isfinite(v)): raise InvalidInputError(f"{what} contains NaN or inf")
-    n = float(np.linalg.norm(v))
+    x = v.ravel(order='K'); sq = x.dot(x)  # `np.linalg.norm(v)`'s own sum of squares: finite only if every entry is
+    if not np.isfinite(sq) and not np.all(np.isfinite(v)): raise InvalidInputError(f"{what} contains NaN or inf")
+    n = float(np.sqrt(sq))  # (the norm, as `np.linalg.norm` takes it: same bits)
     if n < 1e-6: raise InvalidInputError(f"{what} is (close to) all zeros; a zero vector cannot be stored or searched")
     return v / n
 
@@ -1560,18 +1561,21 @@ from numba import njit
 def _bm25_sum(slots, tf, idf, lengths, avg, k1, k1p1, b, omb,  # float32: avg, k1, k1 + 1, b and 1 - b as numpy casts python's
               allowed, acc):  # acc: float64 zeros over the slots
     """Each posting's BM25 term, in float32 as numpy computes idf·tf·(k1+1) / (tf + k1·(1 − b + b·len/avg)), summed per slot in
-    float64 in posting order: (allowed slots with a non-zero sum, their sums), in first-seen order; `acc` is zeros again on return."""
+    float64 in posting order: (allowed slots with a non-zero sum, their sums, whether those slots increase), in first-seen order;
+    `acc` is zeros again on return."""
     touched = np.empty(len(slots), np.int64); nt = 0
     for i in range(len(slots)):
         s = slots[i]
         c = idf[i] * tf[i] * k1p1 / (tf[i] + k1 * (omb + b * lengths[s] / avg))
         if acc[s] == 0.0: touched[nt] = s; nt += 1  # a term is > 0: a zero sum means not seen yet
         acc[s] += c
-    out_s = np.empty(nt, np.int64); out_v = np.empty(nt, np.float64); n = 0
+    out_s = np.empty(nt, np.int64); out_v = np.empty(nt, np.float64); n = 0; rising = True
     for j in range(nt):
         s = touched[j]; v = acc[s]; acc[s] = 0.0
-        if v != 0.0 and s < len(allowed) and allowed[s]: out_s[n] = s; out_v[n] = v; n += 1
-    return out_s[:n], out_v[:n]
+        if v != 0.0 and s < len(allowed) and allowed[s]:
+            if n and s <= out_s[n - 1]: rising = False
+            out_s[n] = s; out_v[n] = v; n += 1
+    return out_s[:n], out_v[:n], rising
 
 @patch
 def search(self:LexicalIndex,
@@ -1602,9 +1606,10 @@ def search(self:LexicalIndex,
     consts = f32(avg), f32(self.k1), f32(self.k1 + 1), f32(self.b), f32(1 - self.b)
     with self.lock:  # the summing array is shared by the calls
         if len(self.acc) < len(self.lengths): self.acc = np.zeros(max(len(self.lengths), 2 * len(self.acc)))
-        cand, score = _bm25_sum(slots, tf, idf, np.frombuffer(self.lengths, np.float32), *consts, allowed, self.acc)
+        cand, score, rising = _bm25_sum(slots, tf, idf, np.frombuffer(self.lengths, np.float32), *consts, allowed, self.acc)
     if len(cand) > k:  # by slot first, as the candidates always came: which of the slots tied at the cut are kept stays as it was
-        bys = np.argsort(cand, kind='stable'); cand, score = cand[bys], score[bys]  # (each slot once: any sort gives this order; runs sort fastest stably)
+        if not rising:  # (one word's postings come in slot order already: sorting them would leave them as they are)
+            bys = np.argsort(cand, kind='stable'); cand, score = cand[bys], score[bys]  # (each slot once: any sort gives this order; runs sort fastest stably)
         top = np.argpartition(-score, k - 1)[:k]; cand, score = cand[top], score[top]
     order = np.lexsort((cand, -score))
     return cand[order], score[order]

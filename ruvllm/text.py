@@ -6,7 +6,7 @@
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
            'words', 'light_stem', 'content_words', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word',
-           'key_words', 'key_coverage', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow',
+           'key_words', 'key_coverage', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds',
            'date_window', 'date_key', 'question_intent', 'intents_compatible', 'mask_names', 'Roles', 'argument_roles',
            'roles_reversed', 'turn_parts']
 
@@ -268,15 +268,28 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
 _DATE_HINTS = dict(  # per pattern kind, words one of which must be in the (case-folded) text for it to match
     iso=('-',), day=tuple(m[:3] for m in _MONTHS), month=tuple(m[:3] for m in _MONTHS), year=('19', '20'), ago=('ago',),
     rel=('yesterday', 'today', 'ton', 'rning', 'week', 'month', 'year', 'last'), weekday=('day',))  # no 'i': re.I also matches 'ı'
+_HINT_ANY = re.compile('|'.join(re.escape(h) for hs in _DATE_HINTS.values() for h in hs))  # is any hint in the case-folded text?
+_HINT_OF = {k: re.compile('|'.join(map(re.escape, hs))) for k, hs in _DATE_HINTS.items()}  # is one of this kind's?
+_MON_WORD = re.compile(rf'\b(?:{_MON_RE})\b', re.I)  # 'day' and 'month' patterns put a month name between word boundaries
+
+def date_kinds(text: str) -> frozenset:
+    "The pattern kinds of `date_window` that may match `text`: a hint word of theirs is in the case-folded text ('day', 'month': a month name is a word in it)."
+    low = text.casefold()
+    if not _HINT_ANY.search(low): return frozenset()  # (most questions)
+    kinds = {k for k, h in _HINT_OF.items() if h.search(low)}
+    if 'day' in kinds and not _MON_WORD.search(text): kinds -= {'day', 'month'}  # "market", "maybe": no month is named
+    return frozenset(kinds)
 
 def date_window(text: str,  # free text, e.g. a question
                 now: datetime | None = None,  # the reference time ("last week" is the week before it); default: now, UTC
                ) -> DateWindow | None:
     "The time window of the first date expression in `text` (None when there is none)."
     now = (datetime.utcnow() if now is None else now).replace(tzinfo=None)
-    found, low = [], text.casefold()
+    kinds = date_kinds(text)
+    if not kinds: return None  # (most questions: no pattern can match)
+    found = []
     for kind, pat in _DATE_PATTERNS:
-        if not any(h in low for h in _DATE_HINTS[kind]): continue  # a pattern that cannot match is not run (the retrieval hot path)
+        if kind not in kinds: continue  # a pattern that cannot match is not run (the retrieval hot path)
         for m in pat.finditer(text):
             w = _resolve(kind, {k: v for k, v in m.groupdict().items() if v is not None}, now)
             if w is not None: found.append((m.start(), -(m.end() - m.start()), m, w)); break
