@@ -225,7 +225,7 @@ class DateWindow:
 
 # %% ../nbs/01b_text.ipynb #4a32d66d
 def _month_start(y: int, m: int) -> datetime: return datetime(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
-def _mon(s: str) -> int: return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.lower()[:3]))
+def _mon(s: str) -> int: return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.casefold()[:3]))
 
 def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | None:
     "The window of one matched expression, relative to `now` (None when it names no real date)."
@@ -242,16 +242,16 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
         return d, d + day
     if kind == 'year': y = int(g['year']); return datetime(y, 1, 1), datetime(y + 1, 1, 1)
     if kind == 'weekday':
-        d = today - ((today.weekday() - _DAYS.index(g['wd'].lower())) % 7 or 7) * day
+        d = today - ((today.weekday() - _DAYS.index(g['wd'].casefold())) % 7 or 7) * day
         return d, d + day
     if kind == 'ago':
-        w = g['n'].lower().split()
-        n, unit = (int(w[0]) if w[0].isdigit() else _COUNT.get(w[-1] if w[-1] != 'of' else w[-2], 1)), g['unit'].lower()
+        w = g['n'].casefold().split()
+        n, unit = (int(w[0]) if w[0].isdigit() else _COUNT.get(w[-1] if w[-1] != 'of' else w[-2], 1)), g['unit'].casefold()
         if unit == 'day': return today - n * day, today - (n - 1) * day
         if unit == 'week': return week - n * 7 * day, week - (n - 1) * 7 * day
         if unit == 'month': return _month_start(now.year, now.month - n), _month_start(now.year, now.month - n + 1)
         return datetime(now.year - n, 1, 1), datetime(now.year - n + 1, 1, 1)
-    r = ' '.join(g['rel'].lower().split())
+    r = ' '.join(g['rel'].casefold().split())  # casefold, as `re.I` matches: 'ſ' is an 's' to it
     spans = {'the day before yesterday': (today - 2 * day, today - day), 'yesterday': (today - day, today),
              'today': (today, today + day), 'tonight': (today, today + day), 'this morning': (today, today + day),
              'this week': (week, week + 7 * day), 'last week': (week - 7 * day, week), 'last weekend': (week - 2 * day, week),
