@@ -6,8 +6,8 @@
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'RESCORE_FEATURES', 'Node', 'Edge', 'Hit', 'SQLiteStore',
            'fts_query', 'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode',
            'Subgraph', 'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'Near', 'LexicalIndex', 'LexicalHit',
-           'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key',
-           'spread_hops', 'activate_edges', 'chain_sums', 'window_factors', 'length_weighted']
+           'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time', 'length_weighted', 'lexical_evidence',
+           'same_text_key', 'spread_hops', 'activate_edges', 'chain_sums', 'window_factors']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -1848,6 +1848,38 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
         lexical = ids[(tt >= lo) & (tt < hi)][:n].tolist()
     return [dense, lexical]
 
+# %% ../nbs/04_memory.ipynb #b12b0c11
+@patch
+def _slot_lengths(self:Memory) -> np.ndarray:
+    "Per index slot, log(1 + the characters its node says: a chat turn's words without its header with `memory.turn_fields`, else its text; 0 for a free slot); filled on first use, then only for new slots."
+    a, n = getattr(self, '_lengths', np.zeros(0)), self.__dict__.get('_lengths_n', 0)
+    if n < self._next_slot:
+        if len(a) < self._next_slot: a = self._lengths = np.concatenate([a[:n], np.zeros(max(self._next_slot, 2 * len(a)) - n)])
+        texts, mds, said = self._cols['text'], self._cols['metadata'], self.cfg.turn_fields
+        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
+            t = texts[s] or ''
+            a[s] = math.log1p(len(turn_parts(t, (mds[s] or {}).get('speaker'))[1] if said else t))
+        self._lengths_n = self._next_slot
+    return a[:self._lengths_n]
+
+@njit(nogil=True, cache=True)
+def length_weighted(scores, slots, log_lengths, prior):
+    "`scores` × exp(`prior` × the log-length of each one's slot) (a slot outside `log_lengths`: × 1), rescaled so that the best keeps its score: one pass."
+    out, best, top = np.empty(len(scores)), -np.inf, -np.inf
+    for j in range(len(scores)):
+        s = slots[j]
+        out[j] = scores[j] * np.exp(prior * log_lengths[s]) if 0 <= s < len(log_lengths) else scores[j]
+        best, top = max(best, scores[j]), max(top, out[j])
+    if top > 0: out *= best / top
+    return out
+
+@patch
+def _length_weighted(self:Memory, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    "`scores` of the nodes `ids` × (1 + the characters each says) ** `memory.length_prior`, rescaled so that the best keeps its score (`scores` itself when the prior is 0)."
+    lp = self.cfg.length_prior
+    if not lp or not len(ids): return scores
+    with self._lock: return length_weighted(scores, self._node_slot[ids], self._slot_lengths(), float(lp))
+
 # %% ../nbs/04_memory.ipynb #a7d10c02
 @patch
 def _stated_newest(self:Memory) -> dict[int, float]:  # caller holds `_lock`
@@ -2455,38 +2487,6 @@ def hybrid_subgraph(self:Memory,
         elif e is None or carried(e, i) <= 0: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 0, float(s))
         else: sg[i] = SubgraphNode(nodes[i], float(scores[i]), 1, float(s), e.type, float(e.weight), e.src if e.dst == i else e.dst)
     return Subgraph(sg, edges, retrieval_stats(list(sg.values()), sg, edges), qv)  # (a `SubgraphNode` reads as a `Hit` there)
-
-# %% ../nbs/04_memory.ipynb #b12b0c11
-@patch
-def _slot_lengths(self:Memory) -> np.ndarray:
-    "Per index slot, log(1 + the characters its node says: a chat turn's words without its header with `memory.turn_fields`, else its text; 0 for a free slot); filled on first use, then only for new slots."
-    a, n = getattr(self, '_lengths', np.zeros(0)), self.__dict__.get('_lengths_n', 0)
-    if n < self._next_slot:
-        if len(a) < self._next_slot: a = self._lengths = np.concatenate([a[:n], np.zeros(max(self._next_slot, 2 * len(a)) - n)])
-        texts, mds, said = self._cols['text'], self._cols['metadata'], self.cfg.turn_fields
-        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
-            t = texts[s] or ''
-            a[s] = math.log1p(len(turn_parts(t, (mds[s] or {}).get('speaker'))[1] if said else t))
-        self._lengths_n = self._next_slot
-    return a[:self._lengths_n]
-
-@njit(nogil=True, cache=True)
-def length_weighted(scores, slots, log_lengths, prior):
-    "`scores` × exp(`prior` × the log-length of each one's slot) (a slot outside `log_lengths`: × 1), rescaled so that the best keeps its score: one pass."
-    out, best, top = np.empty(len(scores)), -np.inf, -np.inf
-    for j in range(len(scores)):
-        s = slots[j]
-        out[j] = scores[j] * np.exp(prior * log_lengths[s]) if 0 <= s < len(log_lengths) else scores[j]
-        best, top = max(best, scores[j]), max(top, out[j])
-    if top > 0: out *= best / top
-    return out
-
-@patch
-def _length_weighted(self:Memory, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    "`scores` of the nodes `ids` × (1 + the characters each says) ** `memory.length_prior`, rescaled so that the best keeps its score (`scores` itself when the prior is 0)."
-    lp = self.cfg.length_prior
-    if not lp or not len(ids): return scores
-    with self._lock: return length_weighted(scores, self._node_slot[ids], self._slot_lengths(), float(lp))
 
 # %% ../nbs/04_memory.ipynb #d12e5c01
 RESCORE_FEATURES = ('activation', 'activation rank', 'fused', 'dense rank', 'BM25', 'lexical rank',
