@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['TIERS', 'SECTIONS', 'RuvLLMError', 'ConfigError', 'Rule', 'at_least', 'between', 'above', 'one_of', 'SystemConfig',
-           'EmbeddingConfig', 'MemoryStoreConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig', 'ContextConfig',
-           'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config', 'ConfigBuilder', 'settings_table']
+           'EmbeddingConfig', 'MemoryStoreConfig', 'MemoryRankingConfig', 'MemoryConfig', 'RouterConfig',
+           'InferenceConfig', 'ContextConfig', 'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config',
+           'ConfigBuilder', 'settings_table']
 
 # %% ../nbs/00_config.ipynb #432e9f85
 import copy, dataclasses, json, os, typing
@@ -79,9 +80,16 @@ class MemoryStoreConfig:
     pg_pool_size: int = _f(4, at_least(1, 'an integer'), "PostgreSQL connections each process keeps open")
     pg_timeout_s: float = _f(5.0, above(0), "seconds to wait for a PostgreSQL connection before a request fails as unavailable (HTTP 503)")
 
+# %% ../nbs/00_config.ipynb #b12b0c01
+@dataclass
+class MemoryRankingConfig(MemoryStoreConfig):
+    "What re-orders a hybrid ranking after the fusion (the fields of `MemoryConfig` about priors and re-scoring)."
+    length_prior: float = _f(0.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a hybrid candidate's score is multiplied by (1 + characters it says) ** this, on the fused seeds and again after propagation, the best keeping its score (0: off, the default: see 04_memory)")
+    rescore_weights: list = _f([], Rule(lambda v: len(v) in (0, 9) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float('inf') for x in v), "empty (off) or 9 finite numbers"), "learned re-scoring: weights of the 9 features of `memory.RESCORE_FEATURES` by which the top `hybrid_candidates` of a hybrid ranking are re-ordered (empty: off)")
+
 # %% ../nbs/00_config.ipynb #6ed764b6
 @dataclass
-class MemoryConfig(MemoryStoreConfig):
+class MemoryConfig(MemoryRankingConfig):
     "The graph memory and its HNSW index."
     hnsw_m: int = _f(16, at_least(2, 'an integer'), "HNSW links per node (2M on layer 0)")
     hnsw_ef_construction: int = _f(200, at_least(1, 'an integer'), "HNSW candidate list size while building")
@@ -138,7 +146,6 @@ class MemoryConfig(MemoryStoreConfig):
     feedback_terms: int = _f(0, at_least(0, 'an integer'), "RM3-style: the lexical side asks again with this many words that best mark those results (`Memory.feedback_words`; 0: none)")
     feedback_term_weight: float = _f(0.3, between(0, 1), "the best feedback word's weight in that query (the others' by their share of its score); the query's own words weigh 1")
     collapse_duplicates: bool = _f(True, None, "a hybrid result list keeps only the best-scored of nodes saying the same thing (same speaker, same words, any date or spacing or case); the next nodes take the others' places")
-    rescore_weights: list = _f([], Rule(lambda v: len(v) in (0, 9) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float('inf') for x in v), "empty (off) or 9 finite numbers"), "learned re-scoring: weights of the 9 features of `memory.RESCORE_FEATURES` by which the top `hybrid_candidates` of a hybrid ranking are re-ordered (empty: off)")
 
 # %% ../nbs/00_config.ipynb #37cbb774
 @dataclass

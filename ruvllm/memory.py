@@ -6,8 +6,8 @@
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'RESCORE_FEATURES', 'Node', 'Edge', 'Hit', 'SQLiteStore',
            'fts_query', 'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode',
            'Subgraph', 'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'Near', 'LexicalIndex', 'LexicalHit',
-           'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time', 'lexical_evidence', 'same_text_key',
-           'spread_hops', 'activate_edges', 'chain_sums', 'window_factors']
+           'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time', 'length_weighted', 'lexical_evidence',
+           'same_text_key', 'spread_hops', 'activate_edges', 'chain_sums', 'window_factors']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -1853,6 +1853,38 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
         lexical = ids[(tt >= lo) & (tt < hi)][:n].tolist()
     return [dense, lexical]
 
+# %% ../nbs/04_memory.ipynb #b12b0c11
+@patch
+def _slot_lengths(self:Memory) -> np.ndarray:
+    "Per index slot, log(1 + the characters its node says: a chat turn's words without its header with `memory.turn_fields`, else its text; 0 for a free slot); filled on first use, then only for new slots."
+    a, n = getattr(self, '_lengths', np.zeros(0)), self.__dict__.get('_lengths_n', 0)
+    if n < self._next_slot:
+        if len(a) < self._next_slot: a = self._lengths = np.concatenate([a[:n], np.zeros(max(self._next_slot, 2 * len(a)) - n)])
+        texts, mds, said = self._cols['text'], self._cols['metadata'], self.cfg.turn_fields
+        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
+            t = texts[s] or ''
+            a[s] = math.log1p(len(turn_parts(t, (mds[s] or {}).get('speaker'))[1] if said else t))
+        self._lengths_n = self._next_slot
+    return a[:self._lengths_n]
+
+@njit(nogil=True, cache=True)
+def length_weighted(scores, slots, log_lengths, prior):
+    "`scores` × exp(`prior` × the log-length of each one's slot) (a slot outside `log_lengths`: × 1), rescaled so that the best keeps its score: one pass."
+    out, best, top = np.empty(len(scores)), -np.inf, -np.inf
+    for j in range(len(scores)):
+        s = slots[j]
+        out[j] = scores[j] * np.exp(prior * log_lengths[s]) if 0 <= s < len(log_lengths) else scores[j]
+        best, top = max(best, scores[j]), max(top, out[j])
+    if top > 0: out *= best / top
+    return out
+
+@patch
+def _length_weighted(self:Memory, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    "`scores` of the nodes `ids` × (1 + the characters each says) ** `memory.length_prior`, rescaled so that the best keeps its score (`scores` itself when the prior is 0)."
+    lp = self.cfg.length_prior
+    if not lp or not len(ids): return scores
+    with self._lock: return length_weighted(scores, self._node_slot[ids], self._slot_lengths(), float(lp))
+
 # %% ../nbs/04_memory.ipynb #a7d10c02
 @patch
 def _stated_newest(self:Memory) -> dict[int, float]:  # caller holds `_lock`
@@ -2029,16 +2061,17 @@ def hybrid_search(self:Memory,
                   propagate: bool = False,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
                   now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                  ) -> list[Hit]:
-    "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked, then re-scored if `memory.rescore_weights`), best first."
+    "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked; weighted by `memory.length_prior` before and after; then re-scored if `memory.rescore_weights`), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
-    if propagate and fused: fused = self.propagate(fused, namespace=namespace)
-    ids, sc = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
-    if propagate and self.cfg.rescore_weights: sc = self._rescored(query, parts, ids, sc); fused = dict(zip(ids.tolist(), sc.tolist()))
-    top = ids[self._top_distinct(ids, sc, k)].tolist()  # by score, then id; one of each text
+    if propagate and fused: ids, sc = self._propagated(fused, namespace=namespace, length_prior=True); ids, sc = ids[sc > 0], sc[sc > 0]  # (`propagate`, the seeds weighted)
+    else: ids, sc = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
+    sc = self._length_weighted(ids, sc)  # `memory.length_prior` on the ranking's scores
+    if propagate and self.cfg.rescore_weights: sc = self._rescored(query, parts, ids, sc)
+    best = self._top_distinct(ids, sc, k); top = ids[best].tolist()  # by score, then id; one of each text
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
     nodes = self.get_many(top)
-    return [Hit(nodes[i], float(s), float(fused[i])) for i, s in zip(top, sims) if i in nodes]
+    return [Hit(nodes[i], float(s), float(f)) for i, s, f in zip(top, sims, sc[best].tolist()) if i in nodes]
 
 # %% ../nbs/04_memory.ipynb #f3ed0b01
 @patch
@@ -2357,8 +2390,9 @@ def _window_lift(self:Memory, ids, r, seeds, flat, namespace, window: int,  # fl
 @patch
 def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_weights=None, backward=None,
                 namespace=None, name_mix=None, window=None,
-                named: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # filled: node id -> the seed a name link raised it from
-    "`propagate` as arrays: (node ids, seeds first; their activation, zeros included)."
+                named: dict | None = None,  # filled: node id -> the seed a name link raised it from
+                length_prior: bool = False) -> tuple[np.ndarray, np.ndarray]:  # weight the seeds by `memory.length_prior` (the hybrid rankings do)
+    "`propagate` as arrays: (node ids, seeds first; their activation, zeros included); with `length_prior`, the seeds weighted by `memory.length_prior` first."
     c = self.cfg
     hops = c.propagate_hops if hops is None else hops
     mix = c.propagate_mix if mix is None else mix
@@ -2370,10 +2404,11 @@ def _propagated(self:Memory, seeds, hops=None, mix=None, sharpness=None, edge_we
         if isinstance(v, bool) or not isinstance(v, int) or v < 0: raise InvalidInputError(f"{name} must be an integer >= 0, got {v!r}")
     etypes = self.edge_type_weights() if edge_weights is None else {EdgeType.parse(t).value: float(w) for t, w in edge_weights.items()}
     if not seeds: return np.zeros(0, np.int64), np.zeros(0)
+    ids = np.fromiter(seeds, np.int64, len(seeds))
     flat = np.maximum(np.fromiter(seeds.values(), float, len(seeds)), 0.0)
+    if length_prior: flat = self._length_weighted(ids, flat)
     if flat.max() > 0: flat = flat / flat.max()
     p0 = flat ** sharpness
-    ids = np.fromiter(seeds, np.int64, len(seeds))
     with self._lock:  # only seeds strong enough to move a ranking spread
         ids, ei, ej, ew = self._local_edges(ids, hops, etypes, namespace, ids[p0 >= c.propagate_min_seed])
     p = np.zeros(len(ids)); p[:len(seeds)] = p0
@@ -2432,8 +2467,9 @@ def hybrid_subgraph(self:Memory,
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
     named = {}
     if propagate and seeds:
-        ids, act = self._propagated(seeds, namespace=namespace, named=named); ids, act = ids[act > 0], act[act > 0]
+        ids, act = self._propagated(seeds, namespace=namespace, named=named, length_prior=True); ids, act = ids[act > 0], act[act > 0]
     else: ids, act = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), float, len(seeds))
+    act = self._length_weighted(ids, act)  # `memory.length_prior` on the ranking's scores (as on the seeds)
     if propagate and self.cfg.rescore_weights: act = self._rescored(query, parts, ids, act)  # (`_rescored`: the learned order of the top)
     best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
     top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
@@ -2517,8 +2553,9 @@ def candidate_features(self:Memory,
                       ) -> tuple[np.ndarray, np.ndarray]:
     "(ids, features): the candidates the re-scoring would re-order, best first by the ranking's score, and their `RESCORE_FEATURES` rows (what `fit_rescorer` trains on)."
     _, fused = self.fused_candidates(query, namespace, now=now, parts=(parts := {}))
-    if propagate and fused: fused = self.propagate(fused, namespace=namespace)
-    ids, act = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
+    if propagate and fused: ids, act = self._propagated(fused, namespace=namespace, length_prior=True); ids, act = ids[act > 0], act[act > 0]
+    else: ids, act = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
+    act = self._length_weighted(ids, act)  # as `hybrid_search` ranks (the length prior)
     top = self._rescore_top(ids, act)
     return ids[top], self._rescore_matrix(query, parts, ids[top], act[top])
 

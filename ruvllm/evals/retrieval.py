@@ -6,9 +6,10 @@
 __all__ = ['MAIN', 'RESCORER_DEV_WEIGHTS', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEFAULT_PATH', 'DEFAULT_PATH_ABLATIONS', 'NO_GRAPH',
            'PROFILE_STAGES', 'INGEST_STEPS', 'conversation_memory', 'memory_rankers', 'default_path_rankers',
            'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets', 'run_retrieval', 'loco_choice',
-           'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer', 'loco_rescorer', 'generated_memory',
-           'retrieval_call_latency', 'retrieval_profile', 'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall',
-           'SentenceTransformerEmbedder', 'embedder_report']
+           'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer', 'loco_rescorer',
+           'length_prior_recall', 'loco_prior', 'generated_memory', 'retrieval_call_latency', 'retrieval_profile',
+           'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall', 'SentenceTransformerEmbedder',
+           'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -73,6 +74,8 @@ ABLATIONS = {  # name -> (propagate, MemoryConfig fields changed)
     'hybrid+graph, lexical feedback (RM3-style: feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2)': (True, dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2)),
     'hybrid+graph, both feedbacks (feedback_docs=5, feedback_dense=0.1, feedback_terms=5)': (True, dict(feedback_docs=5, feedback_dense=0.1, feedback_terms=5, feedback_term_weight=0.2)),
     'hybrid+graph, learned re-scoring (rescore_weights=RESCORER_DEV_WEIGHTS: fitted on all dev, so in-sample there)': (True, dict(rescore_weights=RESCORER_DEV_WEIGHTS)),
+    'hybrid, length prior (length_prior=1; off by default)': (False, dict(length_prior=1.0)),
+    'hybrid+graph, length prior (length_prior=1; off by default)': (True, dict(length_prior=1.0)),
     'hybrid, no collapse (collapse_duplicates=False)': (False, dict(collapse_duplicates=False)),
     'hybrid+graph, no collapse (collapse_duplicates=False)': (True, dict(collapse_duplicates=False)),
     'hybrid+graph, the previous fusion and propagation': (True, dict(rrf_k=2.0, rrf_lexical_weight=1.5, rrf_lexical_margin=0.0, lexical_min_share=0.0,
@@ -116,6 +119,7 @@ DEFAULT_PATH_ABLATIONS = {  # name -> (MemoryConfig fields changed, relative dat
     'default path, relative dates against the clock (now=time.time())': ({}, True),
     'default path, no collapse (collapse_duplicates=False)': (dict(collapse_duplicates=False), False),
     'default path, learned re-scoring (RESCORER_DEV_WEIGHTS, in-sample on dev)': (dict(rescore_weights=RESCORER_DEV_WEIGHTS), False),
+    'default path, length prior (length_prior=1; off by default)': (dict(length_prior=1.0), False),
     'default path, dense feedback (feedback_docs=5, feedback_dense=0.1)': (dict(feedback_docs=5, feedback_dense=0.1), False),
     'default path, lexical feedback (feedback_docs=3, feedback_terms=5)': (dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2), False),
 }
@@ -354,6 +358,62 @@ def loco_rescorer(split: str = 'dev',  # never 'test'
     df = pd.concat([df, pooled.assign(conversation='pooled')], ignore_index=True).round(1)
     df.attrs['weights'] = weights
     return df
+
+# %% ../../nbs/evals/08_retrieval.ipynb #b12b0c21
+def length_prior_recall(split: str = 'dev',  # never 'test': the prior is chosen on these rows
+                        priors=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),  # `memory.length_prior` values measured
+                        min_chars: int = 40,  # the filler-free ranking drops turns saying fewer characters that are no evidence of the question
+                        embedder=None,  # default: WordLlama 256-d
+                        conversations=None,  # only these conversation ids (default: all)
+                        k: int = 10,  # recall cut-off
+                        depth: int = 200,  # ranking depth read before the filler is dropped
+                       ) -> pd.DataFrame:
+    """Per prior, asked (at the question's time, or without: as the default path) and question: recall@k of
+    `hybrid_search(propagate=True)` with `memory.length_prior` set, on the full ranking and on the filler-free one (the
+    turns under `min_chars` characters that are no evidence of the question dropped, for every prior alike, so length
+    cannot win by pushing filler out), and the evidence turns in the top k (`found`)."""
+    if split == 'test': raise ValueError("length_prior_recall chooses a setting: run it on dev, never on the test split")
+    from ruvllm.embedding import WordLlamaEmbedder
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    chars, rows = {t['id']: len(t['text']) for t in turns}, []
+    tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]
+    with conversation_memory(turns, embedder or WordLlamaEmbedder(dim=256)) as mem:
+        base = mem.cfg
+        for prior in priors:
+            mem.cfg = dataclasses.replace(base, length_prior=float(prior))
+            try:
+                for asked in (True, False):
+                    for q in qs:
+                        got = tid(mem.hybrid_search(q['question'], k=depth, namespace=q['conversation'], propagate=True, now=q['asked_at'] if asked else None))
+                        ev = set(q['evidence']); kept = [t for t in got if t in ev or chars[t] >= min_chars]
+                        rows.append(dict(prior=float(prior), asked=asked, qid=q['qid'], conversation=q['conversation'], recall=100 * recall_at_k([got], [q['evidence']], k),
+                                         filler_free=100 * recall_at_k([kept], [q['evidence']], k), found=[t for t in got[:k] if t in ev]))
+            finally: mem.cfg = base
+    return pd.DataFrame(rows)
+
+def loco_prior(rows: pd.DataFrame,  # `length_prior_recall` output
+               choose_on: str = 'recall',  # the column the prior is chosen on: 'recall' or 'filler_free'
+               judge_on: str = 'recall',  # the column it is judged on
+              ) -> pd.DataFrame:
+    """Leave one conversation out: per conversation, the prior with the best mean `choose_on` over the other
+    conversations' questions (asked and not, summed), then its `judge_on` on the one left out beside prior 0's, asked and
+    without the asking time; the last row pooled over questions (with `better` / `worse`: questions the choice moved)."""
+    R = {key: g.sort_values('qid') for key, g in rows.groupby(['prior', 'asked'])}
+    conv = R[0.0, False].conversation.to_numpy(); out = []
+    pooled = {a: np.zeros(len(conv)) for a in (True, False)}
+    for c in sorted(set(conv)):
+        held = conv == c
+        best = max({p for p, _ in R}, key=lambda p: sum(R[p, a][choose_on].to_numpy()[~held].mean() for a in (True, False)))
+        for a in (True, False): pooled[a][held] = R[best, a][judge_on].to_numpy()[held]
+        out.append(dict(conversation=c, n=int(held.sum()), prior=best, **{f'{"asked" if a else "none"} {x}': R[p, a][judge_on].to_numpy()[held].mean()
+                                                                       for a in (True, False) for x, p in (('off', 0.0), ('chosen', best))}))
+    d = {a: pooled[a] - R[0.0, a][judge_on].to_numpy() for a in (True, False)}
+    last = dict(conversation='pooled', n=len(conv), **{f'{"asked" if a else "none"} {x}': v for a in (True, False)
+                                                        for x, v in (('off', R[0.0, a][judge_on].mean()), ('chosen', pooled[a].mean()))},
+                better=int((d[False] > 0).sum()), worse=int((d[False] < 0).sum()))
+    return pd.concat([pd.DataFrame(out), pd.DataFrame([last])], ignore_index=True).round(1)
 
 # %% ../../nbs/evals/08_retrieval.ipynb #014cb971
 @contextmanager
