@@ -1856,31 +1856,38 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
 # %% ../nbs/04_memory.ipynb #b12b0c11
 @patch
 def _slot_lengths(self:Memory) -> np.ndarray:
-    "Per index slot, log(1 + the characters its node says: a chat turn's words without its header with `memory.turn_fields`, else its text; 0 for a free slot); filled on first use, then only for new slots."
+    "Per index slot, log(1 + the characters a chat turn says: its words without its header with `memory.turn_fields`, else its text); NaN for any other node and a free slot; filled on first use, then only for new slots."
     a, n = getattr(self, '_lengths', np.zeros(0)), self.__dict__.get('_lengths_n', 0)
     if n < self._next_slot:
-        if len(a) < self._next_slot: a = self._lengths = np.concatenate([a[:n], np.zeros(max(self._next_slot, 2 * len(a)) - n)])
+        if len(a) < self._next_slot: a = self._lengths = np.concatenate([a[:n], np.full(max(self._next_slot, 2 * len(a)) - n, np.nan)])
         texts, mds, said = self._cols['text'], self._cols['metadata'], self.cfg.turn_fields
         for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
             t = texts[s] or ''
-            a[s] = math.log1p(len(turn_parts(t, (mds[s] or {}).get('speaker'))[1] if said else t))
+            speaker, words = turn_parts(t, (mds[s] or {}).get('speaker'))
+            if speaker is not None: a[s] = math.log1p(len(words if said else t))  # (not a turn: stays NaN)
         self._lengths_n = self._next_slot
     return a[:self._lengths_n]
 
 @njit(nogil=True, cache=True)
 def length_weighted(scores, slots, log_lengths, prior):
-    "`scores` × exp(`prior` × the log-length of each one's slot) (a slot outside `log_lengths`: × 1), rescaled so that the best keeps its score: one pass."
+    """`scores` of the chat turns × exp(`prior` × (their log-length − the longest candidate turn's)), every other score × 1
+    (a NaN log-length or a slot outside `log_lengths`), then all rescaled so that the best keeps its score: two passes."""
+    longest, n = -np.inf, len(log_lengths)
+    for j in range(len(scores)):
+        s = slots[j]
+        if 0 <= s < n and log_lengths[s] == log_lengths[s]: longest = max(longest, log_lengths[s])
     out, best, top = np.empty(len(scores)), -np.inf, -np.inf
     for j in range(len(scores)):
         s = slots[j]
-        out[j] = scores[j] * np.exp(prior * log_lengths[s]) if 0 <= s < len(log_lengths) else scores[j]
+        turn = 0 <= s < n and log_lengths[s] == log_lengths[s]  # (NaN != NaN: no chat turn)
+        out[j] = scores[j] * np.exp(prior * (log_lengths[s] - longest)) if turn else scores[j]
         best, top = max(best, scores[j]), max(top, out[j])
     if top > 0: out *= best / top
     return out
 
 @patch
 def _length_weighted(self:Memory, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    "`scores` of the nodes `ids` × (1 + the characters each says) ** `memory.length_prior`, rescaled so that the best keeps its score (`scores` itself when the prior is 0)."
+    "`scores` of the nodes `ids`, each chat turn's × (1 + the characters it says) ** `memory.length_prior` relative to the longest candidate turn, rescaled so that the best keeps its score (`scores` itself when the prior is 0)."
     lp = self.cfg.length_prior
     if not lp or not len(ids): return scores
     with self._lock: return length_weighted(scores, self._node_slot[ids], self._slot_lengths(), float(lp))

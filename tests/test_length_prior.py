@@ -1,7 +1,7 @@
-"""The turn-length prior (`memory.length_prior`, ret12b; off by default, see 04_memory): of two turns that match a
-question equally, the one that says something is ranked above a line of filler when it is on, in `hybrid_search` (with
-and without propagation) and through the retrieval path of `RuvLLM.retrieve`; 0 turns it off; the best score keeps its
-value; `propagate` leaves its seeds as given; the config refuses a negative or infinite prior."""
+"""The turn-length prior (`memory.length_prior`, 1 by default, see 04_memory): of two turns that match a question
+equally, the one that says something is ranked above a line of filler when it is on, in `hybrid_search` (with and
+without propagation) and through the retrieval path of `RuvLLM.retrieve`; 0 turns it off; the best score keeps its
+value; a node that is no chat turn (a document, a stored Q&A) keeps its score beside the turns; `propagate` leaves its seeds as given; the config refuses a negative or infinite prior."""
 import dataclasses
 
 import pytest
@@ -21,7 +21,7 @@ def _memory(path, prior):
 
 @pytest.mark.parametrize('propagate', [False, True])
 def test_the_turn_that_says_something_comes_before_the_filler(tmp_path, propagate):
-    assert Config().memory.length_prior == 0.0  # off by default
+    assert Config().memory.length_prior == 1.0  # on by default
     mem, (filler, says) = _memory(tmp_path / 'on', 1.0)
     with mem: on = [h.node.id for h in mem.hybrid_search(Q, k=2, propagate=propagate)]
     mem, (filler, says) = _memory(tmp_path / 'off', 0.0)
@@ -44,6 +44,33 @@ def test_the_best_keeps_its_score_and_zero_changes_nothing(tmp_path):
         weighted = [(h.node.id, h.score) for h in mem.hybrid_search(Q, k=2, propagate=True)]
     assert max(s for _, s in weighted) == pytest.approx(max(s for _, s in plain))  # the scale the router reads stays
     assert [i for i, _ in weighted] == [i for i, _ in plain][::-1]
+
+def test_nodes_that_are_no_turns_keep_their_scores(tmp_path):
+    "A long stored Q&A and a short document (no speaker, no header) rank as without the prior: it weighs chat turns only."
+    docs = [dict(text="Dana keeps the boat at the harbour."),
+            dict(text="Q: where does Sam keep his boat, and is it a sailing boat or a motor boat with a cabin? "
+                      "A: Sam keeps a small motor boat with a cabin at the marina on the east side of the bay.")]
+    got = {}
+    for prior in (0.0, 1.0):
+        with Memory.open(tmp_path / f'p{prior}', HashingEmbedder(dim=64), MemoryConfig(length_prior=prior)) as mem:
+            mem.add_nodes(docs)
+            got[prior] = [(h.node.id, h.score) for h in mem.hybrid_search("where is the boat kept?", k=2, propagate=True)]
+    assert [i for i, _ in got[1.0]] == [i for i, _ in got[0.0]]
+    assert [s for _, s in got[1.0]] == pytest.approx([s for _, s in got[0.0]])
+
+def test_a_turn_never_gains_on_a_node_that_is_no_turn(tmp_path):
+    "Relative to the longest candidate turn, the prior can only lower a turn beside the other nodes."
+    items = [dict(text=f"[2023-06-01] Dana: {FILLER}", metadata=dict(speaker='Dana')),
+             dict(text=f"[2023-06-01] Dana: {SAYS}", metadata=dict(speaker='Dana')),
+             dict(text="The boat Dana took out is a small sloop.")]
+    got = {}
+    for prior in (0.0, 1.0):
+        with Memory.open(tmp_path / f'p{prior}', HashingEmbedder(dim=64), MemoryConfig(length_prior=prior)) as mem:
+            filler, says, doc = mem.add_nodes(items)
+            got[prior] = {h.node.id: h.score for h in mem.hybrid_search(Q, k=3, propagate=False)}
+    for t in (filler, says):  # each turn's score relative to the document's: never higher with the prior
+        assert got[1.0][t] / got[1.0][doc] <= got[0.0][t] / got[0.0][doc] * (1 + 1e-9)
+    assert got[1.0][filler] / got[1.0][doc] < got[0.0][filler] / got[0.0][doc]  # the filler line lost ground
 
 @pytest.mark.parametrize('bad', [-0.5, float('inf'), float('nan')])
 def test_the_config_refuses_a_negative_or_infinite_prior(bad):

@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ruvllm.config import Config, ConfigError
+from ruvllm.config import Config, ConfigError, MemoryConfig
 from ruvllm.embedding import HashingEmbedder
 from ruvllm.memory import Memory, RESCORE_FEATURES
 
@@ -13,7 +13,7 @@ TURNS = [("Sam", "Dana, the blue kayak is on sale at the lake"), ("Dana", "my ol
 Q = "what did Dana say about the blue kayak?"
 
 def _memory(path):
-    mem = Memory.open(path, HashingEmbedder(dim=64))
+    mem = Memory.open(path, HashingEmbedder(dim=64), MemoryConfig(length_prior=0.0))  # the turn-length prior off: these tests pin the learned order alone
     mem.add_nodes([dict(text=f"[2023-05-01] {who}: {text}", metadata=dict(speaker=who)) for who, text in TURNS])
     return mem
 
