@@ -1892,6 +1892,17 @@ def _length_weighted(self:Memory, ids: np.ndarray, scores: np.ndarray) -> np.nda
     if not lp or not len(ids): return scores
     with self._lock: return length_weighted(scores, self._node_slot[ids], self._slot_lengths(), float(lp))
 
+@patch
+def _ranked(self:Memory, fused: dict, namespace=None, propagate: bool = False,
+            named: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # filled as `_propagated` fills it
+    "(ids, scores) of a hybrid ranking: the fused seeds propagated over the graph if asked (activations > 0), the length prior on the seeds and on the result."
+    if propagate and fused:
+        ids, sc = self._propagated(fused, namespace=namespace, named=named, length_prior=True); keep = sc > 0
+        ids, sc = ids[keep], sc[keep]
+    else: ids, sc = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
+    return ids, self._length_weighted(ids, sc)
+
+
 # %% ../nbs/04_memory.ipynb #a7d10c02
 @patch
 def _stated_newest(self:Memory) -> dict[int, float]:  # caller holds `_lock`
@@ -2071,9 +2082,7 @@ def hybrid_search(self:Memory,
     "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked; weighted by `memory.length_prior` before and after; then re-scored if `memory.rescore_weights`), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
-    if propagate and fused: ids, sc = self._propagated(fused, namespace=namespace, length_prior=True); ids, sc = ids[sc > 0], sc[sc > 0]  # (`propagate`, the seeds weighted)
-    else: ids, sc = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
-    sc = self._length_weighted(ids, sc)  # `memory.length_prior` on the ranking's scores
+    ids, sc = self._ranked(fused, namespace, propagate)  # (`propagate`; `memory.length_prior` on the seeds and the scores)
     if propagate and self.cfg.rescore_weights: sc = self._rescored(query, parts, ids, sc)
     best = self._top_distinct(ids, sc, k); top = ids[best].tolist()  # by score, then id; one of each text
     with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
@@ -2473,10 +2482,7 @@ def hybrid_subgraph(self:Memory,
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
     named = {}
-    if propagate and seeds:
-        ids, act = self._propagated(seeds, namespace=namespace, named=named, length_prior=True); ids, act = ids[act > 0], act[act > 0]
-    else: ids, act = np.fromiter(seeds, np.int64, len(seeds)), np.fromiter(seeds.values(), float, len(seeds))
-    act = self._length_weighted(ids, act)  # `memory.length_prior` on the ranking's scores (as on the seeds)
+    ids, act = self._ranked(seeds, namespace, propagate, named)  # as `hybrid_search` ranks
     if propagate and self.cfg.rescore_weights: act = self._rescored(query, parts, ids, act)  # (`_rescored`: the learned order of the top)
     best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
     top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
@@ -2560,9 +2566,7 @@ def candidate_features(self:Memory,
                       ) -> tuple[np.ndarray, np.ndarray]:
     "(ids, features): the candidates the re-scoring would re-order, best first by the ranking's score, and their `RESCORE_FEATURES` rows (what `fit_rescorer` trains on)."
     _, fused = self.fused_candidates(query, namespace, now=now, parts=(parts := {}))
-    if propagate and fused: ids, act = self._propagated(fused, namespace=namespace, length_prior=True); ids, act = ids[act > 0], act[act > 0]
-    else: ids, act = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))
-    act = self._length_weighted(ids, act)  # as `hybrid_search` ranks (the length prior)
+    ids, act = self._ranked(fused, namespace, propagate)  # as `hybrid_search` ranks
     top = self._rescore_top(ids, act)
     return ids[top], self._rescore_matrix(query, parts, ids[top], act[top])
 
