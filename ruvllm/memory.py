@@ -1800,17 +1800,22 @@ def _time_of(metadata: dict | None, created_at: float, text: str | None = None) 
 
 # %% ../nbs/04_memory.ipynb #fe356d21
 @patch
-def _slot_times(self:Memory) -> np.ndarray:
-    "Per index slot, `node_time` of its node (a header's date only with `memory.turn_fields`; NaN for a free or retired slot); filled on first use, then only for new slots."
-    t, n = getattr(self, '_times', np.zeros(0)), self.__dict__.get('_times_n', 0)
+def _slot_column(self:Memory, name: str,  # the attribute that keeps the array (`name + '_n'`: how many slots it has read)
+                 value) -> np.ndarray:  # value(slot) -> float, for a slot that holds a node
+    "A per-index-slot array read from the node columns, NaN for a free or retired slot: filled on first use, then only for new slots."
+    a, n = self.__dict__.get(name, np.zeros(0)), self.__dict__.get(name + '_n', 0)
     if n < self._next_slot:
-        if len(t) < self._next_slot: t = self._times = np.concatenate([t[:n], np.full(max(self._next_slot, 2 * len(t)) - n, np.nan)])
-        ids, md, made = self._slot_node[n:self._next_slot], self._cols['metadata'], self._cols['created_at']
-        texts = self._cols['text'] if self.cfg.turn_fields else None  # a turn header's date, when no timestamp says it
-        for s in np.flatnonzero(ids >= 0).tolist():
-            s += n; t[s] = _time_of(md[s], made[s], None if texts is None else texts[s])
-        self._times_n = self._next_slot
-    return t[:self._times_n]
+        if len(a) < self._next_slot: a = np.concatenate([a[:n], np.full(max(self._next_slot, 2 * len(a)) - n, np.nan)]); setattr(self, name, a)
+        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist(): a[s] = value(s)
+        setattr(self, name + '_n', self._next_slot)
+    return a[:self.__dict__[name + '_n']]
+
+@patch
+def _slot_times(self:Memory) -> np.ndarray:
+    "Per index slot, `node_time` of its node (a header's date only with `memory.turn_fields`; NaN for a free or retired slot)."
+    md, made = self._cols['metadata'], self._cols['created_at']
+    texts = self._cols['text'] if self.cfg.turn_fields else None  # a turn header's date, when no timestamp says it
+    return self._slot_column('_times', lambda s: _time_of(md[s], made[s], None if texts is None else texts[s]))
 
 @patch
 def _time_index(self:Memory) -> tuple[np.ndarray, np.ndarray, int]:
@@ -1856,17 +1861,13 @@ def _in_window(self:Memory, qv, lexical_ids, window, allowed, n) -> list[list[in
 # %% ../nbs/04_memory.ipynb #b12b0c11
 @patch
 def _slot_lengths(self:Memory) -> np.ndarray:
-    "Per index slot, log(1 + the characters a chat turn says: its words without its header with `memory.turn_fields`, else its text); NaN for any other node and a free slot; filled on first use, then only for new slots."
-    a, n = getattr(self, '_lengths', np.zeros(0)), self.__dict__.get('_lengths_n', 0)
-    if n < self._next_slot:
-        if len(a) < self._next_slot: a = self._lengths = np.concatenate([a[:n], np.full(max(self._next_slot, 2 * len(a)) - n, np.nan)])
-        texts, mds, said = self._cols['text'], self._cols['metadata'], self.cfg.turn_fields
-        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
-            t = texts[s] or ''
-            speaker, words = turn_parts(t, (mds[s] or {}).get('speaker'))
-            if speaker is not None: a[s] = math.log1p(len(words if said else t))  # (not a turn: stays NaN)
-        self._lengths_n = self._next_slot
-    return a[:self._lengths_n]
+    "Per index slot, log(1 + the characters a chat turn says: its words without its header with `memory.turn_fields`, else its text); NaN for any other node and a free slot."
+    texts, mds, said = self._cols['text'], self._cols['metadata'], self.cfg.turn_fields
+    def value(s):
+        t = texts[s] or ''
+        speaker, words = turn_parts(t, (mds[s] or {}).get('speaker'))
+        return math.log1p(len(words if said else t)) if speaker is not None else math.nan  # not a turn: NaN
+    return self._slot_column('_lengths', value)
 
 @njit(nogil=True, cache=True)
 def length_weighted(scores, slots, log_lengths, prior):
