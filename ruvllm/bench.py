@@ -685,9 +685,11 @@ def _cache_plot(df, ax):
 
 # %% ../nbs/13_bench.ipynb #6808945f
 def retrieval_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
-    "R@k and P50/P99 ms for dense, BM25, hybrid, hybrid+graph, the default path (`RuvLLM.retrieve`) and the ablations on the conversation benchmark's dev split."
-    from ruvllm.evals.retrieval import markdown_table, run_retrieval
+    "R@k and P50/P99 ms for dense, BM25, hybrid, hybrid+graph, the default path (`RuvLLM.retrieve`) and the ablations on the conversation benchmark's dev split; then the main rows on the second set's (long turns, written blind: rows 'second set: ...')."
+    from ruvllm.evals.retrieval import LONG_DATA_DIR, markdown_table, run_retrieval
     df = run_retrieval('dev', ablations=not quick, conversations={'c1', 'c2'} if quick else None, show=False)
+    long = run_retrieval('dev', ablations=False, conversations={'L1'} if quick else None, show=False, data_dir=LONG_DATA_DIR)
+    df = pd.concat([df, long.assign(method='second set: ' + long.method)], ignore_index=True)
     print(markdown_table(df[df.category == 'all']), flush=True)
     return df
 
@@ -696,8 +698,9 @@ def _retrieval_headline(df):
     a = df[df.category == 'all'].set_index('method')
     r = lambda m: f"{a.loc[m, 'R@10']:.1f}"
     path = f"default path (RuvLLM.retrieve, no asking time) {r(DEFAULT_PATH)}, " if DEFAULT_PATH in a.index else ''
+    second = f"; second set: default path {r('second set: ' + DEFAULT_PATH)}" if 'second set: ' + DEFAULT_PATH in a.index else ''
     return (f"dev R@10: {path}hybrid+graph {r('hybrid+graph')} ({a.loc['hybrid+graph', 'P50 ms']:.2f} ms P50), hybrid {r('hybrid')}, "
-            f"BM25 {r('BM25')}, dense {r('dense')}")
+            f"BM25 {r('BM25')}, dense {r('dense')}{second}")
 
 # %% ../nbs/13_bench.ipynb #fc77a53c
 def _catch_up_ms(writer, reader, n: int = 20) -> list[float]:

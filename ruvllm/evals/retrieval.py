@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from .conversations import CATEGORIES, KS, as_ingest_items, evaluate, load_conversations, load_questions, recall_at_k
+from .conversations import CATEGORIES, KS, LONG_DATA_DIR, as_ingest_items, evaluate, load_conversations, load_questions, recall_at_k
 
 # %% ../../nbs/evals/08_retrieval.ipynb #7603e6eb
 @contextmanager
@@ -192,11 +192,12 @@ def run_retrieval(split: str = 'dev',  # 'dev' (tuning) or 'test' (once, at the 
                   ablations: bool = True,  # also the ablation rows
                   conversations=None,  # only these conversation ids (default: all)
                   show: bool = True,  # print the tables and the targets
+                  data_dir=None,  # another set in the same format (e.g. `LONG_DATA_DIR`); default: the shipped benchmark
                  ) -> pd.DataFrame:
     "Every ranker on the `split` questions over one memory of all (or the chosen) conversations, each `INGEST_ABLATIONS` row over its own, and the default path (`default_path_rankers`); returns the frame."
     from ruvllm.config import Config, MemoryConfig
     from ruvllm.embedding import WordLlamaEmbedder
-    turns, qs = load_conversations(), load_questions(split)
+    turns, qs = load_conversations(data_dir), load_questions(split, data_dir)
     if conversations is not None:
         turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
     embedder = embedder or WordLlamaEmbedder(dim=256)
