@@ -1722,7 +1722,8 @@ def search_with_graph(self:Memory,
     """HNSW hits, then breadth-first expansion along edges in both directions, within the visible namespaces.
     A reached node scores parent_score × edge_weight × hop_decay (the best path wins). Archived nodes are
     reached only over a `Contains` edge (a concept keeps its compressed members reachable); superseded
-    nodes never."""
+    nodes never. The first version's retrieval, kept as `memory.retrieval='dense_graph'`; the default is
+    `hybrid_subgraph`."""
     k = self.cfg.search_k if k is None else k
     hops = self.cfg.hops if hops is None else hops
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0: raise InvalidInputError(f"hops must be an integer >= 0, got {hops!r}")
