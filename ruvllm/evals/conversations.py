@@ -513,5 +513,5 @@ def run_baselines(split: str = 'dev', embedder=None) -> str:
     print(table := baseline_table(results)); return table
 
 # %% ../../nbs/evals/07_conversations.ipynb #a1b2c3d2
-LONG_DATA_DIR = DATA_DIR.parent / 'long_conversations'  # the second set: six hand-written conversations of long turns
+LONG_DATA_DIR = DATA_DIR.parent / 'long_conversations'  # the second set: nine hand-written conversations of long turns
 
