@@ -120,6 +120,7 @@ DEFAULT_PATH_ABLATIONS = {  # name -> (MemoryConfig fields changed, relative dat
     'default path, no collapse (collapse_duplicates=False)': (dict(collapse_duplicates=False), False),
     'default path, learned re-scoring (RESCORER_DEV_WEIGHTS, in-sample on dev)': (dict(rescore_weights=RESCORER_DEV_WEIGHTS), False),
     'default path, no length prior (length_prior=0)': (dict(length_prior=0.0), False),
+    'default path, lexical list weighed 0.5 (rrf_lexical_weight=0.5; judged on the second set: not adopted)': (dict(rrf_lexical_weight=0.5), False),
     'default path, dense feedback (feedback_docs=5, feedback_dense=0.1)': (dict(feedback_docs=5, feedback_dense=0.1), False),
     'default path, lexical feedback (feedback_docs=3, feedback_terms=5)': (dict(feedback_docs=3, feedback_terms=5, feedback_term_weight=0.2), False),
 }
