@@ -1554,6 +1554,26 @@ class LexicalIndex:
             if j is None: j = self.vocab[w] = len(self.slots); self.slots.append(array('i')); self.counts.append(array('f'))
             self.slots[j].append(slot); self.counts[j].append(float(c))
 
+# %% ../nbs/04_memory.ipynb #d4e5f6a1
+@patch
+def query_terms(self:LexicalIndex,
+                query: str,  # free text, read as words
+                max_postings: int = 5_000,  # words are used rarest first while their postings stay within this (at least one)
+                extra: dict | None = None,  # more words -> weight (feedback words), added rarest first as their postings fit
+               ) -> dict[int, float]:
+    "The word ids `search` scores, with their weights (1 for the query's own words), in the order it sums them."
+    ids = sorted((self.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in self.vocab),
+                 key=lambda j: len(self.slots[j]))
+    keep, used = [], 0
+    for j in ids:
+        if keep and used + len(self.slots[j]) > max_postings: break
+        keep.append(j); used += len(self.slots[j])
+    wt = dict.fromkeys(keep, 1.0)
+    for j, x in sorted(((self.vocab[w], x) for w, x in (extra or {}).items() if x > 0 and w in self.vocab and w not in STOP_WORDS), key=lambda e: len(self.slots[e[0]])):
+        if j not in wt and used + len(self.slots[j]) <= max_postings: wt[j] = float(x); used += len(self.slots[j])
+    return wt
+
+
 # %% ../nbs/04_memory.ipynb #267c296e
 from numba import njit
 
@@ -1586,16 +1606,7 @@ def search(self:LexicalIndex,
            extra: dict | None = None,  # more words -> weight (their terms count × it: feedback words), added rarest first as their postings fit
           ) -> tuple[np.ndarray, np.ndarray]:
     "(slots, BM25 scores) of the `k` best allowed slots, best first (ties: lower slot first)."
-    ids = sorted((self.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in self.vocab),
-                 key=lambda j: len(self.slots[j]))
-    keep, used = [], 0
-    for j in ids:
-        if keep and used + len(self.slots[j]) > max_postings: break
-        keep.append(j); used += len(self.slots[j])
-    wt = dict.fromkeys(keep, 1.0)
-    for j, x in sorted(((self.vocab[w], x) for w, x in (extra or {}).items() if x > 0 and w in self.vocab and w not in STOP_WORDS), key=lambda e: len(self.slots[e[0]])):
-        if j not in wt and used + len(self.slots[j]) <= max_postings: wt[j] = float(x); used += len(self.slots[j])
-    keep = list(wt)
+    wt = self.query_terms(query, max_postings, extra); keep = list(wt)
     if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
     n, avg = max(self.docs, 1), self.total / max(self.docs, 1)
     df = [len(self.slots[j]) for j in keep]  # only the postings are touched, never an array over all slots

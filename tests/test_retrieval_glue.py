@@ -8,23 +8,16 @@ import pytest
 from ruvllm.embedding import HashingEmbedder
 from ruvllm.types import InvalidInputError
 from ruvllm.memory import LexicalIndex, Memory
-from ruvllm.text import STOP_WORDS, date_kinds, date_window, words
+from ruvllm.text import date_kinds, date_window
 
 
 # --- LexicalIndex.search: the slot sort is skipped when the candidates already come in slot order ---
 
 def reference_search(lx: LexicalIndex, query, k, allowed, max_postings=5_000, extra=None):
-    """`LexicalIndex.search` as it was before hot12, in plain numpy: the same word choice, float32 terms summed per slot in
-    float64 in posting order, the candidates always sorted by slot before `argpartition` cuts them."""
-    ids = sorted((lx.vocab[w] for w in dict.fromkeys(words(query)) if w not in STOP_WORDS and w in lx.vocab), key=lambda j: len(lx.slots[j]))
-    keep, used = [], 0
-    for j in ids:
-        if keep and used + len(lx.slots[j]) > max_postings: break
-        keep.append(j); used += len(lx.slots[j])
-    wt = dict.fromkeys(keep, 1.0)
-    for j, x in sorted(((lx.vocab[w], x) for w, x in (extra or {}).items() if x > 0 and w in lx.vocab and w not in STOP_WORDS), key=lambda e: len(lx.slots[e[0]])):
-        if j not in wt and used + len(lx.slots[j]) <= max_postings: wt[j] = float(x); used += len(lx.slots[j])
-    keep = list(wt)
+    """`LexicalIndex.search` as it was before hot12, in plain numpy: the same word choice (`query_terms`, which hot12 did not
+    change), float32 terms summed per slot in float64 in posting order, the candidates always sorted by slot before
+    `argpartition` cuts them."""
+    wt = lx.query_terms(query, max_postings, extra); keep = list(wt)
     if not keep or k < 1: return np.zeros(0, np.int64), np.zeros(0)
     n, avg = max(lx.docs, 1), lx.total / max(lx.docs, 1)
     df = [len(lx.slots[j]) for j in keep]
