@@ -34,6 +34,7 @@ def _analyse(q: str, senses: bool = True) -> tuple:
     return _analysed(q, bool(senses))
 
 _intent = lru_cache(maxsize=1 << 16)(text.question_intent)
+_measure = lru_cache(maxsize=1 << 16)(text.measure_word)
 
 # %% ../nbs/09_cache.ipynb #a5b20439
 NEGATING_PREFIXES = ('un', 'dis', 'de', 'in', 'im', 'il', 'ir', 'non', 'anti', 'mis', 'counter')
@@ -178,12 +179,13 @@ class EvidenceVerifier(Verifier):
                  affixes: bool = True,  # a known word with a regular affix (freez-er, re-freeze) is no coinage (`judge.affixed_word`); False: an ablation
                  rare_words: bool = True,  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
                  roles: bool = True,  # refuse a question that reverses who does what to whom (`text.argument_roles`); False: an ablation
+                 measures: bool = True,  # refuse "how long" against a question that names neither it nor its dimension (`unasked_measure`); False: an ablation
                  known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
         self.name_forms, self.spans, self.reorder_forms, self.ordinal_senses = name_forms, spans, reorder_forms, ordinal_senses
         self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
-        self.affixes, self.roles = affixes, roles
+        self.affixes, self.roles, self.measures = affixes, roles, measures
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str,
@@ -250,6 +252,20 @@ def voice_change(self:EvidenceVerifier, query: str, cached_query: str, ca: list,
     if a is None or b is None or a.passive == b.passive or a.wh != b.wh or text.roles_reversed(a, b): return False
     return self.same_verb(a, b, ca, cb) and bool((a.agent | a.patient) & (b.agent | b.patient))
 
+# %% ../nbs/09_cache.ipynb #8168421b
+@patch
+def unasked_measure(self:EvidenceVerifier, query: str, cached_query: str, ca: list, cb: list) -> str | None:
+    """What one side's measure question asks ("how long") when the other side, no measure question, names neither that
+    word nor its dimension (`text.names_dimension`); None otherwise. `ca`, `cb`: the two sides' content tokens."""
+    for a, b, xs, ys in ((query, cached_query, ca, cb), (cached_query, query, cb, ca)):
+        m = _measure(a)
+        if m is None or _measure(b) is not None: continue
+        x = next((t for t in xs if t[2] == m), None)
+        if x is None or self.match(x, ys) is not None or any(text.names_dimension(m, y[2]) for y in ys): continue
+        return f"how {m} on one side; the other names neither {m!r} nor its dimension"
+    return None
+
+
 # %% ../nbs/09_cache.ipynb #48ffd97b
 @patch
 def known_word(self:EvidenceVerifier, w: str) -> bool:
@@ -268,6 +284,7 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     ca, cb = content(ta), content(tb)
     ua = [x[2] for x in ca if self.match(x, cb) is None]; ub = [y[2] for y in cb if self.match(y, ca) is None]
     if self.roles and (r := self.reversed_roles(query, cached_query, ca, cb)): return Verdict(False, 'roles', r)  # who did what to whom
+    if self.measures and (m := self.unasked_measure(query, cached_query, ca, cb)): return Verdict(False, 'measure', m)  # how long vs what temperature
     if not ua and not ub:
         v = Verifier.check(self, query, cached_query)  # every word aligns: the strict rules, but a sentence rebuilt is no word swap
         if v.reason == 'word order' and self.reorder_forms and reworded_form(ca, cb): return Verdict(True, 'reframed', 'the same words reordered, one in another form')

@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
-           'words', 'light_stem', 'content_words', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word',
-           'key_words', 'key_coverage', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds',
-           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'mask_names', 'Roles', 'argument_roles',
+           'MEASURE_DIMENSIONS', 'words', 'light_stem', 'content_words', 'names', 'numbers', 'text_keys',
+           'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'ordinal_as_word', 'ordinal_names',
+           'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
+           'intents_compatible', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
            'roles_reversed', 'turn_parts']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
@@ -331,20 +332,50 @@ def _wh_intent(wh: str, nxt: str) -> str:
     if nxt in TIME_NOUNS: return 'time'
     return 'cause' if nxt in CAUSING_VERBS else 'what'
 
-def question_intent(text: str) -> str:
-    "What kind of answer `text` asks for: one of `INTENTS`."
+def _question_word(text: str) -> tuple[str, str] | None:
+    "The question word that sets `text`'s intent and the word after it; ('', '') for a clause opened by an auxiliary; None: neither."
     for clause in re.split(r"[;:,.!?]+", text.replace('\u2019', "'")):
         ws = words(clause)
         if not ws: continue
         for i, w in enumerate(ws):
             if w in _WH and (all(x in _LEAD for x in ws[:i]) or ws[i - 1] in _EMBED):
-                return _wh_intent(w, ws[i + 1] if i + 1 < len(ws) else '')
-        if ws[0] in AUXILIARIES: return 'yes/no'
-    return 'request'
+                return w, ws[i + 1] if i + 1 < len(ws) else ''
+        if ws[0] in AUXILIARIES: return '', ''
+    return None
+
+def question_intent(text: str) -> str:
+    "What kind of answer `text` asks for: one of `INTENTS`."
+    q = _question_word(text)
+    return 'request' if q is None else _wh_intent(*q) if q[0] else 'yes/no'
 
 def intents_compatible(a: str, b: str) -> bool:
     "Two intents may ask the same thing: equal, or one says little (`what`, `request`)."
     return a == b or bool({a, b} & {'what', 'request'})
+
+# %% ../nbs/01b_text.ipynb #444d9d4a
+_SPAN = "time times duration period length hour hours minute minutes day days week weeks month months year years".split()
+_DIMENSIONS = [("long short", _SPAN + ["lifespan", "life", "distance"]), ("early late soon", _SPAN),
+               ("tall high low", ["height", "altitude", "elevation", "level"]), ("old young", ["age", "year", "years"]),
+               ("big large small huge tiny", ["size", "area", "volume", "capacity", "dimensions"]),
+               ("far near close", ["distance", "mile", "miles", "kilometres", "kilometers", "km"]),
+               ("hot warm cold cool", ["temperature", "temperatures", "degrees", "heat", "weather"]),
+               ("heavy light", ["weight", "mass"]), ("fast quick quickly slow slowly", ["speed", "velocity", "pace", "rate", "time", "duration"]),
+               ("deep shallow", ["depth"]), ("wide narrow broad", ["width", "breadth"]), ("thick thin", ["thickness"]),
+               ("often frequently", ["frequency", "interval", "times", "schedule"]), ("expensive cheap costly", ["price", "prices", "cost", "costs"]),
+               ("loud quiet", ["volume", "loudness", "decibels"]), ("strong weak", ["strength"]), ("bright dim", ["brightness"]),
+               ("likely", ["chance", "chances", "probability", "odds", "likelihood"]), ("common rare", ["frequency", "prevalence"])]
+MEASURE_DIMENSIONS = {w: frozenset(ds) for ws, ds in _DIMENSIONS for w in ws.split()}  # how + word -> nouns naming what it measures
+
+def measure_word(text: str) -> str | None:
+    "The word after *how* in a measure question ('long' in \"How long is a day?\"); None when `text` asks anything else."
+    q = _question_word(text)
+    return q[1] if q is not None and q[0] and _wh_intent(*q) == 'measure' else None
+
+def names_dimension(word: str,  # what a measure question measures (`measure_word`)
+                    noun: str) -> bool:  # a lower-case word of the other question
+    "Whether `noun` names the dimension *how* `word` asks about ('long': time, duration; 'hot': temperature)."
+    return noun in MEASURE_DIMENSIONS.get(word, ())
+
 
 # %% ../nbs/01b_text.ipynb #9b2f6410
 def mask_names(text: str, mask: str = 'X') -> str:

@@ -212,7 +212,9 @@ def test_the_judge_runs_only_after_the_cheap_checks(emb):
     assert c.lookup('g', "Recommend a funny movie for tonight.") is None  # nothing near
     assert c.lookup('g', "How many moons does Jupiter have?") is None  # near, refused by the rules (another name)
     assert c.stats()['judge_calls'] == 0
-    assert c.lookup('g', "How long is a day on Quillon?") is None  # intent against the moons; the judge against the capital
+    assert c.lookup('g', "How long is a day on Quillon?") is None  # the rules alone: intent against the moons, measure against the capital
+    assert c.stats()['judge_calls'] == 0
+    assert c.lookup('g', "What's the length of a Quillon day?") is None  # reframed around the moons and the capital: the judge refuses
     assert c.stats()['judge_calls'] == 1
     c.put('g', PARAPHRASE[0], None, "Try a comedy.", 'orig')
     assert c.lookup('g', PARAPHRASE[1]) is not None and c.stats()['judge_calls'] == 2

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'ROLE_REVERSED_PAIRS',
-           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'held_out', 'tuning_part', 'served_pairs',
-           'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation', 'best_linear_separation',
-           'candidate_pairs', 'pair_features', 'served_at_error_rate', 'cv_pair_scores', 'memory_agreement',
-           'loss_reasons', 'cross_group_wrong']
+           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'held_out', 'tuning_part',
+           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation',
+           'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate', 'cv_pair_scores',
+           'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -930,3 +930,36 @@ def cross_group_wrong(cache_factory: Callable[[], 'SemanticCache'],
         wrong += sum(c.lookup('eval', qs[i][1], vs[i]) is not None for i in own)
         for i in own: put(i)
     return wrong / max(1, len(qs))
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #42baf870
+import importlib.resources
+from pathlib import Path
+
+FRESH_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'cache_fresh'  # the sets written blind
+
+def _known_questions() -> set:
+    "Every question of the older sets (lower case), which the fresh sets must not repeat."
+    from ruvllm.evals.text_pairs import PARAPHRASE_PAIRS, NEAR_MISS_PAIRS
+    sets = [PARAPHRASE_PAIRS, NEAR_MISS_PAIRS, EXTRA_PARAPHRASES, EXTRA_NEAR_MISSES, REWORDING_PAIRS, MORE_NEAR_MISSES,
+            DISGUISED_NEAR_MISSES, SAME_SUBJECT_PARAPHRASES, FEW_WORD_PARAPHRASES, ROLE_REVERSED_PAIRS, ROLE_PRESERVING_PAIRS]
+    qs = [q for s in sets for pair in s for q in pair] + [q for qs in SAME_SUBJECT_QUESTIONS.values() for q in qs]
+    return {q.lower().strip() for q in qs}
+
+def fresh_pairs(name: str,  # 'f1' or 'f2'
+                kind: str,  # 'paraphrases' or 'near_misses'
+               ) -> list[tuple[str, str]]:
+    "One fresh set's (cached, asked) pairs, less those with a question an older set holds."
+    path = FRESH_DIR / f"{name}_{kind}.tsv"
+    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2; kinds: paraphrases, near_misses)")
+    rows = [tuple(l.split('\t')) for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
+    known = _known_questions()
+    return [(a.strip(), b.strip()) for a, b in rows if a.lower().strip() not in known and b.lower().strip() not in known]
+
+def fresh_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable, name: str) -> dict:
+    "Served paraphrases, wrong answers (population and pair by pair) of one design on fresh set `name`."
+    para, near = fresh_pairs(name, 'paraphrases'), fresh_pairs(name, 'near_misses')
+    r = population_rates(cache_factory, para, near, embed)
+    pairwise = served_pairs(cache_factory, near, embed)
+    return dict(paraphrases=len(para), near_misses=len(near), **r, near_pairwise_wrong=float(pairwise.mean()),
+                wrong_pairs=[p for p, w in zip(near, pairwise) if w])
+
