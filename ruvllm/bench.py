@@ -637,7 +637,7 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     e5 = default_judge('e5') if judge_installed('e5') and getattr(judge, 'name', '') != 'e5-small-384' else None  # its own cold memo
     variants = [('default', {}), ('no reframing: every substitution refused (the design before)', dict(reframe=False)),
                 ('no date rule', dict(dates=False)), ('no name forms (Africa/African refused)', dict(name_forms=False)),
-                ('no rare-word rules (coinages match by their vectors)', dict(rare_words=False)), ('reframe margin 0.16 (before)', dict(margin=0.16)), ('no edit spans', dict(spans=False)), ('word senses off: ordinals always numbers, question words always asking (before)', dict(ordinal_senses=False)), ('no affixed words (freezer, refreeze read as coinages: before)', dict(affixes=False)), ('reordered words refused in any form (before)', dict(reorder_forms=False)), ('no role rule (who did what to whom never compared: before)', dict(roles=False)), ('no measure rule (how long vs what temperature left to the judge: before)', dict(measures=False)),
+                ('no rare-word rules (coinages match by their vectors)', dict(rare_words=False)), ('reframe margin 0.16 (before)', dict(margin=0.16)), ('no edit spans', dict(spans=False)), ('word senses off: ordinals always numbers, question words always asking (before)', dict(ordinal_senses=False)), ('no affixed words (freezer, refreeze read as coinages: before)', dict(affixes=False)), ('reordered words refused in any form (before)', dict(reorder_forms=False)), ('no role rule (who did what to whom never compared: before)', dict(roles=False)), ('no measure rule (how long vs what temperature left to the judge: before)', dict(measures=False)), ('function-word edits are no place (cache.function_word_edits: safer, not adopted)', dict(function_edits=True)),
                 ('judge vectors on demand (own cold memo; the design before)', dict(at_put=False, judge=default_judge(d.judge) if judge is not None else None)),
                 ('first stage at 0.3 (before)', dict(sim=0.3)),
                 *([('E5 judge at 0.93, gate 0.2', dict(judge=e5, gate=0.2))] if e5 is not None else []),
@@ -650,7 +650,7 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
         for name, v in vs:
             j = v.get('judge', judge)
             flags = {k: v.get(k, True) for k in ('additions', 'intents', 'reframe', 'dates', 'name_forms', 'rare_words', 'spans', 'ordinal_senses', 'reorder_forms', 'affixes', 'roles', 'measures')}  # rules on/off
-            ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, **flags)
+            ver = EvidenceVerifier(d.frame_ratio, d.word_threshold, function_edits=v.get('function_edits', d.function_word_edits), **flags)
             c = (Config.builder().set('cache.verify', v.get('verify', True)).set('cache.align_threshold', v.get('at', d.align_threshold))
                  .set('cache.judge_min_alignment', v.get('gate', d.judge_min_alignment)).set('cache.reframe_margin', v.get('margin', d.reframe_margin))
                  .set('cache.judge_at_put', v.get('at_put', d.judge_at_put)).set('cache.similarity_threshold', v.get('sim', d.similarity_threshold))

@@ -179,17 +179,19 @@ class EvidenceVerifier(Verifier):
                  affixes: bool = True,  # a known word with a regular affix (freez-er, re-freeze) is no coinage (`judge.affixed_word`); False: an ablation
                  rare_words: bool = True,  # different rare (coined) words on the two sides are evidence, as names are (False: an ablation)
                  roles: bool = True,  # refuse a question that reverses who does what to whom (`text.argument_roles`); False: an ablation
+                 function_edits: bool = False,  # `one_place_edit(function_words=...)`: a swap plus an edit of function words alone is a substitution (`cache.function_word_edits`)
                  measures: bool = True,  # refuse "how long" against a question that names neither it nor its dimension (`unasked_measure`); False: an ablation
                  known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
         self.name_forms, self.spans, self.reorder_forms, self.ordinal_senses = name_forms, spans, reorder_forms, ordinal_senses
         self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
-        self.affixes, self.roles, self.measures = affixes, roles, measures
+        self.affixes, self.roles, self.measures, self.function_edits = affixes, roles, measures, function_edits
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str,
                    spans: bool = True,  # also an edit: one span between a shared start and a shared end (False: an ablation)
+                   function_words: bool = False,  # an edit of function words alone (`text.FUNCTION_WORDS`) is no place either (`cache.function_word_edits`)
                   ) -> bool:
     """The two texts are one sentence edited in one place (one run of words replaced, added or dropped, the words kept
     at least as many as those edited on either side): "open today?"/"open tomorrow?" asks about another thing in the
@@ -199,8 +201,9 @@ def one_place_edit(a: str, b: str,
     wa, wb = text.words(text.ordinal_names(a)), text.words(text.ordinal_names(b))  # "World War I" as "the first World War"
     ops = difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes()
     aux = lambda ws: bool(ws) and all(w in text.AUXILIARIES for w in ws)
+    fw = lambda ws: function_words and all(w in text.FUNCTION_WORDS for w in ws)  # (an empty side: an insertion or deletion)
     edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops
-             if op != 'equal' and not (op == 'replace' and aux(wa[i1:i2]) and aux(wb[j1:j2]))]
+             if op != 'equal' and not (op == 'replace' and aux(wa[i1:i2]) and aux(wb[j1:j2])) and not (fw(wa[i1:i2]) and fw(wb[j1:j2]))]
     kept = sum(i2 - i1 for op, i1, i2, _, _ in ops if op == 'equal')
     if len(edits) <= 1 and kept >= max((max(e) for e in edits), default=0): return True
     n = min(len(wa), len(wb)); start = next((i for i in range(n) if wa[i] != wb[i]), n)
@@ -314,7 +317,7 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     # a swap (or an addition) in a shared frame: the same subject, another attribute, when the rest is the same sentence;
     # reworded in more places, it may be a paraphrase that kept some words: the judge decides, at a stricter threshold
     if (self.additions or (ua and ub)) and len(ua) + len(ub) <= self.frame_ratio * matched:
-        if not self.reframe or one_place_edit(query, cached_query, self.spans): return Verdict(False, 'substitution', f"{ua} vs {ub}")
+        if not self.reframe or one_place_edit(query, cached_query, self.spans, self.function_edits): return Verdict(False, 'substitution', f"{ua} vs {ub}")
         return Verdict(True, 'reframed', f"{ua} vs {ub}, reworded around {matched} shared")
     return Verdict(True, 'no evidence', f"{matched} shared, {len(ua) + len(ub)} reworded")
 
@@ -459,7 +462,7 @@ class SemanticCache:
                  max_candidates: int | None = None,  # candidates above the thresholds verified per look-up, best first (default `cache.max_candidates`)
                  clock: Callable[[], float] = time.time):  # time source (tests pass a fake one)
         self.cfg = cfg.cache if isinstance(cfg, Config) else (cfg or CacheConfig())
-        self.verifier = verifier or EvidenceVerifier(self.cfg.frame_ratio, self.cfg.word_threshold)
+        self.verifier = verifier or EvidenceVerifier(self.cfg.frame_ratio, self.cfg.word_threshold, function_edits=self.cfg.function_word_edits)
         self.embedder, self.clock = embedder, clock
         self.max_candidates = self.cfg.max_candidates if max_candidates is None else max_candidates
         self.judge = _resolve_judge(judge, self.cfg)

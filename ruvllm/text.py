@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
-           'MEASURE_DIMENSIONS', 'words', 'light_stem', 'content_words', 'names', 'numbers', 'text_keys',
-           'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'ordinal_as_word', 'ordinal_names',
-           'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
+           'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'names', 'numbers',
+           'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'ordinal_as_word',
+           'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
            'intents_compatible', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
            'roles_reversed', 'turn_parts']
 
@@ -395,6 +395,7 @@ def mask_names(text: str, mask: str = 'X') -> str:
 _BE = frozenset("am is are was were be been being".split())
 _DO = frozenset("do does did".split())
 _PRONOUNS = frozenset("i you he she it we they someone somebody anyone everyone".split())
+FUNCTION_WORDS = AUXILIARIES | _DETERMINERS | _PRONOUNS | frozenset("me us them".split())  # words that carry no content of their own
 _ARG_WH = frozenset("who whom what which whose".split())  # question words that can be the verb's subject or object
 _PREPOSITIONS = RELATIONS | frozenset("of for at by about as".split())
 _BOUNDARY = _PREPOSITIONS | _DETERMINERS | _PRONOUNS | _ARG_WH | AUXILIARIES
