@@ -200,10 +200,10 @@ def one_place_edit(a: str, b: str,
     when those shared words are more ("the time difference between" / "the flight time between")."""
     wa, wb = text.words(text.ordinal_names(a)), text.words(text.ordinal_names(b))  # "World War I" as "the first World War"
     ops = difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes()
-    aux = lambda ws: bool(ws) and all(w in text.AUXILIARIES for w in ws)
-    fw = lambda ws: function_words and all(w in text.FUNCTION_WORDS for w in ws)  # (an empty side: an insertion or deletion)
+    kinds = text.FUNCTION_WORDS if function_words else text.AUXILIARIES
+    no_place = lambda x, y: bool(function_words or (x and y)) and all(w in kinds for w in x + y)  # (one side empty: an insertion)
     edits = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops
-             if op != 'equal' and not (op == 'replace' and aux(wa[i1:i2]) and aux(wb[j1:j2])) and not (fw(wa[i1:i2]) and fw(wb[j1:j2]))]
+             if op != 'equal' and not no_place(wa[i1:i2], wb[j1:j2])]
     kept = sum(i2 - i1 for op, i1, i2, _, _ in ops if op == 'equal')
     if len(edits) <= 1 and kept >= max((max(e) for e in edits), default=0): return True
     n = min(len(wa), len(wb)); start = next((i for i in range(n) if wa[i] != wb[i]), n)

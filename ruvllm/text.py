@@ -353,7 +353,7 @@ def intents_compatible(a: str, b: str) -> bool:
     return a == b or bool({a, b} & {'what', 'request'})
 
 # %% ../nbs/01b_text.ipynb #444d9d4a
-_SPAN = "time times duration period length hour hours minute minutes day days week weeks month months year years".split()
+_SPAN = sorted(TIME_NOUNS - {"date", "dates", "century", "decade", "season"} | {"duration", "period", "length", "minute", "minutes", "week", "weeks"})  # nouns for a span of time
 _DIMENSIONS = [("long short", _SPAN + ["lifespan", "life", "distance"]), ("early late soon", _SPAN),
                ("tall high low", ["height", "altitude", "elevation", "level"]), ("old young", ["age", "year", "years"]),
                ("big large small huge tiny", ["size", "area", "volume", "capacity", "dimensions"]),
