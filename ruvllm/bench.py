@@ -11,7 +11,7 @@ __all__ = ['CONTROLS', 'GENERAL_TRAFFIC', 'SUITES', 'README_START', 'README_END'
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -622,11 +622,29 @@ def _router_headline(df):
             f"ECE {ece:.3f} (target: pooled >= 0.60, above the rule in every category: "
             f"{'met' if pooled[r] >= 0.6 and (cats[r] > cats[ln]).all() else 'not met'})")
 
+# %% ../nbs/13_bench.ipynb #0cefe9b7
+def _cache_designs(d, judge) -> list[tuple]:
+    "`cache_suite`'s rows: (name, what differs from the default) for the cache settings `d` and the configured `judge`."
+    from ruvllm.cache import default_judge, judge_installed
+    e5 = default_judge('e5') if judge_installed('e5') and getattr(judge, 'name', '') != 'e5-small-384' else None  # its own cold memo
+    return [('default', {}), ('no reframing: every substitution refused (the design before)', dict(reframe=False)),
+            ('no date rule', dict(dates=False)), ('no name forms (Africa/African refused)', dict(name_forms=False)),
+            ('no rare-word rules (coinages match by their vectors)', dict(rare_words=False)), ('reframe margin 0.16 (before)', dict(margin=0.16)), ('no edit spans', dict(spans=False)), ('word senses off: ordinals always numbers, question words always asking (before)', dict(ordinal_senses=False)), ('no affixed words (freezer, refreeze read as coinages: before)', dict(affixes=False)), ('reordered words refused in any form (before)', dict(reorder_forms=False)), ('no role rule (who did what to whom never compared: before)', dict(roles=False)), ('no measure rule (how long vs what temperature left to the judge: before)', dict(measures=False)), ('function-word edits are no place (cache.function_word_edits: safer, not adopted)', dict(function_edits=True)),
+            ('judge vectors on demand (own cold memo; the design before)', dict(at_put=False, judge=default_judge(d.judge) if judge is not None else None)),
+            ('judge on one llama.cpp thread (own cold memo; before)', dict(judge=default_judge(d.judge, replace(d, judge_threads=1)) if judge is not None else None)),
+            ('first stage at 0.3 (before)', dict(sim=0.3)),
+            *([('E5 judge at 0.93, gate 0.2', dict(judge=e5, gate=0.2))] if e5 is not None else []),
+            ('judge gate 0.2 (alignment)', dict(gate=0.2)), ('judge threshold 0.62', dict(jt=0.62)), ('judge threshold 0.60', dict(jt=0.60)),
+            ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
+            ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
+            ('no verification', dict(verify=False))]
+
+
 # %% ../nbs/13_bench.ipynb #8dc4d07a
 def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     """The semantic cache's default design and its ablations on the dev split (paraphrases served, wrong answers per
     set, look-up P50/P99), then the default once on the held-out split."""
-    from ruvllm.cache import EvidenceVerifier, SemanticCache, default_judge, judge_installed
+    from ruvllm.cache import EvidenceVerifier, SemanticCache
     from ruvllm.evals.cache_sets import cache_report, cross_group_wrong, held_out, tuning_part
     from ruvllm.embedding import make_embedder
     cfg = Config(); d = cfg.cache
@@ -634,17 +652,7 @@ def cache_suite(quick: bool = False, progress: bool = True) -> pd.DataFrame:
     judge = SemanticCache(cfg).judge  # the configured judge (and its embedding memo), shared by every design below
     sixth = (lambda xs: list(xs)[::6]) if quick else list      # quick: every sixth pair and subject of each split
     dev, test = (lambda xs: sixth(tuning_part(xs))), (lambda xs: sixth(held_out(xs)))
-    e5 = default_judge('e5') if judge_installed('e5') and getattr(judge, 'name', '') != 'e5-small-384' else None  # its own cold memo
-    variants = [('default', {}), ('no reframing: every substitution refused (the design before)', dict(reframe=False)),
-                ('no date rule', dict(dates=False)), ('no name forms (Africa/African refused)', dict(name_forms=False)),
-                ('no rare-word rules (coinages match by their vectors)', dict(rare_words=False)), ('reframe margin 0.16 (before)', dict(margin=0.16)), ('no edit spans', dict(spans=False)), ('word senses off: ordinals always numbers, question words always asking (before)', dict(ordinal_senses=False)), ('no affixed words (freezer, refreeze read as coinages: before)', dict(affixes=False)), ('reordered words refused in any form (before)', dict(reorder_forms=False)), ('no role rule (who did what to whom never compared: before)', dict(roles=False)), ('no measure rule (how long vs what temperature left to the judge: before)', dict(measures=False)), ('function-word edits are no place (cache.function_word_edits: safer, not adopted)', dict(function_edits=True)),
-                ('judge vectors on demand (own cold memo; the design before)', dict(at_put=False, judge=default_judge(d.judge) if judge is not None else None)),
-                ('first stage at 0.3 (before)', dict(sim=0.3)),
-                *([('E5 judge at 0.93, gate 0.2', dict(judge=e5, gate=0.2))] if e5 is not None else []),
-                ('judge gate 0.2 (alignment)', dict(gate=0.2)), ('judge threshold 0.62', dict(jt=0.62)), ('judge threshold 0.60', dict(jt=0.60)),
-                ('no intent rule', dict(intents=False)), ('substitution = swaps only', dict(additions=False)),
-                ('word alignment serves (>= 0.40)', dict(at=0.40)), ('no judge (word-for-word rules only)', dict(judge=None)),
-                ('no verification', dict(verify=False))]
+    variants = _cache_designs(d, judge)
     rows, seen, facts = [], set(), [f.questions for f in make_world(30, 0)]  # facts: 30 invented facts x 7 phrasings
     for split, part, vs in (('dev', dev, variants), ('held-out', test, variants[:1])):  # held-out: the default, once
         for name, v in vs:

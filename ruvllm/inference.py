@@ -7,9 +7,9 @@ __all__ = ['ROLES', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE', 'L
            'check_messages', 'check_sampling', 'check_fits', 'StopScanner', 'estimate_tokens',
            'estimate_message_tokens', 'prompt_estimate', 'format_sources', 'parse_sources', 'ExtractiveBackend',
            'drain', 'default_model_path', 'local_extra_missing', 'machine_cpu_seconds', 'threads_for', 'default_cores',
-           'CoreMonitor', 'default_threads', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'MutedThread',
-           'load_llama', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec',
-           'make_backend', 'ModelPool']
+           'CoreMonitor', 'default_threads', 'background_work', 'in_background', 'background_busy', 'cpu_has_amx',
+           'safe_model_params', 'serve_llama_cpp', 'MutedThread', 'load_llama', 'LlamaCppBackend', 'OpenAIBackend',
+           'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, logging, math, os, random, re, socket
@@ -365,6 +365,26 @@ class CoreMonitor:
 def default_threads() -> int:
     "llama.cpp threads for a process starting now: the cores the load average leaves free."
     return CoreMonitor().threads()
+
+# %% ../nbs/07_inference.ipynb #f6837dc6
+_ROLE, _BUSY = threading.local(), []  # _BUSY: one entry per thread inside `background_work` now
+
+@contextlib.contextmanager
+def background_work():
+    "Mark the calling thread's work inside as background: its llama.cpp passes take one thread, others' leave it a core."
+    before = getattr(_ROLE, 'background', False); _ROLE.background = True
+    _BUSY.append(threading.get_ident())  # list append/remove: atomic under the GIL
+    try: yield
+    finally: _BUSY.remove(threading.get_ident()); _ROLE.background = before
+
+def in_background() -> bool:
+    "Whether the calling thread is inside `background_work`."
+    return getattr(_ROLE, 'background', False)
+
+def background_busy() -> int:
+    "Threads of this process inside `background_work` now (each keeps a core busy)."
+    return len(set(_BUSY))
+
 
 # %% ../nbs/07_inference.ipynb #6df052eb
 def _chat_formatter(llm):

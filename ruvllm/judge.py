@@ -258,64 +258,116 @@ def minilm_gguf(cache_dir, weights: str = 'f16',  # one of `MINILM_GGUF_WEIGHTS`
     return out
 
 # %% ../nbs/02b_judge.ipynb #a9e1000a
+class _Lane:
+    "One llama.cpp context over the model, its batch, its thread count and a lock: one pass at a time."
+    def __init__(self, ctx, batch, threads: int, own: bool):  # own: a context we made (freed by `close`)
+        self.ctx, self.batch, self.threads, self.own, self.lock = ctx, batch, threads, own, threading.Lock()
+
 class LlamaMiniLM:
     """all-MiniLM-L6-v2 run by llama.cpp from its GGUF (`minilm_gguf`): the same WordPiece ids as `NumpyMiniLM`
-    (HF `tokenizers`, handed to llama.cpp as ids), one thread, mean pooling, L2-normalised. One context per model,
-    used under a lock, so request threads may share it."""
+    (HF `tokenizers`, handed to llama.cpp as ids), mean pooling, L2-normalised. Request threads may share it: each pass
+    takes a free lane (a llama.cpp context over the one model; up to `lanes`), so a look-up need not wait for Loop A's put."""
     def __init__(self, gguf,  # the converted model file
                  path=None,  # the model folder, for the tokenizer (default: `minilm_dir()`)
-                 max_tokens: int = 256, n_ctx: int = 512):  # tokens per text / per llama.cpp call
+                 max_tokens: int = 256, n_ctx: int = 512,  # tokens per text / per llama.cpp call
+                 threads: int = 1,  # llama.cpp threads per pass; 0 = the cores other processes leave free (`CoreMonitor`), one in background work
+                 lanes: int = 2):  # passes that may run at once, each in its own context (made when first needed)
         import llama_cpp
-        from ruvllm.inference import load_llama
+        from ruvllm.inference import CoreMonitor, load_llama
+        if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1: raise EmbeddingError(f"lanes must be an integer >= 1, got {lanes!r}")
+        self.monitor = CoreMonitor() if threads == 0 else None
+        self.threads = threads or self.monitor.threads()
         self.tokenizer = minilm_tokenizer(Path(path) if path is not None else minilm_dir())
         self.llm = load_llama(llama_cpp, model_path=str(gguf), embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                              n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=1, n_threads_batch=1,
+                              n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=self.threads, n_threads_batch=self.threads,
                               flash_attn=False)  # flash attention off: twice as slow for a batch of questions here
         self.max_tokens, self.n_ctx, self.dim = min(int(max_tokens), n_ctx), n_ctx, self.llm.n_embd()
         self.max_seqs = int(self.llm.context_params.n_seq_max)
         self.backend = f"llama.cpp ({Path(gguf).name})"
-        self.batch, self.lock = llama_cpp.llama_batch_init(n_ctx, 0, 1), threading.Lock()
+        self.max_lanes, self.lock = lanes, threading.Lock()  # the lock guards the lane list
+        self.lanes = [_Lane(self.llm.ctx, llama_cpp.llama_batch_init(n_ctx, 0, 1), self.threads, own=False)]
 
     def ids(self, text: str) -> list[int]:
         "WordPiece ids of `text` with [CLS] and [SEP], every token (`encode` cuts to `max_tokens`, keeping [SEP] last)."
         return self.tokenizer.encode(text).ids
 
-    def pooled(self, seqs: list[list[int]]) -> np.ndarray:
-        "Mean-pooled states `[len(seqs), dim]` of token-id lists that fit one call (at most `n_ctx` tokens in all)."
-        import llama_cpp
-        with self.lock:
-            b, k = self.batch, 0
-            for s, ids in enumerate(seqs):
-                for p, t in enumerate(ids):
-                    b.token[k], b.pos[k], b.n_seq_id[k], b.logits[k] = t, p, 1, True; b.seq_id[k][0] = s; k += 1
-            b.n_tokens = k
-            if (rc := llama_cpp.llama_encode(self.llm.ctx, b)) != 0: raise EmbeddingError(f"llama.cpp could not encode the batch (code {rc})")
-            return np.array([np.ctypeslib.as_array(llama_cpp.llama_get_embeddings_seq(self.llm.ctx, s), shape=(self.dim,))
-                             for s in range(len(seqs))], np.float32)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        "Unit-length sentence embeddings `[len(texts), 384]`, as `NumpyMiniLM.encode`."
-        return self.encode_ids([self.ids(t) for t in texts])
+# %% ../nbs/02b_judge.ipynb #2cff09c9
+@patch
+def _take_lane(self: LlamaMiniLM) -> _Lane:
+    "A lane no pass is using, held (a new one while fewer than `max_lanes` exist); with all busy, the first once free."
+    import llama_cpp
+    with self.lock:
+        if not self.lanes: raise EmbeddingError("this MiniLM model is closed")
+        for lane in self.lanes:
+            if lane.lock.acquire(blocking=False): return lane
+        if len(self.lanes) < self.max_lanes:
+            ctx = llama_cpp.llama_init_from_model(self.llm.model, self.llm.context_params)
+            if ctx:
+                lane = _Lane(ctx, llama_cpp.llama_batch_init(self.n_ctx, 0, 1), self.threads, own=True)
+                lane.lock.acquire(); self.lanes.append(lane); return lane
+            log.warning("MiniLM judge: llama.cpp could not make another context; passes share the first")
+            self.max_lanes = len(self.lanes)
+        first = self.lanes[0]
+    first.lock.acquire(); return first
 
-    def encode_ids(self, seqs: list[list[int]]) -> np.ndarray:
-        "`encode` of texts already tokenised (`ids`; cut here to `max_tokens`), as `NumpyMiniLM.encode_ids`."
-        seqs = _cut(seqs, self.max_tokens)
-        out = np.zeros((len(seqs), self.dim), np.float32)
-        for start, end in _groups([len(s) for s in seqs], self.n_ctx, self.max_seqs): out[start:end] = self.pooled(seqs[start:end])
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+@patch
+def pass_threads(self: LlamaMiniLM) -> int:
+    "llama.cpp threads for a pass the calling thread makes now."
+    from ruvllm.inference import background_busy, in_background
+    if self.monitor is None: return self.threads
+    return 1 if in_background() else max(1, self.monitor.threads() - background_busy())
 
-    def close(self):
-        "Free the batch and the model (the object is unusable after)."
-        import llama_cpp
-        with self.lock:
-            if self.batch is not None: llama_cpp.llama_batch_free(self.batch); self.batch = None
-            self.llm.close()
+
+# %% ../nbs/02b_judge.ipynb #2f61be8a
+@patch
+def pooled(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
+    "Mean-pooled states `[len(seqs), dim]` of token-id lists that fit one call (at most `n_ctx` tokens in all), on a free lane."
+    import llama_cpp
+    lane = self._take_lane()
+    try:
+        if (nt := self.pass_threads()) != lane.threads: llama_cpp.llama_set_n_threads(lane.ctx, nt, nt); lane.threads = nt
+        b, k = lane.batch, 0
+        for s, ids in enumerate(seqs):
+            for p, t in enumerate(ids):
+                b.token[k], b.pos[k], b.n_seq_id[k], b.logits[k] = t, p, 1, True; b.seq_id[k][0] = s; k += 1
+        b.n_tokens = k
+        if (rc := llama_cpp.llama_encode(lane.ctx, b)) != 0: raise EmbeddingError(f"llama.cpp could not encode the batch (code {rc})")
+        return np.array([np.ctypeslib.as_array(llama_cpp.llama_get_embeddings_seq(lane.ctx, s), shape=(self.dim,))
+                         for s in range(len(seqs))], np.float32)
+    finally: lane.lock.release()
+
+@patch
+def encode(self: LlamaMiniLM, texts: list[str]) -> np.ndarray:
+    "Unit-length sentence embeddings `[len(texts), 384]`, as `NumpyMiniLM.encode`."
+    return self.encode_ids([self.ids(t) for t in texts])
+
+@patch
+def encode_ids(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
+    "`encode` of texts already tokenised (`ids`; cut here to `max_tokens`), as `NumpyMiniLM.encode_ids`."
+    seqs = _cut(seqs, self.max_tokens)
+    out = np.zeros((len(seqs), self.dim), np.float32)
+    for start, end in _groups([len(s) for s in seqs], self.n_ctx, self.max_seqs): out[start:end] = self.pooled(seqs[start:end])
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+@patch
+def close(self: LlamaMiniLM):
+    "Free the lanes and the model (the object is unusable after)."
+    import llama_cpp
+    with self.lock: lanes, self.lanes = self.lanes, []
+    for lane in lanes:
+        with lane.lock:
+            llama_cpp.llama_batch_free(lane.batch)
+            if lane.own: llama_cpp.llama_free(lane.ctx)
+    self.llm.close()
+
 
 # %% ../nbs/02b_judge.ipynb #a9e1000d
 def load_minilm(max_tokens: int = 256,
                 backend: str = 'llama',  # 'llama' (llama.cpp from the cached GGUF) or 'numpy'
                 cache_dir=None,  # where the GGUF lives (default: `cache.model_cache`)
-                weights: str = 'f16'):  # the GGUF's matrices, 'f16' or 'q8_0' (`cache.judge_weights`; numpy ignores it)
+                weights: str = 'f16',  # the GGUF's matrices, 'f16' or 'q8_0' (`cache.judge_weights`; numpy ignores it)
+                threads: int = 1):  # llama.cpp threads per pass, 0 = the free cores (`cache.judge_threads`; numpy ignores it)
     """The MiniLM model for `backend`. 'llama' falls back to `NumpyMiniLM`, with a warning that names why, when
     llama.cpp is not installed, the cache folder cannot be written, or llama.cpp cannot load the file."""
     if backend not in ('llama', 'numpy'): raise EmbeddingError(f"the MiniLM backend must be 'llama' or 'numpy', got {backend!r}")
@@ -323,7 +375,7 @@ def load_minilm(max_tokens: int = 256,
         cache_dir = CacheConfig().model_cache if cache_dir is None else cache_dir
         try:
             if importlib.util.find_spec('llama_cpp') is None: raise ImportError("llama-cpp-python is not installed (the local extra)")
-            t0 = time.perf_counter(); m = LlamaMiniLM(minilm_gguf(cache_dir, weights), max_tokens=max_tokens)
+            t0 = time.perf_counter(); m = LlamaMiniLM(minilm_gguf(cache_dir, weights), max_tokens=max_tokens, threads=threads)
             log.info("MiniLM judge: %s ready in %.2f s", m.backend, time.perf_counter() - t0)
             return m
         except (ImportError, OSError, ValueError) as e:  # ValueError: llama.cpp failed to load the file
@@ -334,11 +386,11 @@ def load_minilm(max_tokens: int = 256,
 _MODELS: dict = {}
 _MODELS_LOCK = threading.Lock()
 
-def minilm_model(max_tokens: int = 256, backend: str = 'numpy', cache_dir=None, weights: str = 'f16') -> 'NumpyMiniLM | LlamaMiniLM':
-    "The process's MiniLM for this length, backend and weight type (`load_minilm`, once; threads share it)."
-    key = (max_tokens, backend) + ((None, None) if backend == 'numpy' else (str(cache_dir), weights))
+def minilm_model(max_tokens: int = 256, backend: str = 'numpy', cache_dir=None, weights: str = 'f16', threads: int = 1) -> 'NumpyMiniLM | LlamaMiniLM':
+    "The process's MiniLM for this length, backend, weight type and thread rule (`load_minilm`, once; threads share it)."
+    key = (max_tokens, backend) + ((None, None, None) if backend == 'numpy' else (str(cache_dir), weights, threads))
     with _MODELS_LOCK:
-        if key not in _MODELS: _MODELS[key] = load_minilm(max_tokens, backend, cache_dir, weights)
+        if key not in _MODELS: _MODELS[key] = load_minilm(max_tokens, backend, cache_dir, weights, threads)
         return _MODELS[key]
 
 @atexit.register
@@ -354,20 +406,23 @@ class MiniLMEmbedder(EmbedderBase):
     def __init__(self, max_tokens: int = 256,  # tokens kept per text ([CLS] and [SEP] included; the model was trained at 256)
                  backend: str | None = None,  # 'llama' or 'numpy' (default: `cache.judge_backend`)
                  cache_dir=None,  # folder of the converted GGUF (default: `cache.model_cache`)
-                 weights: str | None = None):  # llama.cpp's matrices, 'f16' or 'q8_0' (default: `cache.judge_weights`)
+                 weights: str | None = None,  # llama.cpp's matrices, 'f16' or 'q8_0' (default: `cache.judge_weights`)
+                 threads: int | None = None):  # llama.cpp threads per pass, 0 = the free cores (default: `cache.judge_threads`)
         super().__init__(max_tokens)
         minilm_dir()  # a missing package fails here, with what to install
         d = CacheConfig()
         self.backend_name = d.judge_backend if backend is None else backend
         self.cache_dir = d.model_cache if cache_dir is None else cache_dir
         self.weights = d.judge_weights if weights is None else weights
+        self.threads = d.judge_threads if threads is None else threads
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0: raise EmbeddingError(f"the MiniLM threads must be an integer >= 0, got {self.threads!r}")
         if self.weights not in MINILM_GGUF_WEIGHTS: raise EmbeddingError(f"the MiniLM weights must be one of {MINILM_GGUF_WEIGHTS}, got {self.weights!r}")
         q8 = self.backend_name == 'llama' and self.weights == 'q8_0'  # other vectors: stored judge vectors must say so (`judge_id`)
         self.name, self.dim = 'all-MiniLM-L6-v2' + (' q8_0' if q8 else ''), 384
 
     def model(self) -> 'NumpyMiniLM | LlamaMiniLM':
         "The model behind this embedder (loaded on first use; `model().backend` says which runs)."
-        return minilm_model(self.max_tokens, self.backend_name, self.cache_dir, self.weights)
+        return minilm_model(self.max_tokens, self.backend_name, self.cache_dir, self.weights, self.threads)
 
     def load(self) -> 'MiniLMEmbedder':
         "Load the model now (otherwise the first `embed` does); returns self."

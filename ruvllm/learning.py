@@ -21,6 +21,7 @@ from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdErr
 from .text import content_words
 from .memory import Hit, Memory, Subgraph
 from .router import Decision
+from .inference import background_work
 
 log = logging.getLogger(__name__)
 
@@ -330,15 +331,16 @@ def _run(self: WriteBackQueue):
             self._cv.wait_for(lambda: self._items or self._closing)
             if not self._items: return
             batch = list(self._items); self._items.clear()
-        self._removed.clear()
-        try: out = self.write(batch)
-        except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
-        done = [rid for rid, _ in batch if rid in out]
-        puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
-        marks = [self.key(r) for r in done if r not in self._removed]  # `write` removed the others with its own commit
-        try:
-            if puts or marks: self.store.kv_write(puts, deletes=marks)
-        except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
+        with background_work():  # meanwhile requests' llama.cpp passes leave it a core, and its own take one thread
+            self._removed.clear()
+            try: out = self.write(batch)
+            except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
+            done = [rid for rid, _ in batch if rid in out]
+            puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
+            marks = [self.key(r) for r in done if r not in self._removed]  # `write` removed the others with its own commit
+            try:
+                if puts or marks: self.store.kv_write(puts, deletes=marks)
+            except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
         with self._cv:
             for rid, _ in batch: self._waiting.pop(rid, None)
             self.written += len(done); self.failed += len(batch) - len(done)
