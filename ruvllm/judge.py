@@ -312,11 +312,12 @@ def _take_lane(self: LlamaMiniLM) -> _Lane:
     first.lock.acquire(); return first
 
 @patch
-def pass_threads(self: LlamaMiniLM) -> int:
+def pass_threads(self: LlamaMiniLM,
+                 beside: int = 0) -> int:  # other passes of this model running now (each keeps a core busy)
     "llama.cpp threads for a pass the calling thread makes now."
     from ruvllm.inference import background_busy, in_background
     if self.monitor is None: return self.threads
-    return 1 if in_background() else max(1, self.monitor.threads() - background_busy())
+    return 1 if in_background() else max(1, self.monitor.threads() - background_busy() - beside)
 
 
 # %% ../nbs/02b_judge.ipynb #2f61be8a
@@ -326,7 +327,8 @@ def pooled(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
     import llama_cpp
     lane = self._take_lane()
     try:
-        if (nt := self.pass_threads()) != lane.threads: llama_cpp.llama_set_n_threads(lane.ctx, nt, nt); lane.threads = nt
+        beside = sum(l.lock.locked() for l in self.lanes) - 1  # the other lanes' passes
+        if (nt := self.pass_threads(beside)) != lane.threads: llama_cpp.llama_set_n_threads(lane.ctx, nt, nt); lane.threads = nt
         b, k = lane.batch, 0
         for s, ids in enumerate(seqs):
             for p, t in enumerate(ids):
