@@ -1,7 +1,7 @@
 """The MiniLM judge through llama.cpp (issue 21): a GGUF converted locally from the installed weights, the same
 vectors as the numpy reference, and a fall back to numpy (with a warning naming why) whenever llama.cpp cannot be
 used: no llama-cpp-python, a cache folder that cannot be written, a damaged or unloadable file."""
-import logging, threading
+import contextlib, logging, threading
 import numpy as np
 import pytest
 
@@ -37,15 +37,19 @@ def test_llama_vectors_agree_with_numpy(numpy_model, gguf):
     lm.close()
 
 
-def test_threads_sharing_one_model_get_the_vectors_one_thread_gets(gguf):
-    lm = LlamaMiniLM(gguf); want = lm.encode(TEXTS[:12]); got, errors = {}, []
+@pytest.mark.parametrize('threads', [1, 0])  # one llama.cpp thread per pass; the free cores (`cache.judge_threads=0`)
+def test_threads_sharing_one_model_get_the_vectors_one_thread_gets(gguf, threads):
+    from ruvllm.inference import background_work
+    lm = LlamaMiniLM(gguf, threads=threads, lanes=2); want = lm.encode(TEXTS[:12]); got, errors = {}, []
     def work(i):
-        try: got[i] = np.stack([lm.encode([TEXTS[j]])[0] for j in range(12)])
+        try:
+            with background_work() if i == 0 else contextlib.nullcontext():  # one of them as Loop A's writer
+                got[i] = np.stack([lm.encode([TEXTS[j]])[0] for j in range(12)])
         except Exception as e: errors.append(e)
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for t in threads: t.start()
     for t in threads: t.join()
-    assert not errors and len(got) == 4
+    assert not errors and len(got) == 4 and 1 <= len(lm.lanes) <= 2  # passes share at most `lanes` contexts
     for v in got.values(): np.testing.assert_allclose(v, want, atol=1e-4)
     lm.close()
 
