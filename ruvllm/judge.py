@@ -352,6 +352,8 @@ def encode_ids(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
     for start, end in _groups([len(s) for s in seqs], self.n_ctx, self.max_seqs): out[start:end] = self.pooled(seqs[start:end])
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
+
+# %% ../nbs/02b_judge.ipynb #dd4d4ad2
 @patch
 def close(self: LlamaMiniLM):
     "Free the lanes and the model (the object is unusable after)."
