@@ -742,6 +742,7 @@ def _load_snapshot(self:Memory, max_slot: int) -> int:
             if meta.get('store_id') != self.store.store_id: raise ValueError("snapshot is of another database")
             if idx.dim != self.embedder.dim: raise ValueError(f"snapshot has dim {idx.dim}, the embedder {self.embedder.dim}")
             if meta['checkpoint'] > max_slot or len(idx) != meta['count']: raise ValueError("snapshot is ahead of the database")
+            idx.ef_search = self.cfg.hnsw_ef_search  # a search-time setting: the config's, not the one the snapshot was saved with
             self.index, checkpoint = idx, int(meta['checkpoint'])
         except Exception as e:
             log.warning("memory: index snapshot in %s is unusable (%s); rebuilding it from the store", snap, e)
