@@ -923,6 +923,7 @@ def load(cls:HNSWIndex,
          path, # a directory written by `save`
          mmap:bool=False, # map the arrays from disk (copy-on-write) instead of reading them
          exact_scan_factor:float|None=None, # None: the saved one (BRUTE_FACTOR for files written before it was saved)
+         ef_search:int|None=None, # None: the saved one (a search-time setting, not part of the saved graph)
          insert_threads:int=0): # as in `HNSWIndex` (how later adds link; not part of the saved graph)
     "Read an index saved by `save`; it returns exactly the same results as the saved one."
     path = Path(path)
@@ -931,7 +932,7 @@ def load(cls:HNSWIndex,
     if h.get('format') != FORMAT or h.get('version') != FORMAT_VERSION:
         raise VectorIndexError(f"{path}: unsupported format {h.get('format')!r} version {h.get('version')!r} (expected {FORMAT!r} {FORMAT_VERSION})")
     if exact_scan_factor is None: exact_scan_factor = h.get('exact_scan_factor', BRUTE_FACTOR)
-    self = cls(h['dim'], h['metric'], h['M'], h['ef_construction'], h['ef_search'], h['seed'], exact_scan_factor, insert_threads)
+    self = cls(h['dim'], h['metric'], h['M'], h['ef_construction'], h['ef_search'] if ef_search is None else ef_search, h['seed'], exact_scan_factor, insert_threads)
     def read(name):
         f = path / f'{name}.npy'
         if mmap:

@@ -351,9 +351,10 @@ class CoreMonitor:
 
     def others_busy(self) -> float:
         "Cores' worth of CPU time other processes used lately (our own threads excluded)."
+        if time.monotonic() - self._last[0] < self.every_s: return self.others  # not due: no read of /proc/stat
         now = self._sample()
         dt = now[0] - self._last[0]
-        if now[1] is not None and self._last[1] is not None and dt >= self.every_s:
+        if now[1] is not None and self._last[1] is not None:
             self.others = max(0.0, ((now[1] - self._last[1]) * self.share - (now[2] - self._last[2])) / dt)
             self._last = now
         return self.others

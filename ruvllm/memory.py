@@ -737,12 +737,11 @@ def _load_snapshot(self:Memory, max_slot: int) -> int:
         try:
             with self._dir_lock(shared=True):
                 meta = json.loads((snap / 'memory_checkpoint.json').read_text())
-                idx = HNSWIndex.load(snap, exact_scan_factor=self.cfg.exact_scan_factor,
+                idx = HNSWIndex.load(snap, exact_scan_factor=self.cfg.exact_scan_factor, ef_search=self.cfg.hnsw_ef_search,  # search-time: the config's
                                      insert_threads=self.cfg.hnsw_insert_threads)
             if meta.get('store_id') != self.store.store_id: raise ValueError("snapshot is of another database")
             if idx.dim != self.embedder.dim: raise ValueError(f"snapshot has dim {idx.dim}, the embedder {self.embedder.dim}")
             if meta['checkpoint'] > max_slot or len(idx) != meta['count']: raise ValueError("snapshot is ahead of the database")
-            idx.ef_search = self.cfg.hnsw_ef_search  # a search-time setting: the config's, not the one the snapshot was saved with
             self.index, checkpoint = idx, int(meta['checkpoint'])
         except Exception as e:
             log.warning("memory: index snapshot in %s is unusable (%s); rebuilding it from the store", snap, e)
