@@ -60,7 +60,7 @@ class SystemConfig:
 @dataclass
 class EmbeddingConfig:
     "Which sentence embedder, and how big."
-    model: str = _f('wordllama', one_of('wordllama', 'e5', 'hashing'), "embedder: wordllama (default), e5 (extra `e5`), hashing (lexical, no model)")
+    model: str = _f('wordllama', one_of('wordllama', 'minilm', 'e5', 'hashing'), "embedder: wordllama (default), minilm (all-MiniLM-L6-v2 through llama.cpp: finds more, ~40x slower; needs the judge's package), e5 (extra `e5`), hashing (lexical, no model)")
     dim: int = _f(256, at_least(8, 'an integer'), "output dimension (WordLlama: 64/128/256 by Matryoshka truncation)")
     max_tokens: int = _f(512, at_least(1, 'an integer'), "texts longer than this are truncated")
     cache_capacity: int = _f(10_000, at_least(0, 'an integer'), "LRU entries of the embedding cache (0 = off)")
@@ -427,8 +427,8 @@ def _validate_cross(self:Config):
                           f"got {self.router.safe_tier!r}")
     if self.embedding.model == 'wordllama' and self.embedding.dim not in (64, 128, 256):
         raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
-    if self.embedding.model == 'e5' and self.embedding.dim != 384:
-        raise ConfigError(f"embedding.dim must be 384 for e5, got {self.embedding.dim}")
+    if self.embedding.model in ('e5', 'minilm') and self.embedding.dim != 384:
+        raise ConfigError(f"embedding.dim must be 384 for {self.embedding.model}, got {self.embedding.dim}")
     if not all(isinstance(o, str) for o in self.server.cors_origins):
         raise ConfigError(f"server.cors_origins must be a list of strings, got {self.server.cors_origins!r}")
 

@@ -18,7 +18,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 from fastcore.basics import patch
 
-from .config import Config, EmbeddingConfig
+from .config import CacheConfig, Config, EmbeddingConfig
 from .types import EmbeddingError, InvalidInputError
 
 # %% ../nbs/02_embedding.ipynb #8a29a2db
@@ -691,11 +691,16 @@ def embed(self: CachedEmbedder, texts: list[str], kind: str = 'passage') -> np.n
 def make_embedder(cfg: EmbeddingConfig | Config | None = None) -> Embedder:
     "The embedder `cfg` (an `EmbeddingConfig`, or a whole `Config`) describes, cached when `cache_capacity > 0`."
     if cfg is None: cfg = EmbeddingConfig()
+    judge = cfg.cache if isinstance(cfg, Config) else CacheConfig()  # how MiniLM runs: `cache.judge_*`, shared with the cache's judge
     if isinstance(cfg, Config): cfg = cfg.embedding
     if cfg.model == 'wordllama': emb = WordLlamaEmbedder(cfg.dim, cfg.max_tokens, batch_size=cfg.batch_size, token_memo=cfg.token_memo)
     elif cfg.model == 'e5':
         if cfg.dim != 384: raise EmbeddingError(f"embedding.dim must be 384 for e5, got {cfg.dim}")
         emb = E5Embedder(cfg.max_tokens, batch_size=cfg.batch_size)
+    elif cfg.model == 'minilm':
+        if cfg.dim != 384: raise EmbeddingError(f"embedding.dim must be 384 for minilm, got {cfg.dim}")
+        from ruvllm.judge import MiniLMEmbedder  # 02b_judge builds on this notebook
+        emb = MiniLMEmbedder(min(cfg.max_tokens, 256), judge.judge_backend, judge.model_cache, judge.judge_weights, judge.judge_threads)  # trained at 256 tokens
     elif cfg.model == 'hashing': emb = HashingEmbedder(cfg.dim, cfg.max_tokens)
-    else: raise EmbeddingError(f"embedding.model must be one of 'wordllama', 'e5', 'hashing', got {cfg.model!r}")
+    else: raise EmbeddingError(f"embedding.model must be one of 'wordllama', 'minilm', 'e5', 'hashing', got {cfg.model!r}")
     return CachedEmbedder(emb, cfg.cache_capacity) if cfg.cache_capacity > 0 else emb

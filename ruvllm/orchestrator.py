@@ -79,7 +79,7 @@ class RuvLLM:
         self.cfg = (config or Config.load()).validate()
         c = self.cfg
         self._closed = True
-        self.embedder = embedder if embedder is not None else make_embedder(c.embedding)
+        self.embedder = embedder if embedder is not None else make_embedder(c)
         self.memory = Memory.open(c.db_path, self.embedder, c)
         self.store = self.memory.store
         try:

