@@ -652,6 +652,8 @@ def cmd_bench(args, cfg: Config) -> int:
         w = max(map(len, suites))
         for name, s in suites.items(): print(f"{name:<{w}}  {_suite_doc(s)}")
         return EXIT_OK
+    if given := [f'--{o}' for o in ('db', 'config', 'set') if hasattr(args, o)]:  # each suite builds its own memories from the defaults
+        raise UsageError(f"ruvllm bench measures the default configuration in memories of its own: {', '.join(given)} would not apply to it")
     unknown = [s for s in args.suites if s not in suites]
     if unknown: raise UsageError(f"unknown benchmark suite{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                                  f"available: {', '.join(suites)}")
