@@ -700,7 +700,8 @@ def make_embedder(cfg: EmbeddingConfig | Config | None = None) -> Embedder:
     elif cfg.model == 'minilm':
         if cfg.dim != 384: raise EmbeddingError(f"embedding.dim must be 384 for minilm, got {cfg.dim}")
         from ruvllm.judge import MiniLMEmbedder  # 02b_judge builds on this notebook
-        emb = MiniLMEmbedder(min(cfg.max_tokens, 256), judge.judge_backend, judge.model_cache, judge.judge_weights, judge.judge_threads)  # trained at 256 tokens
+        emb = MiniLMEmbedder(min(cfg.max_tokens, 256), judge.judge_backend, judge.model_cache, 'f16', judge.judge_threads)  # trained at 256 tokens;
+        # f16 whatever `cache.judge_weights` says: a stored memory's vectors must not change with the judge's setting
     elif cfg.model == 'hashing': emb = HashingEmbedder(cfg.dim, cfg.max_tokens)
     else: raise EmbeddingError(f"embedding.model must be one of 'wordllama', 'minilm', 'e5', 'hashing', got {cfg.model!r}")
     return CachedEmbedder(emb, cfg.cache_capacity) if cfg.cache_capacity > 0 else emb
