@@ -60,7 +60,7 @@ class SystemConfig:
 @dataclass
 class EmbeddingConfig:
     "Which sentence embedder, and how big."
-    model: str = _f('wordllama', one_of('wordllama', 'minilm', 'e5', 'hashing'), "embedder: wordllama (default), minilm (all-MiniLM-L6-v2 through llama.cpp: finds more, ~40x slower; needs the judge's package), e5 (extra `e5`), hashing (lexical, no model)")
+    model: str = _f('wordllama', one_of('wordllama', 'minilm', 'e5', 'hashing'), "embedder: wordllama (default), minilm (all-MiniLM-L6-v2 through llama.cpp: finds more, ~70x slower per question; needs the judge's package), e5 (extra `e5`), hashing (lexical, no model)")
     dim: int = _f(256, at_least(8, 'an integer'), "output dimension (WordLlama: 64/128/256 by Matryoshka truncation)")
     max_tokens: int = _f(512, at_least(1, 'an integer'), "texts longer than this are truncated")
     cache_capacity: int = _f(10_000, at_least(0, 'an integer'), "LRU entries of the embedding cache (0 = off)")
