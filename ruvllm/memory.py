@@ -721,6 +721,17 @@ def _dir_lock(self:Memory, shared: bool = False):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+# %% ../nbs/04_memory.ipynb #f0e1d2c4
+@patch
+def _check_embedder(self:Memory):
+    "Record the embedder a new store's vectors come from; refuse one whose vectors are another's."
+    name = str(getattr(self.embedder, 'name', type(self.embedder).__name__))
+    raw = self.store.get('embedder')
+    if raw is None: self.store.put('embedder', name.encode()); return  # a new store (or one written before this check)
+    if raw.decode() != name:
+        raise MemoryStoreError(f"the memory in {str(self.path)!r} holds vectors made by the embedder {raw.decode()!r}, not {name!r}: "
+                               f"open it with the embedder it was built with (embedding.model, embedding.dim), or use a new db_path")
+
 # %% ../nbs/04_memory.ipynb #a7adb2b1
 @patch
 def _new_index(self:Memory):
@@ -752,17 +763,6 @@ def _load_snapshot(self:Memory, max_slot: int) -> int:
         self.rebuilt_reason = 'missing'
     if self.index is None: self.index, checkpoint = self._new_index(), 0
     return checkpoint
-
-# %% ../nbs/04_memory.ipynb #f0e1d2c4
-@patch
-def _check_embedder(self:Memory):
-    "Record the embedder a new store's vectors come from; refuse one whose vectors are another's."
-    name = str(getattr(self.embedder, 'name', type(self.embedder).__name__))
-    raw = self.store.get('embedder')
-    if raw is None: self.store.put('embedder', name.encode()); return  # a new store (or one written before this check)
-    if raw.decode() != name:
-        raise MemoryStoreError(f"the memory in {str(self.path)!r} holds vectors made by the embedder {raw.decode()!r}, not {name!r}: "
-                               f"open it with the embedder it was built with (embedding.model, embedding.dim), or use a new db_path")
 
 # %% ../nbs/04_memory.ipynb #e880545f
 @patch
