@@ -691,7 +691,7 @@ def embed(self: CachedEmbedder, texts: list[str], kind: str = 'passage') -> np.n
 def make_embedder(cfg: EmbeddingConfig | Config | None = None) -> Embedder:
     "The embedder `cfg` (an `EmbeddingConfig`, or a whole `Config`) describes, cached when `cache_capacity > 0`."
     if cfg is None: cfg = EmbeddingConfig()
-    judge = cfg.cache if isinstance(cfg, Config) else CacheConfig()  # how MiniLM runs: `cache.judge_*`, shared with the cache's judge
+    judge = cfg.cache if isinstance(cfg, Config) else CacheConfig()  # how MiniLM runs: `cache.judge_*` (one model with the judge's when its weights are f16, the default)
     if isinstance(cfg, Config): cfg = cfg.embedding
     if cfg.model == 'wordllama': emb = WordLlamaEmbedder(cfg.dim, cfg.max_tokens, batch_size=cfg.batch_size, token_memo=cfg.token_memo)
     elif cfg.model == 'e5':
