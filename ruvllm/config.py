@@ -252,6 +252,7 @@ class LearningConfig:
     llm_judge: bool = _f(False, None, "estimate quality with the local model when no feedback is given")
     writeback: str = _f('queued', one_of('queued', 'sync'), "Loop A's write-back: 'queued' (one writer thread, off the request path, replayed after a crash) or 'sync' (on the request path)")
     writeback_max_delay_s: float = _f(2.0, above(0), "a queued write-back is written within about this many seconds: requests wait while the writer is further behind")
+    writeback_gather_s: float = _f(0.2, at_least(0), "the queued writer waits this long after a write-back arrives before it takes the batch: larger batches, and fewer requests run beside it (`wait`, `flush` and `close` cut it short); below writeback_max_delay_s")
     writer_nice: int = _f(0, between(0, 19, 'an integer'), "steps the queued writer thread's OS nice value is above its process's (Linux; 0: the same priority): requests keep the CPU it would take, but a writer descheduled while it holds the GIL or the store's lock stalls them")
 
 # %% ../nbs/00_config.ipynb #c8bd2214
@@ -429,6 +430,9 @@ def _validate_cross(self:Config):
         raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
     if self.embedding.model in ('e5', 'minilm') and self.embedding.dim != 384:
         raise ConfigError(f"embedding.dim must be 384 for {self.embedding.model}, got {self.embedding.dim}")
+    lc = self.learning
+    if lc.writeback_gather_s >= lc.writeback_max_delay_s:
+        raise ConfigError(f"learning.writeback_gather_s must be below learning.writeback_max_delay_s ({lc.writeback_max_delay_s}), got {lc.writeback_gather_s}")
     if not all(isinstance(o, str) for o in self.server.cors_origins):
         raise ConfigError(f"server.cors_origins must be a list of strings, got {self.server.cors_origins!r}")
 

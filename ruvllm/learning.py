@@ -242,13 +242,15 @@ class WriteBackQueue:
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `get`, `exclusive`)
                  write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
                  max_delay_s: float = 2.0,  # `learning.writeback_max_delay_s`
+                 gather_s: float = 0.0,  # `learning.writeback_gather_s`: the writer waits this long after an arrival before taking the batch
                  nice: int = 0):  # `learning.writer_nice`: the writer thread's OS nice value above its process's (Linux)
         if not max_delay_s > 0: raise ValueError(f"max_delay_s must be > 0, got {max_delay_s!r}")
-        self.store, self.write, self.max_delay_s, self.nice = store, write, max_delay_s, nice
+        if not 0 <= gather_s < max_delay_s: raise ValueError(f"gather_s must be >= 0 and below max_delay_s ({max_delay_s!r}), got {gather_s!r}")
+        self.store, self.write, self.max_delay_s, self.gather_s, self.nice = store, write, max_delay_s, gather_s, nice
         self._cv = threading.Condition()
         self._items = collections.deque()  # (request_id, payload) not yet taken by the writer
         self._waiting: dict[str, float] = {}  # request_id -> hand-off time, until written (oldest first)
-        self._closing, self.written, self.failed = False, 0, 0
+        self._closing, self._hurry, self.written, self.failed = False, 0, 0, 0  # _hurry: callers of `wait`/`flush` now waiting
         self._gcv = threading.Condition()  # `_commit`'s group: gathering entries, its number, the last committed, errors
         self._group, self._group_no, self._committed, self._committing, self._group_errors = {}, 1, 0, False, {}
         self._held = contextlib.ExitStack()
@@ -330,6 +332,7 @@ def _run(self: WriteBackQueue):
         with self._cv:
             self._cv.wait_for(lambda: self._items or self._closing)
             if not self._items: return
+            if self.gather_s: self._cv.wait_for(lambda: self._closing or self._hurry, self.gather_s)  # let the batch gather
             batch = list(self._items); self._items.clear()
         with background_work():  # meanwhile requests' llama.cpp passes leave it a core, and its own take one thread
             self._removed.clear()
@@ -376,14 +379,21 @@ def _commit(self: WriteBackQueue, entries: dict):
 @patch
 def wait(self: WriteBackQueue, request_id: str, timeout: float | None = None) -> bool:
     "Wait until `request_id`'s write-back is done (True), or `timeout` s pass (False); True at once if none is queued."
-    with self._cv: return self._cv.wait_for(lambda: request_id not in self._waiting or not self.thread.is_alive(), timeout)
+    with self._cv: return self._hurried(lambda: request_id not in self._waiting or not self.thread.is_alive(), timeout)
 
 @patch
 def flush(self: WriteBackQueue, timeout: float | None = None) -> bool:
     "Wait until every write-back handed off so far is done (True), or `timeout` s pass (False)."
     with self._cv:
         last = next(reversed(self._waiting), None)
-        return last is None or self._cv.wait_for(lambda: last not in self._waiting or not self.thread.is_alive(), timeout)
+        return last is None or self._hurried(lambda: last not in self._waiting or not self.thread.is_alive(), timeout)
+
+@patch
+def _hurried(self: WriteBackQueue, done, timeout) -> bool:
+    "`wait_for(done, timeout)` holding `_cv`, with the writer told not to wait for its batch to gather meanwhile."
+    self._hurry += 1; self._cv.notify_all()
+    try: return self._cv.wait_for(done, timeout)
+    finally: self._hurry -= 1
 
 @patch
 def close(self: WriteBackQueue, timeout: float | None = None):

@@ -342,7 +342,7 @@ def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
     if self.store.kind == 'postgresql' and pool < 2:  # the queue's slot lock keeps one connection for itself
         raise ConfigError(f"learning.writeback='queued' keeps one PostgreSQL connection for its lock: memory.pg_pool_size must be "
                           f">= 2, got {pool} (or set learning.writeback='sync')")
-    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s, lc.writer_nice)
+    return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s, lc.writeback_gather_s, lc.writer_nice)
 
 @patch
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
