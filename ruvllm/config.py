@@ -253,6 +253,7 @@ class LearningConfig:
     writeback: str = _f('queued', one_of('queued', 'sync'), "Loop A's write-back: 'queued' (one writer thread, off the request path, replayed after a crash) or 'sync' (on the request path)")
     writeback_max_delay_s: float = _f(2.0, above(0), "a queued write-back is written within about this many seconds: requests wait while the writer is further behind")
     writeback_gather_s: float = _f(0.2, at_least(0), "the queued writer waits this long after a write-back arrives before it takes the batch: larger batches, and fewer requests run beside it (`wait`, `flush` and `close` cut it short); below writeback_max_delay_s")
+    qa_nodes_per_commit: int = _f(8, at_least(1, 'an integer'), "the queued writer writes at most this many new QAPairs in one transaction: fewer commits cost less CPU, but a longer one holds the memory's lock while requests wait for it")
     writer_nice: int = _f(0, between(0, 19, 'an integer'), "steps the queued writer thread's OS nice value is above its process's (Linux; 0: the same priority): requests keep the CPU it would take, but a writer descheduled while it holds the GIL or the store's lock stalls them")
 
 # %% ../nbs/00_config.ipynb #c8bd2214

@@ -462,7 +462,7 @@ class ReadWriteLock:
             self._writer = False; self._cond.notify_all()
 
 # %% ../nbs/03_hnsw.ipynb #cef8dd3d
-ADD_CHUNK = 256  # vectors inserted per exclusive-lock hold during `add` (searches run in between)
+ADD_CHUNK = 256  # default vectors inserted per exclusive-lock hold during `add` (searches run in between)
 BRUTE_FACTOR = 3.0  # default `exact_scan_factor`: a mask allowing at most sqrt(factor * ef * n) ids is scanned exactly instead
 FORMAT = 'ruvllm.hnsw'
 FORMAT_VERSION = 1
@@ -658,7 +658,8 @@ def _check_k_ef(self:HNSWIndex, k, ef):
 @patch
 def add(self:HNSWIndex,
         vectors, # one vector (dim,) or a batch (n, dim)
-        ids=None): # one id or n distinct non-negative integer ids; default: next free ids
+        ids=None, # one id or n distinct non-negative integer ids; default: next free ids
+        chunk: int | None = None): # vectors linked per exclusive-lock hold (default `ADD_CHUNK`); searches get in between
     "Insert vectors; returns their ids (int64)."
     with self._wlock:
         X = self._as_matrix(vectors)
@@ -666,8 +667,10 @@ def add(self:HNSWIndex,
         ids = self._as_ids(ids, n)
         if n == 0: return ids
         levels = np.minimum(np.floor(-np.log1p(-self._rng.random(n)) / math.log(self.M)), 60).astype(np.int32)
-        for a in range(0, n, ADD_CHUNK):
-            b = min(n, a + ADD_CHUNK)
+        step = ADD_CHUNK if chunk is None else _int_arg('chunk', chunk, 1)
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            if a: time.sleep(0)  # let a search the last hold kept waiting take the GIL (and the lock) before the next hold
             self._lock.acquire_write()
             try: self._insert(X[a:b], ids[a:b], levels[a:b])
             finally: self._lock.release_write()

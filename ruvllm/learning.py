@@ -152,28 +152,37 @@ def _links(self: LoopA, nid, used_ids, near: list, namespace) -> list[tuple]:
 
 # %% ../nbs/10_learning.ipynb #a7c3e915
 @patch
-def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source,
-              used_ids: list) -> tuple[int, bool, list | None]:  # a new node's links: Cites these, SameTopic its neighbours
-    """Write the Q&A (a new node with its links in one transaction) or refresh its near copy: (node id, new, the hits
-    `_link` may reuse for a near copy: None when that copy's vector differs from this text's)."""
+def _qa_plan(self: LoopA, query, answer, namespace, quality, request_id, source,
+             used_ids: list,  # a new node's links: Cites these, SameTopic its neighbours
+             vec=None) -> tuple:  # the Q&A text's vector, if the caller has it (checked)
+    """Refresh the Q&A's near copy now: ('old', its id, the hits `_link` may reuse: None when that copy's vector differs
+    from this text's); or say what to write: ('new', the `Memory.add_nodes` item, its links)."""
     mem = self.memory
     text = self.qa_text(query, answer)
-    vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
+    if vec is None: vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
     near = self._nearest(vec, namespace, used_ids)
     dup = self._duplicate(near, self.max_neighbours + 1 + len(used_ids), vec, namespace)
     if dup is not None and answer_part(dup.node.text).lower() == answer_part(answer).lower():
         node = dup.node
         same = near if np.array_equal(mem.vectors([node.id])[0], vec) else None
-        if request_id in node.metadata.get('request_ids', []): return node.id, False, same  # written already (a replay)
+        if request_id in node.metadata.get('request_ids', []): return 'old', node.id, same  # written already (a replay)
         mem.update_node(node.id, quality=max(node.quality, quality),
                         metadata={**node.metadata, 'request_ids': (node.metadata.get('request_ids', []) + [request_id])[-self.cfg.qa_request_ids:]})
         mem.touch([node.id])
-        return node.id, False, same
+        return 'old', node.id, same
     others = near[:self.max_neighbours + len(used_ids)]  # as a search after the insert would rank them, less the new node
     links = [l for l in self._links(None, used_ids, others, namespace) if mem.exists(l[0])]
-    nid = mem.add_node(text, NodeType.QAPAIR, namespace=namespace, source=source, vector=vec, quality=quality,
-                       metadata={'query': query, 'answer': answer, 'request_ids': [request_id]}, links=links)
-    return nid, True, None
+    return 'new', dict(text=text, type=NodeType.QAPAIR, namespace=namespace, source=source, vector=vec, quality=quality,
+                       metadata={'query': query, 'answer': answer, 'request_ids': [request_id]}), links
+
+@patch
+def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source,
+              used_ids: list) -> tuple[int, bool, list | None]:
+    """Write the Q&A (a new node with its links in one transaction) or refresh its near copy: (node id, new, the hits
+    `_link` may reuse for a near copy: None when that copy's vector differs from this text's)."""
+    kind, a, b = self._qa_plan(query, answer, namespace, quality, request_id, source, used_ids)
+    if kind == 'old': return a, False, b
+    return self.memory.add_nodes([a], links=[b])[0], True, None
 
 @patch
 def _link(self: LoopA, nid, record, used_ids, near: list | None = None):  # `near`: `_nearest` for nid's vector, if known
@@ -190,13 +199,30 @@ def _link(self: LoopA, nid, record, used_ids, near: list | None = None):  # `nea
 @patch
 def write_back(self: LoopA, record: RequestRecord, quality: float) -> int | None:
     "Store the answer as a QAPair when `quality` clears the threshold; returns the node id (or None)."
-    if quality < self.cfg.quality_threshold or not record.answer.strip(): return None
-    used = list(record.used_ids)
-    nid, new, near = self._store_qa(record.query, record.answer, record.namespace, quality, record.request_id, 'loopA', used)
-    if not new: self._link(nid, record, used, near)  # a new node was linked as it was written
-    record.qa_node = nid
-    self.writes += 1
-    return nid
+    return self.write_back_many([(record, quality)])[0]
+
+@patch
+def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in the order served; read one at a time as it goes
+    """`write_back` for each pair, leaving the nodes, edges and ids one call per pair leaves, with the new QAPairs written
+    in as few transactions as the pairs allow: a pair whose text is close to a QAPair not yet written (cosine at least
+    `neighbour_similarity` or `memory.dedup_threshold`) writes those first, so each pair sees the nodes it would have."""
+    mem, out, pending = self.memory, [], []  # pending: (position, record, add_nodes item, links)
+    close = min(self.neighbour_similarity, mem.cfg.dedup_threshold)
+    def write_pending():
+        for (i, rec, _, _), nid in zip(pending, mem.add_nodes([p[2] for p in pending], links=[p[3] for p in pending])):
+            out[i] = rec.qa_node = nid; self.writes += 1
+        pending.clear()
+    for i, (rec, quality) in enumerate(items):
+        out.append(None)
+        if quality < self.cfg.quality_threshold or not rec.answer.strip(): continue
+        used, vec = list(rec.used_ids), mem.check_vector(mem.embedder.embed([self.qa_text(rec.query, rec.answer)], kind='passage')[0])
+        if pending and (len(pending) >= self.cfg.qa_nodes_per_commit or max(float(p[2]['vector'] @ vec) for p in pending) >= close):
+            write_pending()  # a full transaction, or nodes this request would see
+        kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, quality, rec.request_id, 'loopA', used, vec)
+        if kind == 'new': pending.append((i, rec, a, b)); continue
+        self._link(a, rec, used, b); out[i] = rec.qa_node = a; self.writes += 1
+    if pending: write_pending()
+    return out
 
 @patch
 def carried_edges(self: LoopA, record: RequestRecord) -> list[tuple[int, int, str]]:

@@ -1246,10 +1246,11 @@ def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex
     return idx
 
 @patch
-def _index_new(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
+def _index_new(self:Memory, vecs: np.ndarray, slots: list[int],
+               chunk: int | None = None) -> HNSWIndex:  # vectors linked per hold of the index's write lock (`HNSWIndex.add`)
     "Add freshly committed slots to the index without looking first (all or nothing); returns the index."
     idx = self.index
-    idx.add(vecs, ids=np.asarray(slots, dtype=np.int64))
+    idx.add(vecs, ids=np.asarray(slots, dtype=np.int64), chunk=chunk)
     return idx
 
 @patch
@@ -1320,7 +1321,7 @@ def add_nodes(self:Memory, items: list[dict],
         nodes, slots, edges = self._commit_nodes(prepared, vecs, links=links)
         self._unapplied += 1
     indexed = None
-    try: indexed = self._index_new(vecs, slots)  # outside `_lock`, as `ingest`'s worker: searches go on meanwhile
+    try: indexed = self._index_new(vecs, slots, chunk=1)  # outside `_lock`, as `ingest`'s worker; a search waits for one node's insert at most
     except Exception as e: log.warning("memory: index insert failed (%s); retrying under the lock", e)
     finally:
         with self._lock:  # the derived state: index (if the insert above did not), slot table, columns, graph, edges

@@ -348,14 +348,25 @@ def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
                 use_cache: bool = True):  # cache a well-grounded answer (its judge vector is computed when a look-up needs it)
     "Loop A's writes for one served request: the QAPair and its edges, the used nodes' access, the cache entry."
-    c = self.cfg
-    if c.learning.enabled: rec.qa_node = self.loop_a.write_back(rec, rec.self_quality)
-    if rec.qa_node is not None:
-        with self._lock: self.counters['written_back'] += 1
-    if rec.used_ids: self.memory.touch(rec.used_ids)
-    if use_cache and rec.self_quality >= c.learning.quality_threshold:
-        qv = self.memory.embed_query(rec.query) if query_vector is None else query_vector
-        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
+    self._learn_from_many([(rec, use_cache, query_vector)])
+
+@patch
+def _learn_from_many(self: RuvLLM, todo):  # (record, cache its answer, its query's vector or None) in the order served; read lazily
+    """`_learn_from` for several requests: their QAPairs first (`LoopA.write_back_many`: the new ones written together;
+    each request taken from `todo` just before its own), then each one's access and cache entry."""
+    c, seen = self.cfg, []
+    def pairs():
+        for t in todo: seen.append(t); yield t[0], t[0].self_quality
+    if c.learning.enabled:
+        for (rec, _, _), nid in zip(seen, self.loop_a.write_back_many(pairs())): rec.qa_node = nid
+    else: seen = list(todo)
+    for rec, use_cache, qv in seen:
+        if rec.qa_node is not None:
+            with self._lock: self.counters['written_back'] += 1
+        if rec.used_ids: self.memory.touch(rec.used_ids)
+        if use_cache and rec.self_quality >= c.learning.quality_threshold:
+            qv = self.memory.embed_query(rec.query) if qv is None else qv
+            self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
 
 @patch
 def flush(self: RuvLLM, timeout: float | None = None) -> bool:
@@ -396,18 +407,35 @@ def _commit_written(self: RuvLLM, rec: RequestRecord, seen: bytes | None = None,
     self.store.put(f'req:{rec.request_id}', rec.to_json().encode())
     return wrong
 
+
+# %% ../nbs/11_orchestrator.ipynb #37225023
+@patch
+def _learn_alone(self: RuvLLM, got: tuple) -> bool:  # `_queued_record`'s answer
+    "One request's write-back after its batch's failed: True when done, False (logged; it stays queued) when it fails too."
+    rec, learn, cache, _ = got
+    try:
+        if learn: self._learn_from(rec, None, cache)
+        return True
+    except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); return False
+
 @patch
 def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) pairs the writer took
-    """The writer thread's part of a batch: learn from each request, then commit their updated records in one
-    transaction. Returns request_id -> {} for each request done."""
-    out, done = {}, []
-    for rid, payload in batch:
-        got = self._queued_record(rid, payload)
-        if got is None: out[rid] = {}; continue
-        rec, learn, cache, seen = got
-        try:
-            if learn: self._learn_from(rec, None, cache)
-        except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); continue
+    """The writer thread's part of a batch: learn from its requests (their new QAPairs written together), then commit
+    their updated records in one transaction. Returns request_id -> {} for each request done."""
+    out, live, done, it = {}, [], [], iter(batch)
+    def todo():  # each record read just before its own write-back (feedback from another process may have landed)
+        for rid, payload in it:
+            got = self._queued_record(rid, payload)
+            if got is None: out[rid] = {}; continue
+            live.append(got)
+            if got[1]: yield got[0], got[2], None
+    try: self._learn_from_many(todo())
+    except Exception:  # one request must not hold the others back: each on its own (what was written is a replay, kept once)
+        log.warning("a batched write-back failed; writing its %d requests one by one", len(batch), exc_info=True)
+        rest = [(rid, self._queued_record(rid, payload)) for rid, payload in it]
+        out.update({rid: {} for rid, got in rest if got is None})
+        live = [got for got in live + [got for _, got in rest if got is not None] if self._learn_alone(got)]
+    for rec, learn, cache, seen in live:
         rec.writeback = 'done'  # its JSON made now: the transaction below holds the store's lock (requests commit under it)
         done.append((rec, seen, rec.to_json().encode() if rec.feedback is None else None))
     if done:

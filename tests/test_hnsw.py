@@ -324,3 +324,17 @@ def test_k_and_ef_larger_than_the_index(data):
     assert sorted(ids) == list(range(30)) and np.all(np.diff(d) >= 0)
     bi, bd = ix.search_batch(data[1][:2], k=40, ef=10**9)
     assert bi.shape == (2, 40) and (bi[:, 30:] == -1).all() and (np.sort(bi[:, :30], 1) == np.arange(30)).all()
+
+
+def test_add_in_chunks_of_one_builds_the_same_graph_and_a_bad_chunk_is_refused():
+    "`add(chunk=1)` (the memory's writer: one node per exclusive hold) links the same graph as one hold for the batch."
+    from ruvllm.hnsw import HNSWIndex
+    from ruvllm.types import VectorIndexError
+    X = np.random.default_rng(3).standard_normal((300, 16)).astype(np.float32)
+    one, many = HNSWIndex(16, seed=1), HNSWIndex(16, seed=1)
+    one.add(X[:100]); many.add(X[:100])
+    one.add(X[100:]); many.add(X[100:], chunk=1)
+    for a, b in zip(one.search_batch(X[:50], 8), many.search_batch(X[:50], 8)): np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one.nodes[:300], many.nodes[:300])  # the same links (the arrays may have grown differently)
+    with pytest.raises(VectorIndexError, match="chunk must be an integer >= 1"): many.add(X[:2], chunk=0)
+    assert len(many) == 300

@@ -287,10 +287,12 @@ path, seed = sys.argv[1], int(sys.argv[2])
 cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
        .set('learning.writeback_max_delay_s', 60.0).set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).build())
 llm = RuvLLM(cfg, start_scheduler=False)
-real_write_back = llm.loop_a.write_back
-def slow_write_back(rec, q):  # test double: a slow disk, so that acknowledged write-backs are still queued at the kill
-    time.sleep(0.05); return real_write_back(rec, q)
-llm.loop_a.write_back = slow_write_back
+real_write_back = llm.loop_a.write_back_many
+def slow_write_back(items):  # test double: a slow disk, so that acknowledged write-backs are still queued at the kill
+    def slowly():
+        for item in items: time.sleep(0.05); yield item
+    return real_write_back(slowly())
+llm.loop_a.write_back_many = slow_write_back
 print("READY", flush=True)
 for i in range(40):  # each question once, in this process's own namespace (no other process writes there)
     r = llm.query(f"What is the colour of gadget {seed}-{i}?", namespace=f"ns{seed}", constraints=Constraints(no_cache=True))
@@ -374,10 +376,10 @@ def test_a_qapair_notes_only_its_latest_request_ids_and_a_replay_of_an_older_one
 def test_feedback_on_a_queued_write_back_waits_for_it_and_applies(tmp_path):
     with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as llm:
         llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is famous for its glass bridges."], progress=False)
-        real_write_back = llm.loop_a.write_back
-        def slow_write_back(rec, q):  # test double: a slow writer, so the feedback arrives while the write is queued
-            time.sleep(0.5); return real_write_back(rec, q)
-        llm.loop_a.write_back = slow_write_back
+        real_write_back = llm.loop_a.write_back_many
+        def slow_write_back(items):  # test double: a slow writer, so the feedback arrives while the write is queued
+            time.sleep(0.5); return real_write_back(items)
+        llm.loop_a.write_back_many = slow_write_back
         n0 = llm.memory.stats()['nodes']
         r = llm.query("Which river flows through Quenby?", constraints=Constraints(no_cache=True))
         assert llm.writes.pending == 1 and llm.memory.stats()['nodes'] == n0  # answered; Loop A has not written yet
@@ -411,10 +413,10 @@ def test_a_correction_through_another_process_stops_the_queued_write_back_of_the
     "Replicas on one store: B corrects an answer A still has queued; A's writer keeps B's feedback and does not write the wrong answer back."
     with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as a, RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as b:
         a.ingest(["The office wifi password is hunter2."], progress=False)
-        gate = threading.Event(); real_write_back = a.loop_a.write_back
-        def held_write_back(rec, q):  # test double: A's writer is held until B's feedback is in (the test always sets the gate; the timeout only stops a hang, and a fresh clone's first query compiles the numba kernels)
-            gate.wait(120); return real_write_back(rec, q)
-        a.loop_a.write_back = held_write_back
+        gate = threading.Event(); real_write_back = a.loop_a.write_back_many
+        def held_write_back(items):  # test double: A's writer is held until B's feedback is in (the test always sets the gate; the timeout only stops a hang, and a fresh clone's first query compiles the numba kernels)
+            gate.wait(120); return real_write_back(items)
+        a.loop_a.write_back_many = held_write_back
         r = a.query("What is the office wifi password?", constraints=Constraints(no_cache=True))
         r2 = a.query("Which password does the office wifi use?", constraints=Constraints(no_cache=True))  # queued behind the first
         b.memory.sync()
@@ -431,13 +433,16 @@ def test_a_correction_that_lands_while_the_writer_writes_archives_the_wrong_answ
     "Replicas on one store: B's correction arrives after A's writer read the record but before it committed; the written answer is archived."
     with RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as a, RuvLLM(_wb_cfg(tmp_path / 'd'), start_scheduler=False) as b:
         a.ingest(["The office wifi password is hunter2."], progress=False)
-        real_write_back, outs = a.loop_a.write_back, []
-        def write_back_then_correct(rec, q):  # test double: B corrects the answer in the window between A's write and A's commit
-            nid = real_write_back(rec, q)
+        real_write_back, outs = a.loop_a.write_back_many, []
+        def write_back_then_correct(items):  # test double: B corrects the answer in the window between A's write and A's commit
+            seen = []
+            def passing():
+                for item in items: seen.append(item); yield item
+            ids = real_write_back(passing())
             b.memory.sync()
-            outs.append(b.feedback(Feedback(rec.request_id, rating=1, correction="The office wifi password is swordfish9.")))
-            return nid
-        a.loop_a.write_back = write_back_then_correct
+            for rec, _ in seen: outs.append(b.feedback(Feedback(rec.request_id, rating=1, correction="The office wifi password is swordfish9.")))
+            return ids
+        a.loop_a.write_back_many = write_back_then_correct
         r = a.query("What is the office wifi password?", constraints=Constraints(no_cache=True))
         assert a.flush(timeout=60) and outs and outs[0]['correction_node'] is not None
         stored = a.store.request_record(r.request_id)

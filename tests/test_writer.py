@@ -144,3 +144,33 @@ def test_nearest_gives_the_nodes_similarities_and_order_search_gives(tmp_path):
             seen.update((t, ns) for _, _, t, ns in want)
     assert {NodeType.QAPAIR, NodeType.FACT} <= {t for t, _ in seen} and {'team', 'global'} <= {ns for _, ns in seen}
     mem.close()
+
+
+# more requests for the batched write-back: distinct subjects (written together), one below the quality threshold, one empty
+MORE = [('m1', 'global', "Who opened the glass museum?", "Quenby's mayor opened it in 1990.", [5], 0.8),
+        ('m2', 'team', "What does the Zorblat do every spring?", "It floods Quenby.", [4], 0.8),
+        ('m3', 'global', "How tall is the tower?", "It is tall.", [2], 0.3),
+        ('m4', 'team', "Where do we meet on Mondays?", "", [6], 0.9),
+        ('m5', 'team', "Who opened the glass museum?", "Quenby's mayor opened it in 1990.", [5], 0.8)]
+
+
+@pytest.mark.parametrize('neighbour_similarity,max_neighbours,per_commit', [(0.8, 3, 8), (0.8, 3, 2), (0.3, 3, 8), (0.0, 6, 8)])
+def test_the_batched_write_back_leaves_the_memory_one_write_back_per_request_leaves(tmp_path, neighbour_similarity, max_neighbours, per_commit):
+    "`write_back_many` gives the ids, nodes and edges of one `write_back` per request, with new QAPairs written several to a transaction."
+    emb, lc = WordLlamaEmbedder(), LearningConfig(quality_threshold=0.5, qa_nodes_per_commit=per_commit)
+    one, ids = fresh(tmp_path / 'one', emb)
+    many, _ = fresh(tmp_path / 'many', emb)
+    recs = lambda: [(RequestRecord(request_id=rid, query=q, answer=a, namespace=ns, used_ids=[ids[i] for i in used]), quality)
+                    for rid, ns, q, a, used, quality in [w + (0.8,) for w in WRITES] + MORE]
+    want = [LoopA(one, lc, neighbour_similarity=neighbour_similarity, max_neighbours=max_neighbours).write_back(r, q) for r, q in recs()]
+    sizes, add_nodes = [], many.add_nodes
+    def counting_add_nodes(items, links=None): sizes.append(len(items)); return add_nodes(items, links=links)  # test double: counts transactions
+    many.add_nodes = counting_add_nodes
+    batch = recs()
+    got = LoopA(many, lc, neighbour_similarity=neighbour_similarity, max_neighbours=max_neighbours).write_back_many(iter(batch))
+    assert got == want and [r.qa_node for r, _ in batch] == want
+    assert want[-3:-1] == [None, None]  # below the threshold, and an empty answer: nothing written
+    assert state(many) == state(one)
+    assert sum(sizes) == len({n for n in want if n is not None})  # each new QAPair written once
+    if neighbour_similarity == 0.8: assert 1 < max(sizes) <= per_commit, sizes  # (the default) new QAPairs shared a transaction, at most per_commit
+    one.close(); many.close()
