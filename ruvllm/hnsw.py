@@ -462,7 +462,7 @@ class ReadWriteLock:
             self._writer = False; self._cond.notify_all()
 
 # %% ../nbs/03_hnsw.ipynb #cef8dd3d
-ADD_CHUNK = 256  # default vectors inserted per exclusive-lock hold during `add` (searches run in between)
+ADD_CHUNK = 16  # default vectors inserted per exclusive-lock hold during `add` (searches run in between; see *Adding*)
 BRUTE_FACTOR = 3.0  # default `exact_scan_factor`: a mask allowing at most sqrt(factor * ef * n) ids is scanned exactly instead
 FORMAT = 'ruvllm.hnsw'
 FORMAT_VERSION = 1
