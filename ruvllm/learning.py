@@ -154,11 +154,11 @@ def _links(self: LoopA, nid, used_ids, near: list, namespace) -> list[tuple]:
 @patch
 def _qa_plan(self: LoopA, query, answer, namespace, quality, request_id, source,
              used_ids: list,  # a new node's links: Cites these, SameTopic its neighbours
-             vec=None) -> tuple:  # the Q&A text's vector, if the caller has it (checked)
+             qa=None) -> tuple:  # (the Q&A text, its checked vector), if the caller has them
     """Refresh the Q&A's near copy now: ('old', its id, the hits `_link` may reuse: None when that copy's vector differs
     from this text's); or say what to write: ('new', the `Memory.add_nodes` item, its links)."""
     mem = self.memory
-    text = self.qa_text(query, answer)
+    text, vec = qa or (self.qa_text(query, answer), None)
     if vec is None: vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
     near = self._nearest(vec, namespace, used_ids)
     dup = self._duplicate(near, self.max_neighbours + 1 + len(used_ids), vec, namespace)
@@ -215,10 +215,11 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
     for i, (rec, quality) in enumerate(items):
         out.append(None)
         if quality < self.cfg.quality_threshold or not rec.answer.strip(): continue
-        used, vec = list(rec.used_ids), mem.check_vector(mem.embedder.embed([self.qa_text(rec.query, rec.answer)], kind='passage')[0])
+        used, text = list(rec.used_ids), self.qa_text(rec.query, rec.answer)
+        vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
         if pending and (len(pending) >= self.cfg.qa_nodes_per_commit or max(float(p[2]['vector'] @ vec) for p in pending) >= close):
             write_pending()  # a full transaction, or nodes this request would see
-        kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, quality, rec.request_id, 'loopA', used, vec)
+        kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, quality, rec.request_id, 'loopA', used, (text, vec))
         if kind == 'new': pending.append((i, rec, a, b)); continue
         self._link(a, rec, used, b); out[i] = rec.qa_node = a; self.writes += 1
     if pending: write_pending()

@@ -378,8 +378,8 @@ _HANDED = {'writeback': 'queued', 'feedback': None}  # what a record `_finish` h
 
 @patch
 def _queued_record(self: RuvLLM, rid: str, payload: dict):
-    """Request `rid`'s record as it is now, read just before its own write (another process may have given feedback
-    while the writer wrote an earlier request): (record, learn from it, cache its answer, the bytes read), or None if it
+    """Request `rid`'s record as it is now, read just before its write is planned (another process may have given
+    feedback while the writer wrote an earlier request): (record, learn from it, cache its answer, the bytes read), or None if it
     is not queued. Bytes equal to those this process handed over are known without a parse: still queued, no feedback."""
     raw = self.store.get(f'req:{rid}')
     with self._lock: handed, rec = self._handed.pop(rid, None), self._records.get(rid)  # rec: the one feedback here will see, if still in RAM
@@ -423,7 +423,7 @@ def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) p
     """The writer thread's part of a batch: learn from its requests (their new QAPairs written together), then commit
     their updated records in one transaction. Returns request_id -> {} for each request done."""
     out, live, done, it = {}, [], [], iter(batch)
-    def todo():  # each record read just before its own write-back (feedback from another process may have landed)
+    def todo():  # each record read just before its write-back is planned (feedback from another process may have landed)
         for rid, payload in it:
             got = self._queued_record(rid, payload)
             if got is None: out[rid] = {}; continue
