@@ -48,6 +48,7 @@ class RequestRecord:
     feedback: dict | None = None  # the feedback once given
     router_state: list | None = None  # the session's recurrent router state the decision read (replayed with it)
     cache_hit: dict | None = None  # for an answer from the cache: {'cache_entry': entry id, 'similarity': s}
+    cut: bool = False  # the answer was cut at max_tokens: it is never cached (a later full request would get the cut one)
     writeback: str | None = None  # 'queued' while Loop A's write-back waits for the writer thread, then 'done'
 
 # %% ../nbs/10_learning.ipynb #1cbf6ad7

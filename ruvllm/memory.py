@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'RESCORE_FEATURES', 'Node', 'Edge', 'Hit', 'SQLiteStore',
-           'fts_query', 'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store', 'SubgraphNode',
-           'Subgraph', 'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'Near', 'LexicalIndex', 'LexicalHit',
-           'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time', 'length_weighted', 'lexical_evidence',
-           'same_text_key', 'spread_hops', 'activate_edges', 'chain_sums', 'window_factors']
+           'open_problem', 'fts_query', 'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store',
+           'SubgraphNode', 'Subgraph', 'retrieval_stats', 'OwnedLock', 'Memory', 'EdgeArrays', 'Near', 'LexicalIndex',
+           'LexicalHit', 'rrf_scores', 'as_datetime', 'epoch_seconds', 'node_time', 'length_weighted',
+           'lexical_evidence', 'same_text_key', 'spread_hops', 'activate_edges', 'chain_sums', 'window_factors']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, sqlite3, threading, time
@@ -177,12 +177,26 @@ class SQLiteStore:
         except sqlite3.DatabaseError as e:
             try: self.db.close()
             except Exception: pass
-            raise MemoryStoreError(f"the memory database {str(self.path)!r} is corrupt or not a ruvllm database ({e}); "
-                                   f"it was left untouched: restore it from a backup or open another directory") from None
+            raise MemoryStoreError(open_problem(self.path, e)) from None
 
     def q(self, sql, args=()):
         "Run one read query under the lock; all rows."
-        with self.lock: return self.db.execute(sql, args).fetchall()
+        with self.lock:
+            try: return self.db.execute(sql, args).fetchall()
+            except sqlite3.ProgrammingError as e:
+                if 'closed' in str(e): raise MemoryStoreError(f"the memory database {str(self.path)!r} is closed") from None
+                raise
+
+# %% ../nbs/04_memory.ipynb #c3e9f7a2
+def open_problem(path: Path, e: Exception) -> str:
+    "Why SQLite could not open the memory database at `path` (error `e`), for a `MemoryStoreError`: what it is and what to do."
+    p = str(path)
+    if path.is_dir(): return f"the memory database {p!r} is a directory, not a database file; nothing was changed"
+    if 'readonly' in str(e) or not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return (f"the memory database {p!r} cannot be written: the file or its directory is read-only "
+                f"(ruvllm needs write access to open it; nothing was changed)")
+    return (f"the memory database {p!r} is corrupt or not a ruvllm database ({e}); "
+            f"it was left untouched: restore it from a backup or open another directory")
 
 # %% ../nbs/04_memory.ipynb #1e25a044
 class _Tx:
@@ -190,7 +204,12 @@ class _Tx:
     def __enter__(self):
         self.store.lock.acquire()
         try: self.store.db.execute('BEGIN IMMEDIATE')
-        except BaseException: self.store.lock.release(); raise  # a transaction that never began holds nothing
+        except BaseException as e:
+            self.store.lock.release()  # a transaction that never began holds nothing
+            if isinstance(e, sqlite3.OperationalError) and 'locked' in str(e):  # another process holds the database (after the 30 s busy wait)
+                raise StoreUnavailableError(f"the memory database {str(self.store.path)!r} is locked by another process: {e}") from None
+            if isinstance(e, sqlite3.ProgrammingError) and 'closed' in str(e): raise MemoryStoreError(f"the memory database {str(self.store.path)!r} is closed") from None
+            raise
         return self.store
     def __exit__(self, et, ev, tb):
         try:
@@ -631,14 +650,17 @@ def retrieval_stats(hits: list['Hit'], nodes: dict, edges: list) -> dict:
                 mean_edge_weight=sum(float(e.weight) for e in edges) / len(edges) if edges else 0.0)
 
 # %% ../nbs/04_memory.ipynb #5d6ea60f
+from .types import check_unicode
+
 def _check_text(t, what):
     if not isinstance(t, str): raise InvalidInputError(f"{what} must be a string, got {type(t).__name__}")
     if not t.strip(): raise InvalidInputError(f"{what} is empty")
-    return t
+    return check_unicode(t, what)
 
 def _check_namespace(ns):
     if not isinstance(ns, str) or not ns.strip() or len(ns) > 128:
         raise InvalidInputError(f"namespace must be a non-empty string of at most 128 characters, got {ns!r}")
+    check_unicode(ns, 'namespace')
 
 def _check_id(i) -> int:
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
@@ -687,6 +709,7 @@ class Memory:
         self.closed = True
         try: self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise MemoryStoreError(f"cannot create the memory directory {str(self.path)!r}: {e}") from None
+        if cfg.store == 'sqlite': self._check_orphan_index()
         self.store = open_store(cfg.store, self.path, cfg, synchronous)
         if self.store.kind == 'sqlite': self.store.checkpoint_apart(cfg.wal_autocheckpoint)  # `_write` checkpoints
         try:
@@ -710,6 +733,19 @@ class Memory:
 
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
+
+# %% ../nbs/04_memory.ipynb #c3e9f7b2
+@patch
+def _check_orphan_index(self:Memory):
+    "Refuse a directory whose SQLite database is missing or empty while its index snapshot holds nodes (nothing is changed)."
+    db, snap = self.path / self.DB_FILE, self.path / self.INDEX_DIR
+    if db.exists() and (db.is_dir() or db.stat().st_size > 0): return
+    try: n = int(json.loads((snap / 'memory_checkpoint.json').read_text()).get('count', 0))
+    except (OSError, ValueError, TypeError, AttributeError): return  # no readable snapshot: nothing to lose
+    if n > 0:
+        raise MemoryStoreError(f"the memory database {str(db)!r} is {'empty' if db.exists() else 'missing'}, but the index in "
+                               f"{str(snap)!r} holds {n} nodes of it: restore the database from a backup (nothing was changed), "
+                               f"or move the index directory away to start an empty memory here")
 
 # %% ../nbs/04_memory.ipynb #30b0ae8d
 @patch
@@ -818,20 +854,25 @@ def snapshot(self:Memory):
     try: self.store.prune_changes(self.cfg.change_log_keep)
     except MemoryStoreError as e: log.warning("memory: the change log was not pruned: %s", e)
 
+def _remove(p: Path):
+    "Remove `p` whatever it is (a directory tree, a file, a link); nothing if it is not there."
+    if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+    elif p.exists() or p.is_symlink(): p.unlink()
+
 @patch
 def _write_snapshot(self:Memory):
     with self._dir_lock():
         tmp = self.path / f'{self.INDEX_DIR}.tmp{os.getpid()}'
-        if tmp.exists(): shutil.rmtree(tmp)
+        _remove(tmp)
         self.index.save(tmp)
         (tmp / 'memory_checkpoint.json').write_text(json.dumps(
             dict(checkpoint=int(self._next_slot - 1), count=len(self.index), at=time.time(), store_id=self.store.store_id)))
         old = self.path / (self.INDEX_DIR + '.old')
-        if old.exists(): shutil.rmtree(old)
+        _remove(old)
         dst = self.path / self.INDEX_DIR
-        if dst.exists(): dst.rename(old)
+        if dst.exists() or dst.is_symlink(): dst.rename(old)
         tmp.rename(dst)
-        if old.exists(): shutil.rmtree(old)
+        _remove(old)
         self._writes_since_snapshot = 0
 
 @patch
@@ -1195,15 +1236,19 @@ def _prepare_item(it: dict, pos: int) -> dict:
     unknown = set(it) - {'text', 'type', 'namespace', 'source', 'metadata', 'vector', 'quality'}
     if unknown: raise InvalidInputError(f"item {pos} has unknown field(s) {sorted(unknown)}")
     text = _check_text(it.get('text'), f"text of item {pos}")
-    ns = it.get('namespace') or 'global'
+    ns = it.get('namespace')
+    ns = 'global' if ns is None else ns  # (an empty one is refused, as a query's is: it names no namespace)
     _check_namespace(ns)
     md = it.get('metadata') or {}
     if not isinstance(md, dict): raise InvalidInputError(f"metadata of item {pos} must be a dict, got {type(md).__name__}")
+    try: json.dumps(md)
+    except (TypeError, ValueError) as e: raise InvalidInputError(f"metadata of item {pos} cannot be stored as JSON: {e}") from None
     q = it.get('quality', 0.5)
     if q is None: q = 0.5
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
         raise InvalidInputError(f"quality of item {pos} must be a number in [0, 1], got {q!r}")
     src = it.get('source')
+    if src is not None: check_unicode(str(src), f"source of item {pos}")
     return dict(text=text, type=NodeType.parse(it.get('type') or NodeType.DOCUMENT), namespace=ns,
                 source=None if src is None else str(src), metadata=md, vector=it.get('vector'), quality=float(q))
 

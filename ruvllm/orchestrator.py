@@ -198,6 +198,7 @@ def _load_state(self: RuvLLM):
 @patch
 def save(self: RuvLLM):
     "Persist router, replay buffer, attention, cache, sessions and counters (memory writes are durable already)."
+    if self.memory.closed: self._check_open()  # (`close` saves once more before it closes the memory)
     with self._lock:
         st = self.store
         if self._attention_trained: self.publish('attention'); self._attention_trained = False
@@ -356,7 +357,7 @@ def _learn_from_many(self: RuvLLM, todo):  # (record, cache its answer, its quer
     each request taken from `todo` just before its own), then each one's access and cache entry."""
     c, seen = self.cfg, []
     def pairs():
-        for t in todo: seen.append(t); yield t[0], t[0].self_quality
+        for t in todo: seen.append(t); yield t[0], 0.0 if t[0].cut else t[0].self_quality  # a cut answer is no Q&A to keep
     if c.learning.enabled:
         for (rec, _, _), nid in zip(seen, self.loop_a.write_back_many(pairs())): rec.qa_node = nid
     else: seen = list(todo)
@@ -838,7 +839,8 @@ def record_tier_failure(self: RuvLLM, routed: Routed, latency_s: float):
 @patch
 def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                query_vector: np.ndarray, *, learn: bool = True,
-               use_cache: bool = True) -> RequestRecord:  # put a well-grounded answer in the semantic cache
+               use_cache: bool = True,  # put a well-grounded answer in the semantic cache
+               cut: bool = False) -> RequestRecord:  # the answer was cut at max_tokens: neither a QAPair nor a cache entry
     "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow (`_learn_from`)."
     c, tier, used = self.cfg, routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
@@ -846,7 +848,7 @@ def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int]
     q_self = grounding_quality(answer, passages, top_sim)
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
-                        decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier))
+                        decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut)
     if not learn: return rec
     if self.writes is None: self._learn_from(rec, query_vector, use_cache)  # 'sync': on the request path
     else: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
@@ -888,8 +890,10 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     with sw('attention'): sel = self.select_passages(req.query, sg, qv, keys)
     out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
+    cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
+    use_cache = use_cache and not cut
     with sw('learning'):
-        rec = self.write_back(req, sg, built.used_ids, answer, routed, qv, learn=learn, use_cache=use_cache)
+        rec = self.write_back(req, sg, built.used_ids, answer, routed, qv, learn=learn, use_cache=use_cache, cut=cut)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total
@@ -921,9 +925,10 @@ def _cached_response(self: RuvLLM, req, sess, hit, sw) -> Response:
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
                         self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity})
     lat = sw.breakdown(); rec.latency_ms = lat.total
-    routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=float(hit.similarity),
+    conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
+    routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
                           backend='cache')
-    resp = Response(req.request_id, hit.answer, float(hit.similarity), [], routing, lat, req.session_id, True, 0, 0, req.namespace)
+    resp = Response(req.request_id, hit.answer, conf, [], routing, lat, req.session_id, True, 0, 0, req.namespace)
     with self._lock: self.counters['cache_hits'] += 1
     self._finish(req, sess, rec, resp, None, None)
     return resp
@@ -1014,6 +1019,7 @@ async def afeedback(self: RuvLLM, fb: Feedback) -> dict:
 def record(self: RuvLLM, request_id: str,
            wait: bool = True) -> RequestRecord:  # first wait for its queued write-back (never while holding `_lock`: the writer takes it)
     "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
+    self._check_open()
     if wait and self.writes is not None: self.writes.wait(request_id)
     with self._lock:
         rec = self._records.get(request_id)
@@ -1077,7 +1083,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
-    elif q >= cc.learning.quality_threshold and not rec.cached and cc.cache.enabled:
+    elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id)
 
 @patch
@@ -1165,6 +1171,7 @@ def _probe_due(self: RuvLLM, last: float, now: float) -> bool:
 @patch
 def stats(self: RuvLLM) -> dict:
     "Counters: queries, cache, memory, router rounds, loops."
+    self._check_open()
     with self._lock:
         return dict(queries=dict(self.counters), cache=self.cache.stats(), memory=self.memory.stats(),
                     router=dict(rounds=self.counters['router_rounds'], promoted=self.counters['router_promoted'], replay=len(self.replay), new_outcomes=self.loop_b.new_outcomes,

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .types import InvalidInputError
+from .types import InvalidInputError, check_unicode
 
 # %% ../nbs/01c_transcripts.ipynb #687a94df
 def parse_timestamp(value) -> tuple[str, str]:
@@ -64,7 +64,11 @@ def turn_record(obj,  # one parsed JSONL line
     said = f"{speaker}: {text.strip()}"
     md = {k: v for k, v in obj.items() if k not in TURN_FIELDS}
     md.update(speaker=speaker, timestamp=iso, session=session, turn_id=tid, conversation=conv)
-    return dict(text=f"[{day}] {said}" if day else said, source=f"{conv}-s{session}", metadata=md)
+    rec = dict(text=f"[{day}] {said}" if day else said, source=f"{conv}-s{session}", metadata=md)
+    for k in ('text', 'source'): check_unicode(rec[k], f"{where}: the turn's {k}")  # what the store will write: checked before any turn is
+    try: json.dumps(md)
+    except (TypeError, ValueError) as e: raise InvalidInputError(f"{where}: a field cannot be stored as JSON: {e}") from None
+    return rec
 
 # %% ../nbs/01c_transcripts.ipynb #aef06d1d
 def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['CONTEXT_BINS', 'STAGES', 'InvalidInputError', 'EmbeddingError', 'VectorIndexError', 'MemoryStoreError', 'RouterError',
            'InferenceError', 'ModelNotFoundError', 'BackendUnavailableError', 'ContextOverflowError', 'UnknownIdError',
-           'OverloadedError', 'ModelTier', 'NodeType', 'EdgeType', 'new_id', 'Constraints', 'Request', 'Source',
-           'RoutingInfo', 'LatencyBreakdown', 'Response', 'Feedback', 'Turn', 'Session']
+           'OverloadedError', 'ModelTier', 'NodeType', 'EdgeType', 'new_id', 'check_unicode', 'Constraints', 'Request',
+           'Source', 'RoutingInfo', 'LatencyBreakdown', 'Response', 'Feedback', 'Turn', 'Session']
 
 # %% ../nbs/01_types.ipynb #40ba3a7d
 import dataclasses, time, typing, uuid
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
-from .config import RuvLLMError, ConfigError
+from .config import RuvLLMError, ConfigError, MAX_TOKENS, is_finite
 
 # %% ../nbs/01_types.ipynb #3500d753
 class InvalidInputError(RuvLLMError, ValueError):
@@ -130,6 +130,19 @@ def _check_unit(name, v, lo=0.0, hi=1.0):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi):
         raise InvalidInputError(f"{name} must be a number in [{lo}, {hi}], got {v!r}")
 
+# %% ../nbs/01_types.ipynb #0b7d3f52
+def check_unicode(s: str,  # text that will be stored, embedded or sent as UTF-8
+                  what: str = 'text',  # its name in the error message, e.g. 'query'
+                 ) -> str:
+    "`s` unchanged if it encodes as UTF-8; else `InvalidInputError` naming `what` and its first lone surrogate."
+    if s.isascii(): return s  # the common case, without encoding
+    try: s.encode('utf-8')
+    except UnicodeEncodeError as e:
+        raise InvalidInputError(f"{what} is not valid Unicode (a lone surrogate {s[e.start]!r} at position {e.start}); "
+                                "send the text as UTF-8") from None
+    return s
+
+
 # %% ../nbs/01_types.ipynb #aef6df41
 CONTEXT_BINS = (256, 512, 1024, 2048, 4096)
 
@@ -146,12 +159,13 @@ class Constraints(_Record):
 
     def __post_init__(self):
         if self.force_model is not None: self.force_model = ModelTier.parse(self.force_model)
-        if self.max_latency_ms is not None and (isinstance(self.max_latency_ms, bool) or not isinstance(self.max_latency_ms, (int, float)) or self.max_latency_ms <= 0):
-            raise InvalidInputError(f"max_latency_ms must be a number > 0, got {self.max_latency_ms!r}")
-        if self.max_tokens is not None and (isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1):
-            raise InvalidInputError(f"max_tokens must be an integer >= 1, got {self.max_tokens!r}")
+        if self.max_latency_ms is not None and not (is_finite(self.max_latency_ms) and self.max_latency_ms > 0):
+            raise InvalidInputError(f"max_latency_ms must be a finite number > 0, got {self.max_latency_ms!r}")
+        if self.max_tokens is not None and (isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or not 1 <= self.max_tokens <= MAX_TOKENS):
+            raise InvalidInputError(f"max_tokens must be an integer in [1, {MAX_TOKENS}] (config.MAX_TOKENS), got {self.max_tokens!r}")
         _check_unit('temperature', self.temperature, 0.0, 2.0)
-        _check_unit('top_p', self.top_p, 0.0, 1.0)
+        if self.top_p is not None and (isinstance(self.top_p, bool) or not isinstance(self.top_p, (int, float)) or not 0 < self.top_p <= 1):
+            raise InvalidInputError(f"top_p must be a number in (0, 1] (0 would keep no token), got {self.top_p!r}")
         if self.force_context is not None and (isinstance(self.force_context, bool) or not isinstance(self.force_context, int) or self.force_context < 1):
             raise InvalidInputError(f"force_context must be a positive integer number of tokens, got {self.force_context!r}")
         if not isinstance(self.no_cache, bool): raise InvalidInputError(f"no_cache must be true or false, got {self.no_cache!r}")
@@ -168,8 +182,16 @@ class Request(_Record):
     def __post_init__(self):
         if not isinstance(self.query, str): raise InvalidInputError(f"query must be a string, got {type(self.query).__name__}")
         if not self.query.strip(): raise InvalidInputError("query is empty; ask a question with at least one non-space character")
+        check_unicode(self.query, 'query')
         if not isinstance(self.namespace, str) or not self.namespace.strip():
             raise InvalidInputError(f"namespace must be a non-empty string, got {self.namespace!r}")
+        check_unicode(self.namespace, 'namespace')
+        if self.session_id is not None:
+            if not isinstance(self.session_id, str): raise InvalidInputError(f"session_id must be a string or None, got {self.session_id!r}")
+            check_unicode(self.session_id, 'session_id')
+        if not isinstance(self.request_id, str) or not self.request_id.strip():
+            raise InvalidInputError(f"request_id must be a non-empty string, got {self.request_id!r}")
+        check_unicode(self.request_id, 'request_id')
         if self.constraints is None: self.constraints = Constraints()
 
 # %% ../nbs/01_types.ipynb #786c67a4
@@ -247,11 +269,13 @@ class Feedback(_Record):
     def __post_init__(self):
         if not isinstance(self.request_id, str) or not self.request_id.strip():
             raise InvalidInputError(f"request_id must be a non-empty string, got {self.request_id!r}")
+        check_unicode(self.request_id, 'request_id')
         if self.rating is not None and (isinstance(self.rating, bool) or not isinstance(self.rating, int) or not 1 <= self.rating <= 5):
             raise InvalidInputError(f"rating must be an integer from 1 to 5, got {self.rating!r}")
         if self.correction is not None:
             if not isinstance(self.correction, str): raise InvalidInputError(f"correction must be a string, got {type(self.correction).__name__}")
             if not self.correction.strip(): raise InvalidInputError("correction is empty; give the right answer or leave it out")
+            check_unicode(self.correction, 'correction')
         if self.task_success is not None and not isinstance(self.task_success, bool):
             raise InvalidInputError(f"task_success must be true or false, got {self.task_success!r}")
         if self.rating is None and self.correction is None and self.task_success is None:
