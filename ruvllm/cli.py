@@ -6,12 +6,13 @@
 __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'READERS', 'FEEDBACK_PROMPT', 'SUBCOMMANDS',
            'INGEST_FORMATS', 'UsageError', 'error_line', 'parse_override', 'load_config', 'read_txt', 'read_md',
            'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer', 'parse_feedback',
-           'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'demo_loop', 'subcommand',
-           'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts', 'cmd_ingest', 'cmd_learn',
-           'cmd_stats', 'cmd_migrate', 'needs_extra', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
+           'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'check_utf8', 'demo_loop',
+           'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts', 'cmd_ingest',
+           'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra', 'check_listen', 'cmd_serve', 'cmd_bench', 'main',
+           'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
-import argparse, contextlib, inspect, io, json, logging, os, re, sys, time, tomllib, traceback
+import argparse, contextlib, errno, inspect, io, json, logging, os, re, socket, sys, time, tomllib, traceback
 from pathlib import Path
 from typing import TextIO
 
@@ -121,6 +122,14 @@ def read_md(path: Path,  # a UTF-8 Markdown file
     flush()
     return out
 
+# %% ../nbs/14_cli.ipynb #f465cce2
+from .types import NAMESPACE_RULE, check_namespace  # the HTTP API's rule, one copy for both
+
+def _short(v, n: int = 40) -> str:
+    r = repr(v)
+    return r if len(r) <= n else r[:n - 3] + '...'
+
+
 # %% ../nbs/14_cli.ipynb #a776ebfd
 _JSONL_FIELDS = ('text', 'namespace', 'type', 'source', 'quality', 'metadata')
 
@@ -140,8 +149,7 @@ def read_jsonl(path: Path,  # one JSON object per line
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {_short(text)}")
         ns = obj.get('namespace', namespace)
-        if not isinstance(ns, str) or not ns.strip() or len(ns) > 128:
-            raise InvalidInputError(f"{where}: \"namespace\" must be a non-empty string of at most 128 characters, got {_short(ns)}")
+        check_namespace(ns, f'{where}: "namespace"')
         try: t = NodeType.parse(obj.get('type', type))
         except InvalidInputError as e: raise InvalidInputError(f"{where}: \"type\": {e}") from None
         q = obj.get('quality', 0.5)
@@ -157,10 +165,6 @@ def read_jsonl(path: Path,  # one JSON object per line
 
 def _json_kind(v) -> str:
     return {list: 'array', str: 'string', bool: 'boolean', int: 'number', float: 'number', type(None): 'null'}.get(type(v), type(v).__name__)
-
-def _short(v, n: int = 40) -> str:
-    r = repr(v)
-    return r if len(r) <= n else r[:n - 3] + '...'
 
 # %% ../nbs/14_cli.ipynb #71bb3624
 READERS = {'.txt': read_txt, '.md': read_md, '.markdown': read_md, '.jsonl': read_jsonl}
@@ -210,10 +214,14 @@ def format_answer(r: Response) -> str:
     "The answer and its provenance line."
     return f"{r.text}\n  {provenance(r)}\n"
 
+_NUMBER = re.compile(r'[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)')
+
 def parse_feedback(request_id: str, text: str) -> Feedback:
-    "The demo's feedback answer: `1`–`5` is a rating; anything else is a correction (`=3` corrects with the text `3`)."
+    "The demo's feedback answer: `1`–`5` is a rating; another bare number is refused; anything else is a correction (`=3` corrects with `3`)."
     t = text.strip()
     if t in ('1', '2', '3', '4', '5'): return Feedback(request_id, rating=int(t))
+    if _NUMBER.fullmatch(t):
+        raise InvalidInputError(f"{t} is not a rating: rate 1-5, or type a correction (={t} to correct with a number)")
     if t.startswith('='): t = t[1:].strip()
     return Feedback(request_id, correction=t)
 
@@ -312,21 +320,40 @@ def describe_learn(name: str, result, replay_size: int | None = None) -> str:
                          for r in result)
     raise InvalidInputError(f"loop must be 'A', 'B' or 'C', got {name!r}")
 
+# %% ../nbs/14_cli.ipynb #5319f372
+def _shown(text: str) -> str:
+    "`text` printable: each byte that was not UTF-8 (kept by Python as a lone surrogate) written as `\\xNN`."
+    return ''.join(f"\\x{ord(c) - 0xdc00:02x}" if 0xdc80 <= ord(c) <= 0xdcff else
+                   f"\\u{ord(c):04x}" if 0xd800 <= ord(c) <= 0xdfff else c for c in text)
+
+def check_utf8(text: str,  # an argument or a line read, as Python decoded it
+               what: str = 'input') -> str:  # what the error calls it
+    "`text` if it came from valid UTF-8; else `InvalidInputError` showing `what`, the first bad byte and where it is."
+    try: text.encode('utf-8')
+    except UnicodeEncodeError as e:
+        c = ord(text[e.start])
+        bad = f"byte 0x{c - 0xdc00:02x}" if 0xdc80 <= c <= 0xdcff else f"lone surrogate U+{c:04X}"
+        shown = _shown(text)
+        raise InvalidInputError(f"input is not valid UTF-8: {what} '{shown if len(shown) <= 40 else shown[:37] + '...'}' "
+                                f"has the {bad} at character {e.start + 1}; send UTF-8 text") from None
+    return text
+
 # %% ../nbs/14_cli.ipynb #c606639e
 FEEDBACK_PROMPT = "rate 1-5, or type a correction, Enter to skip: "
 _QUIT = ('quit', 'exit', ':q')
 
 def _line_reader(inp: TextIO, out: TextIO, tty: bool):
     "`ask(prompt) -> line`: `input()` on a terminal; else a line from `inp`, echoed after its prompt. `EOFError` at the end."
+    if hasattr(inp, 'reconfigure'): inp.reconfigure(errors='surrogateescape')  # a line that is not UTF-8 is read, then refused
     def ask(prompt: str) -> str:
         if tty:
-            try: return input(prompt)
+            try: return check_utf8(input(prompt), 'the line')
             except EOFError: out.write('\n'); raise
         out.write(prompt); out.flush()
         line = inp.readline()
         if not line: out.write('\n'); raise EOFError
-        line = line.rstrip('\r\n'); out.write(line + '\n')
-        return line
+        line = line.rstrip('\r\n'); out.write(_shown(line) + '\n')
+        return check_utf8(line, 'the line')
     return ask
 
 # %% ../nbs/14_cli.ipynb #3ca11cf7
@@ -346,6 +373,7 @@ def demo_loop(llm,  # an open `RuvLLM`
     while True:
         try: q = ask('> ').strip()
         except EOFError: break
+        except InvalidInputError as e: print(error_line(e), file=err); continue  # a line that is not UTF-8
         if not q: continue
         if q.lower() in _QUIT: break
         try: r = write_stream(llm.query_stream(q, session=sess, namespace=namespace), out)  # printed as generated
@@ -354,6 +382,7 @@ def demo_loop(llm,  # an open `RuvLLM`
         n['questions'] += 1
         try: a = ask(FEEDBACK_PROMPT).strip()
         except EOFError: break
+        except InvalidInputError as e: print(error_line(e), file=err); continue
         if not a: continue
         if a.lower() in _QUIT: break
         try:
@@ -398,6 +427,10 @@ def _node_type(v: str) -> NodeType:
     try: return NodeType.parse(v)
     except InvalidInputError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
+def _namespace(v: str) -> str:
+    try: return check_namespace(v)
+    except InvalidInputError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
 # %% ../nbs/14_cli.ipynb #cc16659c
 SUBCOMMANDS: dict[str, tuple] = {}  # name -> (run, options, help, description), in registration order
 
@@ -437,7 +470,7 @@ def _json(obj) -> str: return json.dumps(obj, indent=2, default=str, ensure_asci
 
 # %% ../nbs/14_cli.ipynb #ef957c71
 def _demo_options(p):
-    p.add_argument('--namespace', default='global', help="namespace to ask in (default: global)")
+    p.add_argument('--namespace', default='global', type=_namespace, help="namespace to ask in (default: global)")
     p.add_argument('--session', action='store_true', help="one conversation: earlier turns go into the context")
 
 @subcommand('demo', "interactive demo: ask, see the answer and its provenance, rate or correct it", options=_demo_options)
@@ -449,7 +482,7 @@ def cmd_demo(args, cfg: Config) -> int:
 # %% ../nbs/14_cli.ipynb #6d194093
 def _ask_options(p):
     p.add_argument('question', help="the question")
-    p.add_argument('--namespace', default='global', help="namespace to ask in (default: global)")
+    p.add_argument('--namespace', default='global', type=_namespace, help="namespace to ask in (default: global)")
     p.add_argument('--tier', choices=TIERS, help="force this model tier instead of the router's choice")
     p.add_argument('--no-cache', action='store_true', help="do not answer from the semantic cache")
     p.add_argument('--json', action='store_true', help="print the whole Response as JSON")
@@ -497,7 +530,8 @@ def split_transcripts(paths: list[str],  # files or directories, as for `collect
 # %% ../nbs/14_cli.ipynb #09668f76
 def _ingest_options(p):
     p.add_argument('paths', nargs='+', metavar='PATH', help="files or directories")
-    p.add_argument('--namespace', default='global', help="namespace for the records (a JSONL line's own \"namespace\" wins)")
+    p.add_argument('--namespace', default='global', type=_namespace,
+                   help="namespace for the records: 1-64 of A-Z a-z 0-9 _ . : - (a JSONL line's own \"namespace\" wins)")
     p.add_argument('--type', default='Document', type=_node_type, metavar='TYPE',
                    help=f"node type ({', '.join(t.value for t in NodeType)}; default Document)")
     p.add_argument('--format', default='auto', choices=INGEST_FORMATS,
@@ -611,6 +645,23 @@ def needs_extra(extra: str):
             raise RuvLLMError(f"this installation of ruvllm has no {e.name} module; reinstall or update ruvllm") from None
         raise
 
+# %% ../nbs/14_cli.ipynb #b144ef45
+def check_listen(host: str,  # bind address: an IP address or a name this machine resolves
+                 port: int):  # TCP port (0: any free one)
+    "Raise `InvalidInputError` if the server could not listen on `host`:`port` (the host does not resolve, the port is taken, ...)."
+    try: addrs = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        raise InvalidInputError(f"cannot resolve host {host!r} ({getattr(e, 'strerror', None) or e}); --host takes an "
+                                f"IP address (127.0.0.1, 0.0.0.0) or a name this machine resolves") from None
+    for family, kind, proto, _, addr in addrs:
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try: s.bind(addr)
+            except OSError as e:
+                hint = '; stop the program using it or choose another --port' if e.errno == errno.EADDRINUSE else ''
+                raise InvalidInputError(f"cannot listen on {host}:{port}: {(e.strerror or str(e)).lower()}{hint}") from None
+
 # %% ../nbs/14_cli.ipynb #5d0baf06
 def _serve_options(p):
     p.add_argument('--host', help="bind address (default: server.host, 127.0.0.1)")
@@ -621,6 +672,7 @@ def cmd_serve(args, cfg: Config) -> int:
     host = args.host if args.host is not None else cfg.server.host
     port = args.port if args.port is not None else cfg.server.port
     cfg = ConfigBuilder(cfg).set('server.host', host).set('server.port', port).build()  # validates host and port
+    check_listen(host, port)  # before the model loads
     with needs_extra('server'):
         from ruvllm.server import serve
         print(f"ruvllm: serving {cfg.system.db_path} on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr)
@@ -691,6 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = '--debug' in argv
     with _logging_to_stderr(debug):
         try:
+            for a in argv: check_utf8(a, 'argument')  # before anything is stored or printed with it
             try: args = build_parser().parse_args(argv)
             except SystemExit as e:  # --help and --version print and "exit"
                 return e.code if isinstance(e.code, int) else EXIT_OK

@@ -34,7 +34,7 @@ class Generation:
     text: str  # the answer
     prompt_tokens: int  # tokens of the rendered prompt (chat template included)
     completion_tokens: int  # tokens generated
-    finish_reason: str  # 'stop' (the model ended, or a stop string) | 'length' (max_tokens reached)
+    finish_reason: str  # 'stop' (the model ended, or a stop string) | 'length' (max_tokens reached: cut, never complete)
     timings: dict = field(default_factory=dict)  # ms: 'ttft_ms', 'total_ms', 'queue_ms'; and 'tokens_per_s'
     backend: str = ''  # name of the backend that produced it
     exact_usage: bool = True  # False when token counts are estimates
@@ -249,7 +249,9 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
 
 # %% ../nbs/07_inference.ipynb #f99b4469
-def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True) -> Generation:
+def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,
+            budget: int | None = None) -> Generation:  # the call's max_tokens: an estimated count of a cut answer is this
+    if finish == 'length' and not exact and budget is not None: n = max(n, budget)  # the budget ran out
     t_end = time.perf_counter()
     total = (t_end - t0) * 1000
     return Generation(text, prompt_tokens, n, finish,
@@ -292,7 +294,7 @@ def _pieces(self: ExtractiveBackend, answer, max_tokens, stops, prompt_tokens, t
         if scanner.stopped: break
     tail = scanner.flush()
     if tail: t_first = t_first or time.perf_counter(); parts.append(tail); yield tail
-    yield _finish(''.join(parts), prompt_tokens, n, finish, t0, t_first, 0.0, self.name, exact=False)
+    yield _finish(''.join(parts), prompt_tokens, n, finish, t0, t_first, 0.0, self.name, exact=False, budget=max_tokens)
 
 @patch
 def generate(self: ExtractiveBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
@@ -738,51 +740,72 @@ def _open(self: OpenAIBackend, data: bytes, stream: bool, read: bool):
                                   f"{self.retries + 1} attempt(s); last error: {last}. Is the server running "
                                   f"and the URL right?")
 
+# %% ../nbs/07_inference.ipynb #e668308e
+def _kind(x) -> str: return 'null' if x is None else f"a {type(x).__name__}"
+
+def _reply_choices(d, url: str, part: str) -> list[dict]:
+    "The `choices` of a parsed answer (`part='message'`) or streamed chunk (`part='delta'`), checked; `InferenceError` naming what is not OpenAI's shape."
+    def bad(what): return InferenceError(f"{url} sent a reply that is not an OpenAI chat completion: {what} (got {str(d)[:200]})")
+    if not isinstance(d, dict): raise bad(f"the reply is {_kind(d)}, not an object")
+    choices = d.get('choices')
+    if part == 'delta' and choices is None: choices = []
+    if not isinstance(choices, list) or (part == 'message' and not choices):
+        raise bad(f"'choices' is {_kind(choices)}, not a {'non-empty ' if part == 'message' else ''}list")
+    for i, ch in enumerate(choices):
+        if not isinstance(ch, dict): raise bad(f"choices[{i}] is {_kind(ch)}, not an object")
+        m = ch.get(part)
+        if (m is not None or (part == 'message' and i == 0)) and not isinstance(m, dict):
+            raise bad(f"choices[{i}].{part} is {_kind(m)}, not an object")
+        if m and m.get('content') is not None and not isinstance(m['content'], str):
+            raise bad(f"choices[{i}].{part}.content is {_kind(m['content'])}, not a string")
+        if ch.get('finish_reason') is not None and not isinstance(ch['finish_reason'], str):
+            raise bad(f"choices[{i}].finish_reason is {_kind(ch['finish_reason'])}, not a string")
+    if d.get('usage') is not None and not isinstance(d['usage'], dict): raise bad(f"'usage' is {_kind(d['usage'])}, not an object")
+    return choices
+
+def _exact_usage(usage) -> tuple[int, int] | None:
+    "(prompt, completion) tokens from a reply's `usage`, or None when it holds no such pair of counts (they are then estimated)."
+    pt, ct = (usage.get('prompt_tokens'), usage.get('completion_tokens')) if isinstance(usage, dict) else (None, None)
+    return (pt, ct) if all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (pt, ct)) else None
+
 # %% ../nbs/07_inference.ipynb #6e4ab725
 @patch
 def generate(self: OpenAIBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
     "One non-streaming chat completion (`ttft_ms` equals `total_ms`: the text arrives at once)."
     t0 = time.perf_counter()
     d = self._open(self._body(messages, max_tokens, temperature, top_p, stop, seed, False), stream=False, read=True)
-    try:
-        choice = d['choices'][0]
-        text = choice['message'].get('content') or ''
-    except (KeyError, IndexError, TypeError, AttributeError):
-        raise InferenceError(f"{self.url} answered without choices[0].message: {str(d)[:300]}") from None
-    usage = d.get('usage') or {}
-    exact = 'prompt_tokens' in usage and 'completion_tokens' in usage
-    pt = usage['prompt_tokens'] if exact else self.count_message_tokens(messages)
-    ct = usage['completion_tokens'] if exact else self.count_tokens(text)
-    return _finish(text, pt, ct, choice.get('finish_reason') or 'stop', t0, None, 0.0, self.name, exact)
+    choice = _reply_choices(d, self.url, 'message')[0]
+    text = choice['message'].get('content') or ''
+    usage = _exact_usage(d.get('usage'))
+    pt, ct = usage or (self.count_message_tokens(messages), self.count_tokens(text))
+    return _finish(text, pt, ct, choice.get('finish_reason') or 'stop', t0, None, 0.0, self.name, usage is not None, max_tokens)
 
 @patch
 def stream(self: OpenAIBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None):
     "Yield text pieces as the server streams them (SSE), then the `Generation`."
     t0 = time.perf_counter()
     resp = self._open(self._body(messages, max_tokens, temperature, top_p, stop, seed, True), stream=True, read=False)
-    return self._events(resp, messages, t0)
+    return self._events(resp, messages, t0, max_tokens)
 
 @patch
-def _json_events(self: OpenAIBackend, resp, messages, t0):
+def _json_events(self: OpenAIBackend, resp, messages, t0, max_tokens=None):
     "The pieces of a server that answered a stream request with one JSON body: its text, then the `Generation`."
     try: d = json.loads(resp.read())
     except (ValueError, OSError) as e: raise InferenceError(f"{self.url} answered a stream request with bad JSON: {e}") from None
     finally: resp.close()
-    ch = (d.get('choices') or [{}])[0]
-    text = (ch.get('message') or {}).get('content') or ''
+    ch = _reply_choices(d, self.url, 'message')[0]
+    text = ch['message'].get('content') or ''
     t_first = time.perf_counter()
     if text: yield text
-    u = d.get('usage') or {}
-    exact = 'prompt_tokens' in u and 'completion_tokens' in u
-    yield _finish(text, u['prompt_tokens'] if exact else self.count_message_tokens(messages),
-                  u['completion_tokens'] if exact else self.count_tokens(text),
-                  ch.get('finish_reason') or 'stop', t0, t_first, 0.0, self.name, exact)
+    usage = _exact_usage(d.get('usage'))
+    pt, ct = usage or (self.count_message_tokens(messages), self.count_tokens(text))
+    yield _finish(text, pt, ct, ch.get('finish_reason') or 'stop', t0, t_first, 0.0, self.name, usage is not None, max_tokens)
 
 # %% ../nbs/07_inference.ipynb #d9e04d37
 @patch
-def _events(self: OpenAIBackend, resp, messages, t0):
+def _events(self: OpenAIBackend, resp, messages, t0, max_tokens=None):
     if 'json' in (resp.headers.get('Content-Type') or ''):  # a server that ignored stream=True
-        yield from self._json_events(resp, messages, t0)
+        yield from self._json_events(resp, messages, t0, max_tokens)
         return
     parts, chunks, finish, usage, t_first = [], 0, 'stop', None, None
     try:
@@ -793,9 +816,11 @@ def _events(self: OpenAIBackend, resp, messages, t0):
             if payload == '[DONE]': break
             try: d = json.loads(payload)
             except ValueError: raise InferenceError(f"{self.url} streamed a line that is not JSON: {payload[:200]!r}") from None
-            if 'error' in d: raise InferenceError(f"{self.url} reported an error mid-stream: {_server_message(payload.encode())}")
+            if isinstance(d, dict) and 'error' in d:
+                raise InferenceError(f"{self.url} reported an error mid-stream: {_server_message(payload.encode())}")
+            choices = _reply_choices(d, self.url, 'delta')
             if d.get('usage'): usage = d['usage']
-            for ch in d.get('choices') or []:
+            for ch in choices:
                 piece = (ch.get('delta') or {}).get('content')
                 if piece:
                     chunks += 1
@@ -806,10 +831,9 @@ def _events(self: OpenAIBackend, resp, messages, t0):
         raise BackendUnavailableError(f"the stream from {self.url} broke after {chunks} piece(s): {e}") from None
     finally: resp.close()
     text = ''.join(parts)
-    exact = bool(usage) and 'prompt_tokens' in usage and 'completion_tokens' in usage
-    pt = usage['prompt_tokens'] if exact else self.count_message_tokens(messages)
-    ct = usage['completion_tokens'] if exact else chunks
-    yield _finish(text, pt, ct, finish, t0, t_first, 0.0, self.name, exact)
+    counts = _exact_usage(usage)
+    pt, ct = counts or (self.count_message_tokens(messages), chunks)
+    yield _finish(text, pt, ct, finish, t0, t_first, 0.0, self.name, counts is not None, max_tokens)
 
 # %% ../nbs/07_inference.ipynb #25f6db9a
 @dataclass
@@ -919,6 +943,7 @@ class ModelPool:
         self._lru: OrderedDict[str, LlamaCppBackend] = OrderedDict()  # loaded local models, least recent first
         self.evictions = 0
         self._closed = False
+        self._thread = threading.local()  # `tiers_used` lists of the calling thread
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
@@ -949,6 +974,7 @@ def cost(self: ModelPool, tier) -> float:
 def get(self: ModelPool, tier) -> LLMBackend:
     "The backend serving `tier`, loaded and ready (built and loaded on first use)."
     spec = self.spec(tier)
+    if (used := getattr(self._thread, 'used', None)) is not None: used.append(_tier_name(tier))  # `tiers_used`
     with self._lock:
         if self._closed: raise InferenceError("this ModelPool is closed")
         b = self._backends.get(spec)
@@ -977,6 +1003,16 @@ def _loaded(self: ModelPool, spec, b):
     "A backend (re)loaded itself: count it (the backend's hook)."
     with self._lock:
         if not self._closed: self._admit(spec, b)
+
+# %% ../nbs/07_inference.ipynb #e40e7aee
+@patch
+@contextlib.contextmanager
+def tiers_used(self: ModelPool):
+    "A list, filled while the block runs, of the tiers whose backends the calling thread gets from this pool (`get`), in order."
+    outer = getattr(self._thread, 'used', None)
+    self._thread.used = used = []
+    try: yield used
+    finally: self._thread.used = outer
 
 # %% ../nbs/07_inference.ipynb #3b08ab9d
 @patch

@@ -663,7 +663,7 @@ def _check_namespace(ns):
     check_unicode(ns, 'namespace')
 
 def _check_id(i) -> int:
-    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < 2**63:
         raise InvalidInputError(f"a node id must be a non-negative integer, got {i!r}")
     return int(i)
 

@@ -76,6 +76,8 @@ class RuvLLM:
                  *, embedder=None,  # override the configured embedder (tests)
                  pool: ModelPool | None = None,  # override the model pool (tests)
                  start_scheduler: bool | None = None):  # default: `learning.enabled`
+        if config is not None and not isinstance(config, Config):
+            raise ConfigError(f"config must be a Config (Config.load(path), or Config.builder()...build()), got {type(config).__name__}")
         self.cfg = (config or Config.load()).validate()
         c = self.cfg
         self._closed = True
@@ -246,7 +248,7 @@ def state_versions(self: RuvLLM) -> dict:
 @patch
 def publish(self: RuvLLM, name: str) -> int:
     "Write this process's `name` ('router' or 'attention') as a new version, for every process on the store; returns it."
-    if name not in ('router', 'attention'): raise ValueError(f"cannot publish {name!r}: 'router' or 'attention'")
+    if name not in ('router', 'attention'): raise InvalidInputError(f"cannot publish {name!r}: 'router' or 'attention'")
     blob = _to_blob(self.router) if name == 'router' else self.attention.to_bytes()
     with self._lock, self.store.tx():  # read the versions, write the blob and the bumped number: one transaction, one writer
         v = self.state_versions(); v[name] = max(v.get(name, 0), self._versions.get(name, 0)) + 1
@@ -464,7 +466,10 @@ def ingest(self: RuvLLM,
     if isinstance(items, (str, bytes)):
         raise InvalidInputError(f"items must be a list of texts or records, or a Path to a chat transcript; "
                                 f"got a single string {str(items)[:40]!r}")
+    if not isinstance(items, os.PathLike) and not hasattr(items, '__iter__'):
+        raise InvalidInputError(f"items must be a list (or stream) of texts or records, or a Path to a chat transcript; got {items.__class__.__name__}")  # (`type` is the node type here)
     if isinstance(items, os.PathLike):
+        if not Path(items).is_file(): raise InvalidInputError(f"{items}: {'is a directory' if Path(items).is_dir() else 'no such file'}")
         if format == 'records' or (format is None and not is_transcript(items)):
             raise InvalidInputError(f"{items}: not read as a chat transcript (a .jsonl file whose first line has \"speaker\" "
                                     f"and \"text\"; pass format='chat' to force it); for other files use `ruvllm ingest`")
@@ -483,7 +488,10 @@ def ingest_chat(self: RuvLLM,
     self._check_open()
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if isinstance(turns, (str, bytes)):
+        raise InvalidInputError(f"turns must be a Path to a JSONL transcript or a list of turn dicts, got a string {str(turns)[:40]!r} (pass Path(...))")
     if isinstance(turns, os.PathLike):
+        if not Path(turns).is_file(): raise InvalidInputError(f"{turns}: {'is a directory' if Path(turns).is_dir() else 'no such file'}")
         total, stream = check_transcript(turns), iter_transcript(turns)  # pass 1 validates, pass 2 streams
     else:
         recs = list(transcript_records(turns, label='turns')); total, stream = len(recs), iter(recs)
@@ -506,7 +514,10 @@ def temporary_session(self: RuvLLM, turns: Sequence[Turn] = (),  # the conversat
     "A `Session` holding `turns`, registered for the `with` block only (queries may name it), then forgotten."
     self._check_open()
     Request("x", namespace=namespace)  # validates the namespace
-    s = Session(namespace=namespace, turns=list(turns))
+    turns = list(turns)
+    bad = next((t for t in turns if not isinstance(t, Turn)), None)
+    if bad is not None: raise InvalidInputError(f"turns must be Turn objects (Turn(query, answer)), got {type(bad).__name__} {str(bad)[:40]!r}")
+    s = Session(namespace=namespace, turns=turns)
     with self._lock: self.sessions[s.session_id] = s
     try: yield s
     finally:
@@ -788,6 +799,9 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
     info.backend = getattr(backend, 'name', tier)
     held = hold and bool(getattr(backend, 'quotes_context', False))
     max_tokens = self._max_tokens(req.constraints, tier, sw)
+    cw = getattr(backend, 'context_window', None)
+    if isinstance(cw, int) and max_tokens >= cw:
+        raise InvalidInputError(f"max_tokens {max_tokens} leaves no room for the prompt in tier {tier!r}'s {cw}-token context window; ask for fewer")
     with sw('context'): built = self.build_context(req.query, passages, backend, info.context_size, max_tokens, sess)
     with sw('generation'):
         g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held)
@@ -982,6 +996,7 @@ def _request(self: RuvLLM, text, session, namespace, constraints) -> tuple[Reque
 def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
             pieces: bool = True):  # False: only the `Response` (`query`: no per-piece work)
     "The one request path: the answer's text pieces as generated (a cached answer in one piece), then the `Response`."
+    if not isinstance(learn, bool): raise InvalidInputError(f"learn must be True or False, got {learn!r}")
     try: resp = yield from self._answer(req, sess, learn, pieces)
     except Exception:
         with self._lock: self.counters['errors'] += 1

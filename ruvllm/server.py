@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sync', 'WorkerPool', 'ConstraintsBody', 'QueryBody',
            'FeedbackBody', 'SessionBody', 'IngestItem', 'IngestBody', 'ContentPart', 'ChatMessage', 'StreamOptions',
-           'ChatCompletionBody', 'APIError', 'error_response', 'BodySizeLimit', 'Caller', 'ServerState', 'started',
-           'caller_of', 'health_routes', 'conversation_routes', 'query_events', 'stream_routes', 'memory_routes',
-           'chat_turns', 'answer_chat_stream', 'answer_chat', 'completion_response', 'completion_chunks',
-           'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
+           'ChatCompletionBody', 'APIError', 'error_response', 'InternalErrors', 'BodySizeLimit', 'Caller',
+           'ServerState', 'started', 'caller_of', 'health_routes', 'conversation_routes', 'query_events',
+           'stream_routes', 'memory_routes', 'chat_turns', 'answer_chat_stream', 'answer_chat', 'completion_response',
+           'completion_chunks', 'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
 
 # %% ../nbs/12_server.ipynb #c53deaca
 import asyncio, contextlib, dataclasses, hashlib, json, logging, math, os, re, signal, socket, subprocess, sys, tempfile, threading, time
@@ -31,14 +31,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import Config, ConfigError, RuvLLMError
-from .types import (BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
+from .types import (NAMESPACE_PATTERN, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier, OverloadedError, Response, Session, Turn, UnknownIdError)
 from .orchestrator import RuvLLM
 
 log = logging.getLogger(__name__)
 
 # %% ../nbs/12_server.ipynb #1a573582
-_NS_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,64}$')
+_NS_RE = re.compile(f'^{NAMESPACE_PATTERN}$')  # (`ruvllm.types`: the CLI checks the same rule)
 
 def _digest(key: str) -> str: return hashlib.sha256(key.encode()).hexdigest()
 
@@ -159,12 +159,12 @@ class _Body(BaseModel):
 
 class ConstraintsBody(_Body):
     "Per-request limits (see `ruvllm.types.Constraints`)."
-    max_latency_ms: float | None = Field(None, gt=0, le=3_600_000, allow_inf_nan=False)
-    max_tokens: int | None = Field(None, ge=1, le=4096)
-    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
-    top_p: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    max_latency_ms: float | None = Field(None, gt=0, le=3_600_000, allow_inf_nan=False, strict=True)
+    max_tokens: int | None = Field(None, ge=1, le=4096, strict=True)
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False, strict=True)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, strict=True)
     force_model: ModelTier | None = None
-    force_context: int | None = Field(None, ge=1, le=1_000_000)
+    force_context: int | None = Field(None, ge=1, le=1_000_000, strict=True)
     no_cache: bool = False
 
 class QueryBody(_Body):
@@ -178,7 +178,7 @@ class QueryBody(_Body):
 class FeedbackBody(_Body):
     "POST /feedback: at least one of rating, correction, task_success."
     request_id: str = Field(min_length=1, max_length=128, description="a Response's request_id (or a chat completion's id)")
-    rating: int | None = Field(None, ge=1, le=5)
+    rating: int | None = Field(None, ge=1, le=5, strict=True)
     correction: str | None = Field(None, min_length=1)
     task_success: bool | None = None
 
@@ -229,11 +229,11 @@ class ChatCompletionBody(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=256)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1, le=4096)
-    max_completion_tokens: int | None = Field(None, ge=1, le=4096)
-    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
-    top_p: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
-    n: int | None = Field(None, ge=1, le=1, description="only 1 choice is supported")
+    max_tokens: int | None = Field(None, ge=1, le=4096, strict=True)
+    max_completion_tokens: int | None = Field(None, ge=1, le=4096, strict=True)
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False, strict=True)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, strict=True)
+    n: int | None = Field(None, ge=1, le=1, strict=True, description="only 1 choice is supported")
     user: str | None = None
     # ruvllm extensions (pass them with the client's `extra_body`)
     session_id: str | None = Field(None, min_length=1, max_length=128, description="continue a ruvllm session")
@@ -297,13 +297,31 @@ def _install_error_handlers(app: FastAPI):
         if status >= 500 and kind == 'internal_error': return _internal(request, e)
         return error_response(status, kind, str(e), headers)
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # Starlette's last resort, for a failure in an outer middleware (it re-raises)
     async def _other(request, e: Exception): return _internal(request, e)
+    app.add_middleware(InternalErrors)  # everything inside: the 500 without re-raising
 
 def _internal(request, e) -> JSONResponse:
     eid = 'err_' + hashlib.sha1(f"{time.time_ns()}{id(e)}".encode()).hexdigest()[:12]
     log.error("internal error %s on %s %s", eid, request.method, request.url.path, exc_info=e)
     return error_response(500, 'internal_error', f"internal error {eid}; the server log has the details")
+
+# %% ../nbs/12_server.ipynb #76c2e98a
+class InternalErrors:
+    "ASGI middleware: an unexpected exception becomes the JSON 500 (its traceback logged) and is not re-raised into the server."
+    def __init__(self, app): self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        begun = False  # has the answer's start gone out?
+        async def send_noting_start(msg):
+            nonlocal begun
+            begun = begun or msg['type'] == 'http.response.start'
+            await send(msg)
+        try: await self.app(scope, receive, send_noting_start)
+        except Exception as e:
+            if begun: raise  # part of the answer is out: nothing can replace it
+            await _internal(Request(scope), e)(scope, receive, send)
 
 # %% ../nbs/12_server.ipynb #8cd5690e
 class BodySizeLimit:
@@ -568,7 +586,7 @@ def conversation_routes(state: ServerState) -> APIRouter:
     async def session(body: SessionBody | None = None, who: Caller = Depends(caller)) -> dict:
         "Start a conversation: `{session_id, namespace}`."
         ns = state.namespace_for(who, body.namespace if body else None)
-        sess = llm.new_session(ns)
+        sess = await state.work(llm.new_session, ns)  # it takes the RuvLLM's lock, which a worker may hold while it waits on the store
         state.count(ns, 'session')
         return dict(session_id=sess.session_id, namespace=sess.namespace)
     return router
@@ -657,11 +675,20 @@ def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
 # %% ../nbs/12_server.ipynb #4e908a7b
 def answer_chat_stream(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
                        constraints: Constraints) -> Iterator:
-    "The request id, then the answer's pieces as generated, then its `Response`: the session's turns, else `turns`, are the history."
+    "`(request id, tier)`, then the answer's pieces as generated, then its `Response`: the session's turns, else `turns`, are the history."
     if session is not None or not turns:
-        yield from started(llm.query_stream(text, session=session, namespace=namespace, constraints=constraints)); return
+        yield from _with_tier(llm, llm.query_stream(text, session=session, namespace=namespace, constraints=constraints)); return
     with llm.temporary_session(turns, namespace=namespace) as tmp:  # registered while this one query runs
-        yield from started(llm.query_stream(text, session=tmp.session_id, namespace=namespace, constraints=constraints))
+        yield from _with_tier(llm, llm.query_stream(text, session=tmp.session_id, namespace=namespace, constraints=constraints))
+
+def _with_tier(llm: RuvLLM, stream) -> Iterator:
+    "`started(stream)`, its request id paired with the tier answering (`ModelPool.tiers_used`), as the `Response` will name it."
+    with llm.pool.tiers_used() as used, contextlib.closing(started(stream)) as events:
+        rid = next(events)
+        if used: yield rid, used[-1]; yield from events; return
+        rest = list(events)  # no tier generates it (a cached answer): its text and `Response` are at hand
+        yield rid, rest[-1].routing_info.model.value
+        yield from rest
 
 def answer_chat(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
                 constraints: Constraints) -> Response:
@@ -687,9 +714,10 @@ def completion_response(r: Response, body: ChatCompletionBody, session: Session 
                               logprobs=None)], usage=_usage(r), **_completion_extra(r, session))
 
 # %% ../nbs/12_server.ipynb #1178a4a5
-async def completion_chunks(request_id: str, rest, body: ChatCompletionBody, session: Session | None, max_tokens: int | None):
+async def completion_chunks(request_id: str, model: str,  # the tier answering, which the non-streamed answer names too
+                            rest, body: ChatCompletionBody, session: Session | None, max_tokens: int | None):
     "OpenAI's server-sent chunks, each piece sent as it is generated: role, content, finish (with ruvllm's extras), usage, [DONE]."
-    cid, created, model = f"chatcmpl-{request_id}", int(time.time()), body.model
+    cid, created = f"chatcmpl-{request_id}", int(time.time())
     def chunk(delta, finish_reason=None, **kw):
         return dict(id=cid, object='chat.completion.chunk', created=created, model=model,
                     choices=[dict(index=0, delta=delta, finish_reason=finish_reason, logprobs=None)], **kw)
@@ -732,9 +760,9 @@ def openai_routes(state: ServerState) -> APIRouter:
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
-            rid, rest = await state.stream(answer_chat_stream, llm, text, turns, sess, ns, cons)
+            (rid, tier), rest = await state.stream(answer_chat_stream, llm, text, turns, sess, ns, cons)
             state.count(ns, 'chat')
-            return StreamingResponse(completion_chunks(rid, rest, body, sess, max_tokens), media_type='text/event-stream',
+            return StreamingResponse(completion_chunks(rid, tier, rest, body, sess, max_tokens), media_type='text/event-stream',
                                      headers=_SSE_HEADERS)
         r = await state.work(answer_chat, llm, text, turns, sess, ns, cons)
         state.count(ns, 'chat')

@@ -1,0 +1,32 @@
+"""The Python API refuses wrong types and impossible requests with `InvalidInputError`/`ConfigError` naming the problem (no stray TypeError, AttributeError or OverflowError)."""
+from pathlib import Path
+import pytest
+
+from ruvllm import Config, Constraints, RuvLLM
+from ruvllm.types import InvalidInputError
+from ruvllm.config import ConfigError
+
+
+@pytest.fixture
+def llm(tmp_path):
+    with RuvLLM(Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build(),
+                start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        yield llm
+
+
+def test_wrong_types_and_impossible_requests_are_named(llm, tmp_path):
+    n = len(llm.memory.live_ids())
+    for items, what in [(None, 'items must be'), (5, 'items must be'), (Path(tmp_path / 'missing.jsonl'), 'no such file'), (tmp_path, 'is a directory')]:
+        with pytest.raises(InvalidInputError, match=what): llm.ingest(items, format='chat' if isinstance(items, Path) else None, progress=False)
+    with pytest.raises(InvalidInputError, match='got a string'): llm.ingest_chat('chat.jsonl', progress=False)
+    with pytest.raises(InvalidInputError, match='Turn objects'): llm.temporary_session(['hi']).__enter__()
+    with pytest.raises(InvalidInputError, match='learn must be True or False'): llm.query("Which river?", learn='no')
+    with pytest.raises(InvalidInputError, match='leaves no room for the prompt'): llm.query("Which river?", constraints=Constraints(max_tokens=10**6))
+    with pytest.raises(InvalidInputError, match='node id'): llm.memory.get(2**70)
+    with pytest.raises(InvalidInputError, match='cannot publish'): llm.publish('cache')
+    assert len(llm.memory.live_ids()) == n  # nothing stored on the way
+
+
+def test_a_config_that_is_not_a_config_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match='config must be a Config'): RuvLLM({'system': {}})
