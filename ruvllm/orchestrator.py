@@ -187,7 +187,7 @@ def _load_state(self: RuvLLM):
     cb = st.get('cache')
     self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
     self.cache_log = CacheLog(self.cache, st, cursor=int(st.get('cache_seq') or b'0'))  # the blob holds the log up to here
-    self.sessions: dict[str, Session] = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
+    self.sessions, self._temporary = self._stored_sessions(), set()  # _temporary: `temporary_session`s, never stored
     self._records: dict[str, RequestRecord] = {}  # the latest `system.recent_requests`
     self._handed: dict[str, bytes] = {}  # request_id -> the record bytes `_finish` handed to the writer, until it reads them
     self._builders: dict[int, tuple] = {}  # backend -> (ContextBuilder, lock)
@@ -195,6 +195,35 @@ def _load_state(self: RuvLLM):
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
     self.memory.on_sync(self.refresh_state)  # reload a router/attention another process publishes
     if c.cache.enabled: self.memory.on_sync(self.cache_log.sync)  # trade cache entries and removals with the others
+
+# %% ../nbs/11_orchestrator.ipynb #e5a1c0d2
+_SESSION_KEY = 'sess:'
+
+@patch
+def _session_entry(self: RuvLLM, s: Session | None) -> dict:
+    "The store entry that keeps session `s` (none for a temporary one, or none at all)."
+    if s is None or s.session_id in self._temporary: return {}
+    return {_SESSION_KEY + s.session_id: json.dumps(s.to_dict()).encode()}
+
+@patch
+def _stored_sessions(self: RuvLLM) -> dict[str, Session]:
+    "The sessions the state blob and the `sess:` keys hold (a key is newer), oldest first."
+    out = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
+    for k in self.store.kv_keys(_SESSION_KEY):
+        raw = self.store.get(k)
+        if raw is None: continue
+        try: s = Session.from_dict(json.loads(raw))
+        except (ValueError, TypeError, KeyError) as e: log.warning("session %s is unreadable and left out: %s", k, e); continue
+        out[s.session_id] = s
+    return dict(sorted(out.items(), key=lambda kv: kv[1].created_at))
+
+@patch
+def _prune_sessions(self: RuvLLM):
+    "Forget (in RAM and in the store) the oldest sessions past `system.saved_sessions`."
+    with self._lock:
+        old = [sid for sid in self.sessions if sid not in self._temporary][:-self.cfg.system.saved_sessions]
+        for sid in old: self.sessions.pop(sid, None)
+    if old: self.store.kv_write(deletes=[_SESSION_KEY + sid for sid in old])
 
 # %% ../nbs/11_orchestrator.ipynb #e9394fec
 @patch
@@ -211,7 +240,8 @@ def save(self: RuvLLM):
         self.cache_log.sync(); seq = self.cache_log.cursor  # the blob holds at least the log up to `seq`
         blob = self.cache.to_bytes()
         with st.tx(): st.put('cache', blob); st.put('cache_seq', str(seq).encode())
-        self._state.update(counters=self.counters, sessions=[s.to_dict() for s in list(self.sessions.values())[-self.cfg.system.saved_sessions:]],
+        self._prune_sessions()
+        self._state.update(counters=self.counters, sessions=[s.to_dict() for s in self.sessions.values() if s.session_id not in self._temporary],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
         st.put('orchestrator', json.dumps(self._state).encode())
         self.memory.snapshot()
@@ -505,6 +535,7 @@ def new_session(self: RuvLLM, namespace: str = 'global') -> Session:
     s = Session(namespace=namespace)
     Request("x", namespace=namespace)  # validates the namespace
     with self._lock: self.sessions[s.session_id] = s
+    self.store.kv_write(self._session_entry(s))  # stored before it is handed out
     return s
 
 @patch
@@ -518,10 +549,10 @@ def temporary_session(self: RuvLLM, turns: Sequence[Turn] = (),  # the conversat
     bad = next((t for t in turns if not isinstance(t, Turn)), None)
     if bad is not None: raise InvalidInputError(f"turns must be Turn objects (Turn(query, answer)), got {type(bad).__name__} {str(bad)[:40]!r}")
     s = Session(namespace=namespace, turns=turns)
-    with self._lock: self.sessions[s.session_id] = s
+    with self._lock: self.sessions[s.session_id] = s; self._temporary.add(s.session_id)
     try: yield s
     finally:
-        with self._lock: self.sessions.pop(s.session_id, None)
+        with self._lock: self.sessions.pop(s.session_id, None); self._temporary.discard(s.session_id)
 
 @patch
 def _session(self: RuvLLM, session) -> Session | None:
@@ -963,11 +994,12 @@ def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs, use_cache: bo
             sess.turns.append(Turn(req.query, resp.text, req.request_id))
             if h_new is not None: sess.router_state = [float(x) for x in h_new]
     js = rec.to_json().encode()
-    if rec.writeback != 'queued': self.store.put(f'req:{req.request_id}', js); return
+    with self._lock: puts = {f'req:{req.request_id}': js, **self._session_entry(sess)}  # the turn is as durable as the record
+    if rec.writeback != 'queued': self.store.kv_write(puts); return
     if rec.feedback is None:  # the writer finds these bytes stored unless another process changed the record: no parse then
         with self._lock: self._handed[req.request_id] = js
     try:  # the record and the write-back's hand-off in one transaction, then the writer's turn
-        self.writes.submit(req.request_id, {'cache': use_cache}, puts={f'req:{req.request_id}': js})
+        self.writes.submit(req.request_id, {'cache': use_cache}, puts=puts)
     except BaseException:
         with self._lock: self._handed.pop(req.request_id, None)
         raise
@@ -1107,6 +1139,9 @@ def _feedback_session(self: RuvLLM, rec: RequestRecord, fb: Feedback):
     sess = self.sessions.get(rec.session_id) if (rec.session_id and fb.correction is not None) else None
     for t in (sess.turns if sess else []):
         if t.request_id == rec.request_id: t.correction = fb.correction
+    if sess is not None:
+        with self._lock: entry = self._session_entry(sess)
+        if entry: self.store.kv_write(entry)  # the corrected history survives a crash too
 
 @patch
 def _feedback_replay(self: RuvLLM, rec: RequestRecord, q: float):
