@@ -32,3 +32,13 @@ def pg_url(pg_server):
     yield url
     try: drop_database(url)
     except Exception: pass
+
+
+@pytest.fixture
+def cli_argv(tmp_path):
+    "`ruvllm`'s global options for a data directory in tmp_path with a config of the given TOML text: make(toml) -> argv."
+    def make(toml_text: str) -> list[str]:
+        toml = tmp_path / 'extractive.toml'
+        toml.write_text(toml_text)
+        return ['--config', str(toml), '--db', str(tmp_path / 'data')]
+    return make

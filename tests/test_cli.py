@@ -14,11 +14,9 @@ EXTRACTIVE = '[inference]\ntiers = {tiny = "extractive"}\n\n[router]\nsafe_tier 
 
 
 @pytest.fixture
-def base(tmp_path):
+def base(cli_argv):
     "Global options for an extractive-only data directory in tmp_path."
-    toml = tmp_path / 'extractive.toml'
-    toml.write_text(EXTRACTIVE)
-    return ['--config', str(toml), '--db', str(tmp_path / 'data')]
+    return cli_argv(EXTRACTIVE)
 
 
 def sh(args, stdin='', cwd=None, timeout=120, env=None):

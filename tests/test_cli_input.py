@@ -14,11 +14,9 @@ QUESTION = 'What is in the box?'
 
 
 @pytest.fixture
-def base(tmp_path):
+def base(cli_argv, tmp_path):
     "Global options for an extractive-only data directory in tmp_path, holding one fact."
-    toml = tmp_path / 'extractive.toml'
-    toml.write_text(EXTRACTIVE)
-    argv = ['--config', str(toml), '--db', str(tmp_path / 'data')]
+    argv = cli_argv(EXTRACTIVE)
     (tmp_path / 'box.txt').write_text('The box holds three red marbles.\n')
     assert run_cli([*argv, 'ingest', '--no-progress', str(tmp_path / 'box.txt')])[0] == 0
     return argv
