@@ -100,7 +100,7 @@ class MemoryRankingConfig(MemoryStoreConfig):
 @dataclass
 class MemoryConfig(MemoryRankingConfig):
     "The graph memory and its HNSW index."
-    hnsw_m: int = _f(16, at_least(2, 'an integer'), "HNSW links per node (2M on layer 0)")
+    hnsw_m: int = _f(16, between(2, 512, 'an integer'), "HNSW links per node (2M on layer 0); each node's link rows are allocated for it")
     hnsw_ef_construction: int = _f(200, at_least(1, 'an integer'), "HNSW candidate list size while building")
     hnsw_ef_search: int = _f(64, at_least(1, 'an integer'), "HNSW candidate list size while searching")
     hnsw_insert_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "HNSW inserts: 0 one node at a time; n >= 1 a batch's neighbours found on n threads (same graph for any n; more CPU)")

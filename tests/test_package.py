@@ -51,7 +51,7 @@ def test_env_override(monkeypatch):
     monkeypatch.setenv('RUVLLM_MEMORY__HNSW_M', '32')
     assert Config.load().memory.hnsw_m == 32
     monkeypatch.setenv('RUVLLM_MEMORY__HNSW_M', '1')
-    with pytest.raises(ConfigError, match=r'memory\.hnsw_m must be an integer >= 2, got 1'):
+    with pytest.raises(ConfigError, match=r'memory\.hnsw_m must be an integer in \[2, 512\], got 1'):
         Config.load()
 
 
