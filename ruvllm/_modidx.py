@@ -1913,4 +1913,5 @@ d = { 'settings': { 'branch': 'main',
                               'ruvllm.types._to_json': ('types.html#_to_json', 'ruvllm/types.py'),
                               'ruvllm.types.check_namespace': ('types.html#check_namespace', 'ruvllm/types.py'),
                               'ruvllm.types.check_unicode': ('types.html#check_unicode', 'ruvllm/types.py'),
-                              'ruvllm.types.new_id': ('types.html#new_id', 'ruvllm/types.py')}}}
+                              'ruvllm.types.new_id': ('types.html#new_id', 'ruvllm/types.py'),
+                              'ruvllm.types.visible': ('types.html#visible', 'ruvllm/types.py')}}}

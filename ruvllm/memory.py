@@ -650,11 +650,11 @@ def retrieval_stats(hits: list['Hit'], nodes: dict, edges: list) -> dict:
                 mean_edge_weight=sum(float(e.weight) for e in edges) / len(edges) if edges else 0.0)
 
 # %% ../nbs/04_memory.ipynb #5d6ea60f
-from .types import check_unicode
+from .types import check_unicode, visible
 
 def _check_text(t, what):
     if not isinstance(t, str): raise InvalidInputError(f"{what} must be a string, got {type(t).__name__}")
-    if not t.strip(): raise InvalidInputError(f"{what} is empty")
+    if not visible(t): raise InvalidInputError(f"{what} is empty")
     return check_unicode(t, what)
 
 def _check_namespace(ns):

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import Config, ConfigError, RuvLLMError
-from .types import (NAMESPACE_PATTERN, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
+from .types import (NAMESPACE_PATTERN, visible, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier, OverloadedError, Response, Session, Turn, UnknownIdError)
 from .orchestrator import RuvLLM
 
@@ -439,7 +439,7 @@ def check_query(self: ServerState, text: str):
     lim = self.cfg.server.max_query_chars
     if len(text) > lim:
         raise InvalidInputError(f"query is {len(text)} characters long; the limit is {lim} (server.max_query_chars)")
-    if not text.strip(): raise InvalidInputError("query is empty; ask a question with at least one non-space character")
+    if not visible(text): raise InvalidInputError("query is empty; ask a question with at least one visible character")
 
 @patch
 async def work(self: ServerState, fn, *a, **kw):
@@ -627,7 +627,7 @@ def memory_routes(state: ServerState) -> APIRouter:
         items = []
         for i, it in enumerate(body.items):
             text = it if isinstance(it, str) else it.text
-            if not text.strip(): raise InvalidInputError(f"items[{i}] has no text; send at least one non-space character")
+            if not visible(text): raise InvalidInputError(f"items[{i}] has no text; send at least one visible character")
             # a record never names its namespace: the body's (checked) namespace applies to all of them
             items.append(text if isinstance(it, str) else
                          {k: v for k, v in dict(text=it.text, source=it.source, metadata=it.metadata, type=it.type).items() if v is not None})

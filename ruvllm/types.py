@@ -6,8 +6,8 @@
 __all__ = ['NAMESPACE_PATTERN', 'NAMESPACE_RULE', 'CONTEXT_BINS', 'STAGES', 'InvalidInputError', 'EmbeddingError',
            'VectorIndexError', 'MemoryStoreError', 'RouterError', 'InferenceError', 'ModelNotFoundError',
            'BackendUnavailableError', 'ContextOverflowError', 'UnknownIdError', 'OverloadedError', 'ModelTier',
-           'NodeType', 'EdgeType', 'new_id', 'check_unicode', 'check_namespace', 'Constraints', 'Request', 'Source',
-           'RoutingInfo', 'LatencyBreakdown', 'Response', 'Feedback', 'Turn', 'Session']
+           'NodeType', 'EdgeType', 'new_id', 'check_unicode', 'visible', 'check_namespace', 'Constraints', 'Request',
+           'Source', 'RoutingInfo', 'LatencyBreakdown', 'Response', 'Feedback', 'Turn', 'Session']
 
 # %% ../nbs/01_types.ipynb #40ba3a7d
 import dataclasses, re, time, typing, uuid
@@ -143,6 +143,10 @@ def check_unicode(s: str,  # text that will be stored, embedded or sent as UTF-8
                                 "send the text as UTF-8") from None
     return s
 
+def visible(s: str) -> bool:
+    "Whether `s` has a character a reader sees: not whitespace, nor a control or format character (NUL, a zero-width space)."
+    return any(c.isprintable() and not c.isspace() for c in s)
+
 
 # %% ../nbs/01_types.ipynb #d4f0a7c2
 NAMESPACE_PATTERN = r'[A-Za-z0-9_.:-]{1,64}'  # a namespace from outside, matched in full
@@ -194,7 +198,7 @@ class Request(_Record):
 
     def __post_init__(self):
         if not isinstance(self.query, str): raise InvalidInputError(f"query must be a string, got {type(self.query).__name__}")
-        if not self.query.strip(): raise InvalidInputError("query is empty; ask a question with at least one non-space character")
+        if not visible(self.query): raise InvalidInputError("query is empty; ask a question with at least one visible character")
         check_unicode(self.query, 'query')
         if not isinstance(self.namespace, str) or not self.namespace.strip():
             raise InvalidInputError(f"namespace must be a non-empty string, got {self.namespace!r}")
@@ -287,7 +291,7 @@ class Feedback(_Record):
             raise InvalidInputError(f"rating must be an integer from 1 to 5, got {self.rating!r}")
         if self.correction is not None:
             if not isinstance(self.correction, str): raise InvalidInputError(f"correction must be a string, got {type(self.correction).__name__}")
-            if not self.correction.strip(): raise InvalidInputError("correction is empty; give the right answer or leave it out")
+            if not visible(self.correction): raise InvalidInputError("correction is empty; give the right answer or leave it out")
             check_unicode(self.correction, 'correction')
         if self.task_success is not None and not isinstance(self.task_success, bool):
             raise InvalidInputError(f"task_success must be true or false, got {self.task_success!r}")

@@ -30,3 +30,10 @@ def test_wrong_types_and_impossible_requests_are_named(llm, tmp_path):
 
 def test_a_config_that_is_not_a_config_is_refused(tmp_path):
     with pytest.raises(ConfigError, match='config must be a Config'): RuvLLM({'system': {}})
+
+
+def test_text_with_nothing_visible_is_empty(llm):
+    n = len(llm.memory.live_ids())
+    with pytest.raises(InvalidInputError, match='query is empty'): llm.query('\u200b\x00 ')
+    with pytest.raises(InvalidInputError, match='is empty'): llm.ingest(['a real passage', '\u200b\u200b'], progress=False)
+    assert len(llm.memory.live_ids()) == n
