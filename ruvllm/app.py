@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['log', 'NODE_COLOURS', 'EDGE_STYLES', 'PAGES', 'request_records', 'routing_history', 'decision_timeline',
            'decisions_figure', 'loop_runs', 'training_rounds', 'compression_runs', 'memory_nodes', 'memory_growth',
-           'memory_by_type', 'node_edges', 'subgraph_figure', 'split_passages', 'read_upload', 'ingest_with_progress',
-           'ui_feedback', 'feedback_summary', 'app_config', 'get_system', 'show_figure', 'shown_errors', 'chat_page',
-           'memory_page', 'router_page', 'memory_growth_figure', 'learning_page', 'bench_dir', 'saved_results',
-           'bench_api', 'benchmarks_page', 'main']
+           'memory_by_type', 'node_edges', 'subgraph_figure', 'split_passages', 'upload_record', 'read_upload',
+           'transcript_note', 'ingest_with_progress', 'ui_feedback', 'feedback_summary', 'app_config', 'get_system',
+           'show_figure', 'shown_errors', 'chat_page', 'memory_page', 'router_page', 'memory_growth_figure',
+           'learning_page', 'bench_dir', 'saved_results', 'bench_api', 'benchmarks_page', 'main']
 
 # %% ../nbs/15_app.ipynb #621d973c
 import atexit, contextlib, io, json, logging, os, time
@@ -25,9 +25,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 import streamlit as st
+from PIL import Image
 
 from .config import Config
 from .types import EdgeType, Feedback, InvalidInputError, NodeType, RuvLLMError, STAGES
+from .types import check_namespace, check_unicode, visible
 from .memory import Subgraph
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
@@ -251,42 +253,85 @@ def split_passages(text: str, max_chars: int = 2000) -> list[str]:
             cut = para.rfind('. ', 0, max_chars)
             cut = cut + 1 if cut > max_chars // 2 else max_chars
             out.append(para[:cut].strip()); para = para[cut:].strip()
-        if para: out.append(para)
+        if visible(para): out.append(para)  # not a paragraph of zero-width spaces
     return out
 
+# %% ../nbs/15_app.ipynb #2048f979
+_RECORD_FIELDS = ('text', 'namespace', 'type', 'source', 'quality', 'metadata')  # a JSONL record's own fields (`ruvllm ingest`)
+
+def upload_record(x,  # one parsed JSON line or list item
+                  name: str,  # the file's name: the record's source unless it names one
+                  n: int,  # its line (from 1) or item (from 0) number
+                  unit: str = 'line',  # 'line' (a .jsonl file) or 'item' (a .json list)
+                 ) -> dict:
+    "The record of one uploaded item, checked as memory will check it; an error starts with `file:line` (or `file: item n`)."
+    where = f"{name}:{n}" if unit == 'line' else f"{name}: item {n}"
+    if isinstance(x, str): x = dict(text=x)
+    if not isinstance(x, dict) or not isinstance(x.get('text'), str):
+        raise InvalidInputError(f"{name}: {unit} {n} must be a string or an object with a 'text' string, got {str(x)[:60]!r}")
+    rec = dict(text=check_unicode(x['text'], f"{where}: text"), source=check_unicode(str(x.get('source') or name), f"{where}: source"))
+    if x.get('type') is not None:
+        try: rec['type'] = NodeType.parse(x['type'])
+        except InvalidInputError as e: raise InvalidInputError(f"{where}: \"type\": {e}") from None
+    md = x.get('metadata')
+    if md is not None and not isinstance(md, dict):
+        raise InvalidInputError(f"{where}: \"metadata\" must be a JSON object, got {json.dumps(md)[:40]}")
+    md = {**{k: v for k, v in x.items() if k not in _RECORD_FIELDS}, **(md or {})}
+    if md: rec['metadata'] = md
+    return rec
+
 # %% ../nbs/15_app.ipynb #369f5541
+def _csv_records(name: str, text: str) -> list[dict]:
+    try: df = pd.read_csv(io.StringIO(text))
+    except ValueError as e: raise InvalidInputError(f"{name}: not a readable CSV ({e})") from None  # empty, bad quoting, ...
+    if 'text' not in df.columns: raise InvalidInputError(f"{name}: a CSV needs a 'text' column; it has {list(df.columns)}")
+    return [dict(text=str(t), source=name) for t in df['text'].dropna()]
+
+def _jsonl_records(name: str, lines: list[str]) -> list[dict]:
+    out = []
+    for i, l in enumerate(lines, 1):
+        if not l.strip(): continue
+        try: obj = json.loads(l)
+        except json.JSONDecodeError as e: raise InvalidInputError(f"{name}:{i}: not valid JSON ({e.msg} at column {e.colno})") from None
+        out.append(upload_record(obj, name, i))
+    return out
+
 def read_upload(name: str,  # file name (its extension picks the format)
                 data: bytes) -> list[dict]:
-    "Records `{text, source}` from an uploaded file (.txt, .md, .jsonl, .json, .csv); a .jsonl chat transcript is read turn by turn."
+    "Records from an uploaded file (.txt, .md, .jsonl, .json, .csv), every one checked; a .jsonl chat transcript is read turn by turn."
     ext = Path(name).suffix.lower()
     try: text = data.decode('utf-8')
     except UnicodeDecodeError: raise InvalidInputError(f"{name}: not UTF-8 text; upload .txt, .md, .jsonl, .json or .csv") from None
-    def rec(x, where):
-        if isinstance(x, str): return dict(text=x, source=name)
-        if isinstance(x, dict) and isinstance(x.get('text'), str):
-            return {k: v for k, v in dict(x, source=x.get('source') or name).items() if k in ('text', 'source', 'metadata', 'type')}
-        raise InvalidInputError(f"{name}: {where} must be a string or an object with a 'text' string, got {str(x)[:60]!r}")
     if ext in ('.txt', '.md', '.markdown', '.text', ''):
         recs = [dict(text=p, source=name) for p in split_passages(text)]
     elif ext == '.jsonl' and starts_like_transcript(text.splitlines()):  # the parser `RuvLLM.ingest` and the CLI use
         recs = list(transcript_records(text.splitlines(), name=Path(name).stem, label=name))
-    elif ext == '.jsonl':
-        try: recs = [rec(json.loads(l), f"line {i + 1}") for i, l in enumerate(text.splitlines()) if l.strip()]
-        except json.JSONDecodeError as e: raise InvalidInputError(f"{name}: not valid JSON lines ({e})") from None
+    elif ext == '.jsonl': recs = _jsonl_records(name, text.splitlines())
     elif ext == '.json':
         try: obj = json.loads(text)
         except json.JSONDecodeError as e: raise InvalidInputError(f"{name}: not valid JSON ({e})") from None
         if not isinstance(obj, list): raise InvalidInputError(f"{name}: expected a JSON list of passages, got {type(obj).__name__}")
-        recs = [rec(x, f"item {i}") for i, x in enumerate(obj)]
-    elif ext == '.csv':
-        df = pd.read_csv(io.StringIO(text))
-        if 'text' not in df.columns: raise InvalidInputError(f"{name}: a CSV needs a 'text' column; it has {list(df.columns)}")
-        recs = [dict(text=str(t), source=name) for t in df['text'].dropna()]
+        recs = [upload_record(x, name, i, 'item') for i, x in enumerate(obj)]
+    elif ext == '.csv': recs = _csv_records(name, text)
     else:
         raise InvalidInputError(f"{name}: unsupported file type {ext!r}; upload .txt, .md, .jsonl, .json or .csv")
-    recs = [r for r in recs if r['text'].strip()]
+    recs = [r for r in recs if visible(r['text'])]
     if not recs: raise InvalidInputError(f"{name}: no text found")
     return recs
+
+# %% ../nbs/15_app.ipynb #bb3b5db9
+def transcript_note(name: str,  # the uploaded file's name
+                    data: bytes) -> str | None:
+    "A warning for a .jsonl upload read as passages although a later line is a chat turn (None for any other file)."
+    if Path(name).suffix.lower() != '.jsonl': return None
+    try: lines = data.decode('utf-8').splitlines()
+    except UnicodeDecodeError: return None
+    if starts_like_transcript(lines): return None
+    turn = next((i for i, l in enumerate(lines, 1) if starts_like_transcript([l])), None)
+    if turn is None: return None
+    return (f"{name}: not read as a chat transcript, because its first line is not a turn (line {turn} is: \"speaker\" and "
+            "\"text\"). Its lines were read as passages, speaker and time kept in their metadata; to store one dated "
+            "node per turn, put a turn on the first line.")
 
 # %% ../nbs/15_app.ipynb #bc407aa8
 def ingest_with_progress(llm: RuvLLM, records: list, namespace: str = 'global', type=NodeType.DOCUMENT,
@@ -312,9 +357,13 @@ def ingest_with_progress(llm: RuvLLM, records: list, namespace: str = 'global', 
 
 # %% ../nbs/15_app.ipynb #d2e61232
 def ui_feedback(request_id: str, thumbs: int | None = None,  # st.feedback('thumbs'): 1 up, 0 down
-                rating: int | None = None, correction: str | None = None) -> Feedback:
+                rating: int | None = None, correction: str | None = None,
+                max_chars: int | None = None,  # the longest correction accepted (the page passes `server.max_query_chars`)
+               ) -> Feedback:
     "The `Feedback` for one answer from the chat's widgets."
-    correction = correction.strip() if isinstance(correction, str) and correction.strip() else None
+    if isinstance(correction, str) and max_chars is not None and len(correction) > max_chars:
+        raise InvalidInputError(f"correction is {len(correction)} characters long; the limit is {max_chars} (server.max_query_chars)")
+    correction = correction.strip() if isinstance(correction, str) and visible(correction) else None
     return Feedback(request_id, rating=rating, correction=correction, task_success=None if thumbs is None else bool(thumbs))
 
 def feedback_summary(fb: Feedback, out: dict) -> str:
@@ -383,7 +432,7 @@ def _stats_row(llm: RuvLLM):
 def _send_feedback(request_id: str, **kw):
     ss = _state()
     try:
-        fb = ui_feedback(request_id, **kw)
+        fb = ui_feedback(request_id, max_chars=get_system().cfg.server.max_query_chars, **kw)
         out = get_system().feedback(fb)
         ss.fb_results[request_id] = ('ok', feedback_summary(fb, out))
     except RuvLLMError as e:
@@ -398,7 +447,7 @@ def _on_thumbs(request_id: str):
 def _on_form(request_id: str):
     ss = st.session_state
     r = ss.get(f"rating:{request_id}"); c = ss.get(f"correction:{request_id}")
-    if r in (None, '—') and not (c or '').strip():
+    if r in (None, '—') and not visible(c or ''):
         ss.fb_results[request_id] = ('error', "give a rating or a correction (or both)"); return
     _send_feedback(request_id, rating=None if r in (None, '—') else int(r), correction=c)
 
@@ -481,9 +530,13 @@ def _show_answer(llm: RuvLLM, request_id: str, answer: str):
     _feedback_widgets(request_id)
 
 # %% ../nbs/15_app.ipynb #867aeebd
+def _chat_namespace(ss) -> str:
+    "The namespace for a new session, checked with the project's rule (an empty field means 'global')."
+    return check_namespace(ss.get('chat_namespace') or 'global')
+
 def _new_session():
     ss = _state()
-    try: ss.session_id = get_system().new_session(ss.get('chat_namespace') or 'global').session_id
+    try: ss.session_id = get_system().new_session(_chat_namespace(ss)).session_id
     except RuvLLMError as e: ss.chat_error = f"new session: {e}"
 
 def _pick_session():
@@ -515,7 +568,7 @@ def chat_page():
         if prompt:  # answered before the sidebar is drawn, so a session started by this question is listed at once
             with shown_errors("query"):
                 if ss.session_id is None or ss.session_id not in llm.sessions:
-                    ss.session_id = llm.new_session(ss.get('chat_namespace') or 'global').session_id
+                    ss.session_id = llm.new_session(_chat_namespace(ss)).session_id
                 live = st.empty()  # the answer as it is generated; the history below shows it once it is complete
                 with live.container(), llm.query_stream(prompt, session=ss.session_id) as stream:
                     with st.chat_message('user'): st.markdown(prompt)
@@ -596,8 +649,11 @@ def _ingest_tab(llm: RuvLLM):
                              type=['txt', 'md', 'jsonl', 'json', 'csv'])
     if st.button(":material/upload: Ingest", key='ingest_go'):
         with shown_errors("ingest"):
+            check_namespace(ns_in)
             recs = [dict(text=p, source='pasted') for p in split_passages(text or '')]
-            for f in files or []: recs += read_upload(f.name, f.getvalue())
+            for f in files or []:
+                recs += read_upload(f.name, f.getvalue())
+                if note := transcript_note(f.name, f.getvalue()): st.warning(note, icon=':material/warning:')
             bar = st.progress(0.0, text="ingesting…")
             ids = ingest_with_progress(llm, recs, namespace=ns_in, type=NodeType.parse(typ),
                                        on_progress=lambda d, t: bar.progress(d / t, text=f"ingested {d} of {t} passages"))
@@ -769,24 +825,42 @@ def learning_page():
             st.caption(f"{int(cr.concepts_made.sum())} concept(s) made, {int(cr.archived.sum())} node(s) archived in {len(cr)} run(s).")
 
 # %% ../nbs/15_app.ipynb #00993550
+def _bench_meta(path: Path, problems: list) -> dict | None:
+    "`meta.json` as a dict, or None (missing or damaged: the problem appended)."
+    if not path.exists(): return None
+    try: meta = json.loads(path.read_text())
+    except (OSError, ValueError) as e: problems.append(f"{path.name}: unreadable, skipped ({e})"); return None
+    if not isinstance(meta, dict): problems.append(f"{path.name}: expected a JSON object, got a JSON {type(meta).__name__}; skipped"); return None
+    if not isinstance(meta.get('headlines') or {}, dict):
+        problems.append(f"{path.name}: \"headlines\" must map suite names to lines, got a {type(meta['headlines']).__name__}; not shown")
+        meta = {k: v for k, v in meta.items() if k != 'headlines'}
+    return meta
+
+def _image_problem(png: Path) -> str | None:
+    try:
+        with Image.open(png) as im: im.verify()
+    except (OSError, ValueError, SyntaxError) as e: return f"{png.name}: not a readable image, not shown ({e})"
+
+# %% ../nbs/15_app.ipynb #b8d743d0
 def bench_dir() -> Path:
     "Where benchmark results are written and read: `RUVLLM_BENCH_OUT`, default ./bench_results (as `ruvllm bench`)."
     return Path(os.environ.get('RUVLLM_BENCH_OUT', 'bench_results'))
 
 def saved_results(out: Path) -> dict:
-    "The saved results in `out`: {'meta': dict | None, 'suites': {name: {'table', 'markdown', 'plot'}}}."
-    out = Path(out); res = dict(meta=None, suites={})
+    "The saved results in `out`: {'meta': dict | None, 'suites': {name: {'table', 'markdown', 'plot', 'modified'}}, 'problems': [str]}."
+    out = Path(out); res = dict(meta=None, suites={}, problems=[])
     if not out.is_dir(): return res
-    if (out / 'meta.json').exists():
-        try: res['meta'] = json.loads((out / 'meta.json').read_text())
-        except (OSError, ValueError) as e: res['meta'] = {'error': f"unreadable meta.json: {e}"}
+    res['meta'] = _bench_meta(out / 'meta.json', res['problems'])
     for csv in sorted(out.glob('*.csv')):
-        name = csv.stem
+        name, md, png = csv.stem, out / f"{csv.stem}.md", out / f"{csv.stem}.png"
         try: table = pd.read_csv(csv)
-        except (OSError, ValueError, pd.errors.ParserError) as e: table = pd.DataFrame({'error': [f"unreadable {csv.name}: {e}"]})
-        md, png = out / f"{name}.md", out / f"{name}.png"
-        res['suites'][name] = dict(table=table, markdown=md.read_text() if md.exists() else None,
-                                   plot=png if png.exists() else None, modified=csv.stat().st_mtime)
+        except (OSError, ValueError) as e: res['problems'].append(f"{csv.name}: not a readable CSV, suite {name!r} skipped ({e})"); continue
+        try: markdown = md.read_text() if md.exists() else None
+        except (OSError, ValueError) as e: res['problems'].append(f"{md.name}: unreadable, not shown ({e})"); markdown = None
+        bad_png = _image_problem(png) if png.exists() else None
+        if bad_png: res['problems'].append(bad_png)
+        res['suites'][name] = dict(table=table, markdown=markdown, plot=png if png.exists() and not bad_png else None,
+                                   modified=csv.stat().st_mtime)
     return res
 
 # %% ../nbs/15_app.ipynb #e5f2fd0e
@@ -829,6 +903,7 @@ def benchmarks_page():
         else: _bench_runner(out, run_bench, suites)
         st.subheader("Latest saved results")
         res = saved_results(out)
+        for p in res['problems']: st.warning(p, icon=':material/warning:')
         if not res['suites']:
             st.info(f"No saved results in `{out}` yet." + (" Run a quick benchmark above, or `ruvllm bench`." if run_bench else ""))
             return

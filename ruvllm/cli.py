@@ -614,6 +614,8 @@ def _open_store_at(where: str, must_exist: bool):
     "The store at a data directory or a PostgreSQL URL."
     from ruvllm.memory import open_store
     if where.startswith(('postgresql://', 'postgres://')): return open_store(where, Path('.'))
+    if re.match(r'[A-Za-z][A-Za-z0-9+.-]+:', where):  # 'postgresql:/host/db' or 'mysql://...': a typo, not a directory
+        raise InvalidInputError(f"{where!r} looks like a URL but not a postgresql:// one; SRC and DST are data directories or postgresql:// URLs")
     if must_exist and not (Path(where) / 'memory.sqlite').is_file():
         raise InvalidInputError(f"no ruvllm memory at {where!r} (no memory.sqlite there); SRC is a data directory or a postgresql:// URL")
     Path(where).mkdir(parents=True, exist_ok=True)

@@ -428,7 +428,9 @@ def close(self: WriteBackQueue, timeout: float | None = None):
     "Drain the queue (within `timeout` s) and stop the writer; what is left stays in the store for the next queue."
     with self._cv: self._closing = True; self._cv.notify_all()
     self.thread.join(timeout)
-    if not self.thread.is_alive(): self._held.close()
+    if not self.thread.is_alive():
+        try: self._held.close()
+        except Exception as e: log.warning("write-back slot %d: its lock was not released cleanly (%s); it ended with its connection", self.slot, e)
 
 # %% ../nbs/10_learning.ipynb #7fb9956e
 @dataclass

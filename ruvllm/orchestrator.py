@@ -253,11 +253,13 @@ def close(self: RuvLLM, timeout: float = 5.0):
     self._closed = True
     if self._warm is not None: self._warm.join(timeout)  # it reads the memory: let it end before the memory closes
     self.scheduler.stop(timeout)
-    if self.writes is not None: self.writes.close(timeout)  # drained; what is left stays durable and is replayed next time
-    try: self.save()
+    try:
+        if self.writes is not None: self.writes.close(timeout)  # drained; what is left stays durable and is replayed next time
     finally:
-        self.pool.close()
-        self.memory.close()
+        try: self.save()
+        finally:
+            self.pool.close()
+            self.memory.close()
 
 @patch(as_prop=True)
 def closed(self: RuvLLM) -> bool:

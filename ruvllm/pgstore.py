@@ -121,6 +121,16 @@ CREATE TRIGGER changes_edge AFTER INSERT OR UPDATE ON edges FOR EACH ROW EXECUTE
 """
 _WRITE_LOCK = 0x72757631  # the advisory lock key every writer takes ('ruv1')
 
+# %% ../nbs/04b_pgstore.ipynb #f6b2c0a1
+from psycopg_pool import PoolTimeout
+
+def _open_error(url: str, e: Exception, timeout: float) -> str:
+    "Why the pool could not open: the server's own words (a wrong password, no such database) from one direct attempt, where the pool only says it timed out."
+    if isinstance(e, PoolTimeout):
+        try: psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
+        except Exception as e2: return str(e2).strip()
+    return str(e).strip()
+
 # %% ../nbs/04b_pgstore.ipynb #e606ace4
 def _redact(url: str) -> str:
     "The URL without its password (for messages and logs)."
@@ -142,7 +152,7 @@ class PostgresStore:
             self._create_or_check()
         except psycopg.Error as e:
             self.pool.close()
-            raise MemoryStoreError(f"cannot open the PostgreSQL memory at {_redact(url)}: {str(e).strip()}") from None
+            raise MemoryStoreError(f"cannot open the PostgreSQL memory at {_redact(url)}: {_open_error(url, e, cfg.pg_timeout_s)}") from None
         except BaseException:
             self.pool.close(); raise
 
@@ -196,10 +206,14 @@ def tx(self:PostgresStore):
     try:
         with self.pool.connection() as c:
             with c.transaction():
+                c.execute(f"SET LOCAL lock_timeout = {max(1, round(self.timeout * 1000))}")  # a stalled writer elsewhere: wait no longer than a query would
                 c.execute('SELECT pg_advisory_xact_lock(%s)', (_WRITE_LOCK,))
                 self._local.conn = c
                 try: yield self
                 finally: self._local.conn = None
+    except psycopg.errors.LockNotAvailable:
+        raise StoreUnavailableError(f"the PostgreSQL memory at {_redact(self.url)} is busy: another process has held its write lock "
+                                    f"for over {self.timeout:g} s (memory.pg_timeout_s)") from None
     except psycopg.OperationalError as e:
         raise StoreUnavailableError(f"the PostgreSQL memory at {_redact(self.url)} is unavailable: {str(e).strip()}") from None
 

@@ -42,3 +42,4 @@ def cli_argv(tmp_path):
         toml.write_text(toml_text)
         return ['--config', str(toml), '--db', str(tmp_path / 'data')]
     return make
+

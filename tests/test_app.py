@@ -302,3 +302,144 @@ def test_memory_ingest_chat_transcript_with_a_bad_line_stores_nothing(system):
         assert not at.exception
         assert any(needle in e.value for e in at.error), [e.value for e in at.error]
         assert system.memory.stats()['live'] == n0
+
+
+# Bad input (the defects the app probe of 4 December found): Bad input through the Streamlit app (the defects the app probe found): every upload checked before anything is stored, errors that name `file:line`, the project's namespace rule, a correction's length limit, damaged benchmark results, unreadable CSV, a transcript whose first line is not a turn, and text made only of invisible characters.
+
+
+def live(llm) -> int: return llm.memory.stats()['live']
+
+
+def errors(at: AppTest) -> list[str]:
+    assert not at.exception, [e.value for e in at.exception]
+    return [e.value for e in at.error]
+
+
+def ingest(at: AppTest, files=(), text: str = '', namespace: str = 'global') -> AppTest:
+    "Press Ingest with pasted `text` and uploaded `files` [(name, bytes)]."
+    at.text_input(key='ingest_ns').set_value(namespace)
+    at.text_area(key='ingest_text').set_value(text)
+    at.file_uploader(key='ingest_files').set_value([(n, b, 'application/octet-stream') for n, b in files] or None)
+    return at.button(key='ingest_go').click().run()
+
+
+def jsonl(n: int, bad_line: int | None = None, bad: str = '') -> bytes:
+    lines = [json.dumps({"text": f"Passage number {i} about the town of Quenby."}) for i in range(n)]
+    if bad_line: lines[bad_line - 1] = bad
+    return ('\n'.join(lines) + '\n').encode()
+
+
+@pytest.mark.parametrize('bad, needle', [('"bad \\ud800 line"', 'not valid Unicode'),
+                                         ('{"text": "x", "metadata": [1]}', '"metadata" must be a JSON object'),
+                                         ('{"text": "x", "type": "Nope"}', '"type"')])
+def test_a_bad_record_after_the_first_batch_stores_nothing_and_names_file_line(system, bad, needle):
+    n0 = live(system)
+    at = ingest(page('Memory'), [('many.jsonl', jsonl(100, 80, bad))])
+    errs = errors(at)
+    assert any('many.jsonl:80' in e and needle in e for e in errs), errs
+    assert live(system) == n0  # nothing of the upload stored
+    at = ingest(at, [('many.jsonl', jsonl(100))])  # the fixed file: stored once, no duplicates from the failed try
+    assert not errors(at) and live(system) == n0 + 100
+
+
+def test_a_bad_second_file_stores_nothing_of_the_first(system):
+    n0 = live(system)
+    at = ingest(page('Memory'), [('a.jsonl', b'{"text": "alpha passage"}\n'), ('b.jsonl', b'{"text": "beta", "type": "Nope"}\n')],
+                text="A pasted passage.")
+    assert any('b.jsonl:1' in e for e in errors(at)), errors(at)
+    assert live(system) == n0
+
+
+@pytest.mark.parametrize('ns', ['my docs', 'n' * 100, '\u200b', ' global'])
+def test_ingest_namespace_follows_the_project_rule(system, ns):
+    n0 = live(system)
+    at = ingest(page('Memory'), text="Mirelda is a port city.", namespace=ns)
+    errs = errors(at)
+    assert any('namespace must be a non-empty string of at most 64' in e for e in errs), errs
+    assert live(system) == n0
+
+
+def test_new_session_namespace_follows_the_project_rule(system):
+    at = page('Chat')
+    at.text_input(key='chat_namespace').set_value('n' * 200)
+    at.button(key='new_session').click().run()
+    errs = errors(at)
+    assert any('namespace must be a non-empty string of at most 64' in e for e in errs), errs
+    assert len(system.sessions) == 0
+    at.text_input(key='chat_namespace').set_value('my.notes')
+    at.button(key='new_session').click().run()
+    assert not errors(at) and [s.namespace for s in system.sessions.values()] == ['my.notes']
+
+
+def ask(at: AppTest, q: str) -> AppTest:
+    at.chat_input[0].set_value(q).run()
+    return at
+
+
+def send_correction(at: AppTest, text: str) -> AppTest:
+    at.text_area[-1].set_value(text)
+    return next(b for b in at.button if b.label == 'Send feedback').click().run()
+
+
+def test_a_correction_longer_than_max_query_chars_is_refused(system):
+    at = ask(page('Chat'), "What is the capital of Veltoria?")
+    assert not errors(at)
+    at = send_correction(at, "The capital of Veltoria is Quorvane. " * 250)  # 9,250 characters; the limit is 8,000
+    errs = errors(at)
+    assert any('correction is 9250 characters long; the limit is 8000 (server.max_query_chars)' in e for e in errs), errs
+    assert system.stats()['queries']['corrections'] == 0
+    assert not (app.memory_nodes(system).source == 'correction').any()  # nothing stored
+    at = send_correction(at, "The capital of Veltoria is Quorvane.")  # within the limit: accepted
+    assert not errors(at) and system.stats()['queries']['corrections'] == 1
+
+
+def test_text_of_invisible_characters_only_is_refused(system):
+    n0 = live(system)
+    at = ingest(page('Memory'), [('zw.jsonl', b'"\\u200b"\n{"text": "\\u200b\\u200b"}\n')], text="\u200b")
+    assert any('no text found' in e for e in errors(at)), errors(at)
+    assert live(system) == n0
+    at = ingest(at, text="\u200b\n\nMirelda is a port city.")  # the paragraph of zero-width spaces is no passage
+    assert not errors(at) and live(system) == n0 + 1
+    at = ask(page('Chat'), "\u200b\u200b")
+    assert any('query is empty' in e for e in errors(at)), errors(at)
+    at = ask(at, "What is the capital of Veltoria?")
+    at = send_correction(at, "\u200b")
+    assert 'give a rating or a correction (or both)' in errors(at)
+    assert system.stats()['queries']['corrections'] == 0
+
+
+@pytest.mark.parametrize('content', [b'', b'text\n"unterminated\n', b'\n\n'])
+def test_an_unreadable_csv_names_the_file(system, content):
+    n0 = live(system)
+    at = ingest(page('Memory'), [('table.csv', content)])
+    errs = errors(at)
+    assert any('table.csv: not a readable CSV (' in e for e in errs), errs
+    assert not any('unexpected' in e for e in errs), errs
+    assert live(system) == n0
+
+
+def test_a_transcript_whose_first_line_is_no_turn_is_read_as_passages_with_a_warning(system):
+    lines = [{"text": "A preface about the chat."},
+             {"session": 1, "timestamp": "2023-05-07T10:00", "speaker": "Dana", "text": "my sister studies marine biology"}]
+    n0 = live(system)
+    at = ingest(page('Memory'), [('dana.jsonl', ''.join(json.dumps(l) + '\n' for l in lines).encode())])
+    assert not errors(at)
+    warns = [w.value for w in at.warning]
+    assert any('dana.jsonl' in w and 'not read as a chat transcript' in w and 'line 2' in w for w in warns), warns
+    assert live(system) == n0 + 2
+    hit = system.memory.search("sister marine biology", k=1)[0].node
+    assert hit.metadata.get('speaker') == 'Dana' and hit.metadata.get('timestamp') == "2023-05-07T10:00"  # kept, as the CLI keeps them
+
+
+@pytest.mark.parametrize('damage', [
+    {'meta.json': b'[1, 2]'}, {'meta.json': b'{"headlines": ["x"]}'}, {'meta.json': b'{not json'},
+    {'good.md': b'\xff\xfe bad'}, {'bad.png': b'not a png', 'bad.csv': b'a\n1\n'}, {'bad.csv': b'\xff\xfe\x00bad\n\x81'}])
+def test_a_damaged_results_file_is_skipped_with_a_warning(system, tmp_path, damage):
+    out = tmp_path / 'bench'; out.mkdir()
+    (out / 'good.csv').write_text("a,b\n1,2\n")
+    for name, data in damage.items(): (out / name).write_bytes(data)
+    at = page('Benchmarks')
+    assert not errors(at)
+    assert any(m.value == '#### good' for m in at.markdown), [m.value for m in at.markdown]  # the other suites still show
+    warns = [w.value for w in at.warning]
+    assert any(name in w for name in damage for w in warns), warns

@@ -1,0 +1,58 @@
+"""The PostgreSQL store when the database misbehaves (real server): the reason a connection failed, a write lock held
+too long by another process, and a close after the database dropped every connection (the state is still saved)."""
+import time
+import psycopg
+import pytest
+
+from ruvllm import Config, RuvLLM
+from ruvllm.cli import run_cli, EXIT_ERROR
+from ruvllm.config import MemoryConfig
+from ruvllm.memory import StoreUnavailableError
+from ruvllm.pgstore import PostgresStore, _WRITE_LOCK
+from ruvllm.types import MemoryStoreError
+
+
+def test_a_failed_open_says_why(pg_server):
+    bad = pg_server.rsplit('/', 1)[0] + '/no_such_database_here'
+    with pytest.raises(MemoryStoreError, match='does not exist'): PostgresStore(bad, MemoryConfig(pg_timeout_s=1.0))
+
+
+def test_a_write_lock_held_elsewhere_is_busy_after_the_timeout_not_forever(pg_url):
+    st = PostgresStore(pg_url, MemoryConfig(pg_timeout_s=1.0))
+    other = psycopg.connect(pg_url)  # a stalled writer in another process: holds the writers' lock in an open transaction
+    try:
+        other.execute('SELECT pg_advisory_xact_lock(%s)', (_WRITE_LOCK,))
+        t0 = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match='another process has held its write lock'):
+            with st.tx(): pass
+        assert time.monotonic() - t0 < 10
+    finally: other.rollback(); other.close()
+    with st.tx(): pass  # and it writes once the lock is free
+    st.close()
+
+
+def _cfg(tmp_path, url):
+    return (Config.builder().db_path(tmp_path / 'd').set('memory.store', url).set('inference.tiers', {'tiny': 'extractive'})
+            .set('router.safe_tier', 'tiny').build())
+
+
+def test_close_after_the_database_dropped_every_connection_still_saves(tmp_path, pg_url):
+    llm = RuvLLM(_cfg(tmp_path, pg_url), start_scheduler=False)
+    llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+    for _ in range(3): llm.query("Which river flows through Quenby?")
+    llm.flush()
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # as a database restart does: every other connection ends, the write-back slot's lock with it
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    for _ in range(2):
+        try: llm.query("Which river flows through Quenby?")
+        except StoreUnavailableError: pass  # a connection the pool had not yet found dead
+    llm.close()  # used to raise from the slot's unlock, before saving anything
+    with RuvLLM(_cfg(tmp_path, pg_url), start_scheduler=False) as again: assert again.stats()['queries']['queries'] >= 3
+
+
+def test_migrate_refuses_a_url_that_is_not_postgresql(tmp_path, cli_argv):
+    argv = cli_argv('[inference]\ntiers = {tiny = "extractive"}\n\n[router]\nsafe_tier = "tiny"\n')
+    (tmp_path / 'a.txt').write_text('A fact.\n')
+    assert run_cli([*argv, 'ingest', '--no-progress', str(tmp_path / 'a.txt')])[0] == 0
+    code, out, err = run_cli([*argv, 'migrate', str(tmp_path / 'data'), 'postgresql:/127.0.0.1/typo'])
+    assert code == EXIT_ERROR and 'not a postgresql:// one' in err and not (tmp_path / 'postgresql:').exists(), (code, out, err)
