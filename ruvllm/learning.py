@@ -267,6 +267,7 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
 class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
+    SLOT_CHECK_S = 1.0  # while idle, the writer checks this often that its slot's lock is still held (`_keep_slot`)
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `get`, `exclusive`)
                  write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
                  max_delay_s: float = 2.0,  # `learning.writeback_max_delay_s`
@@ -298,11 +299,20 @@ class WriteBackQueue:
 
 # %% ../nbs/10_learning.ipynb #3e742b0b
 @patch
-def _take_slot(self: WriteBackQueue) -> int:
-    for k in itertools.count():
+def _take_slot(self: WriteBackQueue, first: int = 0) -> int:  # first: the slot to try first (the one held before)
+    for k in itertools.chain([first], itertools.count()):
         lock = self.store.exclusive(f'writeback-{k}')
         if lock.__enter__(): self._held.push(lock); return k
         lock.__exit__(None, None, None)
+
+@patch
+def _keep_slot(self: WriteBackQueue):
+    """Take the slot's lock again if the store lost it (a PostgreSQL restart ends every session lock), so that no other
+    process takes this live queue's slot for a dead one's; if one already has, use the next free slot from now on (its
+    process replays the hand-offs it adopted; a replay writes nothing twice)."""
+    if self.store.holds(f'writeback-{self.slot}'): return
+    old, self.slot = self.slot, self._take_slot(self.slot)
+    (log.warning if self.slot != old else log.info)("write-back slot %d's lock was lost with its connection; now slot %d", old, self.slot)
 
 @patch
 def _adopt(self: WriteBackQueue) -> int:
@@ -358,8 +368,12 @@ def _run(self: WriteBackQueue):
     lower_thread_priority(self.nice)  # requests keep their CPU: the writer runs on what they leave (the delay stays bounded by `submit`)
     while True:
         with self._cv:
-            self._cv.wait_for(lambda: self._items or self._closing)
-            if not self._items: return
+            idle = not self._cv.wait_for(lambda: self._items or self._closing, self.SLOT_CHECK_S)
+            if not idle and not self._items: return
+        try: self._keep_slot()  # checked while idle too: another process may open meanwhile
+        except Exception as e: log.warning("write-back slot %d could not be checked: %s", self.slot, e)
+        if idle: continue
+        with self._cv:
             if self.gather_s: self._cv.wait_for(lambda: self._closing or self._hurry, self.gather_s)  # let the batch gather
             batch = list(self._items); self._items.clear()
         with background_work():  # meanwhile requests' llama.cpp passes leave it a core, and its own take one thread

@@ -540,6 +540,12 @@ def exclusive(self:SQLiteStore, name: str):
         try: yield True
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+@patch
+def holds(self:SQLiteStore, name: str) -> bool:
+    "Whether this process still holds `exclusive(name)`: a file lock lasts as long as its `with` block, so while in it, always."
+    return True
+
+
 # %% ../nbs/04_memory.ipynb #53a66489
 COPY_TABLES = {  # table -> its columns, in the order `export_rows` gives and `import_rows` takes them
     'nodes': ('id', 'type', 'text', 'namespace', 'source', 'created_at', 'last_access', 'access_count', 'quality', 'archived',

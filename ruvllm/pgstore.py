@@ -484,9 +484,19 @@ def exclusive(self:PostgresStore, name: str):
     "A lock named `name` across every process on this database, taken without waiting: yields whether we hold it."
     with self._conn() as c:
         got = c.execute('SELECT pg_try_advisory_lock(hashtext(%s))', (f'ruvllm:{name}',)).fetchone()[0]
+        if got: self.__dict__.setdefault('_locks', {})[name] = c
         try: yield got
         finally:
+            if got and self._locks.get(name) is c: del self._locks[name]
             if got: c.execute('SELECT pg_advisory_unlock(hashtext(%s))', (f'ruvllm:{name}',))
+
+@patch
+def holds(self:PostgresStore, name: str) -> bool:
+    "Whether this process still holds `exclusive(name)`: a session lock ends with its connection (a database restart ends them all)."
+    c = self.__dict__.get('_locks', {}).get(name)
+    if c is None or c.closed: return False
+    try: c.execute('SELECT 1'); return True
+    except psycopg.Error: return False
 
 # %% ../nbs/04b_pgstore.ipynb #1b74d3ef
 @patch

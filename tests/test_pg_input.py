@@ -56,3 +56,17 @@ def test_migrate_refuses_a_url_that_is_not_postgresql(tmp_path, cli_argv):
     assert run_cli([*argv, 'ingest', '--no-progress', str(tmp_path / 'a.txt')])[0] == 0
     code, out, err = run_cli([*argv, 'migrate', str(tmp_path / 'data'), 'postgresql:/127.0.0.1/typo'])
     assert code == EXIT_ERROR and 'not a postgresql:// one' in err and not (tmp_path / 'postgresql:').exists(), (code, out, err)
+
+
+def test_a_live_queue_takes_its_slot_again_after_the_database_dropped_it(tmp_path, pg_url):
+    a = RuvLLM(_cfg(tmp_path / 'a', pg_url), start_scheduler=False)
+    try:
+        assert a.writes.slot == 0
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # a restart: every session lock ends with its connection
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        deadline = time.monotonic() + 10
+        while not a.store.holds('writeback-0') and time.monotonic() < deadline: time.sleep(0.2)  # the idle writer checks every second
+        with RuvLLM(_cfg(tmp_path / 'b', pg_url), start_scheduler=False) as b:
+            assert b.writes.slot == 1  # not the live queue's slot (it used to take 0 and replay a's hand-offs)
+        assert a.writes.slot == 0 and a.store.holds('writeback-0')
+    finally: a.close()
