@@ -167,8 +167,12 @@ def _create_or_check(self:PostgresStore):
         if c.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
             c.execute(_PG_SCHEMA)
             c.execute("INSERT INTO meta VALUES ('schema_version', %s), ('store_id', %s)", (str(PG_SCHEMA_VERSION), uuid.uuid4().hex))
-        meta = dict(c.execute('SELECT key, value FROM meta').fetchall())
-    ver = int(meta.get('schema_version', 0))
+        try: meta = dict(c.execute('SELECT key, value FROM meta').fetchall())
+        except psycopg.errors.UndefinedColumn: meta = {}  # another application's `meta` table
+    try: ver = int(meta['schema_version']); meta['store_id']
+    except (KeyError, ValueError, TypeError):
+        raise MemoryStoreError(f"the PostgreSQL database at {_redact(self.url)} holds a table 'meta' that is not ruvllm's "
+                               f"(no schema version and store id in it): give ruvllm an empty database of its own") from None
     if ver != PG_SCHEMA_VERSION:
         raise MemoryStoreError(f"the PostgreSQL memory at {_redact(self.url)} has schema version {ver}; this ruvllm reads "
                                f"version {PG_SCHEMA_VERSION}" + (": upgrade ruvllm" if ver > PG_SCHEMA_VERSION else ""))

@@ -70,3 +70,12 @@ def test_a_live_queue_takes_its_slot_again_after_the_database_dropped_it(tmp_pat
             assert b.writes.slot == 1  # not the live queue's slot (it used to take 0 and replay a's hand-offs)
         assert a.writes.slot == 0 and a.store.holds('writeback-0')
     finally: a.close()
+
+
+@pytest.mark.parametrize('ddl', ["CREATE TABLE meta (k text, v text)",
+                                 "CREATE TABLE meta (key text, value text); INSERT INTO meta VALUES ('owner', 'another app')",
+                                 "CREATE TABLE meta (key text, value text); INSERT INTO meta VALUES ('schema_version', 'abc'), ('store_id', 'x')"])
+def test_another_applications_meta_table_is_named_as_that(pg_url, ddl):
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        for stmt in ddl.split('; '): c.execute(stmt)
+    with pytest.raises(MemoryStoreError, match="holds a table 'meta' that is not ruvllm's"): PostgresStore(pg_url, MemoryConfig(pg_timeout_s=2.0))
