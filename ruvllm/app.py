@@ -268,7 +268,7 @@ def upload_record(x,  # one parsed JSON line or list item
     where = f"{name}:{n}" if unit == 'line' else f"{name}: item {n}"
     if isinstance(x, str): x = dict(text=x)
     if not isinstance(x, dict) or not isinstance(x.get('text'), str):
-        raise InvalidInputError(f"{name}: {unit} {n} must be a string or an object with a 'text' string, got {str(x)[:60]!r}")
+        raise InvalidInputError(f"{where}: must be a string or an object with a 'text' string, got {str(x)[:60]!r}")
     rec = dict(text=check_unicode(x['text'], f"{where}: text"), source=check_unicode(str(x.get('source') or name), f"{where}: source"))
     if x.get('type') is not None:
         try: rec['type'] = NodeType.parse(x['type'])

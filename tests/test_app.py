@@ -163,7 +163,7 @@ def test_memory_ingest_paste_and_upload(system):
     at.file_uploader(key='ingest_files').upload('bad.jsonl', b'{"no_text": 1}\n')
     at.button(key='ingest_go').click().run()
     assert not at.exception
-    assert any("bad.jsonl: line 1 must be a string or an object with a 'text' string" in e.value for e in at.error)
+    assert any("bad.jsonl:1: must be a string or an object with a 'text' string" in e.value for e in at.error)
     assert system.memory.stats()['live'] == n0 + 4
 
 
