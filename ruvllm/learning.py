@@ -588,9 +588,12 @@ class Scheduler:
         self.thread.start(); return self
 
     def stop(self, timeout: float = 5.0) -> bool:
-        "Stop the thread; True if it ended within `timeout`."
+        "Stop the thread and wait for a run under way (a `run_now` in another thread too); True if both ended within `timeout`."
+        end = time.monotonic() + timeout
         self._stop.set()
         if self.thread.is_alive(): self.thread.join(timeout)
+        if not self._busy.acquire(timeout=max(0.0, end - time.monotonic())): return False
+        self._busy.release()
         return not self.thread.is_alive()
 
 # %% ../nbs/10_learning.ipynb #ea7ba43c

@@ -367,7 +367,10 @@ def learn(self: RuvLLM, loop: str) -> object:
         n = self.memory.decay_edges(self.cfg.learning.edge_half_life_s)
         self._on_loop_run('A', {'edges_decayed': n}, time.perf_counter() - t0, None)
         return {'edges_decayed': n}
-    return self.scheduler.run_now(loop)
+    try: return self.scheduler.run_now(loop)
+    except Exception as e:
+        if self._closed: raise RuvLLMError(f"this RuvLLM was closed while loop {loop} ran (`close` waits `timeout` s for it); run it again after reopening") from e
+        raise
 
 # %% ../nbs/11_orchestrator.ipynb #07fb616f
 @patch
@@ -634,7 +637,7 @@ def _max_tokens(self: RuvLLM, cons: Constraints, tier: str, sw: _Stopwatch) -> i
     n = cons.max_tokens or ic.max_tokens
     if cons.max_latency_ms is not None and tier in self._ms_per_token:
         left = cons.max_latency_ms - sum(sw.ms.values()) - ic.latency_margin_ms
-        n = max(ic.latency_min_tokens, min(n, int(left / max(self._ms_per_token[tier], 1e-3))))
+        n = max(ic.latency_min_tokens, int(min(n, left / max(self._ms_per_token[tier], 1e-3))))  # (min first: a huge budget is no cap, not an overflow)
     return n
 
 @patch
@@ -1098,6 +1101,8 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
+    if fb.correction is not None and len(fb.correction) > self.cfg.server.max_query_chars:  # it is served as answers are: the queries' limit
+        raise InvalidInputError(f"correction is {len(fb.correction)} characters long; the limit is {self.cfg.server.max_query_chars} (server.max_query_chars)")
     if self.writes is not None: self.writes.wait(fb.request_id)  # a queued write-back first (outside the lock the writer takes)
     with self._lock:
         rec = self.record(fb.request_id, wait=False)

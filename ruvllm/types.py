@@ -292,6 +292,8 @@ class Feedback(_Record):
         if self.correction is not None:
             if not isinstance(self.correction, str): raise InvalidInputError(f"correction must be a string, got {type(self.correction).__name__}")
             if not visible(self.correction): raise InvalidInputError("correction is empty; give the right answer or leave it out")
+            if not any(ch.isalnum() for ch in self.correction):  # '.' or '?!' is no answer, and it would be served as one
+                raise InvalidInputError(f"correction {self.correction[:20]!r} has no letter or digit; give the right answer or leave it out")
             check_unicode(self.correction, 'correction')
         if self.task_success is not None and not isinstance(self.task_success, bool):
             raise InvalidInputError(f"task_success must be true or false, got {self.task_success!r}")

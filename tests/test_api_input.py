@@ -37,3 +37,31 @@ def test_text_with_nothing_visible_is_empty(llm):
     with pytest.raises(InvalidInputError, match='query is empty'): llm.query('\u200b\x00 ')
     with pytest.raises(InvalidInputError, match='is empty'): llm.ingest(['a real passage', '\u200b\u200b'], progress=False)
     assert len(llm.memory.live_ids()) == n
+
+
+def test_a_correction_with_no_letter_or_digit_or_too_long_is_refused(llm):
+    from ruvllm import Feedback
+    rid = llm.query("Which river flows through Quenby?").request_id
+    with pytest.raises(InvalidInputError, match='no letter or digit'): Feedback(rid, correction=' . ')
+    with pytest.raises(InvalidInputError, match='the limit is 8000'): llm.feedback(Feedback(rid, correction='The Zorblat. ' * 1000))
+    llm.feedback(Feedback(rid, correction='The Zorblat river.'))  # nothing was spent on the refused ones
+
+
+def test_a_huge_latency_budget_is_no_cap(llm):
+    llm.query("Which river flows through Quenby?")  # the tier's speed is known from here on
+    r = llm.query("Which river flows through Quenby?", constraints=Constraints(no_cache=True, max_latency_ms=1e308))
+    assert 'Zorblat' in r.text
+
+
+def test_close_waits_for_a_loop_under_way(tmp_path):
+    import threading, time
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    llm = RuvLLM(cfg, start_scheduler=False)
+    llm.ingest([f"fact {i} about the harbour of Farrow" for i in range(30)], progress=False)
+    name = 'C'; due, run = llm.scheduler.jobs[name]  # Loop C (compression)
+    started, out = threading.Event(), {}
+    def slow_run_double(): started.set(); time.sleep(1.0); return run()  # a test double: the loop, a second slower
+    llm.scheduler.jobs[name] = (due, slow_run_double)
+    t = threading.Thread(target=lambda: out.setdefault('result', llm.learn(name))); t.start(); started.wait(5)
+    llm.close(); t.join(10)
+    assert 'result' in out  # it finished against an open store (it used to fail on the closed one)
