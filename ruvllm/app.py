@@ -257,28 +257,24 @@ def split_passages(text: str, max_chars: int = 2000) -> list[str]:
     return out
 
 # %% ../nbs/15_app.ipynb #2048f979
-_RECORD_FIELDS = ('text', 'namespace', 'type', 'source', 'quality', 'metadata')  # a JSONL record's own fields (`ruvllm ingest`)
+from .cli import jsonl_record  # the check `ruvllm ingest` makes of a JSONL record
 
 def upload_record(x,  # one parsed JSON line or list item
                   name: str,  # the file's name: the record's source unless it names one
                   n: int,  # its line (from 1) or item (from 0) number
                   unit: str = 'line',  # 'line' (a .jsonl file) or 'item' (a .json list)
                  ) -> dict:
-    "The record of one uploaded item, checked as memory will check it; an error starts with `file:line` (or `file: item n`)."
+    "The record of one uploaded item, checked as `ruvllm ingest` checks a JSONL line; an error starts with `file:line` (or `file: item n`)."
     where = f"{name}:{n}" if unit == 'line' else f"{name}: item {n}"
     if isinstance(x, str): x = dict(text=x)
     if not isinstance(x, dict) or not isinstance(x.get('text'), str):
         raise InvalidInputError(f"{where}: must be a string or an object with a 'text' string, got {str(x)[:60]!r}")
-    rec = dict(text=check_unicode(x['text'], f"{where}: text"), source=check_unicode(str(x.get('source') or name), f"{where}: source"))
-    if x.get('type') is not None:
-        try: rec['type'] = NodeType.parse(x['type'])
-        except InvalidInputError as e: raise InvalidInputError(f"{where}: \"type\": {e}") from None
-    md = x.get('metadata')
-    if md is not None and not isinstance(md, dict):
-        raise InvalidInputError(f"{where}: \"metadata\" must be a JSON object, got {json.dumps(md)[:40]}")
-    md = {**{k: v for k, v in x.items() if k not in _RECORD_FIELDS}, **(md or {})}
-    if md: rec['metadata'] = md
-    return rec
+    if not visible(x['text']): return dict(text=x['text'], source=name)  # a blank item: `read_upload` drops it
+    rec = jsonl_record(x, where)
+    out = dict(text=rec['text'], source=check_unicode(str(x.get('source') or name), f"{where}: source"))  # the page's namespace holds it
+    if x.get('type') is not None: out['type'] = rec['type']
+    if rec['metadata']: out['metadata'] = rec['metadata']
+    return out
 
 # %% ../nbs/15_app.ipynb #369f5541
 def _csv_records(name: str, text: str) -> list[dict]:

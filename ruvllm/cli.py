@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'READERS', 'FEEDBACK_PROMPT', 'SUBCOMMANDS',
            'INGEST_FORMATS', 'UsageError', 'error_line', 'parse_override', 'load_config', 'read_txt', 'read_md',
-           'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer', 'parse_feedback',
-           'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'check_utf8', 'demo_loop',
-           'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts', 'cmd_ingest',
-           'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra', 'check_listen', 'cmd_serve', 'cmd_bench', 'main',
-           'run_cli']
+           'jsonl_record', 'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer',
+           'parse_feedback', 'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'check_utf8',
+           'demo_loop', 'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts',
+           'cmd_ingest', 'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra', 'check_listen', 'cmd_serve',
+           'cmd_bench', 'main', 'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
 import argparse, contextlib, errno, inspect, io, json, logging, os, re, socket, sys, time, tomllib, traceback
@@ -123,7 +123,7 @@ def read_md(path: Path,  # a UTF-8 Markdown file
     return out
 
 # %% ../nbs/14_cli.ipynb #f465cce2
-from .types import NAMESPACE_RULE, check_namespace  # the HTTP API's rule, one copy for both
+from .types import NAMESPACE_RULE, check_namespace, check_unicode  # the HTTP API's rule, one copy for both
 
 def _short(v, n: int = 40) -> str:
     r = repr(v)
@@ -132,6 +132,30 @@ def _short(v, n: int = 40) -> str:
 
 # %% ../nbs/14_cli.ipynb #a776ebfd
 _JSONL_FIELDS = ('text', 'namespace', 'type', 'source', 'quality', 'metadata')
+
+def jsonl_record(obj,  # one parsed JSON line
+                 where: str,  # `file:line`, the start of every error message
+                 namespace: str = 'global',  # default when the line names none
+                 type=NodeType.DOCUMENT) -> dict:  # default when the line names none
+    "The memory record of one JSONL line (fields other than `_JSONL_FIELDS` go to its metadata); a bad line raises `InvalidInputError` naming `where`."
+    if not isinstance(obj, dict):
+        raise InvalidInputError(f"{where}: expected a JSON object with a \"text\" field, got a JSON {_json_kind(obj)}")
+    text = obj.get('text')
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {_short(text)}")
+    check_unicode(text, f"{where}: text")
+    ns = obj.get('namespace', namespace)
+    check_namespace(ns, f'{where}: "namespace"')
+    try: t = NodeType.parse(obj.get('type', type))
+    except InvalidInputError as e: raise InvalidInputError(f"{where}: \"type\": {e}") from None
+    q = obj.get('quality', 0.5)
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
+        raise InvalidInputError(f"{where}: \"quality\" must be a number in [0, 1], got {_short(q)}")
+    md = obj.get('metadata', {})
+    if not isinstance(md, dict): raise InvalidInputError(f"{where}: \"metadata\" must be a JSON object, got {_short(md)}")
+    rec = dict(text=text, type=t, namespace=ns, quality=float(q), metadata={**{k: v for k, v in obj.items() if k not in _JSONL_FIELDS}, **md})
+    if obj.get('source') is not None: rec['source'] = check_unicode(str(obj['source']), f"{where}: source")
+    return rec
 
 def read_jsonl(path: Path,  # one JSON object per line
                namespace: str = 'global',  # default for lines without "namespace"
@@ -143,23 +167,8 @@ def read_jsonl(path: Path,  # one JSON object per line
         where = f"{path}:{ln}"
         try: obj = json.loads(line)
         except json.JSONDecodeError as e: raise InvalidInputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
-        if not isinstance(obj, dict):
-            raise InvalidInputError(f"{where}: expected a JSON object with a \"text\" field, got a JSON {_json_kind(obj)}")
-        text = obj.get('text')
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {_short(text)}")
-        ns = obj.get('namespace', namespace)
-        check_namespace(ns, f'{where}: "namespace"')
-        try: t = NodeType.parse(obj.get('type', type))
-        except InvalidInputError as e: raise InvalidInputError(f"{where}: \"type\": {e}") from None
-        q = obj.get('quality', 0.5)
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
-            raise InvalidInputError(f"{where}: \"quality\" must be a number in [0, 1], got {_short(q)}")
-        md = obj.get('metadata', {})
-        if not isinstance(md, dict): raise InvalidInputError(f"{where}: \"metadata\" must be a JSON object, got {_short(md)}")
-        md = {**{k: v for k, v in obj.items() if k not in _JSONL_FIELDS}, **md, 'file': str(path), 'line': ln}
-        rec = dict(text=text, type=t, namespace=ns, quality=float(q), metadata=md)
-        if obj.get('source') is not None: rec['source'] = str(obj['source'])
+        rec = jsonl_record(obj, where, namespace, type)
+        rec['metadata'].update(file=str(path), line=ln)
         out.append(rec)
     return out
 
