@@ -590,7 +590,7 @@ class Routed(NamedTuple):
 @patch
 def route(self: RuvLLM, req: Request, sess: Session | None, sg: Subgraph,
           keys: set | None = None,  # `key_words(req.query)` when the caller has them already
-          learn: bool = True) -> Routed:  # False: no exploration, no counters
+          learn: bool = True) -> Routed:  # False: no exploration
     "The router's decision for `req` given what retrieval found."
     c, cons = self.cfg, req.constraints
     keys = key_words(req.query) if keys is None else keys
@@ -603,10 +603,6 @@ def route(self: RuvLLM, req: Request, sess: Session | None, sg: Subgraph,
     decision, h_new = router.decide(feats, h=h, available=self.tiers, constraints=cons,
                                     explore=learn and c.learning.enabled and c.router.exploration > 0, rng=self._np_rng)
     routing = router.to_routing_info(decision)
-    if learn:
-        with self._lock:
-            self.counters['fallbacks'] += routing.fallback; self.counters['explored'] += routing.explored
-            self.counters['forced'] += routing.forced
     return Routed(decision, routing, None if h is None else [float(x) for x in h], h_new, feats)
 
 # %% ../nbs/11_orchestrator.ipynb #3533bcd0
@@ -987,8 +983,10 @@ def _cached_response(self: RuvLLM, req, sess, hit, sw) -> Response:
 def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs, use_cache: bool = False):
     sc = self.cfg.system
     with self._lock:
+        ri = resp.routing_info  # as the response reports it (a cached answer's has no flag set; an escalated one's is a fallback)
         self.counters['queries'] += 1
-        t = resp.routing_info.backend if resp.cached else rec.tier
+        self.counters['fallbacks'] += ri.fallback; self.counters['explored'] += ri.explored; self.counters['forced'] += ri.forced
+        t = ri.backend if resp.cached else rec.tier
         self.counters['by_tier'][t] = self.counters['by_tier'].get(t, 0) + 1
         self._records[req.request_id] = rec
         if att_inputs is not None:

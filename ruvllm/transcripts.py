@@ -77,13 +77,19 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
                       ) -> Iterator[dict]:
     "The records of a transcript's turns, in order; the first bad line raises `InvalidInputError` naming `label:line`."
     label = label or name
+    seen = {}  # turn id -> the line that used it first (a hit is traced back to its turn by the id)
     for ln, line in enumerate(lines, 1):
         if isinstance(line, str):
             if not line.strip(): continue
             try: line = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg} at column {e.colno})") from None
-        yield turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}")
+        rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}")
+        tid = rec['metadata']['turn_id']
+        if (first := seen.setdefault(tid, ln)) != ln:
+            raise InvalidInputError(f"{label}:{ln}: turn id {_short(tid)} is already the id of line {first}; "
+                                    f"each turn needs an id of its own (a hit is traced back to its turn by it)")
+        yield rec
 
 def _file_lines(path: Path) -> Iterator[str]:
     try:
@@ -95,7 +101,7 @@ def iter_transcript(path) -> Iterator[dict]:
     return transcript_records(_file_lines(Path(path)), name=Path(path).stem, label=str(path))
 
 def check_transcript(path) -> int:
-    "Validate every line of a transcript file without storing or keeping anything; the number of turns."
+    "Validate every line of a transcript file, and that no turn id repeats, without storing anything; the number of turns."
     return sum(1 for _ in iter_transcript(path))
 
 def starts_like_transcript(lines: Iterable[str]) -> bool:

@@ -76,6 +76,8 @@ def test_top_p_zero_is_refused_like_the_backends_do():
     ({'router': {'input_dim': 32}}, f"router.input_dim must be an integer in [64, {MAX_WIDTH}]"),
     ({'embedding': {'model': 'hashing', 'dim': 10**9}}, f"embedding.dim must be an integer in [8, {MAX_WIDTH}]"),
     ({'memory': {'propagate_edge_weights': {'Follows': math.nan}}}, "memory.propagate_edge_weights.Follows must be a finite number >= 0"),
+    ({'memory': {'hnsw_ef_construction': 10**9}}, f"memory.hnsw_ef_construction must be an integer in [1, {MAX_WIDTH}], got 1000000000"),
+    ({'memory': {'hnsw_ef_construction': 0}}, f"memory.hnsw_ef_construction must be an integer in [1, {MAX_WIDTH}], got 0"),
 ])
 def test_config_refuses_values_that_fail_later(d, msg):
     with pytest.raises(ConfigError) as e: Config.from_dict(d)
@@ -86,6 +88,19 @@ def test_config_still_accepts_the_edges_of_the_ranges():
     cfg = Config.from_dict({'router': {'safe_top_p': 1.0, 'input_dim': 64}, 'cache': {'judge_threads': MAX_THREADS},
                             'inference': {'n_ctx': 4096, 'max_tokens': 4095, 'tier_costs': {'tiny': 0, 'small': 2.5}}})
     assert (cfg.router.safe_top_p, cfg.cache.judge_threads, cfg.inference.max_tokens) == (1.0, MAX_THREADS, 4095)
+
+
+def test_hnsw_ef_construction_edges_of_its_range_build_an_index(tmp_path):
+    "Both ends of `memory.hnsw_ef_construction`'s range are accepted, and the memory builds its index with them."
+    from ruvllm.embedding import HashingEmbedder
+    from ruvllm.memory import Memory
+    for ef in (1, MAX_WIDTH):
+        cfg = Config.from_dict({'system': {'db_path': str(tmp_path / f'd{ef}')}, 'embedding': {'model': 'hashing', 'dim': 64},
+                                'memory': {'hnsw_ef_construction': ef}})
+        assert cfg.memory.hnsw_ef_construction == ef
+        with Memory.open(cfg.db_path, HashingEmbedder(64), cfg) as mem:
+            mem.ingest([f"fact number {i} about the river" for i in range(30)], progress=False)
+            assert len(mem) == 30 and mem.index.ef_construction == ef
 
 
 # 4. Config.from_toml on files that are not UTF-8 TOML
