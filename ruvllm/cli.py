@@ -621,7 +621,7 @@ def _migrate_options(p):
 
 def _open_store_at(where: str, must_exist: bool):
     "The store at a data directory or a PostgreSQL URL."
-    from ruvllm.memory import open_store
+    from ruvllm.store import open_store
     if where.startswith(('postgresql://', 'postgres://')): return open_store(where, Path('.'))
     if re.match(r'[A-Za-z][A-Za-z0-9+.-]+:', where):  # 'postgresql:/host/db' or 'mysql://...': a typo, not a directory
         raise InvalidInputError(f"{where!r} looks like a URL but not a postgresql:// one; SRC and DST are data directories or postgresql:// URLs")
@@ -633,7 +633,7 @@ def _open_store_at(where: str, must_exist: bool):
 @subcommand('migrate', "copy a memory between a SQLite data directory and PostgreSQL (either way), counts checked",
             options=_migrate_options)
 def cmd_migrate(args, cfg: Config) -> int:
-    from ruvllm.memory import copy_store
+    from ruvllm.store import copy_store
     src = _open_store_at(args.src, must_exist=True)
     try:
         dst = _open_store_at(args.dst, must_exist=False)

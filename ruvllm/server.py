@@ -241,7 +241,7 @@ class ChatCompletionBody(BaseModel):
     no_cache: bool | None = None
 
 # %% ../nbs/12_server.ipynb #f0534ee6
-from .memory import StoreUnavailableError
+from .store import StoreUnavailableError
 
 class APIError(Exception):
     "An HTTP error with a JSON body `{'error': {'type', 'message'}}`."

@@ -497,7 +497,7 @@ def test_bench_delegates_to_run_bench(tmp_path, monkeypatch):
 def test_a_failure_while_storing_says_what_was_stored(tmp_path, base, monkeypatch):
     "Storing fails on the second batch of 256 (a test double for a full disk): the error line says 256 were kept."
     from ruvllm import MemoryStoreError
-    from ruvllm.memory import SQLiteStore
+    from ruvllm.store import SQLiteStore
     real, calls = SQLiteStore.insert_nodes, []
     def insert_nodes_failing_on_second_batch(self, nodes, vectors, slots):  # test double
         calls.append(len(nodes))

@@ -7,7 +7,7 @@ import pytest
 from ruvllm import Config, RuvLLM
 from ruvllm.cli import run_cli, EXIT_ERROR
 from ruvllm.config import MemoryConfig
-from ruvllm.memory import StoreUnavailableError
+from ruvllm.store import StoreUnavailableError
 from ruvllm.pgstore import PostgresStore, _WRITE_LOCK
 from ruvllm.types import MemoryStoreError
 

@@ -6,7 +6,7 @@ import pytest
 
 from ruvllm.config import MemoryConfig
 from ruvllm.embedding import HashingEmbedder
-from ruvllm.memory import Edge, Memory, Node, STORE_CONTRACT, open_store
+from ruvllm.memory import Memory; from ruvllm.store import Edge, Node, STORE_CONTRACT, open_store
 from ruvllm.types import EdgeType, InvalidInputError, NodeType
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..types import EdgeType, NodeType
-from ..memory import Node, Edge, Subgraph, SubgraphNode
+from ..memory import Subgraph, SubgraphNode; from ruvllm.store import Node, Edge
 from ..attention import GraphAttention, rank_correlations
 
 # %% ../../nbs/evals/06_attention_edges.ipynb #cc30a4bd
