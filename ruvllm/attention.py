@@ -17,7 +17,8 @@ from fastcore.basics import patch
 from numba import njit
 
 from .types import EdgeType, NodeType, InvalidInputError
-from .memory import Subgraph, SubgraphNode; from ruvllm.store import Node, Edge
+from .memory import Subgraph, SubgraphNode
+from .store import Node, Edge
 from .router import all_finite
 
 # %% ../nbs/06_attention.ipynb #dd3ec3d5

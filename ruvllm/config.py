@@ -50,7 +50,7 @@ def _f(default, rule: Rule | None = None, doc: str = ''):
 TIERS = ('tiny', 'small', 'medium', 'large')
 MAX_THREADS = 256  # the most threads a setting may ask for (llama.cpp, the judge, the server's workers)
 MAX_TOKENS = 2**20  # the most tokens a setting or a request may name (a context window, a completion cap): about the longest context window of any model
-MAX_WIDTH = 4096  # the widest vector, layer or list a setting may ask for (embedding.dim, the router's input, hidden and rank sizes, HNSW's build candidate list)
+MAX_WIDTH = 4096  # the widest vector, layer or list a setting may ask for (embedding.dim, the router's input, hidden and rank sizes, HNSW's candidate lists)
 
 # %% ../nbs/00_config.ipynb #74c2a1d4
 @dataclass
@@ -102,7 +102,7 @@ class MemoryConfig(MemoryRankingConfig):
     "The graph memory and its HNSW index."
     hnsw_m: int = _f(16, between(2, 512, 'an integer'), "HNSW links per node (2M on layer 0); each node's link rows are allocated for it")
     hnsw_ef_construction: int = _f(200, between(1, MAX_WIDTH, 'an integer'), "HNSW candidate list size while building")
-    hnsw_ef_search: int = _f(64, at_least(1, 'an integer'), "HNSW candidate list size while searching")
+    hnsw_ef_search: int = _f(64, between(1, MAX_WIDTH, 'an integer'), "HNSW candidate list size while searching (cut to the index size; past that, only slower)")
     hnsw_insert_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "HNSW inserts: 0 one node at a time; n >= 1 a batch's neighbours found on n threads (same graph for any n; more CPU)")
     metric: str = _f('cosine', one_of('cosine', 'ip', 'l2'), "vector distance")
     share_global: bool = _f(True, None, "searches in a namespace also see the `global` namespace")

@@ -23,8 +23,7 @@ from .text import STOP_WORDS, words
 from .config import Config, MemoryConfig
 from .types import (EdgeType, NodeType, InvalidInputError, MemoryStoreError, UnknownIdError, VectorIndexError)
 from .hnsw import HNSWIndex
-from .store import (Node, Edge, SQLiteStore, StoreUnavailableError, open_store, open_problem,  # the durable store (03b)
-                          copy_store, table_columns, fts_query, STORE_CONTRACT, SCHEMA_VERSION)
+from .store import Node, Edge, open_store  # the durable store (03b_store)
 
 log = logging.getLogger(__name__)
 

@@ -209,9 +209,7 @@ def _session_entry(self: RuvLLM, s: Session | None) -> dict:
 def _stored_sessions(self: RuvLLM) -> dict[str, Session]:
     "The sessions the state blob and the `sess:` keys hold (a key is newer), oldest first."
     out = {s['session_id']: Session.from_dict(s) for s in self._state.get('sessions', [])}
-    for k in self.store.kv_keys(_SESSION_KEY):
-        raw = self.store.get(k)
-        if raw is None: continue
+    for k, raw in self.store.kv_items(_SESSION_KEY):  # one query, however many sessions
         try: s = Session.from_dict(json.loads(raw))
         except (ValueError, TypeError, KeyError) as e: log.warning("session %s is unreadable and left out: %s", k, e); continue
         out[s.session_id] = s
@@ -677,8 +675,9 @@ def _question_part(text: str) -> str:
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
                    need: set) -> bool:  # key words one of which the passage must hold (empty: no key-word test)
-    "Whether a retrieved node may enter the context: a stored Q&A close enough to the query and not about another subject, and a key word where `context.key_match` looks."
+    "Whether a retrieved node may enter the context: not a concept; a stored Q&A close enough to the query and not about another subject, and a key word where `context.key_match` looks."
     cc, node = self.cfg.context, hit.node
+    if node.type == NodeType.CONCEPT: return False  # an index entry that routes to its members (in the subgraph), not evidence
     qa = node.type == NodeType.QAPAIR
     if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
     if qa and cc.qa_other_subject and another_subject(query, _question_part(node.text)): return False  # same frame, another thing

@@ -8,7 +8,7 @@ __all__ = ['log', 'PG_SCHEMA_VERSION', 'start_local_postgres', 'stop_local_postg
 
 # %% ../nbs/04b_pgstore.ipynb #6ff6a40e
 import getpass, glob, json, logging, os, re, shutil, socket, subprocess, threading, time, uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .text import STOP_WORDS, words
 from .config import MemoryConfig
 from .types import InvalidInputError, MemoryStoreError, NodeType
-from .memory import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store
+from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +122,17 @@ CREATE TRIGGER changes_edge AFTER INSERT OR UPDATE ON edges FOR EACH ROW EXECUTE
 _WRITE_LOCK = 0x72757631  # the advisory lock key every writer takes ('ruv1')
 
 # %% ../nbs/04b_pgstore.ipynb #f6b2c0a1
-from psycopg_pool import PoolTimeout
+from psycopg_pool import PoolClosed, PoolTimeout
+
+def _refusal(url: str, timeout: float) -> str | None:
+    "One direct connection attempt: None when the server takes it, else its own words (a wrong password, no such database, refused)."
+    try: psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
+    except Exception as e: return str(e).strip()
+    return None
 
 def _open_error(url: str, e: Exception, timeout: float) -> str:
     "Why the pool could not open: the server's own words (a wrong password, no such database) from one direct attempt, where the pool only says it timed out."
-    if isinstance(e, PoolTimeout):
-        try: psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
-        except Exception as e2: return str(e2).strip()
-    return str(e).strip()
+    return (isinstance(e, PoolTimeout) and _refusal(url, timeout)) or str(e).strip()
 
 # %% ../nbs/04b_pgstore.ipynb #e606ace4
 def _redact(url: str) -> str:
@@ -137,16 +140,22 @@ def _redact(url: str) -> str:
     u = urlsplit(url)
     return urlunsplit(u._replace(netloc=u.netloc.replace(':' + u.password + '@', ':***@'))) if u.password else url
 
+def _new_pool(url: str, size: int, timeout: float) -> ConnectionPool:
+    "A pool (not yet open) of at most `size` autocommit connections to `url`, one kept open; a connection waits at most `timeout`."
+    return ConnectionPool(url, min_size=1, max_size=size, timeout=timeout, open=False,
+                          kwargs=dict(autocommit=True, connect_timeout=max(1, round(timeout))))
+
 class PostgresStore:
     "The durable truth in PostgreSQL: the store contract of `SQLiteStore`, shared by several processes."
     kind = 'postgresql'
     def __init__(self, url: str,  # postgresql://user[:password]@host[:port]/dbname
                  config: MemoryConfig | None = None):  # pool size and timeout
         cfg = config or MemoryConfig()
-        self.url, self.timeout = url, cfg.pg_timeout_s
+        self.url, self.timeout, self.pool_size = url, cfg.pg_timeout_s, cfg.pg_pool_size
         self._local = threading.local()  # the connection of the write transaction this thread is in
-        self.pool = ConnectionPool(url, min_size=1, max_size=cfg.pg_pool_size, timeout=cfg.pg_timeout_s, open=False,
-                                   kwargs=dict(autocommit=True, connect_timeout=max(1, round(cfg.pg_timeout_s))))
+        self._renewing, self._lending = threading.Lock(), threading.Lock()  # one thread renews the pool; guards `_lent`
+        self._lent, self._next_probe = {}, 0.0  # connections in use per pool; when `_renew_pool` may next try the server
+        self.pool = _new_pool(url, cfg.pg_pool_size, cfg.pg_timeout_s)
         try:
             self.pool.open(wait=True, timeout=cfg.pg_timeout_s)
             self._create_or_check()
@@ -157,6 +166,47 @@ class PostgresStore:
             self.pool.close(); raise
 
     def __repr__(self): return f"PostgresStore({_redact(self.url)!r})"
+
+# %% ../nbs/04b_pgstore.ipynb #7d713bd9
+@patch
+def _lend(self:PostgresStore, pool: ConnectionPool, n: int):
+    "Count `n` more connections of `pool` in use here (negative: given back)."
+    with self._lending:
+        left = self._lent.get(pool, 0) + n
+        if left: self._lent[pool] = left
+        else: self._lent.pop(pool, None)
+
+@patch
+@contextmanager
+def _pooled(self:PostgresStore):
+    "A connection from the pool; if none came in time, from the pool `_renew_pool` gives (a fresh one when the server is back)."
+    pool = self.pool
+    with ExitStack() as held:
+        try: c = held.enter_context(pool.connection())
+        except (PoolTimeout, PoolClosed) as e:
+            pool = self._renew_pool(pool, e)
+            c = held.enter_context(pool.connection())
+        self._lend(pool, 1); held.callback(self._lend, pool, -1)
+        yield c
+
+@patch
+def _renew_pool(self:PostgresStore, stuck: ConnectionPool, e: Exception) -> ConnectionPool:
+    """The pool to try again after `stuck` gave no connection (`e`): another thread's replacement, or a fresh one when the
+    server takes a direct connection. Raises `e` when `stuck` is only busy or closed, or the server was tried under 1 s ago;
+    `StoreUnavailableError` in the server's words when it refuses."""
+    with self._renewing:
+        if self.pool is not stuck: return self.pool
+        with self._lending: busy = self._lent.get(stuck, 0) >= stuck.max_size
+        if busy or isinstance(e, PoolClosed) or time.monotonic() < self._next_probe: raise e
+        self._next_probe = time.monotonic() + 1.0
+        why = _refusal(self.url, self.timeout)
+        if why is not None: raise StoreUnavailableError(f"the PostgreSQL memory at {_redact(self.url)} is unavailable: {why}")
+        fresh = _new_pool(self.url, self.pool_size, self.timeout)
+        fresh.open(wait=True, timeout=self.timeout)
+        self.pool = fresh
+    log.warning("the PostgreSQL memory at %s answers again while its pool waits to reconnect: using a fresh pool", _redact(self.url))
+    threading.Thread(target=stuck.close, name='ruvllm-pg-pool-close', daemon=True).start()  # lent connections close when given back
+    return fresh
 
 # %% ../nbs/04b_pgstore.ipynb #5650a8e9
 @patch
@@ -185,7 +235,7 @@ def _conn(self:PostgresStore):
     c = getattr(self._local, 'conn', None)
     if c is not None: yield c; return
     try:
-        with self.pool.connection() as c: yield c
+        with self._pooled() as c: yield c
     except psycopg.OperationalError as e:  # the server is down or restarting, or no connection came in time
         raise StoreUnavailableError(f"the PostgreSQL memory at {_redact(self.url)} is unavailable: {str(e).strip()}") from None
 
@@ -208,7 +258,7 @@ def tx(self:PostgresStore):
     "A write transaction: all or nothing, committed on exit, one writer at a time across every process."
     if getattr(self._local, 'conn', None) is not None: raise MemoryStoreError("a store transaction is already open in this thread")
     try:
-        with self.pool.connection() as c:
+        with self._pooled() as c:
             with c.transaction():
                 c.execute(f"SET LOCAL lock_timeout = {max(1, round(self.timeout * 1000))}")  # a stalled writer elsewhere: wait no longer than a query would
                 c.execute('SELECT pg_advisory_xact_lock(%s)', (_WRITE_LOCK,))
@@ -436,6 +486,11 @@ def kv_write(self:PostgresStore, puts: dict | None = None, deletes: Iterable[str
 def kv_keys(self:PostgresStore, prefix: str) -> list[str]:
     "The keys that start with `prefix`, in order."
     return [r[0] for r in self._q('SELECT key FROM kv WHERE substr(key, 1, %s) = %s ORDER BY key', (len(prefix), prefix))]
+
+@patch
+def kv_items(self:PostgresStore, prefix: str) -> list[tuple[str, bytes]]:
+    "(key, value) of the keys that start with `prefix`, in key order, in one round trip."
+    return [(k, bytes(v)) for k, v in self._q('SELECT key, value FROM kv WHERE substr(key, 1, %s) = %s ORDER BY key', (len(prefix), prefix))]
 
 # %% ../nbs/04b_pgstore.ipynb #fdd287f9
 @patch

@@ -5,7 +5,8 @@ import pytest
 
 from ruvllm.config import MemoryConfig
 from ruvllm.embedding import HashingEmbedder
-from ruvllm.memory import Memory; from ruvllm.store import StoreUnavailableError
+from ruvllm.memory import Memory
+from ruvllm.store import StoreUnavailableError
 from ruvllm.types import InvalidInputError, MemoryStoreError
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from ruvllm.config import MemoryConfig
 from ruvllm.embedding import HashingEmbedder
-from ruvllm.memory import Memory; from ruvllm.store import Edge, Node, STORE_CONTRACT, open_store
+from ruvllm.memory import Memory
+from ruvllm.store import Edge, Node, STORE_CONTRACT, open_store
 from ruvllm.types import EdgeType, InvalidInputError, NodeType
 
 
@@ -264,3 +265,10 @@ def test_kv_write_inside_a_transaction_is_part_of_it(store):
     assert (store.get('a'), store.get('b'), store.get('c'), store.get('d')) == (None, b'2', b'3', b'4')
     store.kv_write(deletes=['b'])  # outside a transaction: its own, as before
     assert store.get('b') is None
+
+
+def test_kv_items_reads_a_prefix_with_its_values(store):
+    "What `kv_keys` lists, with the values `get` gives, in key order; a prefix, not a LIKE pattern ('_' and '%' are plain)."
+    store.kv_write({'sess:b': b'2', 'sess:a': b'1', 'sessx': b'3', 'sess_%': b'4', 'other': b'5'})
+    assert store.kv_items('sess:') == [(k, store.get(k)) for k in store.kv_keys('sess:')] == [('sess:a', b'1'), ('sess:b', b'2')]
+    assert store.kv_items('sess_') == [('sess_%', b'4')] and store.kv_items('none:') == []

@@ -78,6 +78,7 @@ def test_top_p_zero_is_refused_like_the_backends_do():
     ({'memory': {'propagate_edge_weights': {'Follows': math.nan}}}, "memory.propagate_edge_weights.Follows must be a finite number >= 0"),
     ({'memory': {'hnsw_ef_construction': 10**9}}, f"memory.hnsw_ef_construction must be an integer in [1, {MAX_WIDTH}], got 1000000000"),
     ({'memory': {'hnsw_ef_construction': 0}}, f"memory.hnsw_ef_construction must be an integer in [1, {MAX_WIDTH}], got 0"),
+    ({'memory': {'hnsw_ef_search': 10**9}}, f"memory.hnsw_ef_search must be an integer in [1, {MAX_WIDTH}], got 1000000000"),
 ])
 def test_config_refuses_values_that_fail_later(d, msg):
     with pytest.raises(ConfigError) as e: Config.from_dict(d)

@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from ..types import EdgeType, NodeType
-from ..memory import Subgraph, SubgraphNode; from ruvllm.store import Node, Edge
+from ..memory import Subgraph, SubgraphNode
+from ..store import Node, Edge
 from ..attention import GraphAttention, rank_correlations
 
 # %% ../../nbs/evals/06_attention_edges.ipynb #cc30a4bd
