@@ -141,8 +141,9 @@ def _redact(url: str) -> str:
     return urlunsplit(u._replace(netloc=u.netloc.replace(':' + u.password + '@', ':***@'))) if u.password else url
 
 def _new_pool(url: str, size: int, timeout: float) -> ConnectionPool:
-    "A pool (not yet open) of at most `size` autocommit connections to `url`, one kept open; a connection waits at most `timeout`."
-    return ConnectionPool(url, min_size=1, max_size=size, timeout=timeout, open=False,
+    """A pool (not yet open) of at most `size` autocommit connections to `url`, one kept open; a connection waits at most
+    `timeout`, and is checked before it is lent (an empty query), so one a server restart broke is replaced, not failed on."""
+    return ConnectionPool(url, min_size=1, max_size=size, timeout=timeout, open=False, check=ConnectionPool.check_connection,
                           kwargs=dict(autocommit=True, connect_timeout=max(1, round(timeout))))
 
 class PostgresStore:

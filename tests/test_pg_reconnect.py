@@ -72,3 +72,17 @@ def test_a_session_lock_held_through_the_outage_is_still_held_after(pg_server, p
         with psycopg.connect(pg_url) as other:  # released at the block's end
             assert other.execute("SELECT pg_try_advisory_lock(hashtext('ruvllm:writeback-0'))").fetchone()[0]
     finally: st.close()
+
+
+@pytest.mark.parametrize('op, expected', [(_read, b'before'), (_write, b'after')], ids=['read', 'write'])
+def test_a_quick_restart_fails_no_operation(own_server, op, expected):
+    "The server restarted while the store was idle: its pooled connections died with it, and are checked before one is lent."
+    d, server = own_server
+    st = PostgresStore(fresh_database(server), MemoryConfig(pg_timeout_s=1.0))
+    try:
+        st.put('k', b'before')
+        stop_local_postgres(d); start_local_postgres(d)
+        assert op(st) == expected  # used to fail once (StoreUnavailableError: the connection was closed by the server)
+    finally:
+        st.close()
+        if not Path(d, 'data', 'postmaster.pid').exists(): start_local_postgres(d)
