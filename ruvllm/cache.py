@@ -945,7 +945,7 @@ class CacheLog:
     """Keeps one process's `SemanticCache` in step with the other processes' on one store: what this cache adds,
     re-judges or removes goes to the store's event log (kind 'cache'); `pull` applies every process's events in log order."""
     def __init__(self, cache: SemanticCache,
-                 store,  # a memory store (`ruvllm.memory`): `tx`, `log_event`, `events_after`
+                 store,  # a memory store (`ruvllm.store`): `tx`, `log_event`, `events_after`
                  cursor: int = 0):  # the id of the last 'cache' event the cache already reflects (replaying more is harmless)
         self.cache, self.store, self.cursor = cache, store, int(cursor)
         self._lock = threading.RLock()
