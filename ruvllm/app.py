@@ -30,7 +30,7 @@ from PIL import Image
 from .config import Config
 from .types import EdgeType, Feedback, InvalidInputError, NodeType, RuvLLMError, STAGES
 from .types import check_namespace, check_unicode, visible
-from .memory import Subgraph
+from .hybrid import Subgraph
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
 from .transcripts import starts_like_transcript, transcript_records

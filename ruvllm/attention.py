@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from numba import njit
 
 from .types import EdgeType, NodeType, InvalidInputError
-from .memory import Subgraph, SubgraphNode
+from .hybrid import Subgraph, SubgraphNode
 from .store import Node, Edge
 from .router import all_finite
 

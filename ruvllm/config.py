@@ -93,8 +93,8 @@ class MemoryStoreConfig:
 @dataclass
 class MemoryRankingConfig(MemoryStoreConfig):
     "What re-orders a hybrid ranking after the fusion (the fields of `MemoryConfig` about priors and re-scoring)."
-    length_prior: float = _f(1.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a chat turn's hybrid score is multiplied by (1 + characters it says) ** this, relative to the longest candidate turn (other nodes: × 1), on the fused seeds and again after propagation (0: off; 1, the default, chosen left-one-conversation-out: see 04_memory)")
-    rescore_weights: list = _f([], Rule(lambda v: len(v) in (0, 9) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float('inf') for x in v), "empty (off) or 9 finite numbers"), "learned re-scoring: weights of the 9 features of `memory.RESCORE_FEATURES` by which the top `hybrid_candidates` of a hybrid ranking are re-ordered (empty: off)")
+    length_prior: float = _f(1.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a chat turn's hybrid score is multiplied by (1 + characters it says) ** this, relative to the longest candidate turn (other nodes: × 1), on the fused seeds and again after propagation (0: off; 1, the default, chosen left-one-conversation-out: see 04c_hybrid)")
+    rescore_weights: list = _f([], Rule(lambda v: len(v) in (0, 9) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float('inf') for x in v), "empty (off) or 9 finite numbers"), "learned re-scoring: weights of the 9 features of `hybrid.RESCORE_FEATURES` by which the top `hybrid_candidates` of a hybrid ranking are re-ordered (empty: off)")
 
 # %% ../nbs/00_config.ipynb #6ed764b6
 @dataclass

@@ -19,7 +19,8 @@ from fastcore.basics import patch
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
 from .text import content_words
-from .memory import Hit, Memory, Subgraph
+from .memory import Hit, Memory
+from .hybrid import Subgraph
 from .router import Decision
 from .inference import background_work
 

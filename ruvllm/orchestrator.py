@@ -23,7 +23,8 @@ from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, 
 from .text import key_coverage, key_words
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
-from .memory import Memory, Subgraph
+from .memory import Memory
+from .hybrid import Subgraph
 from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features
 from .attention import GraphAttention, AttentionResult
 from .inference import ModelPool

@@ -11,7 +11,7 @@ from ruvllm.attention import EDGE_TYPES, FEATURE_NAMES, NODE_TYPES, GraphAttenti
 from ruvllm.context import ContextBuilder, drop_near_duplicates, jaccard, shingles
 from ruvllm.inference import ExtractiveBackend, estimate_tokens, prompt_estimate
 from ruvllm.learning import answer_part
-from ruvllm.memory import Subgraph, SubgraphNode
+from ruvllm.hybrid import Subgraph, SubgraphNode
 from ruvllm.store import Node
 from ruvllm.orchestrator import another_subject
 from ruvllm.text import content_words, key_coverage, key_words, words

@@ -1,4 +1,4 @@
-"""The turn-length prior (`memory.length_prior`, 1 by default, see 04_memory): of two turns that match a question
+"""The turn-length prior (`memory.length_prior`, 1 by default, see 04c_hybrid): of two turns that match a question
 equally, the one that says something is ranked above a line of filler when it is on, in `hybrid_search` (with and
 without propagation) and through the retrieval path of `RuvLLM.retrieve`; 0 turns it off; the best score keeps its
 value; a node that is no chat turn (a document, a stored Q&A) keeps its score beside the turns; `propagate` leaves its seeds as given; the config refuses a negative or infinite prior."""

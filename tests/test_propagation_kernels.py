@@ -2,11 +2,11 @@
 Each kernel is compared with the numpy code it replaced (kept here as `reference_*`) over varied random inputs."""
 import numpy as np
 import pytest
-from ruvllm.memory import activate_edges, chain_sums, window_factors, same_text_key
+from ruvllm.hybrid import activate_edges, chain_sums, window_factors, same_text_key
 
 
 def reference_activate(p, ei, ej, ew, backward, mix, hops):  # the numpy `activate_edges` before fast9
-    from ruvllm.memory import spread_hops
+    from ruvllm.hybrid import spread_hops
     to, fr, val = np.concatenate((ej, ei)), np.concatenate((ei, ej)), np.concatenate((ew, backward * ew))
     key = to * len(p) + fr
     order = np.argsort(key, kind='stable')

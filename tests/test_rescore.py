@@ -6,7 +6,8 @@ import pytest
 
 from ruvllm.config import Config, ConfigError, MemoryConfig
 from ruvllm.embedding import HashingEmbedder
-from ruvllm.memory import Memory, RESCORE_FEATURES
+from ruvllm.memory import Memory
+from ruvllm.hybrid import RESCORE_FEATURES
 
 TURNS = [("Sam", "Dana, the blue kayak is on sale at the lake"), ("Dana", "my old kayak leaks"),
          ("Sam", "see you at the lake then"), ("Dana", "ok"), ("Sam", "the kayak shop opens at nine, the blue ones are cheap")]

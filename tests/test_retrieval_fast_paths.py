@@ -4,7 +4,8 @@ import random
 import numpy as np
 import pytest
 from ruvllm.embedding import HashingEmbedder
-from ruvllm.memory import Memory, Hit, rrf_scores, retrieval_stats
+from ruvllm.memory import Memory, Hit
+from ruvllm.hybrid import rrf_scores, retrieval_stats
 from ruvllm.types import EdgeType
 
 

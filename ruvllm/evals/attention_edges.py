@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..types import EdgeType, NodeType
-from ..memory import Subgraph, SubgraphNode
+from ..hybrid import Subgraph, SubgraphNode
 from ..store import Node, Edge
 from ..attention import GraphAttention, rank_correlations
 
