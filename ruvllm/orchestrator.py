@@ -945,7 +945,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     rec.latency_ms = lat.total
     sources = [self._source(sg, i, sel.attention) for i in rec.used_ids if i in sg.nodes]
     resp = Response(req.request_id, answer, routed.info.confidence, sources, routed.info, lat, req.session_id, False,
-                    gen.prompt_tokens, gen.completion_tokens, req.namespace)
+                    gen.prompt_tokens, gen.completion_tokens, req.namespace, 'length' if cut else 'stop')
     if learn: self._finish(req, sess, rec, resp, routed.state_out, (qv, sg, sel.vectors), use_cache=use_cache)
     return resp
 

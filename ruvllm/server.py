@@ -701,21 +701,18 @@ def _completion_extra(r: Response, session: Session | None) -> dict:
                 ruvllm=_plain(dict(routing_info=r.routing_info.to_dict(), cached=r.cached, confidence=r.confidence,
                                    latency_ms=r.latency.total, sources=[x.node_id for x in r.sources], namespace=r.namespace)))
 
-def _finish_reason(r: Response, max_tokens: int | None) -> str:
-    return 'length' if max_tokens is not None and r.completion_tokens >= max_tokens else 'stop'
-
 def _usage(r: Response) -> dict:
     return dict(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens, total_tokens=r.prompt_tokens + r.completion_tokens)
 
-def completion_response(r: Response, body: ChatCompletionBody, session: Session | None, max_tokens: int | None) -> dict:
+def completion_response(r: Response, body: ChatCompletionBody, session: Session | None) -> dict:
     "The OpenAI chat completion (a JSON object) for the answer `r`."
     return dict(id=f"chatcmpl-{r.request_id}", object='chat.completion', created=int(time.time()), model=r.routing_info.model.value,
-                choices=[dict(index=0, message=dict(role='assistant', content=r.text), finish_reason=_finish_reason(r, max_tokens),
+                choices=[dict(index=0, message=dict(role='assistant', content=r.text), finish_reason=r.finish_reason,
                               logprobs=None)], usage=_usage(r), **_completion_extra(r, session))
 
 # %% ../nbs/12_server.ipynb #1178a4a5
 async def completion_chunks(request_id: str, model: str,  # the tier answering, which the non-streamed answer names too
-                            rest, body: ChatCompletionBody, session: Session | None, max_tokens: int | None):
+                            rest, body: ChatCompletionBody, session: Session | None):
     "OpenAI's server-sent chunks, each piece sent as it is generated: role, content, finish (with ruvllm's extras), usage, [DONE]."
     cid, created = f"chatcmpl-{request_id}", int(time.time())
     def chunk(delta, finish_reason=None, **kw):
@@ -730,7 +727,7 @@ async def completion_chunks(request_id: str, model: str,  # the tier answering, 
             else: r = ev
     except Exception as e: yield data(_sse_error(e))
     if r is not None:
-        yield data(chunk({}, _finish_reason(r, max_tokens), **_completion_extra(r, session)))
+        yield data(chunk({}, r.finish_reason, **_completion_extra(r, session)))  # 'length' when the answer was cut
         if body.stream_options and body.stream_options.include_usage:
             yield data(dict(id=cid, object='chat.completion.chunk', created=created, model=model, choices=[], usage=_usage(r)))
     yield "data: [DONE]\n\n"
@@ -762,11 +759,11 @@ def openai_routes(state: ServerState) -> APIRouter:
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
             (rid, tier), rest = await state.stream(answer_chat_stream, llm, text, turns, sess, ns, cons)
             state.count(ns, 'chat')
-            return StreamingResponse(completion_chunks(rid, tier, rest, body, sess, max_tokens), media_type='text/event-stream',
+            return StreamingResponse(completion_chunks(rid, tier, rest, body, sess), media_type='text/event-stream',
                                      headers=_SSE_HEADERS)
         r = await state.work(answer_chat, llm, text, turns, sess, ns, cons)
         state.count(ns, 'chat')
-        return completion_response(r, body, sess, max_tokens)
+        return completion_response(r, body, sess)
     return router
 
 # %% ../nbs/12_server.ipynb #ce06c716

@@ -273,6 +273,7 @@ class Response(_Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     namespace: str = 'global'
+    finish_reason: str = 'stop'  # 'length': the answer was cut (at max_tokens, or where the latency budget ended), served as asked but never cached or kept
 
 # %% ../nbs/01_types.ipynb #bd0a7227
 @dataclass

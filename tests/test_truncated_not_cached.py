@@ -2,6 +2,7 @@
 import pytest
 
 from ruvllm import Config, Constraints, RuvLLM
+from ruvllm.types import Feedback
 
 
 def _llm(path, writeback):
@@ -24,3 +25,20 @@ def test_an_answer_cut_at_max_tokens_is_neither_cached_nor_kept(tmp_path, writeb
         llm.flush()
         again = llm.query("Who founded Quorvane?", namespace='orl')  # the whole answer is cached, with a confidence in [0, 1]
         assert again.cached and 'Ilsa Marrow' in again.text and 0.0 <= again.confidence <= 1.0, (again.cached, again.confidence)
+
+
+@pytest.mark.parametrize('writeback', ['queued', 'sync'])
+def test_a_good_rating_does_not_keep_a_cut_answer(tmp_path, writeback):
+    "Rated 5, a cut answer still writes no QAPair and no cache entry; the Response says it was cut, a whole one that it was not."
+    with _llm(tmp_path / 'd', writeback) as llm:
+        llm.ingest(["Brennik is the tallest mountain in Osterra, at 4100 metres."], namespace='o', progress=False)
+        n0 = len(llm.memory)
+        cut = llm.query("What is the tallest mountain in Osterra?", namespace='o', constraints=Constraints(max_tokens=2, no_cache=True))
+        assert cut.finish_reason == 'length' and llm.record(cut.request_id).cut, (cut.finish_reason, cut.text)
+        llm.flush()
+        out = llm.feedback(Feedback(cut.request_id, rating=5))
+        assert out.get('written') is None and llm.record(cut.request_id).qa_node is None, out  # used to write "Q: ... A: Brennik"
+        llm.flush()
+        assert len(llm.memory) == n0 and not any('A: Brennik' in n.text for n in llm.memory.get_many(llm.memory.live_ids('o').tolist()).values())
+        again = llm.query("What is the tallest mountain in Osterra?", namespace='o')
+        assert not again.cached and again.finish_reason == 'stop' and '4100' in again.text, (again.cached, again.text)
