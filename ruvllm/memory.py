@@ -282,6 +282,12 @@ def close(self:Memory):
         finally:
             self.store.close(); self.closed = True
 
+# %% ../nbs/04_memory.ipynb #c7864f1c
+@patch
+def _check_open(self:Memory):
+    "Refuse to answer from a closed memory: its RAM copy would serve what it held at close as if it were current."
+    if self.closed: raise MemoryStoreError(f"this memory ({str(self.path)!r}) is closed; open it again")
+
 # %% ../nbs/04_memory.ipynb #5506c93d
 @patch
 def _apply_node_states(self:Memory, states):
@@ -537,7 +543,8 @@ def node_at(self:Memory, slot: int) -> Node:
 # %% ../nbs/04_memory.ipynb #ec8f7317
 @patch
 def _namespaces(self:Memory, namespace: str | None) -> tuple[str, ...]:
-    "The namespaces a request in `namespace` may see."
+    "The namespaces a request in `namespace` may see (every search asks: a closed memory refuses here)."
+    self._check_open()
     ns = 'global' if namespace is None else namespace
     _check_namespace(ns)
     return (ns, 'global') if (self.cfg.share_global and ns != 'global') else (ns,)
@@ -793,6 +800,7 @@ def get_many(self:Memory, ids: Sequence[int],
              fresh: bool = False,  # read the store (fields other processes changed that the change log does not carry)
             ) -> dict[int, Node]:
     "Nodes by id, from the node columns (unknown ids are left out; an id not caught up yet is read from the store)."
+    self._check_open()
     if fresh:
         with self._lock:
             if self.__dict__.get('_touches'):  # our own waiting accesses first, so the store is as current as we are

@@ -93,7 +93,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
 
 def _file_lines(path: Path) -> Iterator[str]:
     try:
-        with open(path, encoding='utf-8') as f: yield from f
+        with open(path, encoding='utf-8-sig') as f: yield from f  # a byte-order mark (some editors write one) is no part of the first line
     except UnicodeDecodeError as e: raise InvalidInputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 def iter_transcript(path) -> Iterator[dict]:

@@ -85,3 +85,35 @@ def test_fallbacks_count_answered_requests_only(tmp_path):
         rs = [llm.query("Which river flows through Quenby?", constraints=Constraints(no_cache=True)) for _ in range(3)]
         q = llm.stats()['queries']
         assert q['queries'] == 3 and q['fallbacks'] == sum(r.routing_info.fallback for r in rs) >= 1, q
+
+
+def test_a_transcript_with_a_byte_order_mark_is_read_as_a_transcript(tmp_path):
+    "Some editors start a UTF-8 file with a BOM: the transcript is still detected, checked and stored turn by turn."
+    import json
+    from ruvllm import Config, RuvLLM
+    from ruvllm.transcripts import check_transcript, is_transcript
+    p = tmp_path / 'chat.jsonl'
+    turns = [dict(speaker='Dana', text='my sister studies marine biology in Bergen', timestamp='2023-05-01T10:00:00'),
+             dict(speaker='Sam', text='oh nice, since when?', timestamp='2023-05-01T10:01:00')]
+    p.write_bytes(b'\xef\xbb\xbf' + '\n'.join(json.dumps(t) for t in turns).encode())
+    assert is_transcript(p) and check_transcript(p) == 2  # used to be read as plain documents (the first line's BOM broke its JSON)
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('embedding.model', 'hashing').set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        ids = llm.ingest(p, progress=False)
+        nodes = llm.memory.get_many(ids)
+        assert [nodes[i].metadata.get('speaker') for i in ids] == ['Dana', 'Sam'], [nodes[i].metadata for i in ids]
+
+
+def test_a_closed_memory_refuses_reads(tmp_path):
+    "After close, searches and reads say the memory is closed instead of answering from its RAM copy."
+    import pytest
+    from ruvllm.embedding import HashingEmbedder
+    from ruvllm.memory import Memory
+    from ruvllm.types import MemoryStoreError
+    m = Memory.open(tmp_path / 'm', HashingEmbedder(dim=64))
+    a = m.add_node("Quenby is the capital of Marsovia.")
+    m.close()
+    for read in (lambda: m.search("capital of Marsovia"), lambda: m.hybrid_search("capital of Marsovia"), lambda: m.get(a),
+                 lambda: m.lexical_search("Quenby"), lambda: m.search_with_graph("capital")):
+        with pytest.raises(MemoryStoreError, match='is closed'): read()  # used to return the hits it held at close
