@@ -269,7 +269,7 @@ class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
     SLOT_CHECK_S = 1.0  # while idle, the writer checks this often that its slot's lock is still held (`_keep_slot`)
-    def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `get`, `exclusive`)
+    def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `kv_items`, `exclusive`)
                  write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
                  max_delay_s: float = 2.0,  # `learning.writeback_max_delay_s`
                  gather_s: float = 0.0,  # `learning.writeback_gather_s`: the writer waits this long after an arrival before taking the batch
@@ -322,13 +322,10 @@ def _adopt(self: WriteBackQueue) -> int:
     for s in slots:  # another slot's keys, if its process is gone (its lock is free)
         with self.store.exclusive(f'writeback-{s}') as free:
             if not free: continue
-            for k in self.store.kv_keys(f'{self.PREFIX}{s}:'):  # listed again under the lock
-                v = self.store.get(k)
-                if v is not None: self.store.kv_write({mine + k.split(':', 2)[2]: v}, deletes=[k])
+            for k, v in self.store.kv_items(f'{self.PREFIX}{s}:'):  # read again under the lock, in one query
+                self.store.kv_write({mine + k.split(':', 2)[2]: v}, deletes=[k])
     now = time.monotonic()
-    for k in self.store.kv_keys(mine):
-        raw = self.store.get(k)
-        if raw is None: continue
+    for k, raw in self.store.kv_items(mine):  # one query, however many hand-offs
         rid = k[len(mine):]
         self._items.append((rid, json.loads(raw.decode()))); self._waiting[rid] = now
     if self._items: log.info("replaying %d write-backs a stopped process left", len(self._items))
