@@ -100,6 +100,7 @@ class MemoryRankingConfig(MemoryStoreConfig):
 @dataclass
 class MemoryConfig(MemoryRankingConfig):
     "The graph memory and its HNSW index."
+    max_node_chars: int = _f(20_000, between(100, 10_000_000, 'an integer'), "longest text one node may hold (about 5k tokens, more than the largest context budget); `ruvllm ingest` splits longer paragraphs, a longer record is refused")
     hnsw_m: int = _f(16, between(2, 512, 'an integer'), "HNSW links per node (2M on layer 0); each node's link rows are allocated for it")
     hnsw_ef_construction: int = _f(200, between(1, MAX_WIDTH, 'an integer'), "HNSW candidate list size while building")
     hnsw_ef_search: int = _f(64, between(1, MAX_WIDTH, 'an integer'), "HNSW candidate list size while searching (cut to the index size; past that, only slower)")

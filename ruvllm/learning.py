@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
 from .text import content_words
-from .memory import Hit, Memory
+from .memory import Hit, Memory, check_length
 from .hybrid import Subgraph
 from .router import Decision
 from .inference import background_work
@@ -218,6 +218,7 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
         out.append(None)
         if quality < self.cfg.quality_threshold or not rec.answer.strip(): continue
         used, text = list(rec.used_ids), self.qa_text(rec.query, rec.answer)
+        if len(text) > mem.cfg.max_node_chars: continue  # longer than one node may be (`memory.max_node_chars`): not kept
         vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
         if pending and (len(pending) >= self.cfg.qa_nodes_per_commit or max(float(p[2]['vector'] @ vec) for p in pending) >= close):
             write_pending()  # a full transaction, or nodes this request would see
@@ -242,6 +243,8 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     "Apply explicit feedback: edge weights, edge-type weights, the written node's quality, a correction. Returns what changed."
     q = fb.quality
     mem, out = self.memory, dict(edges={}, edge_types={}, archived=[], correction_node=None)
+    if fb.correction is not None:  # refused before anything changes: it is stored as one node
+        check_length(self.qa_text(record.query, fb.correction), 'the corrected Q&A (query and correction)', mem.cfg.max_node_chars)
     delta = self.cfg.edge_delta * (2 * q - 1)
     if delta:
         for (s, d, t) in self.carried_edges(record):
@@ -532,6 +535,7 @@ def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> Com
         V = X[members]; c = V.mean(0); c /= np.linalg.norm(c)
         texts = [nodes[m].text for m in mids]
         text = self.summarise(texts) if self.summarise else extractive_summary(texts, V, c)
+        text = text[:mem.cfg.max_node_chars]  # a summary of long members stays one node (`memory.max_node_chars`)
         cid = mem.add_node(text, NodeType.CONCEPT, namespace=namespace, source='loopC', vector=c, quality=0.8,
                            metadata={'members': len(mids)})
         mem.add_edges([(cid, m, EdgeType.CONTAINS, float(max(0.1, min(1.0, v @ c)))) for m, v in zip(mids, V)])

@@ -160,11 +160,31 @@ def check_namespace(ns,  # a namespace from outside (HTTP, CLI, a JSONL record)
         raise InvalidInputError(f"{what} must be {NAMESPACE_RULE}, got {r if len(r) <= 40 else r[:37] + '...'}")
     return ns
 
+# %% ../nbs/01_types.ipynb #b973ebc6
+class _Checked:
+    "Mixin for a dataclass whose `check()` validates its fields: run at construction and after every later assignment (a refused value leaves the old one)."
+    def check(self): pass
+
+    def __post_init__(self):
+        self.check()
+        self.__dict__['_checked_'] = True
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if not d.get('_checked_') or d.get('_checking_'): return object.__setattr__(self, name, value)  # building, or `check` normalising
+        old = d.get(name)
+        object.__setattr__(self, name, value)
+        d['_checking_'] = True
+        try: self.check()
+        except BaseException:
+            object.__setattr__(self, name, old); raise
+        finally: d['_checking_'] = False
+
 # %% ../nbs/01_types.ipynb #aef6df41
 CONTEXT_BINS = (256, 512, 1024, 2048, 4096)
 
 @dataclass
-class Constraints(_Record):
+class Constraints(_Checked, _Record):
     "Per-request limits and overrides."
     max_latency_ms: float | None = None  # latency budget for the whole request
     max_tokens: int | None = None  # cap on generated tokens
@@ -174,7 +194,7 @@ class Constraints(_Record):
     force_context: int | None = None  # use this context budget (tokens)
     no_cache: bool = False  # never answer from the semantic cache
 
-    def __post_init__(self):
+    def check(self):
         if self.force_model is not None: self.force_model = ModelTier.parse(self.force_model)
         if self.max_latency_ms is not None and not (is_finite(self.max_latency_ms) and self.max_latency_ms > 0):
             raise InvalidInputError(f"max_latency_ms must be a finite number > 0, got {self.max_latency_ms!r}")
@@ -188,7 +208,7 @@ class Constraints(_Record):
         if not isinstance(self.no_cache, bool): raise InvalidInputError(f"no_cache must be true or false, got {self.no_cache!r}")
 
 @dataclass
-class Request(_Record):
+class Request(_Checked, _Record):
     "One query to the system."
     query: str
     session_id: str | None = None
@@ -196,13 +216,11 @@ class Request(_Record):
     constraints: Constraints = field(default_factory=Constraints)
     request_id: str = field(default_factory=new_id)
 
-    def __post_init__(self):
+    def check(self):
         if not isinstance(self.query, str): raise InvalidInputError(f"query must be a string, got {type(self.query).__name__}")
         if not visible(self.query): raise InvalidInputError("query is empty; ask a question with at least one visible character")
         check_unicode(self.query, 'query')
-        if not isinstance(self.namespace, str) or not self.namespace.strip():
-            raise InvalidInputError(f"namespace must be a non-empty string, got {self.namespace!r}")
-        check_unicode(self.namespace, 'namespace')
+        check_namespace(self.namespace)
         if self.session_id is not None:
             if not isinstance(self.session_id, str): raise InvalidInputError(f"session_id must be a string or None, got {self.session_id!r}")
             check_unicode(self.session_id, 'session_id')
@@ -277,14 +295,14 @@ class Response(_Record):
 
 # %% ../nbs/01_types.ipynb #bd0a7227
 @dataclass
-class Feedback(_Record):
+class Feedback(_Checked, _Record):
     "What the user thought of one response."
     request_id: str
     rating: int | None = None  # 1 (bad) … 5 (good)
     correction: str | None = None  # the right answer, if the response was wrong
     task_success: bool | None = None  # did the answer accomplish the task?
 
-    def __post_init__(self):
+    def check(self):
         if not isinstance(self.request_id, str) or not self.request_id.strip():
             raise InvalidInputError(f"request_id must be a non-empty string, got {self.request_id!r}")
         check_unicode(self.request_id, 'request_id')

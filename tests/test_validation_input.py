@@ -12,7 +12,6 @@ from ruvllm.types import Constraints, Feedback, InvalidInputError, Request, chec
 
 @pytest.mark.parametrize('make, field, pos', [
     (lambda s: Request(s), 'query', 3),
-    (lambda s: Request('Where is it?', namespace=s), 'namespace', 3),
     (lambda s: Request('Where is it?', session_id=s), 'session_id', 3),
     (lambda s: Request('Where is it?', request_id=s), 'request_id', 3),
     (lambda s: Feedback(s, rating=3), 'request_id', 3),
@@ -21,6 +20,12 @@ from ruvllm.types import Constraints, Feedback, InvalidInputError, Request, chec
 def test_lone_surrogate_is_refused_naming_field_and_position(make, field, pos):
     with pytest.raises(InvalidInputError) as e: make('abc\udc80def')
     assert f"{field} is not valid Unicode (a lone surrogate '\\udc80' at position {pos})" in str(e.value)
+    str(e.value).encode('utf-8')  # the message itself is printable UTF-8
+
+
+def test_a_namespace_with_a_lone_surrogate_is_refused_by_the_namespace_rule():
+    with pytest.raises(InvalidInputError, match="namespace must be a non-empty string of at most 64") as e:
+        Request('Where is it?', namespace='abc\udc80def')
     str(e.value).encode('utf-8')  # the message itself is printable UTF-8
 
 
@@ -34,7 +39,7 @@ def test_lone_surrogate_is_refused_from_json_too():
 def test_check_unicode_passes_valid_text_unchanged():
     for s in ('plain', 'café', 'emoji 🙂 ok', '中文'):
         assert check_unicode(s, 'text') is s
-    assert Request('Qu’est-ce que c’est ? 🙂', namespace='équipe').query.endswith('🙂')
+    assert Request('Qu’est-ce que c’est ? 🙂', namespace='equipe').query.endswith('🙂')
 
 
 # 2. constraints: finite positive numbers, a stated cap on max_tokens, top_p in (0, 1]
