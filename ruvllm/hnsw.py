@@ -18,6 +18,7 @@ from numba.extending import intrinsic
 from llvmlite import ir
 from fastcore.basics import patch
 
+from .config import MAX_WIDTH
 from .types import VectorIndexError
 
 # %% ../nbs/03_hnsw.ipynb #e84cf6a8
@@ -475,10 +476,10 @@ def _aligned(shape, dtype=np.int32, align=64):
     off = (-raw.ctypes.data) % align
     return raw[off:off + nbytes].view(dtype).reshape(shape)
 
-def _int_arg(name, v, lo):
-    "`v` as an int >= lo, or a VectorIndexError naming it."
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-        raise VectorIndexError(f"{name} must be an integer >= {lo}, got {v!r}")
+def _int_arg(name, v, lo, hi=None):
+    "`v` as an int in [lo, hi] (hi None: no ceiling), or a VectorIndexError naming it."
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo or (hi is not None and v > hi):
+        raise VectorIndexError(f"{name} must be an integer >= {lo}" + (f" and <= {hi}" if hi is not None else '') + f", got {v!r}")
     return int(v)
 
 _CODES = {-1: 'contains NaN or inf', -2: 'has zero length (cosine needs a direction)'}
@@ -506,8 +507,8 @@ class HNSWIndex:
         self._qshape = (self.dim,)
         if metric not in METRICS: raise VectorIndexError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
         self.metric = metric
-        self.M = _int_arg('M', M, 2)
-        self.ef_construction = _int_arg('ef_construction', ef_construction, 1)
+        self.M = _int_arg('M', M, 2, 512)  # each node's row holds 2M links
+        self.ef_construction = _int_arg('ef_construction', ef_construction, 1, MAX_WIDTH)  # each insert allocates ~4 × ef_construction
         self.ef_search = _int_arg('ef_search', ef_search, 1)
         self.seed = _int_arg('seed', seed, 0)
         self.insert_threads = _int_arg('insert_threads', insert_threads, 0)

@@ -160,7 +160,7 @@ def check_namespace(ns,  # a namespace from outside (HTTP, CLI, a JSONL record)
         raise InvalidInputError(f"{what} must be {NAMESPACE_RULE}, got {r if len(r) <= 40 else r[:37] + '...'}")
     return ns
 
-# %% ../nbs/01_types.ipynb #b973ebc6
+# %% ../nbs/01_types.ipynb #693b53d1
 class _Checked:
     "Mixin for a dataclass whose `check()` validates its fields: run at construction and after every later assignment (a refused value leaves the old one)."
     def check(self): pass

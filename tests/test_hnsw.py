@@ -249,8 +249,9 @@ BAD = [
     (lambda ix: ix.get_vector(12345), 'unknown id 12345'),
     (lambda ix: HNSWIndex(-1), 'dim must be an integer >= 1, got -1'),
     (lambda ix: HNSWIndex(8, metric='dot'), "got 'dot'"),
-    (lambda ix: HNSWIndex(8, M=0), 'M must be an integer >= 2, got 0'),
+    (lambda ix: HNSWIndex(8, M=0), 'M must be an integer >= 2 and <= 512, got 0'),
     (lambda ix: HNSWIndex(8, ef_construction=0), 'ef_construction must be an integer >= 1'),
+    (lambda ix: HNSWIndex(8, ef_construction=10**9), 'ef_construction must be an integer >= 1 and <= 4096, got 1000000000'),  # each insert allocates ~4 x ef
     (lambda ix: HNSWIndex(8, ef_search=2.5), 'got 2.5'),
 ]
 
