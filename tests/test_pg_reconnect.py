@@ -86,3 +86,28 @@ def test_a_quick_restart_fails_no_operation(own_server, op, expected):
     finally:
         st.close()
         if not Path(d, 'data', 'postmaster.pid').exists(): start_local_postgres(d)
+
+
+def test_while_the_server_is_away_operations_fail_fast_and_come_back_within_a_second(own_server):
+    "Once the store has found the server away, an operation asks the server (at most once a second), not the pool: no pool wait per request, none after."
+    d, server = own_server
+    st = PostgresStore(fresh_database(server), MemoryConfig(pg_timeout_s=3.0))
+    try:
+        st.put('k', b'before')
+        stop_local_postgres(d)
+        with pytest.raises(StoreUnavailableError): st.get('k')  # the first waits for the pool (pg_timeout_s), then finds the server away
+        for _ in range(3):
+            t = time.monotonic()
+            with pytest.raises(StoreUnavailableError, match="is unavailable"): st.get('k')
+            assert time.monotonic() - t < 1.0  # each used to wait the pool's 3 s again
+        start_local_postgres(d)
+        t = time.monotonic()
+        while True:
+            try: got = st.get('k'); break
+            except StoreUnavailableError: assert time.monotonic() - t < 2.5; time.sleep(0.1)
+        assert got == b'before' and time.monotonic() - t < 2.5  # used to wait for the pool (3 s) after the server was back
+        with st.tx(): st.put('k', b'after')
+        assert st.get('k') == b'after'
+    finally:
+        st.close()
+        if not Path(d, 'data', 'postmaster.pid').exists(): start_local_postgres(d)
