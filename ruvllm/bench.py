@@ -7,7 +7,7 @@ __all__ = ['CONTROLS', 'GENERAL_TRAFFIC', 'SUITES', 'README_START', 'README_END'
            'gate_rows', 'self_learning_benchmark', 'context_admission_table', 'machine_info', 'latency_suite',
            'throughput_suite', 'generation_overhead_suite', 'ann_suite', 'embedding_suite', 'router_suite',
            'cache_suite', 'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite', 'Suite',
-           'streaming_suite', 'threads_suite', 'readme_block', 'update_readme', 'run_bench']
+           'streaming_suite', 'threads_suite', 'readme_block', 'check_readme', 'update_readme', 'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -1110,11 +1110,19 @@ def readme_block(results: dict, meta: dict) -> str:
     out += ['', README_END]
     return '\n'.join(out)
 
-def update_readme(path, block: str) -> None:
-    "Replace the text between the markers in `path` (the markers must be there, once each)."
-    p = Path(path); s = p.read_text()
+def check_readme(path) -> str:
+    "The text of the README at `path` if its results block can be rewritten (a file holding the markers once each, in order); else `InvalidInputError`."
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInputError(f"{p}: no such file; --readme names an existing README that holds the markers {README_START} and {README_END}")
+    s = p.read_text()
     if s.count(README_START) != 1 or s.count(README_END) != 1 or s.index(README_START) > s.index(README_END):
         raise InvalidInputError(f"{p} must contain the markers {README_START} and {README_END} once each, in that order")
+    return s
+
+def update_readme(path, block: str) -> None:
+    "Replace the text between the markers in `path` (the markers must be there, once each: `check_readme`)."
+    p = Path(path); s = check_readme(p)
     a, b = s.index(README_START), s.index(README_END) + len(README_END)
     p.write_text(s[:a] + block + s[b:])
 
@@ -1128,6 +1136,7 @@ def run_bench(suites: list[str] | None = None,  # suite names (default: all, in 
     names = list(SUITES) if not suites else list(suites)
     bad = [s for s in names if s not in SUITES]
     if bad: raise InvalidInputError(f"unknown suite(s) {bad}; known: {', '.join(SUITES)}")
+    if readme is not None: check_readme(readme)  # now, not after hours of suites
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     meta = machine_info(argv); meta.update(quick=quick, suites=names, headlines={}, seconds={})
     results = {}

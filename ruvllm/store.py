@@ -7,7 +7,7 @@ __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Ed
            'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store']
 
 # %% ../nbs/03b_store.ipynb #40e307bd
-import fcntl, json, logging, os, sqlite3, threading, time
+import fcntl, json, logging, os, sqlite3, threading, time, weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -138,6 +138,7 @@ class SQLiteStore:
         self.path = Path(path)
         self.lock = threading.RLock()
         self.commits = 0  # write transactions committed on this connection (`checkpoint` counts from it)
+        self._tx = None  # a weak reference to the `tx()` whose transaction is open, if any
         self._ckpt_lock, self._ckpt_db, self._ckpt_at = threading.Lock(), None, 0
         existed = self.path.exists() and self.path.stat().st_size > 0
         try:
@@ -172,7 +173,9 @@ class SQLiteStore:
     def q(self, sql, args=()):
         "Run one read query under the lock; all rows."
         with self.lock:
-            try: return self.db.execute(sql, args).fetchall()
+            try:
+                if self.db.in_transaction: self._live_tx()  # (an abandoned transaction's view is no one's)
+                return self.db.execute(sql, args).fetchall()
             except sqlite3.ProgrammingError as e:
                 if 'closed' in str(e): raise MemoryStoreError(f"the memory database {str(self.path)!r} is closed") from None
                 raise
@@ -189,23 +192,63 @@ def open_problem(path: Path, e: Exception) -> str:
             f"it was left untouched: restore it from a backup or open another directory")
 
 # %% ../nbs/03b_store.ipynb #1e25a044
+def _rollback(db):
+    "Roll back the open transaction of connection `db`, if any (a failure is left for the next `tx()` to find)."
+    try:
+        if db.in_transaction: db.execute('ROLLBACK')
+    except sqlite3.Error: pass
+
 class _Tx:
-    def __init__(self, store): self.store = store
+    "What `SQLiteStore.tx()` returns: the store's lock and `BEGIN IMMEDIATE` on entry; `COMMIT` on a clean exit, else `ROLLBACK`."
+    def __init__(self, store): self.store, self.owner, self.ref = store, None, None  # owner: the thread whose transaction this is, begun and not yet ended
     def __enter__(self):
-        self.store.lock.acquire()
-        try: self.store.db.execute('BEGIN IMMEDIATE')
-        except BaseException as e:
-            self.store.lock.release()  # a transaction that never began holds nothing
-            if isinstance(e, sqlite3.OperationalError) and 'locked' in str(e):  # another process holds the database (after the 30 s busy wait)
-                raise StoreUnavailableError(f"the memory database {str(self.store.path)!r} is locked by another process: {e}") from None
-            if isinstance(e, sqlite3.ProgrammingError) and 'closed' in str(e): raise MemoryStoreError(f"the memory database {str(self.store.path)!r} is closed") from None
-            raise
-        return self.store
-    def __exit__(self, et, ev, tb):
+        s = self.store
+        s.lock.acquire()
+        nested = True  # until known: a transaction this call did not begin is not its to end
         try:
-            if et is None: self.store.db.execute('COMMIT'); self.store.commits += 1
-            else: self.store.db.execute('ROLLBACK')
-        finally: self.store.lock.release()
+            nested = s._live_tx()  # (rolls back an abandoned one first)
+            s.db.execute('BEGIN IMMEDIATE')
+            self.ref = weakref.ref(self)  # the store's token for this transaction (`_live_tx`)
+            s._tx, self.owner = self.ref, threading.get_ident()
+        except BaseException as e:
+            if not nested: s._tx = None; _rollback(s.db)  # begun, then interrupted (Ctrl-C) before the `with` block ran
+            s.lock.release()
+            if isinstance(e, sqlite3.OperationalError) and 'locked' in str(e):  # another process holds the database (after the 30 s busy wait)
+                raise StoreUnavailableError(f"the memory database {str(s.path)!r} is locked by another process: {e}") from None
+            if isinstance(e, sqlite3.ProgrammingError) and 'closed' in str(e): raise MemoryStoreError(f"the memory database {str(s.path)!r} is closed") from None
+            raise
+        return s
+    def __exit__(self, et, ev, tb):
+        s = self.store
+        try:
+            if et is not None: s.db.execute('ROLLBACK')
+            else:
+                try: s.db.execute('COMMIT')
+                except BaseException: _rollback(s.db); raise  # not committed: not left open either
+                s.commits += 1
+        finally: self._end()
+    def _end(self):
+        "No longer this thread's open transaction: the store forgets it, and the lock its `__enter__` took is let go."
+        s, self.owner = self.store, None
+        if s._tx is self.ref: s._tx = None
+        s.lock.release()
+    def __del__(self):  # begun and never ended: its block never ran, nor its exit (an interrupt, a dropped `tx().__enter__()`)
+        if self.owner is None or self.owner != threading.get_ident(): return  # none open, or another thread's: the next `tx()` ends it
+        s = self.store
+        if s._tx is self.ref: _rollback(s.db)  # still the open one (not already rolled back by `_live_tx`)
+        self._end()
+
+
+# %% ../nbs/03b_store.ipynb #c8248f0e
+@patch
+def _live_tx(self:SQLiteStore) -> bool:
+    "Is a `tx()` of this thread open on the connection (ask holding the lock)? An open transaction no live `tx()` owns is rolled back first."
+    if not self.db.in_transaction: return False
+    t = self._tx() if self._tx is not None else None
+    if t is not None and t.owner is not None: return True  # the lock is held, so its owner is this thread
+    log.warning("memory: rolled back a transaction on %s that was begun and never ended (an interrupt between BEGIN and its block)", self.path)
+    self._tx = None; self.db.execute('ROLLBACK')
+    return False
 
 @patch
 def tx(self:SQLiteStore):
@@ -214,9 +257,9 @@ def tx(self:SQLiteStore):
 
 @patch
 def close(self:SQLiteStore):
-    "Checkpoint the WAL into the database file and close the connection."
+    "Checkpoint the WAL into the database file and close the connection (a transaction left open is rolled back)."
     with self.lock:
-        try: self.db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+        try: self._live_tx(); self.db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
         except sqlite3.Error: pass
         self.db.close()
     with self._ckpt_lock:
@@ -384,7 +427,7 @@ def all_edges(self:SQLiteStore):
 def put(self:SQLiteStore, key: str, value: bytes):
     "Store a blob under `key` (router weights, replay buffer, cache, ...), durably; inside this thread's `tx()`, as part of it."
     with self.lock:  # an open transaction on our connection is this thread's own: `tx()` holds the lock throughout
-        if self.db.in_transaction: self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (key, sqlite3.Binary(value), time.time()))
+        if self._live_tx(): self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (key, sqlite3.Binary(value), time.time()))
         else:
             with self.tx(): self.put(key, value)
 
@@ -398,7 +441,7 @@ def get(self:SQLiteStore, key: str) -> bytes | None:
 def log_event(self:SQLiteStore, kind: str, data: dict) -> int:
     "Append an event (feedback, a loop run, ...) to the durable log (inside this thread's `tx()`, as part of it); its id."
     with self.lock:
-        if not self.db.in_transaction:
+        if not self._live_tx():
             with self.tx(): return self.log_event(kind, data)
         return self.db.execute('INSERT INTO events (at, kind, data) VALUES (?,?,?)', (time.time(), kind, json.dumps(data))).lastrowid
 
@@ -461,7 +504,7 @@ def kv_write(self:SQLiteStore, puts: dict | None = None,  # key -> bytes to stor
              deletes: Iterable[str] = ()):  # keys to remove (absent keys are fine)
     "Store `puts` and remove `deletes` in one transaction, durably; inside this thread's `tx()`, as part of it."
     now = time.time()
-    with self.lock, (nullcontext() if self.db.in_transaction else self.tx()):  # an open transaction on our connection is this thread's own (`tx()` holds the lock throughout)
+    with self.lock, (nullcontext() if self._live_tx() else self.tx()):  # an open transaction on our connection is this thread's own (`tx()` holds the lock throughout)
         for k, v in (puts or {}).items(): self.db.execute('INSERT OR REPLACE INTO kv VALUES (?,?,?)', (k, sqlite3.Binary(v), now))
         for k in deletes: self.db.execute('DELETE FROM kv WHERE key=?', (k,))
 

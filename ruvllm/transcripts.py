@@ -12,7 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .types import InvalidInputError, check_unicode
+from .config import MemoryConfig
+from .types import InvalidInputError, check_unicode, visible
 
 # %% ../nbs/01c_transcripts.ipynb #687a94df
 def parse_timestamp(value) -> tuple[str, str]:
@@ -44,12 +45,13 @@ def turn_record(obj,  # one parsed JSONL line
                 where: str,  # `file:line`, the start of every error message
                 name: str = 'chat',  # the conversation when the line names none
                 turn_id: str | None = None,  # the turn's id when the line has no "id" (default: `where`)
+                max_chars: int = MemoryConfig().max_node_chars,  # the longest record text (`memory.max_node_chars`)
                ) -> dict:
     "The memory record `{text, source, metadata}` of one chat turn; a bad turn raises `InvalidInputError` naming `where`."
     if not isinstance(obj, dict):
         raise InvalidInputError(f"{where}: expected a JSON object with \"speaker\" and \"text\", got {_short(obj)}")
     text = obj.get('text')
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not visible(text):
         raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {_short(text)}")
     speaker = _name(obj, 'speaker', None, where)
     if obj.get('timestamp') is None and obj.get('session') is None:
@@ -65,6 +67,10 @@ def turn_record(obj,  # one parsed JSONL line
     md = {k: v for k, v in obj.items() if k not in TURN_FIELDS}
     md.update(speaker=speaker, timestamp=iso, session=session, turn_id=tid, conversation=conv)
     rec = dict(text=f"[{day}] {said}" if day else said, source=f"{conv}-s{session}", metadata=md)
+    if len(rec['text']) > max_chars:
+        raise InvalidInputError(f"{where}: text is {len(rec['text']):,} characters with its date and speaker, more than "
+                                f"memory.max_node_chars ({max_chars:,}); split the turn into shorter ones (lines of their own) "
+                                f"or raise memory.max_node_chars")
     for k in ('text', 'source'): check_unicode(rec[k], f"{where}: the turn's {k}")  # what the store will write: checked before any turn is
     try: json.dumps(md)
     except (TypeError, ValueError) as e: raise InvalidInputError(f"{where}: a field cannot be stored as JSON: {e}") from None
@@ -74,6 +80,7 @@ def turn_record(obj,  # one parsed JSONL line
 def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
                        name: str = 'chat',  # the conversation when a line names none
                        label: str | None = None,  # what error messages call the input (default `name`)
+                       max_chars: int = MemoryConfig().max_node_chars,  # the longest record text (`memory.max_node_chars`)
                       ) -> Iterator[dict]:
     "The records of a transcript's turns, in order; the first bad line raises `InvalidInputError` naming `label:line`."
     label = label or name
@@ -84,7 +91,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
             try: line = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg} at column {e.colno})") from None
-        rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}")
+        rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}", max_chars=max_chars)
         tid = rec['metadata']['turn_id']
         if (first := seen.setdefault(tid, ln)) != ln:
             raise InvalidInputError(f"{label}:{ln}: turn id {_short(tid)} is already the id of line {first}; "
@@ -96,13 +103,19 @@ def _file_lines(path: Path) -> Iterator[str]:
         with open(path, encoding='utf-8-sig') as f: yield from f  # a byte-order mark (some editors write one) is no part of the first line
     except UnicodeDecodeError as e: raise InvalidInputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
-def iter_transcript(path) -> Iterator[dict]:
-    "Stream the records of a JSONL transcript file (its stem names the conversation when lines do not)."
-    return transcript_records(_file_lines(Path(path)), name=Path(path).stem, label=str(path))
+def iter_transcript(path,  # a JSONL transcript file
+                    name: str | None = None,  # the conversation when a line names none (default: the file's stem)
+                    max_chars: int = MemoryConfig().max_node_chars,  # the longest record text (`memory.max_node_chars`)
+                   ) -> Iterator[dict]:
+    "Stream the records of a JSONL transcript file."
+    return transcript_records(_file_lines(Path(path)), name=name or Path(path).stem, label=str(path), max_chars=max_chars)
 
-def check_transcript(path) -> int:
+def check_transcript(path,  # a JSONL transcript file
+                     name: str | None = None,  # as for `iter_transcript`
+                     max_chars: int = MemoryConfig().max_node_chars,  # as for `iter_transcript`
+                    ) -> int:
     "Validate every line of a transcript file, and that no turn id repeats, without storing anything; the number of turns."
-    return sum(1 for _ in iter_transcript(path))
+    return sum(1 for _ in iter_transcript(path, name, max_chars))
 
 def starts_like_transcript(lines: Iterable[str]) -> bool:
     "Is the first non-blank line a JSON object with \"speaker\" and \"text\" (the format detection)?"
