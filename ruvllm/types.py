@@ -221,6 +221,7 @@ class Constraints(_Checked, _Record):
                 if len(s) > MAX_STOP_CHARS: raise InvalidInputError(f"a stop string is at most {MAX_STOP_CHARS} characters, got {len(s)}")
             self.stop = list(self.stop)
 
+# %% ../nbs/01_types.ipynb #61db1ae6
 @dataclass
 class Request(_Checked, _Record):
     "One query to the system."
