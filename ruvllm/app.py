@@ -33,6 +33,7 @@ from .types import check_namespace, check_unicode, visible
 from .hybrid import Subgraph
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
+from .text import split_long
 from .transcripts import starts_like_transcript, transcript_records
 
 log = logging.getLogger(__name__)
@@ -245,15 +246,10 @@ def subgraph_figure(sg: Subgraph,  # from `Memory.search_with_graph`
 
 # %% ../nbs/15_app.ipynb #c41b8544
 def split_passages(text: str, max_chars: int = 2000) -> list[str]:
-    "Paragraphs (split at blank lines), long ones cut at sentence ends near `max_chars`."
+    "Paragraphs (split at blank lines), long ones cut at the last sentence end within `max_chars` (`ruvllm.text.split_long`)."
     out = []
     for para in (p.strip() for p in text.replace('\r\n', '\n').split('\n\n')):
-        para = ' '.join(para.split())
-        while len(para) > max_chars:
-            cut = para.rfind('. ', 0, max_chars)
-            cut = cut + 1 if cut > max_chars // 2 else max_chars
-            out.append(para[:cut].strip()); para = para[cut:].strip()
-        if visible(para): out.append(para)  # not a paragraph of zero-width spaces
+        out += [p for p in split_long(' '.join(para.split()), max_chars) if visible(p)]  # not a paragraph of zero-width spaces
     return out
 
 # %% ../nbs/15_app.ipynb #2048f979

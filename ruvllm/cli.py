@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'NOT_CONCEPT', 'READERS', 'FEEDBACK_PROMPT', 'SUBCOMMANDS',
-           'INGEST_FORMATS', 'INGEST_TYPES', 'UsageError', 'error_line', 'parse_override', 'load_config', 'split_long',
-           'read_txt', 'read_md', 'jsonl_record', 'read_jsonl', 'collect_files', 'read_inputs', 'provenance',
-           'format_answer', 'parse_feedback', 'describe_feedback', 'write_stream', 'format_stats', 'describe_learn',
-           'check_utf8', 'demo_loop', 'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback',
-           'split_transcripts', 'distinct_names', 'cmd_ingest', 'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra',
-           'check_listen', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
+           'INGEST_FORMATS', 'INGEST_TYPES', 'UsageError', 'error_line', 'parse_override', 'load_config', 'read_txt',
+           'read_md', 'jsonl_record', 'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer',
+           'parse_feedback', 'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'check_utf8',
+           'demo_loop', 'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts',
+           'distinct_names', 'cmd_ingest', 'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra', 'check_listen',
+           'cmd_serve', 'cmd_bench', 'main', 'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
 import argparse, contextlib, errno, inspect, io, json, logging, os, re, socket, sys, time, tomllib, traceback
@@ -19,6 +19,7 @@ from typing import TextIO
 from . import __version__
 from .config import Config, ConfigBuilder, MemoryConfig, RuvLLMError, TIERS
 from .types import Constraints, Feedback, InvalidInputError, NodeType, Response, visible
+from .text import split_long
 from .transcripts import check_transcript, is_transcript, iter_transcript
 
 # %% ../nbs/14_cli.ipynb #67f1e0c5
@@ -55,25 +56,6 @@ def load_config(config_file: str | None = None,  # TOML settings file (None: def
     if db is not None: b.db_path(db)
     for o in overrides: b.set(*parse_override(o))
     return b.build()
-
-# %% ../nbs/14_cli.ipynb #6fac2053
-_SENTENCE_END = re.compile(r'[.!?\u2026]["\'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]["\'\u201d\u2019\u300d\u300f)\]]*')  # a mark, closing quotes
-
-def split_long(text: str,  # one paragraph
-               limit: int,  # the longest piece, in characters (`memory.max_node_chars`)
-              ) -> list[str]:
-    "`text` in pieces of at most `limit` characters, in order: cut at the last sentence end that fits, else at whitespace, else hard."
-    out, pos, n = [], 0, len(text)
-    while True:
-        while pos < n and text[pos].isspace(): pos += 1
-        if n - pos <= limit:
-            if pos < n: out.append(text[pos:].rstrip())
-            return out
-        end = pos + limit  # the piece is text[pos:cut] with cut <= end
-        ends = [m.end() for m in _SENTENCE_END.finditer(text, pos, end + 1) if m.end() <= end]
-        cut = ends[-1] if ends else max(text.rfind(c, pos + 1, end + 1) for c in ' \n\t')
-        if cut <= pos: cut = end  # not one space in `limit` characters
-        out.append(text[pos:cut].rstrip()); pos = cut
 
 # %% ../nbs/14_cli.ipynb #e495441b
 def _read_text(path: Path) -> str:

@@ -9,7 +9,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS
            'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'ordinal_as_word',
            'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
            'intents_compatible', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts']
+           'roles_reversed', 'turn_parts', 'split_long']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -539,3 +539,22 @@ def turn_parts(text: str,  # a stored chat turn, e.g. "[2023-05-07] Dana: we got
     if not speaker: return None, text
     d = _DATE_HEAD.match(text)  # a known speaker whose name is not in the header: only a date header goes
     return speaker, text[d.end():] if d else text
+
+# %% ../nbs/01b_text.ipynb #6fac2053
+_SENTENCE_END = re.compile(r'[.!?\u2026]["\'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]["\'\u201d\u2019\u300d\u300f)\]]*')  # a mark, closing quotes
+
+def split_long(text: str,  # one paragraph
+               limit: int,  # the longest piece, in characters (`memory.max_node_chars`)
+              ) -> list[str]:
+    "`text` in pieces of at most `limit` characters, in order: cut at the last sentence end that fits, else at whitespace, else hard."
+    out, pos, n = [], 0, len(text)
+    while True:
+        while pos < n and text[pos].isspace(): pos += 1
+        if n - pos <= limit:
+            if pos < n: out.append(text[pos:].rstrip())
+            return out
+        end = pos + limit  # the piece is text[pos:cut] with cut <= end
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, pos, end + 1) if m.end() <= end]
+        cut = ends[-1] if ends else max(text.rfind(c, pos + 1, end + 1) for c in ' \n\t')
+        if cut <= pos: cut = end  # not one space in `limit` characters
+        out.append(text[pos:cut].rstrip()); pos = cut
