@@ -445,7 +445,7 @@ def _validate_cross(self:Config):
     if self.embedding.model == 'wordllama' and self.embedding.dim not in (64, 128, 256):
         raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
     if self.embedding.model in ('e5', 'minilm') and self.embedding.dim != 384:
-        raise ConfigError(f"embedding.dim must be 384 for {self.embedding.model}, got {self.embedding.dim}")
+        raise ConfigError(f"embedding.dim must be 384 for {self.embedding.model} (its vectors' size), got {self.embedding.dim}: set embedding.dim = 384 as well")
     lc = self.learning
     if lc.writeback_gather_s >= lc.writeback_max_delay_s:
         raise ConfigError(f"learning.writeback_gather_s must be below learning.writeback_max_delay_s ({lc.writeback_max_delay_s}), got {lc.writeback_gather_s}")
