@@ -884,20 +884,17 @@ def record_tier_failure(self: RuvLLM, routed: Routed, latency_s: float):
 # %% ../nbs/11_orchestrator.ipynb #67a537c7
 @patch
 def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
-               query_vector: np.ndarray, *, learn: bool = True,
-               use_cache: bool = True,  # put a well-grounded answer in the semantic cache
+               *, learn: bool = True,  # False: a probe's record, never handed to the writer
                cut: bool = False) -> RequestRecord:  # the answer was cut at max_tokens: neither a QAPair nor a cache entry
-    "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow (`_learn_from`)."
-    c, tier, used = self.cfg, routed.info.model.value, list(used_ids)
+    "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow at the commit (`_answer`)."
+    tier, used = routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
     top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
     q_self = grounding_quality(answer, passages, top_sim)
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
                         decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut)
-    if not learn: return rec
-    if self.writes is None: self._learn_from(rec, query_vector, use_cache)  # 'sync': on the request path
-    else: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
+    if learn and self.writes is not None: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
     return rec
 
 @patch
@@ -916,13 +913,15 @@ def _carried(self: RuvLLM, sg: Subgraph, used: list[int]) -> list[list]:
 # %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch
 def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
-            pieces: bool = True):  # yields text pieces (none if False), returns the Response
+            pieces: bool = True):  # yields text pieces (none if False), returns (the Response, its commit or None)
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
     with sw('embedding'): qv = self.memory.embed_query(req.query)
     use_cache = learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
     sg = None
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
+        if hit is not None and cons.max_tokens is not None and estimate_tokens(hit.answer) > cons.max_tokens:
+            self.cache.retract(req.request_id); hit = None  # longer than the request allows: a miss, answered within the cap
         if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
             with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg)
@@ -939,15 +938,17 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     use_cache = use_cache and not cut
     with sw('learning'):
-        rec = self.write_back(req, sg, built.used_ids, answer, routed, qv, learn=learn, use_cache=use_cache, cut=cut)
+        rec = self.write_back(req, sg, built.used_ids, answer, routed, learn=learn, cut=cut)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total
     sources = [self._source(sg, i, sel.attention) for i in rec.used_ids if i in sg.nodes]
     resp = Response(req.request_id, answer, routed.info.confidence, sources, routed.info, lat, req.session_id, False,
                     gen.prompt_tokens, gen.completion_tokens, req.namespace, 'length' if cut else 'stop')
-    if learn: self._finish(req, sess, rec, resp, routed.state_out, (qv, sg, sel.vectors), use_cache=use_cache)
-    return resp
+    def commit():  # run by `_events` once the answer has been taken
+        if self.writes is None: self._learn_from(rec, qv, use_cache)  # 'sync': Loop A's write-back in this thread
+        self._finish(req, sess, rec, resp, routed.state_out, (qv, sg, sel.vectors), use_cache=use_cache)
+    return resp, commit if learn else None
 
 @patch
 def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
@@ -966,18 +967,23 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph) -> str | None:
     return None if set(hit.sources) & set(sg.nodes) else 'sources not retrieved'
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
+from typing import Callable
+from .inference import estimate_tokens
+
 @patch
-def _cached_response(self: RuvLLM, req, sess, hit, sw) -> Response:
+def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
                         self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity})
     lat = sw.breakdown(); rec.latency_ms = lat.total
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
     routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
                           backend='cache')
-    resp = Response(req.request_id, hit.answer, conf, [], routing, lat, req.session_id, True, 0, 0, req.namespace)
-    with self._lock: self.counters['cache_hits'] += 1
-    self._finish(req, sess, rec, resp, None, None)
-    return resp
+    resp = Response(req.request_id, hit.answer, conf, [], routing, lat, req.session_id, True,
+                    estimate_tokens(req.query), estimate_tokens(hit.answer), req.namespace)  # the tokens of what was asked and returned
+    def commit():
+        with self._lock: self.counters['cache_hits'] += 1
+        self._finish(req, sess, rec, resp, None, None)
+    return resp, commit
 
 @patch
 def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs, use_cache: bool = False):
@@ -1030,14 +1036,16 @@ def _request(self: RuvLLM, text, session, namespace, constraints) -> tuple[Reque
 @patch
 def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
             pieces: bool = True):  # False: only the `Response` (`query`: no per-piece work)
-    "The one request path: the answer's text pieces as generated (a cached answer in one piece), then the `Response`."
+    "The one request path: the answer's text pieces as generated (a cached answer in one piece), then the `Response`; the commit follows it."
     if not isinstance(learn, bool): raise InvalidInputError(f"learn must be True or False, got {learn!r}")
-    try: resp = yield from self._answer(req, sess, learn, pieces)
+    try:
+        resp, commit = yield from self._answer(req, sess, learn, pieces)
+        if pieces and resp.cached and resp.text: yield resp.text
+        yield resp  # closed here (the consumer took the Response and stopped): nothing is committed
+        if commit is not None: commit()
     except Exception:
         with self._lock: self.counters['errors'] += 1
         raise
-    if pieces and resp.cached and resp.text: yield resp.text
-    yield resp
 
 @patch
 def query(self: RuvLLM, text: str, *, session: Session | str | None = None, namespace: str | None = None,
@@ -1172,12 +1180,12 @@ class AnswerStream:
         return ev
 
     def pieces(self) -> Iterator[str]:
-        "Only the text pieces (e.g. for `st.write_stream`); `.response` is set once they are exhausted."
+        "Only the text pieces (e.g. for `st.write_stream`); `.response` is set, and the answer recorded, once they are exhausted."
         for ev in self:
             if isinstance(ev, str): yield ev
 
     def close(self):
-        "Stop: generation ends at the next piece, and the request leaves no record, write-back or session turn."
+        "Stop before the end: generation ends at the next piece, and the request leaves no record, write-back or session turn."
         self._events.close()
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()

@@ -6,7 +6,7 @@
 __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sync', 'WorkerPool', 'ConstraintsBody', 'QueryBody',
            'FeedbackBody', 'SessionBody', 'IngestItem', 'IngestBody', 'ContentPart', 'ChatMessage', 'StreamOptions',
            'ChatCompletionBody', 'APIError', 'error_response', 'InternalErrors', 'BodySizeLimit', 'Caller',
-           'ServerState', 'started', 'caller_of', 'health_routes', 'conversation_routes', 'query_events',
+           'ServerState', 'started', 'EventStream', 'caller_of', 'health_routes', 'conversation_routes', 'query_events',
            'stream_routes', 'memory_routes', 'chat_turns', 'answer_chat_stream', 'answer_chat', 'completion_response',
            'completion_chunks', 'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
 
@@ -207,16 +207,18 @@ class IngestBody(_Body):
 
 # %% ../nbs/12_server.ipynb #3ebf6269
 class ContentPart(BaseModel):
-    "A part of a message's content; only text parts are understood."
+    "A part of a message's content: text parts, and in an assistant's message a refusal (what it said)."
     model_config = ConfigDict(extra='ignore')
     type: str
     text: str | None = None
+    refusal: str | None = None  # of a 'refusal' part
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra='ignore')
     role: Literal['system', 'developer', 'user', 'assistant', 'tool']
     content: str | list[ContentPart] | None = None
     name: str | None = None
+    refusal: str | None = None  # an assistant's refusal, sent instead of content
 
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra='ignore')
@@ -275,6 +277,29 @@ def _validation_message(errors) -> str:
     more = f" (and {len(errors) - 8} more)" if len(errors) > 8 else ''
     return '; '.join(parts) + more
 
+# %% ../nbs/12_server.ipynb #c3f1a2b2
+def _content_type_message(headers, errors) -> str | None:
+    "For a body that reached validation as raw bytes (not read as JSON): a message naming its Content-Type; else None."
+    if not any(tuple(e.get('loc', ())) == ('body',) and isinstance(e.get('input'), (bytes, bytearray)) for e in errors): return None
+    ct = (headers.get('content-type') or '').split(';')[0].strip()
+    sent = f"Content-Type {ct!r}" if ct else "no Content-Type"
+    return f"the body was sent with {sent}, so it was not read as JSON; send it as JSON with 'Content-Type: application/json'"
+
+def _unreadable_body_message(headers, cause: BaseException | None) -> str | None:
+    "Why a JSON body could not be parsed (`cause`: what FastAPI's 400 was raised from); None if it is no such failure."
+    if cause is None: return None
+    enc = (headers.get('content-encoding') or '').strip().lower()
+    if enc not in ('', 'identity'):
+        return f"Content-Encoding {enc!r} is not supported; send the body uncompressed, without a Content-Encoding"
+    if isinstance(cause, UnicodeDecodeError):
+        m = re.search(r'charset\s*=\s*"?([^";\s]+)', headers.get('content-type') or '', re.I)
+        declared = f"; its declared charset {m.group(1)!r} is not supported" if m and m.group(1).lower() not in ('utf-8', 'utf8') else ''
+        return (f"the body is not UTF-8 text (byte 0x{cause.object[cause.start]:02x} at offset {cause.start}){declared}; "
+                f"send the JSON encoded as UTF-8")
+    if isinstance(cause, RecursionError):
+        return "the body's JSON is nested too deeply to parse; send a body with fewer levels of nested arrays and objects"
+    return f"the body could not be parsed as JSON ({type(cause).__name__}); send a JSON object"
+
 # %% ../nbs/12_server.ipynb #33293674
 def _install_error_handlers(app: FastAPI):
     @app.exception_handler(APIError)
@@ -282,13 +307,14 @@ def _install_error_handlers(app: FastAPI):
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, e: RequestValidationError):
-        return error_response(422, 'invalid_request', _validation_message(e.errors()))
+        return error_response(422, 'invalid_request', _content_type_message(request.headers, e.errors()) or _validation_message(e.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, e: StarletteHTTPException):
         kind = {400: 'invalid_request', 404: 'not_found', 405: 'method_not_allowed'}.get(e.status_code, 'http_error')
-        msg = {404: f"no endpoint {request.url.path!r}; see GET /openapi.json",
-               405: f"{request.method} is not allowed on {request.url.path!r}"}.get(e.status_code, str(e.detail))
+        msg = ({404: f"no endpoint {request.url.path!r}; see GET /openapi.json",
+                405: f"{request.method} is not allowed on {request.url.path!r}"}.get(e.status_code)
+               or (_unreadable_body_message(request.headers, e.__cause__) if e.status_code == 400 else None) or str(e.detail))
         return error_response(e.status_code, kind, msg, getattr(e, 'headers', None))
 
     @app.exception_handler(RuvLLMError)
@@ -379,6 +405,7 @@ def _plain(v):
 # %% ../nbs/12_server.ipynb #2d11f02c
 class ServerState:
     "What the endpoints share."
+    delivery_timeout_s = 60.0  # a streamed answer not handed to its client within this long after it is complete is dropped, unrecorded
     def __init__(self, cfg: Config, llm: RuvLLM, close_llm: bool, autosave_s: float):
         self.cfg, self.llm, self.close_llm = cfg, llm, close_llm
         s = cfg.server
@@ -467,11 +494,14 @@ class _Failed(NamedTuple):
 _END = object()
 
 @patch
-async def stream(self: ServerState, make, *a, **kw):
+async def stream(self: ServerState, make, *a,
+                 client: Request | None = None,  # the HTTP request: a `Response` counts as delivered only while it is connected
+                 **kw):
     """Run the iterator `make(*a, **kw)` (e.g. `RuvLLM.query_stream`) in a worker; `(first item, async iterator
     of the rest)`. Errors before the first item raise here (a plain HTTP error); closing the async iterator (the
-    client went away) closes the worker's iterator at its next item, which cancels the generation."""
-    loop, q, cancel = asyncio.get_running_loop(), asyncio.Queue(), threading.Event()
+    client went away) closes the worker's iterator at its next item, which cancels the generation. After a `Response`
+    the worker reads on (the commit) only once it has been handed on and `client` is still connected."""
+    loop, q, cancel, handed = asyncio.get_running_loop(), asyncio.Queue(), threading.Event(), threading.Event()
     def put(x):
         try: loop.call_soon_threadsafe(q.put_nowait, x)
         except RuntimeError: cancel.set()  # the event loop is gone
@@ -482,6 +512,10 @@ async def stream(self: ServerState, make, *a, **kw):
             for x in it:
                 if cancel.is_set(): break
                 put(x)
+                if isinstance(x, Response) and not handed.wait(self.delivery_timeout_s):
+                    log.warning("a streamed answer was not handed to its client within %.0f s; dropped unrecorded", self.delivery_timeout_s)
+                    break
+                if cancel.is_set(): break  # the client left before the Response reached it: no commit
         except Exception as e: put(_Failed(e))
         finally:
             if it is not None and hasattr(it, 'close'): it.close()
@@ -496,7 +530,10 @@ async def stream(self: ServerState, make, *a, **kw):
             while (y := await q.get()) is not _END:
                 if isinstance(y, _Failed): raise y.error
                 yield y
-        finally: cancel.set()
+                if isinstance(y, Response):  # asked for more: the Response's event has been sent
+                    if client is not None and await client.is_disconnected(): return  # ... to a client already gone
+                    handed.set()
+        finally: cancel.set(); handed.set()  # (cancel first: the worker reads the flag once it wakes)
     return x, rest()
 
 # %% ../nbs/12_server.ipynb #673805d1
@@ -524,6 +561,23 @@ def _sse_error(e: Exception) -> dict:
     status, kind, _ = _status_of(e)
     if status == 500: log.error("stream failed", exc_info=e)
     return {'error': {'type': kind, 'message': str(e) if status != 500 else "internal error (logged)", 'code': status}}
+
+# %% ../nbs/12_server.ipynb #b7e0c1a4
+class EventStream(StreamingResponse):
+    "Server-sent events from `events`; `source` (the async iterator `events` reads) is closed however the response ends."
+    def __init__(self, events, source):
+        super().__init__(events, media_type='text/event-stream', headers=_SSE_HEADERS)
+        self.source = source
+
+    async def __call__(self, scope, receive, send):
+        try: await super().__call__(scope, receive, send)
+        finally: await self.source.aclose()  # a client gone mid-stream: the worker stops now, and commits nothing
+
+@patch
+def counted(self: ServerState, items: Iterator, ns: str, endpoint: str) -> Iterator:
+    "`items`, then the request counted for `endpoint`: only when they ran to their end (delivered and recorded)."
+    yield from items
+    self.count(ns, endpoint)
 
 # %% ../nbs/12_server.ipynb #c822fbf8
 ERROR_RESPONSES = {c: {'description': d} for c, d in [(400, 'invalid input'), (401, 'missing or bad API key'),
@@ -595,7 +649,8 @@ def conversation_routes(state: ServerState) -> APIRouter:
 def _event(kind: str, data) -> str: return f"event: {kind}\ndata: {json.dumps(_plain(data))}\n\n"
 
 async def query_events(request_id: str, rest, ns: str):
-    "The SSE events of a streamed `/query`: `start` (ids), `piece` per text piece as generated, `response` (the `Response`), or `error`."
+    """The SSE events of a streamed `/query`: `start` (ids), `piece` per text piece as generated, `response` (the `Response`), or `error`.
+    Asking `rest` for more after the `response` event is what lets the worker record the answer."""
     yield _event('start', dict(request_id=request_id, namespace=ns))
     try:
         async for ev in rest:
@@ -607,12 +662,12 @@ def stream_routes(state: ServerState) -> APIRouter:
     router, llm, caller = APIRouter(), state.llm, caller_of(state)
 
     @router.post('/query/stream', responses=ERROR_RESPONSES)
-    async def query_stream(body: QueryBody, who: Caller = Depends(caller)):
+    async def query_stream(body: QueryBody, request: Request, who: Caller = Depends(caller)):
         "Answer a question as server-sent events: `start`, then `piece` events as generated, then `response`."
         ns, sess, cons = state.query_args(who, body)
-        rid, rest = await state.stream(lambda: started(llm.query_stream(body.query, session=sess, namespace=ns, constraints=cons)))
-        state.count(ns, 'query')
-        return StreamingResponse(query_events(rid, rest, ns), media_type='text/event-stream', headers=_SSE_HEADERS)
+        answer = lambda: state.counted(started(llm.query_stream(body.query, session=sess, namespace=ns, constraints=cons)), ns, 'query')
+        rid, rest = await state.stream(answer, client=request)
+        return EventStream(query_events(rid, rest, ns), rest)
     return router
 
 # %% ../nbs/12_server.ipynb #173c9239
@@ -649,14 +704,21 @@ def memory_routes(state: ServerState) -> APIRouter:
 
 # %% ../nbs/12_server.ipynb #4e1b6e12
 def _text_of(m: ChatMessage) -> str:
-    if m.content is None: return ''
+    "What a message says: its text, its text parts joined, or an assistant's refusal."
+    if m.content is None: return (m.refusal or '') if m.role == 'assistant' else ''
     if isinstance(m.content, str): return m.content
-    out = []
-    for p in m.content:
-        if p.type != 'text' or p.text is None:
-            raise InvalidInputError(f"message content part of type {p.type!r} is not supported; send text parts only")
-        out.append(p.text)
-    return '\n'.join(out)
+    return '\n'.join(_part_text(p, m.role) for p in m.content)
+
+def _part_text(p: ContentPart, role: str) -> str:
+    if p.type == 'text':
+        if p.text is None: raise InvalidInputError("a content part of type 'text' has no 'text'; send {'type': 'text', 'text': '...'}")
+        return p.text
+    if p.type == 'refusal' and role == 'assistant':
+        if p.refusal is None: raise InvalidInputError("a content part of type 'refusal' has no 'refusal'; send {'type': 'refusal', 'refusal': '...'}")
+        return p.refusal  # what the assistant said: the model reads that it declined
+    if p.type == 'refusal':
+        raise InvalidInputError(f"a content part of type 'refusal' belongs to an assistant's message, not to a {role!r} one")
+    raise InvalidInputError(f"message content part of type {p.type!r} is not supported; send text parts only")
 
 def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     "The query (the last message, which must be the user's) and the earlier user/assistant exchanges as turns."
@@ -686,9 +748,13 @@ def _with_tier(llm: RuvLLM, stream) -> Iterator:
     with llm.pool.tiers_used() as used, contextlib.closing(started(stream)) as events:
         rid = next(events)
         if used: yield rid, used[-1]; yield from events; return
-        rest = list(events)  # no tier generates it (a cached answer): its text and `Response` are at hand
-        yield rid, rest[-1].routing_info.model.value
-        yield from rest
+        head = []  # no tier generates it (a cached answer): its text and `Response` are at hand
+        for ev in events:
+            head.append(ev)
+            if isinstance(ev, Response): break  # not past it: what follows records the answer, once it has been delivered
+        yield rid, head[-1].routing_info.model.value
+        yield from head
+        yield from events
 
 def answer_chat(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
                 constraints: Constraints) -> Response:
@@ -720,16 +786,14 @@ async def completion_chunks(request_id: str, model: str,  # the tier answering, 
                     choices=[dict(index=0, delta=delta, finish_reason=finish_reason, logprobs=None)], **kw)
     def data(d): return f"data: {json.dumps(d)}\n\n"
     yield data(chunk(dict(role='assistant', content=''), request_id=request_id, session_id=session.session_id if session else None))
-    r = None
     try:
-        async for ev in rest:
-            if isinstance(ev, str): yield data(chunk(dict(content=ev)))
-            else: r = ev
+        async for r in rest:
+            if isinstance(r, str): yield data(chunk(dict(content=r))); continue
+            # the Response: its final chunk (and usage) go out before `rest` is read on, which records the answer
+            yield data(chunk({}, r.finish_reason, **_completion_extra(r, session)))  # 'length' when the answer was cut
+            if body.stream_options and body.stream_options.include_usage:
+                yield data(dict(id=cid, object='chat.completion.chunk', created=created, model=model, choices=[], usage=_usage(r)))
     except Exception as e: yield data(_sse_error(e))
-    if r is not None:
-        yield data(chunk({}, r.finish_reason, **_completion_extra(r, session)))  # 'length' when the answer was cut
-        if body.stream_options and body.stream_options.include_usage:
-            yield data(dict(id=cid, object='chat.completion.chunk', created=created, model=model, choices=[], usage=_usage(r)))
     yield "data: [DONE]\n\n"
 
 # %% ../nbs/12_server.ipynb #29065b8e
@@ -744,7 +808,7 @@ def openai_routes(state: ServerState) -> APIRouter:
         return dict(object='list', data=[dict(id=m, object='model', created=t, owned_by='ruvllm') for m in ['ruvllm', *llm.tiers]])
 
     @router.post('/v1/chat/completions', responses=ERROR_RESPONSES)
-    async def chat(body: ChatCompletionBody, who: Caller = Depends(caller)):
+    async def chat(body: ChatCompletionBody, request: Request, who: Caller = Depends(caller)):
         "OpenAI-compatible chat completion (set `stream` for server-sent events)."
         ns = state.namespace_for(who, body.namespace)
         if body.model != 'ruvllm' and body.model not in llm.tiers:
@@ -757,10 +821,9 @@ def openai_routes(state: ServerState) -> APIRouter:
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
-            (rid, tier), rest = await state.stream(answer_chat_stream, llm, text, turns, sess, ns, cons)
-            state.count(ns, 'chat')
-            return StreamingResponse(completion_chunks(rid, tier, rest, body, sess), media_type='text/event-stream',
-                                     headers=_SSE_HEADERS)
+            answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons), ns, 'chat')
+            (rid, tier), rest = await state.stream(answer, client=request)
+            return EventStream(completion_chunks(rid, tier, rest, body, sess), rest)
         r = await state.work(answer_chat, llm, text, turns, sess, ns, cons)
         state.count(ns, 'chat')
         return completion_response(r, body, sess)
