@@ -20,7 +20,7 @@ from . import __version__
 from .config import Config, ConfigBuilder, MemoryConfig, RuvLLMError, TIERS
 from .types import Constraints, Feedback, InvalidInputError, NodeType, Response, visible
 from .text import split_long
-from .transcripts import check_transcript, is_transcript, iter_transcript
+from .transcripts import check_transcript, is_transcript
 
 # %% ../nbs/14_cli.ipynb #67f1e0c5
 class UsageError(InvalidInputError):
@@ -645,9 +645,7 @@ def cmd_ingest(args, cfg: Config) -> int:
         before = _stored(llm)
         try:
             if records: llm.ingest(records, namespace=args.namespace, progress=progress)
-            for f in chats:
-                llm.memory.ingest(iter_transcript(f, conv[f], limit), namespace=args.namespace, type=args.type,
-                                  progress=progress, total=per_file[str(f)])
+            for f in chats: llm.ingest_chat(f, namespace=args.namespace, type=args.type, progress=progress, name=conv[f])
         except (Exception, KeyboardInterrupt) as e:
             note = _stored_note(before, _stored(llm), total)
             if isinstance(e, KeyboardInterrupt):

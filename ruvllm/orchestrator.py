@@ -517,7 +517,9 @@ def ingest_chat(self: RuvLLM,
                 turns,  # a `Path` to a JSONL transcript, or turn dicts (`speaker`, `text`, `timestamp` and/or `session`)
                 namespace: str = 'global', type=NodeType.DOCUMENT,
                 batch_size: int = 256,  # turns embedded and written per transaction
-                progress: bool = True) -> list[int]:
+                progress: bool = True,
+                name: str | None = None,  # the conversation when a turn names none (default: the file's stem, or 'chat')
+               ) -> list[int]:
     "Store a chat transcript: every turn validated first, then stored in batches, each session's turns linked in order."
     self._check_open()
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -526,9 +528,11 @@ def ingest_chat(self: RuvLLM,
         raise InvalidInputError(f"turns must be a Path to a JSONL transcript or a list of turn dicts, got a string {str(turns)[:40]!r} (pass Path(...))")
     if isinstance(turns, os.PathLike):
         if not Path(turns).is_file(): raise InvalidInputError(f"{turns}: {'is a directory' if Path(turns).is_dir() else 'no such file'}")
-        total, stream = check_transcript(turns), iter_transcript(turns)  # pass 1 validates, pass 2 streams
+        limit = self.cfg.memory.max_node_chars  # a longer turn is refused (file:line) before anything is stored
+        total, stream = check_transcript(turns, name, limit), iter_transcript(turns, name, limit)  # pass 1 validates, pass 2 streams
     else:
-        recs = list(transcript_records(turns, label='turns')); total, stream = len(recs), iter(recs)
+        recs = list(transcript_records(turns, name=name or 'chat', label='turns', max_chars=self.cfg.memory.max_node_chars))
+        total, stream = len(recs), iter(recs)
     return self.memory.ingest(stream, batch_size=batch_size, namespace=namespace, type=type, progress=progress, total=total)
 
 # %% ../nbs/11_orchestrator.ipynb #d01da8ea

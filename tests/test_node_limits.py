@@ -84,3 +84,18 @@ def test_a_correction_too_long_for_one_node_is_refused_and_can_be_given_again(tm
         assert len(llm.memory) == n0
         out = llm.feedback(Feedback(r.request_id, correction="Brennik is the tallest mountain in Osterra."))
         assert out['correction_node'] is not None
+
+
+def test_a_transcript_turn_over_the_configured_limit_is_refused_before_anything_is_stored(tmp_path):
+    "RuvLLM.ingest_chat checks turns against the memory's own limit (not the default one), naming the file and line."
+    import json
+    from pathlib import Path
+    f = tmp_path / 'chat.jsonl'
+    f.write_text('\n'.join(json.dumps(dict(speaker=s, text=t, session='s1')) for s, t in
+                           [('Dana', 'hello there'), ('Sam', 'word ' * 40), ('Dana', 'bye')]) + '\n')
+    with _llm(tmp_path / 'd', memory__max_node_chars=150) as llm:
+        with pytest.raises(InvalidInputError, match=r"chat.jsonl:2: .*max_node_chars \(150\)"): llm.ingest_chat(Path(f), progress=False)
+        assert len(llm.memory) == 0
+    with _llm(tmp_path / 'e') as llm:  # the default limit takes it; `name` names the conversation
+        ids = llm.ingest_chat(Path(f), progress=False, name='dana-sam')
+        assert len(ids) == 3 and llm.memory.get(ids[0]).metadata['turn_id'].startswith('dana-sam:')
