@@ -5,13 +5,12 @@
 # %% auto #0
 __all__ = ['FEATURE_LAYOUT_VERSION', 'QUERY_SLOTS', 'RETRIEVAL_SLOTS', 'CONSTRAINT_SLOTS', 'SESSION_SLOTS', 'FIXED_SLOTS',
            'FEATURES', 'FEATURE_NAMES', 'PARAM_GROUPS', 'SUCCESS_GROUPS', 'SUCCESS_BASE', 'N_CTX', 'SMOOTH_L1_BETA',
-           'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'REPLAY_FORMAT_VERSION', 'RetrievalStats', 'query_stats',
-           'query_values', 'RouterFeatures', 'all_finite', 'build_features', 'init_params', 'cell_forward',
-           'cell_backward', 'Targets', 'head_losses', 'gradient_check', 'logistic_predict', 'logistic_fisher',
-           'fit_logistic', 'success_columns', 'linear_success', 'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks',
-           'cascade_values', 'TrainingSet', 'utilities', 'best_tier', 'failed_ties', 'success_targets', 'Adam',
-           'hard_threshold', 'ewc_penalty', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'holdout_mask',
-           'mean_lower_bound', 'kmeans_labels']
+           'HEAD_WEIGHTS', 'ROUTER_FORMAT_VERSION', 'TRAINING_NAMES', 'RetrievalStats', 'query_stats', 'query_values',
+           'RouterFeatures', 'all_finite', 'build_features', 'sigmoid', 'init_params', 'cell_forward', 'cell_backward',
+           'Targets', 'head_losses', 'gradient_check', 'logistic_predict', 'logistic_fisher', 'fit_logistic',
+           'success_columns', 'linear_success', 'Decision', 'EWCState', 'FastGRNNRouter', 'floor_picks',
+           'cascade_values', 'atomic_savez', 'read_npz', 'TrainingSet', 'utilities', 'best_tier', 'failed_ties',
+           'success_targets']
 
 # %% ../nbs/05_router.ipynb #c644de12
 import dataclasses, hashlib, json, math, os, re, time, zipfile
@@ -312,7 +311,7 @@ SUCCESS_GROUPS = ('s_text', 's_emb')  # the linear success heads (see below): (K
 SUCCESS_BASE = 's_base'  # (K,) each tier's base-rate log-odds on the rows the heads were fitted on
 N_CTX = len(CONTEXT_BINS)
 
-def _sig(x): return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
+def sigmoid(x): return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
 
 def _softmax(a):
     a = a - a.max(-1, keepdims=True); e = np.exp(a)
@@ -340,8 +339,8 @@ def cell_forward(p: dict, X: np.ndarray, H0: np.ndarray, eps: float = 1e-5) -> t
     nrm = xc * rstd; xh = nrm * p['ln_g'] + p['ln_b']
     m = H0 @ p['B'].T
     pre = xh @ p['W'].T + m @ p['A'].T
-    z = _sig(pre + p['b_z']); c = np.tanh(pre + p['b_h'])
-    zeta, nu = float(_sig(p['zeta'])), float(_sig(p['nu']))
+    z = sigmoid(pre + p['b_z']); c = np.tanh(pre + p['b_h'])
+    zeta, nu = float(sigmoid(p['zeta'])), float(sigmoid(p['nu']))
     gate = zeta * (1.0 - z) + nu
     h = gate * c + z * H0
     out = dict(tier=h @ p['tier_W'].T + p['tier_b'], ctx=h @ p['ctx_W'].T + p['ctx_b'], temp=h @ p['temp_w'] + p['temp_b'],
@@ -414,11 +413,11 @@ def head_losses(out: dict, T: Targets, head_weights: dict | None = None) -> tupl
         L += -w * np.log(P[rows, li] + 1e-12)
         G = P.copy(); G[rows, li] -= 1.0; d[head] = G * w[:, None]
     for head, scale, t, w0 in (('temp', 2.0, T.temp, T.temp_w), ('top_p', 1.0, T.top_p, T.top_p_w)):
-        s = _sig(out[head]); w = w0 * hw[head]
+        s = sigmoid(out[head]); w = w0 * hw[head]
         diff = np.where(w > 0, scale * s - t, 0.0); a = np.abs(diff); b = SMOOTH_L1_BETA
         L += w * np.where(a < b, 0.5 * diff * diff / b, a - 0.5 * b)
         d[head] = w * np.clip(diff / b, -1.0, 1.0) * scale * s * (1.0 - s)
-    q = _sig(out['q']); w = T.q_w * hw['q']
+    q = sigmoid(out['q']); w = T.q_w * hw['q']
     L += (w * -(T.q * np.log(q + 1e-12) + (1.0 - T.q) * np.log(1.0 - q + 1e-12))).sum(1)
     d['q'] = w * (q - T.q)
     return L, d
@@ -456,11 +455,11 @@ def gradient_check(seed: int = 0, eps: float = 1e-6) -> dict:
 # %% ../nbs/05_router.ipynb #c450424f
 def logistic_predict(b: np.ndarray, X: np.ndarray) -> np.ndarray:
     "P(y = 1) under `fit_logistic`'s coefficients b (the weights, then the intercept)."
-    return _sig(np.asarray(X, float) @ b[:-1] + b[-1])
+    return sigmoid(np.asarray(X, float) @ b[:-1] + b[-1])
 
 def logistic_fisher(b: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     "The Fisher information (= the Hessian of the weighted log-loss) at b: Zᵀ·diag(w·p(1 − p))·Z, Z = [X, 1]."
-    Z = np.hstack([np.asarray(X, float), np.ones((len(X), 1))]); p = _sig(Z @ b)
+    Z = np.hstack([np.asarray(X, float), np.ones((len(X), 1))]); p = sigmoid(Z @ b)
     w = np.ones(len(Z)) if weights is None else np.asarray(weights, float)
     return (Z * (w * p * (1.0 - p))[:, None]).T @ Z
 
@@ -484,7 +483,7 @@ def fit_logistic(X: np.ndarray,  # (n, d) features
     f = lambda b: float(w @ (np.logaddexp(0.0, Z @ b) - y * (Z @ b)) + 0.5 * (pen * b) @ b + 0.5 * (b - b0) @ P @ (b - b0))
     b = b0.copy(); fb = f(b)
     for _ in range(iters):
-        p = _sig(Z @ b)
+        p = sigmoid(Z @ b)
         H = (Z * (w * p * (1.0 - p))[:, None]).T @ Z + np.diag(pen) + P
         step = np.linalg.solve(H, Z.T @ (w * (p - y)) + pen * b + P @ (b - b0)); t = 1.0
         while f(b - t * step) > fb and t > 1e-6: t /= 2  # backtracking: far from the optimum a full step can overshoot
@@ -507,8 +506,8 @@ def linear_success(params: dict,  # holds `SUCCESS_GROUPS`
     "(n, K) success estimates: σ(z_text + share·(z_emb − base)) ('evidence') or σ((1 − share)·z_text + share·z_emb) ('log_odds')."
     X = np.atleast_2d(np.asarray(X, float))
     z = {g: X[:, cols[g]] @ params[g][:, :-1].T + params[g][:, -1] for g in SUCCESS_GROUPS}
-    if pool == 'evidence': return _sig(z['s_text'] + share * (z['s_emb'] - params[SUCCESS_BASE]))
-    return _sig((1.0 - share) * z['s_text'] + share * z['s_emb'])
+    if pool == 'evidence': return sigmoid(z['s_text'] + share * (z['s_emb'] - params[SUCCESS_BASE]))
+    return sigmoid((1.0 - share) * z['s_text'] + share * z['s_emb'])
 
 # %% ../nbs/05_router.ipynb #129c2e83
 ROUTER_FORMAT_VERSION = 1
@@ -615,7 +614,7 @@ def _fuse(self: FastGRNNRouter):
     self._U = p['A'] @ p['B']
     self._Wh = np.vstack([p['tier_W'], p['ctx_W'], p['temp_w'][None], p['top_p_w'][None], p['q_W']])
     self._bh = np.concatenate([p['tier_b'], p['ctx_b'], [p['temp_b']], [p['top_p_b']], p['q_b']])
-    self._zeta, self._nu = float(_sig(p['zeta'])), float(_sig(p['nu']))
+    self._zeta, self._nu = float(sigmoid(p['zeta'])), float(sigmoid(p['nu']))
     self._cuts = (K, K + N_CTX, K + N_CTX + 1, K + N_CTX + 2)
 
 @patch
@@ -665,8 +664,8 @@ def predict(self: FastGRNNRouter, X: np.ndarray, H0: np.ndarray | None = None) -
     if X.ndim != 2 or X.shape[1] != self.input_dim: raise RouterError(f"features must have shape (n, {self.input_dim}), got {X.shape}")
     H0 = np.zeros((len(X), self.hidden_dim)) if H0 is None else np.asarray(H0, dtype=float)
     out, _ = cell_forward(self.params, X, H0)
-    return dict(tier_probs=_softmax(out['tier']), context_probs=_softmax(out['ctx']), temperature=2.0 * _sig(out['temp']),
-                top_p=_sig(out['top_p']), quality=self.success(self.params, X, H0, out), fastgrnn_quality=_sig(out['q']), h=out['h'])
+    return dict(tier_probs=_softmax(out['tier']), context_probs=_softmax(out['ctx']), temperature=2.0 * sigmoid(out['temp']),
+                top_p=sigmoid(out['top_p']), quality=self.success(self.params, X, H0, out), fastgrnn_quality=sigmoid(out['q']), h=out['h'])
 
 # %% ../nbs/05_router.ipynb #27754171
 @patch
@@ -677,19 +676,19 @@ def success(self: FastGRNNRouter, params: dict, X: np.ndarray,  # (n, D) feature
     "(n, K) success estimates of `params`: the linear heads' blend, or the FastGRNN's q head (`router.success_heads`)."
     if self.cfg.success_heads == 'linear': return linear_success(params, X, self.success_cols, self.cfg.success_embedding_share, self.cfg.success_pool)
     if out is None: out = cell_forward(params, X, np.zeros((len(X), self.hidden_dim)) if H0 is None else H0)[0]
-    return _sig(out['q'])
+    return sigmoid(out['q'])
 
 @patch
 def success_one(self: FastGRNNRouter, x: np.ndarray, o: np.ndarray) -> np.ndarray:
     "(K,) success estimates of the live weights for one feature vector (`o`: `forward_one`'s stacked outputs). Hot path."
-    if self.cfg.success_heads != 'linear': return _sig(o[self._cuts[3]:])
+    if self.cfg.success_heads != 'linear': return sigmoid(o[self._cuts[3]:])
     p, c, s = self.params, self.success_cols, self.cfg.success_embedding_share
     wt, we = p['s_text'], p['s_emb']  # the products as `linear_success`'s; the rest per tier in Python floats, `tanh` from numpy
     zt = [a + b for a, b in zip((wt[:, :-1] @ x[c['s_text']]).tolist(), wt[:, -1].tolist())]
     ze = [a + b for a, b in zip((we[:, :-1] @ x[c['s_emb']]).tolist(), we[:, -1].tolist())]
     if self.cfg.success_pool == 'evidence': z = [a + s * (b - g) for a, b, g in zip(zt, ze, p[SUCCESS_BASE].tolist())]
     else: z = [(1.0 - s) * a + s * b for a, b in zip(zt, ze)]
-    return np.array([0.5 * (1.0 + t) for t in np.tanh([0.5 * v for v in z]).tolist()])  # `_sig`, value for value
+    return np.array([0.5 * (1.0 + t) for t in np.tanh([0.5 * v for v in z]).tolist()])  # `sigmoid`, value for value
 
 # %% ../nbs/05_router.ipynb #3095417e
 @patch
@@ -867,13 +866,13 @@ def to_routing_info(self: FastGRNNRouter, decision: Decision, backend: str = '')
                        explored=decision.explored, backend=backend, tier_probs=dict(decision.tier_probs))
 
 # %% ../nbs/05_router.ipynb #c47d2c30
-def _atomic_savez(path: Path, arrays: dict):
+def atomic_savez(path: Path, arrays: dict):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
     with open(tmp, 'wb') as f: np.savez(f, **arrays)
     os.replace(tmp, path)
 
-def _read_npz(path, fmt):
+def read_npz(path, fmt):
     path = Path(path)
     if not path.is_file(): raise RouterError(f"{fmt} file {str(path)!r} does not exist")
     try:
@@ -899,14 +898,14 @@ def save(self: FastGRNNRouter, path) -> Path:
         arrays.update({f'F.{k}': v for k, v in self.ewc.fisher.items()}); arrays.update({f'a.{k}': v for k, v in self.ewc.anchor.items()})
     if self.prototypes is not None: arrays['n.prototypes'] = self.prototypes
     arrays['__header__'] = np.array(json.dumps(header))
-    _atomic_savez(path, arrays)
+    atomic_savez(path, arrays)
     return Path(path)
 
 # %% ../nbs/05_router.ipynb #20394342
 @patch(cls_method=True)
 def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNNRouter:
     "Load a router saved by `save`; with `cfg`, its dimensions must match."
-    header, arrays = _read_npz(path, 'ruvllm.router')
+    header, arrays = read_npz(path, 'ruvllm.router')
     if header.get('version') != ROUTER_FORMAT_VERSION:
         raise RouterError(f"{str(path)!r} has router format version {header.get('version')}, this ruvllm reads version {ROUTER_FORMAT_VERSION}")
     if header.get('feature_layout') != FEATURE_LAYOUT_VERSION:
@@ -1041,496 +1040,13 @@ def success_targets(ts: TrainingSet, max_weight: float = 20.0) -> tuple[np.ndarr
     w[b, ts.chosen[b]] = np.minimum(1.0 / np.maximum(ts.propensity[b], 1e-9), max_weight)
     return y, w
 
-# %% ../nbs/05_router.ipynb #8ecd6580
-class Adam:
-    "Adam over a dict of arrays."
-    def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.lr, (self.b1, self.b2), self.eps, self.t = lr, betas, eps, 0
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}; self.v = {k: np.zeros_like(v) for k, v in params.items()}
+# %% ../nbs/05_router.ipynb #54c20a60
+TRAINING_NAMES = ('Adam', 'REPLAY_FORMAT_VERSION', 'ReplayBuffer', 'RoundRecord', 'RouterTrainer', 'ewc_penalty',
+                  'hard_threshold', 'holdout_mask', 'kmeans_labels', 'mean_lower_bound')  # defined in `ruvllm.router_training`
 
-    def step(self, params: dict, grads: dict):
-        "Update `params` in place."
-        self.t += 1; c1 = 1.0 - self.b1 ** self.t; c2 = 1.0 - self.b2 ** self.t
-        for k, g in grads.items():
-            m, v = self.m[k], self.v[k]
-            m *= self.b1; m += (1.0 - self.b1) * g; v *= self.b2; v += (1.0 - self.b2) * g * g
-            params[k] = params[k] - self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
-
-def hard_threshold(W: np.ndarray, nnz: int) -> np.ndarray:
-    "Keep the `nnz` largest-magnitude entries of W, zero the rest (in place)."
-    if nnz >= W.size: return W
-    a = np.abs(W).ravel()
-    keep = np.argpartition(a, W.size - nnz)[W.size - nnz:]
-    flat = W.reshape(-1); kept = flat[keep].copy(); flat[:] = 0.0; flat[keep] = kept
-    return W
-
-def ewc_penalty(params: dict, ewc: EWCState | None, lam: float) -> tuple[float, dict]:
-    "λ/2·Σ F(θ−θ*)² and its gradient λ·F(θ−θ*)."
-    if ewc is None or lam == 0: return 0.0, {}
-    g, pen = {}, 0.0
-    for k in PARAM_GROUPS:
-        dlt = params[k] - ewc.anchor[k]; g[k] = lam * ewc.fisher[k] * dlt; pen += 0.5 * lam * float((ewc.fisher[k] * dlt * dlt).sum())
-    return pen, g
-
-# %% ../nbs/05_router.ipynb #c485a15d
-REPLAY_FORMAT_VERSION = 1
-_COLS = dict(features=np.float32, h=np.float16, tier=np.int8, context=np.int32, temperature=np.float32, top_p=np.float32,
-             propensity=np.float32, outcome=np.float32, cost=np.float32, latency=np.float32, outcomes=np.float32, explored=np.bool_)
-
-class ReplayBuffer:
-    "Reservoir of routing experience: (features, decision, propensity, outcome, cost, latency)."
-    def __init__(self, capacity: int = 100_000,  # `learning.replay_capacity`
-                 seed: int = 0,  # reservoir randomness
-                 hidden_dim: int = 64):  # size of the stored hidden states (`router.hidden_dim`)
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise RouterError(f"capacity must be an integer >= 1, got {capacity!r}")
-        self.capacity, self.seed, self.hidden_dim, self.rng = capacity, seed, hidden_dim, np.random.default_rng(seed)
-        self.seen, self.size, self.cols = 0, 0, None
-
-    def __len__(self): return self.size
-    def __repr__(self): return f"ReplayBuffer(size={self.size}, capacity={self.capacity}, seen={self.seen})"
-
-    def _alloc(self, D, H, rows):
-        shapes = dict(features=(D,), h=(H,), outcomes=(len(TIERS),))
-        new = {k: np.zeros((rows,) + shapes.get(k, ()), dtype=t) for k, t in _COLS.items()}
-        new['outcomes'][:] = np.nan
-        if self.cols is not None:
-            for k in new: new[k][:self.size] = self.cols[k][:self.size]
-        self.cols = new
-
-# %% ../nbs/05_router.ipynb #a1a94377
-@patch
-def add(self: ReplayBuffer, features: np.ndarray,  # the feature vector the router saw
-        decision: Decision,  # what was executed
-        propensity: float,  # probability the policy chose that tier
-        outcome: float,  # quality of the answer in [0, 1]
-        cost: float,  # cost of the answer (tier cost units)
-        latency: float,  # seconds
-        *, h: np.ndarray | None = None,  # hidden state before the decision (None = first turn)
-        outcomes: dict | None = None,  # tier -> quality for every tier known (full information)
-       ) -> bool:
-    "Offer one experience to the reservoir; True if it was stored."
-    x = np.asarray(features, dtype=np.float32)
-    if x.ndim != 1 or not np.all(np.isfinite(x)): raise RouterError(f"features must be a finite 1-d vector, got shape {x.shape}")
-    if not (0.0 < propensity <= 1.0): raise RouterError(f"propensity must be in (0, 1], got {propensity!r}")
-    if not (0.0 <= outcome <= 1.0): raise RouterError(f"outcome must be a quality in [0, 1], got {outcome!r}")
-    if h is not None and np.shape(h) != (self.hidden_dim,): raise RouterError(f"h must have shape ({self.hidden_dim},), got {np.shape(h)}")
-    if self.cols is None: self._alloc(len(x), self.hidden_dim, min(self.capacity, 1024))
-    if len(x) != self.cols['features'].shape[1]:
-        raise RouterError(f"features have {len(x)} slots, the buffer holds {self.cols['features'].shape[1]}")
-    self.seen += 1
-    if self.size < self.capacity:
-        if self.size == len(self.cols['tier']): self._alloc(len(x), self.cols['h'].shape[1], min(self.capacity, 2 * self.size))
-        i = self.size; self.size += 1
-    else:
-        j = int(self.rng.integers(self.seen))
-        if j >= self.capacity: return False
-        i = j
-    c = self.cols
-    c['features'][i] = x; c['h'][i] = 0 if h is None else h
-    c['tier'][i] = TIERS.index(ModelTier.parse(decision.tier).value); c['context'][i] = decision.context_size
-    c['temperature'][i], c['top_p'][i], c['propensity'][i] = decision.temperature, decision.top_p, propensity
-    c['outcome'][i], c['cost'][i], c['latency'][i], c['explored'][i] = outcome, cost, latency, decision.explored
-    c['outcomes'][i] = np.nan
-    for t, q in (outcomes or {}).items(): c['outcomes'][i, TIERS.index(ModelTier.parse(t).value)] = q
-    return True
-
-# %% ../nbs/05_router.ipynb #d654fa85
-@patch
-def training_set(self: ReplayBuffer, tiers: Sequence[str], tier_costs: dict) -> TrainingSet:
-    "The stored rows as a `TrainingSet` for a router with `tiers` (rows whose tier it does not have are dropped)."
-    if self.size == 0: raise RouterError("the replay buffer is empty; add experience before training")
-    c = {k: v[:self.size] for k, v in self.cols.items()}
-    cols = [TIERS.index(t) for t in tiers]
-    pos = {g: i for i, g in enumerate(cols)}
-    chosen = np.array([pos.get(int(t), -1) for t in c['tier']])
-    keep = chosen >= 0; n = int(keep.sum()); K = len(tiers); rows = np.arange(n)
-    if n == 0: raise RouterError(f"no stored decision used one of the tiers {list(tiers)}")
-    quality = c['outcomes'][keep][:, cols].astype(float)
-    ch = chosen[keep]; quality[rows, ch] = c['outcome'][keep]
-    cost = np.tile([float(tier_costs[t]) for t in tiers], (n, 1)); cost[rows, ch] = c['cost'][keep]
-    latency = np.full((n, K), np.nan); latency[rows, ch] = c['latency'][keep]
-    ctx = c['context'][keep].astype(float)
-    ctx_idx = np.abs(np.log2(ctx)[:, None] - np.log2(CONTEXT_BINS)[None]).argmin(1)  # nearest budget
-    return TrainingSet(X=c['features'][keep].astype(float), quality=quality, cost=cost, latency=latency, chosen=ch,
-                       propensity=c['propensity'][keep].astype(float), H0=c['h'][keep].astype(float), context_taken=ctx_idx,
-                       temperature_taken=c['temperature'][keep].astype(float), top_p_taken=c['top_p'][keep].astype(float))
-
-# %% ../nbs/05_router.ipynb #184693b2
-@patch
-def save(self: ReplayBuffer, path) -> Path:
-    "Write the reservoir (rows, counter, random state) to `path` (.npz)."
-    header = dict(format='ruvllm.replay', version=REPLAY_FORMAT_VERSION, capacity=self.capacity, seen=self.seen, size=self.size,
-                  seed=self.seed, hidden_dim=self.hidden_dim, rng=self.rng.bit_generator.state, tiers=list(TIERS))
-    arrays = {k: v[:self.size] for k, v in (self.cols or {}).items()}
-    arrays['__header__'] = np.array(json.dumps(header))
-    _atomic_savez(path, arrays)
-    return Path(path)
-
-@patch(cls_method=True)
-def load(cls: ReplayBuffer, path) -> ReplayBuffer:
-    "Read a buffer written by `save`."
-    header, arrays = _read_npz(path, 'ruvllm.replay')
-    if header.get('version') != REPLAY_FORMAT_VERSION:
-        raise RouterError(f"{str(path)!r} has replay format version {header.get('version')}, this ruvllm reads version {REPLAY_FORMAT_VERSION}")
-    b = cls(header['capacity'], header['seed'], header.get('hidden_dim', 64)); b.rng.bit_generator.state = header['rng']
-    b.seen, b.size = header['seen'], header['size']
-    if b.size: b.cols = {k: arrays[k].astype(t) for k, t in _COLS.items()}
-    return b
-
-# %% ../nbs/05_router.ipynb #7b0cb0cf
-@dataclass
-class RoundRecord:
-    "The log line of one training round."
-    round: int  # 1, 2, ... (counts every round, promoted or not)
-    mode: str  # 'full', 'bandit' or 'mixed' (kinds of rows in the data)
-    samples: int
-    train_samples: int
-    holdout_samples: int
-    epochs: int
-    steps: int
-    loss_first_epoch: float  # mean training loss (incl. EWC) over the first pass
-    loss_last_epoch: float  # ... and the last pass
-    holdout_loss_before: float
-    holdout_loss_after: float
-    utility_before: float  # held-out utility of the live weights' choices
-    utility_after: float  # ... of the candidate's
-    utility_se: float  # standard error of the paired difference (after - before)
-    promoted: bool
-    ewc_penalty: float  # λ/2·ΣF(θ−θ*)² of the candidate, per training sample
-    seconds: float
-    utility_lcb: float = float('nan')  # lower confidence bound (one-sided, `router.gate_z`) of the held-out utility gain
-    reason: str = ''  # why the gate promoted or refused the candidate
-
-    def to_dict(self) -> dict: return dataclasses.asdict(self)
-
-# %% ../nbs/05_router.ipynb #157faab0
-class RouterTrainer:
-    "Trains a `FastGRNNRouter` in rounds: full-information or bandit labels, Adam, EWC, gated promotion."
-    def __init__(self, router: FastGRNNRouter,
-                 learning: LearningConfig | None = None,  # `Config.learning` (λ, μ, EWC λ, replay capacity)
-                 tier_costs: dict | None = None,  # tier -> cost (`Config.inference.tier_costs`)
-                 head_weights: dict | None = None,  # loss weight per head (default 1 each)
-                 max_weight: float = 20.0,  # cap on importance weights 1/propensity
-                 bandit_labels: str = 'direct',  # tier labels of bandit rows: 'direct' (from the success heads) or 'doubly_robust'
-                 gate_z: float | None = None,  # z of the gate's lower confidence bound (default `router.gate_z`)
-                 seed: int = 0):
-        self.router, self.learning = router, learning if learning is not None else LearningConfig()
-        costs = tier_costs if tier_costs is not None else InferenceConfig().tier_costs
-        missing = [t for t in router.tiers if t not in costs]
-        if missing: raise RouterError(f"tier_costs lacks a cost for tier(s) {missing}; it has {sorted(costs)}")
-        self.tier_costs = {t: float(costs[t]) for t in router.tiers}
-        router.set_utility(self.tier_costs, self.learning.cost_weight)  # the router chooses with the prices it is trained on
-        self.head_weights = dict(HEAD_WEIGHTS, **(head_weights or {}))
-        if bandit_labels not in ('direct', 'doubly_robust'): raise RouterError(f"bandit_labels must be 'direct' or 'doubly_robust', got {bandit_labels!r}")
-        self.max_weight, self.bandit_labels, self.gate_z = max_weight, bandit_labels, float(router.cfg.gate_z if gate_z is None else gate_z)
-        self.rng, self.history = np.random.default_rng(seed), []
-
-    def log(self) -> pd.DataFrame:
-        "Every round so far."
-        return pd.DataFrame([h.to_dict() for h in self.history])
-
-# %% ../nbs/05_router.ipynb #d7641faf
-@patch
-def targets(self: RouterTrainer, params: dict, ts: TrainingSet) -> Targets:
-    "Targets for every head from the data (and, for bandit rows, the current success heads)."
-    n, K = len(ts), len(self.router.tiers); rows = np.arange(n)
-    lw, mw = self.learning.cost_weight, self.learning.latency_weight
-    U = utilities(ts, lw, mw); full = ts.full
-    bandit = ~full & (ts.chosen >= 0)
-    ch = np.maximum(ts.chosen, 0)
-    iw = np.minimum(1.0 / np.maximum(ts.propensity, 1e-9), self.max_weight)
-    tier = np.full(n, -1); tier_w = np.zeros(n)
-    q, q_w = success_targets(ts, self.max_weight)
-    tier[full] = best_tier(U[full], ts.cost[full]); tier_w[full] = 1.0
-    tier_w[failed_ties(ts, self.router.cfg.tie_fail_quality)] = 0.0  # every tier failed: no evidence for the cheaper one
-    if bandit.any():
-        b = np.flatnonzero(bandit)
-        H0 = ts.H0[b] if ts.H0 is not None else np.zeros((len(b), self.router.hidden_dim))
-        qhat = self.router.success(params, ts.X[b], H0)  # the estimates the router decides with
-        Uhat = utilities(TrainingSet(X=ts.X[b], quality=qhat, cost=ts.cost[b], latency=ts.latency[b]), lw, mw)
-        a = ch[b]
-        if self.bandit_labels == 'doubly_robust': Uhat[np.arange(len(b)), a] += (ts.quality[b, a] - qhat[np.arange(len(b)), a]) * iw[b]
-        tier[b] = best_tier(Uhat, ts.cost[b]); tier_w[b] = 1.0
-    # context / temperature / top_p: full-information targets where given, else reward-weighted regression
-    U_taken = np.where(ts.chosen >= 0, U[rows, ch], np.nan)
-    base = np.nanmean(U_taken) if np.isfinite(U_taken).any() else 0.0
-    rwr = np.where(np.isfinite(U_taken), np.maximum(np.nan_to_num(U_taken) - base, 0.0) * iw, 0.0)
-    cu = ts.context_utility; has_cu = ~np.isnan(cu).any(1)
-    ctx = np.where(has_cu, best_tier(np.where(np.isnan(cu), -np.inf, cu), np.tile(np.array(CONTEXT_BINS, float), (n, 1))), ts.context_taken)
-    ctx_w = np.where(has_cu, 1.0, np.where(ts.context_taken >= 0, rwr, 0.0))
-    out = {}
-    for name, tgt, taken in (('temp', ts.temperature_target, ts.temperature_taken), ('top_p', ts.top_p_target, ts.top_p_taken)):
-        has_t = ~np.isnan(tgt); has_k = ~np.isnan(taken)
-        out[name] = np.where(has_t, tgt, np.nan_to_num(taken)); out[name + '_w'] = np.where(has_t, 1.0, np.where(has_k, rwr, 0.0))
-    return Targets(tier=tier, tier_w=tier_w, ctx=np.where(ctx_w > 0, ctx, -1), ctx_w=ctx_w, temp=out['temp'], temp_w=out['temp_w'],
-                   top_p=out['top_p'], top_p_w=out['top_p_w'], q=q, q_w=q_w)
-
-# %% ../nbs/05_router.ipynb #c8fdfb2d
-@patch
-def fit_success_heads(self: RouterTrainer, ts: TrainingSet) -> dict:
-    "New linear success heads {group: (K, d + 1)} fitted on `ts` (Newton, per tier and head; anchored by EWC to the live ones) and the tiers' base-rate log-odds."
-    r, cfg = self.router, self.router.cfg; y, w = success_targets(ts, self.max_weight); lam = self.learning.ewc_lambda
-    out = {}
-    for g, l2 in (('s_text', cfg.success_text_l2), ('s_emb', cfg.success_embedding_l2)):
-        Xg = ts.X[:, r.success_cols[g]]; anchored = r.ewc is not None and lam > 0 and g in r.ewc.fisher
-        out[g] = np.stack([fit_logistic(Xg, y[:, k], l2, w[:, k], (r.ewc.anchor[g][k], lam * r.ewc.fisher[g][k]) if anchored else None)
-                           for k in range(len(r.tiers))])
-    seen = w.sum(0) > 0; rate = np.clip((w * y).sum(0) / np.maximum(w.sum(0), 1e-12), 1e-3, 1.0 - 1e-3)
-    out[SUCCESS_BASE] = np.where(seen, np.log(rate / (1.0 - rate)), r.params[SUCCESS_BASE])  # each tier's base-rate log-odds
-    return out
-
-@patch
-def success_fisher(self: RouterTrainer, params: dict, ts: TrainingSet) -> dict:
-    "{group: (K, d + 1, d + 1)}: the Fisher information of each linear success head's weighted log-likelihood on `ts`."
-    r = self.router; _, w = success_targets(ts, self.max_weight)
-    return {g: np.stack([logistic_fisher(params[g][k], ts.X[:, r.success_cols[g]], w[:, k]) for k in range(len(r.tiers))])
-            for g in SUCCESS_GROUPS}
-
-@patch
-def success_loss(self: RouterTrainer, params: dict, ts: TrainingSet) -> float:
-    "Weighted mean log-loss of the success estimates `params` decide with, over the outcomes known in `ts`."
-    y, w = success_targets(ts, self.max_weight)
-    q = np.clip(self.router.success(params, ts.X, ts.H0), 1e-12, 1.0 - 1e-12)
-    return float((w * -(y * np.log(q) + (1.0 - y) * np.log(1.0 - q))).sum() / max(w.sum(), 1e-12))
-
-# %% ../nbs/05_router.ipynb #9666a3b3
-@patch
-def policy_picks(self: RouterTrainer, params: dict, ts: TrainingSet, trained: bool = True) -> np.ndarray:
-    "The tier `params` would pick per row, by the router's own rule (`tier_choice`, fallback); untrained = the safe tier."
-    r = self.router; cfg = r.cfg
-    ks = r.tiers.index(cfg.safe_tier) if cfg.safe_tier in r.tiers else 0
-    if not trained: return np.full(len(ts), ks)
-    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), r.hidden_dim))
-    out = cell_forward(params, ts.X, H0)[0]; q = r.success(params, ts.X, H0, out); rows = np.arange(len(ts))
-    succ, u = cascade_values(q, r.costs, r.cost_weight, ks, r.escalation_recall)
-    if cfg.tier_choice == 'tier_head': pick = out['tier'].argmax(1)
-    else: pick = best_tier(u, np.tile(r.costs, (len(ts), 1)))
-    conf = succ[rows, pick]
-    pick = np.where((conf < cfg.confidence_threshold) & (q[:, ks] >= conf + cfg.escalation_margin), ks, pick)
-    return floor_picks(pick, q, r.costs, ks, cfg.cheap_success_floor)
-
-@patch
-def policy_utility(self: RouterTrainer, params: dict, ts: TrainingSet, rows: bool = False, trained: bool = True,
-                   judged: np.ndarray | None = None):  # the rows to score (default `judged_rows(ts)`)
-    """Mean utility of the tiers `params` would pick on the `judged_rows`: exact on full-information rows, inverse-propensity
-    weighted on bandit rows (counted only where the pick agrees with the logged choice). With `rows`, also each row's value."""
-    if len(ts) == 0: return (float('nan'), np.zeros(0)) if rows else float('nan')
-    pick = self.policy_picks(params, ts, trained); n = len(ts); idx = np.arange(n)
-    U = utilities(ts, self.learning.cost_weight, self.learning.latency_weight); full = ts.full
-    b = ~full & (ts.chosen >= 0); v = np.zeros(n)
-    v[full] = U[idx[full], pick[full]]
-    r, ks = self.router, self.router.tiers.index(self.router.cfg.safe_tier) if self.router.cfg.safe_tier in self.router.tiers else 0
-    caught = full & (r.costs[pick] < r.costs[ks]) & (np.nan_to_num(ts.quality[idx, pick]) < r.cfg.tie_fail_quality)  # a cheaper tier failed: escalation
-    v[caught] = (1 - r.escalation_recall) * v[caught] + r.escalation_recall * (U[idx[caught], ks] - self.learning.cost_weight * ts.cost[idx[caught], pick[caught]])
-    if b.any():
-        w = (pick[b] == ts.chosen[b]) / np.maximum(ts.propensity[b], 1e-9)
-        v[b] = np.minimum(w, self.max_weight) * np.nan_to_num(U[idx[b], ts.chosen[b]])
-    use = self.judged_rows(ts) if judged is None else judged
-    val = float(v[use].mean()) if use.any() else float('nan')
-    return (val, v[use]) if rows else val
-
-@patch
-def judged_rows(self: RouterTrainer, ts: TrainingSet, picks: tuple = ()) -> np.ndarray:  # picks of the policies compared
-    """The rows policies can be judged on: full-information rows, except ties where every tier failed (they favour no tier);
-    bandit rows whose logging policy explored (propensity < 1); and bandit rows logged with certainty only where every
-    compared policy picks the logged tier: such a row says nothing about any other pick."""
-    full = ts.full; logged = ~full & (ts.chosen >= 0)
-    agree = np.all([np.asarray(p) == ts.chosen for p in picks], axis=0) if len(picks) else np.zeros(len(ts), bool)
-    return (full & ~failed_ties(ts, self.router.cfg.tie_fail_quality)) | (logged & ((ts.propensity < 1.0 - 1e-9) | agree))
-
-# %% ../nbs/05_router.ipynb #bd57311d
-@patch
-def loss(self: RouterTrainer, params: dict, ts: TrainingSet) -> float:
-    "Mean per-sample loss of `params` on `ts` (no EWC term)."
-    if len(ts) == 0: return float('nan')
-    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
-    return float(head_losses(cell_forward(params, ts.X, H0)[0], self.targets(params, ts), self.head_weights)[0].mean())
-
-@patch
-def fisher(self: RouterTrainer, params: dict, ts: TrainingSet, batch: int = 1024) -> dict:
-    "The FastGRNN's diagonal Fisher: Σ over samples of the squared per-sample gradient of the negative log-likelihood."
-    F = {k: np.zeros_like(params[k]) for k in PARAM_GROUPS}
-    T = self.targets(params, ts)
-    H0 = ts.H0 if ts.H0 is not None else np.zeros((len(ts), self.router.hidden_dim))
-    for s in range(0, len(ts), batch):
-        sl = slice(s, s + batch)
-        out, cache = cell_forward(params, ts.X[sl], H0[sl])
-        _, d = head_losses(out, T.take(sl), self.head_weights)
-        _, sq = cell_backward(params, cache, d, fisher=True)
-        for k in F: F[k] += sq[k]
-    return F
-
-@patch
-def step(self: RouterTrainer, params: dict, opt: Adam, X: np.ndarray, H0: np.ndarray, T: Targets, ewc_lam: float) -> float:
-    "One Adam step on a minibatch (forward, loss, backward, EWC, embedding-slice L2, update, hard threshold); returns the batch's mean loss."
-    out, cache = cell_forward(params, X, H0)
-    L, d = head_losses(out, T, self.head_weights)
-    m = len(X); d = {k: v / m for k, v in d.items()}
-    g, _ = cell_backward(params, cache, d)
-    pen, gp = ewc_penalty(params, self.router.ewc, ewc_lam)
-    for k, v in gp.items(): g[k] = g[k] + v
-    emb, l2 = self.router.layout.blocks['embedding'], self.router.cfg.embedding_l2
-    if l2: g['W'][:, emb] += l2 * params['W'][:, emb]  # weight decay on the embedding slice only
-    opt.step(params, g); hard_threshold(params['W'], self.router.nnz)
-    return float(L.mean()) + pen
-
-# %% ../nbs/05_router.ipynb #cd275e5f
-def holdout_mask(X: np.ndarray,  # (n, D) feature rows
-                 fraction: float,  # share to hold out (`router.holdout_fraction`)
-                ) -> np.ndarray:
-    "(n,) bool: the rows held out for the gate, fixed by a hash of each row's features (at least one row on each side when n >= 2)."
-    X32 = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    u = np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), 'little') / 2.0 ** 64 for row in X32])
-    hold = u < fraction
-    if len(u) >= 2 and not hold.any(): hold = u <= u.min()  # too few rows to hold out a share: the row(s) nearest to it
-    if len(u) >= 2 and hold.all(): hold = np.arange(len(u)) != int(np.argmax(u))  # keep one row to train on
-    return hold
-
-# %% ../nbs/05_router.ipynb #4120713f
-@patch
-def _round_data(self: RouterTrainer, data, holdout: TrainingSet | None) -> tuple:
-    "(all rows, held-out rows, training rows, number held out), checked against the router."
-    r, cfg = self.router, self.router.cfg
-    ts = data.training_set(r.tiers, self.tier_costs) if isinstance(data, ReplayBuffer) else data
-    if not isinstance(ts, TrainingSet): raise RouterError(f"train_round needs a TrainingSet or ReplayBuffer, got {type(data).__name__}")
-    if ts.quality.shape[1] != len(r.tiers): raise RouterError(f"data has {ts.quality.shape[1]} tiers, the router {len(r.tiers)} ({r.tiers})")
-    if ts.X.shape[1] != r.input_dim: raise RouterError(f"data has {ts.X.shape[1]} features, the router expects {r.input_dim}")
-    n = len(ts)
-    if n < 2: raise RouterError(f"a training round needs at least 2 samples, got {n}")
-    if ts.H0 is None: ts = dataclasses.replace(ts, H0=np.zeros((n, r.hidden_dim)))
-    if ts.H0.shape != (n, r.hidden_dim): raise RouterError(f"data hidden states have shape {ts.H0.shape}, the router's are ({n}, {r.hidden_dim})")
-    if holdout is None:
-        hold = holdout_mask(ts.X, cfg.holdout_fraction)  # fixed per row: held out in every round, never trained on
-        return ts, ts.take(np.flatnonzero(hold)), ts.take(np.flatnonzero(~hold)), int(hold.sum())
-    if holdout.H0 is None: holdout = dataclasses.replace(holdout, H0=np.zeros((len(holdout), r.hidden_dim)))
-    return ts, holdout, ts, len(holdout)
-
-# %% ../nbs/05_router.ipynb #55631fbf
-@patch
-def _fit_candidate(self: RouterTrainer, train: TrainingSet, epochs: int | None) -> tuple:
-    "(candidate weights, epochs, steps, mean loss per pass)."
-    cfg = self.router.cfg
-    cand = {k: v.copy() for k, v in self.router.params.items()}
-    cand.update(self.fit_success_heads(train))  # first: the bandit tier labels below read the candidate's success estimates
-    opt = Adam(cand, cfg.learning_rate); lam = self.learning.ewc_lambda
-    bs = cfg.batch_size; nt = len(train); steps = 0; ep_losses = []
-    epochs = epochs or max(cfg.epochs, math.ceil(cfg.min_steps / math.ceil(nt / bs)))  # small buffers: more passes
-    for ep in range(epochs):
-        T = self.targets(cand, train); order = self.rng.permutation(nt); tot = 0.0
-        for s in range(0, nt, bs):
-            b = order[s:s + bs]
-            tot += self.step(cand, opt, train.X[b], train.H0[b], T.take(b), lam / nt) * len(b); steps += 1
-        ep_losses.append(tot / nt)
-    return cand, epochs, steps, ep_losses
-
-# %% ../nbs/05_router.ipynb #61b1772e
-def mean_lower_bound(d: np.ndarray,  # (n,) paired differences (candidate − live utility per held-out row)
-                     z: float,  # one-sided level as a normal quantile (`router.gate_z`; 1.645: 95 %)
-                     resamples: int,  # bootstrap resamples (`router.gate_resamples`)
-                     seed: int = 0,  # fixed: the same rows always give the same bound
-                     chunk: int = 200) -> float:
-    "Percentile-bootstrap lower confidence bound of the mean of `d` (-inf for fewer than 2 rows)."
-    d = np.asarray(d, dtype=float); n = len(d)
-    if n < 2: return float('-inf')
-    if np.all(d == d[0]): return float(d[0])  # every resample has this mean
-    rng = np.random.default_rng(seed); means = []
-    for s in range(0, resamples, chunk): means.append(d[rng.integers(n, size=(min(chunk, resamples - s), n))].mean(1))
-    alpha = 0.5 * (1.0 - math.erf(z / math.sqrt(2.0)))  # the normal tail beyond z
-    return float(np.quantile(np.concatenate(means), alpha))
-
-# %% ../nbs/05_router.ipynb #e737b2a4
-def kmeans_labels(E: np.ndarray,  # rows to cluster (unit vectors: cosine k-means)
-                  k: int, rng: np.random.Generator, iters: int = 10) -> np.ndarray:
-    "Cluster label per row (k-means++ start, `iters` Lloyd steps on cosine similarity)."
-    n = len(E); k = max(1, min(k, n))
-    cent = [E[rng.integers(n)]]
-    for _ in range(1, k):
-        dist = np.maximum(0.0, 1.0 - (E @ np.array(cent).T).max(1))
-        cent.append(E[rng.choice(n, p=dist / dist.sum())] if dist.sum() > 0 else E[rng.integers(n)])
-    C = np.array(cent)
-    for _ in range(iters):
-        lab = (E @ C.T).argmax(1)
-        for j in range(k):
-            if (lab == j).any(): c = E[lab == j].mean(0); C[j] = c / max(np.linalg.norm(c), 1e-12)
-    return (E @ C.T).argmax(1)
-
-@patch
-def gate(self: RouterTrainer, live_rows: np.ndarray,  # per-row held-out utility of the live router's picks
-         cand_rows: np.ndarray,  # ... of the candidate's (same rows)
-         X: np.ndarray,  # the held-out feature rows (for the query clusters)
-        ) -> tuple[bool, float, str]:
-    "(promote, lower confidence bound of the gain, reason): the gain's LCB must reach −tolerance, and no judged cluster may lose more than the margin."
-    cfg = self.router.cfg; dlt = np.asarray(cand_rows) - np.asarray(live_rows); n = len(dlt)
-    if n == 0: return False, float('nan'), 'no held-out row with a usable outcome'
-    lcb = mean_lower_bound(dlt, self.gate_z, cfg.gate_resamples)  # bootstrap: sound on few rows, most of them ties
-    if not lcb >= -cfg.promotion_tolerance:
-        return False, lcb, f"utility gain {dlt.mean():+.4f}, its lower bound {lcb:+.4f} < -{cfg.promotion_tolerance} (bootstrap, z {self.gate_z}, {n} rows)"
-    lab = kmeans_labels(self.router.unit_embedding(X), cfg.gate_clusters, np.random.default_rng(0))
-    for c in range(cfg.gate_clusters):
-        m = lab == c
-        if m.sum() >= cfg.gate_min_cluster and dlt[m].mean() < -cfg.gate_slice_margin:
-            return False, lcb, f"query cluster {c} ({int(m.sum())} rows) loses {-dlt[m].mean():.4f} > margin {cfg.gate_slice_margin}"
-    return True, lcb, f"utility gain {dlt.mean():+.4f}, lower bound {lcb:+.4f} >= -{cfg.promotion_tolerance}; no cluster loses > {cfg.gate_slice_margin}"
-
-# %% ../nbs/05_router.ipynb #cec268d8
-@patch
-def trusted_check(self: RouterTrainer, cand: dict,  # the candidate's weights
-                  trusted: TrainingSet | None,  # full-information rows never trained on (None: no check)
-                 ) -> tuple[bool, str]:
-    "(passes, reason): the candidate may lose at most `router.gate_slice_margin` of mean utility on the trusted rows."
-    r = self.router
-    if trusted is None or len(trusted) == 0: return True, ''
-    if trusted.quality.shape[1] != len(r.tiers) or trusted.X.shape[1] != r.input_dim:
-        raise RouterError(f"trusted rows have {trusted.quality.shape[1]} tiers and {trusted.X.shape[1]} features; the router {len(r.tiers)} and {r.input_dim}")
-    if trusted.H0 is None: trusted = dataclasses.replace(trusted, H0=np.zeros((len(trusted), r.hidden_dim)))
-    live, new = self.policy_utility(r.params, trusted, trained=r.rounds > 0), self.policy_utility(cand, trusted)
-    if not np.isfinite(live): return True, f"trusted set: no row where a tier succeeds ({len(trusted)} rows)"
-    m = r.cfg.gate_slice_margin
-    if new < live - m: return False, f"trusted set loses {live - new:.4f} > margin {m} (utility {new:.4f} vs live {live:.4f}, {len(trusted)} rows)"
-    return True, f"trusted set utility {new:.4f} vs live {live:.4f}"
-
-# %% ../nbs/05_router.ipynb #c18e914f
-@patch
-def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
-    "Make `cand` live (with its rows' familiarity reference and setting support) and fold the round's Fisher information into the EWC state."
-    r = self.router; n = len(ts)
-    r.set_params(cand); r.rounds += 1; r.fit_novelty(ts.X, self.rng); r.fit_setting_support(ts)
-    Fn = {**self.fisher(cand, ts), **self.success_fisher(cand, ts)}; g_ = r.cfg.ewc_gamma
-    if r.ewc is None: r.ewc = EWCState(Fn, {k: v.copy() for k, v in cand.items()}, float(n))
-    else: r.ewc = EWCState({k: g_ * r.ewc.fisher.get(k, 0.0) + Fn[k] for k in Fn}, {k: v.copy() for k, v in cand.items()}, g_ * r.ewc.samples + n)
-
-@patch
-def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer`
-                epochs: int | None = None,  # passes (default `router.epochs`)
-                promote: bool = True,  # False: train and score the candidate but never promote it
-                holdout: TrainingSet | None = None,  # trusted rows for the gate (default: a `holdout_fraction` slice of `data`)
-                gate: bool = True,  # False: promote without the gate (offline experiments that score every candidate)
-                trusted: TrainingSet | None = None,  # full-information rows never trained on: the candidate may not lose on them
-               ) -> RoundRecord:
-    "Train a candidate, gate it on held-out utility, promote or not; returns the logged record."
-    t0 = time.perf_counter(); r, cfg = self.router, self.router.cfg
-    ts, hold, train, n_hold = self._round_data(data, holdout)
-    live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
-    cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
-    usable = self.judged_rows(hold, (self.policy_picks(live, hold, trained=r.rounds > 0), self.policy_picks(cand, hold)))
-    (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0, judged=usable),
-                                                self.policy_utility(cand, hold, rows=True, judged=usable))
-    l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
-    dlt = i_after - i_before; se = float(dlt.std(ddof=1) / math.sqrt(len(dlt))) if len(dlt) > 1 else 0.0
-    promoted, lcb, reason = self.gate(i_before, i_after, hold.X[usable])
-    if promoted and trusted is not None:
-        ok, why = self.trusted_check(cand, trusted); promoted, reason = ok, (f"{reason}; {why}" if ok else why)
-    if not gate: promoted, reason = True, f'promoted without the gate ({reason})'
-    promoted = bool(promoted and promote)
-    pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]
-    if not promote: reason = 'not promoted: promote=False'
-    if promoted: self._promote(cand, ts)
-    mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
-    rec = RoundRecord(round=len(self.history) + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
-                      steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
-                      holdout_loss_after=l_after, utility_before=u_before, utility_after=u_after, utility_se=se, promoted=promoted,
-                      ewc_penalty=pen_after, seconds=time.perf_counter() - t0,
-                      utility_lcb=lcb, reason=reason)
-    self.history.append(rec)
-    return rec
+def __getattr__(name: str):
+    "`ruvllm.router.RouterTrainer` and the rest of `TRAINING_NAMES`, looked up in `ruvllm.router_training` when first asked for."
+    if name in TRAINING_NAMES:
+        from ruvllm import router_training  # (not at import: that module imports this one)
+        return getattr(router_training, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

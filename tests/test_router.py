@@ -7,8 +7,8 @@ import pytest
 
 from ruvllm.config import Config, RouterConfig
 from ruvllm.types import InvalidInputError, RouterError
-from ruvllm.router import (PARAM_GROUPS, FastGRNNRouter, ReplayBuffer, RouterTrainer, Decision, gradient_check, build_features,
-                           FEATURE_NAMES)
+from ruvllm.router import PARAM_GROUPS, FastGRNNRouter, Decision, gradient_check, build_features, FEATURE_NAMES
+from ruvllm.router_training import ReplayBuffer, RouterTrainer
 from ruvllm.evals.routellm import (apgr, cpt, context_budget_environment, find_routellm_dir, load_routellm_mmlu, routellm_features,
                                    routellm_ewc, ROUTELLM_SAMPLE_DIR, ROUTELLM_SAMPLE_PER_SUBJECT)
 
@@ -332,7 +332,7 @@ def test_gate_promotes_a_candidate_better_on_one_row_and_equal_on_the_rest():
 
 def test_held_out_rows_stay_held_out_as_the_buffer_grows():
     "A row held out in one round is held out in the next: neither router trains on it, and the gate's rows accumulate."
-    from ruvllm.router import holdout_mask
+    from ruvllm.router_training import holdout_mask
     X, hard, ts = _toy(600, 5)
     first, grown = holdout_mask(ts.X[:300], 0.2), holdout_mask(ts.X, 0.2)
     assert np.array_equal(grown[:300], first) and 0.12 < grown.mean() < 0.28

@@ -23,8 +23,8 @@ from fastcore.basics import patch
 
 from ..config import Config, RouterConfig, LearningConfig, InferenceConfig
 from ..types import CONTEXT_BINS, InvalidInputError
-from ..router import (FEATURES, Adam, FastGRNNRouter, ReplayBuffer, RouterFeatures, RouterTrainer, TrainingSet,
-                           build_features, fit_logistic, logistic_predict)
+from ..router import FEATURES, FastGRNNRouter, RouterFeatures, TrainingSet, build_features, fit_logistic, logistic_predict
+from ..router_training import Adam, ReplayBuffer, RouterTrainer
 
 # %% ../../nbs/evals/05_routellm.ipynb #0d493701
 def pgr_curve(scores, weak, strong, num_results: int = 10) -> pd.DataFrame:
