@@ -446,7 +446,7 @@ def judge_default_threshold(cfg: CacheConfig, judge) -> float:
     return cfg.e5_judge_threshold if str(getattr(judge, 'name', '')).startswith('e5') else cfg.judge_threshold
 
 # %% ../nbs/09_cache.ipynb #47bab587
-_STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'rejected_by_memory', 'false_hits',
+_STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'rejected_by_memory', 'rejected_by_limit', 'false_hits',
               'outcomes', 'invalidations', 'expired', 'evictions', 'puts', 'namespace_resets')
 
 JUDGED = ('no evidence', 'reframed')  # verdicts the judge decides: reworded, with no evidence of a difference / around a shared frame
@@ -802,12 +802,14 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
 @patch
 def retract(self:SemanticCache, request_id: str,  # the request a hit was just served for
             stale: bool = False,  # True: the entry's sources are gone from memory, so the entry is removed too
+            reason: str = 'memory',  # 'memory': it disagrees with memory; 'limit': longer than the request allows (max_tokens)
            ) -> bool:
-    "Undo a hit the caller refused (its answer disagrees with memory): counted as a miss, not as served; False if unknown."
+    "Undo a hit the caller refused: counted as a miss, not as served, and under `rejected_by_<reason>`; False if unknown."
+    if reason not in ('memory', 'limit'): raise InvalidInputError(f"reason must be 'memory' or 'limit', got {reason!r}")
     with self._lock:
         s = self._served.pop(request_id, None)
         if s is None: return False
-        self._stats['hits'] -= 1; self._stats['misses'] += 1; self._stats['rejected_by_memory'] += 1
+        self._stats['hits'] -= 1; self._stats['misses'] += 1; self._stats[f'rejected_by_{reason}'] += 1
         if s[1] is not None: self._stats['hits_by_judge'] -= 1
         e = self._entries.get(s[0])
         if stale and e is not None: self._remove(e); self._stats['invalidations'] += 1
