@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'Routed', 'another_subject', 'Selected', 'AnswerPieces', 'Generated',
-           'AnswerStream']
+           'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -770,10 +770,11 @@ class AnswerPieces:
 # %% ../nbs/11_orchestrator.ipynb #990cd567
 @patch
 def generate_stream(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int,
-                    pieces: bool = True):  # False: yield nothing (a caller that only wants the answer skips the per-piece checks)
+                    pieces: bool = True,  # False: yield nothing (a caller that only wants the answer skips the per-piece checks)
+                    stop: list[str] | None = None):  # the request's stop strings: the backend ends the answer before the first
     "Yield the answer's text as the backend produces it; return (answer text, the backend's `Generation`)."
     stream = backend.stream(messages, max_tokens=max_tokens, temperature=routing.temperature,
-                            top_p=routing.top_p, seed=self.cfg.system.seed)
+                            top_p=routing.top_p, seed=self.cfg.system.seed, **({'stop': stop} if stop else {}))
     out, gen = AnswerPieces() if pieces else None, None
     with closing(stream):  # a consumer that stops iterating closes the backend's stream: generation stops
         for x in stream:
@@ -786,9 +787,9 @@ def generate_stream(self: RuvLLM, messages: list[dict], backend, routing: Routin
     return answer, gen
 
 @patch
-def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int):
+def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, max_tokens: int, stop: list[str] | None = None):
     "`generate_stream` run to its end: (answer text, the backend's `Generation`)."
-    return _result(self.generate_stream(messages, backend, routing, max_tokens, pieces=False))
+    return _result(self.generate_stream(messages, backend, routing, max_tokens, pieces=False, stop=stop))
 
 def _result(gen):
     "The return value of generator `gen`, run to its end (what it yields is dropped)."
@@ -840,7 +841,7 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
         raise InvalidInputError(f"max_tokens {max_tokens} leaves no room for the prompt in tier {tier!r}'s {cw}-token context window; ask for fewer")
     with sw('context'): built = self.build_context(req.query, passages, backend, info.context_size, max_tokens, sess)
     with sw('generation'):
-        g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held)
+        g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held, stop=req.constraints.stop)
         answer, gen = _result(g) if held or not pieces else (yield from g)
     return answer, gen, built, held
 
@@ -889,7 +890,7 @@ def record_tier_failure(self: RuvLLM, routed: Routed, latency_s: float):
 @patch
 def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                *, learn: bool = True,  # False: a probe's record, never handed to the writer
-               cut: bool = False) -> RequestRecord:  # the answer was cut at max_tokens: neither a QAPair nor a cache entry
+               cut: bool = False) -> RequestRecord:  # cut at max_tokens (or by the request's stop strings): neither a QAPair nor a cache entry
     "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow at the commit (`_answer`)."
     tier, used = routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
@@ -914,6 +915,14 @@ def _carried(self: RuvLLM, sg: Subgraph, used: list[int]) -> list[list]:
             n = sg.nodes.get(n.parent)
     return [list(x) for x in dict.fromkeys(tuple(x) for x in out)]
 
+# %% ../nbs/11_orchestrator.ipynb #06d54550
+from .inference import estimate_tokens
+
+def cached_answer_fits(answer: str, cons: Constraints) -> bool:
+    "Whether a cached `answer` can be served whole under `cons`: within its `max_tokens`, holding none of its stop strings."
+    if cons.max_tokens is not None and estimate_tokens(answer) > cons.max_tokens: return False
+    return not any(s in answer for s in cons.stop or ())
+
 # %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch
 def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
@@ -924,8 +933,8 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     sg = None
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
-        if hit is not None and cons.max_tokens is not None and estimate_tokens(hit.answer) > cons.max_tokens:
-            self.cache.retract(req.request_id); hit = None  # longer than the request allows: a miss, answered within the cap
+        if hit is not None and not cached_answer_fits(hit.answer, cons):
+            self.cache.retract(req.request_id); hit = None  # over max_tokens, or past a stop string: a miss, answered fresh
         if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
             with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg)
@@ -940,9 +949,10 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
-    use_cache = use_cache and not cut
+    partial = cut or bool(cons.stop)  # a stop string may have ended it (the backend says 'stop' either way): kept nowhere either
+    use_cache = use_cache and not partial
     with sw('learning'):
-        rec = self.write_back(req, sg, built.used_ids, answer, routed, learn=learn, cut=cut)
+        rec = self.write_back(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total
@@ -972,7 +982,6 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph) -> str | None:
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
 from typing import Callable
-from .inference import estimate_tokens
 
 @patch
 def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callable]:  # the answer and its commit

@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sync', 'WorkerPool', 'ConstraintsBody', 'QueryBody',
            'FeedbackBody', 'SessionBody', 'IngestItem', 'IngestBody', 'ContentPart', 'ChatMessage', 'StreamOptions',
-           'ChatCompletionBody', 'APIError', 'error_response', 'InternalErrors', 'BodySizeLimit', 'Caller',
-           'ServerState', 'started', 'EventStream', 'caller_of', 'health_routes', 'conversation_routes', 'query_events',
-           'stream_routes', 'memory_routes', 'chat_turns', 'answer_chat_stream', 'answer_chat', 'completion_response',
-           'completion_chunks', 'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
+           'ChatCompletionBody', 'APIError', 'openai_path', 'error_body', 'error_response', 'InternalErrors',
+           'BodySizeLimit', 'Caller', 'ServerState', 'started', 'EventStream', 'caller_of', 'health_routes',
+           'conversation_routes', 'query_events', 'stream_routes', 'memory_routes', 'chat_turns', 'check_supported',
+           'answer_chat_stream', 'answer_chat', 'completion_response', 'completion_chunks', 'known_model',
+           'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
 
 # %% ../nbs/12_server.ipynb #c53deaca
 import asyncio, contextlib, dataclasses, hashlib, json, logging, math, os, re, signal, socket, subprocess, sys, tempfile, threading, time
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import uvicorn
@@ -26,12 +27,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastcore.basics import patch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import Config, ConfigError, RuvLLMError
-from .types import (NAMESPACE_PATTERN, visible, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
+from .types import (MAX_STOP_CHARS, MAX_STOPS, NAMESPACE_PATTERN, visible, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier, OverloadedError, Response, Session, Turn, UnknownIdError)
 from .orchestrator import RuvLLM
 
@@ -157,6 +158,9 @@ _Namespace = Field(None, min_length=1, max_length=64, pattern=_NS_RE.pattern,
 class _Body(BaseModel):
     model_config = ConfigDict(extra='forbid')
 
+_StopString = Annotated[str, Field(min_length=1, max_length=MAX_STOP_CHARS)]
+_STOP_DOC = f"a string, or up to {MAX_STOPS}: the answer ends before the first of them (which it does not include)"
+
 class ConstraintsBody(_Body):
     "Per-request limits (see `ruvllm.types.Constraints`)."
     max_latency_ms: float | None = Field(None, gt=0, le=3_600_000, allow_inf_nan=False, strict=True)
@@ -165,7 +169,8 @@ class ConstraintsBody(_Body):
     top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, strict=True)
     force_model: ModelTier | None = None
     force_context: int | None = Field(None, ge=1, le=1_000_000, strict=True)
-    no_cache: bool = False
+    no_cache: StrictBool = False
+    stop: _StopString | Annotated[list[_StopString], Field(min_length=1, max_length=MAX_STOPS)] | None = Field(None, description=_STOP_DOC)
 
 class QueryBody(_Body):
     "POST /query."
@@ -180,7 +185,7 @@ class FeedbackBody(_Body):
     request_id: str = Field(min_length=1, max_length=128, description="a Response's request_id (or a chat completion's id)")
     rating: int | None = Field(None, ge=1, le=5, strict=True)
     correction: str | None = Field(None, min_length=1)
-    task_success: bool | None = None
+    task_success: StrictBool | None = None
 
     @model_validator(mode='after')
     def _some_signal(self):
@@ -222,14 +227,14 @@ class ChatMessage(BaseModel):
 
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra='ignore')
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 class ChatCompletionBody(BaseModel):
     "POST /v1/chat/completions (the OpenAI request; extra fields are ignored)."
     model_config = ConfigDict(extra='ignore')
     model: str = Field(min_length=1, max_length=64, description="'ruvllm' (routed) or a tier name from /v1/models")
     messages: list[ChatMessage] = Field(min_length=1, max_length=256)
-    stream: bool | None = False
+    stream: StrictBool | None = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=1, le=4096, strict=True)
     max_completion_tokens: int | None = Field(None, ge=1, le=4096, strict=True)
@@ -237,22 +242,43 @@ class ChatCompletionBody(BaseModel):
     top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, strict=True)
     n: int | None = Field(None, ge=1, le=1, strict=True, description="only 1 choice is supported")
     user: str | None = None
+    stop: _StopString | Annotated[list[_StopString], Field(max_length=MAX_STOPS)] | None = Field(None, description=_STOP_DOC)
+    # accepted only where they ask for nothing ruvllm cannot do (`check_supported`): it answers in prose
+    tools: list[dict[str, Any]] | None = Field(None, description="accepted and ignored: ruvllm never calls tools")
+    tool_choice: Literal['none', 'auto', 'required'] | dict[str, Any] | None = Field(None, description="'none' or 'auto' only")
+    response_format: dict[str, Any] | None = Field(None, description="{'type': 'text'} only")
+    logprobs: StrictBool | None = Field(None, description="false only")
     # ruvllm extensions (pass them with the client's `extra_body`)
     session_id: str | None = Field(None, min_length=1, max_length=128, description="continue a ruvllm session")
     namespace: str | None = _Namespace
-    no_cache: bool | None = None
+    no_cache: StrictBool | None = None
 
 # %% ../nbs/12_server.ipynb #f0534ee6
 from .store import StoreUnavailableError
 
 class APIError(Exception):
-    "An HTTP error with a JSON body `{'error': {'type', 'message'}}`."
-    def __init__(self, status: int, type: str, message: str, headers: dict | None = None):
-        super().__init__(message); self.status, self.type, self.message, self.headers = status, type, message, headers
+    "An HTTP error answered with `error_body`; `param` is the request field it is about (OpenAI's errors name it)."
+    def __init__(self, status: int, type: str, message: str, headers: dict | None = None, param: str | None = None):
+        super().__init__(message); self.status, self.type, self.message, self.headers, self.param = status, type, message, headers, param
 
-def error_response(status: int, type: str, message: str, headers: dict | None = None) -> JSONResponse:
-    "The JSON error answer."
-    return JSONResponse({'error': {'type': type, 'message': message, 'code': status}}, status_code=status, headers=headers)
+_OPENAI_CODES = {'unauthorized': 'invalid_api_key', 'context_overflow': 'context_length_exceeded', 'invalid_input': 'invalid_value',
+                 'invalid_request': 'invalid_body'}  # ruvllm's names where OpenAI has its own
+
+def openai_path(path: str) -> bool:
+    "Whether `path` is one of the OpenAI-compatible routes (`/v1/...`), whose errors follow OpenAI's conventions."
+    return path == '/v1' or path.startswith('/v1/')
+
+def error_body(status: int, type: str, message: str, openai: bool = False,  # OpenAI's shape (the `/v1` routes)
+               param: str | None = None) -> dict:
+    "`{'error': {type, message, code: status}}`; with `openai`, `{'error': {message, type: invalid_request_error|server_error, param, code: type}}`."
+    if not openai: return {'error': {'type': type, 'message': message, 'code': status}}
+    kind = 'server_error' if status >= 500 else 'invalid_request_error'
+    return {'error': {'message': message, 'type': kind, 'param': param, 'code': _OPENAI_CODES.get(type, type)}}
+
+def error_response(status: int, type: str, message: str, headers: dict | None = None, openai: bool = False,
+                   param: str | None = None) -> JSONResponse:
+    "The JSON error answer (`error_body`)."
+    return JSONResponse(error_body(status, type, message, openai, param), status_code=status, headers=headers)
 
 def _status_of(e: BaseException) -> tuple[int, str, dict | None]:
     "HTTP status, error type and headers for a package exception."
@@ -276,6 +302,15 @@ def _validation_message(errors) -> str:
         parts.append(f"{loc}: {e.get('msg', 'invalid')}")
     more = f" (and {len(errors) - 8} more)" if len(errors) > 8 else ''
     return '; '.join(parts) + more
+
+def _openai_param_code(errors) -> tuple[str | None, str]:
+    "The field (OpenAI's `param`) and a code for the first pydantic error: `missing_required_parameter`, `invalid_type`, ..."
+    e = errors[0] if errors else {}
+    if e.get('type') == 'json_invalid': return None, 'invalid_json'
+    param = '.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or None
+    t = e.get('type', '')
+    code = ('missing_required_parameter' if t == 'missing' else 'invalid_type' if t.endswith(('_type', '_parsing')) else 'invalid_value')
+    return param, code
 
 # %% ../nbs/12_server.ipynb #c3f1a2b2
 def _content_type_message(headers, errors) -> str | None:
@@ -303,25 +338,30 @@ def _unreadable_body_message(headers, cause: BaseException | None) -> str | None
 # %% ../nbs/12_server.ipynb #33293674
 def _install_error_handlers(app: FastAPI):
     @app.exception_handler(APIError)
-    async def _api(request, e: APIError): return error_response(e.status, e.type, e.message, e.headers)
+    async def _api(request, e: APIError):
+        return error_response(e.status, e.type, e.message, e.headers, openai_path(request.url.path), e.param)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, e: RequestValidationError):
-        return error_response(422, 'invalid_request', _content_type_message(request.headers, e.errors()) or _validation_message(e.errors()))
+        msg = _content_type_message(request.headers, e.errors()) or _validation_message(e.errors())
+        if not openai_path(request.url.path): return error_response(422, 'invalid_request', msg)
+        param, code = _openai_param_code(e.errors())
+        return error_response(400, code, msg, openai=True, param=param)  # OpenAI's status for a bad request
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, e: StarletteHTTPException):
-        kind = {400: 'invalid_request', 404: 'not_found', 405: 'method_not_allowed'}.get(e.status_code, 'http_error')
+        oa = openai_path(request.url.path)
+        kind = {400: 'invalid_request', 404: 'unknown_url' if oa else 'not_found', 405: 'method_not_allowed'}.get(e.status_code, 'http_error')
         msg = ({404: f"no endpoint {request.url.path!r}; see GET /openapi.json",
                 405: f"{request.method} is not allowed on {request.url.path!r}"}.get(e.status_code)
                or (_unreadable_body_message(request.headers, e.__cause__) if e.status_code == 400 else None) or str(e.detail))
-        return error_response(e.status_code, kind, msg, getattr(e, 'headers', None))
+        return error_response(e.status_code, kind, msg, getattr(e, 'headers', None), oa)
 
     @app.exception_handler(RuvLLMError)
     async def _ruvllm(request, e: RuvLLMError):
         status, kind, headers = _status_of(e)
         if status >= 500 and kind == 'internal_error': return _internal(request, e)
-        return error_response(status, kind, str(e), headers)
+        return error_response(status, kind, str(e), headers, openai_path(request.url.path))
 
     @app.exception_handler(Exception)  # Starlette's last resort, for a failure in an outer middleware (it re-raises)
     async def _other(request, e: Exception): return _internal(request, e)
@@ -330,7 +370,7 @@ def _install_error_handlers(app: FastAPI):
 def _internal(request, e) -> JSONResponse:
     eid = 'err_' + hashlib.sha1(f"{time.time_ns()}{id(e)}".encode()).hexdigest()[:12]
     log.error("internal error %s on %s %s", eid, request.method, request.url.path, exc_info=e)
-    return error_response(500, 'internal_error', f"internal error {eid}; the server log has the details")
+    return error_response(500, 'internal_error', f"internal error {eid}; the server log has the details", openai=openai_path(request.url.path))
 
 # %% ../nbs/12_server.ipynb #76c2e98a
 class InternalErrors:
@@ -354,8 +394,8 @@ class BodySizeLimit:
     "ASGI middleware: 413 for a request body over `max_bytes`."
     def __init__(self, app, max_bytes: int): self.app, self.max_bytes = app, max_bytes
 
-    async def _refuse(self, send, status, kind, msg):
-        body = json.dumps({'error': {'type': kind, 'message': msg, 'code': status}}).encode()
+    async def _refuse(self, scope, send, status, kind, msg):
+        body = json.dumps(error_body(status, kind, msg, openai_path(scope.get('path', '')))).encode()
         await send({'type': 'http.response.start', 'status': status,
                     'headers': [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()),
                                 (b'connection', b'close')]})
@@ -366,14 +406,14 @@ class BodySizeLimit:
         too_big = f"request body is larger than the limit of {self.max_bytes} bytes (server.max_body_bytes)"
         cl = dict(scope.get('headers') or []).get(b'content-length')
         if cl is not None:
-            if not cl.strip().isdigit(): return await self._refuse(send, 400, 'invalid_request', f"bad Content-Length {cl[:20]!r}")
-            if int(cl) > self.max_bytes: return await self._refuse(send, 413, 'request_too_large', too_big)
+            if not cl.strip().isdigit(): return await self._refuse(scope, send, 400, 'invalid_request', f"bad Content-Length {cl[:20]!r}")
+            if int(cl) > self.max_bytes: return await self._refuse(scope, send, 413, 'request_too_large', too_big)
         chunks, n, more = [], 0, True
         while more:
             msg = await receive()
             if msg['type'] == 'http.disconnect': return
             body = msg.get('body', b''); n += len(body)
-            if n > self.max_bytes: return await self._refuse(send, 413, 'request_too_large', too_big)
+            if n > self.max_bytes: return await self._refuse(scope, send, 413, 'request_too_large', too_big)
             chunks.append(body); more = msg.get('more_body', False)
         body, replayed = b''.join(chunks), False
         async def replay():
@@ -406,6 +446,7 @@ def _plain(v):
 class ServerState:
     "What the endpoints share."
     delivery_timeout_s = 60.0  # a streamed answer not handed to its client within this long after it is complete is dropped, unrecorded
+    disconnect_poll_s = 0.1  # how often a non-streamed request checks that its client is still connected (`complete`)
     def __init__(self, cfg: Config, llm: RuvLLM, close_llm: bool, autosave_s: float):
         self.cfg, self.llm, self.close_llm = cfg, llm, close_llm
         s = cfg.server
@@ -508,6 +549,7 @@ async def stream(self: ServerState, make, *a,
     def drive():
         it = None
         try:
+            if cancel.is_set(): return  # abandoned while it waited for a worker: nothing runs
             it = make(*a, **kw)
             for x in it:
                 if cancel.is_set(): break
@@ -521,7 +563,9 @@ async def stream(self: ServerState, make, *a,
             if it is not None and hasattr(it, 'close'): it.close()
             put(_END)
     job, first = asyncio.ensure_future(self.work(drive)), asyncio.ensure_future(q.get())
-    done, _ = await asyncio.wait({job, first}, return_when=asyncio.FIRST_COMPLETED)
+    try: done, _ = await asyncio.wait({job, first}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the caller gave up before the first item (its client left): the worker stops at it
+        cancel.set(); handed.set(); first.cancel(); raise
     if first not in done: first.cancel(); job.result()  # refused (overloaded, draining): raises
     x = first.result()
     if isinstance(x, _Failed): raise x.error
@@ -556,11 +600,11 @@ def query_args(self: ServerState, who: Caller, body: QueryBody) -> tuple[str, Se
 
 _SSE_HEADERS = {'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'}
 
-def _sse_error(e: Exception) -> dict:
+def _sse_error(e: Exception, openai: bool = False) -> dict:  # openai: OpenAI's error shape (`error_body`)
     "The error event of a stream that failed after it started (logged with its traceback when unexpected)."
     status, kind, _ = _status_of(e)
     if status == 500: log.error("stream failed", exc_info=e)
-    return {'error': {'type': kind, 'message': str(e) if status != 500 else "internal error (logged)", 'code': status}}
+    return error_body(status, kind, str(e) if status != 500 else "internal error (logged)", openai)
 
 # %% ../nbs/12_server.ipynb #b7e0c1a4
 class EventStream(StreamingResponse):
@@ -578,6 +622,33 @@ def counted(self: ServerState, items: Iterator, ns: str, endpoint: str) -> Itera
     "`items`, then the request counted for `endpoint`: only when they ran to their end (delivered and recorded)."
     yield from items
     self.count(ns, endpoint)
+
+# %% ../nbs/12_server.ipynb #197da332
+@patch
+async def complete(self: ServerState, make, *a,
+                   client: Request,  # the HTTP request: if its client disconnects first, the work is cancelled
+                   **kw) -> Response:
+    "The `Response` of the iterator `make(*a, **kw)`, read to its end in a worker (which records it); `APIError` 499 if the client left first."
+    cancel = threading.Event()
+    def drive():
+        it, r = make(*a, **kw), None
+        try:
+            for x in it:
+                if cancel.is_set(): return None  # closed below at this piece: the generation stops, nothing is recorded
+                if isinstance(x, Response): r = x  # and read on: that records the answer and counts the request
+            return r
+        finally:
+            if hasattr(it, 'close'): it.close()
+    job = asyncio.ensure_future(self.work(lambda: None if cancel.is_set() else drive()))  # (abandoned in the queue: never runs)
+    try:
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=self.disconnect_poll_s)
+            if done: return job.result()
+            if await client.is_disconnected():
+                cancel.set()
+                raise APIError(499, 'client_closed_request', "the client closed the connection before the answer was ready; "
+                                                             "the request was cancelled and nothing was recorded")
+    except asyncio.CancelledError: cancel.set(); raise
 
 # %% ../nbs/12_server.ipynb #c822fbf8
 ERROR_RESPONSES = {c: {'description': d} for c, d in [(400, 'invalid input'), (401, 'missing or bad API key'),
@@ -613,12 +684,11 @@ def conversation_routes(state: ServerState) -> APIRouter:
     router, llm, caller, s = APIRouter(), state.llm, caller_of(state), state.cfg.server
 
     @router.post('/query', responses=ERROR_RESPONSES)
-    async def query(body: QueryBody, who: Caller = Depends(caller)) -> dict:
-        "Answer a question: the `Response` as JSON."
+    async def query(body: QueryBody, request: Request, who: Caller = Depends(caller)) -> dict:
+        "Answer a question: the `Response` as JSON (a client that disconnects first cancels it: `ServerState.complete`)."
         ns, sess, cons = state.query_args(who, body)
-        r = await state.work(llm.query, body.query, session=sess, namespace=ns, constraints=cons)
-        state.count(ns, 'query')
-        return _plain(r.to_dict())
+        answer = lambda: state.counted(started(llm.query_stream(body.query, session=sess, namespace=ns, constraints=cons)), ns, 'query')
+        return _plain((await state.complete(answer, client=request)).to_dict())
 
     @router.post('/feedback', responses=ERROR_RESPONSES)
     async def feedback(body: FeedbackBody, who: Caller = Depends(caller)) -> dict:
@@ -734,6 +804,23 @@ def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     if pending is not None: turns.append(Turn(pending, ''))
     return query, turns
 
+# %% ../nbs/12_server.ipynb #cadc9a11
+_PROSE = "ruvllm answers in prose from its memory"
+
+def check_supported(body: ChatCompletionBody):
+    "400 (`APIError`, naming the parameter) for what ruvllm cannot honour: a forced tool call, a JSON response format, logprobs."
+    tc, rf = body.tool_choice, body.response_format
+    if tc == 'required' or (isinstance(tc, dict) and not (tc.get('type') == 'allowed_tools' and (tc.get('allowed_tools') or {}).get('mode') == 'auto')):
+        what = "'required'" if tc == 'required' else "naming a tool"
+        raise APIError(400, 'unsupported_value', f"tool_choice {what} cannot be honoured: {_PROSE} and never calls tools; "
+                                                 f"leave tool_choice out, or set it to 'auto' or 'none'", param='tool_choice')
+    if rf is not None and rf.get('type', 'text') != 'text':
+        raise APIError(400, 'unsupported_value', f"response_format of type {rf.get('type')!r} cannot be honoured: {_PROSE}, "
+                                                 f"with no JSON mode; leave response_format out or send {{'type': 'text'}}", param='response_format')
+    if body.logprobs:
+        raise APIError(400, 'unsupported_parameter', f"logprobs cannot be honoured: {_PROSE} and reports no token log probabilities; "
+                                                     f"leave logprobs out or false", param='logprobs')
+
 # %% ../nbs/12_server.ipynb #4e908a7b
 def answer_chat_stream(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
                        constraints: Constraints) -> Iterator:
@@ -793,40 +880,50 @@ async def completion_chunks(request_id: str, model: str,  # the tier answering, 
             yield data(chunk({}, r.finish_reason, **_completion_extra(r, session)))  # 'length' when the answer was cut
             if body.stream_options and body.stream_options.include_usage:
                 yield data(dict(id=cid, object='chat.completion.chunk', created=created, model=model, choices=[], usage=_usage(r)))
-    except Exception as e: yield data(_sse_error(e))
+    except Exception as e: yield data(_sse_error(e, openai=True))
     yield "data: [DONE]\n\n"
 
 # %% ../nbs/12_server.ipynb #29065b8e
+def _model_ids(llm: RuvLLM) -> list[str]: return ['ruvllm', *llm.tiers]
+
+def known_model(llm: RuvLLM, model: str) -> str:
+    "`model` if `/v1/models` lists it; else OpenAI's 404 `model_not_found`, naming the models there are."
+    if model not in _model_ids(llm):
+        raise APIError(404, 'model_not_found', f"model {model!r} does not exist; available: {', '.join(_model_ids(llm))}", param='model')
+    return model
+
 def openai_routes(state: ServerState) -> APIRouter:
-    "GET /v1/models and POST /v1/chat/completions: the OpenAI-compatible API."
+    "GET /v1/models, GET /v1/models/{model} and POST /v1/chat/completions: the OpenAI-compatible API."
     router, llm, caller = APIRouter(), state.llm, caller_of(state)
+    def model_object(m: str) -> dict: return dict(id=m, object='model', created=int(state.started), owned_by='ruvllm')
 
     @router.get('/v1/models', responses=ERROR_RESPONSES)
     def models(who: Caller = Depends(caller)) -> dict:
         "OpenAI's model list: `ruvllm` (routed) and each configured tier."
-        t = int(state.started)
-        return dict(object='list', data=[dict(id=m, object='model', created=t, owned_by='ruvllm') for m in ['ruvllm', *llm.tiers]])
+        return dict(object='list', data=[model_object(m) for m in _model_ids(llm)])
+
+    @router.get('/v1/models/{model}', responses=ERROR_RESPONSES)
+    def model(model: str, who: Caller = Depends(caller)) -> dict:
+        "One model of the list (the `openai` client's `models.retrieve`); 404 `model_not_found` for any other id."
+        return model_object(known_model(llm, model))
 
     @router.post('/v1/chat/completions', responses=ERROR_RESPONSES)
     async def chat(body: ChatCompletionBody, request: Request, who: Caller = Depends(caller)):
         "OpenAI-compatible chat completion (set `stream` for server-sent events)."
         ns = state.namespace_for(who, body.namespace)
-        if body.model != 'ruvllm' and body.model not in llm.tiers:
-            raise APIError(404, 'model_not_found', f"model {body.model!r} does not exist; available: {', '.join(['ruvllm', *llm.tiers])}")
+        known_model(llm, body.model)
+        check_supported(body)
         text, turns = chat_turns(body.messages)
         state.check_query(text)
-        max_tokens = body.max_completion_tokens or body.max_tokens
-        cons = Constraints(max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
-                           force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache))
+        cons = Constraints(max_tokens=body.max_completion_tokens or body.max_tokens, temperature=body.temperature, top_p=body.top_p,
+                           force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache), stop=body.stop or None)
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
+        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons), ns, 'chat')
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
-            answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons), ns, 'chat')
             (rid, tier), rest = await state.stream(answer, client=request)
             return EventStream(completion_chunks(rid, tier, rest, body, sess), rest)
-        r = await state.work(answer_chat, llm, text, turns, sess, ns, cons)
-        state.count(ns, 'chat')
-        return completion_response(r, body, sess)
+        return completion_response(await state.complete(answer, client=request), body, sess)  # cancelled if the client leaves
     return router
 
 # %% ../nbs/12_server.ipynb #ce06c716

@@ -209,22 +209,23 @@ def test_chat_completion_stream(client):
     assert chunks[-2]['choices'][0]['finish_reason'] == 'stop'
     assert chunks[-1]['choices'] == [] and chunks[-1]['usage']['completion_tokens'] > 0
     # errors before the stream starts are plain JSON errors
-    _err(_chat(client, stream=True, model='nope'), 404, 'model_not_found')
+    e = _err(_chat(client, stream=True, model='nope'), 404, 'invalid_request_error')  # OpenAI's error shape on /v1
+    assert e['code'] == 'model_not_found' and e['param'] == 'model', e
 
 
 @pytest.mark.parametrize('kw,status,contains', [
     (dict(model='gpt-4o'), 404, 'available: ruvllm, tiny'),
-    (dict(messages=[]), 422, 'messages'),
+    (dict(messages=[]), 400, 'messages'),
     (dict(messages=[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'hello'}]), 400, "last message must have role 'user'"),
-    (dict(messages=[{'role': 'wizard', 'content': 'hi'}]), 422, 'role'),
+    (dict(messages=[{'role': 'wizard', 'content': 'hi'}]), 400, 'role'),
     (dict(messages=[{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': 'x'}}]}]), 400, 'image_url'),
     (dict(messages=[{'role': 'user', 'content': '   '}]), 400, 'empty'),
     (dict(messages=[{'role': 'user', 'content': 'x' * 300}]), 400, 'the limit is 200'),
-    (dict(n=2), 422, 'n:'),
-    (dict(temperature=5), 422, 'temperature'),
-    (dict(max_tokens=0), 422, 'max_tokens'),
-    (dict(model=''), 422, 'model'),
-    (dict(namespace='not ok!'), 422, 'namespace'),
+    (dict(n=2), 400, 'n:'),
+    (dict(temperature=5), 400, 'temperature'),
+    (dict(max_tokens=0), 400, 'max_tokens'),
+    (dict(model=''), 400, 'model'),
+    (dict(namespace='not ok!'), 400, 'namespace'),
     (dict(session_id='s_missing'), 404, 'unknown session_id'),
 ])
 def test_chat_4xx(shared, kw, status, contains):
@@ -285,7 +286,7 @@ def test_unexpected_error_is_a_500_without_details(tmp_path):
 
 
 class _GatedQueryDouble:
-    "Test double: RuvLLM.query that blocks until the gate opens (to fill the worker pool)."
+    "Test double: RuvLLM.query_stream (what /query runs) that blocks until the gate opens (to fill the worker pool)."
     def __init__(self, query): self.query, self.gate, self.entered = query, threading.Event(), threading.Semaphore(0)
     def __call__(self, *a, **kw):
         self.entered.release(); self.gate.wait(30)
@@ -296,7 +297,7 @@ def test_overload_is_503_with_retry_after_at_once(tmp_path):
     app = create_app(_cfg(tmp_path / 'd', workers=1, queue_limit=1), autosave_s=0)
     with TestClient(app) as c:
         llm = app.state.ruvllm.llm
-        double = llm.query = _GatedQueryDouble(llm.query)
+        double = llm.query_stream = _GatedQueryDouble(llm.query_stream)
         results = []
         threads = [threading.Thread(target=lambda: results.append(c.post('/query', json={'query': 'Where is Quenby?'}).status_code)) for _ in range(2)]
         for t in threads: t.start()
@@ -314,7 +315,7 @@ def test_overload_is_503_with_retry_after_at_once(tmp_path):
         double.gate.set()
         for t in threads: t.join(30)
         assert results == [200, 200]
-        del llm.query
+        del llm.query_stream
         assert c.post('/query', json={'query': 'Where is Quenby?'}).status_code == 200
         assert app.state.ruvllm.pool.stats()['rejected'] == 2
 
@@ -369,7 +370,8 @@ def test_every_endpoint_but_health_needs_a_key(tenants):
         for headers in [{}, {'Authorization': 'Bearer wrong-key-123'}, {'Authorization': 'Basic a2V5LWFsaWNlLTAwMDE='},
                         {'Authorization': 'key-alice-0001'}]:
             r = getattr(c, method)(path, **({'json': body} if body is not None else {}), headers=headers)
-            _err(r, 401, 'unauthorized')
+            e = _err(r, 401)
+            assert (e['type'], e['code']) == (('invalid_request_error', 'invalid_api_key') if path.startswith('/v1') else ('unauthorized', 401)), e
             assert r.headers['www-authenticate'] == 'Bearer'
         ok = getattr(c, method)(path, **({'json': body} if body is not None else {}), headers=A)
         assert ok.status_code in (200, 404), (path, ok.text)  # 404: the feedback's request id 'r' does not exist

@@ -62,7 +62,7 @@ def test_openai_client_and_plain_http(tmp_path):
             client.chat.completions.create(model='gpt-4o', messages=msgs)
         with pytest.raises(openai.BadRequestError, match="last message must have role 'user'"):
             client.chat.completions.create(model='ruvllm', messages=msgs + [{'role': 'assistant', 'content': 'ok'}])
-        with pytest.raises(openai.UnprocessableEntityError):
+        with pytest.raises(openai.BadRequestError):  # OpenAI's status for a body that does not match the schema
             client.chat.completions.create(model='ruvllm', messages=[])
         with pytest.raises(openai.AuthenticationError, match='not valid'):
             openai.OpenAI(base_url=srv.url + '/v1', api_key='wrong-key-0001', max_retries=0).models.list()
@@ -77,14 +77,14 @@ DRAIN_CHILD = textwrap.dedent(r'''
     from ruvllm.server import serve
 
     class SlowQueryDouble:
-        "Test double: every query takes 1.5 s longer, like a slow model."
+        "Test double: every query (what /query runs: query_stream) takes 1.5 s longer, like a slow model."
         def __init__(self, query): self.query = query
         def __call__(self, *a, **kw):
             time.sleep(1.5); return self.query(*a, **kw)
 
     cfg = Config.load(sys.argv[1], env=False)
     llm = RuvLLM(cfg)
-    llm.query = SlowQueryDouble(llm.query)
+    llm.query_stream = SlowQueryDouble(llm.query_stream)
     serve(cfg, host='127.0.0.1', port=int(sys.argv[2]), llm=llm, log_level='warning')
     print('CLEAN EXIT', flush=True)
 ''')
