@@ -38,6 +38,7 @@ class Generation:
     timings: dict = field(default_factory=dict)  # ms: 'ttft_ms', 'total_ms', 'queue_ms'; and 'tokens_per_s'
     backend: str = ''  # name of the backend that produced it
     exact_usage: bool = True  # False when token counts are estimates
+    stop_hit: bool | None = None  # True: one of the call's stop strings ended it; False: none did; None: not known (an upstream server's 'stop' does not say)
 
 @runtime_checkable
 class LLMBackend(Protocol):
@@ -98,7 +99,7 @@ def check_fits(backend: str, prompt_tokens: int, max_tokens: int, context_window
 class StopScanner:
     "Cut streamed text at the first stop string, never emitting a stop's prefix early."
     def __init__(self, stops: list[str]):
-        self.stops, self.buf, self.stopped = list(stops), '', False
+        self.stops, self.buf, self.stopped, self.hit = list(stops), '', False, None  # hit: the stop string that ended it
 
     def feed(self, piece: str) -> str:
         "Add `piece`; return the text that is now safe to emit (sets `.stopped` when a stop string appears)."
@@ -107,9 +108,10 @@ class StopScanner:
         if not self.stops:
             out, self.buf = self.buf, ''
             return out
-        hits = [i for i in (self.buf.find(s) for s in self.stops) if i >= 0]
+        hits = [(i, s) for i, s in ((self.buf.find(s), s) for s in self.stops) if i >= 0]
         if hits:
-            out, self.buf, self.stopped = self.buf[:min(hits)], '', True
+            at, self.hit = min(hits)
+            out, self.buf, self.stopped = self.buf[:at], '', True
             return out
         hold = max((k for s in self.stops for k in range(min(len(s) - 1, len(self.buf)), 0, -1)
                     if self.buf.endswith(s[:k])), default=0)
@@ -250,13 +252,14 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
 
 # %% ../nbs/07_inference.ipynb #f99b4469
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,
-            budget: int | None = None) -> Generation:  # the call's max_tokens: an estimated count of a cut answer is this
+            budget: int | None = None,  # the call's max_tokens: an estimated count of a cut answer is this
+            stop_hit: bool | None = None) -> Generation:  # whether one of the call's own stop strings ended it (None: not known)
     if finish == 'length' and not exact and budget is not None: n = max(n, budget)  # the budget ran out
     t_end = time.perf_counter()
     total = (t_end - t0) * 1000
     return Generation(text, prompt_tokens, n, finish,
                       {'ttft_ms': ((t_first or t_end) - t0) * 1000, 'total_ms': total, 'queue_ms': queue_ms,
-                       'tokens_per_s': n / (total / 1000) if total > 0 else 0.0}, name, exact)
+                       'tokens_per_s': n / (total / 1000) if total > 0 else 0.0}, name, exact, stop_hit)
 
 def drain(stream: Iterator[str | Generation]) -> Generation:
     "Consume a backend stream; return its final `Generation`."
@@ -294,7 +297,8 @@ def _pieces(self: ExtractiveBackend, answer, max_tokens, stops, prompt_tokens, t
         if scanner.stopped: break
     tail = scanner.flush()
     if tail: t_first = t_first or time.perf_counter(); parts.append(tail); yield tail
-    yield _finish(''.join(parts), prompt_tokens, n, finish, t0, t_first, 0.0, self.name, exact=False, budget=max_tokens)
+    yield _finish(''.join(parts), prompt_tokens, n, finish, t0, t_first, 0.0, self.name, exact=False, budget=max_tokens,
+                  stop_hit=scanner.hit is not None)
 
 @patch
 def generate(self: ExtractiveBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
@@ -585,7 +589,7 @@ def stream(self: LlamaCppBackend, messages, max_tokens=256, temperature=0.7, top
     stops = check_sampling(max_tokens, temperature, top_p, stop, seed)
     tokens, tmpl_stops = self.prompt_tokens(messages)
     check_fits(self.name, len(tokens), max_tokens, self.context_window)
-    return self._run(tokens, max_tokens, float(temperature), float(top_p), stops + tmpl_stops, seed, t0)
+    return self._run(tokens, max_tokens, float(temperature), float(top_p), stops + tmpl_stops, seed, t0, tuple(stops))
 
 @patch
 def generate(self: LlamaCppBackend, messages, max_tokens=256, temperature=0.7, top_p=0.9, stop=None, seed=None) -> Generation:
@@ -594,7 +598,8 @@ def generate(self: LlamaCppBackend, messages, max_tokens=256, temperature=0.7, t
 
 # %% ../nbs/07_inference.ipynb #5d73bccf
 @patch
-def _run(self: LlamaCppBackend, tokens, max_tokens, temperature, top_p, stops, seed, t0):
+def _run(self: LlamaCppBackend, tokens, max_tokens, temperature, top_p, stops, seed, t0,
+         asked: tuple = ()):  # the call's own stop strings (`stops` adds the chat template's)
     parts, n, finish, t_first = [], 0, 'length', None
     t_wait = time.perf_counter()
     with self._gen_lock:
@@ -629,7 +634,7 @@ def _run(self: LlamaCppBackend, tokens, max_tokens, temperature, top_p, stops, s
             if gen is not None: gen.close()
             if self._unload_pending:
                 with self._state_lock: self._close_locked()
-    yield _finish(''.join(parts), len(tokens), n, finish, t0, t_first, queue_ms, self.name)
+    yield _finish(''.join(parts), len(tokens), n, finish, t0, t_first, queue_ms, self.name, stop_hit=scanner.hit in asked)
 
 # %% ../nbs/07_inference.ipynb #d6e120d6
 _OVERFLOW = re.compile(r'maximum context length is (\d+) tokens.*?(?:requested|resulted in) (\d+) tokens', re.S)

@@ -949,7 +949,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
-    partial = cut or bool(cons.stop)  # a stop string may have ended it (the backend says 'stop' either way): kept nowhere either
+    partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
     use_cache = use_cache and not partial
     with sw('learning'):
         rec = self.write_back(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial)

@@ -96,6 +96,15 @@ def test_an_answer_ended_by_a_stop_string_is_neither_cached_nor_kept(client):
     assert not again['cached'] and again['text'] == FACT, again  # not the shortened answer from the cache
 
 
+def test_an_answer_no_stop_string_reached_is_kept_as_any_other(client):
+    "The extractive and llama.cpp backends say whether a stop string ended the answer (`Generation.stop_hit`): one that did not is whole."
+    llm = client.app.state.ruvllm.llm
+    d = _chat(client, stop=['Zanzibar'], no_cache=True).json()
+    assert d['choices'][0]['message']['content'] == FACT and d['choices'][0]['finish_reason'] == 'stop', d['choices']
+    llm.flush()
+    assert not llm.record(d['request_id']).cut  # it used to be recorded as cut: any answer to a request with stop strings
+
+
 def test_a_cached_answer_holding_a_stop_string_is_answered_afresh(client):
     _cached(client)
     r = client.post('/query', json={'query': QUESTION, 'constraints': {'stop': ['Marrow']}}).json()
