@@ -934,7 +934,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
         if hit is not None and not cached_answer_fits(hit.answer, cons):
-            self.cache.retract(req.request_id); hit = None  # over max_tokens, or past a stop string: a miss, answered fresh
+            self.cache.retract(req.request_id, reason='limit'); hit = None  # over max_tokens, or past a stop string: a miss, answered fresh
         if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
             with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg)
