@@ -314,6 +314,8 @@ class ServerConfig:
     workers: int = _f(2, between(1, MAX_THREADS, 'an integer'), "generation worker threads")
     queue_limit: int = _f(32, at_least(0, 'an integer'), "requests waiting beyond the workers before 503")
     shutdown_timeout_s: float = _f(30.0, above(0), "time to drain in-flight requests on SIGTERM")
+    delivery_timeout_s: float = _f(60.0, above(0), "a streamed answer not handed to its client within this long after it is complete is dropped, unrecorded")
+    disconnect_poll_s: float = _f(0.1, between(0.001, 10), "how often a request answered in one body checks that its client is still connected (a gone one cancels it)")
 
 # %% ../nbs/00_config.ipynb #c1084cfc
 SECTIONS = dict(system=SystemConfig, embedding=EmbeddingConfig, memory=MemoryConfig, router=RouterConfig,

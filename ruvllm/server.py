@@ -445,11 +445,10 @@ def _plain(v):
 # %% ../nbs/12_server.ipynb #2d11f02c
 class ServerState:
     "What the endpoints share."
-    delivery_timeout_s = 60.0  # a streamed answer not handed to its client within this long after it is complete is dropped, unrecorded
-    disconnect_poll_s = 0.1  # how often a non-streamed request checks that its client is still connected (`complete`)
     def __init__(self, cfg: Config, llm: RuvLLM, close_llm: bool, autosave_s: float):
         self.cfg, self.llm, self.close_llm = cfg, llm, close_llm
         s = cfg.server
+        self.delivery_timeout_s, self.disconnect_poll_s = s.delivery_timeout_s, s.disconnect_poll_s  # `server.*`; a test may lower them here
         self.keys = load_api_keys(s.api_keys_file) if s.api_keys_file else None
         self.pool = WorkerPool(s.workers, s.queue_limit)
         self.started = time.time()
