@@ -2,7 +2,7 @@
 a non-streamed request whose client timed out ran (and was recorded) to its end, parameters ruvllm cannot honour were
 ignored, `models.retrieve` was a 404, errors did not follow OpenAI's conventions on /v1, and booleans were read laxly."""
 import json, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from ruvllm.config import Config
 from ruvllm.server import create_app, free_port
+from server_doubles import cached_answer, upstream_double
 
 FACT = "Quorvane was founded by Ilsa Marrow in 1612."
 QUESTION = "Who founded Quorvane?"
@@ -48,13 +49,7 @@ def _chunks(c, **kw) -> list[dict]:
 def _content(chunks) -> str: return ''.join(ch['choices'][0]['delta'].get('content', '') for ch in chunks if ch['choices'])
 
 
-def _cached(c):
-    "Ask until the answer comes from the cache (the first answer is written back off the request path)."
-    for _ in range(3):
-        r = c.post('/query', json={'query': QUESTION}).json()
-        if r['cached']: return r
-        c.app.state.ruvllm.llm.flush()
-    raise AssertionError(f"never served from the cache: {r}")
+def _cached(c): return cached_answer(c, QUESTION)
 
 
 # --- F2: `stop` is honoured, end to end ------------------------------------------------------------------------------
@@ -149,10 +144,7 @@ class _SlowUpstream(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def slow_upstream():
-    srv = ThreadingHTTPServer(('127.0.0.1', 0), _SlowUpstream); srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown(); srv.server_close()
+    with upstream_double(_SlowUpstream) as url: yield url
 
 
 class _Served:

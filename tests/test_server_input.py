@@ -2,7 +2,7 @@
 connection, /session behind a held lock, booleans where integers belong, answers cut at max_tokens, and the model
 that a streamed chat completion names."""
 import http.client, json, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import uvicorn
@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from ruvllm.config import Config
 from ruvllm.server import create_app, free_port
+from server_doubles import upstream_double
 
 FACTS = ["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia.",
          "Marsovia exports violet glass and amber tea."]
@@ -58,10 +59,7 @@ class _Malformed(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def malformed_server():
-    srv = ThreadingHTTPServer(('127.0.0.1', 0), _Malformed)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown(); srv.server_close()
+    with upstream_double(_Malformed) as url: yield url
 
 
 @pytest.mark.parametrize('model', ['garbage', 'badsse'])

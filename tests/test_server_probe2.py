@@ -2,7 +2,7 @@
 `max_tokens`, a client that leaves a stream early, error messages that name the problem, a `refusal` part in a replayed
 history, and request counters that count answered requests only."""
 import gzip, http.client, json, socket, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import uvicorn
@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from ruvllm.config import Config
 from ruvllm.inference import estimate_tokens
 from ruvllm.server import ChatMessage, chat_turns, create_app, free_port
+from server_doubles import cached_answer, upstream_double
 
 FACT = "The Orl is the longest river in Rivstaum."
 QUESTION = "What is the longest river in Rivstaum?"
@@ -28,13 +29,7 @@ def client(tmp_path):
         yield c
 
 
-def _cached(c, question=QUESTION) -> dict:
-    "Ask until the answer comes from the cache (the first answer is written back off the request path)."
-    for _ in range(3):
-        r = c.post('/query', json={'query': question}).json()
-        if r['cached']: return r
-        c.app.state.ruvllm.llm.flush()
-    raise AssertionError(f"never served from the cache: {r}")
+def _cached(c, question=QUESTION) -> dict: return cached_answer(c, question)
 
 
 def _stats(c) -> tuple[int, dict]:
@@ -149,10 +144,7 @@ class _FailsMidStream(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def failing_upstream():
-    srv = ThreadingHTTPServer(('127.0.0.1', 0), _FailsMidStream)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    srv.shutdown(); srv.server_close()
+    with upstream_double(_FailsMidStream) as url: yield url
 
 
 def test_a_stream_that_fails_after_its_first_piece_is_an_error_not_a_counted_request(tmp_path, failing_upstream):
