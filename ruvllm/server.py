@@ -8,8 +8,8 @@ __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sy
            'ChatCompletionBody', 'APIError', 'openai_path', 'error_body', 'error_response', 'InternalErrors',
            'BodySizeLimit', 'Caller', 'ServerState', 'started', 'EventStream', 'caller_of', 'health_routes',
            'conversation_routes', 'query_events', 'stream_routes', 'memory_routes', 'chat_turns', 'check_supported',
-           'answer_chat_stream', 'answer_chat', 'completion_response', 'completion_chunks', 'known_model',
-           'openai_routes', 'create_app', 'serve', 'free_port', 'ServerProcess']
+           'answer_chat_stream', 'completion_response', 'completion_chunks', 'known_model', 'openai_routes',
+           'create_app', 'serve', 'free_port', 'ServerProcess']
 
 # %% ../nbs/12_server.ipynb #c53deaca
 import asyncio, contextlib, dataclasses, hashlib, json, logging, math, os, re, signal, socket, subprocess, sys, tempfile, threading, time
@@ -841,12 +841,6 @@ def _with_tier(llm: RuvLLM, stream) -> Iterator:
         yield rid, head[-1].routing_info.model.value
         yield from head
         yield from events
-
-def answer_chat(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
-                constraints: Constraints) -> Response:
-    "`answer_chat_stream` run to its end: the `Response`."
-    for ev in answer_chat_stream(llm, text, turns, session, namespace, constraints): pass
-    return ev
 
 def _completion_extra(r: Response, session: Session | None) -> dict:
     return dict(request_id=r.request_id, session_id=session.session_id if session else None,
