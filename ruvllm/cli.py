@@ -139,11 +139,8 @@ def read_md(path: Path,  # a UTF-8 Markdown file
     return out
 
 # %% ../nbs/14_cli.ipynb #f465cce2
-from .types import NAMESPACE_RULE, check_namespace, check_unicode  # the HTTP API's rule, one copy for both
+from .types import NAMESPACE_RULE, check_length, check_namespace, check_unicode, short_repr  # the HTTP API's rule, one copy for both
 
-def _short(v, n: int = 40) -> str:
-    r = repr(v)
-    return r if len(r) <= n else r[:n - 3] + '...'
 
 
 # %% ../nbs/14_cli.ipynb #a776ebfd
@@ -163,11 +160,9 @@ def jsonl_record(obj,  # one parsed JSON line
         raise InvalidInputError(f"{where}: expected a JSON object with a \"text\" field, got a JSON {_json_kind(obj)}")
     text = obj.get('text')
     if not isinstance(text, str) or not visible(text):
-        raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {_short(text)}")
+        raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {short_repr(text)}")
     check_unicode(text, f"{where}: text")
-    if len(text) > max_chars:
-        raise InvalidInputError(f"{where}: text is {len(text):,} characters, more than memory.max_node_chars ({max_chars:,}); "
-                                f"split it into several records (lines), or raise the limit (--set memory.max_node_chars=N)")
+    check_length(text, f"{where}: text", max_chars, "split it into several records (lines)")
     ns = obj.get('namespace', namespace)
     check_namespace(ns, f'{where}: "namespace"')
     try: t = NodeType.parse(obj.get('type', type))
@@ -175,9 +170,9 @@ def jsonl_record(obj,  # one parsed JSON line
     if t == NodeType.CONCEPT: raise InvalidInputError(f"{where}: \"type\" is Concept: {NOT_CONCEPT}")
     q = obj.get('quality', 0.5)
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q <= 1:
-        raise InvalidInputError(f"{where}: \"quality\" must be a number in [0, 1], got {_short(q)}")
+        raise InvalidInputError(f"{where}: \"quality\" must be a number in [0, 1], got {short_repr(q)}")
     md = obj.get('metadata', {})
-    if not isinstance(md, dict): raise InvalidInputError(f"{where}: \"metadata\" must be a JSON object, got {_short(md)}")
+    if not isinstance(md, dict): raise InvalidInputError(f"{where}: \"metadata\" must be a JSON object, got {short_repr(md)}")
     rec = dict(text=text, type=t, namespace=ns, quality=float(q), metadata={**{k: v for k, v in obj.items() if k not in _JSONL_FIELDS}, **md})
     if obj.get('source') is not None: rec['source'] = check_unicode(str(obj['source']), f"{where}: source")
     return rec

@@ -19,7 +19,8 @@ from fastcore.basics import patch
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
 from .text import content_words
-from .memory import Hit, Memory, check_length
+from .memory import Hit, Memory
+from .types import check_length
 from .hybrid import Subgraph
 from .router import Decision
 from .inference import background_work

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import MemoryConfig
-from .types import InvalidInputError, check_unicode, visible
+from .types import InvalidInputError, check_length, check_unicode, short_repr, visible
 
 # %% ../nbs/01c_transcripts.ipynb #687a94df
 def parse_timestamp(value) -> tuple[str, str]:
@@ -30,16 +30,13 @@ def parse_timestamp(value) -> tuple[str, str]:
 # %% ../nbs/01c_transcripts.ipynb #157453b8
 TURN_FIELDS = ('id', 'conversation', 'session', 'timestamp', 'speaker', 'text')
 
-def _short(v, n: int = 40) -> str:
-    r = repr(v)
-    return r if len(r) <= n else r[:n - 3] + '...'
 
 def _name(obj, key, default, where) -> str | int:
     v = obj.get(key, default)
     if isinstance(v, str) and v.strip(): return v.strip()
     if isinstance(v, int) and not isinstance(v, bool) and key in ('session', 'id'): return v
     kind = "a number or a non-empty string" if key in ('session', 'id') else "a non-empty string"
-    raise InvalidInputError(f"{where}: \"{key}\" must be {kind}, got {_short(v)}")
+    raise InvalidInputError(f"{where}: \"{key}\" must be {kind}, got {short_repr(v)}")
 
 def turn_record(obj,  # one parsed JSONL line
                 where: str,  # `file:line`, the start of every error message
@@ -49,10 +46,10 @@ def turn_record(obj,  # one parsed JSONL line
                ) -> dict:
     "The memory record `{text, source, metadata}` of one chat turn; a bad turn raises `InvalidInputError` naming `where`."
     if not isinstance(obj, dict):
-        raise InvalidInputError(f"{where}: expected a JSON object with \"speaker\" and \"text\", got {_short(obj)}")
+        raise InvalidInputError(f"{where}: expected a JSON object with \"speaker\" and \"text\", got {short_repr(obj)}")
     text = obj.get('text')
     if not isinstance(text, str) or not visible(text):
-        raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {_short(text)}")
+        raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {short_repr(text)}")
     speaker = _name(obj, 'speaker', None, where)
     if obj.get('timestamp') is None and obj.get('session') is None:
         raise InvalidInputError(f"{where}: a turn needs a \"timestamp\" (ISO 8601 date or datetime) or a \"session\"")
@@ -67,10 +64,7 @@ def turn_record(obj,  # one parsed JSONL line
     md = {k: v for k, v in obj.items() if k not in TURN_FIELDS}
     md.update(speaker=speaker, timestamp=iso, session=session, turn_id=tid, conversation=conv)
     rec = dict(text=f"[{day}] {said}" if day else said, source=f"{conv}-s{session}", metadata=md)
-    if len(rec['text']) > max_chars:
-        raise InvalidInputError(f"{where}: text is {len(rec['text']):,} characters with its date and speaker, more than "
-                                f"memory.max_node_chars ({max_chars:,}); split the turn into shorter ones (lines of their own) "
-                                f"or raise memory.max_node_chars")
+    check_length(rec['text'], f"{where}: text with its date and speaker", max_chars, "split the turn into shorter ones (lines of their own)")
     for k in ('text', 'source'): check_unicode(rec[k], f"{where}: the turn's {k}")  # what the store will write: checked before any turn is
     try: json.dumps(md)
     except (TypeError, ValueError) as e: raise InvalidInputError(f"{where}: a field cannot be stored as JSON: {e}") from None
@@ -94,7 +88,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
         rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}", max_chars=max_chars)
         tid = rec['metadata']['turn_id']
         if (first := seen.setdefault(tid, ln)) != ln:
-            raise InvalidInputError(f"{label}:{ln}: turn id {_short(tid)} is already the id of line {first}; "
+            raise InvalidInputError(f"{label}:{ln}: turn id {short_repr(tid)} is already the id of line {first}; "
                                     f"each turn needs an id of its own (a hit is traced back to its turn by it)")
         yield rec
 

@@ -6,8 +6,9 @@
 __all__ = ['NAMESPACE_PATTERN', 'NAMESPACE_RULE', 'CONTEXT_BINS', 'MAX_STOPS', 'MAX_STOP_CHARS', 'STAGES', 'InvalidInputError',
            'EmbeddingError', 'VectorIndexError', 'MemoryStoreError', 'RouterError', 'InferenceError',
            'ModelNotFoundError', 'BackendUnavailableError', 'ContextOverflowError', 'UnknownIdError', 'OverloadedError',
-           'ModelTier', 'NodeType', 'EdgeType', 'new_id', 'check_unicode', 'visible', 'check_namespace', 'Constraints',
-           'Request', 'Source', 'RoutingInfo', 'LatencyBreakdown', 'Response', 'Feedback', 'Turn', 'Session']
+           'ModelTier', 'NodeType', 'EdgeType', 'new_id', 'check_unicode', 'visible', 'short_repr', 'check_length',
+           'check_namespace', 'Constraints', 'Request', 'Source', 'RoutingInfo', 'LatencyBreakdown', 'Response',
+           'Feedback', 'Turn', 'Session']
 
 # %% ../nbs/01_types.ipynb #40ba3a7d
 import dataclasses, re, time, typing, uuid
@@ -152,12 +153,25 @@ def visible(s: str) -> bool:
 NAMESPACE_PATTERN = r'[A-Za-z0-9_.:-]{1,64}'  # a namespace from outside, matched in full
 NAMESPACE_RULE = "a non-empty string of at most 64 letters, digits, '_', '.', ':' or '-'"
 
+def short_repr(v, n: int = 40) -> str:
+    "`repr(v)`, cut to `n` characters (an error message quotes a value, never a megabyte of it)."
+    r = repr(v)
+    return r if len(r) <= n else r[:n - 3] + '...'
+
+def check_length(text: str, what: str,  # `what` starts the message: 'text of item 3', 'a.jsonl:2: text'
+                 max_chars: int,  # `memory.max_node_chars`
+                 fix: str = "split it into smaller records") -> str:  # what to do, besides raising the limit
+    "`text` if it has at most `max_chars` characters (one node's text); else `InvalidInputError` naming the limit and `fix`."
+    if len(text) > max_chars:
+        raise InvalidInputError(f"{what} is {len(text):,} characters, more than memory.max_node_chars ({max_chars:,}): "
+                                f"{fix}, or raise the limit")
+    return text
+
 def check_namespace(ns,  # a namespace from outside (HTTP, CLI, a JSONL record)
                     what: str = 'namespace') -> str:  # what the error calls it
     "`ns` if it follows `NAMESPACE_RULE`; else `InvalidInputError` naming `what`, the value and the rule."
     if not isinstance(ns, str) or not re.fullmatch(NAMESPACE_PATTERN, ns):
-        r = repr(ns)
-        raise InvalidInputError(f"{what} must be {NAMESPACE_RULE}, got {r if len(r) <= 40 else r[:37] + '...'}")
+        raise InvalidInputError(f"{what} must be {NAMESPACE_RULE}, got {short_repr(ns)}")
     return ns
 
 # %% ../nbs/01_types.ipynb #693b53d1
@@ -183,10 +197,6 @@ class _Checked:
 # %% ../nbs/01_types.ipynb #aef6df41
 CONTEXT_BINS = (256, 512, 1024, 2048, 4096)
 MAX_STOPS, MAX_STOP_CHARS = 4, 256  # stop strings a request may give (OpenAI's limit), and the longest one
-
-def _short(v, n: int = 60) -> str:
-    r = repr(v)
-    return r if len(r) <= n else r[:n - 3] + '...'
 
 @dataclass
 class Constraints(_Checked, _Record):
@@ -215,7 +225,7 @@ class Constraints(_Checked, _Record):
         if isinstance(self.stop, str): self.stop = [self.stop]
         if self.stop is not None:
             if not isinstance(self.stop, (list, tuple)) or not 1 <= len(self.stop) <= MAX_STOPS or not all(isinstance(s, str) and s for s in self.stop):
-                raise InvalidInputError(f"stop must be a non-empty string or a list of 1 to {MAX_STOPS} of them, got {_short(self.stop)}")
+                raise InvalidInputError(f"stop must be a non-empty string or a list of 1 to {MAX_STOPS} of them, got {short_repr(self.stop, 60)}")
             for s in self.stop:
                 check_unicode(s, 'stop')
                 if len(s) > MAX_STOP_CHARS: raise InvalidInputError(f"a stop string is at most {MAX_STOP_CHARS} characters, got {len(s)}")

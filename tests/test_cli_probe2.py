@@ -201,9 +201,9 @@ def test_a_too_long_transcript_turn_is_refused_naming_its_line(cli_argv, tmp_pat
     f.write_text(json.dumps(dict(speaker='Dana', text='hi', session=1)) + '\n' +
                  json.dumps(dict(speaker='Sam', text='la ' * 7000, session=1)) + '\n')
     code, out, err = run_cli([*argv, 'ingest', '--no-progress', str(f)])
-    assert code == 1 and f"{f}:2: text is 21,004 characters with its date and speaker, more than memory.max_node_chars (20,000)" in err, err
+    assert code == 1 and f"{f}:2: text with its date and speaker is 21,004 characters, more than memory.max_node_chars (20,000)" in err, err
     assert not (tmp_path / 'data').exists()
-    with pytest.raises(InvalidInputError, match=r"chat.jsonl:2: text is 21,004 characters"): check_transcript(f)
+    with pytest.raises(InvalidInputError, match=r"chat.jsonl:2: text with its date and speaker is 21,004 characters"): check_transcript(f)
     assert check_transcript(f, max_chars=30_000) == 2
 
 
