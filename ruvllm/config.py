@@ -291,7 +291,7 @@ class CacheConfig:
     max_candidates: int = _f(5, at_least(1, 'an integer'), "candidates above the thresholds verified per look-up, best first")
     word_threshold: float = _f(0.6, between(0, 1), "WordLlama word-vector cosine at which two different words match (cache verifier)")
     frame_ratio: float = _f(1.5, above(0), "evidence verifier: unmatched words <= frame_ratio x matched words is a substitution (refused)")
-    function_word_edits: bool = _f(False, None, "evidence verifier: an edit of function words alone (articles, auxiliaries, pronouns) is no edit place, so a swap plus such an edit is refused as a substitution, not judged; safer, but not adopted: on the fresh set F4 it cut near misses served 19 -> 10 and paraphrases 69 -> 67, over the pre-registered bound of one (09_cache_sets)")
+    function_word_edits: bool = _f(False, None, "evidence verifier: an edit of function words alone (articles, auxiliaries, pronouns) is no edit place, so a swap plus such an edit is refused as a substitution, not judged; safer, but not adopted: on the fresh set F4 it cut near misses served 19 -> 10 and paraphrases 69 -> 67, over the pre-registered bound of one; on F5 none (11 -> 11) for 2 paraphrases (09_cache_sets)")
     served_memory: int = _f(100_000, at_least(0, 'an integer'), "request ids of served hits remembered so feedback can invalidate their entry")
     max_error_rate: float = _f(0.01, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "wrong served hits allowed per checked hit; a namespace measured above it is turned off")
     off_period_s: float = _f(24 * 3600.0, above(0), "a namespace turned off for its error rate is on again, its counts reset, this long after (default: one entry lifetime)")
