@@ -325,18 +325,28 @@ def sync(self:Memory) -> int:
     self._notify_synced()
     return n
 
+# %% ../nbs/04_memory.ipynb #ad8272f1
 @patch
 @contextmanager
-def _write(self:Memory):
+def _write(self:Memory,
+           hold: bool = True):  # hold `_lock` to the commit; False: only through the catch-up (for a block that writes the store alone)
     "A write transaction that starts exactly up to date and ends with our own changes counted as seen."
-    with self._lock:
-        if self.store.kind == 'sqlite': self._lock.after_release(self._checkpoint_wal)  # no query waits for it then
+    self._lock.acquire(); locked, seen = True, None
+    try:
+        if hold and self.store.kind == 'sqlite': self._lock.after_release(self._checkpoint_wal)  # no query waits for it then
         with self.store.tx():
             self._catch_up()
             self._flush_touches()  # waiting accesses ride along
+            seen = self._seq
+            if not hold: self._lock.release(); locked = False  # queries go on during the SQL; the store's lock keeps writers out
             yield
-            seq = self.store.change_seq()
-        self._seq = seq
+            self._seq = self.store.change_seq()  # counted before the store lets anyone in: no catch-up takes our rows for another's
+    except BaseException:
+        if seen is not None: self._seq = seen  # not committed: our rows are not there
+        raise
+    finally:
+        if locked: self._lock.release()
+    if not hold and self.store.kind == 'sqlite': self._lock.after_release(self._checkpoint_wal)  # now, unless a caller holds `_lock`
 
 @patch
 def _checkpoint_wal(self:Memory):
@@ -655,12 +665,13 @@ def _vectors_for(self:Memory, prepared: list[dict], first: int = 0,
 def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
                   follows: dict | None = None,  # `ingest`'s last node per source: also write the `Follows` edges
                   links: list | None = None,  # per node, checked (dst, EdgeType, weight) edges out of it (`add_nodes`)
+                  hold: bool = True,  # hold `_lock` through the SQL (`_write`); False: the caller counted the batch in `_unapplied` first
                  ) -> tuple[list[Node], list[int], list[Edge]]:
     "Write the nodes (and their `Follows` edges and `links`) in one transaction, all or nothing: (the stored nodes, their slots, the edges). The derived state is not touched yet."
     now = time.time()
     nodes = [Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
              for p in prepared]
-    with self._write():  # slots come from the store, inside its write transaction: unique across processes
+    with self._write(hold):  # slots come from the store, inside its write transaction: unique across processes
         start = self.store.next_slot()
         slots = list(range(start, start + len(nodes)))
         for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
@@ -668,6 +679,17 @@ def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
         edges += [Edge(n.id, d, t, w, now, now, 0) for n, out in zip(nodes, links or ()) for d, t, w in out]
         if edges: self.store.upsert_edges(edges)  # one statement for all: `ingest`'s Follows, a write-back's links
     return nodes, slots, edges
+
+# %% ../nbs/04_memory.ipynb #9044a520
+@patch
+def _commit_unapplied(self:Memory, prepared: list[dict], vecs: np.ndarray, follows: dict | None = None, links: list | None = None):
+    """`_commit_nodes` without holding `_lock` through the SQL (queries go on meanwhile), the batch counted in `_unapplied`
+    first (no snapshot until its derived state is applied: the snapshot's checkpoint must not pass these slots)."""
+    with self._lock: self._unapplied += 1
+    try: return self._commit_nodes(prepared, vecs, follows, links, hold=False)
+    except BaseException:
+        with self._lock: self._unapplied -= 1
+        raise
 
 @patch
 def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
@@ -749,9 +771,7 @@ def add_nodes(self:Memory, items: list[dict],
         if len(links) != len(prepared): raise InvalidInputError(f"links needs one list per item ({len(prepared)}), got {len(links)}")
         links = [self._check_links(out) for out in links]
     vecs = self._vectors_for(prepared)
-    with self._lock:  # the commit; no snapshot until the derived state is applied (its checkpoint must not pass these slots)
-        nodes, slots, edges = self._commit_nodes(prepared, vecs, links=links)
-        self._unapplied += 1
+    nodes, slots, edges = self._commit_unapplied(prepared, vecs, links=links)
     indexed = None
     try: indexed = self._index_new(vecs, slots, chunk=1)  # outside `_lock`, as `ingest`'s worker; a search waits for one node's insert at most
     except Exception as e: log.warning("memory: index insert failed (%s); retrying under the lock", e)
@@ -1355,9 +1375,7 @@ def ingest(self:Memory,
             vecs = vf.result()
             if pending and self._snapshot_due(len(pending[0])):  # let the snapshot it triggers see every committed slot
                 p, pending = pending, None; finish(p)
-            with self._lock:
-                nodes, slots, edges = self._commit_nodes(batch, vecs, last_by_source if link_follows else None)
-                self._unapplied += 1
+            nodes, slots, edges = self._commit_unapplied(batch, vecs, last_by_source if link_follows else None)
             fut = worker.submit(self._index_new, vecs, slots)
             if pending: p, pending = pending, None; finish(p)
             pending = (nodes, slots, vecs, edges, fut)
