@@ -1,8 +1,10 @@
 """The memory's lock is not held across an index search or a write's index insert: a request's retrieval does not wait
 for a write-back's search or insert (the tail of the orchestration latency at 100k nodes was these waits), and a write
-does not wait for a search. Each test runs the two sides in two threads with a test double index that pauses one side
-until the other has finished; with the lock held across the pause they would wait for each other (detected by a
-timeout, not timed)."""
+does not wait for a search. Nor across a write's SQL: a retrieval does not wait for Loop A's (or an ingest's) store
+commit; the write still counts its own rows as seen before anyone else may read the store, so a catch-up never applies
+them a second time, and a commit that fails leaves nothing behind. Each test runs the two sides in two threads with a
+test double (an index or a store) that pauses one side until the other has finished; with the lock held across the
+pause they would wait for each other (detected by a timeout, not timed)."""
 import threading
 import pytest
 
@@ -83,3 +85,78 @@ def test_a_failed_index_insert_is_retried_under_the_lock(mem):
     nid = mem.add_node("The Zorblat is 80 km long.", NodeType.FACT)
     assert idx.fail_add == 0 and nid in [h.node.id for h in mem.search("How long is the Zorblat?", k=5)]
     assert len(mem.index) == len(DOCS) + 1
+
+
+# A write's SQL, without the lock
+
+NEW = "The Zorblat is 80 km long."
+
+
+class PausingStore:
+    "Test double: the memory's store, whose `insert_nodes` (inside the write's transaction) waits for `go` once; or fails (`fail`)."
+    def __init__(self, inner):
+        self.inner, self.paused, self.go, self.fail = inner, threading.Event(), threading.Event(), False
+    def insert_nodes(self, *a, **k):
+        if self.fail: raise RuntimeError("test double: the insert failed")
+        if not self.paused.is_set():
+            self.paused.set()
+            assert self.go.wait(20), "the other side never finished"
+        return self.inner.insert_nodes(*a, **k)
+    def __getattr__(self, name): return getattr(self.inner, name)
+
+
+def paused_write(mem, write):
+    "Start `write` in a thread and return once it is inside its store transaction."
+    real, st = mem.store, PausingStore(mem.store)
+    mem.store = st
+    t, out = in_thread(write)
+    assert st.paused.wait(20)
+    return real, st, t, out
+
+
+def test_a_search_runs_while_a_write_commits(mem):
+    real, st, t, out = paused_write(mem, lambda: mem.add_node(NEW, NodeType.FACT))
+    done = threading.Event()
+    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
+    ok = done.wait(10)  # with `_lock` held across the SQL, the search would wait for the write (and the write for `go`)
+    st.go.set(); t.join(20); s.join(20); mem.store = real
+    assert ok, "the search waited for the write's store commit"
+    assert 'error' not in out and 'error' not in got
+    assert got['value'][0][0].node.text == DOCS[0]  # the node being committed is not seen half-way
+    assert out['value'] in [h.node.id for h in mem.search("How long is the Zorblat?", k=5)]
+
+
+def test_a_search_runs_while_an_ingest_commits(mem):
+    real, st, t, out = paused_write(mem, lambda: mem.ingest([NEW, "The Zorblat freezes in January."], progress=False))
+    done = threading.Event()
+    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
+    ok = done.wait(10)
+    st.go.set(); t.join(20); s.join(20); mem.store = real
+    assert ok, "the search waited for the ingest's store commit"
+    assert 'error' not in out and len(mem) == len(DOCS) + 2
+
+
+def test_a_catch_up_during_the_commit_does_not_apply_the_writes_own_rows(mem):
+    before = len(mem)
+    real, st, t, out = paused_write(mem, lambda: mem.add_node(NEW, NodeType.FACT))
+    s, synced = in_thread(mem.sync)  # waits for the store until the write commits, then must find nothing new
+    st.go.set(); t.join(20); s.join(20); mem.store = real
+    assert 'error' not in out and 'error' not in synced
+    assert synced['value'] == 0, "the catch-up took the write's own rows for another process's"
+    assert len(mem) == before + 1 and len(mem.index) == before + 1
+    assert [h.node.id for h in mem.search("How long is the Zorblat?", k=5)].count(out['value']) == 1
+
+
+def test_a_failed_commit_leaves_nothing_and_the_memory_writable(mem):
+    before, seq = len(mem), mem.store.change_seq()
+    real, st = mem.store, PausingStore(mem.store)
+    st.fail = True; mem.store = st
+    with pytest.raises(RuntimeError, match="test double"): mem.add_node(NEW, NodeType.FACT)
+    mem.store = real
+    assert len(mem) == before and mem.store.change_seq() == seq
+    nid = mem.add_node(NEW, NodeType.FACT)  # nothing left counted as unapplied or open
+    assert len(mem) == before + 1 and nid in [h.node.id for h in mem.search("How long is the Zorblat?", k=5)]
+    snap = mem.path / Memory.INDEX_DIR
+    old = snap.stat().st_mtime_ns if snap.exists() else 0
+    mem.snapshot()  # it runs (a batch left counted as unapplied would make every snapshot a no-op)
+    assert snap.exists() and snap.stat().st_mtime_ns > old
