@@ -156,7 +156,8 @@ def compression_runs(llm: RuvLLM, limit: int = 1000) -> pd.DataFrame:
 
 # %% ../nbs/15_app.ipynb #b8250a3e
 def memory_nodes(llm: RuvLLM) -> pd.DataFrame:
-    "id, type, namespace, source, created, archived, superseded, quality, access count of every node."
+    "id, type, namespace, source, created, archived, superseded, quality, access count of every node (queued write-backs written first)."
+    llm.flush(timeout=5.0)  # the answers just given are in memory when the page shows it (Loop A writes them a moment later)
     df = pd.DataFrame(llm.store.node_rows(), columns=['id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded',
                                                       'quality', 'access_count'])
     df['created_at'] = pd.to_datetime(df['created_at'], unit='s')
