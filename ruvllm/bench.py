@@ -436,6 +436,49 @@ def _drive(llm, threads: int, seconds: float, tier: str, seed: int) -> dict:
     return dict(qps=done[0] / el, tokens_per_s=toks[0] / el, completed=done[0], errors=len(errors),
                 cpu_ms_per_query=1000 * cpu / max(1, done[0]))
 
+# %% ../nbs/13_bench.ipynb #ccbcc8d2
+def _drive_child_main():
+    """One process of `_drive_processes` (`python -c`): its job as a JSON line on stdin; opens its own `RuvLLM`, warms up,
+    says `ready`, waits for `go`, then prints `_drive`'s result as a JSON line."""
+    job = json.loads(sys.stdin.readline())
+    ruv = _bench_llm(job['path'], 0, job['tiers'], settings=job['settings'])
+    try:
+        _drive(ruv, 1, 1.0, job['tier'], seed=job['seed'] + 7)  # warm-up: compiles, the index's first growth
+        print('ready', flush=True)
+        if sys.stdin.readline().strip() == 'go':
+            print(json.dumps(_drive(ruv, job['threads'], job['seconds'], job['tier'], seed=job['seed'])), flush=True)
+    finally: ruv.close()
+
+def _protocol_line(p, want) -> str:
+    "The next line of child `p`'s stdout that `want` accepts (others skipped); RuntimeError if it exits first."
+    while line := p.stdout.readline():
+        if want(line.strip()): return line.strip()
+    raise RuntimeError(f"a benchmark process exited with code {p.wait()} before reporting (its error is above, on stderr)")
+
+def _drive_processes(path, processes: int, threads: int, seconds: float, tier: str, seed: int,
+                     tiers: dict, settings: dict | None = None) -> dict:
+    """`_drive` in `processes` processes at once, each its own `RuvLLM` on the one memory at `path` (as server processes
+    on one data directory), started together once all are warm: queries/s, tokens/s, completions and errors summed
+    over them, CPU ms per query averaged."""
+    cmd = [sys.executable, '-c', 'from ruvllm.bench import _drive_child_main; _drive_child_main()']
+    ps = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    try:
+        for i, p in enumerate(ps):
+            p.stdin.write(json.dumps(dict(path=str(path), tiers=tiers, settings=settings or {}, tier=tier, threads=threads,
+                                          seconds=seconds, seed=seed + 1000 * i)) + '\n'); p.stdin.flush()
+        for p in ps: _protocol_line(p, lambda l: l == 'ready')
+        for p in ps: p.stdin.write('go\n'); p.stdin.flush()
+        rs = [json.loads(_protocol_line(p, lambda l: l.startswith('{'))) for p in ps]
+    finally:
+        for p in ps:
+            try: p.stdin.close()
+            except OSError: pass
+            try: p.wait(60)
+            except subprocess.TimeoutExpired: p.kill()
+    return dict(qps=sum(r['qps'] for r in rs), tokens_per_s=sum(r['tokens_per_s'] for r in rs), completed=sum(r['completed'] for r in rs),
+                errors=sum(r['errors'] for r in rs), cpu_ms_per_query=float(np.mean([r['cpu_ms_per_query'] for r in rs])))
+
+
 # %% ../nbs/13_bench.ipynb #32ffc9c9
 def _tp_row(runs: list, **kw) -> dict:
     "One table row: the medians (and sums) of a setting's runs, with the memory size and load average."
@@ -451,8 +494,10 @@ def throughput_suite(quick: bool = False, progress: bool = True,
                      repeats: int | None = None,  # runs per setting, median kept (default 3; quick 1)
                      nodes: int | None = None,  # memory size (default 10k; quick 1k)
                      llm: bool = True,  # also SmolLM2 end-to-end (when installed); False: orchestration only
-                     writeback: tuple = ('queued',)) -> pd.DataFrame:  # Loop A's write-back modes, side by side (e.g. ('sync', 'queued'))
-    "Completed queries/s (and tokens/s) per client-thread count, extractive and SmolLM2."
+                     writeback: tuple = ('queued',),  # Loop A's write-back modes, side by side (e.g. ('sync', 'queued'))
+                     processes: tuple = (1, 2),  # also these many processes on one copy of the memory, one client thread each (orchestration only)
+                    ) -> pd.DataFrame:
+    "Completed queries/s (and tokens/s) per client-thread count, extractive and SmolLM2; then per process count, extractive."
     from ruvllm.inference import local_extra_missing
     seconds = seconds or (2.0 if quick else 10.0); repeats = repeats or (1 if quick else 3); nodes = nodes or (1_000 if quick else 10_000)
     tiers = {'tiny': 'extractive', 'small': 'llamacpp:default'} if llm and local_extra_missing() is None else {'tiny': 'extractive'}
@@ -469,8 +514,14 @@ def throughput_suite(quick: bool = False, progress: bool = True,
                 for r in range(repeats):
                     for m in (list(systems) if r % 2 == 0 else list(systems)[::-1]):
                         runs[m].append(_drive(systems[m], k, seconds * (1 if tier == 'tiny' else 2), tier, seed=1000 * k + r))
-                rows += [_tp_row(runs[m], tier=tier, backend=tiers[tier], writeback=m, threads=k, seconds=seconds, repeats=repeats,
-                                 nodes=len(systems[m].memory)) for m in systems]
+                rows += [_tp_row(runs[m], tier=tier, backend=tiers[tier], writeback=m, threads=k, processes=1, seconds=seconds,
+                                 repeats=repeats, nodes=len(systems[m].memory)) for m in systems]
+        for p in (p for p in processes if p > 1):  # one process per core, as server replicas on one data directory
+            shutil.copytree(tmp / 'tp', tmp / f'tp-p{p}'); m = writeback[0]
+            runs = [_drive_processes(tmp / f'tp-p{p}', p, 1, seconds, 'tiny', 50_000 + 1000 * p + r, tiers, {'learning.writeback': m})
+                    for r in range(repeats)]
+            rows.append(_tp_row(runs, tier='tiny', backend=tiers['tiny'], writeback=m, threads=1, processes=p, seconds=seconds,
+                                repeats=repeats, nodes=nodes))
     finally:
         for ruv in systems.values(): ruv.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -480,16 +531,21 @@ def throughput_suite(quick: bool = False, progress: bool = True,
 
 # %% ../nbs/13_bench.ipynb #23beee1d
 def _throughput_headline(df):
-    t = df[df.tier == 'tiny']
+    one = df.get('processes', pd.Series(1, index=df.index)) == 1
+    t, procs = df[(df.tier == 'tiny') & one], df[~one]
     s = '; '.join(f"orchestration-only ({m} write-back) {g.qps.max():.0f} queries/s at best, {g.x_vs_1_thread.iloc[-1]:.2f}x one thread "
                   f"with {g.threads.iloc[-1]}" for m, g in t.groupby('writeback', sort=False))
+    s += ''.join(f"; {r.processes:.0f} processes on one memory {r.qps:.0f} queries/s, {r.x_vs_1_thread:.2f}x one thread" for r in procs.itertuples())
     if (df.tier == 'small').any(): s += f"; SmolLM2 end-to-end {df[df.tier == 'small'].tokens_per_s.max():.0f} tokens/s"
     return s
 
 def _throughput_plot(df, ax):
-    for (tier, m), g in df.groupby(['tier', 'writeback'], sort=False):
+    one = df.get('processes', pd.Series(1, index=df.index)) == 1
+    for (tier, m), g in df[one].groupby(['tier', 'writeback'], sort=False):
         ax.plot(g.threads, g.qps, 'o-', label=f"{tier} ({g.backend.iloc[0]}, {m} write-back)")
-    ax.set_xscale('log', base=2); ax.set_yscale('log'); ax.set_xlabel('client threads'); ax.set_ylabel('queries/s'); ax.legend(); ax.set_title('throughput')
+    for m, g in df[~one].groupby('writeback', sort=False):  # x: clients in all, one per process
+        ax.plot(g.processes, g.qps, 's--', label=f"tiny, one process per client ({m} write-back)")
+    ax.set_xscale('log', base=2); ax.set_yscale('log'); ax.set_xlabel('clients (threads, or processes)'); ax.set_ylabel('queries/s'); ax.legend(); ax.set_title('throughput')
 
 # %% ../nbs/13_bench.ipynb #8816fc09
 _OVERHEAD_PROMPTS = [

@@ -304,6 +304,8 @@ def _catch_up(self:Memory) -> int:
     "Apply the changes other processes made since our `seq` (caller holds `_lock`); returns how many."
     n = 0
     while rows := self.store.changes_after(self._seq, 10_000):
+        rows = [r for r in rows if r[0] > self._seq]  # less a write's own rows, counted while this call waited for the store
+        if not rows: continue                          # (`_write(hold=False)` holds no `_lock` for its SQL)
         if rows[0][0] > self._seq + 1 and self.store.changes_horizon() > self._seq:  # rows we need were pruned
             log.warning("memory: fell behind the pruned change log (at %d); reloading from the store", self._seq)
             self._mask_cache.clear(); self._load()
@@ -370,6 +372,9 @@ def _start_sync(self:Memory):
             try: mem.sync(); failing = False
             except MemoryStoreError as e:  # e.g. the database restarting: keep serving from RAM, retry next time
                 if not failing: log.warning("memory: cannot catch up on other processes' writes: %s", e)
+                failing = True
+            except Exception:  # a defect: said once, and the thread goes on (dead, it would leave this memory behind for good)
+                if not failing: log.exception("memory: catching up on other processes' writes failed")
                 failing = True
             del mem
     self._sync_thread = threading.Thread(target=run, name='ruvllm-memory-sync', daemon=True)

@@ -5,7 +5,7 @@ commit; the write still counts its own rows as seen before anyone else may read 
 them a second time, and a commit that fails leaves nothing behind. Each test runs the two sides in two threads with a
 test double (an index or a store) that pauses one side until the other has finished; with the lock held across the
 pause they would wait for each other (detected by a timeout, not timed)."""
-import threading
+import threading, time
 import pytest
 
 from ruvllm.config import MemoryConfig
@@ -160,3 +160,39 @@ def test_a_failed_commit_leaves_nothing_and_the_memory_writable(mem):
     old = snap.stat().st_mtime_ns if snap.exists() else 0
     mem.snapshot()  # it runs (a batch left counted as unapplied would make every snapshot a no-op)
     assert snap.exists() and snap.stat().st_mtime_ns > old
+
+
+class TxPausingStore(PausingStore):
+    "Test double: a `PausingStore` that also holds its first `tx()` (the writer has taken the memory's lock, not yet the store's) until `enter`."
+    def __init__(self, inner):
+        super().__init__(inner); self.at_tx, self.enter = threading.Event(), threading.Event()
+    def tx(self):
+        if not self.at_tx.is_set():
+            self.at_tx.set()
+            assert self.enter.wait(20), "never let in"
+        return self.inner.tx()
+
+
+def test_a_catch_up_that_waited_for_a_write_does_not_apply_its_rows(tmp_path):
+    cfg = MemoryConfig(sync_interval_s=0)  # no background catch-up: the test's thread is the only one
+    mem = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), cfg)
+    try:
+        mem.ingest(DOCS, progress=False)
+        other = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), cfg)  # another process's memory on the same directory
+        try: other.add_node("Quenby has a harbour.", NodeType.FACT)  # news for `mem`
+        finally: other.close()
+        real, st = mem.store, TxPausingStore(mem.store)
+        mem.store = st
+        t, out = in_thread(lambda: mem.add_node(NEW, NodeType.FACT))
+        assert st.at_tx.wait(20)  # the write holds the memory's lock and is about to begin its transaction
+        got = {}
+        s = threading.Thread(target=lambda: got.update(n=mem.sync()), daemon=True); s.start()
+        time.sleep(0.3)  # the catch-up has seen the news and waits for the memory's lock
+        st.enter.set()
+        assert st.paused.wait(20)  # the write caught up on the news itself and is in its SQL, the lock let go
+        time.sleep(0.3)  # the catch-up has the lock now and waits for the store
+        st.go.set(); t.join(20); s.join(20); mem.store = real
+        assert 'error' not in out
+        assert got['n'] == 0, "the catch-up applied the write's own rows"
+        assert len(mem.index) == len(DOCS) + 2 and len(mem) == len(DOCS) + 2
+    finally: mem.close()
