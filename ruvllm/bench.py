@@ -530,8 +530,12 @@ def throughput_suite(quick: bool = False, progress: bool = True,
     return df
 
 # %% ../nbs/13_bench.ipynb #23beee1d
+def _one_process(df) -> pd.Series:
+    "Rows of one process (frames saved before the `processes` column have only those)."
+    return df.get('processes', pd.Series(1, index=df.index)) == 1
+
 def _throughput_headline(df):
-    one = df.get('processes', pd.Series(1, index=df.index)) == 1
+    one = _one_process(df)
     t, procs = df[(df.tier == 'tiny') & one], df[~one]
     s = '; '.join(f"orchestration-only ({m} write-back) {g.qps.max():.0f} queries/s at best, {g.x_vs_1_thread.iloc[-1]:.2f}x one thread "
                   f"with {g.threads.iloc[-1]}" for m, g in t.groupby('writeback', sort=False))
@@ -540,7 +544,7 @@ def _throughput_headline(df):
     return s
 
 def _throughput_plot(df, ax):
-    one = df.get('processes', pd.Series(1, index=df.index)) == 1
+    one = _one_process(df)
     for (tier, m), g in df[one].groupby(['tier', 'writeback'], sort=False):
         ax.plot(g.threads, g.qps, 'o-', label=f"{tier} ({g.backend.iloc[0]}, {m} write-back)")
     for m, g in df[~one].groupby('writeback', sort=False):  # x: clients in all, one per process

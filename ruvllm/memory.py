@@ -670,32 +670,28 @@ def _vectors_for(self:Memory, prepared: list[dict], first: int = 0,
 def _commit_nodes(self:Memory, prepared: list[dict], vecs: np.ndarray,
                   follows: dict | None = None,  # `ingest`'s last node per source: also write the `Follows` edges
                   links: list | None = None,  # per node, checked (dst, EdgeType, weight) edges out of it (`add_nodes`)
-                  hold: bool = True,  # hold `_lock` through the SQL (`_write`); False: the caller counted the batch in `_unapplied` first
                  ) -> tuple[list[Node], list[int], list[Edge]]:
-    "Write the nodes (and their `Follows` edges and `links`) in one transaction, all or nothing: (the stored nodes, their slots, the edges). The derived state is not touched yet."
+    """Write the nodes (and their `Follows` edges and `links`) in one transaction, all or nothing: (the stored nodes, their
+    slots, the edges). The derived state is not touched yet: the batch stays counted in `_unapplied` (no snapshot, whose
+    checkpoint must not pass these slots) until the caller applies it; `_lock` is not held through the SQL (queries go on)."""
     now = time.time()
     nodes = [Node(0, p['type'], p['text'], p['namespace'], p['source'], now, now, 0, p['quality'], False, None, p['metadata'])
              for p in prepared]
-    with self._write(hold):  # slots come from the store, inside its write transaction: unique across processes
-        start = self.store.next_slot()
-        slots = list(range(start, start + len(nodes)))
-        for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
-        edges = [] if follows is None else self._follows_edges(nodes, follows)
-        edges += [Edge(n.id, d, t, w, now, now, 0) for n, out in zip(nodes, links or ()) for d, t, w in out]
-        if edges: self.store.upsert_edges(edges)  # one statement for all: `ingest`'s Follows, a write-back's links
+    with self._lock: self._unapplied += 1
+    try:
+        with self._write(hold=False):  # slots come from the store, inside its write transaction: unique across processes
+            start = self.store.next_slot()
+            slots = list(range(start, start + len(nodes)))
+            for n, i in zip(nodes, self.store.insert_nodes(nodes, vecs, slots)): n.id = i
+            edges = [] if follows is None else self._follows_edges(nodes, follows)
+            edges += [Edge(n.id, d, t, w, now, now, 0) for n, out in zip(nodes, links or ()) for d, t, w in out]
+            if edges: self.store.upsert_edges(edges)  # one statement for all: `ingest`'s Follows, a write-back's links
+    except BaseException:
+        with self._lock: self._unapplied -= 1  # nothing committed: nothing to apply
+        raise
     return nodes, slots, edges
 
 # %% ../nbs/04_memory.ipynb #9044a520
-@patch
-def _commit_unapplied(self:Memory, prepared: list[dict], vecs: np.ndarray, follows: dict | None = None, links: list | None = None):
-    """`_commit_nodes` without holding `_lock` through the SQL (queries go on meanwhile), the batch counted in `_unapplied`
-    first (no snapshot until its derived state is applied: the snapshot's checkpoint must not pass these slots)."""
-    with self._lock: self._unapplied += 1
-    try: return self._commit_nodes(prepared, vecs, follows, links, hold=False)
-    except BaseException:
-        with self._lock: self._unapplied -= 1
-        raise
-
 @patch
 def _index_missing(self:Memory, vecs: np.ndarray, slots: list[int]) -> HNSWIndex:
     "Add to the index the vectors of those `slots` it lacks (idempotent); returns the index it added them to."
@@ -776,7 +772,7 @@ def add_nodes(self:Memory, items: list[dict],
         if len(links) != len(prepared): raise InvalidInputError(f"links needs one list per item ({len(prepared)}), got {len(links)}")
         links = [self._check_links(out) for out in links]
     vecs = self._vectors_for(prepared)
-    nodes, slots, edges = self._commit_unapplied(prepared, vecs, links=links)
+    nodes, slots, edges = self._commit_nodes(prepared, vecs, links=links)
     indexed = None
     try: indexed = self._index_new(vecs, slots, chunk=1)  # outside `_lock`, as `ingest`'s worker; a search waits for one node's insert at most
     except Exception as e: log.warning("memory: index insert failed (%s); retrying under the lock", e)
@@ -1380,7 +1376,7 @@ def ingest(self:Memory,
             vecs = vf.result()
             if pending and self._snapshot_due(len(pending[0])):  # let the snapshot it triggers see every committed slot
                 p, pending = pending, None; finish(p)
-            nodes, slots, edges = self._commit_unapplied(batch, vecs, last_by_source if link_follows else None)
+            nodes, slots, edges = self._commit_nodes(batch, vecs, last_by_source if link_follows else None)
             fut = worker.submit(self._index_new, vecs, slots)
             if pending: p, pending = pending, None; finish(p)
             pending = (nodes, slots, vecs, edges, fut)
