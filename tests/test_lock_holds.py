@@ -4,7 +4,8 @@ does not wait for a search. Nor across a write's SQL: a retrieval does not wait 
 commit; the write still counts its own rows as seen before anyone else may read the store, so a catch-up never applies
 them a second time, and a commit that fails leaves nothing behind. Each test runs the two sides in two threads with a
 test double (an index or a store) that pauses one side until the other has finished; with the lock held across the
-pause they would wait for each other (detected by a timeout, not timed)."""
+pause they would wait for each other (detected by a timeout, not timed). The same holds for `touch`'s batch of accesses:
+its SQL runs without the lock, and a batch whose write fails waits for the next transaction."""
 import threading, time
 import pytest
 
@@ -93,16 +94,16 @@ NEW = "The Zorblat is 80 km long."
 
 
 class PausingStore:
-    "Test double: the memory's store, whose `insert_nodes` (inside the write's transaction) waits for `go` once; or fails (`fail`)."
-    def __init__(self, inner):
-        self.inner, self.paused, self.go, self.fail = inner, threading.Event(), threading.Event(), False
-    def insert_nodes(self, *a, **k):
-        if self.fail: raise RuntimeError("test double: the insert failed")
+    "Test double: the memory's store, whose method `on` (`insert_nodes`: inside the write's transaction) waits for `go` once; or fails (`fail`)."
+    def __init__(self, inner, on: str = 'insert_nodes'):
+        self.inner, self.on, self.paused, self.go, self.fail = inner, on, threading.Event(), threading.Event(), False
+    def _held(self, *a, **k):
+        if self.fail: raise RuntimeError(f"test double: {self.on} failed")
         if not self.paused.is_set():
             self.paused.set()
             assert self.go.wait(20), "the other side never finished"
-        return self.inner.insert_nodes(*a, **k)
-    def __getattr__(self, name): return getattr(self.inner, name)
+        return getattr(self.inner, self.on)(*a, **k)
+    def __getattr__(self, name): return self._held if name == self.on else getattr(self.inner, name)
 
 
 def paused_write(mem, write):
@@ -195,4 +196,38 @@ def test_a_catch_up_that_waited_for_a_write_does_not_apply_its_rows(tmp_path):
         assert 'error' not in out
         assert got['n'] == 0, "the catch-up applied the write's own rows"
         assert len(mem.index) == len(DOCS) + 2 and len(mem) == len(DOCS) + 2
+    finally: mem.close()
+
+
+def test_a_search_runs_while_touch_writes_its_batch(tmp_path):
+    mem = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig(touch_batch=2))
+    try:
+        ids = mem.ingest(DOCS, progress=False)
+        mem.touch(ids[:1])  # one access waits; the second fills the batch, which is written at once
+        real, st = mem.store, PausingStore(mem.store, on='touch_nodes')
+        mem.store = st
+        t, out = in_thread(lambda: mem.touch(ids[1:2]))
+        assert st.paused.wait(20)  # the batch's SQL has begun
+        done = threading.Event()
+        s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
+        ok = done.wait(10)  # with `_lock` held across the SQL, the search would wait for it
+        st.go.set(); t.join(20); s.join(20); mem.store = real
+        assert ok, "the search waited for touch's store write"
+        assert 'error' not in out and 'error' not in got
+        assert [mem.store.get_nodes([i])[i].access_count for i in ids[:2]] == [1, 1]
+    finally: mem.close()
+
+
+def test_a_touch_batch_whose_write_fails_waits_for_the_next_transaction(tmp_path):
+    mem = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig(touch_batch=2))
+    try:
+        ids = mem.ingest(DOCS, progress=False)
+        real, st = mem.store, PausingStore(mem.store, on='touch_nodes')
+        st.fail = True; mem.store = st
+        mem.touch(ids[:1])
+        with pytest.raises(RuntimeError, match="test double"): mem.touch(ids[:1])
+        mem.store = real
+        assert mem.get(ids[0]).access_count == 2 and real.get_nodes([ids[0]])[ids[0]].access_count == 0  # in RAM; not stored yet
+        mem.add_node(NEW, NodeType.FACT)  # the next write transaction takes the waiting accesses along
+        assert real.get_nodes([ids[0]])[ids[0]].access_count == 2
     finally: mem.close()
