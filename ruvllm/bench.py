@@ -267,8 +267,7 @@ def context_admission_table(n_facts: int = 30, seed: int = 0,
     try:
         for k, (label, sets) in enumerate(rules.items()):
             b = (Config.builder().db_path(Path(tmp) / f'r{k}').set('inference.tiers', {'tiny': 'extractive'})
-                 .set('router.safe_tier', 'tiny'))
-            for key, v in sets.items(): b = b.set(key, v)
+                 .set('router.safe_tier', 'tiny').update(sets))
             with RuvLLM(b.build(), start_scheduler=False) as llm:
                 llm.ingest(qa, progress=False, type=NodeType.QAPAIR)
                 def texts(q):
@@ -321,8 +320,7 @@ def _bench_llm(path, n_nodes: int, tiers: dict | None = None, progress: bool = F
     "A RuvLLM on `path` holding `n_nodes` generated documents (scheduler off, so background loops don't disturb timings)."
     from ruvllm.orchestrator import RuvLLM
     from ruvllm.evals.memory_bench import generated_sentences
-    b = Config.builder().db_path(path).set('system.seed', seed)
-    for k, v in (settings or {}).items(): b = b.set(k, v)
+    b = Config.builder().db_path(path).set('system.seed', seed).update(settings)
     if tiers is not None: b = b.set('inference.tiers', tiers).set('router.safe_tier', next(iter(tiers)))
     llm = RuvLLM(b.build(), start_scheduler=False)
     have = len(llm.memory)

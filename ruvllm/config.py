@@ -572,6 +572,11 @@ class ConfigBuilder:
         setattr(getattr(self._cfg, sname), key, _copy(value))
         return self
 
+    def update(self, settings: dict | None, section: str | None = None) -> 'ConfigBuilder':
+        "`set` each `key: value` of `settings` (None: nothing), in order; with `section`, the keys are that section's fields."
+        for k, v in (settings or {}).items(): self.set(f"{section}.{k}" if section else k, v)
+        return self
+
     # the seed's builder methods
     def db_path(self, path) -> 'ConfigBuilder': return self.set('system.db_path', str(path))
     def hnsw_params(self, m: int, ef_construction: int, ef_search: int) -> 'ConfigBuilder':

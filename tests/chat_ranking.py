@@ -11,8 +11,7 @@ def chat_items(sessions):  # [(source, date, [(speaker, text), ...]), ...]
 def extractive_config(path, **memory):
     "A config at `path` with only the extractive tier (no model load), `memory.*` settings from keywords."
     b = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-    for k, v in memory.items(): b = b.set(f'memory.{k}', v)
-    return b.build()
+    return b.update(memory, section='memory').build()
 
 
 def ranked(path, items, question, **memory):

@@ -23,8 +23,7 @@ def _cfg(path, tiers=None, **server):
     b = (Config.builder().db_path(path).set('inference.tiers', tiers or {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
          .set('embedding.model', 'hashing').set('learning.quality_threshold', 0.3).set('inference.retries', 0)
          .set('inference.timeout_s', 5.0))
-    for k, v in server.items(): b = b.set(f'server.{k}', v)
-    return b.build()
+    return b.update(server, section='server').build()
 
 
 @pytest.fixture

@@ -374,8 +374,7 @@ def test_kill9_of_a_server_replica_during_ingest_and_feedback_loses_no_acknowled
 def _cfg(d, store, **kw):
     b = (Config.builder().db_path(d).set('memory.store', store).set('embedding.model', 'hashing').set('embedding.dim', 64)
          .set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').set('learning.enabled', False))
-    for k, v in kw.items(): b = b.set(k.replace('__', '.'), v)
-    return b.build()
+    return b.update({k.replace('__', '.'): v for k, v in kw.items()}).build()
 
 
 def test_simultaneous_publishes_take_distinct_versions(tmp_path, store):

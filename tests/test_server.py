@@ -16,8 +16,7 @@ FACTS = ["The Zorblat river flows through Quenby.", "Quenby is the capital of Ma
 def _cfg(path, **server):
     b = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
     b = b.set('learning.enabled', False)
-    for k, v in server.items(): b = b.set(f'server.{k}', v)
-    return b.build()
+    return b.update(server, section='server').build()
 
 
 def _client(path):

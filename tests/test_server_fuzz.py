@@ -13,8 +13,7 @@ from ruvllm.server import create_app
 def _cfg(path, **server):
     b = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
     b = b.set('learning.enabled', False)
-    for k, v in server.items(): b = b.set(f'server.{k}', v)
-    return b.build()
+    return b.update(server, section='server').build()
 
 
 @pytest.mark.parametrize('keys', [False, True], ids=['open', 'api-keys'])

@@ -21,8 +21,7 @@ FULL = "The Zorblat river flows through Quenby."
 def _cfg(path, tiers=None, learning=False, **server):
     b = Config.builder().db_path(path).set('inference.tiers', tiers or {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
     b = b.set('learning.enabled', learning).set('inference.retries', 0).set('inference.timeout_s', 5.0)
-    for k, v in server.items(): b = b.set(f'server.{k}', v)
-    return b.build()
+    return b.update(server, section='server').build()
 
 
 @pytest.fixture
