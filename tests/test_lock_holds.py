@@ -52,13 +52,18 @@ def in_thread(fn):
     return t, out
 
 
+def search_meanwhile(mem):
+    "Search in a thread: (whether it finished within 10 s, the thread, its result). With `_lock` held across the other side's pause it would not."
+    done = threading.Event()
+    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
+    return done.wait(10), s, got
+
+
 def test_a_search_runs_while_a_write_inserts_into_the_index(mem):
     idx = PausingIndex(mem.index, 'add'); mem.index = idx
     t, out = in_thread(lambda: mem.add_node("The Zorblat is 80 km long.", NodeType.FACT))
     assert idx.paused.wait(20)  # the write is inside its index insert
-    done = threading.Event()
-    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
-    ok = done.wait(10)  # with `_lock` held across the insert, the search would wait for the write (and the write for `go`)
+    ok, s, got = search_meanwhile(mem)  # with `_lock` held across the insert, the search would wait for the write (and the write for `go`)
     idx.go.set(); t.join(20); s.join(20)
     assert ok, "the search waited for the write's index insert"
     assert 'error' not in out and 'error' not in got
@@ -106,9 +111,9 @@ class PausingStore:
     def __getattr__(self, name): return self._held if name == self.on else getattr(self.inner, name)
 
 
-def paused_write(mem, write):
-    "Start `write` in a thread and return once it is inside its store transaction."
-    real, st = mem.store, PausingStore(mem.store)
+def paused_write(mem, write, on: str = 'insert_nodes'):
+    "Start `write` in a thread and return once it is inside its store transaction (in the store's method `on`)."
+    real, st = mem.store, PausingStore(mem.store, on)
     mem.store = st
     t, out = in_thread(write)
     assert st.paused.wait(20)
@@ -117,9 +122,7 @@ def paused_write(mem, write):
 
 def test_a_search_runs_while_a_write_commits(mem):
     real, st, t, out = paused_write(mem, lambda: mem.add_node(NEW, NodeType.FACT))
-    done = threading.Event()
-    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
-    ok = done.wait(10)  # with `_lock` held across the SQL, the search would wait for the write (and the write for `go`)
+    ok, s, got = search_meanwhile(mem)  # with `_lock` held across the SQL, the search would wait for the write (and the write for `go`)
     st.go.set(); t.join(20); s.join(20); mem.store = real
     assert ok, "the search waited for the write's store commit"
     assert 'error' not in out and 'error' not in got
@@ -129,9 +132,7 @@ def test_a_search_runs_while_a_write_commits(mem):
 
 def test_a_search_runs_while_an_ingest_commits(mem):
     real, st, t, out = paused_write(mem, lambda: mem.ingest([NEW, "The Zorblat freezes in January."], progress=False))
-    done = threading.Event()
-    s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
-    ok = done.wait(10)
+    ok, s, got = search_meanwhile(mem)
     st.go.set(); t.join(20); s.join(20); mem.store = real
     assert ok, "the search waited for the ingest's store commit"
     assert 'error' not in out and len(mem) == len(DOCS) + 2
@@ -204,13 +205,8 @@ def test_a_search_runs_while_touch_writes_its_batch(tmp_path):
     try:
         ids = mem.ingest(DOCS, progress=False)
         mem.touch(ids[:1])  # one access waits; the second fills the batch, which is written at once
-        real, st = mem.store, PausingStore(mem.store, on='touch_nodes')
-        mem.store = st
-        t, out = in_thread(lambda: mem.touch(ids[1:2]))
-        assert st.paused.wait(20)  # the batch's SQL has begun
-        done = threading.Event()
-        s, got = in_thread(lambda: (mem.search("Which river flows through Quenby?", k=2), done.set()))
-        ok = done.wait(10)  # with `_lock` held across the SQL, the search would wait for it
+        real, st, t, out = paused_write(mem, lambda: mem.touch(ids[1:2]), on='touch_nodes')  # the batch's SQL has begun
+        ok, s, got = search_meanwhile(mem)  # with `_lock` held across the SQL, the search would wait for it
         st.go.set(); t.join(20); s.join(20); mem.store = real
         assert ok, "the search waited for touch's store write"
         assert 'error' not in out and 'error' not in got
