@@ -486,12 +486,13 @@ def hybrid_search(self:Memory,
                  ) -> list[Hit]:
     "The `k` best nodes by reciprocal rank fusion of dense and lexical candidates (propagated over edges if asked; weighted by `memory.length_prior` before and after; then re-scored if `memory.rescore_weights`), best first."
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
-    ids, sc = self._ranked(fused, namespace, propagate)  # (`propagate`; `memory.length_prior` on the seeds and the scores)
-    if propagate and self.cfg.rescore_weights: sc = self._rescored(query, parts, ids, sc)
-    best = self._top_distinct(ids, sc, k); top = ids[best].tolist()  # by score, then id; one of each text
-    with self._lock: sims = self.vectors(top) @ qv if top else np.zeros(0)
-    nodes = self.get_many(top)
+    with self.reading():  # one state of memory from the candidates to the nodes
+        qv, fused = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
+        ids, sc = self._ranked(fused, namespace, propagate)  # (`propagate`; `memory.length_prior` on the seeds and the scores)
+        if propagate and self.cfg.rescore_weights: sc = self._rescored(query, parts, ids, sc)
+        best = self._top_distinct(ids, sc, k); top = ids[best].tolist()  # by score, then id; one of each text
+        sims = self.vectors(top) @ qv if top else np.zeros(0)
+        nodes = self.get_many(top)
     return [Hit(nodes[i], float(s), float(f)) for i, s, f in zip(top, sims, sc[best].tolist()) if i in nodes]
 
 # %% ../nbs/04c_hybrid.ipynb #f3ed0b01
@@ -885,17 +886,17 @@ def hybrid_subgraph(self:Memory,
     "`hybrid_search`'s `k` best nodes as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
     k = self.cfg.search_k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
-    qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
-    named = {}
-    ids, act = self._ranked(seeds, namespace, propagate, named)  # as `hybrid_search` ranks
-    if propagate and self.cfg.rescore_weights: act = self._rescored(query, parts, ids, act)  # (`_rescored`: the learned order of the top)
-    best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
-    top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
-    tw = self.edge_type_weights()
-    with self._lock:
+    with self.reading():  # one state of memory for the whole read, and one wait for a writer at most (`Memory.reading`)
+        qv, seeds = self.fused_candidates(query, namespace, types, vector, candidates, now, parts := {})
+        named = {}
+        ids, act = self._ranked(seeds, namespace, propagate, named)  # as `hybrid_search` ranks
+        if propagate and self.cfg.rescore_weights: act = self._rescored(query, parts, ids, act)  # (`_rescored`: the learned order of the top)
+        best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
+        top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
+        tw = self.edge_type_weights()
         edges = self._edges_among(top)
         sims = self.index.get_vectors(self._node_slot[ids[best]].tolist()) @ qv if top else np.zeros(0)
-    nodes = self.get_many(top)
+        nodes = self.get_many(top)
     def carried(e, i):  # activation edge `e` carries from its seed end to `i`
         u, fwd = (e.src, True) if e.dst == i else (e.dst, False)
         return scores[u] * e.weight * tw.get(e.type.value, 0.0) * (1.0 if fwd else self.cfg.propagate_backward) if u in seeds else 0.0

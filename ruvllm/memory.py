@@ -358,6 +358,13 @@ def _checkpoint_wal(self:Memory):
     "A WAL checkpoint every `memory.checkpoint_every` commits, run by a writing thread that holds no lock of ours."
     self.store.checkpoint(self.cfg.checkpoint_every, self.cfg.wal_restart_pages)
 
+# %% ../nbs/04_memory.ipynb #d01cbce9
+@patch
+@contextmanager
+def reading(self:Memory):
+    "Hold the memory still through a read of several steps: a write's RAM state lands before or after it, never between its steps."
+    with self._lock: yield self
+
 # %% ../nbs/04_memory.ipynb #18023b0a
 import weakref
 

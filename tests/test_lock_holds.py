@@ -5,7 +5,8 @@ commit; the write still counts its own rows as seen before anyone else may read 
 them a second time, and a commit that fails leaves nothing behind. Each test runs the two sides in two threads with a
 test double (an index or a store) that pauses one side until the other has finished; with the lock held across the
 pause they would wait for each other (detected by a timeout, not timed). The same holds for `touch`'s batch of accesses:
-its SQL runs without the lock, and a batch whose write fails waits for the next transaction."""
+its SQL runs without the lock, and a batch whose write fails waits for the next transaction. A retrieval, for its part,
+reads one state of memory: a write lands before or after it, never between its steps (`Memory.reading`)."""
 import threading, time
 import pytest
 
@@ -226,4 +227,24 @@ def test_a_touch_batch_whose_write_fails_waits_for_the_next_transaction(tmp_path
         assert mem.get(ids[0]).access_count == 2 and real.get_nodes([ids[0]])[ids[0]].access_count == 0  # in RAM; not stored yet
         mem.add_node(NEW, NodeType.FACT)  # the next write transaction takes the waiting accesses along
         assert real.get_nodes([ids[0]])[ids[0]].access_count == 2
+    finally: mem.close()
+
+
+def test_a_write_lands_before_or_after_a_retrieval_never_inside_it(tmp_path):
+    m = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig())
+    m.ingest(DOCS, progress=False); m.close()
+    mem = Memory.open(tmp_path / 'm', WordLlamaEmbedder(), MemoryConfig())  # opened again: the learned edge-type weights are read on first use
+    try:
+        real, st = mem.store, PausingStore(mem.store, on='get')  # that read: after the candidates, before the propagation
+        mem.store = st
+        r, got = in_thread(lambda: mem.hybrid_subgraph("Which river flows through Quenby?", k=3))
+        assert st.paused.wait(20)  # the retrieval is half-way
+        done = threading.Event()
+        w, out = in_thread(lambda: (mem.add_node(NEW, NodeType.FACT), done.set()))
+        landed = done.wait(1.0)  # a write free to land does so in milliseconds
+        st.go.set(); r.join(20); w.join(20); mem.store = real
+        assert not landed, "a write landed between the steps of a retrieval"
+        assert 'error' not in got and 'error' not in out
+        assert got['value'].ranked()[0].node.text == DOCS[0]
+        assert out['value'][0] in [h.node.id for h in mem.hybrid_search("How long is the Zorblat?", k=3)]  # and then it is there
     finally: mem.close()
