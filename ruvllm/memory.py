@@ -952,8 +952,8 @@ def _search_slots(self:Memory, qv, k, mask) -> tuple[np.ndarray, np.ndarray]:
 @patch
 def _nearest_ids(self:Memory, qv, k, namespaces, types, include_archived) -> tuple[list[int], np.ndarray]:
     """Ids and cosine distances of the `k` nearest allowed nodes. The index is searched outside `_lock` (it has its own
-    read lock), so a write-back's search and a request's retrieval do not wait for each other; a node written meanwhile
-    may or may not be found, and one retired meanwhile is left out."""
+    read lock), so a write-back's search holds up no request (it waits only to read its mask while a retrieval holds
+    the memory: `reading`); a node written meanwhile may or may not be found, and one retired meanwhile is left out."""
     with self._lock: mask = self._mask(namespaces, types, include_archived)  # changed in place under `_lock` only
     slots, dist = self._search_slots(qv, k, mask)
     with self._lock: ids = self._slot_node[slots].tolist()
