@@ -248,3 +248,17 @@ def test_a_write_lands_before_or_after_a_retrieval_never_inside_it(tmp_path):
         assert got['value'].ranked()[0].node.text == DOCS[0]
         assert out['value'][0] in [h.node.id for h in mem.hybrid_search("How long is the Zorblat?", k=3)]  # and then it is there
     finally: mem.close()
+
+
+def test_a_node_applied_after_a_later_one_is_still_found_by_its_words(mem):
+    # Its index insert runs outside the lock, so a later write can be applied first; a lexical search in between must not
+    # pass over its slot for good (before, the RAM lexical index indexed it as a free slot and never came back to it).
+    idx = PausingIndex(mem.index, 'add'); mem.index = idx
+    t, out = in_thread(lambda: mem.add_node("The Vantaloo lighthouse is painted blue.", NodeType.FACT))
+    assert idx.paused.wait(20)  # committed, not applied yet
+    later = mem.add_node("Quenby hosts a kite festival.", NodeType.FACT)  # a later slot, applied at once
+    mem.lexical_search("kite festival", k=3)  # brings the lexical index up, as far as it may go
+    idx.go.set(); t.join(20)
+    assert 'error' not in out
+    assert [h.node.id for h in mem.lexical_search("Vantaloo lighthouse", k=3)] == [out['value']]
+    assert later in [h.node.id for h in mem.lexical_search("kite festival", k=3)]
