@@ -206,12 +206,13 @@ def _time_of(metadata: dict | None, created_at: float, text: str | None = None) 
 @patch
 def _slot_column(self:Memory, name: str,  # the attribute that keeps the array (`name + '_n'`: how many slots it has read)
                  value) -> np.ndarray:  # value(slot) -> float, for a slot that holds a node
-    "A per-index-slot array read from the node columns, NaN for a free or retired slot: filled on first use, then only for new slots."
+    "A per-index-slot array read from the node columns, NaN for a free or retired slot: filled on first use, then only for new slots (as far as `_readable_slots` allows)."
     a, n = self.__dict__.get(name, np.zeros(0)), self.__dict__.get(name + '_n', 0)
     if n < self._next_slot:
         if len(a) < self._next_slot: a = np.concatenate([a[:n], np.full(max(self._next_slot, 2 * len(a)) - n, np.nan)]); setattr(self, name, a)
-        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist(): a[s] = value(s)
-        setattr(self, name + '_n', self._next_slot)
+        end = self._readable_slots(n)
+        for s in (np.flatnonzero(self._slot_node[n:end] >= 0) + n).tolist(): a[s] = value(s)
+        setattr(self, name + '_n', end)
     return a[:self.__dict__[name + '_n']]
 
 @patch
@@ -315,10 +316,11 @@ def _stated_newest(self:Memory) -> dict[int, float]:  # caller holds `_lock`
     d, n = self.__dict__.setdefault('_newest', {}), self.__dict__.get('_newest_n', 0)
     if n < self._next_slot:
         md, texts = self._cols['metadata'], self._cols['text'] if self.cfg.turn_fields else None
-        for s in (np.flatnonzero(self._slot_node[n:self._next_slot] >= 0) + n).tolist():
+        end = self._readable_slots(n)
+        for s in (np.flatnonzero(self._slot_node[n:end] >= 0) + n).tolist():
             t = _time_of(md[s], math.nan, None if texts is None else texts[s])
             if t == t: c = int(self._ns[s]); d[c] = max(d.get(c, t), t)
-        self._newest_n = self._next_slot
+        self._newest_n = end
     return d
 
 @patch

@@ -1119,20 +1119,28 @@ def search(self:LexicalIndex,
     order = np.lexsort((cand, -score))
     return cand[order], score[order]
 
+# %% ../nbs/04_memory.ipynb #58bbdfba
+@patch
+def _readable_slots(self:Memory, start: int) -> int:  # caller holds `_lock`
+    """How far state derived in slot order (read once per slot, never again) may read from `start`: to the newest slot; but
+    while a batch of ours is committed and not applied (`_unapplied`), only to the first slot without a node, which may be
+    the batch's: its index insert runs outside the lock, so a later write can be applied first."""
+    if not self._unapplied: return self._next_slot
+    free = np.flatnonzero(self._slot_node[start:self._next_slot] < 0)
+    return start + int(free[0]) if len(free) else self._next_slot
+
 # %% ../nbs/04_memory.ipynb #f06ded73
 @patch
 def _lexical_index(self:Memory) -> LexicalIndex:
-    """The RAM lexical index, first brought up to the newest slot (the texts of slots written since the last call, from the node
-    columns; a chat turn with the words of its source's turn before, times `memory.lexical_context_weight` as it is then).
-    While a batch of ours is committed but not applied (`_unapplied`), it stops at the first slot without a node: that slot
-    may be the batch's (a later write can be applied first), and a slot passed over is never indexed. Caller holds `_lock`."""
+    """The RAM lexical index, first brought up to the newest slot it may read (`_readable_slots`: the texts of slots written
+    since the last call, from the node columns; a chat turn with the words of its source's turn before, times
+    `memory.lexical_context_weight` as it is then). Caller holds `_lock`."""
     lx = getattr(self, '_lx', None)
     if lx is None: lx = self._lx = LexicalIndex()
     if len(lx) < self._next_slot:
         ids, texts, srcs, mds = self._slot_node, self._cols['text'], self._cols['source'], self._cols['metadata']
         w, last = self.cfg.lexical_context_weight, lx.last_turn
-        for slot in range(len(lx), self._next_slot):
-            if ids[slot] < 0 and self._unapplied: break  # maybe a committed node not applied yet: wait for it
+        for slot in range(len(lx), self._readable_slots(len(lx))):
             t, context = texts[slot] if ids[slot] >= 0 else None, None
             if t is not None and srcs[slot] is not None and self.cfg.turn_fields:  # a chat turn also gets the words of the one before
                 spk, said = turn_parts(t, (mds[slot] or {}).get('speaker'))

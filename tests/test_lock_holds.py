@@ -8,6 +8,7 @@ pause they would wait for each other (detected by a timeout, not timed). The sam
 its SQL runs without the lock, and a batch whose write fails waits for the next transaction. A retrieval, for its part,
 reads one state of memory: a write lands before or after it, never between its steps (`Memory.reading`)."""
 import threading, time
+from datetime import datetime, timezone
 import pytest
 
 from ruvllm.config import MemoryConfig
@@ -262,3 +263,15 @@ def test_a_node_applied_after_a_later_one_is_still_found_by_its_words(mem):
     assert 'error' not in out
     assert [h.node.id for h in mem.lexical_search("Vantaloo lighthouse", k=3)] == [out['value']]
     assert later in [h.node.id for h in mem.lexical_search("kite festival", k=3)]
+
+
+def test_a_node_applied_after_a_later_one_still_counts_for_the_present(mem):
+    # The same for state read once per slot from the node columns: here the newest time the memory's nodes state (`present`).
+    idx = PausingIndex(mem.index, 'add'); mem.index = idx
+    t, out = in_thread(lambda: mem.add_nodes([dict(text="Lunch with Dana at the harbour.", metadata={'timestamp': '2024-06-01'})]))
+    assert idx.paused.wait(20)  # committed, not applied yet
+    mem.add_nodes([dict(text="The Quenby tower reopened.", metadata={'timestamp': '2023-01-01'})])  # a later slot, applied at once
+    mem.present()  # reads the slots' stated times, as far as it may go
+    idx.go.set(); t.join(20)
+    assert 'error' not in out
+    assert mem.present() == datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()  # the later-applied node's time counts
