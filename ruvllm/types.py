@@ -136,7 +136,10 @@ def _check_unit(name, v, lo=0.0, hi=1.0):
 def check_unicode(s: str,  # text that will be stored, embedded or sent as UTF-8
                   what: str = 'text',  # its name in the error message, e.g. 'query'
                  ) -> str:
-    "`s` unchanged if it encodes as UTF-8; else `InvalidInputError` naming `what` and its first lone surrogate."
+    "`s` unchanged if every store can keep it (UTF-8, no NUL); else `InvalidInputError` naming `what` and the first bad character."
+    if '\x00' in s:
+        raise InvalidInputError(f"{what} contains a NUL character (0x00) at position {s.index(chr(0))}, which PostgreSQL "
+                                "cannot store; remove it")
     if s.isascii(): return s  # the common case, without encoding
     try: s.encode('utf-8')
     except UnicodeEncodeError as e:

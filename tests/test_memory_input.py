@@ -40,7 +40,10 @@ def test_a_bad_item_late_in_a_list_stores_nothing(tmp_path):
     with _mem(tmp_path / 'm') as m:
         for bad, what in [({'text': 'x', 'metadata': {'a': {1}}}, 'cannot be stored as JSON'),
                           ({'text': 'caf\udce9'}, 'not valid Unicode'), ({'text': 'x', 'source': 's\udc80'}, 'source of item 550'),
-                          ({'text': 'x', 'namespace': ''}, 'namespace must be')]:
+                          ({'text': 'x', 'namespace': ''}, 'namespace must be'), ({'text': 'Part one\x00part two'}, 'text of item 550 contains a NUL'),
+                          ({'text': 'x', 'metadata': {'speaker': 'Ann\x00'}}, r"metadata of item 550\['speaker'\] contains a NUL"),
+                          ({'text': 'x', 'metadata': {'k\x00': 1}}, 'metadata of item 550: the key'),
+                          ({'text': 'x', 'metadata': {'x': [{'y': 'a\udc80'}]}}, 'not valid Unicode')]:
             items = [f"doc {i}" for i in range(600)]; items[550] = bad
             with pytest.raises(InvalidInputError, match=what): m.ingest(items, batch_size=256, progress=False)
             assert len(m.live_ids()) == 0

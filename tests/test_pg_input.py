@@ -79,3 +79,23 @@ def test_another_applications_meta_table_is_named_as_that(pg_url, ddl):
     with psycopg.connect(pg_url, autocommit=True) as c:
         for stmt in ddl.split('; '): c.execute(stmt)
     with pytest.raises(MemoryStoreError, match="holds a table 'meta' that is not ruvllm's"): PostgresStore(pg_url, MemoryConfig(pg_timeout_s=2.0))
+
+
+def test_a_nul_character_is_refused_before_postgresql_sees_it(tmp_path, pg_url):
+    """Found by a probe: on a PostgreSQL store a query holding a NUL was answered, then its queued write-back failed on
+    every open and feedback on it was a server error (PostgreSQL's text and JSON refuse NUL; SQLite keeps it). Now it is
+    refused where it enters, naming the field, and the memory goes on: what came before is written back and rated."""
+    from ruvllm.types import Feedback, InvalidInputError
+    with RuvLLM(_cfg(tmp_path, pg_url), start_scheduler=False) as llm:
+        llm.ingest(["Quorvane was founded by Ada Lind."], progress=False)
+        ok = llm.query("Who founded Quorvane?")
+        for bad, what in [(lambda: llm.query("Who founded\x00 Quorvane?"), 'query contains a NUL character'),
+                          (lambda: llm.ingest(["Part one\x00part two."], progress=False), 'contains a NUL character'),
+                          (lambda: llm.ingest([{'text': 'ok', 'metadata': {'speaker': 'Ann\x00'}}], progress=False), r"\['speaker'\] contains a NUL"),
+                          (lambda: llm.feedback(Feedback(ok.request_id, correction="Ada\x00 Lind")), 'correction contains a NUL')]:
+            with pytest.raises(InvalidInputError, match=what): bad()
+        llm.flush()
+        assert llm.feedback(Feedback(ok.request_id, rating=5))
+    with RuvLLM(_cfg(tmp_path, pg_url), start_scheduler=False) as again:
+        st = again.stats()
+        assert st['queries']['queries'] == 1 and st['memory']['nodes'] >= 1

@@ -36,6 +36,18 @@ def test_lone_surrogate_is_refused_from_json_too():
         Feedback.from_dict({'request_id': 'r1', 'correction': 'x\ud800'})
 
 
+@pytest.mark.parametrize('make, field, pos', [
+    (lambda s: Request(s), 'query', 3),
+    (lambda s: Request('Where is it?', session_id=s), 'session_id', 3),
+    (lambda s: Feedback('r1', correction=s), 'correction', 3),
+])
+def test_a_nul_character_is_refused_naming_field_and_position(make, field, pos):
+    "SQLite keeps a NUL, PostgreSQL refuses it: a query holding one was answered, then its write-back failed on every open."
+    with pytest.raises(InvalidInputError) as e: make('abc\x00def')
+    assert f"{field} contains a NUL character (0x00) at position {pos}" in str(e.value)
+    with pytest.raises(InvalidInputError, match='query contains a NUL character'): Request.from_dict({'query': 'Who founded\u0000 Quorvane?'})
+
+
 def test_check_unicode_passes_valid_text_unchanged():
     for s in ('plain', 'café', 'emoji 🙂 ok', '中文'):
         assert check_unicode(s, 'text') is s
