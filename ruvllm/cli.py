@@ -466,10 +466,6 @@ def _loop_name(v: str) -> str:
     if v.strip().upper() not in ('A', 'B', 'C'): raise argparse.ArgumentTypeError(f"a loop is A, B or C, got {v!r}")
     return v.strip().upper()
 
-def _node_type(v: str) -> NodeType:
-    try: return NodeType.parse(v)
-    except InvalidInputError as e: raise argparse.ArgumentTypeError(str(e)) from None
-
 def _namespace(v: str) -> str:
     try: return check_namespace(v)
     except InvalidInputError as e: raise argparse.ArgumentTypeError(str(e)) from None
@@ -532,11 +528,14 @@ def _ask_options(p):
 
 @subcommand('ask', "answer one question", options=_ask_options)
 def cmd_ask(args, cfg: Config) -> int:
-    cons = Constraints(force_model=args.tier, no_cache=args.no_cache)
+    cons, new = Constraints(force_model=args.tier, no_cache=args.no_cache), not cfg.db_path.exists()
     with _open(cfg) as llm:
         if args.json: r = llm.query(args.question, namespace=args.namespace, constraints=cons)
         else: r = write_stream(llm.query_stream(args.question, namespace=args.namespace, constraints=cons), sys.stdout)
     print(_json(r.to_dict()) if args.json else f"  request id {r.request_id}")
+    if new: logging.getLogger('ruvllm.cli').warning(  # a mistyped --db would otherwise answer from nothing, silently
+        "there was no data directory at %r, so this answer came from a new, empty memory made there; pass --db PATH "
+        "to ask an existing one", str(cfg.db_path))
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #de638b91
@@ -587,7 +586,8 @@ def distinct_names(paths: list) -> list[str]:
 INGEST_TYPES = tuple(t for t in NodeType if t != NodeType.CONCEPT)  # what `ingest --type` accepts
 
 def _ingest_type(v: str) -> NodeType:
-    t = _node_type(v)
+    try: t = NodeType.parse(v)
+    except InvalidInputError: raise argparse.ArgumentTypeError(f"must be one of {', '.join(INGEST_TYPES)}, got {v!r}") from None
     if t == NodeType.CONCEPT: raise argparse.ArgumentTypeError(f"{NOT_CONCEPT} (--type takes {', '.join(INGEST_TYPES)})")
     return t
 
@@ -800,7 +800,11 @@ def cmd_bench(args, cfg: Config) -> int:
 
 # %% ../nbs/14_cli.ipynb #c2d8cd55
 class _OneLine(logging.Formatter):
-    def format(self, record): return f"ruvllm: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+    "A record as one line, `ruvllm: level: message`, with the exception it carries as `(Type: what it says)` (--debug: the traceback)."
+    def format(self, record):
+        msg, e = record.getMessage(), record.exc_info[1] if record.exc_info else None
+        if e is not None: msg += f" ({type(e).__name__}: {e})"  # a server's 500 names the cause in the log it points to
+        return f"ruvllm: {record.levelname.lower()}: {' '.join(msg.split())}"
 
 @contextlib.contextmanager
 def _logging_to_stderr(debug: bool):

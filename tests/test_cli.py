@@ -69,7 +69,7 @@ def test_help_and_version_as_a_process():
     (['feedback', 'abc', '--rating', '7'], "argument --rating: invalid choice: 7"),
     (['serve', '--port', 'http'], "argument --port: invalid int value: 'http'"),
     (['ingest'], 'the following arguments are required: PATH'),
-    (['ingest', 'x.txt', '--type', 'Poem'], 'NodeType must be one of'),
+    (['ingest', 'x.txt', '--type', 'Poem'], "must be one of Query, Document, QAPair, Fact, AgentStep, got 'Poem'"),
     (['--set', 'nonsense', 'stats'], 'section.key=VALUE'),
     (['stats', '--frob'], 'unrecognized arguments: --frob'),
 ])
@@ -117,6 +117,18 @@ def test_environment_overrides_apply(tmp_path, monkeypatch):
     assert run_cli([*db, 'ingest', '--no-progress', str(_write(tmp_path / 'a.txt', 'The Wend river is green.'))])[0] == 0
     r = ask(db, 'What colour is the Wend river?')
     assert r['routing_info']['model'] == 'tiny' and 'green' in r['text']
+
+
+def test_ask_says_when_it_made_a_new_memory(tmp_path, monkeypatch):
+    "A mistyped --db answered from a new, empty memory without a word (found by a probe); now it says so, once."
+    monkeypatch.setenv('RUVLLM_INFERENCE__TIERS', '{"tiny": "extractive"}')
+    monkeypatch.setenv('RUVLLM_ROUTER__SAFE_TIER', 'tiny')
+    db = ['--db', str(tmp_path / 'typo')]
+    code, out, err = run_cli([*db, 'ask', 'What colour is the Wend river?'])
+    assert code == 0 and 'request id' in out
+    assert err.strip().startswith('ruvllm: warning: there was no data directory at') and 'new, empty memory' in err, err
+    code, out, err = run_cli([*db, 'ask', 'What colour is the Wend river?'])
+    assert code == 0 and 'no data directory' not in err, err
 
 
 def test_missing_model_file_is_the_librarys_message(tmp_path):
