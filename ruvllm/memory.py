@@ -953,16 +953,18 @@ def incident_edges(g, u):
 def edge(self:Memory, src: int, dst: int, type) -> Edge:
     "The edge src → dst of this type."
     etype = EdgeType.parse(type)
-    if not self.graph.has_edge(src, dst, key=etype.value): raise UnknownIdError(f"no {etype.value} edge {src} -> {dst}")
-    d = self.graph.edges[src, dst, etype.value]
-    return Edge(src, dst, etype, d['weight'], d['created_at'], d['last_used'], d['uses'])
+    with self._lock:
+        d = self.graph.get_edge_data(src, dst, etype.value)
+        if d is None: raise UnknownIdError(f"no {etype.value} edge {src} -> {dst}")
+        return Edge(src, dst, etype, d['weight'], d['created_at'], d['last_used'], d['uses'])
 
 @patch
 def edges_of(self:Memory, node_id: int) -> list[Edge]:
     "All edges in and out of a node."
-    if node_id not in self.graph: return []
-    return [Edge(s, d, EdgeType.parse(k), a['weight'], a['created_at'], a['last_used'], a['uses'])
-            for s, d, k, a in incident_edges(self.graph, node_id)]
+    with self._lock:  # a write adding an edge to this node changes the dicts being iterated
+        if node_id not in self.graph: return []
+        return [Edge(s, d, EdgeType.parse(k), a['weight'], a['created_at'], a['last_used'], a['uses'])
+                for s, d, k, a in incident_edges(self.graph, node_id)]
 
 # %% ../nbs/04_memory.ipynb #2f2cdfe4
 @patch
@@ -1348,27 +1350,45 @@ def compact(self:Memory):
 
 # %% ../nbs/04_memory.ipynb #8690dc63
 @patch
+def _live_mask(self:Memory) -> tuple[np.ndarray, np.ndarray]:
+    "(slot -> node id, live?) over the slots both arrays hold: read without the lock, while a write may be growing them one by one."
+    sn, ar = self._slot_node, self._archived
+    n = min(len(sn), len(ar))
+    return sn[:n], (sn[:n] >= 0) & ~ar[:n]
+
+@patch
 def __len__(self:Memory) -> int:
     "Live (non-archived) nodes."
-    return int(((self._slot_node >= 0) & ~self._archived).sum())
+    return int(self._live_mask()[1].sum())
 
 @patch
 def live_ids(self:Memory, namespace: str | None = None) -> np.ndarray:
     "Ids of live nodes (all namespaces, or exactly one)."
-    m = (self._slot_node >= 0) & ~self._archived
-    if namespace is not None: m &= self._ns == self._ns_codes.get(namespace, -2)
-    return np.sort(self._slot_node[m]).astype(np.int64)
+    sn, m = self._live_mask()
+    if namespace is not None:
+        ns = self._ns; k = min(len(m), len(ns))
+        sn, m = sn[:k], m[:k] & (ns[:k] == self._ns_codes.get(namespace, -2))
+    return np.sort(sn[m]).astype(np.int64)
+
+def _bytes_under(path: Path) -> int:
+    "Bytes of the files under `path`; one renamed or removed while it is read (a snapshot being written) counts as gone."
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try: total += os.stat(os.path.join(root, f), follow_symlinks=False).st_size
+            except FileNotFoundError: pass
+    return total
 
 @patch
 def stats(self:Memory) -> dict:
     "Counts by node type and edge type, archived, namespaces, bytes on disk."
-    edges = {}
-    for _, _, k in self.graph.edges(keys=True): edges[k] = edges.get(k, 0) + 1
-    disk = sum(f.stat().st_size for f in self.path.rglob('*') if f.is_file())
-    total = int((self._slot_node >= 0).sum())
-    return dict(nodes=total, live=len(self), archived=total - len(self), by_type=self.store.live_counts('type'),
-                edges=self.graph.number_of_edges(), by_edge_type=edges, namespaces=self.store.live_counts('namespace'),
-                bytes_on_disk=disk)
+    with self._lock:  # the graph's dicts change size under a write: iterating them needs the lock
+        edges, n_edges = {}, self.graph.number_of_edges()
+        for _, _, k in self.graph.edges(keys=True): edges[k] = edges.get(k, 0) + 1
+        total, live = int((self._slot_node >= 0).sum()), len(self)
+    return dict(nodes=total, live=live, archived=total - live, by_type=self.store.live_counts('type'),
+                edges=n_edges, by_edge_type=edges, namespaces=self.store.live_counts('namespace'),
+                bytes_on_disk=_bytes_under(self.path))
 
 # %% ../nbs/04_memory.ipynb #270866c6
 def _ingest_record(it, i: int, namespace: str, type) -> dict:
