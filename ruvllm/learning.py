@@ -508,6 +508,12 @@ class LoopC:
 
 # %% ../nbs/10_learning.ipynb #19c5e9b6
 @patch
+def is_cold(self: LoopC, node, now: float) -> bool:
+    "Created and last accessed at least `learning.cold_after_s` ago, and accessed at most `learning.cold_max_access` times."
+    c = self.cfg
+    return now - node.last_access >= c.cold_after_s and now - node.created_at >= c.cold_after_s and node.access_count <= c.cold_max_access
+
+@patch
 def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> CompressionReport:
     "Compress one namespace."
     t0 = time.perf_counter(); now = time.time() if now is None else now
@@ -529,20 +535,18 @@ def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> Com
     covered = {e.dst for i in ids for e in mem.edges_of(i) if e.type == EdgeType.CONTAINS and e.dst == i}
     made, archived = 0, 0
     for comm in comms:
-        members = sorted(comm)
-        if len(members) < self.cfg.min_community: continue
-        mids = [ids[m] for m in members]
-        if all(m in covered for m in mids): continue
-        V = X[members]; c = V.mean(0); c /= np.linalg.norm(c)
-        texts = [nodes[m].text for m in mids]
-        text = self.summarise(texts) if self.summarise else extractive_summary(texts, V, c)
-        text = text[:mem.cfg.max_node_chars]  # a summary of long members stays one node (`memory.max_node_chars`)
-        cid = mem.add_node(text, NodeType.CONCEPT, namespace=namespace, source='loopC', vector=c, quality=0.8,
-                           metadata={'members': len(mids)})
-        mem.add_edges([(cid, m, EdgeType.CONTAINS, float(max(0.1, min(1.0, v @ c)))) for m, v in zip(mids, V)])
-        made += 1
-        cold = [m for m in mids if now - nodes[m].last_access >= self.cfg.cold_after_s
-                and now - nodes[m].created_at >= self.cfg.cold_after_s and nodes[m].access_count <= self.cfg.cold_max_access]
+        members = [m for m in sorted(comm) if ids[m] not in covered]  # a member already in a concept is not summarised again
+        if len(members) >= self.cfg.min_community:
+            mids = [ids[m] for m in members]
+            V = X[members]; c = V.mean(0); c /= np.linalg.norm(c)
+            texts = [nodes[m].text for m in mids]
+            text = self.summarise(texts) if self.summarise else extractive_summary(texts, V, c)
+            text = text[:mem.cfg.max_node_chars]  # a summary of long members stays one node (`memory.max_node_chars`)
+            cid = mem.add_node(text, NodeType.CONCEPT, namespace=namespace, source='loopC', vector=c, quality=0.8,
+                               metadata={'members': len(mids)})
+            mem.add_edges([(cid, m, EdgeType.CONTAINS, float(max(0.1, min(1.0, v @ c)))) for m, v in zip(mids, V)])
+            covered.update(mids); made += 1
+        cold = [ids[m] for m in sorted(comm) if ids[m] in covered and self.is_cold(nodes[ids[m]], now)]  # a concept keeps them reachable
         if cold: mem.archive(cold); archived += len(cold)
     return CompressionReport(namespace, live_before, len(mem.live_ids(namespace)), len(comms), made, archived, method,
                              time.perf_counter() - t0)
