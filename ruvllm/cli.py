@@ -694,6 +694,8 @@ def _open_store_at(where: str, must_exist: bool):
         raise InvalidInputError(f"{where!r} looks like a URL but not a postgresql:// one; SRC and DST are data directories or postgresql:// URLs")
     if must_exist and not (Path(where) / 'memory.sqlite').is_file():
         raise InvalidInputError(f"no ruvllm memory at {where!r} (no memory.sqlite there); SRC is a data directory or a postgresql:// URL")
+    if Path(where).exists() and not Path(where).is_dir():
+        raise InvalidInputError(f"{where!r} is a file, not a data directory; SRC and DST are data directories (DST made if missing) or postgresql:// URLs")
     Path(where).mkdir(parents=True, exist_ok=True)
     return open_store('sqlite', Path(where))
 

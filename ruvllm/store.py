@@ -145,7 +145,7 @@ class SQLiteStore:
             self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             if existed:
                 ok = self.db.execute('PRAGMA quick_check').fetchone()[0]
-                if ok != 'ok': raise sqlite3.DatabaseError(ok)
+                if ok != 'ok': raise sqlite3.DatabaseError(ok if len(ok) <= 240 else ok[:240] + ' ...')  # (a damaged page can list kilobytes of findings)
                 tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                 if not {'meta', 'nodes', 'edges'} <= tables:
                     raise sqlite3.DatabaseError(f"not a ruvllm memory database (tables: {sorted(tables)})")

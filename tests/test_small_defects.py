@@ -117,3 +117,37 @@ def test_a_closed_memory_refuses_reads(tmp_path):
     for read in (lambda: m.search("capital of Marsovia"), lambda: m.hybrid_search("capital of Marsovia"), lambda: m.get(a),
                  lambda: m.lexical_search("Quenby"), lambda: m.search_with_graph("capital")):
         with pytest.raises(MemoryStoreError, match='is closed'): read()  # used to return the hits it held at close
+
+
+# --- messages a probe found unclear (lead24) ------------------------------------------------------------------
+
+def test_migrate_to_a_file_says_it_is_a_file(cli_argv, tmp_path):
+    argv = cli_argv(EXTRACTIVE)
+    (tmp_path / 'a.txt').write_text("The Zorblat river flows through Quenby.\n")
+    assert run_cli([*argv, 'ingest', '--no-progress', str(tmp_path / 'a.txt')])[0] == 0
+    (tmp_path / 'facts.txt').write_text("not a directory")
+    code, out, err = run_cli([*argv, 'migrate', argv[argv.index('--db') + 1], str(tmp_path / 'facts.txt')])
+    assert code != 0 and 'facts.txt' in err and 'is a file, not a data directory' in err and 'Traceback' not in err, err
+    assert (tmp_path / 'facts.txt').read_text() == "not a directory"
+
+
+def test_a_model_path_that_is_a_directory_says_so(tmp_path):
+    from ruvllm.inference import LlamaCppBackend
+    from ruvllm.types import ModelNotFoundError
+    with pytest.raises(ModelNotFoundError, match='is a directory'): LlamaCppBackend(str(tmp_path))
+
+
+def test_a_damaged_database_is_named_in_a_bounded_message(tmp_path):
+    "A page garbled in the middle: SQLite's check lists kilobytes of findings; the error keeps the start of them."
+    from ruvllm.store import SQLiteStore
+    from ruvllm.types import MemoryStoreError
+    db = tmp_path / 'memory.sqlite'
+    st = SQLiteStore(db)
+    with st.tx():
+        for i in range(2000): st.db.execute("INSERT INTO meta VALUES (?, ?)", (f"k{i}", "x" * 200))
+    st.close()
+    raw = bytearray(db.read_bytes()); size = len(raw)
+    for pg in range(3, size // 4096 - 2, 2): raw[pg * 4096 + 8: pg * 4096 + 40] = b'\xff' * 32  # every other page's cell pointers
+    db.write_bytes(bytes(raw))
+    with pytest.raises(MemoryStoreError, match='is corrupt') as e: SQLiteStore(db)
+    assert len(str(e.value)) < 600, len(str(e.value))
