@@ -755,8 +755,8 @@ def cmd_serve(args, cfg: Config) -> int:
     check_listen(host, port)  # before the model loads
     with needs_extra('server'):
         from ruvllm.server import serve
-        print(f"ruvllm: serving {cfg.system.db_path} on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr)
-        serve(cfg, host=host, port=port)
+        ready = lambda: print(f"ruvllm: serving {cfg.system.db_path} on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        serve(cfg, host=host, port=port, on_ready=ready)  # said once it listens: a start that fails says only why
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #5eec9148

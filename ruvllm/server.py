@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 import numpy as np
 import uvicorn
@@ -961,7 +961,8 @@ def serve(config: Config | None = None,  # settings (default: `Config.load()`)
           port: int | None = None,  # TCP port (default: `server.port`)
           *, llm: RuvLLM | None = None,  # serve this RuvLLM (closed at shutdown) instead of opening one
           log_level: str = 'info',
-          keep_alive_s: float = 15.0) -> None:  # idle HTTP connections are closed after this long
+          keep_alive_s: float = 15.0,  # idle HTTP connections are closed after this long
+          on_ready: Callable[[], None] | None = None) -> None:  # called once it listens (the CLI prints its address then, not before a failed start)
     "Run the server until SIGINT/SIGTERM; drain, save, close, return."
     cfg = (config or (llm.cfg if llm is not None else Config.load())).validate()
     app = create_app(cfg, llm, close_llm=True)
@@ -969,7 +970,7 @@ def serve(config: Config | None = None,  # settings (default: `Config.load()`)
     ucfg = uvicorn.Config(app, host=host or cfg.server.host, port=cfg.server.port if port is None else port,
                           timeout_graceful_shutdown=cfg.server.shutdown_timeout_s, log_level=log_level, lifespan='on',
                           access_log=False, timeout_keep_alive=keep_alive_s)
-    server = _DrainingServer(ucfg)
+    server = _DrainingServer(ucfg); server.on_ready = on_ready
     try: server.run()
     finally: state.shutdown()
     if server.stopped_by: log.warning("ruvllm server stopped by %s: in-flight requests drained, state saved",
@@ -977,7 +978,11 @@ def serve(config: Config | None = None,  # settings (default: `Config.load()`)
 
 class _DrainingServer(uvicorn.Server):
     "uvicorn's server, except that a handled SIGTERM/SIGINT makes `run()` return (after the drain) instead of being re-raised."
-    stopped_by: list = []
+    stopped_by, on_ready = [], None
+    async def startup(self, sockets=None):
+        await super().startup(sockets)
+        if self.started and self.on_ready is not None: self.on_ready()
+
     @contextlib.contextmanager
     def capture_signals(self):
         with super().capture_signals():

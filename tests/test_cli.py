@@ -470,6 +470,16 @@ def test_serve_runs_the_server_and_stops_on_sigterm(tmp_path, base):
     assert f'serving {tmp_path / "data"} on http://127.0.0.1:{port}' in err and 'Traceback' not in err
 
 
+def test_serve_that_fails_to_start_does_not_say_it_is_serving(tmp_path, cli_argv):
+    "It printed 'serving ... on http://...' before a fatal start (found by a probe); now only once it listens."
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    base = cli_argv('[inference]\ntiers = {tiny = "extractive"}\n\n[router]\nsafe_tier = "tiny"\n\n[server]\n'
+                    f'api_keys_file = "{tmp_path / "missing-keys.json"}"\n')
+    code, out, err = run_cli([*base, 'serve', '--port', str(port)])
+    assert code != 0 and 'missing-keys.json' in err and 'serving' not in err, err
+
+
 # --- bench ----------------------------------------------------------------------------------------------
 
 def test_bench_list_and_unknown_suite():
