@@ -205,8 +205,10 @@ def collect_files(paths: list[str]) -> list[Path]:
     out = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in READERS
+            found = sorted(f for f in p.rglob('*') if f.suffix.lower() in READERS
                            and not any(part.startswith('.') for part in f.relative_to(p).parts))
+            if broken := [f for f in found if not f.exists()]: raise InvalidInputError(_missing(broken[0]))  # a link to nothing, named as a given one is
+            found = [f for f in found if f.is_file()]
             if not found: raise InvalidInputError(f"{p}: no .txt, .md or .jsonl files in this directory")
             out += found
         elif p.is_file():
@@ -811,14 +813,14 @@ class _OneLine(logging.Formatter):
 @contextlib.contextmanager
 def _logging_to_stderr(debug: bool):
     "Route the `ruvllm` loggers to the current stderr for the duration of a command."
-    lg = logging.getLogger('ruvllm')
     h = logging.StreamHandler(sys.stderr)
     h.setFormatter(logging.Formatter('%(levelname)s %(name)s: %(message)s') if debug else _OneLine())
-    old = lg.level, lg.propagate
-    lg.addHandler(h); lg.setLevel(logging.DEBUG if debug else logging.WARNING); lg.propagate = False
+    loggers = [logging.getLogger(n) for n in ('ruvllm', 'psycopg')]  # psycopg's pool logs each failed connection: one line each too
+    old = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers: lg.addHandler(h); lg.setLevel(logging.DEBUG if debug and lg.name == 'ruvllm' else logging.WARNING); lg.propagate = False
     try: yield
     finally:
-        lg.removeHandler(h); lg.setLevel(old[0]); lg.propagate = old[1]
+        for lg, (level, propagate) in zip(loggers, old): lg.removeHandler(h); lg.setLevel(level); lg.propagate = propagate
 
 # %% ../nbs/14_cli.ipynb #6802e220
 def main(argv: list[str] | None = None) -> int:

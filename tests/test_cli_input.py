@@ -141,3 +141,26 @@ def test_demo_reports_a_non_utf8_line_and_goes_on(tmp_path, base):
         assert 'unexpected' not in err and 'Traceback' not in err
         assert out.count('red marbles') == 2 and 'rating 5 recorded' in out, out
         assert out.rstrip().endswith('2 questions, 1 rating, 0 corrections'), out
+
+
+def test_a_broken_link_inside_an_ingested_directory_is_named_and_nothing_is_stored(base, tmp_path):
+    "It was skipped without a word (lead24's probe), where a broken link given by name is an error."
+    d = tmp_path / 'docs'; d.mkdir()
+    (d / 'a.txt').write_text('The Zorblat river flows through Quenby.\n')
+    (d / 'b.txt').symlink_to(tmp_path / 'gone.txt')
+    code, out, err = run_cli([*base, 'ingest', '--no-progress', str(d)])
+    assert code == EXIT_ERROR and 'b.txt: a broken symbolic link' in err and 'gone.txt' in err, err
+    code, out, err = run_cli([*base, 'stats'])
+    assert code == 0 and ' 1 nodes' in out.replace('memory', ' '), out
+
+
+def test_an_unreachable_database_speaks_in_ruvllm_lines_only(cli_argv, tmp_path):
+    "psycopg's pool logged each failed connection as bare lines before the CLI's own error (lead24's probe)."
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]  # closed again: nothing listens there
+    argv = cli_argv(EXTRACTIVE + f'\n[memory]\nstore = "postgresql://postgres@127.0.0.1:{port}/x"\npg_timeout_s = 2.0\n')
+    (tmp_path / 'a.txt').write_text('A fact.\n')
+    code, out, err = sh([*argv, 'ingest', '--no-progress', str(tmp_path / 'a.txt')], cwd=tmp_path)  # a real process: its real stderr
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == EXIT_ERROR and lines and all(l.startswith('ruvllm: ') for l in lines), err
+    assert lines[-1].startswith('ruvllm: error: ') and f'127.0.0.1:{port}' in lines[-1], err
