@@ -255,8 +255,9 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         mem.update_node(record.qa_node, quality=q)
         if q < self.cfg.quality_threshold and not mem.is_archived(record.qa_node) and fb.correction is None:
             mem.archive([record.qa_node]); out['archived'].append(record.qa_node)
-    elif q >= self.cfg.quality_threshold and fb.correction is None and not record.cut:
-        out['written'] = self.write_back(record, q)  # a well-rated answer that the self-estimate did not store (a cut one is no answer to keep)
+    elif q >= self.cfg.quality_threshold and fb.correction is None and not record.cut and record.writeback != 'queued':
+        out['written'] = self.write_back(record, q)  # a well-rated answer that the self-estimate did not store (a cut one is no answer to keep;
+        # a queued one is written by the writer of the process that served it, at this rating: writing it here made two)
     if fb.correction is not None:
         nid, new, _ = self._store_qa(record.query, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
                                      [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked

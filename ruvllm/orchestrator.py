@@ -393,7 +393,9 @@ def _learn_from_many(self: RuvLLM, todo):  # (record, cache its answer, its quer
     each request taken from `todo` just before its own), then each one's access and cache entry."""
     c, seen = self.cfg, []
     def pairs():
-        for t in todo: seen.append(t); yield t[0], 0.0 if t[0].cut else t[0].self_quality  # a cut answer is no Q&A to keep
+        for t in todo:  # a cut answer is no Q&A to keep; one rated (by another process, while it was queued) is worth its rating
+            seen.append(t); r = t[0]
+            yield r, 0.0 if r.cut else Feedback(**r.feedback).quality if r.feedback else r.self_quality
     if c.learning.enabled:
         for (rec, _, _), nid in zip(seen, self.loop_a.write_back_many(pairs())): rec.qa_node = nid
     else: seen = list(todo)
@@ -1103,6 +1105,17 @@ def record(self: RuvLLM, request_id: str,
 
 # %% ../nbs/11_orchestrator.ipynb #98309f70
 @patch
+def _put_record(self: RuvLLM, rec: RequestRecord, raw: bytes | None = None):  # raw: the stored bytes, if just read in this transaction
+    """Store `rec` inside a transaction, keeping what a writer committed meanwhile: a record this process holds as
+    'queued' may have been written by the writer of the process that served it (its state and Q&A node win)."""
+    key = f'req:{rec.request_id}'
+    if raw is None: raw = self.store.get(key)
+    if raw is not None and rec.writeback == 'queued':
+        s = json.loads(raw.decode())
+        if s.get('writeback') != 'queued': rec.writeback, rec.qa_node = s.get('writeback'), s.get('qa_node')
+    self.store.put(key, rec.to_json().encode())
+
+@patch
 def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
     """Mark `rec` rated in the store, in one transaction that reads the stored record first, so a request is rated
     once across every process on the store; InvalidInputError when any process rated it already."""
@@ -1111,7 +1124,7 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
         raw = self.store.get(key)
         stored = RequestRecord.from_json(raw.decode()).feedback if raw else None
         if rec.feedback is None and stored is None:
-            rec.feedback = fb.to_dict(); self.store.put(key, rec.to_json().encode()); return
+            rec.feedback = fb.to_dict(); self._put_record(rec, raw); return
     rec.feedback = rec.feedback or stored  # what another process recorded, so this one refuses at once next time
     raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once")
 
@@ -1139,10 +1152,12 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
             self._feedback_session(rec, fb)
             self._feedback_replay(rec, q)
         except BaseException:  # not learned from: the rating may be given again
-            rec.feedback = None; self.store.put(f'req:{rec.request_id}', rec.to_json().encode()); raise
+            rec.feedback = None
+            with self.store.tx(): self._put_record(rec)
+            raise
         self.counters['feedbacks'] += 1
         self.counters['corrections'] += fb.correction is not None
-        self.store.put(f'req:{rec.request_id}', rec.to_json().encode())  # with what learning added to it
+        with self.store.tx(): self._put_record(rec)  # with what learning added to it
         self.store.log_event('feedback', dict(request_id=rec.request_id, quality=q, correction=fb.correction is not None))
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}
     return out
