@@ -24,6 +24,7 @@ from .types import check_length
 from .hybrid import Subgraph
 from .router import Decision
 from .inference import background_work
+from .store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +275,7 @@ class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
     SLOT_CHECK_S = 1.0  # while idle, the writer checks this often that its slot's lock is still held (`_keep_slot`)
+    RETRY_S = 1.0  # while the store is away (`StoreUnavailableError`), the writer tries a failed batch again this often
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `kv_items`, `exclusive`)
                  write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
                  max_delay_s: float = 2.0,  # `learning.writeback_max_delay_s`
@@ -366,6 +368,7 @@ def remove_marks(self: WriteBackQueue, request_ids: Sequence[str]):
     self.store.kv_write(deletes=[self.key(r) for r in request_ids])
     self._removed.update(request_ids)
 
+# %% ../nbs/10_learning.ipynb #8d41a7e3
 @patch
 def _run(self: WriteBackQueue):
     lower_thread_priority(self.nice)  # requests keep their CPU: the writer runs on what they leave (the delay stays bounded by `submit`)
@@ -379,20 +382,34 @@ def _run(self: WriteBackQueue):
         with self._cv:
             if self.gather_s: self._cv.wait_for(lambda: self._closing or self._hurry, self.gather_s)  # let the batch gather
             batch = list(self._items); self._items.clear()
-        with background_work():  # meanwhile requests' llama.cpp passes leave it a core, and its own take one thread
-            self._removed.clear()
-            try: out = self.write(batch)
-            except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
-            done = [rid for rid, _ in batch if rid in out]
-            puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
-            marks = [self.key(r) for r in done if r not in self._removed]  # `write` removed the others with its own commit
-            try:
-                if puts or marks: self.store.kv_write(puts, deletes=marks)
-            except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
+        with background_work(): done, away = self._write_batch(batch)  # meanwhile requests' llama.cpp passes leave it a core
         with self._cv:
-            for rid, _ in batch: self._waiting.pop(rid, None)
-            self.written += len(done); self.failed += len(batch) - len(done)
+            again = [(rid, p) for rid, p in batch if rid not in done] if away and not self._closing else []
+            keep = {rid for rid, _ in again}  # still waited for: `wait` and `flush` see them written, or time out
+            for rid, _ in batch:
+                if rid not in keep: self._waiting.pop(rid, None)
+            self._items.extendleft(reversed(again))  # the store is away: tried again while the process runs, first in line
+            self.written += len(done); self.failed += len(batch) - len(done) - len(again)
             self._cv.notify_all()
+            if again: self._cv.wait_for(lambda: self._closing, self.RETRY_S)
+
+@patch
+def _write_batch(self: WriteBackQueue, batch: list) -> tuple[set, bool]:
+    "`write` a batch and mark it done: (the request ids written, whether the store was away: `StoreUnavailableError`)."
+    self._removed.clear()
+    try: out = self.write(batch)
+    except StoreUnavailableError as e:
+        log.warning("write-back of %d requests waits for the store (%s); tried again in %.0f s", len(batch), e, self.RETRY_S)
+        return set(), True
+    except Exception: log.exception("write-back of %d requests failed; they stay queued in the store", len(batch)); out = {}
+    done = [rid for rid, _ in batch if rid in out]
+    puts = {k: v for rid in done for k, v in (out[rid] or {}).items()}
+    marks = [self.key(r) for r in done if r not in self._removed]  # `write` removed the others with its own commit
+    try:
+        if puts or marks: self.store.kv_write(puts, deletes=marks)
+    except StoreUnavailableError: return set(), True  # written, not marked: written again (a replay writes nothing twice)
+    except Exception: log.exception("could not mark %d write-backs done; they will be replayed", len(done)); done = []
+    return set(done), False
 
 # %% ../nbs/10_learning.ipynb #470390ec
 @patch

@@ -24,6 +24,7 @@ from .text import key_coverage, key_words
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Memory
+from .store import StoreUnavailableError
 from .hybrid import Subgraph
 from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features
 from .attention import GraphAttention, AttentionResult
@@ -455,6 +456,7 @@ def _learn_alone(self: RuvLLM, got: tuple) -> bool:  # `_queued_record`'s answer
     try:
         if learn: self._learn_from(rec, None, cache)
         return True
+    except StoreUnavailableError: raise  # the store is away: the writer tries the whole batch again (`WriteBackQueue._run`)
     except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); return False
 
 @patch
@@ -469,6 +471,7 @@ def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) p
             live.append(got)
             if got[1]: yield got[0], got[2], None
     try: self._learn_from_many(todo())
+    except StoreUnavailableError: raise  # the store is away: the writer tries the whole batch again (a replay writes nothing twice)
     except Exception:  # one request must not hold the others back: each on its own (what was written is a replay, kept once)
         log.warning("a batched write-back failed; writing its %d requests one by one", len(batch), exc_info=True)
         rest = [(rid, self._queued_record(rid, payload)) for rid, payload in it]
