@@ -540,8 +540,9 @@ async def stream(self: ServerState, make, *a,
     """Run the iterator `make(*a, **kw)` (e.g. `RuvLLM.query_stream`) in a worker; `(first item, async iterator
     of the rest)`. Errors before the first item raise here (a plain HTTP error); closing the async iterator (the
     client went away) closes the worker's iterator at its next item, which cancels the generation. After a `Response`
-    the worker reads on (the commit) only once it has been handed on and `client` is still connected."""
-    loop, q, cancel, handed = asyncio.get_running_loop(), asyncio.Queue(), threading.Event(), threading.Event()
+    the worker reads on (the commit) only once it has been handed on and `client` is still connected: `delivered`,
+    which a client that closes right after it does not undo (its answer is recorded; it was cut, unrecorded, before)."""
+    loop, q, cancel, handed, delivered = asyncio.get_running_loop(), asyncio.Queue(), threading.Event(), threading.Event(), threading.Event()
     def put(x):
         try: loop.call_soon_threadsafe(q.put_nowait, x)
         except RuntimeError: cancel.set()  # the event loop is gone
@@ -550,13 +551,13 @@ async def stream(self: ServerState, make, *a,
         try:
             if cancel.is_set(): return  # abandoned while it waited for a worker: nothing runs
             it = make(*a, **kw)
-            for x in it:
-                if cancel.is_set(): break
+            for x in it:  # (after a delivered Response, the next step is its commit)
+                if cancel.is_set() and not delivered.is_set(): break
                 put(x)
                 if isinstance(x, Response) and not handed.wait(self.delivery_timeout_s):
                     log.warning("a streamed answer was not handed to its client within %.0f s; dropped unrecorded", self.delivery_timeout_s)
                     break
-                if cancel.is_set(): break  # the client left before the Response reached it: no commit
+                if cancel.is_set() and not delivered.is_set(): break  # the client left (before the Response reached it: no commit)
         except Exception as e: put(_Failed(e))
         finally:
             if it is not None and hasattr(it, 'close'): it.close()
@@ -575,7 +576,7 @@ async def stream(self: ServerState, make, *a,
                 yield y
                 if isinstance(y, Response):  # asked for more: the Response's event has been sent
                     if client is not None and await client.is_disconnected(): return  # ... to a client already gone
-                    handed.set()
+                    delivered.set(); handed.set()
         finally: cancel.set(); handed.set()  # (cancel first: the worker reads the flag once it wakes)
     return x, rest()
 
