@@ -246,6 +246,8 @@ class ChatCompletionBody(BaseModel):
     # accepted only where they ask for nothing ruvllm cannot do (`check_supported`): it answers in prose
     tools: list[dict[str, Any]] | None = Field(None, description="accepted and ignored: ruvllm never calls tools")
     tool_choice: Literal['none', 'auto', 'required'] | dict[str, Any] | None = Field(None, description="'none' or 'auto' only")
+    functions: list[dict[str, Any]] | None = Field(None, description="(the older tools) accepted and ignored")
+    function_call: Literal['none', 'auto'] | dict[str, Any] | None = Field(None, description="(the older tool_choice) 'none' or 'auto' only")
     response_format: dict[str, Any] | None = Field(None, description="{'type': 'text'} only")
     logprobs: StrictBool | None = Field(None, description="false only")
     # ruvllm extensions (pass them with the client's `extra_body`)
@@ -814,6 +816,9 @@ def check_supported(body: ChatCompletionBody):
         what = "'required'" if tc == 'required' else "naming a tool"
         raise APIError(400, 'unsupported_value', f"tool_choice {what} cannot be honoured: {_PROSE} and never calls tools; "
                                                  f"leave tool_choice out, or set it to 'auto' or 'none'", param='tool_choice')
+    if isinstance(body.function_call, dict):  # the older form of a forced call: refused as tool_choice naming a tool is
+        raise APIError(400, 'unsupported_value', f"function_call naming a function cannot be honoured: {_PROSE} and never calls "
+                                                 f"functions; leave function_call out, or set it to 'auto' or 'none'", param='function_call')
     if rf is not None and rf.get('type', 'text') != 'text':
         raise APIError(400, 'unsupported_value', f"response_format of type {rf.get('type')!r} cannot be honoured: {_PROSE}, "
                                                  f"with no JSON mode; leave response_format out or send {{'type': 'text'}}", param='response_format')

@@ -199,7 +199,9 @@ TOOLS = [{'type': 'function', 'function': {'name': 'lookup', 'parameters': {'typ
     (dict(tools=TOOLS, tool_choice={'type': 'function', 'function': {'name': 'lookup'}}), 'tool_choice'),
     (dict(response_format={'type': 'json_object'}), 'response_format'),
     (dict(response_format={'type': 'json_schema', 'json_schema': {'name': 'answer', 'schema': {'type': 'object'}}}), 'response_format'),
-    (dict(logprobs=True, top_logprobs=3), 'logprobs')], ids=['required', 'named', 'json_object', 'json_schema', 'logprobs'])
+    (dict(logprobs=True, top_logprobs=3), 'logprobs'),
+    (dict(functions=[{'name': 'lookup', 'parameters': {'type': 'object', 'properties': {'city': {'type': 'string'}}}}], function_call={'name': 'lookup'}), 'function_call')],  # the older form (lead24's probe: it was ignored)
+    ids=['required', 'named', 'json_object', 'json_schema', 'logprobs', 'function_call'])
 def test_what_cannot_be_honoured_is_a_400_naming_it(client, kw, param):
     for stream in (False, True):
         r = _chat(client, stream=stream, **kw)
@@ -211,8 +213,9 @@ def test_what_cannot_be_honoured_is_a_400_naming_it(client, kw, param):
 
 @pytest.mark.parametrize('kw', [dict(tools=TOOLS), dict(tools=TOOLS, tool_choice='auto'), dict(tools=TOOLS, tool_choice='none'),
                                 dict(response_format={'type': 'text'}), dict(logprobs=False),
+                                dict(functions=[{'name': 'lookup', 'parameters': {'type': 'object', 'properties': {'city': {'type': 'string'}}}}], function_call='auto'), dict(functions=[{'name': 'lookup', 'parameters': {'type': 'object', 'properties': {'city': {'type': 'string'}}}}], function_call='none'),
                                 dict(seed=7, user='u-1', metadata={'k': 'v'}, store=False, presence_penalty=0.5, frequency_penalty=0.1)],
-                         ids=['tools', 'auto', 'none', 'text', 'no-logprobs', 'ignored'])
+                         ids=['tools', 'auto', 'none', 'text', 'no-logprobs', 'functions-auto', 'functions-none', 'ignored'])
 def test_what_asks_for_nothing_missing_is_accepted_and_ignored(client, kw):
     r = _chat(client, no_cache=True, **kw)
     assert r.status_code == 200 and r.json()['choices'][0]['message']['content'] == FACT, r.text
