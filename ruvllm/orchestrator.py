@@ -192,6 +192,7 @@ def _load_state(self: RuvLLM):
     self.sessions, self._temporary = self._stored_sessions(), set()  # _temporary: `temporary_session`s, never stored
     self._records: dict[str, RequestRecord] = {}  # the latest `system.recent_requests`
     self._handed: dict[str, bytes] = {}  # request_id -> the record bytes `_finish` handed to the writer, until it reads them
+    self._committing: dict[str, tuple] = {}  # request_id -> (set once its streamed Response is committed or dropped, the thread reading it)
     self._builders: dict[int, tuple] = {}  # backend -> (ContextBuilder, lock)
     self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
@@ -1059,12 +1060,19 @@ def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     try:
         resp, commit = yield from self._answer(req, sess, learn, pieces)
         if pieces and resp.cached and resp.text: yield resp.text
-        yield resp  # closed here (the consumer took the Response and stopped): nothing is committed
-        if commit is not None: commit()
+        done = threading.Event()
+        with self._lock: self._committing[req.request_id] = done, threading.get_ident()  # `record` waits for it: feedback sent
+        try:  # at once after a stream's last event would find the request unknown
+            yield resp  # closed here (the consumer took the Response and stopped): nothing is committed
+            if commit is not None: commit()
+        finally:
+            with self._lock: self._committing.pop(req.request_id, None)
+            done.set()
     except Exception:
         with self._lock: self.counters['errors'] += 1
         raise
 
+# %% ../nbs/11_orchestrator.ipynb #2f7c0b95
 @patch
 def query(self: RuvLLM, text: str, *, session: Session | str | None = None, namespace: str | None = None,
           constraints: Constraints | None = None, learn: bool = True) -> Response:
@@ -1092,11 +1100,21 @@ async def afeedback(self: RuvLLM, fb: Feedback) -> dict:
 
 # %% ../nbs/11_orchestrator.ipynb #0236a988
 @patch
+def _settled(self: RuvLLM, request_id: str):
+    "Wait (never holding `_lock`) until a streamed answer handed to its consumer is committed or dropped, then for its queued write-back."
+    with self._lock: done, reader = self._committing.get(request_id, (None, None))
+    if reader == threading.get_ident():  # this thread holds the stream at its Response: waiting here would wait for itself
+        raise InvalidInputError(f"request {request_id!r} is not recorded yet: read its stream to the end (the commit follows "
+                                "the Response), then ask for it or give feedback")
+    if done is not None: done.wait(self.cfg.server.delivery_timeout_s)
+    if self.writes is not None: self.writes.wait(request_id)
+
+@patch
 def record(self: RuvLLM, request_id: str,
            wait: bool = True) -> RequestRecord:  # first wait for its queued write-back (never while holding `_lock`: the writer takes it)
     "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
     self._check_open()
-    if wait and self.writes is not None: self.writes.wait(request_id)
+    if wait: self._settled(request_id)
     with self._lock:
         rec = self._records.get(request_id)
         if rec is None:
@@ -1138,7 +1156,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
     if fb.correction is not None and len(fb.correction) > self.cfg.server.max_query_chars:  # it is served as answers are: the queries' limit
         raise InvalidInputError(f"correction is {len(fb.correction)} characters long; the limit is {self.cfg.server.max_query_chars} (server.max_query_chars)")
-    if self.writes is not None: self.writes.wait(fb.request_id)  # a queued write-back first (outside the lock the writer takes)
+    self._settled(fb.request_id)  # a streamed answer's commit, and a queued write-back, first (outside the lock the writer takes)
     with self._lock:
         rec = self.record(fb.request_id, wait=False)
         self._claim_feedback(rec, fb)
