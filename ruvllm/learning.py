@@ -319,6 +319,9 @@ def _keep_slot(self: WriteBackQueue):
     process takes this live queue's slot for a dead one's; if one already has, use the next free slot from now on (its
     process replays the hand-offs it adopted; a replay writes nothing twice)."""
     if self.store.holds(f'writeback-{self.slot}'): return
+    stale, self._held = self._held, contextlib.ExitStack()  # the lost lock's context: dropped, not released again at close
+    try: stale.close()
+    except Exception: pass  # (it ended with its connection)
     old, self.slot = self.slot, self._take_slot(self.slot)
     (log.warning if self.slot != old else log.info)("write-back slot %d's lock was lost with its connection; now slot %d", old, self.slot)
 

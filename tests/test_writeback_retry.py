@@ -82,6 +82,7 @@ def test_a_write_back_queued_across_a_database_restart_is_written_without_reopen
             assert llm.store.kv_keys('wbq:') == [] and json.loads(llm.store.get(f'req:{r.request_id}'))['writeback'] == 'done'
             assert (llm.writes.written, llm.writes.failed) == (1, 0)
         finally: llm.close()
+        assert not [m for m in caplog.messages if 'not released cleanly' in m]  # the lock lost with the restart is not released again
     finally:
         try: stop_local_postgres(d)
         except Exception: pass
