@@ -544,9 +544,10 @@ def _session_sidebar(llm: RuvLLM, ss):
         if sessions:
             label = {s.session_id: f"{s.turns[0].query[:40] if s.turns else '(empty)'} · {len(s.turns)} turn(s) · {s.namespace}"
                      for s in sessions}
-            if ss.session_id not in label: ss.session_id = sessions[0].session_id
+            if ss.session_id not in label: ss.session_id = None  # a new tab starts its own conversation: it never joins another's
             ss.session_pick = ss.session_id
-            st.selectbox("Conversation", list(label), format_func=label.get, key='session_pick', on_change=_pick_session)
+            st.selectbox("Conversation", list(label), format_func=label.get, key='session_pick', on_change=_pick_session,
+                         placeholder="a new one (ask below), or pick one")
 
 # %% ../nbs/15_app.ipynb #3f17cdbc
 def chat_page():
@@ -658,17 +659,17 @@ def memory_page():
     st.title(":material/hub: Memory")
     with shown_errors():
         llm = get_system(); ss = _state()
+        c = st.columns(5)  # filled once the Ingest tab has run: the counts include what it just added
+        tab_search, tab_node, tab_ingest = st.tabs([":material/search: Search", ":material/info: Inspect a node", ":material/upload: Ingest"])
+        with tab_ingest: _ingest_tab(llm)
         s = llm.memory.stats()
-        c = st.columns(5)
         c[0].metric('Live nodes', s['live']); c[1].metric('Archived', s['archived']); c[2].metric('Edges', s['edges'])
         c[3].metric('Namespaces', len(s['namespaces'])); c[4].metric('On disk', f"{s['bytes_on_disk'] / 2**20:.1f} MB")
-        tab_search, tab_node, tab_ingest = st.tabs([":material/search: Search", ":material/info: Inspect a node", ":material/upload: Ingest"])
         with tab_search: _search_tab(llm, ss, s['namespaces'])
         with tab_node:
             nid = st.number_input("Node id", min_value=0, step=1, value=None, key='mem_node_id', placeholder="e.g. 1")
             if nid is not None:
                 with shown_errors("node"): _node_inspector(llm, int(nid))
-        with tab_ingest: _ingest_tab(llm)
 
 # %% ../nbs/15_app.ipynb #e81500ba
 def _router_metrics(llm: RuvLLM):

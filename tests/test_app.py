@@ -126,6 +126,22 @@ def test_sessions(system):
     assert len(system.sessions) == 2
 
 
+def test_a_new_tab_starts_its_own_conversation(system):
+    "It joined the newest session, another user's, in that user's namespace (found by a probe)."
+    at = page('Chat')
+    at.text_input(key='chat_namespace').set_value('team_a').run()
+    ask(at, "Where does the Zorblat river flow?")
+    theirs = at.selectbox(key='session_pick').value
+    assert system.sessions[theirs].namespace == 'team_a'
+    fresh = page('Chat')  # another browser tab: its own session state
+    ok(fresh)
+    assert fresh.selectbox(key='session_pick').value is None and len(fresh.chat_message) == 0
+    ask(fresh, "What does Veltoria export?")
+    mine = fresh.selectbox(key='session_pick').value
+    assert mine != theirs and system.sessions[mine].namespace == 'global'
+    assert len(system.sessions[theirs].turns) == 1
+
+
 def test_memory_search_and_open_a_node(system):
     at = page('Memory')
     at.text_input(key='mem_query').set_value("capital of Veltoria")
@@ -157,6 +173,7 @@ def test_memory_ingest_paste_and_upload(system):
     ok(at)
     assert at.success[0].value.startswith("Ingested 4 passage(s) into namespace 'global'"), at.success[0].value
     assert system.memory.stats()['live'] == n0 + 4
+    assert metrics(at)['Live nodes'] == str(n0 + 4)  # the page's count includes what it just added (it showed the count before)
     hit = system.memory.search("When was Mirelda founded?", k=1)[0].node
     assert hit.text == "Mirelda was founded in 1210." and hit.source == 'facts.jsonl'
     at.text_area(key='ingest_text').set_value("")
