@@ -131,7 +131,8 @@ def _loop_summary(loop: str, result, error) -> str:
                 f"{result.get('utility_before', float('nan')):.3f} → {result.get('utility_after', float('nan')):.3f}")
     if loop == 'C':
         reps = result if isinstance(result, list) else []
-        return (f"{sum(r.get('concepts_made', 0) for r in reps)} concepts made, "
+        made = sum(r.get('concepts_made', 0) for r in reps)
+        return (f"{made} concept{'' if made == 1 else 's'} made, "
                 f"{sum(r.get('archived', 0) for r in reps)} nodes archived in {len(reps)} namespace(s)")
     return str(result)
 
@@ -285,7 +286,7 @@ def _jsonl_records(name: str, lines: list[str]) -> list[dict]:
     for i, l in enumerate(lines, 1):
         if not l.strip(): continue
         try: obj = json.loads(l)
-        except json.JSONDecodeError as e: raise InvalidInputError(f"{name}:{i}: not valid JSON ({e.msg} at column {e.colno})") from None
+        except json.JSONDecodeError as e: raise InvalidInputError(f"{name}:{i}: not valid JSON ({e.msg}: column {e.colno})") from None
         out.append(upload_record(obj, name, i))
     return out
 
@@ -296,7 +297,7 @@ def read_upload(name: str,  # file name (its extension picks the format)
     try: text = data.decode('utf-8')
     except UnicodeDecodeError: raise InvalidInputError(f"{name}: not UTF-8 text; upload .txt, .md, .jsonl, .json or .csv") from None
     if ext in ('.txt', '.md', '.markdown', '.text', ''):
-        recs = [dict(text=p, source=name) for p in split_passages(text)]
+        recs = [dict(text=check_unicode(p, f"{name}: paragraph {k}"), source=name) for k, p in enumerate(split_passages(text), 1)]
     elif ext == '.jsonl' and starts_like_transcript(text.splitlines()):  # the parser `RuvLLM.ingest` and the CLI use
         recs = list(transcript_records(text.splitlines(), name=Path(name).stem, label=name))
     elif ext == '.jsonl': recs = _jsonl_records(name, text.splitlines())

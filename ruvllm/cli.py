@@ -188,7 +188,7 @@ def read_jsonl(path: Path,  # one JSON object per line
         if not line.strip(): continue
         where = f"{path}:{ln}"
         try: obj = json.loads(line)
-        except json.JSONDecodeError as e: raise InvalidInputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+        except json.JSONDecodeError as e: raise InvalidInputError(f"{where}: not valid JSON ({e.msg}: column {e.colno})") from None
         rec = jsonl_record(obj, where, namespace, type, max_chars)
         rec['metadata'].update(file=str(path), line=ln)
         out.append(rec)
@@ -361,7 +361,7 @@ def describe_learn(name: str, result, replay_size: int | None = None) -> str:
     if name == 'C':
         if not result: return "Loop C (compression): memory is empty, nothing to compress"
         return '\n'.join(f"Loop C (compression) [{r['namespace']}]: {r['live_before']} -> {r['live_after']} live nodes, "
-                         f"{r['communities']} communities, {r['concepts_made']} concepts made, {r['archived']} archived"
+                         f"{r['communities']} communities, {_plural(r['concepts_made'], 'concept')} made, {r['archived']} archived"
                          for r in result)
     raise InvalidInputError(f"loop must be 'A', 'B' or 'C', got {name!r}")
 

@@ -84,7 +84,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
             if not line.strip(): continue
             try: line = json.loads(line)
             except json.JSONDecodeError as e:
-                raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg} at column {e.colno})") from None
+                raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg}: column {e.colno})") from None
         rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}", max_chars=max_chars)
         tid = rec['metadata']['turn_id']
         if (first := seen.setdefault(tid, ln)) != ln:
