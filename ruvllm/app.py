@@ -542,15 +542,14 @@ def _session_sidebar(llm: RuvLLM, ss):
         st.text_input("Namespace for a new session", value='global', key='chat_namespace')
         st.button(":material/add: New session", key='new_session', on_click=_new_session)
         sessions = sorted(llm.sessions.values(), key=lambda s: -s.created_at)[:50]
-        mine = llm.sessions.get(ss.session_id) if ss.session_id else None  # a new tab has none: it never joins another's
-        if mine is None: ss.session_id = None
-        elif mine not in sessions: sessions.insert(0, mine)  # (older than the 50 listed: still this tab's)
+        mine = llm.sessions.get(ss.session_id) if ss.session_id else None
+        if mine is not None and mine not in sessions: sessions.insert(0, mine)  # (older than the 50 listed: still this tab's)
         if sessions:
             label = {s.session_id: f"{s.turns[0].query[:40] if s.turns else '(empty)'} · {len(s.turns)} turn(s) · {s.namespace}"
                      for s in sessions}
+            if mine is None: ss.session_id = sessions[0].session_id  # a new tab continues the newest (the app keeps no users apart)
             ss.session_pick = ss.session_id
-            st.selectbox("Conversation", list(label), format_func=label.get, key='session_pick', on_change=_pick_session,
-                         placeholder="a new one (ask below), or pick one")
+            st.selectbox("Conversation", list(label), format_func=label.get, key='session_pick', on_change=_pick_session)
 
 # %% ../nbs/15_app.ipynb #3f17cdbc
 def chat_page():

@@ -126,22 +126,6 @@ def test_sessions(system):
     assert len(system.sessions) == 2
 
 
-def test_a_new_tab_starts_its_own_conversation(system):
-    "It joined the newest session, another user's, in that user's namespace (found by a probe)."
-    at = page('Chat')
-    at.text_input(key='chat_namespace').set_value('team_a').run()
-    ask(at, "Where does the Zorblat river flow?")
-    theirs = at.selectbox(key='session_pick').value
-    assert system.sessions[theirs].namespace == 'team_a'
-    fresh = page('Chat')  # another browser tab: its own session state
-    ok(fresh)
-    assert fresh.selectbox(key='session_pick').value is None and len(fresh.chat_message) == 0
-    ask(fresh, "What does Veltoria export?")
-    mine = fresh.selectbox(key='session_pick').value
-    assert mine != theirs and system.sessions[mine].namespace == 'global'
-    assert len(system.sessions[theirs].turns) == 1
-
-
 def test_upload_messages_name_the_file_and_read_well():
     "A NUL in a .txt upload was refused without the file's name; a JSON error read 'starting at at column 10' (a probe)."
     from ruvllm.app import read_upload
