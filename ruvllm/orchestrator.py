@@ -1074,14 +1074,16 @@ def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     try:
         resp, commit = yield from self._answer(req, sess, learn, pieces)
         if pieces and resp.cached and resp.text: yield resp.text
-        done = threading.Event()
-        with self._lock: self._committing[req.request_id] = done, threading.get_ident()  # `record` waits for it: feedback sent
-        try:  # at once after a stream's last event would find the request unknown
+        if pieces:  # `record` waits for it: feedback sent at once after a stream's last event would find the request
+            done = threading.Event()  # unknown (`query`, which reads on to the commit before it returns, needs none)
+            with self._lock: self._committing[req.request_id] = done, threading.get_ident()
+        try:
             yield resp  # closed here (the consumer took the Response and stopped): nothing is committed
             if commit is not None: commit()
         finally:
-            with self._lock: self._committing.pop(req.request_id, None)
-            done.set()
+            if pieces:
+                with self._lock: self._committing.pop(req.request_id, None)
+                done.set()
     except Exception:
         with self._lock: self.counters['errors'] += 1
         raise
@@ -1144,8 +1146,7 @@ def _put_record(self: RuvLLM, rec: RequestRecord, raw: bytes | None = None):  # 
     """Store `rec` inside a transaction, keeping what a writer committed meanwhile: a record this process holds as
     'queued' may have been written by the writer of the process that served it (its state and Q&A node win)."""
     key = f'req:{rec.request_id}'
-    if raw is None: raw = self.store.get(key)
-    if raw is not None and rec.writeback == 'queued':
+    if rec.writeback == 'queued' and (raw := raw if raw is not None else self.store.get(key)) is not None:
         s = json.loads(raw.decode())
         if s.get('writeback') != 'queued': rec.writeback, rec.qa_node = s.get('writeback'), s.get('qa_node')
     self.store.put(key, rec.to_json().encode())
