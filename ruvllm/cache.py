@@ -993,6 +993,7 @@ def pull(self:CacheLog) -> int:
     "Apply the 'cache' events after the cursor (every process's, this one's too), in log order; how many."
     n = 0
     with self._lock:
+        if self.cursor < self.store.events_horizon('cache'): n += self.reload()  # events it needs were pruned
         while evs := self.store.events_after('cache', self.cursor, 500):
             for ev in evs: self._apply(ev); self.cursor = ev['id']
             n += len(evs)
@@ -1009,3 +1010,23 @@ def _apply(self:CacheLog, ev: dict):
         new, old = self.cache.add_entry_record(ev['entry'])
         if old in self._known: self._forget(old)  # replaced by the log: every process does the same, nothing to publish
         self._track(new, ev['uid'], ev['entry']['threshold'], ev['entry']['expires_at'])
+
+# %% ../nbs/09_cache.ipynb #e76a7d30
+@patch
+def reload(self:CacheLog) -> int:
+    """Catch up from the saved cache (the store's 'cache' blob, which holds the log up to 'cache_seq') when the log this
+    cache needs was pruned: entries are matched by identity, what the copy lacks is dropped, what it holds is applied as
+    its events would be, and the cursor moves to the copy's; how many entries it applied. Entries this process put and
+    published after the copy come back with the events after it."""
+    with self._lock:
+        while True:  # the sequence first: a copy saved meanwhile holds at least as much (replaying more is harmless)
+            seq = int(self.store.get('cache_seq') or b'0'); blob = self.store.get('cache')
+            if seq >= self.store.events_horizon('cache') or blob is None: break  # else pruned again meanwhile: read anew
+        saved = SemanticCache.from_bytes(blob, self.cache.cfg) if blob else SemanticCache(self.cache.cfg)
+        records = [r for r in map(saved.entry_record, saved.entry_versions()) if r is not None]
+        theirs = {_entry_uid(r): r for r in records}
+        for eid in [e for e, k in self._known.items() if k[0] not in theirs]: self._forget(eid); self.cache.invalidate(eid)
+        for uid, r in theirs.items(): self._apply(dict(op='put', uid=uid, entry=r))
+        log.info("cache: the log this process needed was pruned; reloaded %d entries from the saved cache (log %d -> %d)", len(theirs), self.cursor, seq)
+        self.cursor = seq
+        return len(theirs)

@@ -61,6 +61,7 @@ class SystemConfig:
     seed: int = _f(0, at_least(0, 'an integer'), "seed for every random choice (reproducible runs)")
     num_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "llama.cpp threads; 0 = the cores other processes leave free, re-checked as the load changes (see 07_inference)")
     recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
+    events_keep_s: float = _f(30 * 24 * 3600.0, at_least(0), "loop runs and ratings in the store's event log (the app's history) are deleted at `save` once this old")
     saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions persisted by save() (the most recently started; older ones are not saved)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
     warm_up: bool = _f(True, None, "at open, a background thread runs the request path once without answering (loads the embedder and the compiled kernels), so the first query does not wait for them")
@@ -300,6 +301,7 @@ class CacheConfig:
     probe_share: float = _f(0.1, between(0, 1), "share of cache-served answers the background probe job regenerates and compares (0 = none); a stable sample by request id")
     probe_interval_s: float = _f(600.0, above(0), "how often the probe job runs (with the learning scheduler)")
     probes_per_run: int = _f(4, at_least(0, 'an integer'), "probes per run at most: each is one generation")
+    log_keep_s: float = _f(3600.0, at_least(0), "cache events (entries traded between processes on one store) kept this long once the saved cache holds them; a process further behind reloads the saved cache")
 
 # %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass

@@ -247,9 +247,7 @@ def save(self: RuvLLM):
         st.put('router', _to_blob(self.router))
         st.put('replay', _to_blob(self.replay))
         if 'attention' not in self._versions: st.put('attention', self.attention.to_bytes())
-        self.cache_log.sync(); seq = self.cache_log.cursor  # the blob holds at least the log up to `seq`
-        blob = self.cache.to_bytes()
-        with st.tx(): st.put('cache', blob); st.put('cache_seq', str(seq).encode())
+        self._save_cache()
         self._prune_sessions()
         self._state.update(sessions=[s.to_dict() for s in self.sessions.values() if s.session_id not in self._temporary],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
@@ -284,6 +282,21 @@ def closed(self: RuvLLM) -> bool:
 @patch
 def _check_open(self: RuvLLM):
     if self._closed: raise RuvLLMError("this RuvLLM is closed; open a new one on the same db_path")
+
+# %% ../nbs/11_orchestrator.ipynb #e0be33f0
+@patch
+def _save_cache(self: RuvLLM):
+    """Save the cache with the log position it holds (never over a saved copy that holds more of the log), then prune
+    the event log: the cache's events the saved copy holds once `cache.log_keep_s` old (a process further behind
+    reloads the copy: `CacheLog.reload`), and loop runs and ratings once `system.events_keep_s` old."""
+    st, c = self.store, self.cfg
+    self.cache_log.sync(); seq = self.cache_log.cursor  # the blob holds at least the log up to `seq`
+    blob = self.cache.to_bytes()
+    with st.tx():
+        if int(st.get('cache_seq') or b'0') <= seq: st.put('cache', blob); st.put('cache_seq', str(seq).encode())
+    now = time.time()
+    st.prune_events('cache', int(st.get('cache_seq') or b'0'), now - c.cache.log_keep_s)
+    for kind in ('loop', 'feedback'): st.prune_events(kind, 2 ** 62, now - c.system.events_keep_s)
 
 # %% ../nbs/11_orchestrator.ipynb #307ea908
 @patch

@@ -547,6 +547,27 @@ def prune_changes(self:PostgresStore, keep: int) -> int:
         self._q("INSERT INTO meta VALUES ('changes_pruned_through', %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value", (str(horizon),))
     return n
 
+# %% ../nbs/04b_pgstore.ipynb #f1a7ed41
+@patch
+def events_horizon(self:PostgresStore, kind: str) -> int:
+    "The event id up to which events of `kind` were pruned (0: never): a reader whose cursor is below it may have missed some."
+    r = self._q("SELECT value FROM meta WHERE key=%s", (f'events_pruned_through:{kind}',))
+    return int(r[0][0]) if r else 0
+
+@patch
+def prune_events(self:PostgresStore, kind: str,
+                 through: int,  # no event with a higher id is deleted
+                 before: float,  # only up to the newest event of `kind` logged before this (epoch seconds)
+                ) -> int:
+    "Delete the events of `kind` up to the newest one with id <= `through` logged before `before`, recording the horizon; how many."
+    with self.tx():
+        top = self._q('SELECT MAX(id) FROM events WHERE kind=%s AND id <= %s AND at < %s', (kind, int(through), float(before)))[0][0]
+        if top is None or top <= self.events_horizon(kind): return 0
+        with self._conn() as c: n = c.execute('DELETE FROM events WHERE kind=%s AND id <= %s', (kind, top)).rowcount
+        self._q("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                (f'events_pruned_through:{kind}', str(top)))
+    return n
+
 # %% ../nbs/04b_pgstore.ipynb #a00a3d7f
 @patch
 @contextmanager

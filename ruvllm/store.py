@@ -567,6 +567,26 @@ def prune_changes(self:SQLiteStore, keep: int) -> int:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('changes_pruned_through', ?)", (str(horizon),))
     return n
 
+# %% ../nbs/03b_store.ipynb #4ea31687
+@patch
+def events_horizon(self:SQLiteStore, kind: str) -> int:
+    "The event id up to which events of `kind` were pruned (0: never): a reader whose cursor is below it may have missed some."
+    r = self.q("SELECT value FROM meta WHERE key=?", (f'events_pruned_through:{kind}',))
+    return int(r[0][0]) if r else 0
+
+@patch
+def prune_events(self:SQLiteStore, kind: str,
+                 through: int,  # no event with a higher id is deleted
+                 before: float,  # only up to the newest event of `kind` logged before this (epoch seconds)
+                ) -> int:
+    "Delete the events of `kind` up to the newest one with id <= `through` logged before `before`, recording the horizon; how many."
+    with self.tx():
+        top = self.q('SELECT MAX(id) FROM events WHERE kind=? AND id <= ? AND at < ?', (kind, int(through), float(before)))[0][0]
+        if top is None or top <= self.events_horizon(kind): return 0
+        n = self.db.execute('DELETE FROM events WHERE kind=? AND id <= ?', (kind, top)).rowcount
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f'events_pruned_through:{kind}', str(top)))
+    return n
+
 # %% ../nbs/03b_store.ipynb #c40b1951
 @patch
 @contextmanager
@@ -628,8 +648,8 @@ STORE_CONTRACT = (  # the public methods every store implements (`kind` and `sto
     'tx', 'close', 'q', 'insert_node', 'insert_nodes', 'get_nodes', 'update_fields', 'slot_rows', 'vectors_after', 'max_slot',
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'upsert_edges', 'all_edges',
     'put', 'get', 'log_event', 'events', 'events_after', 'request_records', 'request_record', 'put_request_record', 'node_rows',
-    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'exclusive', 'export_rows', 'import_rows',
-    'kv_write', 'kv_keys', 'kv_items')
+    'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'events_horizon', 'prune_events',
+    'exclusive', 'export_rows', 'import_rows', 'kv_write', 'kv_keys', 'kv_items')
 
 class StoreUnavailableError(MemoryStoreError):
     "The database server cannot be reached (down, restarting, or no free connection in time): retry later."

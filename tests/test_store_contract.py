@@ -115,6 +115,19 @@ def test_edges_kv_events_records(store):
     assert store.node_rows(namespace='nope') == [] and store.q('SELECT COUNT(*) FROM nodes WHERE id > ?', (a,)) == [(1,)]
 
 
+
+def test_prune_events_deletes_one_kind_up_to_a_bound_and_records_how_far(store):
+    "The cache's log is pruned up to its saved copy (`through`) once old enough (`before`); other kinds and newer events stay."
+    import time
+    ids = [store.log_event('cache', dict(i=i)) for i in range(5)]
+    loop = store.log_event('loop', dict(loop='A'))
+    assert store.events_horizon('cache') == 0
+    assert store.prune_events('cache', through=ids[2], before=time.time() + 60) == 3
+    assert [e['i'] for e in store.events_after('cache', 0)] == [3, 4] and store.events_horizon('cache') == ids[2]
+    assert [e['id'] for e in store.events('loop')] == [loop] and store.events_horizon('loop') == 0
+    assert store.prune_events('cache', through=ids[4], before=0.0) == 0  # none logged before then: nothing, horizon kept
+    assert store.prune_events('cache', through=ids[1], before=time.time() + 60) == 0 and store.events_horizon('cache') == ids[2]  # never back
+
 def test_upsert_edges_writes_what_upsert_edge_writes_one_by_one(store):
     "Several edges in one call (`Memory` writes a node's links and `ingest`'s Follows so): the rows and the change log of the calls one by one."
     def write(batch: bool) -> tuple:
