@@ -247,7 +247,7 @@ def save(self: RuvLLM):
         st.put('router', _to_blob(self.router))
         st.put('replay', _to_blob(self.replay))
         if 'attention' not in self._versions: st.put('attention', self.attention.to_bytes())
-        self._save_cache()
+        self._save_cache(); self._prune_history()
         self._prune_sessions()
         self._state.update(sessions=[s.to_dict() for s in self.sessions.values() if s.session_id not in self._temporary],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
@@ -287,16 +287,21 @@ def _check_open(self: RuvLLM):
 @patch
 def _save_cache(self: RuvLLM):
     """Save the cache with the log position it holds (never over a saved copy that holds more of the log), then prune
-    the event log: the cache's events the saved copy holds once `cache.log_keep_s` old (a process further behind
-    reloads the copy: `CacheLog.reload`), and loop runs and ratings once `system.events_keep_s` old."""
+    the cache's events the saved copy holds once `cache.log_keep_s` old (a process further behind reloads the copy:
+    `CacheLog.reload`)."""
     st, c = self.store, self.cfg
     self.cache_log.sync(); seq = self.cache_log.cursor  # the blob holds at least the log up to `seq`
     blob = self.cache.to_bytes()
     with st.tx():
         if int(st.get('cache_seq') or b'0') <= seq: st.put('cache', blob); st.put('cache_seq', str(seq).encode())
-    now = time.time()
-    st.prune_events('cache', int(st.get('cache_seq') or b'0'), now - c.cache.log_keep_s)
-    for kind in ('loop', 'feedback'): st.prune_events(kind, 2 ** 62, now - c.system.events_keep_s)
+    st.prune_events('cache', int(st.get('cache_seq') or b'0'), time.time() - c.cache.log_keep_s)
+
+@patch
+def _prune_history(self: RuvLLM):
+    "Delete loop runs and ratings from the event log once `system.events_keep_s` old, and settled request records once `system.request_keep_s` old."
+    st, s, now = self.store, self.cfg.system, time.time()
+    for kind in ('loop', 'feedback'): st.prune_events(kind, 2 ** 62, now - s.events_keep_s)
+    st.prune_request_records(now - s.request_keep_s)
 
 # %% ../nbs/11_orchestrator.ipynb #307ea908
 @patch

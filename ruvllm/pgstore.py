@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .text import STOP_WORDS, words
 from .config import MemoryConfig
 from .types import InvalidInputError, MemoryStoreError, NodeType
-from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store
+from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store, settled_records
 
 log = logging.getLogger(__name__)
 
@@ -481,6 +481,15 @@ def node_rows(self:PostgresStore, limit: int | None = None, namespace: str | Non
     rows = self._q(sql, (*args, int(limit)) if limit is not None else tuple(args))
     cols = ('id', 'type', 'namespace', 'source', 'created_at', 'archived', 'superseded', 'quality', 'access_count')
     return [dict(zip(cols, r), archived=bool(r[5]), superseded=bool(r[6])) for r in reversed(rows)]
+
+# %% ../nbs/04b_pgstore.ipynb #6bf1044f
+@patch
+def prune_request_records(self:PostgresStore, before: float) -> int:
+    "Delete the request records last written before `before` (epoch seconds), never one whose write-back is still queued; how many."
+    with self.tx():
+        keys = settled_records(self._q("SELECT key, value FROM kv WHERE key LIKE 'req:%%' AND updated_at < %s", (float(before),)))
+        self.kv_write(deletes=keys)
+    return len(keys)
 
 # %% ../nbs/04b_pgstore.ipynb #ccfc7e0a
 @patch

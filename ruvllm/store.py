@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'SQLiteStore', 'open_problem', 'fts_query',
-           'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store']
+           'settled_records', 'table_columns', 'copy_store', 'StoreUnavailableError', 'open_store']
 
 # %% ../nbs/03b_store.ipynb #40e307bd
 import fcntl, json, logging, os, sqlite3, threading, time, weakref
@@ -518,6 +518,24 @@ def kv_items(self:SQLiteStore, prefix: str) -> list[tuple[str, bytes]]:
     "(key, value) of the keys that start with `prefix`, in key order: one query where `kv_keys` + `get` per key are many."
     return [(k, bytes(v)) for k, v in self.q('SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key', (len(prefix), prefix))]
 
+# %% ../nbs/03b_store.ipynb #582fa5f3
+def settled_records(rows) -> list[str]:
+    "The keys among (key, value) request-record rows whose write-back is no longer queued (unreadable ones are left)."
+    out = []
+    for k, v in rows:
+        try: rec = json.loads(bytes(v).decode())
+        except (ValueError, TypeError): continue
+        if isinstance(rec, dict) and rec.get('writeback') != 'queued': out.append(k)
+    return out
+
+@patch
+def prune_request_records(self:SQLiteStore, before: float) -> int:
+    "Delete the request records last written before `before` (epoch seconds), never one whose write-back is still queued; how many."
+    with self.tx():
+        keys = settled_records(self.q("SELECT key, value FROM kv WHERE key LIKE 'req:%' AND updated_at < ?", (float(before),)))
+        self.kv_write(deletes=keys)
+    return len(keys)
+
 # %% ../nbs/03b_store.ipynb #0333c199
 @patch
 def change_seq(self:SQLiteStore) -> int:
@@ -649,6 +667,7 @@ STORE_CONTRACT = (  # the public methods every store implements (`kind` and `sto
     'touch_nodes', 'set_archived', 'mark_superseded', 'live_counts', 'lexical_search', 'upsert_edge', 'upsert_edges', 'all_edges',
     'put', 'get', 'log_event', 'events', 'events_after', 'request_records', 'request_record', 'put_request_record', 'node_rows',
     'change_seq', 'changes_after', 'node_states', 'edge_rows', 'next_slot', 'changes_horizon', 'prune_changes', 'events_horizon', 'prune_events',
+    'prune_request_records',
     'exclusive', 'export_rows', 'import_rows', 'kv_write', 'kv_keys', 'kv_items')
 
 class StoreUnavailableError(MemoryStoreError):

@@ -1,4 +1,4 @@
-"""The store's event log is pruned (a soak run found it never was: each cache put or removal is a ~3.6 KB event, about
+"""The store's event log and request records are pruned (a soak run found it never was: each cache put or removal is a ~3.6 KB event, about
 20 MB a minute at full load). `save` prunes the cache's events the saved cache holds once `cache.log_keep_s` old, and
 loop runs and ratings once `system.events_keep_s` old. A process behind the pruned part of the log reloads the saved
 cache: it must end holding what the log said (an entry removed meanwhile gone, one added meanwhile there), on both stores."""
@@ -62,3 +62,18 @@ def test_loop_runs_and_ratings_are_pruned_after_their_keep_time(tmp_path):
     with RuvLLM(_cfg(tmp_path / 'd', 'sqlite', **{'system.events_keep_s': 0.0}), start_scheduler=False) as llm:
         llm.save()
         assert llm.store.events('feedback') == [] and llm.store.events_horizon('feedback') > 0
+
+
+def test_settled_request_records_are_pruned_after_their_keep_time(tmp_path):
+    "A record older than `system.request_keep_s` goes at `save`: feedback on it from a process that never saw it is refused as unknown."
+    from ruvllm.config import RuvLLMError
+    with RuvLLM(_cfg(tmp_path / 'd', 'sqlite'), start_scheduler=False) as llm:
+        llm.memory.add_node("The office wifi password is hunter2.", 'Fact')
+        old, kept = llm.query(Q1), llm.query(Q2); assert llm.flush(10)
+        llm.save()
+        assert llm.store.request_record(old.request_id)['writeback'] == 'done'  # kept: 30 days by default
+    with RuvLLM(_cfg(tmp_path / 'd', 'sqlite', **{'system.request_keep_s': 0.0}), start_scheduler=False) as llm:
+        llm.save()
+        assert llm.store.request_record(old.request_id) is None and llm.store.request_records() == []
+        with pytest.raises(RuvLLMError, match=old.request_id):
+            llm.feedback(Feedback(old.request_id, rating=5))
