@@ -302,7 +302,7 @@ class CacheConfig:
     probe_share: float = _f(0.1, between(0, 1), "share of cache-served answers the background probe job regenerates and compares (0 = none); a stable sample by request id")
     probe_interval_s: float = _f(600.0, above(0), "how often the probe job runs (with the learning scheduler)")
     probes_per_run: int = _f(4, at_least(0, 'an integer'), "probes per run at most: each is one generation")
-    log_keep_s: float = _f(3600.0, at_least(0), "cache events (entries traded between processes on one store) kept this long once the saved cache holds them; a process further behind reloads the saved cache")
+    log_keep_s: float = _f(600.0, at_least(0), "cache events (entries traded between processes on one store, ~3.5 KB each) kept this long once the saved cache holds them; a process further behind reloads the saved cache")
 
 # %% ../nbs/00_config.ipynb #b5910fbc
 @dataclass
