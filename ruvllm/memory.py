@@ -1382,9 +1382,9 @@ def _bytes_under(path: Path) -> int:
 @patch
 def stats(self:Memory) -> dict:
     "Counts by node type and edge type, archived, namespaces, bytes on disk."
-    with self._lock:  # the graph's dicts change size under a write: iterating them needs the lock
-        edges, n_edges = {}, self.graph.number_of_edges()
-        for _, _, k in self.graph.edges(keys=True): edges[k] = edges.get(k, 0) + 1
+    with self._lock:  # counted from the edge arrays: a walk of the graph took ~100 ms at 20k nodes, holding the lock
+        E = self._edges; n_edges = int(E.n)
+        edges = {EDGE_TYPES[t].value: int(c) for t, c in enumerate(np.bincount(E.type[:n_edges], minlength=len(EDGE_TYPES))) if c}
         total, live = int((self._slot_node >= 0).sum()), len(self)
     return dict(nodes=total, live=live, archived=total - live, by_type=self.store.live_counts('type'),
                 edges=n_edges, by_edge_type=edges, namespaces=self.store.live_counts('namespace'),

@@ -1317,9 +1317,9 @@ def _probe_due(self: RuvLLM, last: float, now: float) -> bool:
 def stats(self: RuvLLM) -> dict:
     "Counters: queries, cache, memory, router rounds, loops."
     self._check_open()
-    with self._lock:
-        return dict(queries=dict(self.counters), cache=self.cache.stats(), memory=self.memory.stats(),
-                    router=dict(rounds=self.counters['router_rounds'], promoted=self.counters['router_promoted'], replay=len(self.replay), new_outcomes=self.loop_b.new_outcomes,
-                                tiers=self.tiers),
-                    loops=self.store.events('loop', limit=50), sessions=len(self.sessions),
-                    embedding=self.embedder.stats() if hasattr(self.embedder, 'stats') else {})
+    with self._lock:  # only what the lock guards: the memory, the cache and the store answer under their own locks
+        queries, sessions = json.loads(json.dumps(self.counters)), len(self.sessions)
+        router = dict(rounds=queries['router_rounds'], promoted=queries['router_promoted'], replay=len(self.replay), new_outcomes=self.loop_b.new_outcomes, tiers=self.tiers)
+    return dict(queries=queries, cache=self.cache.stats(), memory=self.memory.stats(), router=router,
+                loops=self.store.events('loop', limit=50), sessions=sessions,
+                embedding=self.embedder.stats() if hasattr(self.embedder, 'stats') else {})

@@ -56,3 +56,17 @@ def test_stats_and_edges_of_beside_a_writer_adding_edges(mem):
     for t in ts: t.join(20)
     assert errors == []
     assert len(mem.edges_of(hub)) == mem.stats()['by_edge_type'][EdgeType.SAME_TOPIC.value]
+
+
+def test_stats_counts_the_edges_the_store_holds(tmp_path):
+    "`stats` counts edges by type from the edge arrays (no walk of the graph): the same counts as the store's rows, upserts included."
+    from collections import Counter
+    m = Memory.open(tmp_path / 'm', HashingEmbedder(dim=64), MemoryConfig(edge_rebuild_every=3))  # indexed and pending rows both
+    try:
+        ids = m.ingest([dict(text=f"Turn {i} of the talk about Quenby.", source='talk') for i in range(8)], progress=False)
+        m.add_edge(ids[0], ids[5], EdgeType.SAME_TOPIC, 0.5); m.add_edge(ids[0], ids[5], EdgeType.SAME_TOPIC, 0.9)  # once
+        m.add_edge(ids[2], ids[3], EdgeType.CITES, 0.4)
+        st = m.stats()
+        assert st['by_edge_type'] == dict(Counter(r[2] for r in m.store.all_edges())) == {'Follows': 7, 'SameTopic': 1, 'Cites': 1}
+        assert st['edges'] == 9
+    finally: m.close()
