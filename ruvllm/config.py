@@ -267,6 +267,7 @@ class LearningConfig:
     writeback_gather_s: float = _f(0.2, at_least(0), "the queued writer waits this long after a write-back arrives before it takes the batch: larger batches, and fewer requests run beside it (`wait`, `flush` and `close` cut it short); below writeback_max_delay_s")
     qa_nodes_per_commit: int = _f(8, at_least(1, 'an integer'), "the queued writer writes at most this many new QAPairs in one transaction: fewer commits cost less CPU, but a longer one holds the memory's lock while requests wait for it")
     writer_nice: int = _f(0, between(0, 19, 'an integer'), "steps the queued writer thread's OS nice value is above its process's (Linux; 0: the same priority): requests keep the CPU it would take, but a writer descheduled while it holds the GIL or the store's lock stalls them")
+    rounds_kept: int = _f(1000, at_least(1, 'an integer'), "router training rounds whose records a process keeps in RAM (`RouterTrainer.log`, `LoopB.rounds`); older ones are dropped")
 
 # %% ../nbs/00_config.ipynb #c8bd2214
 @dataclass

@@ -579,8 +579,8 @@ class LoopB:
         self.train = train
         self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
         self.new_outcomes = 0
-        self.rounds: list[dict] = []
-        self.rejected: list[dict] = []  # rounds the gate refused: {'round', 'reason', 'utility_lcb'}
+        self.rounds = collections.deque(maxlen=self.cfg.rounds_kept)  # the latest rounds' records
+        self.rejected = collections.deque(maxlen=self.cfg.rounds_kept)  # the latest rounds the gate refused: {'round', 'reason', 'utility_lcb'}
 
     def record_outcome(self, n: int = 1): self.new_outcomes += n
 

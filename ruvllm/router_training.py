@@ -7,7 +7,7 @@ __all__ = ['REPLAY_FORMAT_VERSION', 'Adam', 'hard_threshold', 'ewc_penalty', 'Re
            'holdout_mask', 'mean_lower_bound', 'kmeans_labels']
 
 # %% ../nbs/05b_router_training.ipynb #7d74d747
-import dataclasses, hashlib, json, math, time
+import collections, dataclasses, hashlib, json, math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -206,10 +206,10 @@ class RouterTrainer:
         self.head_weights = dict(HEAD_WEIGHTS, **(head_weights or {}))
         if bandit_labels not in ('direct', 'doubly_robust'): raise RouterError(f"bandit_labels must be 'direct' or 'doubly_robust', got {bandit_labels!r}")
         self.max_weight, self.bandit_labels, self.gate_z = max_weight, bandit_labels, float(router.cfg.gate_z if gate_z is None else gate_z)
-        self.rng, self.history = np.random.default_rng(seed), []
+        self.rng, self.history, self.rounds_run = np.random.default_rng(seed), collections.deque(maxlen=self.learning.rounds_kept), 0
 
     def log(self) -> pd.DataFrame:
-        "Every round so far."
+        "The latest `learning.rounds_kept` rounds."
         return pd.DataFrame([h.to_dict() for h in self.history])
 
 # %% ../nbs/05b_router_training.ipynb #d7641faf
@@ -509,10 +509,10 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
     if not promote: reason = 'not promoted: promote=False'
     if promoted: self._promote(cand, ts)
     mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
-    rec = RoundRecord(round=len(self.history) + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
+    rec = RoundRecord(round=self.rounds_run + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
                       steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
                       holdout_loss_after=l_after, utility_before=u_before, utility_after=u_after, utility_se=se, promoted=promoted,
                       ewc_penalty=pen_after, seconds=time.perf_counter() - t0,
                       utility_lcb=lcb, reason=reason)
-    self.history.append(rec)
+    self.history.append(rec); self.rounds_run += 1
     return rec

@@ -340,3 +340,14 @@ def test_held_out_rows_stay_held_out_as_the_buffer_grows():
     rec1 = tr.train_round(ts.take(np.arange(300)), epochs=2); rec2 = tr.train_round(ts, epochs=2)
     assert (rec1.holdout_samples, rec2.holdout_samples) == (int(first.sum()), int(grown.sum()))
     assert rec2.holdout_samples > rec1.holdout_samples and rec1.train_samples == 300 - rec1.holdout_samples
+
+
+def test_round_records_are_bounded_and_keep_counting():
+    "A long-running process trains a round every few seconds: the trainer and Loop B keep the latest `learning.rounds_kept` records, numbered on."
+    from ruvllm.config import LearningConfig
+    from ruvllm.learning import LoopB
+    _, _, ts = context_budget_environment(300, seed=2)
+    tr = RouterTrainer(FastGRNNRouter(RouterConfig(), ['small'], seed=2), learning=LearningConfig(rounds_kept=2), seed=2)
+    lb = LoopB(lambda: tr.train_round(ts).to_dict(), LearningConfig(rounds_kept=2))
+    for _ in range(4): lb.run()
+    assert list(tr.log()['round']) == [3, 4] and [r['round'] for r in lb.rounds] == [3, 4]
