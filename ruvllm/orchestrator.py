@@ -187,9 +187,9 @@ def _load_state(self: RuvLLM):
     ab = st.get('attention')
     self.attention = GraphAttention.from_bytes(ab) if ab else GraphAttention(self.embedder.dim, seed=c.system.seed)
     self._attention_trained = False  # since the last save: `save` publishes it then
-    cb = st.get('cache')
+    seq = int(st.get('cache_seq') or b'0'); cb = st.get('cache')  # in this order: a copy saved between the two holds more, never less
     self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
-    self.cache_log = CacheLog(self.cache, st, cursor=int(st.get('cache_seq') or b'0'))  # the blob holds the log up to here
+    self.cache_log = CacheLog(self.cache, st, cursor=seq)  # the blob holds the log up to here (replaying more is harmless)
     self.sessions, self._temporary = self._stored_sessions(), set()  # _temporary: `temporary_session`s, never stored
     self._records: dict[str, RequestRecord] = {}  # the latest `system.recent_requests`
     self._handed: dict[str, bytes] = {}  # request_id -> the record bytes `_finish` handed to the writer, until it reads them
