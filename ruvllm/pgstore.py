@@ -557,11 +557,7 @@ def prune_changes(self:PostgresStore, keep: int) -> int:
     return n
 
 # %% ../nbs/04b_pgstore.ipynb #f1a7ed41
-@patch
-def events_horizon(self:PostgresStore, kind: str) -> int:
-    "The event id up to which events of `kind` were pruned (0: never): a reader whose cursor is below it may have missed some."
-    r = self._q("SELECT value FROM meta WHERE key=%s", (f'events_pruned_through:{kind}',))
-    return int(r[0][0]) if r else 0
+PostgresStore.events_horizon = SQLiteStore.events_horizon  # one read, written for the contract (`q`)
 
 @patch
 def prune_events(self:PostgresStore, kind: str,
