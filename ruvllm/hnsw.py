@@ -7,7 +7,7 @@ __all__ = ['METRICS', 'ADD_CHUNK', 'BRUTE_FACTOR', 'FORMAT', 'FORMAT_VERSION', '
            'KERNELS', 'ReadWriteLock', 'HNSWIndex', 'kernel_cache_misses']
 
 # %% ../nbs/03_hnsw.ipynb #48f07457
-import json, math, numbers, os, shutil, threading, time
+import itertools, json, math, numbers, os, shutil, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -793,13 +793,13 @@ def search(self:HNSWIndex,
 @patch
 def get_vectors(self:HNSWIndex, ids) -> np.ndarray:
     "Copies of the stored vectors of these ids, (n, dim): one lock and one gather for the lot (the request path reads a subgraph's)."
-    ids = [int(i) for i in ids]
+    ids = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]  # the dict's keys are Python ints
     self._lock.acquire_read()
-    try:
-        slots = [self._slot.get(i, -1) for i in ids]
-        bad = next((i for i, s in zip(ids, slots) if s < 0 or self.deleted[s]), None)
-        if bad is not None: self._slot_of(bad)  # raises: unknown or deleted
-        return self._vecs[slots, :self.dim] if slots else np.zeros((0, self.dim), self._vecs.dtype)
+    try:  # (a concept's members: ~1,900 ids a query in a soaked memory, where a Python loop over them took ~1 ms)
+        slots = np.fromiter(map(self._slot.get, ids, itertools.repeat(-1)), np.int64, len(ids))
+        bad = (slots < 0) | self.deleted[slots]
+        if bad.any(): self._slot_of(ids[int(np.argmax(bad))])  # raises: unknown or deleted
+        return self._vecs[slots, :self.dim]
     finally: self._lock.release_read()
 
 # %% ../nbs/03_hnsw.ipynb #e6276e31
