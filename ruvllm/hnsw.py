@@ -791,15 +791,39 @@ def search(self:HNSWIndex,
 
 # %% ../nbs/03_hnsw.ipynb #50a11378
 @patch
+def _slots_of(self:HNSWIndex, ids) -> tuple[list, np.ndarray]:  # caller holds the read lock
+    "(ids as Python ints, their slots): looked up in one pass; the first unknown or deleted id raises as in `get_vector`."
+    ids = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]  # the dict's keys are Python ints
+    slots = np.fromiter(map(self._slot.get, ids, itertools.repeat(-1)), np.int64, len(ids))  # (a loop: ~1 ms for 1,900)
+    bad = (slots < 0) | self.deleted[slots]
+    if bad.any(): self._slot_of(ids[int(np.argmax(bad))])  # raises: unknown or deleted
+    return ids, slots
+
+@patch
 def get_vectors(self:HNSWIndex, ids) -> np.ndarray:
     "Copies of the stored vectors of these ids, (n, dim): one lock and one gather for the lot (the request path reads a subgraph's)."
-    ids = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]  # the dict's keys are Python ints
     self._lock.acquire_read()
-    try:  # (a concept's members: ~1,900 ids a query in a soaked memory, where a Python loop over them took ~1 ms)
-        slots = np.fromiter(map(self._slot.get, ids, itertools.repeat(-1)), np.int64, len(ids))
-        bad = (slots < 0) | self.deleted[slots]
-        if bad.any(): self._slot_of(ids[int(np.argmax(bad))])  # raises: unknown or deleted
-        return self._vecs[slots, :self.dim]
+    try: return self._vecs[self._slots_of(ids)[1], :self.dim]
+    finally: self._lock.release_read()
+
+@njit(nogil=True, cache=True, fastmath=True)
+def _gather_dots(vecs, slots, dim, q):
+    "Each slot's stored vector · q, read in place: float64 sums, vectorised (fastmath; 4x the plain loop, 1.7x a copy and a matrix product)."
+    out = np.empty(len(slots), np.float64)
+    for j in range(len(slots)):
+        s, acc = slots[j], 0.0
+        for d in range(dim): acc += vecs[s, d] * q[d]
+        out[j] = acc
+    return out
+
+@patch
+def similarities(self:HNSWIndex, ids, q) -> np.ndarray:
+    """The stored vectors of these ids · `q` (cosine similarity for a unit `q` under the cosine metric), without copying
+    the vectors out: a soaked memory scores ~1,500 archived members a query, and their copies cost more than the products."""
+    q = np.ascontiguousarray(q, np.float32)
+    if q.shape != (self.dim,): raise VectorIndexError(f"q must be a vector of {self.dim} numbers, got shape {q.shape}")
+    self._lock.acquire_read()
+    try: return _gather_dots(self._vecs, self._slots_of(ids)[1], self.dim, q)
     finally: self._lock.release_read()
 
 # %% ../nbs/03_hnsw.ipynb #e6276e31

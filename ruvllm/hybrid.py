@@ -382,15 +382,34 @@ def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
     return self._lazy_mask((codes, None if types is None else tuple(sorted(self._TYPE_CODE[NodeType.parse(t)] for t in types)), 'candidates'))
 
 # %% ../nbs/04c_hybrid.ipynb #fac1042b
+@njit(nogil=True, cache=True)
+def _member_ids(cids, indptr, inc, src, dst, etype, contains, built, n_edges, node_slot, allowed):
+    "The nodes the `cids` point to over edges of type code `contains` (the CSR rows of each, then the rows since the build), allowed slots only, once each, in the order found."
+    n = len(node_slot)
+    is_c, seen = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+    found = [np.int64(x) for x in range(0)]
+    for c in cids:
+        if 0 <= c < n: is_c[c] = True
+    for c in cids:
+        if c < len(indptr) - 1:
+            for p in range(indptr[c], indptr[c + 1]):
+                e = inc[p]
+                if src[e] == c and etype[e] == contains: found.append(dst[e])
+    for e in range(built, n_edges):
+        if etype[e] == contains and src[e] < n and is_c[src[e]]: found.append(dst[e])
+    out, k = np.empty(len(found), np.int64), 0
+    for d in found:
+        if d < n and not seen[d]:
+            s = node_slot[d]
+            if 0 <= s < len(allowed) and allowed[s]: seen[d] = True; out[k] = d; k += 1
+    return out[:k]
+
 @patch
-def _concept_members(self:Memory, concept_ids, allowed) -> np.ndarray:  # `allowed`: a slot mask (`_candidate_mask`)
+def _concept_members(self:Memory, concept_ids, allowed) -> np.ndarray:  # `allowed`: a slot mask (`_candidate_mask`); caller holds `_lock`
     "The ids of the allowed nodes these concepts contain over `Contains` edges, once each: read from `EdgeArrays` (a soaked memory walks ~1,500 per query)."
     E = self._edges
-    us, es = E.incident(concept_ids)
-    m = E.dst[es[(E.src[es] == us) & (E.type[es] == EDGE_CODE[EdgeType.CONTAINS.value])]]
-    s = self._node_slot[m[m < len(self._node_slot)]]
-    s = s[(s >= 0) & (s < len(allowed))]
-    return np.unique(self._slot_node[s[allowed[s]]])
+    return _member_ids(np.asarray(concept_ids, np.int64), E.indptr, E.inc, E.src, E.dst, E.type, EDGE_CODE[EdgeType.CONTAINS.value],
+                       E.built, E.n, self._node_slot, allowed)
 
 @patch
 def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int]:  # `allowed`: `_candidate_mask`
@@ -403,9 +422,9 @@ def _dense_candidates(self:Memory, qv, n, namespace, types, allowed) -> list[int
         if not concept.any(): return ids.tolist()  # (no concept among them: one array test, not one per hit)
         members = self._concept_members(ids[concept], allowed)
         if not len(members): return ids.tolist()
-        own = ~np.isin(ids, members)  # a hit that is also a member is ranked by its exact cosine, as a member
+        own = ~np.isin(ids, members, kind='table')  # a hit that is also a member is ranked by its exact cosine, as a member
         cand = np.concatenate([ids[own], members])
-        sims = np.concatenate([1.0 - np.asarray(dist, float)[own], (self.index.get_vectors(self._node_slot[members].tolist()) @ qv).astype(float)])
+        sims = np.concatenate([1.0 - np.asarray(dist, float)[own], self.index.similarities(self._node_slot[members], qv)])
     return cand[np.lexsort((cand, -sims))[:n]].tolist()
 
 # %% ../nbs/04c_hybrid.ipynb #b990efa3
