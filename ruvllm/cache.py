@@ -828,10 +828,12 @@ def purge_expired(self:SemanticCache) -> int:
 
 # %% ../nbs/09_cache.ipynb #b2724d28
 @patch
-def to_bytes(self:SemanticCache) -> bytes:
+def to_bytes(self:SemanticCache,
+             only=None,  # only the entries with these ids (default: all)
+            ) -> bytes:
     "Entries, vectors, learned thresholds, outcomes and counters as `.npz` bytes (for a SQLite blob)."
     with self._lock:
-        es = list(self._entries.values())  # LRU order
+        es = [e for e in self._entries.values() if only is None or e.id in only]  # LRU order
         vecs = np.stack([self._spaces[e.namespace].vecs[e.row] for e in es]) if es else np.zeros((0, self.dim or 0), np.float32)
         jdim = max([self._spaces[e.namespace].jvecs.shape[1] for e in es], default=0)
         jvecs = np.zeros((len(es), jdim), np.float32)
@@ -993,11 +995,12 @@ def pull(self:CacheLog) -> int:
     "Apply the 'cache' events after the cursor (every process's, this one's too), in log order; how many."
     n = 0
     with self._lock:
-        if self.cursor < self.store.events_horizon('cache'): n += self.reload()  # events it needs were pruned
-        while evs := self.store.events_after('cache', self.cursor, 500):
+        while True:  # read, then check the horizon: a prune that committed before the read had to reach past the cursor to take any of it
+            evs = self.store.events_after('cache', self.cursor, 500)
+            if self.cursor < self.store.events_horizon('cache'): n += self.reload(); continue  # events it needs were pruned
+            if not evs: return n
             for ev in evs: self._apply(ev); self.cursor = ev['id']
             n += len(evs)
-    return n
 
 @patch
 def _apply(self:CacheLog, ev: dict):
@@ -1015,18 +1018,29 @@ def _apply(self:CacheLog, ev: dict):
 @patch
 def reload(self:CacheLog) -> int:
     """Catch up from the saved cache (the store's 'cache' blob, which holds the log up to 'cache_seq') when the log this
-    cache needs was pruned: entries are matched by identity, what the copy lacks is dropped, what it holds is applied as
-    its events would be, and the cursor moves to the copy's; how many entries it applied. Entries this process put and
-    published after the copy come back with the events after it."""
+    cache needs was pruned: entries are matched by identity, what the copy lacks is dropped unless a later event puts
+    it again (an entry this process published after the copy keeps its id, so a rating of an answer it served still
+    finds it), what it holds is applied as its events would be, and the cursor moves to the copy's; how many entries
+    it applied."""
     with self._lock:
         while True:  # the sequence first: a copy saved meanwhile holds at least as much (replaying more is harmless)
             seq = int(self.store.get('cache_seq') or b'0'); blob = self.store.get('cache')
             if seq >= self.store.events_horizon('cache') or blob is None: break  # else pruned again meanwhile: read anew
         saved = SemanticCache.from_bytes(blob, self.cache.cfg) if blob else SemanticCache(self.cache.cfg)
-        records = [r for r in map(saved.entry_record, saved.entry_versions()) if r is not None]
-        theirs = {_entry_uid(r): r for r in records}
-        for eid in [e for e, k in self._known.items() if k[0] not in theirs]: self._forget(eid); self.cache.invalidate(eid)
+        theirs = {_entry_uid(r): r for r in map(saved.entry_record, saved.entry_versions()) if r is not None}
+        later, at = set(), seq  # uids the events after the copy put (they stay: those events come next)
+        while evs := self.store.events_after('cache', at, 500): later |= {e['uid'] for e in evs if e['op'] == 'put'}; at = evs[-1]['id']
+        for eid in [e for e, k in self._known.items() if k[0] not in theirs and k[0] not in later]: self._forget(eid); self.cache.invalidate(eid)
         for uid, r in theirs.items(): self._apply(dict(op='put', uid=uid, entry=r))
         log.info("cache: the log this process needed was pruned; reloaded %d entries from the saved cache (log %d -> %d)", len(theirs), self.cursor, seq)
         self.cursor = seq
         return len(theirs)
+
+@patch
+def snapshot(self:CacheLog) -> tuple[bytes, int]:
+    """(the cache as `to_bytes`, the log position it holds), for `RuvLLM.save`: this cache's changes published and
+    everyone's applied first, then only the entries the log knows (a put by another thread since is published later,
+    so the copy never holds an entry the log lacks, which a removal before its publish would have left there for good)."""
+    with self._lock:
+        self.sync()
+        return self.cache.to_bytes(only=set(self._known)), self.cursor

@@ -290,8 +290,8 @@ def _save_cache(self: RuvLLM):
     the cache's events the saved copy holds once `cache.log_keep_s` old (a process further behind reloads the copy:
     `CacheLog.reload`)."""
     st, c = self.store, self.cfg
-    self.cache_log.sync(); seq = self.cache_log.cursor  # the blob holds at least the log up to `seq`
-    blob = self.cache.to_bytes()
+    if not c.cache.enabled: return  # it applies no entry: its empty cache, at the log's end, would hide everyone's
+    blob, seq = self.cache_log.snapshot()  # the blob holds the log up to `seq`, and nothing the log lacks
     with st.tx():
         if int(st.get('cache_seq') or b'0') <= seq: st.put('cache', blob); st.put('cache_seq', str(seq).encode())
     st.prune_events('cache', int(st.get('cache_seq') or b'0'), time.time() - c.cache.log_keep_s)
@@ -1144,6 +1144,12 @@ def _settled(self: RuvLLM, request_id: str):
     if self.writes is not None: self.writes.wait(request_id)
 
 @patch
+def unknown_request(self: RuvLLM, request_id: str) -> UnknownIdError:
+    "The error for a request id with no record here (the server gives the same for another tenant's, so the two look alike)."
+    return UnknownIdError(f"unknown request_id {request_id!r}: no answer with this id was served from this data directory, or its "
+                          f"record was deleted (records are kept system.request_keep_s, {self.cfg.system.request_keep_s:g} s)")
+
+@patch
 def record(self: RuvLLM, request_id: str,
            wait: bool = True) -> RequestRecord:  # first wait for its queued write-back (never while holding `_lock`: the writer takes it)
     "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
@@ -1153,7 +1159,7 @@ def record(self: RuvLLM, request_id: str,
         rec = self._records.get(request_id)
         if rec is None:
             raw = self.store.get(f'req:{request_id}')
-            if raw is None: raise UnknownIdError(f"unknown request_id {request_id!r}: no answer with this id was served from this data directory")
+            if raw is None: raise self.unknown_request(request_id)
             rec = RequestRecord.from_json(raw.decode())
             self._records[request_id] = rec
         return rec
@@ -1173,9 +1179,12 @@ def _put_record(self: RuvLLM, rec: RequestRecord, raw: bytes | None = None):  # 
 def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
     """Mark `rec` rated in the store, in one transaction that reads the stored record first, so a request is rated
     once across every process on the store; InvalidInputError when any process rated it already."""
-    key = f'req:{rec.request_id}'
+    key, keep = f'req:{rec.request_id}', self.cfg.system.request_keep_s
     with self.store.tx():
         raw = self.store.get(key)
+        if raw is None and rec.at < time.time() - keep:  # pruned (a record is stored before its answer returns): whether it was rated is unknown
+            raise InvalidInputError(f"request {fb.request_id!r} is older than system.request_keep_s ({keep:g} s): its record "
+                                    "was deleted, so feedback on it is no longer taken")
         stored = RequestRecord.from_json(raw.decode()).feedback if raw else None
         if rec.feedback is None and stored is None:
             rec.feedback = fb.to_dict(); self._put_record(rec, raw); return

@@ -702,7 +702,7 @@ def conversation_routes(state: ServerState) -> APIRouter:
         def apply():
             rec = llm.record(rid)
             if who.namespace is not None and rec.namespace != who.namespace:
-                raise UnknownIdError(f"unknown request_id {rid!r}: no answer with this id was served from this data directory")
+                raise llm.unknown_request(rid)  # as for an id never served: no tenant learns another's ids
             return rec.namespace, llm.feedback(fb)
         ns, out = await state.work(apply)
         state.count(ns, 'feedback')

@@ -77,3 +77,111 @@ def test_settled_request_records_are_pruned_after_their_keep_time(tmp_path):
         assert llm.store.request_record(old.request_id) is None and llm.store.request_records() == []
         with pytest.raises(RuvLLMError, match=old.request_id):
             llm.feedback(Feedback(old.request_id, rating=5))
+
+
+# ---- found by a probe of the pruning with several processes (each fails on the code before its fix) ----------------
+
+FACTS = ["The office wifi password is hunter2.", "The staff canteen opens at 11:45.", "The payroll desk is run by Maria."]
+Q3 = "Who runs the payroll desk?"
+
+
+def _two(tmp_path, store, n=2):
+    return [tmp_path / 'd'] * n if store == 'sqlite' else [tmp_path / c for c in 'abcd'[:n]]
+
+
+def test_a_process_with_the_cache_off_saves_no_cache_over_the_others(tmp_path, store):
+    "It applies no entry: its empty cache, saved at the log's end, would be what a new process or one behind reloads."
+    da, db, dc, dd = _two(tmp_path, store, 4)
+    kw = {'cache.log_keep_s': 0.0}
+    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
+        for f in FACTS: a.memory.add_node(f, 'Fact')
+        r1 = rate(a, Q1, 5); a.memory.sync(); b.memory.sync()
+        r2 = rate(a, Q2, 5); a.memory.sync()  # b has not read this one
+        with RuvLLM(_cfg(dc, store, **kw, **{'cache.enabled': False}), start_scheduler=False): pass  # closing saves
+        b.memory.sync()
+        with RuvLLM(_cfg(dd, store, **kw), start_scheduler=False) as d:
+            d.memory.sync()
+            assert held(a) == held(b) == held(d) == {r1.request_id, r2.request_id}
+
+
+def test_a_prune_between_reading_the_horizon_and_the_log_is_caught(tmp_path, store):
+    "A's save prunes while B reads the log (forced by a test double of B's `events_after`): B must reload, not skip what was pruned."
+    da, db = _two(tmp_path, store)
+    kw = {'cache.log_keep_s': 0.0}
+    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
+        for f in FACTS: a.memory.add_node(f, 'Fact')
+        r1 = rate(a, Q1, 5); a.memory.sync(); b.memory.sync()
+        bad = a.query(Q1); assert bad.cached
+        a.feedback(Feedback(bad.request_id, rating=1)); assert a.flush(10)  # r1 removed
+        r2 = rate(a, Q2, 5); a.memory.sync()
+        real, fired = b.store.events_after, []
+        def events_after_racing_a_save(kind, after, limit=1000):  # test double: A saves (and prunes) as B reads, then writes on
+            if kind == 'cache' and not fired: fired.append(1); a.save(); fired.append(rate(a, Q3, 5))
+            return real(kind, after, limit)
+        b.store.events_after = events_after_racing_a_save
+        try: b.memory.sync()
+        finally: b.store.events_after = real
+        a.memory.sync(); b.memory.sync()
+        assert held(a) == held(b) == {r2.request_id, fired[1].request_id}
+
+
+def test_after_a_reload_rating_an_answer_served_before_it_still_removes_it(tmp_path, store):
+    "An entry B published after the saved copy keeps its id through the reload, so a rating of a hit served from it finds it."
+    da, db = _two(tmp_path, store)
+    kw = {'cache.log_keep_s': 0.0}
+    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
+        for f in FACTS: a.memory.add_node(f, 'Fact')
+        rate(a, Q1, 5); a.memory.sync(); b.memory.sync()
+        rate(a, Q3, 5); a.memory.sync(); a.save()  # b is behind the horizon now
+        r2 = rate(b, Q2, 5)  # published by b after the saved copy
+        hit = b.query(Q2); assert hit.cached
+        b.memory.sync()  # reloads
+        b.feedback(Feedback(hit.request_id, rating=1)); assert b.flush(10)
+        a.memory.sync(); b.memory.sync()
+        assert r2.request_id not in held(a) | held(b)
+
+
+def test_the_saved_cache_never_holds_an_entry_the_log_lacks(tmp_path, store):
+    """A write-back's cache put that lands after save published (forced: a test double of `memory.touch` holds the writer
+    until then) is left out of the saved copy, so its removal right after cannot leave it there for new processes."""
+    import threading, time
+    da, db, dc = _two(tmp_path, store, 3)
+    with RuvLLM(_cfg(da, store), start_scheduler=False) as a, RuvLLM(_cfg(db, store), start_scheduler=False) as b:
+        for f in FACTS: a.memory.add_node(f, 'Fact')
+        a.memory.sync(); b.memory.sync()
+        gate, touch = threading.Event(), a.memory.touch
+        a.memory.touch = lambda ids: (gate.wait(30), touch(ids))[1]  # test double: the writer waits before its cache put
+        r = a.query(Q1); time.sleep(0.3)
+        sync = a.cache_log.sync
+        def sync_then_the_writer_puts():  # test double: the put lands right after save's publish
+            n = sync()
+            if not gate.is_set():
+                gate.set(); t = time.time()
+                while r.request_id not in held(a) and time.time() - t < 10: time.sleep(0.01)
+            return n
+        a.cache_log.sync = sync_then_the_writer_puts
+        try: a.save()
+        finally: a.cache_log.sync = sync; a.memory.touch = touch
+        assert r.request_id in held(a)
+        a.feedback(Feedback(r.request_id, rating=1)); assert a.flush(10)
+        a.memory.sync(); b.memory.sync()
+        with RuvLLM(_cfg(dc, store), start_scheduler=False) as c:
+            c.memory.sync()
+            assert r.request_id not in held(c) and held(a) == held(b) == held(c)
+
+
+def test_a_rated_request_whose_record_was_pruned_is_not_rated_again(tmp_path, store):
+    "B holds the record unrated in RAM; A rates it and its record is pruned: B cannot tell, so it refuses, naming the retention."
+    import time
+    from ruvllm.config import RuvLLMError
+    da, db = _two(tmp_path, store)
+    kw = {'system.request_keep_s': 0.0}
+    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
+        for f in FACTS: a.memory.add_node(f, 'Fact')
+        r = a.query(Q2); assert a.flush(10)
+        b.record(r.request_id)
+        a.feedback(Feedback(r.request_id, rating=5)); assert a.flush(10)
+        time.sleep(0.01); a.save()
+        assert a.store.request_record(r.request_id) is None
+        with pytest.raises(RuvLLMError, match='request_keep_s'):
+            b.feedback(Feedback(r.request_id, rating=1))

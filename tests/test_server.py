@@ -409,9 +409,11 @@ def test_tenant_isolation(tenants):
     as_bob('post', '/v1/chat/completions', {'model': 'ruvllm', 'namespace': 'alice', 'messages': [{'role': 'user', 'content': q}]}, 403)
     as_bob('post', '/v1/chat/completions', {'model': 'ruvllm', 'session_id': sa['session_id'], 'messages': [{'role': 'user', 'content': q}]}, 404)
     # Bob cannot see, rate or correct Alice's answers: her ids are unknown to him, exactly like made-up ids
+    made_up = as_bob('post', '/feedback', {'request_id': 'made-up', 'correction': 'Bob says 0000'}, 404).json()['error']['message']
     for rid in (ra['request_id'], chat_a['id'], ra2['request_id']):
         r = as_bob('post', '/feedback', {'request_id': rid, 'correction': 'Bob says 0000'}, 404)
-        assert r.json()['error']['message'].startswith('unknown request_id')
+        msg = r.json()['error']['message']
+        assert msg.startswith('unknown request_id') and msg.split(':', 1)[1] == made_up.split(':', 1)[1], (msg, made_up)
     as_bob('post', '/session', {'namespace': 'alice'}, 403)
     as_bob('post', '/ingest', {'items': ['Bob was here'], 'namespace': 'alice'}, 403)
     st = as_bob('get', '/stats', None, 200).json()
