@@ -187,6 +187,7 @@ def _load_state(self: RuvLLM):
     ab = st.get('attention')
     self.attention = GraphAttention.from_bytes(ab) if ab else GraphAttention(self.embedder.dim, seed=c.system.seed)
     self._attention_trained = False  # since the last save: `save` publishes it then
+    self._pruned_at = 0.0  # when `save` last deleted old records and events (`_prune_history`)
     seq = int(st.get('cache_seq') or b'0'); cb = st.get('cache')  # in this order: a copy saved between the two holds more, never less
     self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
     self.cache_log = CacheLog(self.cache, st, cursor=seq)  # the blob holds the log up to here (replaying more is harmless)
@@ -298,8 +299,10 @@ def _save_cache(self: RuvLLM):
 
 @patch
 def _prune_history(self: RuvLLM):
-    "Delete loop runs and ratings from the event log once `system.events_keep_s` old, and settled request records once `system.request_keep_s` old."
+    "Delete loop runs and ratings from the event log once `system.events_keep_s` old, and settled request records once `system.request_keep_s` old (every `system.prune_every_s`)."
     st, s, now = self.store, self.cfg.system, time.time()
+    if now - self._pruned_at < s.prune_every_s: return
+    self._pruned_at = now
     for kind in ('loop', 'feedback'): st.prune_events(kind, 2 ** 62, now - s.events_keep_s)
     st.prune_request_records(now - s.request_keep_s)
 

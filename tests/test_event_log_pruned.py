@@ -77,6 +77,11 @@ def test_settled_request_records_are_pruned_after_their_keep_time(tmp_path):
         assert llm.store.request_record(old.request_id) is None and llm.store.request_records() == []
         with pytest.raises(RuvLLMError, match=old.request_id):
             llm.feedback(Feedback(old.request_id, rating=5))
+        later = llm.query(Q1); assert llm.flush(10)
+        llm.save()  # within `system.prune_every_s` of the last pruning: no scan of the records
+        assert llm.store.request_record(later.request_id) is not None
+    with RuvLLM(_cfg(tmp_path / 'd', 'sqlite', **{'system.request_keep_s': 0.0, 'system.prune_every_s': 0.0}), start_scheduler=False) as llm:
+        llm.save(); assert llm.store.request_record(later.request_id) is None
 
 
 # ---- found by a probe of the pruning with several processes (each fails on the code before its fix) ----------------
