@@ -94,6 +94,17 @@ def _two(tmp_path, store, n=2):
     return [tmp_path / 'd'] * n if store == 'sqlite' else [tmp_path / c for c in 'abcd'[:n]]
 
 
+from contextlib import contextmanager
+
+@contextmanager
+def _pair(tmp_path, store, **kw):
+    "Two processes' RuvLLMs on one store (one directory for SQLite, one each for PostgreSQL), the facts in memory."
+    da, db = _two(tmp_path, store)
+    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
+        for f in FACTS: a.memory.add_node(f, 'Fact')
+        yield a, b
+
+
 def test_a_process_with_the_cache_off_saves_no_cache_over_the_others(tmp_path, store):
     "It applies no entry: its empty cache, saved at the log's end, would be what a new process or one behind reloads."
     da, db, dc, dd = _two(tmp_path, store, 4)
@@ -111,10 +122,7 @@ def test_a_process_with_the_cache_off_saves_no_cache_over_the_others(tmp_path, s
 
 def test_a_prune_between_reading_the_horizon_and_the_log_is_caught(tmp_path, store):
     "A's save prunes while B reads the log (forced by a test double of B's `events_after`): B must reload, not skip what was pruned."
-    da, db = _two(tmp_path, store)
-    kw = {'cache.log_keep_s': 0.0}
-    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
-        for f in FACTS: a.memory.add_node(f, 'Fact')
+    with _pair(tmp_path, store, **{'cache.log_keep_s': 0.0}) as (a, b):
         r1 = rate(a, Q1, 5); a.memory.sync(); b.memory.sync()
         bad = a.query(Q1); assert bad.cached
         a.feedback(Feedback(bad.request_id, rating=1)); assert a.flush(10)  # r1 removed
@@ -132,10 +140,7 @@ def test_a_prune_between_reading_the_horizon_and_the_log_is_caught(tmp_path, sto
 
 def test_after_a_reload_rating_an_answer_served_before_it_still_removes_it(tmp_path, store):
     "An entry B published after the saved copy keeps its id through the reload, so a rating of a hit served from it finds it."
-    da, db = _two(tmp_path, store)
-    kw = {'cache.log_keep_s': 0.0}
-    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
-        for f in FACTS: a.memory.add_node(f, 'Fact')
+    with _pair(tmp_path, store, **{'cache.log_keep_s': 0.0}) as (a, b):
         rate(a, Q1, 5); a.memory.sync(); b.memory.sync()
         rate(a, Q3, 5); a.memory.sync(); a.save()  # b is behind the horizon now
         r2 = rate(b, Q2, 5)  # published by b after the saved copy
@@ -179,10 +184,7 @@ def test_a_rated_request_whose_record_was_pruned_is_not_rated_again(tmp_path, st
     "B holds the record unrated in RAM; A rates it and its record is pruned: B cannot tell, so it refuses, naming the retention."
     import time
     from ruvllm.config import RuvLLMError
-    da, db = _two(tmp_path, store)
-    kw = {'system.request_keep_s': 0.0}
-    with RuvLLM(_cfg(da, store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(db, store, **kw), start_scheduler=False) as b:
-        for f in FACTS: a.memory.add_node(f, 'Fact')
+    with _pair(tmp_path, store, **{'system.request_keep_s': 0.0}) as (a, b):
         r = a.query(Q2); assert a.flush(10)
         b.record(r.request_id)
         a.feedback(Feedback(r.request_id, rating=5)); assert a.flush(10)
