@@ -248,7 +248,6 @@ def save(self: RuvLLM):
         st.put('router', _to_blob(self.router))
         st.put('replay', _to_blob(self.replay))
         if 'attention' not in self._versions: st.put('attention', self.attention.to_bytes())
-        self._save_cache(); self._prune_history()
         self._prune_sessions()
         self._state.update(sessions=[s.to_dict() for s in self.sessions.values() if s.session_id not in self._temporary],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
@@ -258,7 +257,8 @@ def save(self: RuvLLM):
             self.counters = added_counts(stored, self.counters, self._counted)
             self._state['counters'] = self.counters; st.put('orchestrator', json.dumps(self._state).encode())
             self._counted = json.loads(json.dumps(self.counters))
-        self.memory.snapshot()
+    self._save_cache(); self._prune_history()  # under their own locks: queries finishing meanwhile need `_lock` (an autosave held it ~0.6 s)
+    self.memory.snapshot()
 
 @patch
 def close(self: RuvLLM, timeout: float = 5.0):
