@@ -660,14 +660,6 @@ def _id_scratch(self:Memory, n: int) -> np.ndarray:
     return s
 
 @patch
-def _edge_type_rows(self:Memory) -> np.ndarray:  # caller holds `_lock`
-    "Per edge type code, how many edges `EdgeArrays` holds: counted over the rows added since the last call (rows are only ever added; a reload makes new arrays)."
-    E, st = self._edges, self.__dict__.get('_type_rows')
-    if st is None or st[0] is not E: st = self._type_rows = [E, 0, np.zeros(len(EDGE_TYPES), np.int64)]
-    if E.n > st[1]: st[2] += np.bincount(E.type[st[1]:E.n], minlength=len(EDGE_TYPES)); st[1] = E.n
-    return st[2]
-
-@patch
 def _local_edges(self:Memory, ids, hops, etypes: dict, namespace,
                  spread=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # the ids the walk starts from (default: all of `ids`)
     """Nodes within `hops` of `ids` (ids first) and the edges among them, under `expand`'s rules (plus: compressed nodes over

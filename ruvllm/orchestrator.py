@@ -294,8 +294,9 @@ def _save_cache(self: RuvLLM):
     if not c.cache.enabled: return  # it applies no entry: its empty cache, at the log's end, would hide everyone's
     blob, seq = self.cache_log.snapshot()  # the blob holds the log up to `seq`, and nothing the log lacks
     with st.tx():
-        if int(st.get('cache_seq') or b'0') <= seq: st.put('cache', blob); st.put('cache_seq', str(seq).encode())
-    st.prune_events('cache', int(st.get('cache_seq') or b'0'), time.time() - c.cache.log_keep_s)
+        saved = max(seq, int(st.get('cache_seq') or b'0'))  # the position of the copy the store holds after this
+        if saved == seq: st.put('cache', blob); st.put('cache_seq', str(seq).encode())
+    st.prune_events('cache', saved, time.time() - c.cache.log_keep_s)
 
 @patch
 def _prune_history(self: RuvLLM):
