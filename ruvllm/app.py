@@ -31,6 +31,7 @@ from .config import Config
 from .types import EdgeType, Feedback, InvalidInputError, NodeType, RuvLLMError, STAGES
 from .types import check_namespace, check_unicode, visible
 from .hybrid import Subgraph
+from .memory import Ingested
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
 from .text import split_long
@@ -331,23 +332,23 @@ def transcript_note(name: str,  # the uploaded file's name
 def ingest_with_progress(llm: RuvLLM, records: list, namespace: str = 'global', type=NodeType.DOCUMENT,
                          batch_size: int = 64,
                          on_progress: Callable[[int, int], None] | None = None,  # called with (done, total) after each batch
-                        ) -> list[int]:
+                        ) -> Ingested:
     "Ingest in batches, reporting progress; consecutive records of one source are linked by `Follows` (across batches too)."
     if not records: raise InvalidInputError("nothing to ingest: paste some text or upload a file")
-    ids, total, last = [], len(records), {}
+    ids, fresh, total, last = [], [], len(records), {}
     for b in range(0, total, batch_size):
         batch = records[b:b + batch_size]
         new = llm.ingest(batch, namespace=namespace, type=type, progress=False)
         links = []
-        for r, i in zip(batch, new):
+        for j, (r, i) in enumerate(zip(batch, new)):
             s = r.get('source') if isinstance(r, dict) else None
-            if s is not None:
-                if s in last and b > 0 and r is batch[0]: links.append((last[s], i, EdgeType.FOLLOWS, 0.5))
-                last[s] = i
+            if s is None: continue
+            if j == 0 and new.new[0] and last.get(s, i) != i: links.append((last[s], i, EdgeType.FOLLOWS, 0.5))
+            if new.new[j]: last[s] = i  # (a passage memory had already is not linked again)
         if links: llm.memory.add_edges(links)
-        ids += new
+        ids += new; fresh += new.new
         if on_progress: on_progress(len(ids), total)
-    return ids
+    return Ingested(ids, fresh)
 
 # %% ../nbs/15_app.ipynb #d2e61232
 def ui_feedback(request_id: str, thumbs: int | None = None,  # st.feedback('thumbs'): 1 up, 0 down
@@ -653,7 +654,9 @@ def _ingest_tab(llm: RuvLLM):
             bar = st.progress(0.0, text="ingesting…")
             ids = ingest_with_progress(llm, recs, namespace=ns_in, type=NodeType.parse(typ),
                                        on_progress=lambda d, t: bar.progress(d / t, text=f"ingested {d} of {t} passages"))
-            st.success(f"Ingested {len(ids)} passage(s) into namespace {ns_in!r}: nodes #{ids[0]}–#{ids[-1]}.")
+            new = [i for i, n in zip(ids, ids.new) if n]
+            done = f"Ingested {len(new)} passage(s) into namespace {ns_in!r}" + (f": nodes #{new[0]}–#{new[-1]}" if new else "")
+            st.success(done + (f"; {ids.already} already in memory (the same source and text) were not stored again." if ids.already else "."))
 
 # %% ../nbs/15_app.ipynb #7a4d4db5
 def memory_page():

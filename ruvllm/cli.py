@@ -639,10 +639,10 @@ def cmd_ingest(args, cfg: Config) -> int:
         print(f"nothing to ingest: no text in {', '.join(per_file)}"); return EXIT_OK
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     with _open(cfg) as llm:
-        before = _stored(llm)
+        before, got = _stored(llm), []
         try:
-            if records: llm.ingest(records, namespace=args.namespace, progress=progress)
-            for f in chats: llm.ingest_chat(f, namespace=args.namespace, type=args.type, progress=progress, name=conv[f])
+            if records: got.append(llm.ingest(records, namespace=args.namespace, progress=progress))
+            for f in chats: got.append(llm.ingest_chat(f, namespace=args.namespace, type=args.type, progress=progress, name=conv[f]))
         except (Exception, KeyboardInterrupt) as e:
             note = _stored_note(before, _stored(llm), total)
             if isinstance(e, KeyboardInterrupt):
@@ -653,6 +653,8 @@ def cmd_ingest(args, cfg: Config) -> int:
     for r in records: by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + 1
     print(f"ingested {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
+    if already := sum(g.already for g in got):
+        print(f"{_plural(already, 'record')} already in memory (the same source and text) not stored again")
     print(f"namespaces: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
 

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'EDGE_TYPES', 'EDGE_CODE', 'Hit', 'check_text', 'check_metadata', 'check_id', 'OwnedLock', 'Memory',
-           'incidence_csr', 'EdgeArrays', 'incident_edges', 'Near', 'LexicalIndex', 'LexicalHit']
+           'incidence_csr', 'EdgeArrays', 'incident_edges', 'Near', 'LexicalIndex', 'LexicalHit', 'Ingested']
 
 # %% ../nbs/04_memory.ipynb #92da8be7
 import fcntl, itertools, json, logging, math, os, shutil, threading, time
@@ -1423,9 +1423,61 @@ def _apply_edges(self:Memory, edges: list[Edge]):
                             last_used=e.last_used, uses=e.uses, decayed_at=e.created_at)
         self._edges.upsert(e.src, e.dst, e.type.value, e.weight)
 
-# %% ../nbs/04_memory.ipynb #fa41422e
+# %% ../nbs/04_memory.ipynb #62f34188
 from concurrent.futures import ThreadPoolExecutor
 
+class Ingested(list):
+    "`Memory.ingest`'s answer: each item's node id, in order; `new[i]`: whether this call stored item i (else it was in memory)."
+    def __init__(self, ids=(), new=()): super().__init__(ids); self.new = list(new)
+    @property
+    def stored(self) -> int: return sum(self.new)
+    @property
+    def already(self) -> int: return len(self) - self.stored
+
+def _item_key(it: dict) -> tuple:
+    "What makes two prepared items the same node: namespace, type, source, text and a chat turn's id."
+    return (it['namespace'], it['type'], it['source'], it['text'], it['metadata'].get('turn_id'))
+
+@patch
+def _stored_texts(self:Memory, namespace: str, type: NodeType) -> dict:
+    "text -> a slot holding it among this namespace's nodes of this type (live or archived), after a catch-up (one C-level pass)."
+    self.sync()
+    with self._lock:
+        code = self._ns_codes.get(namespace)
+        if code is None: return {}
+        sl = np.flatnonzero((self._slot_node >= 0) & (self._ns == code) & (self._type == self._TYPE_CODE[type]))
+        return dict(zip(self._cols['text'][sl].tolist(), sl.tolist()))
+
+@patch
+def _stored_id(self:Memory, key: tuple, slot: int) -> int | None:
+    "The node that `_item_key` `key` names, if memory holds it; `slot` holds its text (other nodes with that text are looked at too)."
+    ns, t, source, text, turn = key
+    with self._lock:
+        c, code = self._cols, (self._ns_codes.get(ns), self._TYPE_CODE[t])
+        def same(s): return bool(self._slot_node[s] >= 0 and (self._ns[s], self._type[s]) == code and c['text'][s] == text
+                                 and c['source'][s] == source and (c['metadata'][s] or {}).get('turn_id') == turn)
+        hits = [slot] if slot < len(self._slot_node) and same(slot) else [s for s in np.flatnonzero(c['text'] == text).tolist() if same(s)]
+        return int(self._slot_node[hits[0]]) if hits else None  # (two "ok" turns of one session share a text)
+
+class _NewItems:
+    "`ingest`'s filter: passes on the items to store; an item already in memory, or earlier in the call, keeps that node's id."
+    def __init__(self, stored_texts=None, stored_id=None):  # `Memory._stored_texts` and `_stored_id`; None: every item is new
+        self.stored_texts, self.stored_id, self.texts, self.known, self.order, self.n = stored_texts, stored_id, {}, {}, [], 0
+    def __call__(self, items):
+        for it in items:
+            if self.stored_texts is not None:
+                k = _item_key(it); texts = self.texts.get(k[:2])
+                if texts is None: texts = self.texts[k[:2]] = self.stored_texts(*k[:2])
+                if k not in self.known and k[3] in texts and (i := self.stored_id(k, texts[k[3]])) is not None: self.known[k] = i
+                if k in self.known: self.order.append((self.known[k], False)); continue
+                self.known[k] = ('new', self.n)  # a later copy in this call gets this item's id
+            self.order.append((('new', self.n), True)); self.n += 1
+            yield it
+    def ids(self, written: list[int]) -> Ingested:
+        "Every item's id, given the ids of the items stored (in order)."
+        return Ingested([written[x[1]] if isinstance(x, tuple) else x for x, _ in self.order], [f for _, f in self.order])
+
+# %% ../nbs/04_memory.ipynb #fa41422e
 @patch
 def ingest(self:Memory,
            items,  # texts, or dicts with `text` and optionally `type`, `source`, `metadata`, `namespace`; a list or a stream
@@ -1435,51 +1487,53 @@ def ingest(self:Memory,
            link_follows: bool = True,  # `Follows` edges between consecutive items of one source
            progress: bool = True,  # a tqdm progress bar
            total: int | None = None,  # items in a stream (for the progress bar); a list knows its length
-          ) -> list[int]:
+           skip_duplicates: bool = True,  # an item already in memory (`_item_key`) keeps its node's id and is not stored again
+          ) -> Ingested:
     """Bulk load texts or records (`{"text", "type"?, "source"?, "metadata"?, "namespace"?}`): batched embedding and
     insertion, one transaction per batch, `Follows` edges (weight `memory.follows_weight`) between consecutive items
     of one source, across batches too, committed with their nodes. A list is checked whole (every field of every item)
     before anything is written; a stream (an iterator, e.g. a transcript its reader has already validated) is read one
     batch at a time. Three stages overlap: while batch i is committed, batch i+1 is embedded (in one thread) and batch
-    i-1 inserted into the HNSW index (in another)."""
+    i-1 inserted into the HNSW index (in another). Returns an id per item (`Ingested`: which of them are new)."""
     from tqdm.auto import tqdm
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i, self.cfg.max_node_chars)
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))
+    fresh = _NewItems(self._stored_texts, self._stored_id) if skip_duplicates else _NewItems(); items = fresh(items)
     ids, last_by_source, read, said = [], {}, [0], ({} if link_follows else None)  # said: the turn context (`_passage_vectors`)
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
     def finish(p):  # the derived state of a committed batch, once its index insertion is done
-        nodes, slots, vecs, edges, fut = p
+        nodes, slots, vecs, edges, fut, seen = p
         try: indexed = fut.result()
         except Exception as e: indexed = None; log.warning("memory: ingest's index worker failed (%s); inserting here", e)
         with self._lock:
             self._unapplied -= 1
             self._apply_nodes(nodes, slots, vecs, indexed)  # adds what the worker did not (or to a newer index)
             self._apply_edges(edges)  # committed with the nodes
-        ids.extend(n.id for n in nodes); bar.update(len(nodes))
+        ids.extend(n.id for n in nodes); bar.update(seen - bar.n)  # items read so far: stored, or found in memory
     def embedded():  # (batch, future of its vectors), one batch ahead of the commits
         batch = list(itertools.islice(items, batch_size))
-        if batch: read[0] += len(batch); return batch, embedder.submit(self._vectors_for, batch, read[0] - len(batch), said)
+        if batch: read[0] += len(batch); return batch, embedder.submit(self._vectors_for, batch, read[0] - len(batch), said), len(fresh.order)
     pending, worker = None, ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-index')
     embedder = ThreadPoolExecutor(1, thread_name_prefix='ruvllm-ingest-embed')
     try:
         ahead = embedded()
         while ahead:
-            (batch, vf), ahead = ahead, embedded()
+            (batch, vf, seen), ahead = ahead, embedded()
             vecs = vf.result()
             if pending and self._snapshot_due(len(pending[0])):  # let the snapshot it triggers see every committed slot
                 p, pending = pending, None; finish(p)
             nodes, slots, edges = self._commit_nodes(batch, vecs, last_by_source if link_follows else None)
             fut = worker.submit(self._index_new, vecs, slots)
             if pending: p, pending = pending, None; finish(p)
-            pending = (nodes, slots, vecs, edges, fut)
+            pending = (nodes, slots, vecs, edges, fut, seen)
     finally:
         if pending: finish(pending)
-        embedder.shutdown(cancel_futures=True); worker.shutdown(); bar.close()
+        embedder.shutdown(cancel_futures=True); worker.shutdown(); bar.update(len(fresh.order) - bar.n); bar.close()
     self._freeze_loaded()
-    return ids
+    return fresh.ids(ids)
 
 # %% ../nbs/04_memory.ipynb #1803d249
 from . import hybrid  # noqa: F401  (patches `Memory` with the retrieval methods of 04c_hybrid)

@@ -23,7 +23,7 @@ from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, 
 from .text import key_coverage, key_words
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
-from .memory import Memory
+from .memory import Ingested, Memory
 from .store import StoreUnavailableError
 from .hybrid import Subgraph
 from .router import FastGRNNRouter, ReplayBuffer, RetrievalStats, RouterTrainer, Decision, build_features
@@ -534,8 +534,8 @@ def ingest(self: RuvLLM,
            batch_size: int = 256,  # items embedded and written per transaction
            progress: bool = True,  # a tqdm progress bar
            format: str | None = None,  # 'records', 'chat', or None: a `Path` is read as a transcript if it is one
-          ) -> list[int]:
-    "Bulk-load documents (strings or records) or a chat transcript into memory, with a progress bar."
+          ) -> Ingested:
+    "Bulk-load documents (strings or records) or a chat transcript into memory, with a progress bar; what memory has already is not stored again (`Memory.ingest`)."
     self._check_open()
     if format is not None and format not in _FORMATS:
         raise InvalidInputError(f"format must be one of {', '.join(map(repr, _FORMATS))} (or None to detect), got {format!r}")
@@ -561,7 +561,7 @@ def ingest_chat(self: RuvLLM,
                 batch_size: int = 256,  # turns embedded and written per transaction
                 progress: bool = True,
                 name: str | None = None,  # the conversation when a turn names none (default: the file's stem, or 'chat')
-               ) -> list[int]:
+               ) -> Ingested:
     "Store a chat transcript: every turn validated first, then stored in batches, each session's turns linked in order."
     self._check_open()
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -175,6 +175,13 @@ def test_memory_ingest_paste_and_upload(system):
     assert not at.exception
     assert any("bad.jsonl:1: must be a string or an object with a 'text' string" in e.value for e in at.error)
     assert system.memory.stats()['live'] == n0 + 4
+    # the same upload again, with one new line: only that line is stored, and the page says so
+    at.file_uploader(key='ingest_files').upload('facts.jsonl', b'"Mirelda was founded in 1210."\n{"text": "Mirelda trades salt."}\n"Mirelda has two ports."\n')
+    at.button(key='ingest_go').click().run()
+    ok(at)
+    assert at.success[0].value.startswith("Ingested 1 passage(s) into namespace 'global'"), at.success[0].value
+    assert "2 already in memory (the same source and text) were not stored again" in at.success[0].value
+    assert system.memory.stats()['live'] == n0 + 5
 
 
 def test_router_page_trains_and_shows_rounds(system):

@@ -1,0 +1,75 @@
+"""An item memory already holds is not stored again: the same upload twice, a reopened memory, another process's
+ingest, an archived passage; chat turns that repeat within a session are still two turns."""
+import json, subprocess, sys
+from pathlib import Path
+
+from ruvllm.cli import run_cli
+from ruvllm.embedding import HashingEmbedder
+from ruvllm.memory import Memory
+from ruvllm.transcripts import transcript_records
+from ruvllm.types import EdgeType
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTRACTIVE = '[inference]\ntiers = {tiny = "extractive"}\n\n[router]\nsafe_tier = "tiny"\n'
+MANUAL = [dict(text=f"Step {i}: tighten bolt {i} by hand.", source='manual.md') for i in range(6)]
+
+
+def _mem(path): return Memory.open(path, HashingEmbedder(dim=32))
+
+
+def _follows(m): return sorted((e.src, e.dst) for i in m.live_ids() for e in m.edges_of(i) if e.type == EdgeType.FOLLOWS and e.src == i)
+
+
+def test_the_same_items_after_a_reopen_store_nothing_and_link_nothing(tmp_path):
+    with _mem(tmp_path / 'm') as m: first = m.ingest(MANUAL, batch_size=4, progress=False); edges = _follows(m)
+    assert first.new == [True] * 6 and len(edges) == 5
+    with _mem(tmp_path / 'm') as m:
+        again = m.ingest(MANUAL, batch_size=4, progress=False)
+        assert list(again) == list(first) and again.stored == 0 and again.already == 6
+        assert len(m) == 6 and _follows(m) == edges
+
+
+def test_an_ingest_another_process_committed_is_seen(tmp_path):
+    with _mem(tmp_path / 'm') as m:
+        m.ingest(MANUAL[:1], progress=False)  # this process has the memory open and knows one passage
+        code = ("import json, sys; from ruvllm.memory import Memory; from ruvllm.embedding import HashingEmbedder\n"
+                f"m = Memory.open(sys.argv[1], HashingEmbedder(dim=32)); print(len(m.ingest(json.loads(sys.argv[2]), progress=False))); m.close()")
+        subprocess.run([sys.executable, '-c', code, str(tmp_path / 'm'), json.dumps(MANUAL)], check=True, cwd=ROOT, timeout=120)
+        again = m.ingest(MANUAL, progress=False)
+        assert again.stored == 0 and len(m) == 6
+
+
+def test_an_archived_passage_is_not_stored_again(tmp_path):
+    with _mem(tmp_path / 'm') as m:
+        ids = m.ingest(MANUAL, progress=False)
+        m.archive([ids[2]])
+        again = m.ingest(MANUAL, progress=False)
+        assert list(again) == list(ids) and again.stored == 0 and len(m) == 5  # still archived: not brought back as a copy
+
+
+def test_namespace_type_and_source_tell_passages_apart(tmp_path):
+    with _mem(tmp_path / 'm') as m:
+        m.ingest(MANUAL, progress=False)
+        other = [dict(MANUAL[0], namespace='bob'), dict(MANUAL[0], type='Fact'), dict(MANUAL[0], source='other.md'), dict(text=MANUAL[0]['text'])]
+        got = m.ingest(other, progress=False)
+        assert got.new == [True] * 4 and len(set(got)) == 4
+        assert m.ingest(other, progress=False).stored == 0
+
+
+def test_a_transcript_keeps_repeated_turns_and_is_stored_once(tmp_path):
+    turns = [dict(speaker='Dana', text='ok', session=1), dict(speaker='Sam', text='see you at six', session=1),
+             dict(speaker='Dana', text='ok', session=1)]
+    with _mem(tmp_path / 'm') as m:
+        first = m.ingest(list(transcript_records(turns)), progress=False)
+        assert first.new == [True] * 3 and len(set(first)) == 3  # the two "ok" turns are two turns
+        assert m.ingest(list(transcript_records(turns)), progress=False).stored == 0
+
+
+def test_the_cli_says_what_it_did_not_store_again(tmp_path, cli_argv):
+    base = cli_argv(EXTRACTIVE)
+    f = tmp_path / 'handbook.md'; f.write_text("The office opens at 9 am.\n\nParking is free on level 2.\n")
+    assert run_cli([*base, 'ingest', str(f)])[0] == 0
+    code, out, err = run_cli([*base, 'ingest', str(f)])
+    assert code == 0, err
+    assert "2 records already in memory (the same source and text) not stored again" in out
+    assert "memory now has 2 live nodes" in out
