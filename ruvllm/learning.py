@@ -158,16 +158,22 @@ def _links(self: LoopA, nid, used_ids, near: list, namespace) -> list[tuple]:
 @patch
 def _qa_plan(self: LoopA, query, answer, namespace, quality, request_id, source,
              used_ids: list,  # a new node's links: Cites these, SameTopic its neighbours
-             qa=None) -> tuple:  # (the Q&A text, its checked vector), if the caller has them
+             qa=None,  # (the Q&A text, its checked vector), if the caller has them
+             corrected_wrong: bool = True) -> tuple:  # an answer a correction superseded is 'wrong' (False for a correction: it may restore one)
     """Refresh the Q&A's near copy now: ('old', its id, the hits `_link` may reuse: None when that copy's vector differs
-    from this text's); or say what to write: ('new', the `Memory.add_nodes` item, its links)."""
+    from this text's); or say what to write: ('new', the `Memory.add_nodes` item, its links); or ('wrong', the superseded
+    copy's id, None): a correction said this answer is wrong, so it is not learned again."""
     mem = self.memory
     text, vec = qa or (self.qa_text(query, answer), None)
     if vec is None: vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
     near = self._nearest(vec, namespace, used_ids)
     dup = self._duplicate(near, self.max_neighbours + 1 + len(used_ids), vec, namespace)
+    if dup is None and mem.has_archived(namespace, [NodeType.QAPAIR]):  # compressed by Loop C (still found), or corrected
+        dup = mem.find_duplicate(vec, namespace=namespace, types=[NodeType.QAPAIR], archived=True)
+        if dup is not None and dup.node.superseded_by is not None and not corrected_wrong: dup = None
     if dup is not None and answer_part(dup.node.text).lower() == answer_part(answer).lower():
         node = dup.node
+        if node.superseded_by is not None: return 'wrong', node.id, None
         same = near if np.array_equal(mem.vectors([node.id])[0], vec) else None
         if request_id in node.metadata.get('request_ids', []): return 'old', node.id, same  # written already (a replay)
         mem.update_node(node.id, quality=max(node.quality, quality),
@@ -182,9 +188,9 @@ def _qa_plan(self: LoopA, query, answer, namespace, quality, request_id, source,
 @patch
 def _store_qa(self: LoopA, query, answer, namespace, quality, request_id, source,
               used_ids: list) -> tuple[int, bool, list | None]:
-    """Write the Q&A (a new node with its links in one transaction) or refresh its near copy: (node id, new, the hits
+    """Write a correction's Q&A (a new node with its links in one transaction) or refresh its near copy: (node id, new, the hits
     `_link` may reuse for a near copy: None when that copy's vector differs from this text's)."""
-    kind, a, b = self._qa_plan(query, answer, namespace, quality, request_id, source, used_ids)
+    kind, a, b = self._qa_plan(query, answer, namespace, quality, request_id, source, used_ids, corrected_wrong=False)  # (a correction may restore an answer)
     if kind == 'old': return a, False, b
     return self.memory.add_nodes([a], links=[b])[0], True, None
 
@@ -197,7 +203,6 @@ def _link(self: LoopA, nid, record, used_ids, near: list | None = None):  # `nea
     live = [(nid, d, t, w) for d, t, w in self._links(nid, used_ids, near, record.namespace)
             if mem.exists(d) and not g.has_edge(nid, d, key=t.value)]
     if live: mem.add_edges(live)
-
 
 # %% ../nbs/10_learning.ipynb #db881add
 @patch
@@ -226,6 +231,7 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
             write_pending()  # a full transaction, or nodes this request would see
         kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, quality, rec.request_id, 'loopA', used, (text, vec))
         if kind == 'new': pending.append((i, rec, a, b)); continue
+        if kind == 'wrong': rec.self_quality = 0.0; continue  # what a correction superseded: not stored, and not cached (`_learn_from_many`)
         self._link(a, rec, used, b); out[i] = rec.qa_node = a; self.writes += 1
     if pending: write_pending()
     return out
@@ -241,6 +247,20 @@ def carried_edges(self: LoopA, record: RequestRecord) -> list[tuple[int, int, st
 
 # %% ../nbs/10_learning.ipynb #3a366db8
 @patch
+def answer_node(self: LoopA, record: RequestRecord) -> int | None:
+    """The `QAPair` holding this answer to this question, which feedback on it is about: the one Loop A wrote, else the
+    same Q&A memory holds (Loop A's duplicate test; live, or compressed by Loop C), if any. For an answer the cache
+    served to another wording, None: the match may be what was wrong, not the stored answer."""
+    if record.qa_node is not None: return record.qa_node
+    if record.cached and (record.cache_hit or {}).get('verdict') != 'same tokens': return None
+    mem, text = self.memory, self.qa_text(record.query, record.answer)
+    if len(text) > mem.cfg.max_node_chars: return None  # never stored as one node
+    vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
+    dup = mem.find_duplicate(vec, namespace=record.namespace, types=[NodeType.QAPAIR], archived=True)
+    if dup is None or dup.node.superseded_by is not None: return None
+    return dup.node.id if answer_part(dup.node.text).lower() == answer_part(record.answer).lower() else None
+
+@patch
 def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     "Apply explicit feedback: edge weights, edge-type weights, the written node's quality, a correction. Returns what changed."
     q = fb.quality
@@ -252,10 +272,11 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         for (s, d, t) in self.carried_edges(record):
             out['edges'][(s, d, t)] = mem.adjust_edge(s, d, t, delta)
     out['edge_types'] = mem.reinforce_edge_types([t for (_, _, t) in record.carried], q) if record.carried else {}
-    if record.qa_node is not None and mem.exists(record.qa_node):
-        mem.update_node(record.qa_node, quality=q)
-        if q < self.cfg.quality_threshold and not mem.is_archived(record.qa_node) and fb.correction is None:
-            mem.archive([record.qa_node]); out['archived'].append(record.qa_node)
+    qa = self.answer_node(record)  # the node holding the answer rated
+    if qa is not None and mem.exists(qa):
+        mem.update_node(qa, quality=q)
+        if q < self.cfg.quality_threshold and not mem.is_archived(qa) and fb.correction is None:
+            mem.archive([qa]); out['archived'].append(qa)
     elif q >= self.cfg.quality_threshold and fb.correction is None and not record.cut and record.writeback != 'queued':
         out['written'] = self.write_back(record, q)  # a well-rated answer that the self-estimate did not store (a cut one is no answer to keep;
         # a queued one is written by the writer of the process that served it, at this rating: writing it here made two)
@@ -263,8 +284,8 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         nid, new, _ = self._store_qa(record.query, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
                                      [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked
         mem.update_node(nid, quality=1.0)
-        if record.qa_node is not None and record.qa_node != nid and mem.exists(record.qa_node):
-            mem.supersede(record.qa_node, nid); out['archived'].append(record.qa_node)
+        if qa is not None and qa != nid and mem.exists(qa):
+            mem.supersede(qa, nid); out['archived'].append(qa)
         out['correction_node'] = nid
         self.corrections += 1
     self.feedbacks += 1

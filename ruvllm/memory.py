@@ -1008,14 +1008,21 @@ def search(self:Memory,
     return [Hit(nodes[i], float(1.0 - d)) for i, d in zip(ids, dist) if i in nodes]
 
 @patch
-def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, threshold: float | None = None) -> Hit | None:
+def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, threshold: float | None = None,
+                   archived: bool = False,  # also archived nodes (compressed by Loop C, or superseded: `Node.superseded_by` tells)
+                  ) -> Hit | None:
     "The nearest live node in exactly `namespace` at cosine ≥ `threshold` (default `memory.dedup_threshold`), if any."
     threshold = self.cfg.dedup_threshold if threshold is None else threshold
     qv = self.check_vector(vector)
     check_namespace(namespace)
-    ids, dist = self._nearest_ids(qv, 1, (namespace,), types, False)
+    ids, dist = self._nearest_ids(qv, 1, (namespace,), types, archived)
     if ids and 1.0 - float(dist[0]) >= threshold: return Hit(self.get(ids[0]), 1.0 - float(dist[0]))
     return None
+
+@patch
+def has_archived(self:Memory, namespace: str, types=None) -> bool:
+    "Whether exactly `namespace` holds an archived node of these types (a cheap test before a search that includes them)."
+    with self._lock: return bool((self._mask((namespace,), types, True) & self._archived).any())
 
 # %% ../nbs/04_memory.ipynb #c93a4e06
 from typing import NamedTuple

@@ -1028,7 +1028,7 @@ from typing import Callable
 @patch
 def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
-                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity})
+                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity, 'verdict': hit.verdict})
     lat = sw.breakdown(); rec.latency_ms = lat.total
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
     routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
@@ -1193,8 +1193,10 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
         if rec.feedback is None and stored is None:
             rec.feedback = fb.to_dict(); self._put_record(rec, raw); return
     rec.feedback = rec.feedback or stored  # what another process recorded, so this one refuses at once next time
-    raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once")
+    raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once (to correct the answer, "
+                            "ask again and give the correction on the new answer: it replaces the old one in memory and the cache)")
 
+# %% ../nbs/11_orchestrator.ipynb #99c8b3ec
 @patch
 def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
@@ -1234,13 +1236,16 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
 def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     q, cc = fb.quality, self.cfg
     if q < cc.learning.quality_threshold:
-        out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached)
+        own = rec.cached and (rec.cache_hit or {}).get('verdict') == 'same tokens'  # served for its own question: the answer is wrong, not the match
+        if own: self.cache.record_outcome(rec.request_id, True)  # checked: a right match, so no false hit against the namespace's error budget
+        out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached and not own)
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
     elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id)
 
+# %% ../nbs/11_orchestrator.ipynb #4be21fb1
 @patch
 def _feedback_session(self: RuvLLM, rec: RequestRecord, fb: Feedback):
     "The session remembers a correction: the history the model reads uses it (it would repeat the wrong answer)."
