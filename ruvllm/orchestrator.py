@@ -20,7 +20,7 @@ from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
-from .text import key_coverage, key_words
+from .text import key_coverage, key_forms, key_words
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Ingested, Memory
@@ -745,7 +745,7 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     ids = list(sg.nodes)
     vecs = self.memory.vectors(ids)
     att = self.attention.rank(query_vector, sg, vecs)
-    need = (key_words(query) if keys is None else keys) if cc.require_key_word else set()
+    need = key_forms(key_words(query) if keys is None else keys, query) if cc.require_key_word else set()  # a plural passage counts
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
     ranked, floor = [], None
     for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted

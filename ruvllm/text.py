@@ -6,7 +6,7 @@
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
            'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'names', 'numbers',
-           'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'ordinal_as_word',
+           'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'key_forms', 'ordinal_as_word',
            'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
            'intents_compatible', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
            'roles_reversed', 'turn_parts', 'split_long']
@@ -110,6 +110,21 @@ def key_coverage(query: str, texts: Sequence[str],
     if not keys or not texts: return 0.0
     have = text_keys(texts[0]) if len(texts) == 1 else frozenset().union(*map(text_keys, texts))
     return len(keys & have) / len(keys)
+
+# %% ../nbs/01b_text.ipynb #d909819b
+def _other_number(w: str) -> str | None:
+    "A word's regular plural, or its singular if it ends like one (None when neither is safe to guess)."
+    if len(w) < 3 or not w.isalpha(): return None
+    if w.endswith('ies') and len(w) > 4: return w[:-3] + 'y'
+    if w.endswith(('sses', 'shes', 'ches', 'xes', 'zes')): return w[:-2]
+    if w.endswith('s'): return None if w.endswith(('ss', 'us', 'is')) or len(w) < 4 else w[:-1]
+    if w.endswith('y') and w[-2] not in 'aeiou': return w[:-1] + 'ies'
+    return w + ('es' if w.endswith(('x', 'z', 'ch', 'sh')) else 's')
+
+def key_forms(keys: set[str], query: str = '') -> set[str]:
+    "The key words with their other number (workstation ↔ workstations, city ↔ cities), names in `query` left as written."
+    nm = {_norm(t) for t in names(query)} if query else set()
+    return set(keys) | {f for w in keys if w not in nm and (f := _other_number(w))}
 
 # %% ../nbs/01b_text.ipynb #71ecbf70
 _CONTRACTIONS = [(r"\b([Cc])an't\b", r"\1an not"), (r"\b([Ww])on't\b", r"\1ill not"), (r"n't\b", " not"),

@@ -33,3 +33,18 @@ def test_a_general_question_reads_what_a_fresh_system_reads_after_teaching(tmp_p
         assert after.sources == [] and after.text == before.text, (after.text, [s.text for s in after.sources])
     else:
         assert any('goose' in s.text for s in after.sources) and 'geese' in after.text  # the leak, with the rule off
+
+
+def test_a_passage_that_writes_the_key_word_in_the_plural_is_read(tmp_path):
+    """"When do workstation backups run?" is answered by "Backups of engineering workstations run ...": the key word in
+    its other number. The context filter used to refuse that passage, and the answer was "I don't know"."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Backups of engineering workstations run every night at 02:00.",
+                    "Laptops are replaced every four years by the IT team.",
+                    "The office opens at 08:00 on weekdays."], progress=False)
+        r = llm.query("When do workstation backups run?", learn=False)
+        assert '02:00' in r.text, r.text
+        other = llm.query("When is the cafeteria open?", learn=False)  # no key word in memory: still nothing quoted
+        assert '02:00' not in other.text, other.text
