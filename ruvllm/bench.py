@@ -667,7 +667,9 @@ def router_suite(quick: bool = False, progress: bool = True, data_dir=None) -> p
              for k, t in (('router (runtime success heads)', rel), ('FastGRNN success heads', rel_f))]
     exp = routellm_experiment(data_dir, settings=('cv',) if quick else ('cv', 'bandit'), limit=3000 if quick else None,
                               features=X)  # the same rows: `limit` samples with the same seed
-    return pd.concat([pd.DataFrame(rows), exp], ignore_index=True)
+    out = pd.concat([pd.DataFrame(rows), exp], ignore_index=True)
+    out.attrs['sample'] = len(df) if quick else None  # a quick run's prompts: its headline judges no target
+    return out
 
 def _router_headline(df):
     if 'status' in df: return df.status.iloc[0]
@@ -678,7 +680,8 @@ def _router_headline(df):
     return (f"RouteLLM MMLU, unseen categories: runtime router APGR {pooled[r]:.3f} pooled (FastGRNN heads {pooled[f]:.3f}, "
             f"length rule {pooled[ln]:.3f}), above the rule in {int((cats[r] > cats[ln]).sum())} of {len(cats)} categories; "
             f"ECE {ece:.3f} (target: pooled >= 0.60, above the rule in every category: "
-            f"{'met' if pooled[r] >= 0.6 and (cats[r] > cats[ln]).all() else 'not met'})")
+            + (f"judged on the full run, not this {df.attrs['sample']:,}-prompt sample)" if df.attrs.get('sample') else
+               f"{'met' if pooled[r] >= 0.6 and (cats[r] > cats[ln]).all() else 'not met'})"))
 
 # %% ../nbs/13_bench.ipynb #0cefe9b7
 def _cache_designs(d, judge) -> list[tuple]:
