@@ -791,19 +791,38 @@ def search(self:HNSWIndex,
 
 # %% ../nbs/03_hnsw.ipynb #50a11378
 @patch
-def _slots_of(self:HNSWIndex, ids) -> tuple[list, np.ndarray]:  # caller holds the read lock
-    "(ids as Python ints, their slots): looked up in one pass; the first unknown or deleted id raises as in `get_vector`."
-    ids = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]  # the dict's keys are Python ints
-    slots = np.fromiter(map(self._slot.get, ids, itertools.repeat(-1)), np.int64, len(ids))  # (mapped in C: a Python loop over a concept's ~1,500 members led a soaked query's profile)
+def _slot_array(self:HNSWIndex) -> np.ndarray | None:  # caller holds the read lock
+    """id -> slot (-1: none) as an array, when the ids are small dense integers (a `Memory`'s are its slots); None past
+    4 × slots + 65,536. Built once and extended as slots are added; a new id map (`compact`, `load`) starts it again."""
+    with self.__dict__.setdefault('_slot_arr_lock', threading.Lock()):  # readers extend it: one at a time
+        owner, arr, done = self.__dict__.get('_slot_arr', (None, None, 0))
+        if owner is not self._slot: arr, done = np.full(0, -1, np.int64), 0
+        elif arr is None: return None  # sparse ids: the dict alone
+        n = self._n
+        if done < n:
+            new = self.ids[done:n]; top = int(new.max()) + 1
+            if top > 4 * n + 65536: self._slot_arr = (self._slot, None, n); return None
+            if top > len(arr): arr = np.concatenate([arr, np.full(max(top, 2 * len(arr)) - len(arr), -1, np.int64)])
+            arr[new] = np.arange(done, n)
+            self._slot_arr = (self._slot, arr, n)
+        return arr
+
+@patch
+def _slots_of(self:HNSWIndex, ids) -> np.ndarray:  # caller holds the read lock
+    "The slots of these ids, in one gather (the dict, one id at a time, for sparse ids); the first unknown or deleted id raises as in `get_vector`."
+    a = ids if isinstance(ids, np.ndarray) and ids.dtype == np.int64 else np.asarray([int(i) for i in ids], np.int64)
+    arr = self._slot_array()  # (a soaked query scores ~1,500 archived members: their dict look-ups were a tenth of its retrieval)
+    if arr is not None and (not len(a) or (a.min() >= 0 and a.max() < len(arr))): slots = arr[a]
+    else: slots = np.fromiter(map(self._slot.get, a.tolist(), itertools.repeat(-1)), np.int64, len(a))
     bad = (slots < 0) | self.deleted[slots]
-    if bad.any(): self._slot_of(ids[int(np.argmax(bad))])  # raises: unknown or deleted
-    return ids, slots
+    if bad.any(): self._slot_of(int(a[int(np.argmax(bad))]))  # raises: unknown or deleted
+    return slots
 
 @patch
 def get_vectors(self:HNSWIndex, ids) -> np.ndarray:
     "Copies of the stored vectors of these ids, (n, dim): one lock and one gather for the lot (the request path reads a subgraph's)."
     self._lock.acquire_read()
-    try: return self._vecs[self._slots_of(ids)[1], :self.dim]
+    try: return self._vecs[self._slots_of(ids), :self.dim]
     finally: self._lock.release_read()
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -823,7 +842,7 @@ def similarities(self:HNSWIndex, ids, q) -> np.ndarray:
     q = np.ascontiguousarray(q, np.float32)
     if q.shape != (self.dim,): raise VectorIndexError(f"q must be a vector of {self.dim} numbers, got shape {q.shape}")
     self._lock.acquire_read()
-    try: return _gather_dots(self._vecs, self._slots_of(ids)[1], self.dim, q)
+    try: return _gather_dots(self._vecs, self._slots_of(ids), self.dim, q)
     finally: self._lock.release_read()
 
 # %% ../nbs/03_hnsw.ipynb #e6276e31

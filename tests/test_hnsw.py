@@ -339,3 +339,20 @@ def test_add_in_chunks_of_one_builds_the_same_graph_and_a_bad_chunk_is_refused()
     np.testing.assert_array_equal(one.nodes[:300], many.nodes[:300])  # the same links (the arrays may have grown differently)
     with pytest.raises(VectorIndexError, match="chunk must be an integer >= 1"): many.add(X[:2], chunk=0)
     assert len(many) == 300
+
+
+def test_vectors_are_read_by_id_for_dense_and_sparse_ids_before_and_after_compact():
+    "`get_vectors` and `similarities` find ids through an id -> slot array when ids are small and dense, the dict when not."
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 16)).astype(np.float32); X /= np.linalg.norm(X, axis=1, keepdims=True)
+    for ids in (np.arange(300) * 3, np.arange(300) * 10**9):  # dense (an array), sparse (the dict)
+        idx = HNSWIndex(16); idx.add(X[:200], ids[:200])
+        pick = [7, 150, 3, 199]
+        np.testing.assert_allclose(idx.get_vectors(ids[pick]), X[pick], atol=1e-6)
+        idx.add(X[200:], ids[200:])  # slots added after the first read
+        np.testing.assert_allclose(idx.similarities(ids[[250, 7]], X[250]), [1.0, float(X[7] @ X[250])], atol=1e-5)
+        idx.delete(int(ids[150]))
+        with pytest.raises(VectorIndexError, match="is deleted"): idx.get_vectors(ids[[3, 150]])
+        with pytest.raises(VectorIndexError, match="unknown id"): idx.get_vectors([int(ids[-1]) + 1])
+        idx.compact()  # a new id map
+        np.testing.assert_allclose(idx.get_vectors(ids[[299, 0]]), X[[299, 0]], atol=1e-6)
