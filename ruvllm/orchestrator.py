@@ -20,7 +20,7 @@ from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
-from .text import key_coverage, key_forms, key_words
+from .text import gives_amount, key_coverage, key_forms, key_words, question_intent
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Ingested, Memory
@@ -938,6 +938,7 @@ def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int]
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
     top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
     q_self = grounding_quality(answer, passages, top_sim)
+    if question_intent(req.query) == 'quantity' and not gives_amount(answer): q_self = 0.0  # no amount for how much/many: not kept, not cached
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
                         decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut)

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
-           'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'names', 'numbers',
-           'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'key_forms', 'ordinal_as_word',
-           'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
-           'intents_compatible', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts', 'split_long']
+           'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'names',
+           'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'key_forms',
+           'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key',
+           'question_intent', 'intents_compatible', 'gives_amount', 'measure_word', 'names_dimension', 'mask_names',
+           'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -366,6 +366,13 @@ def question_intent(text: str) -> str:
 def intents_compatible(a: str, b: str) -> bool:
     "Two intents may ask the same thing: equal, or one says little (`what`, `request`)."
     return a == b or bool({a, b} & {'what', 'request'})
+
+# %% ../nbs/01b_text.ipynb #8e21d387
+AMOUNT_WORDS = frozenset({'free', 'none', 'nothing', 'zero', 'half', 'unlimited', 'several', 'dozens', 'hundreds', 'thousands', 'millions'})
+
+def gives_amount(text: str) -> bool:
+    "Whether `text` states an amount, as a how-much/how-many question asks: a number (digits or words) or an amount word."
+    return any(t[0] == 'num' for t in analyse_query(text)) or not AMOUNT_WORDS.isdisjoint(w.lower() for w in _KEY_WORD.findall(text))
 
 # %% ../nbs/01b_text.ipynb #444d9d4a
 _SPAN = sorted(TIME_NOUNS - {"date", "dates", "century", "decade", "season"} | {"duration", "period", "length", "minute", "minutes", "week", "weeks"})  # nouns for a span of time

@@ -8,7 +8,7 @@ from ruvllm import Config, Constraints, Feedback, RuvLLM
 from ruvllm.types import NodeType
 
 NC = Constraints(no_cache=True)
-DOCS = ["Lost security badges are replaced by the Facilities team for a fee.",
+DOCS = ["A lost security badge is replaced by the Facilities team on request.",  # (no "fee": the extractive tier would quote it over the correction)
         "The security badge must be worn visibly at all times inside the Marrowby building.",
         "Employees receive 27 days of paid vacation per year.",
         "Visitors sign in at the front desk and wear a red visitor badge."]
@@ -16,11 +16,11 @@ Q = "What is the fee for a lost badge?"
 TEN, FIFTEEN = "A lost badge costs 10 euros to replace.", "A lost badge costs 15 euros to replace, paid to Facilities."
 
 
-def _llm(path, **sets):
+def _llm(path, docs=DOCS, **sets):
     b = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
     for k, v in sets.items(): b = b.set(k, v)
     llm = RuvLLM(b.build(), start_scheduler=False)
-    llm.ingest(DOCS, progress=False)
+    llm.ingest(docs, progress=False)
     return llm
 
 
@@ -78,17 +78,36 @@ def test_a_correction_replaces_a_qa_that_loop_c_compressed(tmp_path):
 
 
 def test_an_answer_a_correction_superseded_is_not_learned_again(tmp_path):
-    llm = _llm(tmp_path / 'd')
+    """The extractive tier quotes the passage that shares most of the question's words, so after the correction it
+    quotes the passage marked wrong again: Loop A used to store that Q&A again (its superseded copy is archived, which
+    the duplicate test did not see) and cache it."""
+    llm = _llm(tmp_path / 'd', ["A lost badge is replaced by the Facilities team for a fee."] + DOCS[1:])
     a = llm.query(Q, constraints=NC)
-    qa = llm.feedback(Feedback(a.request_id, rating=5))['written']; llm.flush()  # a wrong answer rated well by mistake: stored
+    out = llm.feedback(Feedback(a.request_id, rating=5)); llm.flush()  # a wrong answer rated well by mistake: stored
+    qa = out.get('written') or llm.record(a.request_id).qa_node
     assert qa is not None and llm.memory.get(qa).quality == 1.0
     b = llm.query(Q, constraints=NC); llm.flush()
     assert b.text == a.text
     llm.feedback(Feedback(b.request_id, rating=1, correction=FIFTEEN)); llm.flush()
     assert llm.memory.get(qa).superseded_by is not None
     c = llm.query(Q, constraints=NC); llm.flush()
-    if c.text == a.text:  # the extractive tier quoted the passage marked wrong again
-        rec = llm.record(c.request_id)
-        assert rec.qa_node is None and rec.self_quality == 0.0  # not stored again, and never cached
+    assert c.text == a.text  # the passage marked wrong, quoted again
+    rec = llm.record(c.request_id)
+    assert rec.qa_node is None and rec.self_quality == 0.0  # not stored again, and never cached
     assert [n.id for n in _qa_nodes(llm, a.text) if n.superseded_by is None] == []
+    llm.close()
+
+
+def test_an_answer_that_gives_no_amount_to_a_how_much_question_is_neither_kept_nor_cached(tmp_path):
+    """The extractive tier quotes a badge passage that states no fee; Loop A's self-estimate (grounding: the quote is
+    grounded in itself) kept it at ~0.74, stored it and cached it, and the next asker got it from the cache."""
+    llm = _llm(tmp_path / 'd')
+    q = "How much does it cost to replace a lost badge?"
+    a = llm.query(q); llm.flush()
+    assert not any(ch.isdigit() for ch in a.text)  # memory states no fee
+    rec = llm.record(a.request_id)
+    assert rec.self_quality == 0.0 and rec.qa_node is None
+    assert not llm.query(q).cached
+    r = llm.query("How many vacation days do employees get?"); llm.flush()  # an amount: kept as before
+    assert '27' in r.text and llm.record(r.request_id).self_quality > 0
     llm.close()
