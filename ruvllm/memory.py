@@ -1442,29 +1442,32 @@ class Ingested(list):
     def already(self) -> int: return len(self) - self.stored
 
 def _item_key(it: dict) -> tuple:
-    "What makes two prepared items the same node: namespace, type, source, text and a chat turn's id."
-    return (it['namespace'], it['type'], it['source'], it['text'], it['metadata'].get('turn_id'))
+    "What makes two prepared items the same node: namespace, type, source, text and metadata (a chat turn's id is in it)."
+    return (it['namespace'], it['type'], it['source'], it['text'], json.dumps(it['metadata'], sort_keys=True, default=str))
 
 @patch
 def _stored_texts(self:Memory, namespace: str, type: NodeType) -> dict:
-    "text -> a slot holding it among this namespace's nodes of this type (live or archived), after a catch-up (one C-level pass)."
+    "text -> the slots holding it among this namespace's nodes of this type (live or archived), after a catch-up."
     self.sync()
     with self._lock:
         code = self._ns_codes.get(namespace)
         if code is None: return {}
         sl = np.flatnonzero((self._slot_node >= 0) & (self._ns == code) & (self._type == self._TYPE_CODE[type]))
-        return dict(zip(self._cols['text'][sl].tolist(), sl.tolist()))
+        out = {}
+        for t, s in zip(self._cols['text'][sl].tolist(), sl.tolist()): out.setdefault(t, []).append(s)
+        return out
 
 @patch
-def _stored_id(self:Memory, key: tuple, slot: int) -> int | None:
-    "The node that `_item_key` `key` names, if memory holds it; `slot` holds its text (other nodes with that text are looked at too)."
-    ns, t, source, text, turn = key
+def _stored_id(self:Memory, key: tuple, slots: list) -> int | None:
+    "The node that `_item_key` `key` names, if memory holds it, among the `slots` that hold its text (two 'ok' turns share one)."
+    ns, t, source, text, md = key
     with self._lock:
         c, code = self._cols, (self._ns_codes.get(ns), self._TYPE_CODE[t])
-        def same(s): return bool(self._slot_node[s] >= 0 and (self._ns[s], self._type[s]) == code and c['text'][s] == text
-                                 and c['source'][s] == source and (c['metadata'][s] or {}).get('turn_id') == turn)
-        hits = [slot] if slot < len(self._slot_node) and same(slot) else [s for s in np.flatnonzero(c['text'] == text).tolist() if same(s)]
-        return int(self._slot_node[hits[0]]) if hits else None  # (two "ok" turns of one session share a text)
+        for s in slots:
+            if (s < len(self._slot_node) and self._slot_node[s] >= 0 and (self._ns[s], self._type[s]) == code and c['text'][s] == text
+                    and c['source'][s] == source and json.dumps(c['metadata'][s] or {}, sort_keys=True, default=str) == md):
+                return int(self._slot_node[s])
+        return None
 
 class _NewItems:
     "`ingest`'s filter: passes on the items to store; an item already in memory, or earlier in the call, keeps that node's id."

@@ -20,7 +20,7 @@ from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS)
-from .text import gives_amount, key_coverage, key_forms, key_words, question_intent
+from .text import gives_amount, key_coverage, key_forms, key_words, question_intent, same_wording
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Ingested, Memory
@@ -32,7 +32,7 @@ from .inference import ModelPool
 from .context import BuiltContext, ContextBuilder
 from .cache import SemanticCache
 from .learning import (LoopA, LoopB, LoopC, RequestRecord, Scheduler, WriteBackQueue, grounding_quality, answer_part,
-                             strip_fabricated_sources)
+                             question_part, strip_fabricated_sources)
 
 log = logging.getLogger(__name__)
 
@@ -534,6 +534,7 @@ def ingest(self: RuvLLM,
            batch_size: int = 256,  # items embedded and written per transaction
            progress: bool = True,  # a tqdm progress bar
            format: str | None = None,  # 'records', 'chat', or None: a `Path` is read as a transcript if it is one
+           skip_duplicates: bool = True,  # an item memory already holds keeps its node's id (`Memory.ingest`)
           ) -> Ingested:
     "Bulk-load documents (strings or records) or a chat transcript into memory, with a progress bar; what memory has already is not stored again (`Memory.ingest`)."
     self._check_open()
@@ -550,8 +551,9 @@ def ingest(self: RuvLLM,
             raise InvalidInputError(f"{items}: not read as a chat transcript (a .jsonl file whose first line has \"speaker\" "
                                     f"and \"text\"; pass format='chat' to force it); for other files use `ruvllm ingest`")
         format = 'chat'
-    if format == 'chat': return self.ingest_chat(items, namespace=namespace, type=type, batch_size=batch_size, progress=progress)
-    return self.memory.ingest(items, batch_size=batch_size, namespace=namespace, type=type, progress=progress)
+    if format == 'chat': return self.ingest_chat(items, namespace=namespace, type=type, batch_size=batch_size, progress=progress,
+                                                 skip_duplicates=skip_duplicates)
+    return self.memory.ingest(items, batch_size=batch_size, namespace=namespace, type=type, progress=progress, skip_duplicates=skip_duplicates)
 
 # %% ../nbs/11_orchestrator.ipynb #2dfd4420
 @patch
@@ -561,6 +563,7 @@ def ingest_chat(self: RuvLLM,
                 batch_size: int = 256,  # turns embedded and written per transaction
                 progress: bool = True,
                 name: str | None = None,  # the conversation when a turn names none (default: the file's stem, or 'chat')
+                skip_duplicates: bool = True,  # a turn memory already holds keeps its node's id (`Memory.ingest`)
                ) -> Ingested:
     "Store a chat transcript: every turn validated first, then stored in batches, each session's turns linked in order."
     self._check_open()
@@ -575,7 +578,8 @@ def ingest_chat(self: RuvLLM,
     else:
         recs = list(transcript_records(turns, name=name or 'chat', label='turns', max_chars=self.cfg.memory.max_node_chars))
         total, stream = len(recs), iter(recs)
-    return self.memory.ingest(stream, batch_size=batch_size, namespace=namespace, type=type, progress=progress, total=total)
+    return self.memory.ingest(stream, batch_size=batch_size, namespace=namespace, type=type, progress=progress, total=total,
+                              skip_duplicates=skip_duplicates)
 
 # %% ../nbs/11_orchestrator.ipynb #d01da8ea
 @patch
@@ -713,11 +717,7 @@ class Selected(NamedTuple):
     passages: list  # (node_id, text the model reads, attention weight), best first
     attention: AttentionResult  # the attention over the whole subgraph
     vectors: np.ndarray  # the subgraph's node vectors (feedback trains the attention on them)
-
-def _question_part(text: str) -> str:
-    "The question of a stored `Q: ... A: ...` text ('' for other text)."
-    t = text.strip()
-    return t[2:].rsplit('A:', 1)[0].strip() if t.startswith('Q:') and 'A:' in t else ''
+    taught: tuple | None = None  # the passage of a kept Q&A to this very question (`same_wording`), if one was admitted
 
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
@@ -727,11 +727,11 @@ def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the req
     if node.type == NodeType.CONCEPT: return False  # an index entry that routes to its members (in the subgraph), not evidence
     qa = node.type == NodeType.QAPAIR
     if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
-    if qa and cc.qa_other_subject and another_subject(query, _question_part(node.text)): return False  # same frame, another thing
+    if qa and cc.qa_other_subject and another_subject(query, question_part(node.text)): return False  # same frame, another thing
     if not need: return True
     if cc.key_match == 'text': return _mentions(node.text, need)
     if not _mentions(_passage(node), need): return False  # not in what the model reads
-    return cc.key_match == 'read' or not qa or _mentions(_question_part(node.text), need)
+    return cc.key_match == 'read' or not qa or _mentions(question_part(node.text), need)
 
 def _mentions(text: str, need: set) -> bool:
     "Whether `text` holds one of the key words `need`: `key_coverage(query, [text], need) > 0` without computing the share."
@@ -747,13 +747,15 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     att = self.attention.rank(query_vector, sg, vecs)
     need = key_forms(key_words(query) if keys is None else keys, query) if cc.require_key_word else set()  # a plural passage counts
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
-    ranked, floor = [], None
+    ranked, floor, taught, thr = [], None, None, self.cfg.learning.quality_threshold
     for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
         if floor is not None and w[i] < floor: break  # under the bar, and so is every node after it: not examined
         if self.admits_passage(query, sg.nodes[ids[i]], need):
             if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
-            ranked.append((ids[i], _passage(sg.nodes[ids[i]].node), w[i]))
-    return Selected(ranked, att, vecs)
+            node = sg.nodes[ids[i]].node; ranked.append((ids[i], _passage(node), w[i]))
+            if taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
+                taught = ranked[-1]
+    return Selected(ranked, att, vecs, taught)
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
 @patch
@@ -871,10 +873,12 @@ class Generated(NamedTuple):
 
 @patch
 def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
-                 pieces: bool = True):  # False: nothing is yielded (`query` wants the answer only)
+                 pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
+                 taught: tuple | None = None):  # `Selected.taught`: what a backend that only quotes reads alone
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held)."
     tier = info.model.value
     backend = self.pool.get(tier)
+    if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
     info.backend = getattr(backend, 'name', tier)
     held = hold and bool(getattr(backend, 'quotes_context', False))
     max_tokens = self._max_tokens(req.constraints, tier, sw)
@@ -890,12 +894,13 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
 @patch
 def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tuple],  # `Selected.passages`
                         routed: Routed, keys: set, sw, learn: bool = True,
-                        pieces: bool = True):  # False: nothing is yielded (`query` wants the answer only)
+                        pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
+                        taught: tuple | None = None):  # `Selected.taught`
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces)
+        answer, gen, built, held = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried)
@@ -989,7 +994,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         keys = key_words(req.query)  # the query's names/numbers: a router feature and the context filter's test
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(req.query, sg, qv, keys)
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
@@ -1029,7 +1034,8 @@ from typing import Callable
 @patch
 def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
-                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity, 'verdict': hit.verdict})
+                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity, 'verdict': hit.verdict,
+                                                  'same_wording': same_wording(req.query, hit.cached_query)})
     lat = sw.breakdown(); rec.latency_ms = lat.total
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
     routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
@@ -1237,7 +1243,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
 def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     q, cc = fb.quality, self.cfg
     if q < cc.learning.quality_threshold:
-        own = rec.cached and (rec.cache_hit or {}).get('verdict') == 'same tokens'  # served for its own question: the answer is wrong, not the match
+        own = rec.cached and bool((rec.cache_hit or {}).get('same_wording'))  # served for its own question, worded the same: the answer is wrong, not the match
         if own: self.cache.record_outcome(rec.request_id, True)  # checked: a right match, so no false hit against the namespace's error budget
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached and not own)
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate

@@ -7,9 +7,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
            'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'names',
            'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'key_forms',
-           'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key',
-           'question_intent', 'intents_compatible', 'gives_amount', 'measure_word', 'names_dimension', 'mask_names',
-           'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long']
+           'same_wording', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds',
+           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount', 'measure_word',
+           'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -112,19 +112,21 @@ def key_coverage(query: str, texts: Sequence[str],
     return len(keys & have) / len(keys)
 
 # %% ../nbs/01b_text.ipynb #d909819b
-def _other_number(w: str) -> str | None:
-    "A word's regular plural, or its singular if it ends like one (None when neither is safe to guess)."
-    if len(w) < 3 or not w.isalpha(): return None
-    if w.endswith('ies') and len(w) > 4: return w[:-3] + 'y'
-    if w.endswith(('sses', 'shes', 'ches', 'xes', 'zes')): return w[:-2]
-    if w.endswith('s'): return None if w.endswith(('ss', 'us', 'is')) or len(w) < 4 else w[:-1]
+def _plural(w: str) -> str | None:
+    "A word's regular plural (None for a word that may be a plural already, or is not a plain word)."
+    if len(w) < 3 or not w.isalpha() or w.endswith('s'): return None
     if w.endswith('y') and w[-2] not in 'aeiou': return w[:-1] + 'ies'
     return w + ('es' if w.endswith(('x', 'z', 'ch', 'sh')) else 's')
 
 def key_forms(keys: set[str], query: str = '') -> set[str]:
-    "The key words with their other number (workstation ↔ workstations, city ↔ cities), names in `query` left as written."
+    "The key words with their regular plural (workstation → workstations, city → cities), names in `query` left as written."
     nm = {_norm(t) for t in names(query)} if query else set()
-    return set(keys) | {f for w in keys if w not in nm and (f := _other_number(w))}
+    return set(keys) | {f for w in keys if w not in nm and (f := _plural(w))}
+
+def same_wording(a: str, b: str) -> bool:
+    "Whether two questions are worded the same: case, spacing and a closing ?, ! or . aside."
+    def norm(t): return ' '.join(t.lower().split()).rstrip('?!. ')
+    return norm(a) == norm(b)
 
 # %% ../nbs/01b_text.ipynb #71ecbf70
 _CONTRACTIONS = [(r"\b([Cc])an't\b", r"\1an not"), (r"\b([Ww])on't\b", r"\1ill not"), (r"n't\b", " not"),

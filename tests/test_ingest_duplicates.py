@@ -73,3 +73,13 @@ def test_the_cli_says_what_it_did_not_store_again(tmp_path, cli_argv):
     assert code == 0, err
     assert "2 records already in memory (the same source and text) not stored again" in out
     assert "memory now has 2 live nodes" in out
+
+
+def test_items_with_their_own_metadata_are_two_records(tmp_path):
+    "Two tickets with one text and their own ids are two records (the key used to leave metadata out and dropped one)."
+    tickets = [dict(text="Printer on floor 3 is jammed.", source='tickets', metadata=dict(ticket=101)),
+               dict(text="Printer on floor 3 is jammed.", source='tickets', metadata=dict(ticket=102))]
+    with _mem(tmp_path / 'm') as m:
+        got = m.ingest(tickets, progress=False)
+        assert got.new == [True, True] and len(set(got)) == 2
+        assert m.ingest(tickets, progress=False).stored == 0

@@ -78,9 +78,9 @@ def test_a_correction_replaces_a_qa_that_loop_c_compressed(tmp_path):
 
 
 def test_an_answer_a_correction_superseded_is_not_learned_again(tmp_path):
-    """The extractive tier quotes the passage that shares most of the question's words, so after the correction it
-    quotes the passage marked wrong again: Loop A used to store that Q&A again (its superseded copy is archived, which
-    the duplicate test did not see) and cache it."""
+    """The extractive tier quotes the passage that shares most of the question's words, so after the correction, asked
+    in another wording, it quotes the passage marked wrong again: Loop A used to store that Q&A again (its superseded
+    copy is archived, which the duplicate test did not see) and cache it."""
     llm = _llm(tmp_path / 'd', ["A lost badge is replaced by the Facilities team for a fee."] + DOCS[1:])
     a = llm.query(Q, constraints=NC)
     out = llm.feedback(Feedback(a.request_id, rating=5)); llm.flush()  # a wrong answer rated well by mistake: stored
@@ -90,8 +90,9 @@ def test_an_answer_a_correction_superseded_is_not_learned_again(tmp_path):
     assert b.text == a.text
     llm.feedback(Feedback(b.request_id, rating=1, correction=FIFTEEN)); llm.flush()
     assert llm.memory.get(qa).superseded_by is not None
-    c = llm.query(Q, constraints=NC); llm.flush()
-    assert c.text == a.text  # the passage marked wrong, quoted again
+    assert llm.query(Q, constraints=NC).text == FIFTEEN  # the question as worded: the taught answer
+    c = llm.query("What's the fee for a lost badge?", constraints=NC); llm.flush()
+    assert c.text == a.text  # another wording: the passage marked wrong, quoted again
     rec = llm.record(c.request_id)
     assert rec.qa_node is None and rec.self_quality == 0.0  # not stored again, and never cached
     assert [n.id for n in _qa_nodes(llm, a.text) if n.superseded_by is None] == []
@@ -110,4 +111,41 @@ def test_an_answer_that_gives_no_amount_to_a_how_much_question_is_neither_kept_n
     assert not llm.query(q).cached
     r = llm.query("How many vacation days do employees get?"); llm.flush()  # an amount: kept as before
     assert '27' in r.text and llm.record(r.request_id).self_quality > 0
+    llm.close()
+
+
+def test_a_correction_reaches_no_other_question_and_a_rating_no_other_wording(tmp_path):
+    """Review findings: Saturday's corrected answer, served for Sunday from the cache and corrected there, was superseded
+    (the two Q&A texts are 0.99 alike); a low rating on an answer the cache served to "What was the fee ...?" archived
+    the correction made for "What is the fee ...?" (the cache reads the two as the same tokens)."""
+    llm = _llm(tmp_path / 'd', ["The Marrowby office is closed on Sundays."] + DOCS)
+    sat, sun = "Is the Marrowby office open on Saturday?", "Is the Marrowby office open on Sunday?"
+    fix = "Yes, on Saturdays the Marrowby office is open from 9 to 12."
+    a = llm.query(sat, constraints=NC)
+    sat_node = llm.feedback(Feedback(a.request_id, rating=1, correction=fix))['correction_node']; llm.flush()
+    llm.query(sun); llm.flush()
+    b = llm.query(sun)
+    if b.cached and b.text == fix:  # Sunday answered with Saturday's correction, from the cache
+        llm.feedback(Feedback(b.request_id, rating=1, correction="No, the Marrowby office is closed on Sundays.")); llm.flush()
+    assert llm.memory.get(sat_node).superseded_by is None and not llm.memory.is_archived(sat_node)
+    assert llm.query(sat, constraints=NC).text == fix
+    c = llm.query(Q); llm.feedback(Feedback(c.request_id, rating=1, correction=FIFTEEN)); llm.flush()
+    node = _qa_nodes(llm, FIFTEEN)[0].id
+    d = llm.query("What was the fee for a lost badge?")
+    assert d.cached and d.text == FIFTEEN
+    llm.feedback(Feedback(d.request_id, rating=1)); llm.flush()
+    assert not llm.memory.is_archived(node) and llm.memory.get(node).quality == 1.0
+    assert llm.query(Q, constraints=NC).text == FIFTEEN  # the taught answer, not a document, without the cache too
+    llm.close()
+
+
+def test_correcting_back_and_forth_leaves_one_live_answer(tmp_path):
+    llm = _llm(tmp_path / 'd')
+    r = llm.query(Q)
+    for fix in (TEN, FIFTEEN, TEN, FIFTEEN):
+        llm.feedback(Feedback(r.request_id, rating=1, correction=fix)); llm.flush()
+        r = llm.query(Q)
+        assert r.cached and r.text == fix
+    live = [n for a in (TEN, FIFTEEN) for n in _qa_nodes(llm, a) if n.superseded_by is None]
+    assert [n.text.endswith(FIFTEEN) for n in live] == [True], [(n.id, n.text) for n in live]
     llm.close()
