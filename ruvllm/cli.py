@@ -447,15 +447,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
-def _global_options() -> argparse.ArgumentParser:
+def _global_options(settings: bool = True) -> argparse.ArgumentParser:  # False: --db/--config/--set parsed but not listed (bench refuses them)
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('global options')
     S = argparse.SUPPRESS
-    g.add_argument('--db', metavar='PATH', default=S, help="data directory (system.db_path; default ./ruvllm_data)")
+    g.add_argument('--db', metavar='PATH', default=S, help="data directory (system.db_path; default ./ruvllm_data)" if settings else S)
     g.add_argument('--config', metavar='FILE', default=S,
-                   help="TOML settings file; RUVLLM_<SECTION>__<KEY> environment variables apply on top")
+                   help="TOML settings file; RUVLLM_<SECTION>__<KEY> environment variables apply on top" if settings else S)
     g.add_argument('--set', metavar='KEY=VALUE', action='append', default=S,
-                   help="override one setting, e.g. --set router.safe_tier=tiny (repeatable; VALUE is read as TOML)")
+                   help="override one setting, e.g. --set router.safe_tier=tiny (repeatable; VALUE is read as TOML)" if settings else S)
     g.add_argument('--debug', action='store_true', default=S, help="show tracebacks and debug logs")
     return p
 
@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--version', action='version', version=f"ruvllm {__version__}")
     sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
     for name, (run, options, help, description) in SUBCOMMANDS.items():
-        s = sub.add_parser(name, parents=[common], help=help, description=description or help)
+        s = sub.add_parser(name, parents=[common if name != 'bench' else _global_options(settings=False)], help=help, description=description or help)
         s.set_defaults(func=run)
         if options is not None: options(s)
     return p

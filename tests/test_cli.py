@@ -50,7 +50,7 @@ SUBCOMMANDS = ['demo', 'ask', 'feedback', 'ingest', 'learn', 'stats', 'migrate',
 def test_help_of_each_subcommand(cmd):
     code, out, err = run_cli([cmd, '--help'])
     assert (code, err) == (0, '')
-    assert out.startswith(f'usage: ruvllm {cmd}') and '--db PATH' in out and '--config FILE' in out
+    assert out.startswith(f'usage: ruvllm {cmd}') and ('--db PATH' in out and '--config FILE' in out) == (cmd != 'bench')  # bench refuses them
 
 
 def test_help_and_version_as_a_process():
@@ -555,3 +555,13 @@ def test_ask_prints_the_streamed_answer_then_provenance_and_request_id(tmp_path,
     assert 'Zorblat' in text and meta.startswith('  tier tiny (extractive)') and rid.startswith('  request id ')
     code, out, err = run_cli([*base, 'feedback', rid.split()[-1], '--rating', '5'])
     assert code == 0 and out.startswith('rating 5 recorded'), (out, err)
+
+
+def test_bench_help_lists_no_option_it_refuses():
+    "`ruvllm bench --help` listed --db, --config and --set, which bench then refuses: hidden there, still refused in one line."
+    code, out, _ = run_cli(['bench', '--help'])
+    assert code == 0
+    assert '--quick' in out and '--debug' in out and not any(o in out for o in ('--db', '--config', '--set'))
+    for argv in (['bench', '--db', 'x', 'ann'], ['--db', 'x', 'bench', 'ann'], ['bench', '--set', 'memory.hnsw_m=8', 'ann']):
+        code, _, err = run_cli(argv)
+        assert_one_line_error(code, err, EXIT_USAGE, "ruvllm bench measures the default configuration")
