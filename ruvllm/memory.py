@@ -1011,7 +1011,7 @@ def search(self:Memory,
 def find_duplicate(self:Memory, vector, namespace: str = 'global', types=None, threshold: float | None = None,
                    archived: bool = False,  # also archived nodes (compressed by Loop C, or superseded: `Node.superseded_by` tells)
                   ) -> Hit | None:
-    "The nearest live node in exactly `namespace` at cosine ≥ `threshold` (default `memory.dedup_threshold`), if any."
+    "The nearest live (or, with `archived`, any) node in exactly `namespace` at cosine ≥ `threshold` (default `memory.dedup_threshold`), if any."
     threshold = self.cfg.dedup_threshold if threshold is None else threshold
     qv = self.check_vector(vector)
     check_namespace(namespace)

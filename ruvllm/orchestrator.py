@@ -1034,7 +1034,7 @@ from typing import Callable
 @patch
 def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
-                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity, 'verdict': hit.verdict,
+                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity,
                                                   'same_wording': same_wording(req.query, hit.cached_query)})
     lat = sw.breakdown(); rec.latency_ms = lat.total
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)

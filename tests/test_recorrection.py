@@ -125,8 +125,8 @@ def test_a_correction_reaches_no_other_question_and_a_rating_no_other_wording(tm
     sat_node = llm.feedback(Feedback(a.request_id, rating=1, correction=fix))['correction_node']; llm.flush()
     llm.query(sun); llm.flush()
     b = llm.query(sun)
-    if b.cached and b.text == fix:  # Sunday answered with Saturday's correction, from the cache
-        llm.feedback(Feedback(b.request_id, rating=1, correction="No, the Marrowby office is closed on Sundays.")); llm.flush()
+    assert b.cached and b.text == fix  # Sunday answered with Saturday's correction, from the cache
+    llm.feedback(Feedback(b.request_id, rating=1, correction="No, the Marrowby office is closed on Sundays.")); llm.flush()
     assert llm.memory.get(sat_node).superseded_by is None and not llm.memory.is_archived(sat_node)
     assert llm.query(sat, constraints=NC).text == fix
     c = llm.query(Q); llm.feedback(Feedback(c.request_id, rating=1, correction=FIFTEEN)); llm.flush()
