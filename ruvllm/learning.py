@@ -18,7 +18,7 @@ from fastcore.basics import patch
 
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
-from .text import content_words, same_wording
+from .text import content_words, same_wording, unsupported_names
 from .memory import Hit, Memory
 from .types import check_length
 from .hybrid import Subgraph
@@ -109,10 +109,11 @@ def strip_fabricated_sources(text: str) -> str:
 def grounding_quality(answer: str,  # the generated answer
                       passages: Sequence[str],  # the passages its context held
                       top_similarity: float,  # best cosine similarity of the retrieval
+                      question: str = '',  # the question asked (the names it gives are no invention)
                      ) -> float:
-    "Self-estimated quality in [0, 1]: share of the answer's content words found in the passages × retrieval similarity."
+    "Self-estimated quality in [0, 1]: share of the answer's content words found in the passages × retrieval similarity; 0 if it states a name or number neither holds."
     words = content_words(answer)
-    if not words or not passages: return 0.0
+    if not words or not passages or unsupported_names(answer, [*passages, question]): return 0.0
     support = content_words(' '.join(passages))
     return float(len(words & support) / len(words) * min(1.0, max(0.0, top_similarity)))
 
@@ -229,6 +230,7 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
     for i, (rec, quality) in enumerate(items):
         out.append(None)
         if quality < self.cfg.quality_threshold or not rec.answer.strip(): continue
+        if rec.feedback is not None and self.invented(rec): continue  # rated well, but naming what no source holds: not kept
         used, text = list(rec.used_ids), self.qa_text(rec.query, rec.answer)
         if len(text) > mem.cfg.max_node_chars: continue  # longer than one node may be (`memory.max_node_chars`): not kept
         vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
@@ -249,6 +251,13 @@ def carried_edges(self: LoopA, record: RequestRecord) -> list[tuple[int, int, st
         edges += [(record.qa_node, u, EdgeType.CITES.value) for u in record.used_ids if u != record.qa_node]
     g = self.memory.graph
     return [e for e in dict.fromkeys(edges) if g.has_edge(e[0], e[1], key=e[2])]
+
+# %% ../nbs/10_learning.ipynb #fcfb0c4c
+@patch
+def invented(self: LoopA, record: RequestRecord) -> list[str]:
+    "The names and numbers the answer states that neither the question nor the passages it was built from hold (`unsupported_names`)."
+    texts = [n.text for n in self.memory.get_many(record.used_ids).values()]
+    return unsupported_names(answer_part(record.answer), [*texts, record.query])
 
 # %% ../nbs/10_learning.ipynb #3a366db8
 @patch

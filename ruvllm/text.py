@@ -8,8 +8,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS
            'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'names',
            'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage', 'key_forms',
            'same_wording', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds',
-           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount', 'measure_word',
-           'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long']
+           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount', 'stated_names',
+           'unsupported_names', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
+           'roles_reversed', 'turn_parts', 'split_long']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -375,6 +376,24 @@ AMOUNT_WORDS = frozenset({'free', 'none', 'nothing', 'zero', 'half', 'unlimited'
 def gives_amount(text: str) -> bool:
     "Whether `text` states an amount, as a how-much/how-many question asks: a number (digits or words) or an amount word."
     return any(t[0] == 'num' for t in analyse_query(text)) or not AMOUNT_WORDS.isdisjoint(w.lower() for w in _KEY_WORD.findall(text))
+
+# %% ../nbs/01b_text.ipynb #702d539f
+_SENTENCE_GAP = re.compile(r"[.!?:;\n]")  # what may end a sentence (or start a new one) between two words
+
+def stated_names(text: str) -> list[str]:
+    "The names `text` states, as written: capitalised words inside a sentence, and a sentence's first word when it is no common word."
+    out, last = [], 0
+    for m in _KEY_WORD.finditer(text):
+        w, starts = m.group(), m.start() == 0 or _SENTENCE_GAP.search(text, last, m.start()) is not None
+        last = m.end()
+        if not w[0].isupper() or _norm(w) in STOP_WORDS: continue  # 'It', 'The', 'I'
+        if not (starts and common_word(_norm(w))): out.append(w)
+    return out
+
+def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
+    "The names and numbers `text` states that none of `sources` holds (in any case): what an answer may have made up."
+    held = frozenset().union(*map(text_keys, sources)) if sources else frozenset()
+    return [w for w in stated_names(text) + numbers(text) if _norm(w) not in held]
 
 # %% ../nbs/01b_text.ipynb #444d9d4a
 _SPAN = sorted(TIME_NOUNS - {"date", "dates", "century", "decade", "season"} | {"duration", "period", "length", "minute", "minutes", "week", "weeks"})  # nouns for a span of time
