@@ -325,12 +325,12 @@ def _stated_newest(self:Memory) -> dict[int, float]:  # caller holds `_lock`
 
 @patch
 def present(self:Memory,
-            namespace: str | None = None,  # the request's namespace (default `global`); `global` counts too when shared
+            namespace: str | None = None,  # the request's namespace (default `global`); `global`'s times count only when it states none
            ) -> float:
-    "When a query without its asking time is asked, in seconds since 1970: the newest time a visible node states, never past the clock (the clock if none states one)."
+    "When a query without its asking time is asked, in seconds since 1970: the newest time the namespace's nodes state (else a visible node's), never past the clock (the clock if none states one)."
     with self._lock:
-        d = self._stated_newest()
-        t = max((d[self._ns_codes[n]] for n in self._namespaces(namespace) if self._ns_codes.get(n) in d), default=math.inf)
+        d, own = self._stated_newest(), self._ns_codes.get(namespace or 'global')
+        t = d[own] if own in d else max((d[self._ns_codes[n]] for n in self._namespaces(namespace) if self._ns_codes.get(n) in d), default=math.inf)
     return min(t, time.time())
 
 # %% ../nbs/04c_hybrid.ipynb #8ff54f4a

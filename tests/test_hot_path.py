@@ -161,10 +161,10 @@ def test_wait_warm_up_returns_once_the_background_warm_up_is_over(tmp_path):
         assert llm.wait_warm_up(timeout=0)  # none to wait for
 
 def test_text_keys_are_the_word_by_word_keys():
-    "Test double: `text_keys` as it was, each word lower-cased and its 's dropped; the one-pass ASCII path must give the same set."
-    from ruvllm.text import _KEY_WORD
+    "Test double: `text_keys` word by word, each word folded (`fold`); the one-pass ASCII path must give the same set."
+    from ruvllm.text import KEY_WORD, fold
     from ruvllm.evals.memory_bench import generated_sentences
-    def word_by_word(t): return frozenset(w.lower().removesuffix("'s") for w in set(_KEY_WORD.findall(t)))
+    def word_by_word(t): return frozenset(fold(w) for w in set(KEY_WORD.findall(t)))
     texts = [t for t, _ in generated_sentences(500, 3)] + [
         "Ada's engine, O'Neil-Smith's 6,650 KM and BABBAGE'S 3.5 notes.", "İstanbul's Kelvin \u212a sign", "Q: Who?\nA: Ada Lovelace's."]
     for t in texts: assert text_keys(t) == word_by_word(t), t
