@@ -935,7 +935,7 @@ def record_tier_failure(self: RuvLLM, routed: Routed, latency_s: float):
 
 # %% ../nbs/11_orchestrator.ipynb #67a537c7
 @patch
-def write_back(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
+def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                *, learn: bool = True,  # False: a probe's record, never handed to the writer
                cut: bool = False) -> RequestRecord:  # cut at max_tokens (or by the request's stop strings): neither a QAPair nor a cache entry
     "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow at the commit (`_answer`)."
@@ -1000,7 +1000,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
     use_cache = use_cache and not partial
     with sw('learning'):
-        rec = self.write_back(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial)
+        rec = self.make_record(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total
@@ -1119,11 +1119,13 @@ def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
 
 # %% ../nbs/11_orchestrator.ipynb #2f7c0b95
 @patch
-def query(self: RuvLLM, text: str, *, session: Session | str | None = None, namespace: str | None = None,
-          constraints: Constraints | None = None, learn: bool = True) -> Response:
-    """Answer `text`: retrieval, routing, attention, context, generation, write-back. See the module docs.
-    `learn=False` answers without leaving any trace (no write-back, record, cache entry, session turn or
-    counter): for evaluation probes."""
+def query(self: RuvLLM, text: str, *,
+          session: Session | str | None = None,  # a `Session` or its id: its recent turns join the context, and the answer joins them
+          namespace: str | None = None,  # whose memory answers (default `global`; `global` is seen too when `memory.share_global`)
+          constraints: Constraints | None = None,  # per-request limits: forced tier, max_tokens, stop, temperature, no_cache...
+          learn: bool = True,  # False: no trace at all (no write-back, record, cache entry, session turn or counter): for evaluation probes
+         ) -> Response:
+    "Answer `text`: the stages below (cache, retrieval, routing, attention, context, generation), then Loop A's write-back after the response."
     req, sess = self._request(text, session, namespace, constraints)
     for ev in self._events(req, sess, learn, pieces=False): pass
     return ev
