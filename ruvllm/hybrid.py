@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class SubgraphNode:
     "A node reached by retrieval: directly (hop 0) or over edges."
     node: Node
-    score: float  # similarity for hits; parent score × edge weight × hop decay when expanded
+    score: float  # what it was ranked by: the fused (propagated) score with `hybrid_subgraph`; with `search_with_graph`, similarity for hits, parent score × edge weight × hop decay when expanded
     hop: int
     similarity: float  # cosine similarity to the query
     via: EdgeType | None = None  # edge type it was reached by (None for direct hits)
@@ -38,7 +38,7 @@ class SubgraphNode:
 
 @dataclass
 class Subgraph:
-    "Nodes reached by `search_with_graph`, the edges among them, and retrieval stats."
+    "The nodes retrieval kept (`hybrid_subgraph` or `search_with_graph`), the edges among them, and retrieval stats."
     nodes: dict[int, SubgraphNode]
     edges: list[Edge]
     stats: dict
