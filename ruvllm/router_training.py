@@ -183,6 +183,7 @@ class RoundRecord:
     seconds: float
     utility_lcb: float = float('nan')  # lower confidence bound (one-sided, `router.gate_z`) of the held-out utility gain
     reason: str = ''  # why the gate promoted or refused the candidate
+    unjudged_changes: int = 0  # held-out decisions the candidate changed that no outcome can judge (the gate counts them as failures)
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
 
@@ -472,6 +473,21 @@ def trusted_check(self: RouterTrainer, cand: dict,  # the candidate's weights
     if new < live - m: return False, f"trusted set loses {live - new:.4f} > margin {m} (utility {new:.4f} vs live {live:.4f}, {len(trusted)} rows)"
     return True, f"trusted set utility {new:.4f} vs live {live:.4f}"
 
+# %% ../nbs/05b_router_training.ipynb #1472730b
+@patch
+def unjudged_changes(self: RouterTrainer, ts: TrainingSet, live_pick: np.ndarray, cand_pick: np.ndarray,  # each policy's tier per row
+                     judged: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # `judged_rows(ts, (live_pick, cand_pick))`
+    """The rows where the candidate moves a known success of the live router's pick to a tier no outcome speaks for
+    (bandit rows logged without exploration): (their mask, the live router's logged utility, the candidate's worst case: its tier fails)."""
+    lp, cp, ch = np.asarray(live_pick), np.asarray(cand_pick), ts.chosen
+    logged = ~ts.full & (ch >= 0)
+    ok = np.zeros(len(ts), bool); ok[logged] = np.nan_to_num(ts.quality[np.flatnonzero(logged), ch[logged]]) >= self.router.cfg.tie_fail_quality
+    m = logged & ok & (lp == ch) & (cp != lp) & ~np.asarray(judged)
+    cw, lw = self.learning.cost_weight, self.learning.latency_weight
+    U, fail = utilities(ts, cw, lw), utilities(dataclasses.replace(ts, quality=np.zeros_like(ts.quality)), cw, lw)  # fail: each tier's utility if it fails
+    idx = np.flatnonzero(m)
+    return m, U[idx, ch[idx]], fail[idx, cp[idx]]
+
 # %% ../nbs/05b_router_training.ipynb #c18e914f
 @patch
 def _promote(self: RouterTrainer, cand: dict, ts: TrainingSet):
@@ -495,12 +511,14 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
     ts, hold, train, n_hold = self._round_data(data, holdout)
     live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
     cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
-    usable = self.judged_rows(hold, (self.policy_picks(live, hold, trained=r.rounds > 0), self.policy_picks(cand, hold)))
+    lp, cp = self.policy_picks(live, hold, trained=r.rounds > 0), self.policy_picks(cand, hold)
+    usable = self.judged_rows(hold, (lp, cp)); blind, b_live, b_cand = self.unjudged_changes(hold, lp, cp, usable)
     (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0, judged=usable),
                                                 self.policy_utility(cand, hold, rows=True, judged=usable))
     l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
     dlt = i_after - i_before; se = float(dlt.std(ddof=1) / math.sqrt(len(dlt))) if len(dlt) > 1 else 0.0
-    promoted, lcb, reason = self.gate(i_before, i_after, hold.X[usable])
+    promoted, lcb, reason = self.gate(np.r_[i_before, b_live], np.r_[i_after, b_cand], np.concatenate([hold.X[usable], hold.X[blind]]))
+    if blind.any(): reason += f" ({int(blind.sum())} changed decisions no outcome judges, counted as failures)"
     if promoted and trusted is not None:
         ok, why = self.trusted_check(cand, trusted); promoted, reason = ok, (f"{reason}; {why}" if ok else why)
     if not gate: promoted, reason = True, f'promoted without the gate ({reason})'
@@ -513,6 +531,6 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
                       steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,
                       holdout_loss_after=l_after, utility_before=u_before, utility_after=u_after, utility_se=se, promoted=promoted,
                       ewc_penalty=pen_after, seconds=time.perf_counter() - t0,
-                      utility_lcb=lcb, reason=reason)
+                      utility_lcb=lcb, reason=reason, unjudged_changes=int(blind.sum()))
     self.history.append(rec); self.rounds_run += 1
     return rec
