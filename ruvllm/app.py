@@ -35,7 +35,7 @@ from .memory import Ingested
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
 from .text import split_long
-from .transcripts import starts_like_transcript, transcript_records
+from .transcripts import first_turn_line, starts_like_transcript, transcript_records
 
 log = logging.getLogger(__name__)
 
@@ -321,8 +321,7 @@ def transcript_note(name: str,  # the uploaded file's name
     if Path(name).suffix.lower() != '.jsonl': return None
     try: lines = data.decode('utf-8').splitlines()
     except UnicodeDecodeError: return None
-    if starts_like_transcript(lines): return None
-    turn = next((i for i, l in enumerate(lines, 1) if starts_like_transcript([l])), None)
+    turn = first_turn_line(lines)
     if turn is None: return None
     return (f"{name}: not read as a chat transcript, because its first line is not a turn (line {turn} is: \"speaker\" and "
             "\"text\"). Its lines were read as passages, speaker and time kept in their metadata; to store one dated "

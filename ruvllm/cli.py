@@ -20,7 +20,7 @@ from . import __version__
 from .config import Config, ConfigBuilder, MemoryConfig, RuvLLMError, TIERS
 from .types import Constraints, Feedback, InvalidInputError, NodeType, Response, visible
 from .text import split_long
-from .transcripts import check_transcript, is_transcript
+from .transcripts import check_transcript, first_turn_line, is_transcript
 
 # %% ../nbs/14_cli.ipynb #67f1e0c5
 class UsageError(InvalidInputError):
@@ -631,6 +631,10 @@ def _stored_note(before: int | None, after: int | None, total: int) -> str:
 def cmd_ingest(args, cfg: Config) -> int:
     t0, limit = time.perf_counter(), cfg.memory.max_node_chars
     docs, chats = split_transcripts(args.paths, args.format)
+    for f in docs:
+        if f.suffix.lower() == '.jsonl' and (n := first_turn_line(_read_text(f).splitlines())) is not None:
+            print(f"ruvllm: warning: {f}: read as documents, not as a chat transcript: its first line is not a turn (line {n} is); "
+                  "to store one dated node per turn, remove the lines before the first turn", file=sys.stderr)
     records, per_file = read_inputs([str(f) for f in docs], namespace=args.namespace, type=args.type, max_chars=limit)
     conv = dict(zip(chats, distinct_names([f.with_suffix('') for f in chats])))  # a conversation per file, even for two chat.jsonl
     for f in chats: per_file[str(f)] = check_transcript(f, conv[f], limit)  # every file checked before anything is stored

@@ -549,7 +549,8 @@ def ingest(self: RuvLLM,
         if not Path(items).is_file(): raise InvalidInputError(f"{items}: {'is a directory' if Path(items).is_dir() else 'no such file'}")
         if format == 'records' or (format is None and not is_transcript(items)):
             raise InvalidInputError(f"{items}: not read as a chat transcript (a .jsonl file whose first line has \"speaker\" "
-                                    f"and \"text\"; pass format='chat' to force it); for other files use `ruvllm ingest`")
+                                    f"and \"text\"; pass format='chat' to force it); documents go in as a list of texts or records "
+                                    f"(`ruvllm ingest` reads .txt, .md and .jsonl files into them)")
         format = 'chat'
     if format == 'chat': return self.ingest_chat(items, namespace=namespace, type=type, batch_size=batch_size, progress=progress,
                                                  skip_duplicates=skip_duplicates)

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TURN_FIELDS', 'parse_timestamp', 'turn_record', 'transcript_records', 'iter_transcript', 'check_transcript',
-           'starts_like_transcript', 'is_transcript']
+           'starts_like_transcript', 'is_transcript', 'first_turn_line']
 
 # %% ../nbs/01c_transcripts.ipynb #59fe7b26
 import json
@@ -126,3 +126,10 @@ def is_transcript(path) -> bool:
     if p.suffix.lower() != '.jsonl' or not p.is_file(): return False
     try: return starts_like_transcript(_file_lines(p))
     except InvalidInputError: return False
+
+# %% ../nbs/01c_transcripts.ipynb #cd4d3adc
+def first_turn_line(lines: Iterable[str]) -> int | None:
+    "The number of the first line that is a chat turn, in lines that do not start with one (None: they start with a turn, or hold none)."
+    lines = list(lines)
+    if starts_like_transcript(lines): return None
+    return next((i for i, l in enumerate(lines, 1) if starts_like_transcript([l])), None)

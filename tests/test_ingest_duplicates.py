@@ -83,3 +83,16 @@ def test_items_with_their_own_metadata_are_two_records(tmp_path):
         got = m.ingest(tickets, progress=False)
         assert got.new == [True, True] and len(set(got)) == 2
         assert m.ingest(tickets, progress=False).stored == 0
+
+
+def test_the_cli_warns_when_a_transcript_is_read_as_documents(tmp_path, cli_argv):
+    "An export whose first line is a header was stored as plain passages without a word (conversation probe 4)."
+    base = cli_argv(EXTRACTIVE)
+    f = tmp_path / 'chat.jsonl'
+    f.write_text('{"text": "Chat export from WhatsApp", "timestamp": "2023-05-07T09:00"}\n'
+                 '{"speaker": "Dana", "text": "we got the keys", "timestamp": "2023-05-07T10:00"}\n')
+    code, out, err = run_cli([*base, 'ingest', str(f)])
+    assert code == 0, err
+    assert f"{f}: read as documents, not as a chat transcript" in err and "(line 2 is)" in err
+    g = tmp_path / 'turns.jsonl'; g.write_text('{"speaker": "Dana", "text": "we got the keys", "timestamp": "2023-05-07T10:00"}\n')
+    assert "warning" not in run_cli([*base, 'ingest', str(g)])[2]  # a transcript: no warning
