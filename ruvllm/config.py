@@ -67,6 +67,7 @@ class SystemConfig:
     saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions persisted by save() (the most recently started; older ones are not saved)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
     warm_up: bool = _f(True, None, "at open, a background thread runs the request path once without answering (loads the embedder and the compiled kernels), so the first query does not wait for them")
+    reset_damaged_state: bool = _f(False, None, "at open, a learned state (router, replay buffer, attention, cache) whose stored bytes cannot be read is set aside under '<key>:damaged' and started again, with a warning; off: the open refuses, naming it")
 
 # %% ../nbs/00_config.ipynb #fedeaebb
 @dataclass

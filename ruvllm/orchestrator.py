@@ -151,6 +151,32 @@ def wait_warm_up(self: RuvLLM, timeout: float | None = None) -> bool:
     self._warm.join(timeout)
     return not self._warm.is_alive()
 
+# %% ../nbs/11_orchestrator.ipynb #984ac0d7
+from typing import Callable
+from .types import MemoryStoreError
+
+_STATE_NAMES = {'router': 'router', 'replay': 'replay buffer', 'attention': 'attention', 'cache': 'semantic cache'}
+
+@patch
+def _state_blob(self: RuvLLM, key: str,  # its store key: 'router', 'replay', 'attention', 'cache' or 'router:<tiers>'
+                read: Callable[[bytes], object],  # the stored bytes -> the object
+                fresh: Callable[[], object]):  # a new one, when none is stored
+    """The learned state stored under `key` (`fresh()` when none is). Bytes that cannot be read refuse the open, naming
+    the state; with `system.reset_damaged_state` they are set aside under `key + ':damaged'` and the state starts again."""
+    raw = self.store.get(key)
+    if not raw: return fresh()
+    try: return read(raw)
+    except Exception as e:
+        log.debug("reading the state %r failed", key, exc_info=True)
+        what = f"the {_STATE_NAMES.get(key.split(':')[0], key)} stored under {key!r} in {self.cfg.system.db_path!r}"
+        if not self.cfg.system.reset_damaged_state:
+            raise MemoryStoreError(f"{what} cannot be read ({type(e).__name__}); memory itself is intact. To set it aside and start "
+                                   "that state again, open with system.reset_damaged_state = true (e.g. ruvllm --set "
+                                   "system.reset_damaged_state=true stats)") from None
+        self.store.put(key + ':damaged', raw)
+        log.warning("%s cannot be read (%s): set aside under %r, started again", what, type(e).__name__, key + ':damaged')
+        return fresh()
+
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
 from .cache import CacheLog
 
@@ -169,27 +195,25 @@ def _load_state(self: RuvLLM):
                          explored=0, forced=0, written_back=0, router_rounds=0, router_promoted=0)
     self.counters.update(self._state.get('counters', {}))
     self._counted = json.loads(json.dumps(self.counters))  # what the store held: `save` adds only what this process counted since
-    rb = st.get('router')
-    self.router = _from_blob(FastGRNNRouter, rb) if rb else FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)
+    new_router, as_router = (lambda: FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)), (lambda b: _from_blob(FastGRNNRouter, b))
+    self.router = self._state_blob('router', as_router, new_router)
     if self.router.tiers != self.tiers:
         # the tier set changed (e.g. the same directory opened with another config): put the trained router aside
         # under its tier set, so that reopening with those tiers restores it, and use the one for these tiers
         old_key, new_key = 'router:' + '+'.join(self.router.tiers), 'router:' + '+'.join(self.tiers)
-        st.put(old_key, rb)
+        st.put(old_key, st.get('router'))
         kept = st.get(new_key)
         log.warning("router was trained for tiers %s, now %s: %s (the other is kept for when those tiers return)",
                     self.router.tiers, self.tiers, "using the one kept for these tiers" if kept else "starting a new router")
-        self.router = _from_blob(FastGRNNRouter, kept) if kept else FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)
-    rp = st.get('replay')
-    self.replay = _from_blob(ReplayBuffer, rp) if rp else ReplayBuffer(c.learning.replay_capacity, seed=c.system.seed)
+        self.router = self._state_blob(new_key, as_router, new_router)
+    self.replay = self._state_blob('replay', lambda b: _from_blob(ReplayBuffer, b), lambda: ReplayBuffer(c.learning.replay_capacity, seed=c.system.seed))
     self.trainer = RouterTrainer(self.router, c.learning, c.inference.tier_costs, seed=c.system.seed)
     self.router.escalation_recall = escalation_recall(c)  # the router values the cascade
-    ab = st.get('attention')
-    self.attention = GraphAttention.from_bytes(ab) if ab else GraphAttention(self.embedder.dim, seed=c.system.seed)
+    self.attention = self._state_blob('attention', GraphAttention.from_bytes, lambda: GraphAttention(self.embedder.dim, seed=c.system.seed))
     self._attention_trained = False  # since the last save: `save` publishes it then
     self._pruned_at = 0.0  # when `save` last deleted old records and events (`_prune_history`)
-    seq = int(st.get('cache_seq') or b'0'); cb = st.get('cache')  # in this order: a copy saved between the two holds more, never less
-    self.cache = SemanticCache.from_bytes(cb, c.cache) if cb else SemanticCache(c.cache)
+    seq = int(st.get('cache_seq') or b'0')  # before the cache itself: a copy saved between the two holds more, never less
+    self.cache = self._state_blob('cache', lambda b: SemanticCache.from_bytes(b, c.cache), lambda: SemanticCache(c.cache))
     self.cache_log = CacheLog(self.cache, st, cursor=seq)  # the blob holds the log up to here (replaying more is harmless)
     self.sessions, self._temporary = self._stored_sessions(), set()  # _temporary: `temporary_session`s, never stored
     self._records: dict[str, RequestRecord] = {}  # the latest `system.recent_requests`
