@@ -320,7 +320,8 @@ def _bench_llm(path, n_nodes: int, tiers: dict | None = None, progress: bool = F
     "A RuvLLM on `path` holding `n_nodes` generated documents (scheduler off, so background loops don't disturb timings)."
     from ruvllm.orchestrator import RuvLLM
     from ruvllm.evals.memory_bench import generated_sentences
-    b = Config.builder().db_path(path).set('system.seed', seed).update(settings)
+    # every answer written back (an unrated quote too, `learning.keep_unrated_quotes`): the writer's load the timings have always had
+    b = Config.builder().db_path(path).set('system.seed', seed).set('learning.keep_unrated_quotes', True).update(settings)
     if tiers is not None: b = b.set('inference.tiers', tiers).set('router.safe_tier', next(iter(tiers)))
     llm = RuvLLM(b.build(), start_scheduler=False)
     have = len(llm.memory)

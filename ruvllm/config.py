@@ -246,6 +246,7 @@ class LearningConfig:
     "The three learning loops."
     enabled: bool = _f(True, None, "run the background scheduler (loops B and C)")
     quality_threshold: float = _f(0.7, between(0, 1), "Loop A writes back answers at or above this quality")
+    keep_unrated_quotes: bool = _f(False, None, "Loop A also stores an unrated answer that only quotes a passage (the extractive tier) when its self-estimate clears the threshold; off: a quote is stored once rated well (it adds nothing memory lacks, and a wrong one outranks the right passage)")
     ewc_lambda: float = _f(0.4, at_least(0), "EWC penalty strength")
     replay_capacity: int = _f(100_000, at_least(1, 'an integer'), "router replay buffer size (reservoir)")
     training_interval_s: float = _f(3600.0, above(0), "Loop B period (seconds)")

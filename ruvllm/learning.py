@@ -53,6 +53,7 @@ class RequestRecord:
     cache_hit: dict | None = None  # for an answer from the cache: {'cache_entry': entry id, 'similarity': s}
     cut: bool = False  # the answer was cut at max_tokens: it is never cached (a later full request would get the cut one)
     writeback: str | None = None  # 'queued' while Loop A's write-back waits for the writer thread, then 'done'
+    quoted: bool = False  # the answer quotes a passage (a backend that only quotes its context): stored as a QAPair only once rated
 
 # %% ../nbs/10_learning.ipynb #1cbf6ad7
 _F32 = 'f32:'  # stored router features: float32 bytes in base64 (JSON floats cost about 4 µs each on the request path)
@@ -236,8 +237,11 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
         vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
         if pending and (len(pending) >= self.cfg.qa_nodes_per_commit or max(float(p[2]['vector'] @ vec) for p in pending) >= close):
             write_pending()  # a full transaction, or nodes this request would see
-        kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, quality, rec.request_id, 'loopA', used, (text, vec))
-        if kind == 'new': pending.append((i, rec, a, b)); continue
+        quote = rec.quoted and rec.feedback is None and not self.cfg.keep_unrated_quotes  # an unrated quote adds no node (kept once rated)
+        kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, 0.0 if quote else quality, rec.request_id, 'loopA', used, (text, vec))
+        if kind == 'new':
+            if not quote: pending.append((i, rec, a, b))
+            continue
         if kind == 'wrong': rec.self_quality = 0.0; continue  # what a correction superseded: not stored, and not cached (`_learn_from_many`)
         self._link(a, rec, used, b); out[i] = rec.qa_node = a; self.writes += 1
     if pending: write_pending()

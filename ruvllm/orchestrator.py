@@ -895,17 +895,19 @@ class Generated(NamedTuple):
     built: BuiltContext  # the context it read
     routed: Routed  # the decision that served it (escalated: the dearer tier's, with `info.escalated_from`)
     tried: list  # tiers that answered first, unsupported, in order
+    quoted: bool = False  # the serving backend only quotes its context (the extractive tier)
 
 @patch
 def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
                  pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
                  taught: tuple | None = None):  # `Selected.taught`: what a backend that only quotes reads alone
-    "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held)."
+    "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
     tier = info.model.value
     backend = self.pool.get(tier)
     if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
     info.backend = getattr(backend, 'name', tier)
-    held = hold and bool(getattr(backend, 'quotes_context', False))
+    quotes = bool(getattr(backend, 'quotes_context', False))
+    held = hold and quotes
     max_tokens = self._max_tokens(req.constraints, tier, sw)
     cw = getattr(backend, 'context_window', None)
     if isinstance(cw, int) and max_tokens >= cw:
@@ -914,7 +916,7 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
     with sw('generation'):
         g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held, stop=req.constraints.stop)
         answer, gen = _result(g) if held or not pieces else (yield from g)
-    return answer, gen, built, held
+    return answer, gen, built, held, quotes
 
 @patch
 def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tuple],  # `Selected.passages`
@@ -925,10 +927,10 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught)
+        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
             if held and answer and pieces: yield answer  # checked: released whole
-            return Generated(answer, gen, built, routed, tried)
+            return Generated(answer, gen, built, routed, tried, quotes)
         if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
         tried.append(routed.info.model.value)
         routed = self._escalated(routed, up, req.constraints)
@@ -962,7 +964,8 @@ def record_tier_failure(self: RuvLLM, routed: Routed, latency_s: float):
 @patch
 def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                *, learn: bool = True,  # False: a probe's record, never handed to the writer
-               cut: bool = False) -> RequestRecord:  # cut at max_tokens (or by the request's stop strings): neither a QAPair nor a cache entry
+               cut: bool = False,  # cut at max_tokens (or by the request's stop strings): neither a QAPair nor a cache entry
+               quoted: bool = False) -> RequestRecord:  # the answer quotes a passage (a backend that only quotes): kept as a QAPair only once rated
     "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow at the commit (`_answer`)."
     tier, used = routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
@@ -971,7 +974,7 @@ def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int
     if question_intent(req.query) == 'quantity' and not gives_amount(answer): q_self = 0.0  # no amount for how much/many: not kept, not cached
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
-                        decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut)
+                        decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut, quoted=quoted)
     if learn and self.writes is not None: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
     return rec
 
@@ -1025,7 +1028,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
     use_cache = use_cache and not partial
     with sw('learning'):
-        rec = self.make_record(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial)
+        rec = self.make_record(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial, quoted=out.quoted)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total

@@ -207,7 +207,8 @@ def test_router_page_trains_and_shows_rounds(system):
 
 
 def test_learning_page_runs_loops(system):
-    system.query("What is the capital of Veltoria?")
+    r = system.query("What is the capital of Veltoria?")
+    system.feedback(Feedback(r.request_id, rating=5))  # a quote is kept once rated: Loop A writes it back
     at = page('Learning')
     for loop in 'ABC':
         at.button(key=f'run_loop_{loop}').click().run()
@@ -229,7 +230,8 @@ def test_memory_growth_needs_two_moments(system):
     assert nodes.created_at.nunique() == 1  # one `ingest` call: one creation time
     assert any(i.value.startswith(f'Not enough data yet: all {len(nodes)} node(s)') for i in at.info), [i.value for i in at.info]
     assert app.memory_growth_figure(nodes) is None
-    system.query("What is the capital of Veltoria?")  # Loop A writes the answer back: a second moment
+    r = system.query("What is the capital of Veltoria?")
+    system.feedback(Feedback(r.request_id, rating=5))  # Loop A writes the rated answer back: a second moment
     at = page('Learning')
     ok(at)
     assert not any(i.value.startswith('Not enough data yet') for i in at.info)

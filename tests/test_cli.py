@@ -289,7 +289,7 @@ def test_demo_correction_is_answered_next_time_as_a_process(tmp_path, base):
     assert out.rstrip().endswith('2 questions, 0 ratings, 1 correction')
     s = json.loads(run_cli([*base, 'stats', '--json'])[1])
     assert (s['queries']['feedbacks'], s['queries']['corrections']) == (1, 1)
-    assert s['memory']['archived'] >= 1  # the wrong answer is kept, superseded
+    assert s['memory']['archived'] == 0  # the wrong answer was a quote nobody rated: never stored, so nothing to supersede
     # and outside the demo's cache, the corrected fact is what memory answers now
     r = ask(base, 'Which animal is the national animal of Veltoria?', '--no-cache')
     assert 'golden eagle' in r['text'].lower(), r['text']

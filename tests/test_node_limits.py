@@ -61,7 +61,8 @@ def test_new_session_refuses_a_bad_namespace(tmp_path):
 def test_an_answer_too_long_for_one_node_is_served_but_not_kept(tmp_path, writeback):
     "Loop A skips a Q&A longer than the limit (the writer must not fail on it); a short one is kept, so the skip is the length."
     long_fact = "Quorvane was founded by Ilsa Marrow in 1820 on the northern bank of the Orl, where the old ferry crossed."
-    with _llm(tmp_path / 'd', memory__max_node_chars=120, learning__quality_threshold=0.0, learning__writeback=writeback) as llm:
+    with _llm(tmp_path / 'd', memory__max_node_chars=120, learning__quality_threshold=0.0, learning__writeback=writeback,
+              learning__keep_unrated_quotes=True) as llm:  # the short quote is kept unrated: the skip is the length
         llm.ingest([long_fact, "Brennik is a mountain."], namespace='o', progress=False)
         n0 = len(llm.memory)
         r = llm.query("Who founded Quorvane?", namespace='o')

@@ -8,8 +8,8 @@ from ruvllm import Config, Constraints, Feedback, RuvLLM, InvalidInputError, Unk
 from ruvllm.types import Response
 
 
-def _cfg(path, **tiers):
-    b = Config.builder().db_path(path)
+def _cfg(path, keep_quotes=False, **tiers):  # keep_quotes: unrated extractive answers are written back (tests of the write-back)
+    b = Config.builder().db_path(path).set('learning.keep_unrated_quotes', keep_quotes)
     if tiers: b = b.set('inference.tiers', tiers).set('router.safe_tier', 'small' if 'small' in tiers else 'tiny')
     return b.build()
 
@@ -35,7 +35,7 @@ def test_router_round_changes_routing_of_a_query_cluster(tmp_path):
 
 
 def test_feedback_bad_input_changes_nothing(tmp_path):
-    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+    with RuvLLM(_cfg(tmp_path / 'd', keep_quotes=True, tiny='extractive'), start_scheduler=False) as llm:
         llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
         r = llm.query("Which river flows through Quenby?")
         llm.flush()  # its queued write-back is written: the count below is the one feedback must not change
@@ -203,7 +203,7 @@ def test_hybrid_retrieval_brings_the_rare_word_passage_to_the_context(tmp_path):
 
 # --- streaming ------------------------------------------------------------------------------------
 def test_query_stream_yields_pieces_that_join_to_the_response_and_learns_once(tmp_path):
-    with RuvLLM(_cfg(tmp_path / 'd', tiny='extractive'), start_scheduler=False) as llm:
+    with RuvLLM(_cfg(tmp_path / 'd', keep_quotes=True, tiny='extractive'), start_scheduler=False) as llm:
         llm.ingest(["The Zorblat river flows through Quenby.", "Quenby is the capital of Marsovia."], progress=False)
         s = llm.new_session()
         n0, q0 = len(llm.memory), llm.counters['queries']
@@ -308,7 +308,7 @@ def _wb_cfg(path):  # the children's settings (a low quality threshold: these an
     # a QAPair notes only the latest `learning.qa_request_ids` requests (by design): room for all 80 questions here, so
     # that "each written request is noted on exactly one QAPair" holds however many answers dedup onto one node
     return Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
-                 .set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).build()
+                 .set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).set('learning.keep_unrated_quotes', True).build()
 
 
 def _qa_nodes_by_request(llm):
@@ -361,7 +361,8 @@ def test_a_qapair_notes_only_its_latest_request_ids_and_a_replay_of_an_older_one
     80 questions were answered with one attractor answer), so an older request's record names a node that no longer
     notes it. Nothing is lost: writing that request back again (a replay) finds the same node and adds none."""
     cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
-                .set('learning.quality_threshold', 0.3).set('learning.writeback', 'sync').set('learning.qa_request_ids', 2).build()
+                .set('learning.quality_threshold', 0.3).set('learning.writeback', 'sync').set('learning.qa_request_ids', 2) \
+                .set('learning.keep_unrated_quotes', True).build()
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(["Gadget 7 is painted red and was built in 1907 in Quenby."], progress=False)
         recs = [llm.record(llm.query("What is the colour of gadget 7?", constraints=Constraints(no_cache=True)).request_id) for _ in range(3)]
@@ -398,7 +399,7 @@ def test_feedback_on_a_queued_write_back_waits_for_it_and_applies(tmp_path):
 
 def test_sync_write_back_mode_writes_on_the_request_path(tmp_path):
     cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
-                .set('learning.writeback', 'sync').build()
+                .set('learning.writeback', 'sync').set('learning.keep_unrated_quotes', True).build()
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
         n0 = len(llm.memory)

@@ -149,3 +149,20 @@ def test_correcting_back_and_forth_leaves_one_live_answer(tmp_path):
     live = [n for a in (TEN, FIFTEEN) for n in _qa_nodes(llm, a) if n.superseded_by is None]
     assert [n.text.endswith(FIFTEEN) for n in live] == [True], [(n.id, n.text) for n in live]
     llm.close()
+
+
+def test_asking_questions_leaves_memory_as_it_was_and_a_rated_quote_is_kept(tmp_path):
+    """Unrated extractive answers were written back on their self-estimate (a quote is grounded in itself), and a wrong
+    quote then outranked the right passage for that question (conversation probe 6: 16 of 25 right turns ranked lower)."""
+    llm = _llm(tmp_path / 'd')
+    n0 = len(llm.memory)
+    def found(q): sg = llm.retrieve(q, llm.memory.embed_query(q)); return sorted(sg.nodes, key=lambda i: -sg.nodes[i].score)
+    asked = ["How many days of paid vacation do employees receive per year?", "Who replaces a lost security badge on request?", Q]
+    before = {q: found(q) for q in asked}
+    answers = [llm.query(q, constraints=NC) for q in asked]; llm.flush()
+    assert llm.record(answers[0].request_id).self_quality > 0.7  # a close quote: its self-estimate would have kept it
+    assert len(llm.memory) == n0 and all(llm.record(a.request_id).qa_node is None for a in answers)
+    assert {q: found(q) for q in before} == before  # what retrieval finds, in its order, is unchanged
+    llm.feedback(Feedback(answers[0].request_id, rating=5)); llm.flush()
+    assert len(llm.memory) == n0 + 1  # rated well: kept as a QAPair
+    llm.close()

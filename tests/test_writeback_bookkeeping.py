@@ -15,7 +15,8 @@ QUESTIONS = [f"What colour is gadget {i}?" for i in range(12)]
 
 def _cfg(path, learning=True):
     return (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-            .set('learning.quality_threshold', 0.3).set('learning.enabled', learning).build())
+            .set('learning.quality_threshold', 0.3).set('learning.enabled', learning)
+            .set('learning.keep_unrated_quotes', True).build())  # the extractive answers are written back unrated
 
 
 def test_one_commit_per_write_back_batch_for_the_records_and_their_hand_offs(tmp_path):
