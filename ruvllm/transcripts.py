@@ -79,19 +79,26 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
     "The records of a transcript's turns, in order; the first bad line raises `InvalidInputError` naming `label:line`."
     label = label or name
     seen = {}  # turn id -> the line that used it first (a hit is traced back to its turn by the id)
+    said_at = {}  # (conversation, session) -> the timestamp of its last turn that had one
     for ln, line in enumerate(lines, 1):
         if isinstance(line, str):
             if not line.strip(): continue
             try: line = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg}: column {e.colno})") from None
+        at = (line.get('conversation', name), line.get('session')) if isinstance(line, dict) else None
+        inherit = at is not None and line.get('timestamp') is None and at[1] is not None and at in said_at
+        if inherit: line = {**line, 'timestamp': said_at[at]}  # undated inside a dated session: the turn before's time
         rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}", max_chars=max_chars)
+        if inherit: rec['metadata']['timestamp_from'] = 'the turn before'
+        elif at is not None and line.get('timestamp') is not None: said_at[at] = line['timestamp']
         tid = rec['metadata']['turn_id']
         if (first := seen.setdefault(tid, ln)) != ln:
             raise InvalidInputError(f"{label}:{ln}: turn id {short_repr(tid)} is already the id of line {first}; "
                                     f"each turn needs an id of its own (a hit is traced back to its turn by it)")
         yield rec
 
+# %% ../nbs/01c_transcripts.ipynb #b0259b74
 def _file_lines(path: Path) -> Iterator[str]:
     try:
         with open(path, encoding='utf-8-sig') as f: yield from f  # a byte-order mark (some editors write one) is no part of the first line
