@@ -696,7 +696,9 @@ def check_vectors(self:Memory,
 def _prepare_item(it: dict, pos: int, max_chars: int) -> dict:
     if not isinstance(it, dict): raise InvalidInputError(f"item {pos} must be a dict, got {type(it).__name__}")
     unknown = set(it) - {'text', 'type', 'namespace', 'source', 'metadata', 'vector', 'quality'}
-    if unknown: raise InvalidInputError(f"item {pos} has unknown field(s) {sorted(unknown)}")
+    if unknown:
+        turn = "; a chat turn? pass format='chat' to RuvLLM.ingest (or use ingest_chat)" if 'speaker' in unknown else ''
+        raise InvalidInputError(f"item {pos} has unknown field(s) {sorted(unknown)}{turn}")
     text = check_length(check_text(it.get('text'), f"text of item {pos}"), f"text of item {pos}", max_chars)
     ns = it.get('namespace')
     ns = 'global' if ns is None else ns  # (an empty one is refused, as a query's is: it names no namespace)
