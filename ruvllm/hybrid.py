@@ -913,6 +913,8 @@ def hybrid_subgraph(self:Memory,
         named = {}
         ids, act = self._ranked(seeds, namespace, propagate, named)  # as `hybrid_search` ranks
         if propagate and self.cfg.rescore_weights: act = self._rescored(query, parts, ids, act)  # (`_rescored`: the learned order of the top)
+        if types is None or NodeType.CONCEPT not in {NodeType.parse(t) for t in types}:  # a concept routes to its members, taking no place among them
+            s = self._node_slot[ids]; ev = (s < 0) | (self._type[np.maximum(s, 0)] != self._TYPE_CODE[NodeType.CONCEPT]); ids, act = ids[ev], act[ev]
         best = self._top_distinct(ids, act, k)  # by score, then id; one of each text
         top = ids[best].tolist(); scores = dict(zip(top, act[best].tolist()))
         tw = self.edge_type_weights()

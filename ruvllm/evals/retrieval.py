@@ -8,8 +8,8 @@ __all__ = ['MAIN', 'RESCORER_DEV_WEIGHTS', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEF
            'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets', 'run_retrieval', 'loco_choice',
            'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer', 'loco_rescorer',
            'length_prior_recall', 'loco_prior', 'generated_memory', 'retrieval_call_latency', 'retrieval_profile',
-           'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall', 'SentenceTransformerEmbedder',
-           'embedder_report']
+           'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall', 'loop_c_default_path',
+           'SentenceTransformerEmbedder', 'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -592,6 +592,40 @@ def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
         archived = sum(lc.run(c, now=later).archived for c in convs)
         rows += [row('after, compressed members searchable', base),
                  row('after, through concepts only (search_compressed=False)', dataclasses.replace(base, search_compressed=False))]
+    df = pd.DataFrame(rows); df.attrs['archived'] = archived
+    return df
+
+# %% ../../nbs/evals/08_retrieval.ipynb #fcb94b9b
+def loop_c_default_path(split: str = 'dev',  # 'dev' or 'test'
+                        embedder=None,  # default: WordLlama 256-d
+                        conversations=None,  # only these conversation ids (default: all)
+                       ) -> pd.DataFrame:
+    "The default path's R@5/R@10 (`RuvLLM.retrieve`, no asking time) before and after Loop C compression, and the concepts among the nodes it keeps."
+    from ruvllm.config import Config, LearningConfig
+    from ruvllm.embedding import WordLlamaEmbedder
+    from ruvllm.orchestrator import RuvLLM
+    from ruvllm.types import NodeType
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    convs, rows, slots, tmp = sorted({t['conversation'] for t in turns}), [], [], tempfile.mkdtemp(prefix='ruvllm-loop-c-')
+    cfg = Config.builder().db_path(tmp).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    llm = RuvLLM(cfg, embedder=embedder or WordLlamaEmbedder(dim=256), start_scheduler=False)
+    def rank(q, k):
+        sg = llm.retrieve(q['question'], llm.memory.embed_query(q['question']), namespace=q['conversation'])
+        nodes = sg.ranked(); slots.append(sum(n.node.type == NodeType.CONCEPT for n in nodes))
+        return [n.node.metadata['turn_id'] for n in nodes if 'turn_id' in n.node.metadata]
+    def row(stage):
+        slots.clear(); res = evaluate(rank, qs)['all']
+        return dict(stage=stage, **{f'R@{k}': round(res[k], 1) for k in (5, 10)}, concepts_kept_per_question=round(float(np.mean(slots)), 2))
+    try:
+        llm.ingest(as_ingest_items(turns), progress=False)
+        rows.append(row('before Loop C'))
+        later = time.time() + LearningConfig().cold_after_s + 1
+        archived = sum(llm.loop_c.run(c, now=later).archived for c in convs)
+        rows.append(row('after Loop C'))
+    finally:
+        llm.close(); shutil.rmtree(tmp, ignore_errors=True)
     df = pd.DataFrame(rows); df.attrs['archived'] = archived
     return df
 
