@@ -237,8 +237,10 @@ _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this 
     ('year', rf'\b(?:in|during|since|of) {_Y}\b'),
     ('ago', r'\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) (?P<unit>day|week|month|year)s? ago\b'),
     ('rel', r'\b(?P<rel>the day before yesterday|yesterday|today|tonight|this morning|this (?:week|month|year)|'
-            r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b'),
+            r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b(?! of\b)'),
     ('weekday', rf'\b(?:last|on|this past) (?P<wd>{"|".join(_DAYS)})\b'),
+    ('span', r'\b(?:(?:in|over|during|within|for) )?the (?:last|past) (?:(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|'
+             r'(?:a )?(?:couple|few)(?: of)?) )?(?P<unit>day|week|month|year)s?\b(?! of\b)'),
 ]]
 
 @dataclass(frozen=True)
@@ -270,9 +272,13 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
     if kind == 'weekday':
         d = today - ((today.weekday() - _DAYS.index(g['wd'].casefold())) % 7 or 7) * day
         return d, d + day
-    if kind == 'ago':
-        w = g['n'].casefold().split()
+    if kind in ('ago', 'span'):
+        w = g.get('n', 'one').casefold().split()
         n, unit = (int(w[0]) if w[0].isdigit() else _COUNT.get(w[-1] if w[-1] != 'of' else w[-2], 1)), g['unit'].casefold()
+        if kind == 'span':  # the last n units up to today, today included
+            if unit in ('day', 'week'): return today - n * (7 if unit == 'week' else 1) * day, today + day
+            if unit == 'month': return _month_start(now.year, now.month - n) + (today.day - 1) * day, today + day
+            return datetime(now.year - n, 1, 1) + (today - datetime(now.year, 1, 1)), today + day
         if unit == 'day': return today - n * day, today - (n - 1) * day
         if unit == 'week': return week - n * 7 * day, week - (n - 1) * 7 * day
         if unit == 'month': return _month_start(now.year, now.month - n), _month_start(now.year, now.month - n + 1)
@@ -293,7 +299,7 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
 # %% ../nbs/01b_text.ipynb #cab001a8
 _DATE_HINTS = dict(  # per pattern kind, words one of which must be in the (case-folded) text for it to match
     iso=('-',), day=tuple(m[:3] for m in _MONTHS), month=tuple(m[:3] for m in _MONTHS), year=('19', '20'), ago=('ago',),
-    rel=('yesterday', 'today', 'ton', 'rning', 'week', 'month', 'year', 'last'), weekday=('day',))  # no 'i': re.I also matches 'ı'
+    rel=('yesterday', 'today', 'ton', 'rning', 'week', 'month', 'year', 'last'), weekday=('day',), span=('last', 'past'))  # no 'i': re.I also matches 'ı'
 _HINT_ANY = re.compile('|'.join(re.escape(h) for hs in _DATE_HINTS.values() for h in hs))  # is any hint in the case-folded text?
 _HINT_OF = {k: re.compile('|'.join(map(re.escape, hs))) for k, hs in _DATE_HINTS.items()}  # is one of this kind's?
 _MON_WORD = re.compile(rf'\b(?:{_MON_RE})\b', re.I)  # 'day' and 'month' patterns put a month name between word boundaries
