@@ -197,6 +197,9 @@ def _load_state(self: RuvLLM):
     self._counted = json.loads(json.dumps(self.counters))  # what the store held: `save` adds only what this process counted since
     new_router, as_router = (lambda: FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)), (lambda b: _from_blob(FastGRNNRouter, b))
     self.router = self._state_blob('router', as_router, new_router)
+    if self.router.rounds == 0 and self.counters.get('router_promoted', 0) > 0 and st.get('router') is None:
+        log.warning("the router's weights are missing from the store although %d rounds were promoted: an untrained router "
+                    "routes until Loop B trains it again", self.counters['router_promoted'])
     if self.router.tiers != self.tiers:
         # the tier set changed (e.g. the same directory opened with another config): put the trained router aside
         # under its tier set, so that reopening with those tiers restores it, and use the one for these tiers

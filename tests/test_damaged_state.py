@@ -45,3 +45,14 @@ def test_the_cli_names_the_damaged_state_and_the_setting_that_opens_anyway(tmp_p
     assert code != 0 and "the router stored under 'router'" in err
     code, out, err = run_cli(['--db', str(d), '--config', str(conf), '--set', 'system.reset_damaged_state=true', 'stats'])
     assert code == 0, err
+
+
+def test_a_router_missing_from_the_store_after_promotions_is_said(tmp_path, caplog):
+    "Its blob deleted, the directory opened silently with an untrained router while stats still counted promoted rounds (router probe 6)."
+    d = tmp_path / 'd'
+    with RuvLLM(_builder(d).build(), start_scheduler=False) as llm:
+        llm.counters['router_promoted'] = 2  # as two promoted rounds leave it
+    con = sqlite3.connect(os.path.join(d, 'memory.sqlite')); con.execute("DELETE FROM kv WHERE key = 'router'"); con.commit(); con.close()
+    with caplog.at_level('WARNING', logger='ruvllm.orchestrator'):
+        with RuvLLM(_builder(d).build(), start_scheduler=False) as llm: assert llm.router.rounds == 0
+    assert any("router's weights are missing" in r.getMessage() and '2 rounds were promoted' in r.getMessage() for r in caplog.records)
