@@ -190,6 +190,7 @@ class RouterConfig:
     gate_clusters: int = _f(4, at_least(1, 'an integer'), "the gate also judges the held-out rows in this many query clusters (k-means on the embedding slice)")
     gate_min_cluster: int = _f(20, at_least(2, 'an integer'), "a cluster is judged only with at least this many held-out rows")
     gate_slice_margin: float = _f(0.02, at_least(0), "no judged cluster may lose more than this mean utility")
+    gate_counts_unjudged: bool = _f(False, None, "the gate counts a held-out move away from a known success to a tier no outcome judges as a lost answer: safer (a kind of question is never moved blind) but, without exploration before the first promotion, it refused every round of the self-learning table (measured in 13_bench)")
     safe_tier: str = _f('small', one_of(*TIERS), "tier used when the router is not confident")
     safe_context: int = _f(1024, one_of(256, 512, 1024, 2048, 4096), "context budget (tokens) when not confident")
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")

@@ -905,7 +905,7 @@ def hybrid_subgraph(self:Memory,
                     propagate: bool = True,  # re-score seeds and their neighbours over the graph (`Memory.propagate`)
                     now=None,  # when the query is asked, for its date expressions (default: `present(namespace)`)
                    ) -> Subgraph:
-    "`hybrid_search`'s `k` best nodes as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
+    "`hybrid_search`'s `k` best nodes (concepts left out unless `types` asks for them) as a `Subgraph`: fused (propagated) score, cosine similarity, hop and via edge, and the edges among them."
     k = self.cfg.search_k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < 1: raise InvalidInputError(f"k must be an integer >= 1, got {k!r}")
     with self.reading():  # one state of memory for the whole read, and one wait for a writer at most (`Memory.reading`)

@@ -173,7 +173,7 @@ def _state_blob(self: RuvLLM, key: str,  # its store key: 'router', 'replay', 'a
             raise MemoryStoreError(f"{what} cannot be read ({type(e).__name__}); memory itself is intact. To set it aside and start "
                                    "that state again, open with system.reset_damaged_state = true (e.g. ruvllm --set "
                                    "system.reset_damaged_state=true stats)") from None
-        self.store.put(key + ':damaged', raw)
+        self.store.put(key + ':damaged', raw); self.store.put(key, b'')  # set aside: the next open starts it fresh too, saved or not
         log.warning("%s cannot be read (%s): set aside under %r, started again", what, type(e).__name__, key + ':damaged')
         return fresh()
 

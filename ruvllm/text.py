@@ -56,7 +56,9 @@ def content_words(text: str, stem: bool = False) -> set[str]:
 # %% ../nbs/01b_text.ipynb #9cf68eeb
 import unicodedata
 
-KEY_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])*|\d+(?:[.,]\d+)*")  # a run of letters (any script; ' and - inside), or a number
+_NO_SPACES = '\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'  # Thai, Lao, Burmese, Khmer, kana, Han: no spaces between words
+_LETTER = rf"[^\W\d_{_NO_SPACES}]"
+KEY_WORD = re.compile(rf"{_LETTER}(?:{_LETTER}|['-])*|\d+(?:[.,]\d+)*")  # a run of letters (any script that spaces its words; ' and - inside), or a number
 _FOLD = str.maketrans({'ø': 'o', 'đ': 'd', 'ð': 'd', 'ł': 'l', 'ı': 'i', 'æ': 'ae', 'œ': 'oe', 'þ': 'th'})  # letters NFKD leaves whole
 
 def fold(w: str) -> str:
@@ -239,8 +241,9 @@ _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this 
     ('rel', r'\b(?P<rel>the day before yesterday|yesterday|today|tonight|this morning|this (?:week|month|year)|'
             r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b(?! of\b)'),
     ('weekday', rf'\b(?:last|on|this past) (?P<wd>{"|".join(_DAYS)})\b'),
-    ('span', r'\b(?:(?:in|over|during|within|for) )?the (?:last|past) (?:(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|'
-             r'(?:a )?(?:couple|few)(?: of)?) )?(?P<unit>day|week|month|year)s?\b(?! of\b)'),
+    ('span', r'\b(?:(?:in|over|during|within|for) the (?:last|past) |the (?:last|past) (?=\d|a |an |one |two |three |four |five |six |seven |eight |nine |ten |couple |few ))'
+             r'(?:(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) )?(?P<unit>day|week|month|year)s?\b'
+             r'(?! (?:of|before|after)\b)'),
 ]]
 
 @dataclass(frozen=True)
@@ -399,14 +402,23 @@ def stated_names(text: str) -> list[str]:
     for m in KEY_WORD.finditer(text):
         w, starts = m.group(), m.start() == 0 or _SENTENCE_GAP.search(text, last, m.start()) is not None
         last = m.end()
-        if not w[0].isupper() or fold(w) in STOP_WORDS: continue  # 'It', 'The', 'I'
+        if not w[0].isupper() or fold(w.split("'")[0]) in STOP_WORDS: continue  # 'It', 'The', 'I', "I'm"
         if not (starts and common_word(fold(w))): out.append(w)
     return out
 
+def _number(w: str) -> float | None:
+    "A number as written, read ('6,650' is 6650, '08' is 8, '3.50' is 3.5); None if it is no number."
+    try: return float(w.replace(',', ''))
+    except ValueError: return None
+
 def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
-    "The names and numbers `text` states that none of `sources` holds (in any case): what an answer may have made up."
+    """The names and numbers `text` states that none of `sources` holds: what an answer may have made up. A name is
+    compared folded, each capitalised part of a hyphenated one on its own ('Paris-based'); a number by its value, and
+    one below 10 is never counted (list markers, "3" for "three")."""
     held = frozenset().union(*map(text_keys, sources)) if sources else frozenset()
-    return [w for w in stated_names(text) + numbers(text) if fold(w) not in held]
+    values = {v for v in map(_number, (w for w in held if w[0].isdigit())) if v is not None}
+    odd = [w for w in stated_names(text) if any(fold(p) not in held for p in w.strip("'-").split('-') if p[:1].isupper())]
+    return odd + [w for w in numbers(text) if (v := _number(w)) is not None and v >= 10 and v not in values]
 
 # %% ../nbs/01b_text.ipynb #444d9d4a
 _SPAN = sorted(TIME_NOUNS - {"date", "dates", "century", "decade", "season"} | {"duration", "period", "length", "minute", "minutes", "week", "weeks"})  # nouns for a span of time

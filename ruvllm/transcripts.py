@@ -86,7 +86,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
             try: line = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg}: column {e.colno})") from None
-        at = (line.get('conversation', name), line.get('session')) if isinstance(line, dict) else None
+        at = (line.get('conversation', name), None if line.get('session') is None else str(line['session'])) if isinstance(line, dict) else None
         inherit = at is not None and line.get('timestamp') is None and at[1] is not None and at in said_at
         if inherit: line = {**line, 'timestamp': said_at[at]}  # undated inside a dated session: the turn before's time
         rec = turn_record(line, f"{label}:{ln}", name=name, turn_id=f"{name}:{ln}", max_chars=max_chars)

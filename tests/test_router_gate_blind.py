@@ -21,7 +21,8 @@ def test_a_round_that_moves_rated_answers_to_a_tier_no_outcome_speaks_for_is_not
     cheap tier was promoted on the who-built rows alone (the who-wrote rows it moved could not judge the move), and
     unseen who-wrote questions then went 90 % to the tier that fails them. The gate now counts those moves as lost answers."""
     cfg = (Config.builder().db_path(str(tmp_path / 'db')).set('inference.tiers', {'tiny': 'extractive', 'small': 'extractive'})
-           .set('router.safe_tier', 'small').set('cache.enabled', False).set('cache.judge', 'none').set('system.warm_up', False).build())
+           .set('router.safe_tier', 'small').set('cache.enabled', False).set('cache.judge', 'none').set('system.warm_up', False)
+           .set('router.gate_counts_unjudged', True).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest([f"{p} wrote the novel The Long Field of {t}." for p, t in zip(PEOPLE, TOWNS)]
                    + [f"The old bridge of {t} was built by {PEOPLE[(i + 3) % 40]}." for i, t in enumerate(TOWNS)], progress=False)
