@@ -111,10 +111,11 @@ def grounding_quality(answer: str,  # the generated answer
                       passages: Sequence[str],  # the passages its context held
                       top_similarity: float,  # best cosine similarity of the retrieval
                       question: str = '',  # the question asked (the names it gives are no invention)
+                      check_names: bool = True,  # False: a quote of the passages, which can name nothing they do not hold
                      ) -> float:
     "Self-estimated quality in [0, 1]: share of the answer's content words found in the passages × retrieval similarity; 0 if it states a name or number neither holds."
     words = content_words(answer)
-    if not words or not passages or unsupported_names(answer, [*passages, question]): return 0.0
+    if not words or not passages or (check_names and unsupported_names(answer, [*passages, question])): return 0.0
     support = content_words(' '.join(passages))
     return float(len(words & support) / len(words) * min(1.0, max(0.0, top_similarity)))
 

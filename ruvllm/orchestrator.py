@@ -973,7 +973,7 @@ def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int
     tier, used = routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
     top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
-    q_self = grounding_quality(answer, passages, top_sim, req.query)
+    q_self = grounding_quality(answer, passages, top_sim, req.query, check_names=not quoted)
     if question_intent(req.query) == 'quantity' and not gives_amount(answer): q_self = 0.0  # no amount for how much/many: not kept, not cached
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
