@@ -8,8 +8,8 @@ __all__ = ['MAIN', 'RESCORER_DEV_WEIGHTS', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEF
            'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets', 'run_retrieval', 'loco_choice',
            'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer', 'loco_rescorer',
            'length_prior_recall', 'loco_prior', 'generated_memory', 'retrieval_call_latency', 'retrieval_profile',
-           'conversation_ingest_rate', 'ingest_profile', 'loop_c_recall', 'loop_c_default_path',
-           'SentenceTransformerEmbedder', 'embedder_report']
+           'conversation_ingest_rate', 'ingest_profile', 'conversations_and_questions', 'loop_c_recall',
+           'loop_c_default_path', 'SentenceTransformerEmbedder', 'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -568,6 +568,12 @@ def ingest_profile(embedder=None,  # default: WordLlama 256-d
     return df
 
 # %% ../../nbs/evals/08_retrieval.ipynb #c7fa05c7
+def conversations_and_questions(split: str, conversations=None) -> tuple[list, list]:  # conversations: ids to keep (default: all)
+    "The shipped benchmark's turns and `split` questions, of the chosen conversations only."
+    turns, qs = load_conversations(), load_questions(split)
+    if conversations is None: return turns, qs
+    return [t for t in turns if t['conversation'] in conversations], [q for q in qs if q['conversation'] in conversations]
+
 def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
                   embedder=None,  # default: WordLlama 256-d
                   conversations=None,  # only these conversation ids (default: all)
@@ -575,9 +581,7 @@ def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
     "Hybrid+graph R@k before Loop C compression and after it (compressed members searchable or not), with live node counts."
     from ruvllm.config import LearningConfig
     from ruvllm.learning import LoopC
-    turns, qs = load_conversations(), load_questions(split)
-    if conversations is not None:
-        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    turns, qs = conversations_and_questions(split, conversations)
     convs = sorted({t['conversation'] for t in turns})
     with conversation_memory(turns, embedder) as mem:
         base = mem.cfg
@@ -605,9 +609,7 @@ def loop_c_default_path(split: str = 'dev',  # 'dev' or 'test'
     from ruvllm.embedding import WordLlamaEmbedder
     from ruvllm.orchestrator import RuvLLM
     from ruvllm.types import NodeType
-    turns, qs = load_conversations(), load_questions(split)
-    if conversations is not None:
-        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    turns, qs = conversations_and_questions(split, conversations)
     convs, rows, slots, tmp = sorted({t['conversation'] for t in turns}), [], [], tempfile.mkdtemp(prefix='ruvllm-loop-c-')
     cfg = Config.builder().db_path(tmp).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
     llm = RuvLLM(cfg, embedder=embedder or WordLlamaEmbedder(dim=256), start_scheduler=False)
