@@ -18,7 +18,7 @@ from fastcore.basics import patch
 
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
-from .text import content_words, same_wording, unsupported_names
+from .text import content_words, same_wording, turn_parts, unsupported_names
 from .memory import Hit, Memory
 from .types import check_length
 from .hybrid import Subgraph
@@ -553,11 +553,11 @@ def knn_graph(vectors: np.ndarray,  # (n, dim) unit vectors
 
 # %% ../nbs/10_learning.ipynb #b31d7eba
 def extractive_summary(texts: Sequence[str], vectors: np.ndarray, centroid: np.ndarray, max_words: int = 6) -> str:
-    "The member nearest the centroid, plus the community's most frequent content words."
+    "The member nearest the centroid, plus the community's most frequent content words (of what a chat turn says: not its date and speaker)."
     medoid = texts[int(np.argmax(vectors @ centroid))]
     counts = {}
     for t in texts:
-        for w in content_words(t): counts[w] = counts.get(w, 0) + 1
+        for w in content_words(turn_parts(t)[1]): counts[w] = counts.get(w, 0) + 1
     top = [w for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c > 1][:max_words]
     return f"Concept ({len(texts)} items; {', '.join(top) or 'mixed'}): {medoid}"
 
