@@ -232,7 +232,7 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
     for i, (rec, quality) in enumerate(items):
         out.append(None)
         if quality < self.cfg.quality_threshold or not rec.answer.strip(): continue
-        if rec.feedback is not None and self.invented(rec): continue  # rated well, but naming what no source holds: not kept
+        if rec.feedback is not None and not rec.quoted and self.invented(rec): continue  # rated well, but naming what no source holds (a quote cannot)
         used, text = list(rec.used_ids), self.qa_text(rec.query, rec.answer)
         if len(text) > mem.cfg.max_node_chars: continue  # longer than one node may be (`memory.max_node_chars`): not kept
         vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])

@@ -512,8 +512,9 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
     live = r.params; lam = self.learning.ewc_lambda; n, nt = len(ts), len(train)
     cand, epochs, steps, ep_losses = self._fit_candidate(train, epochs)
     lp, cp = self.policy_picks(live, hold, trained=r.rounds > 0), self.policy_picks(cand, hold)
-    usable = self.judged_rows(hold, (lp, cp)); blind, b_live, b_cand = self.unjudged_changes(hold, lp, cp, usable)
-    if not cfg.gate_counts_unjudged: blind, b_live, b_cand = np.zeros(len(hold), bool), b_live[:0], b_cand[:0]  # (off: as before)
+    usable = self.judged_rows(hold, (lp, cp))
+    blind, b_live, b_cand = (self.unjudged_changes(hold, lp, cp, usable) if cfg.gate_counts_unjudged  # (off: judged rows only)
+                             else (np.zeros(len(hold), bool), np.zeros(0), np.zeros(0)))
     (u_before, i_before), (u_after, i_after) = (self.policy_utility(live, hold, rows=True, trained=r.rounds > 0, judged=usable),
                                                 self.policy_utility(cand, hold, rows=True, judged=usable))
     l_before, l_after = self.loss(live, hold), self.loss(cand, hold)
