@@ -752,10 +752,14 @@ def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask:
 @patch
 def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.ndarray, rng) -> tuple:
     "(tier, explored, propensity): ε-exploration among tiers near the safe tier's estimated success, within the regret budget."
-    u = qual - self.cost_weight * self.costs
-    others = [i for i in np.flatnonzero(mask) if i != k and qual[i] >= qual[ks] - self.cfg.explore_max_gap]
+    if self.rounds == 0:  # untrained: the estimates mean nothing; only a dearer tier, whose answer costs more, not worse
+        others = [i for i in np.flatnonzero(mask) if self.costs[i] > self.costs[k]]
+        u = -self.cost_weight * self.costs  # its success taken as equal: the regret is the extra cost
+    else:
+        others = [i for i in np.flatnonzero(mask) if i != k and qual[i] >= qual[ks] - self.cfg.explore_max_gap]
+        u = qual - self.cost_weight * self.costs
     eps = self.cfg.exploration
-    if not others or eps == 0 or self.rounds == 0: return k, False, 1.0  # untrained: no estimate to bound the regret with
+    if not others or eps == 0: return k, False, 1.0
     regret = float(np.mean([max(0.0, u[k] - u[i]) for i in others]))  # expected loss of one exploration step
     if self.explore_regret + eps * regret > self.cfg.regret_budget * self.decisions: return k, False, 1.0
     self.explore_regret += eps * regret
