@@ -1489,6 +1489,44 @@ class _NewItems:
         "Every item's id, given the ids of the items stored (in order)."
         return Ingested([written[x[1]] if isinstance(x, tuple) else x for x, _ in self.order], [f for _, f in self.order])
 
+# %% ../nbs/04_memory.ipynb #7f080354
+@patch
+def source_tails(self:Memory, namespace: str) -> dict:
+    "source -> its newest node (the highest id) among this namespace's nodes, live or archived, after a catch-up."
+    self.sync()
+    with self._lock:
+        code = self._ns_codes.get(namespace)
+        if code is None: return {}
+        sl = np.flatnonzero((self._slot_node >= 0) & (self._ns == code))
+        ids, srcs = self._slot_node[sl], self._cols['source'][sl]
+        has = np.flatnonzero(srcs != None)  # noqa: E711 (element-wise)
+        order = has[np.argsort(ids[has], kind='stable')]  # oldest first: the newest of a source is written last
+        return dict(zip(srcs[order].tolist(), ids[order].tolist()))
+
+@patch
+def said_vector(self:Memory, node_id: int) -> np.ndarray | None:
+    "What chat turn `node_id` said, embedded as the next turn's context (`_passage_vectors`); None if it is no turn."
+    node = self.get(node_id)
+    if node is None or not self.cfg.turn_fields: return None
+    spk, said = turn_parts(node.text, node.metadata.get('speaker'))
+    return self._embed_passages([said])[0] if spk else None
+
+class _Continued:
+    "`ingest`'s stream, passed on; the first new item of a source memory holds is linked to that source's newest node (`source_tails`)."
+    def __init__(self, mem, last_by_source: dict, said: dict | None):  # `ingest`'s Follows links and turn contexts, seeded here
+        self.mem, self.last, self.said, self.tails, self.seen = mem, last_by_source, said, {}, set()
+    def __call__(self, items):
+        for it in items:
+            src = it['source']
+            if src is not None and src not in self.seen:
+                self.seen.add(src)
+                if it['namespace'] not in self.tails: self.tails[it['namespace']] = self.mem.source_tails(it['namespace'])
+                prev = self.tails[it['namespace']].get(src)
+                if prev is not None and src not in self.last:
+                    self.last[src] = prev
+                    if self.said is not None and (v := self.mem.said_vector(prev)) is not None: self.said[src] = v
+            yield it
+
 # %% ../nbs/04_memory.ipynb #fa41422e
 @patch
 def ingest(self:Memory,
@@ -1513,8 +1551,9 @@ def ingest(self:Memory,
     prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i, self.cfg.max_node_chars)
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))
-    fresh = _NewItems(self._stored_texts, self._stored_id) if skip_duplicates else _NewItems(); items = fresh(items)
     ids, last_by_source, read, said = [], {}, [0], ({} if link_follows else None)  # said: the turn context (`_passage_vectors`)
+    fresh = _NewItems(self._stored_texts, self._stored_id) if skip_duplicates else _NewItems(); items = fresh(items)
+    if link_follows: items = _Continued(self, last_by_source, said)(items)  # a source memory holds goes on from its newest node
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
     def finish(p):  # the derived state of a committed batch, once its index insertion is done
         nodes, slots, vecs, edges, fut, seen = p
