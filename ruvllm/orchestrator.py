@@ -278,12 +278,7 @@ def save(self: RuvLLM):
         self._prune_sessions()
         self._state.update(sessions=[s.to_dict() for s in self.sessions.values() if s.session_id not in self._temporary],
                            last_runs=self.scheduler.last_runs, ms_per_token=self._ms_per_token)
-        with st.tx():  # the counters other processes on this store saved meanwhile, plus ours since our last save
-            raw = st.get('orchestrator')
-            stored = (json.loads(raw) if raw else {}).get('counters', {})
-            self.counters = added_counts(stored, self.counters, self._counted)
-            self._state['counters'] = self.counters; st.put('orchestrator', json.dumps(self._state).encode())
-            self._counted = json.loads(json.dumps(self.counters))
+        self.save_counters(self._state)
     self._save_cache(); self._prune_history()  # under their own locks: queries finishing meanwhile need `_lock` (an autosave held it ~0.6 s)
     self.memory.snapshot()
 
@@ -310,6 +305,17 @@ def closed(self: RuvLLM) -> bool:
 @patch
 def _check_open(self: RuvLLM):
     if self._closed: raise RuvLLMError("this RuvLLM is closed; open a new one on the same db_path")
+
+# %% ../nbs/11_orchestrator.ipynb #74be6127
+@patch
+def save_counters(self: RuvLLM, state: dict | None = None):  # the rest of the record to write with them (`save`); None: the stored one's
+    "Store the counters: the ones other processes on this store saved meanwhile, plus ours since our last save (one transaction)."
+    with self._lock, self.store.tx():
+        raw = self.store.get('orchestrator'); stored = json.loads(raw) if raw else {}
+        self.counters = added_counts(stored.get('counters', {}), self.counters, self._counted)
+        out = stored if state is None else state
+        out['counters'] = self.counters; self.store.put('orchestrator', json.dumps(out).encode())
+        self._counted = json.loads(json.dumps(self.counters))
 
 # %% ../nbs/11_orchestrator.ipynb #e0be33f0
 @patch
@@ -381,6 +387,7 @@ def router_train_round(self: RuvLLM, min_samples: int = 10) -> dict | None:
     with self._lock:  # counted in the persisted counters: the trainer's own history starts afresh in each process
         self.counters['router_rounds'] += 1; self.counters['router_promoted'] += bool(rec.promoted)
     if rec.promoted: self.publish('router')
+    self.save_counters()  # with the round: a crash before the next save keeps the router and what it says of its rounds
     self.store.put('replay', _to_blob(self.replay))
     return rec.to_dict()
 
