@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'RequestRecord', 'answer_part', 'question_part', 'strip_fabricated_sources', 'grounding_quality', 'LoopA',
-           'WriteBackQueue', 'lower_thread_priority', 'CompressionReport', 'knn_graph', 'extractive_summary', 'LoopC',
-           'LoopB', 'Scheduler']
+           'LoopB', 'CompressionReport', 'knn_graph', 'extractive_summary', 'LoopC', 'Scheduler', 'WriteBackQueue',
+           'lower_thread_priority']
 
 # %% ../nbs/10_learning.ipynb #23b5d7a2
 import base64, collections, contextlib, itertools, json, logging, math, re, threading, time
@@ -313,6 +313,187 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     self.feedbacks += 1
     return out
 
+# %% ../nbs/10_learning.ipynb #794b10b1
+class LoopB:
+    "Router training rounds: triggered by time or by the number of new outcomes; refused rounds logged with the gate's reason."
+    def __init__(self, train: Callable[[], dict | None], cfg: LearningConfig | Config | None = None):
+        self.train = train
+        self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
+        self.new_outcomes = 0
+        self.rounds = collections.deque(maxlen=self.cfg.rounds_kept)  # the latest rounds' records
+        self.rejected = collections.deque(maxlen=self.cfg.rounds_kept)  # the latest rounds the gate refused: {'round', 'reason', 'utility_lcb'}
+
+    def record_outcome(self, n: int = 1): self.new_outcomes += n
+
+    def due(self, last_run: float, now: float) -> bool:
+        return self.new_outcomes > 0 and (self.new_outcomes >= self.cfg.train_every_outcomes
+                                          or now - last_run >= self.cfg.training_interval_s)
+
+    def run(self) -> dict | None:
+        rec = self.train()
+        self.new_outcomes = 0
+        if rec is not None:
+            self.rounds.append(rec)
+            if not rec.get('promoted', True):
+                self.rejected.append(dict(round=rec.get('round'), reason=rec.get('reason', ''), utility_lcb=rec.get('utility_lcb')))
+                log.info("Loop B round %s refused: %s", rec.get('round'), rec.get('reason', ''))
+        return rec
+
+# %% ../nbs/10_learning.ipynb #7fb9956e
+@dataclass
+class CompressionReport:
+    "What one Loop C run did."
+    namespace: str
+    live_before: int
+    live_after: int
+    communities: int
+    concepts_made: int
+    archived: int
+    knn_method: str
+    seconds: float
+
+def knn_graph(vectors: np.ndarray,  # (n, dim) unit vectors
+              k: int = 10,  # neighbours per node
+              index=None, slots=None,  # optional HNSW index and the nodes' slots in it (used above `exact_below`)
+              exact_below: int = 5000) -> tuple[np.ndarray, np.ndarray, str]:
+    "(neighbour indices (n, k), similarities (n, k), method) — exact below `exact_below` nodes, else via the HNSW index."
+    n = len(vectors); k = min(k, n - 1)
+    if k <= 0: return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32), 'none'
+    if n <= exact_below or index is None:
+        nbr = np.zeros((n, k), np.int64); sim = np.zeros((n, k), np.float32)
+        for b in range(0, n, 1024):
+            s = vectors[b:b + 1024] @ vectors.T
+            s[np.arange(len(s)), np.arange(b, b + len(s))] = -np.inf
+            top = np.argpartition(-s, k, axis=1)[:, :k]
+            ts = np.take_along_axis(s, top, 1)
+            o = np.argsort(-ts, axis=1)
+            nbr[b:b + len(s)] = np.take_along_axis(top, o, 1); sim[b:b + len(s)] = np.take_along_axis(ts, o, 1)
+        return nbr, sim, 'exact'
+    pos = {int(s): i for i, s in enumerate(slots)}
+    mask = np.zeros(int(max(slots)) + 1, bool); mask[np.asarray(slots)] = True
+    ids, dist = index.search_batch(vectors, k + 1, filter=mask)
+    nbr = np.full((n, k), -1, np.int64); sim = np.zeros((n, k), np.float32)
+    for i in range(n):
+        row = [(pos[int(s)], 1 - d) for s, d in zip(ids[i], dist[i]) if s >= 0 and pos.get(int(s), i) != i][:k]
+        for j, (p, sv) in enumerate(row): nbr[i, j] = p; sim[i, j] = sv
+    return nbr, sim, 'hnsw'
+
+# %% ../nbs/10_learning.ipynb #b31d7eba
+def extractive_summary(texts: Sequence[str], vectors: np.ndarray, centroid: np.ndarray, max_words: int = 6) -> str:
+    "The member nearest the centroid, plus the community's most frequent content words (of what a chat turn says: not its date and speaker)."
+    medoid = texts[int(np.argmax(vectors @ centroid))]
+    counts = {}
+    for t in texts:
+        for w in content_words(turn_parts(t)[1]): counts[w] = counts.get(w, 0) + 1
+    top = [w for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c > 1][:max_words]
+    return f"Concept ({len(texts)} items; {', '.join(top) or 'mixed'}): {medoid}"
+
+# %% ../nbs/10_learning.ipynb #79960c33
+class LoopC:
+    "Compression: k-NN graph → Louvain communities → Concept nodes with Contains edges → cold members archived."
+    def __init__(self, memory: Memory, cfg: LearningConfig | Config | None = None, k: int = 10, min_similarity: float = 0.5,
+                 summarise: Callable[[list[str]], str] | None = None, seed: int = 0):
+        self.memory = memory
+        self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
+        self.k, self.min_similarity, self.summarise, self.seed = k, min_similarity, summarise, seed
+
+# %% ../nbs/10_learning.ipynb #19c5e9b6
+@patch
+def is_cold(self: LoopC, node, now: float) -> bool:
+    "Created and last accessed at least `learning.cold_after_s` ago, and accessed at most `learning.cold_max_access` times."
+    c = self.cfg
+    return now - node.last_access >= c.cold_after_s and now - node.created_at >= c.cold_after_s and node.access_count <= c.cold_max_access
+
+@patch
+def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> CompressionReport:
+    "Compress one namespace."
+    t0 = time.perf_counter(); now = time.time() if now is None else now
+    mem = self.memory
+    ids = mem.live_ids(namespace)
+    nodes = mem.get_many(ids, fresh=True)  # from the store: access statistics other processes recorded count too
+    ids = [i for i in ids if i in nodes and nodes[i].type != NodeType.CONCEPT]
+    live_before = len(mem.live_ids(namespace))
+    if len(ids) < self.cfg.min_community:
+        return CompressionReport(namespace, live_before, live_before, 0, 0, 0, 'none', time.perf_counter() - t0)
+    X = mem.vectors(ids)
+    slots = [mem.slot(i) for i in ids]
+    nbr, sim, method = knn_graph(X, self.k, mem.index, slots)
+    G = nx.Graph(); G.add_nodes_from(range(len(ids)))
+    for i in range(len(ids)):
+        for j, s in zip(nbr[i], sim[i]):
+            if j >= 0 and s >= self.min_similarity: G.add_edge(i, int(j), weight=float(s))
+    comms = nx.community.louvain_communities(G, weight='weight', seed=self.seed)
+    covered = {e.dst for i in ids for e in mem.edges_of(i) if e.type == EdgeType.CONTAINS and e.dst == i}
+    made, archived = 0, 0
+    for comm in comms:
+        members = [m for m in sorted(comm) if ids[m] not in covered]  # a member already in a concept is not summarised again
+        if len(members) >= self.cfg.min_community:
+            mids = [ids[m] for m in members]
+            V = X[members]; c = V.mean(0); c /= np.linalg.norm(c)
+            texts = [nodes[m].text for m in mids]
+            text = self.summarise(texts) if self.summarise else extractive_summary(texts, V, c)
+            text = text[:mem.cfg.max_node_chars]  # a summary of long members stays one node (`memory.max_node_chars`)
+            cid = mem.add_node(text, NodeType.CONCEPT, namespace=namespace, source='loopC', vector=c, quality=0.8,
+                               metadata={'members': len(mids)})
+            mem.add_edges([(cid, m, EdgeType.CONTAINS, float(max(0.1, min(1.0, v @ c)))) for m, v in zip(mids, V)])
+            covered.update(mids); made += 1
+        cold = [ids[m] for m in sorted(comm) if ids[m] in covered and self.is_cold(nodes[ids[m]], now)]  # a concept keeps them reachable
+        if cold: mem.archive(cold); archived += len(cold)
+    return CompressionReport(namespace, live_before, len(mem.live_ids(namespace)), len(comms), made, archived, method,
+                             time.perf_counter() - t0)
+
+# %% ../nbs/10_learning.ipynb #145c18be
+class Scheduler:
+    "Runs due loops in a background thread; `stop()` returns within `timeout` seconds."
+    def __init__(self, jobs: dict[str, tuple[Callable[[float, float], bool], Callable[[], object]]],  # name -> (due(last, now), run())
+                 poll_s: float = 1.0, last_runs: dict[str, float] | None = None,
+                 on_run: Callable[[str, object, float, str | None], None] | None = None):
+        self.jobs, self.poll_s, self.on_run = jobs, poll_s, on_run
+        now = time.time()
+        self.last_runs = {name: (last_runs or {}).get(name, now) for name in jobs}
+        self._stop = threading.Event()
+        self._busy = threading.Lock()
+        self.errors: list[str] = []
+        self.thread = threading.Thread(target=self._loop, name='ruvllm-scheduler', daemon=True)
+
+    def start(self) -> 'Scheduler':
+        self.thread.start(); return self
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        "Stop the thread and wait for a run under way (a `run_now` in another thread too); True if both ended within `timeout`."
+        end = time.monotonic() + timeout
+        self._stop.set()
+        if self.thread.is_alive(): self.thread.join(timeout)
+        if not self._busy.acquire(timeout=max(0.0, end - time.monotonic())): return False
+        self._busy.release()
+        return not self.thread.is_alive()
+
+# %% ../nbs/10_learning.ipynb #ea7ba43c
+@patch
+def run_now(self: Scheduler, name: str):
+    "Run one job in the calling thread (serialised with the background runs)."
+    if name not in self.jobs: raise InvalidInputError(f"unknown loop {name!r}; known: {', '.join(self.jobs)}")
+    with self._busy:
+        t0 = time.perf_counter(); err = None
+        try: result = self.jobs[name][1]()
+        except Exception as e:
+            err = f"{type(e).__name__}: {e}"; self.errors.append(f"{name}: {err}"); result = None
+            log.exception("loop %s failed", name)
+        self.last_runs[name] = time.time()
+        if self.on_run: self.on_run(name, result, time.perf_counter() - t0, err)
+        if err: raise RuntimeError(f"loop {name} failed: {err}")
+        return result
+
+@patch
+def _loop(self: Scheduler):
+    while not self._stop.wait(self.poll_s):
+        for name, (due, _) in self.jobs.items():
+            if self._stop.is_set(): return
+            try:
+                if due(self.last_runs[name], time.time()): self.run_now(name)
+            except Exception:
+                pass  # recorded in run_now
+
 # %% ../nbs/10_learning.ipynb #0ffb9bc9
 class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
@@ -511,184 +692,3 @@ def close(self: WriteBackQueue, timeout: float | None = None):
     if not self.thread.is_alive():
         try: self._held.close()
         except Exception as e: log.warning("write-back slot %d: its lock was not released cleanly (%s); it ended with its connection", self.slot, e)
-
-# %% ../nbs/10_learning.ipynb #7fb9956e
-@dataclass
-class CompressionReport:
-    "What one Loop C run did."
-    namespace: str
-    live_before: int
-    live_after: int
-    communities: int
-    concepts_made: int
-    archived: int
-    knn_method: str
-    seconds: float
-
-def knn_graph(vectors: np.ndarray,  # (n, dim) unit vectors
-              k: int = 10,  # neighbours per node
-              index=None, slots=None,  # optional HNSW index and the nodes' slots in it (used above `exact_below`)
-              exact_below: int = 5000) -> tuple[np.ndarray, np.ndarray, str]:
-    "(neighbour indices (n, k), similarities (n, k), method) — exact below `exact_below` nodes, else via the HNSW index."
-    n = len(vectors); k = min(k, n - 1)
-    if k <= 0: return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32), 'none'
-    if n <= exact_below or index is None:
-        nbr = np.zeros((n, k), np.int64); sim = np.zeros((n, k), np.float32)
-        for b in range(0, n, 1024):
-            s = vectors[b:b + 1024] @ vectors.T
-            s[np.arange(len(s)), np.arange(b, b + len(s))] = -np.inf
-            top = np.argpartition(-s, k, axis=1)[:, :k]
-            ts = np.take_along_axis(s, top, 1)
-            o = np.argsort(-ts, axis=1)
-            nbr[b:b + len(s)] = np.take_along_axis(top, o, 1); sim[b:b + len(s)] = np.take_along_axis(ts, o, 1)
-        return nbr, sim, 'exact'
-    pos = {int(s): i for i, s in enumerate(slots)}
-    mask = np.zeros(int(max(slots)) + 1, bool); mask[np.asarray(slots)] = True
-    ids, dist = index.search_batch(vectors, k + 1, filter=mask)
-    nbr = np.full((n, k), -1, np.int64); sim = np.zeros((n, k), np.float32)
-    for i in range(n):
-        row = [(pos[int(s)], 1 - d) for s, d in zip(ids[i], dist[i]) if s >= 0 and pos.get(int(s), i) != i][:k]
-        for j, (p, sv) in enumerate(row): nbr[i, j] = p; sim[i, j] = sv
-    return nbr, sim, 'hnsw'
-
-# %% ../nbs/10_learning.ipynb #b31d7eba
-def extractive_summary(texts: Sequence[str], vectors: np.ndarray, centroid: np.ndarray, max_words: int = 6) -> str:
-    "The member nearest the centroid, plus the community's most frequent content words (of what a chat turn says: not its date and speaker)."
-    medoid = texts[int(np.argmax(vectors @ centroid))]
-    counts = {}
-    for t in texts:
-        for w in content_words(turn_parts(t)[1]): counts[w] = counts.get(w, 0) + 1
-    top = [w for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if c > 1][:max_words]
-    return f"Concept ({len(texts)} items; {', '.join(top) or 'mixed'}): {medoid}"
-
-# %% ../nbs/10_learning.ipynb #79960c33
-class LoopC:
-    "Compression: k-NN graph → Louvain communities → Concept nodes with Contains edges → cold members archived."
-    def __init__(self, memory: Memory, cfg: LearningConfig | Config | None = None, k: int = 10, min_similarity: float = 0.5,
-                 summarise: Callable[[list[str]], str] | None = None, seed: int = 0):
-        self.memory = memory
-        self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
-        self.k, self.min_similarity, self.summarise, self.seed = k, min_similarity, summarise, seed
-
-# %% ../nbs/10_learning.ipynb #19c5e9b6
-@patch
-def is_cold(self: LoopC, node, now: float) -> bool:
-    "Created and last accessed at least `learning.cold_after_s` ago, and accessed at most `learning.cold_max_access` times."
-    c = self.cfg
-    return now - node.last_access >= c.cold_after_s and now - node.created_at >= c.cold_after_s and node.access_count <= c.cold_max_access
-
-@patch
-def run(self: LoopC, namespace: str = 'global', now: float | None = None) -> CompressionReport:
-    "Compress one namespace."
-    t0 = time.perf_counter(); now = time.time() if now is None else now
-    mem = self.memory
-    ids = mem.live_ids(namespace)
-    nodes = mem.get_many(ids, fresh=True)  # from the store: access statistics other processes recorded count too
-    ids = [i for i in ids if i in nodes and nodes[i].type != NodeType.CONCEPT]
-    live_before = len(mem.live_ids(namespace))
-    if len(ids) < self.cfg.min_community:
-        return CompressionReport(namespace, live_before, live_before, 0, 0, 0, 'none', time.perf_counter() - t0)
-    X = mem.vectors(ids)
-    slots = [mem.slot(i) for i in ids]
-    nbr, sim, method = knn_graph(X, self.k, mem.index, slots)
-    G = nx.Graph(); G.add_nodes_from(range(len(ids)))
-    for i in range(len(ids)):
-        for j, s in zip(nbr[i], sim[i]):
-            if j >= 0 and s >= self.min_similarity: G.add_edge(i, int(j), weight=float(s))
-    comms = nx.community.louvain_communities(G, weight='weight', seed=self.seed)
-    covered = {e.dst for i in ids for e in mem.edges_of(i) if e.type == EdgeType.CONTAINS and e.dst == i}
-    made, archived = 0, 0
-    for comm in comms:
-        members = [m for m in sorted(comm) if ids[m] not in covered]  # a member already in a concept is not summarised again
-        if len(members) >= self.cfg.min_community:
-            mids = [ids[m] for m in members]
-            V = X[members]; c = V.mean(0); c /= np.linalg.norm(c)
-            texts = [nodes[m].text for m in mids]
-            text = self.summarise(texts) if self.summarise else extractive_summary(texts, V, c)
-            text = text[:mem.cfg.max_node_chars]  # a summary of long members stays one node (`memory.max_node_chars`)
-            cid = mem.add_node(text, NodeType.CONCEPT, namespace=namespace, source='loopC', vector=c, quality=0.8,
-                               metadata={'members': len(mids)})
-            mem.add_edges([(cid, m, EdgeType.CONTAINS, float(max(0.1, min(1.0, v @ c)))) for m, v in zip(mids, V)])
-            covered.update(mids); made += 1
-        cold = [ids[m] for m in sorted(comm) if ids[m] in covered and self.is_cold(nodes[ids[m]], now)]  # a concept keeps them reachable
-        if cold: mem.archive(cold); archived += len(cold)
-    return CompressionReport(namespace, live_before, len(mem.live_ids(namespace)), len(comms), made, archived, method,
-                             time.perf_counter() - t0)
-
-# %% ../nbs/10_learning.ipynb #794b10b1
-class LoopB:
-    "Router training rounds: triggered by time or by the number of new outcomes; refused rounds logged with the gate's reason."
-    def __init__(self, train: Callable[[], dict | None], cfg: LearningConfig | Config | None = None):
-        self.train = train
-        self.cfg = cfg.learning if isinstance(cfg, Config) else (cfg or LearningConfig())
-        self.new_outcomes = 0
-        self.rounds = collections.deque(maxlen=self.cfg.rounds_kept)  # the latest rounds' records
-        self.rejected = collections.deque(maxlen=self.cfg.rounds_kept)  # the latest rounds the gate refused: {'round', 'reason', 'utility_lcb'}
-
-    def record_outcome(self, n: int = 1): self.new_outcomes += n
-
-    def due(self, last_run: float, now: float) -> bool:
-        return self.new_outcomes > 0 and (self.new_outcomes >= self.cfg.train_every_outcomes
-                                          or now - last_run >= self.cfg.training_interval_s)
-
-    def run(self) -> dict | None:
-        rec = self.train()
-        self.new_outcomes = 0
-        if rec is not None:
-            self.rounds.append(rec)
-            if not rec.get('promoted', True):
-                self.rejected.append(dict(round=rec.get('round'), reason=rec.get('reason', ''), utility_lcb=rec.get('utility_lcb')))
-                log.info("Loop B round %s refused: %s", rec.get('round'), rec.get('reason', ''))
-        return rec
-
-# %% ../nbs/10_learning.ipynb #145c18be
-class Scheduler:
-    "Runs due loops in a background thread; `stop()` returns within `timeout` seconds."
-    def __init__(self, jobs: dict[str, tuple[Callable[[float, float], bool], Callable[[], object]]],  # name -> (due(last, now), run())
-                 poll_s: float = 1.0, last_runs: dict[str, float] | None = None,
-                 on_run: Callable[[str, object, float, str | None], None] | None = None):
-        self.jobs, self.poll_s, self.on_run = jobs, poll_s, on_run
-        now = time.time()
-        self.last_runs = {name: (last_runs or {}).get(name, now) for name in jobs}
-        self._stop = threading.Event()
-        self._busy = threading.Lock()
-        self.errors: list[str] = []
-        self.thread = threading.Thread(target=self._loop, name='ruvllm-scheduler', daemon=True)
-
-    def start(self) -> 'Scheduler':
-        self.thread.start(); return self
-
-    def stop(self, timeout: float = 5.0) -> bool:
-        "Stop the thread and wait for a run under way (a `run_now` in another thread too); True if both ended within `timeout`."
-        end = time.monotonic() + timeout
-        self._stop.set()
-        if self.thread.is_alive(): self.thread.join(timeout)
-        if not self._busy.acquire(timeout=max(0.0, end - time.monotonic())): return False
-        self._busy.release()
-        return not self.thread.is_alive()
-
-# %% ../nbs/10_learning.ipynb #ea7ba43c
-@patch
-def run_now(self: Scheduler, name: str):
-    "Run one job in the calling thread (serialised with the background runs)."
-    if name not in self.jobs: raise InvalidInputError(f"unknown loop {name!r}; known: {', '.join(self.jobs)}")
-    with self._busy:
-        t0 = time.perf_counter(); err = None
-        try: result = self.jobs[name][1]()
-        except Exception as e:
-            err = f"{type(e).__name__}: {e}"; self.errors.append(f"{name}: {err}"); result = None
-            log.exception("loop %s failed", name)
-        self.last_runs[name] = time.time()
-        if self.on_run: self.on_run(name, result, time.perf_counter() - t0, err)
-        if err: raise RuntimeError(f"loop {name} failed: {err}")
-        return result
-
-@patch
-def _loop(self: Scheduler):
-    while not self._stop.wait(self.poll_s):
-        for name, (due, _) in self.jobs.items():
-            if self._stop.is_set(): return
-            try:
-                if due(self.last_runs[name], time.time()): self.run_now(name)
-            except Exception:
-                pass  # recorded in run_now
