@@ -7,8 +7,8 @@ __all__ = ['TURN_FIELDS', 'parse_timestamp', 'turn_record', 'transcript_records'
            'starts_like_transcript', 'is_transcript', 'first_turn_line']
 
 # %% ../nbs/01c_transcripts.ipynb #59fe7b26
-import json
-from datetime import date, datetime
+import json, re
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -16,8 +16,19 @@ from .config import MemoryConfig
 from .types import InvalidInputError, check_length, check_unicode, short_repr, visible
 
 # %% ../nbs/01c_transcripts.ipynb #687a94df
+_EPOCH = re.compile(r'\d{1,11}(?:\.\d+)?')  # seconds since 1970, as a string
+
+def _epoch(value) -> datetime | None:
+    "A number of seconds since 1970 (or its digits) as a UTC datetime; None if `value` is no number."
+    if isinstance(value, str) and _EPOCH.fullmatch(value.strip()): value = float(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool): return None
+    if not 0 <= value < 1e11:  # 1e11 s is the year 5138: larger is milliseconds or microseconds
+        raise ValueError(f"a number is read as seconds since 1970 (UTC); {value!r} is out of range (milliseconds? divide by 1000)")
+    return datetime.fromtimestamp(value, timezone.utc)
+
 def parse_timestamp(value) -> tuple[str, str]:
-    "The ISO form of an ISO 8601 date or datetime and its calendar date `YYYY-MM-DD`; `ValueError` if it is neither."
+    "The ISO form of an ISO 8601 date or datetime (or of seconds since 1970, in UTC) and its calendar date `YYYY-MM-DD`; `ValueError` if it is neither."
+    if (dt := _epoch(value)) is not None: return dt.isoformat(), dt.date().isoformat()
     if isinstance(value, str) and value.strip():
         s = value.strip()
         try: d = date.fromisoformat(s); return d.isoformat(), d.isoformat()
@@ -38,6 +49,11 @@ def _name(obj, key, default, where) -> str | int:
     kind = "a number or a non-empty string" if key in ('session', 'id') else "a non-empty string"
     raise InvalidInputError(f"{where}: \"{key}\" must be {kind}, got {short_repr(v)}")
 
+def _stamped(obj: dict) -> dict:
+    "`obj` without a blank \"timestamp\" (an export's empty field says no time, not a bad one)."
+    ts = obj.get('timestamp')
+    return {k: v for k, v in obj.items() if k != 'timestamp'} if isinstance(ts, str) and not ts.strip() else obj
+
 def turn_record(obj,  # one parsed JSONL line
                 where: str,  # `file:line`, the start of every error message
                 name: str = 'chat',  # the conversation when the line names none
@@ -51,6 +67,7 @@ def turn_record(obj,  # one parsed JSONL line
     if not isinstance(text, str) or not visible(text):
         raise InvalidInputError(f"{where}: \"text\" must be a non-empty string, got {short_repr(text)}")
     speaker = _name(obj, 'speaker', None, where)
+    obj = _stamped(obj)
     if obj.get('timestamp') is None and obj.get('session') is None:
         raise InvalidInputError(f"{where}: a turn needs a \"timestamp\" (ISO 8601 date or datetime) or a \"session\"")
     iso = day = None
@@ -86,6 +103,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
             try: line = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg}: column {e.colno})") from None
+        if isinstance(line, dict): line = _stamped(line)
         at = (line.get('conversation', name), None if line.get('session') is None else str(line['session'])) if isinstance(line, dict) else None
         inherit = at is not None and line.get('timestamp') is None and at[1] is not None and at in said_at
         if inherit: line = {**line, 'timestamp': said_at[at]}  # undated inside a dated session: the turn before's time
