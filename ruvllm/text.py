@@ -190,7 +190,7 @@ def ordinal_names(text: str) -> str:
 
 # %% ../nbs/01b_text.ipynb #36a0fb37
 def analyse_query(text: str,
-                  senses: bool = True,  # ordinals as read (`ordinal_as_word`, Roman numerals, `RANKS`), a question word inside a clause a relation; False: the reading before
+                  senses: bool = True,  # ordinals as read (`ordinal_as_word`, Roman numerals, `RANKS`), a question word inside a clause a relation; False: these off (no ordinal read as a word, a Roman numeral its bare number, every question word `q`)
                  ) -> list[tuple[str, str, str]]:
     "Typed tokens `(kind, key, word)` of a question; kind is num, neg, q, rel, name or word."
     t = text.replace('\u2019', "'")
@@ -315,6 +315,7 @@ def date_kinds(text: str) -> frozenset:
     if 'day' in kinds and not _MON_WORD.search(text): kinds -= {'day', 'month'}  # "market", "maybe": no month is named
     return frozenset(kinds)
 
+# %% ../nbs/01b_text.ipynb #e15782e9
 def date_window(text: str,  # free text, e.g. a question
                 now: datetime | None = None,  # the reference time ("last week" is the week before it); default: now, UTC
                ) -> DateWindow | None:
@@ -478,6 +479,7 @@ class Roles:
     passive: bool  # written in the passive voice ("was written by")
     verb: str = ''  # the main verb as written (lower case): roles compare only under the same verb
 
+# %% ../nbs/01b_text.ipynb #a106a722
 def _role_tokens(clause: str) -> list:
     "(lower-case word, a name?, possessive?) per word of a clause; \"Tom's\" is ('tom', True, True)."
     out = []
@@ -584,6 +586,7 @@ def argument_roles(text: str) -> Roles | None:
         if ts: return _clause_roles(ts)
     return None
 
+# %% ../nbs/01b_text.ipynb #f0e1cdcc
 def roles_reversed(a: Roles | None, b: Roles | None) -> str | None:
     "What two readings disagree on (the question word, or a word that is the doer on one side and the done-to on the other), or None."
     if a is None or b is None: return None
