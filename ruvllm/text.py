@@ -185,7 +185,10 @@ _NAME_ROMAN = re.compile(r"\b((?:[A-Z][\w']*\s+)+)(I|II|III|IV|V|VI|VII|VIII|IX|
 
 def ordinal_names(text: str) -> str:
     "`text` with each name followed by a Roman numeral written with the ordinal first: \"World War I\" -> \"the first World War\"."
-    out = _NAME_ROMAN.sub(lambda m: f"the {_ORD_WORDS[_ROMAN[m.group(2).lower()]]} {m.group(1).rstrip()}", text)
+    def rewrite(m):  # "Can I", "Should I": the pronoun after a capitalised function word, no name before it
+        if all(w.casefold() in STOP_WORDS for w in m.group(1).split()): return m.group(0)
+        return f"the {_ORD_WORDS[_ROMAN[m.group(2).lower()]]} {m.group(1).rstrip()}"
+    out = _NAME_ROMAN.sub(rewrite, text)
     return re.sub(r"\b(the)\s+the\b", r"\1", out, flags=re.I)
 
 # %% ../nbs/01b_text.ipynb #36a0fb37
