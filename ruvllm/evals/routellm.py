@@ -273,6 +273,7 @@ def routellm_experiment(data_dir=None, settings: Sequence[str] = ('cv', 'subject
                 t = time.perf_counter(); res = routellm_stream(X, df, mode, cfg=cfg, learning=learning, seed=seed); lt = res['later']
                 rows.append(_metrics_row(f'stream, {mode} feedback (later half)', 'quality_gap', res['scores']['quality_gap'][lt],
                                          df.iloc[lt], seconds=time.perf_counter() - t))
+            rows.append(_metrics_row('stream, later half', 'prompt length (baseline)', length_scores(df)[lt], df.iloc[lt]))  # the same rows
         else: raise InvalidInputError(f"unknown setting {st!r}; accepted: 'cv', 'subject', 'bandit'")
     out = pd.DataFrame(rows); out.attrs.update(feature_seconds=time.perf_counter() - t0, **source)
     return out
