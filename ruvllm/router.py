@@ -587,6 +587,7 @@ class FastGRNNRouter:
         self.setting_support = None  # the generation settings with logged outcomes (`fit_setting_support`)
         self.escalation_recall = 0.0  # share of a cheaper tier's failures escalation hands to the safe tier (`cascade_values`; the orchestrator sets it)
         self.explore_regret, self.decisions = 0.0, 0  # estimated utility lost to exploration, decisions made
+        self.needs_evidence = False  # untrained, a round was refused for moves no outcome could judge: explore the dearer tier
         self._masks = {}  # `available` -> its tier mask (`_available_mask`)
         self.set_utility(tier_costs if tier_costs is not None else InferenceConfig().tier_costs,
                          LearningConfig().cost_weight if cost_weight is None else cost_weight)
@@ -752,8 +753,8 @@ def _pick(self: FastGRNNRouter, tier_logits: np.ndarray, qual: np.ndarray, mask:
 @patch
 def _explore(self: FastGRNNRouter, k: int, ks: int, qual: np.ndarray, mask: np.ndarray, rng) -> tuple:
     "(tier, explored, propensity): ε-exploration among tiers near the safe tier's estimated success, within the regret budget."
-    if self.rounds == 0:  # untrained: the estimates mean nothing; only a dearer tier, whose answer costs more, not worse
-        others = [i for i in np.flatnonzero(mask) if self.costs[i] > self.costs[k]]
+    if self.rounds == 0:  # untrained: the estimates mean nothing; only a dearer tier (its answer costs more, not worse), only once asked
+        others = [i for i in np.flatnonzero(mask) if self.costs[i] > self.costs[k]] if self.needs_evidence else []
         u = -self.cost_weight * self.costs  # its success taken as equal: the regret is the extra cost
     else:
         others = [i for i in np.flatnonzero(mask) if i != k and qual[i] >= qual[ks] - self.cfg.explore_max_gap]
@@ -894,7 +895,7 @@ def save(self: FastGRNNRouter, path) -> Path:
     "Write weights + EWC state + JSON header to `path` (.npz)."
     header = dict(format='ruvllm.router', version=ROUTER_FORMAT_VERSION, tiers=self.tiers, input_dim=self.input_dim,
                   hidden_dim=self.hidden_dim, rank=self.cfg.rank, nnz=self.nnz, feature_layout=FEATURE_LAYOUT_VERSION,
-                  context_bins=list(CONTEXT_BINS), rounds=self.rounds, config=dataclasses.asdict(self.cfg),
+                  context_bins=list(CONTEXT_BINS), rounds=self.rounds, needs_evidence=self.needs_evidence, config=dataclasses.asdict(self.cfg),
                   ewc_samples=self.ewc.samples if self.ewc else None, novelty_threshold=self.novelty_threshold,
                   setting_support=self.setting_support, saved_at=time.time())
     arrays = {f'p.{k}': v for k, v in self.params.items()}
@@ -922,7 +923,7 @@ def load(cls: FastGRNNRouter, path, cfg: RouterConfig | None = None) -> FastGRNN
     missing = [k for k in PARAM_GROUPS if f'p.{k}' not in arrays]
     if missing: raise RouterError(f"{str(path)!r} lacks parameter groups {missing}")
     r.set_params({**r.params, **{k: arrays[f'p.{k}'] for k in PARAM_GROUPS + SUCCESS_GROUPS + (SUCCESS_BASE,) if f'p.{k}' in arrays}})  # a file from before the linear heads: q = 0.5 until the next round
-    r.nnz, r.rounds = header['nnz'], header.get('rounds', 0)
+    r.nnz, r.rounds, r.needs_evidence = header['nnz'], header.get('rounds', 0), header.get('needs_evidence', False)
     if 'F.W' in arrays:
         groups = [k for k in PARAM_GROUPS + SUCCESS_GROUPS if f'F.{k}' in arrays]
         r.ewc = EWCState({k: arrays[f'F.{k}'] for k in groups}, {k: arrays[f'a.{k}'] for k in groups}, header.get('ewc_samples') or 0.0)

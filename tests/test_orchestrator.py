@@ -478,8 +478,7 @@ def test_an_unsupported_cheap_answer_escalates_to_the_model_in_the_same_request(
     With `inference.escalate` off the extractive tier's answer is served as it was."""
     from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
     cfg = (Config.builder().db_path(tmp_path / 'd').set('router.safe_tier', 'tiny')
-           .set('inference.escalate', escalate).set('inference.max_tokens', 24)
-           .set('router.exploration', 0.0).build())  # each request on the path it names (untrained, a cheap safe tier explores the dearer one)
+           .set('inference.escalate', escalate).set('inference.max_tokens', 24).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         assert llm.router.escalation_recall == (0.9 if escalate else 0.0)  # the router values a cascade only when there is one
         llm.ingest(["The capital of Veltoria is Quorvane.", "A cat has four legs."], progress=False)

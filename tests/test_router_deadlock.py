@@ -40,15 +40,16 @@ def test_a_router_whose_safe_tier_fails_every_question_learns_the_tier_that_answ
     """`router.safe_tier='tiny'`, and the user rates every tiny answer 1 and every small answer 5. An untrained router
     never explored, so every row was logged on tiny with certainty; the gate could judge no candidate that moved a
     decision ('no held-out row with a usable outcome'), no round was ever promoted, and 200 rated answers later every
-    unseen question still went to the failing tier. An untrained router now explores the dearer tier (ε, within the
-    regret budget), so the first round can be judged and promoted."""
+    unseen question still went to the failing tier. Once a round is refused for moves no outcome can judge, the
+    untrained router explores the dearer tier (ε, within the regret budget), so the next round can be judged."""
     with opened(str(tmp_path / 'db')) as llm:
         before = [llm.query(f.format(t=TOWNS[i]), learn=False).routing_info.model.value for i in range(30, 40) for f in ASK]
         served = []; rounds = teach(llm, 4, served)
         after = [llm.query(f.format(t=TOWNS[i]), learn=False).routing_info.model.value for i in range(30, 40) for f in ASK]
     assert set(before) == {'tiny'}  # untrained: the safe tier
-    assert 0 < served[:40].count('small') < 12  # before any promotion, a few requests explored the dearer tier...
-    assert rounds[0]['promoted'] and 'usable outcome' not in rounds[0]['reason']  # ... so the first round could be judged
+    assert served[:40].count('small') == 0 and not rounds[0]['promoted'] and 'usable outcome' in rounds[0]['reason']
+    assert 0 < served[40:80].count('small') < 12  # refused for moves it could not judge: a few requests explore the dearer tier...
+    assert rounds[1]['promoted'] and 'usable outcome' not in rounds[1]['reason']  # ... so the next round can be judged
     assert after.count('small') >= 0.9 * len(after)  # unseen questions now go to the tier that answers them (before: none)
 
 
@@ -61,12 +62,12 @@ def test_a_crash_right_after_a_promotion_keeps_the_rounds_the_router_reports(tmp
         import os, sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
         from test_router_deadlock import *
         llm = opened({str(tmp_path / 'db')!r})
-        rounds = teach(llm, 1)
-        print(rounds[0]['promoted'], flush=True)
+        rounds = teach(llm, 2)
+        print(rounds[-1]['promoted'], flush=True)
         os._exit(0)  # killed: no close, no save
         """)
     p = subprocess.run([sys.executable, '-c', child], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and p.stdout.strip() == 'True', p.stderr[-2000:]
     with RuvLLM(config(str(tmp_path / 'db')), start_scheduler=False) as llm:
         st = llm.stats()['router']
-        assert llm.router.rounds == 1 and (st['rounds'], st['promoted']) == (1, 1)
+        assert llm.router.rounds == 1 and (st['rounds'], st['promoted']) == (2, 1)
