@@ -315,10 +315,17 @@ def node_time(n: Node) -> float:
 
 _HEADER = re.compile(r"\s*\[([^\]\n]{1,40})\]")
 
+def _wall(ts):
+    "An ISO 8601 time as its speaker's clock showed it (its UTC offset dropped); anything else as given."
+    if isinstance(ts, str):
+        try: return datetime.fromisoformat(ts.strip()).replace(tzinfo=None)
+        except ValueError: pass
+    return ts
+
 def _time_of(metadata: dict | None, created_at: float, text: str | None = None) -> float:  # text: a turn header's date counts
     ts = (metadata or {}).get('timestamp')
     if ts is not None:
-        try: return epoch_seconds(ts)
+        try: return epoch_seconds(_wall(ts))  # the day the turn's header names, not UTC's
         except (InvalidInputError, ValueError, OverflowError, OSError): pass
     m = _HEADER.match(text) if text else None
     if m and any(c.isdigit() for c in m.group(1)):  # one day with its year: "[2023-05-08]", "[1:56 pm on 8 May, 2023]"
