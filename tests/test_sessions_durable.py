@@ -37,3 +37,19 @@ def test_save_keeps_the_newest_sessions_past_the_cap(tmp_path):
         llm.save()
         assert list(llm.sessions) == ids[2:] and len(llm.store.kv_keys('sess:')) == 2
     with RuvLLM(cfg, start_scheduler=False) as llm: assert list(llm.sessions) == ids[2:]
+
+
+def test_a_session_in_use_is_kept_past_the_cap(tmp_path):
+    """The cap counted sessions by when they were started, so the first conversation of a server past
+    `system.saved_sessions` new ones was forgotten at the next save even while in use: its next turn got 'unknown
+    session_id' (a probe of the server). Sessions are now kept by when they were last used."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.saved_sessions', 2).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        first = llm.new_session(); others = [llm.new_session() for _ in range(3)]
+        llm.query("Which river flows through Quenby?", session=first)  # the first conversation goes on
+        llm.save()
+        assert set(llm.sessions) == {first.session_id, others[-1].session_id}
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        assert llm.query("Where does it flow?", session=first.session_id).session_id == first.session_id
