@@ -54,6 +54,12 @@ class RequestRecord:
     cut: bool = False  # the answer was cut at max_tokens: it is never cached (a later full request would get the cut one)
     writeback: str | None = None  # 'queued' while Loop A's write-back waits for the writer thread, then 'done'
     quoted: bool = False  # the answer quotes a passage (a backend that only quotes its context): stored as a QAPair only once rated
+    standalone: str | None = None  # a follow-up read with the questions before it (`RuvLLM.standalone_query`); None: the query itself
+
+    @property
+    def asked(self) -> str:
+        "The question as memory should keep it: a follow-up's standalone form (\"When was it founded?\" names no town)."
+        return self.standalone or self.query
 
 # %% ../nbs/10_learning.ipynb #1cbf6ad7
 _F32 = 'f32:'  # stored router features: float32 bytes in base64 (JSON floats cost about 4 µs each on the request path)
@@ -233,13 +239,13 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
         out.append(None)
         if quality < self.cfg.quality_threshold or not rec.answer.strip(): continue
         if rec.feedback is not None and not rec.quoted and self.invented(rec): continue  # rated well, but naming what no source holds (a quote cannot)
-        used, text = list(rec.used_ids), self.qa_text(rec.query, rec.answer)
+        used, text = list(rec.used_ids), self.qa_text(rec.asked, rec.answer)
         if len(text) > mem.cfg.max_node_chars: continue  # longer than one node may be (`memory.max_node_chars`): not kept
         vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
         if pending and (len(pending) >= self.cfg.qa_nodes_per_commit or max(float(p[2]['vector'] @ vec) for p in pending) >= close):
             write_pending()  # a full transaction, or nodes this request would see
         quote = rec.quoted and rec.feedback is None and not self.cfg.keep_unrated_quotes  # an unrated quote adds no node (kept once rated)
-        kind, a, b = self._qa_plan(rec.query, rec.answer, rec.namespace, 0.0 if quote else quality, rec.request_id, 'loopA', used, (text, vec))
+        kind, a, b = self._qa_plan(rec.asked, rec.answer, rec.namespace, 0.0 if quote else quality, rec.request_id, 'loopA', used, (text, vec))
         if kind == 'new':
             if not quote: pending.append((i, rec, a, b))
             continue
@@ -262,7 +268,7 @@ def carried_edges(self: LoopA, record: RequestRecord) -> list[tuple[int, int, st
 def invented(self: LoopA, record: RequestRecord) -> list[str]:
     "The names and numbers the answer states that neither the question nor the passages it was built from hold (`unsupported_names`)."
     texts = [n.text for n in self.memory.get_many(record.used_ids).values()]
-    return unsupported_names(answer_part(record.answer), [*texts, record.query])
+    return unsupported_names(answer_part(record.answer), [*texts, record.asked])
 
 # %% ../nbs/10_learning.ipynb #3a366db8
 @patch
@@ -273,13 +279,13 @@ def answer_node(self: LoopA, record: RequestRecord) -> int | None:
     question's Q&A (Saturday's for Sunday's: their Q&A texts are 0.99 alike)."""
     if record.qa_node is not None: return record.qa_node
     if record.cached and not (record.cache_hit or {}).get('same_wording'): return None
-    mem, text = self.memory, self.qa_text(record.query, record.answer)
+    mem, text = self.memory, self.qa_text(record.asked, record.answer)
     if len(text) > mem.cfg.max_node_chars: return None  # never stored as one node
     vec = mem.check_vector(mem.embedder.embed([text], kind='passage')[0])
     dup = mem.find_duplicate(vec, namespace=record.namespace, types=[NodeType.QAPAIR], archived=True)
     if dup is not None and dup.node.superseded_by is not None:  # an older copy a correction replaced: the live one, if any
         dup = mem.find_duplicate(vec, namespace=record.namespace, types=[NodeType.QAPAIR])
-    if dup is None or not same_wording(question_part(dup.node.text), record.query): return None
+    if dup is None or not same_wording(question_part(dup.node.text), record.asked): return None
     return dup.node.id if answer_part(dup.node.text).lower() == answer_part(record.answer).lower() else None
 
 @patch
@@ -288,7 +294,7 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     q = fb.quality
     mem, out = self.memory, dict(edges={}, edge_types={}, archived=[], correction_node=None)
     if fb.correction is not None:  # refused before anything changes: it is stored as one node
-        check_length(self.qa_text(record.query, fb.correction), 'the corrected Q&A (query and correction)', mem.cfg.max_node_chars)
+        check_length(self.qa_text(record.asked, fb.correction), 'the corrected Q&A (query and correction)', mem.cfg.max_node_chars)
     delta = self.cfg.edge_delta * (2 * q - 1)
     if delta:
         for (s, d, t) in self.carried_edges(record):
@@ -303,7 +309,7 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         out['written'] = self.write_back(record, q)  # a well-rated answer that the self-estimate did not store (a cut one is no answer to keep;
         # a queued one is written by the writer of the process that served it, at this rating: writing it here made two)
     if fb.correction is not None:
-        nid, new, _ = self._store_qa(record.query, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
+        nid, new, _ = self._store_qa(record.asked, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
                                      [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked
         mem.update_node(nid, quality=1.0)
         if qa is not None and qa != nid and mem.exists(qa):

@@ -980,16 +980,18 @@ def record_tier_failure(self: RuvLLM, routed: Routed, latency_s: float):
 def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int], answer: str, routed: Routed,
                *, learn: bool = True,  # False: a probe's record, never handed to the writer
                cut: bool = False,  # cut at max_tokens (or by the request's stop strings): neither a QAPair nor a cache entry
-               quoted: bool = False) -> RequestRecord:  # the answer quotes a passage (a backend that only quotes): kept as a QAPair only once rated
+               quoted: bool = False,  # the answer quotes a passage (a backend that only quotes): kept as a QAPair only once rated
+               standalone: str | None = None) -> RequestRecord:  # a follow-up read with the questions before it (`standalone_query`)
     "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow at the commit (`_answer`)."
     tier, used = routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
     top_sim = max((h.similarity for h in sg.nodes.values() if h.hop == 0), default=0.0)
-    q_self = grounding_quality(answer, passages, top_sim, req.query, check_names=not quoted)
+    q_self = grounding_quality(answer, passages, top_sim, standalone or req.query, check_names=not quoted)  # a name asked before counts
     if question_intent(req.query) == 'quantity' and not gives_amount(answer): q_self = 0.0  # no amount for how much/many: not kept, not cached
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
-                        decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut, quoted=quoted)
+                        decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut, quoted=quoted,
+                        standalone=standalone)
     if learn and self.writes is not None: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
     return rec
 
@@ -1014,36 +1016,52 @@ def cached_answer_fits(answer: str, cons: Constraints) -> bool:
     if cons.max_tokens is not None and estimate_tokens(answer) > cons.max_tokens: return False
     return not any(s in answer for s in cons.stop or ())
 
+# %% ../nbs/11_orchestrator.ipynb #b8fb991c
+from .text import follow_up
+
+@patch
+def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
+    "`query`, or for a follow-up in a session with turns: the questions it leans on (back to one naming its subject), then it."
+    n = self.cfg.context.follow_up_turns
+    if not n or sess is None or not sess.turns or not follow_up(query): return query
+    lead = []
+    for t in reversed(sess.turns[-n:]):
+        lead.append(t.query)
+        if not follow_up(t.query): break
+    return ' '.join([*reversed(lead), query])
+
 # %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch
 def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
             pieces: bool = True):  # yields text pieces (none if False), returns (the Response, its commit or None)
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
-    with sw('embedding'): qv = self.memory.embed_query(req.query)
-    use_cache = learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
+    q = self.standalone_query(req.query, sess)  # a follow-up is searched for with the questions it leans on
+    with sw('embedding'): qv = self.memory.embed_query(q)
+    use_cache = q == req.query and learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
     sg = None
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
         if hit is not None and not cached_answer_fits(hit.answer, cons):
             self.cache.retract(req.request_id, reason='limit'); hit = None  # over max_tokens, or past a stop string: a miss, answered fresh
         if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
-            with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
+            with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg)
             if why is None: return self._cached_response(req, sess, hit, sw)
             self.cache.retract(req.request_id, stale=why == 'sources superseded')
     if sg is None:
-        with sw('retrieval'): sg = self.retrieve(req.query, qv, req.namespace)
+        with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
     with sw('routing'):
-        keys = key_words(req.query)  # the query's names/numbers: a router feature and the context filter's test
+        keys = key_words(q)  # the query's names/numbers: a router feature and the context filter's test
         routed = self.route(req, sess, sg, keys, learn)
-    with sw('attention'): sel = self.select_passages(req.query, sg, qv, keys)
+    with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
     use_cache = use_cache and not partial
     with sw('learning'):
-        rec = self.make_record(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial, quoted=out.quoted)
+        rec = self.make_record(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial, quoted=out.quoted,
+                               standalone=None if q == req.query else q)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total

@@ -10,7 +10,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds',
            'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount', 'stated_names',
            'unsupported_names', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts', 'split_long']
+           'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -632,3 +632,14 @@ def split_long(text: str,  # one paragraph
         cut = ends[-1] if ends else max(text.rfind(c, pos + 1, end + 1) for c in ' \n\t')
         if cut <= pos: cut = end  # not one space in `limit` characters
         out.append(text[pos:cut].rstrip()); pos = cut
+
+# %% ../nbs/01b_text.ipynb #225fc4ba
+_REFERRING = frozenset("it its they them their theirs he him his she her hers there".split())  # a subject said before
+_DEMONSTRATIVES = frozenset("this that these those".split())  # ... when the question ends with one ("Why is that?")
+
+def follow_up(query: str) -> bool:
+    "Whether `query` leans on the conversation for its subject: a referring pronoun, no name or number, at most two key words."
+    ws = [w.casefold() for w in words(query)]
+    if not ws or not (_REFERRING.intersection(ws) or ws[-1] in _DEMONSTRATIVES): return False
+    if names(query) or any(any(ch.isdigit() for ch in w) for w in ws): return False
+    return len(key_words(query) - QUANTIFIERS) <= 2
