@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .config import Config, ConfigError
 from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
-                          ContextOverflowError, CONTEXT_BINS)
+                          ContextOverflowError, CONTEXT_BINS, check_unicode)
 from .text import gives_amount, key_coverage, key_forms, key_words, question_intent, same_wording
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
@@ -642,6 +642,10 @@ def temporary_session(self: RuvLLM, turns: Sequence[Turn] = (),  # the conversat
     turns = list(turns)
     bad = next((t for t in turns if not isinstance(t, Turn)), None)
     if bad is not None: raise InvalidInputError(f"turns must be Turn objects (Turn(query, answer)), got {type(bad).__name__} {str(bad)[:40]!r}")
+    for i, t in enumerate(turns):  # what the model reads and a follow-up is searched with: refused as a query's text would be
+        for part, text in (('query', t.query), ('answer', t.answer)):
+            if not isinstance(text, str): raise InvalidInputError(f"turn {i}'s {part} must be a string, got {type(text).__name__}")
+            check_unicode(text, f"turn {i}'s {part}")
     s = Session(namespace=namespace, turns=turns)
     with self._lock: self.sessions[s.session_id] = s; self._temporary.add(s.session_id)
     try: yield s

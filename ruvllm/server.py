@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import Config, ConfigError, RuvLLMError
-from .types import (MAX_STOP_CHARS, MAX_STOPS, NAMESPACE_PATTERN, visible, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
+from .types import (MAX_STOP_CHARS, MAX_STOPS, NAMESPACE_PATTERN, visible, check_unicode, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier, OverloadedError, Response, Session, Turn, UnknownIdError)
 from .orchestrator import RuvLLM
 
@@ -796,6 +796,7 @@ def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     "The query (the last message, which must be the user's) and the earlier user/assistant exchanges as turns."
     if messages[-1].role != 'user':
         raise InvalidInputError(f"the last message must have role 'user' (it is the question), got {messages[-1].role!r}")
+    for i, m in enumerate(messages): check_unicode(_text_of(m), f"message {i} ({m.role})")  # one dropped (a system one) too
     query, turns, pending = _text_of(messages[-1]), [], None
     for m in messages[:-1]:
         if m.role == 'user':
