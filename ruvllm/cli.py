@@ -653,13 +653,14 @@ def cmd_ingest(args, cfg: Config) -> int:
                 print(f"ruvllm: ingest interrupted; {note}", file=sys.stderr); return EXIT_INTERRUPTED
             raise RuvLLMError(f"ingest failed: {e}; {note}") from e
         live = len(llm.memory)
-    by_ns = {args.namespace: total - len(records)} if chats else {}
-    for r in records: by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + 1
-    print(f"ingested {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
+    by_ns = {}  # what this run stored, per namespace
+    for r, new in zip(records, got[0].new if records else ()): by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + new
+    for g in got[1 if records else 0:]: by_ns[args.namespace] = by_ns.get(args.namespace, 0) + g.stored
+    already = sum(g.already for g in got)
+    print(f"{'read' if already else 'ingested'} {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
-    if already := sum(g.already for g in got):
-        print(f"{_plural(already, 'record')} already in memory (the same source and text) not stored again")
-    print(f"namespaces: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
+    if already: print(f"{_plural(already, 'record')} already in memory (the same source and text) not stored again; {total - already} stored")
+    print(f"stored per namespace: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #ecc4274a
