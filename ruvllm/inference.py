@@ -254,7 +254,7 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,
             budget: int | None = None,  # the call's max_tokens: an estimated count of a cut answer is this
             stop_hit: bool | None = None) -> Generation:  # whether one of the call's own stop strings ended it (None: not known)
-    if finish == 'length' and not exact and budget is not None: n = max(n, budget)  # the budget ran out
+    if finish == 'length' and not exact and budget is not None and text: n = max(n, budget)  # the budget ran out (an empty answer made none)
     t_end = time.perf_counter()
     total = (t_end - t0) * 1000
     return Generation(text, prompt_tokens, n, finish,

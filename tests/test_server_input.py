@@ -162,6 +162,7 @@ def test_max_tokens_1_is_an_empty_answer_cut_not_complete(client):
     q = 'What does Marsovia export?'  # the answer's first word, 'Marsovia', is 2 tokens: none fits in 1
     d = _chat(client, q, max_tokens=1).json()
     assert d['choices'][0]['message']['content'] == '' and d['choices'][0]['finish_reason'] == 'length', d['choices']
+    assert d['usage']['completion_tokens'] == 0  # no text, no token (it said 1: a server probe)
     assert _chunks(client, q, max_tokens=1, no_cache=True)[-1]['choices'][0]['finish_reason'] == 'length'
 
 
