@@ -672,12 +672,13 @@ def health_routes(state: ServerState) -> APIRouter:
 
     @router.get('/health')
     def health() -> dict:
-        "Liveness: status, version, configured and loaded models, memory size, work in flight. No key needed."
+        "Liveness: status, version, configured and loaded models, work in flight, and (without API keys) memory size. No key needed."
         p = state.pool
-        return dict(status='draining' if state.draining else 'ok', version=__version__,
-                    models=dict(tiers=list(llm.tiers), loaded=llm.pool.loaded()),
-                    memory=dict(nodes=len(llm.memory)), uptime_s=round(time.time() - state.started, 3),
-                    workers=dict(workers=p.workers, queue_limit=p.queue_limit, in_flight=p.in_flight))
+        out = dict(status='draining' if state.draining else 'ok', version=__version__,
+                   models=dict(tiers=list(llm.tiers), loaded=llm.pool.loaded()), uptime_s=round(time.time() - state.started, 3),
+                   workers=dict(workers=p.workers, queue_limit=p.queue_limit, in_flight=p.in_flight))
+        if state.keys is None: out['memory'] = dict(nodes=len(llm.memory))  # with keys, what the tenants hold is theirs: `/stats`
+        return out
     return router
 
 # %% ../nbs/12_server.ipynb #c99576e2
@@ -766,6 +767,8 @@ def memory_routes(state: ServerState) -> APIRouter:
     async def stats(who: Caller = Depends(caller)) -> dict:
         "Counters. With API keys, only the caller's namespace: its live nodes and its requests."
         server = dict(pool=state.pool.stats(), uptime_s=round(time.time() - state.started, 3), draining=state.draining)
+        if who.namespace is not None:  # a tenant sees the pool's size, not how many requests the others made
+            server['pool'] = {k: v for k, v in server['pool'].items() if k in ('workers', 'queue_limit')}
         if who.namespace is None:
             full = await state.work(llm.stats)
             return _plain(dict(server=dict(server, requests=dict(state.requests)), **full))

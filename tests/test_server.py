@@ -491,3 +491,14 @@ def test_client_disconnect_mid_stream_cancels_generation_and_writes_nothing(tmp_
         assert len(llm.memory) == n0 and llm.stats()['queries']['queries'] == 0
         r = c.post('/query', json={'query': 'Where does the Zorblat river flow?', 'constraints': {'force_model': 'small', 'max_tokens': 24, 'no_cache': True}})
         assert r.status_code == 200 and r.json()['text']  # the model is free again
+
+
+def test_with_keys_no_tenant_sees_what_the_others_hold_or_ask(tenants):
+    """Without a key, /health reported the node count of the whole memory, and a tenant's /stats the server's completed
+    and failed requests, the other tenants' included (a probe of the server). With keys, neither says so now."""
+    assert tenants.post('/ingest', json={'items': ["Alice's secret plan is ready."]}, headers=A).status_code == 200
+    assert tenants.post('/query', json={'query': 'What is ready?'}, headers=A).status_code == 200
+    h = tenants.get('/health').json()
+    assert h['status'] == 'ok' and 'memory' not in h
+    pool = tenants.get('/stats', headers=B).json()['server']['pool']
+    assert set(pool) == {'workers', 'queue_limit'}
