@@ -1300,6 +1300,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
             raise
         self.counters['feedbacks'] += 1
         self.counters['corrections'] += fb.correction is not None
+        self.counters['written_back'] += out.get('written') is not None  # a good rating stored what the self-estimate had not
         with self.store.tx(): self._put_record(rec)  # with what learning added to it
         self.store.log_event('feedback', dict(request_id=rec.request_id, quality=q, correction=fb.correction is not None))
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}

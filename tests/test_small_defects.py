@@ -151,3 +151,16 @@ def test_a_damaged_database_is_named_in_a_bounded_message(tmp_path):
     db.write_bytes(bytes(raw))
     with pytest.raises(MemoryStoreError, match='is corrupt') as e: SQLiteStore(db)
     assert len(str(e.value)) < 600, len(str(e.value))
+
+
+def test_an_answer_a_rating_stores_counts_as_written_back(tmp_path):
+    """`feedback` said 'answer stored in memory as node 9' while `ruvllm stats` kept saying '0 answers written back':
+    only the write-back at the request counted (a probe of the CLI)."""
+    from ruvllm import Config, Feedback, RuvLLM
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The Zorblat river flows through Quenby."], progress=False)
+        r = llm.query("Which river flows through Quenby?"); llm.flush()
+        assert llm.stats()['queries']['written_back'] == 0  # an unrated quote is not kept
+        out = llm.feedback(Feedback(r.request_id, rating=5))
+        assert out.get('written') is not None and llm.stats()['queries']['written_back'] == 1
