@@ -21,7 +21,7 @@ from .types import (EdgeType, NodeType, InvalidInputError, MemoryStoreError, Unk
                           check_length, check_namespace, check_unicode, visible)
 from .hnsw import HNSWIndex
 from .store import Node, Edge  # the durable store (03b_store)
-# The class, the checks and what opening builds (04a_memory_internals). One object family across two modules, so
+# The class, the checks and what opening builds (03c_memory_internals). One object family across two modules, so
 # this one also uses its private module names (`_check_weight`, `_NODE_TYPES`).
 from .memory_internals import (Memory, OwnedLock, EdgeArrays, incidence_csr, EDGE_TYPES, EDGE_CODE, log,
                                      check_text, check_metadata, check_id, _check_weight, _NODE_TYPES)
