@@ -76,6 +76,7 @@ def to_json(self: RequestRecord) -> str:
     # shallow: `asdict` deep-copies every list and the decision, a millisecond per request on the request path
     d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ('router_state', 'cache_hit', 'decision')}
     d['features'] = _pack_features(self.features)
+    if self.standalone is None: del d['standalone']  # only a follow-up's record has it (a reader of the field set before reads the rest)
     if self.cached: d['decision'] = dict(self.cache_hit or {})
     else: d['decision'] = {} if self.decision is None else {**{f.name: getattr(self.decision, f.name) for f in fields(self.decision)}, 'h': self.router_state}  # `to_dict`, shallow
     return json.dumps(d)

@@ -111,8 +111,8 @@ def _passage_vectors(self:Memory, prepared: list[dict],
     if not turns: return said
     names, out = self._speaker_vectors({parts[i][0] for i in turns}), said.copy()
     for i in turns:
-        v, src = said[i] + c.turn_speaker_weight * names[parts[i][0]], prepared[i]['source']
-        if context is not None and src is not None:
+        v, src = said[i] + c.turn_speaker_weight * names[parts[i][0]], (prepared[i]['namespace'], prepared[i]['source'])
+        if context is not None and src[1] is not None:  # a source per namespace: two chats may share one name
             if src in context: v = v + c.turn_context_weight * context[src]
             context[src] = said[i]
         out[i] = v
@@ -454,7 +454,7 @@ class LexicalIndex:
         self.lengths = array('f')  # per slot: words in its text (0 for a free slot)
         self.total = 0.0  # words over all slots
         self.docs = 0  # slots with a text
-        self.last_turn: dict = {}  # source -> what its last indexed turn said (`Memory._lexical_index` keeps it)
+        self.last_turn: dict = {}  # (namespace code, source) -> what its last indexed turn said (`Memory._lexical_index` keeps it)
         self.acc, self.lock = np.zeros(0), threading.Lock()  # `search`'s summing array (zeros between calls) and its lock
 
     def __len__(self): return len(self.lengths)
@@ -573,7 +573,7 @@ def _lexical_index(self:Memory) -> LexicalIndex:
             t, context = texts[slot] if ids[slot] >= 0 else None, None
             if t is not None and srcs[slot] is not None and self.cfg.turn_fields:  # a chat turn also gets the words of the one before
                 spk, said = turn_parts(t, (mds[slot] or {}).get('speaker'))
-                if spk: context = last.get(srcs[slot]); last[srcs[slot]] = said
+                if spk: key = (int(self._ns[slot]), srcs[slot]); context = last.get(key); last[key] = said  # a source per namespace
             lx.add(slot, t, context, w)
     return lx
 
@@ -823,9 +823,10 @@ def _follows_edges(self:Memory, nodes: list[Node], last_by_source: dict) -> list
     out, w = [], self.cfg.follows_weight
     for n in nodes:
         if n.source is None: continue
-        prev = last_by_source.get(n.source)
+        key = (n.namespace, n.source)  # a source per namespace: two chats may share one name
+        prev = last_by_source.get(key)
         if prev is not None: out.append(Edge(prev, n.id, EdgeType.FOLLOWS, w, n.created_at, n.created_at, 0))
-        last_by_source[n.source] = n.id
+        last_by_source[key] = n.id
     return out
 
 @patch
@@ -923,14 +924,14 @@ class _Continued:
         self.mem, self.last, self.said, self.tails, self.seen = mem, last_by_source, said, {}, set()
     def __call__(self, items):
         for it in items:
-            src = it['source']
-            if src is not None and src not in self.seen:
-                self.seen.add(src)
-                if it['namespace'] not in self.tails: self.tails[it['namespace']] = self.mem.source_tails(it['namespace'])
-                prev = self.tails[it['namespace']].get(src)
-                if prev is not None and src not in self.last:
-                    self.last[src] = prev
-                    if self.said is not None and (v := self.mem.said_vector(prev)) is not None: self.said[src] = v
+            ns, src = key = it['namespace'], it['source']  # `ingest`'s links and contexts are per (namespace, source)
+            if src is not None and key not in self.seen:
+                self.seen.add(key)
+                if ns not in self.tails: self.tails[ns] = self.mem.source_tails(ns)
+                prev = self.tails[ns].get(src)
+                if prev is not None and key not in self.last:
+                    self.last[key] = prev
+                    if self.said is not None and (v := self.mem.said_vector(prev)) is not None: self.said[key] = v
             yield it
 
 # %% ../nbs/04_memory.ipynb #fa41422e

@@ -528,7 +528,7 @@ def train_round(self: RouterTrainer, data,  # a `TrainingSet` or a `ReplayBuffer
     pen_after = ewc_penalty(cand, r.ewc, lam / nt)[0]
     if not promote: reason = 'not promoted: promote=False'
     if promoted: self._promote(cand, ts)
-    elif r.rounds == 0 and ((lp != cp) & ~usable).any(): r.needs_evidence = True  # the untrained router explores upward (`_explore`)
+    elif promote and gate and r.rounds == 0 and ((lp != cp) & ~usable).any(): r.needs_evidence = True  # the untrained router explores upward (`_explore`)
     mode = 'full' if ts.full.all() else ('bandit' if not ts.full.any() else 'mixed')
     rec = RoundRecord(round=self.rounds_run + 1, mode=mode, samples=n, train_samples=nt, holdout_samples=n_hold, epochs=epochs,
                       steps=steps, loss_first_epoch=ep_losses[0], loss_last_epoch=ep_losses[-1], holdout_loss_before=l_before,

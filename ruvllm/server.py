@@ -677,7 +677,8 @@ def health_routes(state: ServerState) -> APIRouter:
         out = dict(status='draining' if state.draining else 'ok', version=__version__,
                    models=dict(tiers=list(llm.tiers), loaded=llm.pool.loaded()), uptime_s=round(time.time() - state.started, 3),
                    workers=dict(workers=p.workers, queue_limit=p.queue_limit, in_flight=p.in_flight))
-        if state.keys is None: out['memory'] = dict(nodes=len(llm.memory))  # with keys, what the tenants hold is theirs: `/stats`
+        if state.keys is None: out['memory'] = dict(nodes=len(llm.memory))  # with keys, what the tenants hold and ask is theirs: `/stats`
+        else: del out['workers']['in_flight']
         return out
     return router
 
@@ -799,7 +800,8 @@ def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     "The query (the last message, which must be the user's) and the earlier user/assistant exchanges as turns."
     if messages[-1].role != 'user':
         raise InvalidInputError(f"the last message must have role 'user' (it is the question), got {messages[-1].role!r}")
-    for i, m in enumerate(messages): check_unicode(_text_of(m), f"message {i} ({m.role})")  # one dropped (a system one) too
+    for i, m in enumerate(messages):  # what is read is checked as a question is; a message that is dropped (system, tool) is not read
+        if m.role in ('user', 'assistant'): check_unicode(_text_of(m), f"message {i} ({m.role})")
     query, turns, pending = _text_of(messages[-1]), [], None
     for m in messages[:-1]:
         if m.role == 'user':

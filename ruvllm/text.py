@@ -187,6 +187,8 @@ def ordinal_names(text: str) -> str:
     "`text` with each name followed by a Roman numeral written with the ordinal first: \"World War I\" -> \"the first World War\"."
     def rewrite(m):  # "Can I", "Should I": the pronoun after a capitalised function word, no name before it
         if all(w.casefold() in STOP_WORDS for w in m.group(1).split()): return m.group(0)
+        before = text[:m.start()].rstrip()
+        if m.group(2) == 'I' and len(m.group(1).split()) == 1 and (not before or before[-1] in '.!?'): return m.group(0)  # "Today I", "Sorry I"
         return f"the {_ORD_WORDS[_ROMAN[m.group(2).lower()]]} {m.group(1).rstrip()}"
     out = _NAME_ROMAN.sub(rewrite, text)
     return re.sub(r"\b(the)\s+the\b", r"\1", out, flags=re.I)
@@ -636,10 +638,19 @@ def split_long(text: str,  # one paragraph
 # %% ../nbs/01b_text.ipynb #225fc4ba
 _REFERRING = frozenset("it its they them their theirs he him his she her hers there".split())  # a subject said before
 _DEMONSTRATIVES = frozenset("this that these those".split())  # ... when the question ends with one ("Why is that?")
+_BE = frozenset("is are was were be been being s isn't aren't wasn't weren't".split())
+_WEATHER = frozenset("rain raining rains rainy snow snowing snows snowy sunny windy cloudy foggy stormy".split())
+
+def _refers(ws: list[str], i: int) -> bool:
+    "Whether pronoun `ws[i]` stands for something said before: not existential *there* ('is there a fee'), nor the *it* of time or weather."
+    w, prev, nxt = ws[i], ws[i - 1] if i else '', ws[i + 1] if i + 1 < len(ws) else ''
+    if w == 'there': return prev not in _BE and nxt not in _BE
+    if w == 'it': return not (prev in _BE and TIME_NOUNS.intersection(ws[:i])) and not _WEATHER.intersection(ws[i + 1:i + 5])
+    return True
 
 def follow_up(query: str) -> bool:
     "Whether `query` leans on the conversation for its subject: a referring pronoun, no name or number, at most two key words."
     ws = [w.casefold() for w in words(query)]
-    if not ws or not (_REFERRING.intersection(ws) or ws[-1] in _DEMONSTRATIVES): return False
+    if not ws or not (any(w in _REFERRING and _refers(ws, i) for i, w in enumerate(ws)) or ws[-1] in _DEMONSTRATIVES): return False
     if names(query) or any(any(ch.isdigit() for ch in w) for w in ws): return False
     return len(key_words(query) - QUANTIFIERS) <= 2

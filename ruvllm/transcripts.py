@@ -16,11 +16,9 @@ from .config import MemoryConfig
 from .types import InvalidInputError, check_length, check_unicode, short_repr, visible
 
 # %% ../nbs/01c_transcripts.ipynb #687a94df
-_EPOCH = re.compile(r'\d{9,11}(?:\.\d+)?')  # seconds since 1970, as a string (1973 on: 8 digits are an ISO date, 20230507)
-
 def _epoch(value) -> datetime | None:
     "A number of seconds since 1970 (or its digits) as a UTC datetime; None if `value` is no number."
-    if isinstance(value, str) and _EPOCH.fullmatch(value.strip()): value = float(value)
+    if isinstance(value, str) and re.fullmatch(r'\d{9,16}(?:\.\d+)?', value.strip()): value = float(value)  # 12+ digits: refused below
     if not isinstance(value, (int, float)) or isinstance(value, bool): return None
     if value >= 1e11:  # 1e11 s is the year 5138: larger is milliseconds or microseconds
         raise ValueError(f"a number is read as seconds since 1970 (UTC); {value!r} is out of range (milliseconds? divide by 1000)")

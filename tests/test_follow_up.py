@@ -7,7 +7,8 @@ DOCS = ["Quorvane is a river town. Quorvane was founded in 1802.", "Tarn is a mo
 def test_a_follow_up_is_answered_from_its_conversation_and_never_served_to_another(tmp_path):
     """'When was it founded?' after 'Tell me about Quorvane.' was searched alone: the extractive tier quoted Tarn's
     founding, and, rated well, that answer was cached and served to the same words in any conversation. Now a follow-up
-    is searched for with the question it leans on, never cached, and Loop A keeps it under its standalone question."""
+    is searched for with the question it leans on, never cached (a good rating used to cache it under its bare words: a
+    review), and Loop A keeps it under its standalone question."""
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(DOCS, progress=False)
@@ -17,8 +18,19 @@ def test_a_follow_up_is_answered_from_its_conversation_and_never_served_to_anoth
         llm.feedback(Feedback(ra.request_id, rating=5)); llm.flush()
         llm.query("Tell me about Tarn.", session=b)
         rb = llm.query("When was it founded?", session=b)
+        bare = llm.query("When was it founded?")  # no conversation: the rated follow-up was not cached under these words either
         qas = [llm.memory.get(i).text for i in llm.memory.live_ids() if llm.memory.get(i).type.value == 'QAPair']
     assert '1802' in ra.text and '1650' not in ra.text
     assert '1650' in rb.text and not rb.cached  # the other conversation's answer is not served to the same words
-    assert any(t.startswith("Q: Tell me about Quorvane. When was it founded?") for t in qas)
-    assert not any(t.startswith("Q: When was it founded?") for t in qas)  # no Q&A that names no town
+    assert not bare.cached
+    assert any(t.startswith("Q: When was it founded? Tell me about Quorvane.") for t in qas)
+    assert not any(t.startswith("Q: When was it founded?\n") for t in qas)  # no Q&A that names no town
+
+
+def test_only_a_follow_ups_record_carries_its_standalone_question():
+    "A record of the field set before reads every record but a follow-up's (a review: each record had `standalone: null`)."
+    import json
+    from ruvllm.learning import RequestRecord
+    plain, follow = RequestRecord('r1', 'When was Tarn founded?', 'In 1650.'), RequestRecord('r2', 'When was it founded?', 'In 1650.', standalone='When was it founded? Tell me about Tarn.')
+    assert 'standalone' not in json.loads(plain.to_json()) and RequestRecord.from_json(plain.to_json()).asked == 'When was Tarn founded?'
+    assert RequestRecord.from_json(follow.to_json()).asked == 'When was it founded? Tell me about Tarn.'

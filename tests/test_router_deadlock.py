@@ -71,3 +71,32 @@ def test_a_crash_right_after_a_promotion_keeps_the_rounds_the_router_reports(tmp
     with RuvLLM(config(str(tmp_path / 'db')), start_scheduler=False) as llm:
         st = llm.stats()['router']
         assert llm.router.rounds == 1 and (st['rounds'], st['promoted']) == (2, 1)
+
+
+def test_a_router_asking_for_evidence_asks_in_every_process_and_after_a_crash(tmp_path):
+    """A refused round sets `needs_evidence`, but only a promotion published the router: a process killed after the
+    round reopened with the flag off, and other processes never explored (a review). The router is now published when
+    the flag turns on."""
+    import subprocess, sys, textwrap
+    child = textwrap.dedent(f"""
+        import os, sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+        from test_router_deadlock import *
+        llm = opened({str(tmp_path / 'db')!r})
+        rounds = teach(llm, 1)
+        print(rounds[-1]['promoted'], llm.router.needs_evidence, flush=True)
+        os._exit(0)  # killed: no close, no save
+        """)
+    p = subprocess.run([sys.executable, '-c', child], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and p.stdout.split() == ['False', 'True'], p.stderr[-2000:]
+    with RuvLLM(config(str(tmp_path / 'db')), start_scheduler=False) as llm:
+        assert llm.router.rounds == 0 and llm.router.needs_evidence
+
+
+def test_a_dry_run_round_does_not_turn_exploration_on(tmp_path):
+    "`train_round(promote=False)` never promotes; it set `needs_evidence` all the same, and live requests explored (a review)."
+    with opened(str(tmp_path / 'db')) as llm:
+        for j in range(40):
+            r = llm.query(ASK[j % 3].format(t=TOWNS[j % 30]))
+            llm.feedback(Feedback(r.request_id, rating=5 if r.routing_info.model.value == 'small' else 1))
+        assert not llm.trainer.train_round(llm.replay, promote=False).promoted and not llm.router.needs_evidence
+        assert not llm.learn('B')['promoted'] and llm.router.needs_evidence  # a real round does

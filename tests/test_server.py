@@ -499,6 +499,6 @@ def test_with_keys_no_tenant_sees_what_the_others_hold_or_ask(tenants):
     assert tenants.post('/ingest', json={'items': ["Alice's secret plan is ready."]}, headers=A).status_code == 200
     assert tenants.post('/query', json={'query': 'What is ready?'}, headers=A).status_code == 200
     h = tenants.get('/health').json()
-    assert h['status'] == 'ok' and 'memory' not in h
+    assert h['status'] == 'ok' and 'memory' not in h and 'in_flight' not in h['workers']
     pool = tenants.get('/stats', headers=B).json()['server']['pool']
     assert set(pool) == {'workers', 'queue_limit'}
