@@ -8,8 +8,8 @@ __all__ = ['MAIN', 'RESCORER_DEV_WEIGHTS', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEF
            'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets', 'run_retrieval', 'loco_choice',
            'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer', 'loco_rescorer',
            'length_prior_recall', 'loco_prior', 'generated_memory', 'retrieval_call_latency', 'retrieval_profile',
-           'conversation_ingest_rate', 'ingest_profile', 'conversations_and_questions', 'loop_c_recall',
-           'loop_c_default_path', 'SentenceTransformerEmbedder', 'embedder_report']
+           'conversation_ingest_rate', 'ingest_profile', 'conversations_and_questions', 'compress_idle',
+           'loop_c_recall', 'loop_c_default_path', 'SentenceTransformerEmbedder', 'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -574,6 +574,12 @@ def conversations_and_questions(split: str, conversations=None) -> tuple[list, l
     if conversations is None: return turns, qs
     return [t for t in turns if t['conversation'] in conversations], [q for q in qs if q['conversation'] in conversations]
 
+def compress_idle(loop_c, conversations) -> int:
+    "Run Loop C on each conversation as if its turns had sat idle past `learning.cold_after_s`; the members it archived."
+    from ruvllm.config import LearningConfig
+    later = time.time() + LearningConfig().cold_after_s + 1
+    return sum(loop_c.run(c, now=later).archived for c in conversations)
+
 def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
                   embedder=None,  # default: WordLlama 256-d
                   conversations=None,  # only these conversation ids (default: all)
@@ -592,8 +598,7 @@ def loop_c_recall(split: str = 'dev',  # 'dev' or 'test'
             finally: mem.cfg = base
             return dict(stage=stage, live_nodes=live(), **{f'R@{k}': round(v, 1) for k, v in res.items()})
         rows = [row('before Loop C', base)]
-        lc, later = LoopC(mem, LearningConfig()), time.time() + LearningConfig().cold_after_s + 1
-        archived = sum(lc.run(c, now=later).archived for c in convs)
+        archived = compress_idle(LoopC(mem, LearningConfig()), convs)
         rows += [row('after, compressed members searchable', base),
                  row('after, through concepts only (search_compressed=False)', dataclasses.replace(base, search_compressed=False))]
     df = pd.DataFrame(rows); df.attrs['archived'] = archived
@@ -605,7 +610,7 @@ def loop_c_default_path(split: str = 'dev',  # 'dev' or 'test'
                         conversations=None,  # only these conversation ids (default: all)
                        ) -> pd.DataFrame:
     "The default path's R@5/R@10 (`RuvLLM.retrieve`, no asking time) before and after Loop C compression, and the concepts among the nodes it keeps."
-    from ruvllm.config import Config, LearningConfig
+    from ruvllm.config import Config
     from ruvllm.embedding import WordLlamaEmbedder
     from ruvllm.orchestrator import RuvLLM
     from ruvllm.types import NodeType
@@ -623,8 +628,7 @@ def loop_c_default_path(split: str = 'dev',  # 'dev' or 'test'
     try:
         llm.ingest(as_ingest_items(turns), progress=False)
         rows.append(row('before Loop C'))
-        later = time.time() + LearningConfig().cold_after_s + 1
-        archived = sum(llm.loop_c.run(c, now=later).archived for c in convs)
+        archived = compress_idle(llm.loop_c, convs)
         rows.append(row('after Loop C'))
     finally:
         llm.close(); shutil.rmtree(tmp, ignore_errors=True)
