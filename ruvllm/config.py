@@ -236,6 +236,7 @@ class ContextConfig:
     qa_other_subject: bool = _f(True, None, "a stored Q&A stays out when its question and the query each have words the other lacks and they share no name, number or coined word: the same frame about another thing ('the plural of goose' for 'the plural of mouse')")
     history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
     follow_up_turns: int = _f(3, at_least(0, 'an integer'), "a follow-up ('When was it founded?', `text.follow_up`) is searched for with up to this many questions before it, back to one that names its subject, and never cached; 0: each question alone")
+    follow_up_chars: int = _f(300, at_least(1, 'an integer'), "of each earlier question a follow-up is read with, this many characters (its subject is said early; the follow-up itself comes first, so a long question cannot push it past what the embedder reads)")
     dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
     history_share: float = _f(0.25, between(0, 1), "at most this share of the prompt budget left after the system prompt and question goes to session turns")
     max_history_turns: int = _f(4, at_least(0, 'an integer'), "most recent of the `history_turns` the context builder tries to fit (whole turns, newest first)")
