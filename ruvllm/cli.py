@@ -609,7 +609,7 @@ _INGEST_HELP = ("Load documents into memory. .txt: one node per paragraph (blank
                 ".md: one node per paragraph or fenced block, with its nearest heading in front. "
                 ".jsonl: one JSON object per line with a \"text\" field, optional \"namespace\", \"type\", \"source\", "
                 "\"quality\", \"metadata\"; or a chat transcript: one turn per line with \"speaker\", \"text\", \"timestamp\" "
-                "(ISO 8601) and/or \"session\", optional \"id\" and \"conversation\" (one dated node per turn, the turns of "
+                "(ISO 8601, seconds since 1970, or written out as 8 May 2023 1:56 pm) and/or \"session\", optional \"id\" and \"conversation\" (one dated node per turn, the turns of "
                 "a session linked in order; see --format). Directories are searched recursively. A node holds at most "
                 "memory.max_node_chars characters (20,000 by default): a longer .txt or .md paragraph is split into pieces, at "
                 "sentence ends where it can; a longer JSONL record or chat turn is refused. Every file is checked before anything "
