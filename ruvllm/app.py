@@ -655,7 +655,7 @@ def _ingest_tab(llm: RuvLLM):
                                        on_progress=lambda d, t: bar.progress(d / t, text=f"ingested {d} of {t} passages"))
             new = [i for i, n in zip(ids, ids.new) if n]
             done = f"Ingested {len(new)} passage(s) into namespace {ns_in!r}" + (f": nodes #{new[0]}–#{new[-1]}" if new else "")
-            st.success(done + (f"; {ids.already} already in memory (the same source and text) were not stored again." if ids.already else "."))
+            st.success(done + (f"; {ids.already} already in memory (the same source and text, or the same chat turn) were not stored again." if ids.already else "."))
 
 # %% ../nbs/15_app.ipynb #7a4d4db5
 def memory_page():

@@ -659,7 +659,7 @@ def cmd_ingest(args, cfg: Config) -> int:
     already = sum(g.already for g in got)
     print(f"{'read' if already else 'ingested'} {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
-    if already: print(f"{_plural(already, 'record')} already in memory (the same source and text) not stored again; {total - already} stored")
+    if already: print(f"{_plural(already, 'record')} already in memory (the same source and text, or the same chat turn) not stored again; {total - already} stored")
     print(f"stored per namespace: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
 

@@ -21,6 +21,7 @@ from .types import (EdgeType, NodeType, InvalidInputError, MemoryStoreError, Unk
                           check_length, check_namespace, check_unicode, visible)
 from .hnsw import HNSWIndex
 from .store import Node, Edge  # the durable store (03b_store)
+from .transcripts import turn_identity  # when a chat turn read again is one memory holds (01c_transcripts)
 # The class, the checks and what opening builds (03c_memory_internals). One object family across two modules, so
 # this one also uses its private module names (`_check_weight`, `_NODE_TYPES`).
 from .memory_internals import (Memory, OwnedLock, EdgeArrays, incidence_csr, EDGE_TYPES, EDGE_CODE, log,
@@ -848,9 +849,14 @@ class Ingested(list):
     @property
     def already(self) -> int: return len(self) - self.stored
 
+def _same(text: str, source, metadata) -> tuple:
+    "What, beside namespace, type and text, makes a record or node the same one: a chat turn's `turn_identity`, else its source and metadata."
+    if (turn := turn_identity(text, metadata)) is not None: return ('turn', turn)
+    return ('record', source, json.dumps(metadata or {}, sort_keys=True, default=str))
+
 def _item_key(it: dict) -> tuple:
-    "What makes two prepared items the same node: namespace, type, source, text and metadata (a chat turn's id is in it)."
-    return (it['namespace'], it['type'], it['source'], it['text'], json.dumps(it['metadata'], sort_keys=True, default=str))
+    "What makes a prepared item the same node as another: namespace, type, text and `_same`."
+    return (it['namespace'], it['type'], it['text'], _same(it['text'], it['source'], it['metadata']))
 
 @patch
 def _stored_texts(self:Memory, namespace: str, type: NodeType) -> dict:
@@ -865,29 +871,38 @@ def _stored_texts(self:Memory, namespace: str, type: NodeType) -> dict:
         return out
 
 @patch
-def _stored_id(self:Memory, key: tuple, slots: list) -> int | None:
-    "The node that `_item_key` `key` names, if memory holds it, among the `slots` that hold its text (two 'ok' turns share one)."
-    ns, t, source, text, md = key
+def _stored_ids(self:Memory, key: tuple, slots: list) -> list[int]:
+    "The nodes that `_item_key` `key` names among the `slots` that hold its text, oldest first (a turn said twice has two)."
+    ns, t, text, same = key
     with self._lock:
-        c, code = self._cols, (self._ns_codes.get(ns), self._TYPE_CODE[t])
+        c, code, out = self._cols, (self._ns_codes.get(ns), self._TYPE_CODE[t]), []
         for s in slots:
             if (s < len(self._slot_node) and self._slot_node[s] >= 0 and (self._ns[s], self._type[s]) == code and c['text'][s] == text
-                    and c['source'][s] == source and json.dumps(c['metadata'][s] or {}, sort_keys=True, default=str) == md):
-                return int(self._slot_node[s])
-        return None
+                    and _same(text, c['source'][s], c['metadata'][s]) == same):
+                out.append(int(self._slot_node[s]))
+        return sorted(out)
 
+# %% ../nbs/04_memory.ipynb #348b532f
 class _NewItems:
-    "`ingest`'s filter: passes on the items to store; an item already in memory, or earlier in the call, keeps that node's id."
-    def __init__(self, stored_texts=None, stored_id=None):  # `Memory._stored_texts` and `_stored_id`; None: every item is new
-        self.stored_texts, self.stored_id, self.texts, self.known, self.order, self.n = stored_texts, stored_id, {}, {}, [], 0
+    """`ingest`'s filter: passes on the items to store; an item already in memory keeps that node's id. A record repeated
+    in the call is one node; a chat turn repeated is one node per occurrence (the i-th "ok" is memory's i-th, or new)."""
+    def __init__(self, stored_texts=None, stored_ids=None):  # `Memory._stored_texts` and `_stored_ids`; None: every item is new
+        self.stored_texts, self.stored_ids, self.texts, self.held, self.order, self.n = stored_texts, stored_ids, {}, {}, [], 0
+    def _held(self, k) -> list:
+        "[the ids memory holds for `_item_key` k (then a record's copy stored in this call), how many this call matched]."
+        if k not in self.held:
+            texts = self.texts.get(k[:2])
+            if texts is None: texts = self.texts[k[:2]] = self.stored_texts(*k[:2])
+            self.held[k] = [self.stored_ids(k, texts[k[2]]) if k[2] in texts else [], 0]
+        return self.held[k]
     def __call__(self, items):
         for it in items:
             if self.stored_texts is not None:
-                k = _item_key(it); texts = self.texts.get(k[:2])
-                if texts is None: texts = self.texts[k[:2]] = self.stored_texts(*k[:2])
-                if k not in self.known and k[3] in texts and (i := self.stored_id(k, texts[k[3]])) is not None: self.known[k] = i
-                if k in self.known: self.order.append((self.known[k], False)); continue
-                self.known[k] = ('new', self.n)  # a later copy in this call gets this item's id
+                k = _item_key(it); held = self._held(k); turn = k[3][0] == 'turn'
+                if held[1] < len(held[0]):
+                    self.order.append((held[0][held[1]], False)); held[1] += turn  # a turn said again is memory's next copy
+                    continue
+                if not turn: held[0].append(('new', self.n))  # a later copy of a record in this call gets this item's id
             self.order.append((('new', self.n), True)); self.n += 1
             yield it
     def ids(self, written: list[int]) -> Ingested:
@@ -959,7 +974,7 @@ def ingest(self:Memory,
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))
     ids, last_by_source, read, said = [], {}, [0], ({} if link_follows else None)  # said: the turn context (`_passage_vectors`)
-    fresh = _NewItems(self._stored_texts, self._stored_id) if skip_duplicates else _NewItems(); items = fresh(items)
+    fresh = _NewItems(self._stored_texts, self._stored_ids) if skip_duplicates else _NewItems(); items = fresh(items)
     if link_follows: items = _Continued(self, last_by_source, said)(items)  # a source memory holds goes on from its newest node
     bar = tqdm(total=total, desc='ingest', unit='node', disable=not progress)
     def finish(p):  # the derived state of a committed batch, once its index insertion is done

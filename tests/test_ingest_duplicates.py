@@ -71,7 +71,7 @@ def test_the_cli_says_what_it_did_not_store_again(tmp_path, cli_argv):
     assert run_cli([*base, 'ingest', str(f)])[0] == 0
     code, out, err = run_cli([*base, 'ingest', str(f)])
     assert code == 0, err
-    assert "2 records already in memory (the same source and text) not stored again; 0 stored" in out
+    assert "2 records already in memory (the same source and text, or the same chat turn) not stored again; 0 stored" in out
     assert "memory now has 2 live nodes" in out
     assert out.startswith("read 2 records") and "stored per namespace: global 0" in out  # not "ingested" (a server probe)
 
