@@ -233,6 +233,7 @@ from datetime import datetime, timedelta
 _MONTHS = 'january february march april may june july august september october november december'.split()
 _MON_RE = '|'.join(_MONTHS + ['jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sept', 'sep', 'oct', 'nov', 'dec'])
 _DAYS = 'monday tuesday wednesday thursday friday saturday sunday'.split()
+_SEASONS = dict(spring=3, summer=6, autumn=9, fall=9, winter=12)  # first month of each (northern, meteorological: three months)
 _COUNT = dict(a=1, an=1, one=1, two=2, three=3, four=4, five=5, six=6, seven=7, eight=8, nine=9, ten=10, couple=2, few=3)
 _M, _D, _Y = rf'(?P<mon>{_MON_RE})\.?', r'(?P<day>[0-3]?\d)(?:st|nd|rd|th)?', r'(?P<year>(?:19|20)\d\d)'
 _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this order; the earliest match in the text wins
@@ -242,12 +243,13 @@ _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this 
     ('month', rf'\b{_M},? {_Y}\b'),
     ('month', rf'\b(?:in|on|since|during|from|until|till|by|before|after|of|last|early|late|mid)(?:-| )(?:in |of )?{_M}\b(?! (?:i|we|you|he|she|they)\b)(?!,? (?:19|20)\d\d\b)(?! [0-3]?\d(?:st|nd|rd|th)?\b)'),
     ('year', rf'\b(?:in|during|since|of) {_Y}\b'),
-    ('ago', r'\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) (?P<unit>day|week|month|year)s? ago\b'),
+    ('season', rf'\b(?:(?P<pre>in|over|during|through|since|this|last)(?: the)? )?(?P<season>spring|summer|autumn|fall|winter)(?:,? (?:of )?{_Y})?\b'),
+    ('ago', r'\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) (?P<unit>day|week|fortnight|month|year)s? ago\b'),
     ('rel', r'\b(?P<rel>the day before yesterday|yesterday|today|tonight|this morning|this (?:week|month|year)|'
             r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b(?! of\b)'),
     ('weekday', rf'\b(?:last|on|this past) (?P<wd>{"|".join(_DAYS)})\b'),
     ('span', r'\b(?:(?:in|over|during|within|for) the (?:last|past) |the (?:last|past) (?=\d|a |an |one |two |three |four |five |six |seven |eight |nine |ten |couple |few ))'
-             r'(?:(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) )?(?P<unit>day|week|month|year)s?\b'
+             r'(?:(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) )?(?P<unit>day|week|fortnight|month|year)s?\b'
              r'(?! (?:of|before|after)\b)'),
 ]]
 
@@ -263,6 +265,17 @@ class DateWindow:
 def _month_start(y: int, m: int) -> datetime: return datetime(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
 def _mon(s: str) -> int: return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.casefold()[:3]))
 
+def _season(g: dict, today: datetime) -> tuple[datetime, datetime] | None:
+    "A season's three months (since one: to the end of `today`): of the year given (winter: the one that ends in it), else the latest begun by `today` ('last': the one before, while it lasts)."
+    first, pre = _SEASONS[g['season'].casefold()], (g.get('pre') or '').casefold()
+    if not pre and not g.get('year'): return None  # "the fall", "a winter coat": no time named
+    if g.get('year'): y = int(g['year']) - (first == 12)
+    else:
+        y = today.year - (_month_start(today.year, first) > today)
+        if pre == 'last' and today < _month_start(y, first + 3): y -= 1
+    start = _month_start(y, first)
+    return (start, max(today, start) + timedelta(days=1)) if pre == 'since' else (start, _month_start(y, first + 3))
+
 def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | None:
     "The window of one matched expression, relative to `now` (None when it names no real date)."
     today, day = datetime(now.year, now.month, now.day), timedelta(days=1)
@@ -277,12 +290,14 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
         if not g.get('year') and d > today: d = d.replace(year=d.year - 1)
         return d, d + day
     if kind == 'year': y = int(g['year']); return datetime(y, 1, 1), datetime(y + 1, 1, 1)
+    if kind == 'season': return _season(g, today)
     if kind == 'weekday':
         d = today - ((today.weekday() - _DAYS.index(g['wd'].casefold())) % 7 or 7) * day
         return d, d + day
     if kind in ('ago', 'span'):
         w = g.get('n', 'one').casefold().split()
         n, unit = (int(w[0]) if w[0].isdigit() else _COUNT.get(w[-1] if w[-1] != 'of' else w[-2], 1)), g['unit'].casefold()
+        if unit == 'fortnight': n, unit = 2 * n, 'week'
         if kind == 'span':  # the last n units up to today, today included
             if unit in ('day', 'week'): return today - n * (7 if unit == 'week' else 1) * day, today + day
             if unit == 'month': return _month_start(now.year, now.month - n) + (today.day - 1) * day, today + day
@@ -307,7 +322,8 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
 # %% ../nbs/01b_text.ipynb #cab001a8
 _DATE_HINTS = dict(  # per pattern kind, words one of which must be in the (case-folded) text for it to match
     iso=('-',), day=tuple(m[:3] for m in _MONTHS), month=tuple(m[:3] for m in _MONTHS), year=('19', '20'), ago=('ago',),
-    rel=('yesterday', 'today', 'ton', 'rning', 'week', 'month', 'year', 'last'), weekday=('day',), span=('last', 'past'))  # no 'i': re.I also matches 'ı'
+    rel=('yesterday', 'today', 'ton', 'rning', 'week', 'month', 'year', 'last'), weekday=('day',), span=('last', 'past'),
+    season=('spring', 'summer', 'autumn', 'fall', 'winter'))  # no 'i': re.I also matches 'ı'
 _HINT_ANY = re.compile('|'.join(re.escape(h) for hs in _DATE_HINTS.values() for h in hs))  # is any hint in the case-folded text?
 _HINT_OF = {k: re.compile('|'.join(map(re.escape, hs))) for k, hs in _DATE_HINTS.items()}  # is one of this kind's?
 _MON_WORD = re.compile(rf'\b(?:{_MON_RE})\b', re.I)  # 'day' and 'month' patterns put a month name between word boundaries
@@ -321,6 +337,8 @@ def date_kinds(text: str) -> frozenset:
     return frozenset(kinds)
 
 # %% ../nbs/01b_text.ipynb #e15782e9
+_YEAR = re.compile(r'\b(?:19|20)\d\d\b')
+
 def date_window(text: str,  # free text, e.g. a question
                 now: datetime | None = None,  # the reference time ("last week" is the week before it); default: now, UTC
                ) -> DateWindow | None:
@@ -332,7 +350,9 @@ def date_window(text: str,  # free text, e.g. a question
     for kind, pat in _DATE_PATTERNS:
         if kind not in kinds: continue  # a pattern that cannot match is not run (the retrieval hot path)
         for m in pat.finditer(text):
-            w = _resolve(kind, {k: v for k, v in m.groupdict().items() if v is not None}, now)
+            g = {k: v for k, v in m.groupdict().items() if v is not None}
+            if kind == 'season' and 'year' not in g and (y := _YEAR.search(text, m.end())): g['year'] = y.group()  # "winter and spring 2023"
+            w = _resolve(kind, g, now)
             if w is not None: found.append((m.start(), -(m.end() - m.start()), m, w)); break
     if not found: return None
     _, _, m, (start, end) = min(found, key=lambda f: f[:2])  # the earliest, then the longest
