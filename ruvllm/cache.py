@@ -360,6 +360,7 @@ class CacheHit:
     sources: list = field(default_factory=list)  # node ids the answer was built from
     verdict: str = ''  # why it was served: 'same tokens', 'same request' (strict rules), 'aligned' (word alignment), 'no evidence' (judge), or 'not verified'
     judge_similarity: float | None = None  # the judge embedder's cosine of the two frames, when it was computed
+    stored_at: float = 0.0  # when the entry was stored (the cache's clock)
 
 @dataclass
 class CacheEntry:
@@ -615,7 +616,7 @@ def _serve(self:SemanticCache, e, sim, verdict, now, request_id, judge_sim=None)
     if request_id is not None:
         self._served[request_id] = (e.id, judge_sim, e.namespace, False)
         while len(self._served) > self.cfg.served_memory: self._served.popitem(last=False)
-    return CacheHit(e.answer, e.request_id, sim, e.id, e.query, list(e.sources), verdict, judge_sim)
+    return CacheHit(e.answer, e.request_id, sim, e.id, e.query, list(e.sources), verdict, judge_sim, e.created_at)
 
 @patch
 def _judge_pending(self:SemanticCache, query: str, pending: list, request_id) -> CacheHit | None:

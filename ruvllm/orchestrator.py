@@ -226,7 +226,9 @@ def _load_state(self: RuvLLM):
     self._subgraphs: dict[str, tuple] = {}  # request_id -> (query vector, subgraph, vectors): recent only, for attention training
     self._ms_per_token: dict[str, float] = self._state.get('ms_per_token', {})
     self.memory.on_sync(self.refresh_state)  # reload a router/attention another process publishes
-    if c.cache.enabled: self.memory.on_sync(self.cache_log.sync)  # trade cache entries and removals with the others
+    if c.cache.enabled:
+        self.cache_log.pull()  # what the log holds past the saved cache (a process killed after a correction logged it, never saved the blob)
+        self.memory.on_sync(self.cache_log.sync)  # trade cache entries and removals with the others
 
 # %% ../nbs/11_orchestrator.ipynb #e5a1c0d2
 _SESSION_KEY = 'sess:'
@@ -1042,7 +1044,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
     q = self.standalone_query(req.query, sess)  # a follow-up is searched for with the questions it leans on
     with sw('embedding'): qv = self.memory.embed_query(q)
-    use_cache = q == req.query and learn and c.cache.enabled and not cons.no_cache and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
+    use_cache = q == req.query and learn and c.cache.enabled and not cons.no_cache and cons.force_model is None and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
     sg = None
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
@@ -1052,7 +1054,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
             with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg)
             if why is None: return self._cached_response(req, sess, hit, sw)
-            self.cache.retract(req.request_id, stale=why == 'sources superseded')
+            self.cache.retract(req.request_id, stale=why != 'sources not retrieved')
     if sg is None:
         with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
     with sw('routing'):
@@ -1087,12 +1089,23 @@ def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
 # %% ../nbs/11_orchestrator.ipynb #df03cd1a
 @patch
 def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph) -> str | None:
-    "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved'), or None when it agrees."
+    "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved', 'newer in memory'), or None when it agrees."
     if not hit.sources: return None
     nodes = self.memory.get_many(hit.sources)
     if any(i not in nodes or nodes[i].archived or nodes[i].superseded_by is not None for i in hit.sources):
         return 'sources superseded'
-    return None if set(hit.sources) & set(sg.nodes) else 'sources not retrieved'
+    if not set(hit.sources) & set(sg.nodes): return 'sources not retrieved'
+    return 'newer in memory' if self.newer_than_hit(hit, sg) is not None else None
+
+@patch
+def newer_than_hit(self: RuvLLM, hit, sg: Subgraph) -> int | None:
+    """A node retrieval returns for the question that was stored after the hit's answer: a document, a fact or a
+    user's correction (not the Q&A the answer itself became, a concept, or another answer), or None."""
+    for n in sg.nodes.values():
+        new, kind = n.node.created_at > hit.stored_at, n.node.type
+        if new and (kind not in (NodeType.QAPAIR, NodeType.CONCEPT) or n.node.source == 'correction'):
+            if hit.request_id not in n.node.metadata.get('request_ids', ()): return n.node.id
+    return None
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
 from typing import Callable
@@ -1315,12 +1328,14 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         own = rec.cached and bool((rec.cache_hit or {}).get('same_wording'))  # served for its own question, worded the same: the answer is wrong, not the match
         if own: self.cache.record_outcome(rec.request_id, True)  # checked: a right match, so no false hit against the namespace's error budget
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached and not own)
+        if rec.cached and fb.correction is not None:  # corrected: whether the match or the fact was wrong, that answer is not served again
+            out['cache_invalidated'] += self.cache.invalidate(int(rec.cache_hit['cache_entry']))
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
     elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled:
-        self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id)
+        self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id, sources=rec.used_ids)
 
 # %% ../nbs/11_orchestrator.ipynb #4be21fb1
 @patch

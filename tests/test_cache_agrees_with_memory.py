@@ -1,0 +1,85 @@
+"A cached answer is served only while memory still backs it (found by a probe of the semantic cache, lead29)."
+import subprocess, sys, textwrap
+from ruvllm import Config, Constraints, Feedback, RuvLLM
+
+
+def opened(path) -> RuvLLM:
+    cfg = (Config.builder().db_path(str(path)).set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').set('system.warm_up', False).build())
+    return RuvLLM(cfg, start_scheduler=False)
+
+
+def asked(llm, q, **kw):
+    r = llm.query(q, **kw); llm.flush()
+    return r
+
+
+def test_a_rated_answer_keeps_its_sources_so_an_archived_source_stops_it(tmp_path):
+    """Rating an answer 5 put it in the cache without its sources (and replaced the entry the write-back had stored
+    with them), so the check that a hit's sources are still live never ran: after its only source was archived the
+    answer was still served."""
+    with opened(tmp_path / 'db') as llm:
+        [src] = llm.ingest(["A day on Quillon lasts 31 hours."], progress=False)
+        r = asked(llm, "How long is a day on Quillon?")
+        llm.feedback(Feedback(r.request_id, rating=5))
+        assert asked(llm, "How long is a day on Quillon?").cached  # rated, cached, backed by memory: served
+        llm.memory.archive([src])
+        again = asked(llm, "How long is a day on Quillon?")
+        assert not again.cached and llm.stats()['cache'].get('rejected_by_memory', 0) >= 1
+
+
+def test_a_document_ingested_after_the_answer_and_retrieved_for_the_question_stops_it(tmp_path):
+    """New notes never displaced a cached answer: its old source was still live and still retrieved."""
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["Quorvane is a coastal town known for its lighthouse.", "The Vetra museum opens at 10 am."], progress=False)
+        r = asked(llm, "When does the Vetra museum open?")
+        llm.feedback(Feedback(r.request_id, rating=5))
+        assert asked(llm, "When does the Vetra museum open?").cached
+        llm.ingest(["From June, the Vetra museum opens at 9 am."], progress=False)
+        assert not asked(llm, "When does the Vetra museum open?").cached  # answered again, from the memory that now holds both
+
+
+def test_a_correction_of_a_hit_served_for_a_paraphrase_removes_that_entry(tmp_path):
+    """The correction was cached under the paraphrase, but the entry that served the outdated fact stayed and went on
+    serving it for its own wording."""
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["The population of Vetra is 1.2 million.", "Ilsa Marrow is the mayor of Vetra."], progress=False)
+        r = asked(llm, "What is the population of Vetra?")
+        llm.feedback(Feedback(r.request_id, rating=5))
+        hit = asked(llm, "How many people live in Vetra?")
+        assert hit.cached and '1.2 million' in hit.text
+        llm.feedback(Feedback(hit.request_id, rating=1, correction="About 1.3 million people live in Vetra."))
+        assert '1.2 million' not in asked(llm, "What is the population of Vetra?").text
+
+
+def test_a_forced_tier_is_answered_by_that_tier_not_the_cache(tmp_path):
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["The Vetra library opens at 9 am."], progress=False)
+        r = asked(llm, "When does the Vetra library open?")
+        llm.feedback(Feedback(r.request_id, rating=5))
+        assert asked(llm, "When does the Vetra library open?").cached
+        forced = asked(llm, "When does the Vetra library open?", constraints=Constraints(force_model='tiny'))
+        assert not forced.cached and forced.routing_info.forced
+
+
+def test_a_process_killed_after_a_correction_serves_it_on_reopen(tmp_path):
+    """The cache saved at the last `save` held the first correction; the second one was only in the store's event log,
+    which a reopened process read at its first background sync: until then it served the superseded correction."""
+    code = textwrap.dedent(f'''
+        import os, sys; sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+        from ruvllm import Feedback
+        from test_cache_agrees_with_memory import opened, asked
+        llm = opened({str(tmp_path / 'db')!r})
+        llm.ingest(["The Vetra zoo has 40 elephants."], progress=False)
+        r = asked(llm, "Who runs the Vetra zoo?")
+        llm.feedback(Feedback(r.request_id, rating=1, correction="Ilsa Marrow runs the Vetra zoo."))
+        llm.save()
+        h = asked(llm, "Who runs the Vetra zoo?")
+        assert h.cached and 'Ilsa' in h.text
+        llm.feedback(Feedback(h.request_id, rating=1, correction="Tomas Reed runs the Vetra zoo."))
+        os._exit(0)  # killed: no close, no save''')
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with opened(tmp_path / 'db') as llm:
+        a = asked(llm, "Who runs the Vetra zoo?")
+        assert 'Ilsa' not in a.text and (not a.cached or 'Tomas' in a.text)
