@@ -7,10 +7,10 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
            'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'fold',
            'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage',
-           'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'analyse_query', 'DateWindow', 'date_kinds',
-           'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount', 'stated_names',
-           'unsupported_names', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
+           'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key', 'analyse_query', 'DateWindow',
+           'date_kinds', 'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount',
+           'stated_names', 'unsupported_names', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
+           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -159,7 +159,8 @@ max maximum min minimum""".split())
 QUESTION_WORDS = {'who': 'who', 'whom': 'who', 'when': 'when', 'where': 'where', 'why': 'why'}
 _INFINITIVE_AFTER = frozenset("how what where when which way ways want wants need needs have has had like able going try trying "
                               "learn used ought order tips steps safe easy hard best easiest fastest cheapest".split())
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+|[%$€£]")
+_SYMBOL_CHARS = "-+#*/^<>=!≠≤≥≈±×÷−"  # operators, comparison signs, # and +: `symbol_key` says where a run of them carries meaning
+_TOKEN = re.compile(rf"\d+(?:[.,:]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+|[%$€£]|[{re.escape(_SYMBOL_CHARS)}]+")
 _LEAD = frozenset("in at on for from by to of so and but then also please exactly roughly about".split())
 _EMBED = frozenset("me know explain wonder wondering ask show".split())  # "tell me how ...", "do you know where ..."
 
@@ -193,17 +194,34 @@ def ordinal_names(text: str) -> str:
     out = _NAME_ROMAN.sub(rewrite, text)
     return re.sub(r"\b(the)\s+the\b", r"\1", out, flags=re.I)
 
+# %% ../nbs/01b_text.ipynb #bd568a59
+_SIGNS = str.maketrans({'≠': '!=', '≤': '<=', '≥': '>=', '×': '*', '÷': '/', '−': '-'})
+_OPERAND_BEFORE = re.compile(r"(?:\d|(?<![^\W_])[^\W\d_])\s*$")  # a digit, or a one-letter word, just before
+_OPERAND_AFTER = re.compile(r"\s*(?:\.?\d|[^\W\d_](?![^\W_]))")  # a digit (or .5), or a one-letter word, just after
+
+def symbol_key(text: str, start: int, end: int) -> str | None:
+    "The key of the run of symbol characters `text[start:end]` where it carries meaning (an operator, a sign, C++'s ++), else None."
+    s = re.sub(r"!(?!=)", "", text[start:end].translate(_SIGNS))  # '!' only in '!='
+    if not s or set(s) - set('-*/'): return s or None  # a comparison sign, +, #, ^: always meaningful
+    before, after = text[:start], text[end:]
+    if _OPERAND_BEFORE.search(before) and _OPERAND_AFTER.match(after): return s  # "7 - 3", "2*10", "x/y"
+    if s == '-' and re.match(r"\.?\d", after) and not re.search(r"[\w.]$", before): return s  # the sign of "-5"
+    return None  # a hyphen, a dash, a slash or emphasis between words
+
 # %% ../nbs/01b_text.ipynb #36a0fb37
 def analyse_query(text: str,
                   senses: bool = True,  # ordinals as read (`ordinal_as_word`, Roman numerals, `RANKS`), a question word inside a clause a relation; False: these off (no ordinal read as a word, a Roman numeral its bare number, every question word `q`)
                  ) -> list[tuple[str, str, str]]:
-    "Typed tokens `(kind, key, word)` of a question; kind is num, neg, q, rel, name or word."
+    "Typed tokens `(kind, key, word)` of a question; kind is num, neg, q, rel, name, word or sym."
     t = text.replace('\u2019', "'")
     for pat, rep in _CONTRACTIONS: t = re.sub(pat, rep, t)
     ms = list(_TOKEN.finditer(t))
     toks, prev_cap, prev_word, first, how_long, clause = [], False, '', True, False, []
     for k, m in enumerate(ms):
         raw = m.group(); w = raw.lower()
+        if raw[0] in _SYMBOL_CHARS:  # a run of symbols: a token where it carries meaning, else punctuation (nothing else changes)
+            if (key := symbol_key(t, m.start(), m.end())) is not None: toks.append(('sym', key, raw))
+            continue
         proper = raw != 'I' and ((raw[0].isupper() and not first) or (len(raw) > 1 and raw.isupper() and raw.isalpha()))
         first = False
         nxt = ms[k + 1].group().lower() if k + 1 < len(ms) else ''
@@ -660,6 +678,14 @@ _REFERRING = frozenset("it its they them their theirs he him his she her hers th
 _DEMONSTRATIVES = frozenset("this that these those".split())  # ... when the question ends with one ("Why is that?")
 _BE = frozenset("is are was were be been being s isn't aren't wasn't weren't".split())
 _WEATHER = frozenset("rain raining rains rainy snow snowing snows snowy sunny windy cloudy foggy stormy".split())
+_CONJUNCTIONS = frozenset("and but so or also plus".split())  # a question that opens with one continues the turn before
+_OPENING_VERBS = frozenset("tell give show list name let get".split())  # stop words that are a request's verb ("Tell me about X")
+_CLAUSE_WORDS = frozenset("that which who whom whose where when".split())  # they open a clause that says which
+_NOW = TIME_NOUNS | frozenset("week weeks weekend morning afternoon evening night".split())  # after this/these: now
+_KIND_NOUNS = frozenset(map(light_stem, """city town village place country region island river lake mountain company firm
+shop store band team club museum zoo park school university college hospital hotel restaurant airport station bridge tower
+building castle church cathedral temple palace ship book novel film movie show series song album game author writer
+artist painter founder owner creator inventor president mayor king queen leader capital population""".split()))  # things known by a name, roles of one
 
 def _refers(ws: list[str], i: int) -> bool:
     "Whether pronoun `ws[i]` stands for something said before: not existential *there* ('is there a fee'), nor the *it* of time or weather."
@@ -668,9 +694,39 @@ def _refers(ws: list[str], i: int) -> bool:
     if w == 'it': return not (prev in _BE and TIME_NOUNS.intersection(ws[:i])) and not _WEATHER.intersection(ws[i + 1:i + 5])
     return True
 
+def _elliptical(ws: list[str]) -> bool:
+    "No predicate of its own: at most one content word, no auxiliary, no opening request verb ('Founded when?', 'What about Tarn?')."
+    if ws[0] in _OPENING_VERBS or any(w in AUXILIARIES or w in _BE for w in ws): return False
+    return sum(w not in STOP_WORDS and len(w) > 1 for w in ws) <= 1
+
+def _points_back(ws: list[str], i: int) -> bool:
+    "Whether demonstrative `ws[i]` is a determiner pointing back ('this place', 'that town'), not a time of now nor a clause's *that*."
+    nxt, prev = ws[i + 1] if i + 1 < len(ws) else '', ws[i - 1] if i else ''
+    if not nxt or nxt in STOP_WORDS or nxt in NEGATIONS: return False
+    if ws[i] in ('this', 'these'): return nxt not in _NOW  # "this year", "this week" are now
+    if ws[i] == 'those' or not prev or prev in AUXILIARIES or prev in _BE or prev in _WH or prev in _PREPOSITIONS: return True
+    return i + 2 == len(ws) and not (i >= 2 and ws[i - 2] in _DETERMINERS)  # "founded that town?", not "a dog that barks?"
+
+def _definite_kind(ws: list[str], i: int) -> bool:
+    "Whether `ws[i]` is a kind noun (`_KIND_NOUNS`) after *the* with nothing after it that says which ('the city', not 'the city of X')."
+    if light_stem(ws[i]) not in _KIND_NOUNS: return False
+    the = next((j for j in range(i - 1, max(-1, i - 4), -1) if ws[j] == 'the'), None)  # "the city", "the old town"
+    if the is None or any(w in STOP_WORDS or w in RELATIONS for w in ws[the + 1:i]): return False
+    nxt = ws[i + 1] if i + 1 < len(ws) else ''
+    if nxt in _PREPOSITIONS or nxt in _CLAUSE_WORDS: return False  # "the city of X", "the city where I live"
+    return not nxt or nxt in STOP_WORDS or i + 2 == len(ws) or nxt.endswith('ed')  # its phrase ends: "the city?", "the city founded?"
+
+# %% ../nbs/01b_text.ipynb #92d8a12e
 def follow_up(query: str) -> bool:
-    "Whether `query` leans on the conversation for its subject: a referring pronoun, no name or number, at most two key words."
+    "Whether `query` leans on the conversation: no predicate of its own, or a subject only referred to (a pronoun, this/that + noun, the + kind, an opening and/but), nothing named."
     ws = [w.casefold() for w in words(query)]
-    if not ws or not (any(w in _REFERRING and _refers(ws, i) for i, w in enumerate(ws)) or ws[-1] in _DEMONSTRATIVES): return False
+    if not ws: return False
+    if _elliptical(ws): return True  # "Founded when?", "And the founder?", "What about Tarn?": what it asks is the turn before's
     if names(query) or any(any(ch.isdigit() for ch in w) for w in ws): return False
-    return len(key_words(query) - QUANTIFIERS) <= 2
+    pronoun = any(w in _REFERRING and _refers(ws, i) for i, w in enumerate(ws)) or ws[-1] in _DEMONSTRATIVES
+    nouns = {ws[i + 1] for i, w in enumerate(ws) if w in _DEMONSTRATIVES and _points_back(ws, i)}
+    nouns |= {w for i, w in enumerate(ws) if _definite_kind(ws, i)}
+    if not (pronoun or nouns or ws[0] in _CONJUNCTIONS): return False
+    keys = key_words(query) - QUANTIFIERS
+    if not pronoun and any(not common_word(k) for k in keys): return False  # a coined word is a name in lower case
+    return len(keys - {fold(n) for n in nouns}) <= 2
