@@ -188,12 +188,14 @@ class EvidenceVerifier(Verifier):
                  roles: bool = True,  # refuse a question that reverses who does what to whom (`text.argument_roles`); False: an ablation
                  function_edits: bool = False,  # `one_place_edit(function_words=...)`: a swap plus an edit of function words alone is a substitution (`cache.function_word_edits`)
                  measures: bool = True,  # refuse "how long" against a question that names neither it nor its dimension (`unasked_measure`); False: an ablation
+                 extremes: bool = True,  # refuse two different superlatives left unmatched ("the longest river" / "the widest river"); False: an ablation
                  known_words: frozenset | None = None):  # words that are not rare besides `text.common_word` (default: the judge's vocabulary)
         super().__init__(word_threshold, word_similarity)
         self.frame_ratio, self.additions, self.intents, self.reframe, self.dates = frame_ratio, additions, intents, reframe, dates
         self.name_forms, self.spans, self.reorder_forms, self.ordinal_senses = name_forms, spans, reorder_forms, ordinal_senses
         self.rare_words, self.known_words = rare_words, minilm_vocabulary() if known_words is None else known_words
         self.affixes, self.roles, self.measures, self.function_edits = affixes, roles, measures, function_edits
+        self.extremes = extremes
 
 # %% ../nbs/09_cache.ipynb #57d81c74
 def one_place_edit(a: str, b: str,
@@ -320,6 +322,8 @@ def check(self:EvidenceVerifier, query: str, cached_query: str) -> Verdict:
     ra, rb = set(pick(ta, 'rel')), set(pick(tb, 'rel'))
     opp = [(x, y) for p in OPPOSITE_RELATIONS for x, y in (p, p[::-1]) if x in ra - rb and y in rb - ra]
     if opp: return Verdict(False, 'opposite relation', f"{opp[0][0]} vs {opp[0][1]}")
+    if self.extremes and (sa := text.superlatives(query) & {w.lower() for w in ua}) and (sb := text.superlatives(cached_query) & {w.lower() for w in ub}):
+        return Verdict(False, 'extremes', f"{sorted(sa)} vs {sorted(sb)}")  # one frame, another extreme: the longest river is not the widest
     if (k := opposite_roles(ta, tb)) is not None: return Verdict(False, 'roles', f"{k!r} governed by opposite relations")
     qa, qb = set(pick(ta, 'q')), set(pick(tb, 'q'))
     if qa and qb and qa != qb: return Verdict(False, 'question word', f"{sorted(qa)} vs {sorted(qb)}")

@@ -1052,7 +1052,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
             self.cache.retract(req.request_id, reason='limit'); hit = None  # over max_tokens, or past a stop string: a miss, answered fresh
         if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
             with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
-            why = self.cached_answer_conflict(hit, sg)
+            why = self.cached_answer_conflict(hit, sg, req.query)
             if why is None: return self._cached_response(req, sess, hit, sw)
             self.cache.retract(req.request_id, stale=why != 'sources not retrieved')
     if sg is None:
@@ -1088,23 +1088,29 @@ def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
 
 # %% ../nbs/11_orchestrator.ipynb #df03cd1a
 @patch
-def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph) -> str | None:
+def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph,
+                           query: str | None = None,  # the question: with it, newer memory is checked too (`newer_than_hit`)
+                          ) -> str | None:
     "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved', 'newer in memory'), or None when it agrees."
     if not hit.sources: return None
     nodes = self.memory.get_many(hit.sources)
     if any(i not in nodes or nodes[i].archived or nodes[i].superseded_by is not None for i in hit.sources):
         return 'sources superseded'
     if not set(hit.sources) & set(sg.nodes): return 'sources not retrieved'
-    return 'newer in memory' if self.newer_than_hit(hit, sg) is not None else None
+    return 'newer in memory' if query is not None and self.newer_than_hit(hit, sg, query) is not None else None
 
 @patch
-def newer_than_hit(self: RuvLLM, hit, sg: Subgraph) -> int | None:
-    """A node retrieval returns for the question that was stored after the hit's answer: a document, a fact or a
-    user's correction (not the Q&A the answer itself became, a concept, or another answer), or None."""
+def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
+    """A node retrieved for `query`, stored after the hit's answer, that shares as many of the question's content words
+    as the best of the hit's sources: a document, a fact or a user's correction (not the Q&A the answer itself became,
+    a concept, or another answer), or None."""
+    words = content_words(query, stem=True)
+    share = lambda n: len(words & content_words(n.node.text, stem=True))
+    best = max((share(n) for n in sg.nodes.values() if n.node.id in hit.sources), default=0)
     for n in sg.nodes.values():
         new, kind = n.node.created_at > hit.stored_at, n.node.type
-        if new and (kind not in (NodeType.QAPAIR, NodeType.CONCEPT) or n.node.source == 'correction'):
-            if hit.request_id not in n.node.metadata.get('request_ids', ()): return n.node.id
+        if not new or (kind in (NodeType.QAPAIR, NodeType.CONCEPT) and n.node.source != 'correction'): continue
+        if hit.request_id not in n.node.metadata.get('request_ids', ()) and share(n) >= max(best, 1): return n.node.id
     return None
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585

@@ -6,11 +6,11 @@
 __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
            'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
            'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'fold',
-           'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'key_words', 'key_coverage',
-           'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key', 'analyse_query', 'DateWindow',
-           'date_kinds', 'date_window', 'date_key', 'question_intent', 'intents_compatible', 'gives_amount',
-           'stated_names', 'unsupported_names', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
-           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
+           'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives', 'key_words',
+           'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
+           'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
+           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'measure_word', 'names_dimension',
+           'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -104,6 +104,23 @@ def common_word(w: str) -> bool:
         if w.endswith(suf) and len(base) >= 4 and (base in vocab or base + 'e' in vocab or (base[-1] == base[-2] and base[:-1] in vocab)):
             return True
     return False
+
+# %% ../nbs/01b_text.ipynb #1616c91a
+_NOT_SUPERLATIVE = frozenset('forest interest honest modest earnest request suggest contest protest harvest invest arrest digest '
+                             'manifest conquest priest midwest southwest northwest'.split())
+
+@lru_cache(maxsize=4096)
+def superlatives(text: str) -> frozenset:
+    "The lower-cased words of `text` that name an extreme: -est forms of common words, best/worst, the word after most/least."
+    ws = words(text); out = set()
+    for i, w in enumerate(ws):
+        if w in ('best', 'worst'): out.add(w)
+        elif w in ('most', 'least') and i + 1 < len(ws) and ws[i + 1] not in STOP_WORDS: out.add(ws[i + 1])
+        elif len(w) >= 5 and w.endswith('est') and w not in _NOT_SUPERLATIVE:
+            b = w[:-3]
+            bases = (b, b + 'e', b[:-1] if len(b) > 2 and b[-1] == b[-2] else '', b[:-1] + 'y' if b.endswith('i') else '')
+            if any(len(x) >= 3 and common_word(x) for x in bases): out.add(w)
+    return frozenset(out)
 
 # %% ../nbs/01b_text.ipynb #27cdf4cb
 def key_words(query: str) -> set[str]:
