@@ -677,6 +677,11 @@ def is_archived(self:Memory, node_id: int) -> bool:
     "Whether the node is off the search path."
     return bool(self._archived[self.slot(node_id)])
 
+@patch
+def is_compressed(self:Memory, node_id: int) -> bool:
+    "Whether Loop C archived the node under a concept (not superseded): off the dense path, still found by hybrid retrieval (`memory.search_compressed`)."
+    with self._lock: return self._allowed_one((None, None, 'compressed'), self.slot(node_id))
+
 # %% ../nbs/04_memory.ipynb #08f71670
 @patch
 def has_archived(self:Memory, namespace: str, types=None) -> bool:

@@ -1094,7 +1094,8 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph,
     "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved', 'newer in memory'), or None when it agrees."
     if not hit.sources: return None
     nodes = self.memory.get_many(hit.sources)
-    if any(i not in nodes or nodes[i].archived or nodes[i].superseded_by is not None for i in hit.sources):
+    kept = lambda i: self.cfg.memory.search_compressed and self.memory.is_compressed(i)  # Loop C's: still retrieved
+    if any(i not in nodes or nodes[i].superseded_by is not None or (nodes[i].archived and not kept(i)) for i in hit.sources):
         return 'sources superseded'
     if not set(hit.sources) & set(sg.nodes): return 'sources not retrieved'
     return 'newer in memory' if query is not None and self.newer_than_hit(hit, sg, query) is not None else None

@@ -83,3 +83,20 @@ def test_a_process_killed_after_a_correction_serves_it_on_reopen(tmp_path):
     with opened(tmp_path / 'db') as llm:
         a = asked(llm, "Who runs the Vetra zoo?")
         assert 'Ilsa' not in a.text and (not a.cached or 'Tomas' in a.text)
+
+
+def test_an_answer_whose_sources_loop_c_compressed_is_still_served(tmp_path):
+    """Loop C archives cold turns under a concept, and hybrid retrieval still finds them (`memory.search_compressed`);
+    the cache took them for gone: every ask refused the entry, removed it and stored the answer again, never serving it."""
+    cfg = (Config.builder().db_path(str(tmp_path / 'db')).set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').set('system.warm_up', False)
+           .set('learning.cold_after_s', 0.0).set('learning.cold_max_access', 100).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([f"The Tarn bridge fact {i}: the Tarn bridge has {i} lamps on span {i}." for i in range(1, 9)]
+                   + ["The Tarn bridge is 420 metres long.", "The Tarn bridge was opened in 1931."], progress=False)
+        r = asked(llm, "How long is the Tarn bridge?")
+        llm.feedback(Feedback(r.request_id, rating=5))
+        llm.learn('C')
+        assert any(llm.memory.is_compressed(s.node_id) for s in r.sources)  # the answer's source is compressed
+        again = [asked(llm, "How long is the Tarn bridge?") for _ in range(3)]
+        assert all(a.cached and '420' in a.text for a in again)
