@@ -1053,7 +1053,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         if hit is not None:  # a hit must agree with memory (its sources live and retrieved for this question)
             with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg, req.query)
-            if why is None: return self._cached_response(req, sess, hit, sw)
+            if why is None: return self._cached_response(req, sess, hit, sw, sg)
             self.cache.retract(req.request_id, stale=why != 'sources not retrieved')
     if sg is None:
         with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
@@ -1118,7 +1118,7 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
 from typing import Callable
 
 @patch
-def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callable]:  # the answer and its commit
+def _cached_response(self: RuvLLM, req, sess, hit, sw, sg: Subgraph | None = None) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
                         self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity,
                                                   'same_wording': same_wording(req.query, hit.cached_query)})
@@ -1126,7 +1126,9 @@ def _cached_response(self: RuvLLM, req, sess, hit, sw) -> tuple[Response, Callab
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
     routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
                           backend='cache')
-    resp = Response(req.request_id, hit.answer, conf, [], routing, lat, req.session_id, True,
+    sources = [Source(i, n.node.text, n.node.type, round(n.score, 6), round(n.similarity, 6), n.hop, n.node.namespace)
+               for i in hit.sources if sg is not None and (n := sg.nodes.get(i)) is not None]  # the memory that backs it, as retrieved now
+    resp = Response(req.request_id, hit.answer, conf, sources, routing, lat, req.session_id, True,
                     estimate_tokens(req.query), estimate_tokens(hit.answer), req.namespace)  # the tokens of what was asked and returned
     def commit():
         with self._lock: self.counters['cache_hits'] += 1

@@ -22,7 +22,8 @@ def test_a_rated_answer_keeps_its_sources_so_an_archived_source_stops_it(tmp_pat
         [src] = llm.ingest(["A day on Quillon lasts 31 hours."], progress=False)
         r = asked(llm, "How long is a day on Quillon?")
         llm.feedback(Feedback(r.request_id, rating=5))
-        assert asked(llm, "How long is a day on Quillon?").cached  # rated, cached, backed by memory: served
+        hit = asked(llm, "How long is a day on Quillon?")
+        assert hit.cached and [s.node_id for s in hit.sources] == [src]  # rated, cached, backed by memory: served, with its source
         llm.memory.archive([src])
         again = asked(llm, "How long is a day on Quillon?")
         assert not again.cached and llm.stats()['cache'].get('rejected_by_memory', 0) >= 1
