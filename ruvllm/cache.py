@@ -461,7 +461,7 @@ def judge_default_threshold(cfg: CacheConfig, judge) -> float:
 
 # %% ../nbs/09_cache.ipynb #47bab587
 _STAT_KEYS = ('lookups', 'hits', 'hits_by_judge', 'judge_calls', 'misses', 'bypassed', 'rejected_by_verification', 'rejected_by_memory', 'rejected_by_limit', 'false_hits',
-              'outcomes', 'invalidations', 'expired', 'evictions', 'puts', 'namespace_resets')
+              'outcomes', 'invalidations', 'expired', 'evictions', 'puts', 'refused_puts', 'namespace_resets')
 
 JUDGED = ('no evidence', 'reframed')  # verdicts the judge decides: reworded, with no evidence of a difference / around a shared frame
 
@@ -489,6 +489,7 @@ class SemanticCache:
         self._by_key: dict[tuple, int] = {}  # (namespace, analysed query) -> entry id
         self._served: OrderedDict[str, tuple] = OrderedDict()  # request id of a served hit -> (entry id, judge cosine or None, namespace, outcome recorded)
         self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones(, time it went over budget)]
+        self._refused: OrderedDict[tuple, None] = OrderedDict()  # (key, folded answer) a rating said is wrong for that question (`refuse`)
         self._next_id = 1
         self._stats = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.RLock()
@@ -572,6 +573,7 @@ def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, 
         ttl_s: float | None = None,  # lifetime (default: cache.ttl_s)
         judge_vec=None,  # the judge embedder's vector for `mask_names(query)`, if already computed (default: when a look-up
                          # needs it, or now with `cache.judge_at_put`)
+        rated: bool = False,  # a user rated this answer well (or wrote it): it is stored even if `refuse`d before
        ) -> int | None:
     "Store an answer; returns the entry id (None when the cache is disabled or the question has nothing to compare: `comparable`)."
     _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer); _nonempty('request_id', request_id)
@@ -579,6 +581,9 @@ def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, 
     jdim = self._judge_dim(); lazy = judge_vec is None and jdim > 0 and not self.cfg.judge_at_put  # else on demand
     jv = None if self.judge is None or lazy else (self._judge_vector(mask_names(query)) if judge_vec is None else _unit(judge_vec))
     with self._lock:
+        refusal = (_entry_key(namespace, query), ' '.join(answer.casefold().split()))
+        if rated: self._refused.pop(refusal, None)
+        elif refusal in self._refused: self._stats['refused_puts'] += 1; return None  # a user said this answer is wrong here
         v = self._vector(query, query_vec)
         if not comparable(query): return None  # "🐘", "How?": nothing a look-up could compare it by
         if self.dim is None: self.dim = v.shape[0]
@@ -813,6 +818,15 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
         self._stats['invalidations'] += removed
         return removed
 
+# %% ../nbs/09_cache.ipynb #2694ee85
+@patch
+def refuse(self:SemanticCache, namespace: str, query: str, answer: str):
+    "Remember `answer` as wrong for `query`: `put` will not store it for that question again unless rated well."
+    _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer)
+    with self._lock:
+        self._refused[(_entry_key(namespace, query), ' '.join(answer.casefold().split()))] = None
+        while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
+
 # %% ../nbs/09_cache.ipynb #edc43fd9
 @patch
 def retract(self:SemanticCache, request_id: str,  # the request a hit was just served for
@@ -858,6 +872,7 @@ def to_bytes(self:SemanticCache,
         meta = dict(version=3, dim=self.dim, judge=self.judge_id() if jdim else None, next_id=self._next_id, stats=self._stats,
                     judge_pending=[e.id for e in es if e.row in self._spaces[e.namespace].pending],
                     served=[[k, *v] for k, v in list(self._served.items())[-10_000:]], outcomes=self._outcomes,
+                    refused=[[k[0], [list(t) for t in k[1]], a] for (k, a) in self._refused],
                     entries=[dict(id=e.id, namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id,
                                   sources=e.sources, created_at=e.created_at, expires_at=e.expires_at, hits=e.hits,
                                   last_hit=e.last_hit, threshold=e.threshold) for e in es])
@@ -879,6 +894,7 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     c = cls(cfg, embedder, **kw)
     c.dim = meta['dim']; c._next_id = meta['next_id']
     c._stats.update({k: int(v) for k, v in meta['stats'].items() if k in c._stats})
+    for ns, toks, a in meta.get('refused', ()): c._refused[((ns, tuple(map(tuple, toks))), a)] = None  # answers a rating refused
     jdim = c._judge_dim()
     # version 3 judges the questions' frames (names masked); older judge vectors are of the whole question
     same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == c.judge_id()

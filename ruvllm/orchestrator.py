@@ -1339,12 +1339,13 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached and not own)
         if rec.cached and fb.correction is not None:  # corrected: whether the match or the fact was wrong, that answer is not served again
             out['cache_invalidated'] += self.cache.invalidate(int(rec.cache_hit['cache_entry']))
+        if rec.standalone is None and cc.cache.enabled: self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)
     if fb.correction is not None and cc.cache.enabled:
-        self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id)
+        self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id, rated=True)
     elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled:
-        self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id, sources=rec.used_ids)
+        self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id, sources=rec.used_ids, rated=True)
 
 # %% ../nbs/11_orchestrator.ipynb #4be21fb1
 @patch

@@ -101,3 +101,18 @@ def test_an_answer_whose_sources_loop_c_compressed_is_still_served(tmp_path):
         assert any(llm.memory.is_compressed(s.node_id) for s in r.sources)  # the answer's source is compressed
         again = [asked(llm, "How long is the Tarn bridge?") for _ in range(3)]
         assert all(a.cached and '420' in a.text for a in again)
+
+
+def test_an_answer_rated_wrong_is_not_cached_again_when_given_again_unrated(tmp_path):
+    """A rating of 1 removed the answer's entry, but the next ask gave the same answer, its self-estimate cached it
+    again, and the ask after that was served the answer the user had refused."""
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["The Vetra zoo has 40 elephants.", "The Vetra zoo opened in 1950."], progress=False)
+        q = "How many elephants does the Vetra zoo have?"
+        r = asked(llm, q)
+        assert asked(llm, q).cached  # cached on its self-estimate
+        llm.feedback(Feedback(r.request_id, rating=1))
+        again = [asked(llm, q) for _ in range(3)]
+        assert not any(a.cached for a in again) and llm.stats()['cache']['refused_puts'] >= 1
+        llm.feedback(Feedback(again[-1].request_id, rating=5))  # the user changes their mind: rated well, it is cached
+        assert asked(llm, q).cached
