@@ -1087,6 +1087,8 @@ def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
     return Source(i, s.node.text, s.node.type, round(w, 6), round(s.similarity, 6), s.hop, s.node.namespace)
 
 # %% ../nbs/11_orchestrator.ipynb #df03cd1a
+from .text import STOP_WORDS, text_keys
+
 @patch
 def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph,
                            query: str | None = None,  # the question: with it, newer memory is checked too (`newer_than_hit`)
@@ -1102,16 +1104,20 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph,
 
 @patch
 def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
-    """A node retrieved for `query`, stored after the hit's answer, that shares as many of the question's content words
-    as the best of the hit's sources: a document, a fact or a user's correction (not the Q&A the answer itself became,
-    a concept, or another answer), or None."""
-    words = content_words(query, stem=True)
-    share = lambda n: len(words & content_words(n.node.text, stem=True))
+    """A node retrieved for `query` and stored after the hit's answer that may answer it better, or None: a user's
+    correction of this question (or of one the verifier cannot tell from it), or a document or fact that shares as many
+    of the question's words as the best of the hit's sources (not the Q&A the answer itself became, nor a concept or
+    another answer)."""
+    words = text_keys(query) - STOP_WORDS  # memoised, as the nodes' below: the same nodes come back request after request
+    share = lambda n: len(words & text_keys(n.node.text))
     best = max((share(n) for n in sg.nodes.values() if n.node.id in hit.sources), default=0)
     for n in sg.nodes.values():
-        new, kind = n.node.created_at > hit.stored_at, n.node.type
-        if not new or (kind in (NodeType.QAPAIR, NodeType.CONCEPT) and n.node.source != 'correction'): continue
-        if hit.request_id not in n.node.metadata.get('request_ids', ()) and share(n) >= max(best, 1): return n.node.id
+        node = n.node
+        if node.created_at <= hit.stored_at or hit.request_id in node.metadata.get('request_ids', ()): continue
+        if node.type in (NodeType.QAPAIR, NodeType.CONCEPT):  # a correction counts only for the question it corrected
+            if node.source != 'correction' or not self.cache.verifier.check(query, node.metadata.get('query') or '?').ok: continue
+        elif share(n) < max(best, 1): continue
+        return node.id
     return None
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
@@ -1120,7 +1126,7 @@ from typing import Callable
 @patch
 def _cached_response(self: RuvLLM, req, sess, hit, sw, sg: Subgraph | None = None) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
-                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'similarity': hit.similarity,
+                        self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'entry_request': hit.request_id, 'similarity': hit.similarity,
                                                   'same_wording': same_wording(req.query, hit.cached_query)})
     lat = sw.breakdown(); rec.latency_ms = lat.total
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
@@ -1337,8 +1343,9 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         own = rec.cached and bool((rec.cache_hit or {}).get('same_wording'))  # served for its own question, worded the same: the answer is wrong, not the match
         if own: self.cache.record_outcome(rec.request_id, True)  # checked: a right match, so no false hit against the namespace's error budget
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached and not own)
-        if rec.cached and fb.correction is not None:  # corrected: whether the match or the fact was wrong, that answer is not served again
-            out['cache_invalidated'] += self.cache.invalidate(int(rec.cache_hit['cache_entry']))
+        made_by = (rec.cache_hit or {}).get('entry_request')  # the request that made the entry: one id in every process (entry ids are each process's own)
+        if rec.cached and fb.correction is not None and made_by:  # corrected: whether the match or the fact was wrong, that answer is not served again
+            out['cache_invalidated'] += self.cache.invalidate(made_by)
         if rec.standalone is None and cc.cache.enabled: self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)

@@ -278,7 +278,7 @@ _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this 
     ('month', rf'\b{_M},? {_Y}\b'),
     ('month', rf'\b(?:in|on|since|during|from|until|till|by|before|after|of|last|early|late|mid)(?:-| )(?:in |of )?{_M}\b(?! (?:i|we|you|he|she|they)\b)(?!,? (?:19|20)\d\d\b)(?! [0-3]?\d(?:st|nd|rd|th)?\b)'),
     ('year', rf'\b(?:in|during|since|of) {_Y}\b'),
-    ('season', rf'\b(?:(?P<pre>in|over|during|through|since|this|last)(?: the)? )?(?P<season>spring|summer|autumn|fall|winter)(?:,? (?:of )?{_Y})?\b'),
+    ('season', rf'\b(?:(?P<pre>in|over|during|through|since|this|last)(?: the)? )?(?P<season>spring|summer|autumn|fall|winter)(?:,? (?:of )?{_Y})?\b(?! of\b)'),
     ('ago', r'\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) (?P<unit>day|week|fortnight|month|year)s? ago\b'),
     ('rel', r'\b(?P<rel>the day before yesterday|yesterday|today|tonight|this morning|this (?:week|month|year)|'
             r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b(?! of\b)'),
@@ -386,7 +386,7 @@ def date_window(text: str,  # free text, e.g. a question
         if kind not in kinds: continue  # a pattern that cannot match is not run (the retrieval hot path)
         for m in pat.finditer(text):
             g = {k: v for k, v in m.groupdict().items() if v is not None}
-            if kind == 'season' and 'year' not in g and (y := _YEAR.search(text, m.end())): g['year'] = y.group()  # "winter and spring 2023"
+            if kind == 'season' and 'year' not in g and g.get('pre', '').casefold() not in ('this', 'last') and (y := _YEAR.search(text, m.end())): g['year'] = y.group()  # "the winter before spring 2022"
             w = _resolve(kind, g, now)
             if w is not None: found.append((m.start(), -(m.end() - m.start()), m, w)); break
     if not found: return None
@@ -712,9 +712,12 @@ def _refers(ws: list[str], i: int) -> bool:
     return True
 
 def _elliptical(ws: list[str]) -> bool:
-    "No predicate of its own: at most one content word, no auxiliary, no opening request verb ('Founded when?', 'What about Tarn?')."
+    """No predicate of its own, and a form that takes the rest from the turn before: at most one content word, no
+    auxiliary, and an opening conjunction ('And the founder?'), 'what/how about' ('What about Tarn?') or a closing
+    question word ('Founded when?'). A lone topic ('Photosynthesis?', 'Einstein?') is a new question."""
     if ws[0] in _OPENING_VERBS or any(w in AUXILIARIES or w in _BE for w in ws): return False
-    return sum(w not in STOP_WORDS and len(w) > 1 for w in ws) <= 1
+    if sum(w not in STOP_WORDS and len(w) > 1 for w in ws) > 1: return False
+    return ws[0] in _CONJUNCTIONS or ws[:2] in (['what', 'about'], ['how', 'about']) or ws[-1] in _WH  # 'Why?' too
 
 def _points_back(ws: list[str], i: int) -> bool:
     "Whether demonstrative `ws[i]` is a determiner pointing back ('this place', 'that town'), not a time of now nor a clause's *that*."

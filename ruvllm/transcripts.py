@@ -19,7 +19,7 @@ from .types import InvalidInputError, check_length, check_unicode, short_repr, v
 # %% ../nbs/01c_transcripts.ipynb #f9e2c45b
 _WEEKDAYS, _MONTHS = 'mon tue wed thu fri sat sun'.split(), 'jan feb mar apr may jun jul aug sep oct nov dec'.split()
 _WMONTH = r'(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?'
-_WDAY = r'(?:(?P<wd>mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?'  # a weekday name may lead
+_WDAY = (r'(?:(?P<wd>mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|r|rs)?\.?,?\s+)?')  # a weekday name (or its abbreviation) may lead
 _WDATE = [re.compile(p, re.I) for p in (  # day first or month first, the year in full
     rf'{_WDAY}(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_WMONTH},?\s+(?P<year>\d{{4}})',
     rf'{_WDAY}{_WMONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})')]
@@ -45,7 +45,7 @@ def written_timestamp(s: str) -> date | datetime | None:
         before, after = s[:m.start()].strip(), s[m.end():].strip()
         tb = _WTIME.fullmatch(re.sub(r'\s*(?:on|,)$', '', before, flags=re.I)) if before else None
         ta = _WTIME.fullmatch(re.sub(r'^(?:at|,|@)\s*', '', after, flags=re.I)) if after else None
-        if (before and tb is None) or (after and ta is None): return None
+        if (before and tb is None) or (after and ta is None) or (tb and ta): return None  # one time of day, beside the date
         d = date(int(m['year']), _MONTHS.index(m['mon'][:3].lower()) + 1, int(m['day']))
         if m['wd'] and _WEEKDAYS.index(m['wd'].lower()) != d.weekday():
             raise ValueError(f"{s!r}: {d:%d %B %Y} was a {d:%A}")
@@ -208,7 +208,7 @@ def turn_identity(text: str,  # a record's or node's text (`[date] speaker: word
                  ) -> tuple | None:
     "What makes a stored chat turn and a turn read again the same turn (speaker, text, and its time or else its conversation and session); None for a record that is no turn."
     md = metadata if isinstance(metadata, dict) else {}
-    if not isinstance(text, str) or any(k not in md for k in TURN_METADATA): return None
+    if not isinstance(text, str) or any(k not in md or not isinstance(md[k], (str, int, type(None))) for k in TURN_METADATA): return None  # what `turn_record` writes
     ts = md['timestamp']
     if isinstance(ts, str) and 'T' in ts and md.get('timestamp_from') is None:  # a datetime of its own: `parse_timestamp`'s ISO form
         return ('said at', md['speaker'], ts, text)

@@ -116,3 +116,34 @@ def test_an_answer_rated_wrong_is_not_cached_again_when_given_again_unrated(tmp_
         assert not any(a.cached for a in again) and llm.stats()['cache']['refused_puts'] >= 1
         llm.feedback(Feedback(again[-1].request_id, rating=5))  # the user changes their mind: rated well, it is cached
         assert asked(llm, q).cached
+
+
+def test_a_correction_given_through_another_process_removes_the_entry_that_served_it_and_no_other(tmp_path):
+    """Entry ids are each process's own; the correction removed the entry with the serving process's id in the
+    process that took the feedback, another question's entry there (and, through the log, everywhere)."""
+    a = opened(tmp_path / 'db'); b = opened(tmp_path / 'db')
+    try:
+        a.ingest(["Paris is the capital of France.", "Berlin is the capital of Germany.", "Madrid is the capital of Spain."], progress=False)
+        def rate(llm, q):
+            r = asked(llm, q); llm.feedback(Feedback(r.request_id, rating=5))
+        rate(a, "What is the capital of France?"); rate(b, "What is the capital of Spain?"); rate(b, "What is the capital of Germany?")
+        a.cache_log.sync(); b.cache_log.sync(); a.cache_log.sync()
+        served = asked(a, "What is the capital of France?")
+        assert served.cached
+        b.feedback(Feedback(served.request_id, rating=1, correction="Paris, the capital since 508."))
+        b.cache_log.sync(); a.cache_log.sync()
+        assert asked(a, "What is the capital of Spain?").cached and asked(a, "What is the capital of Germany?").cached
+    finally:
+        a.close(); b.close()
+
+
+def test_a_correction_of_another_question_about_the_subject_leaves_the_answer_cached(tmp_path):
+    """A correction counts as newer memory only for the question it corrected: one of "the population of the capital of
+    France" shares every word of "the capital of France" and removed its rated answer."""
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["Paris is the capital of France.", "Paris has about 2.1 million inhabitants."], progress=False)
+        q = "What is the capital of France?"
+        r = asked(llm, q); llm.feedback(Feedback(r.request_id, rating=5))
+        other = asked(llm, "What is the population of the capital of France?")
+        llm.feedback(Feedback(other.request_id, rating=1, correction="About 2.1 million people live in Paris."))
+        assert asked(llm, q).cached
