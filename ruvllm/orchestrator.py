@@ -1346,7 +1346,8 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         made_by = (rec.cache_hit or {}).get('entry_request')  # the request that made the entry: one id in every process (entry ids are each process's own)
         if rec.cached and fb.correction is not None and made_by:  # corrected: whether the match or the fact was wrong, that answer is not served again
             out['cache_invalidated'] += self.cache.invalidate(made_by)
-        if rec.standalone is None and cc.cache.enabled: self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated
+        if rec.standalone is None and cc.cache.enabled and rec.answer.strip():  # (an answer a stop string cut to nothing is no answer to refuse)
+            self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)
     if fb.correction is not None and cc.cache.enabled:

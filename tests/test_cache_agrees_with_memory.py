@@ -147,3 +147,13 @@ def test_a_correction_of_another_question_about_the_subject_leaves_the_answer_ca
         other = asked(llm, "What is the population of the capital of France?")
         llm.feedback(Feedback(other.request_id, rating=1, correction="About 2.1 million people live in Paris."))
         assert asked(llm, q).cached
+
+
+def test_an_answer_cut_to_nothing_can_be_rated(tmp_path):
+    "A stop string that cuts the whole answer leaves '' to rate: the refusal of a bad answer must not refuse the rating."
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["Paris is the capital of France."], progress=False)
+        r = asked(llm, "What is the capital of France?", constraints=Constraints(stop=["Paris"]))
+        assert r.text == ''
+        llm.feedback(Feedback(r.request_id, rating=1))
+        assert llm.record(r.request_id).feedback is not None
