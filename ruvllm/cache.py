@@ -567,6 +567,8 @@ def _remove(self:SemanticCache, e: CacheEntry):
     self._spaces[e.namespace].remove(e.row)
     if self._by_key.get(e.key) == e.id: del self._by_key[e.key]
 
+def _said(answer: str) -> str: return ' '.join(answer.casefold().split())  # an answer as a refusal compares it: case and spacing aside
+
 @patch
 def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, request_id: str,
         sources: Sequence = (),  # node ids the answer was built from
@@ -581,13 +583,12 @@ def put(self:SemanticCache, namespace: str, query: str, query_vec, answer: str, 
     jdim = self._judge_dim(); lazy = judge_vec is None and jdim > 0 and not self.cfg.judge_at_put  # else on demand
     jv = None if self.judge is None or lazy else (self._judge_vector(mask_names(query)) if judge_vec is None else _unit(judge_vec))
     with self._lock:
-        refusal = (_entry_key(namespace, query), ' '.join(answer.casefold().split()))
+        key = _entry_key(namespace, query); refusal = (key, _said(answer))
         if rated: self._refused.pop(refusal, None)
         elif refusal in self._refused: self._stats['refused_puts'] += 1; return None  # a user said this answer is wrong here
         v = self._vector(query, query_vec)
         if not comparable(query): return None  # "🐘", "How?": nothing a look-up could compare it by
         if self.dim is None: self.dim = v.shape[0]
-        key = _entry_key(namespace, query)
         old = self._by_key.get(key)
         if old is not None: self._remove(self._entries[old])
         now = self.clock()
@@ -824,7 +825,7 @@ def refuse(self:SemanticCache, namespace: str, query: str, answer: str):
     "Remember `answer` as wrong for `query`: `put` will not store it for that question again unless rated well."
     _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer)
     with self._lock:
-        self._refused[(_entry_key(namespace, query), ' '.join(answer.casefold().split()))] = None
+        self._refused[(_entry_key(namespace, query), _said(answer))] = None
         while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
 
 # %% ../nbs/09_cache.ipynb #edc43fd9

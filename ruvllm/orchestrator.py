@@ -1081,18 +1081,16 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     return resp, commit if learn else None
 
 @patch
-def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:
+def _source(self: RuvLLM, sg: Subgraph, i: int, att) -> Source:  # att: the request's attention (None: no passages were ranked, as on a cache hit)
     s = sg.nodes[i]
-    w = float(att.weights[att.node_ids.index(i)]) if i in att.node_ids else 0.0
+    w = s.score if att is None else float(att.weights[att.node_ids.index(i)]) if i in att.node_ids else 0.0
     return Source(i, s.node.text, s.node.type, round(w, 6), round(s.similarity, 6), s.hop, s.node.namespace)
 
 # %% ../nbs/11_orchestrator.ipynb #df03cd1a
 from .text import STOP_WORDS, text_keys
 
 @patch
-def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph,
-                           query: str | None = None,  # the question: with it, newer memory is checked too (`newer_than_hit`)
-                          ) -> str | None:
+def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph, query: str) -> str | None:
     "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved', 'newer in memory'), or None when it agrees."
     if not hit.sources: return None
     nodes = self.memory.get_many(hit.sources)
@@ -1100,7 +1098,7 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph,
     if any(i not in nodes or nodes[i].superseded_by is not None or (nodes[i].archived and not kept(i)) for i in hit.sources):
         return 'sources superseded'
     if not set(hit.sources) & set(sg.nodes): return 'sources not retrieved'
-    return 'newer in memory' if query is not None and self.newer_than_hit(hit, sg, query) is not None else None
+    return 'newer in memory' if self.newer_than_hit(hit, sg, query) is not None else None
 
 @patch
 def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
@@ -1124,7 +1122,7 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
 from typing import Callable
 
 @patch
-def _cached_response(self: RuvLLM, req, sess, hit, sw, sg: Subgraph | None = None) -> tuple[Response, Callable]:  # the answer and its commit
+def _cached_response(self: RuvLLM, req, sess, hit, sw, sg: Subgraph) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
                         self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'entry_request': hit.request_id, 'similarity': hit.similarity,
                                                   'same_wording': same_wording(req.query, hit.cached_query)})
@@ -1132,8 +1130,7 @@ def _cached_response(self: RuvLLM, req, sess, hit, sw, sg: Subgraph | None = Non
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
     routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
                           backend='cache')
-    sources = [Source(i, n.node.text, n.node.type, round(n.score, 6), round(n.similarity, 6), n.hop, n.node.namespace)
-               for i in hit.sources if sg is not None and (n := sg.nodes.get(i)) is not None]  # the memory that backs it, as retrieved now
+    sources = [self._source(sg, i, None) for i in hit.sources if i in sg.nodes]  # the memory that backs it, as retrieved now
     resp = Response(req.request_id, hit.answer, conf, sources, routing, lat, req.session_id, True,
                     estimate_tokens(req.query), estimate_tokens(hit.answer), req.namespace)  # the tokens of what was asked and returned
     def commit():

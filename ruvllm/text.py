@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS', 'NEGATIONS', 'RELATIONS', 'QUESTION_WORDS',
-           'ORDINAL_COMPOUNDS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS', 'CAUSING_VERBS', 'INTENTS',
-           'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem', 'content_words', 'fold',
-           'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives', 'key_words',
-           'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
-           'analyse_query', 'DateWindow', 'date_kinds', 'date_window', 'date_key', 'question_intent',
+           'ORDINAL_COMPOUNDS', 'MONTH_NAMES', 'WEEKDAYS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS',
+           'CAUSING_VERBS', 'INTENTS', 'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem',
+           'content_words', 'fold', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives',
+           'key_words', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
+           'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
            'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'measure_word', 'names_dimension',
            'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
 
@@ -266,11 +266,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 _MONTHS = 'january february march april may june july august september october november december'.split()
-_MON_RE = '|'.join(_MONTHS + ['jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sept', 'sep', 'oct', 'nov', 'dec'])
-_DAYS = 'monday tuesday wednesday thursday friday saturday sunday'.split()
+MONTH_NAMES = '|'.join(_MONTHS + ['jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sept', 'sep', 'oct', 'nov', 'dec'])
+WEEKDAYS = 'monday tuesday wednesday thursday friday saturday sunday'.split()
 _SEASONS = dict(spring=3, summer=6, autumn=9, fall=9, winter=12)  # first month of each (northern, meteorological: three months)
 _COUNT = dict(a=1, an=1, one=1, two=2, three=3, four=4, five=5, six=6, seven=7, eight=8, nine=9, ten=10, couple=2, few=3)
-_M, _D, _Y = rf'(?P<mon>{_MON_RE})\.?', r'(?P<day>[0-3]?\d)(?:st|nd|rd|th)?', r'(?P<year>(?:19|20)\d\d)'
+_M, _D, _Y = rf'(?P<mon>{MONTH_NAMES})\.?', r'(?P<day>[0-3]?\d)(?:st|nd|rd|th)?', r'(?P<year>(?:19|20)\d\d)'
 _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this order; the earliest match in the text wins
     ('iso', r'\b(?P<year>(?:19|20)\d\d)-(?P<mon>[01]\d)-(?P<day>[0-3]\d)\b'),
     ('day', rf'\b{_D}(?: of)? {_M}(?:,? {_Y})?\b'),
@@ -282,7 +282,7 @@ _DATE_PATTERNS = [(kind, re.compile(p, re.I)) for kind, p in [  # tried in this 
     ('ago', r'\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) (?P<unit>day|week|fortnight|month|year)s? ago\b'),
     ('rel', r'\b(?P<rel>the day before yesterday|yesterday|today|tonight|this morning|this (?:week|month|year)|'
             r'last (?:weekend|week|month|year)|the (?:week|month|year) before last)\b(?! of\b)'),
-    ('weekday', rf'\b(?:last|on|this past) (?P<wd>{"|".join(_DAYS)})\b'),
+    ('weekday', rf'\b(?:last|on|this past) (?P<wd>{"|".join(WEEKDAYS)})\b'),
     ('span', r'\b(?:(?:in|over|during|within|for) the (?:last|past) |the (?:last|past) (?=\d|a |an |one |two |three |four |five |six |seven |eight |nine |ten |couple |few ))'
              r'(?:(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|(?:a )?(?:couple|few)(?: of)?) )?(?P<unit>day|week|fortnight|month|year)s?\b'
              r'(?! (?:of|before|after)\b)'),
@@ -298,7 +298,9 @@ class DateWindow:
 
 # %% ../nbs/01b_text.ipynb #4a32d66d
 def _month_start(y: int, m: int) -> datetime: return datetime(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
-def _mon(s: str) -> int: return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.casefold()[:3]))
+def month_number(s: str) -> int:
+    "A month's number from its digits, its name or a name's first three letters ('Sept': 9)."
+    return int(s) if s.isdigit() else next(i for i, n in enumerate(_MONTHS, 1) if n.startswith(s.casefold()[:3]))
 
 def _season(g: dict, today: datetime) -> tuple[datetime, datetime] | None:
     "A season's three months (since one: to the end of `today`): of the year given (winter: the one that ends in it), else the latest begun by `today` ('last': the one before, while it lasts)."
@@ -316,7 +318,7 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
     today, day = datetime(now.year, now.month, now.day), timedelta(days=1)
     week = today - today.weekday() * day  # this Monday
     if kind in ('iso', 'day', 'month'):
-        m = _mon(g['mon'])
+        m = month_number(g['mon'])
         if kind == 'month':
             y = int(g['year']) if g.get('year') else now.year - (m > now.month)
             return _month_start(y, m), _month_start(y, m + 1)
@@ -327,7 +329,7 @@ def _resolve(kind: str, g: dict, now: datetime) -> tuple[datetime, datetime] | N
     if kind == 'year': y = int(g['year']); return datetime(y, 1, 1), datetime(y + 1, 1, 1)
     if kind == 'season': return _season(g, today)
     if kind == 'weekday':
-        d = today - ((today.weekday() - _DAYS.index(g['wd'].casefold())) % 7 or 7) * day
+        d = today - ((today.weekday() - WEEKDAYS.index(g['wd'].casefold())) % 7 or 7) * day
         return d, d + day
     if kind in ('ago', 'span'):
         w = g.get('n', 'one').casefold().split()
@@ -361,7 +363,7 @@ _DATE_HINTS = dict(  # per pattern kind, words one of which must be in the (case
     season=('spring', 'summer', 'autumn', 'fall', 'winter'))  # no 'i': re.I also matches 'ı'
 _HINT_ANY = re.compile('|'.join(re.escape(h) for hs in _DATE_HINTS.values() for h in hs))  # is any hint in the case-folded text?
 _HINT_OF = {k: re.compile('|'.join(map(re.escape, hs))) for k, hs in _DATE_HINTS.items()}  # is one of this kind's?
-_MON_WORD = re.compile(rf'\b(?:{_MON_RE})\b', re.I)  # 'day' and 'month' patterns put a month name between word boundaries
+_MON_WORD = re.compile(rf'\b(?:{MONTH_NAMES})\b', re.I)  # 'day' and 'month' patterns put a month name between word boundaries
 
 def date_kinds(text: str) -> frozenset:
     "The pattern kinds of `date_window` that may match `text`: a hint word of theirs is in the case-folded text ('day', 'month': a month name is a word in it)."

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import MemoryConfig
+from .text import MONTH_NAMES, WEEKDAYS, month_number
 from .types import InvalidInputError, check_length, check_unicode, short_repr, visible
 
 # %% ../nbs/01c_transcripts.ipynb #f9e2c45b
-_WEEKDAYS, _MONTHS = 'mon tue wed thu fri sat sun'.split(), 'jan feb mar apr may jun jul aug sep oct nov dec'.split()
-_WMONTH = r'(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?'
+_WMONTH = rf'(?P<mon>{MONTH_NAMES})\.?'  # the month names questions' dates are read with (`text.date_window`)
 _WDAY = (r'(?:(?P<wd>mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday|s|r|rs)?\.?,?\s+)?')  # a weekday name (or its abbreviation) may lead
 _WDATE = [re.compile(p, re.I) for p in (  # day first or month first, the year in full
     rf'{_WDAY}(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_WMONTH},?\s+(?P<year>\d{{4}})',
@@ -46,8 +46,8 @@ def written_timestamp(s: str) -> date | datetime | None:
         tb = _WTIME.fullmatch(re.sub(r'\s*(?:on|,)$', '', before, flags=re.I)) if before else None
         ta = _WTIME.fullmatch(re.sub(r'^(?:at|,|@)\s*', '', after, flags=re.I)) if after else None
         if (before and tb is None) or (after and ta is None) or (tb and ta): return None  # one time of day, beside the date
-        d = date(int(m['year']), _MONTHS.index(m['mon'][:3].lower()) + 1, int(m['day']))
-        if m['wd'] and _WEEKDAYS.index(m['wd'].lower()) != d.weekday():
+        d = date(int(m['year']), month_number(m['mon']), int(m['day']))
+        if m['wd'] and WEEKDAYS[d.weekday()][:3] != m['wd'].lower():
             raise ValueError(f"{s!r}: {d:%d %B %Y} was a {d:%A}")
         return datetime(d.year, d.month, d.day, *_clock(tb or ta)) if (tb or ta) else d
     return None
