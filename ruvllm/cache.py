@@ -490,6 +490,7 @@ class SemanticCache:
         self._served: OrderedDict[str, tuple] = OrderedDict()  # request id of a served hit -> (entry id, judge cosine or None, namespace, outcome recorded)
         self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones(, time it went over budget)]
         self._refused: OrderedDict[tuple, None] = OrderedDict()  # (key, folded answer) a rating said is wrong for that question (`refuse`)
+        self._unshared: list = []  # refusals made here that `CacheLog` has not yet shared: (namespace, query, answer)
         self._next_id = 1
         self._stats = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.RLock()
@@ -721,6 +722,11 @@ def namespace_enabled(self:SemanticCache, namespace: str) -> bool:
         return False
 
 @patch
+def _stricter(self:SemanticCache, e: CacheEntry, judge_similarity: float):
+    "After a wrong hit the judge served at `judge_similarity`: entry `e` needs `cache.threshold_margin` more than that (at most 1)."
+    e.threshold = min(1.0, max(self.entry_threshold(e.id), float(judge_similarity) + self.cfg.threshold_margin))
+
+@patch
 def record_outcome(self:SemanticCache, request_id: str,  # the id of a response served from the cache
                    correct: bool,  # was the served answer right for the question it was served for?
                   ) -> bool:
@@ -735,8 +741,7 @@ def record_outcome(self:SemanticCache, request_id: str,  # the id of a response 
         if not correct:
             counts[1] += 1; self._stats['false_hits'] += 1
             e = self._entries.get(eid)
-            if e is not None and js is not None:
-                e.threshold = min(1.0, max(self.entry_threshold(eid), js + self.cfg.threshold_margin))
+            if e is not None and js is not None: self._stricter(e, js)
             self.namespace_enabled(ns)  # notes when the namespace went over budget
         return True
 
@@ -821,12 +826,50 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
 
 # %% ../nbs/09_cache.ipynb #2694ee85
 @patch
-def refuse(self:SemanticCache, namespace: str, query: str, answer: str):
-    "Remember `answer` as wrong for `query`: `put` will not store it for that question again unless rated well."
+def refuse(self:SemanticCache, namespace: str, query: str, answer: str,
+           share: bool = True,  # False: the refusal came from another process (`CacheLog`), which shared it already
+          ) -> int:
+    """Remember `answer` as wrong for `query`: the entry that holds it for that question is removed (a write-back of the
+    same answer may have stored it again after the one a rating removed), and `put` will not store it there again unless
+    rated well. Returns how many entries were removed."""
     _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer)
     with self._lock:
-        self._refused[(_entry_key(namespace, query), _said(answer))] = None
+        key, said = _entry_key(namespace, query), _said(answer)
+        self._refused[(key, said)] = None
         while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
+        if share: self._unshared = (self._unshared + [(namespace, query, answer)])[-self.cfg.capacity:]
+        e = self._entries.get(self._by_key.get(key, -1))
+        if e is None or _said(e.answer) != said: return 0
+        self._remove(e); self._stats['invalidations'] += 1
+        return 1
+
+@patch
+def unshared_refusals(self:SemanticCache) -> list:
+    "The refusals made here that `CacheLog` has not shared yet, oldest first: (namespace, query, answer) each."
+    with self._lock: return list(self._unshared)
+
+@patch
+def shared_refusals(self:SemanticCache, n: int):
+    "`CacheLog` wrote the first `n` of `unshared_refusals` to the store's log."
+    with self._lock: self._unshared = self._unshared[n:]
+
+# %% ../nbs/09_cache.ipynb #c91722c5
+@patch
+def served_here(self:SemanticCache, request_id: str) -> bool:
+    "Whether this cache served `request_id` (and still remembers it: `cache.served_memory`)."
+    with self._lock: return request_id in self._served
+
+@patch
+def wrong_match(self:SemanticCache, entry_request: str,  # the request that made the entry (a hit's `CacheHit.request_id`)
+                judge_similarity: float | None,  # the judge cosine the hit was served at (None: no judge score)
+               ) -> int:
+    """A hit another process served from the entry `entry_request` made was wrong for the question it was served for:
+    the entry now needs a judge cosine above that hit's (`cache.threshold_margin` more), or is removed when no judge
+    score served it. Returns how many entries were removed."""
+    if judge_similarity is None: return self.invalidate(entry_request)
+    with self._lock:
+        for e in [e for e in self._entries.values() if e.request_id == entry_request]: self._stricter(e, judge_similarity)
+    return 0
 
 # %% ../nbs/09_cache.ipynb #edc43fd9
 @patch
@@ -971,7 +1014,7 @@ def raise_threshold(self:SemanticCache, entry_id: int, threshold: float | None) 
         e.threshold = float(threshold); return True
 
 # %% ../nbs/09_cache.ipynb #48dfaf91
-import hashlib
+import hashlib, uuid
 
 def _entry_uid(r: dict) -> str:
     "An entry's identity across processes: its namespace, question, answer and the request that produced it."
@@ -979,12 +1022,13 @@ def _entry_uid(r: dict) -> str:
 
 class CacheLog:
     """Keeps one process's `SemanticCache` in step with the other processes' on one store: what this cache adds,
-    re-judges or removes goes to the store's event log (kind 'cache'); `pull` applies every process's events in log order."""
+    re-judges, removes or refuses goes to the store's event log (kind 'cache'); `pull` applies every process's events in log order."""
     def __init__(self, cache: SemanticCache,
                  store,  # a memory store (`ruvllm.store`): `tx`, `log_event`, `events_after`
                  cursor: int = 0):  # the id of the last 'cache' event the cache already reflects (replaying more is harmless)
         self.cache, self.store, self.cursor = cache, store, int(cursor)
         self._lock = threading.RLock()
+        self.origin = uuid.uuid4().hex  # this process's refusals: applied here when made, not again from the log
         self._known, self._ids = {}, {}  # entry id -> [uid, threshold, expires_at] as published or applied; uid -> entry id
         for eid, (thr, exp) in cache.entry_versions().items():
             r = cache.entry_record(eid, vectors=False)
@@ -1015,9 +1059,12 @@ def publish(self:CacheLog) -> int:
         gone, now, put = [eid for eid in self._known if eid not in cur], self.cache.clock(), {t[1] for t in track}
         # what expired expires everywhere by itself; an entry put again as it was (same uid) is not removed
         evs = [dict(op='drop', uid=self._known[e][0]) for e in gone if self._known[e][2] > now and self._known[e][0] not in put] + evs
+        refused = self.cache.unshared_refusals()  # first: an answer refused and then rated well is stored again after it
+        evs = [dict(op='refuse', origin=self.origin, namespace=n, query=q, answer=a) for n, q, a in refused] + evs
         if evs:
             with self.store.tx():
                 for ev in evs: self.store.log_event('cache', ev)
+        self.cache.shared_refusals(len(refused))
         for eid in gone: self._forget(eid)  # only once written: a failed write is retried at the next publish
         for t in track: self._track(*t)
         return len(evs)
@@ -1036,6 +1083,9 @@ def pull(self:CacheLog) -> int:
 
 @patch
 def _apply(self:CacheLog, ev: dict):
+    if ev['op'] == 'refuse':  # another process's user said this answer is wrong for this question
+        if ev['origin'] != self.origin: self.cache.refuse(ev['namespace'], ev['query'], ev['answer'], share=False)
+        return
     eid = self._ids.get(ev['uid'])
     if ev['op'] == 'drop':
         if eid is not None: self._forget(eid); self.cache.invalidate(eid)

@@ -483,9 +483,14 @@ def _learn_from_many(self: RuvLLM, todo):  # (record, cache its answer, its quer
         if rec.qa_node is not None:
             with self._lock: self.counters['written_back'] += 1
         if rec.used_ids: self.memory.touch(rec.used_ids)
-        if use_cache and rec.self_quality >= c.learning.quality_threshold:
-            qv = self.memory.embed_query(rec.query) if qv is None else qv
-            self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
+        if use_cache: self._cache_written(rec, qv)
+
+@patch
+def _cache_written(self: RuvLLM, rec: RequestRecord, qv=None):  # qv: the query's vector (embedded if None)
+    "Put a written-back answer in the cache if its self-estimate is good enough (Loop A's last step)."
+    if rec.self_quality >= self.cfg.learning.quality_threshold:
+        qv = self.memory.embed_query(rec.query) if qv is None else qv
+        self.cache.put(rec.namespace, rec.query, qv, rec.answer, rec.request_id, sources=rec.used_ids)
 
 @patch
 def flush(self: RuvLLM, timeout: float | None = None) -> bool:
@@ -533,7 +538,7 @@ def _learn_alone(self: RuvLLM, got: tuple) -> bool:  # `_queued_record`'s answer
     "One request's write-back after its batch's failed: True when done, False (logged; it stays queued) when it fails too."
     rec, learn, cache, _ = got
     try:
-        if learn: self._learn_from(rec, None, cache)
+        if learn: self._learn_from(rec, None, False)  # (cached after the commit, by `_write_queued`)
         return True
     except StoreUnavailableError: raise  # the store is away: the writer tries the whole batch again (`WriteBackQueue._run`)
     except Exception: log.exception("write-back of request %s failed; it stays queued in the store", rec.request_id); return False
@@ -548,7 +553,7 @@ def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) p
             got = self._queued_record(rid, payload)
             if got is None: out[rid] = {}; continue
             live.append(got)
-            if got[1]: yield got[0], got[2], None
+            if got[1]: yield got[0], False, None  # cached after the commit (below)
     try: self._learn_from_many(todo())
     except StoreUnavailableError: raise  # the store is away: the writer tries the whole batch again (a replay writes nothing twice)
     except Exception:  # one request must not hold the others back: each on its own (what was written is a replay, kept once)
@@ -559,12 +564,29 @@ def _write_queued(self: RuvLLM, batch: list) -> dict:  # (request_id, payload) p
     for rec, learn, cache, seen in live:
         rec.writeback = 'done'  # its JSON made now: the transaction below holds the store's lock (requests commit under it)
         done.append((rec, seen, rec.to_json().encode() if rec.feedback is None else None))
+    unrated = {rec.request_id for rec, *_ in live if rec.feedback is None}  # rated meanwhile, the commit will tell
     if done:
         with self.store.tx():  # one transaction for the batch's records and the removal of their hand-offs
             wrong = [n for n in (self._commit_written(*d) for d in done) if n is not None]
             self.writes.remove_marks([rec.request_id for rec, _, _ in done])
         if wrong: self.memory.archive(wrong)  # judged wrong while it was written: memory never serves it
+        for rec, learn, cache, _ in live:  # cached only now: the commit read feedback another process gave meanwhile
+            if cache and rec.feedback is None: self._cache_written(rec)
+            elif rec.request_id in unrated and rec.feedback is not None: self._rated_while_written(rec)
     return {**out, **{rec.request_id: {} for rec, _, _ in done}}  # a crash before the commit replays them
+
+# %% ../nbs/11_orchestrator.ipynb #46e0f125
+@patch
+def _rated_while_written(self: RuvLLM, rec: RequestRecord):
+    """Another process rated `rec` well between the writer's read of its record and its commit: that process left the
+    write to this one (the record was still queued), so the Q&A the self-estimate did not keep is written now, at the
+    rating's quality, as a rating of a written answer does (`LoopA.apply_feedback`)."""
+    fb = Feedback(**rec.feedback)
+    if fb.correction is not None or fb.quality < self.cfg.learning.quality_threshold or rec.cut or rec.qa_node is not None: return
+    if not self.cfg.learning.enabled or (nid := self.loop_a.write_back(rec, fb.quality)) is None: return
+    rec.qa_node = nid
+    with self.store.tx(): self._put_record(rec)
+    with self._lock: self.counters['written_back'] += 1
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
@@ -1125,7 +1147,7 @@ from typing import Callable
 def _cached_response(self: RuvLLM, req, sess, hit, sw, sg: Subgraph) -> tuple[Response, Callable]:  # the answer and its commit
     rec = RequestRecord(req.request_id, req.query, hit.answer, req.namespace, req.session_id, 'cache', cached=True,
                         self_quality=1.0, cache_hit={'cache_entry': hit.entry_id, 'entry_request': hit.request_id, 'similarity': hit.similarity,
-                                                  'same_wording': same_wording(req.query, hit.cached_query)})
+                                                  'same_wording': same_wording(req.query, hit.cached_query), 'judge_similarity': hit.judge_similarity})
     lat = sw.breakdown(); rec.latency_ms = lat.total
     conf = min(1.0, float(hit.similarity))  # (a float32 cosine of a vector with itself can round above 1)
     routing = RoutingInfo(model=ModelTier(self.tiers[0]), context_size=0, temperature=0.0, top_p=1.0, confidence=conf,
@@ -1191,6 +1213,8 @@ def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
             pieces: bool = True):  # False: only the `Response` (`query`: no per-piece work)
     "The one request path: the answer's text pieces as generated (a cached answer in one piece), then the `Response`; the commit follows it."
     if not isinstance(learn, bool): raise InvalidInputError(f"learn must be True or False, got {learn!r}")
+    if pieces and learn: self.state_versions()  # a stream's record is committed after its text: a store that is
+    # away refuses it now (StoreUnavailableError, a 503), before any text, as `query` is refused (one small read)
     try:
         resp, commit = yield from self._answer(req, sess, learn, pieces)
         if pieces and resp.cached and resp.text: yield resp.text
@@ -1337,14 +1361,17 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
 def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     q, cc = fb.quality, self.cfg
     if q < cc.learning.quality_threshold:
-        own = rec.cached and bool((rec.cache_hit or {}).get('same_wording'))  # served for its own question, worded the same: the answer is wrong, not the match
+        hit = rec.cache_hit or {}
+        own = rec.cached and bool(hit.get('same_wording'))  # served for its own question, worded the same: the answer is wrong, not the match
         if own: self.cache.record_outcome(rec.request_id, True)  # checked: a right match, so no false hit against the namespace's error budget
         out['cache_invalidated'] = self.cache.invalidate(rec.request_id, false_hit=rec.cached and not own)
-        made_by = (rec.cache_hit or {}).get('entry_request')  # the request that made the entry: one id in every process (entry ids are each process's own)
-        if rec.cached and fb.correction is not None and made_by:  # corrected: whether the match or the fact was wrong, that answer is not served again
-            out['cache_invalidated'] += self.cache.invalidate(made_by)
+        made_by = hit.get('entry_request')  # the request that made the entry: one id in every process (entry ids are each process's own)
+        if rec.cached and made_by and (fb.correction is not None or own):  # corrected (the match or the fact was wrong), or wrong for its own wording
+            out['cache_invalidated'] += self.cache.invalidate(made_by)  # found wherever the hit was served
+        elif rec.cached and made_by and not self.cache.served_here(rec.request_id):  # a wrong match another process served
+            out['cache_invalidated'] += self.cache.wrong_match(made_by, hit.get('judge_similarity'))
         if rec.standalone is None and cc.cache.enabled and rec.answer.strip():  # (an answer a stop string cut to nothing is no answer to refuse)
-            self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated
+            out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)
     if fb.correction is not None and cc.cache.enabled:

@@ -494,7 +494,8 @@ def session_for(self: ServerState, caller: Caller, session_id: str) -> Session:
     "The caller's session `session_id`; `UnknownIdError` when it does not exist or belongs to another namespace."
     s = self.llm.sessions.get(session_id)
     if s is None or (caller.namespace is not None and s.namespace != caller.namespace):
-        raise UnknownIdError(f"unknown session_id {session_id!r}; create one with POST /session")
+        raise UnknownIdError(f"unknown session_id {session_id!r}; create one with POST /session (a session lives in the "
+                             f"server that created it: behind a load balancer, send a session's requests to that replica)")
     return s
 
 # %% ../nbs/12_server.ipynb #8d5fa40c

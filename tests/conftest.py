@@ -24,6 +24,18 @@ def pg_server():
         finally: shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope='module')
+def own_server():
+    "A PostgreSQL server of the test module's own, which its tests stop and start (an outage): (directory, URL)."
+    from ruvllm.pgstore import start_local_postgres, stop_local_postgres
+    d = tempfile.mkdtemp(prefix='ruvllm-test-pg-own-')
+    try: yield d, start_local_postgres(d)
+    finally:
+        try: stop_local_postgres(d)
+        except Exception: pass
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def pg_url(pg_server):
     "A fresh, empty database on the test server (dropped after the test)."

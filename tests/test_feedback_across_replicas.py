@@ -46,3 +46,30 @@ def test_a_rating_from_another_process_while_queued_writes_one_qapair(tmp_path, 
         with pytest.raises(Exception, match='already given'): a.feedback(Feedback(r.request_id, rating=1))
     finally:
         a.close(); b.close()
+
+
+def test_a_good_rating_given_elsewhere_while_the_write_back_runs_keeps_the_answer(tmp_path):
+    """A rating 5 given on another process while the serving process's writer was between its read of the record and its
+    commit (here provoked by a correction sent to the serving process at the same moment, refused, whose wait for the
+    write-back makes the writer run at once) was accepted but had no effect: the rating process left the write to the
+    writer (the record was queued), and the writer, having read no rating, kept no Q&A for an unrated quote (a probe of
+    PostgreSQL replicas: 0 of 8; 2 of 8 lost here on the code before). Now the writer writes it after its commit."""
+    import threading
+    a, b = (RuvLLM(_cfg(tmp_path / 'd', 'sqlite'), start_scheduler=False) for _ in range(2))
+    try:
+        a.ingest([f"The mascot of team {i} is the animal{i}." for i in range(16)], progress=False)
+        for n in range(16):
+            r = a.query(f"What is the mascot of team {n}?")
+            ok = {}
+            def give(llm, fb, who):
+                try: llm.feedback(fb); ok[who] = True
+                except Exception: ok[who] = False
+            ts = [threading.Thread(target=give, args=(a, Feedback(r.request_id, rating=1, correction=f"Team {n}'s mascot is the lynx."), 'a')),
+                  threading.Thread(target=give, args=(b, Feedback(r.request_id, rating=5), 'b'))]
+            for t in ts: t.start()
+            for t in ts: t.join()
+            assert a.flush(10) and b.flush(10) and sum(ok.values()) == 1, ok
+            live = [n_ for n_, archived in qa_nodes(a, r.request_id) if not archived]
+            assert len(live) == 1, (n, ok, qa_nodes(a, r.request_id))  # the answer as rated well, or the correction
+    finally:
+        a.close(); b.close()

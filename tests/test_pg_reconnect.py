@@ -1,7 +1,7 @@
 """PostgreSQL back after an outage (real server): the store works again at the next operation, not when psycopg_pool's
 reconnect backoff (doubling after each failed attempt, up to 300 s) next fires; a session lock held through the outage
 is still held after the store replaced its pool."""
-import shutil, tempfile, time
+import time
 from pathlib import Path
 import psycopg
 import pytest
@@ -10,16 +10,6 @@ from ruvllm.config import MemoryConfig
 from ruvllm.store import StoreUnavailableError
 from ruvllm.pgstore import PostgresStore, fresh_database, start_local_postgres, stop_local_postgres
 
-
-@pytest.fixture(scope='module')
-def own_server():
-    "A server of this module's own (its tests stop and start it): (directory, URL)."
-    d = tempfile.mkdtemp(prefix='ruvllm-test-pg-reconnect-')
-    try: yield d, start_local_postgres(d)
-    finally:
-        try: stop_local_postgres(d)
-        except Exception: pass
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _wait_for_failed_reconnects(store, n: int, limit: float = 20.0):

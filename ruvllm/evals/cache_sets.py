@@ -945,12 +945,12 @@ def _known_questions() -> set:
     qs = [q for s in sets for pair in s for q in pair] + [q for qs in SAME_SUBJECT_QUESTIONS.values() for q in qs]
     return {q.lower().strip() for q in qs}
 
-def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b'
+def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b', 'f6a', 'f6b'
                 kind: str,  # 'paraphrases' or 'near_misses'
                ) -> list[tuple[str, str]]:
     "One fresh set's (cached, asked) pairs, less those with a question an older set holds."
     path = FRESH_DIR / f"{name}_{kind}.tsv"
-    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b; kinds: paraphrases, near_misses)")
+    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b, f6a, f6b; kinds: paraphrases, near_misses)")
     rows = [tuple(l.split('\t')) for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
     known = _known_questions()
     return [(a.strip(), b.strip()) for a, b in rows if a.lower().strip() not in known and b.lower().strip() not in known]
@@ -962,4 +962,3 @@ def fresh_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable, 
     pairwise = served_pairs(cache_factory, near, embed)
     return dict(paraphrases=len(para), near_misses=len(near), **r, near_pairwise_wrong=float(pairwise.mean()),
                 wrong_pairs=[p for p, w in zip(near, pairwise) if w])
-
