@@ -844,6 +844,24 @@ def refuse(self:SemanticCache, namespace: str, query: str, answer: str,
         return 1
 
 @patch
+def refusals(self:SemanticCache) -> list:
+    "Every refusal this cache holds, oldest first, as `to_bytes` saves them: [namespace, question tokens, folded answer] each."
+    with self._lock: return [[k[0], [list(t) for t in k[1]], a] for (k, a) in self._refused]
+
+@patch
+def keep_refusals(self:SemanticCache, refusals) -> int:
+    """Hold `refusals` (as `refusals` gives them, e.g. another cache's) besides this cache's own, and remove any entry
+    that holds a refused answer for its question; not shared again (they come from a saved cache). How many entries went."""
+    gone = 0
+    with self._lock:
+        for ns, toks, said in refusals:
+            key = (ns, tuple(map(tuple, toks))); self._refused[(key, said)] = None
+            e = self._entries.get(self._by_key.get(key, -1))
+            if e is not None and _said(e.answer) == said: self._remove(e); self._stats['invalidations'] += 1; gone += 1
+        while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
+    return gone
+
+@patch
 def unshared_refusals(self:SemanticCache) -> list:
     "The refusals made here that `CacheLog` has not shared yet, oldest first: (namespace, query, answer) each."
     with self._lock: return list(self._unshared)
@@ -916,7 +934,7 @@ def to_bytes(self:SemanticCache,
         meta = dict(version=3, dim=self.dim, judge=self.judge_id() if jdim else None, next_id=self._next_id, stats=self._stats,
                     judge_pending=[e.id for e in es if e.row in self._spaces[e.namespace].pending],
                     served=[[k, *v] for k, v in list(self._served.items())[-10_000:]], outcomes=self._outcomes,
-                    refused=[[k[0], [list(t) for t in k[1]], a] for (k, a) in self._refused],
+                    refused=self.refusals(),
                     entries=[dict(id=e.id, namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id,
                                   sources=e.sources, created_at=e.created_at, expires_at=e.expires_at, hits=e.hits,
                                   last_hit=e.last_hit, threshold=e.threshold) for e in es])
@@ -938,7 +956,7 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     c = cls(cfg, embedder, **kw)
     c.dim = meta['dim']; c._next_id = meta['next_id']
     c._stats.update({k: int(v) for k, v in meta['stats'].items() if k in c._stats})
-    for ns, toks, a in meta.get('refused', ()): c._refused[((ns, tuple(map(tuple, toks))), a)] = None  # answers a rating refused
+    c.keep_refusals(meta.get('refused', ()))  # answers a rating refused
     jdim = c._judge_dim()
     # version 3 judges the questions' frames (names masked); older judge vectors are of the whole question
     same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == c.judge_id()
@@ -1102,7 +1120,7 @@ def reload(self:CacheLog) -> int:
     """Catch up from the saved cache (the store's 'cache' blob, which holds the log up to 'cache_seq') when the log this
     cache needs was pruned: entries are matched by identity, what the copy lacks is dropped unless a later event puts
     it again (an entry this process published after the copy keeps its id, so a rating of an answer it served still
-    finds it), what it holds is applied as its events would be, and the cursor moves to the copy's; how many entries
+    finds it), what it holds is applied as its events would be, its refusals are kept, and the cursor moves to the copy's; how many entries
     it applied."""
     with self._lock:
         while True:  # the sequence first: a copy saved meanwhile holds at least as much (replaying more is harmless)
@@ -1114,6 +1132,7 @@ def reload(self:CacheLog) -> int:
         while evs := self.store.events_after('cache', at, 500): later |= {e['uid'] for e in evs if e['op'] == 'put'}; at = evs[-1]['id']
         for eid in [e for e, k in self._known.items() if k[0] not in theirs and k[0] not in later]: self._forget(eid); self.cache.invalidate(eid)
         for uid, r in theirs.items(): self._apply(dict(op='put', uid=uid, entry=r))
+        self.cache.keep_refusals(saved.refusals())  # the refusals the pruned events carried (they removed no entry the copy holds)
         log.info("cache: the log this process needed was pruned; reloaded %d entries from the saved cache (log %d -> %d)", len(theirs), self.cursor, seq)
         self.cursor = seq
         return len(theirs)

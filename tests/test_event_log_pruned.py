@@ -211,3 +211,23 @@ def test_a_query_finishes_while_save_writes_the_cache(tmp_path):
             assert done.wait(10), "a query waited for save's cache snapshot"
         finally:
             release.set(); saver.join(20); llm.cache_log.snapshot = snapshot
+
+
+def test_a_process_behind_the_pruned_log_keeps_the_refusals_it_never_read(tmp_path, store):
+    """A rating of 1 on one process is shared as a 'refuse' event; when that event was pruned before another process
+    read it, the reload from the saved cache took the entries and not the refusals: that process cached the refused
+    answer again on its self-estimate and the log spread it back."""
+    dirs = (tmp_path / 'd', tmp_path / 'd') if store == 'sqlite' else (tmp_path / 'a', tmp_path / 'b')
+    kw = {'cache.log_keep_s': 0.0}
+    with RuvLLM(_cfg(dirs[0], store, **kw), start_scheduler=False) as a, RuvLLM(_cfg(dirs[1], store, **kw), start_scheduler=False) as b:
+        a.memory.add_node("The office wifi password is hunter2.", 'Fact'); a.memory.add_node("The staff canteen opens at 11:45.", 'Fact')
+        r = a.query(Q1); a.feedback(Feedback(r.request_id, rating=1)); assert a.flush(10)
+        rate(a, Q2, 5); a.memory.sync()
+        a.save()
+        assert a.store.events_after('cache', 0) == []  # the refusal's event is gone: b can only learn it from the saved cache
+        b.memory.sync()
+        again = b.query(Q1); assert b.flush(10)
+        assert again.text == r.text and not again.cached
+        b.memory.sync(); a.memory.sync()
+        assert not b.query(Q1).cached and not a.query(Q1).cached
+        assert b.stats()['cache']['refused_puts'] >= 1
