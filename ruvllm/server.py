@@ -35,6 +35,7 @@ from .config import Config, ConfigError, RuvLLMError
 from .types import (MAX_STOP_CHARS, MAX_STOPS, NAMESPACE_PATTERN, visible, check_unicode, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier, OverloadedError, Response, Session, Turn, UnknownIdError)
 from .orchestrator import RuvLLM
+from .store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -671,16 +672,19 @@ def health_routes(state: ServerState) -> APIRouter:
     @router.get('/openapi.json', include_in_schema=False)
     def openapi(request: Request, who: Caller = Depends(caller)): return JSONResponse(request.app.openapi())
 
-    @router.get('/health')
-    def health() -> dict:
-        "Liveness: status, version, configured and loaded models, work in flight, and (without API keys) memory size. No key needed."
+    @router.get('/health', responses={503: {'description': 'the memory store cannot be reached'}})
+    def health():
+        """Status, version, configured and loaded models, the memory store, work in flight, and (without API keys) memory
+        size. No key needed. 503 while the memory's store (a PostgreSQL server) cannot be reached."""
         p = state.pool
-        out = dict(status='draining' if state.draining else 'ok', version=__version__,
+        try: llm.state_versions(); store = 'ok'  # one read of the store: a replica whose database is away cannot answer
+        except StoreUnavailableError as e: store = str(e)
+        out = dict(status='draining' if state.draining else 'ok' if store == 'ok' else 'store unavailable', store=store, version=__version__,
                    models=dict(tiers=list(llm.tiers), loaded=llm.pool.loaded()), uptime_s=round(time.time() - state.started, 3),
                    workers=dict(workers=p.workers, queue_limit=p.queue_limit, in_flight=p.in_flight))
         if state.keys is None: out['memory'] = dict(nodes=len(llm.memory))  # with keys, what the tenants hold and ask is theirs: `/stats`
         else: del out['workers']['in_flight']
-        return out
+        return out if store == 'ok' else JSONResponse(out, status_code=503)
     return router
 
 # %% ../nbs/12_server.ipynb #c99576e2

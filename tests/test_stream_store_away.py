@@ -1,7 +1,7 @@
 """A stream asked while the PostgreSQL memory is away is refused before any text (real server, stopped and started).
 Its record is committed after its text, so it used to send the whole answer and then an error (a probe of replicas,
 lead30: 11 of 11 streams during an outage; the answer was never recorded and its id unknown afterwards), while `query`
-is refused with the store's error (a 503 through the server)."""
+is refused with the store's error (a 503 through the server). The server's `/health` says so too (it said `ok`)."""
 import time
 from pathlib import Path
 import pytest
@@ -33,4 +33,27 @@ def test_a_stream_is_refused_before_any_text_while_the_store_is_away(own_server,
         assert llm.feedback(Feedback(s.request_id, rating=5)) is not None  # recorded, so it can be rated
     finally:
         llm.close()
+        if not Path(d, 'data', 'postmaster.pid').exists(): start_local_postgres(d)
+
+
+def test_health_answers_503_while_the_store_is_away(own_server, tmp_path):
+    "A load balancer reads `/health`: through an outage it said `ok`, and sent every query to a replica that refused them all."
+    from fastapi.testclient import TestClient
+    from ruvllm.server import create_app
+    d, server = own_server
+    cfg = (Config.builder().db_path(str(tmp_path / 'h')).set('memory.store', fresh_database(server))
+           .set('memory.pg_timeout_s', 1.0).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).build())
+    try:
+        with TestClient(create_app(cfg, autosave_s=0)) as c:
+            h = c.get('/health'); assert (h.status_code, h.json()['status'], h.json()['store']) == (200, 'ok', 'ok')
+            stop_local_postgres(d)
+            h = c.get('/health')
+            assert h.status_code == 503 and h.json()['status'] == 'store unavailable' and 'PostgreSQL' in h.json()['store']
+            start_local_postgres(d)
+            for _ in range(40):  # back within about a second
+                if (h := c.get('/health')).status_code == 200: break
+                time.sleep(0.1)
+            assert h.json()['status'] == 'ok'
+    finally:
         if not Path(d, 'data', 'postmaster.pid').exists(): start_local_postgres(d)
