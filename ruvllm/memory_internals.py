@@ -75,6 +75,7 @@ class Memory:
         if self.store.kind == 'sqlite': self.store.checkpoint_apart(cfg.wal_autocheckpoint)  # `_write` checkpoints
         try:
             self._lock = OwnedLock()  # guards the graph, the arrays and index writes
+            self._ingesting = threading.RLock()  # one `ingest` at a time (`one_ingest_at_a_time`)
             self._writes_since_snapshot = 0
             self._mask_cache: dict[tuple, np.ndarray] = {}
             self._ns_codes: dict[str, int] = {}

@@ -97,3 +97,16 @@ def test_the_cli_warns_when_a_transcript_is_read_as_documents(tmp_path, cli_argv
     assert f"{f}: read as documents, not as a chat transcript" in err and "(line 2 is)" in err
     g = tmp_path / 'turns.jsonl'; g.write_text('{"speaker": "Dana", "text": "we got the keys", "timestamp": "2023-05-07T10:00"}\n')
     assert "warning" not in run_cli([*base, 'ingest', str(g)])[2]  # a transcript: no warning
+
+
+def test_two_ingests_of_the_same_items_at_once_store_them_once(tmp_path):
+    "Each looked for its items among the nodes held when it began: two threads ingesting 2,000 notes made 4,000 nodes."
+    import threading
+    notes = [f"Note {i}: the north gate opens at {i % 24}:00." for i in range(600)]
+    with _mem(tmp_path / 'm') as m:
+        outs = []
+        ts = [threading.Thread(target=lambda: outs.append(m.ingest(notes, batch_size=50, progress=False))) for _ in range(2)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        assert len(m) == 600 and sorted(o.stored for o in outs) == [0, 600]
+        assert list(outs[0]) == list(outs[1])  # the same ids, whichever stored them
