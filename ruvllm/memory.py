@@ -11,7 +11,7 @@ __all__ = ['incident_edges', 'Hit', 'Near', 'LexicalIndex', 'LexicalHit', 'Inges
 import functools, itertools, json, logging, math, os, shutil, threading, time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from fastcore.basics import patch
@@ -963,6 +963,14 @@ def one_ingest_at_a_time(fn):
         with self._ingesting: return fn(self, *args, **kw)
     return run
 
+# %% ../nbs/04_memory.ipynb #445bf74f
+def _check_ingest_args(items, batch_size):
+    if isinstance(items, (str, bytes, Mapping)):  # iterated, a dict would give its keys ("text", "metadata") as documents
+        what = 'record (a dict): pass [record]' if isinstance(items, Mapping) else f'string {str(items)[:40]!r}: pass [text]'
+        raise InvalidInputError(f"items must be a list (or stream) of texts or records; got a single {what}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+
 # %% ../nbs/04_memory.ipynb #fa41422e
 @patch
 @one_ingest_at_a_time
@@ -983,8 +991,7 @@ def ingest(self:Memory,
     batch at a time. Three stages overlap: while batch i is committed, batch i+1 is embedded (in one thread) and batch
     i-1 inserted into the HNSW index (in another). Returns an id per item (`Ingested`: which of them are new)."""
     from tqdm.auto import tqdm
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    _check_ingest_args(items, batch_size)
     prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i, self.cfg.max_node_chars)
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))

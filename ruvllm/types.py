@@ -349,10 +349,11 @@ class Feedback(_Checked, _Record):
 
     @property
     def quality(self) -> float | None:
-        "Quality in [0, 1] from the explicit signals: rating → (r−1)/4, else task_success; a correction means the answer was wrong."
+        """Quality in [0, 1] from the explicit signals: a correction means the answer was wrong (0, whatever the rating:
+        "4 stars, but it's 12 now" replaces the answer everywhere, as a rating of 1 would), else rating → (r−1)/4, else task_success."""
+        if self.correction is not None: return 0.0
         if self.rating is not None: return (self.rating - 1) / 4
         if self.task_success is not None: return 1.0 if self.task_success else 0.0
-        if self.correction is not None: return 0.0
         return None
 
 # %% ../nbs/01_types.ipynb #052aa39f

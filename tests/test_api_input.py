@@ -17,7 +17,7 @@ def llm(tmp_path):
 
 def test_wrong_types_and_impossible_requests_are_named(llm, tmp_path):
     n = len(llm.memory.live_ids())
-    for items, what in [(None, 'items must be'), (5, 'items must be'), (Path(tmp_path / 'missing.jsonl'), 'no such file'), (tmp_path, 'is a directory')]:
+    for items, what in [(None, 'items must be'), (5, 'items must be'), ({'text': 'The Orl is a river.', 'metadata': {}}, 'single record'), (Path(tmp_path / 'missing.jsonl'), 'no such file'), (tmp_path, 'is a directory')]:
         with pytest.raises(InvalidInputError, match=what): llm.ingest(items, format='chat' if isinstance(items, Path) else None, progress=False)
     with pytest.raises(InvalidInputError, match='got a string'): llm.ingest_chat('chat.jsonl', progress=False)
     with pytest.raises(InvalidInputError, match='Turn objects'): llm.temporary_session(['hi']).__enter__()
