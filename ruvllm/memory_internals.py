@@ -42,7 +42,10 @@ def check_metadata(md, what: str = 'metadata') -> dict:
 def _check_strings(x, what):  # (JSON-serialisable, so no cycles)
     if isinstance(x, str): check_unicode(x, what)
     elif isinstance(x, dict):
-        for k, v in x.items(): _check_strings(k, f"{what}: the key {k!r:.40}"); _check_strings(v, f"{what}[{k!r:.40}]")
+        for k, v in x.items():
+            if not isinstance(k, str):  # JSON would turn it into a string: {1: 'x'} read back as {'1': 'x'}, and mixed keys cannot be ordered
+                raise InvalidInputError(f"{what}: keys must be strings, got {type(k).__name__} {k!r:.40}")
+            _check_strings(k, f"{what}: the key {k!r:.40}"); _check_strings(v, f"{what}[{k!r:.40}]")
     elif isinstance(x, (list, tuple)):
         for j, v in enumerate(x): _check_strings(v, f"{what}[{j}]")
 

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 from .config import MemoryConfig
 from .text import MONTH_NAMES, WEEKDAYS, month_number
-from .types import InvalidInputError, check_length, check_unicode, short_repr, visible
+from .types import InvalidInputError, check_length, check_namespace, check_unicode, short_repr, visible
 
 # %% ../nbs/01c_transcripts.ipynb #f9e2c45b
 _WMONTH = rf'(?P<mon>{MONTH_NAMES})\.?'  # the month names questions' dates are read with (`text.date_window`)
@@ -80,7 +80,7 @@ def parse_timestamp(value) -> tuple[str, str]:
                      f"its month written out ('7 May 2023', '2:30 pm on May 7, 2023'), got {value!r}")
 
 # %% ../nbs/01c_transcripts.ipynb #157453b8
-TURN_FIELDS = ('id', 'conversation', 'session', 'timestamp', 'speaker', 'text')
+TURN_FIELDS = ('id', 'conversation', 'session', 'timestamp', 'speaker', 'text', 'namespace')
 
 
 def _name(obj, key, default, where) -> str | int:
@@ -122,6 +122,7 @@ def turn_record(obj,  # one parsed JSONL line
     md = {k: v for k, v in obj.items() if k not in TURN_FIELDS}
     md.update(speaker=speaker, timestamp=iso, session=session, turn_id=tid, conversation=conv)
     rec = dict(text=f"[{day}] {said}" if day else said, source=f"{conv}-s{session}", metadata=md)
+    if obj.get('namespace') is not None: rec['namespace'] = check_namespace(obj['namespace'], f'{where}: "namespace"')  # the line's own wins, as for documents
     check_length(rec['text'], f"{where}: text with its date and speaker", max_chars, "split the turn into shorter ones (lines of their own)")
     for k in ('text', 'source'): check_unicode(rec[k], f"{where}: the turn's {k}")  # what the store will write: checked before any turn is
     try: json.dumps(md)

@@ -2,6 +2,7 @@
 import pytest
 
 from ruvllm import Config, Feedback, RuvLLM
+from ruvllm.types import InvalidInputError
 
 
 def opened(path, **kw) -> RuvLLM:
@@ -27,3 +28,26 @@ def test_a_correction_with_a_good_rating_replaces_the_answer_for_every_wording(t
         out = llm.feedback(Feedback(hit.request_id, rating=4, correction="The Vetra zoo has 12 elephants since the 2024 move."))
         assert out['cache_invalidated'] >= 1
         assert all('40' not in asked(llm, q).text for q in (Q, P, Q))
+
+
+def test_a_transcript_lines_own_namespace_is_where_its_turns_go(tmp_path):
+    """A turn's "namespace" went to its metadata and the turn to `global`, which every namespace reads: a private chat
+    answered another tenant's question (`ingest --help` says a JSONL line's own namespace wins)."""
+    turns = [dict(speaker='Ann', text="My bank PIN is 4417, do not tell anyone.", session=1, namespace='ann'),
+             dict(speaker='Bob', text="I will keep it secret.", session=1, namespace='ann')]
+    with opened(tmp_path / 'd') as llm:
+        llm.ingest_chat(turns, progress=False)
+        assert llm.memory.stats()['namespaces'] == {'ann': 2}
+        assert '4417' not in asked(llm, "What is the bank PIN?", namespace='carol').text
+        assert '4417' in asked(llm, "What is the bank PIN?", namespace='ann').text
+        with pytest.raises(InvalidInputError, match=r'turns:1: "namespace" must be'):
+            llm.ingest_chat([dict(turns[0], namespace='a/b')], progress=False)
+
+
+def test_metadata_keys_must_be_strings(tmp_path):
+    "An int or None key passed the check and crashed the duplicate check inside the JSON encoder (a bare TypeError)."
+    with opened(tmp_path / 'd') as llm:
+        for md in ({2023: 'year', 'page': 3}, {None: 'x'}, {'a': {1: 'b'}}):
+            with pytest.raises(InvalidInputError, match='keys must be strings'):
+                llm.ingest([dict(text="The Orl is a river.", metadata=md)], progress=False)
+        assert len(llm.memory) == 0
