@@ -17,7 +17,7 @@ import numpy as np
 from fastcore.basics import patch
 
 from .config import Config, ConfigError
-from .types import (Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
+from .types import (NOT_CONCEPT, Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS, check_unicode)
 from .text import gives_amount, key_coverage, key_forms, key_words, question_intent, same_wording
@@ -588,6 +588,25 @@ def _rated_while_written(self: RuvLLM, rec: RequestRecord):
     with self.store.tx(): self._put_record(rec)
     with self._lock: self.counters['written_back'] += 1
 
+# %% ../nbs/11_orchestrator.ipynb #18cac488
+def _is_concept(t) -> bool:
+    try: return isinstance(t, (str, NodeType)) and NodeType.parse(t) == NodeType.CONCEPT
+    except InvalidInputError: return False  # an unknown type: `Memory.ingest` names it
+
+def _no_concepts(items, type):
+    "`items`, refusing a Concept (`NOT_CONCEPT`): a list checked whole before anything is stored, a stream as it is read."
+    if _is_concept(type): raise InvalidInputError(f"type is Concept: {NOT_CONCEPT}")
+    bad = lambda i, it: InvalidInputError(f"item {i}: \"type\" is Concept: {NOT_CONCEPT}")
+    if hasattr(items, '__len__'):
+        for i, it in enumerate(items):
+            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i, it)
+        return items
+    def checked():
+        for i, it in enumerate(items):
+            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i, it)
+            yield it
+    return checked()
+
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
 
@@ -618,7 +637,7 @@ def ingest(self: RuvLLM,
         format = 'chat'
     if format == 'chat': return self.ingest_chat(items, namespace=namespace, type=type, batch_size=batch_size, progress=progress,
                                                  skip_duplicates=skip_duplicates)
-    return self.memory.ingest(items, batch_size=batch_size, namespace=namespace, type=type, progress=progress, skip_duplicates=skip_duplicates)
+    return self.memory.ingest(_no_concepts(items, type), batch_size=batch_size, namespace=namespace, type=type, progress=progress, skip_duplicates=skip_duplicates)
 
 # %% ../nbs/11_orchestrator.ipynb #2dfd4420
 @patch

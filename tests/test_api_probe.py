@@ -51,3 +51,25 @@ def test_metadata_keys_must_be_strings(tmp_path):
             with pytest.raises(InvalidInputError, match='keys must be strings'):
                 llm.ingest([dict(text="The Orl is a river.", metadata=md)], progress=False)
         assert len(llm.memory) == 0
+
+
+def test_settings_that_broke_every_query_are_refused_when_built(tmp_path):
+    """A misspelt edge type passed `build()`, then every query failed as bad input (a 400) naming no setting; a cost
+    table without a configured tier passed `build()` and failed at open as a RouterError."""
+    from ruvllm.config import ConfigError
+    with pytest.raises(ConfigError, match="memory.propagate_edge_weights has unknown edge type 'SameTopik'"):
+        Config.builder().set('memory.propagate_edge_weights', {'Follows': 1.0, 'SameTopik': 1.0}).build()
+    with pytest.raises(ConfigError, match='inference.tier_costs lacks a cost for the configured tier'):
+        Config.builder().set('inference.tiers', {'tiny': 'extractive', 'medium': 'extractive'}).set('inference.tier_costs', {'tiny': 0.0}).build()
+
+
+def test_a_concept_ingested_by_hand_is_refused_as_the_cli_refuses_it(tmp_path):
+    "A Concept is an index entry over Loop C's members and is never quoted: stored through the API, it could never answer."
+    with opened(tmp_path / 'd') as llm:
+        with pytest.raises(InvalidInputError, match='type is Concept'):
+            llm.ingest(["The Orl is the longest river in Quenby."], type='Concept', progress=False)
+        with pytest.raises(InvalidInputError, match='item 1: "type" is Concept'):
+            llm.ingest(["The Orl is a river.", dict(text="Quenby has three rivers.", type='concept')], progress=False)
+        with pytest.raises(InvalidInputError, match='item 0: "type" is Concept'):
+            llm.ingest(iter([dict(text="Quenby has three rivers.", type='Concept')]), progress=False)
+        assert len(llm.memory) == 0

@@ -356,7 +356,7 @@ def test_ask_then_feedback_in_another_process(tmp_path, base):
     code, out, err = run_cli([*base, 'feedback', 'no-such-id', '--rating', '4'])
     assert_one_line_error(code, err, EXIT_ERROR, "unknown request_id 'no-such-id'")
     code, out, err = run_cli([*base, 'feedback', rid])
-    assert_one_line_error(code, err, EXIT_ERROR, 'feedback needs at least one of rating, correction, task_success')
+    assert_one_line_error(code, err, EXIT_ERROR, 'feedback needs at least one of --rating 1-5, --correction TEXT or --success yes|no')
     r = ask(base, 'Which river flows through Quenby?', '--no-cache')
     assert 'mirl' in r['text'].lower(), r['text']
     code, out, err = run_cli([*base, 'ask', 'Which river flows through Quenby?'])
