@@ -166,6 +166,7 @@ def _state_blob(self: RuvLLM, key: str,  # its store key: 'router', 'replay', 'a
     raw = self.store.get(key)
     if not raw: return fresh()
     try: return read(raw)
+    except ConfigError: raise  # sound state the configuration does not fit (`_configured`): not damaged
     except Exception as e:
         log.debug("reading the state %r failed", key, exc_info=True)
         what = f"the {_STATE_NAMES.get(key.split(':')[0], key)} stored under {key!r} in {self.cfg.system.db_path!r}"
@@ -195,7 +196,7 @@ def _load_state(self: RuvLLM):
                          explored=0, forced=0, written_back=0, router_rounds=0, router_promoted=0)
     self.counters.update(self._state.get('counters', {}))
     self._counted = json.loads(json.dumps(self.counters))  # what the store held: `save` adds only what this process counted since
-    new_router, as_router = (lambda: FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)), (lambda b: _from_blob(FastGRNNRouter, b))
+    new_router, as_router = (lambda: FastGRNNRouter(c.router, self.tiers, seed=c.system.seed)), (lambda b: self._configured(_from_blob(FastGRNNRouter, b)))
     self.router = self._state_blob('router', as_router, new_router)
     if self.router.rounds == 0 and self.counters.get('router_promoted', 0) > 0 and st.get('router') is None:
         log.warning("the router's weights are missing from the store although %d rounds were promoted: an untrained router "
@@ -229,6 +230,21 @@ def _load_state(self: RuvLLM):
     if c.cache.enabled:
         self.cache_log.pull()  # what the log holds past the saved cache (a process killed after a correction logged it, never saved the blob)
         self.memory.on_sync(self.cache_log.sync)  # trade cache entries and removals with the others
+
+# %% ../nbs/11_orchestrator.ipynb #1bcdc275
+_ROUTER_SHAPE = ('input_dim', 'hidden_dim', 'rank')  # the router settings its trained weights are made of
+
+@patch
+def _configured(self: RuvLLM, router: FastGRNNRouter) -> FastGRNNRouter:
+    """A stored `router` under this configuration's `router.*` settings: it was saved with the settings of its day, and
+    kept them (measured: `router.safe_tier` and `router.exploration` changed in the config did nothing once a router was
+    saved). A router of another shape cannot keep its training with the configured one: the open is refused."""
+    c = self.cfg.router
+    if bad := [f"router.{k} {getattr(router.cfg, k)} (configured: {getattr(c, k)})" for k in _ROUTER_SHAPE if getattr(router.cfg, k) != getattr(c, k)]:
+        raise ConfigError(f"the router stored in {self.cfg.system.db_path!r} was trained with {', '.join(bad)}: set these back to "
+                          "open this memory, or use a new data directory (a router of another shape cannot keep its training)")
+    router.cfg = c
+    return router
 
 # %% ../nbs/11_orchestrator.ipynb #e5a1c0d2
 _SESSION_KEY = 'sess:'
@@ -375,7 +391,7 @@ def refresh_state(self: RuvLLM) -> list:
         with self._lock:
             if name == 'attention': self.attention = GraphAttention.from_bytes(blob)
             else:
-                router = _from_blob(FastGRNNRouter, blob)
+                router = self._configured(_from_blob(FastGRNNRouter, blob))
                 if router.tiers != self.tiers:
                     log.warning("router version %d was trained for tiers %s, this process has %s: kept the one here", v, router.tiers, self.tiers)
                 else:

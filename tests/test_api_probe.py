@@ -73,3 +73,16 @@ def test_a_concept_ingested_by_hand_is_refused_as_the_cli_refuses_it(tmp_path):
         with pytest.raises(InvalidInputError, match='item 0: "type" is Concept'):
             llm.ingest(iter([dict(text="Quenby has three rivers.", type='Concept')]), progress=False)
         assert len(llm.memory) == 0
+
+
+def test_router_settings_changed_in_the_config_take_effect_on_a_saved_memory(tmp_path):
+    """The stored router kept the settings of the day it was saved: `router.safe_tier` and `router.exploration` changed
+    in the config did nothing; a router of another shape failed every query with "features must have shape (128,)"."""
+    from ruvllm.config import ConfigError
+    tiers = {'inference.tiers': {'tiny': 'extractive', 'small': 'extractive'}}
+    with opened(tmp_path / 'd', **tiers, **{'router.safe_tier': 'small', 'router.exploration': 0.05}) as llm:
+        llm.query("Where does the Orl flow?"); llm.save()
+    with opened(tmp_path / 'd', **tiers, **{'router.safe_tier': 'tiny', 'router.exploration': 0.0}) as llm:
+        assert (llm.router.cfg.safe_tier, llm.router.cfg.exploration) == ('tiny', 0.0)
+    with pytest.raises(ConfigError, match=r'router.input_dim 128 \(configured: 256\)'):
+        opened(tmp_path / 'd', **tiers, **{'router.input_dim': 256})
