@@ -67,6 +67,7 @@ class SystemConfig:
     request_keep_s: float = _f(30 * 24 * 3600.0, at_least(0), "request records (what feedback on an answer needs) are deleted at `save` once this long unwritten; feedback on one is then refused as unknown")
     prune_every_s: float = _f(3600.0, at_least(0), "how often `save` looks for old request records, loop runs and ratings to delete (a scan of the records: ~45 ms at 50,000)")
     saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions kept by save(): the most recently used (by their last turn); the others are forgotten")
+    session_turns: int = _f(200, at_least(1, 'an integer'), "turns a session keeps, the newest (the model and follow-ups read far fewer; every turn stores its session whole)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
     warm_up: bool = _f(True, None, "at open, a background thread runs the request path once without answering (loads the embedder and the compiled kernels), so the first query does not wait for them")
     reset_damaged_state: bool = _f(False, None, "at open, a learned state (router, replay buffer, attention, cache) whose stored bytes cannot be read is set aside under '<key>:damaged' and started again, with a warning; off: the open refuses, naming it")
@@ -464,6 +465,9 @@ def _validate_cross(self:Config):
         raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
     if self.embedding.model in ('e5', 'minilm') and self.embedding.dim != 384:
         raise ConfigError(f"embedding.dim must be 384 for {self.embedding.model} (its vectors' size), got {self.embedding.dim}: set embedding.dim = 384 as well")
+    if (st := self.system.session_turns) < max(self.context.history_turns, self.context.follow_up_turns):
+        raise ConfigError(f"system.session_turns must be at least context.history_turns ({self.context.history_turns}) and "
+                          f"context.follow_up_turns ({self.context.follow_up_turns}), the turns they read, got {st}")
     lc = self.learning
     if lc.writeback_gather_s >= lc.writeback_max_delay_s:
         raise ConfigError(f"learning.writeback_gather_s must be below learning.writeback_max_delay_s ({lc.writeback_max_delay_s}), got {lc.writeback_gather_s}")

@@ -22,6 +22,7 @@ def test_wrong_types_and_impossible_requests_are_named(llm, tmp_path):
     with pytest.raises(InvalidInputError, match='got a string'): llm.ingest_chat('chat.jsonl', progress=False)
     with pytest.raises(InvalidInputError, match='Turn objects'): llm.temporary_session(['hi']).__enter__()
     with pytest.raises(InvalidInputError, match='learn must be True or False'): llm.query("Which river?", learn='no')
+    with pytest.raises(InvalidInputError, match='learn must be True or False'): llm.query_stream("Which river?", learn='yes')  # at once, not at the first next()
     with pytest.raises(InvalidInputError, match='leaves no room for the prompt'): llm.query("Which river?", constraints=Constraints(max_tokens=10**6))
     with pytest.raises(InvalidInputError, match='node id'): llm.memory.get(2**70)
     with pytest.raises(InvalidInputError, match='cannot publish'): llm.publish('cache')
