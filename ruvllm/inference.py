@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 from fastcore.basics import patch
 
 from .config import TIERS, ConfigError, InferenceConfig
-from .text import content_words
+from .text import content_words, gives_asked
 from .types import (BackendUnavailableError, ContextOverflowError, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier)
 
@@ -248,7 +248,10 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
     def score(bag): return math.fsum(idf[w] for w in q & bag)  # exactly rounded: the same in any set order
     scores = [score(b) for b in bags]
-    return max(range(n), key=lambda i: (scores[i], -i))  # ties: the better-ranked passage
+    top = [i for i in range(n) if scores[i] == max(scores)]
+    if len(top) > 1:  # the same words of the question: one holding the kind of answer it asks for (who: a name, when: a date)
+        top = [i for i in top if gives_asked(passages[i], question)] or top
+    return top[0]  # then the better-ranked passage
 
 # %% ../nbs/07_inference.ipynb #f99b4469
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,

@@ -9,8 +9,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'content_words', 'fold', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives',
            'key_words', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
            'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
-           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'measure_word', 'names_dimension',
-           'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up']
+           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'gives_asked', 'measure_word',
+           'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long',
+           'follow_up']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -482,6 +483,21 @@ def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
     values = {v for v in map(_number, (w for w in held if w[0].isdigit())) if v is not None}
     odd = [w for w in stated_names(text) if any(fold(p) not in held for p in w.strip("'-").split('-') if p[:1].isupper())]
     return odd + [w for w in numbers(text) if (v := _number(w)) is not None and v >= 10 and v not in values]
+
+# %% ../nbs/01b_text.ipynb #2e488f55
+_TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)
+
+def gives_asked(text: str, question: str) -> bool | None:
+    """Whether `text` holds the kind of answer `question` asks for: a name it does not give (who, where), a date or a
+    number (when), an amount (how many/much); None for a question whose kind this cannot tell."""
+    intent = question_intent(question)
+    if intent in ('person', 'place'):
+        asked = {fold(w) for w in KEY_WORD.findall(question)}
+        return any(fold(n) not in asked for n in stated_names(text))
+    if intent == 'time':
+        return bool(_TIME_WORD.search(text) or _MON_WORD.search(text) or any(w in WEEKDAYS for w in words(text)))
+    if intent == 'quantity': return gives_amount(text)
+    return None
 
 # %% ../nbs/01b_text.ipynb #444d9d4a
 _SPAN = sorted(TIME_NOUNS - {"date", "dates", "century", "decade", "season"} | {"duration", "period", "length", "minute", "minutes", "week", "weeks"})  # nouns for a span of time

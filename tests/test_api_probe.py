@@ -101,3 +101,21 @@ def test_a_session_keeps_its_newest_turns_only(tmp_path):
         assert [t.query for t in llm.sessions[s.session_id].turns] == asked[-8:]
     with pytest.raises(ConfigError, match='system.session_turns must be at least context.history_turns'):
         Config.builder().set('system.session_turns', 2).build()
+
+
+def test_the_extractive_tier_answers_what_is_asked_among_passages_that_share_its_words(tmp_path):
+    """"Who founded Quorvane?" was answered "Quorvane was founded in 1820.": both facts hold every word of the question.
+    And a correction of a follow-up was stored under the question before it, which it then answered for everyone."""
+    from ruvllm import Constraints
+    with opened(tmp_path / 'd') as llm:
+        llm.ingest(["Quorvane was founded in 1820.", "Quorvane was founded by Ilsa Marrow.", "Quorvane is a port city on the Vell coast."], progress=False)
+        ask = lambda q, **kw: asked(llm, q, constraints=Constraints(no_cache=True), **kw).text
+        assert 'Ilsa Marrow' in ask("Who founded Quorvane?") and '1820' in ask("When was Quorvane founded?")
+    with opened(tmp_path / 'e') as llm:
+        llm.ingest(["Quorvane was founded by Ilsa Marrow.", "Quorvane is a port city on the Vell coast."], progress=False)
+        s = llm.new_session()
+        asked(llm, "Who founded Quorvane?", session=s)
+        r = asked(llm, "When was it founded?", session=s)
+        out = llm.feedback(Feedback(r.request_id, rating=1, correction="Quorvane was founded in 1820.")); llm.flush()
+        assert llm.memory.get(out['correction_node']).text.startswith("Q: When was it founded? (Quorvane)\n")  # not the question before it
+        assert 'Ilsa Marrow' in asked(llm, "Who founded Quorvane?").text and '1820' in asked(llm, "When was Quorvane founded?").text

@@ -8,7 +8,7 @@ def test_a_follow_up_is_answered_from_its_conversation_and_never_served_to_anoth
     """'When was it founded?' after 'Tell me about Quorvane.' was searched alone: the extractive tier quoted Tarn's
     founding, and, rated well, that answer was cached and served to the same words in any conversation. Now a follow-up
     is searched for with the question it leans on, never cached (a good rating used to cache it under its bare words: a
-    review), and Loop A keeps it under its standalone question."""
+    review), and Loop A keeps it under its words and the names the question before it gave (`RequestRecord.asked`)."""
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(DOCS, progress=False)
@@ -23,7 +23,7 @@ def test_a_follow_up_is_answered_from_its_conversation_and_never_served_to_anoth
     assert '1802' in ra.text and '1650' not in ra.text
     assert '1650' in rb.text and not rb.cached  # the other conversation's answer is not served to the same words
     assert not bare.cached
-    assert any(t.startswith("Q: When was it founded? Tell me about Quorvane.") for t in qas)
+    assert any(t.startswith("Q: When was it founded? (Quorvane)\n") for t in qas)  # the names the question before it gave, not that question
     assert not any(t.startswith("Q: When was it founded?\n") for t in qas)  # no Q&A that names no town
 
 
@@ -33,4 +33,5 @@ def test_only_a_follow_ups_record_carries_its_standalone_question():
     from ruvllm.learning import RequestRecord
     plain, follow = RequestRecord('r1', 'When was Tarn founded?', 'In 1650.'), RequestRecord('r2', 'When was it founded?', 'In 1650.', standalone='When was it founded? Tell me about Tarn.')
     assert 'standalone' not in json.loads(plain.to_json()) and RequestRecord.from_json(plain.to_json()).asked == 'When was Tarn founded?'
-    assert RequestRecord.from_json(follow.to_json()).asked == 'When was it founded? Tell me about Tarn.'
+    assert RequestRecord.from_json(follow.to_json()).standalone == 'When was it founded? Tell me about Tarn.'
+    assert follow.asked == 'When was it founded? (Tarn)'  # what memory keeps: the names the question before it gave
