@@ -142,7 +142,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
     for ln, line in enumerate(lines, 1):
         if isinstance(line, str):
             if not line.strip(): continue
-            try: line = json.loads(line)
+            try: line = json.loads(line.rstrip('\r\n'))  # without its line ending: a cut-off line's error is at its end, not on a line 2
             except json.JSONDecodeError as e:
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg}: column {e.colno})") from None
         if isinstance(line, dict): line = _stamped(line)
