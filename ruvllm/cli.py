@@ -67,6 +67,7 @@ def _read_text(path: Path) -> str:
         raise InvalidInputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8") from None
 
 def _record(text: str, path: Path, line: int, namespace: str, type, **metadata) -> dict:
+    "One record; `path` is the file's resolved path (its `source` and `metadata.file`, whatever spelling was typed)."
     return dict(text=text, type=type, namespace=namespace, source=str(path), metadata=dict(file=str(path), line=line, **metadata))
 
 def _pieces(text: str, limit: int, prefix: str = '') -> list[str]:
@@ -86,14 +87,14 @@ def read_txt(path: Path,  # a UTF-8 text file
              max_chars: int = MemoryConfig().max_node_chars,  # the longest record (`memory.max_node_chars`): a longer paragraph is split
             ) -> list[dict]:
     "Memory records for a text file: one per paragraph (blank lines separate paragraphs), a paragraph over `max_chars` in pieces."
-    out, para, start = [], [], 0
+    out, para, start, file = [], [], 0, path.resolve()  # the file's one name for the records; messages keep `path`
     for ln, line in enumerate(_read_text(path).splitlines() + [''], 1):
         if line.strip():
             if not para: start = ln
             para.append(line.strip())
         elif para:
             text = check_unicode(' '.join(para), f"{path}:{start}: text")  # a NUL named by file:line, before any memory opens
-            out += _records(_pieces(text, max_chars), path, start, namespace, type); para = []
+            out += _records(_pieces(text, max_chars), file, start, namespace, type); para = []
     return out
 
 # %% ../nbs/14_cli.ipynb #b810f550
@@ -109,14 +110,14 @@ def read_md(path: Path,  # a UTF-8 Markdown file
     if lines and lines[0].strip() == '---':  # YAML front matter
         end = next((i for i in range(1, len(lines)) if lines[i].strip() in ('---', '...')), None)
         if end is not None: i0 = end + 1
-    out, heads, para, start, fence = [], [], [], 0, None
+    out, heads, para, start, fence, file = [], [], [], 0, None, path.resolve()  # records name `file`, messages `path`
 
     def flush():
         nonlocal para
         text = check_unicode('\n'.join(para).strip(), f"{path}:{start}: text")
         title = heads[-1][1] if heads else ''
         prefix = f"{title}: " if title and not text.lower().startswith(title.lower()) else ''
-        out.extend(_records(_pieces(text, max_chars, prefix), path, start, namespace, type, section=' > '.join(t for _, t in heads)))
+        out.extend(_records(_pieces(text, max_chars, prefix), file, start, namespace, type, section=' > '.join(t for _, t in heads)))
         para = []
 
     for ln, line in enumerate(lines[i0:], i0 + 1):
@@ -183,14 +184,14 @@ def read_jsonl(path: Path,  # one JSON object per line
                max_chars: int = MemoryConfig().max_node_chars,  # the longest text (`memory.max_node_chars`): a longer line is refused
               ) -> list[dict]:
     "Memory records for a JSONL file; any bad line raises `InvalidInputError` naming `file:line`."
-    out = []
+    out, file = [], str(path.resolve())  # `metadata.file`, the same however the path was typed
     for ln, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip(): continue
         where = f"{path}:{ln}"
         try: obj = json.loads(line)
         except json.JSONDecodeError as e: raise InvalidInputError(f"{where}: not valid JSON ({e.msg}: column {e.colno})") from None
         rec = jsonl_record(obj, where, namespace, type, max_chars)
-        rec['metadata'].update(file=str(path), line=ln)
+        rec['metadata'].update(file=file, line=ln)
         out.append(rec)
     return out
 
@@ -530,12 +531,15 @@ def cmd_demo(args, cfg: Config) -> int:
 def _ask_options(p):
     p.add_argument('question', help="the question")
     p.add_argument('--namespace', default='global', type=_namespace, help="namespace to ask in (default: global)")
-    p.add_argument('--tier', choices=TIERS, help="force this model tier instead of the router's choice")
+    p.add_argument('--tier', choices=TIERS, help="force this model tier instead of the router's choice (one that inference.tiers configures)")
     p.add_argument('--no-cache', action='store_true', help="do not answer from the semantic cache")
     p.add_argument('--json', action='store_true', help="print the whole Response as JSON")
 
 @subcommand('ask', "answer one question", options=_ask_options)
 def cmd_ask(args, cfg: Config) -> int:
+    if args.tier is not None and args.tier not in cfg.inference.tiers:  # the parser runs before the settings are read
+        raise UsageError(f"argument --tier: {args.tier!r} is not a configured tier; inference.tiers configures "
+                         f"{', '.join(t for t in TIERS if t in cfg.inference.tiers)}")
     cons, new = Constraints(force_model=args.tier, no_cache=args.no_cache), not _has_memory(cfg)
     where = (f"no data directory at {str(cfg.db_path)!r}" if not cfg.db_path.exists()
              else f"no ruvllm memory in {str(cfg.db_path)!r} (no memory.sqlite)")

@@ -521,7 +521,7 @@ class Decision:
     temperature: float
     top_p: float
     confidence: float  # estimated probability that this tier's answer succeeds
-    fallback: bool = False  # confidence was below the threshold: safe defaults were used
+    fallback: bool = False  # the router gave up its own pick for the safe tier and settings (untrained, unsure or `novel`); never with a forced tier
     novel: bool = False  # the query is unlike the router's training rows: safe defaults were used
     explored: bool = False  # the tier is an exploration step
     forced: bool = False  # constraints overrode the router
@@ -819,7 +819,7 @@ def decide(self: FastGRNNRouter, features: np.ndarray,  # feature vector from `b
         if constraints.force_model is not None:
             fm = constraints.force_model.value
             if fm not in self.tiers: raise RouterError(f"force_model {fm!r} is not a configured tier; configured: {', '.join(self.tiers)}")
-            k, forced, explored, propensity = self.tiers.index(fm), True, False, 1.0
+            k, forced, explored, propensity, fallback = self.tiers.index(fm), True, False, 1.0, False  # the request's tier, not the safe one
         if constraints.force_context is not None: ctx, forced = int(constraints.force_context), True
         if constraints.temperature is not None: temp, forced = float(constraints.temperature), True
         if constraints.top_p is not None: top_p, forced = float(constraints.top_p), True
