@@ -280,7 +280,7 @@ class RoutingInfo(_Record):
     temperature: float = 0.7
     top_p: float = 0.9
     confidence: float = 0.0  # the router's confidence in its decision (0–1)
-    fallback: bool = False  # True when confidence was below the threshold and the safe default was used
+    fallback: bool = False  # the router gave up its own pick for the safe tier and settings (untrained, unsure or novel); never with a forced tier
     forced: bool = False  # True when constraints overrode the router
     explored: bool = False  # True when the tier was an exploration step (bandit learning)
     backend: str = ''  # the backend that served the tier, e.g. 'llamacpp:SmolLM2-135M-Instruct'
