@@ -144,6 +144,8 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
             if not line.strip(): continue
             try: line = json.loads(line.rstrip('\r\n'))  # without its line ending: a cut-off line's error is at its end, not on a line 2
             except json.JSONDecodeError as e:
+                if not line.lstrip().startswith('{'):  # a line of plain text ("Dana: hi"), not a JSON object gone wrong
+                    raise InvalidInputError(f"{label}:{ln}: a turn is a JSON object with \"speaker\" and \"text\", got {short_repr(line.strip())}") from None
                 raise InvalidInputError(f"{label}:{ln}: not valid JSON ({e.msg}: column {e.colno})") from None
         if isinstance(line, dict): line = _stamped(line)
         at = (line.get('conversation', name), None if line.get('session') is None else str(line['session'])) if isinstance(line, dict) else None

@@ -119,3 +119,10 @@ def test_the_extractive_tier_answers_what_is_asked_among_passages_that_share_its
         out = llm.feedback(Feedback(r.request_id, rating=1, correction="Quorvane was founded in 1820.")); llm.flush()
         assert llm.memory.get(out['correction_node']).text.startswith("Q: When was it founded? (Quorvane)\n")  # not the question before it
         assert 'Ilsa Marrow' in asked(llm, "Who founded Quorvane?").text and '1820' in asked(llm, "When was Quorvane founded?").text
+
+
+def test_a_list_of_plain_lines_given_as_turns_is_named_for_what_it_is(tmp_path):
+    "['Dana: my sister studies law', ...] was refused as 'not valid JSON': no JSON was given."
+    with opened(tmp_path / 'd') as llm:
+        with pytest.raises(InvalidInputError, match=r'turns:1: a turn is a JSON object with "speaker" and "text", got .Dana: my sister'):
+            llm.ingest_chat(["Dana: my sister studies law", "Sam: nice"], progress=False)
