@@ -391,9 +391,12 @@ def refresh_state(self: RuvLLM) -> list:
         with self._lock:
             if name == 'attention': self.attention = GraphAttention.from_bytes(blob)
             else:
-                router = self._configured(_from_blob(FastGRNNRouter, blob))
-                if router.tiers != self.tiers:
-                    log.warning("router version %d was trained for tiers %s, this process has %s: kept the one here", v, router.tiers, self.tiers)
+                router = _from_blob(FastGRNNRouter, blob)
+                try: fits = router.tiers == self.tiers and self._configured(router) is router
+                except ConfigError: fits = False  # of another shape: another process's configuration
+                if not fits:
+                    log.warning("router version %d was trained for tiers %s (shape %s), this process has %s (shape %s): kept the one here", v, router.tiers,
+                                [getattr(router.cfg, k) for k in _ROUTER_SHAPE], self.tiers, [getattr(self.cfg.router, k) for k in _ROUTER_SHAPE])
                 else:
                     router.escalation_recall = escalation_recall(self.cfg)
                     self.router = router; self.trainer = RouterTrainer(router, self.cfg.learning, self.cfg.inference.tier_costs, seed=self.cfg.system.seed)
@@ -612,14 +615,14 @@ def _is_concept(t) -> bool:
 def _no_concepts(items, type):
     "`items`, refusing a Concept (`NOT_CONCEPT`): a list checked whole before anything is stored, a stream as it is read."
     if _is_concept(type): raise InvalidInputError(f"type is Concept: {NOT_CONCEPT}")
-    bad = lambda i, it: InvalidInputError(f"item {i}: \"type\" is Concept: {NOT_CONCEPT}")
+    bad = lambda i: InvalidInputError(f"item {i}: \"type\" is Concept: {NOT_CONCEPT}")
     if hasattr(items, '__len__'):
         for i, it in enumerate(items):
-            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i, it)
+            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i)
         return items
     def checked():
         for i, it in enumerate(items):
-            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i, it)
+            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i)
             yield it
     return checked()
 

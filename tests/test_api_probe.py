@@ -126,3 +126,15 @@ def test_a_list_of_plain_lines_given_as_turns_is_named_for_what_it_is(tmp_path):
     with opened(tmp_path / 'd') as llm:
         with pytest.raises(InvalidInputError, match=r'turns:1: a turn is a JSON object with "speaker" and "text", got .Dana: my sister'):
             llm.ingest_chat(["Dana: my sister studies law", "Sam: nice"], progress=False)
+
+
+def test_a_published_router_of_another_shape_is_not_taken_by_a_process_configured_otherwise(tmp_path):
+    "The catch-up would have raised in the background for every publish of a router the configuration does not fit."
+    a = opened(tmp_path / 'd')
+    b = opened(tmp_path / 'd', **{'router.input_dim': 256})  # no router stored yet: each starts its own
+    try:
+        a.publish('router')
+        assert b.refresh_state() == ['router'] and b.router.cfg.input_dim == 256
+        assert b.query("Where does the Orl flow?") is not None  # its own router still routes
+    finally:
+        a.close(); b.close()
