@@ -248,7 +248,7 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
     def score(bag): return math.fsum(idf[w] for w in q & bag)  # exactly rounded: the same in any set order
     scores = [score(b) for b in bags]
-    top = [i for i in range(n) if scores[i] == max(scores)]
+    best = max(scores); top = [i for i in range(n) if scores[i] == best]
     if len(top) > 1:  # the same words of the question: one holding the kind of answer it asks for (who: a name, when: a date)
         top = [i for i in top if gives_asked(passages[i], question)] or top
     return top[0]  # then the better-ranked passage
