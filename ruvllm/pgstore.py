@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .text import STOP_WORDS, words
 from .config import MemoryConfig
 from .types import InvalidInputError, MemoryStoreError, NodeType
-from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store, settled_records
+from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store, settled_records, damaged_row, vector_problem
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +290,11 @@ def close(self:PostgresStore):
 # %% ../nbs/04b_pgstore.ipynb #35f869d8
 _PG_NODE_COLS = 'id, type, text, namespace, source, created_at, last_access, access_count, quality, archived, superseded_by, metadata'
 
-def _pg_node(r) -> Node:
-    return Node(r[0], NodeType.parse(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], json.loads(r[11]))
+def _pg_node(r, url: str) -> Node:
+    "A `Node` from a row of `_PG_NODE_COLS` read from the database at `url` (metadata that is not JSON: a `damaged_row`)."
+    try: meta = json.loads(r[11])
+    except (ValueError, TypeError) as e: raise MemoryStoreError(damaged_row(_redact(url), r[0], f"has metadata that is not valid JSON ({e})")) from None
+    return Node(r[0], NodeType.parse(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], meta)
 
 def _blob(v) -> bytes: return np.ascontiguousarray(v, np.float32).tobytes()
 
@@ -307,7 +310,7 @@ def insert_node(self:PostgresStore, n: Node, vector: np.ndarray, slot: int) -> i
 def get_nodes(self:PostgresStore, ids: Sequence[int]) -> dict[int, Node]:
     "Nodes by id (unknown ids are left out)."
     rows = self._q(f'SELECT {_PG_NODE_COLS} FROM nodes WHERE id = ANY(%s)', ([int(i) for i in ids],))
-    return {r[0]: _pg_node(r) for r in rows}
+    return {r[0]: _pg_node(r, self.url) for r in rows}
 
 @patch
 def update_fields(self:PostgresStore, node_id: int, **kw):
@@ -326,7 +329,10 @@ def slot_rows(self:PostgresStore):
 def vectors_after(self:PostgresStore, slot: int):
     "(slots, vectors) of the nodes whose slot is above `slot`."
     rows = self._q('SELECT slot, vector FROM nodes WHERE slot > %s ORDER BY slot', (int(slot),))
-    return [r[0] for r in rows], [np.frombuffer(r[1], dtype=np.float32) for r in rows]
+    try: return [r[0] for r in rows], [np.frombuffer(r[1], dtype=np.float32) for r in rows]
+    except (ValueError, TypeError): bad = next(r for r in rows if vector_problem(r[1]))  # a damaged row: found only now
+    node = self._q('SELECT id FROM nodes WHERE slot=%s', (bad[0],))[0][0]
+    raise MemoryStoreError(damaged_row(_redact(self.url), node, vector_problem(bad[1])))
 
 @patch
 def max_slot(self:PostgresStore) -> int:
@@ -528,7 +534,9 @@ def node_states(self:PostgresStore, ids: Sequence[int]) -> list[tuple]:
     "(id, slot, namespace, type, archived, superseded, vector) of these nodes, by id."
     rows = self._q('SELECT id, slot, namespace, type, archived, superseded_by IS NOT NULL, vector FROM nodes '
                    'WHERE id = ANY(%s) ORDER BY id', ([int(i) for i in ids],))
-    return [(i, s, ns, t, bool(a), bool(sp), np.frombuffer(v, dtype=np.float32)) for i, s, ns, t, a, sp, v in rows]
+    try: return [(i, s, ns, t, bool(a), bool(sp), np.frombuffer(v, dtype=np.float32)) for i, s, ns, t, a, sp, v in rows]
+    except (ValueError, TypeError): bad = next(r for r in rows if vector_problem(r[6]))  # a damaged row: found only now
+    raise MemoryStoreError(damaged_row(_redact(self.url), bad[0], vector_problem(bad[6])))
 
 @patch
 def edge_rows(self:PostgresStore, keys: Iterable[tuple]) -> list[tuple]:

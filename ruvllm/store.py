@@ -196,13 +196,13 @@ def open_problem(path: Path, e: Exception) -> str:
             f"it was left untouched: restore it from a backup or open another directory")
 
 # %% ../nbs/03b_store.ipynb #d4a7e1b1
-def damaged_row(path: Path,  # the memory database
+def damaged_row(path,  # the memory database: its file, or a PostgreSQL URL without its password
                 node_id: int,  # the node whose row cannot be read
                 what: str,  # what is wrong with it, as "has ..."
                ) -> str:
     "The message of a `MemoryStoreError` for one node row that cannot be decoded: the file, the node, what is wrong, what to do."
     return (f"the memory database {str(path)!r} has a damaged row: node {node_id} {what}; "
-            f"it was left untouched: repair that row, restore the file from a backup or open another directory")
+            f"it was left untouched: repair that row or restore the database from a backup")
 
 def vector_problem(blob) -> str | None:
     "What is wrong with a stored vector blob, for `damaged_row` (None: it reads as float32s)."

@@ -86,3 +86,89 @@ def test_a_cut_off_last_chat_line_is_reported_at_its_column(tmp_path):
     f.write_text('{"speaker": "A", "text": "hi", "session": 1}\r\n{"speaker": "B" "text": "yo"}\r\n')  # an error inside the line
     with pytest.raises(InvalidInputError) as e: list(iter_transcript(f))
     assert str(e.value) == f"{f}:2: not valid JSON (Expecting ',' delimiter: column 17)"
+
+
+# The PostgreSQL store: `metadata` is TEXT there too (not JSONB), so both the metadata and the vector bytes of a row can be
+# damaged by hand. The message names the database by its URL, password redacted. (psycopg, the optional extra `pg`, is
+# imported where a test needs it, so the tests above run without it.)
+from urllib.parse import urlsplit, urlunsplit
+
+from ruvllm.config import MemoryConfig
+from ruvllm.store import open_store
+
+
+def _with_password(url):
+    "`url` with a password in it (the test server trusts loopback, so any will do): (that url, it with the password redacted)."
+    u = urlsplit(url)
+    if u.password is None: u = u._replace(netloc=u.netloc.replace('@', ':s3cret@', 1))
+    return urlunsplit(u), urlunsplit(u._replace(netloc=u.netloc.replace(f':{u.password}@', ':***@')))
+
+
+def _pg_mem(path, url): return Memory.open(path, HashingEmbedder(dim=32), MemoryConfig(store=url, sync_interval_s=0))
+
+
+@pytest.fixture
+def pg_memory(tmp_path, pg_url):
+    "(a memory directory, the URL of its PostgreSQL database with a password in it, that URL redacted), two facts stored."
+    url, shown = _with_password(pg_url)
+    with _pg_mem(tmp_path / 'pg', url) as m: m.ingest(FACTS, progress=False)
+    return tmp_path / 'pg', url, shown
+
+
+def _pg_damage(url, sql):
+    "Run `sql` (with the first node's id as its one parameter) on the database at `url`; that id."
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as c:
+        node = c.execute('SELECT MIN(id) FROM nodes').fetchone()[0]
+        c.execute(sql, (node,))
+    return node
+
+
+def _pg_rows(url):
+    import psycopg
+    with psycopg.connect(url) as c: return c.execute('SELECT id, metadata, vector FROM nodes ORDER BY id').fetchall()
+
+
+def _pg_damaged_error(d, url, shown, node, needle):
+    before = _pg_rows(url)
+    with pytest.raises(MemoryStoreError) as e: _pg_mem(d, url)
+    msg = str(e.value)
+    assert '\n' not in msg and f"the memory database {shown!r} has a damaged row: node {node} " in msg and needle in msg, msg
+    assert 's3cret' not in msg and 'left untouched' in msg, msg
+    assert _pg_rows(url) == before  # the rows were not rewritten
+    return msg
+
+
+def test_postgresql_metadata_that_is_not_json_names_the_database_and_the_node(pg_memory):
+    d, url, shown = pg_memory
+    node = _pg_damage(url, "UPDATE nodes SET metadata='{bad' WHERE id=%s")
+    _pg_damaged_error(d, url, shown, node, 'has metadata that is not valid JSON')
+
+
+def test_postgresql_a_vector_of_the_wrong_size_names_the_database_and_the_node(pg_memory):
+    d, url, shown = pg_memory
+    node = _pg_damage(url, "UPDATE nodes SET vector='\\x001122'::bytea WHERE id=%s")
+    shutil.rmtree(d / 'index', ignore_errors=True)  # the index is rebuilt from the store's vectors
+    _pg_damaged_error(d, url, shown, node, 'has a vector of 3 bytes, not a whole number of 4-byte floats')
+
+
+def test_postgresql_a_damaged_row_is_named_where_another_process_reads_it(pg_memory):
+    d, url, shown = pg_memory
+    node = _pg_damage(url, "UPDATE nodes SET metadata='{bad', vector='\\x001122'::bytea WHERE id=%s")
+    store = open_store(url, d)
+    try:
+        with pytest.raises(MemoryStoreError, match=f"node {node} has metadata that is not valid JSON"): store.get_nodes([node])
+        for read in (lambda: store.node_states([node]), lambda: store.vectors_after(0)):
+            with pytest.raises(MemoryStoreError, match=f"node {node} has a vector of 3 bytes") as e: read()
+            assert shown in str(e.value) and 'left untouched' in str(e.value)
+    finally: store.close()
+
+
+def test_postgresql_the_cli_says_it_in_one_line(pg_memory, tmp_path):
+    d, url, shown = pg_memory
+    (tmp_path / 'pg.toml').write_text(FAST + f'\n[memory]\nstore = "{url}"\n')
+    node = _pg_damage(url, "UPDATE nodes SET metadata='{bad' WHERE id=%s")
+    code, out, err = run_cli(['--config', str(tmp_path / 'pg.toml'), '--db', str(d), 'stats'])
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert code == EXIT_ERROR and len(lines) == 1 and lines[0].startswith('ruvllm: error: '), (code, err)
+    assert f"node {node} has metadata that is not valid JSON" in err and shown in err and 's3cret' not in err, err
