@@ -66,7 +66,7 @@ class SystemConfig:
     events_keep_s: float = _f(30 * 24 * 3600.0, at_least(0), "loop runs and ratings in the store's event log (the app's history) are deleted at `save` once this old")
     request_keep_s: float = _f(30 * 24 * 3600.0, at_least(0), "request records (what feedback on an answer needs) are deleted at `save` once this long unwritten; feedback on one is then refused as unknown")
     prune_every_s: float = _f(3600.0, at_least(0), "how often `save` looks for old request records, loop runs and ratings to delete (a scan of the records: ~45 ms at 50,000)")
-    saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions kept by save(): the most recently used (by their last turn); the others are forgotten")
+    saved_sessions: int = _f(1000, at_least(1, 'an integer'), "sessions kept by save() in each namespace: the most recently used (by their last turn); the others are forgotten")
     session_turns: int = _f(200, at_least(1, 'an integer'), "turns a session keeps, the newest (the model and follow-ups read far fewer; every turn stores its session whole)")
     recent_subgraphs: int = _f(256, at_least(1, 'an integer'), "retrieved subgraphs kept in RAM so feedback can move the edges that carried an answer")
     warm_up: bool = _f(True, None, "at open, a background thread runs the request path once without answering (loads the embedder and the compiled kernels), so the first query does not wait for them")

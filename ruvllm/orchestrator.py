@@ -271,10 +271,13 @@ def last_used(s: Session) -> float:
 
 @patch
 def _prune_sessions(self: RuvLLM):
-    "Forget (in RAM and in the store) the least recently used sessions past `system.saved_sessions`."
+    """Forget (in RAM and in the store) the least recently used sessions past `system.saved_sessions` in each namespace
+    (one limit for all let a tenant opening sessions push out another tenant's live one)."""
     with self._lock:
-        kept = sorted((sid for sid in self.sessions if sid not in self._temporary), key=lambda sid: last_used(self.sessions[sid]))
-        old = kept[:-self.cfg.system.saved_sessions]
+        by_ns = {}
+        for sid in sorted((s for s in self.sessions if s not in self._temporary), key=lambda s: last_used(self.sessions[s])):
+            by_ns.setdefault(self.sessions[sid].namespace, []).append(sid)
+        old = [sid for sids in by_ns.values() for sid in sids[:-self.cfg.system.saved_sessions]]
         for sid in old: self.sessions.pop(sid, None)
     if old: self.store.kv_write(deletes=[_SESSION_KEY + sid for sid in old])
 
@@ -1084,18 +1087,25 @@ def cached_answer_fits(answer: str, cons: Constraints) -> bool:
     return not any(s in answer for s in cons.stop or ())
 
 # %% ../nbs/11_orchestrator.ipynb #b8fb991c
-from .text import follow_up
+from .text import follow_up, stated_names, words
+
+_PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
 
 @patch
 def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
-    "`query`, or for a follow-up in a session with turns: it, then the questions it leans on (back to one naming its subject), newest first."
+    """`query`, or for a follow-up in a session with turns: it, then the questions it leans on (back to one naming its
+    subject), newest first; for he or she, then the names the answer before it stated ("When was he born?" after "Brask
+    was founded by Oda Fen." is about Oda Fen, whom no question named; an *it* is the questions' subject, and the names of
+    the answer would pull the search back to the passage already quoted)."""
     n, cut = self.cfg.context.follow_up_turns, self.cfg.context.follow_up_chars
     if not n or sess is None or not sess.turns or not follow_up(query): return query
     lead = []
     for t in reversed(sess.turns[-n:]):
         lead.append(t.query[:cut])  # a long question before it must not push its own words past what the embedder reads
         if not follow_up(t.query): break
-    return ' '.join([query, *lead])
+    last, person = sess.turns[-1], not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
+    said = [w for w in dict.fromkeys(stated_names(last.correction or last.answer)) if w not in ' '.join(lead)] if person else []
+    return ' '.join([query, *lead, *said])
 
 # %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch

@@ -49,7 +49,7 @@ def load_api_keys(path: str | Path  # a JSON, TOML or `key namespace`-lines file
     "Read an API keys file into `{sha256(key): namespace}`; `ConfigError` naming the file and line on any problem."
     p = Path(path)
     if not p.is_file(): raise ConfigError(f"server.api_keys_file {str(p)!r} does not exist")
-    text = p.read_text(encoding='utf-8')
+    text = p.read_text(encoding='utf-8-sig')  # a byte-order mark (Notepad, PowerShell) is no part of the first key
     if text.lstrip().startswith('{'):
         try: pairs = json.loads(text)
         except json.JSONDecodeError as e: raise ConfigError(f"API keys file {str(p)!r} is not valid JSON: {e}") from None
@@ -672,7 +672,7 @@ def health_routes(state: ServerState) -> APIRouter:
     @router.get('/openapi.json', include_in_schema=False)
     def openapi(request: Request, who: Caller = Depends(caller)): return JSONResponse(request.app.openapi())
 
-    @router.get('/health', responses={503: {'description': 'the memory store cannot be reached'}})
+    @router.api_route('/health', methods=['GET', 'HEAD'], responses={503: {'description': 'the memory store cannot be reached'}})  # HEAD: uptime monitors
     def health():
         """Status, version, configured and loaded models, the memory store, work in flight, and (without API keys) memory
         size. No key needed. 503 while the memory's store (a PostgreSQL server) cannot be reached."""

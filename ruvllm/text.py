@@ -726,7 +726,9 @@ def _refers(ws: list[str], i: int) -> bool:
     "Whether pronoun `ws[i]` stands for something said before: not existential *there* ('is there a fee'), nor the *it* of time or weather."
     w, prev, nxt = ws[i], ws[i - 1] if i else '', ws[i + 1] if i + 1 < len(ws) else ''
     if w == 'there': return prev not in _BE and nxt not in _BE
-    if w == 'it': return not (prev in _BE and TIME_NOUNS.intersection(ws[:i])) and not _WEATHER.intersection(ws[i + 1:i + 5])
+    if w == 'it':  # "What year is it?" asks the time; "What year was it founded?" asks about something said
+        timely = prev in _BE and TIME_NOUNS.intersection(ws[:i]) and (not nxt or nxt in STOP_WORDS or nxt in _NOW or nxt in ('now', 'today'))
+        return not timely and not _WEATHER.intersection(ws[i + 1:i + 5])
     return True
 
 def _elliptical(ws: list[str]) -> bool:
@@ -760,8 +762,9 @@ def follow_up(query: str) -> bool:
     ws = [w.casefold() for w in words(query)]
     if not ws: return False
     if _elliptical(ws): return True  # "Founded when?", "And the founder?", "What about Tarn?": what it asks is the turn before's
-    if names(query) or any(any(ch.isdigit() for ch in w) for w in ws): return False
     pronoun = any(w in _REFERRING and _refers(ws, i) for i, w in enumerate(ws)) or ws[-1] in _DEMONSTRATIVES
+    personal = any(w in _REFERRING and w != 'there' and _refers(ws, i) for i, w in enumerate(ws))  # it, its, he...: said before
+    if any(any(ch.isdigit() for ch in w) for w in ws) or (names(query) and not personal): return False  # a name beside it/he/its: "Who is its CEO?", "Is it open on Sundays?"
     nouns = {ws[i + 1] for i, w in enumerate(ws) if w in _DEMONSTRATIVES and _points_back(ws, i)}
     nouns |= {w for i, w in enumerate(ws) if _definite_kind(ws, i)}
     if not (pronoun or nouns or ws[0] in _CONJUNCTIONS): return False
