@@ -221,7 +221,7 @@ class ContentPart(BaseModel):
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra='ignore')
-    role: Literal['system', 'developer', 'user', 'assistant', 'tool']
+    role: Literal['system', 'developer', 'user', 'assistant', 'tool', 'function']  # (function: the older tool message)
     content: str | list[ContentPart] | None = None
     name: str | None = None
     refusal: str | None = None  # an assistant's refusal, sent instead of content
@@ -251,6 +251,7 @@ class ChatCompletionBody(BaseModel):
     function_call: Literal['none', 'auto'] | dict[str, Any] | None = Field(None, description="(the older tool_choice) 'none' or 'auto' only")
     response_format: dict[str, Any] | None = Field(None, description="{'type': 'text'} only")
     logprobs: StrictBool | None = Field(None, description="false only")
+    modalities: list[str] | None = Field(None, description="['text'] only")
     # ruvllm extensions (pass them with the client's `extra_body`)
     session_id: str | None = Field(None, min_length=1, max_length=128, description="continue a ruvllm session")
     namespace: str | None = _Namespace
@@ -836,6 +837,9 @@ def check_supported(body: ChatCompletionBody):
     if body.logprobs:
         raise APIError(400, 'unsupported_parameter', f"logprobs cannot be honoured: {_PROSE} and reports no token log probabilities; "
                                                      f"leave logprobs out or false", param='logprobs')
+    if body.modalities is not None and set(body.modalities) != {'text'}:  # it answered 200 with no audio
+        raise APIError(400, 'unsupported_value', f"modalities {body.modalities!r} cannot be honoured: {_PROSE}, in text only; "
+                                                 f"leave modalities out or send ['text']", param='modalities')
 
 # %% ../nbs/12_server.ipynb #4e908a7b
 def answer_chat_stream(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,

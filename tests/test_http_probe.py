@@ -54,3 +54,20 @@ def test_a_follow_up_in_a_session_is_answered_about_its_own_subject(tmp_path):
         s = llm.new_session()
         llm.query("Who founded Brask?", session=s)
         assert '1710' in llm.query("When was he born?", session=s).text
+
+
+def test_the_chat_endpoint_refuses_audio_and_takes_the_older_function_messages(tmp_path):
+    """modalities ['text', 'audio'] was answered 200 with no audio (logprobs and JSON mode are refused with a 400 naming
+    the parameter); a history holding the older role 'function' was a 400, though `functions` is accepted."""
+    cfg = (Config.builder().db_path(str(tmp_path / 'd')).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).build())
+    ask = {'role': 'user', 'content': "Who founded Quorvane?"}
+    with TestClient(create_app(cfg, autosave_s=0)) as c:
+        c.post('/ingest', json={'items': ["Quorvane was founded by Ilsa Marrow in 1820."]})
+        r = c.post('/v1/chat/completions', json={'model': 'ruvllm', 'modalities': ['text', 'audio'], 'messages': [ask]})
+        assert r.status_code == 400 and r.json()['error']['param'] == 'modalities'
+        assert c.post('/v1/chat/completions', json={'model': 'ruvllm', 'modalities': ['text'], 'messages': [ask]}).status_code == 200
+        history = [{'role': 'user', 'content': "Look it up."}, {'role': 'assistant', 'content': None, 'function_call': {'name': 'lookup', 'arguments': '{}'}},
+                   {'role': 'function', 'name': 'lookup', 'content': 'nothing found'}, ask]
+        r = c.post('/v1/chat/completions', json={'model': 'ruvllm', 'messages': history})
+        assert r.status_code == 200 and 'Ilsa Marrow' in r.json()['choices'][0]['message']['content']
