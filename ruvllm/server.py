@@ -673,7 +673,8 @@ def health_routes(state: ServerState) -> APIRouter:
     @router.get('/openapi.json', include_in_schema=False)
     def openapi(request: Request, who: Caller = Depends(caller)): return JSONResponse(request.app.openapi())
 
-    @router.api_route('/health', methods=['GET', 'HEAD'], responses={503: {'description': 'the memory store cannot be reached'}})  # HEAD: uptime monitors
+    @router.head('/health', include_in_schema=False)  # uptime monitors probe with HEAD (it was 405)
+    @router.get('/health', responses={503: {'description': 'the memory store cannot be reached'}})
     def health():
         """Status, version, configured and loaded models, the memory store, work in flight, and (without API keys) memory
         size. No key needed. 503 while the memory's store (a PostgreSQL server) cannot be reached."""
