@@ -618,16 +618,13 @@ def _is_concept(t) -> bool:
 def _no_concepts(items, type):
     "`items`, refusing a Concept (`NOT_CONCEPT`): a list checked whole before anything is stored, a stream as it is read."
     if _is_concept(type): raise InvalidInputError(f"type is Concept: {NOT_CONCEPT}")
-    bad = lambda i: InvalidInputError(f"item {i}: \"type\" is Concept: {NOT_CONCEPT}")
-    if hasattr(items, '__len__'):
-        for i, it in enumerate(items):
-            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i)
-        return items
     def checked():
         for i, it in enumerate(items):
-            if isinstance(it, dict) and _is_concept(it.get('type')): raise bad(i)
+            if isinstance(it, dict) and _is_concept(it.get('type')): raise InvalidInputError(f"item {i}: \"type\" is Concept: {NOT_CONCEPT}")
             yield it
-    return checked()
+    if not hasattr(items, '__len__'): return checked()
+    for _ in checked(): pass  # a list (or a str, a dict: `Memory.ingest` names those) is passed on as given
+    return items
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
