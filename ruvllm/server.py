@@ -35,7 +35,6 @@ from .config import Config, ConfigError, RuvLLMError
 from .types import (MAX_STOP_CHARS, MAX_STOPS, NAMESPACE_PATTERN, visible, check_unicode, BackendUnavailableError, Constraints, ContextOverflowError, Feedback, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier, OverloadedError, Response, Session, Turn, UnknownIdError)
 from .orchestrator import RuvLLM
-from .store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
