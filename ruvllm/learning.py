@@ -18,7 +18,7 @@ from fastcore.basics import patch
 
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
-from .text import STOP_WORDS, content_words, names, same_wording, turn_parts, unsupported_names
+from .text import content_words, follow_up_asked, same_wording, turn_parts, unsupported_names
 from .memory import Hit, Memory
 from .types import check_length
 from .hybrid import Subgraph
@@ -61,10 +61,7 @@ class RequestRecord:
         """The question as memory should keep it: a follow-up with the names the questions before it gave ("When was it
         founded? (Quorvane)"), as its own words name no town. Not those questions whole: a correction of "When was it
         founded?" stored under "When was it founded? Who founded Quorvane?" answered "Who founded Quorvane?" for everyone."""
-        if self.standalone is None: return self.query
-        lead = self.standalone.removeprefix(self.query)
-        named = [n for n in dict.fromkeys(names('and ' + lead)) if n.casefold() not in STOP_WORDS and n not in self.query]
-        return f"{self.query} ({', '.join(named)})" if named else self.query
+        return follow_up_asked(self.query, self.standalone)
 
 # %% ../nbs/10_learning.ipynb #1cbf6ad7
 _F32 = 'f32:'  # stored router features: float32 bytes in base64 (JSON floats cost about 4 µs each on the request path)

@@ -982,7 +982,8 @@ class Generated(NamedTuple):
 @patch
 def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
                  pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
-                 taught: tuple | None = None):  # `Selected.taught`: what a backend that only quotes reads alone
+                 taught: tuple | None = None,  # `Selected.taught`: what a backend that only quotes reads alone
+                 asked: str | None = None):  # the question a backend that only quotes reads (`follow_up_asked`; default the query)
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
     tier = info.model.value
     backend = self.pool.get(tier)
@@ -994,7 +995,7 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
     cw = getattr(backend, 'context_window', None)
     if isinstance(cw, int) and max_tokens >= cw:
         raise InvalidInputError(f"max_tokens {max_tokens} leaves no room for the prompt in tier {tier!r}'s {cw}-token context window; ask for fewer")
-    with sw('context'): built = self.build_context(req.query, passages, backend, info.context_size, max_tokens, sess)
+    with sw('context'): built = self.build_context((asked or req.query) if quotes else req.query, passages, backend, info.context_size, max_tokens, sess)
     with sw('generation'):
         g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held, stop=req.constraints.stop)
         answer, gen = _result(g) if held or not pieces else (yield from g)
@@ -1004,12 +1005,13 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
 def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tuple],  # `Selected.passages`
                         routed: Routed, keys: set, sw, learn: bool = True,
                         pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
-                        taught: tuple | None = None):  # `Selected.taught`
+                        taught: tuple | None = None,  # `Selected.taught`
+                        asked: str | None = None):  # a follow-up as a backend that only quotes reads it (`follow_up_asked`)
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught)
+        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
@@ -1084,7 +1086,7 @@ def cached_answer_fits(answer: str, cons: Constraints) -> bool:
     return not any(s in answer for s in cons.stop or ())
 
 # %% ../nbs/11_orchestrator.ipynb #b8fb991c
-from .text import follow_up, stated_names, words
+from .text import follow_up, follow_up_asked, stated_names, words
 
 _PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
 
@@ -1128,7 +1130,8 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         keys = key_words(q)  # the query's names/numbers: a router feature and the context filter's test
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught)  # context and generation
+    asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either

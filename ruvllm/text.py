@@ -11,7 +11,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
            'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'gives_asked', 'measure_word',
            'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long',
-           'follow_up']
+           'follow_up', 'follow_up_asked']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -771,3 +771,13 @@ def follow_up(query: str) -> bool:
     keys = key_words(query) - QUANTIFIERS
     if not pronoun and any(not common_word(k) for k in keys): return False  # a coined word is a name in lower case
     return len(keys - {fold(n) for n in nouns}) <= 2
+
+# %% ../nbs/01b_text.ipynb #3a044053
+def follow_up_asked(query: str,
+                    standalone: str | None,  # `query` followed by the questions it leans on (None: it stands alone)
+                   ) -> str:
+    "`query` with the names the questions after it in `standalone` give (\"When was it founded? (Quorvane)\"), or `query` alone."
+    if standalone is None: return query
+    lead = standalone.removeprefix(query)
+    named = [n for n in dict.fromkeys(names('and ' + lead)) if n.casefold() not in STOP_WORDS and n not in query]
+    return f"{query} ({', '.join(named)})" if named else query

@@ -35,3 +35,21 @@ def test_only_a_follow_ups_record_carries_its_standalone_question():
     assert 'standalone' not in json.loads(plain.to_json()) and RequestRecord.from_json(plain.to_json()).asked == 'When was Tarn founded?'
     assert RequestRecord.from_json(follow.to_json()).standalone == 'When was it founded? Tell me about Tarn.'
     assert follow.asked == 'When was it founded? (Tarn)'  # what memory keeps: the names the question before it gave
+
+
+def test_a_quoted_answer_to_a_follow_up_is_about_its_subject(tmp_path):
+    """'Is it open on Sundays?' after 'What does Acme Corp make?' was retrieved with Acme in mind, but the extractive
+    tier read the bare follow-up and quoted the passage sharing most of its words: "Globex is open on Sundays from 10 to
+    4." (a probe of the server). A backend that only quotes now reads the follow-up with the names the questions before
+    it gave (`follow_up_asked`), as memory keeps it."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('cache.enabled', False).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Acme Corp makes rockets.", "Acme Corp is closed on Sundays.", "Globex makes lamps.",
+                    "Globex is open on Sundays from 10 to 4."], progress=False)
+        out = {}
+        for company in ("Acme Corp", "Globex"):
+            s = llm.new_session()
+            llm.query(f"What does {company} make?", session=s)
+            out[company] = llm.query("Is it open on Sundays?", session=s).text
+    assert out == {"Acme Corp": "Acme Corp is closed on Sundays.", "Globex": "Globex is open on Sundays from 10 to 4."}
