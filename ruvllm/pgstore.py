@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .text import STOP_WORDS, words
 from .config import MemoryConfig
 from .types import InvalidInputError, MemoryStoreError, NodeType
-from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store, settled_records, damaged_row, vector_problem
+from .store import table_columns, Edge, Node, SQLiteStore, StoreUnavailableError, copy_store, settled_records, damaged_row, read_vectors
 
 log = logging.getLogger(__name__)
 
@@ -329,10 +329,7 @@ def slot_rows(self:PostgresStore):
 def vectors_after(self:PostgresStore, slot: int):
     "(slots, vectors) of the nodes whose slot is above `slot`."
     rows = self._q('SELECT slot, vector FROM nodes WHERE slot > %s ORDER BY slot', (int(slot),))
-    try: return [r[0] for r in rows], [np.frombuffer(r[1], dtype=np.float32) for r in rows]
-    except (ValueError, TypeError): bad = next(r for r in rows if vector_problem(r[1]))  # a damaged row: found only now
-    node = self._q('SELECT id FROM nodes WHERE slot=%s', (bad[0],))[0][0]
-    raise MemoryStoreError(damaged_row(_redact(self.url), node, vector_problem(bad[1])))
+    return [r[0] for r in rows], read_vectors(rows, 1, _redact(self.url), lambda r: self._q('SELECT id FROM nodes WHERE slot=%s', (r[0],))[0][0])
 
 @patch
 def max_slot(self:PostgresStore) -> int:
@@ -534,9 +531,7 @@ def node_states(self:PostgresStore, ids: Sequence[int]) -> list[tuple]:
     "(id, slot, namespace, type, archived, superseded, vector) of these nodes, by id."
     rows = self._q('SELECT id, slot, namespace, type, archived, superseded_by IS NOT NULL, vector FROM nodes '
                    'WHERE id = ANY(%s) ORDER BY id', ([int(i) for i in ids],))
-    try: return [(i, s, ns, t, bool(a), bool(sp), np.frombuffer(v, dtype=np.float32)) for i, s, ns, t, a, sp, v in rows]
-    except (ValueError, TypeError): bad = next(r for r in rows if vector_problem(r[6]))  # a damaged row: found only now
-    raise MemoryStoreError(damaged_row(_redact(self.url), bad[0], vector_problem(bad[6])))
+    return [(i, s, ns, t, bool(a), bool(sp), v) for (i, s, ns, t, a, sp, _), v in zip(rows, read_vectors(rows, 6, _redact(self.url)))]
 
 @patch
 def edge_rows(self:PostgresStore, keys: Iterable[tuple]) -> list[tuple]:

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'SCHEMA_VERSION', 'COPY_TABLES', 'STORE_CONTRACT', 'Node', 'Edge', 'SQLiteStore', 'open_problem', 'damaged_row',
-           'vector_problem', 'fts_query', 'settled_records', 'table_columns', 'copy_store', 'StoreUnavailableError',
-           'open_store']
+           'vector_problem', 'read_vectors', 'fts_query', 'settled_records', 'table_columns', 'copy_store',
+           'StoreUnavailableError', 'open_store']
 
 # %% ../nbs/03b_store.ipynb #40e307bd
 import fcntl, json, logging, os, sqlite3, threading, time, weakref
@@ -212,6 +212,16 @@ def vector_problem(blob) -> str | None:
         return f"has a vector stored as {type(blob).__name__}, not as bytes"
     return None
 
+def read_vectors(rows,  # rows read from a store's nodes table
+                 col: int,  # the column of `rows` that holds the vector blob
+                 where,  # the database, as `damaged_row` names it
+                 node_of=lambda r: r[0],  # the node id of a row (default: its first column)
+                ) -> list[np.ndarray]:
+    "The float32 vectors in column `col` of `rows`; a row that will not read raises a `MemoryStoreError` naming it (`damaged_row`)."
+    try: return [np.frombuffer(r[col], dtype=np.float32) for r in rows]
+    except (ValueError, TypeError): bad = next(r for r in rows if vector_problem(r[col]))  # a damaged row: found only now
+    raise MemoryStoreError(damaged_row(where, node_of(bad), vector_problem(bad[col])))
+
 # %% ../nbs/03b_store.ipynb #1e25a044
 def _rollback(db):
     "Roll back the open transaction of connection `db`, if any (a failure is left for the next `tx()` to find)."
@@ -351,10 +361,7 @@ def slot_rows(self:SQLiteStore):
 def vectors_after(self:SQLiteStore, slot: int):
     "(slots, vectors) of the nodes whose slot is above `slot`."
     rows = self.q('SELECT slot, vector FROM nodes WHERE slot > ? ORDER BY slot', (slot,))
-    try: return [r[0] for r in rows], [np.frombuffer(r[1], dtype=np.float32) for r in rows]
-    except (ValueError, TypeError): bad = next(r for r in rows if vector_problem(r[1]))  # a damaged row: found only now
-    node = self.q('SELECT id FROM nodes WHERE slot=?', (bad[0],))[0][0]
-    raise MemoryStoreError(damaged_row(self.path, node, vector_problem(bad[1])))
+    return [r[0] for r in rows], read_vectors(rows, 1, self.path, lambda r: self.q('SELECT id FROM nodes WHERE slot=?', (r[0],))[0][0])
 
 @patch
 def max_slot(self:SQLiteStore) -> int:
@@ -580,9 +587,7 @@ def node_states(self:SQLiteStore, ids: Sequence[int]) -> list[tuple]:
         out += self.q('SELECT id, slot, namespace, type, archived, superseded_by IS NOT NULL, vector FROM nodes '
                       f'WHERE id IN ({",".join("?" * len(chunk))})', chunk)
     out.sort()
-    try: return [(i, s, ns, t, bool(a), bool(sp), np.frombuffer(v, dtype=np.float32)) for i, s, ns, t, a, sp, v in out]
-    except (ValueError, TypeError): bad = next(r for r in out if vector_problem(r[6]))  # a damaged row: found only now
-    raise MemoryStoreError(damaged_row(self.path, bad[0], vector_problem(bad[6])))
+    return [(i, s, ns, t, bool(a), bool(sp), v) for (i, s, ns, t, a, sp, _), v in zip(out, read_vectors(out, 6, self.path))]
 
 @patch
 def edge_rows(self:SQLiteStore, keys: Iterable[tuple]) -> list[tuple]:
