@@ -18,7 +18,7 @@ from fastcore.basics import patch
 
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
-from .text import content_words, follow_up_asked, same_wording, turn_parts, unsupported_names
+from .text import content_words, follow_up_asked, same_wording, stated_facts, turn_parts, unsupported_names
 from .memory import Hit, Memory
 from .types import check_length
 from .hybrid import Subgraph
@@ -314,7 +314,9 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     if fb.correction is not None:
         nid, new, _ = self._store_qa(record.asked, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
                                      [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked
-        mem.update_node(nid, quality=1.0)
+        meta = mem.get(nid).metadata  # the facts the user said were wrong: `select_passages` keeps them out beside this node
+        wrong = sorted((set(meta.get('wrong', [])) | stated_facts(record.answer)) - stated_facts(fb.correction) - stated_facts(record.asked))
+        mem.update_node(nid, quality=1.0, metadata={**meta, 'wrong': wrong} if wrong != meta.get('wrong', []) else None)
         if qa is not None and qa != nid and mem.exists(qa):
             mem.supersede(qa, nid); out['archived'].append(qa)
         out['correction_node'] = nid

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected',
-           'AnswerPieces', 'Generated', 'cached_answer_fits', 'AnswerStream']
+           'same_kind', 'AnswerPieces', 'Generated', 'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -801,11 +801,11 @@ def _observe_speed(self: RuvLLM, tier, gen):
 
 # %% ../nbs/11_orchestrator.ipynb #b8d4f2a1
 from .judge import known_word
-from .text import content_words, names, numbers
+from .text import QUANTIFIERS, content_words, names, numbers
 
 def _question_words(q: str) -> set:
-    "Content words and numbers of a question, lower-cased (a one-digit number is a word here too)."
-    return content_words(q) | set(numbers(q))
+    "Content words and numbers of a question, lower-cased (a one-digit number is a word here too); not how many/much's quantifier, which marks the intent."
+    return (content_words(q) - QUANTIFIERS) | set(numbers(q))
 
 def another_subject(query: str, question: str) -> bool:
     "Whether `question` asks about another thing in the query's frame: each has words the other lacks, and they share no name, number or coined word."
@@ -817,7 +817,7 @@ def another_subject(query: str, question: str) -> bool:
 
 
 # %% ../nbs/11_orchestrator.ipynb #b10904af
-from .text import text_keys
+from .text import text_keys, without_facts
 
 class Selected(NamedTuple):
     "The passages `RuvLLM.select_passages` kept, and the attention behind them."
@@ -829,16 +829,23 @@ class Selected(NamedTuple):
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
                    need: set) -> bool:  # key words one of which the passage must hold (empty: no key-word test)
-    "Whether a retrieved node may enter the context: not a concept; a stored Q&A close enough to the query and not about another subject, and a key word where `context.key_match` looks."
+    "Whether a retrieved node may enter the context: not a concept; a stored Q&A close enough to the query, not about another subject nor asking another kind of thing, and a key word where `context.key_match` looks."
     cc, node = self.cfg.context, hit.node
     if node.type == NodeType.CONCEPT: return False  # an index entry that routes to its members (in the subgraph), not evidence
     qa = node.type == NodeType.QAPAIR
     if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
     if qa and cc.qa_other_subject and another_subject(query, question_part(node.text)): return False  # same frame, another thing
+    if qa and not same_kind(question_intent(query), question_intent(question_part(node.text))): return False  # who for where: another question's answer
     if not need: return True
     if cc.key_match == 'text': return _mentions(node.text, need)
     if not _mentions(_passage(node), need): return False  # not in what the model reads
     return cc.key_match == 'read' or not qa or _mentions(question_part(node.text), need)
+
+_VAGUE = frozenset({'what', 'request'})  # intents that do not say what kind of answer is asked for
+
+def same_kind(a: str, b: str) -> bool:
+    "Whether a past answer to a question of intent `b` answers one of intent `a`: the same intent, or both vague (a who answer is not what 'What is Quorvane?' asks)."
+    return a == b or (a in _VAGUE and b in _VAGUE)
 
 def _mentions(text: str, need: set) -> bool:
     "Whether `text` holds one of the key words `need`: `key_coverage(query, [text], need) > 0` without computing the share."
@@ -862,7 +869,23 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
             node = sg.nodes[ids[i]].node; ranked.append((ids[i], _passage(node), w[i]))
             if taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
                 taught = ranked[-1]
-    return Selected(ranked, att, vecs, taught)
+    if taught is not None and sg.nodes[taught[0]].node.source == 'correction': ranked = [taught]  # the user's own answer to this very question: read alone, by every tier
+    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught)
+
+# %% ../nbs/11_orchestrator.ipynb #6fff50a0
+@patch
+def corrected_passages(self: RuvLLM, ranked: list,  # `Selected.passages`
+                       sg: Subgraph) -> list:
+    """`ranked` without the sentences a correction among them says are wrong (its metadata's `wrong` facts, `stated_facts`
+    form), taken out of the passages behind the answer it corrected (those it `Cites`); a passage left empty is dropped."""
+    strip = {}
+    for nid, _, _ in ranked:
+        wrong = sg.nodes[nid].node.metadata.get('wrong') if sg.nodes[nid].node.type == NodeType.QAPAIR else None
+        for e in (self.memory.edges_of(nid) if wrong else ()):
+            if e.src == nid and e.type == EdgeType.CITES: strip.setdefault(e.dst, set()).update(wrong)
+    if not strip: return ranked
+    kept = [(nid, without_facts(text, strip[nid]) if nid in strip else text, w) for nid, text, w in ranked]
+    return [p for p in kept if p[1]]
 
 # %% ../nbs/11_orchestrator.ipynb #67bbfa7f
 @patch
@@ -949,7 +972,7 @@ def _result(gen):
         except StopIteration as e: return e.value
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
-from .inference import EXTRACTIVE_NO_CONTEXT
+from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend
 
 _ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT})
 
@@ -987,6 +1010,8 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
     tier = info.model.value
     backend = self.pool.get(tier)
+    if taught is not None and not getattr(backend, 'quotes_context', False) and self.memory.get(taught[0]).source == 'correction':
+        backend = ExtractiveBackend(self.cfg.inference.n_ctx)  # the user's answer to this very question, served as given (SmolLM2 read "30 days" alone as "3")
     if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
     info.backend = getattr(backend, 'name', tier)
     quotes = bool(getattr(backend, 'quotes_context', False))

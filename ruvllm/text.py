@@ -9,9 +9,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'content_words', 'fold', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives',
            'key_words', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
            'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
-           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'gives_asked', 'measure_word',
-           'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long',
-           'follow_up', 'follow_up_asked']
+           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'stated_facts', 'without_facts',
+           'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed',
+           'turn_parts', 'split_long', 'follow_up', 'follow_up_asked']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -483,6 +483,18 @@ def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
     values = {v for v in map(_number, (w for w in held if w[0].isdigit())) if v is not None}
     odd = [w for w in stated_names(text) if any(fold(p) not in held for p in w.strip("'-").split('-') if p[:1].isupper())]
     return odd + [w for w in numbers(text) if (v := _number(w)) is not None and v >= 10 and v not in values]
+
+# %% ../nbs/01b_text.ipynb #9114ac07
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # a sentence ends at . ! or ? before a space: "3.5" and "e.g.," stay whole
+
+def stated_facts(text: str) -> frozenset:
+    "The names (folded) and numbers (as digits are written) `text` states: what an answer asserts beyond its frame."
+    return frozenset(fold(n) for n in stated_names(text)) | frozenset(numbers(text))
+
+def without_facts(text: str, facts) -> str:
+    "`text` without its sentences that state one of `facts` (`stated_facts` form); '' if every sentence does."
+    if not facts: return text
+    return ' '.join(s for s in _SENTENCE_END.split(text.strip()) if stated_facts(s).isdisjoint(facts))
 
 # %% ../nbs/01b_text.ipynb #2e488f55
 _TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)
