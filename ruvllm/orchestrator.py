@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected',
-           'same_kind', 'AnswerPieces', 'Generated', 'cached_answer_fits', 'AnswerStream']
+           'definite_answers_last', 'AnswerPieces', 'Generated', 'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -817,7 +817,7 @@ def another_subject(query: str, question: str) -> bool:
 
 
 # %% ../nbs/11_orchestrator.ipynb #b10904af
-from .text import text_keys, without_facts
+from .text import intents_compatible, text_keys, without_facts
 
 class Selected(NamedTuple):
     "The passages `RuvLLM.select_passages` kept, and the attention behind them."
@@ -835,17 +835,11 @@ def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the req
     qa = node.type == NodeType.QAPAIR
     if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
     if qa and cc.qa_other_subject and another_subject(query, question_part(node.text)): return False  # same frame, another thing
-    if qa and not same_kind(question_intent(query), question_intent(question_part(node.text))): return False  # who for where: another question's answer
+    if qa and not intents_compatible(question_intent(query), question_intent(question_part(node.text))): return False  # who for where: another question's answer
     if not need: return True
     if cc.key_match == 'text': return _mentions(node.text, need)
     if not _mentions(_passage(node), need): return False  # not in what the model reads
     return cc.key_match == 'read' or not qa or _mentions(question_part(node.text), need)
-
-_VAGUE = frozenset({'what', 'request'})  # intents that do not say what kind of answer is asked for
-
-def same_kind(a: str, b: str) -> bool:
-    "Whether a past answer to a question of intent `b` answers one of intent `a`: the same intent, or both vague (a who answer is not what 'What is Quorvane?' asks)."
-    return a == b or (a in _VAGUE and b in _VAGUE)
 
 def _mentions(text: str, need: set) -> bool:
     "Whether `text` holds one of the key words `need`: `key_coverage(query, [text], need) > 0` without computing the share."
@@ -870,7 +864,18 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
             if taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
                 taught = ranked[-1]
     if taught is not None and sg.nodes[taught[0]].node.source == 'correction': ranked = [taught]  # the user's own answer to this very question: read alone, by every tier
+    else: ranked = definite_answers_last(query, ranked, sg)
     return Selected(self.corrected_passages(ranked, sg), att, vecs, taught)
+
+# %% ../nbs/11_orchestrator.ipynb #f0f6eab9
+_VAGUE = frozenset({'what', 'request'})  # intents that say no kind of answer
+
+def definite_answers_last(query: str, ranked: list,  # `Selected.passages`
+                          sg: Subgraph) -> list:
+    "`ranked` with the stored Q&As to a question of a definite intent after the rest, when `query`'s intent is vague."
+    if question_intent(query) not in _VAGUE: return ranked
+    def definite(p): n = sg.nodes[p[0]].node; return n.type == NodeType.QAPAIR and question_intent(question_part(n.text)) not in _VAGUE
+    return sorted(ranked, key=definite)  # stable
 
 # %% ../nbs/11_orchestrator.ipynb #6fff50a0
 @patch
