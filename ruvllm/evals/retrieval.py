@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['MAIN', 'RESCORER_DEV_WEIGHTS', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEFAULT_PATH', 'DEFAULT_PATH_ABLATIONS', 'NO_GRAPH',
-           'PROFILE_STAGES', 'INGEST_STEPS', 'conversation_memory', 'memory_rankers', 'default_path_rankers',
-           'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets', 'run_retrieval', 'loco_choice',
-           'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer', 'loco_rescorer',
-           'length_prior_recall', 'loco_prior', 'generated_memory', 'retrieval_call_latency', 'retrieval_profile',
-           'conversation_ingest_rate', 'ingest_profile', 'conversations_and_questions', 'compress_idle',
-           'loop_c_recall', 'loop_c_default_path', 'SentenceTransformerEmbedder', 'embedder_report']
+           'SHORT_KS', 'PROFILE_STAGES', 'INGEST_STEPS', 'conversation_memory', 'memory_rankers',
+           'default_path_rankers', 'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets',
+           'run_retrieval', 'loco_choice', 'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer',
+           'loco_rescorer', 'length_prior_recall', 'loco_prior', 'short_chat_recall', 'generated_memory',
+           'retrieval_call_latency', 'retrieval_profile', 'conversation_ingest_rate', 'ingest_profile',
+           'conversations_and_questions', 'compress_idle', 'loop_c_recall', 'loop_c_default_path',
+           'SentenceTransformerEmbedder', 'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from .conversations import CATEGORIES, KS, LONG_DATA_DIR, as_ingest_items, evaluate, load_conversations, load_questions, recall_at_k
+from .conversations import CATEGORIES, KS, LONG_DATA_DIR, SHORT_DATA_DIR, as_ingest_items, evaluate, load_conversations, load_questions, recall_at_k
 
 # %% ../../nbs/evals/08_retrieval.ipynb #7603e6eb
 @contextmanager
@@ -416,6 +417,26 @@ def loco_prior(rows: pd.DataFrame,  # `length_prior_recall` output
                                                         for x, v in (('off', R[0.0, a][judge_on].mean()), ('chosen', pooled[a].mean()))},
                 better=int((d[False] > 0).sum()), worse=int((d[False] < 0).sum()))
     return pd.concat([pd.DataFrame(out), pd.DataFrame([last])], ignore_index=True).round(1)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #6b1d8f22
+SHORT_KS = (1, 3, 5)  # the ranks a chat of 4-20 turns is read at
+
+def short_chat_recall(split: str = 'dev',  # 'dev' (S01-S24) or 'test' (S25-S36, once)
+                      embedder=None,  # default: WordLlama 256-d
+                      conversations=None,  # only these conversation ids (default: all)
+                     ) -> pd.DataFrame:
+    "R@1/R@3/R@5 (percent) of dense, BM25, hybrid, hybrid+graph and the default path on the short-chat set: one row per method and category."
+    from ruvllm.embedding import WordLlamaEmbedder
+    turns, qs = load_conversations(SHORT_DATA_DIR), load_questions(split, SHORT_DATA_DIR)
+    if conversations is not None:
+        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    embedder = embedder or WordLlamaEmbedder(dim=256)
+    with conversation_memory(turns, embedder) as mem:
+        res = {name: evaluate(r, qs, SHORT_KS, warm_up=True) for name, r in memory_rankers(mem, False).items()}
+    with default_path_rankers(turns, embedder, False) as paths:
+        res.update((name, evaluate(r, qs, SHORT_KS, warm_up=True)) for name, r in paths.items())
+    return retrieval_frame(res, qs)
+
 
 # %% ../../nbs/evals/08_retrieval.ipynb #014cb971
 @contextmanager
