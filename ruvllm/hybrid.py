@@ -134,10 +134,16 @@ def fused_candidates(self:Memory,
 
 # %% ../nbs/04c_hybrid.ipynb #488360cf
 @patch
+def spans_a_window(self:Memory, fused: dict, namespace=None) -> bool:
+    "Whether more nodes than one `Follows` window spans (`2 × propagate_window + 1`) are candidates: the fused seeds, else every visible one (a caller may ask for few)."
+    w = 2 * self.cfg.propagate_window + 1
+    return len(fused) > w or int(np.count_nonzero(self._candidate_mask(namespace, None))) > w
+
+@patch
 def _ranked(self:Memory, fused: dict, namespace=None, propagate: bool = False,
             named: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # filled as `_propagated` fills it
     "(ids, scores) of a hybrid ranking: the fused seeds propagated over the graph if asked (activations > 0), the length prior on the seeds and on the result."
-    if propagate and fused:
+    if propagate and fused and self.spans_a_window(fused, namespace):
         ids, sc = self._propagated(fused, namespace=namespace, named=named, length_prior=True); keep = sc > 0
         ids, sc = ids[keep], sc[keep]
     else: ids, sc = np.fromiter(fused, np.int64, len(fused)), np.fromiter(fused.values(), float, len(fused))

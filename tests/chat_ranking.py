@@ -20,3 +20,16 @@ def ranked(path, items, question, **memory):
         ids = llm.ingest(items, progress=False)
         sg = llm.retrieve(question, llm.memory.embed_query(question))
         return ids, [n.node.id for n in sg.ranked()], sg
+
+
+# Small talk with no word of the tests' questions: a later session that takes a chat past one `Follows` window
+# (`Memory.spans_a_window`: with 21 turns or fewer, propagation does not run at all).
+SMALL_TALK = [("Ana", "the bus was late again this morning"), ("Ben", "typical, it rained too"), ("Ana", "I need new shoes"),
+              ("Ben", "the market sells good ones"), ("Ana", "maybe on Saturday"), ("Ben", "my sister phoned last night"),
+              ("Ana", "how is she doing?"), ("Ben", "busy with exams"), ("Ana", "good luck to her"),
+              ("Ben", "the printer jammed twice today"), ("Ana", "ours is ancient"), ("Ben", "time for a coffee")]
+
+
+def past_a_window(sessions):
+    "`sessions` and, last, a session of `SMALL_TALK` (its turns get the ids after theirs)."
+    return [*sessions, ('talk', '2023-09-01', SMALL_TALK)]

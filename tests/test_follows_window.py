@@ -1,5 +1,5 @@
 "Propagation's `Follows` window: a turn in a stretch of the conversation where other turns match the question outranks the same words said in unrelated small talk, through the default retrieval path."
-from chat_ranking import chat_items, ranked
+from chat_ranking import chat_items, past_a_window, ranked
 from ruvllm.config import Config
 
 MOVE = [("Sam", "we signed the lease! moving to Cork at the end of the month"), ("Dana", "wow, big change!"),
@@ -8,7 +8,7 @@ CHAT = [("Dana", "how was the gig on Friday?"), ("Sam", "loud, my ears are still
         ("Dana", "did you see the new cafe on the corner?"), ("Sam", "honestly I love the new place")]
 Q = "How does Sam like the new flat in Cork?"
 
-def _items(): return chat_items([('move', '2023-03-04', MOVE), ('chat', '2023-06-10', CHAT)])
+def _items(): return chat_items(past_a_window([('move', '2023-03-04', MOVE), ('chat', '2023-06-10', CHAT)]))
 
 def _ranked(tmp_path, name, **memory): return ranked(tmp_path / name, _items(), Q, **memory)
 

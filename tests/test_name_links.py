@@ -1,6 +1,6 @@
 "Propagation's name links: a turn that shares a rare name with a strong seed moves up, through the default retrieval path."
 import pytest
-from chat_ranking import chat_items, extractive_config, ranked
+from chat_ranking import chat_items, extractive_config, past_a_window, ranked
 from ruvllm.config import Config
 from ruvllm.orchestrator import RuvLLM
 from ruvllm.types import EdgeType
@@ -11,7 +11,7 @@ S2 = [("Dana", "how was your weekend?"), ("Sam", "update: Basil ate half a birth
       ("Dana", "haha amazing"), ("Sam", "I finally fixed my bike"), ("Dana", "we had pizza last Friday")]
 Q = "What did Sam's new dachshund get up to?"
 
-def _items(): return chat_items([('s1', '2023-03-04', S1), ('s2', '2023-06-10', S2)])
+def _items(): return chat_items(past_a_window([('s1', '2023-03-04', S1), ('s2', '2023-06-10', S2)]))
 
 def _ranked(tmp_path, name, **memory):  # the turn-length prior off: the Basil turn is the longest, so the prior alone would lift it
     return ranked(tmp_path / name, _items(), Q, **{'length_prior': 0.0, **memory})
@@ -20,8 +20,8 @@ def test_a_rare_shared_name_lifts_the_later_turn_in_the_default_retrieval(tmp_pa
     ids, with_names, _ = _ranked(tmp_path, 'on')
     _, without, _ = _ranked(tmp_path, 'off', propagate_name_mix=0.0)
     assert Config().memory.retrieval == 'hybrid_graph' and Config().memory.propagate_name_mix > 0
-    assert with_names.index(ids[6]) == 2, with_names  # right after the adoption that names Basil and its reply (the `Follows`
-    assert without.index(ids[6]) > 3, without         # window lifts the adoption's session; tests/test_follows_window.py)
+    assert with_names.index(ids[6]) == 1, with_names  # right after the adoption that names Basil
+    assert without.index(ids[6]) > 3, without
     _, names_alone, _ = _ranked(tmp_path, 'alone', propagate_window=0)
     assert names_alone.index(ids[6]) == 1, names_alone  # the names alone: right after the adoption
 
