@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 from fastcore.basics import patch
 
 from .config import TIERS, ConfigError, InferenceConfig
-from .text import content_words, gives_asked
+from .text import content_words, gives_asked, sentences
 from .types import (BackendUnavailableError, ContextOverflowError, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier)
 
@@ -253,6 +253,22 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
         top = [i for i in top if gives_asked(passages[i], question)] or top
     return top[0]  # then the better-ranked passage
 
+# %% ../nbs/07_inference.ipynb #050f8bed
+_WORD_PIECES = re.compile(r'\s*\S+')  # an answer's pieces: each word with the space before it
+
+@patch
+def quote(self: ExtractiveBackend, passage: str, question: str, max_tokens: int) -> str:
+    "`passage` if its words fit `max_tokens`, else its sentences around the one `choose` picks among them, as many as fit."
+    cost = lambda t: sum(_memo_estimate(w) for w in _WORD_PIECES.findall(t))
+    if cost(passage) <= max_tokens: return passage
+    ss = sentences(passage)
+    best = self.choose(ss, question)  # the sentence as `choose` picks a passage: its rarer question words weigh more
+    lo, hi, used = best, best, cost(ss[best])
+    while True:  # the sentences after it first (what follows a fact explains it), then before
+        nxt = next((j for j in (hi + 1, lo - 1) if 0 <= j < len(ss) and used + cost(ss[j]) <= max_tokens), None)
+        if nxt is None: return ' '.join(ss[lo:hi + 1])
+        used += cost(ss[nxt]); lo, hi = min(lo, nxt), max(hi, nxt)
+
 # %% ../nbs/07_inference.ipynb #f99b4469
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,
             budget: int | None = None,  # the call's max_tokens: an estimated count of a cut answer is this
@@ -282,10 +298,8 @@ def stream(self: ExtractiveBackend, messages, max_tokens=256, temperature=0.7, t
     check_fits(self.name, prompt_tokens, max_tokens, self.context_window)
     if self.fallback_for is not None: _warn_fallback_once(self.fallback_for, self.reason)
     i = self.choose(passages, question)
-    answer = EXTRACTIVE_NO_CONTEXT if i is None else passages[i]
+    answer = EXTRACTIVE_NO_CONTEXT if i is None else self.quote(passages[i], question, max_tokens)
     return self._pieces(answer, max_tokens, stops, prompt_tokens, t0)
-
-_WORD_PIECES = re.compile(r'\s*\S+')
 
 @patch
 def _pieces(self: ExtractiveBackend, answer, max_tokens, stops, prompt_tokens, t0):

@@ -122,9 +122,10 @@ def grounding_quality(answer: str,  # the generated answer
                       question: str = '',  # the question asked (the names it gives are no invention)
                       check_names: bool = True,  # False: a quote of the passages, which can name nothing they do not hold
                      ) -> float:
-    "Self-estimated quality in [0, 1]: share of the answer's content words found in the passages × retrieval similarity; 0 if it states a name or number neither holds."
+    "Self-estimated quality in [0, 1]: share of the answer's content words found in the passages × retrieval similarity; 0 if it states a name or number neither holds, or says no word the question does not (an echo)."
     words = content_words(answer)
     if not words or not passages or (check_names and unsupported_names(answer, [*passages, question])): return 0.0
+    if question and words <= content_words(question): return 0.0  # "When do vacation days expire?" answered with itself
     support = content_words(' '.join(passages))
     return float(len(words & support) / len(words) * min(1.0, max(0.0, top_similarity)))
 
@@ -250,6 +251,7 @@ def write_back_many(self: LoopA, items) -> list:  # (record, quality) pairs in t
         quote = rec.quoted and rec.feedback is None and not self.cfg.keep_unrated_quotes  # an unrated quote adds no node (kept once rated)
         kind, a, b = self._qa_plan(rec.asked, rec.answer, rec.namespace, 0.0 if quote else quality, rec.request_id, 'loopA', used, (text, vec))
         if kind == 'new':
+            if rec.feedback is None: a['metadata']['unrated'] = True  # a self-estimate: read beside its sources, never alone nor quoted
             if not quote: pending.append((i, rec, a, b))
             continue
         if kind == 'wrong': rec.self_quality = 0.0; continue  # what a correction superseded: not stored, and not cached (`_learn_from_many`)
@@ -305,7 +307,8 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
     out['edge_types'] = mem.reinforce_edge_types([t for (_, _, t) in record.carried], q) if record.carried else {}
     qa = self.answer_node(record)  # the node holding the answer rated
     if qa is not None and mem.exists(qa):
-        mem.update_node(qa, quality=q)
+        meta = mem.get(qa).metadata  # rated well: a user's answer now (`unrated` gone), no longer a self-estimate
+        mem.update_node(qa, quality=q, metadata={k: v for k, v in meta.items() if k != 'unrated'} if meta.get('unrated') and q >= self.cfg.quality_threshold else None)
         if q < self.cfg.quality_threshold and not mem.is_archived(qa) and fb.correction is None:
             mem.archive([qa]); out['archived'].append(qa)
     elif q >= self.cfg.quality_threshold and fb.correction is None and not record.cut and record.writeback != 'queued':

@@ -628,6 +628,24 @@ def _no_concepts(items, type):
 
 # %% ../nbs/11_orchestrator.ipynb #a1785ca8
 _FORMATS = ('records', 'chat')
+_READ_FILES = ("`RuvLLM.ingest` stores texts and records and reads no files: read .txt, .md and .jsonl files into records with "
+               "`records, _ = ruvllm.cli.read_inputs(paths)` and pass `records` (or run `ruvllm ingest PATHS`); a chat transcript goes in alone, as `Path(...)`")
+
+def _no_file_paths(items):
+    "`items`, refusing a `Path` item (naming how files are read) and warning once about a string that is an existing file's name: a list checked whole, a stream as it is read."
+    def names_file(s: str) -> bool:
+        try: return '\n' not in s and Path(s).suffix.lower() in ('.txt', '.md', '.markdown', '.jsonl') and Path(s).is_file()
+        except (OSError, ValueError): return False
+    def checked():
+        warned = False
+        for i, it in enumerate(items):
+            if isinstance(it, os.PathLike): raise InvalidInputError(f"item {i} is a file path ({os.fspath(it)!r}): {_READ_FILES}")
+            if not warned and isinstance(it, str) and names_file(it):
+                log.warning("item %d (%r) is the name of a file: stored as that text, not read; %s", i, it, _READ_FILES); warned = True
+            yield it
+    if not hasattr(items, '__len__'): return checked()
+    for _ in checked(): pass
+    return items
 
 @patch
 def ingest(self: RuvLLM,
@@ -651,12 +669,11 @@ def ingest(self: RuvLLM,
         if not Path(items).is_file(): raise InvalidInputError(f"{items}: {'is a directory' if Path(items).is_dir() else 'no such file'}")
         if format == 'records' or (format is None and not is_transcript(items)):
             raise InvalidInputError(f"{items}: not read as a chat transcript (a .jsonl file whose first line has \"speaker\" "
-                                    f"and \"text\"; pass format='chat' to force it); documents go in as a list of texts or records "
-                                    f"(`ruvllm ingest` reads .txt, .md and .jsonl files into them)")
+                                    f"and \"text\"; pass format='chat' to force it); {_READ_FILES}")
         format = 'chat'
     if format == 'chat': return self.ingest_chat(items, namespace=namespace, type=type, batch_size=batch_size, progress=progress,
                                                  skip_duplicates=skip_duplicates)
-    return self.memory.ingest(_no_concepts(items, type), batch_size=batch_size, namespace=namespace, type=type, progress=progress, skip_duplicates=skip_duplicates)
+    return self.memory.ingest(_no_concepts(_no_file_paths(items), type), batch_size=batch_size, namespace=namespace, type=type, progress=progress, skip_duplicates=skip_duplicates)
 
 # %% ../nbs/11_orchestrator.ipynb #2dfd4420
 @patch
@@ -825,6 +842,7 @@ class Selected(NamedTuple):
     attention: AttentionResult  # the attention over the whole subgraph
     vectors: np.ndarray  # the subgraph's node vectors (feedback trains the attention on them)
     taught: tuple | None = None  # the passage of a kept Q&A to this very question (`same_wording`), if one was admitted
+    unrated: frozenset = frozenset()  # ids of admitted Q&As Loop A kept on its own estimate: a backend that only quotes skips them
 
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
@@ -855,17 +873,18 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     att = self.attention.rank(query_vector, sg, vecs)
     need = key_forms(key_words(query) if keys is None else keys, query) if cc.require_key_word else set()  # a plural passage counts
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
-    ranked, floor, taught, thr = [], None, None, self.cfg.learning.quality_threshold
+    ranked, floor, taught, thr, unrated = [], None, None, self.cfg.learning.quality_threshold, set()
     for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
         if floor is not None and w[i] < floor: break  # under the bar, and so is every node after it: not examined
         if self.admits_passage(query, sg.nodes[ids[i]], need):
             if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
             node = sg.nodes[ids[i]].node; ranked.append((ids[i], _passage(node), w[i]))
-            if taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
+            if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[i])  # never taught, never quoted
+            elif taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
                 taught = ranked[-1]
     if taught is not None and sg.nodes[taught[0]].node.source == 'correction': ranked = [taught]  # the user's own answer to this very question: read alone, by every tier
     else: ranked = definite_answers_last(query, ranked, sg)
-    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught)
+    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated))
 
 # %% ../nbs/11_orchestrator.ipynb #f0f6eab9
 _VAGUE = frozenset({'what', 'request'})  # intents that say no kind of answer
@@ -1011,13 +1030,15 @@ class Generated(NamedTuple):
 def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
                  pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
                  taught: tuple | None = None,  # `Selected.taught`: what a backend that only quotes reads alone
-                 asked: str | None = None):  # the question a backend that only quotes reads (`follow_up_asked`; default the query)
+                 asked: str | None = None,  # the question a backend that only quotes reads (`follow_up_asked`; default the query)
+                 unrated: frozenset = frozenset()):  # `Selected.unrated`: passages a backend that only quotes skips
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
     tier = info.model.value
     backend = self.pool.get(tier)
     if taught is not None and not getattr(backend, 'quotes_context', False) and self.memory.get(taught[0]).source == 'correction':
         backend = ExtractiveBackend(self.cfg.inference.n_ctx)  # the user's answer to this very question, served as given (SmolLM2 read "30 days" alone as "3")
     if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
+    elif unrated and getattr(backend, 'quotes_context', False): passages = [p for p in passages if p[0] not in unrated]  # no unconfirmed answer is quoted
     info.backend = getattr(backend, 'name', tier)
     quotes = bool(getattr(backend, 'quotes_context', False))
     held = hold and quotes
@@ -1036,12 +1057,13 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
                         routed: Routed, keys: set, sw, learn: bool = True,
                         pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
                         taught: tuple | None = None,  # `Selected.taught`
-                        asked: str | None = None):  # a follow-up as a backend that only quotes reads it (`follow_up_asked`)
+                        asked: str | None = None,  # a follow-up as a backend that only quotes reads it (`follow_up_asked`)
+                        unrated: frozenset = frozenset()):  # `Selected.unrated`
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked)
+        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
@@ -1161,7 +1183,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either

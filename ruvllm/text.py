@@ -9,9 +9,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'content_words', 'fold', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives',
            'key_words', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
            'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
-           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'stated_facts', 'without_facts',
-           'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed',
-           'turn_parts', 'split_long', 'follow_up', 'follow_up_asked']
+           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences', 'stated_facts',
+           'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
+           'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -485,7 +485,11 @@ def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
     return odd + [w for w in numbers(text) if (v := _number(w)) is not None and v >= 10 and v not in values]
 
 # %% ../nbs/01b_text.ipynb #9114ac07
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # a sentence ends at . ! or ? before a space: "3.5" and "e.g.," stay whole
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")  # a sentence ends at . ! or ? before a space: "3.5" and "e.g.," stay whole
+
+def sentences(text: str) -> list[str]:
+    "The sentences of `text`, in order (split after . ! or ? and a space)."
+    return [s for s in _SENTENCE_BREAK.split(text.strip()) if s]
 
 def stated_facts(text: str) -> frozenset:
     "The names (folded) and numbers (as digits are written) `text` states: what an answer asserts beyond its frame."
@@ -494,7 +498,7 @@ def stated_facts(text: str) -> frozenset:
 def without_facts(text: str, facts) -> str:
     "`text` without its sentences that state one of `facts` (`stated_facts` form); '' if every sentence does."
     if not facts: return text
-    return ' '.join(s for s in _SENTENCE_END.split(text.strip()) if stated_facts(s).isdisjoint(facts))
+    return ' '.join(s for s in sentences(text) if stated_facts(s).isdisjoint(facts))
 
 # %% ../nbs/01b_text.ipynb #2e488f55
 _TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)
@@ -551,7 +555,7 @@ def mask_names(text: str, mask: str = 'X') -> str:
     return ''.join(out) + text[last:]
 
 # %% ../nbs/01b_text.ipynb #c12b0002
-_BE = frozenset("am is are was were be been being".split())
+_BE = frozenset("is are was were be been being s isn't aren't wasn't weren't".split())  # forms of *be*, contracted and negated too
 _DO = frozenset("do does did".split())
 _PRONOUNS = frozenset("i you he she it we they someone somebody anyone everyone".split())
 FUNCTION_WORDS = AUXILIARIES | _DETERMINERS | _PRONOUNS | frozenset("me us them".split())  # words that carry no content of their own
@@ -723,7 +727,6 @@ def split_long(text: str,  # one paragraph
 # %% ../nbs/01b_text.ipynb #225fc4ba
 _REFERRING = frozenset("it its they them their theirs he him his she her hers there".split())  # a subject said before
 _DEMONSTRATIVES = frozenset("this that these those".split())  # ... when the question ends with one ("Why is that?")
-_BE = frozenset("is are was were be been being s isn't aren't wasn't weren't".split())
 _WEATHER = frozenset("rain raining rains rainy snow snowing snows snowy sunny windy cloudy foggy stormy".split())
 _CONJUNCTIONS = frozenset("and but so or also plus".split())  # a question that opens with one continues the turn before
 _OPENING_VERBS = frozenset("tell give show list name let get".split())  # stop words that are a request's verb ("Tell me about X")

@@ -55,3 +55,42 @@ def test_a_correction_does_not_answer_other_questions_about_its_subject(llm):
     for q in ("What is Quorvane?", "Tell me about Quorvane.", "Which country is Quorvane in?", "Where is Quorvane?"):
         assert 'Ilsa Marrow' not in llm.query(q, constraints=TINY, learn=False).text, q
     assert llm.query("Who founded Quorvane?", constraints=TINY, learn=False).text == "Quorvane was founded by Ilsa Marrow."
+
+
+def test_an_echo_is_no_grounded_answer():
+    "SmolLM2 answered \"When do carried-over vacation days expire?\" with the question itself, and Loop A kept it (0.74)."
+    from ruvllm.learning import grounding_quality
+    passages = ["Up to 5 unused vacation days may be carried over; carried-over days expire on 31 March."]
+    q = "When do carried-over vacation days expire?"
+    assert grounding_quality(q, passages, 0.8, q) == 0.0
+    assert grounding_quality("They expire on 31 March.", passages, 0.8, q) > 0.5
+
+
+def test_an_answer_kept_on_its_own_estimate_is_never_quoted_nor_taught(tmp_path):
+    """A doc probe: SmolLM2's unrated "The notice period after probation is 1 month." (the passage says 3 months after
+    probation) was kept at quality 0.74, and from then on the extractive tier quoted it, alone, for that question: the
+    system's own guess had replaced the document. Now such a Q&A is marked `unrated` until a user rates it well."""
+    from ruvllm.learning import RequestRecord
+    cfg = Config.builder().db_path(tmp_path / 'd').set('cache.enabled', False).build()
+    doc = "The notice period is 1 month during probation and 3 months after probation."
+    q, guess = "How long is the notice period after probation?", "The notice period after probation is 1 month."
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        ids = llm.ingest([doc, "Desks are booked in the portal."], progress=False)
+        rec = RequestRecord('r-guess', q, guess, 'global', used_ids=[ids[0]])
+        nid = llm.loop_a.write_back(rec, 0.8)  # what the writer does with an unrated answer whose self-estimate is 0.8
+        assert llm.memory.get(nid).metadata.get('unrated') is True
+        r = llm.query(q, constraints=TINY, learn=False)
+        assert r.text == doc and [s.node_id for s in r.sources] == [ids[0]]
+
+
+def test_the_text_modules_names_are_defined_once():
+    """`text.without_facts` split sentences with a regex named like a later one (`split_long`'s), which replaced it in
+    the module: the notebook's examples ran with the first, the package with the second ("portal  Sick leave", the full
+    stop lost). Likewise `_BE` was defined twice with different words. No module-level name is bound twice now."""
+    import re, inspect, collections
+    import ruvllm.text as text
+    from ruvllm.text import without_facts
+    assert without_facts("Vacation is booked in the portal. Employees receive 27 days. Sick leave is 3.5 days.", {'27'}) == \
+        "Vacation is booked in the portal. Sick leave is 3.5 days."
+    names = collections.Counter(m.group(1) for m in re.finditer(r"^([A-Za-z_][A-Za-z_0-9]*) = ", inspect.getsource(text), re.M))
+    assert [n for n, c in names.items() if c > 1] == []

@@ -47,7 +47,8 @@ def two_search_write_back(mem: Memory, lc: LearningConfig, rec: RequestRecord, q
             mem.touch([nid])
     else:
         nid = mem.add_node(text, NodeType.QAPAIR, namespace=rec.namespace, source='loopA', vector=vec, quality=quality,
-                           metadata={'query': rec.query, 'answer': rec.answer, 'request_ids': [rec.request_id]})
+                           metadata={'query': rec.query, 'answer': rec.answer, 'request_ids': [rec.request_id],
+                                     **({'unrated': True} if rec.feedback is None else {})})  # (a self-estimate: marked since)
     w = lc.initial_edge_weight
     links = [(nid, u, EdgeType.CITES, w) for u in used if u != nid]
     close = [h for h in mem.search(mem.vectors([nid])[0], k=max_neighbours + 1 + len(used), namespace=rec.namespace)
