@@ -146,10 +146,13 @@ def _plural(w: str) -> str | None:
     if w.endswith('y') and w[-2] not in 'aeiou': return w[:-1] + 'ies'
     return w + ('es' if w.endswith(('x', 'z', 'ch', 'sh')) else 's')
 
+@lru_cache(maxsize=1)
+def _number_names() -> dict: return {d: w for w, d in NUMBER_WORDS.items() if d.isdigit()}  # '3' -> 'three' (`NUMBER_WORDS` comes below)
+
 def key_forms(keys: set[str], query: str = '') -> set[str]:
-    "The key words with their regular plural (workstation → workstations, city → cities), names in `query` left as written."
+    "The key words with their regular plural (workstation → workstations, city → cities), names in `query` left as written, and a number's word (3 → three)."
     nm = {fold(t) for t in names(query)} if query else set()
-    return set(keys) | {f for w in keys if w not in nm and (f := _plural(w))}
+    return set(keys) | {f for w in keys if w not in nm and (f := _plural(w))} | {n for w in keys if w.isdigit() and (n := _number_names().get(w))}
 
 def same_wording(a: str, b: str) -> bool:
     "Whether two questions are worded the same: case, spacing and a closing ?, ! or . aside."

@@ -16,3 +16,14 @@ def test_a_long_passage_is_quoted_where_the_answer_is(tmp_path):
         llm.ingest([HISTORY], progress=False)
         r = llm.query("Who is the CTO of Brightwater?", constraints=Constraints(force_model='tiny', max_tokens=64), learn=False)
     assert 'Ingrid Lund' in r.text and len(r.text) < len(HISTORY)
+
+
+def test_a_number_asked_in_digits_finds_it_written_out(tmp_path):
+    """"Can the lease be terminated with 3 months notice?": the digit was the only key word, so the clause that writes
+    "three months'" was kept out of the context and the deposit clause, which holds a 3, was quoted (`text.key_forms`)."""
+    term = "Either party may terminate the lease with three months' written notice."
+    cfg = Config.builder().db_path(tmp_path / 'd').set('cache.enabled', False).build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([term, "The deposit is 2,400 EUR, paid in 3 instalments.", "Pets are allowed with written consent."], progress=False)
+        r = llm.query("Can the lease be terminated with 3 months notice?", constraints=Constraints(force_model='tiny'), learn=False)
+    assert r.text == term
