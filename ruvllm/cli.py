@@ -82,43 +82,97 @@ def _records(pieces: list[str], path: Path, line: int, namespace: str, type, **m
     if len(pieces) == 1: return [_record(pieces[0], path, line, namespace, type, **metadata)]
     return [_record(p, path, line, namespace, type, part=k, **metadata) for k, p in enumerate(pieces, 1)]
 
+# %% ../nbs/14_cli.ipynb #7966a64e
+_LIST_ITEM = re.compile(r'^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s')  # the first line of a list item (Markdown or plain text)
+
+def _heading_prefix(path: tuple,  # the headings a block is under, outermost first
+                    text: str) -> str:
+    "What a passage under `path` starts with: `'Top > Section: '` (a space, not ': ', after closing punctuation); no nearest heading the text starts with."
+    titles = list(path)
+    if titles and text.lower().startswith(titles[-1].lower()): titles.pop()
+    if not titles: return ''
+    head = ' > '.join(titles)
+    return head + (' ' if head[-1] in '.:?!' else ': ')
+
+def _join_lead_ins(blocks: list[tuple],  # `(text, line, path)` in reading order
+                   limit: int) -> list[tuple]:  # the longest passage, its heading path included
+    "`blocks` with a lead-in (a block ending in ':') joined to the block after it, and to the later items of a list it leads into: under the same headings, while it fits in `limit`."
+    out, listing = [], False
+    for text, line, path in blocks:
+        if out:
+            prev, first, heads = out[-1]
+            follows = prev.rstrip().endswith(':') or (listing and _LIST_ITEM.match(text))
+            if follows and heads == path and len(_heading_prefix(path, prev)) + len(prev) + 1 + len(text) <= limit:
+                out[-1] = (prev + '\n' + text, first, path); listing = bool(_LIST_ITEM.match(text)); continue
+        out.append((text, line, path)); listing = False
+    return out
+
+def _section_records(blocks: list[tuple], path: Path, namespace: str, type, max_chars: int,
+                     sections: bool = True,  # always a `metadata.section` (False: only for a block under a heading)
+                    ) -> list[dict]:
+    "The records of a file's `(text, line, headings)` blocks: lead-ins joined, each text behind its heading path (in pieces if over `max_chars`)."
+    out = []
+    for text, line, heads in _join_lead_ins(blocks, max_chars):
+        md = dict(section=' > '.join(heads)) if sections or heads else {}
+        out += _records(_pieces(text, max_chars, _heading_prefix(heads, text)), path, line, namespace, type, **md)
+    return out
+
+# %% ../nbs/14_cli.ipynb #17b7684e
+def _title_like(text: str, lines: int, words: int) -> bool:
+    "A paragraph that could be a title: one line of at most `words` words, not a list item, not ending like a sentence, a lead-in or a clause."
+    return lines == 1 and len(text.split()) <= words and not _LIST_ITEM.match(text) and text[-1] not in '.!?:;,'
+
 def read_txt(path: Path,  # a UTF-8 text file
              namespace: str = 'global', type=NodeType.DOCUMENT,
              max_chars: int = MemoryConfig().max_node_chars,  # the longest record (`memory.max_node_chars`): a longer paragraph is split
+             title_words: int = 12,  # the most words a one-line paragraph has to be read as a title
             ) -> list[dict]:
-    "Memory records for a text file: one per paragraph (blank lines separate paragraphs), a paragraph over `max_chars` in pieces."
-    out, para, start, file = [], [], 0, path.resolve()  # the file's one name for the records; messages keep `path`
+    "Memory records for a text file: one per paragraph (blank lines separate them; in pieces if over `max_chars`), behind the file's title and its section's title."
+    paras, para, start = [], [], 0  # (text, line, title-like)
     for ln, line in enumerate(_read_text(path).splitlines() + [''], 1):
         if line.strip():
             if not para: start = ln
             para.append(line.strip())
         elif para:
             text = check_unicode(' '.join(para), f"{path}:{start}: text")  # a NUL named by file:line, before any memory opens
-            out += _records(_pieces(text, max_chars), file, start, namespace, type); para = []
-    return out
+            if visible(text): paras.append((text, start, _title_like(text, len(para), title_words)))
+            para = []
+    blocks, top, heads = [], (), ()
+    for k, (text, start, like) in enumerate(paras):
+        ahead = [p[2] for p in paras[k + 1:k + 3]]  # a title leads into text: the next paragraph, or the one after a second title
+        if like and (ahead[:1] == [False] or ahead == [True, False]):
+            if k == 0: top = (text,)
+            heads = top if k == 0 else top + (text,); continue
+        blocks.append((text, start, heads))
+    return _section_records(blocks, path.resolve(), namespace, type, max_chars, sections=False)  # records name the resolved file, messages `path`
 
 # %% ../nbs/14_cli.ipynb #b810f550
 _HEADING = re.compile(r'^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$')
+_UNDERLINE = re.compile(r'^ {0,3}(=+|-+)\s*$')  # under a paragraph: a setext heading, level 1 (`===`) or 2 (`---`)
+_BREAK = re.compile(r'^ {0,3}([-*_])(?:\s*\1){2,}\s*$')  # a thematic break (`---`, `***`, `___`): no text
 
 def read_md(path: Path,  # a UTF-8 Markdown file
             namespace: str = 'global', type=NodeType.DOCUMENT,
             max_chars: int = MemoryConfig().max_node_chars,  # the longest record (`memory.max_node_chars`): a longer paragraph is split
            ) -> list[dict]:
-    "Memory records for a Markdown file: one per paragraph or fenced block (in pieces if over `max_chars`), prefixed by its nearest heading."
+    "Memory records for a Markdown file: one per paragraph or fenced block (in pieces if over `max_chars`), behind its heading path."
     lines = _read_text(path).splitlines()
     i0 = 0
     if lines and lines[0].strip() == '---':  # YAML front matter
         end = next((i for i in range(1, len(lines)) if lines[i].strip() in ('---', '...')), None)
         if end is not None: i0 = end + 1
-    out, heads, para, start, fence, file = [], [], [], 0, None, path.resolve()  # records name `file`, messages `path`
+    blocks, heads, para, start, fence = [], [], [], 0, None
 
     def flush():
         nonlocal para
         text = check_unicode('\n'.join(para).strip(), f"{path}:{start}: text")
-        title = heads[-1][1] if heads else ''
-        prefix = f"{title}: " if title and not text.lower().startswith(title.lower()) else ''
-        out.extend(_records(_pieces(text, max_chars, prefix), file, start, namespace, type, section=' > '.join(t for _, t in heads)))
+        if visible(text): blocks.append((text, start, tuple(t for _, t in heads)))
         para = []
+
+    def heading(level: int, title: str, ln: int):
+        nonlocal heads
+        check_unicode(title, f"{path}:{ln}: heading")
+        heads = [h for h in heads if h[0] < level] + ([(level, title)] if title else [])
 
     for ln, line in enumerate(lines[i0:], i0 + 1):
         s = line.strip()
@@ -128,17 +182,15 @@ def read_md(path: Path,  # a UTF-8 Markdown file
             continue
         if s.startswith('```') or s.startswith('~~~'):
             flush(); start = ln; para.append(line); fence = s[:3]; continue
-        m = _HEADING.match(line)
-        if m:
-            flush(); check_unicode(m[2], f"{path}:{ln}: heading")
-            level = len(m[1])
-            heads = [h for h in heads if h[0] < level] + ([(level, m[2])] if m[2] else [])
-            continue
-        if not s: flush(); continue
+        if m := _HEADING.match(line): flush(); heading(len(m[1]), m[2], ln); continue
+        if (u := _UNDERLINE.match(line)) and para and not _LIST_ITEM.match(para[0]) and not para[0].lstrip().startswith('|'):
+            title, para = ' '.join(p.strip() for p in para), []  # the paragraph above the line is the heading
+            heading(1 if u[1][0] == '=' else 2, title, start); continue
+        if _BREAK.match(line) or not s: flush(); continue
         if not para: start = ln
         para.append(line.rstrip())
     flush()
-    return out
+    return _section_records(blocks, path.resolve(), namespace, type, max_chars)  # records name the resolved file, messages `path`
 
 # %% ../nbs/14_cli.ipynb #f465cce2
 from .types import NAMESPACE_RULE, check_length, check_namespace, check_unicode, short_repr  # the HTTP API's rule, one copy for both

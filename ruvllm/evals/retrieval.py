@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['MAIN', 'RESCORER_DEV_WEIGHTS', 'ABLATIONS', 'INGEST_ABLATIONS', 'DEFAULT_PATH', 'DEFAULT_PATH_ABLATIONS', 'NO_GRAPH',
-           'SHORT_KS', 'PROFILE_STAGES', 'INGEST_STEPS', 'conversation_memory', 'memory_rankers',
-           'default_path_rankers', 'evaluate_retrieval', 'retrieval_frame', 'markdown_table', 'targets',
-           'run_retrieval', 'loco_choice', 'rescorer_examples', 'rescorer_loss', 'train_rescorer', 'fit_rescorer',
-           'loco_rescorer', 'length_prior_recall', 'loco_prior', 'short_chat_recall', 'generated_memory',
-           'retrieval_call_latency', 'retrieval_profile', 'conversation_ingest_rate', 'ingest_profile',
-           'conversations_and_questions', 'compress_idle', 'loop_c_recall', 'loop_c_default_path',
-           'SentenceTransformerEmbedder', 'embedder_report']
+           'SHORT_KS', 'PROFILE_STAGES', 'INGEST_STEPS', 'conversation_memory', 'conversations_and_questions',
+           'memory_rankers', 'default_path_rankers', 'evaluate_retrieval', 'retrieval_frame', 'markdown_table',
+           'targets', 'run_retrieval', 'loco_choice', 'rescorer_examples', 'rescorer_loss', 'train_rescorer',
+           'fit_rescorer', 'loco_rescorer', 'length_prior_recall', 'loco_prior', 'short_chat_recall',
+           'generated_memory', 'retrieval_call_latency', 'retrieval_profile', 'conversation_ingest_rate',
+           'ingest_profile', 'compress_idle', 'loop_c_recall', 'loop_c_default_path', 'SentenceTransformerEmbedder',
+           'embedder_report']
 
 # %% ../../nbs/evals/08_retrieval.ipynb #76793d80
 import dataclasses, shutil, statistics, tempfile, time
@@ -41,6 +41,16 @@ def conversation_memory(turns: list[dict],  # turns as `load_conversations` give
         yield mem
     finally:
         mem.close(); shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../../nbs/evals/08_retrieval.ipynb #9ccc2d6c
+def conversations_and_questions(split: str,  # 'dev' or 'test' (None: both)
+                                conversations=None,  # ids to keep (default: all)
+                                data_dir=None,  # a set in the benchmark's format (default: the shipped one)
+                               ) -> tuple[list, list]:
+    "A set's turns and `split` questions, of the chosen conversations only."
+    turns, qs = load_conversations(data_dir), load_questions(split, data_dir)
+    if conversations is None: return turns, qs
+    return [t for t in turns if t['conversation'] in conversations], [q for q in qs if q['conversation'] in conversations]
 
 # %% ../../nbs/evals/08_retrieval.ipynb #c3071b58
 MAIN = ('dense', 'BM25', 'hybrid', 'hybrid+graph')
@@ -199,9 +209,7 @@ def run_retrieval(split: str = 'dev',  # 'dev' (tuning) or 'test' (once, at the 
     "Every ranker on the `split` questions over one memory of all (or the chosen) conversations, each `INGEST_ABLATIONS` row over its own, and the default path (`default_path_rankers`); returns the frame."
     from ruvllm.config import Config, MemoryConfig
     from ruvllm.embedding import WordLlamaEmbedder
-    turns, qs = load_conversations(data_dir), load_questions(split, data_dir)
-    if conversations is not None:
-        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    turns, qs = conversations_and_questions(split, conversations, data_dir)
     embedder = embedder or WordLlamaEmbedder(dim=256)
     with conversation_memory(turns, embedder) as mem:
         res = {name: evaluate_retrieval(r, qs) for name, r in memory_rankers(mem, ablations).items()}
@@ -235,9 +243,7 @@ def loco_choice(variants: dict,  # name -> (propagate, MemoryConfig fields chang
     from ruvllm.config import MemoryConfig
     from ruvllm.embedding import WordLlamaEmbedder
     embedder = embedder or WordLlamaEmbedder(dim=256)
-    turns, qs = load_conversations(), load_questions(split)
-    if conversations is not None:
-        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    turns, qs = conversations_and_questions(split, conversations)
     tid = lambda hits: [h.node.metadata['turn_id'] for h in hits if 'turn_id' in h.node.metadata]
     settings = {'hybrid': (False, {}), **variants}
     R, memories = {}, {}  # (name, asked) -> per-question recall@k; ingest-time fields -> the variants measured on that memory
@@ -427,9 +433,7 @@ def short_chat_recall(split: str = 'dev',  # 'dev' (S01-S24) or 'test' (S25-S36,
                      ) -> pd.DataFrame:
     "R@1/R@3/R@5 (percent) of dense, BM25, hybrid, hybrid+graph and the default path on the short-chat set: one row per method and category."
     from ruvllm.embedding import WordLlamaEmbedder
-    turns, qs = load_conversations(SHORT_DATA_DIR), load_questions(split, SHORT_DATA_DIR)
-    if conversations is not None:
-        turns = [t for t in turns if t['conversation'] in conversations]; qs = [q for q in qs if q['conversation'] in conversations]
+    turns, qs = conversations_and_questions(split, conversations, SHORT_DATA_DIR)
     embedder = embedder or WordLlamaEmbedder(dim=256)
     with conversation_memory(turns, embedder) as mem:
         res = {name: evaluate(r, qs, SHORT_KS, warm_up=True) for name, r in memory_rankers(mem, False).items()}
@@ -589,12 +593,6 @@ def ingest_profile(embedder=None,  # default: WordLlama 256-d
     return df
 
 # %% ../../nbs/evals/08_retrieval.ipynb #c7fa05c7
-def conversations_and_questions(split: str, conversations=None) -> tuple[list, list]:  # conversations: ids to keep (default: all)
-    "The shipped benchmark's turns and `split` questions, of the chosen conversations only."
-    turns, qs = load_conversations(), load_questions(split)
-    if conversations is None: return turns, qs
-    return [t for t in turns if t['conversation'] in conversations], [q for q in qs if q['conversation'] in conversations]
-
 def compress_idle(loop_c, conversations) -> int:
     "Run Loop C on each conversation as if its turns had sat idle past `learning.cold_after_s`; the members it archived."
     from ruvllm.config import LearningConfig
