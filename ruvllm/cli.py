@@ -8,8 +8,8 @@ __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'READERS',
            'read_md', 'jsonl_record', 'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer',
            'parse_feedback', 'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'check_utf8',
            'demo_loop', 'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts',
-           'distinct_names', 'cmd_ingest', 'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra', 'check_listen',
-           'cmd_serve', 'cmd_bench', 'main', 'run_cli']
+           'distinct_names', 'cmd_ingest', 'archive_stale', 'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra',
+           'check_listen', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
 import argparse, contextlib, errno, inspect, io, json, logging, os, re, socket, sys, time, tomllib, traceback
@@ -678,7 +678,7 @@ _INGEST_HELP = ("Load documents into memory. .txt: one node per paragraph (blank
                 "a session linked in order; see --format). Directories are searched recursively. A node holds at most "
                 "memory.max_node_chars characters (20,000 by default): a longer .txt or .md paragraph is split into pieces, at "
                 "sentence ends where it can; a longer JSONL record or chat turn is refused. Every file is checked before anything "
-                "is stored.")
+                "is stored. A .txt or .md file ingested again replaces its passages: those it no longer holds are archived (restorable).")
 
 # %% ../nbs/14_cli.ipynb #e5a9f921
 def _stored(llm) -> int | None:
@@ -717,6 +717,7 @@ def cmd_ingest(args, cfg: Config) -> int:
             if isinstance(e, KeyboardInterrupt):
                 print(f"ruvllm: ingest interrupted; {note}", file=sys.stderr); return EXIT_INTERRUPTED
             raise RuvLLMError(f"ingest failed: {e}; {note}") from e
+        gone = archive_stale(llm, records, got[0], args.namespace) if records else {}
         live = len(llm.memory)
     by_ns = {}  # what this run stored, per namespace
     for r, new in zip(records, got[0].new if records else ()): by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + new
@@ -725,8 +726,26 @@ def cmd_ingest(args, cfg: Config) -> int:
     print(f"{'read' if already else 'ingested'} {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
     if already: print(f"{_plural(already, 'record')} already in memory (the same source and text, or the same chat turn) not stored again; {total - already} stored")
+    for f, n in gone.items(): print(f"{f}: {_plural(n, 'passage')} no longer in the file archived (kept, restorable)")
     print(f"stored per namespace: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
+
+# %% ../nbs/14_cli.ipynb #f026aed8
+_READ_AS_TEXT = ('.txt', '.md', '.markdown')  # files whose passages this run reads whole: the file is the truth of its source
+
+def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
+                  ids: list[int],  # `RuvLLM.ingest`'s node id per record (stored now or already)
+                  namespace: str) -> dict[str, int]:
+    "Archive each read `.txt`/`.md` file's live nodes in `namespace` that this run's records are not: file -> how many."
+    kept = {}
+    for r, i in zip(records, ids):
+        if isinstance(src := r.get('source'), str) and Path(src).suffix.lower() in _READ_AS_TEXT: kept.setdefault(src, set()).add(i)
+    if not kept: return {}
+    stale = {}
+    for row in llm.store.node_rows(namespace=namespace):
+        if row['source'] in kept and not row['archived'] and row['id'] not in kept[row['source']]: stale.setdefault(row['source'], []).append(row['id'])
+    for ids_ in stale.values(): llm.memory.archive(ids_)
+    return {s: len(v) for s, v in stale.items()}
 
 # %% ../nbs/14_cli.ipynb #ecc4274a
 def _learn_options(p):

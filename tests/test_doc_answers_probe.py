@@ -27,3 +27,20 @@ def test_a_number_asked_in_digits_finds_it_written_out(tmp_path):
         llm.ingest([term, "The deposit is 2,400 EUR, paid in 3 instalments.", "Pets are allowed with written consent."], progress=False)
         r = llm.query("Can the lease be terminated with 3 months notice?", constraints=Constraints(force_model='tiny'), learn=False)
     assert r.text == term
+
+
+def test_a_file_ingested_again_replaces_what_it_no_longer_says(tmp_path):
+    """A lease's rent was edited from 1,150 to 1,250 EUR and the file ingested again: both paragraphs stayed live and the
+    tiny tier quoted the old rent. The passages a re-read .txt/.md file no longer holds are archived (kept, restorable)."""
+    from ruvllm.cli import run_cli
+    lease, db = tmp_path / 'lease.txt', tmp_path / 'db'
+    argv = ['--db', str(db), '--set', 'inference.tiers={tiny="extractive"}', '--set', 'router.safe_tier="tiny"']
+    lease.write_text("The monthly base rent is 1,150 EUR.\n\nPets need the landlord's written consent.\n")
+    assert run_cli([*argv, 'ingest', '--no-progress', str(lease)])[0] == 0
+    lease.write_text("The monthly base rent is 1,250 EUR.\n\nPets need the landlord's written consent.\n")
+    code, out, err = run_cli([*argv, 'ingest', '--no-progress', str(lease)])
+    assert code == 0 and '1 passage no longer in the file archived' in out, out + err
+    code, out, _ = run_cli([*argv, 'ask', '--no-cache', 'How much is the monthly base rent?'])
+    assert '1,250 EUR' in out and '1,150' not in out, out
+    code, out, _ = run_cli([*argv, 'ingest', '--no-progress', str(lease)])  # unchanged: nothing archived
+    assert 'archived' not in out, out
