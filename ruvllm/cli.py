@@ -670,8 +670,8 @@ def _ingest_options(p):
                         "chat: every file is one; documents: none is")
     _progress_flag(p)
 
-_INGEST_HELP = ("Load documents into memory. .txt: one node per paragraph (blank lines separate paragraphs). "
-                ".md: one node per paragraph or fenced block, with its nearest heading in front. "
+_INGEST_HELP = ("Load documents into memory. .txt: one node per paragraph (blank lines separate paragraphs; a title line heads the paragraphs under it). "
+                ".md: one node per paragraph or fenced block, with its heading path in front (Top > Section: ...). "
                 ".jsonl: one JSON object per line with a \"text\" field, optional \"namespace\", \"type\", \"source\", "
                 "\"quality\", \"metadata\"; or a chat transcript: one turn per line with \"speaker\", \"text\", \"timestamp\" "
                 "(ISO 8601, seconds since 1970, or written out as 8 May 2023 1:56 pm) and/or \"session\", optional \"id\" and \"conversation\" (one dated node per turn, the turns of "
