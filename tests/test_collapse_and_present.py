@@ -1,7 +1,7 @@
 "Through the default retrieval path (`RuvLLM.retrieve`, real WordLlama): a line said in every session takes one place in the subgraph, not all of them; and a chat history asked without an asking time reads \"last week\" as the last week of the history."
 import time
 
-from chat_ranking import chat_items, extractive_config, ranked
+from chat_ranking import chat_items, extractive_config, past_a_window, ranked
 from ruvllm.config import Config
 from ruvllm.orchestrator import RuvLLM
 
@@ -11,14 +11,14 @@ Q = "Why did Sam not sleep well?"
 
 def _items():
     days = [f"2023-0{m}-0{d}" for m in range(1, 7) for d in (1, 8)]
-    return chat_items([(f"s{i}", day, [SMALL_TALK]) for i, day in enumerate(days)] +  # said alone, on twelve days
-                      [("train", "2023-07-01", [("Dana", "how was the trip home?"), TRAIN])])
+    return chat_items(past_a_window([(f"s{i}", day, [SMALL_TALK]) for i, day in enumerate(days)] +  # said alone, on twelve days
+                                    [("train", "2023-07-01", [("Dana", "how was the trip home?"), TRAIN])]))  # past one window: propagated
 
 def test_the_same_line_takes_one_place_in_the_subgraph(tmp_path):
     assert Config().memory.collapse_duplicates
     ids, on, _ = ranked(tmp_path / 'on', _items(), Q, search_k=4)
     _, off, _ = ranked(tmp_path / 'off', _items(), Q, search_k=4, collapse_duplicates=False)
-    copies, train = set(ids[:12]), ids[-1]
+    copies, train = set(ids[:12]), ids[13]
     assert len(copies & set(on)) == 1 and train in on, on
     assert len(copies & set(off)) >= 3 and train not in off, off  # without the collapse the copies fill the subgraph
 
