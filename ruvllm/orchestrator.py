@@ -843,6 +843,7 @@ class Selected(NamedTuple):
     vectors: np.ndarray  # the subgraph's node vectors (feedback trains the attention on them)
     taught: tuple | None = None  # the passage of a kept Q&A to this very question (`same_wording`), if one was admitted
     unrated: frozenset = frozenset()  # ids of admitted Q&As Loop A kept on its own estimate: a backend that only quotes skips them
+    corrected: bool = False  # `taught` is a user's correction: served as given, by every tier
 
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
@@ -882,9 +883,9 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
             if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[i])  # never taught, never quoted
             elif taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
                 taught = ranked[-1]
-    if taught is not None and sg.nodes[taught[0]].node.source == 'correction': ranked = [taught]  # the user's own answer to this very question: read alone, by every tier
-    else: ranked = definite_answers_last(query, ranked, sg)
-    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated))
+    corrected = taught is not None and sg.nodes[taught[0]].node.source == 'correction'
+    ranked = [taught] if corrected else definite_answers_last(query, ranked, sg)  # the user's own answer to this very question: read alone, by every tier
+    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected)
 
 # %% ../nbs/11_orchestrator.ipynb #f0f6eab9
 _VAGUE = frozenset({'what', 'request'})  # intents that say no kind of answer
@@ -1031,11 +1032,12 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
                  pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
                  taught: tuple | None = None,  # `Selected.taught`: what a backend that only quotes reads alone
                  asked: str | None = None,  # the question a backend that only quotes reads (`follow_up_asked`; default the query)
-                 unrated: frozenset = frozenset()):  # `Selected.unrated`: passages a backend that only quotes skips
+                 unrated: frozenset = frozenset(),  # `Selected.unrated`: passages a backend that only quotes skips
+                 corrected: bool = False):  # `Selected.corrected`: `taught` is served as given, whatever the tier
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
     tier = info.model.value
     backend = self.pool.get(tier)
-    if taught is not None and not getattr(backend, 'quotes_context', False) and self.memory.get(taught[0]).source == 'correction':
+    if corrected and not getattr(backend, 'quotes_context', False):
         backend = ExtractiveBackend(self.cfg.inference.n_ctx)  # the user's answer to this very question, served as given (SmolLM2 read "30 days" alone as "3")
     if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
     elif unrated and getattr(backend, 'quotes_context', False): passages = [p for p in passages if p[0] not in unrated]  # no unconfirmed answer is quoted
@@ -1058,12 +1060,13 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
                         pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
                         taught: tuple | None = None,  # `Selected.taught`
                         asked: str | None = None,  # a follow-up as a backend that only quotes reads it (`follow_up_asked`)
-                        unrated: frozenset = frozenset()):  # `Selected.unrated`
+                        unrated: frozenset = frozenset(),  # `Selected.unrated`
+                        corrected: bool = False):  # `Selected.corrected`
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated)
+        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
@@ -1183,7 +1186,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either

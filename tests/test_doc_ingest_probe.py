@@ -75,6 +75,14 @@ def _write(tmp_path, name, text) -> Path:
     p = tmp_path / name; p.write_text(text); return p
 
 
+def _answers(tmp_path, name, text, *questions) -> list[str]:
+    "The tiny tier's answers to `questions` from file `name` holding `text`, read as `ruvllm ingest` reads it."
+    recs, _ = read_inputs([str(_write(tmp_path, name, text))])
+    with _llm(tmp_path / 'db') as llm:
+        llm.ingest(recs, progress=False)
+        return [_ask(llm, q) for q in questions]
+
+
 # F3: the heading path
 
 def test_a_markdown_passage_carries_its_top_heading(tmp_path):
@@ -93,10 +101,8 @@ def test_a_deeper_heading_path_reads_top_to_nearest(tmp_path):
 
 
 def test_a_question_naming_the_product_is_answered_from_its_section(tmp_path):
-    recs, _ = read_inputs([str(_write(tmp_path, 'faq.md', FAQ))])
-    with _llm(tmp_path / 'db') as llm:
-        llm.ingest(recs, progress=False)
-        assert 'Hold the power button' in _ask(llm, "How do I reset the Lumen lamp?")
+    [reset] = _answers(tmp_path, 'faq.md', FAQ, "How do I reset the Lumen lamp?")
+    assert 'Hold the power button' in reset
 
 
 # F6: .txt titles, setext headings, loose lists
@@ -118,11 +124,8 @@ def test_txt_lines_that_lead_into_no_text_stay_passages(tmp_path):
 
 
 def test_gym_questions_are_answered_from_the_sections_not_the_title(tmp_path):
-    recs, _ = read_inputs([str(_write(tmp_path, 'gym_terms.txt', GYM))])
-    with _llm(tmp_path / 'db') as llm:
-        llm.ingest(recs, progress=False)
-        assert "4 weeks' notice" in _ask(llm, "How do I cancel my gym membership?")
-        assert '06:00 to 23:00' in _ask(llm, "What are the gym's opening hours?")
+    cancel, hours = _answers(tmp_path, 'gym_terms.txt', GYM, "How do I cancel my gym membership?", "What are the gym's opening hours?")
+    assert "4 weeks' notice" in cancel and '06:00 to 23:00' in hours
 
 
 def test_setext_headings_are_headings(tmp_path):
@@ -146,10 +149,8 @@ def test_a_lead_in_joins_no_more_than_fits(tmp_path):
 
 
 def test_the_documents_question_gets_the_documents(tmp_path):
-    recs, _ = read_inputs([str(_write(tmp_path, 'moving.md', MOVING))])
-    with _llm(tmp_path / 'db') as llm:
-        llm.ingest(recs, progress=False)
-        assert 'passport' in _ask(llm, "Which documents do I bring to the registration appointment?")
+    [documents] = _answers(tmp_path, 'moving.md', MOVING, "Which documents do I bring to the registration appointment?")
+    assert 'passport' in documents
 
 
 # F10: files given to the Python `ingest`
