@@ -226,6 +226,7 @@ class InferenceConfig:
     thread_check_s: float = _f(1.0, above(0), "with system.num_threads=0, how often (s, at most once per generation) llama.cpp's thread count is re-picked from the free cores")
     escalate: bool = _f(True, None, "a tier cheaper than `router.safe_tier` whose answer is unsupported (an abstention, or too few of the query's key words) hands the request to the safe tier, in the same request")
     escalate_min_coverage: float = _f(0.5, between(0, 1), "a cheap tier's answer is supported only if it contains at least this share of the query's key words")
+    quote_min_similarity: float = _f(0.35, between(0, 1), "a cheap tier's quote is supported only if all-MiniLM-L6-v2 puts it at least this close to the question (cosine; 0 = off; skipped, with a warning, without the model)")
     escalation_recall: float = _f(0.9, between(0, 1), "share of a cheaper tier's failed answers escalation is expected to catch: the router values trying that tier first as a cascade (used only with `escalate`)")
 
 # %% ../nbs/00_config.ipynb #dc7db0ef

