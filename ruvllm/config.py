@@ -194,7 +194,7 @@ class RouterConfig:
     gate_min_cluster: int = _f(20, at_least(2, 'an integer'), "a cluster is judged only with at least this many held-out rows")
     gate_slice_margin: float = _f(0.02, at_least(0), "no judged cluster may lose more than this mean utility")
     gate_counts_unjudged: bool = _f(False, None, "the gate counts a held-out move away from a known success to a tier no outcome judges as a lost answer: safer (a kind of question is never moved blind) but, without exploration before the first promotion, it refused every round of the self-learning table (measured in 13_bench)")
-    safe_tier: str = _f('small', one_of(*TIERS), "tier used when the router is not confident")
+    safe_tier: str = _f('tiny', one_of(*TIERS), "tier used when the router is not confident: the cheapest, so that with `inference.escalate` an unsupported answer goes on to the next tier in the same request (a cascade)")
     safe_context: int = _f(1024, one_of(256, 512, 1024, 2048, 4096), "context budget (tokens) when not confident")
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "top_p when not confident (0 would keep no token: the backends refuse it)")
@@ -224,7 +224,7 @@ class InferenceConfig:
     latency_min_tokens: int = _f(8, at_least(1, 'an integer'), "a latency budget never cuts max_tokens below this")
     busy_core_tolerance: float = _f(0.25, between(0, 1), "with system.num_threads=0, a core counts as free for llama.cpp while other processes use less than this share of it")
     thread_check_s: float = _f(1.0, above(0), "with system.num_threads=0, how often (s, at most once per generation) llama.cpp's thread count is re-picked from the free cores")
-    escalate: bool = _f(True, None, "a tier cheaper than `router.safe_tier` whose answer is unsupported (an abstention, or too few of the query's key words) hands the request to the safe tier, in the same request")
+    escalate: bool = _f(True, None, "an unsupported answer (an abstention, a quote without enough of the query's key words or from a passage about something else) hands the request to the next dearer tier, in the same request")
     escalate_min_coverage: float = _f(0.5, between(0, 1), "a cheap tier's answer is supported only if it contains at least this share of the query's key words")
     quote_min_similarity: float = _f(0.35, between(0, 1), "a cheap tier's quote is supported only if all-MiniLM-L6-v2 puts it at least this close to the question (cosine; 0 = off; skipped, with a warning, without the model)")
     escalation_recall: float = _f(0.9, between(0, 1), "share of a cheaper tier's failed answers escalation is expected to catch: the router values trying that tier first as a cascade (used only with `escalate`)")
@@ -461,7 +461,7 @@ def _validate_cross(self:Config):
             raise ConfigError(f"memory.propagate_edge_weights.{etype} must be a finite number >= 0, got {w!r}")
     if self.router.safe_tier not in inf.tiers:
         raise ConfigError(f"router.safe_tier must be a configured tier ({', '.join(inf.tiers)}), "
-                          f"got {self.router.safe_tier!r}")
+                          f"got {self.router.safe_tier!r}: set it to one of them")
     if self.embedding.model == 'wordllama' and self.embedding.dim not in (64, 128, 256):
         raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
     if self.embedding.model in ('e5', 'minilm') and self.embedding.dim != 384:

@@ -202,8 +202,8 @@ def _ties(n, seed):
 def test_a_tie_of_failures_does_not_send_queries_to_the_cheaper_tier():
     from ruvllm.router import failed_ties
     X, tie, ts = _ties(1200, 0)
-    tiers, picks = ['tiny', 'small'], {}
-    for name, cfg in (('old rule', RouterConfig(cheap_success_floor=0.0, tie_fail_quality=0.0)), ('default', RouterConfig())):
+    tiers, picks = ['tiny', 'small'], {}  # the floor keeps a tier cheaper than the safe one out: here the safe tier is 'small'
+    for name, cfg in (('old rule', RouterConfig(safe_tier='small', cheap_success_floor=0.0, tie_fail_quality=0.0)), ('default', RouterConfig(safe_tier='small'))):
         r = FastGRNNRouter(cfg, tiers, seed=0); tr = RouterTrainer(r, seed=0)
         assert tr.train_round(ts, gate=False).promoted
         picks[name] = np.array([r.decide(x)[0].tier for x in X[:200]])
