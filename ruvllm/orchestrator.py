@@ -1019,7 +1019,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
-    if key_coverage(query, [a], keys) < self.cfg.inference.escalate_min_coverage: return False
+    if key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
     sim = self.quote_relevance(asked or query, source or a)  # the whole passage says what the quote is about
     return sim is None or sim >= self.cfg.inference.quote_min_similarity

@@ -132,11 +132,13 @@ def key_words(query: str) -> set[str]:
     return {w for w in content if not common_word(w)} or content  # the coined word, not "came" or "city"
 
 def key_coverage(query: str, texts: Sequence[str],
-                 keys: set[str] | None = None) -> float:  # `key_words(query)` when the caller has them already
+                 keys: set[str] | None = None,  # `key_words(query)` when the caller has them already
+                 stem: bool = False) -> float:  # compare `light_stem` forms: issues/issued, permits/permit meet
     "Share of `key_words(query)` found in `texts` (0 when there are none)."
     keys = key_words(query) if keys is None else keys
     if not keys or not texts: return 0.0
     have = text_keys(texts[0]) if len(texts) == 1 else frozenset().union(*map(text_keys, texts))
+    if stem: keys, have = {_stem(k) for k in keys}, {_stem(w) for w in have}
     return len(keys & have) / len(keys)
 
 # %% ../nbs/01b_text.ipynb #d909819b

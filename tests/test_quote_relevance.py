@@ -44,3 +44,15 @@ def test_quote_relevance_reads_the_subject_and_can_be_switched_off(tmp_path):
     with RuvLLM(off, start_scheduler=False) as llm:
         assert llm.quote_judge() is None and llm.quote_relevance("a", "b") is None
         assert llm.answer_supported("How many days are in a week?", HANDBOOK[0], True)  # key words only
+
+
+def test_a_quote_that_holds_the_key_words_in_another_form_stands(tmp_path):
+    """'Who issues parking permits?' against '... A parking permit ... is issued by Karin Olsen': word for word only
+    'parking' matched (1 of 3 key words), so the right quote went on to SmolLM2, which answered with the whole
+    passage reworded (found in `ruvllm demo`); by stems all three match."""
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.max_tokens', 24).build()  # the default tiers: extractive first
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Staff parking is in the basement, level -2. A parking permit costs 40 EUR per month and is issued by "
+                    "Karin Olsen at reception.", "The coffee machine on the third floor is descaled every Monday."], progress=False)
+        r = llm.query("Who issues parking permits?", constraints=Constraints(no_cache=True))
+        assert (r.routing_info.model.value, r.routing_info.escalated_from) == ('tiny', None) and 'Karin Olsen' in r.text, (r.routing_info, r.text)
