@@ -455,7 +455,7 @@ def _feedback_text(fb: dict) -> str:
 # %% ../nbs/15_app.ipynb #d138ef2d
 def _response_details(llm: RuvLLM, resp: dict):
     ri = resp['routing_info']; lat = resp['latency']
-    esc = f" after {ri['escalated_from']}'s unsupported answer" if ri.get('escalated_from') else ''  # the extractive tier tried first
+    esc = f" · escalated from **{ri['escalated_from']}**" if ri.get('escalated_from') else ''  # the extractive tier tried first
     memo = ' · :material/psychology: uses a learned answer' if any(s['node_type'] == 'QAPair' for s in resp['sources']) else ''
     st.caption(f"{':material/cached: **from cache** (similarity ' + format(resp['confidence'], '.2f') + ')' if resp['cached'] else 'tier **' + ri['model'] + '**'}"
                f" · backend `{ri['backend']}`{esc} · confidence {ri['confidence']:.2f}"

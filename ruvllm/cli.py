@@ -302,7 +302,7 @@ def provenance(r: Response) -> str:
     ri, lat = r.routing_info, r.latency
     if r.cached: return f"cached answer · similarity {r.confidence:.2f} · latency {lat.total:.1f} ms"
     flags = [w for w, on in (('safe default', ri.fallback), ('exploring', ri.explored), ('forced', ri.forced)) if on]
-    return (f"tier {ri.model}" + (f" ({ri.backend})" if ri.backend else '') + (f" after {ri.escalated_from}'s unsupported answer" if ri.escalated_from else '') +
+    return (f"tier {ri.model}" + (f" ({ri.backend})" if ri.backend else '') + (f", escalated from {ri.escalated_from}" if ri.escalated_from else '') +
             f" · context {ri.context_size} tokens ({r.prompt_tokens} used)"
             f" · latency {lat.total:.1f} ms (generation {lat.generation:.1f})"
             f" · confidence {r.confidence:.2f}" + (f" [{', '.join(flags)}]" if flags else '') +

@@ -194,7 +194,7 @@ class RouterConfig:
     gate_min_cluster: int = _f(20, at_least(2, 'an integer'), "a cluster is judged only with at least this many held-out rows")
     gate_slice_margin: float = _f(0.02, at_least(0), "no judged cluster may lose more than this mean utility")
     gate_counts_unjudged: bool = _f(False, None, "the gate counts a held-out move away from a known success to a tier no outcome judges as a lost answer: safer (a kind of question is never moved blind) but, without exploration before the first promotion, it refused every round of the self-learning table (measured in 13_bench)")
-    safe_tier: str = _f('tiny', one_of(*TIERS), "tier used when the router is not confident: the cheapest, so that with `inference.escalate` an unsupported answer goes on to the next tier in the same request (a cascade)")
+    safe_tier: str = _f('tiny', one_of(*TIERS), "tier used when the router is not confident: the cheapest, so that with `inference.escalate` an unsupported answer goes on to the next tier in the same request (a cascade); the default 'tiny' means the smallest configured tier when 'tiny' is not configured")
     safe_context: int = _f(1024, one_of(256, 512, 1024, 2048, 4096), "context budget (tokens) when not confident")
     safe_temperature: float = _f(0.2, between(0, 2), "temperature when not confident (low: an unsure router should not add sampling noise)")
     safe_top_p: float = _f(0.9, Rule(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"), "top_p when not confident (0 would keep no token: the backends refuse it)")
@@ -432,6 +432,8 @@ def validate(self:Config) -> 'Config':
     return self
 
 # %% ../nbs/00_config.ipynb #9bc37677
+_DEFAULT_SAFE_TIER = RouterConfig.__dataclass_fields__['safe_tier'].default  # left as it is: the smallest configured tier serves
+
 @patch
 def _validate_cross(self:Config):
     inf = self.inference
@@ -459,9 +461,9 @@ def _validate_cross(self:Config):
             raise ConfigError(f"memory.propagate_edge_weights has unknown edge type {etype!r}; accepted: {', '.join(EDGE_TYPE_NAMES)}")
         if not (is_finite(w) and w >= 0):
             raise ConfigError(f"memory.propagate_edge_weights.{etype} must be a finite number >= 0, got {w!r}")
-    if self.router.safe_tier not in inf.tiers:
+    if self.router.safe_tier not in inf.tiers and self.router.safe_tier != _DEFAULT_SAFE_TIER:  # the default: the smallest configured tier
         raise ConfigError(f"router.safe_tier must be a configured tier ({', '.join(inf.tiers)}), "
-                          f"got {self.router.safe_tier!r}: set it to one of them")
+                          f"got {self.router.safe_tier!r}: set it to one of them (e.g. --set router.safe_tier={next(iter(inf.tiers), 'small')})")
     if self.embedding.model == 'wordllama' and self.embedding.dim not in (64, 128, 256):
         raise ConfigError(f"embedding.dim must be 64, 128 or 256 for wordllama, got {self.embedding.dim}")
     if self.embedding.model in ('e5', 'minilm') and self.embedding.dim != 384:

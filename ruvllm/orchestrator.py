@@ -89,6 +89,7 @@ class RuvLLM:
         try:
             self.pool = pool if pool is not None else ModelPool(c.inference, n_threads=c.system.num_threads or None)
             self.tiers = self.pool.available_tiers()
+            self._warn_quotes_only()
             self._rng = random.Random(c.system.seed)
             self._np_rng = np.random.default_rng(c.system.seed)
             self._lock = threading.RLock()  # guards records, sessions, counters, attention and router swaps
@@ -109,6 +110,18 @@ class RuvLLM:
 
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
+
+# %% ../nbs/11_orchestrator.ipynb #c10c1972
+@patch
+def _warn_quotes_only(self: RuvLLM):
+    "Warn when the untrained router's tier only quotes memory and nothing hands its unsupported answers on (`inference.escalate` off)."
+    c = self.cfg
+    safe = c.router.safe_tier if c.router.safe_tier in self.tiers else self.tiers[0]  # (the router's own rule)
+    dearer = self.tiers[self.tiers.index(safe) + 1:]
+    if not c.inference.escalate and c.inference.tiers.get(safe) == 'extractive' and dearer:
+        log.warning("inference.escalate is off and router.safe_tier %r only quotes memory: until the router is trained, no question "
+                    "reaches %s (a question memory cannot answer gets \"I don't know\"); set router.safe_tier = %r to let the model "
+                    "answer them", safe, ', '.join(dearer), dearer[0])
 
 # %% ../nbs/11_orchestrator.ipynb #d7961f97
 from .attention import random_subgraph
@@ -1012,7 +1025,7 @@ def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
 def answer_supported(self: RuvLLM, query: str, answer: str,
                      quotes_context: bool,  # the answer came from a backend that only quotes its context
                      keys: set | None = None,  # `key_words(query)` when the caller has them already
-                     asked: str | None = None,  # the question as the quoting backend read it (`follow_up_asked`; default `query`)
+                     about: str | None = None,  # the question with the ones it leans on (`standalone_query`; default `query`)
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None) -> bool:  # the passage a quote was drawn from (default: the quote itself)
     "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage is about the question (`quote_relevance`)."
@@ -1021,7 +1034,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     if not quotes_context: return True
     if key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
-    sim = self.quote_relevance(asked or query, source or a)  # the whole passage says what the quote is about
+    sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
     return sim is None or sim >= self.cfg.inference.quote_min_similarity
 
 # %% ../nbs/11_orchestrator.ipynb #ab7450f0
@@ -1095,13 +1108,14 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
                         taught: tuple | None = None,  # `Selected.taught`
                         asked: str | None = None,  # a follow-up as a backend that only quotes reads it (`follow_up_asked`)
                         unrated: frozenset = frozenset(),  # `Selected.unrated`
-                        corrected: bool = False):  # `Selected.corrected`
+                        corrected: bool = False,  # `Selected.corrected`
+                        about: str | None = None):  # the question with the ones it leans on (`standalone_query`): what a quote's passage must be about
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
         answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected)
-        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, asked, taught is not None, quoted_from(answer, built)):
+        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built)):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
         if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
@@ -1220,7 +1234,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected, q)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either

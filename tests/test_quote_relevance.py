@@ -56,3 +56,37 @@ def test_a_quote_that_holds_the_key_words_in_another_form_stands(tmp_path):
                     "Karin Olsen at reception.", "The coffee machine on the third floor is descaled every Monday."], progress=False)
         r = llm.query("Who issues parking permits?", constraints=Constraints(no_cache=True))
         assert (r.routing_info.model.value, r.routing_info.escalated_from) == ('tiny', None) and 'Karin Olsen' in r.text, (r.routing_info, r.text)
+
+
+CLUB = ["Harbourside Chess Club Rules > Opening hours: The club room is open on Tuesdays and Thursdays from 18:30 to 22:00. "
+        "On Saturdays it opens at 10:00 and closes at 16:00. The club is closed on Sundays and public holidays.",
+        "Harbourside Chess Club Rules > Membership: Membership costs 60 EUR a year; juniors under 18 pay half.",
+        "Harbourside Chess Club Rules > Tournaments: The club championship is played every autumn over seven rounds."]
+
+
+def test_a_follow_up_quote_is_judged_with_the_question_it_leans_on(tmp_path):
+    """'And on Sundays?' after 'When is the chess club open on Saturdays?': the opening-hours passage answers it, but
+    read alone the follow-up is about nothing (cosine 0.29), so the quote went on to SmolLM2, which dropped the hours.
+    The check now reads the follow-up with the question before it, as retrieval does (`standalone_query`)."""
+    cfg = Config.builder().db_path(tmp_path / 'd').build()  # (the default max_tokens: the quote is the whole passage)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(CLUB, progress=False)
+        s = llm.new_session()
+        first = llm.query("When is the chess club open on Saturdays?", session=s)
+        assert first.routing_info.model.value == 'tiny' and '10:00' in first.text
+        r = llm.query("And on Sundays?", session=s)
+        assert (r.routing_info.model.value, r.routing_info.escalated_from) == ('tiny', None) and 'closed on Sundays' in r.text, (r.routing_info, r.text)
+
+
+def test_model_tiers_alone_need_no_safe_tier_and_escalation_off_warns(tmp_path, caplog):
+    """The default safe tier, 'tiny', stands for the smallest configured tier: a configuration of SmolLM2 alone (valid
+    before 'tiny' became the default) still opens and answers. With escalation off, the extractive tier first would
+    keep every question from the model until the router is trained: a warning says so and what to set."""
+    import logging
+    only_small = Config.builder().db_path(tmp_path / 'a').set('inference.tiers', {'small': 'llamacpp:default'}).set('inference.max_tokens', 8).build()
+    with RuvLLM(only_small, start_scheduler=False) as llm:
+        r = llm.query("What is the capital of France?", constraints=Constraints(no_cache=True), learn=False)
+        assert r.routing_info.model.value == 'small' and r.routing_info.fallback and r.text.strip()
+    with caplog.at_level(logging.WARNING, logger='ruvllm.orchestrator'):
+        RuvLLM(Config.builder().db_path(tmp_path / 'b').set('inference.escalate', False).build(), start_scheduler=False).close()
+    assert "inference.escalate is off and router.safe_tier 'tiny' only quotes memory" in caplog.text and "router.safe_tier = 'small'" in caplog.text
