@@ -112,13 +112,15 @@ class RuvLLM:
     def __exit__(self, *a): self.close()
 
 # %% ../nbs/11_orchestrator.ipynb #c10c1972
+from .inference import parse_spec
+
 @patch
 def _warn_quotes_only(self: RuvLLM):
     "Warn when the untrained router's tier only quotes memory and nothing hands its unsupported answers on (`inference.escalate` off)."
     c = self.cfg
     safe = c.router.safe_tier if c.router.safe_tier in self.tiers else self.tiers[0]  # (the router's own rule)
     dearer = self.tiers[self.tiers.index(safe) + 1:]
-    if not c.inference.escalate and c.inference.tiers.get(safe) == 'extractive' and dearer:
+    if not c.inference.escalate and parse_spec(self.pool.spec(safe))[0] == 'extractive' and dearer:  # (the spec: nothing is loaded)
         log.warning("inference.escalate is off and router.safe_tier %r only quotes memory: until the router is trained, no question "
                     "reaches %s (a question memory cannot answer gets \"I don't know\"); set router.safe_tier = %r to let the model "
                     "answer them", safe, ', '.join(dearer), dearer[0])
