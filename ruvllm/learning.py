@@ -172,6 +172,17 @@ def _links(self: LoopA, nid, used_ids, near: list, namespace) -> list[tuple]:
     return [(u, EdgeType.CITES, w) for u in used_ids if u != nid] + [(c, EdgeType.SAME_TOPIC, w) for c in close[:self.max_neighbours]]
 
 
+@patch
+def _same_answer(self: LoopA, vec, namespace, answer: str, archived: bool = False):
+    """The nearest QAPair in exactly `namespace` at cosine ≥ `memory.dedup_threshold` that holds `answer`, among the
+    `learning.dedup_candidates` nearest (`archived`: compressed or superseded ones too): when the nearest holds another
+    answer, the copy of this one may rank below it (questions whose vectors tie, such as names that differ by a digit)."""
+    mem, want = self.memory, answer_part(answer).lower()
+    hits = [h for h in mem.nearest(vec, k=self.cfg.dedup_candidates, namespace=namespace, types=[NodeType.QAPAIR], include_archived=archived)
+            if h.similarity >= mem.cfg.dedup_threshold and h.namespace == namespace]
+    nodes = mem.get_many([h.id for h in hits])
+    return next((Hit(nodes[h.id], h.similarity) for h in hits if h.id in nodes and answer_part(nodes[h.id].text).lower() == want), None)
+
 # %% ../nbs/10_learning.ipynb #a7c3e915
 @patch
 def _qa_plan(self: LoopA, query, answer, namespace, quality, request_id, source,
@@ -189,6 +200,9 @@ def _qa_plan(self: LoopA, query, answer, namespace, quality, request_id, source,
     if dup is None and mem.has_archived(namespace, [NodeType.QAPAIR]):  # compressed by Loop C (still found), or corrected
         dup = mem.find_duplicate(vec, namespace=namespace, types=[NodeType.QAPAIR], archived=True)
         if dup is not None and dup.node.superseded_by is not None and not corrected_wrong: dup = None
+    if dup is not None and answer_part(dup.node.text).lower() != answer_part(answer).lower():  # the nearest holds another answer
+        same = self._same_answer(vec, namespace, answer, archived=dup.node.archived)
+        if same is not None and (same.node.superseded_by is None or corrected_wrong): dup = same
     if dup is not None and answer_part(dup.node.text).lower() == answer_part(answer).lower():
         node = dup.node
         if node.superseded_by is not None: return 'wrong', node.id, None
