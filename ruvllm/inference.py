@@ -829,13 +829,13 @@ def _events(self: OpenAIBackend, resp, messages, t0, max_tokens=None):
     if 'json' in (resp.headers.get('Content-Type') or ''):  # a server that ignored stream=True
         yield from self._json_events(resp, messages, t0, max_tokens)
         return
-    parts, chunks, finish, usage, t_first = [], 0, 'stop', None, None
+    parts, chunks, finish, usage, t_first, ended = [], 0, 'stop', None, None, False
     try:
         for raw in resp:
             line = raw.decode('utf-8', 'replace').rstrip('\r\n')
             if not line.startswith('data:'): continue  # blank separators, ': ping' comments, 'event:' lines
             payload = line[5:].strip()
-            if payload == '[DONE]': break
+            if payload == '[DONE]': ended = True; break
             try: d = json.loads(payload)
             except ValueError: raise InferenceError(f"{self.url} streamed a line that is not JSON: {payload[:200]!r}") from None
             if isinstance(d, dict) and 'error' in d:
@@ -848,10 +848,12 @@ def _events(self: OpenAIBackend, resp, messages, t0, max_tokens=None):
                     chunks += 1
                     if t_first is None: t_first = time.perf_counter()
                     parts.append(piece); yield piece
-                if ch.get('finish_reason'): finish = ch['finish_reason']
+                if ch.get('finish_reason'): finish, ended = ch['finish_reason'], True
     except (OSError, http.client.HTTPException) as e:
         raise BackendUnavailableError(f"the stream from {self.url} broke after {chunks} piece(s): {e}") from None
     finally: resp.close()
+    if not ended:  # the connection closed cleanly, but the server never said the answer was complete
+        raise BackendUnavailableError(f"the stream from {self.url} ended after {chunks} piece(s) with neither a finish_reason nor [DONE]: the answer may be cut short")
     text = ''.join(parts)
     counts = _exact_usage(usage)
     pt, ct = counts or (self.count_message_tokens(messages), chunks)

@@ -163,6 +163,38 @@ def test_a_stream_that_fails_after_its_first_piece_is_an_error_not_a_counted_req
         assert (s['queries']['queries'], s['queries']['errors']) == (0, 3), s['queries']
 
 
+
+class _EndsEarly(BaseHTTPRequestHandler):
+    "An OpenAI-compatible server whose stream sends three pieces, then closes: no finish_reason, no [DONE]."
+    def log_message(self, *a): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('content-length', 0)))
+        self.send_response(200); self.send_header('content-type', 'text/event-stream'); self.send_header('connection', 'close'); self.end_headers()
+        for piece in ('Hello', ' there', ' friend'):
+            self.wfile.write(b'data: ' + json.dumps({'choices': [{'index': 0, 'delta': {'content': piece}}]}).encode() + b'\n\n')
+        self.wfile.flush(); self.close_connection = True
+
+
+@pytest.fixture(scope='module')
+def early_upstream():
+    with upstream_double(_EndsEarly) as url: yield url
+
+
+def test_a_stream_that_ends_without_saying_it_is_complete_is_an_error_not_an_answer(tmp_path, early_upstream):
+    "A probe (6 December): 'Hello there friend' was served with finish_reason 'stop', recorded and learned from."
+    tiers = {'tiny': 'extractive', 'small': f'openai:{early_upstream}#m'}
+    with TestClient(create_app(_cfg(tmp_path / 'd', tiers), autosave_s=0)) as c:
+        body = {'model': 'small', 'stream': True, 'no_cache': True, 'messages': [{'role': 'user', 'content': QUESTION}]}
+        with c.stream('POST', '/v1/chat/completions', json=body) as r:
+            datas = [l[6:] for l in r.iter_lines() if l.startswith('data: ')]
+        assert any('backend_unavailable' in d and 'cut short' in d for d in datas) and datas[-1] == '[DONE]', datas
+        with c.stream('POST', '/query/stream', json={'query': QUESTION, 'constraints': {'force_model': 'small', 'no_cache': True}}) as r:
+            assert 'event: error' in list(r.iter_lines())
+        r = c.post('/v1/chat/completions', json={**body, 'stream': False})
+        assert r.status_code == 503 and 'cut short' in r.json()['error']['message'], r.text
+        s = c.get('/stats').json()
+        assert (s['queries']['queries'], s['queries']['errors']) == (0, 3), s['queries']
+
 # --- F6: error messages name the problem ------------------------------------------------------------------------------
 @pytest.fixture(scope='module')
 def shared(tmp_path_factory):
