@@ -1560,10 +1560,13 @@ class AnswerStream:
     def __init__(self, request_id: str,  # the request's id, known before the first piece (feedback and SSE ids need it)
                  events: Iterator):  # `RuvLLM._events`: pieces, then the Response
         self.request_id, self.response, self._events = request_id, None, events
+        self._cancelled = threading.Event()  # `close()` from another thread while this one reads a piece
 
     def __iter__(self): return self
     def __next__(self):
+        if self._cancelled.is_set(): self._events.close(); raise StopIteration
         ev = next(self._events)
+        if self._cancelled.is_set(): self._events.close(); raise StopIteration  # closed meanwhile: this piece is the last
         if isinstance(ev, Response): self.response = ev
         return ev
 
@@ -1573,8 +1576,10 @@ class AnswerStream:
             if isinstance(ev, str): yield ev
 
     def close(self):
-        "Stop before the end: generation ends at the next piece, and the request leaves no record, write-back or session turn."
-        self._events.close()
+        "Stop before the end, from any thread: generation ends at the next piece, and the request leaves no record, write-back or session turn."
+        self._cancelled.set()
+        try: self._events.close()
+        except ValueError: pass  # another thread is reading a piece ('generator already executing'): it stops at the next
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 

@@ -324,3 +324,26 @@ def test_the_openai_client_sees_openai_errors_stop_and_models(client):
     with oa.chat.completions.create(model='ruvllm', messages=MSGS, stop='Marrow', stream=True, extra_body={'no_cache': True}) as s:
         text = ''.join(ch.choices[0].delta.content or '' for ch in s if ch.choices)
     assert text == BEFORE_MARROW
+
+
+# --- a probe of 6 December: `AnswerStream.close()` from another thread (a stop button) -------------------------------
+def test_a_stream_closed_from_another_thread_stops_at_the_next_piece_and_records_nothing(tmp_path, slow_upstream):
+    "It raised ValueError('generator already executing'), and generation ran on to its end and was recorded."
+    from ruvllm.orchestrator import RuvLLM
+    from ruvllm.types import Constraints, UnknownIdError
+    cfg = _cfg(tmp_path / 'd', {'tiny': 'extractive', 'small': f'openai:{slow_upstream}#slow'})
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        stream = llm.query_stream(QUESTION, constraints=Constraints(force_model='small', no_cache=True))
+        got, errors, t0 = [], [], time.monotonic()
+        def read():
+            try:
+                for piece in stream.pieces(): got.append(piece)
+            except Exception as e: errors.append(e)
+        reader = threading.Thread(target=read); reader.start()
+        while not got and time.monotonic() - t0 < 5: time.sleep(0.01)
+        stream.close()  # while the reader waits for its next piece
+        reader.join(5)
+        assert not reader.is_alive() and not errors and time.monotonic() - t0 < 3, (errors, len(got))
+        assert 0 < len(got) < 20 and stream.response is None, len(got)  # 200 words at 50 ms each: stopped early
+        with pytest.raises(UnknownIdError): llm.record(stream.request_id)
+        assert llm.stats()['queries']['queries'] == 0
