@@ -527,6 +527,7 @@ class WriteBackQueue:
     "Loop A's writes off the request path: a durable hand-off in the store, one writer thread, replay after a crash."
     PREFIX = 'wbq:'
     SLOT_CHECK_S = 1.0  # while idle, the writer checks this often that its slot's lock is still held (`_keep_slot`)
+    ADOPT_CHECK_S = 5.0  # while idle, the writer looks this often for hand-offs a stopped process left (`take_orphans`)
     RETRY_S = 1.0  # while the store is away (`StoreUnavailableError`), the writer tries a failed batch again this often
     def __init__(self, store,  # the memory's store (`kv_write`, `kv_keys`, `kv_items`, `exclusive`)
                  write: Callable[[list], dict],  # the write-back of a batch of (request_id, payload): request_id -> store entries to commit with its mark (a request left out failed)
@@ -544,6 +545,7 @@ class WriteBackQueue:
         self._group, self._group_no, self._committed, self._committing, self._group_errors = {}, 1, 0, False, {}
         self._held = contextlib.ExitStack()
         self._removed: set[str] = set()  # the batch's requests whose hand-offs `write` removed itself (`remove_marks`)
+        self._next_adopt = time.monotonic() + self.ADOPT_CHECK_S
         self.slot = self._take_slot()
         try: self.adopted = self._adopt()
         except BaseException: self._held.close(); raise
@@ -578,14 +580,36 @@ def _keep_slot(self: WriteBackQueue):
     (log.warning if self.slot != old else log.info)("write-back slot %d's lock was lost with its connection; now slot %d", old, self.slot)
 
 @patch
-def _adopt(self: WriteBackQueue) -> int:
-    mine = f'{self.PREFIX}{self.slot}:'
+def _orphans(self: WriteBackQueue) -> list[tuple[str, dict]]:
+    "The hand-offs of stopped processes (another slot whose lock is free), moved under this queue's slot: (request id, payload)."
+    mine, out = f'{self.PREFIX}{self.slot}:', []
     slots = sorted({k[len(self.PREFIX):].split(':', 1)[0] for k in self.store.kv_keys(self.PREFIX)} - {str(self.slot)})
     for s in slots:  # another slot's keys, if its process is gone (its lock is free)
         with self.store.exclusive(f'writeback-{s}') as free:
             if not free: continue
             for k, v in self.store.kv_items(f'{self.PREFIX}{s}:'):  # read again under the lock, in one query
-                self.store.kv_write({mine + k.split(':', 2)[2]: v}, deletes=[k])
+                rid = k.split(':', 2)[2]
+                self.store.kv_write({mine + rid: v}, deletes=[k]); out.append((rid, json.loads(v.decode())))
+    return out
+
+@patch
+def take_orphans(self: WriteBackQueue) -> int:
+    """Adopt, while running, the hand-offs of a process that stopped after this one opened (at open `_adopt` takes
+    them): queued for the writer like its own; how many. The writer calls it every `ADOPT_CHECK_S` while idle."""
+    found = self._orphans()
+    if not found: return 0
+    log.info("adopting %d write-backs a stopped process left", len(found))
+    with self._cv:
+        now = time.monotonic()
+        for rid, p in found:
+            if rid not in self._waiting: self._items.append((rid, p)); self._waiting[rid] = now
+        self._cv.notify_all()
+    return len(found)
+
+@patch
+def _adopt(self: WriteBackQueue) -> int:
+    mine = f'{self.PREFIX}{self.slot}:'
+    self._orphans()
     now = time.monotonic()
     for k, raw in self.store.kv_items(mine):  # one query, however many hand-offs
         rid = k[len(mine):]
@@ -633,6 +657,10 @@ def _run(self: WriteBackQueue):
             if not idle and not self._items: return
         try: self._keep_slot()  # checked while idle too: another process may open meanwhile
         except Exception as e: log.warning("write-back slot %d could not be checked: %s", self.slot, e)
+        if idle and time.monotonic() >= self._next_adopt:  # another process may have stopped meanwhile, its hand-offs left
+            self._next_adopt = time.monotonic() + self.ADOPT_CHECK_S
+            try: self.take_orphans()
+            except Exception as e: log.warning("write-backs of stopped processes could not be looked for: %s", e)
         if idle: continue
         with self._cv:
             if self.gather_s: self._cv.wait_for(lambda: self._closing or self._hurry, self.gather_s)  # let the batch gather

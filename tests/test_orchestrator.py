@@ -355,6 +355,28 @@ def test_kill9_with_queued_write_backs_replays_each_acknowledged_request_exactly
     assert len(acked) >= 16 and left >= 2 and written >= len(acked) // 2, (len(acked), left, written)
 
 
+
+def test_a_process_that_stays_open_adopts_the_write_backs_of_one_killed_after_it_opened(tmp_path):
+    """A probe (6 December): the survivor never wrote them; only a process opened later did (`WriteBackQueue.take_orphans`,
+    every `ADOPT_CHECK_S` while its writer is idle). The dead process's writer was slowed (a test double)."""
+    import os, signal, subprocess, sys, time
+    path = tmp_path / 'd'
+    with RuvLLM(_wb_cfg(path), start_scheduler=False) as survivor:
+        survivor.ingest(_wb_facts(0), namespace='ns0', progress=False)
+        assert survivor.writes.adopted == 0
+        p = subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), '0'], stdout=subprocess.PIPE, text=True)
+        acked = []
+        try:
+            assert p.stdout.readline().strip() == 'READY'
+            for _ in range(8): line = p.stdout.readline(); assert line.startswith('ACK '), line; acked.append(line.split()[1])
+        finally: os.kill(p.pid, signal.SIGKILL)
+        out, _ = p.communicate(timeout=60); acked += [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
+        assert survivor.store.kv_keys('wbq:'), 'the dead process left no hand-off: nothing to test'
+        t0 = time.time()
+        while survivor.store.kv_keys('wbq:') and time.time() - t0 < 30: time.sleep(0.2)
+        assert survivor.store.kv_keys('wbq:') == [] and survivor.flush(timeout=30), time.time() - t0
+        assert all(survivor.record(rid).writeback == 'done' for rid in acked), [survivor.record(r).writeback for r in acked]
+
 def test_a_qapair_notes_only_its_latest_request_ids_and_a_replay_of_an_older_one_adds_no_node(tmp_path):
     """Why the kill-9 test above failed under load before it gave the note room: requests whose answers dedup onto one
     QAPair are noted on it only up to the latest `learning.qa_request_ids` (there 20, and under load more than 20 of the
