@@ -377,6 +377,25 @@ def test_a_process_that_stays_open_adopts_the_write_backs_of_one_killed_after_it
         assert survivor.store.kv_keys('wbq:') == [] and survivor.flush(timeout=30), time.time() - t0
         assert all(survivor.record(rid).writeback == 'done' for rid in acked), [survivor.record(r).writeback for r in acked]
 
+
+def test_a_process_opened_with_sync_write_back_writes_what_a_killed_queued_one_left(tmp_path):
+    "A probe (6 December): in 'sync' mode the hand-offs stayed queued, with no warning, until a 'queued' process opened."
+    import os, signal, subprocess, sys
+    path = tmp_path / 'd'
+    with RuvLLM(_wb_cfg(path), start_scheduler=False) as llm: llm.ingest(_wb_facts(0), namespace='ns0', progress=False)
+    p = subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), '0'], stdout=subprocess.PIPE, text=True)
+    acked = []
+    try:
+        assert p.stdout.readline().strip() == 'READY'
+        for _ in range(8): line = p.stdout.readline(); assert line.startswith('ACK '), line; acked.append(line.split()[1])
+    finally: os.kill(p.pid, signal.SIGKILL)
+    out, _ = p.communicate(timeout=60); acked += [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
+    cfg = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
+                .set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).set('learning.writeback', 'sync').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        assert llm.writes is None and llm.store.kv_keys('wbq:') == []
+        assert all(llm.record(rid).writeback == 'done' for rid in acked), [llm.record(r).writeback for r in acked]
+
 def test_a_qapair_notes_only_its_latest_request_ids_and_a_replay_of_an_older_one_adds_no_node(tmp_path):
     """Why the kill-9 test above failed under load before it gave the note room: requests whose answers dedup onto one
     QAPair are noted on it only up to the latest `learning.qa_request_ids` (there 20, and under load more than 20 of the
