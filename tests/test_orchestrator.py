@@ -356,21 +356,28 @@ def test_kill9_with_queued_write_backs_replays_each_acknowledged_request_exactly
 
 
 
+def _killed_with_queued_write_backs(path) -> list[str]:
+    "Run `WB_CHILD` (seed 0) on `path`, SIGKILL it once it acknowledged 8 answers (its writer slowed): the ids it acknowledged."
+    import os, signal, subprocess, sys
+    p = subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), '0'], stdout=subprocess.PIPE, text=True)
+    acked = []
+    try:
+        assert p.stdout.readline().strip() == 'READY'
+        for _ in range(8): line = p.stdout.readline(); assert line.startswith('ACK '), line; acked.append(line.split()[1])
+    finally: os.kill(p.pid, signal.SIGKILL)  # (a child left alive sleeps for 10 minutes)
+    out, _ = p.communicate(timeout=60)
+    return acked + [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
+
+
 def test_a_process_that_stays_open_adopts_the_write_backs_of_one_killed_after_it_opened(tmp_path):
     """A probe (6 December): the survivor never wrote them; only a process opened later did (`WriteBackQueue.take_orphans`,
     every `ADOPT_CHECK_S` while its writer is idle). The dead process's writer was slowed (a test double)."""
-    import os, signal, subprocess, sys, time
+    import time
     path = tmp_path / 'd'
     with RuvLLM(_wb_cfg(path), start_scheduler=False) as survivor:
         survivor.ingest(_wb_facts(0), namespace='ns0', progress=False)
         assert survivor.writes.adopted == 0
-        p = subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), '0'], stdout=subprocess.PIPE, text=True)
-        acked = []
-        try:
-            assert p.stdout.readline().strip() == 'READY'
-            for _ in range(8): line = p.stdout.readline(); assert line.startswith('ACK '), line; acked.append(line.split()[1])
-        finally: os.kill(p.pid, signal.SIGKILL)
-        out, _ = p.communicate(timeout=60); acked += [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
+        acked = _killed_with_queued_write_backs(path)
         assert survivor.store.kv_keys('wbq:'), 'the dead process left no hand-off: nothing to test'
         t0 = time.time()
         while survivor.store.kv_keys('wbq:') and time.time() - t0 < 30: time.sleep(0.2)
@@ -380,21 +387,15 @@ def test_a_process_that_stays_open_adopts_the_write_backs_of_one_killed_after_it
 
 def test_a_process_opened_with_sync_write_back_writes_what_a_killed_queued_one_left(tmp_path):
     "A probe (6 December): in 'sync' mode the hand-offs stayed queued, with no warning, until a 'queued' process opened."
-    import os, signal, subprocess, sys
     path = tmp_path / 'd'
     with RuvLLM(_wb_cfg(path), start_scheduler=False) as llm: llm.ingest(_wb_facts(0), namespace='ns0', progress=False)
-    p = subprocess.Popen([sys.executable, '-c', WB_CHILD, str(path), '0'], stdout=subprocess.PIPE, text=True)
-    acked = []
-    try:
-        assert p.stdout.readline().strip() == 'READY'
-        for _ in range(8): line = p.stdout.readline(); assert line.startswith('ACK '), line; acked.append(line.split()[1])
-    finally: os.kill(p.pid, signal.SIGKILL)
-    out, _ = p.communicate(timeout=60); acked += [l.split()[1] for l in out.split('\n')[:-1] if l.startswith('ACK ')]
+    acked = _killed_with_queued_write_backs(path)
     cfg = Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
                 .set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).set('learning.writeback', 'sync').build()
     with RuvLLM(cfg, start_scheduler=False) as llm:
         assert llm.writes is None and llm.store.kv_keys('wbq:') == []
         assert all(llm.record(rid).writeback == 'done' for rid in acked), [llm.record(r).writeback for r in acked]
+
 
 def test_a_qapair_notes_only_its_latest_request_ids_and_a_replay_of_an_older_one_adds_no_node(tmp_path):
     """Why the kill-9 test above failed under load before it gave the note room: requests whose answers dedup onto one
