@@ -492,13 +492,16 @@ def learn(self: RuvLLM, loop: str) -> object:
 @patch
 def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
     lc, pool = self.cfg.learning, self.cfg.memory.pg_pool_size
+    small_pg = self.store.kind == 'postgresql' and pool < 2  # the queue's slot lock keeps one connection for itself
     if lc.writeback != 'queued':
-        if self.store.kv_keys(WriteBackQueue.PREFIX):  # hand-offs a queued-mode process left: written now, once (`close` drains)
-            log.info("learning.writeback is 'sync': writing the queued write-backs a stopped process left before serving")
-            self.writes = WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s, 0.0, lc.writer_nice)
-            self.writes.close()  # (`_write_queued` reads it as `self.writes`)
+        if not self.store.kv_keys(WriteBackQueue.PREFIX): return None  # (hand-offs a killed 'queued' process left: none)
+        if small_pg: log.warning("queued write-backs a stopped process left stay queued until a process with learning.writeback="
+                                 "'queued' opens (writing them here needs memory.pg_pool_size >= 2)"); return None
+        log.info("learning.writeback is 'sync': writing the queued write-backs a stopped process left before serving")
+        self.writes = WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s, 0.0, lc.writer_nice)
+        self.writes.close()  # adopts them, writes them, stops (`_write_queued` reads the queue as `self.writes`)
         return None
-    if self.store.kind == 'postgresql' and pool < 2:  # the queue's slot lock keeps one connection for itself
+    if small_pg:
         raise ConfigError(f"learning.writeback='queued' keeps one PostgreSQL connection for its lock: memory.pg_pool_size must be "
                           f">= 2, got {pool} (or set learning.writeback='sync')")
     return WriteBackQueue(self.store, self._write_queued, lc.writeback_max_delay_s, lc.writeback_gather_s, lc.writer_nice)
