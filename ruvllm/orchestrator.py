@@ -1572,8 +1572,7 @@ class AnswerStream:
 
     def __iter__(self): return self
     def __next__(self):
-        if self._cancelled.is_set(): self._events.close(); raise StopIteration
-        ev = next(self._events)
+        ev = next(self._events)  # (closed by `close` in another thread: StopIteration)
         if self._cancelled.is_set(): self._events.close(); raise StopIteration  # closed meanwhile: this piece is the last
         if isinstance(ev, Response): self.response = ev
         return ev
