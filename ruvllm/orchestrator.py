@@ -1236,7 +1236,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
             with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
             why = self.cached_answer_conflict(hit, sg, req.query)
             if why is None: return self._cached_response(req, sess, hit, sw, sg)
-            self.cache.retract(req.request_id, stale=why != 'sources not retrieved')
+            self.cache.retract(req.request_id, stale=why in ('sources superseded', 'newer in memory'))  # else right for its own question
     if sg is None:
         with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
     with sw('routing'):
@@ -1274,14 +1274,15 @@ from .text import STOP_WORDS, text_keys
 
 @patch
 def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph, query: str) -> str | None:
-    "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved', 'newer in memory'), or None when it agrees."
+    "Why a cache hit disagrees with memory ('sources superseded', 'sources not retrieved', 'newer in memory', 'better in memory'), or None when it agrees."
     if not hit.sources: return None
     nodes = self.memory.get_many(hit.sources)
     kept = lambda i: self.cfg.memory.search_compressed and self.memory.is_compressed(i)  # Loop C's: still retrieved
     if any(i not in nodes or nodes[i].superseded_by is not None or (nodes[i].archived and not kept(i)) for i in hit.sources):
         return 'sources superseded'
     if not set(hit.sources) & set(sg.nodes): return 'sources not retrieved'
-    return 'newer in memory' if self.newer_than_hit(hit, sg, query) is not None else None
+    if self.newer_than_hit(hit, sg, query) is not None: return 'newer in memory'
+    return 'better in memory' if self.better_than_hit(hit, sg, query) is not None else None
 
 @patch
 def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
@@ -1299,6 +1300,29 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
             if node.source != 'correction' or not self.cache.verifier.check(query, node.metadata.get('query') or '?').ok: continue
         elif share(n) < max(best, 1): continue
         return node.id
+    return None
+
+# %% ../nbs/11_orchestrator.ipynb #a515e52e
+@patch
+def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
+    "The retrieved sources a cached answer rests on: those sharing the most words with it (every retrieved source when it shares none)."
+    said = text_keys(hit.answer) - STOP_WORDS
+    overlap = {i: len(said & text_keys(sg.nodes[i].node.text)) for i in hit.sources if i in sg.nodes}
+    top = max(overlap.values(), default=0)
+    return [sg.nodes[i] for i, k in overlap.items() if k == top or not top]
+
+@patch
+def better_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
+    """A document retrieved for `query` that shares more of the question's words than any source the cached answer
+    rests on (`answer_grounds`), or None. Q&As, concepts and the nodes the cached answer's request wrote do not count."""
+    words = text_keys(query) - STOP_WORDS
+    share = lambda n: len(words & text_keys(n.node.text))
+    grounds = self.answer_grounds(hit, sg)
+    best, own = max((share(n) for n in grounds), default=0), {n.node.id for n in grounds}
+    for n in sg.nodes.values():
+        node = n.node
+        if node.id in own or node.type in (NodeType.QAPAIR, NodeType.CONCEPT) or hit.request_id in node.metadata.get('request_ids', ()): continue
+        if share(n) > best: return node.id
     return None
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585

@@ -157,3 +157,26 @@ def test_an_answer_cut_to_nothing_can_be_rated(tmp_path):
         assert r.text == ''
         llm.feedback(Feedback(r.request_id, rating=1))
         assert llm.record(r.request_id).feedback is not None
+
+
+MUSEUM = ["In Arlen, the museum was built in 1840.", "In Arlen, the museum was renovated in 1792.",
+          "In Arlen, the museum reopened in 1962.", "In Arlen, the museum closed briefly in 1637.",
+          "In Dunmore, the museum was built in 1608.", "In Arlen, the library was renovated in 1750."]
+
+
+def test_another_event_of_one_subject_is_answered_from_the_node_about_it(tmp_path):
+    """Questions about two events of one thing, asked in other forms ("When was ... built?" / "In which year was ...
+    renovated?"), share the subject's words; the rules read the pair as reworded and the judge served the first event's
+    answer for the second (76 of 207 hits on 840 such notes, 6 December), although memory holds the node that answers
+    it. A hit is refused when a retrieved document shares more of the question's words than the sources the cached
+    answer rests on ('better in memory'); a reworded question about the same event is still served."""
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(MUSEUM, progress=False)
+        first = asked(llm, "When was the museum in Arlen built?")
+        llm.feedback(Feedback(first.request_id, rating=5))
+        assert '1840' in first.text
+        other = asked(llm, "In which year was the museum of Arlen renovated?")
+        assert not other.cached and '1792' in other.text  # answered from the node about the renovation
+        assert llm.stats()['cache'].get('rejected_by_memory', 0) >= 1
+        same = asked(llm, "Tell me when the museum in Arlen was built.")
+        assert same.cached and '1840' in same.text  # the same question reworded: still served

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'ROLE_REVERSED_PAIRS',
-           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'held_out', 'tuning_part',
-           'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation',
+           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'EVENT_FORMS', 'held_out',
+           'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation',
            'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate', 'cv_pair_scores',
-           'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report']
+           'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report', 'event_world']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -945,12 +945,12 @@ def _known_questions() -> set:
     qs = [q for s in sets for pair in s for q in pair] + [q for qs in SAME_SUBJECT_QUESTIONS.values() for q in qs]
     return {q.lower().strip() for q in qs}
 
-def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b', 'f6a', 'f6b'
+def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b', 'f6a', 'f6b', 'f7a', 'f7b'
                 kind: str,  # 'paraphrases' or 'near_misses'
                ) -> list[tuple[str, str]]:
     "One fresh set's (cached, asked) pairs, less those with a question an older set holds."
     path = FRESH_DIR / f"{name}_{kind}.tsv"
-    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b, f6a, f6b; kinds: paraphrases, near_misses)")
+    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b, f6a, f6b, f7a, f7b; kinds: paraphrases, near_misses)")
     rows = [tuple(l.split('\t')) for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
     known = _known_questions()
     return [(a.strip(), b.strip()) for a, b in rows if a.lower().strip() not in known and b.lower().strip() not in known]
@@ -962,3 +962,28 @@ def fresh_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable, 
     pairwise = served_pairs(cache_factory, near, embed)
     return dict(paraphrases=len(para), near_misses=len(near), **r, near_pairwise_wrong=float(pairwise.mean()),
                 wrong_pairs=[p for p, w in zip(near, pairwise) if w])
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #e80aff2c
+EVENT_FORMS = ['When was {s} in {t} {v}?', 'In which year was {s} of {t} {v}?', 'Tell me when {s} in {t} {v}.', 'What year: {s}, {t}, {v}?']
+
+def event_world(path, questions: int = 300, seed: int = 11, settings: dict | None = None) -> dict:
+    "Cache hits right and wrong when questions ask about other events of one subject, through `RuvLLM` (extractive tier)."
+    import random
+    from ..orchestrator import RuvLLM
+    from ..config import Config
+    from .memory_bench import BENCH_SUBJECTS, BENCH_TOWNS, BENCH_VERBS
+    rng = random.Random(seed)
+    combos = [(s, t, v) for s in BENCH_SUBJECTS for t in BENCH_TOWNS for v in BENCH_VERBS]
+    year = {c: rng.randrange(1600, 2000) for c in combos}
+    asked = [(rng.choice(combos[:120]), rng.randrange(len(EVENT_FORMS))) for _ in range(questions)]  # repeats and neighbours
+    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).update(settings or {}).build())
+    out = dict(asked=questions, answered_right=0, cache_hits=0, wrong_hits=0)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([f"In {t}, {s} {v} {year[(s, t, v)]}." for s, t, v in combos], progress=False)
+        for (s, t, v), f in asked:
+            r = llm.query(EVENT_FORMS[f].format(s=s, t=t, v=v.split(' in')[0])); llm.flush()
+            ok = str(year[(s, t, v)]) in r.text
+            out['answered_right'] += ok; out['cache_hits'] += r.cached; out['wrong_hits'] += r.cached and not ok
+        out['rejected_by_memory'] = llm.cache.stats()['rejected_by_memory']
+    return out
