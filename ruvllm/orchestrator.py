@@ -1282,6 +1282,7 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph, query: str) -> str |
         return 'sources superseded'
     if not set(hit.sources) & set(sg.nodes): return 'sources not retrieved'
     if self.newer_than_hit(hit, sg, query) is not None: return 'newer in memory'
+    if hit.verdict == 'same tokens': return None  # the question it was answered for: memory's fit was weighed then
     return 'better in memory' if self.better_than_hit(hit, sg, query) is not None else None
 
 @patch

@@ -180,3 +180,17 @@ def test_another_event_of_one_subject_is_answered_from_the_node_about_it(tmp_pat
         assert llm.stats()['cache'].get('rejected_by_memory', 0) >= 1
         same = asked(llm, "Tell me when the museum in Arlen was built.")
         assert same.cached and '1840' in same.text  # the same question reworded: still served
+
+
+def test_better_in_memory_weighs_another_wording_not_the_question_itself(tmp_path):
+    """An answer may rest on a note that shares fewer of the question's words than another retrieved one (here a note
+    that says 'built' but not when the museum was): the same question is still served from the cache, every time; a
+    reworded one is answered again, from memory."""
+    with opened(tmp_path / 'db') as llm:
+        ids = llm.ingest(["The museum in Arlen opened its doors in 1840.",
+                          "Visitors to the museum in Arlen learn how the old mill was built."], progress=False)
+        q = "When was the museum in Arlen built?"
+        llm.cache.put('global', q, llm.memory.embed_query(q), "The museum in Arlen opened its doors in 1840.", 'r-manual',
+                      sources=[ids[0]], rated=True)
+        assert [asked(llm, q).cached for _ in range(3)] == [True, True, True]
+        assert not asked(llm, "In which year was the museum of Arlen built?").cached
