@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'ROLE_REVERSED_PAIRS',
-           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'EVENT_FORMS', 'held_out',
-           'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report', 'judge_separation',
-           'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate', 'cv_pair_scores',
-           'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report', 'event_world']
+           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'EVENT_FORMS', 'NOTES_DIR',
+           'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report',
+           'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
+           'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
+           'cache_world', 'event_world', 'notes_world']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -964,26 +965,52 @@ def fresh_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable, 
                 wrong_pairs=[p for p, w in zip(near, pairwise) if w])
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #e80aff2c
+def cache_world(path, notes: list[str], asked: list[tuple[str, str]], settings: dict | None = None) -> dict:
+    """Ask `asked` ((question, the phrase that answers it)) in turn through `RuvLLM` (extractive tier, cache on, each
+    write-back finished before the next question) over a memory of `notes`: questions answered right, cache hits,
+    wrong hits, the wrong hits that were right for the question they were cached for (the cache's own), and hits
+    memory refused."""
+    from ..orchestrator import RuvLLM
+    from ..config import Config
+    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).update(settings or {}).build())
+    expect, out = dict(asked), dict(asked=len(asked), answered_right=0, cache_hits=0, wrong_hits=0, cache_wrong=0)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(notes, progress=False)
+        for q, a in asked:
+            r = llm.query(q); llm.flush()
+            ok = a.casefold() in r.text.casefold()
+            out['answered_right'] += ok; out['cache_hits'] += r.cached; out['wrong_hits'] += r.cached and not ok
+            if r.cached and not ok:
+                first = llm.record(llm.record(r.request_id).cache_hit['entry_request'])
+                out['cache_wrong'] += first is not None and expect.get(first.query, '\0').casefold() in r.text.casefold()
+        out['rejected_by_memory'] = llm.cache.stats()['rejected_by_memory']
+    return out
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #01a86cf3
 EVENT_FORMS = ['When was {s} in {t} {v}?', 'In which year was {s} of {t} {v}?', 'Tell me when {s} in {t} {v}.', 'What year: {s}, {t}, {v}?']
 
 def event_world(path, questions: int = 300, seed: int = 11, settings: dict | None = None) -> dict:
-    "Cache hits right and wrong when questions ask about other events of one subject, through `RuvLLM` (extractive tier)."
+    "`cache_world` on 840 one-fact notes (14 things x 10 towns x 6 events, a year each) and template questions about 120 of them."
     import random
-    from ..orchestrator import RuvLLM
-    from ..config import Config
     from .memory_bench import BENCH_SUBJECTS, BENCH_TOWNS, BENCH_VERBS
     rng = random.Random(seed)
     combos = [(s, t, v) for s in BENCH_SUBJECTS for t in BENCH_TOWNS for v in BENCH_VERBS]
     year = {c: rng.randrange(1600, 2000) for c in combos}
     asked = [(rng.choice(combos[:120]), rng.randrange(len(EVENT_FORMS))) for _ in range(questions)]  # repeats and neighbours
-    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('system.warm_up', False).update(settings or {}).build())
-    out = dict(asked=questions, answered_right=0, cache_hits=0, wrong_hits=0)
-    with RuvLLM(cfg, start_scheduler=False) as llm:
-        llm.ingest([f"In {t}, {s} {v} {year[(s, t, v)]}." for s, t, v in combos], progress=False)
-        for (s, t, v), f in asked:
-            r = llm.query(EVENT_FORMS[f].format(s=s, t=t, v=v.split(' in')[0])); llm.flush()
-            ok = str(year[(s, t, v)]) in r.text
-            out['answered_right'] += ok; out['cache_hits'] += r.cached; out['wrong_hits'] += r.cached and not ok
-        out['rejected_by_memory'] = llm.cache.stats()['rejected_by_memory']
-    return out
+    return cache_world(path, [f"In {t}, {s} {v} {year[(s, t, v)]}." for s, t, v in combos],
+                       [(EVENT_FORMS[f].format(s=s, t=t, v=v.split(' in')[0]), str(year[(s, t, v)])) for (s, t, v), f in asked], settings)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #515948d1
+NOTES_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'cache_notes'  # notes and questions written blind
+
+def notes_world(path, name: str = 'notes1',  # 'notes1' or 'notes2'
+                seed: int = 0, settings: dict | None = None) -> dict:
+    "`cache_world` on a set written blind: 40 subjects x 5 one-fact notes, their 600 questions in a seeded order."
+    import json, random
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1, notes2)")
+    notes = [n for l in f.read_text(encoding='utf-8').splitlines() if l.strip() for n in json.loads(l)['notes']]
+    asked = [(q, n['answer']) for n in notes for q in n['questions']]
+    random.Random(seed).shuffle(asked)
+    return cache_world(path, [n['text'] for n in notes], asked, settings)
