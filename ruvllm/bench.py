@@ -360,7 +360,7 @@ def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int,
         r = llm.query(q, constraints=cons); calls_cpu += time.thread_time() - c0
         if not r.cached: lat.append(r.latency); call.append(1000 * (time.perf_counter() - t0)); cpu.append(1000 * (time.thread_time() - c0))
     llm.flush()  # the queued write-backs' CPU counts too: the other threads' share is what the process used beyond the calls
-    row = dict(nodes=len(llm.memory), tier=tier, backend=backend, queries=len(lat),
+    row = dict(nodes=len(llm.memory), tier=tier, backend=backend, queries=len(lat), cache_on=cons.force_model is None and llm.cfg.cache.enabled,
                other_threads_cpu_ms_per_query=1000 * max(0.0, time.process_time() - p0 - calls_cpu) / nq,
                judge_share=(llm.cache.stats()['judge_calls'] - s0['judge_calls']) / nq, judge_vectors_pending=llm.cache.pending_judge_vectors())
     for s in list(STAGES) + ['orchestration', 'total', 'call', 'call_cpu']:
@@ -402,7 +402,9 @@ def latency_suite(quick: bool = False, progress: bool = True,
 def _latency_headline(df):
     big = df[df.nodes == df.nodes.max()]
     t = big[big.tier == 'tiny'].iloc[0] if (big.tier == 'tiny').any() else big.iloc[0]
-    s = f"orchestration P50 {t.orchestration_p50_ms:.2f} ms at {int(t.nodes):,} nodes (target ≤ 1 ms); retrieval P50 {t.retrieval_p50_ms:.2f} ms"
+    on = bool(t.get('cache_on', False))  # the cache looked up (cache misses timed): its own target
+    s = (f"orchestration P50 {t.orchestration_p50_ms:.2f} ms at {int(t.nodes):,} nodes, cache {'on' if on else 'off'} "
+         f"(target ≤ {1.5 if on else 1} ms); retrieval P50 {t.retrieval_p50_ms:.2f} ms" + (f", cache P50 {t.cache_p50_ms:.2f} ms" if on else ''))
     if (big.tier == 'small').any():
         m = big[big.tier == 'small'].iloc[0]; s += f"; SmolLM2 generation P50 {m.generation_p50_ms:.0f} ms"
     return s
