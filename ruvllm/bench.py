@@ -392,7 +392,7 @@ def latency_suite(quick: bool = False, progress: bool = True,
                     if tier not in tiers or nq == 0: continue
                     if llm is not None: llm.close()  # the extractive rows on the extractive tier alone, so their look-ups reach the cache
                     llm = _bench_llm(Path(tmp) / 'lat', n, {'tiny': tiers['tiny']} if tier == 'tiny' else tiers, progress=progress, settings=settings)   # grows one directory: 1k -> 10k -> 100k
-                    rows.append(dict(variant=label, **_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress)))
+                    rows.append(dict(variant=label, size=n, **_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress)))
     finally:
         if llm is not None: llm.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -400,9 +400,9 @@ def latency_suite(quick: bool = False, progress: bool = True,
 
 # %% ../nbs/13_bench.ipynb #7bee1def
 def _latency_headline(df):
-    big = df[df.nodes == df.nodes.max()]
+    big = df[df['size'] == df['size'].max()] if 'size' in df else df[df.nodes == df.nodes.max()]  # the largest memory asked for (later rows hold more nodes: the write-backs)
     t = big[big.tier == 'tiny'].iloc[0] if (big.tier == 'tiny').any() else big.iloc[0]
-    on = bool(t.get('cache_on', False))  # the cache looked up (cache misses timed): its own target
+    on = bool(t.get('cache_on', False) == True)  # the cache looked up (cache misses timed): its own target (a missing value: off)
     s = (f"orchestration P50 {t.orchestration_p50_ms:.2f} ms at {int(t.nodes):,} nodes, cache {'on' if on else 'off'} "
          f"(target ≤ {1.5 if on else 1} ms); retrieval P50 {t.retrieval_p50_ms:.2f} ms" + (f", cache P50 {t.cache_p50_ms:.2f} ms" if on else ''))
     if (big.tier == 'small').any():
