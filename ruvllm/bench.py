@@ -346,7 +346,8 @@ def _bench_queries(n: int, seed: int = 1) -> list[str]:
 def _pct(x, p): return float(np.percentile(x, p)) if len(x) else float('nan')
 
 # %% ../nbs/13_bench.ipynb #1a734585
-def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int, progress: bool) -> dict:
+def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int, progress: bool,
+                 seed: int | None = None) -> dict:  # the questions' seed (default `n`)
     """P50/P95/P99 (and mean) of every stage over `nq` distinct queries answered by `tier` (forced when `llm` has other tiers,
     which bypasses the cache), after 5 warm-up queries (cache hits left out); also the whole `query` call, wall and CPU of the calling thread, the CPU the other threads (the writer) used
     per query, the share of look-ups the cache's judge ran for, and the cache entries whose judge vector is still to compute."""
@@ -355,7 +356,7 @@ def _latency_row(llm, n: int, tier: str, nq: int, backend: str, max_tokens: int,
     for q in _bench_queries(5, seed=n + 7): llm.query(q, constraints=cons)   # warm-up (model load, JIT)
     llm.flush(); llm.wait_warm_up()  # one-off work (the index's first growth, compiles) is not a per-query cost of the other threads
     lat, call, cpu, p0, calls_cpu, s0 = [], [], [], time.process_time(), 0.0, llm.cache.stats()
-    for q in tqdm(_bench_queries(nq, seed=n), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
+    for q in tqdm(_bench_queries(nq, seed=n if seed is None else seed), desc=f'latency {n:,} nodes, {tier}', disable=not progress, leave=False):
         t0, c0 = time.perf_counter(), time.thread_time()
         r = llm.query(q, constraints=cons); calls_cpu += time.thread_time() - c0
         if not r.cached: lat.append(r.latency); call.append(1000 * (time.perf_counter() - t0)); cpu.append(1000 * (time.thread_time() - c0))
@@ -387,12 +388,12 @@ def latency_suite(quick: bool = False, progress: bool = True,
     try:
         llm = None
         for n in sizes:
-            for label, settings in (variants or {'as configured': {}}).items():
+            for i, (label, settings) in enumerate((variants or {'as configured': {}}).items()):
                 for tier, nq in (('tiny', queries), ('small', llm_queries)):
                     if tier not in tiers or nq == 0: continue
                     if llm is not None: llm.close()  # the extractive rows on the extractive tier alone, so their look-ups reach the cache
                     llm = _bench_llm(Path(tmp) / 'lat', n, {'tiny': tiers['tiny']} if tier == 'tiny' else tiers, progress=progress, settings=settings)   # grows one directory: 1k -> 10k -> 100k
-                    rows.append(dict(variant=label, size=n, **_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress)))
+                    rows.append(dict(variant=label, size=n, **_latency_row(llm, n, tier, nq, tiers[tier], max_tokens, progress, seed=n + 7919 * i)))  # each variant its own questions: not the last one's, cached
     finally:
         if llm is not None: llm.close()
         shutil.rmtree(tmp, ignore_errors=True)
