@@ -185,8 +185,7 @@ def test_another_event_of_one_subject_is_answered_from_the_node_about_it(tmp_pat
 def test_better_in_memory_weighs_another_wording_not_the_question_itself(tmp_path):
     """An answer may rest on a note that shares fewer of the question's words than another retrieved one (here a note
     that says 'built' but not when the museum was): the same question is still served from the cache, every time (it
-    used to be refused and answered again on every ask). Another wording is weighed ('better in memory'), which here
-    refuses a right answer: the cost the orchestrator chapter states."""
+    used to be refused and answered again on every ask). Only another wording is weighed ('better in memory')."""
     with opened(tmp_path / 'db') as llm:
         ids = llm.ingest(["The museum in Arlen opened its doors in 1840.",
                           "Visitors to the museum in Arlen learn how the old mill was built."], progress=False)
