@@ -227,6 +227,7 @@ class InferenceConfig:
     escalate: bool = _f(True, None, "an unsupported answer (an abstention, a quote without enough of the query's key words or from a passage about something else) hands the request to the next dearer tier, in the same request")
     escalate_min_coverage: float = _f(0.5, between(0, 1), "a cheap tier's answer is supported only if it contains at least this share of the query's key words")
     quote_min_similarity: float = _f(0.35, between(0, 1), "a cheap tier's quote is supported only if all-MiniLM-L6-v2 puts it at least this close to the question (cosine; 0 = off; skipped, with a warning, without the model)")
+    quote_tie_break: bool = _f(True, None, "the extractive tier gives a tie among passages with the same question words to the one all-MiniLM-L6-v2 finds most about the question (the quote check's model; without it, the better-ranked)")
     escalation_recall: float = _f(0.9, between(0, 1), "share of a cheaper tier's failed answers escalation is expected to catch: the router values trying that tier first as a cascade (used only with `escalate`)")
 
 # %% ../nbs/00_config.ipynb #dc7db0ef

@@ -87,7 +87,8 @@ class RuvLLM:
         self.memory = Memory.open(c.db_path, self.embedder, c)
         self.store = self.memory.store
         try:
-            self.pool = pool if pool is not None else ModelPool(c.inference, n_threads=c.system.num_threads or None)
+            self.pool = pool if pool is not None else ModelPool(c.inference, n_threads=c.system.num_threads or None,
+                                                                 relevance=lambda q, ps: self.passage_relevance(q, ps))  # (defined further on)
             self.tiers = self.pool.available_tiers()
             self._warn_quotes_only()
             self._rng = random.Random(c.system.seed)
@@ -1050,8 +1051,8 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
 # %% ../nbs/11_orchestrator.ipynb #ab7450f0
 @patch
 def quote_judge(self: RuvLLM):
-    "The embedder `quote_relevance` reads with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when `inference.quote_min_similarity` is 0 or the model is not installed (a warning says so, once)."
-    if self.cfg.inference.quote_min_similarity <= 0: return None
+    "The embedder `quote_relevance` and `passage_relevance` read with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when both are off or the model is not installed (a warning says so, once)."
+    if self.cfg.inference.quote_min_similarity <= 0 and not self.cfg.inference.quote_tie_break: return None
     with self._lock:
         if '_quote_judge' not in self.__dict__:
             from ruvllm.cache import default_judge, judge_installed
@@ -1063,11 +1064,19 @@ def quote_judge(self: RuvLLM):
 
 @patch
 def quote_relevance(self: RuvLLM, question: str, quote: str) -> float | None:
-    "Cosine of all-MiniLM-L6-v2's vectors of `question` and `quote`: how much the quote is about what is asked (None without the model)."
-    j = self.quote_judge()
+    "Cosine of all-MiniLM-L6-v2's vectors of `question` and `quote`: how much the quote is about what is asked (None without the model or with `inference.quote_min_similarity` 0)."
+    j = self.quote_judge() if self.cfg.inference.quote_min_similarity > 0 else None
     if j is None: return None
     q, a = j.embed([question, quote])
     return float(q @ a)
+
+@patch
+def passage_relevance(self: RuvLLM, question: str, passages: list[str]) -> list[float] | None:
+    "The same cosine for each passage: the extractive tier's tie-break (`ExtractiveBackend`; None when `inference.quote_tie_break` is off or without the model)."
+    j = self.quote_judge() if self.cfg.inference.quote_tie_break else None
+    if j is None: return None
+    qv, *pv = j.embed([question, *passages])  # the judge's embedding cache: a passage seen before is not run again
+    return [float(qv @ v) for v in pv]
 
 def quoted_from(answer: str, built: BuiltContext) -> str | None:
     "The passage of `built` a quote was drawn from (the first that holds its start), if any."

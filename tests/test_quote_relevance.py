@@ -42,8 +42,12 @@ def test_quote_relevance_reads_the_subject_and_can_be_switched_off(tmp_path):
     off = Config.builder().db_path(tmp_path / 'e').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny') \
         .set('inference.quote_min_similarity', 0.0).build()
     with RuvLLM(off, start_scheduler=False) as llm:
-        assert llm.quote_judge() is None and llm.quote_relevance("a", "b") is None
+        assert llm.quote_relevance("a", "b") is None
         assert llm.answer_supported("How many days are in a week?", HANDBOOK[0], True)  # key words only
+    with RuvLLM(Config.builder().db_path(tmp_path / 'f').set('inference.tiers', {'tiny': 'extractive'})
+                .set('router.safe_tier', 'tiny').set('inference.quote_min_similarity', 0.0).set('inference.quote_tie_break', False).build(),
+                start_scheduler=False) as llm:
+        assert llm.quote_judge() is None and llm.passage_relevance("a", ["b"]) is None  # both off: the model is never loaded
 
 
 def test_a_quote_that_holds_the_key_words_in_another_form_stands(tmp_path):
@@ -90,3 +94,20 @@ def test_model_tiers_alone_need_no_safe_tier_and_escalation_off_warns(tmp_path, 
     with caplog.at_level(logging.WARNING, logger='ruvllm.orchestrator'):
         RuvLLM(Config.builder().db_path(tmp_path / 'b').set('inference.escalate', False).build(), start_scheduler=False).close()
     assert "inference.escalate is off and router.safe_tier 'tiny' only quotes memory" in caplog.text and "router.safe_tier = 'small'" in caplog.text
+
+
+NOTES = ["Biscuit the dog eats two cups of dry food a day.", "Biscuit the dog is a beagle we adopted from a rescue centre.",
+         "Biscuit the dog was born on 3 June 2020, according to the rescue."]
+
+def test_the_extractive_tier_gives_a_tie_to_the_passage_about_the_question(tmp_path):
+    """Notes about one subject share only its words with 'What breed is Biscuit the dog?': a tie on the question's words,
+    and a breed is no name, date or amount. The tie went to the better-ranked passage (the food note); now
+    all-MiniLM-L6-v2 (the quote check's model) gives it to the beagle note. Switched off, the old choice comes back."""
+    def ask(name, tie_break):
+        cfg = (Config.builder().db_path(tmp_path / name).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+               .set('inference.quote_tie_break', tie_break).set('cache.enabled', False).build())
+        with RuvLLM(cfg, start_scheduler=False) as llm:
+            llm.ingest(NOTES, progress=False)
+            return [llm.query(q).text for q in ("What breed is Biscuit the dog?", "biscuit the dog breed?")]
+    assert all('beagle' in a for a in ask('on', True))
+    assert not any('beagle' in a for a in ask('off', False))
