@@ -1313,6 +1313,8 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
     return None
 
 # %% ../nbs/11_orchestrator.ipynb #a515e52e
+from .text import content_words
+
 @patch
 def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
     "The retrieved sources a cached answer rests on: those sharing the most words with it (every retrieved source when it shares none)."
@@ -1324,16 +1326,32 @@ def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
 @patch
 def better_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
     """A document retrieved for `query` that shares more of the question's words than any source the cached answer
-    rests on (`answer_grounds`), or None. Q&As, concepts and the nodes the cached answer's request wrote do not count."""
+    rests on (`answer_grounds`), or, among those tied with them, one `tie_better_than_hit` picks; else None. Q&As,
+    concepts and the nodes the cached answer's request wrote do not count."""
     words = text_keys(query) - STOP_WORDS
     share = lambda n: len(words & text_keys(n.node.text))
     grounds = self.answer_grounds(hit, sg)
-    best, own = max((share(n) for n in grounds), default=0), {n.node.id for n in grounds}
+    best, own, tied = max((share(n) for n in grounds), default=0), {n.node.id for n in grounds}, []
     for n in sg.nodes.values():
         node = n.node
-        if node.id in own or node.type in (NodeType.QAPAIR, NodeType.CONCEPT) or hit.request_id in node.metadata.get('request_ids', ()): continue
-        if share(n) > best: return node.id
-    return None
+        if node.type in (NodeType.QAPAIR, NodeType.CONCEPT): continue
+        if node.id not in own:
+            if hit.request_id in node.metadata.get('request_ids', ()): continue
+            if share(n) > best: return node.id
+        if share(n) == best: tied.append(node)
+    return self.tie_better_than_hit(query, tied, own)
+
+@patch
+def tie_better_than_hit(self: RuvLLM, query: str, tied: list, own: set) -> int | None:
+    """Among documents `tied` with the answer's grounds (`own`) on the question's words: the one the extractive tier's
+    tie-break (`passage_relevance`) finds most about the question, when the question holds words they lack and that
+    one is not a ground (`cache.memory_tie_break`); else None."""
+    if not self.cfg.cache.memory_tie_break or len(tied) < 2 or own.isdisjoint(n.id for n in tied): return None
+    if not content_words(query, stem=True) - content_words(tied[0].text, stem=True): return None  # every word matched: nothing to weigh
+    rel = self.passage_relevance(query, [n.text for n in tied])
+    if rel is None: return None
+    pick = tied[max(range(len(tied)), key=lambda j: rel[j])].id
+    return None if pick in own else pick
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
 from typing import Callable

@@ -193,3 +193,30 @@ def test_better_in_memory_weighs_another_wording_not_the_question_itself(tmp_pat
         llm.cache.put('global', q, llm.memory.embed_query(q), "The museum in Arlen opened its doors in 1840.", 'r-manual',
                       sources=[ids[0]], rated=True)
         assert [asked(llm, q).cached for _ in range(3)] == [True, True, True]
+
+
+LAMP = ["The Lumo S2 desk lamp costs $89 on the official online store.", "The Lumo S2 desk lamp was launched in September 2021.",
+        "The battery of the Lumo S2 desk lamp lasts 12 hours on one charge.",
+        "The Lumo S2 desk lamp comes with a two-year warranty from the maker.", "The Lumo S2 desk lamp is designed and made by Brightfold Ltd."]
+HOTEL = ["Our booking at the Seacliff Hotel is for 12 to 19 August.", "Check-in at the Seacliff Hotel is from 3 pm on arrival day.",
+         "The booking reference for the Seacliff Hotel is SCH-48213.", "A room at the Seacliff Hotel costs £140 per night with breakfast.",
+         "The Seacliff Hotel is in the village of Porthcray on the Cornish coast."]
+
+def test_a_tie_on_the_subjects_words_is_read_as_the_extractive_tier_reads_it(tmp_path):
+    """From a set of notes written blind: "How much does the Lumo S2 desk lamp cost?" was served the cached answer to
+    "What warranty comes with the Lumo S2 desk lamp?". Every note shares the subject's words with the question, so no
+    note has more of them than the warranty note ('better in memory' saw nothing); all-MiniLM-L6-v2, which breaks the
+    extractive tier's ties, finds the price note more about it: memory's own answer would be another note. The same for
+    the hotel's dates after its booking reference. Switched off (`cache.memory_tie_break`), the old hits come back."""
+    cases = [(LAMP, "What warranty comes with the Lumo S2 desk lamp?", "How much does the Lumo S2 desk lamp cost?", "$89"),
+             (HOTEL, "What is the booking reference for the Seacliff Hotel?", "What dates is our booking at the Seacliff Hotel?", "12 to 19 August")]
+    for i, (notes, first, other, answer) in enumerate(cases):
+        for on in (True, False):
+            cfg = (Config.builder().db_path(str(tmp_path / f'{i}{on}')).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+                   .set('system.warm_up', False).set('cache.memory_tie_break', on).build())
+            with RuvLLM(cfg, start_scheduler=False) as llm:
+                llm.ingest(notes, progress=False)
+                asked(llm, first)
+                r = asked(llm, other)
+                if on: assert not r.cached and answer in r.text and llm.stats()['cache']['rejected_by_memory'] == 1, (other, r.text)
+                else: assert r.cached and answer not in r.text, (other, r.text)  # the other question's answer
