@@ -6,11 +6,11 @@
 __all__ = ['ROLES', 'SOURCES_HEADER', 'USER_QUESTION_LEAD', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE',
            'LLAMA_LOAD_LOCK', 'Generation', 'LLMBackend', 'check_messages', 'check_sampling', 'check_fits',
            'StopScanner', 'estimate_tokens', 'estimate_message_tokens', 'prompt_estimate', 'format_sources',
-           'parse_sources', 'ExtractiveBackend', 'drain', 'default_model_path', 'local_extra_missing',
-           'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor', 'default_threads', 'background_work',
-           'in_background', 'background_busy', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'MutedThread',
-           'load_llama', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec',
-           'make_backend', 'ModelPool']
+           'parse_sources', 'ExtractiveBackend', 'differ_in_words', 'drain', 'default_model_path',
+           'local_extra_missing', 'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor',
+           'default_threads', 'background_work', 'in_background', 'background_busy', 'cpu_has_amx', 'safe_model_params',
+           'serve_llama_cpp', 'MutedThread', 'load_llama', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer',
+           'local_server', 'parse_spec', 'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, logging, math, os, random, re, socket
@@ -243,6 +243,10 @@ def passages_and_question(self: ExtractiveBackend, messages: list[dict]) -> tupl
 # %% ../nbs/07_inference.ipynb #2b3c727f
 _passage_words = lru_cache(maxsize=4096)(lambda p: content_words(p, stem=True))  # passages come back request after request; never mutated
 
+def differ_in_words(bags: list) -> bool:
+    "Whether passages' words differ in more than their numbers (those that do not cannot differ in what they are about)."
+    return len({frozenset(w for w in b if not w[0].isdigit()) for b in bags}) > 1
+
 @patch
 def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int | None:
     "Index of the passage that answers `question` (rules 3–4), or None without passages."
@@ -257,7 +261,7 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     best = max(scores); top = [i for i in range(n) if scores[i] == best]
     if len(top) > 1:  # the same words of the question: one holding the kind of answer it asks for (who: a name, when: a date)
         top = [i for i in top if gives_asked(passages[i], question)] or top
-    if len(top) > 1 and self.relevance is not None and q - bags[top[0]]:  # still tied, on part of the question: the one most about it
+    if len(top) > 1 and self.relevance is not None and q - bags[top[0]] and differ_in_words([bags[i] for i in top]):  # the one most about it
         r = self.relevance(question, [passages[i] for i in top])
         if r is not None: top = [top[max(range(len(top)), key=lambda j: r[j])]]  # (the first of equals: the better-ranked)
     return top[0]  # then the better-ranked passage

@@ -1314,6 +1314,7 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
 
 # %% ../nbs/11_orchestrator.ipynb #a515e52e
 from .text import content_words
+from .inference import differ_in_words
 
 @patch
 def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
@@ -1344,10 +1345,11 @@ def better_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
 @patch
 def tie_better_than_hit(self: RuvLLM, query: str, tied: list, own: set) -> int | None:
     """Among documents `tied` with the answer's grounds (`own`) on the question's words: the one the extractive tier's
-    tie-break (`passage_relevance`) finds most about the question, when the question holds words they lack and that
-    one is not a ground (`cache.memory_tie_break`); else None."""
+    tie-break (`passage_relevance`) finds most about the question, when the question holds words they lack, they differ
+    in more than numbers, and that one is not a ground (`cache.memory_tie_break`); else None."""
     if not self.cfg.cache.memory_tie_break or len(tied) < 2 or own.isdisjoint(n.id for n in tied): return None
-    if not content_words(query, stem=True) - content_words(tied[0].text, stem=True): return None  # every word matched: nothing to weigh
+    bags = [content_words(n.text, stem=True) for n in tied]
+    if not content_words(query, stem=True) - bags[0] or not differ_in_words(bags): return None  # as `ExtractiveBackend.choose`: nothing to weigh
     rel = self.passage_relevance(query, [n.text for n in tied])
     if rel is None: return None
     pick = tied[max(range(len(tied)), key=lambda j: rel[j])].id
