@@ -261,10 +261,19 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     best = max(scores); top = [i for i in range(n) if scores[i] == best]
     if len(top) > 1:  # the same words of the question: one holding the kind of answer it asks for (who: a name, when: a date)
         top = [i for i in top if gives_asked(passages[i], question)] or top
-    if len(top) > 1 and self.relevance is not None and q - bags[top[0]] and differ_in_words([bags[i] for i in top]):  # the one most about it
-        r = self.relevance(question, [passages[i] for i in top])
-        if r is not None: top = [top[max(range(len(top)), key=lambda j: r[j])]]  # (the first of equals: the better-ranked)
+    if best > 0 and len(top) > 1 and self.relevance is not None and q - bags[top[0]] and differ_in_words([bags[i] for i in top]):
+        top = self.most_relevant(question, passages, top)  # the one most about it
     return top[0]  # then the better-ranked passage
+
+# %% ../nbs/07_inference.ipynb #bd45ba39
+@patch
+def most_relevant(self: ExtractiveBackend, question: str, passages: list[str], top: list[int]) -> list[int]:
+    "`top` (passage indices) cut to the one `relevance` scores highest (the first of equals); all of it when it gives no verdict."
+    r = self.relevance(question, [passages[i] for i in top])
+    if r is None: return top
+    if len(r) != len(top): raise InferenceError(f"relevance gave {len(r)} scores for {len(top)} passages")
+    score = [x if math.isfinite(x) else -math.inf for x in map(float, r)]  # a NaN never wins
+    return [top[max(range(len(top)), key=score.__getitem__)]]
 
 # %% ../nbs/07_inference.ipynb #050f8bed
 _WORD_PIECES = re.compile(r'\s*\S+')  # an answer's pieces: each word with the space before it
