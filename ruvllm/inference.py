@@ -6,7 +6,7 @@
 __all__ = ['ROLES', 'SOURCES_HEADER', 'USER_QUESTION_LEAD', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'SMOLLM2_FILE',
            'LLAMA_LOAD_LOCK', 'Generation', 'LLMBackend', 'check_messages', 'check_sampling', 'check_fits',
            'StopScanner', 'estimate_tokens', 'estimate_message_tokens', 'prompt_estimate', 'format_sources',
-           'parse_sources', 'ExtractiveBackend', 'differ_in_words', 'drain', 'default_model_path',
+           'parse_sources', 'ExtractiveBackend', 'differ_in_words', 'best_scored', 'drain', 'default_model_path',
            'local_extra_missing', 'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor',
            'default_threads', 'background_work', 'in_background', 'background_busy', 'cpu_has_amx', 'safe_model_params',
            'serve_llama_cpp', 'MutedThread', 'load_llama', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer',
@@ -266,14 +266,17 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int |
     return top[0]  # then the better-ranked passage
 
 # %% ../nbs/07_inference.ipynb #bd45ba39
+def best_scored(scores, n: int) -> int:
+    "Index of the highest of `n` relevance scores (the first of equals; a NaN never wins); a wrong count is an error."
+    if len(scores) != n: raise InferenceError(f"relevance gave {len(scores)} scores for {n} passages")
+    score = [x if math.isfinite(x) else -math.inf for x in map(float, scores)]
+    return max(range(n), key=score.__getitem__)
+
 @patch
 def most_relevant(self: ExtractiveBackend, question: str, passages: list[str], top: list[int]) -> list[int]:
-    "`top` (passage indices) cut to the one `relevance` scores highest (the first of equals); all of it when it gives no verdict."
+    "`top` (passage indices) cut to the one `relevance` scores highest (`best_scored`); all of it when it gives no verdict."
     r = self.relevance(question, [passages[i] for i in top])
-    if r is None: return top
-    if len(r) != len(top): raise InferenceError(f"relevance gave {len(r)} scores for {len(top)} passages")
-    score = [x if math.isfinite(x) else -math.inf for x in map(float, r)]  # a NaN never wins
-    return [top[max(range(len(top)), key=score.__getitem__)]]
+    return top if r is None else [top[best_scored(r, len(top))]]
 
 # %% ../nbs/07_inference.ipynb #050f8bed
 _WORD_PIECES = re.compile(r'\s*\S+')  # an answer's pieces: each word with the space before it

@@ -1314,7 +1314,7 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
 
 # %% ../nbs/11_orchestrator.ipynb #a515e52e
 from .text import content_words
-from .inference import differ_in_words
+from .inference import best_scored, differ_in_words
 
 @patch
 def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
@@ -1336,10 +1336,10 @@ def better_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
     for n in sg.nodes.values():
         node = n.node
         if node.type in (NodeType.QAPAIR, NodeType.CONCEPT): continue
-        if node.id not in own:
-            if hit.request_id in node.metadata.get('request_ids', ()): continue
-            if share(n) > best: return node.id
-        if share(n) == best: tied.append(node)
+        if node.id not in own and hit.request_id in node.metadata.get('request_ids', ()): continue
+        k = share(n)
+        if k > best and node.id not in own: return node.id
+        if k == best: tied.append(node)
     return self.tie_better_than_hit(query, tied, own)
 
 @patch
@@ -1354,7 +1354,7 @@ def tie_better_than_hit(self: RuvLLM, query: str, tied: list, own: set) -> int |
     if not content_words(query, stem=True) - bags[0] or not differ_in_words(bags): return None  # nothing to weigh
     rel = self.passage_relevance(query, [n.text for n in tied])
     if rel is None: return None
-    pick = tied[max(range(len(tied)), key=lambda j: rel[j])].id
+    pick = tied[best_scored(rel, len(tied))].id
     return None if pick in own else pick
 
 # %% ../nbs/11_orchestrator.ipynb #0bf2a585
