@@ -868,6 +868,7 @@ class Selected(NamedTuple):
     taught: tuple | None = None  # the passage of a kept Q&A to this very question (`same_wording`), if one was admitted
     unrated: frozenset = frozenset()  # ids of admitted Q&As Loop A kept on its own estimate: a backend that only quotes skips them
     corrected: bool = False  # `taught` is a user's correction: served as given, by every tier
+    below: Sequence = ()  # passages admitted under the relevance floor (`context.quote_below_floor`): a backend that only quotes reads them too
 
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
@@ -891,25 +892,29 @@ def _mentions(text: str, need: set) -> bool:
 @patch
 def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.ndarray,
                     keys: set | None = None) -> Selected:  # `key_words(query)` when the caller has them already
-    "Rank the subgraph with the attention; keep the passages `admits_passage` lets in, above the relevance floor (a share of the best of them)."
+    "Rank the subgraph with the attention; keep the passages `admits_passage` lets in, above the relevance floor (a share of the best of them), and apart those under it."
     cc = self.cfg.context
     ids = list(sg.nodes)
     vecs = self.memory.vectors(ids)
     att = self.attention.rank(query_vector, sg, vecs)
     need = key_forms(key_words(query) if keys is None else keys, query) if cc.require_key_word else set()  # a plural passage counts
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
-    ranked, floor, taught, thr, unrated = [], None, None, self.cfg.learning.quality_threshold, set()
+    ranked, below, floor, taught, thr, unrated = [], [], None, None, self.cfg.learning.quality_threshold, set()
     for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
-        if floor is not None and w[i] < floor: break  # under the bar, and so is every node after it: not examined
+        under = floor is not None and w[i] < floor  # under the bar, and so is every node after it
+        if under and not cc.quote_below_floor: break  # (not examined)
         if self.admits_passage(query, sg.nodes[ids[i]], need):
             if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
-            node = sg.nodes[ids[i]].node; ranked.append((ids[i], _passage(node), w[i]))
+            node = sg.nodes[ids[i]].node; p = (ids[i], _passage(node), w[i])
+            (below if under else ranked).append(p)
             if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[i])  # never taught, never quoted
-            elif taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
-                taught = ranked[-1]
+            elif not under and taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
+                taught = p
     corrected = taught is not None and sg.nodes[taught[0]].node.source == 'correction'
     ranked = [taught] if corrected else definite_answers_last(query, ranked, sg)  # the user's own answer to this very question: read alone, by every tier
-    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected)
+    above = {p[0] for p in ranked}  # a correction among either strips what it says is wrong from those under the floor
+    below = [p for p in self.corrected_passages(ranked + below, sg) if p[0] not in above] if below and not corrected else []
+    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below)
 
 # %% ../nbs/11_orchestrator.ipynb #f0f6eab9
 _VAGUE = frozenset({'what', 'request'})  # intents that say no kind of answer
@@ -1099,14 +1104,16 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
                  taught: tuple | None = None,  # `Selected.taught`: what a backend that only quotes reads alone
                  asked: str | None = None,  # the question a backend that only quotes reads (`follow_up_asked`; default the query)
                  unrated: frozenset = frozenset(),  # `Selected.unrated`: passages a backend that only quotes skips
-                 corrected: bool = False):  # `Selected.corrected`: `taught` is served as given, whatever the tier
+                 corrected: bool = False,  # `Selected.corrected`: `taught` is served as given, whatever the tier
+                 below: Sequence = ()):  # `Selected.below`: what a backend that only quotes reads after `passages`
     "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
     tier = info.model.value
     backend = self.pool.get(tier)
     if corrected and not getattr(backend, 'quotes_context', False):
         backend = ExtractiveBackend(self.cfg.inference.n_ctx)  # the user's answer to this very question, served as given (SmolLM2 read "30 days" alone as "3")
     if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
-    elif unrated and getattr(backend, 'quotes_context', False): passages = [p for p in passages if p[0] not in unrated]  # no unconfirmed answer is quoted
+    elif getattr(backend, 'quotes_context', False):  # it picks by words: the passages under the floor too, and no unconfirmed answer
+        passages = [p for p in [*passages, *below] if p[0] not in unrated]
     info.backend = getattr(backend, 'name', tier)
     quotes = bool(getattr(backend, 'quotes_context', False))
     held = hold and quotes
@@ -1128,12 +1135,13 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
                         asked: str | None = None,  # a follow-up as a backend that only quotes reads it (`follow_up_asked`)
                         unrated: frozenset = frozenset(),  # `Selected.unrated`
                         corrected: bool = False,  # `Selected.corrected`
-                        about: str | None = None):  # the question with the ones it leans on (`standalone_query`): what a quote's passage must be about
+                        about: str | None = None,  # the question with the ones it leans on (`standalone_query`): what a quote's passage must be about
+                        below: Sequence = ()):  # `Selected.below`
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected)
+        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected, below=below)
         if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built)):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
@@ -1253,7 +1261,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected, q)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected, q, sel.below)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
@@ -1318,11 +1326,15 @@ from .inference import best_scored, differ_in_words
 
 @patch
 def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
-    "The retrieved sources a cached answer rests on: those sharing the most words with it (every retrieved source when it shares none)."
+    """The retrieved sources a cached answer rests on: of all its sources, retrieved or not, those sharing the most words
+    with it, if retrieved (none when that is a source retrieval no longer returns; every retrieved source when the
+    answer shares no word with any)."""
     said = text_keys(hit.answer) - STOP_WORDS
-    overlap = {i: len(said & text_keys(sg.nodes[i].node.text)) for i in hit.sources if i in sg.nodes}
+    away = self.memory.get_many([i for i in hit.sources if i not in sg.nodes]) if not set(hit.sources) <= set(sg.nodes) else {}
+    text = lambda i: sg.nodes[i].node.text if i in sg.nodes else away[i].text if i in away else ''
+    overlap = {i: len(said & text_keys(text(i))) for i in hit.sources}
     top = max(overlap.values(), default=0)
-    return [sg.nodes[i] for i, k in overlap.items() if k == top or not top]
+    return [sg.nodes[i] for i, k in overlap.items() if i in sg.nodes and (k == top or not top)]
 
 @patch
 def better_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
