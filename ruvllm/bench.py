@@ -1023,11 +1023,13 @@ SUITES = {
 def _built_messages(llm, q: str, cons: Constraints) -> list[dict]:
     "The messages `query` builds for `q` under `cons` (a forced tier), from the public stage methods; nothing is learned."
     from ruvllm.types import Request
+    from ruvllm.orchestrator import passages_read
     req = Request(q, constraints=cons); tier = cons.force_model.value
     qv = llm.memory.embed_query(q); sg = llm.retrieve(q, qv)
     routed = llm.route(req, None, sg, learn=False)
-    sel = llm.select_passages(q, sg, qv)
-    return llm.build_context(q, sel.passages, llm.pool.get(tier), routed.info.context_size, cons.max_tokens).messages
+    sel, backend = llm.select_passages(q, sg, qv), llm.pool.get(tier)
+    read = passages_read(backend, sel.passages, sel.taught, sel.unrated, sel.below)  # what `_generate_on` gives it
+    return llm.build_context(q, read, backend, routed.info.context_size, cons.max_tokens).messages
 
 def _ttft_ours(llm, q: str, cons: Constraints) -> dict:
     t = time.perf_counter(); first = None

@@ -234,7 +234,7 @@ class InferenceConfig:
 @dataclass
 class ContextConfig:
     "What the model reads: retrieved passages and session history."
-    relevance_floor: float = _f(0.05, between(0, 1), "a passage enters the context only with at least this share of the best attention weight")
+    relevance_floor: float = _f(0.05, between(0, 1), "a passage enters a model's context only with at least this share of the best attention weight")
     quote_below_floor: bool = _f(True, None, "a backend that only quotes (the extractive tier) also reads the admitted passages under that floor, after the rest: it picks by the question's words, not by weight")
     require_key_word: bool = _f(True, None, "a passage enters the context only if it mentions one of the query's key words (names, numbers)")
     key_match: str = _f('both', one_of('text', 'read', 'both'), "where that key word is looked for: the node's whole text; only what the model reads of it (a stored Q&A's answer); or, for a stored Q&A, in its answer and in its question too ('both')")

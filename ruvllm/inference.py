@@ -241,7 +241,7 @@ def passages_and_question(self: ExtractiveBackend, messages: list[dict]) -> tupl
     return passages, question
 
 # %% ../nbs/07_inference.ipynb #2b3c727f
-_passage_words = lru_cache(maxsize=4096)(lambda p: content_words(p, stem=True))  # passages come back request after request; never mutated
+_passage_words = lru_cache(maxsize=4096)(lambda p: content_words(p, stem=True, digits=True))  # passages come back request after request; never mutated
 
 def differ_in_words(bags: list) -> bool:
     "Whether passages' words differ in more than their numbers (those that do not cannot differ in what they are about)."
@@ -251,7 +251,7 @@ def differ_in_words(bags: list) -> bool:
 def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int | None:
     "Index of the passage that answers `question` (rules 3–4), or None without passages."
     if not passages: return None
-    q = content_words(question, stem=True)
+    q = content_words(question, stem=True, digits=True)
     bags = [_passage_words(p) for p in passages]
     n = len(passages)
     df = {w: sum(w in b for b in bags) for w in q}  # passages holding each question word: counted once, not once per passage

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected',
-           'definite_answers_last', 'AnswerPieces', 'quoted_from', 'Generated', 'cached_answer_fits', 'AnswerStream']
+           'definite_answers_last', 'AnswerPieces', 'quoted_from', 'answer_used_ids', 'Generated', 'passages_read',
+           'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -1088,6 +1089,14 @@ def quoted_from(answer: str, built: BuiltContext) -> str | None:
     head = answer.strip()[:60]
     return next((p for p in built.passages if head and head in p), None)
 
+def answer_used_ids(built: BuiltContext, below: Sequence,  # `Selected.below`: passages read under the relevance floor
+                    answer: str) -> list[int]:
+    "The ids of the passages an answer used: those `built` holds, less the ones under the relevance floor it does not quote."
+    if not below: return built.used_ids
+    under, quoted, texts = {p[0] for p in below}, quoted_from(answer, built), built.passages
+    if len(texts) != len(built.used_ids): return built.used_ids  # (not one text per id: nothing to tell apart)
+    return [i for i, t in zip(built.used_ids, texts) if i not in under or t == quoted]
+
 # %% ../nbs/11_orchestrator.ipynb #d62a5c65
 class Generated(NamedTuple):
     "What `RuvLLM.generate_escalating` produced."
@@ -1097,6 +1106,13 @@ class Generated(NamedTuple):
     routed: Routed  # the decision that served it (escalated: the dearer tier's, with `info.escalated_from`)
     tried: list  # tiers that answered first, unsupported, in order
     quoted: bool = False  # the serving backend only quotes its context (the extractive tier)
+
+def passages_read(backend, passages: list,  # `Selected.passages`
+                  taught: tuple | None = None, unrated: frozenset = frozenset(), below: Sequence = ()) -> list:  # `Selected`'s
+    "What `backend` reads: a model, `passages`; a backend that only quotes, the answer taught for this question alone, else `passages` then `below`, less unconfirmed answers."
+    if not getattr(backend, 'quotes_context', False): return passages
+    if taught is not None: return [taught]  # the answer memory was taught for this question
+    return [p for p in [*passages, *below] if p[0] not in unrated]  # it picks by words: those under the floor too
 
 @patch
 def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
@@ -1111,9 +1127,7 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
     backend = self.pool.get(tier)
     if corrected and not getattr(backend, 'quotes_context', False):
         backend = ExtractiveBackend(self.cfg.inference.n_ctx)  # the user's answer to this very question, served as given (SmolLM2 read "30 days" alone as "3")
-    if taught is not None and getattr(backend, 'quotes_context', False): passages = [taught]  # the answer memory was taught for this question
-    elif getattr(backend, 'quotes_context', False):  # it picks by words: the passages under the floor too, and no unconfirmed answer
-        passages = [p for p in [*passages, *below] if p[0] not in unrated]
+    passages = passages_read(backend, passages, taught, unrated, below)
     info.backend = getattr(backend, 'name', tier)
     quotes = bool(getattr(backend, 'quotes_context', False))
     held = hold and quotes
@@ -1267,7 +1281,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
     use_cache = use_cache and not partial
     with sw('learning'):
-        rec = self.make_record(req, sg, built.used_ids, answer, routed, learn=learn, cut=partial, quoted=out.quoted,
+        rec = self.make_record(req, sg, answer_used_ids(built, sel.below, answer), answer, routed, learn=learn, cut=partial, quoted=out.quoted,
                                standalone=None if q == req.query else q)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
@@ -1362,8 +1376,8 @@ def tie_better_than_hit(self: RuvLLM, query: str, tied: list, own: set) -> int |
     not first keep the documents holding the kind of answer asked (`gives_asked`): measured, that let 1–2 more wrong
     hits through on two of four notes sets and changed nothing on the others."""
     if not self.cfg.cache.memory_tie_break or len(tied) < 2 or own.isdisjoint(n.id for n in tied): return None
-    bags = [content_words(n.text, stem=True) for n in tied]
-    if not content_words(query, stem=True) - bags[0] or not differ_in_words(bags): return None  # nothing to weigh
+    bags = [content_words(n.text, stem=True, digits=True) for n in tied]  # the words `ExtractiveBackend.choose` reads
+    if not content_words(query, stem=True, digits=True) - bags[0] or not differ_in_words(bags): return None  # nothing to weigh
     rel = self.passage_relevance(query, [n.text for n in tied])
     if rel is None: return None
     pick = tied[best_scored(rel, len(tied))].id

@@ -49,9 +49,10 @@ def light_stem(w: str) -> str:
 
 _stem = lru_cache(maxsize=32768)(light_stem)  # a word's stem never changes, and words repeat across texts
 
-def content_words(text: str, stem: bool = False) -> set[str]:
-    "Lower-cased words that carry content (stop words and one-letter words dropped, a one-digit number kept: the 3 of \"gadget 0-3\"); stemmed with `light_stem` if `stem`."
-    out = {w for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())}
+def content_words(text: str, stem: bool = False,
+                  digits: bool = False) -> set[str]:  # keep one-digit numbers too (the 3 of "gadget 0-3": it tells identifiers apart)
+    "Lower-cased words that carry content (stop words and one-character tokens dropped); stemmed with `light_stem` if `stem`."
+    out = {w for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or digits and w.isdigit())}
     return {_stem(w) for w in out} if stem else out
 
 # %% ../nbs/01b_text.ipynb #9cf68eeb

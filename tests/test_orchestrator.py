@@ -285,7 +285,8 @@ import sys, time
 from ruvllm import Config, Constraints, RuvLLM
 path, seed = sys.argv[1], int(sys.argv[2])
 cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-       .set('learning.writeback_max_delay_s', 60.0).set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100).build())
+       .set('learning.writeback_max_delay_s', 60.0).set('learning.quality_threshold', 0.3).set('learning.qa_request_ids', 100)
+       .set('learning.keep_unrated_quotes', True).build())  # `_wb_cfg`'s settings: a quote its own writer finishes is kept too
 llm = RuvLLM(cfg, start_scheduler=False)
 real_write_back = llm.loop_a.write_back_many
 def slow_write_back(items):  # test double: a slow disk, so that acknowledged write-backs are still queued at the kill

@@ -22,9 +22,13 @@ def test_the_quoting_tier_reads_the_note_the_attention_put_under_the_floor(tmp_p
     for below in (False, True):
         with opened(tmp_path / f'db{below}', **{'cache.enabled': False, 'context.quote_below_floor': below}) as llm:
             llm.ingest(notes, progress=False)
-            answers[below] = llm.query("Who owns the Lindell Bakery?").text
-    assert 'Maria Costa' not in answers[False]  # the note was cut by the floor: another Lindell note was quoted
-    assert 'Maria Costa' in answers[True]
+            answers[below] = llm.query("Who owns the Lindell Bakery?")
+    assert 'Maria Costa' not in answers[False].text  # the note was cut by the floor: another Lindell note was quoted
+    r = answers[True]
+    assert 'Maria Costa' in r.text
+    best = max(s.score for s in r.sources)
+    under = [s.text for s in r.sources if s.score < 0.05 * best]
+    assert under == [r.text]  # of the passages read under the floor, only the one quoted is a source (`answer_used_ids`)
 
 
 def test_a_hit_whose_own_note_is_not_retrieved_is_refused(tmp_path):
