@@ -1114,6 +1114,7 @@ def passages_read(backend, passages: list,  # `Selected.passages`
     if taught is not None: return [taught]  # the answer memory was taught for this question
     return [p for p in [*passages, *below] if p[0] not in unrated]  # it picks by words: those under the floor too
 
+# %% ../nbs/11_orchestrator.ipynb #6068c4aa
 @patch
 def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, sw, hold: bool = False,
                  pieces: bool = True,  # False: nothing is yielded (`query` wants the answer only)
