@@ -107,8 +107,8 @@ def reference_rank(att, query_vec, subgraph, vectors, now):
 
 def reference_choose(passages, question):
     if not passages: return None
-    q = content_words(question, stem=True)
-    bags = [content_words(p, stem=True) for p in passages]
+    q = content_words(question, stem=True, digits=True)  # the tier's words: one-digit numbers count (6 December, late)
+    bags = [content_words(p, stem=True, digits=True) for p in passages]
     n = len(passages)
     def score(bag): return math.fsum(math.log(1 + n / sum(w in b for b in bags)) for w in q & bag)
     scores = [score(b) for b in bags]
