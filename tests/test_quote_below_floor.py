@@ -1,4 +1,4 @@
-"The quoting tier reads the passages under the relevance floor too, and a cache hit still needs its own note retrieved (issue 21, lead37)."
+"The quoting tier reads the passages under the relevance floor too; only the quoted one becomes a source; a cache hit needs the note it rests on retrieved (issue 21, lead37)."
 import json, random
 from ruvllm import Config, RuvLLM
 from ruvllm.evals.cache_sets import NOTES_DIR
@@ -32,12 +32,12 @@ def test_the_quoting_tier_reads_the_note_the_attention_put_under_the_floor(tmp_p
 
 
 def test_a_hit_whose_own_note_is_not_retrieved_is_refused(tmp_path):
-    """The template world's notes (840 one-fact notes). The answer to "What year: the museum, Brisk, was renovated?"
-    was cached with every passage the quoting tier read as its sources, the note about the museum closing among them.
-    For "Tell me when the museum in Brisk closed briefly." the renovation note is not retrieved, so the sources that
-    were (the closing note too) tied on the answer's words and all counted as its grounds: nothing in memory looked
-    better, and the renovation year was served. The grounds are now the sources sharing the most words with the
-    answer among all of them, retrieved or not."""
+    """The template world's notes (840 one-fact notes). When every passage the quoting tier read under the floor became
+    a source, the answer to "What year: the museum, Brisk, was renovated?" was cached with the note about the museum
+    closing among its sources. For "Tell me when the museum in Brisk closed briefly." the renovation note is not
+    retrieved, so the sources that were (the closing note too) tied on the answer's words and all counted as its
+    grounds: nothing in memory looked better, and the renovation year was served. Only the quoted passage under the
+    floor is a source now (`answer_used_ids`)."""
     rng = random.Random(11)
     combos = [(s, t, v) for s in BENCH_SUBJECTS for t in BENCH_TOWNS for v in BENCH_VERBS]
     year = {c: rng.randrange(1600, 2000) for c in combos}
@@ -48,3 +48,19 @@ def test_a_hit_whose_own_note_is_not_retrieved_is_refused(tmp_path):
         r = llm.query("Tell me when the museum in Brisk closed briefly."); llm.flush()
         assert not r.cached and '1992' in r.text
         assert llm.stats()['cache'].get('rejected_by_memory', 0) >= 1
+
+
+def test_a_hit_is_refused_when_the_note_its_answer_quotes_is_not_retrieved(tmp_path):
+    """The second blind notes set. "What are the dates of DataCraft Summit 2025?" was answered (wrongly) with Project
+    Halcyon's go-live date, and cached with the summit's notes as sources beside it. "When does DataCraft Summit 2025
+    run?" does not retrieve the Halcyon note; the summit's notes that it does retrieve tied on the answer's few words
+    and counted as its grounds, so nothing in memory looked better, and the wrong date was served again. The grounds
+    are now counted over all the answer's sources, retrieved or not (`RuvLLM.answer_grounds`)."""
+    notes = [n['text'] for l in (NOTES_DIR / 'notes2.jsonl').read_text(encoding='utf-8').splitlines() if l.strip()
+             for n in json.loads(l)['notes']]
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(notes, progress=False)
+        first = llm.query("What are the dates of DataCraft Summit 2025?"); llm.flush()
+        assert 'Halcyon' in first.text  # the case: a wrong answer, cached
+        r = llm.query("When does DataCraft Summit 2025 run?"); llm.flush()
+        assert not r.cached and '23 and 24 October' in r.text
