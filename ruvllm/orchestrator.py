@@ -1336,8 +1336,7 @@ def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
     return None
 
 # %% ../nbs/11_orchestrator.ipynb #a515e52e
-from .text import content_words
-from .inference import best_scored, differ_in_words
+from .inference import best_scored, differ_in_words, quote_words
 
 @patch
 def answer_grounds(self: RuvLLM, hit, sg: Subgraph) -> list:
@@ -1377,8 +1376,8 @@ def tie_better_than_hit(self: RuvLLM, query: str, tied: list, own: set) -> int |
     not first keep the documents holding the kind of answer asked (`gives_asked`): measured, that let 1–2 more wrong
     hits through on two of four notes sets and changed nothing on the others."""
     if not self.cfg.cache.memory_tie_break or len(tied) < 2 or own.isdisjoint(n.id for n in tied): return None
-    bags = [content_words(n.text, stem=True, digits=True) for n in tied]  # the words `ExtractiveBackend.choose` reads
-    if not content_words(query, stem=True, digits=True) - bags[0] or not differ_in_words(bags): return None  # nothing to weigh
+    bags = [quote_words(n.text) for n in tied]  # the words `ExtractiveBackend.choose` reads
+    if not quote_words(query) - bags[0] or not differ_in_words(bags): return None  # nothing to weigh
     rel = self.passage_relevance(query, [n.text for n in tied])
     if rel is None: return None
     pick = tied[best_scored(rel, len(tied))].id

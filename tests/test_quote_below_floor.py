@@ -44,7 +44,7 @@ def test_a_hit_whose_own_note_is_not_retrieved_is_refused(tmp_path):
     with opened(tmp_path / 'db') as llm:
         llm.ingest([f"In {t}, {s} {v} {year[(s, t, v)]}." for s, t, v in combos], progress=False)
         first = llm.query("What year: the museum, Brisk, was renovated?"); llm.flush()
-        assert '1747' in first.text
+        assert '1747' in first.text and not any('closed briefly' in s.text for s in first.sources)  # read under the floor, not quoted: no source
         r = llm.query("Tell me when the museum in Brisk closed briefly."); llm.flush()
         assert not r.cached and '1992' in r.text
         assert llm.stats()['cache'].get('rejected_by_memory', 0) >= 1
