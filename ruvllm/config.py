@@ -237,6 +237,7 @@ class ContextConfig:
     relevance_floor: float = _f(0.05, between(0, 1), "a passage enters a model's context only with at least this share of the best attention weight")
     quote_below_floor: bool = _f(True, None, "a backend that only quotes (the extractive tier) also reads the admitted passages under that floor, after the rest: it picks by the question's words, not by weight")
     require_key_word: bool = _f(True, None, "a passage enters the context only if it mentions one of the query's key words (names, numbers)")
+    key_near: float = _f(0.5, between(0, 1), "a passage without the query's key words still enters if it holds a word at least this close (WordLlama cosine of the two words) to a key word that is no name or number: 'bike' for 'bicycle'; 1 = the key words themselves only")
     key_match: str = _f('both', one_of('text', 'read', 'both'), "where that key word is looked for: the node's whole text; only what the model reads of it (a stored Q&A's answer); or, for a stored Q&A, in its answer and in its question too ('both')")
     qa_min_similarity: float = _f(0.5, between(0, 1), "a stored Q&A (a past answer) enters the context only if its cosine similarity to the query is at least this: it answers a question close to this one")
     qa_other_subject: bool = _f(True, None, "a stored Q&A stays out when its question and the query each have words the other lacks and they share no name, number or coined word: the same frame about another thing ('the plural of goose' for 'the plural of mouse')")
