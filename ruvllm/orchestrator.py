@@ -1343,11 +1343,12 @@ def cached_answer_conflict(self: RuvLLM, hit, sg: Subgraph, query: str) -> str |
 def newer_than_hit(self: RuvLLM, hit, sg: Subgraph, query: str) -> int | None:
     """A node retrieved for `query` and stored after the hit's answer that may answer it better, or None: a user's
     correction of this question (or of one the verifier cannot tell from it), or a document or fact that shares as many
-    of the question's words as the best of the hit's sources (not the Q&A the answer itself became, nor a concept or
-    another answer)."""
+    of the question's words as the best of the answer's grounds (`answer_grounds`; all its retrieved sources when it
+    has none), not the Q&A the answer itself became, nor a concept or another answer."""
     words = text_keys(query) - STOP_WORDS  # memoised, as the nodes' below: the same nodes come back request after request
     share = lambda n: len(words & text_keys(n.node.text))
-    best = max((share(n) for n in sg.nodes.values() if n.node.id in hit.sources), default=0)
+    grounds = self.answer_grounds(hit, sg) or [n for n in sg.nodes.values() if n.node.id in hit.sources]  # another source with more of the question's words must not hide an update of the answer's own
+    best = max(map(share, grounds), default=0)
     for n in sg.nodes.values():
         node = n.node
         if node.created_at <= hit.stored_at or hit.request_id in node.metadata.get('request_ids', ()): continue

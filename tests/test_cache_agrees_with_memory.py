@@ -220,3 +220,22 @@ def test_a_tie_on_the_subjects_words_is_read_as_the_extractive_tier_reads_it(tmp
                 r = asked(llm, other)
                 if on: assert not r.cached and answer in r.text and llm.stats()['cache']['rejected_by_memory'] == 1, (other, r.text)
                 else: assert r.cached and answer not in r.text, (other, r.text)  # the other question's answer
+
+
+def test_an_update_of_the_answer_stops_it_though_another_source_shares_more_of_the_question(tmp_path):
+    """"When does the Harbour Cafe open on Sundays?" was cached as "... 8 am ...". A note stored with it shares more of
+    the question's words (the staff rota: *Sundays*, *open*, *Harbour Cafe*) but not the answer; the update "From May
+    ... 9 am on Sundays" was measured against that note and, sharing fewer words, passed unseen: the stale hour was
+    served. The bar is the answer's own grounds (a review of 6 December, late)."""
+    with opened(tmp_path / 'db') as llm:
+        llm.ingest(["The Harbour Cafe opens at 8 am on Sundays.", "The Harbour Cafe serves a full breakfast until noon.",
+                    "The Harbour Cafe is run by Ellen Shaw.", "The Harbour Cafe has outdoor seating by the marina.",
+                    "Harbour Cafe staff rota: Ellen, Sundays; Tom, Saturdays; the key holder must open up."], progress=False)
+        q = "When does the Harbour Cafe open on Sundays?"
+        r = asked(llm, q)
+        assert '8 am' in r.text
+        llm.feedback(Feedback(r.request_id, rating=5))
+        assert asked(llm, q).cached
+        llm.ingest(["From May the Harbour Cafe opens at 9 am on Sundays."], progress=False)
+        again = asked(llm, q)
+        assert not again.cached, again.text
