@@ -870,6 +870,7 @@ class Selected(NamedTuple):
     unrated: frozenset = frozenset()  # ids of admitted Q&As Loop A kept on its own estimate: a backend that only quotes skips them
     corrected: bool = False  # `taught` is a user's correction: served as given, by every tier
     below: Sequence = ()  # passages admitted under the relevance floor (`context.quote_below_floor`): a backend that only quotes reads them too
+    rescued: bool = False  # the one passage is `rescue_passage`'s: no key word of the query is in it
 
 @patch
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
@@ -933,11 +934,30 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
             if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[i])  # never taught, never quoted
             elif not under and taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
                 taught = p
+    rescued = bool(need) and not ranked and not below and (r := self.rescue_passage(query, sg, att, ids)) is not None
+    if rescued: ranked.append(r)  # no passage holds a key word: the one MiniLM finds about the question, if any is close enough
     corrected = taught is not None and sg.nodes[taught[0]].node.source == 'correction'
     ranked = [taught] if corrected else definite_answers_last(query, ranked, sg)  # the user's own answer to this very question: read alone, by every tier
     above = {p[0] for p in ranked}  # a correction among either strips what it says is wrong from those under the floor
     below = [p for p in self.corrected_passages(ranked + below, sg) if p[0] not in above] if below and not corrected else []
-    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below)
+    return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below, rescued)
+
+# %% ../nbs/11_orchestrator.ipynb #688b4f9d
+@patch
+def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult, ids: list) -> tuple | None:
+    "When the key-word filter lets nothing in: of the attention's first `context.rescue_candidates` passages it would otherwise admit, the one all-MiniLM-L6-v2 finds closest to the question, if at least `context.rescue_min_similarity` close (else None); never for a question that names something (a name or a number no passage holds: memory does not know it)."
+    cc = self.cfg.context
+    if any(fold(t) not in STOP_WORDS for t in names(query) + numbers(query)): return None  # "the pier in Nowhere": not another town's pier
+    j = self.quote_judge() if cc.rescue_min_similarity < 1 else None
+    if j is None: return None
+    def ok(n): return not (n.node.type == NodeType.QAPAIR and n.node.metadata.get('unrated')) and self.admits_passage(query, n, set())
+    cands = [i for i in att.order.tolist() if ok(sg.nodes[ids[i]])][:cc.rescue_candidates]
+    if not cands: return None
+    texts = [_passage(sg.nodes[ids[i]].node) for i in cands]
+    qv, *pv = j.embed([query, *texts])  # the judge's embedding cache: a passage seen before is not run again
+    sims = [float(qv @ v) for v in pv]
+    k = max(range(len(cands)), key=sims.__getitem__)  # the first of equals: the better-ranked
+    return (ids[cands[k]], texts[k], float(att.weights[cands[k]])) if sims[k] >= cc.rescue_min_similarity else None
 
 # %% ../nbs/11_orchestrator.ipynb #f0f6eab9
 _VAGUE = frozenset({'what', 'request'})  # intents that say no kind of answer
@@ -1066,12 +1086,13 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      keys: set | None = None,  # `key_words(query)` when the caller has them already
                      about: str | None = None,  # the question with the ones it leans on (`standalone_query`; default `query`)
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
-                     source: str | None = None) -> bool:  # the passage a quote was drawn from (default: the quote itself)
+                     source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
+                     rescued: bool = False) -> bool:  # the context was `rescue_passage`'s alone: the quote holds no key word, MiniLM let it in
     "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage is about the question (`quote_relevance`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
-    if key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
+    if not rescued and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
     return sim is None or sim >= self.cfg.inference.quote_min_similarity
@@ -1173,13 +1194,14 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
                         unrated: frozenset = frozenset(),  # `Selected.unrated`
                         corrected: bool = False,  # `Selected.corrected`
                         about: str | None = None,  # the question with the ones it leans on (`standalone_query`): what a quote's passage must be about
-                        below: Sequence = ()):  # `Selected.below`
+                        below: Sequence = (),  # `Selected.below`
+                        rescued: bool = False):  # `Selected.rescued`
     "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
         answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected, below=below)
-        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built)):
+        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), rescued):
             if held and answer and pieces: yield answer  # checked: released whole
             return Generated(answer, gen, built, routed, tried, quotes)
         if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
@@ -1298,7 +1320,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
-    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected, q, sel.below)  # context and generation
+    out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected, q, sel.below, sel.rescued)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
     partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either

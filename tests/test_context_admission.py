@@ -67,3 +67,22 @@ def test_a_passage_that_names_the_key_word_by_a_near_word_is_read_only_if_asked(
         assert ('shed' in r.text) == (key_near == 0.5), r.text
         other = llm.query("When is the cafeteria open?", learn=False)
         assert '08:00' not in other.text and not other.sources, other.text
+
+
+@pytest.mark.parametrize('rescue', [1.0, 0.55])
+def test_an_empty_context_is_rescued_by_the_note_minilm_finds_about_the_question(tmp_path, rescue):
+    """"Which tooth needs a crown?" holds one key word, *tooth*, which the dentist's note about a molar lacks: the filter
+    lets nothing in and the answer was "I don't know". With `context.rescue_min_similarity` below 1, the one retrieved
+    note all-MiniLM-L6-v2 puts close enough to the question (0.76) enters, and its quote stands without the key word.
+    The unknown subject ("the cafeteria", 0.53 to the office's hours) still reads nothing at 0.55."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').set('context.rescue_min_similarity', rescue).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Dentist said my lower left molar will need a crown at some point.",
+                    "Laptops are replaced every four years by the IT team.",
+                    "The office opens at 08:00 on weekdays."], progress=False)
+        r = llm.query("Which tooth needs a crown?", learn=False)
+        assert ('molar' in r.text) == (rescue < 1), r.text
+        assert bool(r.sources) == (rescue < 1)
+        other = llm.query("When is the cafeteria open?", learn=False)
+        assert '08:00' not in other.text and not other.sources, other.text

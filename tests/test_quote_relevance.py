@@ -111,3 +111,16 @@ def test_the_extractive_tier_gives_a_tie_to_the_passage_about_the_question(tmp_p
             return [llm.query(q).text for q in ("What breed is Biscuit the dog?", "biscuit the dog breed?")]
     assert all('beagle' in a for a in ask('on', True))
     assert not any('beagle' in a for a in ask('off', False))
+
+
+def test_a_quote_of_a_rescued_passage_stands_without_the_key_word(tmp_path):
+    """The default tiers, extractive first. "Which tooth needs a crown?" has one key word, *tooth*, which no note holds;
+    `context.rescue_min_similarity` lets in the note MiniLM finds about the question, and its quote stands in the cheap
+    tier: asking the quote for a key word it cannot hold would send every rescued answer on to SmolLM2."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.max_tokens', 24)
+           .set('context.rescue_min_similarity', 0.55).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Dentist said my lower left molar will need a crown at some point.",
+                    "The coffee machine on the third floor is descaled every Monday."], progress=False)
+        r = llm.query("Which tooth needs a crown?", constraints=Constraints(no_cache=True))
+        assert (r.routing_info.model.value, r.routing_info.escalated_from) == ('tiny', None) and 'molar' in r.text, (r.routing_info, r.text)

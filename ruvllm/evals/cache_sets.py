@@ -1004,12 +1004,12 @@ def event_world(path, questions: int = 300, seed: int = 11, settings: dict | Non
 # %% ../../nbs/evals/09_cache_sets.ipynb #515948d1
 NOTES_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'cache_notes'  # notes and questions written blind
 
-def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes6'
+def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes7'
                 seed: int = 0, settings: dict | None = None) -> dict:
     "`cache_world` on a set written blind: 40 subjects x 5 one-fact notes, their 600 questions in a seeded order."
     import json, random
     f = NOTES_DIR / f"{name}.jsonl"
-    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1, notes2, notes3, notes4, notes5, notes6)")
+    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1, notes2, notes3, notes4, notes5, notes6, notes7)")
     notes = [n for l in f.read_text(encoding='utf-8').splitlines() if l.strip() for n in json.loads(l)['notes']]
     asked = [(q, n['answer']) for n in notes for q in n['questions']]
     random.Random(seed).shuffle(asked)
