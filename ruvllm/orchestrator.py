@@ -967,7 +967,7 @@ def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult,
     def ok(n): return not (n.node.type == NodeType.QAPAIR and n.node.metadata.get('unrated')) and self.admits_passage(query, n, set())
     cands = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order.tolist() if ok(sg.nodes[ids[i]])][:cc.rescue_candidates]
     fixes = [(i, '', 0.0) for i, n in sg.nodes.items() if n.node.type == NodeType.QAPAIR and n.node.metadata.get('wrong')]
-    cands = self.corrected_passages(cands + fixes, sg)  # any retrieved correction strips what it says is wrong (the fixes themselves, empty, drop out)
+    cands = [p for p in self.corrected_passages(cands + fixes, sg) if p[1].strip()]  # any retrieved correction strips what it says is wrong; the fixes themselves (empty) go
     taught = [p for p in cands if _answers_this(sg.nodes[p[0]].node, query, self.cfg.learning.quality_threshold)]
     if taught: return taught[0]
     j = self.quote_judge() if cands else None

@@ -119,3 +119,17 @@ def test_a_question_that_names_something_memory_lacks_is_not_rescued(tmp_path, q
                     "Dentist said my lower left molar will need a crown at some point."], progress=False)
         r = llm.query(q, learn=False)
         assert not r.sources, (q, r.text)
+
+
+def test_a_correction_that_cites_nothing_does_not_break_the_rescue(tmp_path):
+    """A stored correction with wrong facts but no `Cites` edge (here ingested as such) strips nothing; the rescue once
+    handed its empty placeholder to MiniLM and the request failed with an EmbeddingError (found by the self-learning run)."""
+    from ruvllm.types import NodeType
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'})
+           .set('router.safe_tier', 'tiny').set('context.rescue_min_similarity', 0.55).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["Dentist said my lower left molar will need a crown at some point.",
+                    "Laptops are replaced every four years by the IT team."], progress=False)
+        llm.ingest([{'text': 'Q: How often are laptops replaced? A: Every three years.',
+                     'metadata': {'wrong': ['Laptops are replaced every four years by the IT team.']}}], type=NodeType.QAPAIR, progress=False)
+        assert 'molar' in llm.query("Which tooth needs a crown?", learn=False).text
