@@ -45,9 +45,9 @@ def test_quote_relevance_reads_the_subject_and_can_be_switched_off(tmp_path):
         assert llm.quote_relevance("a", "b") is None
         assert llm.answer_supported("How many days are in a week?", HANDBOOK[0], True)  # key words only
     with RuvLLM(Config.builder().db_path(tmp_path / 'f').set('inference.tiers', {'tiny': 'extractive'})
-                .set('router.safe_tier', 'tiny').set('inference.quote_min_similarity', 0.0).set('inference.quote_tie_break', False).build(),
-                start_scheduler=False) as llm:
-        assert llm.quote_judge() is None and llm.passage_relevance("a", ["b"]) is None  # both off: the model is never loaded
+                .set('router.safe_tier', 'tiny').set('inference.quote_min_similarity', 0.0).set('inference.quote_tie_break', False)
+                .set('context.rescue_min_similarity', 1.0).build(), start_scheduler=False) as llm:
+        assert llm.quote_judge() is None and llm.passage_relevance("a", ["b"]) is None  # all three off: the model is never loaded
 
 
 def test_a_quote_that_holds_the_key_words_in_another_form_stands(tmp_path):
