@@ -944,6 +944,7 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below, rescued)
 
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
+import itertools
 from .text import KEY_WORD, NUMBER_WORDS
 
 def names_something(query: str) -> bool:
@@ -959,13 +960,14 @@ def _answers_this(node, query: str, thr: float) -> bool:
 @patch
 def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult, ids: list) -> tuple | None:
     """When the key-word filter lets nothing in: of the attention's first `context.rescue_candidates` passages it would
-    otherwise admit, with what a correction among them says is wrong taken out, the answer taught for this very question
+    otherwise admit, with what any retrieved correction says is wrong taken out, the answer taught for this very question
     if one is there, else the one all-MiniLM-L6-v2 finds closest to the question if at least `context.rescue_min_similarity`
     close (else None). Never for a question that `names_something`: memory does not hold what it names."""
     cc = self.cfg.context
     if cc.rescue_min_similarity >= 1 or names_something(query): return None  # "the pier in Nowhere": not another town's pier
     def ok(n): return not (n.node.type == NodeType.QAPAIR and n.node.metadata.get('unrated')) and self.admits_passage(query, n, set())
-    cands = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in att.order.tolist() if ok(sg.nodes[ids[i]])][:cc.rescue_candidates]
+    firsts = itertools.islice((i for i in att.order.tolist() if ok(sg.nodes[ids[i]])), cc.rescue_candidates)  # examined only as far as needed
+    cands = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in firsts]
     fixes = [(i, '', 0.0) for i, n in sg.nodes.items() if n.node.type == NodeType.QAPAIR and n.node.metadata.get('wrong')]
     cands = [p for p in self.corrected_passages(cands + fixes, sg) if p[1].strip()]  # any retrieved correction strips what it says is wrong; the fixes themselves (empty) go
     taught = [p for p in cands if _answers_this(sg.nodes[p[0]].node, query, self.cfg.learning.quality_threshold)]
