@@ -968,8 +968,7 @@ def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult,
     def ok(n): return not (n.node.type == NodeType.QAPAIR and n.node.metadata.get('unrated')) and self.admits_passage(query, n, set())
     firsts = itertools.islice((i for i in att.order.tolist() if ok(sg.nodes[ids[i]])), cc.rescue_candidates)  # examined only as far as needed
     cands = [(ids[i], _passage(sg.nodes[ids[i]].node), float(att.weights[i])) for i in firsts]
-    fixes = [(i, '', 0.0) for i, n in sg.nodes.items() if n.node.type == NodeType.QAPAIR and n.node.metadata.get('wrong')]
-    cands = [p for p in self.corrected_passages(cands + fixes, sg) if p[1].strip()]  # any retrieved correction strips what it says is wrong; the fixes themselves (empty) go
+    cands = [p for p in self.corrected_passages(cands, sg, by=sg.nodes) if p[1].strip()]  # any retrieved correction strips what it says is wrong
     taught = [p for p in cands if _answers_this(sg.nodes[p[0]].node, query, self.cfg.learning.quality_threshold)]
     if taught: return taught[0]
     j = self.quote_judge() if cands else None
@@ -992,11 +991,12 @@ def definite_answers_last(query: str, ranked: list,  # `Selected.passages`
 # %% ../nbs/11_orchestrator.ipynb #6fff50a0
 @patch
 def corrected_passages(self: RuvLLM, ranked: list,  # `Selected.passages`
-                       sg: Subgraph) -> list:
+                       sg: Subgraph,
+                       by: Iterable[int] | None = None) -> list:  # the nodes whose corrections count (default: those in `ranked`)
     """`ranked` without the sentences a correction among them says are wrong (its metadata's `wrong` facts, `stated_facts`
     form), taken out of the passages behind the answer it corrected (those it `Cites`); a passage left empty is dropped."""
     strip = {}
-    for nid, _, _ in ranked:
+    for nid in (p[0] for p in ranked) if by is None else by:
         wrong = sg.nodes[nid].node.metadata.get('wrong') if sg.nodes[nid].node.type == NodeType.QAPAIR else None
         for e in (self.memory.edges_of(nid) if wrong else ()):
             if e.src == nid and e.type == EdgeType.CITES: strip.setdefault(e.dst, set()).update(wrong)
