@@ -1082,11 +1082,12 @@ def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, 
     "`generate_stream` run to its end: (answer text, the backend's `Generation`)."
     return _result(self.generate_stream(messages, backend, routing, max_tokens, pieces=False, stop=stop))
 
-def _result(gen):
-    "The return value of generator `gen`, run to its end (what it yields is dropped)."
+def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appended to it
+    "The return value of generator `gen`, run to its end (what it yields is dropped, or kept in `kept`)."
     while True:
-        try: next(gen)
+        try: x = next(gen)
         except StopIteration as e: return e.value
+        if kept is not None: kept.append(x)
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
 from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend
@@ -1107,12 +1108,13 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      about: str | None = None,  # the question with the ones it leans on (`standalone_query`; default `query`)
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
-                     rescued: bool = False) -> bool:  # the context was `rescue_passage`'s alone: the quote holds no key word, MiniLM let it in
+                     rescued: bool = False,  # the context was `rescue_passage`'s alone: the quote holds no key word, MiniLM let it in
+                     words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone, the last tier's test)
     "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage is about the question (`quote_relevance`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
-    if not rescued and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
+    if words and not rescued and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
     return sim is None or sim >= self.cfg.inference.quote_min_similarity
@@ -1186,7 +1188,7 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
                  unrated: frozenset = frozenset(),  # `Selected.unrated`: passages a backend that only quotes skips
                  corrected: bool = False,  # `Selected.corrected`: `taught` is served as given, whatever the tier
                  below: Sequence = ()):  # `Selected.below`: what a backend that only quotes reads after `passages`
-    "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes)."
+    "Context and generation on `info`'s tier, streamed unless `hold` and the backend only quotes; returns (answer, gen, built, held, whether it only quotes, the pieces held)."
     tier = info.model.value
     backend = self.pool.get(tier)
     if corrected and not getattr(backend, 'quotes_context', False):
@@ -1201,9 +1203,10 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
         raise InvalidInputError(f"max_tokens {max_tokens} leaves no room for the prompt in tier {tier!r}'s {cw}-token context window; ask for fewer")
     with sw('context'): built = self.build_context((asked or req.query) if quotes else req.query, passages, backend, info.context_size, max_tokens, sess)
     with sw('generation'):
-        g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces and not held, stop=req.constraints.stop)
-        answer, gen = _result(g) if held or not pieces else (yield from g)
-    return answer, gen, built, held, quotes
+        g = self.generate_stream(built.messages, backend, info, max_tokens, pieces=pieces, stop=req.constraints.stop)
+        kept = []  # a held answer's pieces, released once it is checked
+        answer, gen = _result(g, kept) if held or not pieces else (yield from g)
+    return answer, gen, built, held, quotes, kept
 
 @patch
 def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tuple],  # `Selected.passages`
@@ -1220,9 +1223,16 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
-        answer, gen, built, held, quotes = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected, below=below)
-        if up is None or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), rescued):
-            if held and answer and pieces: yield answer  # checked: released whole
+        last = up is None and self.cfg.inference.abstain_unsupported and bool(passages) and req.constraints.force_model is None  # nothing dearer: a quote is checked all the same (a forced tier's own answer aside)
+        answer, gen, built, held, quotes, kept = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None or last, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected, below=below)
+        with sw('generation'):  # (a quote's check is part of making an answer that holds)
+            cut_away = not answer.strip() and (gen.finish_reason == 'length' or (bool(req.constraints.stop) and gen.stop_hit is not False))  # cut to nothing, as asked
+            ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), rescued, words=up is not None)
+        if ok:
+            if held and pieces: yield from kept  # checked: released as the backend made it
+            return Generated(answer, gen, built, routed, tried, quotes)
+        if up is None:  # the last tier's quote is about something else: it reads no passage and says so
+            answer, gen, built, _, quotes, _ = yield from self._generate_on(req, sess, [], routed.info, sw, pieces=pieces, asked=asked)
             return Generated(answer, gen, built, routed, tried, quotes)
         if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
         tried.append(routed.info.model.value)

@@ -124,3 +124,30 @@ def test_a_quote_of_a_rescued_passage_stands_without_the_key_word(tmp_path):
                     "The coffee machine on the third floor is descaled every Monday."], progress=False)
         r = llm.query("Which tooth needs a crown?", constraints=Constraints(no_cache=True))
         assert (r.routing_info.model.value, r.routing_info.escalated_from) == ('tiny', None) and 'molar' in r.text, (r.routing_info, r.text)
+
+
+@pytest.mark.parametrize('abstain', [True, False])
+def test_the_last_quoting_tier_says_it_does_not_know_instead_of_quoting_another_subject(tmp_path, abstain):
+    """A quotes-only system (no dearer tier) served every quote unchecked: "How many days are in a week?" got the
+    remote-work clause. With `inference.abstain_unsupported` it reads no passage and says so, streamed or not; a quote
+    about the question still stands, and a terse one is judged by its passage's relevance, not by its key-word share."""
+    from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
+    from ruvllm.types import Response
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('inference.abstain_unsupported', abstain).build())
+    none = Constraints(no_cache=True)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(HANDBOOK, progress=False)
+        r = llm.query("How many days are in a week?", constraints=none)
+        if not abstain:
+            assert r.text == HANDBOOK[0] and [s.text for s in r.sources] == [HANDBOOK[0]]  # as before: served as quoted
+            return
+        assert r.text == EXTRACTIVE_NO_CONTEXT and r.sources == [] and r.routing_info.model.value == 'tiny'
+        events = list(llm.query_stream("What is 3 times 4?", constraints=none))
+        assert isinstance(events[-1], Response) and ''.join(events[:-1]) == events[-1].text == EXTRACTIVE_NO_CONTEXT
+        assert llm.record(events[-1].request_id).used_ids == []  # no passage is its source
+        ok = list(llm.query_stream("How many days a week can I work from home?", constraints=none))
+        assert len(ok) > 2 and ''.join(ok[:-1]) == ok[-1].text and '3 days per week' in ok[-1].text  # checked, then released in pieces
+        q, club = "what does it cost to join the runners each year?", "Running club membership is £20 a year and includes England Athletics affiliation."
+        assert not llm.answer_supported(q, club, True)  # one key word of four: escalation's test hands it on
+        assert llm.answer_supported(q, club, True, words=False)  # about the question: the last tier's test lets it stand

@@ -9,7 +9,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report',
            'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
            'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
-           'cache_world', 'event_world', 'notes_world']
+           'cache_world', 'event_world', 'notes_world', 'notes_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1004,13 +1004,44 @@ def event_world(path, questions: int = 300, seed: int = 11, settings: dict | Non
 # %% ../../nbs/evals/09_cache_sets.ipynb #515948d1
 NOTES_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'cache_notes'  # notes and questions written blind
 
-def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes7'
+def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
                 seed: int = 0, settings: dict | None = None) -> dict:
     "`cache_world` on a set written blind: 40 subjects x 5 one-fact notes, their 600 questions in a seeded order."
     import json, random
     f = NOTES_DIR / f"{name}.jsonl"
-    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1, notes2, notes3, notes4, notes5, notes6, notes7)")
+    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1 ... notes8)")
     notes = [n for l in f.read_text(encoding='utf-8').splitlines() if l.strip() for n in json.loads(l)['notes']]
     asked = [(q, n['answer']) for n in notes for q in n['questions']]
     random.Random(seed).shuffle(asked)
     return cache_world(path, [n['text'] for n in notes], asked, settings)
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #4cfcdf50
+def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
+                leave: int = 8,  # subjects left out of memory (a seeded choice): their questions ask about what it does not hold
+                seed: int = 7, settings: dict | None = None) -> dict:
+    """A notes set's questions asked of the extractive tier alone (cache off, each write-back finished before the next
+    question), `leave` of its subjects left out of memory: right / abstained / wrong on the stored subjects' questions,
+    and `unknown_quoted` / `unknown_abstained` on the left-out ones' (a quote is wrong: memory does not hold the answer)."""
+    import json, random
+    from ..orchestrator import RuvLLM
+    from ..config import Config
+    from ..inference import EXTRACTIVE_NO_CONTEXT
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1 ... notes8)")
+    subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+    out_ = set(random.Random(seed).sample(range(len(subjects)), leave)) if leave else set()
+    stored = [n for i, s in enumerate(subjects) if i not in out_ for n in s['notes']]
+    asked = [(q, n['answer']) for n in stored for q in n['questions']]
+    random.Random(0).shuffle(asked)
+    unknown = [q for i, s in enumerate(subjects) if i in out_ for n in s['notes'] for q in n['questions']]
+    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+    out = dict(right=0, abstained=0, wrong=0, unknown_quoted=0, unknown_abstained=0)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([n['text'] for n in stored], progress=False)
+        for q, a in asked + [(q, None) for q in unknown]:
+            t = llm.query(q).text; llm.flush()
+            dont = t.strip() == EXTRACTIVE_NO_CONTEXT
+            k = ('unknown_abstained' if dont else 'unknown_quoted') if a is None else 'right' if a.casefold() in t.casefold() else 'abstained' if dont else 'wrong'
+            out[k] += 1
+    return out
