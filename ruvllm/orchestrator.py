@@ -927,7 +927,7 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
         under = floor is not None and w[i] < floor  # under the bar, and so is every node after it
         if under and not cc.quote_below_floor: break  # (not examined)
-        if self.admits_passage(query, sg.nodes[ids[i]], need, near):
+        if self.admits_passage(query, sg.nodes[ids[i]], need, near) or _answers_this(sg.nodes[ids[i]].node, query, thr):  # taught for this very question: whatever its words ("Apples.")
             if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
             node = sg.nodes[ids[i]].node; p = (ids[i], _passage(node), w[i])
             (below if under else ranked).append(p)
@@ -945,6 +945,7 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
 import itertools
+from .inference import EXTRACTIVE_NO_CONTEXT
 from .text import KEY_WORD, NUMBER_WORDS
 
 def names_something(query: str) -> bool:
@@ -954,8 +955,9 @@ def names_something(query: str) -> bool:
     return any(w.lower() in NUMBER_WORDS and w.lower() != 'one' for w in ws) or bool(ws and ws[0][0].isupper() and ws[0].lower().endswith("'s"))
 
 def _answers_this(node, query: str, thr: float) -> bool:
-    "A stored Q&A rated at least `thr`, to a question worded as `query`: the answer memory was taught for it."
-    return node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query)
+    "A stored Q&A rated at least `thr`, to a question worded as `query`: the answer memory was taught for it (an \"I don't know\" rated good teaches nothing)."
+    return (node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query)
+            and _passage(node).strip() != EXTRACTIVE_NO_CONTEXT)
 
 @patch
 def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult, ids: list) -> tuple | None:
@@ -1695,7 +1697,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
     if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id, rated=True)
-    elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled:
+    elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled and rec.answer.strip() not in _ABSTENTIONS:  # ("I don't know" rated good: no answer to serve once memory learns one)
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id, sources=rec.used_ids, rated=True)
 
 # %% ../nbs/11_orchestrator.ipynb #4be21fb1

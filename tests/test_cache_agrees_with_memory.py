@@ -124,8 +124,10 @@ def test_a_correction_given_through_another_process_removes_the_entry_that_serve
     a = opened(tmp_path / 'db'); b = opened(tmp_path / 'db')
     try:
         a.ingest(["Paris is the capital of France.", "Berlin is the capital of Germany.", "Madrid is the capital of Spain."], progress=False)
+        b.memory.sync()  # b reads a's notes now, not when its catch-up timer comes (it answered "I don't know", and that was cached)
         def rate(llm, q):
             r = asked(llm, q); llm.feedback(Feedback(r.request_id, rating=5))
+            assert q.split()[-1].rstrip('?') in r.text, r.text  # an answer, not "I don't know": a rated abstention is never cached
         rate(a, "What is the capital of France?"); rate(b, "What is the capital of Spain?"); rate(b, "What is the capital of Germany?")
         a.cache_log.sync(); b.cache_log.sync(); a.cache_log.sync()
         served = asked(a, "What is the capital of France?")

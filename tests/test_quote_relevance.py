@@ -151,3 +151,26 @@ def test_the_last_quoting_tier_says_it_does_not_know_instead_of_quoting_another_
         q, club = "what does it cost to join the runners each year?", "Running club membership is £20 a year and includes England Athletics affiliation."
         assert not llm.answer_supported(q, club, True)  # one key word of four: escalation's test hands it on
         assert llm.answer_supported(q, club, True, words=False)  # about the question: the last tier's test lets it stand
+
+
+def test_a_terse_correction_of_an_abstention_is_served_and_a_rated_abstention_teaches_nothing(tmp_path):
+    """(A review of the last tier's "I don't know".) "What is in the box?" is 0.26-0.28 from its note, so a quotes-only
+    system abstains; the user's correction "Apples." holds no key word of the question and was never let in, so the
+    question went back to "I don't know" whenever the cache was not asked. And an "I don't know" rated good was cached
+    and taught: it was served after memory learned the answer."""
+    from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
+    from ruvllm.types import Feedback
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    none = Constraints(no_cache=True)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(["The box holds apples.", HANDBOOK[0]], progress=False)
+        r = llm.query("What is in the box?")
+        assert r.text == EXTRACTIVE_NO_CONTEXT
+        llm.feedback(Feedback(r.request_id, rating=1, correction="Apples.")); llm.flush()
+        assert llm.query("What is in the box?", constraints=none).text == "Apples."  # the answer taught for this very question
+        week = llm.query("How many days are in a week?")
+        assert week.text == EXTRACTIVE_NO_CONTEXT
+        llm.feedback(Feedback(week.request_id, rating=5)); llm.flush()  # "right not to make it up"
+        llm.ingest(["A week has seven days, Monday to Sunday."], progress=False)
+        again = llm.query("How many days are in a week?")
+        assert not again.cached and 'seven days' in again.text, again.text
