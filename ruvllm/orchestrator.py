@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected', 'NearKeys',
-           'names_something', 'definite_answers_last', 'AnswerPieces', 'quoted_from', 'answer_used_ids', 'Generated',
-           'passages_read', 'cached_answer_fits', 'AnswerStream']
+           'names_something', 'definite_answers_last', 'AnswerPieces', 'cut_short', 'quoted_from', 'answer_used_ids',
+           'Generated', 'passages_read', 'cached_answer_fits', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -946,6 +946,8 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
 import itertools
 from .inference import EXTRACTIVE_NO_CONTEXT
+
+_ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT})  # what a tier says when it does not know
 from .text import KEY_WORD, NUMBER_WORDS
 
 def names_something(query: str) -> bool:
@@ -957,7 +959,7 @@ def names_something(query: str) -> bool:
 def _answers_this(node, query: str, thr: float) -> bool:
     "A stored Q&A rated at least `thr`, to a question worded as `query`: the answer memory was taught for it (an \"I don't know\" rated good teaches nothing)."
     return (node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query)
-            and _passage(node).strip() != EXTRACTIVE_NO_CONTEXT)
+            and _passage(node).strip() not in _ABSTENTIONS)
 
 @patch
 def rescue_passage(self: RuvLLM, query: str, sg: Subgraph, att: AttentionResult, ids: list) -> tuple | None:
@@ -1084,6 +1086,10 @@ def generate(self: RuvLLM, messages: list[dict], backend, routing: RoutingInfo, 
     "`generate_stream` run to its end: (answer text, the backend's `Generation`)."
     return _result(self.generate_stream(messages, backend, routing, max_tokens, pieces=False, stop=stop))
 
+def cut_short(gen: Generation, cons: Constraints) -> bool:
+    "Whether an answer ended at `max_tokens`, or by a stop string of the request (or may have): served as asked, kept nowhere."
+    return gen.finish_reason == 'length' or (bool(cons.stop) and gen.stop_hit is not False)
+
 def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appended to it
     "The return value of generator `gen`, run to its end (what it yields is dropped, or kept in `kept`)."
     while True:
@@ -1093,8 +1099,6 @@ def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appe
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
 from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend
-
-_ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT})
 
 @patch
 def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
@@ -1110,13 +1114,12 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      about: str | None = None,  # the question with the ones it leans on (`standalone_query`; default `query`)
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
-                     rescued: bool = False,  # the context was `rescue_passage`'s alone: the quote holds no key word, MiniLM let it in
-                     words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone, the last tier's test)
+                     words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
     "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage is about the question (`quote_relevance`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
-    if words and not rescued and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
+    if words and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
     return sim is None or sim >= self.cfg.inference.quote_min_similarity
@@ -1228,8 +1231,8 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
         last = up is None and self.cfg.inference.abstain_unsupported and bool(passages) and req.constraints.force_model is None  # nothing dearer: a quote is checked all the same (a forced tier's own answer aside)
         answer, gen, built, held, quotes, kept = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None or last, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected, below=below)
         with sw('generation'):  # (a quote's check is part of making an answer that holds)
-            cut_away = not answer.strip() and (gen.finish_reason == 'length' or (bool(req.constraints.stop) and gen.stop_hit is not False))  # cut to nothing, as asked
-            ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), rescued, words=up is not None)
+            cut_away = not answer.strip() and cut_short(gen, req.constraints)  # cut to nothing, as asked
+            ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), words=up is not None and not rescued)
         if ok:
             if held and pieces: yield from kept  # checked: released as the backend made it
             return Generated(answer, gen, built, routed, tried, quotes)
@@ -1355,7 +1358,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     out = yield from self.generate_escalating(req, sess, sel.passages, routed, keys, sw, learn, pieces, sel.taught, asked, sel.unrated, sel.corrected, q, sel.below, sel.rescued)  # context and generation
     answer, gen, built, routed = out.answer, out.gen, out.built, out.routed
     cut = gen.finish_reason == 'length'  # cut at max_tokens: served as asked, never cached for the next request
-    partial = cut or (bool(cons.stop) and gen.stop_hit is not False)  # ended by a stop string of the request (or it may have been): kept nowhere either
+    partial = cut_short(gen, cons)  # also ended by a stop string of the request (or it may have been): kept nowhere either
     use_cache = use_cache and not partial
     with sw('learning'):
         rec = self.make_record(req, sg, answer_used_ids(built, sel.below, answer), answer, routed, learn=learn, cut=partial, quoted=out.quoted,
