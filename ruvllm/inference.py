@@ -6,11 +6,11 @@
 __all__ = ['ROLES', 'SOURCES_HEADER', 'USER_QUESTION_LEAD', 'EXTRACTIVE_NO_CONTEXT', 'INSTALL_LOCAL', 'quote_words',
            'SMOLLM2_FILE', 'LLAMA_LOAD_LOCK', 'Generation', 'LLMBackend', 'check_messages', 'check_sampling',
            'check_fits', 'StopScanner', 'estimate_tokens', 'estimate_message_tokens', 'prompt_estimate',
-           'format_sources', 'parse_sources', 'ExtractiveBackend', 'differ_in_words', 'best_scored', 'drain',
-           'default_model_path', 'local_extra_missing', 'machine_cpu_seconds', 'threads_for', 'default_cores',
-           'CoreMonitor', 'default_threads', 'background_work', 'in_background', 'background_busy', 'cpu_has_amx',
-           'safe_model_params', 'serve_llama_cpp', 'MutedThread', 'load_llama', 'LlamaCppBackend', 'OpenAIBackend',
-           'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
+           'format_sources', 'parse_sources', 'ExtractiveBackend', 'differ_in_words', 'best_scored',
+           'answering_sentence', 'drain', 'default_model_path', 'local_extra_missing', 'machine_cpu_seconds',
+           'threads_for', 'default_cores', 'CoreMonitor', 'default_threads', 'background_work', 'in_background',
+           'background_busy', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'MutedThread', 'load_llama',
+           'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, logging, math, os, random, re, socket
@@ -293,6 +293,14 @@ def quote(self: ExtractiveBackend, passage: str, question: str, max_tokens: int)
         nxt = next((j for j in (hi + 1, lo - 1) if 0 <= j < len(ss) and used + cost(ss[j]) <= max_tokens), None)
         if nxt is None: return ' '.join(ss[lo:hi + 1])
         used += cost(ss[nxt]); lo, hi = min(lo, nxt), max(hi, nxt)
+
+# %% ../nbs/07_inference.ipynb #e54c4eff
+_PLAIN = ExtractiveBackend()  # `choose` with no tie-break
+
+def answering_sentence(passage: str, question: str) -> str | None:
+    "The sentence of `passage` that `quote` centres a cut on (`choose` among its sentences, ties to the first); None for a passage of one sentence. A piece without a letter is a numbering ('3.'), not a sentence."
+    ss = [s for s in sentences(passage) if any(c.isalpha() for c in s)]
+    return ss[_PLAIN.choose(ss, question)] if len(ss) > 1 else None
 
 # %% ../nbs/07_inference.ipynb #f99b4469
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,

@@ -1098,7 +1098,7 @@ def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appe
         if kept is not None: kept.append(x)
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
-from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend
+from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend, answering_sentence
 
 @patch
 def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
@@ -1122,7 +1122,15 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     if words and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
-    return sim is None or sim >= self.cfg.inference.quote_min_similarity
+    return sim is None or sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)
+
+@patch
+def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
+    "Whether the sentence of a passage of several that the question's words pick (`answering_sentence`) is at least `inference.quote_sentence_similarity` close to `question` (a page of several topics is far from a question about one)."
+    bar = self.cfg.inference.quote_sentence_similarity
+    s = answering_sentence(passage, question) if bar < 1 else None
+    sim = None if s is None else self.quote_relevance(question, s)
+    return sim is not None and sim >= bar
 
 # %% ../nbs/11_orchestrator.ipynb #ab7450f0
 @patch

@@ -174,3 +174,32 @@ def test_a_terse_correction_of_an_abstention_is_served_and_a_rated_abstention_te
         llm.ingest(["A week has seven days, Monday to Sunday."], progress=False)
         again = llm.query("How many days are in a week?")
         assert not again.cached and 'seven days' in again.text, again.text
+
+
+OFFICE = ("Office handbook. The office opens at 8:00 and closes at 18:00 on weekdays. Bicycles go in the yard behind the kitchen. "
+          "Visitors sign in at reception and wear a badge. The printer on floor 2 needs a PIN from IT. "
+          "Lost keys are reported to facilities within one day. Fire drills take place every March and September.")
+
+
+@pytest.mark.parametrize('bar', [0.5, 1.0])
+def test_a_page_of_several_topics_answers_a_question_about_one_of_them(tmp_path, bar):
+    """(A review of the last tier's "I don't know", HIGH.) The check read the whole passage: a handbook page of six
+    topics is 0.19-0.25 from "Where do bicycles go?", so a quotes-only system said "I don't know" to 4 of its 6
+    questions although the page holds each answer. The sentence the question's words pick in the page ("Bicycles go
+    in the yard behind the kitchen.", 0.74) now supports the quote at `inference.quote_sentence_similarity`; a
+    question about another subject still gets "I don't know" (its sentence is far from it too)."""
+    from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('inference.quote_sentence_similarity', bar).build())
+    none = Constraints(no_cache=True)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([OFFICE, *HANDBOOK], progress=False)
+        for q in ("Where do bicycles go?", "What must visitors wear?", "What does the printer need?", "Who do I report lost keys to?"):
+            assert llm.quote_relevance(q, OFFICE) < llm.cfg.inference.quote_min_similarity  # the page as a whole is about other things
+            r = llm.query(q, constraints=none)
+            assert (r.text == OFFICE) if bar < 1 else (r.text == EXTRACTIVE_NO_CONTEXT), (q, r.text)  # bar 1: the sentence test off, as before
+            short = llm.query(q, constraints=Constraints(no_cache=True, max_tokens=16)).text  # a cut quote: the very sentence
+            assert short.startswith("I don't know") == (bar == 1), (q, short)  # (the abstention is cut at 16 tokens too)
+        for q in ("How many days are in a week?", "What is 3 times 4?"):  # a shared number or word: the sentence is no nearer
+            assert llm.query(q, constraints=none).text == EXTRACTIVE_NO_CONTEXT, q
+        assert not llm.sentence_supports("What is 3 times 4?", HANDBOOK[1])  # '3.' numbers a clause: not the sentence judged

@@ -1016,9 +1016,10 @@ def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
     return cache_world(path, [n['text'] for n in notes], asked, settings)
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #4cfcdf50
-def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
+def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
                 leave: int = 8,  # subjects left out of memory (a seeded choice): their questions ask about what it does not hold
-                seed: int = 7, settings: dict | None = None) -> dict:
+                seed: int = 7, settings: dict | None = None,
+                joined: bool = False) -> dict:  # each subject's notes stored as one document (its sentences, in order)
     """A notes set's questions asked of the extractive tier alone (cache off, each write-back finished before the next
     question), `leave` of its subjects left out of memory: right / abstained / wrong on the stored subjects' questions,
     and `unknown_quoted` / `unknown_abstained` on the left-out ones' (a quote is wrong: memory does not hold the answer)."""
@@ -1027,7 +1028,7 @@ def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
     from ..config import Config
     from ..inference import EXTRACTIVE_NO_CONTEXT
     f = NOTES_DIR / f"{name}.jsonl"
-    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1 ... notes8)")
+    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1 ... notes8, docs1)")
     subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
     out_ = set(random.Random(seed).sample(range(len(subjects)), leave)) if leave else set()
     stored = [n for i, s in enumerate(subjects) if i not in out_ for n in s['notes']]
@@ -1038,7 +1039,8 @@ def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
            .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
     out = dict(right=0, abstained=0, wrong=0, unknown_quoted=0, unknown_abstained=0)
     with RuvLLM(cfg, start_scheduler=False) as llm:
-        llm.ingest([n['text'] for n in stored], progress=False)
+        docs = [' '.join(n['text'] for n in s['notes']) for i, s in enumerate(subjects) if i not in out_] if joined else [n['text'] for n in stored]
+        llm.ingest(docs, progress=False)
         for q, a in asked + [(q, None) for q in unknown]:
             t = llm.query(q).text; llm.flush()
             dont = t.strip() == EXTRACTIVE_NO_CONTEXT
