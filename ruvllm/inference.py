@@ -197,7 +197,7 @@ def parse_sources(text: str) -> list[str]:
     return [m.group(2).strip() for m in _SOURCE_LINE.finditer(text)]
 
 # %% ../nbs/07_inference.ipynb #14a71277
-EXTRACTIVE_NO_CONTEXT = "I don't know: no context passages were given to answer from."
+EXTRACTIVE_NO_CONTEXT = "I don't know: nothing I was given answers this question."  # (no passage, or none about the question: the orchestrator's check)
 INSTALL_LOCAL = 'pip install -e ".[local]"'
 
 

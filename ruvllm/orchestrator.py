@@ -947,7 +947,8 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 import itertools
 from .inference import EXTRACTIVE_NO_CONTEXT
 
-_ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT})  # what a tier says when it does not know
+_ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT,  # what a tier says when it does not know
+                          "I don't know: no context passages were given to answer from."})  # (its words before 7 December, in records stored then)
 from .text import KEY_WORD, NUMBER_WORDS
 
 def names_something(query: str) -> bool:
