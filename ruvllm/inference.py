@@ -298,8 +298,8 @@ def quote(self: ExtractiveBackend, passage: str, question: str, max_tokens: int)
 _PLAIN = ExtractiveBackend()  # `choose` with no tie-break
 
 def answering_sentence(passage: str, question: str) -> str | None:
-    "The sentence of `passage` that `quote` centres a cut on (`choose` among its sentences, ties to the first); None for a passage of one sentence. A piece without a letter is a numbering ('3.'), not a sentence."
-    ss = [s for s in sentences(passage) if any(c.isalpha() for c in s)]
+    "The sentence of `passage` that `quote` centres a cut on (`choose` among its sentences, ties to the first); None for a passage of one sentence. Headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?') state nothing, so they are not judged."
+    ss = [s for s in sentences(passage) if len(s.split()) >= 3 and not s.endswith('?')]
     return ss[_PLAIN.choose(ss, question)] if len(ss) > 1 else None
 
 # %% ../nbs/07_inference.ipynb #f99b4469

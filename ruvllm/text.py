@@ -492,10 +492,17 @@ def unsupported_names(text: str, sources: Sequence[str]) -> list[str]:
 
 # %% ../nbs/01b_text.ipynb #9114ac07
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")  # a sentence ends at . ! or ? before a space: "3.5" and "e.g.," stay whole
+_GOES_ON = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Mx|Prof|e\.g|i\.e|cf|approx|vs)\.$")  # a title before a name, an example's lead: never an end
+_ENDS_BEFORE_CAPITAL = re.compile(r"\b(?:a\.m|p\.m|No|no)\.$")  # "10 a.m. on Mondays", "No. 5": an end only before a capital
 
 def sentences(text: str) -> list[str]:
-    "The sentences of `text`, in order (split after . ! or ? and a space)."
-    return [s for s in _SENTENCE_BREAK.split(text.strip()) if s]
+    "The sentences of `text`, in order (split after . ! or ? and a space; not after 'Dr.' or 'e.g.', nor after 'a.m.' or 'No.' unless a capital follows)."
+    out = []
+    for s in _SENTENCE_BREAK.split(text.strip()):
+        if not s: continue
+        if out and (_GOES_ON.search(out[-1]) or (_ENDS_BEFORE_CAPITAL.search(out[-1]) and not s[0].isupper())): out[-1] += ' ' + s
+        else: out.append(s)
+    return out
 
 def stated_facts(text: str) -> frozenset:
     "The names (folded) and numbers (as digits are written) `text` states: what an answer asserts beyond its frame."

@@ -9,7 +9,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report',
            'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
            'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
-           'cache_world', 'event_world', 'notes_world', 'notes_probe']
+           'cache_world', 'event_world', 'notes_world', 'notes_probe', 'pages_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1046,4 +1046,30 @@ def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
             dont = t.strip() == EXTRACTIVE_NO_CONTEXT
             k = ('unknown_abstained' if dont else 'unknown_quoted') if a is None else 'right' if a.casefold() in t.casefold() else 'abstained' if dont else 'wrong'
             out[k] += 1
+    return out
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #814e49ea
+def pages_probe(path, name: str = 'docs2', settings: dict | None = None,
+                titled: bool = True) -> dict:  # each page stored as "title: text", as the CLI's file ingest heads its paragraphs
+    """A pages set's questions asked of the extractive tier alone (cache off), every page stored: right / abstained / wrong
+    on the questions a sentence answers, `unanswerable_quoted` / `unanswerable_abstained` on those about a topic a page
+    covers and an attribute it does not state (a quote is wrong)."""
+    import json
+    from ..orchestrator import RuvLLM
+    from ..config import Config
+    from ..inference import EXTRACTIVE_NO_CONTEXT
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no pages set {f.name} in {NOTES_DIR} (names: docs2)")
+    pages = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+    out = dict(right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([(p['title'] + ': ' if titled else '') + ' '.join(p['sentences']) for p in pages], progress=False)
+        for p in pages:
+            for q, a in [(x['q'], x['answer']) for x in p['answerable']] + [(x['q'], None) for x in p['unanswerable']]:
+                t = llm.query(q).text; llm.flush()
+                dont = t.strip() == EXTRACTIVE_NO_CONTEXT
+                k = ('unanswerable_abstained' if dont else 'unanswerable_quoted') if a is None else 'right' if a.casefold() in t.casefold() else 'abstained' if dont else 'wrong'
+                out[k] += 1
     return out
