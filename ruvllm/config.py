@@ -229,6 +229,7 @@ class InferenceConfig:
     abstain_unsupported: bool = _f(True, None, "a backend that only quotes, when no dearer tier takes its unsupported quote (the last tier, or `escalate` off; a forced tier's own answer is served as made), answers \"I don't know\" instead of serving a quote whose passage all-MiniLM-L6-v2 puts under `quote_min_similarity`")
     quote_min_similarity: float = _f(0.35, between(0, 1), "a cheap tier's quote is supported only if all-MiniLM-L6-v2 puts it at least this close to the question (cosine; 0 = off; skipped, with a warning, without the model)")
     quote_sentence_similarity: float = _f(0.5, between(0, 1), "a passage of several sentences under `quote_min_similarity` still supports its quote if the sentence the question's words pick in it (`answering_sentence`) is at least this close to the question (cosine; 1 = off)")
+    follow_up_nearer: bool = _f(True, None, "a follow-up's quote stands only if the follow-up with the questions it leans on is at least as close to its passage as those questions alone (else the passage answers the question before)")
     quote_tie_break: bool = _f(True, None, "the extractive tier gives a tie among passages with the same question words to the one all-MiniLM-L6-v2 finds most about the question (the quote check's model; without it, the better-ranked)")
     escalation_recall: float = _f(0.9, between(0, 1), "share of a cheaper tier's failed answers escalation is expected to catch: the router values trying that tier first as a cascade (used only with `escalate`)")
 

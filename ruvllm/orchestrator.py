@@ -1099,7 +1099,7 @@ def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appe
         if kept is not None: kept.append(x)
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
-from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend, answering_sentence
+from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend, answering_sentence, quote_words
 
 @patch
 def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
@@ -1116,14 +1116,16 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
                      words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
-    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage is about the question (`quote_relevance`)."
+    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`), a follow-up's no less than the questions it leans on are."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
     if words and key_coverage(query, [a], keys, stem=True) < self.cfg.inference.escalate_min_coverage: return False  # (by stems: permits/permit)
     if taught: return True  # (rated good for this question: no second opinion needed)
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
-    return sim is None or sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)
+    if sim is None: return True
+    if not (sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)): return False
+    return about is None or self.leads_nearer(query, about, source or a)
 
 @patch
 def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
@@ -1132,6 +1134,17 @@ def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
     s = answering_sentence(passage, question) if bar < 1 else None
     sim = None if s is None else self.quote_relevance(question, s)
     return sim is not None and sim >= bar
+
+# %% ../nbs/11_orchestrator.ipynb #1ad480e3
+@patch
+def leads_nearer(self: RuvLLM, query: str, about: str, passage: str) -> bool:
+    "For a follow-up (`about`: it, then the questions it leans on), whether its own words bring the question nearer to `passage` (or to the sentence of it they pick) than the questions before are; else the passage answers those, not this (`inference.follow_up_nearer`)."
+    lead = about[len(query):].strip() if about.startswith(query) else ''
+    if not lead or not self.cfg.inference.follow_up_nearer: return True
+    s = answering_sentence(passage, query)  # "And on Sundays?": the page's Sunday sentence, not its Saturday one
+    part = s if s is not None and quote_words(query) & quote_words(s) else passage
+    near, before = self.quote_relevance(about, part), self.quote_relevance(lead, part)
+    return near is None or before is None or near >= before
 
 # %% ../nbs/11_orchestrator.ipynb #ab7450f0
 @patch

@@ -9,7 +9,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report',
            'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
            'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
-           'cache_world', 'event_world', 'notes_world', 'notes_probe', 'pages_probe']
+           'cache_world', 'event_world', 'notes_world', 'notes_probe', 'pages_probe', 'sessions_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1072,4 +1072,32 @@ def pages_probe(path, name: str = 'docs2', settings: dict | None = None,
                 dont = t.strip() == EXTRACTIVE_NO_CONTEXT
                 k = ('unanswerable_abstained' if dont else 'unanswerable_quoted') if a is None else 'right' if a.casefold() in t.casefold() else 'abstained' if dont else 'wrong'
                 out[k] += 1
+    return out
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #4984f156
+def sessions_probe(path, name: str = 'sessB', settings: dict | None = None) -> dict:
+    """A sessions set asked of the extractive tier alone (cache off), each session's turns in order in its own session:
+    `first_right` (the first turns, which name their subject), then the follow-ups memory answers (right / abstained /
+    wrong) and those it cannot (`unanswerable_quoted` / `unanswerable_abstained`)."""
+    import json
+    from ..orchestrator import RuvLLM
+    from ..config import Config
+    from ..inference import EXTRACTIVE_NO_CONTEXT
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no sessions set {f.name} in {NOTES_DIR} (names: sessA, sessB)")
+    subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+    out = dict(first_right=0, right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest([n['text'] for s in subjects for n in s['notes']], progress=False)
+        for s in subjects:
+            for sess in s['sessions']:
+                se = llm.new_session()
+                for k, t in enumerate(sess['turns']):
+                    got = llm.query(t['q'], session=se).text; llm.flush()
+                    dont, a = got.strip() == EXTRACTIVE_NO_CONTEXT, t['answer']
+                    if k == 0: out['first_right'] += a.casefold() in got.casefold()
+                    elif a is None: out['unanswerable_abstained' if dont else 'unanswerable_quoted'] += 1
+                    else: out['right' if a.casefold() in got.casefold() else 'abstained' if dont else 'wrong'] += 1
     return out
