@@ -1075,7 +1075,8 @@ def pages_probe(path, name: str = 'docs2', settings: dict | None = None,
     return out
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #4984f156
-def sessions_probe(path, name: str = 'sessB', settings: dict | None = None) -> dict:
+def sessions_probe(path, name: str = 'sessB', settings: dict | None = None,
+                   joined: bool = False) -> dict:  # each subject's notes stored as one page (in order)
     """A sessions set asked of the extractive tier alone (cache off), each session's turns in order in its own session:
     `first_right` (the first turns, which name their subject), then the follow-ups memory answers (right / abstained /
     wrong) and those it cannot (`unanswerable_quoted` / `unanswerable_abstained`)."""
@@ -1090,7 +1091,7 @@ def sessions_probe(path, name: str = 'sessB', settings: dict | None = None) -> d
            .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
     out = dict(first_right=0, right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
     with RuvLLM(cfg, start_scheduler=False) as llm:
-        llm.ingest([n['text'] for s in subjects for n in s['notes']], progress=False)
+        llm.ingest([' '.join(n['text'] for n in s['notes']) for s in subjects] if joined else [n['text'] for s in subjects for n in s['notes']], progress=False)
         for s in subjects:
             for sess in s['sessions']:
                 se = llm.new_session()
