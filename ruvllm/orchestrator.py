@@ -1139,8 +1139,8 @@ def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
 @patch
 def leads_nearer(self: RuvLLM, query: str, about: str, passage: str) -> bool:
     "For a follow-up (`about`: it, then the questions it leans on), whether its own words bring the question nearer to `passage` (or to the sentence of it they pick) than the questions before are; else the passage answers those, not this (`inference.follow_up_nearer`)."
-    lead = about[len(query):].strip() if about.startswith(query) else ''
-    if not lead or not self.cfg.inference.follow_up_nearer: return True
+    lead = about[len(query):].strip() if about.startswith(query) else ''  # (`standalone_query` puts the follow-up first)
+    if not lead or not passage.strip() or not self.cfg.inference.follow_up_nearer: return True
     s = answering_sentence(passage, query)  # "And on Sundays?": the page's Sunday sentence, not its Saturday one
     part = s if s is not None and quote_words(query) & quote_words(s) else passage
     near, before = self.quote_relevance(about, part), self.quote_relevance(lead, part)
