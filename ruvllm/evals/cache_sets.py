@@ -9,7 +9,8 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report',
            'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
            'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
-           'cache_world', 'event_world', 'notes_world', 'notes_probe', 'pages_probe', 'sessions_probe']
+           'cache_world', 'event_world', 'notes_world', 'quotes_only_config', 'quote_outcome', 'notes_probe',
+           'pages_probe', 'sessions_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1015,6 +1016,20 @@ def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
     random.Random(seed).shuffle(asked)
     return cache_world(path, [n['text'] for n in notes], asked, settings)
 
+# %% ../../nbs/evals/09_cache_sets.ipynb #bca05814
+def quotes_only_config(path, settings: dict | None = None):
+    "The probes' system: the extractive tier alone, cache off, no warm-up, on `path`, with `settings` on top."
+    from ..config import Config
+    return (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+            .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+
+def quote_outcome(text: str, answer: str | None, unknown: str = 'unknown') -> str:
+    "'right' / 'abstained' / 'wrong' for a question memory answers (`answer` in the text); `<unknown>_quoted` / `<unknown>_abstained` for one it cannot (`answer` None)."
+    from ..inference import EXTRACTIVE_NO_CONTEXT
+    dont = text.strip() == EXTRACTIVE_NO_CONTEXT
+    if answer is None: return f"{unknown}_abstained" if dont else f"{unknown}_quoted"
+    return 'right' if answer.casefold() in text.casefold() else 'abstained' if dont else 'wrong'
+
 # %% ../../nbs/evals/09_cache_sets.ipynb #4cfcdf50
 def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
                 leave: int = 8,  # subjects left out of memory (a seeded choice): their questions ask about what it does not hold
@@ -1025,8 +1040,6 @@ def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
     and `unknown_quoted` / `unknown_abstained` on the left-out ones' (a quote is wrong: memory does not hold the answer)."""
     import json, random
     from ..orchestrator import RuvLLM
-    from ..config import Config
-    from ..inference import EXTRACTIVE_NO_CONTEXT
     f = NOTES_DIR / f"{name}.jsonl"
     if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1 ... notes8, docs1)")
     subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
@@ -1035,17 +1048,14 @@ def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
     asked = [(q, n['answer']) for n in stored for q in n['questions']]
     random.Random(0).shuffle(asked)
     unknown = [q for i, s in enumerate(subjects) if i in out_ for n in s['notes'] for q in n['questions']]
-    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+    cfg = quotes_only_config(path, settings)
     out = dict(right=0, abstained=0, wrong=0, unknown_quoted=0, unknown_abstained=0)
     with RuvLLM(cfg, start_scheduler=False) as llm:
         docs = [' '.join(n['text'] for n in s['notes']) for i, s in enumerate(subjects) if i not in out_] if joined else [n['text'] for n in stored]
         llm.ingest(docs, progress=False)
         for q, a in asked + [(q, None) for q in unknown]:
             t = llm.query(q).text; llm.flush()
-            dont = t.strip() == EXTRACTIVE_NO_CONTEXT
-            k = ('unknown_abstained' if dont else 'unknown_quoted') if a is None else 'right' if a.casefold() in t.casefold() else 'abstained' if dont else 'wrong'
-            out[k] += 1
+            out[quote_outcome(t, a)] += 1
     return out
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #814e49ea
@@ -1056,22 +1066,17 @@ def pages_probe(path, name: str = 'docs2', settings: dict | None = None,
     covers and an attribute it does not state (a quote is wrong)."""
     import json
     from ..orchestrator import RuvLLM
-    from ..config import Config
-    from ..inference import EXTRACTIVE_NO_CONTEXT
     f = NOTES_DIR / f"{name}.jsonl"
     if not f.exists(): raise FileNotFoundError(f"no pages set {f.name} in {NOTES_DIR} (names: docs2)")
     pages = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
-    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+    cfg = quotes_only_config(path, settings)
     out = dict(right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest([(p['title'] + ': ' if titled else '') + ' '.join(p['sentences']) for p in pages], progress=False)
         for p in pages:
             for q, a in [(x['q'], x['answer']) for x in p['answerable']] + [(x['q'], None) for x in p['unanswerable']]:
                 t = llm.query(q).text; llm.flush()
-                dont = t.strip() == EXTRACTIVE_NO_CONTEXT
-                k = ('unanswerable_abstained' if dont else 'unanswerable_quoted') if a is None else 'right' if a.casefold() in t.casefold() else 'abstained' if dont else 'wrong'
-                out[k] += 1
+                out[quote_outcome(t, a, 'unanswerable')] += 1
     return out
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #4984f156
@@ -1082,13 +1087,10 @@ def sessions_probe(path, name: str = 'sessB', settings: dict | None = None,
     wrong) and those it cannot (`unanswerable_quoted` / `unanswerable_abstained`)."""
     import json
     from ..orchestrator import RuvLLM
-    from ..config import Config
-    from ..inference import EXTRACTIVE_NO_CONTEXT
     f = NOTES_DIR / f"{name}.jsonl"
     if not f.exists(): raise FileNotFoundError(f"no sessions set {f.name} in {NOTES_DIR} (names: sessA, sessB)")
     subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
-    cfg = (Config.builder().db_path(path).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('system.warm_up', False).set('cache.enabled', False).update(settings or {}).build())
+    cfg = quotes_only_config(path, settings)
     out = dict(first_right=0, right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest([' '.join(n['text'] for n in s['notes']) for s in subjects] if joined else [n['text'] for s in subjects for n in s['notes']], progress=False)
@@ -1097,8 +1099,6 @@ def sessions_probe(path, name: str = 'sessB', settings: dict | None = None,
                 se = llm.new_session()
                 for k, t in enumerate(sess['turns']):
                     got = llm.query(t['q'], session=se).text; llm.flush()
-                    dont, a = got.strip() == EXTRACTIVE_NO_CONTEXT, t['answer']
-                    if k == 0: out['first_right'] += a.casefold() in got.casefold()
-                    elif a is None: out['unanswerable_abstained' if dont else 'unanswerable_quoted'] += 1
-                    else: out['right' if a.casefold() in got.casefold() else 'abstained' if dont else 'wrong'] += 1
+                    if k == 0: out['first_right'] += t['answer'].casefold() in got.casefold()
+                    else: out[quote_outcome(got, t['answer'], 'unanswerable')] += 1
     return out
