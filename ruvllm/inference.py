@@ -298,7 +298,7 @@ def quote(self: ExtractiveBackend, passage: str, question: str, max_tokens: int)
 _PLAIN = ExtractiveBackend()  # `choose` with no tie-break
 
 def answering_sentence(passage: str, question: str) -> str | None:
-    "The sentence of `passage` that `quote` centres a cut on (`choose` among its sentences, ties to the first); None for a passage of one sentence. Headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?') state nothing, so they are not judged."
+    "The sentence of `passage` the question's words pick (`choose`, ties to the first, as `quote` picks where to cut) among those that state something; None for a passage of one such sentence. Headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?') state nothing."
     ss = [s for s in sentences(passage) if len(s.split()) >= 3 and not s.endswith('?')]
     return ss[_PLAIN.choose(ss, question)] if len(ss) > 1 else None
 

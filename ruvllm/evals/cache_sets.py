@@ -1034,7 +1034,8 @@ def quote_outcome(text: str, answer: str | None, unknown: str = 'unknown') -> st
 def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
                 leave: int = 8,  # subjects left out of memory (a seeded choice): their questions ask about what it does not hold
                 seed: int = 7, settings: dict | None = None,
-                joined: bool = False) -> dict:  # each subject's notes stored as one document (its sentences, in order)
+                joined: bool = False,  # each subject's notes stored as one document (its sentences, in order)
+                titled: bool = False) -> dict:  # a joined document headed by its subject ("<subject>: <text>"), as the CLI's file ingest heads a paragraph
     """A notes set's questions asked of the extractive tier alone (cache off, each write-back finished before the next
     question), `leave` of its subjects left out of memory: right / abstained / wrong on the stored subjects' questions,
     and `unknown_quoted` / `unknown_abstained` on the left-out ones' (a quote is wrong: memory does not hold the answer)."""
@@ -1051,7 +1052,7 @@ def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
     cfg = quotes_only_config(path, settings)
     out = dict(right=0, abstained=0, wrong=0, unknown_quoted=0, unknown_abstained=0)
     with RuvLLM(cfg, start_scheduler=False) as llm:
-        docs = [' '.join(n['text'] for n in s['notes']) for i, s in enumerate(subjects) if i not in out_] if joined else [n['text'] for n in stored]
+        docs = [(s['subject'] + ': ' if titled else '') + ' '.join(n['text'] for n in s['notes']) for i, s in enumerate(subjects) if i not in out_] if joined else [n['text'] for n in stored]
         llm.ingest(docs, progress=False)
         for q, a in asked + [(q, None) for q in unknown]:
             t = llm.query(q).text; llm.flush()
