@@ -1332,7 +1332,7 @@ def cached_answer_fits(answer: str, cons: Constraints) -> bool:
     return not any(s in answer for s in cons.stop or ())
 
 # %% ../nbs/11_orchestrator.ipynb #b8fb991c
-from .text import follow_up, follow_up_asked, stated_names, words
+from .text import follow_up, follow_up_asked, question_intent, stated_names, words
 
 _PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
 
@@ -1340,17 +1340,21 @@ _PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
 def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
     """`query`, or for a follow-up in a session with turns: it, then the questions it leans on (back to one naming its
     subject), newest first; for he or she, then the names the answer before it stated ("When was he born?" after "Brask
-    was founded by Oda Fen." is about Oda Fen, whom no question named; an *it* is the questions' subject, and the names of
-    the answer would pull the search back to the passage already quoted)."""
+    was founded by Oda Fen." is about Oda Fen, whom no question named), or if it stated none (an "I don't know" to "What
+    colour was his boat?"), those of the newest answer among them to a question asking who; an *it* is the questions'
+    subject, and the names of the answer would pull the search back to the passage already quoted."""
     n, cut = self.cfg.context.follow_up_turns, self.cfg.context.follow_up_chars
     if not n or sess is None or not sess.turns or not follow_up(query): return query
     lead = []
     for t in reversed(sess.turns[-n:]):
         lead.append(t.query[:cut])  # a long question before it must not push its own words past what the embedder reads
         if not follow_up(t.query): break
-    last, person = sess.turns[-1], not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
-    said = [w for w in dict.fromkeys(stated_names(last.correction or last.answer)) if w not in ' '.join(lead)] if person else []
-    return ' '.join([query, *lead, *said])
+    person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
+    said = lambda t: stated_names(t.correction or t.answer)
+    older = (said(t) for t in reversed(sess.turns[-len(lead):-1]) if question_intent(t.query) == 'person')  # a place's name is no he
+    named = (said(sess.turns[-1]) or next((s for s in older if s), [])) if person else []
+    named = [w for w in dict.fromkeys(named) if w not in ' '.join(lead)]
+    return ' '.join([query, *lead, *named])
 
 # %% ../nbs/11_orchestrator.ipynb #45f7a429
 @patch
