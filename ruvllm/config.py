@@ -230,6 +230,7 @@ class InferenceConfig:
     quote_min_similarity: float = _f(0.35, between(0, 1), "a cheap tier's quote is supported only if all-MiniLM-L6-v2 puts it at least this close to the question (cosine; 0 = off; skipped, with a warning, without the model)")
     quote_sentence_similarity: float = _f(0.5, between(0, 1), "a passage of several sentences under `quote_min_similarity` still supports its quote if the sentence the question's words pick in it (`answering_sentence`) is at least this close to the question (cosine; 1 = off)")
     follow_up_nearer: bool = _f(False, None, "a follow-up's quote stands only if the follow-up with the questions it leans on is at least as close to its passage as those questions alone (else the passage answers the question before); off: it also refuses a follow-up the same page answers (\"Why?\" after \"When did the mill close?\")")
+    follow_up_own_similarity: float = _f(0.3, between(0, 1), "a follow-up's quote stands only if a sentence of its passage, names masked, is at least this close to the follow-up's own words (cosine, all-MiniLM-L6-v2): about what the follow-up asks, not only about the subject the questions before it name (0 = off)")
     quote_tie_break: bool = _f(True, None, "the extractive tier gives a tie among passages with the same question words to the one all-MiniLM-L6-v2 finds most about the question (the quote check's model; without it, the better-ranked)")
     escalation_recall: float = _f(0.9, between(0, 1), "share of a cheaper tier's failed answers escalation is expected to catch: the router values trying that tier first as a cascade (used only with `escalate`)")
 
@@ -249,6 +250,7 @@ class ContextConfig:
     history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
     follow_up_turns: int = _f(3, at_least(0, 'an integer'), "a follow-up ('When was it founded?', `text.follow_up`) is searched for with up to this many questions before it, back to one that names its subject, and never cached; 0: each question alone")
     follow_up_chars: int = _f(300, at_least(1, 'an integer'), "of each earlier question a follow-up is read with, this many characters (its subject is said early; the follow-up itself comes first, so a long question cannot push it past what the embedder reads)")
+    follow_up_nameless: bool = _f(True, None, "in a session, a question that names nothing (`names_something`: no name, no number) leans on the turns before as a follow-up does (\"How much is membership?\" after a question about the tool library); off: only `text.follow_up`'s forms do")
     dedup_threshold: float = _f(0.8, between(0, 1), "word 3-shingle Jaccard above which a passage is a near duplicate and dropped")
     history_share: float = _f(0.25, between(0, 1), "at most this share of the prompt budget left after the system prompt and question goes to session turns")
     max_history_turns: int = _f(4, at_least(0, 'an integer'), "most recent of the `history_turns` the context builder tries to fit (whole turns, newest first)")

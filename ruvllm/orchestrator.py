@@ -1116,7 +1116,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
                      words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
-    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`), a follow-up's no less than the questions it leans on are."
+    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`); a follow-up's about what it asks itself (`own_words_support`, `leads_nearer`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
@@ -1125,7 +1125,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
     if sim is None: return True
     if not (sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)): return False
-    return about is None or self.leads_nearer(query, about, source or a)
+    return about is None or (self.leads_nearer(query, about, source or a) and self.own_words_support(query, about, source or a))
 
 @patch
 def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
@@ -1146,11 +1146,30 @@ def leads_nearer(self: RuvLLM, query: str, about: str, passage: str) -> bool:
     near, before = self.quote_relevance(about, part), self.quote_relevance(lead, part)
     return near is None or before is None or near >= before
 
+# %% ../nbs/11_orchestrator.ipynb #51a06001
+from .text import mask_names, sentences
+
+@patch
+def own_words_support(self: RuvLLM, query: str, about: str, passage: str) -> bool:
+    """For a follow-up (`about`: it, then the questions it leans on), whether a sentence of `passage` (of three words or
+    more), its names masked, is at least `inference.follow_up_own_similarity` close to the follow-up's own words: the
+    passage says something about what the follow-up asks, not only about the subject the questions before it name."""
+    bar = self.cfg.inference.follow_up_own_similarity
+    lead = about[len(query):].strip() if about.startswith(query) else ''  # (`standalone_query` puts the follow-up first)
+    j = self.quote_judge() if lead and passage.strip() and bar > 0 else None
+    if j is None: return True
+    parts = [s for s in sentences(passage) if len(s.split()) >= 3] or [passage]
+    said = {w.casefold() for w in words(query)}  # a name the follow-up says itself counts ("Is it open on Sundays?")
+    qv, *pv = j.embed([query, *(mask_names(s, keep=said) for s in parts)])  # "Glenarvie X's first malt ...": the subject's is no evidence
+    return max(float(qv @ v) for v in pv) >= bar
+
+
 # %% ../nbs/11_orchestrator.ipynb #ab7450f0
 @patch
 def quote_judge(self: RuvLLM):
-    "The embedder `quote_relevance`, `passage_relevance` and `rescue_passage` read with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when all three are off or the model is not installed (a warning says so, once)."
-    if self.cfg.inference.quote_min_similarity <= 0 and not self.cfg.inference.quote_tie_break and self.cfg.context.rescue_min_similarity >= 1: return None
+    "The embedder `quote_relevance`, `passage_relevance`, `rescue_passage` and `own_words_support` read with: all-MiniLM-L6-v2 (the cache judge's model, `cache.judge_*` settings), loaded once; None when all four are off or the model is not installed (a warning says so, once)."
+    ic = self.cfg.inference
+    if ic.quote_min_similarity <= 0 and not ic.quote_tie_break and self.cfg.context.rescue_min_similarity >= 1 and ic.follow_up_own_similarity <= 0: return None
     with self._lock:
         if '_quote_judge' not in self.__dict__:
             from ruvllm.cache import default_judge, judge_installed
@@ -1337,18 +1356,23 @@ from .text import follow_up, follow_up_asked, question_intent, stated_names, wor
 _PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
 
 @patch
+def leans_on_conversation(self: RuvLLM, query: str) -> bool:
+    "Whether `query`, asked in a session with turns, leans on them: `text.follow_up`'s forms, or (`context.follow_up_nameless`) a question that names nothing."
+    return follow_up(query) or (self.cfg.context.follow_up_nameless and not names_something(query))
+
+@patch
 def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
-    """`query`, or for a follow-up in a session with turns: it, then the questions it leans on (back to one naming its
-    subject), newest first; for he or she, then the names the answer before it stated ("When was he born?" after "Brask
-    was founded by Oda Fen." is about Oda Fen, whom no question named), or if it stated none (an "I don't know" to "What
-    colour was his boat?"), those of the newest answer among them to a question asking who; an *it* is the questions'
-    subject, and the names of the answer would pull the search back to the passage already quoted."""
+    """`query`, or for a follow-up in a session with turns (`leans_on_conversation`): it, then the questions it leans on
+    (back to one naming its subject), newest first; for he or she, then the names the answer before it stated ("When
+    was he born?" after "Brask was founded by Oda Fen." is about Oda Fen, whom no question named), or if it stated none
+    (an "I don't know" to "What colour was his boat?"), those of the newest answer among them to a question asking who;
+    an *it* is the questions' subject, and the names of the answer would pull the search back to the passage quoted."""
     n, cut = self.cfg.context.follow_up_turns, self.cfg.context.follow_up_chars
-    if not n or sess is None or not sess.turns or not follow_up(query): return query
+    if not n or sess is None or not sess.turns or not self.leans_on_conversation(query): return query
     lead = []
     for t in reversed(sess.turns[-n:]):
         lead.append(t.query[:cut])  # a long question before it must not push its own words past what the embedder reads
-        if not follow_up(t.query): break
+        if not self.leans_on_conversation(t.query): break
     person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
     said = lambda t: stated_names(t.correction or t.answer)
     older = (said(t) for t in reversed(sess.turns[-len(lead):-1]) if question_intent(t.query) == 'person')  # a place's name is no he

@@ -16,7 +16,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
 from functools import lru_cache
-from typing import Sequence
+from typing import Collection, Sequence
 
 # %% ../nbs/01b_text.ipynb #da8171df
 WORD = re.compile(r"[^\W_]+")
@@ -554,12 +554,13 @@ def names_dimension(word: str,  # what a measure question measures (`measure_wor
 
 
 # %% ../nbs/01b_text.ipynb #9b2f6410
-def mask_names(text: str, mask: str = 'X') -> str:
-    "`text` with each run of names (capitalised words after the first, acronyms; not 'I') replaced by `mask`."
+def mask_names(text: str, mask: str = 'X',
+               keep: Collection[str] = ()) -> str:  # lower-case words left as written ("sundays": a follow-up that says it)
+    "`text` with each run of names (capitalised words after the first, acronyms; not 'I', nor a word of `keep`) replaced by `mask`."
     out, last, in_name, first = [], 0, False, True
     for m in re.finditer(r"[^\W\d_]+(?:'s)?", text.replace('\u2019', "'")):
         raw = m.group().removesuffix("'s")
-        proper = raw != 'I' and ((raw[0].isupper() and not first) or (len(raw) > 1 and raw.isupper()))
+        proper = raw != 'I' and ((raw[0].isupper() and not first) or (len(raw) > 1 and raw.isupper())) and raw.casefold() not in keep
         first = False
         gap = text[last:m.start()]
         if proper and in_name and gap.strip(' .') == '': last = m.end(); continue  # "Dr. Anika Brandt": one mask

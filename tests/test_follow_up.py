@@ -1,4 +1,5 @@
 "A question that names its subject only by a pronoun is answered in its conversation (found by a probe of the server)."
+import pytest
 from ruvllm import Config, Feedback, RuvLLM
 
 DOCS = ["Quorvane is a river town. Quorvane was founded in 1802.", "Tarn is a mountain city. Tarn was founded in 1650."]
@@ -53,3 +54,28 @@ def test_a_quoted_answer_to_a_follow_up_is_about_its_subject(tmp_path):
             llm.query(f"What does {company} make?", session=s)
             out[company] = llm.query("Is it open on Sundays?", session=s).text
     assert out == {"Acme Corp": "Acme Corp is closed on Sundays.", "Globex": "Globex is open on Sundays from 10 to 4."}
+
+
+CLUBS = ["Ravensholt Chess Club meets on Monday nights in the upstairs room of the Bell.", "Membership of Ravensholt Chess Club costs £32 a year.",
+         "The Mossgate Tool Library lends out more than 400 tools.", "Membership of the Mossgate Tool Library costs £15 a year."]
+
+
+@pytest.mark.parametrize('nameless', [True, False])
+def test_a_question_that_names_nothing_is_answered_about_the_conversations_subject(tmp_path, nameless):
+    """"How much is membership?" after a question about the Mossgate Tool Library was asked alone (no pronoun, no
+    'the city'): the extractive tier quoted Ravensholt Chess Club's fee, the first of two that fit. In a session a
+    question that names nothing now leans on the turns before (`context.follow_up_nameless`); off, as before. One that
+    memory cannot answer gets "I don't know", not the subject's notes (`inference.follow_up_own_similarity`)."""
+    from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('cache.enabled', False).set('context.follow_up_nameless', nameless).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(CLUBS, progress=False)
+        got = {}
+        for first in ("When does Ravensholt Chess Club meet?", "How many tools does the Mossgate Tool Library lend?"):
+            s = llm.new_session()
+            llm.query(first, session=s)
+            got[first.split()[-3]] = llm.query("How much is membership?", session=s).text
+            assert llm.query("Is there a car park?", session=s).text == EXTRACTIVE_NO_CONTEXT  # no note says
+        assert not llm.leans_on_conversation("How much is membership at Mossgate?")  # it names its subject
+    assert ('£32' in got['Chess'], '£15' in got['Tool']) == (True, nameless), got  # off: the chess club's fee for both

@@ -46,8 +46,8 @@ def test_quote_relevance_reads_the_subject_and_can_be_switched_off(tmp_path):
         assert llm.answer_supported("How many days are in a week?", HANDBOOK[0], True)  # key words only
     with RuvLLM(Config.builder().db_path(tmp_path / 'f').set('inference.tiers', {'tiny': 'extractive'})
                 .set('router.safe_tier', 'tiny').set('inference.quote_min_similarity', 0.0).set('inference.quote_tie_break', False)
-                .set('context.rescue_min_similarity', 1.0).build(), start_scheduler=False) as llm:
-        assert llm.quote_judge() is None and llm.passage_relevance("a", ["b"]) is None  # all three off: the model is never loaded
+                .set('context.rescue_min_similarity', 1.0).set('inference.follow_up_own_similarity', 0.0).build(), start_scheduler=False) as llm:
+        assert llm.quote_judge() is None and llm.passage_relevance("a", ["b"]) is None  # all four off: the model is never loaded
 
 
 def test_a_quote_that_holds_the_key_words_in_another_form_stands(tmp_path):
@@ -210,18 +210,17 @@ BRASK = ["Brask was founded by Oda Fen in 1890 on the north shore of the lake.",
          "The Brask ferry runs every two hours between the harbour and Lillevik."]
 
 
-@pytest.mark.parametrize('nearer', [True, False])
-def test_a_follow_up_memory_cannot_answer_is_not_answered_with_the_question_before(tmp_path, nearer):
+@pytest.mark.parametrize('nearer,own', [(False, 0.3), (True, 0.0), (False, 0.0)])
+def test_a_follow_up_memory_cannot_answer_is_not_answered_with_the_question_before(tmp_path, nearer, own):
     """(A review of the last tier's "I don't know", MEDIUM.) A follow-up is judged with the questions it leans on, so
     "What colour was his boat?" after "Who founded Brask?" was about Brask's founding (0.73) and got its note again;
-    asked alone it gets "I don't know". With `inference.follow_up_nearer` the follow-up's own words must bring the
-    question nearer to the passage than the question before it is: "When was he born?" does (Oda Fen's birth), the
-    boat does not. An option, off by default: a page that answers both turns is refused for the second ("Why?").
-    (On sessions written blind, one fact per note: 27 wrong quotes of 45 removed, no right answer lost; as pages, 10 of
-    40 right answers lost.)"""
+    asked alone it gets "I don't know". By default (`inference.follow_up_own_similarity` 0.3) a sentence of the passage,
+    names masked, must be about the follow-up's own words: the boat and the height are not, Oda Fen's birth is. The
+    option `inference.follow_up_nearer` asks instead that the follow-up's words bring the question nearer to the passage
+    than the question before it is. With both off, the founding note again, as before either existed."""
     from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('inference.follow_up_nearer', nearer).build())
+           .set('inference.follow_up_nearer', nearer).set('inference.follow_up_own_similarity', own).build())
     none = Constraints(no_cache=True)
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(BRASK, progress=False)
@@ -229,7 +228,7 @@ def test_a_follow_up_memory_cannot_answer_is_not_answered_with_the_question_befo
             s = llm.new_session()
             assert 'Oda Fen' in llm.query("Who founded Brask?", session=s, constraints=none).text
             r = llm.query(follow, session=s, constraints=none)
-            assert (r.text == EXTRACTIVE_NO_CONTEXT) == nearer, (follow, r.text)  # off: the founding note again, as before
+            assert (r.text == EXTRACTIVE_NO_CONTEXT) == bool(nearer or own), (follow, r.text)  # both off: the founding note again
         s = llm.new_session()
         llm.query("Who founded Brask?", session=s, constraints=none)
         assert '1862' in llm.query("When was he born?", session=s, constraints=none).text  # a follow-up memory answers stands
