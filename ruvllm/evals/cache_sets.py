@@ -947,12 +947,12 @@ def _known_questions() -> set:
     qs = [q for s in sets for pair in s for q in pair] + [q for qs in SAME_SUBJECT_QUESTIONS.values() for q in qs]
     return {q.lower().strip() for q in qs}
 
-def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b', 'f6a', 'f6b', 'f7a', 'f7b'
+def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b', 'f6a', 'f6b', 'f7a', 'f7b', 'f8a', 'f8b'
                 kind: str,  # 'paraphrases' or 'near_misses'
                ) -> list[tuple[str, str]]:
     "One fresh set's (cached, asked) pairs, less those with a question an older set holds."
     path = FRESH_DIR / f"{name}_{kind}.tsv"
-    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b, f6a, f6b, f7a, f7b; kinds: paraphrases, near_misses)")
+    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b, f6a, f6b, f7a, f7b, f8a, f8b; kinds: paraphrases, near_misses)")
     rows = [tuple(l.split('\t')) for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
     known = _known_questions()
     return [(a.strip(), b.strip()) for a, b in rows if a.lower().strip() not in known and b.lower().strip() not in known]
@@ -1089,7 +1089,7 @@ def sessions_probe(path, name: str = 'sessB', settings: dict | None = None,
     import json
     from ..orchestrator import RuvLLM
     f = NOTES_DIR / f"{name}.jsonl"
-    if not f.exists(): raise FileNotFoundError(f"no sessions set {f.name} in {NOTES_DIR} (names: sessA, sessB)")
+    if not f.exists(): raise FileNotFoundError(f"no sessions set {f.name} in {NOTES_DIR} (names: sessA, sessB, sessC)")
     subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
     cfg = quotes_only_config(path, settings)
     out = dict(first_right=0, right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
