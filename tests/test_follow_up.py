@@ -64,11 +64,13 @@ CLUBS = ["Ravensholt Chess Club meets on Monday nights in the upstairs room of t
 def test_a_question_that_names_nothing_is_answered_about_the_conversations_subject(tmp_path, nameless):
     """"How much is membership?" after a question about the Mossgate Tool Library was asked alone (no pronoun, no
     'the city'): the extractive tier quoted Ravensholt Chess Club's fee, the first of two that fit. In a session a
-    question that names nothing now leans on the turns before (`context.follow_up_nameless`); off, as before. One that
-    memory cannot answer gets "I don't know", not the subject's notes (`inference.follow_up_own_similarity`)."""
+    question that names nothing can lean on the turns before (`context.follow_up_nameless`, an option, off by default:
+    a review found a greeting or a change of topic leads it astray). One that memory cannot answer gets "I don't know",
+    not the subject's notes (`inference.follow_up_own_similarity`, chosen with it)."""
     from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('cache.enabled', False).set('context.follow_up_nameless', nameless).build())
+           .set('cache.enabled', False).set('context.follow_up_nameless', nameless)
+           .set('inference.follow_up_own_similarity', 0.3 if nameless else 0.0).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(CLUBS, progress=False)
         got = {}

@@ -214,10 +214,10 @@ BRASK = ["Brask was founded by Oda Fen in 1890 on the north shore of the lake.",
 def test_a_follow_up_memory_cannot_answer_is_not_answered_with_the_question_before(tmp_path, nearer, own):
     """(A review of the last tier's "I don't know", MEDIUM.) A follow-up is judged with the questions it leans on, so
     "What colour was his boat?" after "Who founded Brask?" was about Brask's founding (0.73) and got its note again;
-    asked alone it gets "I don't know". By default (`inference.follow_up_own_similarity` 0.3) a sentence of the passage,
-    names masked, must be about the follow-up's own words: the boat and the height are not, Oda Fen's birth is. The
-    option `inference.follow_up_nearer` asks instead that the follow-up's words bring the question nearer to the passage
-    than the question before it is. With both off, the founding note again, as before either existed."""
+    asked alone it gets "I don't know". With `inference.follow_up_own_similarity` 0.3 (an option) a sentence of the
+    passage, names masked, must be about the follow-up's own words: the boat and the height are not, Oda Fen's birth is.
+    The option `inference.follow_up_nearer` asks instead that the follow-up's words bring the question nearer to the
+    passage than the question before it is. With both off (the default), the founding note again: the finding is open."""
     from ruvllm.inference import EXTRACTIVE_NO_CONTEXT
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
            .set('inference.follow_up_nearer', nearer).set('inference.follow_up_own_similarity', own).build())
