@@ -1116,7 +1116,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
                      words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
-    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`); a follow-up's about what it asks itself (`own_words_support`, `leads_nearer`)."
+    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`); with the options on, a follow-up's about what it asks itself (`leads_nearer`, `own_words_support`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
