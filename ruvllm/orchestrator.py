@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected', 'NearKeys',
            'names_something', 'definite_answers_last', 'AnswerPieces', 'cut_short', 'quoted_from', 'answer_used_ids',
-           'Generated', 'passages_read', 'cached_answer_fits', 'AnswerStream']
+           'Generated', 'passages_read', 'cached_answer_fits', 'names_nothing', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -1351,14 +1351,18 @@ def cached_answer_fits(answer: str, cons: Constraints) -> bool:
     return not any(s in answer for s in cons.stop or ())
 
 # %% ../nbs/11_orchestrator.ipynb #b8fb991c
-from .text import follow_up, follow_up_asked, question_intent, stated_names, words
+from .text import QUANTIFIERS, common_word, follow_up, follow_up_asked, key_words, question_intent, stated_names, words
 
 _PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
+
+def names_nothing(query: str) -> bool:
+    "Whether `query` names nothing at all: no name, number or capitalised possessive (`names_something`), and no key word that is no common word (\"when was tarn founded?\" names Tarn)."
+    return not names_something(query) and all(common_word(k) for k in key_words(query) - QUANTIFIERS)
 
 @patch
 def leans_on_conversation(self: RuvLLM, query: str) -> bool:
     "Whether `query`, asked in a session with turns, leans on them: `text.follow_up`'s forms, or (`context.follow_up_nameless`) a question that names nothing."
-    return follow_up(query) or (self.cfg.context.follow_up_nameless and not names_something(query))
+    return follow_up(query) or (self.cfg.context.follow_up_nameless and names_nothing(query))
 
 @patch
 def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
@@ -1373,6 +1377,7 @@ def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
     for t in reversed(sess.turns[-n:]):
         lead.append(t.query[:cut])  # a long question before it must not push its own words past what the embedder reads
         if not self.leans_on_conversation(t.query): break
+    if not follow_up(query) and self.leans_on_conversation(sess.turns[-len(lead)].query): return query  # nameless, and no turn within reach names a subject ("Hi there", a help desk's run): alone
     person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
     said = lambda t: stated_names(t.correction or t.answer)
     older = (said(t) for t in reversed(sess.turns[-len(lead):-1]) if question_intent(t.query) == 'person')  # a place's name is no he
@@ -1402,6 +1407,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
     with sw('routing'):
         keys = key_words(q)  # the query's names/numbers: a router feature and the context filter's test
+        if q != req.query and not follow_up(req.query): keys |= key_words(req.query)  # a nameless question read with the turns before keeps its own words
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it

@@ -80,4 +80,7 @@ def test_a_question_that_names_nothing_is_answered_about_the_conversations_subje
             got[first.split()[-3]] = llm.query("How much is membership?", session=s).text
             assert llm.query("Is there a car park?", session=s).text == EXTRACTIVE_NO_CONTEXT  # no note says
         assert not llm.leans_on_conversation("How much is membership at Mossgate?")  # it names its subject
+        assert not llm.leans_on_conversation("how much is membership at mossgate?")  # in lower case too (`names_nothing`)
+        s = llm.new_session(); llm.query("Hi there", session=s)  # (a review) no turn before names a subject: asked alone
+        assert llm.standalone_query("How much is membership?", s) == "How much is membership?"
     assert ('£32' in got['Chess'], '£15' in got['Tool']) == (True, nameless), got  # off: the chess club's fee for both

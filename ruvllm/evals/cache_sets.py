@@ -10,7 +10,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
            'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
            'cache_world', 'event_world', 'notes_world', 'quotes_only_config', 'quote_outcome', 'notes_probe',
-           'pages_probe', 'sessions_probe']
+           'pages_probe', 'sessions_probe', 'chats_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1103,3 +1103,26 @@ def sessions_probe(path, name: str = 'sessB', settings: dict | None = None,
                     if k == 0: out['first_right'] += t['answer'].casefold() in got.casefold()
                     else: out[quote_outcome(got, t['answer'], 'unanswerable')] += 1
     return out
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #d29d965a
+def chats_probe(path, name: str = 'sessD', settings: dict | None = None) -> dict:
+    """A chats set (`{"notes": [...], "sessions": [{"kind", "turns": [{"q", "answer" (or null: no note says; "CHAT": small
+    talk, not scored)}]}]}`) asked of the extractive tier alone (cache off), each session in its own: per kind of session
+    and over all, the question turns' outcomes (`quote_outcome`), and `first_right`, each session's first question."""
+    import json, collections
+    from ..orchestrator import RuvLLM
+    f = NOTES_DIR / f"{name}.json"
+    if not f.exists(): raise FileNotFoundError(f"no chats set {f.name} in {NOTES_DIR} (names: sessD)")
+    data = json.loads(f.read_text(encoding='utf-8'))
+    out = collections.defaultdict(collections.Counter)
+    with RuvLLM(quotes_only_config(path, settings), start_scheduler=False) as llm:
+        llm.ingest(data['notes'], progress=False)
+        for sess in data['sessions']:
+            s, first = llm.new_session(), True
+            for t in sess['turns']:
+                got = llm.query(t['q'], session=s).text; llm.flush()
+                if t['answer'] == 'CHAT': continue
+                o = quote_outcome(got, t['answer'], 'unanswerable')
+                out[sess['kind']][o] += 1; out['all'][o] += 1; out['all']['first_right'] += first and o == 'right'; first = False
+    return {k: dict(v) for k, v in out.items()}
+
