@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NEAR_MISSES', 'DISGUISED_NEAR_MISSES',
            'SAME_SUBJECT_QUESTIONS', 'SAME_SUBJECT_PARAPHRASES', 'FEW_WORD_PARAPHRASES', 'ROLE_REVERSED_PAIRS',
-           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'EVENT_FORMS', 'NOTES_DIR',
-           'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates', 'cache_report',
-           'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features', 'served_at_error_rate',
-           'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong', 'fresh_pairs', 'fresh_report',
-           'cache_world', 'event_world', 'notes_world', 'quotes_only_config', 'quote_outcome', 'notes_probe',
-           'pages_probe', 'sessions_probe', 'chats_probe']
+           'ROLE_PRESERVING_PAIRS', 'PAIR_FEATURES', 'SAME_SUBJECT_NOTES', 'FRESH_DIR', 'FRESH_SETS', 'EVENT_FORMS',
+           'NOTES_DIR', 'held_out', 'tuning_part', 'served_pairs', 'population_rates', 'same_subject_rates',
+           'cache_report', 'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features',
+           'served_at_error_rate', 'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong',
+           'fresh_pairs', 'fresh_pooled', 'fresh_report', 'cache_world', 'event_world', 'notes_world',
+           'quotes_only_config', 'quote_outcome', 'notes_probe', 'pages_probe', 'sessions_probe', 'chats_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -952,10 +952,18 @@ def fresh_pairs(name: str,  # 'f1' ... 'f4', 'f5a', 'f5b', 'f6a', 'f6b', 'f7a', 
                ) -> list[tuple[str, str]]:
     "One fresh set's (cached, asked) pairs, less those with a question an older set holds."
     path = FRESH_DIR / f"{name}_{kind}.tsv"
-    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: f1, f2, f3, f4, f5a, f5b, f6a, f6b, f7a, f7b, f8a, f8b; kinds: paraphrases, near_misses)")
+    if not path.exists(): raise FileNotFoundError(f"no fresh set {path.name} in {FRESH_DIR} (names: {', '.join(FRESH_SETS)}; kinds: paraphrases, near_misses)")
     rows = [tuple(l.split('\t')) for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
     known = _known_questions()
     return [(a.strip(), b.strip()) for a, b in rows if a.lower().strip() not in known and b.lower().strip() not in known]
+
+FRESH_SETS = ('f1', 'f2', 'f3', 'f4', 'f5a', 'f5b', 'f6a', 'f6b', 'f7a', 'f7b', 'f8a', 'f8b')  # in the order they were written
+
+def fresh_pooled(cache_factory: Callable[[], 'SemanticCache'], embed: Callable, names: tuple = FRESH_SETS) -> dict:  # fresh set names
+    "Pair by pair over the fresh sets `names` (each pair alone in a cache): the share of paraphrases served and of near misses served (wrong)."
+    para, near = ([p for n in names for p in fresh_pairs(n, kind)] for kind in ('paraphrases', 'near_misses'))
+    return dict(fresh_paraphrases=len(para), paraphrases_served=float(served_pairs(cache_factory, para, embed).mean()),
+                fresh_near_misses=len(near), fresh_near_miss_wrong=float(served_pairs(cache_factory, near, embed).mean()))
 
 def fresh_report(cache_factory: Callable[[], 'SemanticCache'], embed: Callable, name: str) -> dict:
     "Served paraphrases, wrong answers (population and pair by pair) of one design on fresh set `name`."
