@@ -7,10 +7,11 @@ __all__ = ['ROLES', 'SOURCES_HEADER', 'USER_QUESTION_LEAD', 'EXTRACTIVE_NO_CONTE
            'SMOLLM2_FILE', 'LLAMA_LOAD_LOCK', 'Generation', 'LLMBackend', 'check_messages', 'check_sampling',
            'check_fits', 'StopScanner', 'estimate_tokens', 'estimate_message_tokens', 'prompt_estimate',
            'format_sources', 'parse_sources', 'ExtractiveBackend', 'differ_in_words', 'best_scored',
-           'answering_sentence', 'drain', 'default_model_path', 'local_extra_missing', 'machine_cpu_seconds',
-           'threads_for', 'default_cores', 'CoreMonitor', 'default_threads', 'background_work', 'in_background',
-           'background_busy', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'MutedThread', 'load_llama',
-           'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec', 'make_backend', 'ModelPool']
+           'stating_sentences', 'answering_sentence', 'drain', 'default_model_path', 'local_extra_missing',
+           'machine_cpu_seconds', 'threads_for', 'default_cores', 'CoreMonitor', 'default_threads', 'background_work',
+           'in_background', 'background_busy', 'cpu_has_amx', 'safe_model_params', 'serve_llama_cpp', 'MutedThread',
+           'load_llama', 'LlamaCppBackend', 'OpenAIBackend', 'LocalServer', 'local_server', 'parse_spec',
+           'make_backend', 'ModelPool']
 
 # %% ../nbs/07_inference.ipynb #911e9f63
 import codecs, contextlib, http.client, importlib.util, json, logging, math, os, random, re, socket
@@ -297,9 +298,13 @@ def quote(self: ExtractiveBackend, passage: str, question: str, max_tokens: int)
 # %% ../nbs/07_inference.ipynb #e54c4eff
 _PLAIN = ExtractiveBackend()  # `choose` with no tie-break
 
+def stating_sentences(passage: str) -> list[str]:
+    "The sentences of `passage` that state something: headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?') do not."
+    return [s for s in sentences(passage) if len(s.split()) >= 3 and not s.endswith('?')]
+
 def answering_sentence(passage: str, question: str) -> str | None:
-    "The sentence of `passage` the question's words pick (`choose`, ties to the first, as `quote` picks where to cut) among those that state something; None for a passage of one such sentence. Headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?') state nothing."
-    ss = [s for s in sentences(passage) if len(s.split()) >= 3 and not s.endswith('?')]
+    "The sentence of `passage` the question's words pick (`choose`, ties to the first, as `quote` picks where to cut) among those that state something (`stating_sentences`); None for a passage of one such sentence."
+    ss = stating_sentences(passage)
     return ss[_PLAIN.choose(ss, question)] if len(ss) > 1 else None
 
 # %% ../nbs/07_inference.ipynb #f99b4469

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected', 'NearKeys',
-           'names_something', 'definite_answers_last', 'AnswerPieces', 'cut_short', 'quoted_from', 'answer_used_ids',
-           'Generated', 'passages_read', 'cached_answer_fits', 'names_nothing', 'AnswerStream']
+           'names_something', 'definite_answers_last', 'AnswerPieces', 'cut_short', 'leaning_part', 'quoted_from',
+           'answer_used_ids', 'Generated', 'passages_read', 'cached_answer_fits', 'names_nothing', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -1136,10 +1136,14 @@ def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
     return sim is not None and sim >= bar
 
 # %% ../nbs/11_orchestrator.ipynb #1ad480e3
+def leaning_part(query: str, about: str) -> str:
+    "What `standalone_query` added after a follow-up (the questions it leans on, and names), or '' when `about` is `query` alone."
+    return about[len(query):].strip() if about.startswith(query) else ''  # (`standalone_query` puts the follow-up first)
+
 @patch
 def leads_nearer(self: RuvLLM, query: str, about: str, passage: str) -> bool:
     "For a follow-up (`about`: it, then the questions it leans on), whether its own words bring the question nearer to `passage` (or to the sentence of it they pick) than the questions before are; else the passage answers those, not this (`inference.follow_up_nearer`)."
-    lead = about[len(query):].strip() if about.startswith(query) else ''  # (`standalone_query` puts the follow-up first)
+    lead = leaning_part(query, about)
     if not lead or not passage.strip() or not self.cfg.inference.follow_up_nearer: return True
     s = answering_sentence(passage, query)  # "And on Sundays?": the page's Sunday sentence, not its Saturday one
     part = s if s is not None and quote_words(query) & quote_words(s) else passage
@@ -1147,18 +1151,18 @@ def leads_nearer(self: RuvLLM, query: str, about: str, passage: str) -> bool:
     return near is None or before is None or near >= before
 
 # %% ../nbs/11_orchestrator.ipynb #51a06001
-from .text import mask_names, sentences
+from .inference import stating_sentences
+from .text import mask_names
 
 @patch
 def own_words_support(self: RuvLLM, query: str, about: str, passage: str) -> bool:
-    """For a follow-up (`about`: it, then the questions it leans on), whether a sentence of `passage` (of three words or
-    more), its names masked, is at least `inference.follow_up_own_similarity` close to the follow-up's own words: the
-    passage says something about what the follow-up asks, not only about the subject the questions before it name."""
+    """For a follow-up (`about`: it, then the questions it leans on), whether a sentence of `passage` that states
+    something (`stating_sentences`), its names masked, is at least `inference.follow_up_own_similarity` close to the
+    follow-up's own words: the passage says something about what it asks, not only about the subject before it."""
     bar = self.cfg.inference.follow_up_own_similarity
-    lead = about[len(query):].strip() if about.startswith(query) else ''  # (`standalone_query` puts the follow-up first)
-    j = self.quote_judge() if lead and passage.strip() and bar > 0 else None
+    j = self.quote_judge() if leaning_part(query, about) and passage.strip() and bar > 0 else None
     if j is None: return True
-    parts = [s for s in sentences(passage) if len(s.split()) >= 3] or [passage]
+    parts = stating_sentences(passage) or [passage]
     said = {w.casefold() for w in words(query)}  # a name the follow-up says itself counts ("Is it open on Sundays?")
     qv, *pv = j.embed([query, *(mask_names(s, keep=said) for s in parts)])  # "Glenarvie X's first malt ...": the subject's is no evidence
     return max(float(qv @ v) for v in pv) >= bar
@@ -1372,12 +1376,15 @@ def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
     (an "I don't know" to "What colour was his boat?"), those of the newest answer among them to a question asking who;
     an *it* is the questions' subject, and the names of the answer would pull the search back to the passage quoted."""
     n, cut = self.cfg.context.follow_up_turns, self.cfg.context.follow_up_chars
-    if not n or sess is None or not sess.turns or not self.leans_on_conversation(query): return query
+    if not n or sess is None or not sess.turns: return query
+    formal = follow_up(query)  # a pronoun, 'the city', an opening 'and': `leans_on_conversation`'s two cases, each computed once
+    nameless = not formal and self.cfg.context.follow_up_nameless and names_nothing(query)
+    if not (formal or nameless): return query
     lead = []
     for t in reversed(sess.turns[-n:]):
         lead.append(t.query[:cut])  # a long question before it must not push its own words past what the embedder reads
         if not self.leans_on_conversation(t.query): break
-    if not follow_up(query) and self.leans_on_conversation(sess.turns[-len(lead)].query): return query  # nameless, and no turn within reach names a subject ("Hi there", a help desk's run): alone
+    if nameless and self.leans_on_conversation(sess.turns[-len(lead)].query): return query  # nameless, and no turn within reach names a subject ("Hi there", a help desk's run): alone
     person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
     said = lambda t: stated_names(t.correction or t.answer)
     older = (said(t) for t in reversed(sess.turns[-len(lead):-1]) if question_intent(t.query) == 'person')  # a place's name is no he
@@ -1407,7 +1414,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
         with sw('retrieval'): sg = self.retrieve(q, qv, req.namespace)
     with sw('routing'):
         keys = key_words(q)  # the query's names/numbers: a router feature and the context filter's test
-        if q != req.query and not follow_up(req.query): keys |= key_words(req.query)  # a nameless question read with the turns before keeps its own words
+        if c.context.follow_up_nameless and q != req.query and not follow_up(req.query): keys |= key_words(req.query)  # a nameless question read with the turns before keeps its own words
         routed = self.route(req, sess, sg, keys, learn)
     with sw('attention'): sel = self.select_passages(q, sg, qv, keys)
     asked = follow_up_asked(req.query, None if q == req.query else q)  # a quote answers the follow-up about its subject, not the questions before it
