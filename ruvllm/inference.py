@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 from fastcore.basics import patch
 
 from .config import TIERS, ConfigError, InferenceConfig
-from .text import content_words, gives_asked, sentences
+from .text import common_word, content_words, fold, follow_up_lent, gives_asked, sentences
 from .types import (BackendUnavailableError, ContextOverflowError, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier)
 
@@ -249,20 +249,23 @@ def differ_in_words(bags: list) -> bool:
     return len({frozenset(w for w in b if not w[0].isdigit()) for b in bags}) > 1
 
 @patch
-def choose(self: ExtractiveBackend, passages: list[str], question: str) -> int | None:
+def choose(self: ExtractiveBackend, passages: list[str], question: str,
+           sentences: bool = False) -> int | None:  # True: `passages` are one passage's sentences (which name what it is about once): a follow-up's lent names count as its words
     "Index of the passage that answers `question` (rules 3–4), or None without passages."
     if not passages: return None
-    q = quote_words(question)
-    bags = [quote_words(p) for p in passages]
-    n = len(passages)
-    df = {w: sum(w in b for b in bags) for w in q}  # passages holding each question word: counted once, not once per passage
+    own, lent = (question, []) if sentences else follow_up_lent(question)  # a follow-up: its own words, and the names the turns before lent it
+    q, bags, n = quote_words(own), [quote_words(p) for p in passages], len(passages)
+    lw = quote_words(' '.join(lent)) - q
+    rare = quote_words(' '.join(n for n in lent if not common_word(fold(n)))) - q  # names that tell one thing from another ('Varga', not 'Club')
+    df = {w: sum(w in b for b in bags) for w in q | lw}  # passages holding each question word: counted once, not once per passage
     idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
-    def score(bag): return math.fsum(idf[w] for w in q & bag)  # exactly rounded: the same in any set order
-    scores = [score(b) for b in bags]
-    best = max(scores); top = [i for i in range(n) if scores[i] == best]
+    def score(bag, ws): return math.fsum(idf[w] for w in ws & bag)  # exactly rounded: the same in any set order
+    pool = [i for i in range(n) if bags[i] & rare] or range(n)  # a follow-up is about what it was lent: the passages naming it
+    scores = {i: (score(bags[i], q), score(bags[i], lw)) for i in pool}  # its own words first, the lent names break ties
+    best = max(scores.values()); top = [i for i in pool if scores[i] == best]
     if len(top) > 1:  # the same words of the question: one holding the kind of answer it asks for (who: a name, when: a date)
         top = [i for i in top if gives_asked(passages[i], question)] or top
-    if best > 0 and len(top) > 1 and self.relevance is not None and q - bags[top[0]] and differ_in_words([bags[i] for i in top]):
+    if sum(best) > 0 and len(top) > 1 and self.relevance is not None and (q | lw) - bags[top[0]] and differ_in_words([bags[i] for i in top]):
         top = self.most_relevant(question, passages, top)  # the one most about it
     return top[0]  # then the better-ranked passage
 
@@ -288,7 +291,7 @@ def quote(self: ExtractiveBackend, passage: str, question: str, max_tokens: int)
     cost = lambda t: sum(_memo_estimate(w) for w in _WORD_PIECES.findall(t))
     if cost(passage) <= max_tokens: return passage
     ss = sentences(passage)
-    best = self.choose(ss, question)  # the sentence as `choose` picks a passage: its rarer question words weigh more
+    best = self.choose(ss, question, sentences=True)  # the sentence as `choose` picks a passage: its rarer question words weigh more
     lo, hi, used = best, best, cost(ss[best])
     while True:  # the sentences after it first (what follows a fact explains it), then before
         nxt = next((j for j in (hi + 1, lo - 1) if 0 <= j < len(ss) and used + cost(ss[j]) <= max_tokens), None)
@@ -305,7 +308,7 @@ def stating_sentences(passage: str) -> list[str]:
 def answering_sentence(passage: str, question: str) -> str | None:
     "The sentence of `passage` the question's words pick (`choose`, ties to the first, as `quote` picks where to cut) among those that state something (`stating_sentences`); None for a passage of one such sentence."
     ss = stating_sentences(passage)
-    return ss[_PLAIN.choose(ss, question)] if len(ss) > 1 else None
+    return ss[_PLAIN.choose(ss, question, sentences=True)] if len(ss) > 1 else None
 
 # %% ../nbs/07_inference.ipynb #f99b4469
 def _finish(text, prompt_tokens, n, finish, t0, t_first, queue_ms, name, exact=True,

@@ -11,7 +11,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
            'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences', 'stated_facts',
            'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked']
+           'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked', 'follow_up_lent']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -810,3 +810,11 @@ def follow_up_asked(query: str,
     lead = standalone.removeprefix(query)
     named = [n for n in dict.fromkeys(names('and ' + lead)) if n.casefold() not in STOP_WORDS and n not in query]
     return f"{query} ({', '.join(named)})" if named else query
+
+_LENT = re.compile(r"(.*\S) \(([^()\n]+)\)", re.S)
+
+def follow_up_lent(asked: str) -> tuple[str, list[str]]:
+    "`follow_up_asked`'s parts: the follow-up as asked and the names it was lent (`[]` for a question that was lent none)."
+    m = _LENT.fullmatch(asked)
+    lent = m.group(2).split(', ') if m else []
+    return (m.group(1), lent) if lent and all(names('and ' + n) == [n] for n in lent) else (asked, [])

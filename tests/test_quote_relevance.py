@@ -236,3 +236,26 @@ def test_a_follow_up_memory_cannot_answer_is_not_answered_with_the_question_befo
         for q in ("Who founded Brask?", "What colour was his boat?"): llm.query(q, session=s, constraints=none)
         assert '1862' in llm.query("When was he born?", session=s, constraints=none).text
         assert llm.leads_nearer("Why?", "Why? Who founded Brask?", "") and llm.leads_nearer("Why?", "Why?", BRASK[0])  # nothing to compare: no verdict against it
+
+
+VARGA = ["Tom's piano teacher is Mr Varga, who comes on Wednesdays at 6 pm and charges 30 pounds a lesson.",
+         "Mr Varga was born in Budapest and studied at the Liszt Academy.",
+         "The Harbour Rowing Club was founded in 1978 by Edith Crane.",
+         "Edith Crane's first boat was a green wooden skiff called the Heron."]
+
+
+@pytest.mark.parametrize('lead,follow,want', [("Who is Tom's piano teacher?", "Where was he born?", 'Budapest'),
+                                              ("Who founded the Harbour Rowing Club?", "What colour was her boat?", 'green'),
+                                              ("Who is Tom's piano teacher?", "How much does he charge?", '30 pounds')])
+def test_a_follow_up_is_answered_by_its_own_words_not_by_the_names_it_borrows(tmp_path, lead, follow, want):
+    """(A new user's probe, 7 December, HIGH.) A follow-up is read with the names the turns before lent it ("Where was
+    he born? (Tom's, Mr, Varga, Wednesdays)"), and the earlier answer's note holds more of them than the note that
+    answers it: the quoting tier gave the piano-teacher note again. Among the passages that name what it leans on, its
+    own words now decide."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build())
+    none = Constraints(no_cache=True)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(VARGA, progress=False)
+        s = llm.new_session()
+        llm.query(lead, session=s, constraints=none)
+        assert want in llm.query(follow, session=s, constraints=none).text
