@@ -21,7 +21,7 @@ from .config import Config, ConfigError
 from .types import (NOT_CONCEPT, Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS, check_unicode)
-from .text import gives_amount, key_coverage, key_forms, key_words, question_intent, same_wording
+from .text import gives_amount, key_coverage, key_forms, key_words, names_no_key, question_intent, same_wording
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Ingested, Memory
@@ -924,16 +924,20 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     near = NearKeys(keys, query, cc.key_near) if need and cc.key_near < 1 else None
     w = att.weights.tolist()  # Python floats: cheaper to index per node than the array
     ranked, below, floor, taught, thr, unrated = [], [], None, None, self.cfg.learning.quality_threshold, set()
+    soft, above = bool(need) and cc.soft_keys_above and names_no_key(query), []  # nodes nearer than the first holding a key word
     for i in att.order.tolist():  # by weight, best first: the first node admitted has the highest weight admitted
         under = floor is not None and w[i] < floor  # under the bar, and so is every node after it
         if under and not cc.quote_below_floor: break  # (not examined)
         if self.admits_passage(query, sg.nodes[ids[i]], need, near) or _answers_this(sg.nodes[ids[i]].node, query, thr):  # taught for this very question: whatever its words ("Apples.")
             if floor is None: floor = cc.relevance_floor * w[i]  # a node kept out does not set the bar
-            node = sg.nodes[ids[i]].node; p = (ids[i], _passage(node), w[i])
-            (below if under else ranked).append(p)
-            if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[i])  # never taught, never quoted
-            elif not under and taught is None and _answers_this(node, query, thr):
-                taught = p
+            for j in [*above, i]:  # (soft key words) memory found those nearer the question than this one
+                node = sg.nodes[ids[j]].node; p = (ids[j], _passage(node), w[j])
+                (below if under else ranked).append(p)
+                if node.type == NodeType.QAPAIR and node.metadata.get('unrated'): unrated.add(ids[j])  # never taught, never quoted
+                elif not under and taught is None and _answers_this(node, query, thr):
+                    taught = p
+            above = []
+        elif soft and floor is None and self.admits_passage(query, sg.nodes[ids[i]], set()): above.append(i)
     rescued = bool(need) and not ranked and not below and (r := self.rescue_passage(query, sg, att, ids)) is not None
     if rescued: ranked.append(r)  # no passage holds a key word: the answer taught for it, or the one MiniLM finds about the question
     if rescued and _answers_this(sg.nodes[r[0]].node, query, thr): taught = r

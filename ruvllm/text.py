@@ -7,11 +7,12 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'ORDINAL_COMPOUNDS', 'MONTH_NAMES', 'WEEKDAYS', 'AHEAD', 'AUXILIARIES', 'QUANTIFIERS', 'TIME_NOUNS',
            'CAUSING_VERBS', 'INTENTS', 'AMOUNT_WORDS', 'MEASURE_DIMENSIONS', 'FUNCTION_WORDS', 'words', 'light_stem',
            'content_words', 'fold', 'names', 'numbers', 'text_keys', 'common_vocabulary', 'common_word', 'superlatives',
-           'key_words', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names', 'symbol_key',
-           'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key', 'question_intent',
-           'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences', 'stated_facts',
-           'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked', 'follow_up_lent']
+           'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
+           'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
+           'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
+           'stated_facts', 'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
+           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked',
+           'follow_up_lent']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -131,6 +132,10 @@ def key_words(query: str) -> set[str]:
     if keys: return keys
     content = {fold(t) for t in KEY_WORD.findall(query) if len(t) > 2 and fold(t) not in STOP_WORDS}
     return {w for w in content if not common_word(w)} or content  # the coined word, not "came" or "city"
+
+def names_no_key(query: str) -> bool:
+    "Whether `key_words(query)` are its content words: it names nothing (no name or number), as people ask about their own lives."
+    return not ({fold(t) for t in names(query) + numbers(query)} - STOP_WORDS)
 
 def key_coverage(query: str, texts: Sequence[str],
                  keys: set[str] | None = None,  # `key_words(query)` when the caller has them already

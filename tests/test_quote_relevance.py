@@ -259,3 +259,17 @@ def test_a_follow_up_is_answered_by_its_own_words_not_by_the_names_it_borrows(tm
         s = llm.new_session()
         llm.query(lead, session=s, constraints=none)
         assert want in llm.query(follow, session=s, constraints=none).text
+
+
+@pytest.mark.parametrize('on,want', [(False, 'Parking'), (True, 'Off-peak')])
+def test_a_question_that_names_nothing_reads_what_memory_ranks_above_its_rare_word(tmp_path, on, want):
+    """(A new user's probe, 7 December, HIGH-3.) "How much is my gym membership?" names nothing, so its key word is its
+    rare word 'gym', which the membership note does not repeat: the filter let in the parking note alone. With
+    `context.soft_keys_above` (an option, off) the passages ranked above the first one holding 'gym' enter too."""
+    gym = ["Off-peak membership costs £24 a month.", "Parking behind the gym is free for 2 hours if you enter your reg at the desk.",
+           "My personal trainer there is Dominika Weiss, on Tuesdays at 7 am."]
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('context.soft_keys_above', on).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(gym, progress=False)
+        assert llm.query("How much is my gym membership?", constraints=Constraints(no_cache=True)).text.startswith(want)
