@@ -2280,6 +2280,7 @@ d = { 'settings': { 'branch': 'main',
                               'ruvllm.types.check_length': ('types.html#check_length', 'ruvllm/types.py'),
                               'ruvllm.types.check_namespace': ('types.html#check_namespace', 'ruvllm/types.py'),
                               'ruvllm.types.check_unicode': ('types.html#check_unicode', 'ruvllm/types.py'),
+                              'ruvllm.types.duration': ('types.html#duration', 'ruvllm/types.py'),
                               'ruvllm.types.new_id': ('types.html#new_id', 'ruvllm/types.py'),
                               'ruvllm.types.short_repr': ('types.html#short_repr', 'ruvllm/types.py'),
                               'ruvllm.types.visible': ('types.html#visible', 'ruvllm/types.py')}}}

@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from .config import Config, ConfigError
 from .types import (NOT_CONCEPT, Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
-                          ContextOverflowError, CONTEXT_BINS, check_unicode)
+                          ContextOverflowError, CONTEXT_BINS, check_unicode, duration)
 from .text import gives_amount, key_coverage, key_forms, key_words, names_no_key, question_intent, same_wording
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
@@ -1666,7 +1666,7 @@ def _settled(self: RuvLLM, request_id: str):
 def unknown_request(self: RuvLLM, request_id: str) -> UnknownIdError:
     "The error for a request id with no record here (the server gives the same for another tenant's, so the two look alike)."
     return UnknownIdError(f"unknown request_id {request_id!r}: no answer with this id was served from this data directory, it was "
-                          f"asked with learn=False (no record kept), or its record was deleted (records are kept system.request_keep_s, {self.cfg.system.request_keep_s:g} s)")
+                          f"asked with learn=False (no record kept), or its record was deleted (records are kept system.request_keep_s, {duration(self.cfg.system.request_keep_s)})")
 
 @patch
 def record(self: RuvLLM, request_id: str,
@@ -1702,7 +1702,7 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
     with self.store.tx():
         raw = self.store.get(key)
         if raw is None and rec.at < time.time() - keep:  # pruned (a record is stored before its answer returns): whether it was rated is unknown
-            raise InvalidInputError(f"request {fb.request_id!r} is older than system.request_keep_s ({keep:g} s): its record "
+            raise InvalidInputError(f"request {fb.request_id!r} is older than system.request_keep_s ({duration(keep)}): its record "
                                     "was deleted, so feedback on it is no longer taken")
         stored = RequestRecord.from_json(raw.decode()).feedback if raw else None
         if rec.feedback is None and stored is None:

@@ -7,8 +7,8 @@ __all__ = ['NOT_CONCEPT', 'NAMESPACE_PATTERN', 'NAMESPACE_RULE', 'CONTEXT_BINS',
            'InvalidInputError', 'EmbeddingError', 'VectorIndexError', 'MemoryStoreError', 'RouterError',
            'InferenceError', 'ModelNotFoundError', 'BackendUnavailableError', 'ContextOverflowError', 'UnknownIdError',
            'OverloadedError', 'ModelTier', 'NodeType', 'EdgeType', 'new_id', 'check_unicode', 'visible', 'short_repr',
-           'check_length', 'check_namespace', 'Constraints', 'Request', 'Source', 'RoutingInfo', 'LatencyBreakdown',
-           'Response', 'Feedback', 'Turn', 'Session']
+           'duration', 'check_length', 'check_namespace', 'Constraints', 'Request', 'Source', 'RoutingInfo',
+           'LatencyBreakdown', 'Response', 'Feedback', 'Turn', 'Session']
 
 # %% ../nbs/01_types.ipynb #40ba3a7d
 import dataclasses, re, time, typing, uuid
@@ -163,6 +163,12 @@ def short_repr(v, n: int = 40) -> str:
     "`repr(v)`, cut to `n` characters (an error message quotes a value, never a megabyte of it)."
     r = repr(v)
     return r if len(r) <= n else r[:n - 3] + '...'
+
+def duration(s: float) -> str:
+    "Seconds as a message says them: '30 days', '12 hours', '90 s' (the largest unit that divides them, else seconds)."
+    for unit, n in (('day', 86400), ('hour', 3600), ('minute', 60)):
+        if s >= n and s % n == 0: return f"{s // n:g} {unit}{'s' if s != n else ''}"
+    return f"{s:g} s"
 
 def check_length(text: str, what: str,  # `what` starts the message: 'text of item 3', 'a.jsonl:2: text'
                  max_chars: int,  # `memory.max_node_chars`
