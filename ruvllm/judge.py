@@ -349,7 +349,7 @@ def encode_ids(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
     "`encode` of texts already tokenised (`ids`; cut here to `max_tokens`), as `NumpyMiniLM.encode_ids`."
     seqs = _cut(seqs, self.max_tokens)
     out = np.zeros((len(seqs), self.dim), np.float32)
-    for start, end in _groups([len(s) for s in seqs], self.n_ctx, self.max_seqs): out[start:end] = self.pooled(seqs[start:end])
+    for i, s in enumerate(seqs): out[i] = self.pooled([s])[0]  # one text per pass: see below
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
