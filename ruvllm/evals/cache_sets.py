@@ -1097,7 +1097,7 @@ def sessions_probe(path, name: str = 'sessB', settings: dict | None = None,
     import json
     from ..orchestrator import RuvLLM
     f = NOTES_DIR / f"{name}.jsonl"
-    if not f.exists(): raise FileNotFoundError(f"no sessions set {f.name} in {NOTES_DIR} (names: sessA, sessB, sessC, sessE, sessF)")
+    if not f.exists(): raise FileNotFoundError(f"no sessions set {f.name} in {NOTES_DIR} (names: sessA, sessB, sessC, sessE, sessF, sessG)")
     subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
     cfg = quotes_only_config(path, settings)
     out = dict(first_right=0, right=0, abstained=0, wrong=0, unanswerable_quoted=0, unanswerable_abstained=0)
