@@ -60,8 +60,10 @@ class RequestRecord:
     def asked(self) -> str:
         """The question as memory should keep it: a follow-up with the names the questions before it gave ("When was it
         founded? (Quorvane)"), as its own words name no town. Not those questions whole: a correction of "When was it
-        founded?" stored under "When was it founded? Who founded Quorvane?" answered "Who founded Quorvane?" for everyone."""
-        return follow_up_asked(self.query, self.standalone)
+        founded?" stored under "When was it founded? Who founded Quorvane?" answered "Who founded Quorvane?" for everyone. When
+        they name nothing, their key words: a correction of "Who is its treasurer?" after "Who founded the chess club?",
+        kept under the bare question, was read for "Who is the rowing club treasurer?", which then lost its answer."""
+        return follow_up_asked(self.query, self.standalone, words=True)
 
 # %% ../nbs/10_learning.ipynb #1cbf6ad7
 _F32 = 'f32:'  # stored router features: float32 bytes in base64 (JSON floats cost about 4 µs each on the request path)

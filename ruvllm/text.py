@@ -809,11 +809,13 @@ def follow_up(query: str) -> bool:
 # %% ../nbs/01b_text.ipynb #3a044053
 def follow_up_asked(query: str,
                     standalone: str | None,  # `query` followed by the questions it leans on (None: it stands alone)
+                    words: bool = False,  # True: when they give no name, their key words ("Who is its treasurer? (chess)")
                    ) -> str:
     "`query` with the names the questions after it in `standalone` give (\"When was it founded? (Quorvane)\"), or `query` alone."
     if standalone is None: return query
     lead = standalone.removeprefix(query)
     named = [n for n in dict.fromkeys(names('and ' + lead)) if n.casefold() not in STOP_WORDS and n not in query]
+    if not named and words: named = sorted(k for k in key_words(lead) if k not in fold(query))  # a subject in lower case ("the chess club")
     return f"{query} ({', '.join(named)})" if named else query
 
 _LENT = re.compile(r"(.*\S) \(([^()\n]+)\)", re.S)

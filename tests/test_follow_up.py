@@ -84,3 +84,24 @@ def test_a_question_that_names_nothing_is_answered_about_the_conversations_subje
         s = llm.new_session(); llm.query("Hi there", session=s)  # (a review) no turn before names a subject: asked alone
         assert llm.standalone_query("How much is membership?", s) == "How much is membership?"
     assert ('£32' in got['Chess'], '£15' in got['Tool']) == (True, nameless), got  # off: the chess club's fee for both
+
+
+def test_a_correction_of_a_follow_up_about_a_lower_case_subject_is_kept_apart_from_other_subjects(tmp_path):
+    """(A new user's probe, 7 December, MEDIUM.) "Who is its treasurer?" after "Who founded the chess club?" quoted the
+    rowing club's treasurer; its correction was kept under the bare question (the chess club is no name), so "Who is the
+    rowing club treasurer?" read it, had Priya Nair struck from the rowing club's note as wrong, and got the chess
+    club's treasurer. Memory now keeps it with the key words of the question before ("(chess)")."""
+    from ruvllm.types import Constraints
+    notes = ["The chess club was founded in 2009 by Henrik Aalto.", "The rowing club captain is Marcus Bell; the treasurer is Priya Nair.",
+             "The rowing club trains on Saturday mornings."]
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build())
+    none = Constraints(no_cache=True)
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(notes, progress=False)
+        s = llm.new_session()
+        llm.query("Who founded the chess club?", session=s, constraints=none)
+        r = llm.query("Who is its treasurer?", session=s, constraints=none)
+        llm.feedback(Feedback(r.request_id, rating=1, correction="The chess club treasurer is Olga Petrov.")); llm.flush()
+        assert 'Priya Nair' in llm.query("Who is the rowing club treasurer?", constraints=none).text
+        qas = [llm.memory.get(i).text for i in llm.memory.live_ids() if llm.memory.get(i).type.value == 'QAPair']
+    assert any(t.startswith("Q: Who is its treasurer? (chess)\n") for t in qas), qas
