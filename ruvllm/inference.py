@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 from fastcore.basics import patch
 
 from .config import TIERS, ConfigError, InferenceConfig
-from .text import common_word, content_words, fold, follow_up_lent, gives_asked, sentences
+from .text import content_words, follow_up_lent, gives_asked, names_one_thing, sentences
 from .types import (BackendUnavailableError, ContextOverflowError, InferenceError, InvalidInputError,
                           ModelNotFoundError, ModelTier)
 
@@ -256,7 +256,7 @@ def choose(self: ExtractiveBackend, passages: list[str], question: str,
     own, lent = (question, []) if sentences else follow_up_lent(question)  # a follow-up: its own words, and the names the turns before lent it
     q, bags, n = quote_words(own), [quote_words(p) for p in passages], len(passages)
     lw = quote_words(' '.join(lent)) - q
-    rare = quote_words(' '.join(x for x in lent if not common_word(fold(x)))) - q  # names that tell one thing from another ('Varga', not 'Club')
+    rare = quote_words(' '.join(x for x in lent if names_one_thing(x))) - q  # names that tell one thing from another ('Varga', not 'Club' or 'Wednesdays')
     df = {w: sum(w in b for b in bags) for w in q | lw}  # passages holding each question word: counted once, not once per passage
     idf = {w: math.log(1 + n / c) for w, c in df.items() if c}
     def score(bag, ws): return math.fsum(idf[w] for w in ws & bag)  # exactly rounded: the same in any set order

@@ -12,7 +12,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
            'stated_facts', 'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
            'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked',
-           'follow_up_lent']
+           'follow_up_lent', 'names_one_thing']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -825,3 +825,10 @@ def follow_up_lent(asked: str) -> tuple[str, list[str]]:
     m = _LENT.fullmatch(asked)
     lent = m.group(2).split(', ') if m else []
     return (m.group(1), lent) if lent and all(names('and ' + n) == [n] for n in lent) else (asked, [])
+
+_TITLES = frozenset('mr mrs ms miss dr prof st sir dame'.split())
+
+def names_one_thing(name: str) -> bool:
+    "Whether a capitalised word can tell one thing from another: not a frequent word (`common_word`), a weekday or month (either number) or a title (Mr, Dr, St)."
+    w = fold(name).rstrip('.')
+    return not (common_word(w) or w in _TITLES or w.removesuffix('s') in WEEKDAYS or w.removesuffix('s') in _MONTHS)
