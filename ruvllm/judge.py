@@ -50,12 +50,12 @@ def _cut(seqs: list, max_tokens: int) -> list:
     "Token-id lists cut to `max_tokens`, keeping the closing [SEP]."
     return [s if len(s) <= max_tokens else s[:max_tokens - 1] + s[-1:] for s in seqs]
 
-def _groups(lens: list, max_batch_tokens: int, max_seqs: int = 1 << 30):
-    "(start, end) runs of consecutive texts holding at most `max_batch_tokens` tokens and `max_seqs` texts (a longer text alone)."
+def _groups(lens: list, max_batch_tokens: int):
+    "(start, end) runs of consecutive texts holding at most `max_batch_tokens` tokens (a longer text alone)."
     start = 0
     while start < len(lens):
         end, n = start + 1, lens[start]
-        while end < len(lens) and end - start < max_seqs and n + lens[end] <= max_batch_tokens: n += lens[end]; end += 1
+        while end < len(lens) and n + lens[end] <= max_batch_tokens: n += lens[end]; end += 1
         yield start, end
         start = end
 
@@ -282,7 +282,6 @@ class LlamaMiniLM:
                               n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=self.threads, n_threads_batch=self.threads,
                               flash_attn=False)  # flash attention off: twice as slow for a batch of questions here
         self.max_tokens, self.n_ctx, self.dim = min(int(max_tokens), n_ctx), n_ctx, self.llm.n_embd()
-        self.max_seqs = int(self.llm.context_params.n_seq_max)
         self.backend = f"llama.cpp ({Path(gguf).name})"
         self.max_lanes, self.lock = lanes, threading.Lock()  # the lock guards the lane list
         self.lanes = [_Lane(self.llm.ctx, llama_cpp.llama_batch_init(n_ctx, 0, 1), self.threads, own=False)]
@@ -322,21 +321,19 @@ def pass_threads(self: LlamaMiniLM,
 
 # %% ../nbs/02b_judge.ipynb #2f61be8a
 @patch
-def pooled(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
-    "Mean-pooled states `[len(seqs), dim]` of token-id lists that fit one call (at most `n_ctx` tokens in all), on a free lane."
+def pooled(self: LlamaMiniLM, ids: list[int]) -> np.ndarray:
+    "The mean-pooled state `[dim]` of one text's token ids (at most `n_ctx`), in a pass of its own on a free lane."
     import llama_cpp
     lane = self._take_lane()
     try:
         beside = sum(l.lock.locked() for l in self.lanes) - 1  # the other lanes' passes
         if (nt := self.pass_threads(beside)) != lane.threads: llama_cpp.llama_set_n_threads(lane.ctx, nt, nt); lane.threads = nt
-        b, k = lane.batch, 0
-        for s, ids in enumerate(seqs):
-            for p, t in enumerate(ids):
-                b.token[k], b.pos[k], b.n_seq_id[k], b.logits[k] = t, p, 1, True; b.seq_id[k][0] = s; k += 1
-        b.n_tokens = k
+        b = lane.batch
+        for p, t in enumerate(ids):
+            b.token[p], b.pos[p], b.n_seq_id[p], b.logits[p] = t, p, 1, True; b.seq_id[p][0] = 0
+        b.n_tokens = len(ids)
         if (rc := llama_cpp.llama_encode(lane.ctx, b)) != 0: raise EmbeddingError(f"llama.cpp could not encode the batch (code {rc})")
-        return np.array([np.ctypeslib.as_array(llama_cpp.llama_get_embeddings_seq(lane.ctx, s), shape=(self.dim,))
-                         for s in range(len(seqs))], np.float32)
+        return np.ctypeslib.as_array(llama_cpp.llama_get_embeddings_seq(lane.ctx, 0), shape=(self.dim,)).astype(np.float32)
     finally: lane.lock.release()
 
 @patch
@@ -349,7 +346,7 @@ def encode_ids(self: LlamaMiniLM, seqs: list[list[int]]) -> np.ndarray:
     "`encode` of texts already tokenised (`ids`; cut here to `max_tokens`), as `NumpyMiniLM.encode_ids`."
     seqs = _cut(seqs, self.max_tokens)
     out = np.zeros((len(seqs), self.dim), np.float32)
-    for i, s in enumerate(seqs): out[i] = self.pooled([s])[0]  # one text per pass: see below
+    for i, s in enumerate(seqs): out[i] = self.pooled(s)  # one text per pass: see below
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 

@@ -126,16 +126,19 @@ def superlatives(text: str) -> frozenset:
     return frozenset(out)
 
 # %% ../nbs/01b_text.ipynb #27cdf4cb
+def _named_keys(query: str) -> set[str]:
+    "The query's names and numbers, lower-cased, less stop words: its key words when it has any."
+    return {fold(t) for t in names(query) + numbers(query)} - STOP_WORDS
+
 def key_words(query: str) -> set[str]:
     "The query's key words, lower-cased: names and numbers (capitalised words after the first, digits), else its rare content words, else all."
-    keys = {fold(t) for t in names(query) + numbers(query)} - STOP_WORDS
-    if keys: return keys
+    if keys := _named_keys(query): return keys
     content = {fold(t) for t in KEY_WORD.findall(query) if len(t) > 2 and fold(t) not in STOP_WORDS}
     return {w for w in content if not common_word(w)} or content  # the coined word, not "came" or "city"
 
 def names_no_key(query: str) -> bool:
     "Whether `key_words(query)` are its content words: it names nothing (no name or number), as people ask about their own lives."
-    return not ({fold(t) for t in names(query) + numbers(query)} - STOP_WORDS)
+    return not _named_keys(query)
 
 def key_coverage(query: str, texts: Sequence[str],
                  keys: set[str] | None = None,  # `key_words(query)` when the caller has them already
