@@ -884,7 +884,7 @@ def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the req
     if qa and cc.qa_other_subject and another_subject(query, question_part(node.text)): return False  # same frame, another thing
     if qa and not intents_compatible(question_intent(query), question_intent(question_part(node.text))): return False  # who for where: another question's answer
     if not need: return True
-    if cc.key_match == 'text': return _mentions(node.text, need, near)
+    if cc.key_match == 'text' or (cc.key_match == 'both' and qa and node.source == 'correction'): return _mentions(node.text, need, near)  # a user's answer is about the question it corrected
     if not _mentions(_passage(node), need, near): return False  # not in what the model reads
     return cc.key_match == 'read' or not qa or _mentions(question_part(node.text), need, near)
 
