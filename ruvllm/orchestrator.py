@@ -1104,6 +1104,7 @@ def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appe
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
 from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend, answering_sentence, quote_words
+from .text import names_rival
 
 @patch
 def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
@@ -1120,7 +1121,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
                      words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
-    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`); with the options on, a follow-up's about what it asks itself (`leads_nearer`, `own_words_support`)."
+    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`), the more so when it names another thing of the kind asked about (`names_rival`); with the options on, a follow-up's about what it asks itself (`leads_nearer`, `own_words_support`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
@@ -1129,6 +1130,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     sim = self.quote_relevance(about or query, source or a)  # the whole passage says what the quote is about
     if sim is None: return True
     if not (sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)): return False
+    if sim < self.cfg.inference.quote_rival_similarity and names_rival(query, source or a): return False  # 'the chess club' for 'the tennis club': closer, or not at all
     return about is None or (self.leads_nearer(query, about, source or a) and self.own_words_support(query, about, source or a))
 
 @patch

@@ -12,7 +12,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
            'stated_facts', 'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
            'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked',
-           'follow_up_lent', 'names_one_thing']
+           'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -835,3 +835,48 @@ def names_one_thing(name: str) -> bool:
     "Whether a capitalised word can tell one thing from another: not a frequent word (`common_word`), a weekday or month (either number) or a title (Mr, Dr, St)."
     w = fold(name).rstrip('.')
     return not (common_word(w) or w in _TITLES or w.removesuffix('s') in WEEKDAYS or w.removesuffix('s') in _MONTHS)
+
+# %% ../nbs/01b_text.ipynb #72e45465
+_NOT_KIND = frozenset('final current new old same other usual main only whole own more most less least'.split())  # they say no kind
+_CLAUSE = re.compile(r"[^\w\s']+|'(?!s\b)")  # a run of content words crosses no punctuation (a hyphen, a plural's apostrophe: "the runners' group")
+_DO_FORMS = _DO | frozenset("doesn don didn".split())  # (`_role_tokens` cuts "doesn't" at its apostrophe)
+
+def _kind_word(w: str) -> bool:
+    "Whether lower-case `w`, before a noun, may tell one thing from another of its kind ('tennis', 'kitchen', 'front')."
+    return (w not in _NOT_KIND and w not in ORDINALS and w not in QUANTIFIERS and w not in NUMBER_WORDS
+            and not w.endswith('ly') and not superlatives(w))
+
+def _np_word(w: str) -> bool: return w[:1].isalpha() and len(w) > 1 and w not in _BOUNDARY and w not in STOP_WORDS
+
+def named_kinds(question: str) -> list[tuple[list[str], str]]:
+    "(the words before it, the head) of each run of two or more content words after a determiner or a possessive in `question`, lower case."
+    out = []
+    for clause in _CLAUSE.split(question):
+        ts, i = _role_tokens(clause), 0
+        while i < len(ts):
+            if not (ts[i][0] in _DETERMINERS or ts[i][2]): i += 1; continue
+            j = i + 1
+            while j < len(ts) and _np_word(ts[j][0]) and not ts[j][2]: j += 1
+            run = [w for w, _, _ in ts[i + 1:j]]
+            if i and ts[i - 1][0] in _DO_FORMS: run = run[:-1]  # "does the garage open": the verb ends the run
+            if len(run) >= 2: out.append((run[:-1], run[-1]))
+            i = j
+    return out
+
+def _words_before(ts: list, k: int) -> list[str]:
+    "The run of content words right before token `k` (no possessive among them)."
+    j = k
+    while j > 0 and _np_word(ts[j - 1][0]) and not ts[j - 1][2]: j -= 1
+    return [w for w, _, _ in ts[j:k]]
+
+def names_rival(question: str, passage: str) -> bool:
+    "Whether `passage` names only other things of a kind `question` names by a word it lacks: 'the chess club' for 'the tennis club'."
+    clauses = [_role_tokens(c) for c in _CLAUSE.split(passage)]
+    have = {light_stem(w) for ts in clauses for w, _, _ in ts}
+    asked = {light_stem(w) for w, _, _ in _role_tokens(question)}
+    for before, head in named_kinds(question):
+        if not any(_kind_word(m) and light_stem(m) not in have for m in before): continue  # the passage says which one too
+        h = light_stem(head)
+        runs = [_words_before(ts, k) for ts in clauses for k, t in enumerate(ts) if light_stem(t[0]) == h]
+        if runs and all(any(_kind_word(x) and light_stem(x) not in asked for x in r) for r in runs): return True
+    return False

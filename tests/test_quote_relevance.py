@@ -265,11 +265,31 @@ def test_a_follow_up_is_answered_by_its_own_words_not_by_the_names_it_borrows(tm
 def test_a_question_that_names_nothing_reads_what_memory_ranks_above_its_rare_word(tmp_path, on, want):
     """(A new user's probe, 7 December, HIGH-3.) "How much is my gym membership?" names nothing, so its key word is its
     rare word 'gym', which the membership note does not repeat: the filter let in the parking note alone. With
-    `context.soft_keys_above` (an option, off) the passages ranked above the first one holding 'gym' enter too."""
+    `context.soft_keys_above` (an option, off) the passages ranked above the first one holding 'gym' enter too. (With the
+    rival bar on, its default, that quote is refused: 'off-peak membership' reads as another membership than 'my gym
+    membership', and MiniLM puts it under 0.5; the bar is off here, to test the option alone.)"""
     gym = ["Off-peak membership costs £24 a month.", "Parking behind the gym is free for 2 hours if you enter your reg at the desk.",
            "My personal trainer there is Dominika Weiss, on Tuesdays at 7 am."]
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('context.soft_keys_above', on).build())
+           .set('context.soft_keys_above', on).set('inference.quote_rival_similarity', 0.0).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(gym, progress=False)
         assert llm.query("How much is my gym membership?", constraints=Constraints(no_cache=True)).text.startswith(want)
+
+
+CLUBS = ["The chess club was founded in 2009 by Henrik Aalto.", "Chess club membership is 35 pounds a year.",
+         "The Harbour Rowing Club was founded in 1978 by Edith Crane.", "The bin collection in our street is on Tuesday mornings."]
+
+
+@pytest.mark.parametrize('bar', [0.5, 0.0])
+def test_a_quote_about_another_thing_of_the_kind_asked_about_needs_to_be_closer(tmp_path, bar):
+    "A new user's probe: 'Who founded the tennis club?' was answered with the chess club's founder (MiniLM cosine 0.47)."
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('inference.quote_rival_similarity', bar).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(CLUBS, progress=False)
+        none = Constraints(no_cache=True)
+        assert 'Henrik Aalto' in llm.query("Who founded the chess club?", constraints=none).text  # its own club: served
+        r = llm.query("Who founded the tennis club?", constraints=none)
+        if bar: assert r.text.startswith("I don't know"), r.text
+        else: assert 'founded' in r.text and 'club' in r.text.lower(), r.text  # the bar off: another club's founder, as before
