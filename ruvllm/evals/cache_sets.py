@@ -10,7 +10,8 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'cache_report', 'judge_separation', 'best_linear_separation', 'candidate_pairs', 'pair_features',
            'served_at_error_rate', 'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong',
            'fresh_pairs', 'fresh_pooled', 'fresh_report', 'cache_world', 'event_world', 'notes_world',
-           'quotes_only_config', 'quote_outcome', 'notes_probe', 'pages_probe', 'sessions_probe', 'chats_probe']
+           'quotes_only_config', 'quote_outcome', 'notes_probe', 'pages_probe', 'sessions_probe', 'chats_probe',
+           'kinds_probe', 'corrections_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1134,3 +1135,53 @@ def chats_probe(path, name: str = 'sessD', settings: dict | None = None) -> dict
                 out[sess['kind']][o] += 1; out['all'][o] += 1; out['all']['first_right'] += first and o == 'right'; first = False
     return {k: dict(v) for k, v in out.items()}
 
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #095411f0
+def kinds_probe(path, name: str = 'rescB', settings: dict | None = None) -> dict:
+    """A kinds set (`{"subject", "notes": [...], "questions": [{"q", "answer" (or null), "kind"}]}`) asked of the extractive
+    tier alone (cache off), every subject's notes in one memory: `<kind>_<outcome>` counts (`quote_outcome`), and
+    `right` (plain and synonym questions answered) and `wrong_quotes` (quotes for sibling or absent ones)."""
+    import json, collections
+    from ..orchestrator import RuvLLM
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no kinds set {f.name} in {NOTES_DIR} (names: rescB)")
+    subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+    out = collections.Counter()
+    with RuvLLM(quotes_only_config(path, settings), start_scheduler=False) as llm:
+        llm.ingest([n for s in subjects for n in s['notes']], progress=False)
+        for s in subjects:
+            for q in s['questions']:
+                got = llm.query(q['q']).text; llm.flush()
+                out[f"{q['kind']}_{quote_outcome(got, q['answer'])}"] += 1
+    right = out['plain_right'] + out['synonym_right']
+    wrong = sum(c for k, c in out.items() if k.startswith(('rival_', 'absent_')) and k.endswith('_quoted'))
+    return dict(right=right, wrong_quotes=wrong, **dict(sorted(out.items())))
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #1588658b
+def corrections_probe(path, name: str = 'upd1', settings: dict | None = None) -> dict:
+    """A corrections set (`{"notes", "question", "paraphrases", "old_answer", "correction", "corrected_answer", ...}`): each
+    scenario's notes in a fresh memory (extractive tier, cache on), its question asked and corrected, then asked again
+    with its paraphrases: `own_<got>` and `para_<got>`, `got` being which answer came back (corrected / old / idk / other)."""
+    import json, collections
+    from ..orchestrator import RuvLLM
+    from ..config import Config
+    from ..types import Feedback
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no corrections set {f.name} in {NOTES_DIR} (names: upd1, upd2)")
+    out = collections.Counter()
+    def which(text, s):
+        t = text.casefold()
+        for k in ('corrected', 'old'):
+            if s[f'{k}_answer'].casefold() in t: return k
+        return 'idk' if text.strip().startswith("I don't know") else 'other'
+    for i, line in enumerate(l for l in f.read_text(encoding='utf-8').splitlines() if l.strip()):
+        s = json.loads(line)
+        b = Config.builder().db_path(Path(path) / str(i)).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+        with RuvLLM(b.update(settings or {}).build(), start_scheduler=False) as llm:
+            llm.ingest(s['notes'], progress=False); llm.flush()
+            r = llm.query(s['question']); llm.flush()
+            llm.feedback(Feedback(r.request_id, rating=1, correction=s['correction'])); llm.flush()
+            for k, q in enumerate([s['question'], *s['paraphrases']]):
+                got = llm.query(q).text; llm.flush()
+                out[f"{'own' if k == 0 else 'para'}_{which(got, s)}"] += 1
+    return dict(sorted(out.items()))
