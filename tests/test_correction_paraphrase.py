@@ -23,8 +23,8 @@ def _corrected(path, question, correction):
 def test_a_paraphrase_reads_the_correction_that_does_not_repeat_its_subject(tmp_path):
     with _corrected(tmp_path / 'a', "Who is our mortgage broker?", "Our broker is Fatima Zahir now.") as llm:
         assert "Fatima Zahir" in llm.query("Who is our mortgage broker?").text  # its own question: the correction, read alone
-        r = llm.query("Who's the broker for the mortgage?")
-        assert not r.cached and "Fatima Zahir" in r.text, r.text  # before: "Mortgage is with Cedar Building Society."
+        r = llm.query("Who's the broker for the mortgage?", constraints=Constraints(no_cache=True))  # memory's answer (the cache refuses the reordered words)
+        assert "Fatima Zahir" in r.text, r.text  # before: "Mortgage is with Cedar Building Society."
 
 
 def test_a_paraphrase_with_a_name_reads_the_correction(tmp_path):
