@@ -1159,21 +1159,21 @@ def kinds_probe(path, name: str = 'rescB', settings: dict | None = None) -> dict
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #1588658b
 def corrections_probe(path, name: str = 'upd1', settings: dict | None = None) -> dict:
-    """A corrections set (`{"notes", "question", "paraphrases", "old_answer", "correction", "corrected_answer", ...}`): each
-    scenario's notes in a fresh memory (extractive tier, cache on), its question asked and corrected, then asked again
-    with its paraphrases: `own_<got>` and `para_<got>`, `got` being which answer came back (corrected / old / idk / other)."""
+    """A corrections set (`{"notes", "question", "paraphrases", "old_answer", "correction", "corrected_answer"[, "siblings":
+    [{"q", "answer"}], "open": {"q", "answer"}]}`): each scenario's notes in a fresh memory (extractive tier, cache on), its question asked and
+    corrected, then asked again with its paraphrases: `own_<got>` and `para_<got>`, `got` being which answer came back
+    (corrected / old / idk / other); then its siblings (another attribute of the subject) and its open question about the
+    subject ("What is the kayak club?"), if any: `sib_<got>`, `open_<got>` (right / correction / idk / other)."""
     import json, collections
-    from ..orchestrator import RuvLLM
     from ..config import Config
+    from ..orchestrator import RuvLLM
     from ..types import Feedback
     f = NOTES_DIR / f"{name}.jsonl"
-    if not f.exists(): raise FileNotFoundError(f"no corrections set {f.name} in {NOTES_DIR} (names: upd1, upd2)")
+    if not f.exists(): raise FileNotFoundError(f"no corrections set {f.name} in {NOTES_DIR} (names: upd1, upd2, corrC, corrD, corrE, corrF)")
     out = collections.Counter()
-    def which(text, s):
+    def which(text, pairs):
         t = text.casefold()
-        for k in ('corrected', 'old'):
-            if s[f'{k}_answer'].casefold() in t: return k
-        return 'idk' if text.strip().startswith("I don't know") else 'other'
+        return next((k for k, a in pairs if a.casefold() in t), 'idk' if text.strip().startswith("I don't know") else 'other')
     for i, line in enumerate(l for l in f.read_text(encoding='utf-8').splitlines() if l.strip()):
         s = json.loads(line)
         b = Config.builder().db_path(Path(path) / str(i)).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
@@ -1183,5 +1183,9 @@ def corrections_probe(path, name: str = 'upd1', settings: dict | None = None) ->
             llm.feedback(Feedback(r.request_id, rating=1, correction=s['correction'])); llm.flush()
             for k, q in enumerate([s['question'], *s['paraphrases']]):
                 got = llm.query(q).text; llm.flush()
-                out[f"{'own' if k == 0 else 'para'}_{which(got, s)}"] += 1
+                out[f"{'own' if k == 0 else 'para'}_{which(got, [('corrected', s['corrected_answer']), ('old', s['old_answer'])])}"] += 1
+            for kind, qs in (('sib', s.get('siblings', ())), ('open', [s['open']] if 'open' in s else [])):
+                for x in qs:
+                    got = llm.query(x['q']).text; llm.flush()
+                    out[f"{kind}_{which(got, [('right', x['answer']), ('correction', s['corrected_answer'])])}"] += 1
     return dict(sorted(out.items()))
