@@ -872,11 +872,11 @@ def _words_before(ts: list, k: int) -> list[str]:
 def names_rival(question: str, passage: str) -> bool:
     "Whether `passage` names only other things of a kind `question` names by a word it lacks: 'the chess club' for 'the tennis club'."
     clauses = [_role_tokens(c) for c in _CLAUSE.split(passage)]
-    have = {light_stem(w) for ts in clauses for w, _, _ in ts}
-    asked = {light_stem(w) for w, _, _ in _role_tokens(question)}
+    have = {_stem(w) for ts in clauses for w, _, _ in ts}
+    asked = {_stem(w) for w, _, _ in _role_tokens(question)}
     for before, head in named_kinds(question):
-        if not any(_kind_word(m) and light_stem(m) not in have for m in before): continue  # the passage says which one too
-        h = light_stem(head)
-        runs = [_words_before(ts, k) for ts in clauses for k, t in enumerate(ts) if light_stem(t[0]) == h]
-        if runs and all(any(_kind_word(x) and light_stem(x) not in asked for x in r) for r in runs): return True
+        if not any(_kind_word(m) and _stem(m) not in have for m in before): continue  # the passage says which one too
+        h = _stem(head)
+        runs = [_words_before(ts, k) for ts in clauses for k, t in enumerate(ts) if _stem(t[0]) == h]
+        if runs and all(any(_kind_word(x) and _stem(x) not in asked for x in r) for r in runs): return True
     return False

@@ -1160,12 +1160,12 @@ def kinds_probe(path, name: str = 'rescB', settings: dict | None = None) -> dict
 # %% ../../nbs/evals/09_cache_sets.ipynb #1588658b
 def corrections_probe(path, name: str = 'upd1', settings: dict | None = None) -> dict:
     """A corrections set (`{"notes", "question", "paraphrases", "old_answer", "correction", "corrected_answer"[, "siblings":
-    [{"q", "answer"}], "open": {"q", "answer"}]}`): each scenario's notes in a fresh memory (extractive tier, cache on), its question asked and
+    [{"q", "answer"}], "open": {"q", "answer"}]}`): each scenario's notes in a fresh memory (`quotes_only_config` with the cache on), its question asked and
     corrected, then asked again with its paraphrases: `own_<got>` and `para_<got>`, `got` being which answer came back
     (corrected / old / idk / other); then its siblings (another attribute of the subject) and its open question about the
     subject ("What is the kayak club?"), if any: `sib_<got>`, `open_<got>` (right / correction / idk / other)."""
     import json, collections
-    from ..config import Config
+    from ..inference import EXTRACTIVE_NO_CONTEXT
     from ..orchestrator import RuvLLM
     from ..types import Feedback
     f = NOTES_DIR / f"{name}.jsonl"
@@ -1173,11 +1173,10 @@ def corrections_probe(path, name: str = 'upd1', settings: dict | None = None) ->
     out = collections.Counter()
     def which(text, pairs):
         t = text.casefold()
-        return next((k for k, a in pairs if a.casefold() in t), 'idk' if text.strip().startswith("I don't know") else 'other')
+        return next((k for k, a in pairs if a.casefold() in t), 'idk' if text.strip() == EXTRACTIVE_NO_CONTEXT else 'other')
     for i, line in enumerate(l for l in f.read_text(encoding='utf-8').splitlines() if l.strip()):
         s = json.loads(line)
-        b = Config.builder().db_path(Path(path) / str(i)).set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-        with RuvLLM(b.update(settings or {}).build(), start_scheduler=False) as llm:
+        with RuvLLM(quotes_only_config(Path(path) / str(i), {'cache.enabled': True, **(settings or {})}), start_scheduler=False) as llm:
             llm.ingest(s['notes'], progress=False); llm.flush()
             r = llm.query(s['question']); llm.flush()
             llm.feedback(Feedback(r.request_id, rating=1, correction=s['correction'])); llm.flush()
