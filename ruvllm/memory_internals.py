@@ -220,8 +220,10 @@ def snapshot(self:Memory) -> bool:
         try: self._write_snapshot()
         except OSError as e:
             self._writes_since_snapshot = 0  # tried again after another interval of writes, not on every write
-            log.warning("memory: the index snapshot could not be written in %s (%s); nothing is lost: the store holds "
-                        "every write, and the next open replays what the last snapshot lacks", self.path, e)
+            lost = self.store.write_problem()  # the store's own file gone too: then nothing holds the writes
+            if lost: log.error("memory: the index snapshot could not be written in %s (%s), and %s", self.path, e, lost)
+            else: log.warning("memory: the index snapshot could not be written in %s (%s); nothing is lost: the store holds "
+                              "every write, and the next open replays what the last snapshot lacks", self.path, e)
             return False
     try: self.store.prune_changes(self.cfg.change_log_keep)
     except MemoryStoreError as e: log.warning("memory: the change log was not pruned: %s", e)

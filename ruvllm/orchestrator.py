@@ -1606,8 +1606,9 @@ def _request(self: RuvLLM, text, session, namespace, constraints, learn: bool = 
 def _events(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True,
             pieces: bool = True):  # False: only the `Response` (`query`: no per-piece work)
     "The one request path: the answer's text pieces as generated (a cached answer in one piece), then the `Response`; the commit follows it (`learn` checked by `_request`)."
-    if pieces and learn: self.state_versions()  # a stream's record is committed after its text: a store that is
-    # away refuses it now (StoreUnavailableError, a 503), before any text, as `query` is refused (one small read)
+    if pieces and learn:  # a stream's record is committed after its text: a store that is away or cannot be written
+        self.state_versions()  # refuses it now (StoreUnavailableError, a 503), before any text, as `query` is refused (one small read)
+        if why := self.store.write_problem(): raise StoreUnavailableError(why)
     try:
         resp, commit = yield from self._answer(req, sess, learn, pieces)
         if pieces and resp.cached and resp.text: yield resp.text

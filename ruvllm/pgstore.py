@@ -597,6 +597,11 @@ def holds(self:PostgresStore, name: str) -> bool:
     try: c.execute('SELECT 1'); return True
     except psycopg.Error: return False
 
+@patch
+def write_problem(self:PostgresStore) -> str | None:
+    "Why writes fail now: the server's last refusal while it is known away, else None (an outage also fails every call)."
+    return self._down
+
 # %% ../nbs/04b_pgstore.ipynb #1b74d3ef
 @patch
 def export_rows(self:PostgresStore, table: str) -> list[tuple]:

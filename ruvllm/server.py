@@ -525,9 +525,11 @@ def shutdown(self: ServerState):
     self._stop.set()
     self.pool.close(timeout=self.cfg.server.shutdown_timeout_s)
     if self._saver is not None: self._saver.join(timeout=10)
+    self.saved = False  # (read by `serve`'s last log line)
     try:
         if self.close_llm: self.llm.close()
         else: self.llm.save()
+        self.saved = True
     except Exception: log.exception("saving state at shutdown failed")
 
 # %% ../nbs/12_server.ipynb #f9ad520f
@@ -676,9 +678,10 @@ def health_routes(state: ServerState) -> APIRouter:
     @router.get('/health', responses={503: {'description': 'the memory store cannot be reached'}})
     def health():
         """Status, version, configured and loaded models, the memory store, work in flight, and (without API keys) memory
-        size. No key needed. 503 while the memory's store (a PostgreSQL server) cannot be reached."""
+        size. No key needed. 503 while the memory's store cannot be reached or written (a PostgreSQL server away; a SQLite
+        file removed under the server, or a disk that refused the last write: `write_problem`)."""
         p = state.pool
-        try: llm.state_versions(); store = 'ok'  # one read of the store: a replica whose database is away cannot answer
+        try: llm.state_versions(); store = llm.store.write_problem() or 'ok'  # one read of the store: a replica whose database is away cannot answer
         except StoreUnavailableError as e: store = str(e)
         out = dict(status='draining' if state.draining else 'ok' if store == 'ok' else 'store unavailable', store=store, version=__version__,
                    models=dict(tiers=list(llm.tiers), loaded=llm.pool.loaded()), uptime_s=round(time.time() - state.started, 3),
@@ -994,8 +997,8 @@ def serve(config: Config | None = None,  # settings (default: `Config.load()`)
     server = _DrainingServer(ucfg); server.on_ready = on_ready
     try: server.run()
     finally: state.shutdown()
-    if server.stopped_by: log.warning("ruvllm server stopped by %s: in-flight requests drained, state saved",
-                                      ', '.join(signal.Signals(s).name for s in server.stopped_by))
+    if server.stopped_by: log.warning("ruvllm server stopped by %s: in-flight requests drained, %s", ', '.join(signal.Signals(s).name for s in server.stopped_by),
+                                      'state saved' if state.saved else 'but the state could not be saved (see above)')
 
 class _DrainingServer(uvicorn.Server):
     "uvicorn's server, except that a handled SIGTERM/SIGINT makes `run()` return (after the drain) instead of being re-raised."
