@@ -34,7 +34,7 @@ from .hybrid import Subgraph
 from .memory import Ingested
 from .learning import RequestRecord
 from .orchestrator import RuvLLM
-from .text import split_long
+from .text import file_text, split_long
 from .transcripts import first_turn_line, starts_like_transcript, transcript_records
 
 log = logging.getLogger(__name__)
@@ -277,10 +277,10 @@ def upload_record(x,  # one parsed JSON line or list item
 
 # %% ../nbs/15_app.ipynb #369f5541
 def _csv_records(name: str, text: str) -> list[dict]:
-    try: df = pd.read_csv(io.StringIO(text))
+    try: df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)  # as written: '007' stays '007', 'NA' stays 'NA'
     except ValueError as e: raise InvalidInputError(f"{name}: not a readable CSV ({e})") from None  # empty, bad quoting, ...
     if 'text' not in df.columns: raise InvalidInputError(f"{name}: a CSV needs a 'text' column; it has {list(df.columns)}")
-    return [dict(text=str(t), source=name) for t in df['text'].dropna()]
+    return [dict(text=t, source=name) for t in df['text']]  # (blank cells are dropped with every record that shows nothing)
 
 def _jsonl_records(name: str, lines: list[str]) -> list[dict]:
     out = []
@@ -295,8 +295,7 @@ def read_upload(name: str,  # file name (its extension picks the format)
                 data: bytes) -> list[dict]:
     "Records from an uploaded file (.txt, .md, .jsonl, .json, .csv), every one checked; a .jsonl chat transcript is read turn by turn."
     ext = Path(name).suffix.lower()
-    try: text = data.decode('utf-8')
-    except UnicodeDecodeError: raise InvalidInputError(f"{name}: not UTF-8 text; upload .txt, .md, .jsonl, .json or .csv") from None
+    text = file_text(data, name)  # a byte-order mark dropped; another encoding named, with the line
     if ext in ('.txt', '.md', '.markdown', '.text', ''):
         recs = [dict(text=check_unicode(p, f"{name}: paragraph {k}"), source=name) for k, p in enumerate(split_passages(text), 1)]
     elif ext == '.jsonl' and starts_like_transcript(text.splitlines()):  # the parser `RuvLLM.ingest` and the CLI use
@@ -319,7 +318,7 @@ def transcript_note(name: str,  # the uploaded file's name
                     data: bytes) -> str | None:
     "A warning for a .jsonl upload read as passages although a later line is a chat turn (None for any other file)."
     if Path(name).suffix.lower() != '.jsonl': return None
-    try: lines = data.decode('utf-8').splitlines()
+    try: lines = data.decode('utf-8-sig').splitlines()
     except UnicodeDecodeError: return None
     turn = first_turn_line(lines)
     if turn is None: return None
@@ -655,7 +654,10 @@ def _ingest_tab(llm: RuvLLM):
             ids = ingest_with_progress(llm, recs, namespace=ns_in, type=NodeType.parse(typ),
                                        on_progress=lambda d, t: bar.progress(d / t, text=f"ingested {d} of {t} passages"))
             new = [i for i, n in zip(ids, ids.new) if n]
-            done = f"Ingested {len(new)} passage(s) into namespace {ns_in!r}" + (f": nodes #{new[0]}–#{new[-1]}" if new else "")
+            spaces = sorted({n.namespace for n in llm.memory.get_many(new).values()}) or [ns_in]  # a transcript line's own namespace wins
+            where = f"namespace {spaces[0]!r}" if len(spaces) == 1 else "namespaces " + ', '.join(map(repr, spaces))
+            span = (f": node #{new[0]}" if len(new) == 1 else f": nodes #{new[0]}–#{new[-1]}") if new else ""
+            done = f"Ingested {len(new)} passage(s) into {where}" + span + (" (the file's own namespace, not this page's)" if spaces != [ns_in] else "")
             st.success(done + (f"; {ids.already} already in memory (the same source and text, or the same chat turn) were not stored again." if ids.already else "."))
 
 # %% ../nbs/15_app.ipynb #7a4d4db5

@@ -19,7 +19,7 @@ from typing import TextIO
 from . import __version__
 from .config import Config, ConfigBuilder, MemoryConfig, RuvLLMError, TIERS
 from .types import Constraints, Feedback, InvalidInputError, NodeType, Response, check_unicode, visible
-from .text import split_long
+from .text import file_text, split_long
 from .transcripts import check_transcript, first_turn_line, is_transcript
 
 # %% ../nbs/14_cli.ipynb #67f1e0c5
@@ -59,12 +59,8 @@ def load_config(config_file: str | None = None,  # TOML settings file (None: def
 
 # %% ../nbs/14_cli.ipynb #e495441b
 def _read_text(path: Path) -> str:
-    "A file's text as UTF-8 (a BOM is dropped); a decoding error names the file and the line."
-    data = path.read_bytes()
-    try: return data.decode('utf-8-sig')
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b'\n') + 1
-        raise InvalidInputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8") from None
+    "A file's text as UTF-8 (a BOM is dropped); a decoding error names the file and the line (`text.file_text`)."
+    return file_text(path.read_bytes(), str(path))
 
 def _record(text: str, path: Path, line: int, namespace: str, type, **metadata) -> dict:
     "One record; `path` is the file's resolved path (its `source` and `metadata.file`, whatever spelling was typed)."

@@ -11,7 +11,7 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
            'stated_facts', 'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
-           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'follow_up', 'follow_up_asked',
+           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'follow_up_asked',
            'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
@@ -745,6 +745,16 @@ def split_long(text: str,  # one paragraph
         cut = ends[-1] if ends else max(text.rfind(c, pos + 1, end + 1) for c in ' \n\t')
         if cut <= pos: cut = end  # not one space in `limit` characters
         out.append(text[pos:cut].rstrip()); pos = cut
+
+# %% ../nbs/01b_text.ipynb #ec5f562c
+from .types import InvalidInputError
+
+def file_text(data: bytes, label: str) -> str:
+    "`data` as UTF-8 text (a byte-order mark dropped); `InvalidInputError` naming `label`, the line and the byte if it is not UTF-8."
+    try: return data.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise InvalidInputError(f"{label}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8") from None
 
 # %% ../nbs/01b_text.ipynb #225fc4ba
 _REFERRING = frozenset("it its they them their theirs he him his she her hers there".split())  # a subject said before

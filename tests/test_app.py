@@ -157,6 +157,17 @@ def test_memory_search_and_open_a_node(system):
     assert any('no memory node with id 999' in e.value for e in at.error)
 
 
+def test_ingest_names_the_namespace_a_transcript_chose(system):
+    "A chat transcript's lines may name their namespace; the page said the page's namespace (an app probe, 7 December)."
+    at = page('Memory')
+    at.file_uploader(key='ingest_files').upload('dana.jsonl', b'{"session": 1, "timestamp": "2023-05-07T10:00", "speaker": "Dana", '
+                                                b'"text": "my sister studies geology", "namespace": "dana-sam"}\n')
+    at.button(key='ingest_go').click().run()
+    ok(at)
+    msg = at.success[0].value
+    assert msg.startswith("Ingested 1 passage(s) into namespace 'dana-sam': node #") and "not this page's" in msg, msg
+
+
 def test_memory_ingest_paste_and_upload(system):
     n0 = system.memory.stats()['live']
     at = page('Memory')
