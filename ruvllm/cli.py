@@ -674,7 +674,7 @@ _INGEST_HELP = ("Load documents into memory. .txt: one node per paragraph (blank
                 "a session linked in order; see --format). Directories are searched recursively. A node holds at most "
                 "memory.max_node_chars characters (20,000 by default): a longer .txt or .md paragraph is split into pieces, at "
                 "sentence ends where it can; a longer JSONL record or chat turn is refused. Every file is checked before anything "
-                "is stored. A .txt or .md file ingested again replaces its passages: those it no longer holds are archived (restorable).")
+                "is stored. A .txt or .md file ingested again replaces its passages: those it no longer holds are archived (restorable), and those it holds again are restored.")
 
 # %% ../nbs/14_cli.ipynb #e5a9f921
 def _stored(llm) -> int | None:
@@ -713,7 +713,7 @@ def cmd_ingest(args, cfg: Config) -> int:
             if isinstance(e, KeyboardInterrupt):
                 print(f"ruvllm: ingest interrupted; {note}", file=sys.stderr); return EXIT_INTERRUPTED
             raise RuvLLMError(f"ingest failed: {e}; {note}") from e
-        gone = archive_stale(llm, records, got[0], args.namespace) if records else {}
+        gone, back = archive_stale(llm, records, got[0], args.namespace) if records else ({}, {})
         live = len(llm.memory)
     by_ns = {}  # what this run stored, per namespace
     for r, new in zip(records, got[0].new if records else ()): by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + new
@@ -723,6 +723,7 @@ def cmd_ingest(args, cfg: Config) -> int:
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
     if already: print(f"{_plural(already, 'record')} already in memory (the same source and text, or the same chat turn) not stored again; {total - already} stored")
     for f, n in gone.items(): print(f"{f}: {_plural(n, 'passage')} no longer in the file archived (kept, restorable)")
+    for f, n in back.items(): print(f"{f}: {_plural(n, 'passage')} back in the file restored")
     print(f"stored per namespace: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
 
@@ -731,17 +732,25 @@ _READ_AS_TEXT = ('.txt', '.md', '.markdown')  # files whose passages this run re
 
 def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
                   ids: list[int],  # `RuvLLM.ingest`'s node id per record (stored now or already)
-                  namespace: str) -> dict[str, int]:
-    "Archive each read `.txt`/`.md` file's live nodes in `namespace` that this run's records are not: file -> how many."
+                  namespace: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Make each read `.txt`/`.md` file's nodes in `namespace` what this run read from it: its live nodes this run's
+    records are not archived, and its archived nodes they are again restored (not Loop C's: those a concept holds).
+    Only records read from the file count (a JSONL line naming it as its `source` does not). (file -> archived, file -> restored)."""
     kept = {}
     for r, i in zip(records, ids):
-        if isinstance(src := r.get('source'), str) and Path(src).suffix.lower() in _READ_AS_TEXT: kept.setdefault(src, set()).add(i)
-    if not kept: return {}
-    stale = {}
+        src = r.get('source')
+        if isinstance(src, str) and Path(src).suffix.lower() in _READ_AS_TEXT and (r.get('metadata') or {}).get('file') == src:
+            kept.setdefault(src, set()).add(i)
+    if not kept: return {}, {}
+    stale, back = {}, {}
     for row in llm.store.node_rows(namespace=namespace):
-        if row['source'] in kept and not row['archived'] and row['id'] not in kept[row['source']]: stale.setdefault(row['source'], []).append(row['id'])
+        if row['source'] not in kept or row['superseded']: continue
+        held = row['id'] in kept[row['source']]
+        if not row['archived'] and not held: stale.setdefault(row['source'], []).append(row['id'])
+        elif row['archived'] and held and not llm.memory.is_compressed(row['id']): back.setdefault(row['source'], []).append(row['id'])
     for ids_ in stale.values(): llm.memory.archive(ids_)
-    return {s: len(v) for s, v in stale.items()}
+    for ids_ in back.values(): llm.memory.restore(ids_)
+    return {s: len(v) for s, v in stale.items()}, {s: len(v) for s, v in back.items()}
 
 # %% ../nbs/14_cli.ipynb #ecc4274a
 def _learn_options(p):

@@ -856,9 +856,11 @@ class Ingested(list):
     def already(self) -> int: return len(self) - self.stored
 
 def _same(text: str, source, metadata) -> tuple:
-    "What, beside namespace, type and text, makes a record or node the same one: a chat turn's `turn_identity`, else its source and metadata."
+    """What, beside namespace, type and text, makes a record or node the same one: a chat turn's `turn_identity`, else its
+    source and metadata, but for the `line` a file held it on (where it was, not what it is: a line added above moves it)."""
     if (turn := turn_identity(text, metadata)) is not None: return ('turn', turn)
-    return ('record', source, json.dumps(metadata or {}, sort_keys=True, default=str))
+    md = {k: v for k, v in (metadata or {}).items() if k != 'line'}
+    return ('record', source, json.dumps(md, sort_keys=True, default=str))
 
 def _item_key(it: dict) -> tuple:
     "What makes a prepared item the same node as another: namespace, type, text and `_same`."

@@ -1,0 +1,64 @@
+"""The CLI probe of 7 December (notes/lead44/probe_cli/REPORT.md) on files ingested again:
+H1. a .txt paragraph deleted, re-ingested (archived), then put back and re-ingested stayed archived ("already in
+    memory"), and `ask` quoted another paragraph;
+H7. a JSONL record naming a .txt file as its "source" archived that file's passages;
+H4. one line added at the top of a JSONL file of documents stored every record again (their line numbers were part of
+    what makes a record the same one), so memory held each twice, live."""
+import json
+
+import pytest
+
+from ruvllm.cli import run_cli
+
+EXTRACTIVE = '[inference]\ntiers = {tiny = "extractive"}\n\n[router]\nsafe_tier = "tiny"\n'
+
+
+@pytest.fixture
+def base(cli_argv): return cli_argv(EXTRACTIVE)
+
+
+def _ingest(base, *paths) -> str:
+    code, out, err = run_cli([*base, 'ingest', '--no-progress', *map(str, paths)])
+    assert code == 0, err
+    return out
+
+
+def _live(out: str) -> int:
+    return int(out.split('memory now has ')[1].split()[0])
+
+
+def _ask(base, q: str) -> str:
+    code, out, err = run_cli([*base, 'ask', '--no-cache', '--json', q])
+    assert code == 0, err
+    return json.loads(out)['text']
+
+
+P1, P2, P3 = ("Para one about the Hesper canal.", "The Hesper canal is 14 kilometres long.", "Para three about the locks.")
+
+
+def test_a_paragraph_put_back_is_restored(base, tmp_path):
+    f = tmp_path / 'u.txt'
+    f.write_text(f"{P1}\n\n{P2}\n\n{P3}\n"); assert _live(_ingest(base, f)) == 3
+    f.write_text(f"{P1}\n\n{P3}\n"); out = _ingest(base, f)
+    assert '1 passage no longer in the file archived' in out and _live(out) == 2
+    f.write_text(f"{P1}\n\n{P2}\n\n{P3}\n"); out = _ingest(base, f)
+    assert '1 passage back in the file restored' in out and _live(out) == 3, out
+    assert '14 kilometres' in _ask(base, 'How long is the Hesper canal?')
+
+
+def test_a_jsonl_record_naming_a_txt_file_archives_nothing(base, tmp_path):
+    f = tmp_path / 'u.txt'
+    f.write_text(f"{P1}\n\n{P2}\n"); assert _live(_ingest(base, f)) == 2
+    j = tmp_path / 'extra.jsonl'
+    j.write_text(json.dumps({'text': 'The Hesper canal opened in 1802.', 'source': str(f.resolve())}) + '\n')
+    out = _ingest(base, j)
+    assert 'archived' not in out and _live(out) == 3, out
+
+
+def test_a_line_added_above_stores_nothing_again(base, tmp_path):
+    j = tmp_path / 'docs.jsonl'
+    lines = [json.dumps({'text': t}) for t in (P1, P2, P3)]
+    j.write_text('\n'.join(lines) + '\n'); assert _live(_ingest(base, j)) == 3
+    j.write_text('\n'.join([json.dumps({'text': 'A new first record.'}), *lines]) + '\n')
+    out = _ingest(base, j)
+    assert _live(out) == 4 and '3 records already in memory' in out, out
