@@ -206,6 +206,12 @@ def first_turn_line(lines: Iterable[str]) -> int | None:
 # %% ../nbs/01c_transcripts.ipynb #eebe8d55
 TURN_METADATA = ('speaker', 'timestamp', 'session', 'turn_id', 'conversation')  # what `turn_record` writes into every turn's metadata
 
+def _instant(ts: str) -> str:
+    "An ISO datetime as the instant it names: with an offset, in UTC ('…13:56:00Z' and '…15:56:00+02:00' are one time); without, as written."
+    try: dt = datetime.fromisoformat(ts)
+    except ValueError: return ts
+    return ts if dt.tzinfo is None else dt.astimezone(timezone.utc).isoformat()
+
 def turn_identity(text: str,  # a record's or node's text (`[date] speaker: words`)
                   metadata: dict | None,  # its metadata
                  ) -> tuple | None:
@@ -214,5 +220,5 @@ def turn_identity(text: str,  # a record's or node's text (`[date] speaker: word
     if not isinstance(text, str) or any(k not in md or not isinstance(md[k], (str, int, type(None))) for k in TURN_METADATA): return None  # what `turn_record` writes
     ts = md['timestamp']
     if isinstance(ts, str) and 'T' in ts and md.get('timestamp_from') is None:  # a datetime of its own: `parse_timestamp`'s ISO form
-        return ('said at', md['speaker'], ts, text)
+        return ('said at', md['speaker'], _instant(ts), text)
     return ('said in', md['speaker'], str(md['conversation']), str(md['session']), text)
