@@ -34,7 +34,7 @@ def check_text(t, what):
 def check_metadata(md, what: str = 'metadata') -> dict:
     "`md` if it is a dict every store can keep as JSON, its keys and strings as `check_unicode` allows; else `InvalidInputError` naming `what`."
     if not isinstance(md, dict): raise InvalidInputError(f"{what} must be a dict, got {type(md).__name__}")
-    try: json.dumps(md)
+    try: json.dumps(md, allow_nan=False)  # NaN and Infinity are no JSON: a strict reader (and PostgreSQL's jsonb) refuses them
     except (TypeError, ValueError) as e: raise InvalidInputError(f"{what} cannot be stored as JSON: {e}") from None
     _check_strings(md, what)
     return md

@@ -9,7 +9,7 @@ __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sy
            'BodySizeLimit', 'Caller', 'ServerState', 'started', 'EventStream', 'caller_of', 'health_routes',
            'conversation_routes', 'query_events', 'stream_routes', 'memory_routes', 'chat_turns', 'check_supported',
            'answer_chat_stream', 'completion_response', 'completion_chunks', 'known_model', 'openai_routes',
-           'create_app', 'serve', 'free_port', 'ServerProcess']
+           'no_query_parameters', 'create_app', 'serve', 'free_port', 'ServerProcess']
 
 # %% ../nbs/12_server.ipynb #c53deaca
 import asyncio, contextlib, dataclasses, hashlib, json, logging, math, os, re, signal, socket, subprocess, sys, tempfile, threading, time
@@ -946,6 +946,12 @@ def openai_routes(state: ServerState) -> APIRouter:
 # %% ../nbs/12_server.ipynb #ce06c716
 ENDPOINT_GROUPS = (health_routes, conversation_routes, stream_routes, memory_routes, openai_routes)
 
+def no_query_parameters(request: Request):
+    "The seed API takes its arguments in the JSON body: a query parameter (`/ingest?namespace=x`) would be ignored, so it is refused (not on `/health`, nor OpenAI's `/v1`)."
+    if request.query_params and request.url.path != '/health' and not openai_path(request.url.path):
+        raise InvalidInputError(f"unexpected query parameter(s) {', '.join(sorted(request.query_params))}: this API reads its "
+                                f"arguments from the JSON body (e.g. {{\"namespace\": ...}})")
+
 def create_app(config: Config | None = None,  # settings (default: `Config.load()`); its `server` section applies
                llm: RuvLLM | None = None,  # serve this RuvLLM (default: open one on `config.db_path`)
                *, close_llm: bool | None = None,  # close the RuvLLM at shutdown (default: when the app opened it)
@@ -969,6 +975,7 @@ def create_app(config: Config | None = None,  # settings (default: `Config.load(
         await asyncio.to_thread(state.shutdown)
 
     app = FastAPI(title='ruvllm', version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(no_query_parameters)],
                   description="Self-learning orchestration for small language models: seed API and OpenAI-compatible chat.")
     app.state.ruvllm = state
     _install_error_handlers(app)
