@@ -244,8 +244,9 @@ def build(self: ContextBuilder,
     texts, ids, costs, dropped, truncated = self._fit_passages(nodes, kept, room)
     msgs, total, trimmed = self._trim_to_limit(texts, ids, costs, dropped, turns, question, limit)
     if total > hard:  # nothing left to cut: the system prompt and the question alone do not fit
+        over = total - hard  # (lowering max_tokens is advice only where it can make that room)
         raise ContextOverflowError(f"the system prompt and the question alone take {total} tokens, over the {hard} tokens "
                                    f"left in the {self.context_window}-token window after reserving {max_tokens} for the "
-                                   f"answer: shorten the question by at least {total - hard} tokens or lower max_tokens",
-                                   excess_tokens=total - hard)
+                                   f"answer: shorten the question by at least {over} tokens"
+                                   + (f" or lower max_tokens to {max_tokens - over} or less" if over < max_tokens else ""), excess_tokens=over)
     return BuiltContext(msgs, ids, total, [nodes[i][0] for i, _, _ in dups], dropped, truncated or trimmed, len(turns), limit, sum(costs))
