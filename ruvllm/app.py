@@ -256,7 +256,7 @@ def split_passages(text: str, max_chars: int = 2000) -> list[str]:
     return out
 
 # %% ../nbs/15_app.ipynb #2048f979
-from .cli import jsonl_record  # the check `ruvllm ingest` makes of a JSONL record
+from .cli import jsonl_record, read_md, read_txt  # the check `ruvllm ingest` makes of a JSONL record; its readers of text files
 
 def upload_record(x,  # one parsed JSON line or list item
                   name: str,  # the file's name: the record's source unless it names one
@@ -296,8 +296,9 @@ def read_upload(name: str,  # file name (its extension picks the format)
     "Records from an uploaded file (.txt, .md, .jsonl, .json, .csv), every one checked; a .jsonl chat transcript is read turn by turn."
     ext = Path(name).suffix.lower()
     text = file_text(data, name)  # a byte-order mark dropped; another encoding named, with the line
-    if ext in ('.txt', '.md', '.markdown', '.text', ''):
-        recs = [dict(text=check_unicode(p, f"{name}: paragraph {k}"), source=name) for k, p in enumerate(split_passages(text), 1)]
+    if ext in ('.txt', '.md', '.markdown', '.text', ''):  # as `ruvllm ingest` reads them: paragraphs behind their headings
+        read = read_md if ext in ('.md', '.markdown') else read_txt
+        recs = [{k: v for k, v in r.items() if k not in ('namespace', 'type')} for r in read(Path(name), content=text)]  # (the page's apply)
     elif ext == '.jsonl' and starts_like_transcript(text.splitlines()):  # the parser `RuvLLM.ingest` and the CLI use
         recs = list(transcript_records(text.splitlines(), name=Path(name).stem, label=name))
     elif ext == '.jsonl': recs = _jsonl_records(name, text.splitlines())

@@ -122,10 +122,11 @@ def read_txt(path: Path,  # a UTF-8 text file
              namespace: str = 'global', type=NodeType.DOCUMENT,
              max_chars: int = MemoryConfig().max_node_chars,  # the longest record (`memory.max_node_chars`): a longer paragraph is split
              title_words: int = 12,  # the most words a one-line paragraph has to be read as a title
+             content: str | None = None,  # the file's text if already read (an upload): records then name `path` as given
             ) -> list[dict]:
     "Memory records for a text file: one per paragraph (blank lines separate them; in pieces if over `max_chars`), behind the file's title and its section's title."
-    paras, para, start = [], [], 0  # (text, line, title-like)
-    for ln, line in enumerate(_read_text(path).splitlines() + [''], 1):
+    paras, para, start, named = [], [], 0, path.resolve() if content is None else path  # (text, line, title-like); what records name
+    for ln, line in enumerate((_read_text(path) if content is None else content).splitlines() + [''], 1):
         if line.strip():
             if not para: start = ln
             para.append(line.strip())
@@ -140,7 +141,7 @@ def read_txt(path: Path,  # a UTF-8 text file
             if k == 0: top = (text,)
             heads = top if k == 0 else top + (text,); continue
         blocks.append((text, start, heads))
-    return _section_records(blocks, path.resolve(), namespace, type, max_chars, sections=False)  # records name the resolved file, messages `path`
+    return _section_records(blocks, named, namespace, type, max_chars, sections=False)  # records name the resolved file, messages `path`
 
 # %% ../nbs/14_cli.ipynb #b810f550
 _HEADING = re.compile(r'^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$')
@@ -150,9 +151,10 @@ _BREAK = re.compile(r'^ {0,3}([-*_])(?:\s*\1){2,}\s*$')  # a thematic break (`--
 def read_md(path: Path,  # a UTF-8 Markdown file
             namespace: str = 'global', type=NodeType.DOCUMENT,
             max_chars: int = MemoryConfig().max_node_chars,  # the longest record (`memory.max_node_chars`): a longer paragraph is split
+            content: str | None = None,  # the file's text if already read (an upload): records then name `path` as given
            ) -> list[dict]:
     "Memory records for a Markdown file: one per paragraph or fenced block (in pieces if over `max_chars`), behind its heading path."
-    lines = _read_text(path).splitlines()
+    lines = (_read_text(path) if content is None else content).splitlines()
     i0 = 0
     if lines and lines[0].strip() == '---':  # YAML front matter
         end = next((i for i in range(1, len(lines)) if lines[i].strip() in ('---', '...')), None)
@@ -186,7 +188,7 @@ def read_md(path: Path,  # a UTF-8 Markdown file
         if not para: start = ln
         para.append(line.rstrip())
     flush()
-    return _section_records(blocks, path.resolve(), namespace, type, max_chars)  # records name the resolved file, messages `path`
+    return _section_records(blocks, path.resolve() if content is None else path, namespace, type, max_chars)  # records name the resolved file, messages `path`
 
 # %% ../nbs/14_cli.ipynb #f465cce2
 from .types import NAMESPACE_RULE, check_length, check_namespace, check_unicode, short_repr  # the HTTP API's rule, one copy for both

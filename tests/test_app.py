@@ -130,7 +130,7 @@ def test_upload_messages_name_the_file_and_read_well():
     "A NUL in a .txt upload was refused without the file's name; a JSON error read 'starting at at column 10' (a probe)."
     from ruvllm.app import read_upload
     from ruvllm.types import InvalidInputError
-    with pytest.raises(InvalidInputError, match=r'^notes.txt: paragraph 2 contains a NUL character'): read_upload('notes.txt', b'ok\n\nPart one\x00two.')
+    with pytest.raises(InvalidInputError, match=r'^notes.txt:3: text contains a NUL character'): read_upload('notes.txt', b'ok\n\nPart one\x00two.')
     with pytest.raises(InvalidInputError) as e: read_upload('b.jsonl', b'{"text": "x\n')
     assert str(e.value) == 'b.jsonl:1: not valid JSON (Unterminated string starting at: column 10)'
 
