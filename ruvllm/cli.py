@@ -594,11 +594,15 @@ def cmd_ask(args, cfg: Config) -> int:
     where = (f"no data directory at {str(cfg.db_path)!r}" if not cfg.db_path.exists()
              else f"no ruvllm memory in {str(cfg.db_path)!r} (no memory.sqlite)")
     with _open(cfg) as llm:
+        held = {} if new else llm.store.live_counts('namespace')  # before the answer's own write-back
         if args.json: r = llm.query(args.question, namespace=args.namespace, constraints=cons)
         else: r = write_stream(llm.query_stream(args.question, namespace=args.namespace, constraints=cons), sys.stdout)
     print(_json(r.to_dict()) if args.json else f"  request id {r.request_id}")
     if new: logging.getLogger('ruvllm.cli').warning(  # a mistyped --db would otherwise answer from nothing, silently
         "there was %s, so this answer came from a new, empty memory made there; pass --db PATH to ask an existing one", where)
+    elif held and args.namespace != 'global' and not held.get(args.namespace):  # a mistyped --namespace reads only 'global'
+        logging.getLogger('ruvllm.cli').warning("namespace %r holds no memory of its own (every namespace also reads 'global'); "
+                                                "namespaces with nodes: %s", args.namespace, _counts(held))
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #de638b91

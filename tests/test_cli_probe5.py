@@ -62,3 +62,13 @@ def test_a_line_added_above_stores_nothing_again(base, tmp_path):
     j.write_text('\n'.join([json.dumps({'text': 'A new first record.'}), *lines]) + '\n')
     out = _ingest(base, j)
     assert _live(out) == 4 and '3 records already in memory' in out, out
+
+
+def test_a_namespace_that_holds_nothing_is_named(base, tmp_path):
+    "M10: `ask --namespace Dana` with the notes in 'dana' answered \"I don't know\" and said nothing of why."
+    j = tmp_path / 'dana.jsonl'
+    j.write_text(json.dumps({'text': 'Dana lives in Leeds.', 'namespace': 'dana'}) + '\n'); _ingest(base, j)
+    code, out, err = run_cli([*base, 'ask', '--namespace', 'Dana', 'Where does Dana live?'])
+    assert code == 0 and "namespace 'Dana' holds no memory of its own" in err and 'dana 1' in err, err
+    code, out, err = run_cli([*base, 'ask', '--namespace', 'dana', 'Where does Dana live?'])
+    assert code == 0 and 'holds no memory' not in err and 'Leeds' in out, (out, err)
