@@ -101,7 +101,7 @@ class WorkerPool:
         self._ex = ThreadPoolExecutor(workers, thread_name_prefix='ruvllm-worker')
         self._lock = threading.Lock()
         self._admitted = 0; self._closed = False
-        self.completed = 0; self.rejected = 0; self.failed = 0
+        self.completed = 0; self.rejected = 0; self.failed = 0; self.refused = 0  # failed: the server's fault; refused: the request's (4xx)
 
     @property
     def capacity(self) -> int: return self.workers + self.queue_limit
@@ -111,14 +111,18 @@ class WorkerPool:
 
     def stats(self) -> dict:
         return dict(workers=self.workers, queue_limit=self.queue_limit, in_flight=self._admitted, completed=self.completed,
-                    rejected=self.rejected, failed=self.failed)
+                    rejected=self.rejected, failed=self.failed, refused=self.refused)
 
 # %% ../nbs/12_server.ipynb #759776bf
+_REQUEST_ERRORS = (InvalidInputError, ConfigError, UnknownIdError, ContextOverflowError)  # the request's fault (4xx): no failure to alert on
+
 @patch
 def _release(self: WorkerPool, fut):
     with self._lock:
         self._admitted -= 1
-        if fut.cancelled() or fut.exception() is not None: self.failed += 1
+        e = None if fut.cancelled() else fut.exception()
+        if isinstance(e, _REQUEST_ERRORS): self.refused += 1
+        elif fut.cancelled() or e is not None: self.failed += 1
         else: self.completed += 1
 
 @patch

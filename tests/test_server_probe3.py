@@ -28,3 +28,12 @@ def test_metadata_json_cannot_hold_is_refused(client, bad):
     body = b'{"items": [{"text": "The Orl is long.", "metadata": {"a": ' + bad + b'}}]}'
     r = client.post('/ingest', content=body, headers={'content-type': 'application/json'})
     assert r.status_code in (400, 422) and 'JSON' in r.text, r.text
+
+
+def test_client_errors_are_not_counted_as_failures(client):
+    "A feedback 404 and an ingest 400 raised `server.pool.failed` (false alarms for monitoring): they are `refused` now."
+    before = client.get('/stats').json()['server']['pool']
+    assert client.post('/feedback', json={'request_id': 'no-such-request', 'rating': 5}).status_code == 404
+    assert client.post('/ingest', json={'items': ['bad \u0000 text']}).status_code == 400
+    after = client.get('/stats').json()['server']['pool']
+    assert after['failed'] == before['failed'] and after['refused'] >= before['refused'] + 1, (before, after)
