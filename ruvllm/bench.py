@@ -7,7 +7,8 @@ __all__ = ['CONTROLS', 'GENERAL_TRAFFIC', 'NO_MODEL_CHECKS', 'SUITES', 'README_S
            'is_correct', 'gate_rows', 'self_learning_benchmark', 'context_admission_table', 'machine_info',
            'latency_suite', 'throughput_suite', 'generation_overhead_suite', 'ann_suite', 'embedding_suite',
            'router_suite', 'cache_suite', 'retrieval_suite', 'store_suite', 'self_learning_suite', 'footprint_suite',
-           'Suite', 'streaming_suite', 'threads_suite', 'readme_block', 'check_readme', 'update_readme', 'run_bench']
+           'Suite', 'streaming_suite', 'threads_suite', 'readme_block', 'check_readme', 'update_readme', 'kept_meta',
+           'run_bench']
 
 # %% ../nbs/13_bench.ipynb #0b4222fb
 import json, os, platform, random, re, shutil, subprocess, sys, tempfile, threading, time
@@ -1215,6 +1216,18 @@ def update_readme(path, block: str) -> None:
     p.write_text(s[:a] + block + s[b:])
 
 # %% ../nbs/13_bench.ipynb #a0f33776
+def kept_meta(path: Path, meta: dict) -> dict:
+    """`meta` with the suites an earlier run wrote into the same directory (`path`, its `meta.json`) and this one did not
+    run: their headlines, seconds and whether they ran quick stay beside their files (`ran`: suite -> {quick, at})."""
+    now = {s: dict(quick=meta['quick'], at=time.strftime('%Y-%m-%dT%H:%M:%S')) for s in meta['suites']}
+    try: old = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError): old = {}  # damaged: this run's alone
+    old = old if isinstance(old, dict) else {}
+    keep = lambda k: {s: v for s, v in (old.get(k) if isinstance(old.get(k), dict) else {}).items() if s not in meta['suites']}
+    return {**meta, 'suites': [*[s for s in (old.get('suites') if isinstance(old.get('suites'), list) else []) if s not in meta['suites']], *meta['suites']],
+            'headlines': {**keep('headlines'), **meta['headlines']}, 'seconds': {**keep('seconds'), **meta['seconds']},
+            'ran': {**keep('ran'), **now}}
+
 def run_bench(suites: list[str] | None = None,  # suite names (default: all, in `SUITES` order)
               out: str | Path = 'bench_results',  # output directory
               quick: bool = False,  # small sizes
@@ -1244,6 +1257,6 @@ def run_bench(suites: list[str] | None = None,  # suite names (default: all, in 
             if s.plot(df, ax) is not False: fig.tight_layout(); fig.savefig(out / f'{name}.png', dpi=100)
             plt.close(fig)
         if progress: print(f"   {head} ({meta['seconds'][name]} s)", file=sys.stderr, flush=True)
-    (out / 'meta.json').write_text(json.dumps(meta, indent=1))
+    (out / 'meta.json').write_text(json.dumps(kept_meta(out / 'meta.json', meta), indent=1))
     if readme is not None: update_readme(readme, readme_block(results, meta))
     return results
