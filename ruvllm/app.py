@@ -608,7 +608,8 @@ def _search_tab(llm: RuvLLM, ss, namespaces: list):
     with st.form('memory_search', border=False):
         q = st.text_input("Search memory", key='mem_query', placeholder="a question or a few words")
         c1, c2, c3 = st.columns(3)
-        ns = c1.selectbox("Namespace", ['(all)'] + sorted(namespaces), key='mem_ns')
+        ns = c1.selectbox("Namespace", ['(all)'] + sorted(namespaces), key='mem_ns',
+                          help="A namespace also reads 'global', as a question asked in it does: its hits include global nodes.")
         k = c2.slider("Hits (k)", 1, 50, llm.cfg.memory.search_k, key='mem_k')
         hops = c3.slider("Hops of graph expansion", 0, 4, llm.cfg.memory.hops, key='mem_hops')
         go = st.form_submit_button("Search")
@@ -623,7 +624,8 @@ def _search_tab(llm: RuvLLM, ss, namespaces: list):
             rows = [dict(id=x.node.id, type=x.node.type.value, hop=x.hop, score=round(x.score, 4),
                          similarity=round(x.similarity, 4), via=x.via.value if x.via else '', weight=round(x.via_weight, 3),
                          namespace=x.node.namespace, text=x.node.text[:160]) for x in sg.ranked()]
-            st.markdown(f"**{len(sg)} node(s)**, {len(sg.edges)} edge(s) for “{q}”")
+            shown = q if len(q) <= 200 else q[:200] + '…'  # (a pasted page is not repeated whole)
+            st.markdown(f"**{len(sg)} node(s)**, {len(sg.edges)} edge(s) for “{shown}”" + (" (with 'global', which every namespace reads)" if ns not in (None, 'global') else ''))
             if rows:
                 st.dataframe(pd.DataFrame(rows), hide_index=True)
                 fig = subgraph_figure(sg); show_figure(fig)
@@ -639,8 +641,8 @@ def _ingest_tab(llm: RuvLLM):
                "and/or 'session') becomes one dated node per turn, each session's turns linked in order.")
     c1, c2 = st.columns(2)
     ns_in = c1.text_input("Namespace", value='global', key='ingest_ns')
-    typ = c2.selectbox("Node type", [t.value for t in NodeType], index=[t.value for t in NodeType].index('Document'),
-                       key='ingest_type')
+    kinds = [t.value for t in NodeType if t != NodeType.CONCEPT]  # Loop C's index entries: every ingest refuses them (`NOT_CONCEPT`)
+    typ = c2.selectbox("Node type", kinds, index=kinds.index('Document'), key='ingest_type')
     text = st.text_area("Paste text", key='ingest_text', height=150)
     files = st.file_uploader("…or upload files", accept_multiple_files=True, key='ingest_files',
                              type=['txt', 'md', 'jsonl', 'json', 'csv'])
