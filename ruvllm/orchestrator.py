@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['log', 'RuvLLM', 'escalation_recall', 'last_used', 'added_counts', 'Routed', 'another_subject', 'Selected', 'NearKeys',
            'names_something', 'definite_answers_last', 'AnswerPieces', 'cut_short', 'leaning_part', 'quoted_from',
-           'answer_used_ids', 'Generated', 'passages_read', 'cached_answer_fits', 'names_nothing', 'AnswerStream']
+           'answer_used_ids', 'Generated', 'passages_read', 'cached_answer_fits', 'names_nothing', 'confirmed',
+           'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -1715,6 +1716,12 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
                             "ask again and give the correction on the new answer: it replaces the old one in memory and the cache)")
 
 # %% ../nbs/11_orchestrator.ipynb #99c8b3ec
+def confirmed(fb: Feedback, answer: str) -> Feedback:
+    "`fb` without a correction that says what `answer` said (case, spacing and a final stop aside): a confirmation, rated 5 if it gave no rating."
+    said = lambda t: ' '.join(t.casefold().split()).rstrip('.!')
+    if fb.correction is None or said(fb.correction) != said(answer): return fb
+    return dataclasses.replace(fb, correction=None, rating=5 if fb.rating is None and fb.task_success is None else fb.rating)
+
 @patch
 def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
@@ -1725,6 +1732,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     self._settled(fb.request_id)  # a streamed answer's commit, and a queued write-back, first (outside the lock the writer takes)
     with self._lock:
         rec = self.record(fb.request_id, wait=False)
+        fb = confirmed(fb, rec.answer)
         self._claim_feedback(rec, fb)
         try:
             q = fb.quality
