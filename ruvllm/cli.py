@@ -557,7 +557,8 @@ def _has_memory(cfg: Config) -> bool:
 
 def _open(cfg: Config, scheduler: bool | None = False, must_exist: bool = False):
     "A `RuvLLM` on `cfg` (imported here: the heavy modules load only when a command needs them); `must_exist`: refuse where there is no memory."
-    if must_exist and not _has_memory(cfg):
+    left = any((cfg.db_path / n).exists() for n in ('index', 'memory.lock'))  # a memory's directory whose memory.sqlite is gone: opening says so
+    if must_exist and not _has_memory(cfg) and not left:
         why = " (the directory holds no memory.sqlite)" if cfg.db_path.is_dir() else ''
         raise InvalidInputError(f"no ruvllm data directory at {str(cfg.db_path)!r}{why}; pass --db PATH "
                                 f"(or set system.db_path), or create one with 'ruvllm ingest' or 'ruvllm demo'")

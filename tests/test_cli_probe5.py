@@ -72,3 +72,12 @@ def test_a_namespace_that_holds_nothing_is_named(base, tmp_path):
     assert code == 0 and "namespace 'Dana' holds no memory of its own" in err and 'dana 1' in err, err
     code, out, err = run_cli([*base, 'ask', '--namespace', 'dana', 'Where does Dana live?'])
     assert code == 0 and 'holds no memory' not in err and 'Leeds' in out, (out, err)
+
+
+def test_a_memory_whose_database_is_gone_is_named_as_such(base, tmp_path):
+    "M14: after memory.sqlite was deleted, `stats` said 'no ruvllm data directory ... create one with ruvllm ingest'."
+    f = tmp_path / 'u.txt'; f.write_text(P2 + '\n'); _ingest(base, f)
+    for p in (tmp_path / 'data').glob('memory.sqlite*'): p.unlink()
+    code, out, err = run_cli([*base, 'stats'])
+    assert code != 0 and 'is missing, but the index' in err and 'restore the database from a backup' in err, err
+    assert not (tmp_path / 'data' / 'memory.sqlite').exists()  # nothing made in its place
