@@ -731,6 +731,7 @@ def cmd_ingest(args, cfg: Config) -> int:
     if already: print(f"{_plural(already, 'record')} already in memory (the same source and text, or the same chat turn) not stored again; {total - already} stored")
     for f, n in gone.items(): print(f"{f}: {_plural(n, 'passage')} no longer in the file archived (kept, restorable)")
     for f, n in back.items(): print(f"{f}: {_plural(n, 'passage')} back in the file restored")
+    if edited := sum(g.replaced for g in got): print(f"{_plural(edited, 'edited chat turn')} replaced the version stored before (archived, restorable)")
     print(f"stored per namespace: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
     return EXIT_OK
 

@@ -849,7 +849,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 class Ingested(list):
     "`Memory.ingest`'s answer: each item's node id, in order; `new[i]`: whether this call stored item i (else it was in memory)."
-    def __init__(self, ids=(), new=()): super().__init__(ids); self.new = list(new)
+    def __init__(self, ids=(), new=()): super().__init__(ids); self.new, self.replaced = list(new), 0  # replaced: earlier versions archived (`RuvLLM.ingest_chat`)
     @property
     def stored(self) -> int: return sum(self.new)
     @property

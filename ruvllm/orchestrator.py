@@ -724,8 +724,29 @@ def ingest_chat(self: RuvLLM,
     else:
         recs = list(transcript_records(turns, name=name or 'chat', label='turns', max_chars=self.cfg.memory.max_node_chars))
         total, stream = len(recs), iter(recs)
-    return self.memory.ingest(stream, batch_size=batch_size, namespace=namespace, type=type, progress=progress, total=total,
-                              skip_duplicates=skip_duplicates)
+    given = []  # (position, namespace, source, conversation, id) of the turns whose line gave an "id"
+    def noted(recs):
+        for i, r in enumerate(recs):
+            if r['metadata'].get('id_given'): given.append((i, r.get('namespace', namespace), r['source'], r['metadata']['conversation'], r['metadata']['turn_id']))
+            yield r
+    got = self.memory.ingest(noted(stream), batch_size=batch_size, namespace=namespace, type=type, progress=progress, total=total,
+                             skip_duplicates=skip_duplicates)
+    got.replaced = self.replace_edited_turns(given, got)
+    return got
+
+@patch
+def replace_edited_turns(self: RuvLLM, given: list,  # (position, namespace, source, conversation, id) of turns with an "id"
+                         got: Ingested) -> int:
+    """Archive (kept, restorable) the earlier versions of the turns `got` stored now whose line named its `id`: a live
+    turn of the same conversation and session with that id and other words (a message edited before a later export).
+    How many."""
+    new = {(ns, conv, tid): got[i] for i, ns, src, conv, tid in given if got.new[i]}
+    where = {(ns, src) for i, ns, src, conv, tid in given if got.new[i]}
+    rows = [r['id'] for ns in {w[0] for w in where} for r in self.store.node_rows(namespace=ns) if (ns, r['source']) in where and not r['archived']]
+    old = [i for i, n in self.memory.get_many(rows).items() if n.metadata.get('id_given')
+           and new.get((n.namespace, n.metadata.get('conversation'), n.metadata.get('turn_id')), i) != i]
+    if old: self.memory.archive(old)
+    return len(old)
 
 # %% ../nbs/11_orchestrator.ipynb #d01da8ea
 @patch

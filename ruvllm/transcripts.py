@@ -121,6 +121,7 @@ def turn_record(obj,  # one parsed JSONL line
     said = f"{speaker}: {text.strip()}"
     md = {k: v for k, v in obj.items() if k not in TURN_FIELDS}
     md.update(speaker=speaker, timestamp=iso, session=session, turn_id=tid, conversation=conv)
+    if obj.get('id') is not None: md['id_given'] = True  # an export's own message id: a later export may edit that message
     rec = dict(text=f"[{day}] {said}" if day else said, source=f"{conv}-s{session}", metadata=md)
     if obj.get('namespace') is not None: rec['namespace'] = check_namespace(obj['namespace'], f'{where}: "namespace"')  # the line's own wins, as for documents
     check_length(rec['text'], f"{where}: text with its date and speaker", max_chars, "split the turn into shorter ones (lines of their own)")

@@ -81,3 +81,14 @@ def test_a_memory_whose_database_is_gone_is_named_as_such(base, tmp_path):
     code, out, err = run_cli([*base, 'stats'])
     assert code != 0 and 'is missing, but the index' in err and 'restore the database from a backup' in err, err
     assert not (tmp_path / 'data' / 'memory.sqlite').exists()  # nothing made in its place
+
+
+def test_an_edited_turn_with_its_id_replaces_the_earlier_version(base, tmp_path):
+    "H5: a re-export where message m1 was edited ('Tuesday' -> 'Thursday') kept both versions live; `ask` could quote either."
+    t = tmp_path / 'team.jsonl'
+    turn = lambda text: json.dumps({'id': 'm1', 'speaker': 'Ana', 'timestamp': '2023-05-08T09:00:00', 'text': text})
+    other = json.dumps({'id': 'm2', 'speaker': 'Bo', 'timestamp': '2023-05-08T09:01:00', 'text': 'great, see you there'})
+    t.write_text(turn('The Tolvan meeting is on Tuesday.') + '\n' + other + '\n'); assert _live(_ingest(base, t)) == 2
+    t.write_text(turn('The Tolvan meeting is on Thursday.') + '\n' + other + '\n'); out = _ingest(base, t)
+    assert '1 edited chat turn replaced the version stored before' in out and _live(out) == 2, out
+    assert 'Thursday' in _ask(base, 'When is the Tolvan meeting?')
