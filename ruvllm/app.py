@@ -409,7 +409,7 @@ def shown_errors(what: str = ''):
 # %% ../nbs/15_app.ipynb #691c7aaf
 def _state():
     ss = st.session_state
-    for k, v in (('responses', {}), ('fb_results', {}), ('session_id', None)): ss.setdefault(k, v)
+    for k, v in (('responses', {}), ('fb_results', {}), ('session_id', None), ('thumbs_down', set())): ss.setdefault(k, v)
     return ss
 
 def _stats_row(llm: RuvLLM):
@@ -435,15 +435,21 @@ def _send_feedback(request_id: str, **kw):
         log.exception("feedback failed"); ss.fb_results[request_id] = ('error', f"unexpected {type(e).__name__}: {e}")
 
 def _on_thumbs(request_id: str):
-    v = st.session_state.get(f"thumbs:{request_id}")
-    if v is not None: _send_feedback(request_id, thumbs=v)
+    "Thumbs up is sent at once; thumbs down waits for the form below it (the right answer, or 'send it alone'): feedback is given once."
+    ss, v = _state(), st.session_state.get(f"thumbs:{request_id}")
+    if v == 0: ss.thumbs_down.add(request_id)
+    else:
+        ss.thumbs_down.discard(request_id)
+        if v is not None: _send_feedback(request_id, thumbs=v)
 
-def _on_form(request_id: str):
-    ss = st.session_state
-    r = ss.get(f"rating:{request_id}"); c = ss.get(f"correction:{request_id}")
-    if r in (None, '—') and not visible(c or ''):
+def _on_form(request_id: str, alone: bool = False):  # alone: the thumbs-down without a correction
+    ss = _state()
+    r = ss.get(f"rating:{request_id}"); c = None if alone else ss.get(f"correction:{request_id}")
+    down = request_id in ss.thumbs_down
+    if r in (None, '—') and not visible(c or '') and not down:
         ss.fb_results[request_id] = ('error', "give a rating or a correction (or both)"); return
-    _send_feedback(request_id, rating=None if r in (None, '—') else int(r), correction=c)
+    _send_feedback(request_id, thumbs=0 if down else None, rating=None if r in (None, '—') else int(r), correction=c)
+    ss.thumbs_down.discard(request_id)
 
 def _feedback_text(fb: dict) -> str:
     parts = []
@@ -502,12 +508,15 @@ def _recorded_details(llm: RuvLLM, rec: RequestRecord):
 # %% ../nbs/15_app.ipynb #59961d59
 def _feedback_widgets(request_id: str):
     c1, c2 = st.columns([1, 4])
+    down = request_id in _state().thumbs_down  # waits for the form: the right answer, if the user gives one
     with c1: st.feedback('thumbs', key=f"thumbs:{request_id}", on_change=_on_thumbs, args=(request_id,))
-    with c2, st.expander("Rate or correct this answer"):
+    with c2, st.expander("Rate or correct this answer", expanded=down):
+        if down: st.caption("Thumbs down noted, not sent yet: give the right answer below, or send it alone.")
         with st.form(key=f"form:{request_id}", border=False):
             st.select_slider("Rating", options=['—', 1, 2, 3, 4, 5], value='—', key=f"rating:{request_id}")
             st.text_area("Correction (the right answer)", key=f"correction:{request_id}", height=80)
             st.form_submit_button("Send feedback", on_click=_on_form, args=(request_id,))
+        if down: st.button("Send the thumbs-down alone", key=f"down_alone:{request_id}", on_click=_on_form, args=(request_id, True))
 
 def _show_answer(llm: RuvLLM, request_id: str, answer: str):
     ss = _state()

@@ -112,6 +112,25 @@ def test_thumbs_and_empty_feedback(system):
     assert len(at.feedback) == 0
 
 
+def test_thumbs_down_waits_for_the_correction(system):
+    "A thumbs-down sent the feedback at once, so the correction form closed and the right answer could not be given (app probe, 7 December)."
+    at = ask(page('Chat'), "Where does the Zorblat river flow?")
+    at.feedback[0].set_value(0).run()  # thumbs down: not sent yet
+    ok(at)
+    assert any('Thumbs down noted, not sent yet' in c.value for c in at.caption), [c.value for c in at.caption]
+    n0 = metrics(at)['Feedback']
+    next(t for t in at.text_area if t.label.startswith('Correction')).set_value("It flows through Marlow.")
+    next(b for b in at.button if b.label == 'Send feedback').click().run()
+    ok(at)
+    assert 'correction stored as node' in at.success[0].value, at.success[0].value
+    assert int(metrics(at)['Feedback']) == int(n0) + 1
+    at = ask(at, "Where does the Veltoria canal flow?")  # the thumbs-down alone
+    at.feedback[-1].set_value(0).run()
+    next(b for b in at.button if b.label == 'Send the thumbs-down alone').click().run()
+    ok(at)
+    assert at.success[-1].value.startswith('Feedback recorded: quality 0.00'), at.success[-1].value
+
+
 def test_sessions(system):
     at = ask(page('Chat'), "Where does the Zorblat river flow?")
     first = at.selectbox(key='session_pick').value
