@@ -292,13 +292,16 @@ def _jsonl_records(name: str, lines: list[str]) -> list[dict]:
     return out
 
 def read_upload(name: str,  # file name (its extension picks the format)
-                data: bytes) -> list[dict]:
+                data: bytes,
+                max_chars: int | None = None,  # a .txt/.md paragraph longer than this is split (the page passes `memory.max_node_chars`)
+               ) -> list[dict]:
     "Records from an uploaded file (.txt, .md, .jsonl, .json, .csv), every one checked; a .jsonl chat transcript is read turn by turn."
     ext = Path(name).suffix.lower()
     text = file_text(data, name)  # a byte-order mark dropped; another encoding named, with the line
     if ext in ('.txt', '.md', '.markdown', '.text', ''):  # as `ruvllm ingest` reads them: paragraphs behind their headings
         read = read_md if ext in ('.md', '.markdown') else read_txt
-        recs = [{k: v for k, v in r.items() if k not in ('namespace', 'type')} for r in read(Path(name), content=text)]  # (the page's apply)
+        lim = {} if max_chars is None else dict(max_chars=max_chars)
+        recs = [{k: v for k, v in r.items() if k not in ('namespace', 'type')} for r in read(Path(name), content=text, **lim)]  # (the page's apply)
     elif ext == '.jsonl' and starts_like_transcript(text.splitlines()):  # the parser `RuvLLM.ingest` and the CLI use
         recs = list(transcript_records(text.splitlines(), name=Path(name).stem, label=name))
     elif ext == '.jsonl': recs = _jsonl_records(name, text.splitlines())
@@ -660,7 +663,7 @@ def _ingest_tab(llm: RuvLLM):
             check_namespace(ns_in)
             recs = [dict(text=p, source='pasted') for p in split_passages(text or '')]
             for f in files or []:
-                recs += read_upload(f.name, f.getvalue())
+                recs += read_upload(f.name, f.getvalue(), max_chars=llm.cfg.memory.max_node_chars)
                 if note := transcript_note(f.name, f.getvalue()): st.warning(note, icon=':material/warning:')
             bar = st.progress(0.0, text="ingesting…")
             ids = ingest_with_progress(llm, recs, namespace=ns_in, type=NodeType.parse(typ),

@@ -557,7 +557,7 @@ def _has_memory(cfg: Config) -> bool:
 
 def _open(cfg: Config, scheduler: bool | None = False, must_exist: bool = False):
     "A `RuvLLM` on `cfg` (imported here: the heavy modules load only when a command needs them); `must_exist`: refuse where there is no memory."
-    left = any((cfg.db_path / n).exists() for n in ('index', 'memory.lock'))  # a memory's directory whose memory.sqlite is gone: opening says so
+    left = (cfg.db_path / 'index').is_dir()  # a memory's directory whose memory.sqlite is gone: opening says so (and makes nothing)
     if must_exist and not _has_memory(cfg) and not left:
         why = " (the directory holds no memory.sqlite)" if cfg.db_path.is_dir() else ''
         raise InvalidInputError(f"no ruvllm data directory at {str(cfg.db_path)!r}{why}; pass --db PATH "
@@ -742,7 +742,8 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
                   ids: list[int],  # `RuvLLM.ingest`'s node id per record (stored now or already)
                   namespace: str) -> tuple[dict[str, int], dict[str, int]]:
     """Make each read `.txt`/`.md` file's nodes in `namespace` what this run read from it: its live nodes this run's
-    records are not archived, and its archived nodes they are again restored (not Loop C's: those a concept holds).
+    records are not archived (marked `left_file`), and its nodes archived so that they are again restored (not those
+    archived for another reason: by hand, or by Loop C under a concept).
     Only records read from the file count (a JSONL line naming it as its `source` does not). (file -> archived, file -> restored)."""
     kept = {}
     for r, i in zip(records, ids):
@@ -755,9 +756,17 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
         if row['source'] not in kept or row['superseded']: continue
         held = row['id'] in kept[row['source']]
         if not row['archived'] and not held: stale.setdefault(row['source'], []).append(row['id'])
-        elif row['archived'] and held and not llm.memory.is_compressed(row['id']): back.setdefault(row['source'], []).append(row['id'])
-    for ids_ in stale.values(): llm.memory.archive(ids_)
-    for ids_ in back.values(): llm.memory.restore(ids_)
+        elif row['archived'] and held: back.setdefault(row['source'], []).append(row['id'])
+    nodes = llm.memory.get_many([i for v in [*stale.values(), *back.values()] for i in v])
+    back = {s: [i for i in v if nodes[i].metadata.get('left_file')] for s, v in back.items()}  # (by ingest only)
+    mark = lambda i, on: llm.memory.update_node(i, metadata={**{k: v for k, v in nodes[i].metadata.items() if k != 'left_file'}, **({'left_file': True} if on else {})})
+    for ids_ in stale.values():
+        for i in ids_: mark(i, True)
+        llm.memory.archive(ids_)
+    for ids_ in back.values():
+        llm.memory.restore(ids_)
+        for i in ids_: mark(i, False)
+    back = {s: v for s, v in back.items() if v}
     return {s: len(v) for s, v in stale.items()}, {s: len(v) for s, v in back.items()}
 
 # %% ../nbs/14_cli.ipynb #ecc4274a

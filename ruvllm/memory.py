@@ -857,9 +857,11 @@ class Ingested(list):
 
 def _same(text: str, source, metadata) -> tuple:
     """What, beside namespace, type and text, makes a record or node the same one: a chat turn's `turn_identity`, else its
-    source and metadata, but for the `line` a file held it on (where it was, not what it is: a line added above moves it)."""
+    source and metadata, but for the `line` a file (`metadata.file`: `ruvllm ingest`, the app) held it on and whether
+    it has `left_file` (archived by `ruvllm ingest`): where it was, not what it is (a line added above moves it)."""
     if (turn := turn_identity(text, metadata)) is not None: return ('turn', turn)
-    md = {k: v for k, v in (metadata or {}).items() if k != 'line'}
+    md = metadata or {}
+    if 'file' in md: md = {k: v for k, v in md.items() if k not in ('line', 'left_file')}
     return ('record', source, json.dumps(md, sort_keys=True, default=str))
 
 def _item_key(it: dict) -> tuple:

@@ -737,16 +737,20 @@ def ingest_chat(self: RuvLLM,
 @patch
 def replace_edited_turns(self: RuvLLM, given: list,  # (position, namespace, source, conversation, id) of turns with an "id"
                          got: Ingested) -> int:
-    """Archive (kept, restorable) the earlier versions of the turns `got` stored now whose line named its `id`: a live
-    turn of the same conversation and session with that id and other words (a message edited before a later export).
-    How many."""
-    new = {(ns, conv, tid): got[i] for i, ns, src, conv, tid in given if got.new[i]}
-    where = {(ns, src) for i, ns, src, conv, tid in given if got.new[i]}
-    rows = [r['id'] for ns in {w[0] for w in where} for r in self.store.node_rows(namespace=ns) if (ns, r['source']) in where and not r['archived']]
-    old = [i for i, n in self.memory.get_many(rows).items() if n.metadata.get('id_given')
-           and new.get((n.namespace, n.metadata.get('conversation'), n.metadata.get('turn_id')), i) != i]
+    """The export ingested last is the truth of the messages it names by `id`: for each such turn, its node now is live
+    (restored if archived, unless Loop C holds it under a concept) and every other live version of that message (same namespace, session and conversation,
+    that id, other words: edited before a later export) is archived (kept, restorable). How many versions changed."""
+    now = {(ns, conv, tid): got[i] for i, ns, src, conv, tid in given}
+    where = {(ns, src) for i, ns, src, conv, tid in given}
+    rows = [r for ns in {w[0] for w in where} for r in self.store.node_rows(namespace=ns) if (ns, r['source']) in where and not r['superseded']]
+    nodes, archived = self.memory.get_many([r['id'] for r in rows]), {r['id']: r['archived'] for r in rows}
+    key = lambda n: (n.namespace, n.metadata.get('conversation'), n.metadata.get('turn_id'))
+    old = [i for i, n in nodes.items() if n.metadata.get('id_given') and not archived[i] and now.get(key(n), i) != i]
+    back = [i for i, n in nodes.items() if n.metadata.get('id_given') and archived[i] and now.get(key(n)) == i
+            and not self.memory.is_compressed(i)]  # (not Loop C's: a concept holds it)
     if old: self.memory.archive(old)
-    return len(old)
+    if back: self.memory.restore(back)
+    return len(old) + len(back)
 
 # %% ../nbs/11_orchestrator.ipynb #d01da8ea
 @patch
@@ -1738,8 +1742,8 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
 
 # %% ../nbs/11_orchestrator.ipynb #99c8b3ec
 def confirmed(fb: Feedback, answer: str) -> Feedback:
-    "`fb` without a correction that says what `answer` said (case, spacing and a final stop aside): a confirmation, rated 5 if it gave no rating."
-    said = lambda t: ' '.join(t.casefold().split()).rstrip('.!')
+    "`fb` without a correction that says what `answer` said (spacing and a final stop aside; case counts: 'ls -A' corrects 'ls -a'): a confirmation, rated 5 if it gave no rating."
+    said = lambda t: ' '.join(t.split()).rstrip('.!')
     if fb.correction is None or said(fb.correction) != said(answer): return fb
     return dataclasses.replace(fb, correction=None, rating=5 if fb.rating is None and fb.task_success is None else fb.rating)
 

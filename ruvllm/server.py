@@ -114,7 +114,7 @@ class WorkerPool:
                     rejected=self.rejected, failed=self.failed, refused=self.refused)
 
 # %% ../nbs/12_server.ipynb #759776bf
-_REQUEST_ERRORS = (InvalidInputError, ConfigError, UnknownIdError, ContextOverflowError)  # the request's fault (4xx): no failure to alert on
+_REQUEST_ERRORS = (InvalidInputError, UnknownIdError, ContextOverflowError)  # the request's fault (4xx): no failure to alert on (a ConfigError may be the server's)
 
 @patch
 def _release(self: WorkerPool, fut):
@@ -951,10 +951,12 @@ def openai_routes(state: ServerState) -> APIRouter:
 ENDPOINT_GROUPS = (health_routes, conversation_routes, stream_routes, memory_routes, openai_routes)
 
 def no_query_parameters(request: Request):
-    "The seed API takes its arguments in the JSON body: a query parameter (`/ingest?namespace=x`) would be ignored, so it is refused (not on `/health`, nor OpenAI's `/v1`)."
-    if request.query_params and request.url.path != '/health' and not openai_path(request.url.path):
+    "The seed API's POST routes take their arguments in the JSON body: a query parameter (`/ingest?namespace=x`) would be ignored, so it is refused."
+    if request.method == 'POST' and request.query_params:
         raise InvalidInputError(f"unexpected query parameter(s) {', '.join(sorted(request.query_params))}: this API reads its "
                                 f"arguments from the JSON body (e.g. {{\"namespace\": ...}})")
+
+_BODY_ONLY = (conversation_routes, stream_routes, memory_routes)  # the seed API (not /health, nor OpenAI's /v1)
 
 def create_app(config: Config | None = None,  # settings (default: `Config.load()`); its `server` section applies
                llm: RuvLLM | None = None,  # serve this RuvLLM (default: open one on `config.db_path`)
@@ -979,11 +981,10 @@ def create_app(config: Config | None = None,  # settings (default: `Config.load(
         await asyncio.to_thread(state.shutdown)
 
     app = FastAPI(title='ruvllm', version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(no_query_parameters)],
                   description="Self-learning orchestration for small language models: seed API and OpenAI-compatible chat.")
     app.state.ruvllm = state
     _install_error_handlers(app)
-    for routes in ENDPOINT_GROUPS: app.include_router(routes(state))
+    for routes in ENDPOINT_GROUPS: app.include_router(routes(state), dependencies=[Depends(no_query_parameters)] if routes in _BODY_ONLY else [])
     if s.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(s.cors_origins), allow_methods=['GET', 'POST', 'OPTIONS'],
                            allow_headers=['Authorization', 'Content-Type'])

@@ -169,7 +169,8 @@ class SQLiteStore:
             if ver < SCHEMA_VERSION: _upgrade(self.db, ver, self.path)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
             self.store_id = self.db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
-            self._file, self.disk_error = file_identity(self.path), None  # the file this connection writes; why the last write failed on the disk
+            self._where = self.path.absolute()  # (a relative path names another file after a chdir)
+            self._file, self.disk_error, self._probe_at = file_identity(self._where), None, 0.0  # the file this connection writes; why the last write failed on the disk
         except sqlite3.DatabaseError as e:
             try: self.db.close()
             except Exception: pass
@@ -217,13 +218,20 @@ def disk_problem(path: Path, e: Exception) -> str | None:
 @patch
 def file_problem(self:SQLiteStore) -> str | None:
     "Why a commit would be lost: the database file was removed or replaced since this store opened it; else None."
-    if file_identity(self.path) == self._file: return None
+    if file_identity(self._where) == self._file: return None
     return (f"the memory database {str(self.path)!r} was removed or replaced while in use: a write now would be lost, "
             f"so none is accepted (restore the directory or restart on a new one)")
 
 @patch
 def write_problem(self:SQLiteStore) -> str | None:
-    "Why writes fail now (`file_problem`, or the disk refused the last write: `disk_error`); None while they succeed."
+    """Why writes fail now (`file_problem`, or the disk refused the last write: `disk_error`); None while they succeed.
+    While the disk refused, a one-row write is tried at most once a second: a disk that takes it again is healthy again
+    (a server that `/health` took out of service gets no other write that would tell)."""
+    if self.disk_error and not self.file_problem() and time.monotonic() >= self._probe_at:
+        self._probe_at = time.monotonic() + 1.0
+        try:
+            with self.tx(): self.db.execute("INSERT OR REPLACE INTO meta VALUES ('write_probe', ?)", (str(time.time()),))
+        except StoreUnavailableError: pass  # still refused (`disk_error` says why)
     return self.file_problem() or self.disk_error
 
 # %% ../nbs/03b_store.ipynb #d4a7e1b1

@@ -12,7 +12,7 @@ def test_a_correction_that_repeats_the_answer_confirms_it(tmp_path):
         r = llm.query('What does Veltoria export?'); llm.flush()
         assert r.text == 'Veltoria exports copper and wool.'
         live = len(llm.memory)
-        out = llm.feedback(Feedback(r.request_id, correction='  veltoria exports copper and wool '))
+        out = llm.feedback(Feedback(r.request_id, correction='  Veltoria exports  copper and wool '))
         assert out['correction_node'] is None and llm.counters['corrections'] == 0, out
         assert llm.record(r.request_id).feedback['rating'] == 5 and llm.record(r.request_id).feedback['correction'] is None
         assert len(llm.memory) <= live + 1  # at most the answer's own Q&A, written on the good rating; no correction node

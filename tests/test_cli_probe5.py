@@ -92,3 +92,28 @@ def test_an_edited_turn_with_its_id_replaces_the_earlier_version(base, tmp_path)
     t.write_text(turn('The Tolvan meeting is on Thursday.') + '\n' + other + '\n'); out = _ingest(base, t)
     assert '1 edited chat turn replaced the version stored before' in out and _live(out) == 2, out
     assert 'Thursday' in _ask(base, 'When is the Tolvan meeting?')
+    t.write_text(turn('The Tolvan meeting is on Tuesday.') + '\n' + other + '\n'); out = _ingest(base, t)  # the older export again:
+    assert _live(out) == 2 and '2 edited chat turns replaced' in out, out  # the export ingested last is the truth of its ids
+    t.write_text(turn('The Tolvan meeting is on Thursday.') + '\n' + other + '\n'); out = _ingest(base, t)
+    assert _live(out) == 2 and 'Thursday' in _ask(base, 'When is the Tolvan meeting?'), out  # restored, not stuck archived
+
+
+def test_a_directory_with_only_a_lock_file_is_no_memory(base, tmp_path):
+    "A directory holding only memory.lock is not a memory whose database is gone: `stats` refuses and makes nothing."
+    (tmp_path / 'data').mkdir(); (tmp_path / 'data' / 'memory.lock').write_text('')
+    code, out, err = run_cli([*base, 'stats'])
+    assert code != 0 and 'no ruvllm data directory' in err, err
+    assert not (tmp_path / 'data' / 'memory.sqlite').exists()
+
+
+def test_a_passage_archived_by_hand_stays_archived(base, tmp_path):
+    "Only what `ruvllm ingest` archived is restored when the file holds it again (a review finding): not a passage archived on purpose."
+    from ruvllm import Config, RuvLLM
+    f = tmp_path / 'u.txt'
+    f.write_text(f"{P1}\n\n{P2}\n\n{P3}\n"); _ingest(base, f)
+    cfg = Config.builder().db_path(tmp_path / 'data').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        nid = next(h.node.id for h in llm.memory.search(P2, k=3) if h.node.text == P2)
+        llm.memory.archive([nid])
+    out = _ingest(base, f)
+    assert 'restored' not in out and _live(out) == 2, out

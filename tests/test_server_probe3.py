@@ -21,6 +21,7 @@ def test_a_query_parameter_is_refused_not_ignored(client):
     assert r.status_code == 400 and 'unexpected query parameter(s) namespace' in r.json()['error']['message'], r.text
     assert client.post('/query?namespace=a.b', json={'query': 'What is the vault code?'}).status_code == 400
     assert client.get('/health?probe=1').status_code == 200  # monitors add their own: not refused there
+    assert client.get('/stats?nocache=1').status_code == 200 and client.get('/v1/models?api-version=1').status_code == 200  # GETs, OpenAI's routes
 
 
 @pytest.mark.parametrize('bad', [b'NaN', b'Infinity', b'-Infinity', b'1e400'])

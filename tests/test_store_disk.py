@@ -40,11 +40,11 @@ def test_a_full_disk_refuses_then_recovers_and_keeps_what_was_acknowledged(tmp_p
         llm.store.db.execute(f'PRAGMA max_page_count={pages}')  # SQLite's own "database or disk is full" from here on
         with pytest.raises(StoreUnavailableError, match='cannot be written .*full'):
             llm.ingest(['The Grommet bridge is 12 metres long. ' * 400], progress=False)
-        assert 'full' in llm.store.write_problem()
+        assert 'full' in llm.store.disk_error  # what /health reports until the disk takes a write again
         assert all('Grommet' not in h.node.text for h in llm.memory.search('Grommet bridge', k=3))  # refused: not in memory either
-        llm.store.db.execute('PRAGMA max_page_count=1073741823')  # room again: the next write succeeds and clears the problem
+        llm.store.db.execute('PRAGMA max_page_count=1073741823')  # room again: a one-row write probe finds it, with no other write
+        assert llm.store.write_problem() is None and llm.store.disk_error is None
         again = llm.ingest(['The Grommet bridge is 12 metres long.'], progress=False)
-        assert llm.store.write_problem() is None
     with RuvLLM(_cfg(d), start_scheduler=False) as llm:  # reopened: what was acknowledged is there
         texts = {n.text for n in llm.memory.get_many(kept + again).values()}
         assert texts == {'The Frindle tower is 40 metres tall.', 'The Grommet bridge is 12 metres long.'}
@@ -62,3 +62,14 @@ def test_a_stream_is_refused_before_any_text_once_the_file_is_gone(tmp_path):
     finally:
         try: llm.close()
         except StoreUnavailableError: pass  # its state cannot be saved either: said, not hidden
+
+
+def test_a_relative_path_survives_a_change_of_directory(tmp_path, monkeypatch):
+    "The identity check stats the file it opened, not whatever a relative path names after a chdir (a review finding)."
+    from ruvllm.store import SQLiteStore
+    monkeypatch.chdir(tmp_path)
+    st = SQLiteStore('rel.sqlite')
+    monkeypatch.chdir('/')
+    with st.tx(): st.db.execute("INSERT INTO meta VALUES ('after_chdir', '1')")
+    assert st.write_problem() is None
+    st.close()
