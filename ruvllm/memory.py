@@ -968,12 +968,14 @@ def one_ingest_at_a_time(fn):
     return run
 
 # %% ../nbs/04_memory.ipynb #445bf74f
-def _check_ingest_args(items, batch_size):
+def _check_ingest_args(items, batch_size, **flags):  # flags: the call's True/False options, by name
     if isinstance(items, (str, bytes, Mapping)):  # iterated, a dict would give its keys ("text", "metadata") as documents
         what = 'record (a dict): pass [record]' if isinstance(items, Mapping) else f'string {str(items)[:40]!r}: pass [text]'
         raise InvalidInputError(f"items must be a list (or stream) of texts or records; got a single {what}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    for k, v in flags.items():  # "false" would read as true
+        if not isinstance(v, bool): raise InvalidInputError(f"{k} must be True or False, got {v!r}")
 
 # %% ../nbs/04_memory.ipynb #fa41422e
 @patch
@@ -995,7 +997,7 @@ def ingest(self:Memory,
     batch at a time. Three stages overlap: while batch i is committed, batch i+1 is embedded (in one thread) and batch
     i-1 inserted into the HNSW index (in another). Returns an id per item (`Ingested`: which of them are new)."""
     from tqdm.auto import tqdm
-    _check_ingest_args(items, batch_size)
+    _check_ingest_args(items, batch_size, link_follows=link_follows, progress=progress, skip_duplicates=skip_duplicates)
     prep = lambda it, i: _prepare_item(_ingest_record(it, i, namespace, type), i, self.cfg.max_node_chars)
     if hasattr(items, '__len__'): total = len(items); items = iter([prep(it, i) for i, it in enumerate(items)])
     else: items = (prep(it, i) for i, it in enumerate(items))

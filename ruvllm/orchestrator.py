@@ -330,6 +330,8 @@ def save(self: RuvLLM):
 def close(self: RuvLLM, timeout: float = 5.0):
     "Stop the scheduler and drain the write-back queue (each within `timeout` s), save everything, close the memory. Idempotent."
     if self._closed: return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:  # checked before anything closes
+        raise InvalidInputError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
     self._closed = True
     if self._warm is not None: self._warm.join(timeout)  # it reads the memory: let it end before the memory closes
     self.scheduler.stop(timeout)
@@ -702,6 +704,8 @@ def ingest(self: RuvLLM,
     return self.memory.ingest(_no_concepts(_no_file_paths(items), type), batch_size=batch_size, namespace=namespace, type=type, progress=progress, skip_duplicates=skip_duplicates)
 
 # %% ../nbs/11_orchestrator.ipynb #2dfd4420
+from collections.abc import Mapping
+
 @patch
 def ingest_chat(self: RuvLLM,
                 turns,  # a `Path` to a JSONL transcript, or turn dicts (`speaker`, `text`, `timestamp` and/or `session`)
@@ -717,6 +721,10 @@ def ingest_chat(self: RuvLLM,
         raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if isinstance(turns, (str, bytes)):
         raise InvalidInputError(f"turns must be a Path to a JSONL transcript or a list of turn dicts, got a string {str(turns)[:40]!r} (pass Path(...))")
+    if not isinstance(turns, os.PathLike) and (isinstance(turns, Mapping) or not isinstance(turns, Iterable)):  # a dict would give its keys
+        raise InvalidInputError(f"turns must be a Path to a JSONL transcript or a list of turn dicts, got {'one dict: pass [turn]' if isinstance(turns, Mapping) else turns.__class__.__name__}")  # (`type` is the node type here)
+    for flag, v in (('progress', progress), ('skip_duplicates', skip_duplicates)):
+        if not isinstance(v, bool): raise InvalidInputError(f"{flag} must be True or False, got {v!r}")
     if isinstance(turns, os.PathLike):
         if not Path(turns).is_file(): raise InvalidInputError(f"{turns}: {'is a directory' if Path(turns).is_dir() else 'no such file'}")
         limit = self.cfg.memory.max_node_chars  # a longer turn is refused (file:line) before anything is stored
@@ -1668,6 +1676,7 @@ def query(self: RuvLLM, text: str, *,
 @patch
 def query_session(self: RuvLLM, session: Session | str, text: str, constraints: Constraints | None = None) -> Response:
     "`query` within a session."
+    if session is None: raise InvalidInputError("session is None: pass a Session (`new_session()`) or its id, or use `query`")
     return self.query(text, session=session, constraints=constraints)
 
 @patch
@@ -1702,6 +1711,7 @@ def record(self: RuvLLM, request_id: str,
            wait: bool = True) -> RequestRecord:  # first wait for its queued write-back (never while holding `_lock`: the writer takes it)
     "What was served for `request_id` (from RAM, else from the store); `UnknownIdError` when it was never served here."
     self._check_open()
+    if not isinstance(request_id, str): raise InvalidInputError(f"request_id must be a string, got {type(request_id).__name__}")
     if wait: self._settled(request_id)
     with self._lock:
         rec = self._records.get(request_id)

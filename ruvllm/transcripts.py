@@ -165,7 +165,7 @@ def transcript_records(lines: Iterable,  # JSONL lines, or turn dicts
 def _file_lines(path: Path) -> Iterator[str]:
     try:
         with open(path, encoding='utf-8-sig') as f: yield from f  # a byte-order mark (some editors write one) is no part of the first line
-    except UnicodeDecodeError as e: raise InvalidInputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except UnicodeDecodeError as e: raise InvalidInputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the file as UTF-8") from None
 
 def iter_transcript(path,  # a JSONL transcript file
                     name: str | None = None,  # the conversation when a line names none (default: the file's stem)
@@ -194,8 +194,7 @@ def is_transcript(path) -> bool:
     "Is this a chat transcript: a `.jsonl` file whose first record has \"speaker\" and \"text\"?"
     p = Path(path)
     if p.suffix.lower() != '.jsonl' or not p.is_file(): return False
-    try: return starts_like_transcript(_file_lines(p))
-    except InvalidInputError: return False
+    return starts_like_transcript(_file_lines(p))  # a file that is not UTF-8 says so (it was called no transcript)
 
 # %% ../nbs/01c_transcripts.ipynb #cd4d3adc
 def first_turn_line(lines: Iterable[str]) -> int | None:
