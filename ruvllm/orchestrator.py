@@ -746,8 +746,9 @@ def ingest_chat(self: RuvLLM,
 def replace_edited_turns(self: RuvLLM, given: list,  # (position, namespace, source, conversation, id) of turns with an "id"
                          got: Ingested) -> int:
     """The export ingested last is the truth of the messages it names by `id`: for each such turn, its node now is live
-    (restored if archived, unless Loop C holds it under a concept) and every other live version of that message (same namespace, session and conversation,
-    that id, other words: edited before a later export) is archived (kept, restorable). How many versions changed."""
+    (restored if archived, unless Loop C holds it under a concept), and every other live version of that message (same
+    namespace, session and conversation, that id, other words: edited before a later export) is archived (kept,
+    restorable). How many versions changed."""
     now = {(ns, conv, tid): got[i] for i, ns, src, conv, tid in given}
     where = {(ns, src) for i, ns, src, conv, tid in given}
     rows = [r for ns in {w[0] for w in where} for r in self.store.node_rows(namespace=ns) if (ns, r['source']) in where and not r['superseded']]

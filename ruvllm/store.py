@@ -231,7 +231,7 @@ def write_problem(self:SQLiteStore) -> str | None:
         self._probe_at = time.monotonic() + 1.0
         try:
             with self.tx(): self.db.execute("INSERT OR REPLACE INTO meta VALUES ('write_probe', ?)", (str(time.time()),))
-        except StoreUnavailableError: pass  # still refused (`disk_error` says why)
+        except (StoreUnavailableError, sqlite3.Error): pass  # still refused (`disk_error` says why), or not now (asked inside a transaction)
     return self.file_problem() or self.disk_error
 
 # %% ../nbs/03b_store.ipynb #d4a7e1b1
