@@ -274,8 +274,11 @@ def catch_up_replay(self: RuvLLM, batch: int = 500) -> int:
                 if e['id'] in self._own_feedback: self._own_feedback.discard(e['id']); continue
                 raw = self.store.get(f"req:{e['request_id']}")
                 if raw is None or e.get('quality') is None: continue
+                try: rec = RequestRecord.from_json(raw.decode())
+                except (ValueError, KeyError, TypeError) as x:  # a damaged record costs its outcome, not the open
+                    log.warning("replay: the record of %s cannot be read (%s); its rating is left out", e['request_id'], x); continue
                 before = self.replay.seen
-                self._feedback_replay(RequestRecord.from_json(raw.decode()), float(e['quality'])); n += self.replay.seen > before
+                self._feedback_replay(rec, float(e['quality'])); n += self.replay.seen > before
             if len(evs) < batch: return n
 
 @patch

@@ -42,3 +42,14 @@ def test_two_processes_keep_both_sets_of_ratings(tmp_path):
         assert len(c.replay) == 12, len(c.replay)
     with RuvLLM(_cfg(tmp_path / 'd'), start_scheduler=False) as c:  # and again: nothing added twice
         assert len(c.replay) == 12
+
+
+def test_a_damaged_record_costs_its_outcome_not_the_open(tmp_path):
+    a = RuvLLM(_cfg(tmp_path / 'd'), start_scheduler=False)
+    a.ingest(FACTS, progress=False)
+    r = a.query("How tall is the Orl tower?"); a.flush(); a.feedback(Feedback(r.request_id, rating=5))
+    _rate(a, ['Vel'])
+    a.store.put(f'req:{r.request_id}', b'{"request_id": "damaged')  # the first rating's record, damaged on disk
+    with RuvLLM(_cfg(tmp_path / 'd'), start_scheduler=False) as b:
+        assert len(b.replay) == 1  # the other rating's outcome; the damaged one left out, with a warning
+    a.close()
