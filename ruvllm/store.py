@@ -316,7 +316,9 @@ class _Tx:
 @patch
 def _live_tx(self:SQLiteStore) -> bool:
     "Is a `tx()` of this thread open on the connection (ask holding the lock)? An open transaction no live `tx()` owns is rolled back first."
-    if not self.db.in_transaction: return False
+    try:
+        if not self.db.in_transaction: return False
+    except sqlite3.ProgrammingError: raise MemoryStoreError(f"the memory database {str(self.path)!r} is closed") from None  # (closed under a reader)
     t = self._tx() if self._tx is not None else None
     if t is not None and t.owner is not None: return True  # the lock is held, so its owner is this thread
     log.warning("memory: rolled back a transaction on %s that was begun and never ended (an interrupt between BEGIN and its block)", self.path)

@@ -36,3 +36,14 @@ def test_a_chat_file_that_is_not_utf8_says_so(llm, tmp_path):
     f = tmp_path / 'chat.jsonl'
     f.write_bytes('{"speaker": "Ana", "text": "Café au lait", "session": 1}\n'.encode('latin-1'))
     with pytest.raises(InvalidInputError, match='not UTF-8 text .*save the file as UTF-8'): llm.ingest(f)
+
+
+def test_a_stream_read_after_close_says_the_memory_is_closed(tmp_path):
+    "It raised SQLite's own 'Cannot operate on a closed database.' from inside the library."
+    from ruvllm.types import MemoryStoreError
+    cfg = Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny').build()
+    llm = RuvLLM(cfg, start_scheduler=False)
+    llm.ingest(['The Orl is the longest river in Rivstaum.'], progress=False)
+    s = llm.query_stream('What is the longest river in Rivstaum?'); next(s)
+    llm.close()
+    with pytest.raises(MemoryStoreError, match='is closed'): list(s)
