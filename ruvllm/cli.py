@@ -758,7 +758,7 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
         if not row['archived'] and not held: stale.setdefault(row['source'], []).append(row['id'])
         elif row['archived'] and held: back.setdefault(row['source'], []).append(row['id'])
     nodes = llm.memory.get_many([i for v in [*stale.values(), *back.values()] for i in v])
-    back = {s: [i for i in v if nodes[i].metadata.get('left_file')] for s, v in back.items()}  # (by ingest only)
+    back = {s: v for s, v in ((s, [i for i in v if nodes[i].metadata.get('left_file')]) for s, v in back.items()) if v}  # (by ingest only)
     mark = lambda i, on: llm.memory.update_node(i, metadata={**{k: v for k, v in nodes[i].metadata.items() if k != 'left_file'}, **({'left_file': True} if on else {})})
     for ids_ in stale.values():
         for i in ids_: mark(i, True)
@@ -766,7 +766,6 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
     for ids_ in back.values():
         llm.memory.restore(ids_)
         for i in ids_: mark(i, False)
-    back = {s: v for s, v in back.items() if v}
     return {s: len(v) for s, v in stale.items()}, {s: len(v) for s, v in back.items()}
 
 # %% ../nbs/14_cli.ipynb #ecc4274a

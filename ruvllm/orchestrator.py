@@ -788,6 +788,7 @@ def replace_edited_turns(self: RuvLLM, given: list,  # (position, namespace, sou
     (restored if archived, unless Loop C holds it under a concept), and every other live version of that message (same
     namespace, session and conversation, that id, other words: edited before a later export) is archived (kept,
     restorable). How many versions changed."""
+    if not any(got.new[i] or self.memory.is_archived(got[i]) for i, *_ in given): return 0  # the same export again: nothing to read
     now = {(ns, conv, tid): got[i] for i, ns, src, conv, tid in given}
     where = {(ns, src) for i, ns, src, conv, tid in given}
     rows = [r for ns in {w[0] for w in where} for r in self.store.node_rows(namespace=ns) if (ns, r['source']) in where and not r['superseded']]
