@@ -1803,6 +1803,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
+    if fb.disagreement(): raise InvalidInputError(fb.disagreement())  # checked here, not in `Feedback`: records stored before still load
     if fb.correction is not None and len(fb.correction) > self.cfg.server.max_query_chars:  # it is served as answers are: the queries' limit
         raise InvalidInputError(f"correction is {len(fb.correction)} characters long; the limit is {self.cfg.server.max_query_chars} (server.max_query_chars)")
     self._settled(fb.request_id)  # a streamed answer's commit, and a queued write-back, first (outside the lock the writer takes)

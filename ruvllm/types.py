@@ -356,6 +356,12 @@ class Feedback(_Checked, _Record):
         if self.rating is None and self.correction is None and self.task_success is None:
             raise InvalidInputError("feedback needs at least one of rating, correction, task_success")
 
+    def disagreement(self) -> str | None:
+        "Why a rating and a task outcome contradict each other (the rating would decide, the outcome be ignored), or None."
+        if self.rating is None or self.task_success is None or self.rating == 3 or (self.rating >= 4) == self.task_success: return None
+        return (f"rating {self.rating} and task_success {str(self.task_success).lower()} disagree (the rating decides "
+                "and the other would be ignored); send the one you mean")
+
     @property
     def quality(self) -> float | None:
         """Quality in [0, 1] from the explicit signals: a correction means the answer was wrong (0, whatever the rating:
