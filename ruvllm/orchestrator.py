@@ -1436,7 +1436,7 @@ def cached_answer_fits(answer: str, cons: Constraints) -> bool:
     return not any(s in answer for s in cons.stop or ())
 
 # %% ../nbs/11_orchestrator.ipynb #b8fb991c
-from .text import QUANTIFIERS, common_word, follow_up, follow_up_asked, key_words, question_intent, stated_names, words
+from .text import QUANTIFIERS, asks_for_place, common_word, follow_up, follow_up_asked, key_words, question_intent, refers_to_place, stated_names, words
 
 _PERSON_PRONOUNS = frozenset('he him his she her hers'.split())
 
@@ -1455,7 +1455,10 @@ def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
     (back to one naming its subject), newest first; for he or she, then the names the answer before it stated ("When
     was he born?" after "Brask was founded by Oda Fen." is about Oda Fen, whom no question named), or if it stated none
     (an "I don't know" to "What colour was his boat?"), those of the newest answer among them to a question asking who;
-    an *it* is the questions' subject, and the names of the answer would pull the search back to the passage quoted."""
+    an *it* is the questions' subject, and the names of the answer would pull the search back to the passage quoted. A place
+    referred to (`refers_to_place`) right after a question that asked for one (`asks_for_place`) is the place the answer
+    named: the follow-up is searched with the names that answer stated and the questions did not (those no answer before
+    it stated first), not with the questions, whose subject would pull the search back to the passage quoted."""
     n, cut = self.cfg.context.follow_up_turns, self.cfg.context.follow_up_chars
     if not n or sess is None or not sess.turns: return query
     formal = follow_up(query)  # a pronoun, 'the city', an opening 'and': `leans_on_conversation`'s two cases, each computed once
@@ -1466,8 +1469,12 @@ def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
         lead.append(t.query[:cut])  # a long question before it must not push its own words past what the embedder reads
         if not self.leans_on_conversation(t.query): break
     if nameless and self.leans_on_conversation(sess.turns[-len(lead)].query): return query  # nameless, and no turn within reach names a subject ("Hi there", a help desk's run): alone
-    person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
     said = lambda t: stated_names(t.correction or t.answer)
+    if refers_to_place(query) and asks_for_place(sess.turns[-1].query):  # "that town" after "Where was she born?": the answer's place
+        new = [w for w in dict.fromkeys(said(sess.turns[-1])) if w not in ' '.join(lead)]
+        older = {w for t in sess.turns[-len(lead):-1] for w in said(t)}
+        if new: return ' '.join([query, *([w for w in new if w not in older] or new)])
+    person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
     older = (said(t) for t in reversed(sess.turns[-len(lead):-1]) if question_intent(t.query) == 'person')  # a place's name is no he
     named = (said(sess.turns[-1]) or next((s for s in older if s), [])) if person else []
     named = [w for w in dict.fromkeys(named) if w not in ' '.join(lead)]

@@ -11,8 +11,8 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
            'stated_facts', 'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
-           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'follow_up_asked',
-           'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
+           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place',
+           'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -818,6 +818,20 @@ def follow_up(query: str) -> bool:
     keys = key_words(query) - QUANTIFIERS
     if not pronoun and any(not common_word(k) for k in keys): return False  # a coined word is a name in lower case
     return len(keys - {fold(n) for n in nouns}) <= 2
+
+# %% ../nbs/01b_text.ipynb #35114cad
+_PLACE_NOUNS = frozenset(map(light_stem, "city town village place country region island county province capital hometown".split()))
+
+def refers_to_place(query: str) -> bool:
+    "Whether `query` refers to a place said before: *there* standing for something, or this/that/the + a place noun ('that town')."
+    ws = [w.casefold() for w in words(query)]
+    return any(w == 'there' and _refers(ws, i) or light_stem(w) in _PLACE_NOUNS and i and
+               (ws[i - 1] in _DEMONSTRATIVES and _points_back(ws, i - 1) or _definite_kind(ws, i)) for i, w in enumerate(ws))
+
+def asks_for_place(query: str) -> bool:
+    "Whether `query` asks for a place: a *where* question, or which/what + a place noun ('Which town is she from?')."
+    ws = [w.casefold() for w in words(query)]
+    return question_intent(query) == 'place' or any(w in ('which', 'what') and light_stem(nxt) in _PLACE_NOUNS for w, nxt in zip(ws, ws[1:]))
 
 # %% ../nbs/01b_text.ipynb #3a044053
 def follow_up_asked(query: str,

@@ -105,3 +105,28 @@ def test_a_correction_of_a_follow_up_about_a_lower_case_subject_is_kept_apart_fr
         assert 'Priya Nair' in llm.query("Who is the rowing club treasurer?", constraints=none).text
         qas = [llm.memory.get(i).text for i in llm.memory.live_ids() if llm.memory.get(i).type.value == 'QAPair']
     assert any(t.startswith("Q: Who is its treasurer? (chess)\n") for t in qas), qas
+
+
+PLACES = ["Ilsa Marrow was born in Quorvane in 1931.", "Quorvane is a river town in Veland.", "Tarn is a mountain city in Osrel.",
+          "Oda Fen was born in Tarn.", "Veland's capital is Mirl.", "The Brask bridge was designed by Oda Fen.",
+          "Ilsa Marrow wrote three novels.", "Quorvane has a population of 12,000."]
+
+
+def test_a_place_referred_to_after_a_question_that_asked_for_one_is_the_answers(tmp_path):
+    """"Which country is that town in?" after "Where was Ilsa Marrow born?" was searched with that question, and quoted
+    the passage that answered it again ('Ilsa Marrow was born in Quorvane'): the town is the one the answer named. A
+    place referred to after a question that asked for a place is now searched with the answer's names (a probe of the
+    Python API, 7 December; a blind set of 48 conversations: follow-ups right 20 → 48 of 78)."""
+    cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
+           .set('cache.enabled', False).build())
+    with RuvLLM(cfg, start_scheduler=False) as llm:
+        llm.ingest(PLACES, progress=False)
+        def talk(*qs):
+            s = llm.new_session()
+            return [llm.query(q, session=s).text for q in qs]
+        born = talk("Where was Ilsa Marrow born?", "Which country is that town in?")
+        chain = talk("Who designed the Brask bridge?", "Where was she born?", "Which country is that city in?")
+        named = talk("Tell me about Quorvane.", "How many people live there?")  # the place the question named stays the subject
+    assert 'Quorvane' in born[0] and 'Veland' in born[1], born
+    assert 'Tarn' in chain[1] and 'Osrel' in chain[2], chain
+    assert '12,000' in named[1], named
