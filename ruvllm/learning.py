@@ -55,6 +55,7 @@ class RequestRecord:
     writeback: str | None = None  # 'queued' while Loop A's write-back waits for the writer thread, then 'done'
     quoted: bool = False  # the answer quotes a passage (a backend that only quotes its context): stored as a QAPair only once rated
     standalone: str | None = None  # a follow-up read with the questions before it (`RuvLLM.standalone_query`); None: the query itself
+    told: bool = False  # asked with context the client sent (`RuvLLM.temporary_session`: an OpenAI history or instructions): never cached
 
     @property
     def asked(self) -> str:
@@ -81,6 +82,7 @@ def to_json(self: RequestRecord) -> str:
     d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ('router_state', 'cache_hit', 'decision')}
     d['features'] = _pack_features(self.features)
     if self.standalone is None: del d['standalone']  # only a follow-up's record has it (a reader of the field set before reads the rest)
+    if not self.told: del d['told']  # likewise
     if self.cached: d['decision'] = dict(self.cache_hit or {})
     else: d['decision'] = {} if self.decision is None else {**{f.name: getattr(self.decision, f.name) for f in fields(self.decision)}, 'h': self.router_state}  # `to_dict`, shallow
     return json.dumps(d)

@@ -816,7 +816,9 @@ def new_session(self: RuvLLM, namespace: str = 'global') -> Session:
 @contextmanager
 def temporary_session(self: RuvLLM, turns: Sequence[Turn] = (),  # the conversation so far (e.g. an OpenAI `messages` history)
                       namespace: str = 'global'):
-    "A `Session` holding `turns`, registered for the `with` block only (queries may name it), then forgotten."
+    """A `Session` holding `turns`, registered for the `with` block only (queries may name it), then forgotten. What is
+    asked in it is neither served from the semantic cache nor cached, rated or not: its answer may rest on what the client
+    sent ("the wifi password is tulip-4471" in one conversation's history was served to every other one)."""
     self._check_open()
     Request("x", namespace=namespace)  # validates the namespace
     turns = list(turns)
@@ -831,6 +833,11 @@ def temporary_session(self: RuvLLM, turns: Sequence[Turn] = (),  # the conversat
     try: yield s
     finally:
         with self._lock: self.sessions.pop(s.session_id, None); self._temporary.discard(s.session_id)
+
+@patch
+def is_temporary(self: RuvLLM, sess: Session) -> bool:
+    "Whether `sess` is a `temporary_session` (context the client sent), whose answers are never cached."
+    return sess.session_id in self._temporary
 
 @patch
 def _session(self: RuvLLM, session) -> Session | None:
@@ -1400,7 +1407,8 @@ def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int
                *, learn: bool = True,  # False: a probe's record, never handed to the writer
                cut: bool = False,  # cut at max_tokens (or by the request's stop strings): neither a QAPair nor a cache entry
                quoted: bool = False,  # the answer quotes a passage (a backend that only quotes): kept as a QAPair only once rated
-               standalone: str | None = None) -> RequestRecord:  # a follow-up read with the questions before it (`standalone_query`)
+               standalone: str | None = None,  # a follow-up read with the questions before it (`standalone_query`)
+               told: bool = False) -> RequestRecord:  # asked in a session of context the client sent (`temporary_session`): never cached
     "Estimate the answer's quality and make the request's record; Loop A's write-back and the cache entry follow at the commit (`_answer`)."
     tier, used = routed.info.model.value, list(used_ids)
     passages = [_passage(sg.nodes[i].node) for i in used if i in sg.nodes]
@@ -1410,7 +1418,7 @@ def make_record(self: RuvLLM, req: Request, sg: Subgraph, used_ids: Sequence[int
     rec = RequestRecord(req.request_id, req.query, answer, req.namespace, req.session_id, tier, used,
                         self._carried(sg, used), self_quality=q_self, features=np.asarray(routed.features, float).tolist(),
                         decision=routed.decision, router_state=routed.state_in, cost=self.pool.cost(tier), cut=cut, quoted=quoted,
-                        standalone=standalone)
+                        standalone=standalone, told=told)
     if learn and self.writes is not None: rec.writeback = 'queued'  # handed to the writer thread with the record (`_finish`)
     return rec
 
@@ -1487,7 +1495,8 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     c, cons, sw = self.cfg, req.constraints, _Stopwatch()
     q = self.standalone_query(req.query, sess)  # a follow-up is searched for with the questions it leans on
     with sw('embedding'): qv = self.memory.embed_query(q)
-    use_cache = q == req.query and learn and c.cache.enabled and not cons.no_cache and cons.force_model is None and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
+    told = sess is not None and self.is_temporary(sess)  # context the client sent: the answer may rest on it, so it is no one else's
+    use_cache = q == req.query and not told and learn and c.cache.enabled and not cons.no_cache and cons.force_model is None and (cons.temperature is None or cons.temperature <= c.cache.max_temperature)
     sg = None
     if use_cache:
         with sw('cache'): hit = self.cache.lookup(req.namespace, req.query, qv, cons, request_id=req.request_id)
@@ -1513,7 +1522,7 @@ def _answer(self: RuvLLM, req: Request, sess: Session | None, learn: bool = True
     use_cache = use_cache and not partial
     with sw('learning'):
         rec = self.make_record(req, sg, answer_used_ids(built, sel.below, answer), answer, routed, learn=learn, cut=partial, quoted=out.quoted,
-                               standalone=None if q == req.query else q)
+                               standalone=None if q == req.query else q, told=told)
         rec.cost += sum(self.pool.cost(t) for t in out.tried)  # an escalated request paid for every tier that ran
     lat = sw.breakdown()
     rec.latency_ms = lat.total
@@ -1859,7 +1868,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         if rec.standalone is None and cc.cache.enabled and rec.answer.strip():  # (an answer a stop string cut to nothing is no answer to refuse)
             out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
-    if rec.standalone is not None: return  # a follow-up: its words alone do not say what it asks (`standalone_query`)
+    if rec.standalone is not None or rec.told: return  # a follow-up: its words alone do not say what it asks (`standalone_query`); told: it rests on the client's context
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id, rated=True)
     elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled and rec.answer.strip() not in _ABSTENTIONS:  # ("I don't know" rated good: no answer to serve once memory learns one)
