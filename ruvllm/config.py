@@ -59,7 +59,7 @@ MAX_WIDTH = 4096  # the widest vector, layer or list a setting may ask for (embe
 class SystemConfig:
     "Process-wide settings."
     db_path: str = _f('./ruvllm_data', Rule(lambda v: bool(v.strip()), "a non-empty path"), "data directory (SQLite, index snapshot, router weights)")
-    log_level: str = _f('INFO', one_of('DEBUG', 'INFO', 'WARNING', 'ERROR'), "logging level")
+    log_level: str = _f('INFO', one_of('DEBUG', 'INFO', 'WARNING', 'ERROR'), "the web server's log level under `ruvllm serve` / `server.serve` (uvicorn); the CLI prints warnings (`--debug`: everything), and the Python API leaves logging to the application (the `ruvllm` logger)")
     seed: int = _f(0, at_least(0, 'an integer'), "seed for every random choice (reproducible runs)")
     num_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "llama.cpp threads; 0 = the cores other processes leave free, re-checked as the load changes (see 07_inference)")
     recent_requests: int = _f(10_000, at_least(1, 'an integer'), "request records kept in RAM for feedback (older ones are read from the store)")
@@ -114,7 +114,7 @@ class MemoryConfig(MemoryRankingConfig):
     hnsw_insert_threads: int = _f(0, between(0, MAX_THREADS, 'an integer'), "HNSW inserts: 0 one node at a time; n >= 1 a batch's neighbours found on n threads (same graph for any n; more CPU)")
     metric: str = _f('cosine', one_of('cosine', 'ip', 'l2'), "vector distance")
     share_global: bool = _f(True, None, "searches in a namespace also see the `global` namespace")
-    dedup_threshold: float = _f(0.95, between(0, 1), "cosine at or above which a write updates the existing node")
+    dedup_threshold: float = _f(0.95, between(0, 1), "cosine at or above which Loop A's write-back of an answer updates the Q&A holding it instead of writing a second one (`Memory.find_duplicate`); `add_node` and `ingest` merge nothing by similarity (`ingest` skips only exact duplicates)")
     search_k: int = _f(10, at_least(1, 'an integer'), "nodes a retrieval returns: the nodes `hybrid_subgraph` keeps (the default retrieval), or the HNSW hits `search_with_graph` expands from (`retrieval = 'dense_graph'`)")
     hops: int = _f(2, between(0, 5, 'an integer'), "depth of `search_with_graph`'s graph expansion (`retrieval = 'dense_graph'` only; hybrid retrieval walks `propagate_hops`)")
     min_edge_weight: float = _f(0.1, between(0, 1), "edges below this weight are not followed: by `search_with_graph`'s expansion and by propagation's walk in hybrid retrieval")
@@ -249,7 +249,7 @@ class ContextConfig:
     key_match: str = _f('both', one_of('text', 'read', 'both'), "where that key word is looked for: the node's whole text; only what the model reads of it (a stored Q&A's answer); or, for a stored Q&A, in its answer and in its question too ('both'; a user's correction: in either)")
     qa_min_similarity: float = _f(0.5, between(0, 1), "a stored Q&A (a past answer) enters the context only if its cosine similarity to the query is at least this: it answers a question close to this one")
     qa_other_subject: bool = _f(True, None, "a stored Q&A stays out when its question and the query each have words the other lacks and they share no name, number or coined word: the same frame about another thing ('the plural of goose' for 'the plural of mouse')")
-    history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns the model reads")
+    history_turns: int = _f(8, at_least(0, 'an integer'), "latest session turns handed to the context builder, which fits at most `max_history_turns` of them (newest first, within `history_share` of the budget)")
     follow_up_turns: int = _f(3, at_least(0, 'an integer'), "a follow-up ('When was it founded?', `text.follow_up`) is searched for with up to this many questions before it, back to one that names its subject, and never cached; 0: each question alone")
     follow_up_chars: int = _f(300, at_least(1, 'an integer'), "of each earlier question a follow-up is read with, this many characters (its subject is said early; the follow-up itself comes first, so a long question cannot push it past what the embedder reads)")
     follow_up_nameless: bool = _f(False, None, "in a session, a question that names nothing (`names_nothing`) leans on the turns before as a follow-up does, when one of them names a subject (\"How much is membership?\" after a question about the tool library); off by default: on chats of five kinds it lost more right answers than it removed wrong ones (evals/09_cache_sets)")
@@ -263,7 +263,7 @@ class ContextConfig:
 @dataclass
 class LearningConfig:
     "The three learning loops."
-    enabled: bool = _f(True, None, "run the background scheduler (loops B and C)")
+    enabled: bool = _f(True, None, "learning on: the background scheduler (loops B and C), Loop A's write-back of answers and the router's exploration; off: none of them (feedback is still applied; `RuvLLM(cfg, start_scheduler=False)` keeps learning without the scheduler)")
     quality_threshold: float = _f(0.7, between(0, 1), "Loop A writes back answers at or above this quality")
     keep_unrated_quotes: bool = _f(False, None, "Loop A also stores an unrated answer that only quotes a passage (the extractive tier) when its self-estimate clears the threshold; off: a quote is stored once rated well (it adds nothing memory lacks, and a wrong one outranks the right passage)")
     ewc_lambda: float = _f(0.4, at_least(0), "EWC penalty strength")
@@ -284,7 +284,7 @@ class LearningConfig:
     cold_after_s: float = _f(7 * 24 * 3600.0, at_least(0), "Loop C archives members idle this long ...")
     cold_max_access: int = _f(1, at_least(0, 'an integer'), "... and accessed at most this often")
     min_community: int = _f(3, at_least(2, 'an integer'), "smallest community that becomes a Concept")
-    llm_judge: bool = _f(False, None, "estimate quality with the local model when no feedback is given")
+    llm_judge: bool = _f(False, None, "has no effect (a model-judged quality was never built; the key is kept so that settings files naming it still load)")
     writeback: str = _f('queued', one_of('queued', 'sync'), "Loop A's write-back: 'queued' (one writer thread, off the request path, replayed after a crash) or 'sync' (on the request path)")
     writeback_max_delay_s: float = _f(2.0, above(0), "a queued write-back is written within about this many seconds: requests wait while the writer is further behind")
     writeback_gather_s: float = _f(0.2, at_least(0), "the queued writer waits this long after a write-back arrives before it takes the batch: larger batches, and fewer requests run beside it (`wait`, `flush` and `close` cut it short); below writeback_max_delay_s")

@@ -998,7 +998,7 @@ def serve(config: Config | None = None,  # settings (default: `Config.load()`)
           host: str | None = None,  # bind address (default: `server.host`)
           port: int | None = None,  # TCP port (default: `server.port`)
           *, llm: RuvLLM | None = None,  # serve this RuvLLM (closed at shutdown) instead of opening one
-          log_level: str = 'info',
+          log_level: str | None = None,  # uvicorn's log level (default: `system.log_level`)
           keep_alive_s: float = 15.0,  # idle HTTP connections are closed after this long
           on_ready: Callable[[], None] | None = None) -> None:  # called once it listens (the CLI prints its address then, not before a failed start)
     "Run the server until SIGINT/SIGTERM; drain, save, close, return."
@@ -1006,7 +1006,7 @@ def serve(config: Config | None = None,  # settings (default: `Config.load()`)
     app = create_app(cfg, llm, close_llm=True)
     state = app.state.ruvllm
     ucfg = uvicorn.Config(app, host=host or cfg.server.host, port=cfg.server.port if port is None else port,
-                          timeout_graceful_shutdown=cfg.server.shutdown_timeout_s, log_level=log_level, lifespan='on',
+                          timeout_graceful_shutdown=cfg.server.shutdown_timeout_s, log_level=(log_level or cfg.system.log_level).lower(), lifespan='on',
                           access_log=False, timeout_keep_alive=keep_alive_s)
     server = _DrainingServer(ucfg); server.on_ready = on_ready
     try: server.run()
