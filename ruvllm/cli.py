@@ -742,8 +742,9 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
                   ids: list[int],  # `RuvLLM.ingest`'s node id per record (stored now or already)
                   namespace: str) -> tuple[dict[str, int], dict[str, int]]:
     """Make each read `.txt`/`.md` file's nodes in `namespace` what this run read from it: its live nodes this run's
-    records are not archived (marked `left_file`), and its nodes archived so that they are again restored (not those
-    archived for another reason: by hand, or by Loop C under a concept).
+    records are not archived (marked `left_file`; one Loop C compressed is also released from its concept, `Memory.release`:
+    it was still found through it), and its nodes archived so that they are again restored (not those archived for
+    another reason: by hand, or by Loop C under a concept).
     Only records read from the file count (a JSONL line naming it as its `source` does not). (file -> archived, file -> restored)."""
     kept = {}
     for r, i in zip(records, ids):
@@ -755,14 +756,14 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
     for row in llm.store.node_rows(namespace=namespace):
         if row['source'] not in kept or row['superseded']: continue
         held = row['id'] in kept[row['source']]
-        if not row['archived'] and not held: stale.setdefault(row['source'], []).append(row['id'])
+        if not held and (not row['archived'] or llm.memory.is_compressed(row['id'])): stale.setdefault(row['source'], []).append(row['id'])
         elif row['archived'] and held: back.setdefault(row['source'], []).append(row['id'])
     nodes = llm.memory.get_many([i for v in [*stale.values(), *back.values()] for i in v])
     back = {s: v for s, v in ((s, [i for i in v if nodes[i].metadata.get('left_file')]) for s, v in back.items()) if v}  # (by ingest only)
     mark = lambda i, on: llm.memory.update_node(i, metadata={**{k: v for k, v in nodes[i].metadata.items() if k != 'left_file'}, **({'left_file': True} if on else {})})
     for ids_ in stale.values():
         for i in ids_: mark(i, True)
-        llm.memory.archive(ids_)
+        llm.memory.release(ids_); llm.memory.archive(ids_)
     for ids_ in back.values():
         llm.memory.restore(ids_)
         for i in ids_: mark(i, False)

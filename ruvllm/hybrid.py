@@ -231,7 +231,7 @@ def _whole_mask(self:Memory, key) -> np.ndarray:
     "`_allowed_one(key, s)` for every slot, in array operations (the compressed slots through `EdgeArrays`' `Contains` rows)."
     nss, tcodes, what = key
     if what == 'compressed':
-        E = self._edges; d = E.dst[:E.n][E.type[:E.n] == EDGE_CODE[EdgeType.CONTAINS.value]]
+        E = self._edges; d = E.dst[:E.n][(E.type[:E.n] == EDGE_CODE[EdgeType.CONTAINS.value]) & (E.weight[:E.n] > 0)]  # weight 0: released
         s = self._node_slot[d[d < len(self._node_slot)]]
         m = np.zeros(len(self._archived), bool); m[s[s >= 0]] = True
         return m & self._archived & ~self._superseded & (self._slot_node >= 0)

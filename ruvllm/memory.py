@@ -683,6 +683,21 @@ def is_compressed(self:Memory, node_id: int) -> bool:
     "Whether Loop C archived the node under a concept (not superseded): off the dense path, still found by hybrid retrieval (`memory.search_compressed`)."
     with self._lock: return self._allowed_one((None, None, 'compressed'), self.slot(node_id))
 
+# %% ../nbs/04_memory.ipynb #abf6784b
+@patch
+def release(self:Memory, ids: Iterable[int]) -> list[int]:
+    "Take the compressed among these nodes out of their concepts (their `Contains` edges weighted 0); returns those released."
+    ids = [int(i) for i in ids]
+    for i in ids: self.slot(i)  # unknown ids refused before anything changes
+    with self._lock:
+        done = [i for i in ids if self._allowed_one((None, None, 'compressed'), self.slot(i))]
+        with self._write():
+            for i in done:
+                for s, _, k in list(self.graph.in_edges(i, keys=True)):
+                    if k == EdgeType.CONTAINS.value: self._upsert_edge_locked(s, i, EdgeType.CONTAINS, 0.0)
+        self._refresh_masks(*(self.slot(i) for i in done))
+    return done
+
 # %% ../nbs/04_memory.ipynb #08f71670
 @patch
 def has_archived(self:Memory, namespace: str, types=None) -> bool:

@@ -323,6 +323,7 @@ def _catch_up(self:Memory) -> int:
         for (s, d, t, w, c, lu, u, da) in self.store.edge_rows({(r[2], r[3], r[4]) for r in rows if r[1] is None}):
             self.graph.add_edge(s, d, key=t, weight=w, created_at=c, last_used=lu, uses=u, decayed_at=da)
             self._edges.upsert(s, d, t, w)
+            if t == EdgeType.CONTAINS.value and d < len(self._node_slot) and self._node_slot[d] >= 0: self._refresh_masks(int(self._node_slot[d]))  # compressed or released
         self._seq, n = rows[-1][0], n + len(rows)
     return n
 
@@ -629,7 +630,7 @@ def _allowed_one(self:Memory, key, s) -> bool:
     if what == 'compressed':
         i = int(self._slot_node[s])
         return bool(i >= 0 and self._archived[s] and not self._superseded[s]
-                    and any(k == EdgeType.CONTAINS.value for _, _, k in self.graph.in_edges(i, keys=True)))
+                    and any(k == EdgeType.CONTAINS.value and w > 0 for _, _, k, w in self.graph.in_edges(i, keys=True, data='weight')))  # weight 0: released (`release`)
     if not (self._slot_node[s] >= 0 and self._ns[s] in nss and (types is None or self._type[s] in types)): return False
     if what == 'candidates': return bool(not self._archived[s] or self._allowed_one((None, None, 'compressed'), s))
     return bool(what or not self._archived[s])

@@ -1,0 +1,48 @@
+"""The probe of a memory used over weeks (7 December, evening; notes/lead45/probe_longlived/FINDINGS.md, HIGH-1 and
+HIGH-2): a paragraph deleted from its file, or changed, after Loop C had compressed it was still found through its
+concept once the file was ingested again, and answered ("Who runs the post office?" kept the deleted answer; the old
+mayor could win over the new one). The file sync passed over archived rows, and a compressed one is archived. Now a
+compressed passage gone from its file is released from its concept (`Memory.release`) and archived as a live one is."""
+import json
+
+import pytest
+
+from ruvllm.cli import run_cli
+
+TOML = ('[inference]\ntiers = {tiny = "extractive"}\n\n[router]\nsafe_tier = "tiny"\n\n'
+        '[learning]\ncold_after_s = 0.0\n\n[cache]\nenabled = false\n')
+TOWN = ["# Ulmbridge", "Ulmbridge is a market town on the river Sevvy with a population of 18,400.",
+        "The mayor of Ulmbridge is Councillor Edwina Frost.", "The Ulmbridge library opens at 10 am and closes at 6 pm.",
+        "The Ulmbridge clock tower was built in 1784 by the stonemason Jacob Pell.",
+        "The Ulmbridge farmers market is held every Saturday in Corn Square.",
+        "The best bakery in Ulmbridge is Hollin's Bakery, famous for its treacle loaf.",
+        "The Ulmbridge museum holds a Roman mosaic called the Dolphin Floor.",
+        "The Ulmbridge post office is run by Gerald Mintoff."]
+
+
+@pytest.fixture
+def base(cli_argv): return cli_argv(TOML)
+
+
+def _run(base, *args) -> str:
+    code, out, err = run_cli([*base, *args])
+    assert code == 0, err
+    return out
+
+
+def _ask(base, q: str) -> str: return json.loads(_run(base, 'ask', q, '--json'))['text']
+
+
+def test_a_compressed_passage_gone_from_its_file_is_no_longer_found(base, tmp_path):
+    f = tmp_path / 'town.md'
+    f.write_text('\n\n'.join(TOWN) + '\n')
+    _run(base, 'ingest', '--no-progress', str(f))
+    learned = json.loads(_run(base, 'learn', 'C', '--json'))['C'][0]; learned = learned[0] if isinstance(learned, list) else learned
+    assert learned['concepts_made'] >= 1 and learned['archived'] >= 5, learned  # the passages are compressed, still findable
+    assert 'Gerald Mintoff' in _ask(base, "Who runs the Ulmbridge post office?")
+    f.write_text('\n\n'.join(t.replace('Edwina Frost', 'Bram Tolliver') for t in TOWN[:-1]) + '\n')
+    out = _run(base, 'ingest', '--no-progress', str(f))
+    assert '2 passages no longer in the file archived' in out, out
+    assert 'Gerald Mintoff' not in _ask(base, "Who runs the Ulmbridge post office?")
+    assert 'Edwina Frost' not in _ask(base, "Who is the mayor of Ulmbridge?")
+    assert 'Jacob Pell' in _ask(base, "Who built the clock tower in Ulmbridge?")  # what stayed in the file is still found
