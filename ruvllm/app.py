@@ -685,7 +685,7 @@ def memory_page():
         tab_search, tab_node, tab_ingest = st.tabs([":material/search: Search", ":material/info: Inspect a node", ":material/upload: Ingest"])
         with tab_ingest: _ingest_tab(llm)
         s = llm.memory.stats()
-        c[0].metric('Live nodes', s['live']); c[1].metric('Archived', s['archived']); c[2].metric('Edges', s['edges'])
+        c[0].metric('Live nodes', s['live']); c[1].metric('Archived', s['archived'], help=f"{s.get('compressed', 0)} of them compressed by Loop C: still found through their concepts"); c[2].metric('Edges', s['edges'])
         c[3].metric('Namespaces', len(s['namespaces'])); c[4].metric('On disk', f"{s['bytes_on_disk'] / 2**20:.1f} MB")
         with tab_search: _search_tab(llm, ss, s['namespaces'])
         with tab_node:

@@ -372,7 +372,8 @@ def format_stats(s: dict,  # `RuvLLM.stats()`
     q, c, m, r, loops = s['queries'], s['cache'], s['memory'], s['router'], s.get('loops', [])
     rows = [('data directory', db)] if db else []
     rows += [
-        ('memory', f"{m['nodes']} nodes ({m['live']} live, {m['archived']} archived), {m['edges']} edges, {_size(m['bytes_on_disk'])} on disk"),
+        ('memory', f"{m['nodes']} nodes ({m['live']} live, {m['archived']} archived"
+                   f"{', ' + str(m['compressed']) + ' of them compressed, found through their concepts' if m.get('compressed') else ''}), {m['edges']} edges, {_size(m['bytes_on_disk'])} on disk"),
         ('  node types', _counts(m['by_type'])), ('  edge types', _counts(m['by_edge_type'])),
         ('  namespaces', _counts(m['namespaces'])),
         ('queries', f"{q['queries']} answered, {q['errors']} failed; {_plural(q['feedbacks'], 'feedback')} ({_plural(q['corrections'], 'correction')}); "
@@ -413,7 +414,7 @@ def describe_learn(name: str, result, replay_size: int | None = None) -> str:
     if name == 'C':
         if not result: return "Loop C (compression): memory is empty, nothing to compress"
         return '\n'.join(f"Loop C (compression) [{r['namespace']}]: {r['live_before']} -> {r['live_after']} live nodes, "
-                         f"{r['communities']} communities, {_plural(r['concepts_made'], 'concept')} made, {r['archived']} archived"
+                         f"{r['communities']} communities, {_plural(r['concepts_made'], 'concept')} made, {r['archived']} compressed under them (archived, still found through them)"
                          for r in result)
     raise InvalidInputError(f"loop must be 'A', 'B' or 'C', got {name!r}")
 

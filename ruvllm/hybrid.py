@@ -244,6 +244,11 @@ def _compressed(self:Memory) -> np.ndarray:
     return self._lazy_mask((None, None, 'compressed'))
 
 @patch
+def compressed_count(self:Memory) -> int:
+    "How many archived nodes Loop C compressed (still found through their concepts): `RuvLLM.stats` reports them apart."
+    with self._lock: return int(self._compressed().sum())
+
+@patch
 def _candidate_mask(self:Memory, namespace, types) -> np.ndarray:
     "What hybrid candidates may be: the visible live nodes, and (`memory.search_compressed`) the visible compressed ones."
     nss = self._namespaces(namespace)

@@ -333,9 +333,10 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         mem.update_node(qa, quality=q, metadata={k: v for k, v in meta.items() if k != 'unrated'} if meta.get('unrated') and q >= self.cfg.quality_threshold else None)
         if q < self.cfg.quality_threshold and not mem.is_archived(qa) and fb.correction is None:
             mem.archive([qa]); out['archived'].append(qa)
-    elif q >= self.cfg.quality_threshold and fb.correction is None and not record.cut and record.writeback != 'queued':
+    elif q >= self.cfg.quality_threshold and fb.correction is None and not record.cut and not record.told and record.writeback != 'queued':
         out['written'] = self.write_back(record, q)  # a well-rated answer that the self-estimate did not store (a cut one is no answer to keep;
-        # a queued one is written by the writer of the process that served it, at this rating: writing it here made two)
+        # a queued one is written by the writer of the process that served it, at this rating: writing it here made two;
+        # one told by the client's context may rest on it: kept for no one else)
     if fb.correction is not None:
         nid, new, _ = self._store_qa(record.asked, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
                                      [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked

@@ -562,9 +562,9 @@ def _learn_from_many(self: RuvLLM, todo):  # (record, cache its answer, its quer
     each request taken from `todo` just before its own), then each one's access and cache entry."""
     c, seen = self.cfg, []
     def pairs():
-        for t in todo:  # a cut answer is no Q&A to keep; one rated (by another process, while it was queued) is worth its rating
+        for t in todo:  # a cut answer is no Q&A to keep, nor one told by the client's context (it may rest on it); one rated (by another process, while it was queued) is worth its rating
             seen.append(t); r = t[0]
-            yield r, 0.0 if r.cut else Feedback(**r.feedback).quality if r.feedback else r.self_quality
+            yield r, 0.0 if r.cut or r.told else Feedback(**r.feedback).quality if r.feedback else r.self_quality
     if c.learning.enabled:
         for (rec, _, _), nid in zip(seen, self.loop_a.write_back_many(pairs())): rec.qa_node = nid
     else: seen = list(todo)
@@ -1479,7 +1479,8 @@ def standalone_query(self: RuvLLM, query: str, sess: Session | None) -> str:
     if nameless and self.leans_on_conversation(sess.turns[-len(lead)].query): return query  # nameless, and no turn within reach names a subject ("Hi there", a help desk's run): alone
     said = lambda t: stated_names(t.correction or t.answer)
     if refers_to_place(query) and asks_for_place(sess.turns[-1].query):  # "that town" after "Where was she born?": the answer's place
-        new = [w for w in dict.fromkeys(said(sess.turns[-1])) if w not in ' '.join(lead)]
+        asked = set(words(' '.join(lead)))  # whole words: 'Tarn' is not said by 'Tarnby'
+        new = [w for w in dict.fromkeys(said(sess.turns[-1])) if w.casefold() not in asked]
         older = {w for t in sess.turns[-len(lead):-1] for w in said(t)}
         if new: return ' '.join([query, *([w for w in new if w not in older] or new)])
     person = not _PERSON_PRONOUNS.isdisjoint(w.casefold() for w in words(query))
@@ -1865,7 +1866,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
             out['cache_invalidated'] += self.cache.invalidate(made_by)  # found wherever the hit was served
         elif rec.cached and made_by and not self.cache.served_here(rec.request_id):  # a wrong match another process served
             out['cache_invalidated'] += self.cache.wrong_match(made_by, hit.get('judge_similarity'))
-        if rec.standalone is None and cc.cache.enabled and rec.answer.strip():  # (an answer a stop string cut to nothing is no answer to refuse)
+        if rec.standalone is None and not rec.told and cc.cache.enabled and rec.answer.strip():  # (an answer a stop string cut to nothing is no answer to refuse)
             out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None or rec.told: return  # a follow-up: its words alone do not say what it asks (`standalone_query`); told: it rests on the client's context
@@ -1966,11 +1967,11 @@ def _probe_due(self: RuvLLM, last: float, now: float) -> bool:
 # %% ../nbs/11_orchestrator.ipynb #a80f1368
 @patch
 def stats(self: RuvLLM) -> dict:
-    "Counters: queries, cache, memory, router rounds, loops."
+    "Counters: queries, cache, memory (`compressed`: the archived nodes Loop C keeps findable through a concept), router rounds, loops."
     self._check_open()
     with self._lock:  # only what the lock guards: the memory, the cache and the store answer under their own locks
         queries, sessions = json.loads(json.dumps(self.counters)), len(self.sessions)
         router = dict(rounds=queries['router_rounds'], promoted=queries['router_promoted'], replay=len(self.replay), new_outcomes=self.loop_b.new_outcomes, tiers=self.tiers)
-    return dict(queries=queries, cache=self.cache.stats(), memory=self.memory.stats(), router=router,
+    return dict(queries=queries, cache=self.cache.stats(), memory={**self.memory.stats(), 'compressed': self.memory.compressed_count()}, router=router,
                 loops=self.store.events('loop', limit=50), sessions=sessions,
                 embedding=self.embedder.stats() if hasattr(self.embedder, 'stats') else {})

@@ -942,7 +942,7 @@ def openai_routes(state: ServerState) -> APIRouter:
                            force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache), stop=body.stop or None)
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
-        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons, told=len(body.messages) > 1), ns, 'chat')
+        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons, told=bool(turns)), ns, 'chat')
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
             (rid, tier), rest = await state.stream(answer, client=request)
             return EventStream(completion_chunks(rid, tier, rest, body, sess), rest)

@@ -2,7 +2,8 @@
 HIGH-2): a paragraph deleted from its file, or changed, after Loop C had compressed it was still found through its
 concept once the file was ingested again, and answered ("Who runs the post office?" kept the deleted answer; the old
 mayor could win over the new one). The file sync passed over archived rows, and a compressed one is archived. Now a
-compressed passage gone from its file is released from its concept (`Memory.release`) and archived as a live one is."""
+compressed passage gone from its file is released from its concept (`Memory.release`) and archived as a live one is.
+MEDIUM-1: `stats` called compressed notes archived, though they still answer; it now counts them apart."""
 import json
 
 import pytest
@@ -40,9 +41,13 @@ def test_a_compressed_passage_gone_from_its_file_is_no_longer_found(base, tmp_pa
     learned = json.loads(_run(base, 'learn', 'C', '--json'))['C'][0]; learned = learned[0] if isinstance(learned, list) else learned
     assert learned['concepts_made'] >= 1 and learned['archived'] >= 5, learned  # the passages are compressed, still findable
     assert 'Gerald Mintoff' in _ask(base, "Who runs the Ulmbridge post office?")
+    compressed = json.loads(_run(base, 'stats', '--json'))['memory']['compressed']
+    assert compressed == learned['archived'], compressed  # `stats` tells compressed notes (still found) from archived ones
+    assert f"{compressed} of them compressed, found through their concepts" in _run(base, 'stats')
     f.write_text('\n\n'.join(t.replace('Edwina Frost', 'Bram Tolliver') for t in TOWN[:-1]) + '\n')
     out = _run(base, 'ingest', '--no-progress', str(f))
     assert '2 passages no longer in the file archived' in out, out
     assert 'Gerald Mintoff' not in _ask(base, "Who runs the Ulmbridge post office?")
     assert 'Edwina Frost' not in _ask(base, "Who is the mayor of Ulmbridge?")
     assert 'Jacob Pell' in _ask(base, "Who built the clock tower in Ulmbridge?")  # what stayed in the file is still found
+    assert json.loads(_run(base, 'stats', '--json'))['memory']['compressed'] == compressed - 2  # the two released

@@ -1,8 +1,10 @@
 """The OpenAI probe of 7 December (evening), F2: an answer given in one conversation, whose history told the model the
 office wifi password, was rated 5, cached under the last message's words, and served to every other conversation (one
 whose history said another password, one with no history, one with a system message saying another), after a restart
-too. A question sent with context (earlier messages or instructions) is now answered in a temporary session whose
-answers are neither served from the cache nor cached, rated or not; a question sent alone still is."""
+too. A question sent with earlier messages is now answered in a temporary session whose answers are neither served
+from the cache nor cached, rated or not, nor kept as a Q&A for others (a review: a rating of 5 still wrote one), and
+whose bad ratings refuse nothing in the shared cache; a question sent alone still is cached. System messages are not
+read (the README says so), so they leave the cache as it is."""
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,7 +14,6 @@ from ruvllm.server import create_app
 FACT = "Quorvane was founded by Ilsa Marrow in 1612."
 Q = {'role': 'user', 'content': "Who founded Quorvane?"}
 HISTORY = [{'role': 'user', 'content': "Note: Quorvane's founder is said to be Tomas Vey."}, {'role': 'assistant', 'content': "Noted."}, Q]
-SYSTEM = [{'role': 'system', 'content': "Quorvane was founded by Tomas Vey."}, Q]
 
 
 @pytest.fixture
@@ -35,12 +36,25 @@ def _rate(c, d):
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize('told', [HISTORY, SYSTEM], ids=['history', 'system'])
-def test_an_answer_given_with_the_clients_context_is_never_served_to_another_conversation(client, told):
-    first = _ask(client, told)
+def _qa_pairs(c) -> int:
+    llm = c.app.state.ruvllm.llm
+    llm.flush()
+    return llm.memory.stats()['by_type'].get('QAPair', 0)
+
+
+def test_an_answer_given_with_the_clients_context_is_never_served_to_another_conversation(client):
+    first = _ask(client, HISTORY)
     _rate(client, first)
-    again, alone = _ask(client, told), _ask(client, [Q])
+    again, alone = _ask(client, HISTORY), _ask(client, [Q])
     assert not first['ruvllm']['cached'] and not again['ruvllm']['cached'] and not alone['ruvllm']['cached']
+    assert _qa_pairs(client) == 0  # nor kept as a Q&A that other conversations retrieve
+
+
+def test_a_bad_rating_given_with_context_refuses_nothing_for_others(client):
+    _rate(client, _ask(client, [Q]))  # cached for the question asked alone
+    told = _ask(client, HISTORY)
+    assert client.post('/feedback', json={'request_id': told['request_id'], 'rating': 1}).status_code == 200
+    assert _ask(client, [Q])['ruvllm']['cached']
 
 
 def test_a_question_sent_alone_is_still_cached(client):  # the control: the cache works for it
