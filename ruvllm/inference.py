@@ -682,7 +682,7 @@ def _run(self: LlamaCppBackend, tokens, max_tokens, temperature, top_p, stops, s
                 if scanner.stopped: finish = 'stop'; break
                 if n >= max_tokens: break
             if not scanner.stopped:
-                out = scanner.feed(decoder.decode(b'', final=True)) + scanner.flush()
+                out = scanner.flush()  # bytes the decoder still holds are a character cut off (at max_tokens): dropped, not sent as U+FFFD
                 if out:
                     if t_first is None: t_first = time.perf_counter()
                     parts.append(out); yield out
