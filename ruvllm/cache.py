@@ -844,6 +844,11 @@ def refuse(self:SemanticCache, namespace: str, query: str, answer: str,
         return 1
 
 @patch
+def was_refused(self:SemanticCache, namespace: str, query: str, answer: str) -> bool:
+    "Whether a rating said `answer` is wrong for `query` (`refuse`; the same question tokens, the answer's case and spacing aside)."
+    with self._lock: return (_entry_key(namespace, query), _said(answer)) in self._refused
+
+@patch
 def refusals(self:SemanticCache) -> list:
     "Every refusal this cache holds, oldest first, as `to_bytes` saves them: [namespace, question tokens, folded answer] each."
     with self._lock: return [[k[0], [list(t) for t in k[1]], a] for (k, a) in self._refused]

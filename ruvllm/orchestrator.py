@@ -1239,7 +1239,7 @@ def leads_nearer(self: RuvLLM, query: str, about: str, passage: str) -> bool:
     return near is None or before is None or near >= before
 
 # %% ../nbs/11_orchestrator.ipynb #51a06001
-from .inference import stating_sentences
+from .text import stating_sentences
 from .text import mask_names
 
 @patch
@@ -1366,6 +1366,7 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
         with sw('generation'):  # (a quote's check is part of making an answer that holds)
             cut_away = not answer.strip() and cut_short(gen, req.constraints)  # cut to nothing, as asked
             ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), words=up is not None and not rescued)
+            ok = ok and (taught is not None or not (held and answer.strip() and self.cache.was_refused(req.namespace, req.query, answer)))  # a quote a rating said is wrong for these words: not again (what memory was taught for them aside)
         if ok:
             if held and pieces: yield from kept  # checked: released as the backend made it
             return Generated(answer, gen, built, routed, tried, quotes)
@@ -1866,7 +1867,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
             out['cache_invalidated'] += self.cache.invalidate(made_by)  # found wherever the hit was served
         elif rec.cached and made_by and not self.cache.served_here(rec.request_id):  # a wrong match another process served
             out['cache_invalidated'] += self.cache.wrong_match(made_by, hit.get('judge_similarity'))
-        if rec.standalone is None and not rec.told and cc.cache.enabled and rec.answer.strip():  # (an answer a stop string cut to nothing is no answer to refuse)
+        if rec.standalone is None and not rec.told and rec.answer.strip():  # (with the cache off too: a quote refused is not given again)  # (an answer a stop string cut to nothing is no answer to refuse)
             out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None or rec.told: return  # a follow-up: its words alone do not say what it asks (`standalone_query`); told: it rests on the client's context

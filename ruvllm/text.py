@@ -10,9 +10,10 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
-           'stated_facts', 'without_facts', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
-           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place',
-           'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
+           'stated_facts', 'without_facts', 'stating_sentences', 'gives_asked', 'measure_word', 'names_dimension',
+           'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text',
+           'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing',
+           'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -520,6 +521,11 @@ def without_facts(text: str, facts) -> str:
     "`text` without its sentences that state one of `facts` (`stated_facts` form); '' if every sentence does."
     if not facts: return text
     return ' '.join(s for s in sentences(text) if stated_facts(s).isdisjoint(facts))
+
+# %% ../nbs/01b_text.ipynb #44edb096
+def stating_sentences(passage: str) -> list[str]:
+    "The sentences of `passage` that state something: headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?', a chat's question turn) do not."
+    return [s for s in sentences(passage) if len(s.split()) >= 3 and not s.endswith('?')]
 
 # %% ../nbs/01b_text.ipynb #2e488f55
 _TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)

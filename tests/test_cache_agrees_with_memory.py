@@ -105,7 +105,8 @@ def test_an_answer_whose_sources_loop_c_compressed_is_still_served(tmp_path):
 
 def test_an_answer_rated_wrong_is_not_cached_again_when_given_again_unrated(tmp_path):
     """A rating of 1 removed the answer's entry, but the next ask gave the same answer, its self-estimate cached it
-    again, and the ask after that was served the answer the user had refused."""
+    again, and the ask after that was served the answer the user had refused. (A quote refused is not given again for
+    those words at all now: `tests/test_refused_quote.py`.)"""
     with opened(tmp_path / 'db') as llm:
         llm.ingest(["The Vetra zoo has 40 elephants.", "The Vetra zoo opened in 1950."], progress=False)
         q = "How many elephants does the Vetra zoo have?"
@@ -113,9 +114,7 @@ def test_an_answer_rated_wrong_is_not_cached_again_when_given_again_unrated(tmp_
         assert asked(llm, q).cached  # cached on its self-estimate
         llm.feedback(Feedback(r.request_id, rating=1))
         again = [asked(llm, q) for _ in range(3)]
-        assert not any(a.cached for a in again) and llm.stats()['cache']['refused_puts'] >= 1
-        llm.feedback(Feedback(again[-1].request_id, rating=5))  # the user changes their mind: rated well, it is cached
-        assert asked(llm, q).cached
+        assert not any(a.cached or a.text == r.text for a in again)  # neither served nor given again (since 7 December: it was given again, uncached)
 
 
 def test_a_correction_given_through_another_process_removes_the_entry_that_served_it_and_no_other(tmp_path):
