@@ -7,9 +7,9 @@ __all__ = ['log', 'ERROR_RESPONSES', 'ENDPOINT_GROUPS', 'load_api_keys', 'run_sy
            'FeedbackBody', 'SessionBody', 'IngestItem', 'IngestBody', 'ContentPart', 'ChatMessage', 'StreamOptions',
            'ChatCompletionBody', 'APIError', 'openai_path', 'error_body', 'error_response', 'InternalErrors',
            'BodySizeLimit', 'Caller', 'ServerState', 'started', 'EventStream', 'caller_of', 'health_routes',
-           'conversation_routes', 'query_events', 'stream_routes', 'memory_routes', 'chat_turns', 'check_supported',
-           'answer_chat_stream', 'completion_response', 'completion_chunks', 'known_model', 'openai_routes',
-           'no_query_parameters', 'create_app', 'serve', 'free_port', 'ServerProcess']
+           'conversation_routes', 'query_events', 'stream_routes', 'memory_routes', 'chat_turns', 'chat_instructions',
+           'check_supported', 'answer_chat_stream', 'completion_response', 'completion_chunks', 'known_model',
+           'openai_routes', 'no_query_parameters', 'create_app', 'serve', 'free_port', 'ServerProcess']
 
 # %% ../nbs/12_server.ipynb #c53deaca
 import asyncio, contextlib, dataclasses, hashlib, json, logging, math, os, re, signal, socket, subprocess, sys, tempfile, threading, time
@@ -825,6 +825,12 @@ def chat_turns(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     if pending is not None: turns.append(Turn(pending, ''))
     return query, turns
 
+def chat_instructions(messages: list[ChatMessage]) -> str | None:
+    "The client's instructions: its system and developer messages' text, joined (None without any): a generating model reads them."
+    said = [t.strip() for t in (_text_of(m) for m in messages[:-1] if m.role in ('system', 'developer')) if t.strip()]
+    for t in said: check_unicode(t, 'a system message')
+    return '\n\n'.join(said) or None
+
 # %% ../nbs/12_server.ipynb #cadc9a11
 _PROSE = "ruvllm answers in prose from its memory"
 
@@ -938,11 +944,14 @@ def openai_routes(state: ServerState) -> APIRouter:
         check_supported(body)
         text, turns = chat_turns(body.messages)
         state.check_query(text)
+        instructions = chat_instructions(body.messages)
+        if instructions is not None and len(instructions) > (limit := llm.cfg.server.max_query_chars):
+            raise InvalidInputError(f"the system messages are {len(instructions)} characters long; the limit is {limit} (server.max_query_chars)")
         cons = Constraints(max_tokens=body.max_completion_tokens or body.max_tokens, temperature=body.temperature, top_p=body.top_p,
-                           force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache), stop=body.stop or None)
+                           force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache), stop=body.stop or None, instructions=instructions)
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
-        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons, told=bool(turns)), ns, 'chat')
+        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons, told=bool(turns or instructions)), ns, 'chat')
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
             (rid, tier), rest = await state.stream(answer, client=request)
             return EventStream(completion_chunks(rid, tier, rest, body, sess), rest)

@@ -221,6 +221,7 @@ class Constraints(_Checked, _Record):
     force_context: int | None = None  # use this context budget (tokens)
     no_cache: bool = False  # never answer from the semantic cache
     stop: list[str] | None = None  # up to 4 strings: the answer ends before the first of them (a string alone is a list of one)
+    instructions: str | None = None  # the client's instructions (an OpenAI system message): a generating model reads them after ruvllm's own; never cached
 
     def check(self):
         if self.force_model is not None: self.force_model = ModelTier.parse(self.force_model)
@@ -234,6 +235,10 @@ class Constraints(_Checked, _Record):
         if self.force_context is not None and (isinstance(self.force_context, bool) or not isinstance(self.force_context, int) or self.force_context < 1):
             raise InvalidInputError(f"force_context must be a positive integer number of tokens, got {self.force_context!r}")
         if not isinstance(self.no_cache, bool): raise InvalidInputError(f"no_cache must be true or false, got {self.no_cache!r}")
+        if self.instructions is not None:
+            if not isinstance(self.instructions, str) or not visible(self.instructions):
+                raise InvalidInputError(f"instructions must be a non-empty string, got {short_repr(self.instructions, 40)}")
+            check_unicode(self.instructions, 'instructions')
         if isinstance(self.stop, str): self.stop = [self.stop]
         if self.stop is not None:
             if not isinstance(self.stop, (list, tuple)) or not 1 <= len(self.stop) <= MAX_STOPS or not all(isinstance(s, str) and s for s in self.stop):

@@ -5,11 +5,15 @@ too. A question sent with earlier messages is now answered in a temporary sessio
 from the cache nor cached, rated or not, nor kept as a Q&A for others (a review: a rating of 5 still wrote one), and
 whose bad ratings refuse nothing in the shared cache; a question sent alone still is cached. System messages are not
 read (the README says so), so they leave the cache as it is."""
+import json
+from http.server import BaseHTTPRequestHandler
+
 import pytest
 from fastapi.testclient import TestClient
 
 from ruvllm.config import Config
 from ruvllm.server import create_app
+from server_doubles import upstream_double
 
 FACT = "Quorvane was founded by Ilsa Marrow in 1612."
 Q = {'role': 'user', 'content': "Who founded Quorvane?"}
@@ -60,3 +64,43 @@ def test_a_bad_rating_given_with_context_refuses_nothing_for_others(client):
 def test_a_question_sent_alone_is_still_cached(client):  # the control: the cache works for it
     _rate(client, _ask(client, [Q]))
     assert _ask(client, [Q])['ruvllm']['cached']
+
+
+class _RecordingUpstream(BaseHTTPRequestHandler):
+    "Test double: an OpenAI-compatible model server that keeps the messages it is sent and answers one sentence."
+    seen: list = []
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get('content-length', 0))))
+        type(self).seen.append(body['messages'])
+        text = "Quorvane fut fondée par Ilsa Marrow."
+        if body.get('stream'):
+            self.send_response(200); self.send_header('content-type', 'text/event-stream'); self.end_headers()
+            for chunk in ({'choices': [{'index': 0, 'delta': {'content': text}}]}, {'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]}):
+                self.wfile.write(b'data: ' + json.dumps(chunk).encode() + b'\n\n')
+            self.wfile.write(b'data: [DONE]\n\n')
+        else:
+            out = json.dumps({'id': 'x', 'object': 'chat.completion', 'created': 0, 'model': 'm', 'choices': [
+                {'index': 0, 'message': {'role': 'assistant', 'content': text}, 'finish_reason': 'stop'}],
+                'usage': {'prompt_tokens': 10, 'completion_tokens': 8, 'total_tokens': 18}}).encode()
+            self.send_response(200); self.send_header('content-type', 'application/json'); self.send_header('content-length', str(len(out)))
+            self.end_headers(); self.wfile.write(out)
+
+
+def test_a_system_message_reaches_a_generating_model_and_is_never_cached(tmp_path):
+    """F1 of the same probe: system and developer messages were dropped (a 300-word system prompt cost no token). Their
+    text now follows ruvllm's own instructions in what a generating model reads; such an answer is never cached."""
+    with upstream_double(_RecordingUpstream) as url:
+        cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': f'openai:{url}#m'}).set('router.safe_tier', 'tiny')
+               .set('learning.quality_threshold', 0.3).set('inference.retries', 0).build())
+        with TestClient(create_app(cfg, autosave_s=0)) as c:
+            assert c.post('/ingest', json={'items': [FACT]}).status_code == 200
+            told = [{'role': 'system', 'content': "Answer in French."}, {'role': 'developer', 'content': "Be brief."}, Q]
+            first = _ask(c, told)
+            _rate(c, first)
+            again, plain = _ask(c, told), _ask(c, [Q])
+    system = [m['content'] for m in _RecordingUpstream.seen[0] if m['role'] == 'system']
+    assert len(system) == 1 and system[0].rstrip().endswith("Answer in French.\n\nBe brief."), system
+    assert not again['ruvllm']['cached'] and not plain['ruvllm']['cached']
+    plain_system = [m['content'] for m in _RecordingUpstream.seen[-1] if m['role'] == 'system']
+    assert "Answer in French." not in plain_system[0]  # a request without one reads ruvllm's own alone

@@ -203,9 +203,10 @@ def test_top_p_0_is_refused_by_the_schema_that_says_so(client):
 
 def test_a_nul_in_an_earlier_message_is_refused_like_one_in_the_question(client):
     """Only the last message went through the checks: a NUL in a system, assistant or earlier user message was taken
-    (200) although the README says a NUL is refused wherever text enters (a probe of the server). A message that is
-    dropped unread (a system prompt with an image part) is not refused for it."""
-    for role in ('user', 'assistant'):
+    (200) although the README says a NUL is refused wherever text enters (a probe of the server). System messages are
+    read since 7 December (the model reads them as the client's instructions): checked too, and an image part in one is
+    refused as in any message that is read."""
+    for role in ('user', 'assistant', 'system', 'developer'):
         msgs = [{'role': role, 'content': 'earlier\x00text'}, {'role': 'user', 'content': QUESTION}]
         r = client.post('/v1/chat/completions', json=dict(model='ruvllm', messages=msgs))
         assert r.status_code == 400 and 'NUL' in r.json()['error']['message'], (role, r.status_code, r.text[:200])
@@ -213,4 +214,5 @@ def test_a_nul_in_an_earlier_message_is_refused_like_one_in_the_question(client)
                                                                                  {'role': 'user', 'content': QUESTION}]))
     assert ok.status_code == 200
     img = {'role': 'system', 'content': [{'type': 'image_url', 'image_url': {'url': 'http://x/y.png'}}]}
-    assert client.post('/v1/chat/completions', json=dict(model='ruvllm', messages=[img, {'role': 'user', 'content': QUESTION}])).status_code == 200
+    r = client.post('/v1/chat/completions', json=dict(model='ruvllm', messages=[img, {'role': 'user', 'content': QUESTION}]))
+    assert r.status_code == 400 and "image_url" in r.json()['error']['message'], r.text[:200]
