@@ -299,22 +299,27 @@ def _status_of(e: BaseException) -> tuple[int, str, dict | None]:
     return 500, 'internal_error', None
 
 # %% ../nbs/12_server.ipynb #7e5c3d5e
+_TYPE_TAGS = frozenset('str int float bool dict list tuple none'.split())
+
+def _field_path(loc) -> str:
+    "A pydantic error's location as the body's field path ('stop', 'messages.0.content'): 'body' and union members' type tags ('constrained-str', 'list[str]') left out."
+    tag = lambda x: isinstance(x, str) and (x in _TYPE_TAGS or '[' in x or x.startswith(('constrained-', 'function-', 'json-or-python')))
+    return '.'.join(str(x) for x in loc if x != 'body' and not tag(x))
+
 def _validation_message(errors) -> str:
-    "Pydantic errors as one line: `body.query: String should have at least 1 character; ...` (never the input values)."
-    parts = []
+    "Pydantic errors as one line: `query: String should have at least 1 character; ...` (never the input values); a union's members' complaints about one field joined by 'or'."
+    said: dict[str, list[str]] = {}  # the JSON error's line is keyed by its own text
     for e in errors[:8]:
-        if e.get('type') == 'json_invalid':
-            parts.append(f"the body is not valid JSON ({(e.get('ctx') or {}).get('error', 'decode error')})"); continue
-        loc = '.'.join(str(x) for x in e.get('loc', ()) if x not in ('body',)) or 'body'
-        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+        if e.get('type') == 'json_invalid': said[f"the body is not valid JSON ({(e.get('ctx') or {}).get('error', 'decode error')})"] = []
+        else: said.setdefault(_field_path(e.get('loc', ())) or 'body', []).append(e.get('msg', 'invalid'))
     more = f" (and {len(errors) - 8} more)" if len(errors) > 8 else ''
-    return '; '.join(parts) + more
+    return '; '.join(f"{loc}: {' or '.join(dict.fromkeys(msgs))}" if msgs else loc for loc, msgs in said.items()) + more
 
 def _openai_param_code(errors) -> tuple[str | None, str]:
     "The field (OpenAI's `param`) and a code for the first pydantic error: `missing_required_parameter`, `invalid_type`, ..."
     e = errors[0] if errors else {}
     if e.get('type') == 'json_invalid': return None, 'invalid_json'
-    param = '.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or None
+    param = _field_path(e.get('loc', ())) or None
     t = e.get('type', '')
     code = ('missing_required_parameter' if t == 'missing' else 'invalid_type' if t.endswith(('_type', '_parsing')) else 'invalid_value')
     return param, code
