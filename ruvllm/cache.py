@@ -489,7 +489,7 @@ class SemanticCache:
         self._by_key: dict[tuple, int] = {}  # (namespace, analysed query) -> entry id
         self._served: OrderedDict[str, tuple] = OrderedDict()  # request id of a served hit -> (entry id, judge cosine or None, namespace, outcome recorded)
         self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones(, time it went over budget)]
-        self._refused: OrderedDict[tuple, None] = OrderedDict()  # (key, folded answer) a rating said is wrong for that question (`refuse`)
+        self._refused: OrderedDict[tuple, bool] = OrderedDict()  # (key, folded answer) a rating refused for that question (`refuse`) -> said wrong
         self._unshared: list = []  # refusals made here that `CacheLog` has not yet shared: (namespace, query, answer)
         self._next_id = 1
         self._stats = dict.fromkeys(_STAT_KEYS, 0)
@@ -828,30 +828,32 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
 @patch
 def refuse(self:SemanticCache, namespace: str, query: str, answer: str,
            share: bool = True,  # False: the refusal came from another process (`CacheLog`), which shared it already
+           wrong: bool = False,  # the user said it is wrong (a rating of 1 or 2, a correction), not only not good enough: `said_wrong`
           ) -> int:
     """Remember `answer` as wrong for `query`: the entry that holds it for that question is removed (a write-back of the
     same answer may have stored it again after the one a rating removed), and `put` will not store it there again unless
-    rated well. Returns how many entries were removed."""
+    rated well (with `wrong`, the orchestrator does not give it again for those words: `said_wrong`). Returns how many
+    entries were removed."""
     _nonempty('namespace', namespace); _nonempty('query', query); _nonempty('answer', answer)
     with self._lock:
         key, said = _entry_key(namespace, query), _said(answer)
-        self._refused[(key, said)] = None
+        self._refused[(key, said)] = bool(self._refused.get((key, said))) or wrong  # (the value: said wrong)
         while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
-        if share: self._unshared = (self._unshared + [(namespace, query, answer)])[-self.cfg.capacity:]
+        if share: self._unshared = (self._unshared + [(namespace, query, answer, wrong)])[-self.cfg.capacity:]
         e = self._entries.get(self._by_key.get(key, -1))
         if e is None or _said(e.answer) != said: return 0
         self._remove(e); self._stats['invalidations'] += 1
         return 1
 
 @patch
-def was_refused(self:SemanticCache, namespace: str, query: str, answer: str) -> bool:
-    "Whether a rating said `answer` is wrong for `query` (`refuse`; the same question tokens, the answer's case and spacing aside)."
-    with self._lock: return (_entry_key(namespace, query), _said(answer)) in self._refused
+def said_wrong(self:SemanticCache, namespace: str, query: str, answer: str) -> bool:
+    "Whether a user said `answer` is wrong for `query` (`refuse` with `wrong`; the same question tokens, the answer's case and spacing aside)."
+    with self._lock: return bool(self._refused.get((_entry_key(namespace, query), _said(answer))))
 
 @patch
 def refusals(self:SemanticCache) -> list:
-    "Every refusal this cache holds, oldest first, as `to_bytes` saves them: [namespace, question tokens, folded answer] each."
-    with self._lock: return [[k[0], [list(t) for t in k[1]], a] for (k, a) in self._refused]
+    "Every refusal this cache holds, oldest first, as `to_bytes` saves them: [namespace, question tokens, folded answer, said wrong] each."
+    with self._lock: return [[k[0], [list(t) for t in k[1]], a, w] for (k, a), w in self._refused.items()]
 
 @patch
 def keep_refusals(self:SemanticCache, refusals) -> int:
@@ -859,8 +861,8 @@ def keep_refusals(self:SemanticCache, refusals) -> int:
     that holds a refused answer for its question; not shared again (they come from a saved cache). How many entries went."""
     gone = 0
     with self._lock:
-        for ns, toks, said in refusals:
-            key = (ns, tuple(map(tuple, toks))); self._refused[(key, said)] = None
+        for ns, toks, said, *wrong in refusals:  # (a copy saved before 7 December holds no `said wrong`)
+            key = (ns, tuple(map(tuple, toks))); self._refused[(key, said)] = bool(self._refused.get((key, said))) or bool(wrong and wrong[0])
             e = self._entries.get(self._by_key.get(key, -1))
             if e is not None and _said(e.answer) == said: self._remove(e); self._stats['invalidations'] += 1; gone += 1
         while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
@@ -868,7 +870,7 @@ def keep_refusals(self:SemanticCache, refusals) -> int:
 
 @patch
 def unshared_refusals(self:SemanticCache) -> list:
-    "The refusals made here that `CacheLog` has not shared yet, oldest first: (namespace, query, answer) each."
+    "The refusals made here that `CacheLog` has not shared yet, oldest first: (namespace, query, answer, said wrong) each."
     with self._lock: return list(self._unshared)
 
 @patch
@@ -1083,7 +1085,7 @@ def publish(self:CacheLog) -> int:
         # what expired expires everywhere by itself; an entry put again as it was (same uid) is not removed
         evs = [dict(op='drop', uid=self._known[e][0]) for e in gone if self._known[e][2] > now and self._known[e][0] not in put] + evs
         refused = self.cache.unshared_refusals()  # first: an answer refused and then rated well is stored again after it
-        evs = [dict(op='refuse', origin=self.origin, namespace=n, query=q, answer=a) for n, q, a in refused] + evs
+        evs = [dict(op='refuse', origin=self.origin, namespace=n, query=q, answer=a, wrong=w) for n, q, a, w in refused] + evs
         if evs:
             with self.store.tx():
                 for ev in evs: self.store.log_event('cache', ev)
@@ -1107,7 +1109,7 @@ def pull(self:CacheLog) -> int:
 @patch
 def _apply(self:CacheLog, ev: dict):
     if ev['op'] == 'refuse':  # another process's user said this answer is wrong for this question
-        if ev['origin'] != self.origin: self.cache.refuse(ev['namespace'], ev['query'], ev['answer'], share=False)
+        if ev['origin'] != self.origin: self.cache.refuse(ev['namespace'], ev['query'], ev['answer'], share=False, wrong=bool(ev.get('wrong')))
         return
     eid = self._ids.get(ev['uid'])
     if ev['op'] == 'drop':

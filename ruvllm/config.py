@@ -284,6 +284,7 @@ class LearningConfig:
     cold_after_s: float = _f(7 * 24 * 3600.0, at_least(0), "Loop C archives members idle this long ...")
     cold_max_access: int = _f(1, at_least(0, 'an integer'), "... and accessed at most this often")
     min_community: int = _f(3, at_least(2, 'an integer'), "smallest community that becomes a Concept")
+    wrong_quality: float = _f(0.25, between(0, 1), "feedback at or under this quality (a rating of 1 or 2, a correction, a failed task) says an answer is wrong, not only weak: a quote said wrong is not given again for those words")
     llm_judge: bool = _f(False, None, "has no effect (a model-judged quality was never built; the key is kept so that settings files naming it still load)")
     writeback: str = _f('queued', one_of('queued', 'sync'), "Loop A's write-back: 'queued' (one writer thread, off the request path, replayed after a crash) or 'sync' (on the request path)")
     writeback_max_delay_s: float = _f(2.0, above(0), "a queued write-back is written within about this many seconds: requests wait while the writer is further behind")

@@ -239,8 +239,8 @@ def passages_and_question(self: ExtractiveBackend, messages: list[dict]) -> tupl
     return passages, question
 
 # %% ../nbs/07_inference.ipynb #2b3c727f
-quote_words = lru_cache(maxsize=4096)(lambda t: content_words(t, stem=True, digits=True))
-only_asks = lru_cache(maxsize=4096)(lambda t: all(s.endswith('?') for s in sentences(t)))  # a passage that only asks (a chat's question turn) answers nothing  # the words the tier reads in a passage or a question; passages come back request after request; never mutated
+quote_words = lru_cache(maxsize=4096)(lambda t: content_words(t, stem=True, digits=True))  # the words the tier reads in a passage or a question; passages come back request after request; never mutated
+only_asks = lru_cache(maxsize=4096)(lambda t: all(s.endswith('?') for s in sentences(t)))  # a passage that only asks (a chat's question turn) answers nothing
 
 def differ_in_words(bags: list) -> bool:
     "Whether passages' words differ in more than their numbers (those that do not cannot differ in what they are about)."

@@ -1123,6 +1123,9 @@ def build_context(self: RuvLLM, query: str, passages: Sequence[tuple],  # `Selec
     history = [dataclasses.replace(t, answer=t.said) for t in sess.turns[-n:]] if (sess and n) else []  # corrected answers
     with cb_lock:
         if instructions and not getattr(backend, 'quotes_context', False):  # (a tier that only quotes reads no instructions)
+            if (n := cb.count(instructions)) > budget // 2:  # the passages and the question need the rest
+                raise ContextOverflowError(f"the client's instructions (its system messages) take {n} tokens; at most {budget // 2} fit, half of "
+                                           f"this request's {budget}-token context budget: shorten them", excess_tokens=n - budget // 2)
             cb = copy.copy(cb); cb.system_prompt = f"{cb.system_prompt}\n\n{INSTRUCTIONS_LEAD}{instructions.strip()}"  # its token-count memo shared
         return cb.build(query, passages, budget_tokens=budget, max_tokens=max_tokens, history=history)
 
@@ -1352,6 +1355,8 @@ def _generate_on(self: RuvLLM, req: Request, sess, passages, info: RoutingInfo, 
         answer, gen = _result(g, kept) if held or not pieces else (yield from g)
     return answer, gen, built, held, quotes, kept
 
+
+# %% ../nbs/11_orchestrator.ipynb #caa7fe67
 @patch
 def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tuple],  # `Selected.passages`
                         routed: Routed, keys: set, sw, learn: bool = True,
@@ -1363,7 +1368,9 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
                         about: str | None = None,  # the question with the ones it leans on (`standalone_query`): what a quote's passage must be about
                         below: Sequence = (),  # `Selected.below`
                         rescued: bool = False):  # `Selected.rescued`
-    "Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request. Returns `Generated`."
+    """Answer with the routed tier; an unsupported answer is handed to the next dearer tier in the same request, and so is
+    a quote a user said is wrong for these very words (`SemanticCache.said_wrong`; not a follow-up's, nor what memory was
+    taught for them): not given again, the last tier says it does not know. Returns `Generated`."""
     tried = []
     while True:
         up = self.escalation_tier(routed.info.model.value, req.constraints)
@@ -1372,14 +1379,14 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
         with sw('generation'):  # (a quote's check is part of making an answer that holds)
             cut_away = not answer.strip() and cut_short(gen, req.constraints)  # cut to nothing, as asked
             ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), words=up is not None and not rescued)
-            ok = ok and (taught is not None or not (held and answer.strip() and self.cache.was_refused(req.namespace, req.query, answer)))  # a quote a rating said is wrong for these words: not again (what memory was taught for them aside)
-        if ok:
+            wrong = bool(held and answer.strip() and taught is None and about in (None, req.query) and self.cache.said_wrong(req.namespace, req.query, answer))
+        if ok and not wrong:
             if held and pieces: yield from kept  # checked: released as the backend made it
             return Generated(answer, gen, built, routed, tried, quotes)
         if up is None:  # the last tier's quote is about something else: it reads no passage and says so
             answer, gen, built, _, quotes, _ = yield from self._generate_on(req, sess, [], routed.info, sw, pieces=pieces, asked=asked)
             return Generated(answer, gen, built, routed, tried, quotes)
-        if learn: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)
+        if learn and not wrong: self.record_tier_failure(routed, gen.timings.get('total_ms', 0.0) / 1000)  # (a quote said wrong is the user's verdict, counted once by its rating)
         tried.append(routed.info.model.value)
         routed = self._escalated(routed, up, req.constraints)
 
@@ -1874,7 +1881,7 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         elif rec.cached and made_by and not self.cache.served_here(rec.request_id):  # a wrong match another process served
             out['cache_invalidated'] += self.cache.wrong_match(made_by, hit.get('judge_similarity'))
         if rec.standalone is None and not rec.told and rec.answer.strip():  # (with the cache off too: a quote refused is not given again)  # (an answer a stop string cut to nothing is no answer to refuse)
-            out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer)  # not cached again unrated, here or elsewhere
+            out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer, wrong=q <= cc.learning.wrong_quality)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None or rec.told: return  # a follow-up: its words alone do not say what it asks (`standalone_query`); told: it rests on the client's context
     if fb.correction is not None and cc.cache.enabled:

@@ -951,7 +951,7 @@ def openai_routes(state: ServerState) -> APIRouter:
         state.check_query(text)
         instructions = chat_instructions(body.messages)
         if instructions is not None and len(instructions) > (limit := llm.cfg.server.max_query_chars):
-            raise InvalidInputError(f"the system messages are {len(instructions)} characters long; the limit is {limit} (server.max_query_chars)")
+            raise APIError(400, 'invalid_value', f"the system messages are {len(instructions)} characters long; the limit is {limit} (server.max_query_chars)", param='messages')
         cons = Constraints(max_tokens=body.max_completion_tokens or body.max_tokens, temperature=body.temperature, top_p=body.top_p,
                            force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache), stop=body.stop or None, instructions=instructions)
         sess = state.session_for(who, body.session_id) if body.session_id else None

@@ -62,7 +62,7 @@ def test_an_answer_rated_wrong_on_one_process_is_not_cached_by_another(tmp_path)
         a.feedback(Feedback(r.request_id, rating=1))  # refused on A (and shared through the cache's log)
         b.memory.sync(); b.cache_log.sync()  # B has the notes and the refusal (each process catches up every memory.sync_interval_s)
         again = asked(b, Q)
-        assert again.text != r.text and b.cache.was_refused('global', Q, r.text)  # B knows the refusal: it gives that quote no more (it gave it again, uncached, before 7 December)
+        assert again.text != r.text and b.cache.said_wrong('global', Q, r.text)  # B knows the refusal: it gives that quote no more (it gave it again, uncached, before 7 December)
         b.cache_log.sync(); a.cache_log.sync()
         assert not asked(b, Q).cached and not asked(a, Q).cached
     finally:

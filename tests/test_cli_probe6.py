@@ -51,3 +51,14 @@ def test_a_compressed_passage_gone_from_its_file_is_no_longer_found(base, tmp_pa
     assert 'Edwina Frost' not in _ask(base, "Who is the mayor of Ulmbridge?")
     assert 'Jacob Pell' in _ask(base, "Who built the clock tower in Ulmbridge?")  # what stayed in the file is still found
     assert json.loads(_run(base, 'stats', '--json'))['memory']['compressed'] == compressed - 2  # the two released
+
+
+def test_the_ingest_message_names_the_namespace_a_transcript_line_chose(base, tmp_path):
+    """The probe of tenants (7 December, evening; notes/lead45/probe_tenants, H1): a chat line naming its own namespace
+    is stored there (the call's namespace is for lines that name none), but `ingest --namespace bob` printed "stored
+    per namespace: bob 2" for two turns that went to `alice`. The message counts where each turn went."""
+    chat = tmp_path / 'chat.jsonl'
+    chat.write_text('{"speaker": "Bob", "text": "The vault code is 4471.", "timestamp": "2024-03-02T10:00:00Z", "namespace": "alice"}\n'
+                    '{"speaker": "Ann", "text": "Noted, thanks.", "timestamp": "2024-03-02T10:01:00Z"}\n')
+    out = _run(base, 'ingest', '--no-progress', '--namespace', 'bob', str(chat))
+    assert 'stored per namespace: alice 1, bob 1' in out, out

@@ -36,3 +36,24 @@ def test_a_quote_rated_well_is_given_again(tmp_path):  # the control: only a ref
         first = llm.query("Who manages the Copper Lanterns?")
         llm.feedback(Feedback(first.request_id, rating=5))
         assert llm.query("Who manages the Copper Lanterns?").text == first.text
+
+
+def test_a_middling_rating_or_a_follow_up_refuses_nothing_for_the_question(tmp_path):
+    """A review of the change: any rating under `learning.quality_threshold` refused the quote, so a right answer rated
+    3 became "I don't know" for good; and a follow-up rated 1 outside its conversation ("Where was she born?") refused the
+    quote for the same words in every other conversation. Only feedback that says wrong (`learning.wrong_quality`)
+    counts, and only for a question that stands alone."""
+    with RuvLLM(_cfg(tmp_path / 'd', True), start_scheduler=False) as llm:
+        llm.ingest(NOTES + ["Ada Voss was born in Tarn."], progress=False)
+        first = llm.query("Who manages the Copper Lanterns?")
+        llm.feedback(Feedback(first.request_id, rating=3))
+        again = llm.query("Who manages the Copper Lanterns?", constraints=None)
+        s = llm.new_session()
+        llm.query("Who manages the Copper Lanterns?", session=s)
+        born = llm.query("Where was she born?", session=s)
+        llm.feedback(Feedback(born.request_id, rating=1))
+        t = llm.new_session()
+        llm.query("Who manages the Copper Lanterns?", session=t)
+        born_again = llm.query("Where was she born?", session=t)
+    assert 'Ada Voss' in first.text and again.text == first.text, (first.text, again.text)
+    assert 'Tarn' in born.text and 'Tarn' in born_again.text, (born.text, born_again.text)
