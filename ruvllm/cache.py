@@ -490,7 +490,7 @@ class SemanticCache:
         self._served: OrderedDict[str, tuple] = OrderedDict()  # request id of a served hit -> (entry id, judge cosine or None, namespace, outcome recorded)
         self._outcomes: dict[str, list] = {}  # namespace -> [served hits with a known outcome, wrong ones(, time it went over budget)]
         self._refused: OrderedDict[tuple, bool] = OrderedDict()  # (key, folded answer) a rating refused for that question (`refuse`) -> said wrong
-        self._unshared: list = []  # refusals made here that `CacheLog` has not yet shared: (namespace, query, answer)
+        self._unshared: list = []  # refusals made here that `CacheLog` has not yet shared: (namespace, query, answer, said wrong)
         self._next_id = 1
         self._stats = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.RLock()
@@ -851,18 +851,21 @@ def said_wrong(self:SemanticCache, namespace: str, query: str, answer: str) -> b
     with self._lock: return bool(self._refused.get((_entry_key(namespace, query), _said(answer))))
 
 @patch
-def refusals(self:SemanticCache) -> list:
-    "Every refusal this cache holds, oldest first, as `to_bytes` saves them: [namespace, question tokens, folded answer, said wrong] each."
-    with self._lock: return [[k[0], [list(t) for t in k[1]], a, w] for (k, a), w in self._refused.items()]
+def refusals(self:SemanticCache, wrong: bool = False) -> list:
+    """Every refusal this cache holds, oldest first, as `to_bytes` saves them: [namespace, question tokens, folded answer]
+    each (the shape every version reads); `wrong=True`: only those a user said were wrong (saved beside them)."""
+    with self._lock: return [[k[0], [list(t) for t in k[1]], a] for (k, a), w in self._refused.items() if w or not wrong]
 
 @patch
-def keep_refusals(self:SemanticCache, refusals) -> int:
+def keep_refusals(self:SemanticCache, refusals,
+                  wrong: bool = False,  # these were said wrong (`refusals(wrong=True)`)
+                 ) -> int:
     """Hold `refusals` (as `refusals` gives them, e.g. another cache's) besides this cache's own, and remove any entry
     that holds a refused answer for its question; not shared again (they come from a saved cache). How many entries went."""
     gone = 0
     with self._lock:
-        for ns, toks, said, *wrong in refusals:  # (a copy saved before 7 December holds no `said wrong`)
-            key = (ns, tuple(map(tuple, toks))); self._refused[(key, said)] = bool(self._refused.get((key, said))) or bool(wrong and wrong[0])
+        for ns, toks, said in refusals:
+            key = (ns, tuple(map(tuple, toks))); self._refused[(key, said)] = bool(self._refused.get((key, said))) or wrong
             e = self._entries.get(self._by_key.get(key, -1))
             if e is not None and _said(e.answer) == said: self._remove(e); self._stats['invalidations'] += 1; gone += 1
         while len(self._refused) > self.cfg.capacity: self._refused.popitem(last=False)
@@ -941,7 +944,7 @@ def to_bytes(self:SemanticCache,
         meta = dict(version=3, dim=self.dim, judge=self.judge_id() if jdim else None, next_id=self._next_id, stats=self._stats,
                     judge_pending=[e.id for e in es if e.row in self._spaces[e.namespace].pending],
                     served=[[k, *v] for k, v in list(self._served.items())[-10_000:]], outcomes=self._outcomes,
-                    refused=self.refusals(),
+                    refused=self.refusals(), refused_wrong=self.refusals(wrong=True),  # (a version before 7 December, evening, reads the first)
                     entries=[dict(id=e.id, namespace=e.namespace, query=e.query, answer=e.answer, request_id=e.request_id,
                                   sources=e.sources, created_at=e.created_at, expires_at=e.expires_at, hits=e.hits,
                                   last_hit=e.last_hit, threshold=e.threshold) for e in es])
@@ -963,7 +966,7 @@ def from_bytes(cls:SemanticCache, data: bytes, cfg: CacheConfig | Config | None 
     c = cls(cfg, embedder, **kw)
     c.dim = meta['dim']; c._next_id = meta['next_id']
     c._stats.update({k: int(v) for k, v in meta['stats'].items() if k in c._stats})
-    c.keep_refusals(meta.get('refused', ()))  # answers a rating refused
+    c.keep_refusals(meta.get('refused', ())); c.keep_refusals(meta.get('refused_wrong', ()), wrong=True)  # answers a rating refused, and said wrong
     jdim = c._judge_dim()
     # version 3 judges the questions' frames (names masked); older judge vectors are of the whole question
     same_judge = (c.judge is not None and meta['version'] >= 3 and meta.get('judge') == c.judge_id()
@@ -1139,7 +1142,7 @@ def reload(self:CacheLog) -> int:
         while evs := self.store.events_after('cache', at, 500): later |= {e['uid'] for e in evs if e['op'] == 'put'}; at = evs[-1]['id']
         for eid in [e for e, k in self._known.items() if k[0] not in theirs and k[0] not in later]: self._forget(eid); self.cache.invalidate(eid)
         for uid, r in theirs.items(): self._apply(dict(op='put', uid=uid, entry=r))
-        self.cache.keep_refusals(saved.refusals())  # the refusals the pruned events carried (they removed no entry the copy holds)
+        self.cache.keep_refusals(saved.refusals()); self.cache.keep_refusals(saved.refusals(wrong=True), wrong=True)  # the refusals the pruned events carried (they removed no entry the copy holds)
         log.info("cache: the log this process needed was pruned; reloaded %d entries from the saved cache (log %d -> %d)", len(theirs), self.cursor, seq)
         self.cursor = seq
         return len(theirs)

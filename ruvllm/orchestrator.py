@@ -1123,10 +1123,12 @@ def build_context(self: RuvLLM, query: str, passages: Sequence[tuple],  # `Selec
     history = [dataclasses.replace(t, answer=t.said) for t in sess.turns[-n:]] if (sess and n) else []  # corrected answers
     with cb_lock:
         if instructions and not getattr(backend, 'quotes_context', False):  # (a tier that only quotes reads no instructions)
-            if (n := cb.count(instructions)) > budget // 2:  # the passages and the question need the rest
-                raise ContextOverflowError(f"the client's instructions (its system messages) take {n} tokens; at most {budget // 2} fit, half of "
-                                           f"this request's {budget}-token context budget: shorten them", excess_tokens=n - budget // 2)
+            room = backend.context_window - max_tokens  # what the window leaves after the answer: the same for every request to this tier
+            if (cost := cb.count(instructions)) > room // 2:  # the passages and the question need the rest
+                raise ContextOverflowError(f"the client's instructions (its system messages) take {cost} tokens; at most {room // 2} fit, half of "
+                                           f"the {room} tokens tier {getattr(backend, 'name', '')!r}'s window leaves after max_tokens {max_tokens}: shorten them", excess_tokens=cost - room // 2)
             cb = copy.copy(cb); cb.system_prompt = f"{cb.system_prompt}\n\n{INSTRUCTIONS_LEAD}{instructions.strip()}"  # its token-count memo shared
+            budget = min(budget + cost, room)  # on top of the routed budget: they take no passage's room
         return cb.build(query, passages, budget_tokens=budget, max_tokens=max_tokens, history=history)
 
 # %% ../nbs/11_orchestrator.ipynb #aeffbfd3

@@ -101,6 +101,7 @@ def test_a_system_message_reaches_a_generating_model_and_is_never_cached(tmp_pat
             again, plain = _ask(c, told), _ask(c, [Q])
     system = [m['content'] for m in _RecordingUpstream.seen[0] if m['role'] == 'system']
     assert len(system) == 1 and system[0].rstrip().endswith("Answer in French.\n\nBe brief."), system
+    assert "Ilsa Marrow" in _RecordingUpstream.seen[0][-1]['content']  # memory's passage read beside them
     assert not again['ruvllm']['cached'] and not plain['ruvllm']['cached']
     plain_system = [m['content'] for m in _RecordingUpstream.seen[-1] if m['role'] == 'system']
     assert "Answer in French." not in plain_system[0]  # a request without one reads ruvllm's own alone
@@ -108,16 +109,18 @@ def test_a_system_message_reaches_a_generating_model_and_is_never_cached(tmp_pat
 
 def test_instructions_too_long_for_the_budget_are_refused_by_name(tmp_path):
     """A review: a 4,000-character system message left no room for any passage without a word, and a 7,900-character
-    one was told to "shorten the question". Instructions may take half the request's context budget; past that, or past
-    `server.max_query_chars`, the 400 names them."""
+    one was told to "shorten the question". Instructions come on top of the routed context budget and may take half of
+    what the tier's window leaves after max_tokens; past that, or past `server.max_query_chars`, the 400 names them."""
     with upstream_double(_RecordingUpstream) as url:
         cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': f'openai:{url}#m'}).set('router.safe_tier', 'tiny')
                .set('inference.retries', 0).build())
         with TestClient(create_app(cfg, autosave_s=0)) as c:
             assert c.post('/ingest', json={'items': [FACT]}).status_code == 200
+            seen = len(_RecordingUpstream.seen)
             long = c.post('/v1/chat/completions', json=dict(model='ruvllm', max_tokens=16, messages=[
-                {'role': 'system', 'content': "Always answer politely and in full sentences. " * 90}, Q]))
+                {'role': 'system', 'content': "Always answer politely and in full sentences. " * 170}, Q]))
             huge = c.post('/v1/chat/completions', json=dict(model='ruvllm', messages=[{'role': 'system', 'content': 'x ' * 6000}, Q]))
     assert long.status_code == 400 and long.json()['error']['code'] == 'context_length_exceeded', long.text[:300]
     assert "instructions (its system messages)" in long.json()['error']['message']
+    assert len(_RecordingUpstream.seen) == seen  # nothing reached the model
     assert huge.status_code == 400 and huge.json()['error']['param'] == 'messages', huge.text[:300]
