@@ -725,8 +725,9 @@ def cmd_ingest(args, cfg: Config) -> int:
         live = len(llm.memory)
         by_ns = {}  # what this run stored, per namespace: a transcript's line may name its own
         for r, new in zip(records, got[0].new if records else ()): by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + new
-        for n in llm.memory.get_many([i for g in got[1 if records else 0:] for i, new in zip(g, g.new) if new]).values():
-            by_ns[n.namespace] = by_ns.get(n.namespace, 0) + 1
+        for g in got[1 if records else 0:]:
+            if not g.stored: by_ns.setdefault(args.namespace, 0)  # read again: nothing stored ("global 0")
+            for n in llm.memory.get_many([i for i, new in zip(g, g.new) if new]).values(): by_ns[n.namespace] = by_ns.get(n.namespace, 0) + 1
     already = sum(g.already for g in got)
     print(f"{'read' if already else 'ingested'} {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
