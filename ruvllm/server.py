@@ -861,11 +861,11 @@ def check_supported(body: ChatCompletionBody):
 
 # %% ../nbs/12_server.ipynb #4e908a7b
 def answer_chat_stream(llm: RuvLLM, text: str, turns: list[Turn], session: Session | None, namespace: str,
-                       constraints: Constraints,
-                       told: bool = False) -> Iterator:  # the client sent context beside the question (history, instructions)
+                       constraints: Constraints) -> Iterator:
     """`(request id, tier)`, then the answer's pieces as generated, then its `Response`: the session's turns, else `turns`, are
-    the history. A question sent with context (`told`) is asked in a `temporary_session`: never served from the cache nor cached."""
-    if session is not None or not (turns or told):
+    the history (in a `temporary_session`, so the answer is never served from the cache nor cached; so is one with
+    `constraints.instructions`)."""
+    if session is not None or not turns:
         yield from _with_tier(llm, llm.query_stream(text, session=session, namespace=namespace, constraints=constraints)); return
     with llm.temporary_session(turns, namespace=namespace) as tmp:  # registered while this one query runs
         yield from _with_tier(llm, llm.query_stream(text, session=tmp.session_id, namespace=namespace, constraints=constraints))
@@ -956,7 +956,7 @@ def openai_routes(state: ServerState) -> APIRouter:
                            force_model=None if body.model == 'ruvllm' else body.model, no_cache=bool(body.no_cache), stop=body.stop or None, instructions=instructions)
         sess = state.session_for(who, body.session_id) if body.session_id else None
         if sess is not None and body.namespace is None: ns = sess.namespace
-        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons, told=bool(turns or instructions)), ns, 'chat')
+        answer = lambda: state.counted(answer_chat_stream(llm, text, turns, sess, ns, cons), ns, 'chat')
         if body.stream:  # the first piece is awaited here: an error before it is a plain JSON error
             (rid, tier), rest = await state.stream(answer, client=request)
             return EventStream(completion_chunks(rid, tier, rest, body, sess), rest)
