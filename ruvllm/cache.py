@@ -371,7 +371,7 @@ class CacheHit:
     entry_id: int
     cached_query: str
     sources: list = field(default_factory=list)  # node ids the answer was built from
-    verdict: str = ''  # why it was served: 'same tokens', 'same request' (strict rules), 'aligned' (word alignment), 'no evidence' (judge), or 'not verified'
+    verdict: str = ''  # why it was served: 'same tokens', 'same request' (strict rules), 'aligned' (word alignment), 'no evidence' (judge), 'reframed' (judge, with cache.reframe_margin more), or 'not verified'
     judge_similarity: float | None = None  # the judge embedder's cosine of the two frames, when it was computed
     stored_at: float = 0.0  # when the entry was stored (the cache's clock)
 
@@ -828,7 +828,7 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
 @patch
 def refuse(self:SemanticCache, namespace: str, query: str, answer: str,
            share: bool = True,  # False: the refusal came from another process (`CacheLog`), which shared it already
-           wrong: bool = False,  # the user said it is wrong (a rating of 1 or 2, a correction), not only not good enough: `said_wrong`
+           wrong: bool = False,  # the user said it is wrong (a rating of 1, a correction, a failed task), not only not good enough: `said_wrong`
           ) -> int:
     """Remember `answer` as wrong for `query`: the entry that holds it for that question is removed (a write-back of the
     same answer may have stored it again after the one a rating removed), and `put` will not store it there again unless

@@ -34,7 +34,7 @@ from .inference import ModelPool
 from .context import BuiltContext, ContextBuilder
 from .cache import SemanticCache
 from .learning import (LoopA, LoopB, LoopC, RequestRecord, Scheduler, WriteBackQueue, grounding_quality, answer_part,
-                             question_part, strip_fabricated_sources)
+                             question_part, strip_fabricated_sources, asked_for)
 
 log = logging.getLogger(__name__)
 
@@ -553,7 +553,7 @@ def _writeback_queue(self: RuvLLM) -> WriteBackQueue | None:
 @patch
 def _learn_from(self: RuvLLM, rec: RequestRecord, query_vector=None,  # the query's vector (embedded again if None)
                 use_cache: bool = True):  # cache a well-grounded answer (its judge vector is computed when a look-up needs it)
-    "Loop A's writes for one served request: the QAPair and its edges, the used nodes' access, the cache entry."
+    "Loop A's writes for one served request: the QAPair and its edges (if it is kept), the used nodes' access, the cache entry (kept or not)."
     self._learn_from_many([(rec, use_cache, query_vector)])
 
 @patch
@@ -1045,7 +1045,7 @@ def names_something(query: str) -> bool:
 
 def _answers_this(node, query: str, thr: float) -> bool:
     "A stored Q&A rated at least `thr`, to a question worded as `query`: the answer memory was taught for it (an \"I don't know\" rated good teaches nothing)."
-    return (node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query)
+    return (node.type == NodeType.QAPAIR and node.quality >= thr and any(same_wording(q, query) for q in asked_for(node))
             and _passage(node).strip() not in _ABSTENTIONS)
 
 @patch
@@ -1853,6 +1853,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
                 useful = [i for i in rec.used_ids if i in sg.nodes]
                 if useful: out['attention_loss'] = self.attention.train_feedback(qv, sg, vecs, useful); self._attention_trained = True
             self._feedback_cache(rec, fb, out)
+            out['cache_invalidated'] = out.get('cache_invalidated', 0) + self._feedback_replaced(out)  # under other wordings too
             self.cache_log.publish()  # a removed answer is in the log before the rating is acknowledged
             self._feedback_session(rec, fb)
             self._feedback_replay(rec, q)
@@ -1883,13 +1884,20 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
         elif rec.cached and made_by and not self.cache.served_here(rec.request_id):  # a wrong match another process served
             out['cache_invalidated'] += self.cache.wrong_match(made_by, hit.get('judge_similarity'))
         if rec.standalone is None and not rec.told and rec.answer.strip():  # (with the cache off too: a quote refused is not given again)  # (an answer a stop string cut to nothing is no answer to refuse)
-            out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer, wrong=q <= cc.learning.wrong_quality)  # not cached again unrated, here or elsewhere
+            out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer, wrong=q <= cc.learning.wrong_quality or fb.task_success is False)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate
     if rec.standalone is not None or rec.told: return  # a follow-up: its words alone do not say what it asks (`standalone_query`); told: it rests on the client's context
     if fb.correction is not None and cc.cache.enabled:
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), fb.correction, rec.request_id, rated=True)
     elif q >= cc.learning.quality_threshold and not rec.cached and not rec.cut and cc.cache.enabled and rec.answer.strip() not in _ABSTENTIONS:  # ("I don't know" rated good: no answer to serve once memory learns one)
         self.cache.put(rec.namespace, rec.query, self.memory.embed_query(rec.query), rec.answer, rec.request_id, sources=rec.used_ids, rated=True)
+
+# %% ../nbs/11_orchestrator.ipynb #2530bc9e
+@patch
+def _feedback_replaced(self: RuvLLM, out: dict) -> int:
+    "Remove the cache entries made by the requests the Q&A node a correction replaced (`out['replaced']`) records; how many."
+    node = self.memory.get(out['replaced']) if out.get('replaced') is not None else None
+    return sum(self.cache.invalidate(rid) for rid in (node.metadata.get('request_ids', []) if node is not None else []))
 
 # %% ../nbs/11_orchestrator.ipynb #4be21fb1
 @patch

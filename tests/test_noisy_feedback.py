@@ -1,0 +1,54 @@
+"""Learning under mistaken feedback (a probe of "learning never makes things worse", 7 December, night).
+
+- A wrong correction the user later put right, in other words, was still served from the cache for the first
+  wording (memory had archived it), after a restart too, and with the cache bypassed that wording said "I don't
+  know": the document's right quote stayed refused for it.
+- One rating of 2 ("meh") on a right quote counted as "wrong": the quote was never given again for those words, and
+  the question went to a model that got it wrong."""
+from ruvllm import Config, Feedback, RuvLLM
+
+FACTS = ["The Orl is the longest river in Rivstaum.", "Employees get 27 days of paid vacation per year.",
+         "The office wifi password is heron-42.", "The Vetra zoo opened in 1950."]
+Q = "How many days of paid vacation do employees get?"
+P = "How much paid vacation do employees get?"
+
+
+def _cfg(path):
+    return Config.from_dict({'system': {'db_path': str(path)}, 'inference': {'tiers': {'tiny': 'extractive'}}})
+
+
+def test_a_correction_put_right_in_other_words_is_gone_from_the_first(tmp_path):
+    with RuvLLM(_cfg(tmp_path)) as llm:
+        llm.ingest(FACTS, progress=False)
+        r = llm.query(Q)
+        assert '27' in r.text
+        llm.feedback(Feedback(r.request_id, correction="Employees get 72 days of paid vacation per year."))
+        llm.flush()
+        assert '72' in llm.query(Q, learn=False).text  # taught
+        r = llm.query(P)
+        assert '72' in r.text and not r.cached  # memory's taught answer, quoted for the other wording
+        out = llm.feedback(Feedback(r.request_id, correction="Employees get 27 days of paid vacation per year."))
+        assert out['archived'], out  # the 72 is replaced
+        llm.flush()
+        for learn in (True, False):
+            a = llm.query(Q, learn=learn)
+            assert '27' in a.text and '72' not in a.text, (learn, a.text, a.cached)
+    with RuvLLM(_cfg(tmp_path)) as llm:  # and after a restart
+        a = llm.query(Q)
+        assert '27' in a.text and '72' not in a.text, (a.text, a.cached)
+
+
+def test_a_rating_of_2_is_weak_not_wrong(tmp_path):
+    with RuvLLM(_cfg(tmp_path)) as llm:
+        llm.ingest(FACTS, progress=False)
+        q = "What is the longest river in Rivstaum?"
+        r = llm.query(q)
+        assert 'Orl' in r.text
+        llm.feedback(Feedback(r.request_id, rating=2))
+        again = llm.query(q)
+        assert 'Orl' in again.text and not again.cached, again.text  # given again (not from the cache: it was rated down)
+        llm.feedback(Feedback(again.request_id, rating=2, task_success=False))  # a thumbs-down with its rating: wrong
+        assert 'Orl' not in llm.query(q).text
+        r = llm.query("When did the Vetra zoo open?")
+        llm.feedback(Feedback(r.request_id, rating=1))  # a rating of 1 says it is wrong, as before
+        assert '1950' not in llm.query("When did the Vetra zoo open?").text
