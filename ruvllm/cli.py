@@ -379,7 +379,7 @@ def format_stats(s: dict,  # `RuvLLM.stats()`
         ('queries', f"{q['queries']} answered, {q['errors']} failed; {_plural(q['feedbacks'], 'feedback')} ({_plural(q['corrections'], 'correction')}); "
                     f"{q['written_back']} answers written back"),
         ('  by tier', _counts(q['by_tier'])),
-        ('  routing', f"{q['fallbacks']} safe-default fallbacks, {q['explored']} explorations, {q['forced']} forced"),
+        ('  routing', f"{q['fallbacks']} safe-default fallbacks, {q['explored']} explorations, {q['forced']} forced, {q.get('escalated', 0)} escalated to a dearer tier"),
         ('cache', f"{c['entries']} entries; {c['hits']} hits in {c['lookups']} lookups ({_pct(c['hit_rate'])}), "
                   f"false-hit rate {_pct(c['false_hit_rate'])}"),
         ('router', f"tiers {', '.join(r['tiers'])}; {r['replay']} outcomes in the replay buffer")]

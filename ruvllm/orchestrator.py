@@ -211,7 +211,7 @@ def _load_state(self: RuvLLM):
     self._versions = json.loads(vr) if vr else {}
     raw = st.get('orchestrator')
     self._state = json.loads(raw) if raw else {}
-    self.counters = dict(queries=0, cache_hits=0, feedbacks=0, corrections=0, errors=0, by_tier={}, fallbacks=0,
+    self.counters = dict(queries=0, cache_hits=0, feedbacks=0, corrections=0, errors=0, by_tier={}, fallbacks=0, escalated=0,
                          explored=0, forced=0, written_back=0, router_rounds=0, router_promoted=0)
     self.counters.update(self._state.get('counters', {}))
     self._counted = json.loads(json.dumps(self.counters))  # what the store held: `save` adds only what this process counted since
@@ -1667,6 +1667,7 @@ def _finish(self: RuvLLM, req, sess, rec, resp, h_new, att_inputs, use_cache: bo
         ri = resp.routing_info  # as the response reports it (a cached answer's has no flag set; an escalated one's is a fallback)
         self.counters['queries'] += 1
         self.counters['fallbacks'] += ri.fallback; self.counters['explored'] += ri.explored; self.counters['forced'] += ri.forced
+        self.counters['escalated'] += ri.escalated_from is not None  # counted under the tier that answered (`by_tier`)
         t = ri.backend if resp.cached else rec.tier
         self.counters['by_tier'][t] = self.counters['by_tier'].get(t, 0) + 1
         self._records[req.request_id] = rec

@@ -541,6 +541,7 @@ def test_an_unsupported_cheap_answer_escalates_to_the_model_in_the_same_request(
             assert x.routing_info.fallback and x.text and x.text != EXTRACTIVE_NO_CONTEXT and "cat" not in x.text.lower()
             assert llm.record(x.request_id).tier == 'small' and llm.record(x.request_id).cost == llm.pool.cost('small')
         assert 'Paris' in fr.text
+        assert llm.stats()['queries']['escalated'] == 2 and llm.stats()['queries']['by_tier']['small'] == 2  # counted apart (a probe: they looked like routing)
         ts = llm.replay.training_set(llm.tiers, llm.cfg.inference.tier_costs)  # the two failures, as outcomes
         assert len(ts) == n + 2 and list(ts.chosen[-2:]) == [0, 0] and list(ts.quality[-2:, 0]) == [0.0, 0.0]
 
