@@ -342,12 +342,15 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         # a queued one is written by the writer of the process that served it, at this rating: writing it here made two;
         # one told by the client's context may rest on it: kept for no one else)
     if fb.correction is not None:
-        nid, new, _ = self._store_qa(record.asked, fb.correction, record.namespace, 1.0, record.request_id, 'correction',
-                                     [u for u in record.used_ids if mem.exists(u)])  # a new node comes linked
+        cites = [u for u in record.used_ids if mem.exists(u)]  # and what the answer it replaces cites (a cached answer read no passage)
+        cites += [e.dst for e in (mem.edges_of(qa) if qa is not None and mem.exists(qa) else ()) if e.src == qa and e.type == EdgeType.CITES and e.dst not in cites]
+        nid, new, _ = self._store_qa(record.asked, fb.correction, record.namespace, 1.0, record.request_id, 'correction', cites)  # a new node comes linked
         meta = mem.get(nid).metadata  # the facts the user said were wrong: `select_passages` keeps them out beside this node
-        wrong = sorted((set(meta.get('wrong', [])) | stated_facts(record.answer)) - stated_facts(fb.correction) - stated_facts(record.asked))
+        replacing = qa is not None and qa != nid and mem.exists(qa)  # with those the answer it replaces was told were (a correction of a correction)
+        earlier = set(mem.get(qa).metadata.get('wrong', [])) if replacing else set()
+        wrong = sorted((set(meta.get('wrong', [])) | earlier | stated_facts(record.answer)) - stated_facts(fb.correction) - stated_facts(record.asked))
         mem.update_node(nid, quality=1.0, metadata={**meta, 'wrong': wrong} if wrong != meta.get('wrong', []) else None)
-        if qa is not None and qa != nid and mem.exists(qa):
+        if replacing:
             mem.supersede(qa, nid); out['archived'].append(qa)
             if stated_facts(record.answer) - stated_facts(fb.correction) - stated_facts(record.asked):  # it says the answer was wrong,
                 self.replaces(nid, qa); out['replaced'] = qa  # not only for this question ("Paris" for its population)

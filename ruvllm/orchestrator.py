@@ -6,7 +6,7 @@
 __all__ = ['log', 'INSTRUCTIONS_LEAD', 'RuvLLM', 'escalation_recall', 'replay_position', 'last_used', 'added_counts', 'Routed',
            'another_subject', 'Selected', 'NearKeys', 'names_something', 'definite_answers_last', 'AnswerPieces',
            'cut_short', 'leaning_part', 'quoted_from', 'answer_used_ids', 'Generated', 'passages_read',
-           'cached_answer_fits', 'names_nothing', 'confirmed', 'AnswerStream']
+           'cached_answer_fits', 'names_nothing', 'read_verdict', 'confirmed', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
 import asyncio, dataclasses, json, logging, math, os, random, threading, time
@@ -22,7 +22,7 @@ from .config import Config, ConfigError
 from .types import (NOT_CONCEPT, Constraints, Feedback, InvalidInputError, LatencyBreakdown, ModelTier, NodeType, EdgeType,
                           Request, Response, RoutingInfo, Session, Source, Turn, UnknownIdError, RuvLLMError,
                           ContextOverflowError, CONTEXT_BINS, check_unicode, duration)
-from .text import gives_amount, key_coverage, key_forms, key_words, names_no_key, question_intent, same_wording
+from .text import gives_amount, key_coverage, key_forms, key_words, names_no_key, question_intent, same_wording, verdict
 from .transcripts import check_transcript, is_transcript, iter_transcript, transcript_records
 from .embedding import make_embedder
 from .memory import Ingested, Memory
@@ -1020,6 +1020,7 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
                     taught = p
             above = []
         elif soft and floor is None and self.admits_passage(query, sg.nodes[ids[i]], set()): above.append(i)
+    if cc.prefer_later: ranked, below = self.without_outdated(query, ranked, below, sg)  # a note that changed: the later one
     rescued = bool(need) and not ranked and not below and (r := self.rescue_passage(query, sg, att, ids)) is not None
     if rescued: ranked.append(r)  # no passage holds a key word: the answer taught for it, or the one MiniLM finds about the question
     if rescued and _answers_this(sg.nodes[r[0]].node, query, thr): taught = r
@@ -1029,9 +1030,39 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     below = [p for p in self.corrected_passages(ranked + below, sg) if p[0] not in above] if below and not corrected else []
     return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below, rescued)
 
+# %% ../nbs/11_orchestrator.ipynb #36d65be4
+@patch
+def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) -> dict:
+    "{id of an earlier document among `passages` ((id, text, weight)): id of the later one that restates it with other facts}."
+    q, out = quote_words(query), {}
+    docs = [(i, t, sg.nodes[i].node) for i, t, _ in passages if sg.nodes[i].node.type == NodeType.DOCUMENT]
+    for (i, ti, ni), (j, tj, nj) in itertools.permutations(docs, 2):
+        if nj.created_at <= ni.created_at or i in out: continue
+        held = q & quote_words(ti)
+        if not held or held != q & quote_words(tj) or owners(ti) != owners(tj): continue
+        fi, fj = stated_facts(ti), stated_facts(tj)
+        if not fi - fj: continue  # the later states every fact the earlier does
+        ci, cj = content_words(ti) - (fi - fj), content_words(tj) - (fj - fi)  # their words, the facts they differ in left out
+        if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap):
+            out[i] = j
+    return out
+
+@patch
+def without_outdated(self: RuvLLM, query: str, ranked: list, below: list, sg: Subgraph) -> tuple[list, list]:
+    "`ranked` and `below` without the passages a later note replaces (`outdated_passages`), the later in the place of the earlier."
+    gone = self.outdated_passages(query, ranked + below, sg)
+    if not gone: return ranked, below
+    def latest(i):
+        while i in gone: i = gone[i]
+        return i
+    by_id, out = {p[0]: p for p in ranked + below}, {}
+    for p in ranked: out.setdefault(latest(p[0]), by_id[latest(p[0])])
+    return list(out.values()), [p for p in below if p[0] not in gone and p[0] not in out]
+
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
 import itertools
-from .inference import EXTRACTIVE_NO_CONTEXT
+from .inference import EXTRACTIVE_NO_CONTEXT, quote_words
+from .text import content_words, owners, says_changed, stated_facts
 
 _ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT,  # what a tier says when it does not know
                           "I don't know: no context passages were given to answer from."})  # (its words before 7 December, in records stored then)
@@ -1826,6 +1857,12 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
                             "ask again and give the correction on the new answer: it replaces the old one in memory and the cache)")
 
 # %% ../nbs/11_orchestrator.ipynb #99c8b3ec
+def read_verdict(fb: Feedback) -> Feedback:
+    "`fb` whose correction is only a verdict ('wrong', 'No.', 'Correct!': `text.verdict`) as the rating it means (1, or 5), without it."
+    v = None if fb.correction is None else verdict(fb.correction)
+    if v is None: return fb
+    return dataclasses.replace(fb, correction=None, rating=fb.rating if fb.rating is not None or fb.task_success is not None else 5 if v else 1)
+
 def confirmed(fb: Feedback, answer: str) -> Feedback:
     "`fb` without a correction that says what `answer` said (spacing and a final stop aside; case counts: 'ls -A' corrects 'ls -a'): a confirmation, rated 5 if it gave no rating."
     said = lambda t: ' '.join(t.split()).rstrip('.!')
@@ -1837,6 +1874,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
+    fb = read_verdict(fb)  # "wrong" in the correction box: a rating of 1, not an answer to serve
     if fb.disagreement(): raise InvalidInputError(fb.disagreement())  # checked here, not in `Feedback`: records stored before still load
     if fb.correction is not None and len(fb.correction) > self.cfg.server.max_query_chars:  # it is served as answers are: the queries' limit
         raise InvalidInputError(f"correction is {len(fb.correction)} characters long; the limit is {self.cfg.server.max_query_chars} (server.max_query_chars)")

@@ -10,10 +10,10 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
-           'stated_facts', 'without_facts', 'stating_sentences', 'gives_asked', 'measure_word', 'names_dimension',
-           'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text',
-           'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing',
-           'named_kinds', 'names_rival']
+           'stated_facts', 'without_facts', 'stating_sentences', 'says_changed', 'owners', 'verdict', 'gives_asked',
+           'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts',
+           'split_long', 'file_text', 'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked',
+           'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -526,6 +526,33 @@ def without_facts(text: str, facts) -> str:
 def stating_sentences(passage: str) -> list[str]:
     "The sentences of `passage` that state something: headings ('3. Deposit.': pieces of fewer than 3 words) and questions (a FAQ's 'Is there a mobile app?', a chat's question turn) do not."
     return [s for s in sentences(passage) if len(s.split()) >= 3 and not s.endswith('?')]
+
+# %% ../nbs/01b_text.ipynb #bc634484
+_SAYS_CHANGED = re.compile(r"\b(?:update[ds]?|updating|now|no longer|moved?|moving|changed?|changing|rescheduled|switch(?:ed|ing)?"
+                           r"|raised|lowered|increased|decreased|reduced|replaced|tak(?:en|es) over|instead|new|go(?:es|ne) (?:up|down)|as of"
+                           r"|from (?:now|next|january|february|march|april|may|june|july|august|september|october|november|december"
+                           r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b", re.I)
+_OWNER = re.compile(r"\b([A-Z][a-z]+)'s\b")
+
+def says_changed(text: str) -> bool:
+    "Whether `text` says that something changed ('Update: ...', 'From April, ...', 'has moved to ...', 'now ...')."
+    return _SAYS_CHANGED.search(text) is not None
+
+def owners(text: str) -> frozenset:
+    "The capitalised possessors `text` names ('Dad's dose', 'Leo's eye test'), folded: whose thing it is about."
+    return frozenset(fold(m) for m in _OWNER.findall(text))
+
+# %% ../nbs/01b_text.ipynb #a59f5121
+_NO = frozenset('wrong incorrect false no nope not untrue bad mistake mistaken error nonsense'.split())
+_YES = frozenset('right correct true yes yep yeah exactly good'.split())
+
+def verdict(text: str) -> bool | None:
+    "True for a bare yes ('Correct!'), False for a bare no ('wrong', 'No.', \"That's not right.\"), None for a text that says more."
+    ws = [w.lower() for w in re.findall(r"[^\W_]+", text)]
+    if not ws or any(ch.isdigit() for w in ws for ch in w): return None
+    said = [w for w in ws if w not in STOP_WORDS or w in _NO | _YES]
+    if not said or not set(said) <= _NO | _YES: return None
+    return not (set(said) & _NO)
 
 # %% ../nbs/01b_text.ipynb #2e488f55
 _TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)

@@ -52,3 +52,31 @@ def test_a_rating_of_2_is_weak_not_wrong(tmp_path):
         r = llm.query("When did the Vetra zoo open?")
         llm.feedback(Feedback(r.request_id, rating=1))  # a rating of 1 says it is wrong, as before
         assert '1950' not in llm.query("When did the Vetra zoo open?").text
+
+
+def test_a_second_correction_keeps_what_the_first_said_was_wrong(tmp_path):
+    """(A probe over HTTP.) The document said Lumbergh; corrected to Sen, then to Holt: paraphrases went back to the
+    document's Lumbergh, since the first correction, which said Lumbergh was wrong, was replaced and its word with it."""
+    with RuvLLM(_cfg(tmp_path)) as llm:
+        llm.ingest(["The CEO of Initech is Bill Lumbergh.", "Initech makes TPS report software."], progress=False)
+        q = "Who is the CEO of Initech?"
+        r = llm.query(q); llm.feedback(Feedback(r.request_id, correction="The CEO of Initech is Ravi Sen.")); llm.flush()
+        assert 'Ravi Sen' in llm.query("Who heads Initech?", learn=False).text
+        r = llm.query(q); llm.feedback(Feedback(r.request_id, correction="The CEO of Initech is Mara Holt.")); llm.flush()
+        for p in ("Who heads Initech?", "Who is the current CEO of Initech?", q):
+            a = llm.query(p).text
+            assert 'Lumbergh' not in a and 'Ravi Sen' not in a, (p, a)
+
+
+def test_a_correction_that_only_says_wrong_is_a_rating(tmp_path):
+    "(A probe over HTTP.) 'wrong' typed in the correction box was stored as the answer and served to everyone."
+    with RuvLLM(_cfg(tmp_path)) as llm:
+        llm.ingest(FACTS, progress=False)
+        q = "When did the Vetra zoo open?"
+        r = llm.query(q)
+        out = llm.feedback(Feedback(r.request_id, correction="wrong"))
+        assert out['correction_node'] is None and llm.record(r.request_id).feedback['rating'] == 1
+        assert llm.query(q).text.strip().lower() != 'wrong'
+        r = llm.query("What is the office wifi password?")
+        llm.feedback(Feedback(r.request_id, correction="Correct!"))  # a yes: the answer stands
+        assert 'heron-42' in llm.query("What is the office wifi password?").text
