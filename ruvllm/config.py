@@ -281,7 +281,6 @@ class LearningConfig:
     max_neighbours: int = _f(3, at_least(0, 'an integer'), "... and to at most this many of them")
     initial_edge_weight: float = _f(0.5, between(0, 1), "weight of the Cites and SameTopic edges Loop A adds for a written-back answer (feedback moves it)")
     qa_request_ids: int = _f(20, at_least(1, 'an integer'), "request ids a QAPair remembers in its metadata (the latest)")
-    taught_wordings: int = _f(8, at_least(1, 'an integer'), "questions a correction answers besides its own: those of the answers it replaced (the latest)")
     dedup_candidates: int = _f(32, at_least(1, 'an integer'), "QAPairs searched for one holding the same answer when the nearest copy of a Q&A holds another (their vectors tie): a write-back updates that one instead of writing a second")
     edge_half_life_s: float = _f(30 * 24 * 3600.0, above(0), "unused edges decay with this half-life")
     cold_after_s: float = _f(7 * 24 * 3600.0, at_least(0), "Loop C archives members idle this long ...")

@@ -34,7 +34,7 @@ from .inference import ModelPool
 from .context import BuiltContext, ContextBuilder
 from .cache import SemanticCache
 from .learning import (LoopA, LoopB, LoopC, RequestRecord, Scheduler, WriteBackQueue, grounding_quality, answer_part,
-                             question_part, strip_fabricated_sources, asked_for)
+                             question_part, strip_fabricated_sources)
 
 log = logging.getLogger(__name__)
 
@@ -1034,14 +1034,14 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 @patch
 def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) -> dict:
     "{id of an earlier document among `passages` ((id, text, weight)): id of the later one that restates it with other facts}."
-    q, out = quote_words(query), {}
+    q, named, out = quote_words(query), stated_facts(query) | letter_ids(query), {}
     docs = [(i, t, sg.nodes[i].node) for i, t, _ in passages if sg.nodes[i].node.type == NodeType.DOCUMENT]
     for (i, ti, ni), (j, tj, nj) in itertools.permutations(docs, 2):
-        if nj.created_at <= ni.created_at or i in out: continue
+        if node_time(nj) <= node_time(ni) or i in out: continue  # later: by the time it speaks of, else by when it was stored
         held = q & quote_words(ti)
         if not held or held != q & quote_words(tj) or owners(ti) != owners(tj): continue
-        fi, fj = stated_facts(ti), stated_facts(tj)
-        if not fi - fj: continue  # the later states every fact the earlier does
+        fi, fj = stated_facts(ti) | letter_ids(ti), stated_facts(tj) | letter_ids(tj)
+        if not fi - fj or (named & fi) - fj: continue  # the later states every fact the earlier does, or not the one the question names (room A)
         ci, cj = content_words(ti) - (fi - fj), content_words(tj) - (fj - fi)  # their words, the facts they differ in left out
         if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap):
             out[i] = j
@@ -1062,7 +1062,8 @@ def without_outdated(self: RuvLLM, query: str, ranked: list, below: list, sg: Su
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
 import itertools
 from .inference import EXTRACTIVE_NO_CONTEXT, quote_words
-from .text import content_words, owners, says_changed, stated_facts
+from .text import content_words, letter_ids, owners, says_changed, stated_facts
+from .hybrid import node_time
 
 _ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT,  # what a tier says when it does not know
                           "I don't know: no context passages were given to answer from."})  # (its words before 7 December, in records stored then)
@@ -1076,7 +1077,7 @@ def names_something(query: str) -> bool:
 
 def _answers_this(node, query: str, thr: float) -> bool:
     "A stored Q&A rated at least `thr`, to a question worded as `query`: the answer memory was taught for it (an \"I don't know\" rated good teaches nothing)."
-    return (node.type == NodeType.QAPAIR and node.quality >= thr and any(same_wording(q, query) for q in asked_for(node))
+    return (node.type == NodeType.QAPAIR and node.quality >= thr and same_wording(question_part(node.text), query)
             and _passage(node).strip() not in _ABSTENTIONS)
 
 @patch
@@ -1858,15 +1859,19 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
 
 # %% ../nbs/11_orchestrator.ipynb #99c8b3ec
 def read_verdict(fb: Feedback) -> Feedback:
-    "`fb` whose correction is only a verdict ('wrong', 'No.', 'Correct!': `text.verdict`) as the rating it means (1, or 5), without it."
-    v = None if fb.correction is None else verdict(fb.correction)
-    if v is None: return fb
-    return dataclasses.replace(fb, correction=None, rating=fb.rating if fb.rating is not None or fb.task_success is not None else 5 if v else 1)
+    """`fb` whose correction only says the answer is wrong ('wrong', 'No.': `text.verdict`) as that: a rating of 1, without
+    the correction. A yes stays a correction ("Yes it is." may answer a yes/no question); a no beside a good rating is refused."""
+    if fb.correction is None or verdict(fb.correction) is not False: return fb
+    if (fb.rating is not None and fb.rating > 2) or fb.task_success:
+        raise InvalidInputError(f"the correction {fb.correction!r} says the answer is wrong, the rating or task_success that it is right: send one of them")
+    return dataclasses.replace(fb, correction=None, rating=1 if fb.rating is None else fb.rating)
 
-def confirmed(fb: Feedback, answer: str) -> Feedback:
-    "`fb` without a correction that says what `answer` said (spacing and a final stop aside; case counts: 'ls -A' corrects 'ls -a'): a confirmation, rated 5 if it gave no rating."
+def confirmed(fb: Feedback, answer: str, query: str = '') -> Feedback:
+    """`fb` without a correction that says what `answer` said (spacing and a final stop aside; case counts: 'ls -A' corrects
+    'ls -a'), or only "Correct!" to a question that is no yes/no one: a confirmation, rated 5 if it gave no rating."""
     said = lambda t: ' '.join(t.split()).rstrip('.!')
-    if fb.correction is None or said(fb.correction) != said(answer): return fb
+    if fb.correction is None: return fb
+    if said(fb.correction) != said(answer) and not (verdict(fb.correction) and question_intent(query) != 'yes/no'): return fb
     return dataclasses.replace(fb, correction=None, rating=5 if fb.rating is None and fb.task_success is None else fb.rating)
 
 @patch
@@ -1881,7 +1886,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     self._settled(fb.request_id)  # a streamed answer's commit, and a queued write-back, first (outside the lock the writer takes)
     with self._lock:
         rec = self.record(fb.request_id, wait=False)
-        fb = confirmed(fb, rec.answer)
+        fb = confirmed(fb, rec.answer, rec.query)
         self._claim_feedback(rec, fb)
         try:
             q = fb.quality
@@ -1892,7 +1897,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
                 useful = [i for i in rec.used_ids if i in sg.nodes]
                 if useful: out['attention_loss'] = self.attention.train_feedback(qv, sg, vecs, useful); self._attention_trained = True
             self._feedback_cache(rec, fb, out)
-            out['cache_invalidated'] = out.get('cache_invalidated', 0) + self._feedback_replaced(out)  # under other wordings too
+            out['cache_invalidated'] = out.get('cache_invalidated', 0) + self._feedback_replaced(rec, out)  # under other wordings too
             self.cache_log.publish()  # a removed answer is in the log before the rating is acknowledged
             self._feedback_session(rec, fb)
             self._feedback_replay(rec, q)
@@ -1933,10 +1938,11 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
 
 # %% ../nbs/11_orchestrator.ipynb #2530bc9e
 @patch
-def _feedback_replaced(self: RuvLLM, out: dict) -> int:
-    "Remove the cache entries made by the requests the Q&A node a correction replaced (`out['replaced']`) records; how many."
+def _feedback_replaced(self: RuvLLM, rec: RequestRecord, out: dict) -> int:
+    "Remove the cache entries made by the other requests the Q&A node a correction replaced (`out['replaced']`) records; how many."
     node = self.memory.get(out['replaced']) if out.get('replaced') is not None else None
-    return sum(self.cache.invalidate(rid) for rid in (node.metadata.get('request_ids', []) if node is not None else []))
+    rids = [r for r in (node.metadata.get('request_ids', []) if node is not None else []) if r != rec.request_id]  # (this one's entry is the correction now)
+    return sum(self.cache.invalidate(r) for r in rids)
 
 # %% ../nbs/11_orchestrator.ipynb #4be21fb1
 @patch

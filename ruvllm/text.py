@@ -10,9 +10,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
-           'stated_facts', 'without_facts', 'stating_sentences', 'says_changed', 'owners', 'verdict', 'gives_asked',
-           'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts',
-           'split_long', 'file_text', 'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked',
+           'stated_facts', 'without_facts', 'stating_sentences', 'says_changed', 'owners', 'letter_ids', 'verdict',
+           'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed',
+           'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked',
            'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
@@ -542,17 +542,23 @@ def owners(text: str) -> frozenset:
     "The capitalised possessors `text` names ('Dad's dose', 'Leo's eye test'), folded: whose thing it is about."
     return frozenset(fold(m) for m in _OWNER.findall(text))
 
+_LETTER_ID = re.compile(r"(?<=[a-z] )[A-Z]\b")
+
+def letter_ids(text: str) -> frozenset:
+    "Single capital letters after a word that name one thing of several ('meeting room A', 'Gate B', 'vitamin D'), folded."
+    return frozenset(m.lower() for m in _LETTER_ID.findall(text))
+
 # %% ../nbs/01b_text.ipynb #a59f5121
-_NO = frozenset('wrong incorrect false no nope not untrue bad mistake mistaken error nonsense'.split())
+_NO = frozenset('wrong incorrect false no nope untrue bad mistake mistaken error nonsense'.split())
 _YES = frozenset('right correct true yes yep yeah exactly good'.split())
 
 def verdict(text: str) -> bool | None:
-    "True for a bare yes ('Correct!'), False for a bare no ('wrong', 'No.', \"That's not right.\"), None for a text that says more."
+    "False for a bare no ('wrong', 'No.', \"That's not right.\"), True for a bare yes ('Correct!', 'Not bad.'), None for a text that says more."
     ws = [w.lower() for w in re.findall(r"[^\W_]+", text)]
     if not ws or any(ch.isdigit() for w in ws for ch in w): return None
-    said = [w for w in ws if w not in STOP_WORDS or w in _NO | _YES]
-    if not said or not set(said) <= _NO | _YES: return None
-    return not (set(said) & _NO)
+    said = [w for w in ws if w not in STOP_WORDS or w in _NO | _YES | {'not'}]
+    if not said or not set(said) <= _NO | _YES | {'not'} or set(said) == {'not'}: return None
+    return sum(w in _NO or w == 'not' for w in said) % 2 == 0  # "not right": no; "not wrong", "not bad": yes
 
 # %% ../nbs/01b_text.ipynb #2e488f55
 _TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)

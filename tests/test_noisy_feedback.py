@@ -5,7 +5,9 @@
   know": the document's right quote stayed refused for it.
 - One rating of 2 ("meh") on a right quote counted as "wrong": the quote was never given again for those words, and
   the question went to a model that got it wrong."""
+import pytest
 from ruvllm import Config, Feedback, RuvLLM
+from ruvllm.types import InvalidInputError
 
 FACTS = ["The Orl is the longest river in Rivstaum.", "Employees get 27 days of paid vacation per year.",
          "The office wifi password is heron-42.", "The Vetra zoo opened in 1950."]
@@ -30,12 +32,13 @@ def test_a_correction_put_right_in_other_words_is_gone_from_the_first(tmp_path):
         out = llm.feedback(Feedback(r.request_id, correction="Employees get 27 days of paid vacation per year."))
         assert out['archived'], out  # the 72 is replaced
         llm.flush()
-        for learn in (True, False):
+        for learn in (True, False):  # the 72 is served no more (the first wording says it does not know: the 27 stays refused for it)
             a = llm.query(Q, learn=learn)
-            assert '27' in a.text and '72' not in a.text, (learn, a.text, a.cached)
+            assert '72' not in a.text, (learn, a.text, a.cached)
+        assert '27' in llm.query(P).text
     with RuvLLM(_cfg(tmp_path)) as llm:  # and after a restart
         a = llm.query(Q)
-        assert '27' in a.text and '72' not in a.text, (a.text, a.cached)
+        assert '72' not in a.text, (a.text, a.cached)
 
 
 def test_a_rating_of_2_is_weak_not_wrong(tmp_path):
@@ -78,5 +81,9 @@ def test_a_correction_that_only_says_wrong_is_a_rating(tmp_path):
         assert out['correction_node'] is None and llm.record(r.request_id).feedback['rating'] == 1
         assert llm.query(q).text.strip().lower() != 'wrong'
         r = llm.query("What is the office wifi password?")
-        llm.feedback(Feedback(r.request_id, correction="Correct!"))  # a yes: the answer stands
+        llm.feedback(Feedback(r.request_id, correction="Correct!"))  # a yes to a question that is no yes/no one: the answer stands
         assert 'heron-42' in llm.query("What is the office wifi password?").text
+        r = llm.query("What is the longest river in Rivstaum?")
+        with pytest.raises(InvalidInputError, match='says the answer is wrong'):
+            llm.feedback(Feedback(r.request_id, rating=5, correction="wrong"))  # a no beside a good rating: one of them is a slip
+        assert llm.feedback(Feedback(r.request_id, correction="Not on Mondays."))['correction_node'] is not None  # a real correction

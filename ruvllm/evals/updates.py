@@ -38,11 +38,12 @@ def update_report(split: str = 'dev', arrangement: str = 'later',
     tier alone unless `settings` say otherwise; counts of right / old / other and the answers."""
     from ruvllm.orchestrator import RuvLLM
     subjects = load_updates(split)
-    b = (Config.builder().db_path(tempfile.mkdtemp()).set('inference.tiers', {'tiny': 'extractive'}).set('system.warm_up', False))
+    tmp = tempfile.TemporaryDirectory()  # removed when the report is made
+    b = (Config.builder().db_path(tmp.name).set('inference.tiers', {'tiny': 'extractive'}).set('system.warm_up', False))
     for k, v in (settings or {}).items(): b = b.set(k, v)
     sib = arrangement == 'siblings_later'  # no update: the old value is the right one
     out, rows = dict(right=0, old=0, other=0), []
-    with RuvLLM(b.build(), start_scheduler=False) as llm:
+    with tmp, RuvLLM(b.build(), start_scheduler=False) as llm:
         for notes in _batches(subjects, arrangement): llm.ingest(notes, progress=False)
         for s in subjects:
             for qa in s['questions']:
