@@ -994,7 +994,7 @@ class ModelPool:
     "Model tiers mapped to backends: lazy, at most `max_loaded` local models (LRU), thread-safe."
     def __init__(self, cfg: InferenceConfig | None = None,  # tiers, costs, max_loaded, n_ctx, HTTP settings
                  fallback: bool = True,  # serve llama.cpp tiers extractively when the local extra is missing
-                 n_threads: int | None = None,  # llama.cpp threads (None = all cores this process may use)
+                 n_threads: int | None = None,  # llama.cpp threads (None = the cores other processes leave free, checked again before each generation)
                  relevance: Callable | None = None):  # given to extractive backends: their tie-break (`ExtractiveBackend`)
         self.cfg = cfg or InferenceConfig()
         for tier, spec in self.cfg.tiers.items():

@@ -1031,20 +1031,28 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below, rescued)
 
 # %% ../nbs/11_orchestrator.ipynb #36d65be4
+import functools
+from .text import content_words, letter_ids, owners, stated_facts
+
+_facts = functools.lru_cache(maxsize=4096)(lambda t: (stated_facts(t) | letter_ids(t), owners(t), frozenset(content_words(t))))  # passages recur
+
 @patch
 def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) -> dict:
     "{id of an earlier document among `passages` ((id, text, weight)): id of the later one that restates it with other facts}."
-    q, named, out = quote_words(query), stated_facts(query) | letter_ids(query), {}
-    docs = [(i, t, sg.nodes[i].node) for i, t, _ in passages if sg.nodes[i].node.type == NodeType.DOCUMENT]
-    for (i, ti, ni), (j, tj, nj) in itertools.permutations(docs, 2):
-        if node_time(nj) <= node_time(ni) or i in out: continue  # later: by the time it speaks of, else by when it was stored
-        held = q & quote_words(ti)
-        if not held or held != q & quote_words(tj) or owners(ti) != owners(tj): continue
-        fi, fj = stated_facts(ti) | letter_ids(ti), stated_facts(tj) | letter_ids(tj)
-        if not fi - fj or (named & fi) - fj: continue  # the later states every fact the earlier does, or not the one the question names (room A)
-        ci, cj = content_words(ti) - (fi - fj), content_words(tj) - (fj - fi)  # their words, the facts they differ in left out
-        if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap):
-            out[i] = j
+    q, out, groups = quote_words(query), {}, {}
+    for i, t, _ in passages:  # only documents holding the same words of the question can restate each other
+        if sg.nodes[i].node.type == NodeType.DOCUMENT and (held := q & quote_words(t)): groups.setdefault(frozenset(held), []).append((i, t))
+    named = None
+    for docs in (g for g in groups.values() if len(g) > 1):
+        named = stated_facts(query) | letter_ids(query) if named is None else named
+        when = {i: node_time(sg.nodes[i].node) for i, _ in docs}
+        for (i, ti), (j, tj) in itertools.permutations(docs, 2):
+            if when[j] <= when[i] or i in out: continue  # later: by the time it speaks of, else by when it was stored
+            (fi, oi, wi), (fj, oj, wj) = _facts(ti), _facts(tj)
+            if oi != oj or not fi - fj or (named & fi) - fj: continue  # another owner's; nothing it states the later does not; room A
+            ci, cj = wi - (fi - fj), wj - (fj - fi)  # their words, the facts they differ in left out
+            if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap):
+                out[i] = j
     return out
 
 @patch
