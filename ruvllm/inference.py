@@ -129,7 +129,7 @@ _PIECE = re.compile(r"[A-Za-z]+|\d|\s+|([\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e])\
 _MSG_OVERHEAD, _REPLY_OVERHEAD = 5, 3  # ChatML: '<|im_start|>' role '\n' ... '<|im_end|>' '\n'; and the assistant header
 
 def estimate_tokens(text: str) -> int:
-    "A tokenizer-free estimate of the tokens in `text` (errs on the high side for English and code)."
+    "A tokenizer-free estimate of the tokens in `text` (high for English and code at the median; rare names can fall short)."
     if not isinstance(text, str): raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
     if text.isascii(): return _ascii_estimate(text)  # the same count, by one regex scan in C
     n = 0.0
