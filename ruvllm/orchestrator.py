@@ -1031,8 +1031,10 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
     return Selected(self.corrected_passages(ranked, sg), att, vecs, taught, frozenset(unrated), corrected, below, rescued)
 
 # %% ../nbs/11_orchestrator.ipynb #36d65be4
-import functools
-from .text import content_words, letter_ids, owners, stated_facts
+import functools, itertools
+from .hybrid import node_time
+from .inference import quote_words
+from .text import content_words, letter_ids, owners, says_changed, stated_facts
 
 _facts = functools.lru_cache(maxsize=4096)(lambda t: (stated_facts(t) | letter_ids(t), owners(t), frozenset(content_words(t))))  # passages recur
 
@@ -1069,9 +1071,7 @@ def without_outdated(self: RuvLLM, query: str, ranked: list, below: list, sg: Su
 
 # %% ../nbs/11_orchestrator.ipynb #688b4f9d
 import itertools
-from .inference import EXTRACTIVE_NO_CONTEXT, quote_words
-from .text import content_words, letter_ids, owners, says_changed, stated_facts
-from .hybrid import node_time
+from .inference import EXTRACTIVE_NO_CONTEXT
 
 _ABSTENTIONS = frozenset({EXTRACTIVE_NO_CONTEXT,  # what a tier says when it does not know
                           "I don't know: no context passages were given to answer from."})  # (its words before 7 December, in records stored then)
