@@ -824,6 +824,18 @@ def invalidate(self:SemanticCache, request_id_or_entry,  # an entry id, the requ
         self._stats['invalidations'] += removed
         return removed
 
+# %% ../nbs/09_cache.ipynb #7e31e0a7
+@patch
+def invalidate_answer(self:SemanticCache, namespace: str, answer: str) -> int:
+    "Remove every entry of `namespace` holding `answer` (`_said`: case and spacing aside); how many."
+    _nonempty('namespace', namespace); _nonempty('answer', answer)
+    with self._lock:
+        said = _said(answer)
+        gone = [e for e in self._entries.values() if e.namespace == namespace and _said(e.answer) == said]
+        for e in gone: self._remove(e)
+        self._stats['invalidations'] += len(gone)
+        return len(gone)
+
 # %% ../nbs/09_cache.ipynb #2694ee85
 @patch
 def refuse(self:SemanticCache, namespace: str, query: str, answer: str,

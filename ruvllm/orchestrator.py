@@ -1935,6 +1935,8 @@ def _feedback_cache(self: RuvLLM, rec: RequestRecord, fb: Feedback, out: dict):
             out['cache_invalidated'] += self.cache.invalidate(made_by)  # found wherever the hit was served
         elif rec.cached and made_by and not self.cache.served_here(rec.request_id):  # a wrong match another process served
             out['cache_invalidated'] += self.cache.wrong_match(made_by, hit.get('judge_similarity'))
+        if rec.standalone is not None and fb.correction is not None and not rec.told and stated_facts(rec.answer) - stated_facts(fb.correction) - stated_facts(rec.asked):
+            out['cache_invalidated'] += self.cache.invalidate_answer(rec.namespace, rec.answer)  # a follow-up's answer said wrong: it may be cached for the plain question
         if rec.standalone is None and not rec.told and rec.answer.strip():  # (with the cache off too: a quote refused is not given again)  # (an answer a stop string cut to nothing is no answer to refuse)
             out['cache_invalidated'] += self.cache.refuse(rec.namespace, rec.query, rec.answer, wrong=q <= cc.learning.wrong_quality or fb.task_success is False)  # not cached again unrated, here or elsewhere
     elif rec.cached: self.cache.record_outcome(rec.request_id, True)  # a served hit found right: counts toward its namespace's error rate

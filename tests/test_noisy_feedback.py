@@ -87,3 +87,21 @@ def test_a_correction_that_only_says_wrong_is_a_rating(tmp_path):
         with pytest.raises(InvalidInputError, match='says the answer is wrong'):
             llm.feedback(Feedback(r.request_id, rating=5, correction="wrong"))  # a no beside a good rating: one of them is a slip
         assert llm.feedback(Feedback(r.request_id, correction="Not on Mondays."))['correction_node'] is not None  # a real correction
+
+
+def test_a_correction_on_a_follow_up_reaches_the_plain_question_in_the_cache(tmp_path):
+    """(A probe over HTTP.) "When was Quorvane founded?" was cached with the 1204 quote; the follow-up "When was it
+    founded?" got the same quote and was corrected to 1210: the plain question was still served 1204 from the cache."""
+    with RuvLLM(_cfg(tmp_path)) as llm:
+        llm.ingest(["Quorvane is a river town in Veland. Quorvane was founded in 1204 by Ilsa Marrow.",
+                    "Brask is a fishing village on the Tarn coast. Brask was founded in 1380 by Odo Venn."], progress=False)
+        plain = "When was Quorvane founded?"
+        llm.query(plain); llm.flush()
+        assert llm.query(plain).cached  # the quote is in the cache
+        s = llm.new_session()
+        llm.query_session(s, "Who founded Quorvane?")
+        r = llm.query_session(s, "When was it founded?")
+        assert '1204' in r.text
+        llm.feedback(Feedback(r.request_id, correction="Quorvane was founded in 1210.")); llm.flush()
+        a = llm.query(plain)
+        assert '1204' not in a.text, (a.text, a.cached)
