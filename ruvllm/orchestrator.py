@@ -1849,9 +1849,10 @@ def _put_record(self: RuvLLM, rec: RequestRecord, raw: bytes | None = None):  # 
     self.store.put(key, rec.to_json().encode())
 
 @patch
-def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
+def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback) -> bool:
     """Mark `rec` rated in the store, in one transaction that reads the stored record first, so a request is rated
-    once across every process on the store; InvalidInputError when any process rated it already."""
+    once across every process on the store: True. False when the same feedback was recorded already (a retry), and
+    InvalidInputError when any process rated it otherwise."""
     key, keep = f'req:{rec.request_id}', self.cfg.system.request_keep_s
     with self.store.tx():
         raw = self.store.get(key)
@@ -1860,8 +1861,9 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback):
                                     "was deleted, so feedback on it is no longer taken")
         stored = RequestRecord.from_json(raw.decode()).feedback if raw else None
         if rec.feedback is None and stored is None:
-            rec.feedback = fb.to_dict(); self._put_record(rec, raw); return
+            rec.feedback = fb.to_dict(); self._put_record(rec, raw); return True
     rec.feedback = rec.feedback or stored  # what another process recorded, so this one refuses at once next time
+    if rec.feedback == fb.to_dict(): return False  # sent again: learned from once
     raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once (to correct the answer, "
                             "ask again and give the correction on the new answer: it replaces the old one in memory and the cache)")
 
@@ -1884,7 +1886,8 @@ def confirmed(fb: Feedback, answer: str, query: str = '') -> Feedback:
 
 @patch
 def feedback(self: RuvLLM, fb: Feedback) -> dict:
-    "Learn from feedback on one response (once per response, across every process on the store). Returns what changed."
+    """Learn from feedback on one response (once per response, across every process on the store). Returns what changed;
+    the same feedback again: `{'repeated': True}`, nothing learned twice."""
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
     fb = read_verdict(fb)  # "wrong" in the correction box: a rating of 1, not an answer to serve
@@ -1895,7 +1898,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
     with self._lock:
         rec = self.record(fb.request_id, wait=False)
         fb = confirmed(fb, rec.answer, rec.query)
-        self._claim_feedback(rec, fb)
+        if not self._claim_feedback(rec, fb): return dict(repeated=True, edges={})  # a retry: nothing learned twice
         try:
             q = fb.quality
             out = self.loop_a.apply_feedback(rec, fb)

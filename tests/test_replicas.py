@@ -113,9 +113,13 @@ def test_feedback_on_one_replica_for_an_answer_from_the_other(tmp_path, store):
         with pytest.raises(AssertionError, match='already given'):
             b(op='feedback', request_id=r2['request_id'], rating=2)
         r3 = a(op='query', q="What is the office wifi password?")  # both asked at once: one learns, the other refuses
-        for w in (a, b): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r3['request_id'], rating=5)) + '\n'); w.p.stdin.flush()
+        for w, rating in ((a, 5), (b, 4)): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r3['request_id'], rating=rating)) + '\n'); w.p.stdin.flush()
         outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]
         assert sorted('already given' in o.get('error', '') for o in outs) == [False, True], outs
+        r4 = a(op='query', q="What is the office wifi password?")  # the same feedback on both at once (a client's retry): one learns
+        for w in (a, b): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r4['request_id'], rating=5)) + '\n'); w.p.stdin.flush()
+        outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]
+        assert sorted(bool(o['ok'].get('repeated')) for o in outs if 'ok' in o) == [False, True], outs
     finally:
         a.close(); b.close()
 

@@ -106,6 +106,9 @@ def test_feedback_paths(client):
     assert ok.status_code == 200 and ok.json()['request_id'] == a['request_id'] and isinstance(ok.json()['applied'], dict)
     assert client.get('/stats').json()['queries']['feedbacks'] == 1
     _err(client.post('/feedback', json={'request_id': a['request_id'], 'rating': 1}), 400, 'invalid_input', 'already given')
+    again = client.post('/feedback', json={'request_id': a['request_id'], 'rating': 5})  # a client's retry of the same feedback
+    assert again.status_code == 200 and again.json()['applied'] == {'repeated': True, 'edges': {}}, again.text
+    assert client.get('/stats').json()['queries']['feedbacks'] == 1  # learned from once
     _err(client.post('/feedback', json={'request_id': 'nope', 'rating': 3}), 404, 'not_found', "unknown request_id 'nope'")
     _err(client.post('/feedback', json={'request_id': a['request_id']}), 422, 'invalid_request', 'at least one of')
     _err(client.post('/feedback', json={'request_id': a['request_id'], 'rating': 6}), 422, 'invalid_request', 'rating')
