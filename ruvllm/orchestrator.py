@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['log', 'INSTRUCTIONS_LEAD', 'RuvLLM', 'escalation_recall', 'replay_position', 'last_used', 'added_counts', 'Routed',
-           'another_subject', 'Selected', 'NearKeys', 'names_something', 'definite_answers_last', 'AnswerPieces',
-           'cut_short', 'leaning_part', 'quoted_from', 'answer_used_ids', 'Generated', 'passages_read',
+           'another_subject', 'Selected', 'NearKeys', 'changed_here', 'names_something', 'definite_answers_last',
+           'AnswerPieces', 'cut_short', 'leaning_part', 'quoted_from', 'answer_used_ids', 'Generated', 'passages_read',
            'cached_answer_fits', 'names_nothing', 'read_verdict', 'confirmed', 'AnswerStream']
 
 # %% ../nbs/11_orchestrator.ipynb #83cf46c2
@@ -1034,9 +1034,13 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 import functools, itertools
 from .hybrid import node_time
 from .inference import quote_words
-from .text import content_words, letter_ids, owners, says_changed, stated_facts
+from .text import content_words, letter_ids, owners, says_changed, sentences, stated_facts
 
 _facts = functools.lru_cache(maxsize=4096)(lambda t: (stated_facts(t) | letter_ids(t), owners(t), frozenset(content_words(t))))  # passages recur
+
+def changed_here(later: str, held: frozenset, new: frozenset) -> bool:
+    "Whether a clause of `later` (its sentences, split at ';' too) holds every word of `held` and states one of the facts `new`."
+    return any(held <= quote_words(c) and not new.isdisjoint(stated_facts(c) | letter_ids(c)) for s in sentences(later) for c in s.split(';'))
 
 @patch
 def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) -> dict:
@@ -1045,7 +1049,7 @@ def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) ->
     for i, t, _ in passages:  # only documents holding the same words of the question can restate each other
         if sg.nodes[i].node.type == NodeType.DOCUMENT and (held := q & quote_words(t)): groups.setdefault(frozenset(held), []).append((i, t))
     named = None
-    for docs in (g for g in groups.values() if len(g) > 1):
+    for held, docs in ((h, g) for h, g in groups.items() if len(g) > 1):
         named = stated_facts(query) | letter_ids(query) if named is None else named
         when = {i: node_time(sg.nodes[i].node) for i, _ in docs}
         for (i, ti), (j, tj) in itertools.permutations(docs, 2):
@@ -1053,7 +1057,8 @@ def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) ->
             (fi, oi, wi), (fj, oj, wj) = _facts(ti), _facts(tj)
             if oi != oj or not fi - fj or (named & fi) - fj: continue  # another owner's; nothing it states the later does not; room A
             ci, cj = wi - (fi - fj), wj - (fj - fi)  # their words, the facts they differ in left out
-            if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap):
+            if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap
+                            and changed_here(tj, held, fj - fi)):  # the change is said of what the question asks about
                 out[i] = j
     return out
 

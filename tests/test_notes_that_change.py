@@ -29,3 +29,13 @@ def test_a_later_note_about_a_sibling_is_no_update(tmp_path):
         llm.ingest(["Meeting room B now seats 20 people.", "Dad's vitamin D dose is now 800 IU a day."], progress=False)
         assert '12' in llm.query("How many people does meeting room A seat?", learn=False).text
         assert '1000' in llm.query("What is my daily vitamin D dose?", learn=False).text
+
+
+def test_a_later_note_that_changed_another_thing_is_no_update(tmp_path):
+    "'now' said of the gym, in a note that also names the pool, leaves the pool's hours (a review's case, eighth probe round)."
+    with _llm(tmp_path) as llm:
+        llm.ingest(["The pool opens at 7:00 on weekdays."], progress=False)
+        llm.ingest(["The gym now opens at 6:00 on weekdays; the pool keeps its hours."], progress=False)
+        assert '7:00' in llm.query("When does the pool open?", learn=False).text
+        llm.ingest(["Update: the pool now opens at 6:30 on weekdays."], progress=False)  # said of the pool: it is the change
+        assert '6:30' in llm.query("When does the pool open?", learn=False).text
