@@ -18,7 +18,7 @@ from fastcore.basics import patch
 
 from .config import Config, LearningConfig
 from .types import EdgeType, NodeType, Feedback, InvalidInputError, UnknownIdError
-from .text import content_words, follow_up_asked, same_wording, stated_facts, turn_parts, unsupported_names
+from .text import content_words, follow_up_asked, same_wording, speaks_to, stated_facts, turn_parts, unsupported_names
 from .memory import Hit, Memory
 from .types import check_length
 from .hybrid import Subgraph
@@ -344,11 +344,12 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         meta = mem.get(nid).metadata  # the facts the user said were wrong: `select_passages` keeps them out beside this node
         replacing = qa is not None and qa != nid and mem.exists(qa)  # with those the answer it replaces was told were (a correction of a correction)
         earlier = set(mem.get(qa).metadata.get('wrong', [])) if replacing else set()
-        wrong = sorted((set(meta.get('wrong', [])) | earlier | stated_facts(record.answer)) - stated_facts(fb.correction) - stated_facts(record.asked))
+        said = stated_facts(record.answer) if speaks_to(record.answer, record.asked, fb.correction) else frozenset()  # an answer to another question: no false fact
+        wrong = sorted((set(meta.get('wrong', [])) | earlier | said) - stated_facts(fb.correction) - stated_facts(record.asked))
         mem.update_node(nid, quality=1.0, metadata={**meta, 'wrong': wrong} if wrong != meta.get('wrong', []) else None)
         if replacing:
             mem.supersede(qa, nid); out['archived'].append(qa)
-            if stated_facts(record.answer) - stated_facts(fb.correction) - stated_facts(record.asked):  # it says the answer was wrong,
+            if said - stated_facts(fb.correction) - stated_facts(record.asked):  # it says the answer was wrong,
                 out['replaced'] = qa  # not only for this question ("Paris" for its population): its cache entries go too
         out['correction_node'] = nid
         self.corrections += 1

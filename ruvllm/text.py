@@ -10,10 +10,10 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
-           'stated_facts', 'without_facts', 'stating_sentences', 'says_changed', 'owners', 'letter_ids', 'verdict',
-           'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed',
-           'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked',
-           'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
+           'stated_facts', 'without_facts', 'speaks_to', 'stating_sentences', 'says_changed', 'owners', 'letter_ids',
+           'verdict', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
+           'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place', 'asks_for_place',
+           'follow_up_asked', 'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -521,6 +521,21 @@ def without_facts(text: str, facts) -> str:
     "`text` without its sentences that state one of `facts` (`stated_facts` form); '' if every sentence does."
     if not facts: return text
     return ' '.join(s for s in sentences(text) if stated_facts(s).isdisjoint(facts))
+
+# %% ../nbs/01b_text.ipynb #5e9ef30a
+def speaks_to(answer: str, query: str, correction: str = '') -> bool:
+    """Whether `answer` says something about what `query` asks, so that a `correction` of it says its facts are wrong: it
+    holds a content word of the query besides the names and numbers the query states (or the query has none), or the
+    correction is a bare answer ('Sen.', '1210') or shares a word with it beyond the query's and the answer's names
+    ('Sen runs Initech.' for 'Bill Lumbergh runs Initech.'). A quote about another thing of the subject does not:
+    'Quenby is the capital of Marsovia.' to 'Who founded Quenby?' was no answer, and Marsovia no false fact."""
+    ws = lambda t: content_words(t, stem=True, digits=True)
+    named = lambda t: {w for f in stated_facts(t) for w in ws(f)}
+    q, a = ws(query), ws(answer)
+    if not q - named(query) or (q - named(query)) & a: return True
+    c = ws(correction)
+    return bool(c) and (not c - named(correction) or bool((c & a) - q - named(answer)))
+
 
 # %% ../nbs/01b_text.ipynb #44edb096
 def stating_sentences(passage: str) -> list[str]:
