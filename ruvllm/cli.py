@@ -378,7 +378,7 @@ def format_stats(s: dict,  # `RuvLLM.stats()`
         ('  node types', _counts(m['by_type'])), ('  edge types', _counts(m['by_edge_type'])),
         ('  namespaces', _counts(m['namespaces'])),
         ('queries', f"{q['queries']} answered, {q['errors']} failed; {_plural(q['feedbacks'], 'feedback')} ({_plural(q['corrections'], 'correction')}); "
-                    f"{q['written_back']} answers written back"),
+                    f"{_plural(q['written_back'], 'answer')} written back"),
         ('  by tier', _counts(q['by_tier'])),
         ('  routing', f"{q['fallbacks']} safe-default fallbacks, {q['explored']} explorations, {q['forced']} forced, {q.get('escalated', 0)} escalated to a dearer tier"),
         ('cache', f"{c['entries']} entries; {c['hits']} hits in {c['lookups']} lookups ({_pct(c['hit_rate'])}), "
@@ -736,7 +736,7 @@ def cmd_ingest(args, cfg: Config) -> int:
     for f, n in gone.items(): print(f"{f}: {_plural(n, 'passage')} no longer in the file archived (kept, restorable)")
     for f, n in back.items(): print(f"{f}: {_plural(n, 'passage')} back in the file restored")
     if edited := sum(g.replaced for g in got): print(f"{_plural(edited, 'edited chat turn')} replaced the version stored before (archived, restorable)")
-    print(f"stored per namespace: {_counts(by_ns)}; memory now has {live} live nodes ({cfg.system.db_path})")
+    print(f"stored per namespace: {_counts(by_ns)}; memory now has {_plural(live, 'live node')} ({cfg.system.db_path})")
     return EXIT_OK
 
 # %% ../nbs/14_cli.ipynb #f026aed8

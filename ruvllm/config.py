@@ -6,7 +6,7 @@
 __all__ = ['TIERS', 'EDGE_TYPE_NAMES', 'MAX_THREADS', 'MAX_TOKENS', 'MAX_WIDTH', 'SECTIONS', 'RuvLLMError', 'ConfigError', 'Rule',
            'at_least', 'between', 'above', 'is_finite', 'one_of', 'SystemConfig', 'EmbeddingConfig',
            'MemoryStoreConfig', 'MemoryRankingConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig',
-           'ContextConfig', 'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config', 'ConfigBuilder',
+           'ContextConfig', 'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config', 'unknown_key', 'ConfigBuilder',
            'settings_table']
 
 # %% ../nbs/00_config.ipynb #432e9f85
@@ -229,6 +229,8 @@ class InferenceConfig:
     abstain_unsupported: bool = _f(True, None, "a backend that only quotes, when no dearer tier takes its unsupported quote (the last tier, or `escalate` off; a forced tier's own answer is served as made), answers \"I don't know\" instead of serving a quote whose passage all-MiniLM-L6-v2 puts under `quote_min_similarity`")
     quote_min_similarity: float = _f(0.35, between(0, 1), "a cheap tier's quote is supported only if all-MiniLM-L6-v2 puts it at least this close to the question (cosine; 0 = off; skipped, with a warning, without the model)")
     quote_sentence_similarity: float = _f(0.5, between(0, 1), "a passage of several sentences under `quote_min_similarity` still supports its quote if the sentence the question's words pick in it (`answering_sentence`) is at least this close to the question (cosine; 1 = off)")
+    quote_clear_similarity: float = _f(0.6, between(0, 1), "a cheap tier's quote whose passage all-MiniLM-L6-v2 puts at least this close to the question stands without `quote_min_margin` (cosine)")
+    quote_min_margin: float = _f(0.04, between(0, 1), "else its passage must be at least this much closer to the question than every other passage of the context that does not hold the quote: a note about another thing of the subject (its capital, for 'Who founded it?') is no answer (cosine; 0 = off)")
     quote_rival_similarity: float = _f(0.5, between(0, 1), "a quote whose passage names another thing of the kind the question names (`text.names_rival`: 'the chess club' for 'the tennis club') must be at least this close to the question instead (cosine; 0 = off)")
     follow_up_nearer: bool = _f(False, None, "a follow-up's quote stands only if the follow-up with the questions it leans on is at least as close to its passage as those questions alone (else the passage answers the question before); off: it also refuses a follow-up the same page answers (\"Why?\" after \"When did the mill close?\")")
     follow_up_own_similarity: float = _f(0.0, between(0, 1), "a follow-up's quote stands only if a sentence of its passage, names masked, is at least this close to the follow-up's own words (cosine, all-MiniLM-L6-v2; 0 = off, the default: it refuses right answers worded otherwise, \"When was it set up?\" / \"founded in 1952\"; 0.3 with `context.follow_up_nameless`)")
@@ -512,6 +514,13 @@ def _toml_value(v):
     raise ConfigError(f"cannot write {v!r} as TOML")
 
 # %% ../nbs/00_config.ipynb #599b6cec
+import difflib
+
+def unknown_key(sname: str, key: str, names) -> str:
+    "How an unknown `sname.key` is named: the likeliest meant (a typo's) first, then every key of the section."
+    near = difflib.get_close_matches(key, names, n=1)
+    return f"unknown key {sname}.{key}" + (f" (did you mean {sname}.{near[0]}?)" if near else '')
+
 @patch
 def to_dict(self:Config) -> dict:
     "A plain nested dict (JSON- and TOML-safe)."
@@ -532,7 +541,7 @@ def from_dict(cls:Config, d: dict, base: 'Config | None' = None, validate=True, 
         names = {f.name for f in fields(sec)}
         for k, v in vals.items():
             if k not in names:
-                raise ConfigError(f"unknown key {sname}.{k} in {origin}; accepted keys: {', '.join(sorted(names))}")
+                raise ConfigError(f"{unknown_key(sname, k, names)} in {origin}; accepted keys: {', '.join(sorted(names))}")
             setattr(sec, k, _copy(v))
     return cfg.validate() if validate else cfg
 
@@ -588,7 +597,7 @@ def with_env(self:Config, environ=None) -> 'Config':
         scls = SECTIONS[sname]
         names = {f.name for f in fields(scls)}
         if key not in names:
-            raise ConfigError(f"unknown key {sname}.{key} in environment variable {var}; accepted keys: {', '.join(sorted(names))}")
+            raise ConfigError(f"{unknown_key(sname, key, names)} in environment variable {var}; accepted keys: {', '.join(sorted(names))}")
         setattr(getattr(cfg, sname), key, _parse_env(f"{sname}.{key}", text, _kind(scls, key)))
     return cfg.validate()
 
@@ -608,7 +617,7 @@ class ConfigBuilder:
         sname, _, key = path.partition('.')
         if sname not in SECTIONS: raise ConfigError(f"unknown section {sname!r} in {path!r}; accepted sections: {', '.join(SECTIONS)}")
         names = {f.name for f in fields(SECTIONS[sname])}
-        if key not in names: raise ConfigError(f"unknown key {path!r}; accepted keys in {sname}: {', '.join(sorted(names))}")
+        if key not in names: raise ConfigError(f"{unknown_key(sname, key, names)}; accepted keys in {sname}: {', '.join(sorted(names))}")
         setattr(getattr(self._cfg, sname), key, _copy(value))
         return self
 

@@ -941,7 +941,7 @@ def another_subject(query: str, question: str) -> bool:
 
 
 # %% ../nbs/11_orchestrator.ipynb #b10904af
-from .text import intents_compatible, text_keys, without_facts
+from .text import intents_compatible, other_codes, text_keys, without_facts
 
 class Selected(NamedTuple):
     "The passages `RuvLLM.select_passages` kept, and the attention behind them."
@@ -958,13 +958,14 @@ class Selected(NamedTuple):
 def admits_passage(self: RuvLLM, query: str, hit,  # a `SubgraphNode` of the request's subgraph
                    need: set,  # key words one of which the passage must hold (empty: no key-word test)
                    near: 'NearKeys | None' = None) -> bool:  # key words a near word also meets (`context.key_near`)
-    "Whether a retrieved node may enter the context: not a concept; a stored Q&A close enough to the query, not about another subject nor asking another kind of thing, and a key word where `context.key_match` looks."
+    "Whether a retrieved node may enter the context: not a concept; a stored Q&A close enough to the query, not about another subject nor asking another kind of thing, and a key word where `context.key_match` looks; none that names only other codes than the query's (`text.other_codes`)."
     cc, node = self.cfg.context, hit.node
     if node.type == NodeType.CONCEPT: return False  # an index entry that routes to its members (in the subgraph), not evidence
     qa = node.type == NodeType.QAPAIR
     if qa and hit.similarity < cc.qa_min_similarity: return False  # a past answer to a question unlike this one
     if qa and cc.qa_other_subject and another_subject(query, question_part(node.text)): return False  # same frame, another thing
     if qa and not intents_compatible(question_intent(query), question_intent(question_part(node.text))): return False  # who for where: another question's answer
+    if other_codes(query, _passage(node)): return False  # flight AB301's note for flight AB377
     if not need: return True
     if cc.key_match == 'text' or (cc.key_match == 'both' and qa and node.source == 'correction'): return _mentions(node.text, need, near)  # a user's answer is about the question it corrected
     if not _mentions(_passage(node), need, near): return False  # not in what the model reads
@@ -1242,7 +1243,7 @@ def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appe
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
 from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend, answering_sentence, quote_words
-from .text import names_rival
+from .text import names_rival, stating_sentences
 
 @patch
 def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
@@ -1258,8 +1259,9 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      about: str | None = None,  # the question with the ones it leans on (`standalone_query`; default `query`)
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
-                     words: bool = True) -> bool:  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
-    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`), the more so when it names another thing of the kind asked about (`names_rival`); with the options on, a follow-up's about what it asks itself (`leads_nearer`, `own_words_support`)."
+                     words: bool = True,
+                     others: Sequence[str] = ()) -> bool:  # the context's other passages (`BuiltContext.passages`): the quote's must stand out from them (`stands_out`)  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
+    "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`), the more so when it names another thing of the kind asked about (`names_rival`); with the options on, a follow-up's about what it asks itself (`leads_nearer`, `own_words_support`); and, unless it is close, its passage stands out from the context's others (`stands_out`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
     if not quotes_context: return True
@@ -1269,7 +1271,22 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     if sim is None: return True
     if not (sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)): return False
     if sim < self.cfg.inference.quote_rival_similarity and names_rival(query, source or a): return False  # 'the chess club' for 'the tennis club': closer, or not at all
+    if not self.stands_out(about or query, source or a, sim, others): return False  # another note of the subject, not about what is asked
     return about is None or (self.leads_nearer(query, about, source or a) and self.own_words_support(query, about, source or a))
+
+@patch
+def stands_out(self: RuvLLM, question: str, passage: str, sim: float, others: Sequence[str]) -> bool:
+    """Whether `passage` (at cosine `sim` from `question`) is at least `inference.quote_clear_similarity` close, or at least
+    `inference.quote_min_margin` closer than every passage of `others` that does not hold it: when memory holds a subject
+    but not what is asked of it, every note of the subject is about as close, and the closest is no answer. A passage of
+    several sentences (a page: many facts, and pages of one topic sit close together) is not held to it."""
+    ic, p = self.cfg.inference, passage.strip()
+    rest = [o for o in others if o.strip() and p not in o and o.strip() not in p]  # (a copy of it, or a Q&A quoting it, is no rival)
+    if ic.quote_min_margin <= 0 or sim >= ic.quote_clear_similarity or not rest or len(stating_sentences(p)) > 1: return True
+    j = self.quote_judge()
+    if j is None: return True
+    qv, *vs = j.embed([question, *rest])  # the judge's embedding cache: a passage seen before is not run again
+    return sim - max(float(qv @ v) for v in vs) >= ic.quote_min_margin
 
 @patch
 def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
@@ -1425,7 +1442,7 @@ def generate_escalating(self: RuvLLM, req: Request, sess, passages: Sequence[tup
         answer, gen, built, held, quotes, kept = yield from self._generate_on(req, sess, passages, routed.info, sw, hold=up is not None or last, pieces=pieces, taught=taught, asked=asked, unrated=unrated, corrected=corrected, below=below)
         with sw('generation'):  # (a quote's check is part of making an answer that holds)
             cut_away = not answer.strip() and cut_short(gen, req.constraints)  # cut to nothing, as asked
-            ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), words=up is not None and not rescued)
+            ok = (up is None and (not held or cut_away)) or (not held and answer.strip()) or self.answer_supported(req.query, answer, held, keys, about, taught is not None, quoted_from(answer, built), words=up is not None and not rescued, others=built.passages)
             wrong = bool(held and answer.strip() and taught is None and about in (None, req.query) and self.cache.said_wrong(req.namespace, req.query, answer))
         if ok and not wrong:
             if held and pieces: yield from kept  # checked: released as the backend made it

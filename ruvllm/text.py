@@ -11,9 +11,9 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
            'stated_facts', 'without_facts', 'speaks_to', 'stating_sentences', 'says_changed', 'owners', 'letter_ids',
-           'verdict', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles', 'argument_roles',
-           'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place', 'asks_for_place',
-           'follow_up_asked', 'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
+           'codes', 'other_codes', 'verdict', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
+           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place',
+           'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -562,6 +562,18 @@ _LETTER_ID = re.compile(r"(?<=[a-z] )[A-Z]\b")
 def letter_ids(text: str) -> frozenset:
     "Single capital letters after a word that name one thing of several ('meeting room A', 'Gate B', 'vitamin D'), folded."
     return frozenset(m.lower() for m in _LETTER_ID.findall(text))
+
+# %% ../nbs/01b_text.ipynb #a35a52f0
+_CODE = re.compile(r"\b[A-Za-z]+-?\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
+
+def codes(text: str) -> frozenset:
+    "The codes `text` names: letters then digits ('flight AB377', 'INV-5598', 'A4', 'COVID-19'), folded and without hyphens."
+    return frozenset(m.lower().replace('-', '') for m in _CODE.findall(text))
+
+def other_codes(query: str, passage: str) -> bool:
+    "Whether `passage` names codes and none of those `query` names: it is about another flight, invoice or form than the one asked about."
+    q = codes(query)
+    return bool(q) and bool(p := codes(passage)) and q.isdisjoint(p)
 
 # %% ../nbs/01b_text.ipynb #a59f5121
 _NO = frozenset('wrong incorrect false no nope untrue bad mistake mistaken error nonsense'.split())

@@ -76,7 +76,7 @@ def parse_timestamp(value) -> tuple[str, str]:
         if (w := written_timestamp(s)) is not None: return w.isoformat(), w.isoformat()[:10]
         if re.fullmatch(r'\d{1,2}[/.]\d{1,2}[/.]\d{2,4}', s):
             raise ValueError(f"{s!r} could be day/month or month/day: write it as ISO 8601 ('2023-05-07') or with the month's name ('7 May 2023')")
-    raise ValueError(f"expected an ISO 8601 date or datetime such as '2023-05-07' or '2023-05-07T14:30:00', or a date with "
+    raise ValueError(f"expected an ISO 8601 date or datetime such as '2023-05-07' or '2023-05-07T14:30:00', seconds since 1970 (1683469800), or a date with "
                      f"its month written out ('7 May 2023', '2:30 pm on May 7, 2023'), got {value!r}")
 
 # %% ../nbs/01c_transcripts.ipynb #157453b8

@@ -11,7 +11,7 @@ __all__ = ['EXTRA_PARAPHRASES', 'EXTRA_NEAR_MISSES', 'REWORDING_PAIRS', 'MORE_NE
            'served_at_error_rate', 'cv_pair_scores', 'memory_agreement', 'loss_reasons', 'cross_group_wrong',
            'fresh_pairs', 'fresh_pooled', 'fresh_report', 'cache_world', 'event_world', 'notes_world',
            'quotes_only_config', 'quote_outcome', 'notes_probe', 'pages_probe', 'sessions_probe', 'chats_probe',
-           'kinds_probe', 'corrections_probe']
+           'kinds_probe', 'corrections_probe', 'missing_probe']
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #8c27bcc3
 import time
@@ -1014,7 +1014,7 @@ def event_world(path, questions: int = 300, seed: int = 11, settings: dict | Non
 # %% ../../nbs/evals/09_cache_sets.ipynb #515948d1
 NOTES_DIR = Path(str(importlib.resources.files('ruvllm.evals'))) / 'data' / 'cache_notes'  # notes and questions written blind
 
-def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes8'
+def notes_world(path, name: str = 'notes1',  # 'notes1' .. 'notes10'
                 seed: int = 0, settings: dict | None = None) -> dict:
     "`cache_world` on a set written blind: 40 subjects x 5 one-fact notes, their 600 questions in a seeded order."
     import json, random
@@ -1040,7 +1040,7 @@ def quote_outcome(text: str, answer: str | None, unknown: str = 'unknown') -> st
     return 'right' if answer.casefold() in text.casefold() else 'abstained' if dont else 'wrong'
 
 # %% ../../nbs/evals/09_cache_sets.ipynb #4cfcdf50
-def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes8', 'docs1'
+def notes_probe(path, name: str = 'notes1',  # 'notes1' .. 'notes10', 'docs1'
                 leave: int = 8,  # subjects left out of memory (a seeded choice): their questions ask about what it does not hold
                 seed: int = 7, settings: dict | None = None,
                 joined: bool = False,  # each subject's notes stored as one document (its sentences, in order)
@@ -1188,3 +1188,27 @@ def corrections_probe(path, name: str = 'upd1', settings: dict | None = None) ->
                     got = llm.query(x['q']).text; llm.flush()
                     out[f"{kind}_{which(got, [('right', x['answer']), ('correction', s['corrected_answer'])])}"] += 1
     return dict(sorted(out.items()))
+
+# %% ../../nbs/evals/09_cache_sets.ipynb #0954e4ea
+def missing_probe(path, name: str = 'notes9',  # a notes set ('notes1' .. 'notes10')
+                  drop: int = 2,  # notes of each subject left out of memory (a seeded choice): their questions ask what it does not hold
+                  seed: int = 11, settings: dict | None = None) -> dict:
+    """A notes set's questions asked of the extractive tier alone (cache off), `drop` of each subject's notes left out of
+    memory: right / abstained / wrong on the kept notes' questions, `missing_quoted` / `missing_abstained` on the others'."""
+    import json, random
+    from ..orchestrator import RuvLLM
+    f = NOTES_DIR / f"{name}.jsonl"
+    if not f.exists(): raise FileNotFoundError(f"no notes set {f.name} in {NOTES_DIR} (names: notes1 ... notes10)")
+    subjects = [json.loads(l) for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+    rng, kept, left = random.Random(seed), [], []
+    for s in subjects:
+        out_ = set(rng.sample(range(len(s['notes'])), drop))
+        for i, n in enumerate(s['notes']): (left if i in out_ else kept).append(n)
+    asked = [(q, n['answer']) for n in kept for q in n['questions']] + [(q, None) for n in left for q in n['questions']]
+    random.Random(0).shuffle(asked)
+    out = dict(right=0, abstained=0, wrong=0, missing_quoted=0, missing_abstained=0)
+    with RuvLLM(quotes_only_config(path, settings), start_scheduler=False) as llm:
+        llm.ingest([n['text'] for n in kept], progress=False)
+        for q, a in asked:
+            out[quote_outcome(llm.query(q).text, a, 'missing')] += 1; llm.flush()
+    return out
