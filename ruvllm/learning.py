@@ -315,8 +315,11 @@ def answer_node(self: LoopA, record: RequestRecord) -> int | None:
     if dup is None or not same_wording(question_part(dup.node.text), record.asked): return None
     return dup.node.id if holds_answer(dup.node.text, record.answer) else None
 
+
+# %% ../nbs/10_learning.ipynb #a40682c9
 @patch
-def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
+def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback,
+                   entry_qa: int | None = None) -> dict:  # a cached answer's: the Q&A its entry rests on, when the correction says the fact was wrong (`RuvLLM.entry_qa`)
     "Apply explicit feedback: edge weights, edge-type weights, the written node's quality, a correction. Returns what changed."
     q = fb.quality
     mem, out = self.memory, dict(edges={}, edge_types={}, archived=[], correction_node=None)
@@ -327,7 +330,7 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         for (s, d, t) in self.carried_edges(record):
             out['edges'][(s, d, t)] = mem.adjust_edge(s, d, t, delta)
     out['edge_types'] = mem.reinforce_edge_types([t for (_, _, t) in record.carried], q) if record.carried else {}
-    qa = self.answer_node(record)  # the node holding the answer rated
+    qa = self.answer_node(record) or entry_qa  # the node holding the answer rated
     if qa is not None and mem.exists(qa):
         meta = mem.get(qa).metadata  # rated well: a user's answer now (`unrated` gone), no longer a self-estimate
         mem.update_node(qa, quality=q, metadata={k: v for k, v in meta.items() if k != 'unrated'} if meta.get('unrated') and q >= self.cfg.quality_threshold else None)
@@ -345,8 +348,10 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         replacing = qa is not None and qa != nid and mem.exists(qa)  # with those the answer it replaces was told were (a correction of a correction)
         earlier = set(mem.get(qa).metadata.get('wrong', [])) if replacing else set()
         said = stated_facts(record.answer) if speaks_to(record.answer, record.asked, fb.correction) else frozenset()  # an answer to another question: no false fact
-        wrong = sorted((set(meta.get('wrong', [])) | earlier | said) - stated_facts(fb.correction) - stated_facts(record.asked))
+        gone, before = self.earlier_corrections(record, fb.correction, nid)  # of this very question, with another answer: the later stands
+        wrong = sorted((set(meta.get('wrong', [])) | earlier | said | before) - stated_facts(fb.correction) - stated_facts(record.asked))
         mem.update_node(nid, quality=1.0, metadata={**meta, 'wrong': wrong} if wrong != meta.get('wrong', []) else None)
+        for o in (o for o in gone if o != qa): mem.supersede(o, nid); out['archived'].append(o)  # (`qa`: replaced below)
         if replacing:
             mem.supersede(qa, nid); out['archived'].append(qa)
             if said - stated_facts(fb.correction) - stated_facts(record.asked):  # it says the answer was wrong,
@@ -355,6 +360,20 @@ def apply_feedback(self: LoopA, record: RequestRecord, fb: Feedback) -> dict:
         self.corrections += 1
     self.feedbacks += 1
     return out
+
+# %% ../nbs/10_learning.ipynb #a338de91
+@patch
+def earlier_corrections(self: LoopA, record: RequestRecord, correction: str, nid: int) -> tuple[list, set]:
+    """The live corrections of this very question (worded the same) holding another answer, which the new one `nid`
+    replaces, and the facts they stated that it does not: two corrections of one question, by one user or two, on one
+    replica or two, left both live, the cache serving the later and memory the earlier."""
+    mem = self.memory
+    near = mem.nearest(mem.vectors([nid])[0], k=self.cfg.dedup_candidates, namespace=record.namespace, types=[NodeType.QAPAIR])
+    nodes = mem.get_many([h.id for h in near if h.id != nid])
+    old = [n for n in nodes.values() if n.source == 'correction' and n.superseded_by is None and n.namespace == record.namespace
+           and same_wording(question_part(n.text), record.asked) and not holds_answer(n.text, correction)]
+    facts = set().union(*(stated_facts(answer_part(n.text)) for n in old))
+    return [n.id for n in old], facts - stated_facts(correction) - stated_facts(record.asked)
 
 # %% ../nbs/10_learning.ipynb #794b10b1
 class LoopB:

@@ -1271,7 +1271,7 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
     if sim is None: return True
     if not (sim >= self.cfg.inference.quote_min_similarity or self.sentence_supports(about or query, source or a)): return False
     if sim < self.cfg.inference.quote_rival_similarity and names_rival(query, source or a): return False  # 'the chess club' for 'the tennis club': closer, or not at all
-    if not self.stands_out(about or query, source or a, sim, others): return False  # another note of the subject, not about what is asked
+    if about in (None, query) and not self.stands_out(query, source or a, sim, others): return False  # another note of the subject (a follow-up: its own checks below)
     return about is None or (self.leads_nearer(query, about, source or a) and self.own_words_support(query, about, source or a))
 
 @patch
@@ -1923,7 +1923,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
         if not self._claim_feedback(rec, fb): return dict(repeated=True, edges={})  # a retry: nothing learned twice
         try:
             q = fb.quality
-            out = self.loop_a.apply_feedback(rec, fb)
+            out = self.loop_a.apply_feedback(rec, fb, self.entry_qa(rec, fb))
             # attention: learn which nodes a well-rated answer used
             if q >= self.cfg.learning.quality_threshold and rec.used_ids and fb.request_id in self._subgraphs:
                 qv, sg, vecs = self._subgraphs[fb.request_id]
@@ -1945,6 +1945,22 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
         self._own_feedback.add(self.store.log_event('feedback', dict(request_id=rec.request_id, quality=q, correction=fb.correction is not None)))  # (in the buffer already)
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}
     return out
+
+# %% ../nbs/11_orchestrator.ipynb #5084a2f9
+from .learning import holds_answer
+from .text import restates, stated_facts
+
+@patch
+def entry_qa(self: RuvLLM, rec: RequestRecord, fb: Feedback) -> int | None:
+    """For a correction of a cached answer that restates it with other facts (the fact was wrong, not the match: every
+    name the question states is in the answer), the live Q&A the entry's request wrote holding that answer: it is
+    replaced as the answer's own would be (a paraphrase rated before kept the old value after the correction)."""
+    hit = rec.cache_hit or {}
+    if fb.correction is None or not rec.cached or not hit.get('entry_request') or not restates(rec.answer, fb.correction): return None
+    if not stated_facts(rec.query) <= stated_facts(rec.answer): return None  # "Paris is the capital of France." for Germany's: the match
+    made = self.store.request_record(hit['entry_request']) or {}
+    n = made.get('qa_node')
+    return n if n is not None and self.memory.exists(n) and holds_answer(self.memory.get(n).text, rec.answer) else None
 
 # %% ../nbs/11_orchestrator.ipynb #148c7856
 @patch

@@ -10,10 +10,11 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
-           'stated_facts', 'without_facts', 'speaks_to', 'stating_sentences', 'says_changed', 'owners', 'letter_ids',
-           'codes', 'other_codes', 'verdict', 'gives_asked', 'measure_word', 'names_dimension', 'mask_names', 'Roles',
-           'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text', 'follow_up', 'refers_to_place',
-           'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing', 'named_kinds', 'names_rival']
+           'stated_facts', 'without_facts', 'speaks_to', 'restates', 'stating_sentences', 'says_changed', 'owners',
+           'letter_ids', 'codes', 'other_codes', 'verdict', 'gives_asked', 'measure_word', 'names_dimension',
+           'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text',
+           'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing',
+           'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -536,6 +537,14 @@ def speaks_to(answer: str, query: str, correction: str = '') -> bool:
     c = ws(correction)
     return bool(c) and (not c - named(correction) or bool((c & a) - q - named(answer)))
 
+
+# %% ../nbs/01b_text.ipynb #ac4e8b86
+def restates(text: str, other: str) -> bool:
+    """Whether `other` says what `text` says with other facts: their words the same once the names and numbers they
+    state are left out, and those differ ('Employees get 30 days of paid vacation.' for '... 27 days ...')."""
+    fa, fb = stated_facts(text), stated_facts(other)
+    ws = lambda t, facts: content_words(t, stem=True, digits=True) - {w for f in facts for w in content_words(f, stem=True, digits=True)}
+    return fa != fb and ws(text, fa) == ws(other, fb)
 
 # %% ../nbs/01b_text.ipynb #44edb096
 def stating_sentences(passage: str) -> list[str]:
