@@ -8,8 +8,8 @@ __all__ = ['EXIT_OK', 'EXIT_ERROR', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'READERS',
            'read_md', 'jsonl_record', 'read_jsonl', 'collect_files', 'read_inputs', 'provenance', 'format_answer',
            'parse_feedback', 'describe_feedback', 'write_stream', 'format_stats', 'describe_learn', 'check_utf8',
            'demo_loop', 'subcommand', 'build_parser', 'cmd_demo', 'cmd_ask', 'cmd_feedback', 'split_transcripts',
-           'distinct_names', 'cmd_ingest', 'archive_stale', 'cmd_learn', 'cmd_stats', 'cmd_migrate', 'needs_extra',
-           'check_listen', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
+           'distinct_names', 'cmd_ingest', 'quoting_answers', 'archive_stale', 'cmd_learn', 'cmd_stats', 'cmd_migrate',
+           'needs_extra', 'check_listen', 'cmd_serve', 'cmd_bench', 'main', 'run_cli']
 
 # %% ../nbs/14_cli.ipynb #191a55c5
 import argparse, contextlib, errno, inspect, io, json, logging, os, re, socket, sys, time, tomllib, traceback
@@ -739,6 +739,20 @@ def cmd_ingest(args, cfg: Config) -> int:
     print(f"stored per namespace: {_counts(by_ns)}; memory now has {_plural(live, 'live node')} ({cfg.system.db_path})")
     return EXIT_OK
 
+# %% ../nbs/14_cli.ipynb #1590e52d
+from .learning import answer_part
+from .types import EdgeType, NodeType
+
+def quoting_answers(memory, passages: dict) -> list[int]:  # node id -> text, of passages being archived
+    "The live stored answers (QAPairs) that cite one of `passages` and quote it: a file's door code removed, its rated answer goes too."
+    out = []
+    for i, text in passages.items():
+        for e in memory.edges_of(i):
+            if e.dst != i or e.type != EdgeType.CITES or e.src in out or not memory.exists(e.src) or memory.is_archived(e.src): continue
+            n = memory.get(e.src)
+            if n.type == NodeType.QAPAIR and text.strip() and text.strip() in answer_part(n.text): out.append(e.src)
+    return out
+
 # %% ../nbs/14_cli.ipynb #f026aed8
 _READ_AS_TEXT = ('.txt', '.md', '.markdown')  # files whose passages this run reads whole: the file is the truth of its source
 
@@ -768,6 +782,7 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
     for ids_ in stale.values():
         for i in ids_: mark(i, True)
         llm.memory.release(ids_); llm.memory.archive(ids_)
+        llm.memory.archive(quoting_answers(llm.memory, {i: nodes[i].text for i in ids_}))  # a rated quote of a removed passage goes with it
     for ids_ in back.values():
         llm.memory.restore(ids_)
         for i in ids_: mark(i, False)
