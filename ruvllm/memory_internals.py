@@ -105,8 +105,11 @@ def _check_orphan_index(self:Memory):
     "Refuse a directory whose SQLite database is missing or empty while its index snapshot holds nodes (nothing is changed)."
     db, snap = self.path / self.DB_FILE, self.path / self.INDEX_DIR
     if db.exists() and (db.is_dir() or db.stat().st_size > 0): return
-    try: n = int(json.loads((snap / 'memory_checkpoint.json').read_text()).get('count', 0))
+    try: meta = json.loads((snap / 'memory_checkpoint.json').read_text()); n = int(meta.get('count', 0))
     except (OSError, ValueError, TypeError, AttributeError): return  # no readable snapshot: nothing to lose
+    if n > 0 and meta.get('store', 'sqlite') != 'sqlite':  # a replica's directory, opened without its `memory.store`
+        raise MemoryStoreError(f"the index in {str(snap)!r} holds {n} nodes of a {meta['store']} store, but memory.store is not set here "
+                               f"(so the SQLite database {str(db)!r} would be used): set memory.store to the database this directory served (nothing was changed)")
     if n > 0:
         raise MemoryStoreError(f"the memory database {str(db)!r} is {'empty' if db.exists() else 'missing'}, but the index in "
                                f"{str(snap)!r} holds {n} nodes of it: restore the database from a backup (nothing was changed), "
@@ -249,7 +252,7 @@ def _write_snapshot(self:Memory):
         try:
             self.index.save(tmp)
             (tmp / 'memory_checkpoint.json').write_text(json.dumps(
-                dict(checkpoint=int(self._next_slot - 1), count=len(self.index), at=time.time(), store_id=self.store.store_id)))
+                dict(checkpoint=int(self._next_slot - 1), count=len(self.index), at=time.time(), store_id=self.store.store_id, store=self.store.kind)))
             _remove(old)
             if dst.exists() or dst.is_symlink(): dst.rename(old)
             try: tmp.rename(dst)

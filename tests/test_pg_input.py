@@ -99,3 +99,12 @@ def test_a_nul_character_is_refused_before_postgresql_sees_it(tmp_path, pg_url):
     with RuvLLM(_cfg(tmp_path, pg_url), start_scheduler=False) as again:
         st = again.stats()
         assert st['queries']['queries'] == 1 and st['memory']['nodes'] >= 1
+
+
+def test_a_replica_directory_opened_without_its_store_names_the_setting(tmp_path, pg_url):
+    "(A probe of replicas) an operator's slip: the message blamed a missing memory.sqlite and offered to move the index away."
+    cfg = Config.builder().db_path(tmp_path / 'rep').set('memory.store', pg_url).set('inference.tiers', {'tiny': 'extractive'}).build()
+    with RuvLLM(cfg) as llm: llm.ingest(["The Orvik ferry leaves at 9:15."], progress=False)
+    code, out, err = run_cli(['--db', str(tmp_path / 'rep'), '--set', 'inference.tiers={tiny = "extractive"}', 'stats'])
+    assert code == EXIT_ERROR and 'postgresql store' in err and 'memory.store is not set here' in err, err
+    assert not (tmp_path / 'rep' / 'memory.sqlite').exists()  # nothing was made
