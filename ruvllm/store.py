@@ -725,16 +725,17 @@ def import_rows(self:SQLiteStore, table: str, rows: Iterable[tuple]):
     self.db.executemany(f'INSERT INTO {table} ({", ".join(cols)}) VALUES ({", ".join("?" * len(cols))})', list(rows))
 
 def copy_store(src, dst) -> dict:
-    "Copy every node, edge, key–value entry and event from store `src` into the empty store `dst`; the row counts."
+    "Copy every node, edge, key–value entry and event from store `src` into the empty store `dst`, all or nothing; the row counts."
     held = {t: len(dst.q(f'SELECT 1 FROM {t} LIMIT 1')) for t in COPY_TABLES}
     if any(held.values()):
         raise MemoryStoreError(f"the destination already holds {', '.join(t for t, n in held.items() if n)}; "
                                "migrate copies into an empty memory only")
-    with dst.tx():
+    with dst.tx():  # checked before it commits: a copy that does not match leaves the destination empty
         for t in COPY_TABLES: dst.import_rows(t, src.export_rows(t))
-    counts = {t: (src.q(f'SELECT COUNT(*) FROM {t}')[0][0], dst.q(f'SELECT COUNT(*) FROM {t}')[0][0]) for t in COPY_TABLES}
-    bad = {t: c for t, c in counts.items() if c[0] != c[1]}
-    if bad: raise MemoryStoreError(f"the copy does not match the source (table: (source rows, copied rows)): {bad}")
+        counts = {t: (src.q(f'SELECT COUNT(*) FROM {t}')[0][0], dst.q(f'SELECT COUNT(*) FROM {t}')[0][0]) for t in COPY_TABLES}
+        if bad := {t: c for t, c in counts.items() if c[0] != c[1]}:
+            raise MemoryStoreError(f"the source changed while it was copied (table: (source rows now, rows copied): {bad}): stop every "
+                                   "process writing to it (servers, ingest) and migrate again; nothing was copied")
     return {t: c[0] for t, c in counts.items()}
 
 # %% ../nbs/03b_store.ipynb #28160fa5
