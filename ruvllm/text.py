@@ -575,7 +575,8 @@ def letter_ids(text: str) -> frozenset:
 # %% ../nbs/01b_text.ipynb #a35a52f0
 _CODE = re.compile(r"\b[A-Za-z]+-?\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 
-def codes(text: str) -> frozenset:
+@lru_cache(maxsize=8192)
+def codes(text: str) -> frozenset:  # (asked for the question once per retrieved passage)
     "The codes `text` names: letters then digits ('flight AB377', 'INV-5598', 'A4', 'COVID-19'), folded and without hyphens."
     return frozenset(m.lower().replace('-', '') for m in _CODE.findall(text))
 
