@@ -1035,13 +1035,16 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 import functools, itertools
 from .hybrid import node_time
 from .inference import quote_words
-from .text import content_words, letter_ids, owners, says_changed, sentences, stated_facts
+from .text import change_words, content_words, letter_ids, owners, says_changed, sentences, stated_facts
 
 _facts = functools.lru_cache(maxsize=4096)(lambda t: (stated_facts(t) | letter_ids(t), owners(t), frozenset(content_words(t))))  # passages recur
 
-def changed_here(later: str, held: frozenset, new: frozenset) -> bool:
-    "Whether a clause of `later` (its sentences, split at ';' too) holds every word of `held` and states one of the facts `new`."
-    return any(held <= quote_words(c) and not new.isdisjoint(stated_facts(c) | letter_ids(c)) for s in sentences(later) for c in s.split(';'))
+def changed_here(later: str, held: frozenset, new: frozenset, earlier: str) -> bool:
+    """Whether a clause of `later` (its sentences, split at ';' too) states one of the facts `new` and holds every word of
+    `held`, or only words `earlier` holds ("The pool's hours have changed. It now opens at 6:30."): not of another thing."""
+    told = lambda c: {w for t in (*new, change_words(c)) for w in quote_words(t)}  # the new facts, and 'now', 'changed'...
+    said = lambda c: held <= (ws := quote_words(c)) or ws - held - told(c) <= quote_words(earlier)
+    return any(not new.isdisjoint(stated_facts(c) | letter_ids(c)) and said(c) for s in sentences(later) for c in s.split(';'))
 
 @patch
 def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) -> dict:
@@ -1059,7 +1062,7 @@ def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) ->
             if oi != oj or not fi - fj or (named & fi) - fj: continue  # another owner's; nothing it states the later does not; room A
             ci, cj = wi - (fi - fj), wj - (fj - fi)  # their words, the facts they differ in left out
             if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap
-                            and changed_here(tj, held, fj - fi)):  # the change is said of what the question asks about
+                            and changed_here(tj, held, fj - fi, ti)):  # the change is said of what the question asks about
                 out[i] = j
     return out
 
@@ -1259,8 +1262,8 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
                      about: str | None = None,  # the question with the ones it leans on (`standalone_query`; default `query`)
                      taught: bool = False,  # the quote is the answer memory was taught for this very question
                      source: str | None = None,  # the passage a quote was drawn from (default: the quote itself)
-                     words: bool = True,
-                     others: Sequence[str] = ()) -> bool:  # the context's other passages (`BuiltContext.passages`): the quote's must stand out from them (`stands_out`)  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
+                     words: bool = True,  # also the key-word share (False: the passage's relevance alone: a rescued context's quote, which holds no key word, and the last tier's)
+                     others: Sequence[str] = ()) -> bool:  # the context's other passages (`BuiltContext.passages`): the quote's must stand out from them (`stands_out`)
     "Whether an answer stands: not empty, not an abstention, and a quote only if it holds enough of the query's key words and its passage (or the sentence of it the question picks) is about the question (`quote_relevance`), the more so when it names another thing of the kind asked about (`names_rival`); with the options on, a follow-up's about what it asks itself (`leads_nearer`, `own_words_support`); and, unless it is close, its passage stands out from the context's others (`stands_out`)."
     a = answer.strip()
     if not a or a in _ABSTENTIONS: return False
@@ -1278,15 +1281,17 @@ def answer_supported(self: RuvLLM, query: str, answer: str,
 def stands_out(self: RuvLLM, question: str, passage: str, sim: float, others: Sequence[str]) -> bool:
     """Whether `passage` (at cosine `sim` from `question`) is at least `inference.quote_clear_similarity` close, or at least
     `inference.quote_min_margin` closer than every passage of `others` that does not hold it: when memory holds a subject
-    but not what is asked of it, every note of the subject is about as close, and the closest is no answer. A passage of
-    several sentences (a page: many facts, and pages of one topic sit close together) is not held to it."""
+    but not what is asked of it, every note of the subject is about as close, and the closest is no answer. A passage
+    that says the same (a copy, a Q&A quoting it, a note at least `inference.quote_agree_similarity` close to it) is no
+    rival; a passage of several sentences (a page: many facts, and pages of one topic sit close together) is not held to it."""
     ic, p = self.cfg.inference, passage.strip()
-    rest = [o for o in others if o.strip() and p not in o and o.strip() not in p]  # (a copy of it, or a Q&A quoting it, is no rival)
+    rest = [o for o in others if o.strip() and p not in o and o.strip() not in p]
     if ic.quote_min_margin <= 0 or sim >= ic.quote_clear_similarity or not rest or len(stating_sentences(p)) > 1: return True
     j = self.quote_judge()
     if j is None: return True
-    qv, *vs = j.embed([question, *rest])  # the judge's embedding cache: a passage seen before is not run again
-    return sim - max(float(qv @ v) for v in vs) >= ic.quote_min_margin
+    qv, pv, *vs = j.embed([question, p, *rest])  # the judge's embedding cache: a passage seen before is not run again
+    rivals = [float(qv @ v) for v in vs if float(pv @ v) < ic.quote_agree_similarity]
+    return not rivals or sim - max(rivals) >= ic.quote_min_margin
 
 @patch
 def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
@@ -1873,8 +1878,8 @@ def _put_record(self: RuvLLM, rec: RequestRecord, raw: bytes | None = None):  # 
 @patch
 def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback) -> bool:
     """Mark `rec` rated in the store, in one transaction that reads the stored record first, so a request is rated
-    once across every process on the store: True. False when the same feedback was recorded already (a retry), and
-    InvalidInputError when any process rated it otherwise."""
+    once across every process on the store: True. False when the same feedback was recorded and learned from already (a
+    retry), and InvalidInputError when any process rated it otherwise, or is still learning from the same."""
     key, keep = f'req:{rec.request_id}', self.cfg.system.request_keep_s
     with self.store.tx():
         raw = self.store.get(key)
@@ -1882,10 +1887,12 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback) -> bool:
             raise InvalidInputError(f"request {fb.request_id!r} is older than system.request_keep_s ({duration(keep)}): its record "
                                     "was deleted, so feedback on it is no longer taken")
         stored = RequestRecord.from_json(raw.decode()).feedback if raw else None
-        if rec.feedback is None and stored is None:
+        if stored is None:  # (the store is the truth: a copy in RAM of a claim another process undid is not)
             rec.feedback = fb.to_dict(); self._put_record(rec, raw); return True
-    rec.feedback = rec.feedback or stored  # what another process recorded, so this one refuses at once next time
-    if rec.feedback == fb.to_dict(): return False  # sent again: learned from once
+    rec.feedback = stored  # what is recorded, so this one refuses at once next time
+    if {k: v for k, v in stored.items() if k != 'learned'} == fb.to_dict():  # sent again (a retry)
+        if stored.get('learned'): return False  # learned from, once
+        raise InvalidInputError(f"feedback for request {fb.request_id!r} is being applied by another request; ask again in a moment")
     raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once (to correct the answer, "
                             "ask again and give the correction on the new answer: it replaces the old one in memory and the cache)")
 
@@ -1941,6 +1948,7 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
         self.counters['feedbacks'] += 1
         self.counters['corrections'] += fb.correction is not None
         self.counters['written_back'] += out.get('written') is not None  # a good rating stored what the self-estimate had not
+        rec.feedback = {**rec.feedback, 'learned': True}  # a retry of the same is answered `repeated` from now on
         with self.store.tx(): self._put_record(rec)  # with what learning added to it
         self._own_feedback.add(self.store.log_event('feedback', dict(request_id=rec.request_id, quality=q, correction=fb.correction is not None)))  # (in the buffer already)
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}
