@@ -6,7 +6,7 @@
 __all__ = ['TIERS', 'EDGE_TYPE_NAMES', 'MAX_THREADS', 'MAX_TOKENS', 'MAX_WIDTH', 'SECTIONS', 'RuvLLMError', 'ConfigError', 'Rule',
            'at_least', 'between', 'above', 'is_finite', 'one_of', 'SystemConfig', 'EmbeddingConfig',
            'MemoryStoreConfig', 'MemoryRankingConfig', 'MemoryConfig', 'RouterConfig', 'InferenceConfig',
-           'ContextConfig', 'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config', 'unknown_key', 'ConfigBuilder',
+           'ContextConfig', 'LearningConfig', 'CacheConfig', 'ServerConfig', 'Config', 'did_you_mean', 'ConfigBuilder',
            'settings_table']
 
 # %% ../nbs/00_config.ipynb #432e9f85
@@ -517,10 +517,10 @@ def _toml_value(v):
 # %% ../nbs/00_config.ipynb #599b6cec
 import difflib
 
-def unknown_key(sname: str, key: str, names) -> str:
-    "How an unknown `sname.key` is named: the likeliest meant (a typo's) first, then every key of the section."
+def did_you_mean(sname: str, key: str, names) -> str:
+    "For an unknown `sname.key`: ' (did you mean sname.<the closest key>?)', or '' when no key is close (a typo's likeliest meaning)."
     near = difflib.get_close_matches(key, names, n=1)
-    return f"unknown key {sname}.{key}" + (f" (did you mean {sname}.{near[0]}?)" if near else '')
+    return f" (did you mean {sname}.{near[0]}?)" if near else ""
 
 @patch
 def to_dict(self:Config) -> dict:
@@ -542,7 +542,7 @@ def from_dict(cls:Config, d: dict, base: 'Config | None' = None, validate=True, 
         names = {f.name for f in fields(sec)}
         for k, v in vals.items():
             if k not in names:
-                raise ConfigError(f"{unknown_key(sname, k, names)} in {origin}; accepted keys: {', '.join(sorted(names))}")
+                raise ConfigError(f"unknown key {sname}.{k} in {origin}{did_you_mean(sname, k, names)}; accepted keys: {', '.join(sorted(names))}")
             setattr(sec, k, _copy(v))
     return cfg.validate() if validate else cfg
 
@@ -598,7 +598,7 @@ def with_env(self:Config, environ=None) -> 'Config':
         scls = SECTIONS[sname]
         names = {f.name for f in fields(scls)}
         if key not in names:
-            raise ConfigError(f"{unknown_key(sname, key, names)} in environment variable {var}; accepted keys: {', '.join(sorted(names))}")
+            raise ConfigError(f"unknown key {sname}.{key} in environment variable {var}{did_you_mean(sname, key, names)}; accepted keys: {', '.join(sorted(names))}")
         setattr(getattr(cfg, sname), key, _parse_env(f"{sname}.{key}", text, _kind(scls, key)))
     return cfg.validate()
 
@@ -618,7 +618,7 @@ class ConfigBuilder:
         sname, _, key = path.partition('.')
         if sname not in SECTIONS: raise ConfigError(f"unknown section {sname!r} in {path!r}; accepted sections: {', '.join(SECTIONS)}")
         names = {f.name for f in fields(SECTIONS[sname])}
-        if key not in names: raise ConfigError(f"{unknown_key(sname, key, names)}; accepted keys in {sname}: {', '.join(sorted(names))}")
+        if key not in names: raise ConfigError(f"unknown key {path!r}{did_you_mean(sname, key, names)}; accepted keys in {sname}: {', '.join(sorted(names))}")
         setattr(getattr(self._cfg, sname), key, _copy(value))
         return self
 

@@ -55,10 +55,11 @@ def test_a_hit_is_refused_when_the_note_its_answer_quotes_is_not_retrieved(tmp_p
     Halcyon's go-live date, and cached with the summit's notes as sources beside it. "When does DataCraft Summit 2025
     run?" does not retrieve the Halcyon note; the summit's notes that it does retrieve tied on the answer's few words
     and counted as its grounds, so nothing in memory looked better, and the wrong date was served again. The grounds
-    are now counted over all the answer's sources, retrieved or not (`RuvLLM.answer_grounds`)."""
+    are now counted over all the answer's sources, retrieved or not (`RuvLLM.answer_grounds`). (The quote margin,
+    `inference.quote_min_margin`, now refuses that first wrong answer: it is off here, to make the case.)"""
     notes = [n['text'] for l in (NOTES_DIR / 'notes2.jsonl').read_text(encoding='utf-8').splitlines() if l.strip()
              for n in json.loads(l)['notes']]
-    with opened(tmp_path / 'db') as llm:
+    with opened(tmp_path / 'db', **{'inference.quote_min_margin': 0.0}) as llm:
         llm.ingest(notes, progress=False)
         first = llm.query("What are the dates of DataCraft Summit 2025?"); llm.flush()
         assert 'Halcyon' in first.text  # the case: a wrong answer, cached

@@ -267,11 +267,12 @@ def test_a_question_that_names_nothing_reads_what_memory_ranks_above_its_rare_wo
     rare word 'gym', which the membership note does not repeat: the filter let in the parking note alone. With
     `context.soft_keys_above` (an option, off) the passages ranked above the first one holding 'gym' enter too. (With the
     rival bar on, its default, that quote is refused: 'off-peak membership' reads as another membership than 'my gym
-    membership', and MiniLM puts it under 0.5; the bar is off here, to test the option alone.)"""
+    membership', and MiniLM puts it under 0.5; the bar is off here, to test the option alone, and so is the quote
+    margin, `inference.quote_min_margin`: the three notes of one gym sit about as close to the question.)"""
     gym = ["Off-peak membership costs £24 a month.", "Parking behind the gym is free for 2 hours if you enter your reg at the desk.",
            "My personal trainer there is Dominika Weiss, on Tuesdays at 7 am."]
     cfg = (Config.builder().db_path(tmp_path / 'd').set('inference.tiers', {'tiny': 'extractive'}).set('router.safe_tier', 'tiny')
-           .set('context.soft_keys_above', on).set('inference.quote_rival_similarity', 0.0).build())
+           .set('context.soft_keys_above', on).set('inference.quote_rival_similarity', 0.0).set('inference.quote_min_margin', 0.0).build())
     with RuvLLM(cfg, start_scheduler=False) as llm:
         llm.ingest(gym, progress=False)
         assert llm.query("How much is my gym membership?", constraints=Constraints(no_cache=True)).text.startswith(want)
