@@ -722,7 +722,7 @@ def cmd_ingest(args, cfg: Config) -> int:
             if isinstance(e, KeyboardInterrupt):
                 print(f"ruvllm: ingest interrupted; {note}", file=sys.stderr); return EXIT_INTERRUPTED
             raise RuvLLMError(f"ingest failed: {e}; {note}") from e
-        gone, back = archive_stale(llm, records, got[0], args.namespace) if records else ({}, {})
+        gone, back, answers = archive_stale(llm, records, got[0], args.namespace) if records else ({}, {}, {})
         live = len(llm.memory)
         by_ns = {}  # what this run stored, per namespace: a transcript's line may name its own
         for r, new in zip(records, got[0].new if records else ()): by_ns[r['namespace']] = by_ns.get(r['namespace'], 0) + new
@@ -733,7 +733,8 @@ def cmd_ingest(args, cfg: Config) -> int:
     print(f"{'read' if already else 'ingested'} {_plural(total, 'record')} from {_plural(len(per_file), 'file')} "
           f"in {time.perf_counter() - t0:.1f} s: {_counts(dict(zip(distinct_names(list(per_file)), per_file.values())))}")
     if already: print(f"{_plural(already, 'record')} already in memory (the same source and text, or the same chat turn) not stored again; {total - already} stored")
-    for f, n in gone.items(): print(f"{f}: {_plural(n, 'passage')} no longer in the file archived (kept, restorable)")
+    for f, n in gone.items(): print(f"{f}: {_plural(n, 'passage')} no longer in the file archived (kept, restorable)"
+                                 + (f", with {_plural(answers[f], 'stored answer')} quoting {'it' if n == 1 else 'them'}" if answers.get(f) else ''))
     for f, n in back.items(): print(f"{f}: {_plural(n, 'passage')} back in the file restored")
     if edited := sum(g.replaced for g in got): print(f"{_plural(edited, 'edited chat turn')} replaced the version stored before (archived, restorable)")
     print(f"stored per namespace: {_counts(by_ns)}; memory now has {_plural(live, 'live node')} ({cfg.system.db_path})")
@@ -743,14 +744,19 @@ def cmd_ingest(args, cfg: Config) -> int:
 from .learning import answer_part
 from .types import EdgeType, NodeType
 
-def quoting_answers(memory, passages: dict) -> list[int]:  # node id -> text, of passages being archived
-    "The live stored answers (QAPairs) that cite one of `passages` and quote it: a file's door code removed, its rated answer goes too."
+def quoting_answers(memory, passages: dict,  # node id -> text, of passages being archived (or restored)
+                    back: bool = False) -> list[int]:  # True: the answers archived with them before, to restore
+    """The live stored answers (QAPairs) that cite one of `passages` and quote it: a file's door code removed, its rated
+    answer goes too (marked `left_with` the passage); with `back`, those archived with one of them, which come back with it."""
     out = []
     for i, text in passages.items():
         for e in memory.edges_of(i):
-            if e.dst != i or e.type != EdgeType.CITES or e.src in out or not memory.exists(e.src) or memory.is_archived(e.src): continue
+            if e.dst != i or e.type != EdgeType.CITES or e.src in out or not memory.exists(e.src): continue
             n = memory.get(e.src)
-            if n.type == NodeType.QAPAIR and text.strip() and text.strip() in answer_part(n.text): out.append(e.src)
+            if n.type != NodeType.QAPAIR: continue
+            if back: ok = memory.is_archived(e.src) and n.metadata.get('left_with') == i
+            else: ok = not memory.is_archived(e.src) and bool(text.strip()) and text.strip() in answer_part(n.text)
+            if ok: out.append(e.src)
     return out
 
 # %% ../nbs/14_cli.ipynb #f026aed8
@@ -758,18 +764,19 @@ _READ_AS_TEXT = ('.txt', '.md', '.markdown')  # files whose passages this run re
 
 def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
                   ids: list[int],  # `RuvLLM.ingest`'s node id per record (stored now or already)
-                  namespace: str) -> tuple[dict[str, int], dict[str, int]]:
+                  namespace: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Make each read `.txt`/`.md` file's nodes in `namespace` what this run read from it: its live nodes this run's
     records are not archived (marked `left_file`; one Loop C compressed is also released from its concept, `Memory.release`:
     it was still found through it), and its nodes archived so that they are again restored (not those archived for
     another reason: by hand, or by Loop C under a concept).
-    Only records read from the file count (a JSONL line naming it as its `source` does not). (file -> archived, file -> restored)."""
+    Only records read from the file count (a JSONL line naming it as its `source` does not). A stored answer quoting an
+    archived passage goes with it, and comes back with it (`quoting_answers`). (file -> archived, file -> restored, file -> answers archived)."""
     kept = {}
     for r, i in zip(records, ids):
         src = r.get('source')
         if isinstance(src, str) and Path(src).suffix.lower() in _READ_AS_TEXT and (r.get('metadata') or {}).get('file') == src:
             kept.setdefault(src, set()).add(i)
-    if not kept: return {}, {}
+    if not kept: return {}, {}, {}
     stale, back = {}, {}
     for row in llm.store.node_rows(namespace=namespace):
         if row['source'] not in kept or row['superseded']: continue
@@ -779,14 +786,17 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
     nodes = llm.memory.get_many([i for v in [*stale.values(), *back.values()] for i in v])
     back = {s: v for s, v in ((s, [i for i in v if nodes[i].metadata.get('left_file')]) for s, v in back.items()) if v}  # (by ingest only)
     mark = lambda i, on: llm.memory.update_node(i, metadata={**{k: v for k, v in nodes[i].metadata.items() if k != 'left_file'}, **({'left_file': True} if on else {})})
-    for ids_ in stale.values():
+    answers = {}
+    for s, ids_ in stale.items():
         for i in ids_: mark(i, True)
         llm.memory.release(ids_); llm.memory.archive(ids_)
-        llm.memory.archive(quoting_answers(llm.memory, {i: nodes[i].text for i in ids_}))  # a rated quote of a removed passage goes with it
+        for i in ids_:  # a rated quote of a removed passage goes with it
+            for a in quoting_answers(llm.memory, {i: nodes[i].text}):
+                llm.memory.update_node(a, metadata={**llm.memory.get(a).metadata, 'left_with': i}); llm.memory.archive([a]); answers[s] = answers.get(s, 0) + 1
     for ids_ in back.values():
-        llm.memory.restore(ids_)
+        llm.memory.restore(ids_); llm.memory.restore(quoting_answers(llm.memory, {i: nodes[i].text for i in ids_}, back=True))
         for i in ids_: mark(i, False)
-    return {s: len(v) for s, v in stale.items()}, {s: len(v) for s, v in back.items()}
+    return {s: len(v) for s, v in stale.items()}, {s: len(v) for s, v in back.items()}, answers
 
 # %% ../nbs/14_cli.ipynb #ecc4274a
 def _learn_options(p):

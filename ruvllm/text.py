@@ -527,9 +527,11 @@ def without_facts(text: str, facts) -> str:
 def speaks_to(answer: str, query: str, correction: str = '') -> bool:
     """Whether `answer` says something about what `query` asks, so that a `correction` of it says its facts are wrong: it
     holds a content word of the query besides the names and numbers the query states (or the query has none), or the
-    correction is a bare answer ('Sen.', '1210') or shares a word with it beyond the query's and the answer's names
+    correction is a bare answer ('Ravi Sen.', '1210': names and numbers alone) or shares a word with it beyond the query's and the answer's names
     ('Sen runs Initech.' for 'Bill Lumbergh runs Initech.'). A quote about another thing of the subject does not:
-    'Quenby is the capital of Marsovia.' to 'Who founded Quenby?' was no answer, and Marsovia no false fact."""
+    'Quenby is the capital of Marsovia.' to 'Who founded Quenby?' was no answer, and Marsovia no false fact. Words alone
+    cannot tell a synonym: 'Bill Lumbergh runs Initech.' to 'Who heads Initech?', corrected 'Peter Gibbons heads
+    Initech.', is taken for another thing, and Lumbergh is not marked wrong."""
     ws = lambda t: content_words(t, stem=True, digits=True)
     named = lambda t: {w for f in stated_facts(t) for w in ws(f)}
     q, a = ws(query), ws(answer)

@@ -17,10 +17,15 @@ def test_a_removed_passage_takes_its_rated_quote_along(tmp_path):
         llm.feedback(Feedback(r.request_id, rating=5)); llm.flush()
     f.write_text("The Vantry vault is in the basement.\n")
     code, out, err = run_cli(['--db', str(db), 'ingest', '--no-progress', str(f)])
-    assert code == 0 and 'no longer in the file archived' in out, (out, err)
+    assert code == 0 and 'no longer in the file archived (kept, restorable), with 1 stored answer quoting it' in out, (out, err)
     with RuvLLM(cfg) as llm:
         for q in ("What is the door code of the Vantry vault?", "Which code opens the Vantry vault door?"):
             for cons in (None, Constraints(no_cache=True)):
                 said = llm.query(q, learn=False, constraints=cons).text
                 assert '4471' not in said, (q, cons, said)
         assert 'basement' in llm.query("Where is the Vantry vault?", learn=False).text
+    f.write_text("The Vantry vault is in the basement.\n\nThe door code of the Vantry vault is 4471.\n")  # put back: the rated answer too
+    code, out, err = run_cli(['--db', str(db), 'ingest', '--no-progress', str(f)])
+    assert code == 0 and 'back in the file restored' in out, (out, err)
+    with RuvLLM(cfg) as llm:
+        assert any(n.type.value == 'QAPair' and '4471' in n.text for n in llm.memory.get_many(list(range(1, 10))).values() if not llm.memory.is_archived(n.id))
