@@ -794,7 +794,9 @@ def archive_stale(llm, records: list[dict],  # what `read_inputs` read this run
             for a in quoting_answers(llm.memory, {i: nodes[i].text}):
                 llm.memory.update_node(a, metadata={**llm.memory.get(a).metadata, 'left_with': i}); llm.memory.archive([a]); answers[s] = answers.get(s, 0) + 1
     for ids_ in back.values():
-        llm.memory.restore(ids_); llm.memory.restore(quoting_answers(llm.memory, {i: nodes[i].text for i in ids_}, back=True))
+        llm.memory.restore(ids_)
+        for a in quoting_answers(llm.memory, {i: nodes[i].text for i in ids_}, back=True):  # no longer `left_with` it: archived again by hand, it stays
+            llm.memory.restore([a]); llm.memory.update_node(a, metadata={k: v for k, v in llm.memory.get(a).metadata.items() if k != 'left_with'})
         for i in ids_: mark(i, False)
     return {s: len(v) for s, v in stale.items()}, {s: len(v) for s, v in back.items()}, answers
 

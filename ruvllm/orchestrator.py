@@ -198,6 +198,7 @@ def _state_blob(self: RuvLLM, key: str,  # its store key: 'router', 'replay', 'a
         return fresh()
 
 # %% ../nbs/11_orchestrator.ipynb #99cf6ce9
+from collections import OrderedDict
 from .cache import CacheLog
 
 def escalation_recall(cfg: Config) -> float:
@@ -231,6 +232,7 @@ def _load_state(self: RuvLLM):
         self.router = self._state_blob(new_key, as_router, new_router)
     self.replay = self._state_blob('replay', lambda b: _from_blob(ReplayBuffer, b), lambda: ReplayBuffer(c.learning.replay_capacity, seed=c.system.seed))
     self._replay_seq, self._own_feedback = replay_position(st), set()  # the rating events the saved buffer holds; this process's own since
+    self.learned_here = OrderedDict()  # request id -> when this process learned from its feedback (a retry: `repeated`)
     self.trainer = RouterTrainer(self.router, c.learning, c.inference.tier_costs, seed=c.system.seed)
     self.router.escalation_recall = escalation_recall(c)  # the router values the cascade
     self.attention = self._state_blob('attention', GraphAttention.from_bytes, lambda: GraphAttention(self.embedder.dim, seed=c.system.seed))
@@ -1035,16 +1037,15 @@ def select_passages(self: RuvLLM, query: str, sg: Subgraph, query_vector: np.nda
 import functools, itertools
 from .hybrid import node_time
 from .inference import quote_words
-from .text import change_words, content_words, letter_ids, owners, says_changed, sentences, stated_facts
+from .text import content_words, letter_ids, owners, says_changed, sentences, stated_facts
 
 _facts = functools.lru_cache(maxsize=4096)(lambda t: (stated_facts(t) | letter_ids(t), owners(t), frozenset(content_words(t))))  # passages recur
 
-def changed_here(later: str, held: frozenset, new: frozenset, earlier: str) -> bool:
-    """Whether a clause of `later` (its sentences, split at ';' too) states one of the facts `new` and holds every word of
-    `held`, or only words `earlier` holds ("The pool's hours have changed. It now opens at 6:30."): not of another thing."""
-    told = lambda c: {w for t in (*new, change_words(c)) for w in quote_words(t)}  # the new facts, and 'now', 'changed'...
-    said = lambda c: held <= (ws := quote_words(c)) or ws - held - told(c) <= quote_words(earlier)
-    return any(not new.isdisjoint(stated_facts(c) | letter_ids(c)) and said(c) for s in sentences(later) for c in s.split(';'))
+def changed_here(later: str, held: frozenset, new: frozenset) -> bool:
+    """Whether a clause of `later` (its sentences, split at ';' too) holds every word of `held` and states one of the
+    facts `new`: the change is said of what the question asks about. (A change said in a sentence of its own, "The
+    pool's hours have changed. It now opens at 6:30.", is missed: a pronoun may point at another thing.)"""
+    return any(held <= quote_words(c) and not new.isdisjoint(stated_facts(c) | letter_ids(c)) for s in sentences(later) for c in s.split(';'))
 
 @patch
 def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) -> dict:
@@ -1062,7 +1063,7 @@ def outdated_passages(self: RuvLLM, query: str, passages: list, sg: Subgraph) ->
             if oi != oj or not fi - fj or (named & fi) - fj: continue  # another owner's; nothing it states the later does not; room A
             ci, cj = wi - (fi - fj), wj - (fj - fi)  # their words, the facts they differ in left out
             if ci == cj or (says_changed(tj) and ci and cj and len(ci & cj) / len(ci | cj) >= self.cfg.context.update_overlap
-                            and changed_here(tj, held, fj - fi, ti)):  # the change is said of what the question asks about
+                            and changed_here(tj, held, fj - fi)):  # the change is said of what the question asks about
                 out[i] = j
     return out
 
@@ -1246,7 +1247,7 @@ def _result(gen, kept: list | None = None):  # a list: what `gen` yields is appe
 
 # %% ../nbs/11_orchestrator.ipynb #75bc99a5
 from .inference import EXTRACTIVE_NO_CONTEXT, ExtractiveBackend, answering_sentence, quote_words
-from .text import names_rival, stating_sentences
+from .text import names_rival, stated_facts, stating_sentences
 
 @patch
 def escalation_tier(self: RuvLLM, tier: str, cons: Constraints) -> str | None:
@@ -1282,16 +1283,17 @@ def stands_out(self: RuvLLM, question: str, passage: str, sim: float, others: Se
     """Whether `passage` (at cosine `sim` from `question`) is at least `inference.quote_clear_similarity` close, or at least
     `inference.quote_min_margin` closer than every passage of `others` that does not hold it: when memory holds a subject
     but not what is asked of it, every note of the subject is about as close, and the closest is no answer. A passage
-    that says the same (a copy, a Q&A quoting it, a note at least `inference.quote_agree_similarity` close to it) is no
-    rival; a passage of several sentences (a page: many facts, and pages of one topic sit close together) is not held to it."""
+    that says the same (a copy, a Q&A quoting it, a note stating every name and number it states beyond the question's:
+    "... is led by Dr Amara Quist." beside "Dr Amara Quist runs ...") is no rival; a passage of several sentences (a
+    page: many facts, and pages of one topic sit close together) is not held to it."""
     ic, p = self.cfg.inference, passage.strip()
-    rest = [o for o in others if o.strip() and p not in o and o.strip() not in p]
+    said = stated_facts(p) - stated_facts(question)
+    rest = [o for o in others if o.strip() and p not in o and o.strip() not in p and not (said and said <= stated_facts(o))]
     if ic.quote_min_margin <= 0 or sim >= ic.quote_clear_similarity or not rest or len(stating_sentences(p)) > 1: return True
     j = self.quote_judge()
     if j is None: return True
-    qv, pv, *vs = j.embed([question, p, *rest])  # the judge's embedding cache: a passage seen before is not run again
-    rivals = [float(qv @ v) for v in vs if float(pv @ v) < ic.quote_agree_similarity]
-    return not rivals or sim - max(rivals) >= ic.quote_min_margin
+    qv, *vs = j.embed([question, *rest])  # the judge's embedding cache: a passage seen before is not run again
+    return sim - max(float(qv @ v) for v in vs) >= ic.quote_min_margin
 
 @patch
 def sentence_supports(self: RuvLLM, question: str, passage: str) -> bool:
@@ -1878,8 +1880,9 @@ def _put_record(self: RuvLLM, rec: RequestRecord, raw: bytes | None = None):  # 
 @patch
 def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback) -> bool:
     """Mark `rec` rated in the store, in one transaction that reads the stored record first, so a request is rated
-    once across every process on the store: True. False when the same feedback was recorded and learned from already (a
-    retry), and InvalidInputError when any process rated it otherwise, or is still learning from the same."""
+    once across every process on the store: True. False when this process learned from the same feedback already (a
+    client's retry), and InvalidInputError when any process rated it otherwise, or another process took the same (it may
+    still be learning from it, or have failed: only the process that learned can say)."""
     key, keep = f'req:{rec.request_id}', self.cfg.system.request_keep_s
     with self.store.tx():
         raw = self.store.get(key)
@@ -1890,9 +1893,7 @@ def _claim_feedback(self: RuvLLM, rec: RequestRecord, fb: Feedback) -> bool:
         if stored is None:  # (the store is the truth: a copy in RAM of a claim another process undid is not)
             rec.feedback = fb.to_dict(); self._put_record(rec, raw); return True
     rec.feedback = stored  # what is recorded, so this one refuses at once next time
-    if {k: v for k, v in stored.items() if k != 'learned'} == fb.to_dict():  # sent again (a retry)
-        if stored.get('learned'): return False  # learned from, once
-        raise InvalidInputError(f"feedback for request {fb.request_id!r} is being applied by another request; ask again in a moment")
+    if stored == fb.to_dict() and rec.request_id in self.learned_here: return False  # sent again to the process that learned from it
     raise InvalidInputError(f"feedback for request {fb.request_id!r} was already given; it counts once (to correct the answer, "
                             "ask again and give the correction on the new answer: it replaces the old one in memory and the cache)")
 
@@ -1948,7 +1949,8 @@ def feedback(self: RuvLLM, fb: Feedback) -> dict:
         self.counters['feedbacks'] += 1
         self.counters['corrections'] += fb.correction is not None
         self.counters['written_back'] += out.get('written') is not None  # a good rating stored what the self-estimate had not
-        rec.feedback = {**rec.feedback, 'learned': True}  # a retry of the same is answered `repeated` from now on
+        self.learned_here[rec.request_id] = now = time.time()  # a retry of the same, here, is answered `repeated`
+        while next(iter(self.learned_here.values())) < now - self.cfg.system.request_keep_s: self.learned_here.popitem(last=False)  # (as records)
         with self.store.tx(): self._put_record(rec)  # with what learning added to it
         self._own_feedback.add(self.store.log_event('feedback', dict(request_id=rec.request_id, quality=q, correction=fb.correction is not None)))  # (in the buffer already)
     out['edges'] = {f"{s}->{d}:{t}": w for (s, d, t), w in out['edges'].items()}

@@ -714,7 +714,7 @@ def conversation_routes(state: ServerState) -> APIRouter:
 
     @router.post('/feedback', responses=ERROR_RESPONSES)
     async def feedback(body: FeedbackBody, who: Caller = Depends(caller)) -> dict:
-        "Feedback on one answer (once per answer; the same again, a retry, is `applied: {repeated: true}`); 404 for an unknown request id."
+        "Feedback on one answer (once per answer; the same again to the replica that learned from it, a retry, is `applied: {repeated: true}`); 404 for an unknown request id."
         rid = body.request_id.removeprefix('chatcmpl-')
         if body.correction is not None and len(body.correction) > s.max_query_chars:
             raise InvalidInputError(f"correction is {len(body.correction)} characters long; the limit is {s.max_query_chars}")

@@ -10,11 +10,11 @@ __all__ = ['WORD', 'STOP_WORDS', 'KEY_WORD', 'NUMBER_WORDS', 'ORDINALS', 'RANKS'
            'key_words', 'names_no_key', 'key_coverage', 'key_forms', 'same_wording', 'ordinal_as_word', 'ordinal_names',
            'symbol_key', 'analyse_query', 'DateWindow', 'month_number', 'date_kinds', 'date_window', 'date_key',
            'question_intent', 'intents_compatible', 'gives_amount', 'stated_names', 'unsupported_names', 'sentences',
-           'stated_facts', 'without_facts', 'speaks_to', 'restates', 'stating_sentences', 'says_changed',
-           'change_words', 'owners', 'letter_ids', 'codes', 'other_codes', 'verdict', 'gives_asked', 'measure_word',
-           'names_dimension', 'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long',
-           'file_text', 'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked', 'follow_up_lent',
-           'names_one_thing', 'named_kinds', 'names_rival']
+           'stated_facts', 'without_facts', 'speaks_to', 'restates', 'stating_sentences', 'says_changed', 'owners',
+           'letter_ids', 'codes', 'other_codes', 'verdict', 'gives_asked', 'measure_word', 'names_dimension',
+           'mask_names', 'Roles', 'argument_roles', 'roles_reversed', 'turn_parts', 'split_long', 'file_text',
+           'follow_up', 'refers_to_place', 'asks_for_place', 'follow_up_asked', 'follow_up_lent', 'names_one_thing',
+           'named_kinds', 'names_rival']
 
 # %% ../nbs/01b_text.ipynb #2afb1b0c
 import re
@@ -564,10 +564,6 @@ def says_changed(text: str) -> bool:
     "Whether `text` says that something changed ('Update: ...', 'From April, ...', 'has moved to ...', 'now ...')."
     return _SAYS_CHANGED.search(text) is not None
 
-def change_words(text: str) -> str:
-    "The words of `text` that say something changed ('now', 'has moved', 'from April'), joined: what `says_changed` reads."
-    return ' '.join(m.group() for m in _SAYS_CHANGED.finditer(text))
-
 def owners(text: str) -> frozenset:
     "The capitalised possessors `text` names ('Dad's dose', 'Leo's eye test'), folded: whose thing it is about."
     return frozenset(fold(m) for m in _OWNER.findall(text))
@@ -579,20 +575,26 @@ def letter_ids(text: str) -> frozenset:
     return frozenset(m.lower() for m in _LETTER_ID.findall(text))
 
 # %% ../nbs/01b_text.ipynb #a35a52f0
-_CODE = re.compile(r"\b(?:[A-Za-z]+-?|[A-Z]{2,4} )\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
+_CODE = re.compile(r"\b[A-Za-z]+-?\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 
 @lru_cache(maxsize=8192)
 def codes(text: str) -> frozenset:  # (asked for the question once per retrieved passage)
-    "The codes `text` names: letters then digits ('flight AB377', 'AB 377', 'INV-5598', 'A4', 'COVID-19'), folded, without hyphens and spaces."
-    return frozenset(re.sub(r'[- ]', '', m.lower()) for m in _CODE.findall(text))
+    "The codes `text` names: letters then digits ('flight AB377', 'INV-5598', 'A4', 'COVID-19'), folded and without hyphens."
+    return frozenset(m.lower().replace('-', '') for m in _CODE.findall(text))
+
+def _series(code: str) -> tuple[str, str]:
+    "A folded code's series (the letters it starts with) and its number (the digits after them)."
+    m = re.match(r'([a-z]+)(\d+)', code)
+    return (m.group(1), m.group(2)) if m else (code, '')
 
 def other_codes(query: str, passage: str) -> bool:
     """Whether `passage` names another code of a series the query names one of, and not the query's: flight AB301 for
-    flight AB377, invoice INV-5521 for INV-5598 (a series: the letters a code starts with; 'MP3' and 'S20' are none)."""
+    flight AB377, invoice INV-5521 for INV-5598. One number ending the other is the same code written another way
+    (FY24 and FY2024), and so is the same number with other letters after it (A320neo, A320); 'MP3' and 'S20' are no series."""
     q = codes(query)
     if not q or not (p := codes(passage)): return False
-    series = lambda c: c[:len(c) - len(c.lstrip('abcdefghijklmnopqrstuvwxyz'))]
-    return any(c not in p and any(series(x) == series(c) for x in p) for c in q)
+    same = lambda a, b: a[0] == b[0] and (a[1].endswith(b[1]) or b[1].endswith(a[1]))
+    return any(not any(same(_series(c), _series(x)) for x in p) and any(_series(x)[0] == _series(c)[0] for x in p) for c in q)
 
 # %% ../nbs/01b_text.ipynb #a59f5121
 _NO = frozenset('wrong incorrect false no nope untrue bad mistake mistaken error nonsense'.split())

@@ -353,8 +353,6 @@ def test_ask_then_feedback_in_another_process(tmp_path, base):
     assert code == 0 and out.startswith('correction stored as memory node'), err
     code, out, err = run_cli([*base, 'feedback', rid, '--rating', '4'])
     assert_one_line_error(code, err, EXIT_ERROR, 'already given')
-    code, out, err = run_cli([*base, 'feedback', rid, '--correction', 'The Mirl river flows through Quenby.'])  # sent again
-    assert code == 0 and out.strip() == 'the same feedback was recorded already; nothing learned twice', (out, err)
     code, out, err = run_cli([*base, 'feedback', 'no-such-id', '--rating', '4'])
     assert_one_line_error(code, err, EXIT_ERROR, "unknown request_id 'no-such-id'")
     code, out, err = run_cli([*base, 'feedback', rid])

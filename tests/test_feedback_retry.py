@@ -1,6 +1,7 @@
-"""The same feedback sent again is answered `repeated` only once it was learned from (a review of the change that made
-retries succeed): a retry on a second process while the first was still learning was told `repeated`, and kept being
-told so after the first failed and undid its claim; the rating was never learned."""
+"""The same feedback sent again is answered `repeated` only by the process that learned from it (two reviews of the change
+that made retries succeed): a retry on a second process while the first was still learning was told `repeated`, and kept
+being told so after the first failed and undid its claim; the rating was never learned. A mark in the stored record
+broke the queued write-back, which rebuilds the feedback from it."""
 import threading
 import pytest
 from ruvllm import Config, Feedback, RuvLLM
@@ -29,12 +30,13 @@ def test_a_retry_while_another_process_learns_is_not_told_it_was_learned(tmp_pat
             try: a.feedback(fb)
             except RuntimeError as e: res['a'] = e
         t = threading.Thread(target=run_a); t.start(); assert inside.wait(10)
-        with pytest.raises(InvalidInputError, match='being applied'): b.feedback(fb)  # not "repeated": not learned yet
+        with pytest.raises(InvalidInputError, match='already given'): b.feedback(fb)  # not "repeated": B cannot know it was learned
         go.set(); t.join(10); assert 'a' in res
         a.loop_a.apply_feedback = real
         out = b.feedback(fb)  # A undid its claim: the retry learns
         assert out.get('correction_node') is not None and not out.get('repeated'), out
-        assert b.feedback(fb) == {'repeated': True, 'edges': {}}  # and the next one is a retry of what was learned
+        assert b.feedback(fb) == {'repeated': True, 'edges': {}}  # and the next one is a retry of what B learned
+        with pytest.raises(InvalidInputError, match='already given'): a.feedback(fb)  # A did not learn it
         b.memory.sync()
         assert '10:00' in b.query("When does the Orvik ferry leave?", learn=False, constraints=NC).text
     finally:

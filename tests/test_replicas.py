@@ -116,10 +116,12 @@ def test_feedback_on_one_replica_for_an_answer_from_the_other(tmp_path, store):
         for w, rating in ((a, 5), (b, 4)): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r3['request_id'], rating=rating)) + '\n'); w.p.stdin.flush()
         outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]
         assert sorted('already given' in o.get('error', '') for o in outs) == [False, True], outs
-        r4 = a(op='query', q="What is the office wifi password?")  # the same feedback on both at once (a client's retry): one learns
+        r4 = a(op='query', q="What is the office wifi password?")  # the same feedback on both at once (a client's retry): one learns,
         for w in (a, b): w.p.stdin.write(json.dumps(dict(op='feedback', request_id=r4['request_id'], rating=5)) + '\n'); w.p.stdin.flush()
-        outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]
-        assert sorted(bool(o['ok'].get('repeated')) for o in outs if 'ok' in o) == [False, True], outs
+        outs = [json.loads(w.p.stdout.readline()) for w in (a, b)]  # the other cannot know whether it did: refused, never `repeated`
+        assert sorted('already given' in o.get('error', '') for o in outs) == [False, True], outs
+        learned = a if 'ok' in outs[0] else b
+        assert learned(op='feedback', request_id=r4['request_id'], rating=5) == {'repeated': True, 'edges': {}}  # retried where it learned
     finally:
         a.close(); b.close()
 
