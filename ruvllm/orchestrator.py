@@ -1917,7 +1917,7 @@ def confirmed(fb: Feedback, answer: str, query: str = '') -> Feedback:
 @patch
 def feedback(self: RuvLLM, fb: Feedback) -> dict:
     """Learn from feedback on one response (once per response, across every process on the store). Returns what changed;
-    the same feedback again: `{'repeated': True}`, nothing learned twice."""
+    the same feedback again to this process, after it learned from it: `{'repeated': True}`, nothing learned twice."""
     self._check_open()
     if not isinstance(fb, Feedback): raise InvalidInputError(f"feedback must be a Feedback, got {type(fb).__name__}")
     fb = read_verdict(fb)  # "wrong" in the correction box: a rating of 1, not an answer to serve
