@@ -611,13 +611,15 @@ def verdict(text: str) -> bool | None:
 # %% ../nbs/01b_text.ipynb #2e488f55
 _TIME_WORD = re.compile(r"\b(?:\d{1,4}|yesterday|today|tomorrow|ago|century|decade|morning|evening|night|noon|midnight)\b", re.I)
 
+_when_name = lambda w: w.rstrip('s') in WEEKDAYS or w in _MONTHS  # a weekday or month named: a time, not a who or where
+
 def gives_asked(text: str, question: str) -> bool | None:
-    """Whether `text` holds the kind of answer `question` asks for: a name it does not give (who, where), a date or a
+    """Whether `text` holds the kind of answer `question` asks for: a name it does not give, no weekday or month (who, where), a date or a
     number (when), an amount (how many/much); None for a question whose kind this cannot tell."""
     intent = question_intent(question)
     if intent in ('person', 'place'):
         asked = {fold(w) for w in KEY_WORD.findall(question)}
-        return any(fold(n) not in asked for n in stated_names(text))
+        return any(fold(n) not in asked and not _when_name(fold(n)) for n in stated_names(text))  # 'on Saturdays' names no place
     if intent == 'time':
         return bool(_TIME_WORD.search(text) or _MON_WORD.search(text) or any(w in WEEKDAYS for w in words(text)))
     if intent == 'quantity': return gives_amount(text)

@@ -38,3 +38,12 @@ def test_a_note_about_another_thing_of_the_subject_is_no_answer(tmp_path):
                 said = llm.query(q, learn=False).text
                 assert said.startswith(IDK) == (margin > 0), (margin, q, said)
             for q, a in held.items(): assert a in llm.query(q, learn=False).text, (margin, q)
+
+
+def test_a_weekday_is_no_place(tmp_path):
+    "'Where is the Velvet Comb salon?' quoted its Saturday hours: 'Saturdays' counted as a place the question did not name (`text.gives_asked`)."
+    with _llm(tmp_path) as llm:
+        llm.ingest(["The Velvet Comb salon is on Mill Street, beside the post office.", "The Velvet Comb salon opens at 9 am on Saturdays.",
+                    "The Velvet Comb salon charges £30 for a haircut."], progress=False)
+        assert 'Mill Street' in llm.query("Where is the Velvet Comb salon?", learn=False).text
+        assert '9 am' in llm.query("When does the Velvet Comb salon open on Saturdays?", learn=False).text
