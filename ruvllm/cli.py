@@ -323,7 +323,6 @@ def parse_feedback(request_id: str, text: str) -> Feedback:
 
 def describe_feedback(fb: Feedback, changed: dict) -> str:
     "One line saying what `RuvLLM.feedback` changed."
-    if changed.get('repeated'): return "the same feedback was recorded already; nothing learned twice"
     parts = []
     if fb.correction is not None:
         parts.append(f"correction stored as memory node {changed.get('correction_node')}")
